@@ -1,0 +1,43 @@
+// Basic operations on Float64Array vectors, kept here rather than adding a dependency
+// (as fmin's blas1.js does). Kernels write into caller-allocated outputs.
+
+/** Inner product xᵀy. */
+export function dot(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * y[i]!;
+  return s;
+}
+
+/** Euclidean norm ‖x‖₂, scaled to avoid overflow when entries are huge (|x| near 1e154 and above). */
+export function norm2(x: Float64Array): number {
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > scale) scale = a;
+  }
+  if (scale === 0 || !Number.isFinite(scale)) return scale;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) {
+    const t = x[i]! / scale;
+    s += t * t;
+  }
+  return scale * Math.sqrt(s);
+}
+
+/** out = a − b. */
+export function sub(out: Float64Array, a: Float64Array, b: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) out[i] = a[i]! - b[i]!;
+  return out;
+}
+
+/** y += α·x. */
+export function axpy(alpha: number, x: Float64Array, y: Float64Array): Float64Array {
+  for (let i = 0; i < y.length; i++) y[i]! += alpha * x[i]!;
+  return y;
+}
+
+/** True when every entry is a finite number. */
+export function allFinite(x: Float64Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
+  return true;
+}

@@ -1,0 +1,24 @@
+/**
+ * An objective is anything with a value, a gradient and a Hessian-vector product at a point
+ * (DESIGN.md). Every optimizer, run and analysis works on this interface alone.
+ */
+export interface Objective {
+  /** Number of variables n. */
+  readonly dim: number;
+  /** One name per variable, in the order of the point's coordinates. */
+  readonly names: readonly string[];
+  /** How the objective was given: the typed expression, or the built-in's name. */
+  readonly description: ObjectiveDescription;
+  /** f(x). */
+  value(x: Float64Array): number;
+  /** Fills out with ∇f(x) and returns f(x). */
+  gradient(x: Float64Array, out: Float64Array): number;
+  /** Fills out with H(x)·v, where H is the Hessian of f at x. */
+  hessianVector(x: Float64Array, v: Float64Array, out: Float64Array): void;
+  /** Fills out (n×n, row-major) with the full Hessian H(x), when it is cheap to form. */
+  hessian?(x: Float64Array, out: Float64Array): void;
+}
+
+export type ObjectiveDescription =
+  | { readonly kind: "expression"; readonly expression: string }
+  | { readonly kind: "builtin"; readonly name: string; readonly parameters?: Readonly<Record<string, unknown>> };

@@ -1,0 +1,33 @@
+/**
+ * One record per iterate k = 0 … N (DESIGN.md, "Contracts that must not drift"):
+ * x, loss and grad all belong to the same point x_k. The change fields describe the step
+ * from x_k to x_{k+1} and are absent on the last record (and on a non-finite one).
+ */
+export interface StepRecord {
+  /** Iterate index k (0 is the start point). */
+  readonly step: number;
+  /** The point x_k. */
+  readonly x: Float64Array;
+  /** f(x_k). */
+  readonly loss: number;
+  /** ∇f(x_k). */
+  readonly grad: Float64Array;
+  /** ‖∇f(x_k)‖₂. */
+  readonly gradNorm: number;
+  /** Actual change ΔC_k = f(x_{k+1}) − f(x_k). */
+  readonly deltaLoss?: number;
+  /** First-order prediction ∇f(x_k)ᵀ(x_{k+1} − x_k); for plain GD, −η‖g‖². */
+  readonly firstOrder?: number;
+  /** Second-order prediction firstOrder + ½ ΔxᵀH(x_k)Δx; exact on a quadratic. */
+  readonly secondOrder?: number;
+}
+
+export type VerdictStatus = "converged" | "converging" | "oscillating" | "diverging" | "nonfinite";
+
+export interface Verdict {
+  readonly status: VerdictStatus;
+  /** converged: first step with ‖g‖ ≤ tolerance; nonfinite: first non-finite step; diverging: the step growth was established from. Otherwise null. */
+  readonly atStep: number | null;
+  /** One plain sentence with the numbers. */
+  readonly reason: string;
+}
