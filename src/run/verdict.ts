@@ -1,0 +1,149 @@
+import { fmt } from "../core/format.js";
+import { allFinite, dot } from "../core/vec.js";
+import type { Objective } from "../objectives/types.js";
+import type { OptimizerConfig } from "../optim/index.js";
+import type { StepRecord, Verdict } from "./types.js";
+
+export interface JudgeContext {
+  readonly objective: Objective;
+  readonly optimizer: OptimizerConfig;
+  readonly tolerance: number;
+}
+
+/**
+ * Classifies a finished trace:
+ * - `nonfinite`: the last record holds Infinity or NaN (atStep = its step);
+ * - `converged`: ‖∇f‖ ≤ tolerance at the last record;
+ * - otherwise the tail of the trace (its last quarter, 2 to 50 steps) decides:
+ *   `diverging` when the loss ends above everything before it in the tail and ‖g‖ grew
+ *   (geometric growth of the loss shows as a per-step factor > 1), `converging` when the loss
+ *   is still falling, `oscillating` when it is bounded but no longer falling (η = 1 on x²).
+ * The reason quotes the numbers; for plain gradient descent it adds the factor 1 − η·λ by which a
+ * step multiplies the error along the gradient, λ = gᵀHg/gᵀg (exact for a quadratic, where GD is
+ * stable iff |1 − η·λ| < 1 for every eigenvalue λ).
+ */
+export function judge(trace: readonly StepRecord[], context: JudgeContext): Verdict {
+  const last = trace[trace.length - 1];
+  if (!last) throw new Error("invalid trace: empty");
+  const first = trace[0]!;
+  const lastFinite = finiteRecords(trace);
+  const factor = gdFactor(lastFinite, context);
+
+  if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
+    const what = !allFinite(last.x) ? "x" : !Number.isFinite(last.loss) ? "the loss" : "the gradient";
+    const value = !allFinite(last.x) ? firstBad(last.x) : !Number.isFinite(last.loss) ? last.loss : firstBad(last.grad);
+    const prev = trace[trace.length - 2];
+    const growth = prev && trace.length >= 3 ? perStep(trace[0]!.loss, prev.loss, prev.step) : null;
+    const parts = [`${what} became ${value} at step ${last.step}`];
+    if (growth !== null && growth > 1) parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
+    return { status: "nonfinite", atStep: last.step, reason: sentence(parts, factor) };
+  }
+  if (last.gradNorm <= context.tolerance) {
+    return {
+      status: "converged",
+      atStep: last.step,
+      reason: sentence(
+        [`‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}, where f = ${fmt(last.loss)}`],
+        factor,
+      ),
+    };
+  }
+  if (trace.length === 1) {
+    return { status: "converging", atStep: null, reason: `no step was taken; f = ${fmt(last.loss)} at the start` };
+  }
+
+  const n = trace.length - 1;
+  const m = Math.max(2, Math.min(50, Math.ceil(n / 4), n));
+  const tail = trace.slice(Math.max(0, trace.length - 1 - m));
+  const start = tail[0]!;
+  const earlierMax = Math.max(...tail.slice(0, -1).map((r) => r.loss));
+  const scale = Math.max(Math.abs(start.loss), Math.abs(last.loss), 1e-300);
+  const gradGrowth = perStep(start.gradNorm, last.gradNorm, m);
+  if (last.loss > earlierMax + 1e-12 * scale && (gradGrowth === null || gradGrowth > 1)) {
+    const lossGrowth = perStep(start.loss, last.loss, m);
+    const growth = lossGrowth !== null && lossGrowth > 1 ? `, ×${fmt(lossGrowth)} per step` : "";
+    return {
+      status: "diverging",
+      atStep: pointOfNoReturn(trace),
+      reason: sentence([`the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${m} steps${growth}`], factor),
+    };
+  }
+  if (last.loss < start.loss - 1e-12 * scale) {
+    const lossGrowth = perStep(start.loss, last.loss, m);
+    const rate = lossGrowth !== null && lossGrowth < 1 ? ` (×${fmt(lossGrowth)} per step)` : "";
+    return {
+      status: "converging",
+      atStep: null,
+      reason: sentence(
+        [`after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}`],
+        factor,
+      ),
+    };
+  }
+  const lo = Math.min(...tail.map((r) => r.loss));
+  const hi = Math.max(...tail.map((r) => r.loss));
+  const range = lo === hi ? `stayed at ${fmt(lo)}` : `stayed between ${fmt(lo)} and ${fmt(hi)}`;
+  return {
+    status: "oscillating",
+    atStep: null,
+    reason: sentence([`over the last ${m} steps the loss ${range} without falling`], factor),
+  };
+}
+
+/** The per-step factor (b/a)^(1/steps) for positive a, b; null when it has no meaning. */
+function perStep(a: number, b: number, steps: number): number | null {
+  if (!(a > 0) || !(b > 0) || steps <= 0 || !Number.isFinite(a) || !Number.isFinite(b)) return null;
+  return (b / a) ** (1 / steps);
+}
+
+/** The first step from which the loss stayed above f(x₀) for the rest of the run. */
+function pointOfNoReturn(trace: readonly StepRecord[]): number {
+  const f0 = trace[0]!.loss;
+  let at = trace[trace.length - 1]!.step;
+  for (let i = trace.length - 1; i >= 1; i--) {
+    if (trace[i]!.loss > f0) at = trace[i]!.step;
+    else break;
+  }
+  return at;
+}
+
+function finiteRecords(trace: readonly StepRecord[]): StepRecord | null {
+  for (let i = trace.length - 1; i >= 0; i--) {
+    const r = trace[i]!;
+    if (Number.isFinite(r.loss) && allFinite(r.x) && allFinite(r.grad) && r.gradNorm > 0) return r;
+  }
+  return null;
+}
+
+function firstBad(v: Float64Array): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return v[i]!;
+  return Number.NaN;
+}
+
+/**
+ * For plain gradient descent (no momentum, no weight decay): the factor 1 − η·λ along the gradient
+ * at the record, with λ = gᵀHg/gᵀg; null for other optimizers, whose steps are not multiples of g.
+ */
+function gdFactor(record: StepRecord | null, context: JudgeContext): string | null {
+  const o = context.optimizer;
+  if (!record || o.name !== "sgd" || o.momentum !== 0 || o.weightDecay !== 0) return null;
+  const hg = new Float64Array(record.grad.length);
+  context.objective.hessianVector(record.x, record.grad, hg);
+  const lambda = dot(record.grad, hg) / dot(record.grad, record.grad);
+  if (!Number.isFinite(lambda)) return null;
+  const f = 1 - o.lr * lambda;
+  const cmp = Math.abs(f) > 1 + 1e-12 ? ">" : Math.abs(f) < 1 - 1e-12 ? "<" : "=";
+  const where = context.objective.dim === 1 ? "the curvature f''" : "the curvature gᵀHg/‖g‖² along the gradient";
+  const at = record.step === 0 ? "at the start" : `at step ${record.step}`;
+  let effect = "";
+  if (cmp === ">") effect = `: each step multiplies the error along the gradient by ${fmt(f)}, so the steps overshoot and grow`;
+  else if (cmp === "=") effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
+  else effect = `: each step multiplies the error along the gradient by ${fmt(f)}`;
+  return `|1 − η·λ| = |1 − ${fmt(o.lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))} ${cmp} 1 (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
+}
+
+function sentence(parts: string[], factor: string | null): string {
+  const body = parts.join(" ");
+  const text = factor ? `${factor}; ${body}` : body;
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
