@@ -1,3 +1,72 @@
+import { createRequire } from "node:module";
+import { demoCommand, DEMO_HELP } from "./commands/demo.js";
+import { RUN_HELP, runCommand } from "./commands/run.js";
+import { CliError } from "./errors.js";
+import type { Io } from "./io.js";
+import { unknownMessage } from "./suggest.js";
+
+const COMMANDS = {
+  run: { summary: "iterate an optimizer on a function: table, verdict, JSON, CSV, chart", help: RUN_HELP, handler: runCommand },
+  demo: { summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts", help: DEMO_HELP, handler: demoCommand },
+} as const;
+
+function version(): string {
+  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
+}
+
+export const MAIN_HELP = `overshoot — why did my loss go up, explode to NaN, and what is the largest learning rate that won't?
+
+Usage: overshoot <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(6)}  ${c.summary}`)
+  .join("\n")}
+  help    show help for a command: overshoot help run
+
+Run 'overshoot <command> --help' for its options.`;
+
+/** Runs a command and returns its exit code; the only place that turns errors into messages. */
+export async function execute(argv: readonly string[], io: Io): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === "--help" || command === "-h") {
+      io.out(`${MAIN_HELP}\n`);
+      return 0;
+    }
+    if (command === "--version" || command === "-v") {
+      io.out(`${version()}\n`);
+      return 0;
+    }
+    if (command === "help") {
+      const topic = rest[0];
+      if (topic === undefined) io.out(`${MAIN_HELP}\n`);
+      else if (topic in COMMANDS) io.out(`${COMMANDS[topic as keyof typeof COMMANDS].help}\n`);
+      else throw new CliError(unknownMessage("command", topic, Object.keys(COMMANDS)));
+      return 0;
+    }
+    if (!(command in COMMANDS)) throw new CliError(unknownMessage("command", command, Object.keys(COMMANDS)));
+    return await COMMANDS[command as keyof typeof COMMANDS].handler(rest, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`overshoot: ${e.message}\n`);
+      if (io.isTTY && "detail" in e && typeof e.detail === "string") io.err(`${e.detail}\n`);
+      return e.code;
+    }
+    // Anything else is our bug, not the user's input: say so in one line; the stack only on request.
+    const err = e as Error;
+    io.err(`overshoot: internal error: ${err.message} (please report it; set OVERSHOOT_DEBUG=1 for details)\n`);
+    if (process.env["OVERSHOOT_DEBUG"]) io.err(`${err.stack}\n`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
-  process.stdout.write(`overshoot: ${argv.join(" ")}\n`);
+  const io: Io = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stderr.isTTY),
+    cwd: process.cwd(),
+  };
+  process.exitCode = await execute(argv, io);
 }
