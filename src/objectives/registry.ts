@@ -65,7 +65,7 @@ export function createObjective(spec: ObjectiveSpec): Objective {
       }
       if (!spec.eigenvalues) throw new Error("invalid quadratic: needs --matrix A.csv or --eigenvalues 1,100");
       const q = quadraticFromEigenvalues(spec.eigenvalues, spec.rotate);
-      return linear ? quadratic(q.matrix, q.dim, linear, { ...q.description.parameters, linear: [...linear] }) : q;
+      return linear ? quadratic(q.matrix, q.dim, linear, { eigenvalues: [...spec.eigenvalues], ...(spec.rotate === undefined ? {} : { rotate: spec.rotate }), linear: [...linear] }) : q;
     }
     default:
       allow("vars");
