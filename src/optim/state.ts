@@ -1,0 +1,49 @@
+import type { Optimizer, OptimizerConfig, OptimizerSnapshot } from "./types.js";
+
+/**
+ * The bookkeeping every optimizer shares: named state buffers (null until first used, as PyTorch
+ * creates some lazily), a step counter, and snapshot/restore for rollback.
+ */
+export abstract class BufferedOptimizer<C extends OptimizerConfig> implements Optimizer {
+  stepCount = 0;
+  protected buffers: Record<string, Float64Array | null> = {};
+
+  constructor(
+    readonly config: C,
+    readonly dim: number,
+  ) {
+    this.reset();
+  }
+
+  abstract step(x: Float64Array, grad: Float64Array): void;
+
+  /** The buffers a fresh instance starts with. */
+  protected abstract initialBuffers(): Record<string, Float64Array | null>;
+
+  reset(): void {
+    this.stepCount = 0;
+    this.buffers = this.initialBuffers();
+  }
+
+  snapshot(): OptimizerSnapshot {
+    const buffers: Record<string, Float64Array | null> = {};
+    for (const [k, v] of Object.entries(this.buffers)) buffers[k] = v ? Float64Array.from(v) : null;
+    return { name: this.config.name, stepCount: this.stepCount, buffers };
+  }
+
+  restore(snapshot: OptimizerSnapshot): void {
+    if (snapshot.name !== this.config.name)
+      throw new Error(`cannot restore a ${snapshot.name} snapshot into ${this.config.name}`);
+    this.stepCount = snapshot.stepCount;
+    this.buffers = {};
+    for (const [k, v] of Object.entries(snapshot.buffers)) this.buffers[k] = v ? Float64Array.from(v) : null;
+  }
+
+  protected checkDim(x: Float64Array, grad: Float64Array): void {
+    if (x.length !== this.dim || grad.length !== this.dim) {
+      throw new Error(
+        `optimizer for ${this.dim} parameters given x of length ${x.length} and a gradient of length ${grad.length}`,
+      );
+    }
+  }
+}
