@@ -14,7 +14,11 @@ const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-8;
 
-function timeIt(label: string, steps: number, body: (steps: number) => number): { label: string; perSecond: number; check: number } {
+function timeIt(
+  label: string,
+  steps: number,
+  body: (steps: number) => number,
+): { label: string; perSecond: number; check: number } {
   body(Math.min(steps, 2000)); // warm-up: let the JIT compile the hot path
   let best = Number.POSITIVE_INFINITY;
   let check = 0;
@@ -82,10 +86,17 @@ const hand = timeIt("hand-written JS loop", 2_000_000, (n) =>
 
 const rows = [overshoot, mathjsEvaluate, mathjsCompiled, hand];
 console.log("Adam on Rosenbrock from (−1.2, 1), lr 1e-3 — steps per second (best of 3)\n");
-for (const r of rows) console.log(`  ${r.label.padEnd(38)} ${Math.round(r.perSecond).toLocaleString("en-US").padStart(12)}`);
+for (const r of rows)
+  console.log(`  ${r.label.padEnd(38)} ${Math.round(r.perSecond).toLocaleString("en-US").padStart(12)}`);
 const agree = Math.abs(overshoot.check - hand.check) <= 1e-9 * Math.abs(hand.check);
 console.log("\nratios");
-console.log(`  overshoot / mathjs evaluate(text)   ${(overshoot.perSecond / mathjsEvaluate.perSecond).toFixed(1)}×  (expect well over 20×)`);
-console.log(`  overshoot / mathjs compiled         ${(overshoot.perSecond / mathjsCompiled.perSecond).toFixed(1)}×`);
-console.log(`  hand loop / overshoot               ${(hand.perSecond / overshoot.perSecond).toFixed(2)}×  (aim: within 2×)`);
+console.log(
+  `  overshoot / mathjs evaluate(text)   ${(overshoot.perSecond / mathjsEvaluate.perSecond).toFixed(1)}×  (expect well over 20×)`,
+);
+console.log(
+  `  overshoot / mathjs compiled         ${(overshoot.perSecond / mathjsCompiled.perSecond).toFixed(1)}×`,
+);
+console.log(
+  `  hand loop / overshoot               ${(hand.perSecond / overshoot.perSecond).toFixed(2)}×  (aim: within 2×)`,
+);
 console.log(`\nsame final x after the same number of steps as the hand loop: ${agree ? "yes" : "NO"}`);

@@ -24,7 +24,11 @@ export function camel(flag: string): string {
  * the specs; keys of the result are camelCase. A value that starts with "-" is taken as a value
  * when it reads as a number, so `--x0 -1` works.
  */
-export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: string): { flags: ParsedFlags; positionals: string[] } {
+export function parseFlags(
+  argv: readonly string[],
+  specs: FlagSpecs,
+  command: string,
+): { flags: ParsedFlags; positionals: string[] } {
   const flags: ParsedFlags = {};
   const positionals: string[] = [];
   const names = Object.keys(specs);
@@ -32,7 +36,13 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
     const arg = argv[i]!;
     if (!arg.startsWith("--")) {
       if (arg.startsWith("-") && arg.length > 1 && !isNumeric(arg)) {
-        throw new CliError(`${unknownMessage(`option for '${command}'`, arg, names.map((n) => `--${n}`))}`);
+        throw new CliError(
+          `${unknownMessage(
+            `option for '${command}'`,
+            arg,
+            names.map((n) => `--${n}`),
+          )}`,
+        );
       }
       positionals.push(arg);
       continue;
@@ -40,7 +50,14 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, command: s
     const eq = arg.indexOf("=");
     const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec = specs[name];
-    if (!spec) throw new CliError(unknownMessage(`option for '${command}'`, `--${name}`, names.map((n) => `--${n}`)));
+    if (!spec)
+      throw new CliError(
+        unknownMessage(
+          `option for '${command}'`,
+          `--${name}`,
+          names.map((n) => `--${n}`),
+        ),
+      );
     let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (spec.type === "boolean") {
       if (raw === undefined) flags[camel(name)] = true;
@@ -69,15 +86,23 @@ function isNumeric(s: string): boolean {
 /** A number as typed on the command line; "1e-3", "-1.5", ".5" and "Infinity" parse, "abc" and "" do not. */
 export function parseNumber(name: string, raw: string): number {
   const t = raw.trim();
-  const v = /^[-+]?(inf(inity)?)$/i.test(t) ? (t.startsWith("-") ? -Infinity : Infinity) : /^nan$/i.test(t) ? Number.NaN : Number(t);
-  if (t === "" || (Number.isNaN(v) && !/^nan$/i.test(t))) throw new CliError(`invalid --${name}: '${raw}' is not a number`);
+  const v = /^[-+]?(inf(inity)?)$/i.test(t)
+    ? t.startsWith("-")
+      ? -Infinity
+      : Infinity
+    : /^nan$/i.test(t)
+      ? Number.NaN
+      : Number(t);
+  if (t === "" || (Number.isNaN(v) && !/^nan$/i.test(t)))
+    throw new CliError(`invalid --${name}: '${raw}' is not a number`);
   return v;
 }
 
 function convert(name: string, type: FlagType, raw: string): FlagValue {
   if (type === "number") return parseNumber(name, raw);
   if (type === "numbers") {
-    if (raw.trim() === "") throw new CliError(`invalid --${name}: empty (give numbers separated by commas, e.g. -1.2,1)`);
+    if (raw.trim() === "")
+      throw new CliError(`invalid --${name}: empty (give numbers separated by commas, e.g. -1.2,1)`);
     return raw.split(",").map((p) => parseNumber(name, p));
   }
   return raw;
@@ -85,7 +110,10 @@ function convert(name: string, type: FlagType, raw: string): FlagValue {
 
 /** The help lines for a set of flags, aligned. */
 export function flagHelp(specs: FlagSpecs): string {
-  const rows = Object.entries(specs).map(([name, s]) => [`--${name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}`, s.help]);
+  const rows = Object.entries(specs).map(([name, s]) => [
+    `--${name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}`,
+    s.help,
+  ]);
   const w = Math.max(...rows.map((r) => r[0]!.length));
   return rows.map(([a, b]) => `  ${a!.padEnd(w)}  ${b}`).join("\n");
 }

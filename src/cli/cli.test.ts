@@ -8,7 +8,16 @@ import { execute } from "./main.js";
 async function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false, cwd };
+  const io: Io = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    isTTY: false,
+    cwd,
+  };
   const code = await execute(args, io);
   return { code, out, err };
 }
@@ -17,26 +26,86 @@ const tmp = mkdtempSync(join(tmpdir(), "overshoot-cli-"));
 
 describe("bad input: one line on stderr, exit code 2, nothing written", () => {
   it.each([
-    ["syntax error in --f shows where", ["run", "--f", "(1-x)^2 + )", "--x0", "1", "--lr", "0.1"], /invalid --f: .*position \d+/],
+    [
+      "syntax error in --f shows where",
+      ["run", "--f", "(1-x)^2 + )", "--x0", "1", "--lr", "0.1"],
+      /invalid --f: .*position \d+/,
+    ],
     ["unknown function", ["run", "--f", "foo(x)", "--x0", "1", "--lr", "0.1"], /invalid --f: .*foo/],
-    ["unknown variable in --vars order", ["run", "--f", "x+y", "--vars", "x", "--x0", "1", "--lr", "0.1"], /invalid --f: .*y/],
-    ["--x0 of the wrong length", ["run", "--f", "x^2", "--x0", "1,2", "--lr", "0.1"], /invalid --x0: 2 values for 1 variable/],
-    ["--x0 not finite", ["run", "--f", "x^2", "--x0", "NaN", "--lr", "0.1"], /invalid --x0: x = NaN is not finite/],
-    ["--x0 infinite", ["run", "--f", "x^2", "--x0", "inf", "--lr", "0.1"], /invalid --x0: x = Infinity is not finite/],
-    ["--x0 not a number", ["run", "--f", "x^2", "--x0", "abc", "--lr", "0.1"], /invalid --x0: 'abc' is not a number/],
+    [
+      "unknown variable in --vars order",
+      ["run", "--f", "x+y", "--vars", "x", "--x0", "1", "--lr", "0.1"],
+      /invalid --f: .*y/,
+    ],
+    [
+      "--x0 of the wrong length",
+      ["run", "--f", "x^2", "--x0", "1,2", "--lr", "0.1"],
+      /invalid --x0: 2 values for 1 variable/,
+    ],
+    [
+      "--x0 not finite",
+      ["run", "--f", "x^2", "--x0", "NaN", "--lr", "0.1"],
+      /invalid --x0: x = NaN is not finite/,
+    ],
+    [
+      "--x0 infinite",
+      ["run", "--f", "x^2", "--x0", "inf", "--lr", "0.1"],
+      /invalid --x0: x = Infinity is not finite/,
+    ],
+    [
+      "--x0 not a number",
+      ["run", "--f", "x^2", "--x0", "abc", "--lr", "0.1"],
+      /invalid --x0: 'abc' is not a number/,
+    ],
     ["--lr zero", ["run", "--f", "x^2", "--x0", "1", "--lr", "0"], /invalid --lr: 0 \(a finite number > 0\)/],
     ["--lr negative", ["run", "--f", "x^2", "--x0", "1", "--lr", "-0.1"], /invalid --lr: -0.1/],
-    ["--lr not a number", ["run", "--f", "x^2", "--x0", "1", "--lr", "fast"], /invalid --lr: 'fast' is not a number/],
+    [
+      "--lr not a number",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "fast"],
+      /invalid --lr: 'fast' is not a number/,
+    ],
     ["--lr missing for sgd", ["run", "--f", "x^2", "--x0", "1"], /missing --lr/],
-    ["unknown flag suggests the nearest", ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--momentun", "0.9"], /unknown option for 'run': --momentun .*did you mean --momentum\?/],
-    ["unknown optimizer lists the valid ones", ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--optimizer", "adamm"], /unknown optimizer: adamm \(valid: sgd, adam, adamw, rmsprop, adagrad\); did you mean adam/],
+    [
+      "unknown flag suggests the nearest",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--momentun", "0.9"],
+      /unknown option for 'run': --momentun .*did you mean --momentum\?/,
+    ],
+    [
+      "unknown optimizer lists the valid ones",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--optimizer", "adamm"],
+      /unknown optimizer: adamm \(valid: sgd, adam, adamw, rmsprop, adagrad\); did you mean adam/,
+    ],
     ["unknown command", ["rn"], /unknown command: rn .*did you mean run\?/],
-    ["option of another optimizer", ["run", "--f", "x^2", "--x0", "1", "--optimizer", "adam", "--momentum", "0.9"], /momentum/],
-    ["--plot folder missing", ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--plot", join(tmp, "nope", "a.svg")], /cannot write --plot .*does not exist/],
-    ["--plot wrong extension", ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--plot", join(tmp, "a.gif")], /invalid --plot: .*\.svg or \.png/],
-    ["--csv is a folder", ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--csv", tmp], /cannot write --csv .*is a folder/],
-    ["misspelt built-in", ["run", "--f", "rosenbrok", "--x0", "1,1", "--lr", "0.1"], /unknown objective: rosenbrok .*did you mean rosenbrock\?/],
-    ["quadratic without a matrix", ["run", "--f", "quadratic", "--x0", "1,1", "--lr", "0.1"], /invalid quadratic: needs --matrix/],
+    [
+      "option of another optimizer",
+      ["run", "--f", "x^2", "--x0", "1", "--optimizer", "adam", "--momentum", "0.9"],
+      /momentum/,
+    ],
+    [
+      "--plot folder missing",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--plot", join(tmp, "nope", "a.svg")],
+      /cannot write --plot .*does not exist/,
+    ],
+    [
+      "--plot wrong extension",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--plot", join(tmp, "a.gif")],
+      /invalid --plot: .*\.svg or \.png/,
+    ],
+    [
+      "--csv is a folder",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--csv", tmp],
+      /cannot write --csv .*is a folder/,
+    ],
+    [
+      "misspelt built-in",
+      ["run", "--f", "rosenbrok", "--x0", "1,1", "--lr", "0.1"],
+      /unknown objective: rosenbrok .*did you mean rosenbrock\?/,
+    ],
+    [
+      "quadratic without a matrix",
+      ["run", "--f", "quadratic", "--x0", "1,1", "--lr", "0.1"],
+      /invalid quadratic: needs --matrix/,
+    ],
     ["missing value", ["run", "--f", "x^2", "--x0"], /missing value for --x0/],
   ])("%s", async (_name, args, message) => {
     const before = readdirSync(tmp).sort();
@@ -63,10 +132,35 @@ describe("overshoot run", () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "10", "--steps", "500", "--json"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(Object.keys(j)).toEqual(["version", "objective", "optimizer", "x0", "steps", "tolerance", "trace", "verdict"]);
+    expect(Object.keys(j)).toEqual([
+      "version",
+      "objective",
+      "optimizer",
+      "x0",
+      "steps",
+      "tolerance",
+      "trace",
+      "verdict",
+    ]);
     expect(j.objective).toEqual({ expression: "x^2", dim: 1, names: ["x"] });
-    expect(j.optimizer).toEqual({ name: "sgd", lr: 10, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 });
-    expect(j.trace[0]).toEqual({ step: 0, x: [-1], loss: 1, grad: [-2], gradNorm: 2, deltaLoss: 360, firstOrder: -40, secondOrder: 360 });
+    expect(j.optimizer).toEqual({
+      name: "sgd",
+      lr: 10,
+      momentum: 0,
+      dampening: 0,
+      nesterov: false,
+      weightDecay: 0,
+    });
+    expect(j.trace[0]).toEqual({
+      step: 0,
+      x: [-1],
+      loss: 1,
+      grad: [-2],
+      gradNorm: 2,
+      deltaLoss: 360,
+      firstOrder: -40,
+      secondOrder: 360,
+    });
     const last = j.trace[j.trace.length - 1];
     expect(last.loss).toBe("Infinity");
     expect(j.verdict.status).toBe("nonfinite");
@@ -74,13 +168,45 @@ describe("overshoot run", () => {
   });
 
   it("every optimizer's hyper-parameters appear with PyTorch's defaults", async () => {
-    const r = await cli(["run", "--f", "rosenbrock", "--x0", "-1.2,1", "--optimizer", "adamw", "--steps", "3", "--json"]);
-    expect(JSON.parse(r.out).optimizer).toEqual({ name: "adamw", lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false });
+    const r = await cli([
+      "run",
+      "--f",
+      "rosenbrock",
+      "--x0",
+      "-1.2,1",
+      "--optimizer",
+      "adamw",
+      "--steps",
+      "3",
+      "--json",
+    ]);
+    expect(JSON.parse(r.out).optimizer).toEqual({
+      name: "adamw",
+      lr: 0.001,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0.01,
+      amsgrad: false,
+    });
   });
 
   it("--csv and --plot write files atomically (no temporary files left)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-out-"));
-    const r = await cli(["run", "--f", "rosenbrock", "--x0", "-1.2,1", "--lr", "1e-3", "--steps", "30", "--csv", join(dir, "t.csv"), "--plot", join(dir, "p.svg")]);
+    const r = await cli([
+      "run",
+      "--f",
+      "rosenbrock",
+      "--x0",
+      "-1.2,1",
+      "--lr",
+      "1e-3",
+      "--steps",
+      "30",
+      "--csv",
+      join(dir, "t.csv"),
+      "--plot",
+      join(dir, "p.svg"),
+    ]);
     expect(r.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(["p.svg", "t.csv"]);
     const csv = readFileSync(join(dir, "t.csv"), "utf8").trim().split("\n");
@@ -92,21 +218,46 @@ describe("overshoot run", () => {
   it("quadratic from a matrix file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-m-"));
     writeFileSync(join(dir, "A.csv"), "# A\n2, 0\n0, 50\n");
-    const r = await cli(["run", "--f", "quadratic", "--matrix", join(dir, "A.csv"), "--x0", "1,1", "--lr", "0.041", "--steps", "50", "--json"]);
+    const r = await cli([
+      "run",
+      "--f",
+      "quadratic",
+      "--matrix",
+      join(dir, "A.csv"),
+      "--x0",
+      "1,1",
+      "--lr",
+      "0.041",
+      "--steps",
+      "50",
+      "--json",
+    ]);
     // 2/λmax = 2/50 = 0.04 < 0.041: diverges along the second axis.
     expect(JSON.parse(r.out).verdict.status).toBe("diverging");
     writeFileSync(join(dir, "B.csv"), "1,2\n3,4\n");
-    const bad = await cli(["run", "--f", "quadratic", "--matrix", join(dir, "B.csv"), "--x0", "1,1", "--lr", "0.1"]);
+    const bad = await cli([
+      "run",
+      "--f",
+      "quadratic",
+      "--matrix",
+      join(dir, "B.csv"),
+      "--x0",
+      "1,1",
+      "--lr",
+      "0.1",
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/invalid --matrix: not symmetric/);
   });
 });
 
 describe("help", () => {
-  it.each([[["--help"]], [["help", "run"]], [["run", "--help"]], [["demo", "--help"]]])("%j", async (args) => {
-    const r = await cli(args);
-    expect(r.code).toBe(0);
-    expect(r.out).toMatch(/overshoot/);
-  });
+  it.each([[["--help"]], [["help", "run"]], [["run", "--help"]], [["demo", "--help"]]])(
+    "%j",
+    async (args) => {
+      const r = await cli(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/overshoot/);
+    },
+  );
 });
-

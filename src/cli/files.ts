@@ -1,5 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./errors.js";
 
@@ -23,7 +34,8 @@ export function checkWritable(path: string, what: string): void {
     throw new CliError(`cannot write ${what} ${path}: folder ${dir} is not writable`);
   }
   try {
-    if (statSync(full).isDirectory()) throw new CliError(`cannot write ${what} ${path}: it is a folder (give a file name)`);
+    if (statSync(full).isDirectory())
+      throw new CliError(`cannot write ${what} ${path}: it is a folder (give a file name)`);
   } catch (e) {
     if (e instanceof CliError) throw e;
   }
@@ -64,7 +76,9 @@ export function readMatrixCsv(path: string): { values: Float64Array; n: number }
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new CliError(`cannot read --matrix ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CliError(
+      `cannot read --matrix ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   const rows = text
     .split(/\r?\n/)
@@ -73,14 +87,20 @@ export function readMatrixCsv(path: string): { values: Float64Array; n: number }
     .map((l, i) =>
       l.split(/[\s,;]+/).map((c, j) => {
         const v = Number(c);
-        if (c === "" || Number.isNaN(v)) throw new CliError(`invalid --matrix ${path}: row ${i + 1}, column ${j + 1} is '${c}', not a number`);
+        if (c === "" || Number.isNaN(v))
+          throw new CliError(
+            `invalid --matrix ${path}: row ${i + 1}, column ${j + 1} is '${c}', not a number`,
+          );
         return v;
       }),
     );
   const n = rows.length;
   if (n === 0) throw new CliError(`invalid --matrix ${path}: no rows`);
   rows.forEach((r, i) => {
-    if (r.length !== n) throw new CliError(`invalid --matrix ${path}: row ${i + 1} has ${r.length} entries, expected ${n} (the matrix must be square)`);
+    if (r.length !== n)
+      throw new CliError(
+        `invalid --matrix ${path}: row ${i + 1} has ${r.length} entries, expected ${n} (the matrix must be square)`,
+      );
   });
   return { values: Float64Array.from(rows.flat()), n };
 }

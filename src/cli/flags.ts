@@ -7,11 +7,19 @@ import { readMatrixCsv } from "./files.js";
 import { unknownMessage } from "./suggest.js";
 
 export const OBJECTIVE_FLAGS: FlagSpecs = {
-  f: { type: "string", value: "EXPR|NAME", help: 'expression such as "(1-x)^2 + 100*(y-x^2)^2", or rosenbrock|himmelblau|beale|booth|rastrigin|quadratic' },
+  f: {
+    type: "string",
+    value: "EXPR|NAME",
+    help: 'expression such as "(1-x)^2 + 100*(y-x^2)^2", or rosenbrock|himmelblau|beale|booth|rastrigin|quadratic',
+  },
   vars: { type: "string", value: "y,x", help: "variable order of an expression (default alphabetical)" },
   matrix: { type: "string", value: "A.csv", help: "quadratic: symmetric matrix A of ½xᵀAx (+ bᵀx)" },
   eigenvalues: { type: "numbers", value: "1,100", help: "quadratic: eigenvalues of A" },
-  rotate: { type: "number", value: "SEED", help: "quadratic: rotate the eigenbasis by a random orthogonal matrix" },
+  rotate: {
+    type: "number",
+    value: "SEED",
+    help: "quadratic: rotate the eigenbasis by a random orthogonal matrix",
+  },
   linear: { type: "numbers", value: "b1,b2", help: "quadratic: linear term b" },
   dim: { type: "number", value: "N", help: "rastrigin: number of variables (default 2)" },
 };
@@ -22,7 +30,11 @@ export const OPTIMIZER_FLAGS: FlagSpecs = {
   momentum: { type: "number", value: "β", help: "sgd, rmsprop: momentum (default 0)" },
   dampening: { type: "number", value: "D", help: "sgd: dampening (default 0)" },
   nesterov: { type: "boolean", help: "sgd: Nesterov momentum" },
-  "weight-decay": { type: "number", value: "W", help: "L2 penalty (decoupled for adamw; default 0, adamw 0.01)" },
+  "weight-decay": {
+    type: "number",
+    value: "W",
+    help: "L2 penalty (decoupled for adamw; default 0, adamw 0.01)",
+  },
   betas: { type: "numbers", value: "B1,B2", help: "adam, adamw: (default 0.9,0.999)" },
   eps: { type: "number", value: "E", help: "adam, adamw, rmsprop (1e-8), adagrad (1e-10)" },
   amsgrad: { type: "boolean", help: "adam, adamw: AMSGrad" },
@@ -36,16 +48,27 @@ export const OPTIMIZER_FLAGS: FlagSpecs = {
 export function objectiveFromFlags(flags: ParsedFlags): Objective {
   const f = flags["f"];
   if (typeof f !== "string" || f.trim() === "") {
-    throw new CliError('missing --f (an expression such as "x^2", or a built-in: rosenbrock, himmelblau, beale, booth, rastrigin, quadratic)');
+    throw new CliError(
+      'missing --f (an expression such as "x^2", or a built-in: rosenbrock, himmelblau, beale, booth, rastrigin, quadratic)',
+    );
   }
   const vars = typeof flags["vars"] === "string" ? flags["vars"].split(",").map((v) => v.trim()) : undefined;
   const dim = flags["dim"] as number | undefined;
-  if (dim !== undefined && (!Number.isInteger(dim) || dim < 1)) throw new CliError(`invalid --dim: ${dim} (a whole number ≥ 1)`);
+  if (dim !== undefined && (!Number.isInteger(dim) || dim < 1))
+    throw new CliError(`invalid --dim: ${dim} (a whole number ≥ 1)`);
   const rotate = flags["rotate"] as number | undefined;
-  if (rotate !== undefined && !Number.isInteger(rotate)) throw new CliError(`invalid --rotate: ${rotate} (an integer seed)`);
+  if (rotate !== undefined && !Number.isInteger(rotate))
+    throw new CliError(`invalid --rotate: ${rotate} (an integer seed)`);
   if (!isBuiltinName(f) && /^[a-z]+$/i.test(f.trim()) && f.trim().length > 4) {
     // A single long word is far more likely a misspelt built-in than a one-variable expression.
-    const message = unknownMessage("objective", f.trim(), ["rosenbrock", "himmelblau", "beale", "booth", "rastrigin", "quadratic"]);
+    const message = unknownMessage("objective", f.trim(), [
+      "rosenbrock",
+      "himmelblau",
+      "beale",
+      "booth",
+      "rastrigin",
+      "quadratic",
+    ]);
     if (message.includes("did you mean")) throw new CliError(message);
   }
   try {
@@ -67,16 +90,30 @@ export function objectiveFromFlags(flags: ParsedFlags): Objective {
 /** Optimizer options from the flags that were given; PyTorch's defaults fill the rest later. */
 export function optimizerFromFlags(flags: ParsedFlags): OptimizerOptions {
   const name = (flags["optimizer"] as string | undefined) ?? "sgd";
-  if (!(OPTIMIZER_NAMES as readonly string[]).includes(name)) throw new CliError(unknownMessage("optimizer", name, OPTIMIZER_NAMES));
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(name))
+    throw new CliError(unknownMessage("optimizer", name, OPTIMIZER_NAMES));
   const options: Record<string, unknown> = { name: name as OptimizerName };
-  for (const key of ["lr", "momentum", "dampening", "nesterov", "weightDecay", "eps", "amsgrad", "alpha", "centered", "lrDecay", "initialAccumulatorValue"]) {
+  for (const key of [
+    "lr",
+    "momentum",
+    "dampening",
+    "nesterov",
+    "weightDecay",
+    "eps",
+    "amsgrad",
+    "alpha",
+    "centered",
+    "lrDecay",
+    "initialAccumulatorValue",
+  ]) {
     if (flags[key] !== undefined) options[key] = flags[key];
   }
   const lr = flags["lr"];
   if (lr !== undefined && (typeof lr !== "number" || !(lr > 0) || !Number.isFinite(lr))) {
     throw new CliError(`invalid --lr: ${lr} (a finite number > 0)`);
   }
-  if (lr === undefined && name === "sgd") throw new CliError("missing --lr (sgd has no default learning rate; e.g. --lr 0.1)");
+  if (lr === undefined && name === "sgd")
+    throw new CliError("missing --lr (sgd has no default learning rate; e.g. --lr 0.1)");
   if (flags["betas"] !== undefined) {
     const b = flags["betas"] as number[];
     if (b.length !== 2) throw new CliError(`invalid --betas: ${b.join(",")} (two numbers, e.g. 0.9,0.999)`);
@@ -90,7 +127,13 @@ export function flagMessage(message: string, fallbackFlag: string): string {
   const m = /^invalid ([a-zA-Z0-9]+)(.*)$/s.exec(message);
   if (m) {
     const kebab = m[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const known = [...Object.keys(OBJECTIVE_FLAGS), ...Object.keys(OPTIMIZER_FLAGS), "x0", "steps", "tolerance"];
+    const known = [
+      ...Object.keys(OBJECTIVE_FLAGS),
+      ...Object.keys(OPTIMIZER_FLAGS),
+      "x0",
+      "steps",
+      "tolerance",
+    ];
     if (known.includes(kebab)) return `invalid --${kebab}${m[2]}`;
     if (m[1] === "option") return message;
     return `invalid --${fallbackFlag} (${m[1]})${m[2]}`;

@@ -1,13 +1,21 @@
 import { createRequire } from "node:module";
-import { demoCommand, DEMO_HELP } from "./commands/demo.js";
+import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
 const COMMANDS = {
-  run: { summary: "iterate an optimizer on a function: table, verdict, JSON, CSV, chart", help: RUN_HELP, handler: runCommand },
-  demo: { summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts", help: DEMO_HELP, handler: demoCommand },
+  run: {
+    summary: "iterate an optimizer on a function: table, verdict, JSON, CSV, chart",
+    help: RUN_HELP,
+    handler: runCommand,
+  },
+  demo: {
+    summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",
+    help: DEMO_HELP,
+    handler: demoCommand,
+  },
 } as const;
 
 function version(): string {
@@ -55,7 +63,9 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
     }
     // Anything else is our bug, not the user's input: say so in one line; the stack only on request.
     const err = e as Error;
-    io.err(`overshoot: internal error: ${err.message} (please report it; set OVERSHOOT_DEBUG=1 for details)\n`);
+    io.err(
+      `overshoot: internal error: ${err.message} (please report it; set OVERSHOOT_DEBUG=1 for details)\n`,
+    );
     if (process.env["OVERSHOOT_DEBUG"]) io.err(`${err.stack}\n`);
     return 1;
   }

@@ -1,2 +1,2 @@
-export { allFinite, axpy, dot, norm2, sub } from "./vec.js";
 export { createRng, type Rng } from "./rng.js";
+export { allFinite, axpy, dot, norm2, sub } from "./vec.js";

@@ -15,10 +15,17 @@ export interface QuadraticObjective extends BuiltinObjective {
  * it is stable exactly when η < 2/λmax(A), which makes it the oracle for every stability claim.
  * The minimizer solves Ax = −b (reported when A is positive definite).
  */
-export function quadratic(matrix: Float64Array, n: number, linear?: Float64Array, parameters?: Record<string, unknown>): QuadraticObjective {
-  if (matrix.length !== n * n) throw new Error(`invalid matrix: ${matrix.length} entries for a ${n}×${n} matrix`);
+export function quadratic(
+  matrix: Float64Array,
+  n: number,
+  linear?: Float64Array,
+  parameters?: Record<string, unknown>,
+): QuadraticObjective {
+  if (matrix.length !== n * n)
+    throw new Error(`invalid matrix: ${matrix.length} entries for a ${n}×${n} matrix`);
   for (let i = 0; i < n * n; i++) {
-    if (!Number.isFinite(matrix[i]!)) throw new Error(`invalid matrix: entry (${Math.floor(i / n) + 1}, ${(i % n) + 1}) is ${matrix[i]}`);
+    if (!Number.isFinite(matrix[i]!))
+      throw new Error(`invalid matrix: entry (${Math.floor(i / n) + 1}, ${(i % n) + 1}) is ${matrix[i]}`);
   }
   let scale = 0;
   for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(matrix[i]!));
@@ -27,7 +34,9 @@ export function quadratic(matrix: Float64Array, n: number, linear?: Float64Array
       const a = matrix[i * n + j]!;
       const b = matrix[j * n + i]!;
       if (Math.abs(a - b) > 1e-12 * scale) {
-        throw new Error(`invalid matrix: not symmetric, A[${i + 1},${j + 1}] = ${a} but A[${j + 1},${i + 1}] = ${b}`);
+        throw new Error(
+          `invalid matrix: not symmetric, A[${i + 1},${j + 1}] = ${a} but A[${j + 1},${i + 1}] = ${b}`,
+        );
       }
     }
   }
@@ -82,10 +91,14 @@ export function quadratic(matrix: Float64Array, n: number, linear?: Float64Array
  * ½ xᵀ Q diag(λ) Qᵀ x: a quadratic with the given eigenvalues, axis-aligned, or rotated by a
  * Haar-random orthogonal Q drawn from `rotate` (a seed).
  */
-export function quadraticFromEigenvalues(eigenvalues: readonly number[], rotate?: number): QuadraticObjective {
+export function quadraticFromEigenvalues(
+  eigenvalues: readonly number[],
+  rotate?: number,
+): QuadraticObjective {
   const n = eigenvalues.length;
   if (n === 0) throw new Error("invalid eigenvalues: none given (e.g. --eigenvalues 1,100)");
-  for (const l of eigenvalues) if (!Number.isFinite(l)) throw new Error(`invalid eigenvalues: ${l} is not finite`);
+  for (const l of eigenvalues)
+    if (!Number.isFinite(l)) throw new Error(`invalid eigenvalues: ${l} is not finite`);
   const a = new Float64Array(n * n);
   if (rotate === undefined) {
     for (let i = 0; i < n; i++) a[i * n + i] = eigenvalues[i]!;
@@ -100,7 +113,10 @@ export function quadraticFromEigenvalues(eigenvalues: readonly number[], rotate?
       }
     }
   }
-  return quadratic(a, n, undefined, { eigenvalues: [...eigenvalues], ...(rotate === undefined ? {} : { rotate }) });
+  return quadratic(a, n, undefined, {
+    eigenvalues: [...eigenvalues],
+    ...(rotate === undefined ? {} : { rotate }),
+  });
 }
 
 /**

@@ -3,7 +3,14 @@ import { compileExpression } from "./expression.js";
 import { quadratic, quadraticFromEigenvalues } from "./quadratic.js";
 import type { Objective } from "./types.js";
 
-export const BUILTIN_NAMES = ["rosenbrock", "himmelblau", "beale", "booth", "rastrigin", "quadratic"] as const;
+export const BUILTIN_NAMES = [
+  "rosenbrock",
+  "himmelblau",
+  "beale",
+  "booth",
+  "rastrigin",
+  "quadratic",
+] as const;
 export type BuiltinName = (typeof BUILTIN_NAMES)[number];
 
 /** What names an objective: a built-in's name or a typed expression, plus the options that shape it. */
@@ -34,10 +41,15 @@ export function isBuiltinName(f: string): f is BuiltinName {
  */
 export function createObjective(spec: ObjectiveSpec): Objective {
   const f = spec.f.trim();
-  const given = (["vars", "matrix", "eigenvalues", "rotate", "linear", "dim"] as const).filter((k) => spec[k] !== undefined);
+  const given = (["vars", "matrix", "eigenvalues", "rotate", "linear", "dim"] as const).filter(
+    (k) => spec[k] !== undefined,
+  );
   const allow = (...ok: string[]): void => {
     const extra = given.filter((k) => !ok.includes(k));
-    if (extra.length > 0) throw new Error(`invalid option ${extra[0]} for ${isBuiltinName(f) ? f : "an expression"} (it applies to ${optionOwner(extra[0]!)})`);
+    if (extra.length > 0)
+      throw new Error(
+        `invalid option ${extra[0]} for ${isBuiltinName(f) ? f : "an expression"} (it applies to ${optionOwner(extra[0]!)})`,
+      );
   };
   switch (isBuiltinName(f) ? f : null) {
     case "rosenbrock":
@@ -58,14 +70,23 @@ export function createObjective(spec: ObjectiveSpec): Objective {
     case "quadratic": {
       allow("matrix", "eigenvalues", "rotate", "linear");
       const linear = spec.linear ? Float64Array.from(spec.linear) : undefined;
-      if (spec.matrix && spec.eigenvalues) throw new Error("invalid quadratic: give --matrix or --eigenvalues, not both");
+      if (spec.matrix && spec.eigenvalues)
+        throw new Error("invalid quadratic: give --matrix or --eigenvalues, not both");
       if (spec.matrix) {
-        if (spec.rotate !== undefined) throw new Error("invalid option rotate for quadratic with --matrix (it applies to --eigenvalues)");
+        if (spec.rotate !== undefined)
+          throw new Error("invalid option rotate for quadratic with --matrix (it applies to --eigenvalues)");
         return quadratic(spec.matrix.values, spec.matrix.n, linear);
       }
-      if (!spec.eigenvalues) throw new Error("invalid quadratic: needs --matrix A.csv or --eigenvalues 1,100");
+      if (!spec.eigenvalues)
+        throw new Error("invalid quadratic: needs --matrix A.csv or --eigenvalues 1,100");
       const q = quadraticFromEigenvalues(spec.eigenvalues, spec.rotate);
-      return linear ? quadratic(q.matrix, q.dim, linear, { eigenvalues: [...spec.eigenvalues], ...(spec.rotate === undefined ? {} : { rotate: spec.rotate }), linear: [...linear] }) : q;
+      return linear
+        ? quadratic(q.matrix, q.dim, linear, {
+            eigenvalues: [...spec.eigenvalues],
+            ...(spec.rotate === undefined ? {} : { rotate: spec.rotate }),
+            linear: [...linear],
+          })
+        : q;
     }
     default:
       allow("vars");

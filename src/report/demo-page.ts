@@ -12,13 +12,17 @@ export interface DemoPageInput {
   readonly files: Readonly<Record<string, string | Uint8Array>>;
 }
 
-const escape = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeHtml = (s: string): string =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
 /** A self-contained HTML page for `overshoot demo`: the charts, and per run its steps, ΔC beside both predictions, and the verdict. */
 export function demoPage(input: DemoPageInput): string {
   const svgs = Object.entries(input.files).filter(([name]) => name.endsWith(".svg"));
   const figures = svgs
-    .map(([name, svg]) => `<figure>${typeof svg === "string" ? svg : ""}<figcaption><a href="${escape(name)}">${escape(name)}</a> · <a href="${escape(name.replace(/\.svg$/, ".png"))}">PNG</a></figcaption></figure>`)
+    .map(
+      ([name, svg]) =>
+        `<figure>${typeof svg === "string" ? svg : ""}<figcaption><a href="${escapeHtml(name)}">${escapeHtml(name)}</a> · <a href="${escapeHtml(name.replace(/\.svg$/, ".png"))}">PNG</a></figcaption></figure>`,
+    )
     .join("\n");
   const tables = input.runs
     .map((r) => {
@@ -28,8 +32,8 @@ export function demoPage(input: DemoPageInput): string {
             `<tr><td>${s.step}</td><td>${cell(s.x[0])}</td><td>${cell(s.loss)}</td><td class="${(s.deltaLoss ?? 0) > 0 ? "up" : ""}">${cell(s.deltaLoss)}</td><td>${cell(s.firstOrder)}</td><td>${cell(s.secondOrder)}</td></tr>`,
         )
         .join("");
-      return `<section><h2>${escape(r.label)} — ${escape(r.result.verdict.status)}</h2>
-<p>${escape(r.result.verdict.reason)}</p>
+      return `<section><h2>${escapeHtml(r.label)} — ${escapeHtml(r.result.verdict.status)}</h2>
+<p>${escapeHtml(r.result.verdict.reason)}</p>
 <table><thead><tr><th>step</th><th>x</th><th>f(x)</th><th>ΔC actual</th><th>−η‖g‖² (1st order)</th><th>2nd order</th></tr></thead><tbody>${rows}</tbody></table></section>`;
     })
     .join("\n");
@@ -45,7 +49,7 @@ td.up{color:#b00020;font-weight:bold}svg{max-width:100%;height:auto}
 <h1>Why did the loss go up?</h1>
 <p>Gradient descent on f(x) = x² from x₀ = −1: each step is x ← x − η·2x = (1 − 2η)·x. The first-order prediction of the change,
 ΔC ≈ −η‖∇C‖², is never positive. The exact change on this quadratic is −η‖g‖² + η²/2·gᵀHg: the curvature term wins once
-η exceeds the critical step <strong>2/f'' = ${escape(fmt(input.critical))}</strong>.</p>
+η exceeds the critical step <strong>2/f'' = ${escapeHtml(fmt(input.critical))}</strong>.</p>
 ${figures}
 ${tables}
 </body></html>

@@ -18,7 +18,13 @@ function jsonVector(v: ArrayLike<number>): JsonNumber[] {
 
 export interface RunJson {
   version: number;
-  objective: { expression?: string; name?: string; parameters?: Readonly<Record<string, unknown>>; dim: number; names: string[] };
+  objective: {
+    expression?: string;
+    name?: string;
+    parameters?: Readonly<Record<string, unknown>>;
+    dim: number;
+    names: string[];
+  };
   optimizer: Record<string, unknown>;
   x0: JsonNumber[];
   steps: number;
@@ -42,7 +48,9 @@ export function runToJson(objective: Objective, result: RunResult): RunJson {
   return {
     version: JSON_VERSION,
     objective: {
-      ...(d.kind === "expression" ? { expression: d.expression } : { name: d.name, ...(d.parameters ? { parameters: d.parameters } : {}) }),
+      ...(d.kind === "expression"
+        ? { expression: d.expression }
+        : { name: d.name, ...(d.parameters ? { parameters: d.parameters } : {}) }),
       dim: objective.dim,
       names: [...objective.names],
     },

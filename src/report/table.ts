@@ -19,7 +19,8 @@ export function cell(v: number | undefined): string {
 export function traceTable(objective: Objective, trace: readonly StepRecord[], head = 6, tail = 4): string {
   const xName = objective.dim === 1 ? objective.names[0]! : `(${objective.names.join(", ")})`;
   const header = ["step", xName, "f(x)", "‖∇f‖", "ΔC actual", "1st-order", "2nd-order"];
-  const shown = trace.length <= head + tail + 1 ? trace : [...trace.slice(0, head), null, ...trace.slice(-tail)];
+  const shown =
+    trace.length <= head + tail + 1 ? trace : [...trace.slice(0, head), null, ...trace.slice(-tail)];
   const rows = shown.map((r) =>
     r === null
       ? ["…", "", "", "", "", "", ""]
@@ -34,6 +35,7 @@ export function traceTable(objective: Objective, trace: readonly StepRecord[], h
         ],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (row: string[]): string => row.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (row: string[]): string =>
+    row.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
 }

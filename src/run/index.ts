@@ -1,3 +1,3 @@
-export { iterateRun, run, validateRun, type RunConfig, type RunResult } from "./runner.js";
-export { judge, type JudgeContext } from "./verdict.js";
+export { iterateRun, type RunConfig, type RunResult, run, validateRun } from "./runner.js";
 export type { StepRecord, Verdict, VerdictStatus } from "./types.js";
+export { type JudgeContext, judge } from "./verdict.js";

@@ -1,25 +1,28 @@
 import { describe, expect, it } from "vitest";
+import { rosenbrock } from "../objectives/builtins.js";
 import { compileExpression } from "../objectives/expression.js";
 import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import { rosenbrock } from "../objectives/builtins.js";
 import { iterateRun, run } from "./runner.js";
 
 const square = compileExpression("x^2");
 
 describe("the seed example: gradient descent on x² from −1", () => {
   // x_{k+1} = x_k − η·2x_k = (1 − 2η)x_k, so x_k = −(1 − 2η)^k.
-  it.each([0.1, 1, 1.125])("η = %s follows x_k = −(1−2η)^k exactly, with the loss and gradient of the same point", (lr) => {
-    const r = run({ objective: square, optimizer: { name: "sgd", lr }, x0: [-1], steps: 10 });
-    expect(r.trace).toHaveLength(11);
-    r.trace.forEach((rec, k) => {
-      const x = -((1 - 2 * lr) ** k);
-      expect(rec.step).toBe(k);
-      expect(rec.x[0]).toBeCloseTo(x, 12);
-      expect(rec.loss).toBeCloseTo(x * x, 12);
-      expect(rec.grad[0]).toBeCloseTo(2 * x, 12);
-      expect(rec.gradNorm).toBeCloseTo(Math.abs(2 * x), 12);
-    });
-  });
+  it.each([0.1, 1, 1.125])(
+    "η = %s follows x_k = −(1−2η)^k exactly, with the loss and gradient of the same point",
+    (lr) => {
+      const r = run({ objective: square, optimizer: { name: "sgd", lr }, x0: [-1], steps: 10 });
+      expect(r.trace).toHaveLength(11);
+      r.trace.forEach((rec, k) => {
+        const x = -((1 - 2 * lr) ** k);
+        expect(rec.step).toBe(k);
+        expect(rec.x[0]).toBeCloseTo(x, 12);
+        expect(rec.loss).toBeCloseTo(x * x, 12);
+        expect(rec.grad[0]).toBeCloseTo(2 * x, 12);
+        expect(rec.gradNorm).toBeCloseTo(Math.abs(2 * x), 12);
+      });
+    },
+  );
 
   it("ΔC, first- and second-order predictions per step (exact for a quadratic)", () => {
     const lr = 1.125;
@@ -43,7 +46,8 @@ describe("the seed example: gradient descent on x² from −1", () => {
   });
 
   it("verdicts: converging, oscillating, diverging, with the factor 1 − 2η in the reason", () => {
-    const v = (lr: number) => run({ objective: square, optimizer: { name: "sgd", lr }, x0: [-1], steps: 20 }).verdict;
+    const v = (lr: number) =>
+      run({ objective: square, optimizer: { name: "sgd", lr }, x0: [-1], steps: 20 }).verdict;
     expect(v(0.1).status).toBe("converging");
     expect(v(0.1).reason).toContain("|1 − η·λ| = |1 − 0.1·2| = 0.8 < 1");
     expect(v(1).status).toBe("oscillating");
@@ -71,7 +75,9 @@ describe("the seed example: gradient descent on x² from −1", () => {
     // 19^(2k) > 1.8e308 first when k > 308·ln10/(2·ln19) = 120.4
     expect(last.step).toBe(121);
     expect(r.verdict).toMatchObject({ status: "nonfinite", atStep: 121 });
-    expect(r.verdict.reason).toMatch(/^\|1 − η·λ\| = \|1 − 10·2\| = 19 > 1.*the loss became Infinity at step 121/);
+    expect(r.verdict.reason).toMatch(
+      /^\|1 − η·λ\| = \|1 − 10·2\| = 19 > 1.*the loss became Infinity at step 121/,
+    );
   });
 });
 
@@ -83,7 +89,14 @@ describe("runner contracts", () => {
   });
 
   it("records are independent snapshots (no aliasing between steps)", () => {
-    const trace = [...iterateRun({ objective: rosenbrock(), optimizer: { name: "sgd", lr: 1e-3, momentum: 0.9 }, x0: [-1.2, 1], steps: 3 })];
+    const trace = [
+      ...iterateRun({
+        objective: rosenbrock(),
+        optimizer: { name: "sgd", lr: 1e-3, momentum: 0.9 },
+        x0: [-1.2, 1],
+        steps: 3,
+      }),
+    ];
     expect(trace[0]!.x).not.toBe(trace[1]!.x);
     expect(trace[0]!.x[0]).toBe(-1.2);
     expect(trace[0]!.grad).not.toBe(trace[1]!.grad);
@@ -104,6 +117,8 @@ describe("runner contracts", () => {
     [{ steps: -1 }, /invalid steps: -1/],
     [{ steps: 2.5 }, /invalid steps: 2.5/],
   ])("refuses %j", (patch, message) => {
-    expect(() => run({ objective: square, optimizer: { name: "sgd", lr: 0.1 }, x0: [-1], steps: 5, ...patch })).toThrow(message);
+    expect(() =>
+      run({ objective: square, optimizer: { name: "sgd", lr: 0.1 }, x0: [-1], steps: 5, ...patch }),
+    ).toThrow(message);
   });
 });

@@ -1,7 +1,7 @@
 import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
-import { createOptimizer } from "../optim/index.js";
 import type { OptimizerConfig, OptimizerOptions } from "../optim/index.js";
+import { createOptimizer } from "../optim/index.js";
 import type { StepRecord, Verdict } from "./types.js";
 import { judge } from "./verdict.js";
 
@@ -34,7 +34,8 @@ export function validateRun(config: RunConfig): void {
     );
   }
   for (let i = 0; i < x0.length; i++) {
-    if (!Number.isFinite(x0[i])) throw new Error(`invalid x0: ${objective.names[i]} = ${x0[i]} is not finite`);
+    if (!Number.isFinite(x0[i]))
+      throw new Error(`invalid x0: ${objective.names[i]} = ${x0[i]} is not finite`);
   }
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`invalid steps: ${steps} (a whole number ≥ 0)`);
   const tolerance = config.tolerance ?? 1e-10;

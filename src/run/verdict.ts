@@ -31,11 +31,16 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
 
   if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
     const what = !allFinite(last.x) ? "x" : !Number.isFinite(last.loss) ? "the loss" : "the gradient";
-    const value = !allFinite(last.x) ? firstBad(last.x) : !Number.isFinite(last.loss) ? last.loss : firstBad(last.grad);
+    const value = !allFinite(last.x)
+      ? firstBad(last.x)
+      : !Number.isFinite(last.loss)
+        ? last.loss
+        : firstBad(last.grad);
     const prev = trace[trace.length - 2];
     const growth = prev && trace.length >= 3 ? perStep(trace[0]!.loss, prev.loss, prev.step) : null;
     const parts = [`${what} became ${value} at step ${last.step}`];
-    if (growth !== null && growth > 1) parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
+    if (growth !== null && growth > 1)
+      parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
     return { status: "nonfinite", atStep: last.step, reason: sentence(parts, factor) };
   }
   if (last.gradNorm <= context.tolerance) {
@@ -43,13 +48,19 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       status: "converged",
       atStep: last.step,
       reason: sentence(
-        [`‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}, where f = ${fmt(last.loss)}`],
+        [
+          `‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}, where f = ${fmt(last.loss)}`,
+        ],
         factor,
       ),
     };
   }
   if (trace.length === 1) {
-    return { status: "converging", atStep: null, reason: `no step was taken; f = ${fmt(last.loss)} at the start` };
+    return {
+      status: "converging",
+      atStep: null,
+      reason: `no step was taken; f = ${fmt(last.loss)} at the start`,
+    };
   }
 
   const n = trace.length - 1;
@@ -65,7 +76,10 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
     return {
       status: "diverging",
       atStep: pointOfNoReturn(trace),
-      reason: sentence([`the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${m} steps${growth}`], factor),
+      reason: sentence(
+        [`the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${m} steps${growth}`],
+        factor,
+      ),
     };
   }
   if (last.loss < start.loss - 1e-12 * scale) {
@@ -75,7 +89,9 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       status: "converging",
       atStep: null,
       reason: sentence(
-        [`after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}`],
+        [
+          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}`,
+        ],
         factor,
       ),
     };
@@ -133,11 +149,14 @@ function gdFactor(record: StepRecord | null, context: JudgeContext): string | nu
   if (!Number.isFinite(lambda)) return null;
   const f = 1 - o.lr * lambda;
   const cmp = Math.abs(f) > 1 + 1e-12 ? ">" : Math.abs(f) < 1 - 1e-12 ? "<" : "=";
-  const where = context.objective.dim === 1 ? "the curvature f''" : "the curvature gᵀHg/‖g‖² along the gradient";
+  const where =
+    context.objective.dim === 1 ? "the curvature f''" : "the curvature gᵀHg/‖g‖² along the gradient";
   const at = record.step === 0 ? "at the start" : `at step ${record.step}`;
   let effect = "";
-  if (cmp === ">") effect = `: each step multiplies the error along the gradient by ${fmt(f)}, so the steps overshoot and grow`;
-  else if (cmp === "=") effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
+  if (cmp === ">")
+    effect = `: each step multiplies the error along the gradient by ${fmt(f)}, so the steps overshoot and grow`;
+  else if (cmp === "=")
+    effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
   else effect = `: each step multiplies the error along the gradient by ${fmt(f)}`;
   return `|1 − η·λ| = |1 − ${fmt(o.lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))} ${cmp} 1 (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
 }

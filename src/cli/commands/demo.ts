@@ -2,9 +2,9 @@ import { mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fmt } from "../../core/format.js";
 import { compileExpression } from "../../objectives/expression.js";
-import { run, type RunResult } from "../../run/index.js";
 import { demoPage } from "../../report/demo-page.js";
 import { traceTable } from "../../report/table.js";
+import { type RunResult, run } from "../../run/index.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
@@ -12,7 +12,11 @@ import type { Io } from "../io.js";
 import { renderDemoCharts } from "../plot.js";
 
 export const DEMO_FLAGS: FlagSpecs = {
-  out: { type: "string", value: "DIR", help: "where to write the charts and index.html (default ./overshoot-demo)" },
+  out: {
+    type: "string",
+    value: "DIR",
+    help: "where to write the charts and index.html (default ./overshoot-demo)",
+  },
   steps: { type: "number", value: "N", help: "steps per run (default 12)" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -35,14 +39,18 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     io.out(`${DEMO_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot demo --help)`);
+  if (positionals.length > 0)
+    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot demo --help)`);
   const steps = (flags["steps"] as number | undefined) ?? 12;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
+    throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
   const outDir = resolve(io.cwd, (flags["out"] as string | undefined) ?? "overshoot-demo");
   try {
     mkdirSync(outDir, { recursive: true });
   } catch (e) {
-    throw new CliError(`cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CliError(
+      `cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 
   const objective = compileExpression("x^2");
@@ -58,11 +66,17 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   }));
 
   io.out("Gradient descent on f(x) = x², from x₀ = −1: x ← x − η·f'(x) = x − 2ηx = (1 − 2η)·x\n");
-  io.out(`Curvature f'' = ${fmt(lambda)}, so the critical step is 2/f'' = ${fmt(critical)}: below it the path converges, at it x bounces, above it x grows.\n`);
-  io.out("ΔC actual = f(x_{k+1}) − f(x_k); 1st-order = −η‖g‖² (never positive); 2nd-order = −η‖g‖² + η²/2·gᵀHg (exact for a quadratic).\n");
+  io.out(
+    `Curvature f'' = ${fmt(lambda)}, so the critical step is 2/f'' = ${fmt(critical)}: below it the path converges, at it x bounces, above it x grows.\n`,
+  );
+  io.out(
+    "ΔC actual = f(x_{k+1}) − f(x_k); 1st-order = −η‖g‖² (never positive); 2nd-order = −η‖g‖² + η²/2·gᵀHg (exact for a quadratic).\n",
+  );
   for (const r of runs) {
     const factor = 1 - r.lr * lambda;
-    io.out(`\n── ${r.label}  (η·f'' = ${fmt(r.lr * lambda)} ${r.lr * lambda < 2 ? "<" : r.lr * lambda === 2 ? "=" : ">"} 2; each step multiplies x by 1 − 2η = ${fmt(factor)})\n`);
+    io.out(
+      `\n── ${r.label}  (η·f'' = ${fmt(r.lr * lambda)} ${r.lr * lambda < 2 ? "<" : r.lr * lambda === 2 ? "=" : ">"} 2; each step multiplies x by 1 − 2η = ${fmt(factor)})\n`,
+    );
     io.out(`${traceTable(objective, r.result.trace, 5, 2)}\n`);
     io.out(`verdict: ${r.result.verdict.status} — ${r.result.verdict.reason}\n`);
   }
@@ -76,7 +90,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     writeFileAtomic(join(outDir, name), bytes);
     written.push(name);
   }
-  writeFileAtomic(join(outDir, "index.html"), demoPage({ objective, runs, critical, files: files as Record<string, string | Uint8Array> }));
+  writeFileAtomic(
+    join(outDir, "index.html"),
+    demoPage({ objective, runs, critical, files: files as Record<string, string | Uint8Array> }),
+  );
   written.push("index.html");
   io.out(`\nWrote ${written.length} files to ${relative(io.cwd, outDir) || "."}/:\n`);
   for (const name of written) io.out(`  ${join(relative(io.cwd, outDir) || ".", name)}\n`);

@@ -1,13 +1,19 @@
 import { extname } from "node:path";
-import { run, type RunResult } from "../../run/index.js";
 import { runToCsv, runToJson } from "../../report/json.js";
 import { traceTable } from "../../report/table.js";
-import { renderRunFigure } from "../plot.js";
+import { type RunResult, run } from "../../run/index.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
-import { OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, flagMessage, objectiveFromFlags, optimizerFromFlags } from "../flags.js";
+import {
+  flagMessage,
+  OBJECTIVE_FLAGS,
+  OPTIMIZER_FLAGS,
+  objectiveFromFlags,
+  optimizerFromFlags,
+} from "../flags.js";
 import type { Io } from "../io.js";
+import { renderRunFigure } from "../plot.js";
 
 export const RUN_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -17,7 +23,11 @@ export const RUN_FLAGS: FlagSpecs = {
   tolerance: { type: "number", value: "T", help: "converged when ‖∇f‖ ≤ T (default 1e-10)" },
   json: { type: "boolean", help: "print the run as JSON (see README, 'JSON output')" },
   csv: { type: "string", value: "FILE", help: "write the trace as CSV" },
-  plot: { type: "string", value: "FILE.svg|FILE.png", help: "chart: loss per step, and the path for 1-D/2-D objectives" },
+  plot: {
+    type: "string",
+    value: "FILE.svg|FILE.png",
+    help: "chart: loss per step, and the path for 1-D/2-D objectives",
+  },
   help: { type: "boolean", help: "show this help" },
 };
 
@@ -35,17 +45,24 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     io.out(`${RUN_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new CliError(`unexpected argument '${positionals[0]}' (options start with --; see overshoot run --help)`);
+  if (positionals.length > 0)
+    throw new CliError(
+      `unexpected argument '${positionals[0]}' (options start with --; see overshoot run --help)`,
+    );
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags);
   const x0 = flags["x0"] as number[] | undefined;
-  if (!x0) throw new CliError(`missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`);
+  if (!x0)
+    throw new CliError(
+      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
+    );
   const steps = (flags["steps"] as number | undefined) ?? 50;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
   if (plot !== undefined) {
     const ext = extname(plot).toLowerCase();
-    if (ext !== ".svg" && ext !== ".png") throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
+    if (ext !== ".svg" && ext !== ".png")
+      throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
     checkWritable(plot, "--plot");
   }
   if (csv !== undefined) checkWritable(csv, "--csv");
@@ -65,7 +82,11 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
 
   if (csv !== undefined) writeFileAtomic(csv, runToCsv(objective, result));
   if (plot !== undefined) {
-    const bytes = await renderRunFigure(objective, [{ label: `η = ${result.optimizer.lr}`, result }], extname(plot).toLowerCase() === ".png" ? "png" : "svg");
+    const bytes = await renderRunFigure(
+      objective,
+      [{ label: `η = ${result.optimizer.lr}`, result }],
+      extname(plot).toLowerCase() === ".png" ? "png" : "svg",
+    );
     writeFileAtomic(plot, bytes);
   }
 
@@ -74,9 +95,13 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   } else {
     const d = objective.description;
     const what = d.kind === "expression" ? `f = ${d.expression}` : d.name;
-    io.out(`${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from (${Array.from(result.x0).join(", ")})\n\n`);
+    io.out(
+      `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from (${Array.from(result.x0).join(", ")})\n\n`,
+    );
     io.out(`${traceTable(objective, result.trace)}\n\n`);
-    io.out(`verdict: ${result.verdict.status}${result.verdict.atStep === null ? "" : ` at step ${result.verdict.atStep}`}\n${result.verdict.reason}\n`);
+    io.out(
+      `verdict: ${result.verdict.status}${result.verdict.atStep === null ? "" : ` at step ${result.verdict.atStep}`}\n${result.verdict.reason}\n`,
+    );
     if (csv !== undefined) io.out(`wrote ${csv}\n`);
     if (plot !== undefined) io.out(`wrote ${plot}\n`);
   }
