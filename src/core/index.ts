@@ -1,2 +1,3 @@
+export { centralGradient, centralHessian, centralHessianVector } from "./finite-differences.js";
 export { createRng, type Rng } from "./rng.js";
 export { allFinite, axpy, dot, norm2, sub } from "./vec.js";

@@ -15,7 +15,9 @@ export interface DenseParts {
  * An Objective whose Hessian-vector product is H(x)·v with H formed in full: right for the
  * low-dimensional built-ins, where forming H costs less than a call into anything smarter.
  */
-export function denseObjective(parts: DenseParts): Objective & { hessian(x: Float64Array, out: Float64Array): void } {
+export function denseObjective(
+  parts: DenseParts,
+): Objective & { hessian(x: Float64Array, out: Float64Array): void } {
   const n = parts.dim;
   const h = new Float64Array(n * n);
   return {

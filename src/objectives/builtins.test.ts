@@ -1,37 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { centralGradient, centralHessian } from "../core/finite-differences.js";
 import { beale, booth, himmelblau, rastrigin, rosenbrock } from "./builtins.js";
 import type { Objective } from "./types.js";
 
-/** Central differences of the gradient: the independent check on every hand-written derivative. */
-function fdGradient(f: Objective, x: number[], h = 1e-6): number[] {
-  return x.map((_, i) => {
-    const p = Float64Array.from(x);
-    const m = Float64Array.from(x);
-    p[i]! += h;
-    m[i]! -= h;
-    return (f.value(p) - f.value(m)) / (2 * h);
-  });
-}
-
-function fdHessian(f: Objective, x: number[], h = 1e-5): number[] {
-  const n = x.length;
-  const out: number[] = [];
-  const gp = new Float64Array(n);
-  const gm = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    const p = Float64Array.from(x);
-    const m = Float64Array.from(x);
-    p[j]! += h;
-    m[j]! -= h;
-    f.gradient(p, gp);
-    f.gradient(m, gm);
-    for (let i = 0; i < n; i++) out[i * n + j] = (gp[i]! - gm[i]!) / (2 * h);
-  }
-  return out;
-}
+const fdGradient = (f: Objective, x: number[]): number[] => Array.from(centralGradient((p) => f.value(p), x));
+const fdHessian = (f: Objective, x: number[]): number[] =>
+  Array.from(centralHessian((p, g) => f.gradient(p, g), x));
 
 /** Newton's method with the objective's own Hessian, to refine a minimizer quoted to 6 digits. */
-function newton(f: Objective & { hessian(x: Float64Array, out: Float64Array): void }, start: readonly number[]): Float64Array {
+function newton(
+  f: Objective & { hessian(x: Float64Array, out: Float64Array): void },
+  start: readonly number[],
+): Float64Array {
   const x = Float64Array.from(start);
   const g = new Float64Array(2);
   const h = new Float64Array(4);
@@ -46,11 +26,49 @@ function newton(f: Objective & { hessian(x: Float64Array, out: Float64Array): vo
 }
 
 const cases = [
-  { name: "rosenbrock", make: rosenbrock, points: [[-1.2, 1], [0.3, -0.7], [2, 2]] },
-  { name: "himmelblau", make: himmelblau, points: [[0, 0], [1.5, -2.5], [-3, 3]] },
-  { name: "beale", make: beale, points: [[1, 1], [-0.5, 2], [3.2, 0.4]] },
-  { name: "booth", make: booth, points: [[0, 0], [4, -2]] },
-  { name: "rastrigin", make: () => rastrigin(2), points: [[0.3, -0.2], [1.1, 2.4]] },
+  {
+    name: "rosenbrock",
+    make: rosenbrock,
+    points: [
+      [-1.2, 1],
+      [0.3, -0.7],
+      [2, 2],
+    ],
+  },
+  {
+    name: "himmelblau",
+    make: himmelblau,
+    points: [
+      [0, 0],
+      [1.5, -2.5],
+      [-3, 3],
+    ],
+  },
+  {
+    name: "beale",
+    make: beale,
+    points: [
+      [1, 1],
+      [-0.5, 2],
+      [3.2, 0.4],
+    ],
+  },
+  {
+    name: "booth",
+    make: booth,
+    points: [
+      [0, 0],
+      [4, -2],
+    ],
+  },
+  {
+    name: "rastrigin",
+    make: () => rastrigin(2),
+    points: [
+      [0.3, -0.2],
+      [1.1, 2.4],
+    ],
+  },
 ] as const;
 
 describe.each(cases)("$name", ({ make, points }) => {
@@ -61,10 +79,12 @@ describe.each(cases)("$name", ({ make, points }) => {
     const v0 = f.value(x);
     expect(Math.abs(f.gradient(x, g) - v0)).toBeLessThanOrEqual(1e-14 * Math.abs(v0));
     const fd = fdGradient(f, [...p]);
-    fd.forEach((v, i) => expect(g[i]).toBeCloseTo(v, 4));
+    for (const [i, v] of fd.entries()) expect(g[i]).toBeCloseTo(v, 4);
     const h = new Float64Array(f.dim * f.dim);
     f.hessian(x, h);
-    fdHessian(f, [...p]).forEach((v, i) => expect(Math.abs(h[i]! - v)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v))));
+    for (const [i, v] of fdHessian(f, [...p]).entries()) {
+      expect(Math.abs(h[i]! - v)).toBeLessThan(1e-4 * Math.max(1, Math.abs(v)));
+    }
     // HVP against the full Hessian times a vector.
     const v = Float64Array.from({ length: f.dim }, (_, i) => 0.3 - 0.7 * i);
     const hv = new Float64Array(f.dim);
@@ -79,7 +99,7 @@ describe.each(cases)("$name", ({ make, points }) => {
   it("has its known minimum at its minimizers, with zero gradient and positive-definite Hessian", () => {
     for (const m of f.minimizers) {
       const x = f.dim === 2 ? newton(f, m) : Float64Array.from(m);
-      m.forEach((v, i) => expect(x[i]).toBeCloseTo(v, 5));
+      for (const [i, v] of m.entries()) expect(x[i]).toBeCloseTo(v, 5);
       expect(f.value(x)).toBeCloseTo(f.minimum, 12);
       const g = new Float64Array(f.dim);
       f.gradient(x, g);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../core/rng.js";
 import { randomOrthogonal } from "../core/orthogonal.js";
+import { createRng } from "../core/rng.js";
 import { quadratic, quadraticFromEigenvalues } from "./quadratic.js";
 
 describe("quadratic ½xᵀAx + bᵀx", () => {
@@ -43,7 +43,11 @@ describe("quadratic ½xᵀAx + bᵀx", () => {
     let trace = 0;
     for (let i = 0; i < 4; i++) trace += f.matrix[i * 4 + i]!;
     expect(trace).toBeCloseTo(1111, 10);
-    expect(f.description).toEqual({ kind: "builtin", name: "quadratic", parameters: { eigenvalues: eig, rotate: 7 } });
+    expect(f.description).toEqual({
+      kind: "builtin",
+      name: "quadratic",
+      parameters: { eigenvalues: eig, rotate: 7 },
+    });
     // Off-diagonal entries are not all zero: the rotation did something.
     expect(Math.abs(f.matrix[1]!)).toBeGreaterThan(1e-3);
   });

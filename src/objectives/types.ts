@@ -21,4 +21,8 @@ export interface Objective {
 
 export type ObjectiveDescription =
   | { readonly kind: "expression"; readonly expression: string }
-  | { readonly kind: "builtin"; readonly name: string; readonly parameters?: Readonly<Record<string, unknown>> };
+  | {
+      readonly kind: "builtin";
+      readonly name: string;
+      readonly parameters?: Readonly<Record<string, unknown>>;
+    };
