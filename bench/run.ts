@@ -91,7 +91,13 @@ for (const r of rows)
 // The speed figures only count if both paths compute the same thing: same steps, same end point.
 const CHECK_STEPS = 10_000;
 const runnerEnd = (() => {
-  const r = run({ objective, optimizer: { name: "adam", lr: LR }, x0: [-1.2, 1], steps: CHECK_STEPS, tolerance: 0 });
+  const r = run({
+    objective,
+    optimizer: { name: "adam", lr: LR },
+    x0: [-1.2, 1],
+    steps: CHECK_STEPS,
+    tolerance: 0,
+  });
   return r.trace[r.trace.length - 1]!.x[0]!;
 })();
 const handEnd = adamLoop((x, y, g) => {

@@ -1,4 +1,6 @@
-// The library's public surface: each layer's index lists its exports by name.
+// The library's public surface, one layer after another in the order data flows (DESIGN.md).
 export * from "./core/index.js";
-export type { Objective, ObjectiveDescription } from "./objectives/types.js";
-export type { StepRecord, Verdict, VerdictStatus } from "./run/types.js";
+export * from "./objectives/index.js";
+export * from "./optim/index.js";
+export * from "./report/index.js";
+export * from "./run/index.js";

@@ -1,3 +1,4 @@
+import { ExpressionError } from "../objectives/expression.js";
 import { createObjective, isBuiltinName } from "../objectives/registry.js";
 import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
@@ -83,7 +84,9 @@ export function objectiveFromFlags(flags: ParsedFlags): Objective {
     });
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw new CliError(flagMessage((e as Error).message, "f"));
+    if (e instanceof ExpressionError && !e.message.startsWith("invalid vars"))
+      throw new CliError(`invalid --f: ${e.message}`);
+    throw new CliError(flagMessage((e as Error).message));
   }
 }
 
@@ -123,7 +126,7 @@ export function optimizerFromFlags(flags: ParsedFlags): OptimizerOptions {
 }
 
 /** Turns a library message "invalid lr: …" into the flag's spelling "invalid --lr: …". */
-export function flagMessage(message: string, fallbackFlag: string): string {
+export function flagMessage(message: string): string {
   const m = /^invalid ([a-zA-Z0-9]+)(.*)$/s.exec(message);
   if (m) {
     const kebab = m[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -135,8 +138,7 @@ export function flagMessage(message: string, fallbackFlag: string): string {
       "tolerance",
     ];
     if (known.includes(kebab)) return `invalid --${kebab}${m[2]}`;
-    if (m[1] === "option") return message;
-    return `invalid --${fallbackFlag} (${m[1]})${m[2]}`;
+    return message;
   }
   return message;
 }

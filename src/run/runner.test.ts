@@ -51,7 +51,7 @@ describe("the seed example: gradient descent on x² from −1", () => {
     expect(v(0.1).status).toBe("converging");
     expect(v(0.1).reason).toContain("|1 − η·λ| = |1 − 0.1·2| = 0.8 < 1");
     expect(v(1).status).toBe("oscillating");
-    expect(v(1).reason).toContain("|1 − η·λ| = |1 − 1·2| = 1 = 1");
+    expect(v(1).reason).toContain("|1 − η·λ| = |1 − 1·2| = 1 exactly");
     expect(v(1).reason).toContain("bounces");
     expect(v(1.125).status).toBe("diverging");
     expect(v(1.125).reason).toContain("|1 − η·λ| = |1 − 1.125·2| = 1.25 > 1");

@@ -158,7 +158,7 @@ function gdFactor(record: StepRecord | null, context: JudgeContext): string | nu
   else if (cmp === "=")
     effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
   else effect = `: each step multiplies the error along the gradient by ${fmt(f)}`;
-  return `|1 − η·λ| = |1 − ${fmt(o.lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))} ${cmp} 1 (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
+  return `|1 − η·λ| = |1 − ${fmt(o.lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))}${cmp === "=" ? " exactly" : ` ${cmp} 1`} (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
 }
 
 function sentence(parts: string[], factor: string | null): string {

@@ -75,7 +75,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   for (const r of runs) {
     const factor = 1 - r.lr * lambda;
     io.out(
-      `\n── ${r.label}  (η·f'' = ${fmt(r.lr * lambda)} ${r.lr * lambda < 2 ? "<" : r.lr * lambda === 2 ? "=" : ">"} 2; each step multiplies x by 1 − 2η = ${fmt(factor)})\n`,
+      `\n── ${r.label}  (η·f'' = ${fmt(r.lr * lambda)}, ${r.lr * lambda < 2 ? "< 2" : r.lr * lambda === 2 ? "exactly 2" : "> 2"}; each step multiplies x by 1 − 2η = ${fmt(factor)})\n`,
     );
     io.out(`${traceTable(objective, r.result.trace, 5, 2)}\n`);
     io.out(`verdict: ${r.result.verdict.status} — ${r.result.verdict.reason}\n`);
@@ -95,7 +95,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     demoPage({ objective, runs, critical, files: files as Record<string, string | Uint8Array> }),
   );
   written.push("index.html");
-  io.out(`\nWrote ${written.length} files to ${relative(io.cwd, outDir) || "."}/:\n`);
-  for (const name of written) io.out(`  ${join(relative(io.cwd, outDir) || ".", name)}\n`);
+  // Paths as the user would type them: relative below the working directory, absolute elsewhere.
+  const rel = relative(io.cwd, outDir);
+  const shown = rel === "" ? "." : rel.startsWith("..") ? outDir : rel;
+  io.out(`\nWrote ${written.length} files to ${shown}/:\n`);
+  for (const name of written) io.out(`  ${join(shown, name)}\n`);
   return 0;
 }

@@ -77,7 +77,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
     });
   } catch (e) {
-    throw new CliError(flagMessage((e as Error).message, "optimizer"));
+    throw new CliError(flagMessage((e as Error).message));
   }
 
   if (csv !== undefined) writeFileAtomic(csv, runToCsv(objective, result));

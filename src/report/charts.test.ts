@@ -1,0 +1,157 @@
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { StepRecord } from "../run/types.js";
+import {
+  type ChartRun,
+  type ChartSpec,
+  contourChart2d,
+  deltaChart,
+  lossChart,
+  pathChart1d,
+  sideBySide,
+  stacked,
+} from "./charts.js";
+import { fontFile, specToSvg, svgToPng } from "./render.js";
+
+/** Gradient descent on x² by hand: x ← (1 − 2η)x, with the exact ΔC and both predictions. */
+function squareRun(lr: number, steps: number): ChartRun {
+  const trace: StepRecord[] = [];
+  let x = -1;
+  for (let k = 0; k <= steps; k++) {
+    const g = 2 * x;
+    const next = x - lr * g;
+    const last = k === steps;
+    trace.push({
+      step: k,
+      x: Float64Array.of(x),
+      loss: x * x,
+      grad: Float64Array.of(g),
+      gradNorm: Math.abs(g),
+      ...(last
+        ? {}
+        : {
+            deltaLoss: next * next - x * x,
+            firstOrder: -lr * g * g,
+            secondOrder: -lr * g * g + lr * lr * g * g,
+          }),
+    });
+    x = next;
+  }
+  return { label: `η = ${lr}`, trace };
+}
+
+/** A run whose loss overflows at its last step. */
+function blowUpRun(): ChartRun {
+  const run = squareRun(1.125, 4);
+  const last = run.trace[run.trace.length - 1]!;
+  return {
+    label: "blow-up",
+    trace: [
+      ...run.trace.slice(0, -1),
+      { ...last, loss: Number.POSITIVE_INFINITY, x: Float64Array.of(Number.NaN) },
+    ],
+  };
+}
+
+/** Every number inside every inline data set of a spec. */
+function dataNumbers(spec: unknown, out: number[] = []): number[] {
+  if (Array.isArray(spec)) for (const s of spec) dataNumbers(s, out);
+  else if (spec !== null && typeof spec === "object") {
+    for (const [key, value] of Object.entries(spec)) {
+      if (key === "values" && Array.isArray(value)) {
+        for (const row of value)
+          for (const v of Object.values(row as object)) if (typeof v === "number") out.push(v);
+      } else dataNumbers(value, out);
+    }
+  }
+  return out;
+}
+
+const runs = [squareRun(0.1, 12), squareRun(1, 12), squareRun(1.125, 12)];
+
+describe("chart specs", () => {
+  const specs: Record<string, ChartSpec> = {
+    loss: lossChart([...runs, blowUpRun()]),
+    path: pathChart1d((x) => x * x, [...runs, blowUpRun()]),
+    contour: contourChart2d((x, y) => (1 - x) ** 2 + 100 * (y - x * x) ** 2, [runs[0]!], {
+      names: ["a", "b"],
+    }),
+    delta: sideBySide(
+      "ΔC",
+      runs.map((r) => deltaChart(r)),
+    ),
+    stacked: stacked([pathChart1d((x) => x * x, runs), lossChart(runs)]),
+  };
+
+  it.each(Object.entries(specs))(
+    "%s holds only finite numbers and renders to SVG without a DOM",
+    async (_, spec) => {
+      for (const v of dataNumbers(spec)) expect(Number.isFinite(v)).toBe(true);
+      const svg = await specToSvg(spec);
+      expect(svg.startsWith("<svg")).toBe(true);
+      expect(svg).toContain('font-family="DejaVu Sans"');
+    },
+  );
+
+  it("the loss chart marks where a run became non-finite", async () => {
+    const svg = await specToSvg(specs["loss"]!);
+    expect(svg).toContain("loss +∞ at step 4");
+    expect(svg).toContain("log scale");
+  });
+
+  it("a loss of zero sits on the log axis floor instead of vanishing", () => {
+    const zero: ChartRun = { label: "z", trace: [{ ...runs[0]!.trace[0]!, loss: 0 }, runs[0]!.trace[1]!] };
+    const values = (
+      (lossChart([zero]).layer as ChartSpec[])[0]!.data as { values: { loss: number; atFloor: boolean }[] }
+    ).values;
+    expect(values[0]!.atFloor).toBe(true);
+    expect(values[0]!.loss).toBeCloseTo(0.064, 12); // a tenth of the smallest positive loss, 0.64
+  });
+
+  it("the path chart draws the iterates in step order, one panel per run", () => {
+    const panels = specs["path"]!.hconcat as ChartSpec[];
+    expect(panels).toHaveLength(4);
+    const bounce = ((panels[1]!.layer as ChartSpec[])[1]!.data as { values: { step: number; x: number }[] })
+      .values;
+    expect(bounce.map((p) => p.step)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(bounce.map((p) => p.x)).toEqual([-1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1]);
+    const labels = ((panels[1]!.layer as ChartSpec[])[3]!.data as { values: { label: string }[] }).values.map(
+      (v) => v.label,
+    );
+    expect(labels).toEqual(["0, 2, 4, …", "1, 3, 5, …"]);
+    const cut = panels[3]!.title as { subtitle: string };
+    expect(cut.subtitle).toMatch(/1 later step off the chart/);
+  });
+
+  it("the contour map names its axes after the variables and covers the path", async () => {
+    const svg = await specToSvg(specs["contour"]!);
+    expect(svg).toMatch(/aria-label="X-axis titled 'a'/);
+    expect(svg).toMatch(/aria-label="Y-axis titled 'b'/);
+  });
+
+  it("the delta chart keeps the three series apart", () => {
+    const one = deltaChart(runs[2]!);
+    const layers = one.layer as ChartSpec[];
+    const actual = (layers[1]!.data as { values: { step: number; value: number }[] }).values;
+    const first = (layers[2]!.data as { values: { step: number; value: number }[] }).values;
+    // η = 1.125 on x² from −1: ΔC₀ = 1.25² − 1 = 0.5625 while −η‖g‖² = −4.5.
+    expect(actual[0]!.value).toBeCloseTo(0.5625, 14);
+    expect(first[0]!.value).toBeCloseTo(-4.5, 14);
+    expect(actual).toHaveLength(12);
+  });
+});
+
+describe("PNG", () => {
+  it("ships its own font and renders the same bytes every time", async () => {
+    expect(existsSync(fontFile())).toBe(true);
+    const svg = await specToSvg(lossChart(runs));
+    const a = svgToPng(svg, { scale: 1 });
+    const b = svgToPng(svg, { scale: 1 });
+    expect(Array.from(a.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    const width = Number(/width="(\d+)"/.exec(svg)![1]);
+    const pngWidth = (n: Uint8Array) => new DataView(n.buffer, n.byteOffset).getUint32(16);
+    expect(pngWidth(a)).toBe(width);
+    expect(pngWidth(svgToPng(svg, { scale: 2 }))).toBe(2 * width);
+  });
+});

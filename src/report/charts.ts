@@ -1,0 +1,505 @@
+import type { StepRecord } from "../run/types.js";
+
+/**
+ * Vega-Lite specs for every chart overshoot draws. Pure data in, pure JSON out: the CLI renders
+ * them to SVG/PNG (render.ts) and the web page hands the same specs to vega-embed.
+ *
+ * Vega cannot place NaN or ±Infinity, and a log axis cannot place 0, so every number that goes
+ * into a spec is finite; where a run stopped on a non-finite value, the chart says so in words.
+ */
+
+/** A Vega-Lite spec as plain JSON (the types of vega-lite are not needed to build one). */
+export type ChartSpec = Record<string, unknown>;
+
+export interface ChartRun {
+  readonly label: string;
+  readonly trace: readonly StepRecord[];
+}
+
+export const CHART_FONT = "DejaVu Sans";
+const WIDTH = 520;
+const HEIGHT = 300;
+const PANEL_WIDTH = 300;
+const PANEL_HEIGHT = 240;
+const ALARM = "#c62828";
+
+/** The look every chart shares; fonts are named explicitly so PNGs match on every machine. */
+export function chartConfig(): ChartSpec {
+  return {
+    font: CHART_FONT,
+    background: "white",
+    view: { stroke: "#ddd" },
+    axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eee" },
+    legend: {
+      labelFontSize: 11,
+      titleFontSize: 12,
+      orient: "bottom",
+      direction: "horizontal",
+      labelLimit: 320,
+      symbolOpacity: 1,
+    },
+    title: { fontSize: 14, anchor: "start", offset: 8 },
+  };
+}
+
+function top(spec: ChartSpec): ChartSpec {
+  return { $schema: "https://vega.github.io/schema/vega-lite/v6.json", config: chartConfig(), ...spec };
+}
+
+const finite = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
+
+/** "NaN", "+∞" or "−∞" for a value that is not finite. */
+export function nonFiniteName(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  return v > 0 ? "+∞" : "−∞";
+}
+
+/** The first non-finite quantity of a record, named, or null. */
+function blowUp(record: StepRecord): string | null {
+  if (!Number.isFinite(record.loss)) return `loss ${nonFiniteName(record.loss)}`;
+  for (const v of record.x) if (!Number.isFinite(v)) return `x ${nonFiniteName(v)}`;
+  for (const v of record.grad) if (!Number.isFinite(v)) return `gradient ${nonFiniteName(v)}`;
+  return null;
+}
+
+const runOrder = (runs: readonly ChartRun[]) => runs.map((r) => r.label);
+
+/**
+ * Loss per step on a log axis, one line per run. Losses ≤ 0 are drawn at the axis floor (a log
+ * axis has no zero) and a run that reached NaN/∞ ends in a red marker at the top, labelled with
+ * the step, so the chart still shows where it blew up.
+ */
+export function lossChart(runs: readonly ChartRun[], options: { title?: string } = {}): ChartSpec {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (const r of runs) {
+    for (const s of r.trace) {
+      if (finite(s.loss) && s.loss > 0) {
+        lo = Math.min(lo, s.loss);
+        hi = Math.max(hi, s.loss);
+      }
+    }
+  }
+  if (!Number.isFinite(lo)) {
+    lo = 1e-3;
+    hi = 1;
+  }
+  const floor = lo / 10;
+  const ceiling = hi * 10;
+  const longest = Math.max(0, ...runs.map((r) => r.trace.length));
+  const points: ChartSpec[] = [];
+  const markers: ChartSpec[] = [];
+  for (const r of runs) {
+    for (const s of r.trace) {
+      const what = blowUp(s);
+      if (what !== null) {
+        markers.push({ run: r.label, step: s.step, loss: ceiling, text: `${what} at step ${s.step}` });
+        continue;
+      }
+      points.push({
+        run: r.label,
+        step: s.step,
+        loss: s.loss > 0 ? s.loss : floor,
+        atFloor: !(s.loss > 0),
+        actual: s.loss,
+      });
+    }
+  }
+  const color = {
+    field: "run",
+    type: "nominal",
+    title: null,
+    sort: runOrder(runs),
+    scale: { domain: runOrder(runs) },
+  };
+  const x = { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } };
+  const y = {
+    field: "loss",
+    type: "quantitative",
+    title: "loss f(x_k)  (log scale)",
+    scale: { type: "log", domain: [floor, ceiling * 3] },
+    axis: { format: ".0e" },
+  };
+  const layers: ChartSpec[] = [
+    {
+      data: { values: points },
+      mark: { type: "line", point: longest <= 80 ? { size: 30 } : false, strokeWidth: 2 },
+      encoding: {
+        x,
+        y,
+        color,
+        tooltip: [
+          { field: "run", type: "nominal" },
+          { field: "step", type: "quantitative" },
+          { field: "actual", type: "quantitative", title: "loss", format: ".4g" },
+        ],
+      },
+    },
+  ];
+  if (markers.length > 0) {
+    layers.push(
+      {
+        data: { values: markers },
+        mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
+        encoding: { x, y },
+      },
+      {
+        data: { values: markers },
+        mark: {
+          type: "text",
+          color: ALARM,
+          align: "right",
+          dx: -8,
+          dy: -2,
+          fontSize: 11,
+          fontWeight: "bold",
+        },
+        encoding: { x, y, text: { field: "text" } },
+      },
+    );
+  }
+  return top({
+    title: options.title ?? "Loss per step",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: layers,
+  });
+}
+
+export interface PathChartOptions {
+  readonly title?: string;
+  /** Variable name for the axis (default "x"). */
+  readonly name?: string;
+  /** Largest |x| the curve is drawn to; a diverging path beyond it is cut, and the chart says so. */
+  readonly maxExtent?: number;
+}
+
+/**
+ * One run on the curve of a 1-D objective: the curve, the iterates as numbered points joined in
+ * step order. Each run gets its own panel, so a path that converges on [−1, 0] and one that
+ * bounces out to ±15 are both readable.
+ */
+export function pathChart1d(
+  f: (x: number) => number,
+  runs: readonly ChartRun[],
+  options: PathChartOptions = {},
+): ChartSpec {
+  const name = options.name ?? "x";
+  const panels = runs.map((r) => pathPanel(f, r, name, options.maxExtent ?? 1e6));
+  return top({
+    title: options.title ?? `The path on the curve f(${name})`,
+    hconcat: panels,
+    resolve: { scale: { x: "independent", y: "independent" } },
+  });
+}
+
+function pathPanel(f: (x: number) => number, run: ChartRun, name: string, maxExtent: number): ChartSpec {
+  const path: ChartSpec[] = [];
+  let cut = 0;
+  for (const s of run.trace) {
+    const x = s.x[0];
+    if (!finite(x) || !finite(s.loss) || Math.abs(x) > maxExtent) {
+      cut++;
+      continue;
+    }
+    path.push({ step: s.step, x, f: s.loss });
+  }
+  const xs = path.map((p) => p.x as number);
+  let lo = Math.min(...xs, 0);
+  let hi = Math.max(...xs, 0);
+  if (!(hi > lo)) {
+    lo -= 1;
+    hi += 1;
+  }
+  const pad = 0.08 * (hi - lo);
+  lo -= pad;
+  hi += pad;
+  const curve: ChartSpec[] = [];
+  const samples = 240;
+  for (let i = 0; i <= samples; i++) {
+    const x = lo + ((hi - lo) * i) / samples;
+    const y = f(x);
+    if (Number.isFinite(y)) curve.push({ x, f: y });
+  }
+  const labelled = stepLabels(path);
+  const x = {
+    field: "x",
+    type: "quantitative",
+    title: name,
+    scale: { domain: [lo, hi], nice: false, zero: false },
+  };
+  const y = { field: "f", type: "quantitative", title: `f(${name})`, scale: { zero: false } };
+  const subtitle =
+    cut > 0
+      ? `${cut} later step${cut === 1 ? "" : "s"} off the chart (non-finite or beyond ±${maxExtent})`
+      : "";
+  return {
+    title: { text: run.label, subtitle, subtitleColor: ALARM, fontSize: 13 },
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    layer: [
+      {
+        data: { values: curve },
+        mark: { type: "line", color: "#9e9e9e", strokeWidth: 1.5 },
+        encoding: { x, y },
+      },
+      {
+        data: { values: path },
+        mark: { type: "line", color: "#1565c0", strokeWidth: 1.2, opacity: 0.7 },
+        encoding: { x, y, order: { field: "step", type: "quantitative" } },
+      },
+      {
+        data: { values: path },
+        mark: { type: "point", filled: true, size: 45 },
+        encoding: {
+          x,
+          y,
+          color: {
+            field: "step",
+            type: "quantitative",
+            title: "step",
+            scale: { scheme: "blues", domain: [0, Math.max(1, path.length - 1)] },
+            legend: null,
+          },
+          stroke: { value: "#0d47a1" },
+          tooltip: [
+            { field: "step", type: "quantitative" },
+            { field: "x", type: "quantitative", format: ".4g" },
+            { field: "f", type: "quantitative", format: ".4g" },
+          ],
+        },
+      },
+      {
+        data: { values: labelled },
+        mark: { type: "text", dy: -10, fontSize: 10, color: "#0d47a1" },
+        encoding: { x, y, text: { field: "label", type: "nominal" } },
+      },
+    ],
+  };
+}
+
+/**
+ * Step numbers for a path's points: iterates that land on the same spot (a 2-cycle) share one
+ * label, "0, 2, 4, …", instead of overprinting each other. Later steps of a long path are left
+ * unlabelled except the last.
+ */
+function stepLabels(path: readonly ChartSpec[]): ChartSpec[] {
+  const groups = new Map<string, { x: number; f: number; steps: number[] }>();
+  path.forEach((p, i) => {
+    if (i >= 8 && i !== path.length - 1) return;
+    const key = `${(p.x as number).toPrecision(6)},${(p.f as number).toPrecision(6)}`;
+    const g = groups.get(key) ?? { x: p.x as number, f: p.f as number, steps: [] };
+    g.steps.push(p.step as number);
+    groups.set(key, g);
+  });
+  return [...groups.values()].map((g) => ({
+    x: g.x,
+    f: g.f,
+    label: g.steps.length > 3 ? `${g.steps.slice(0, 3).join(", ")}, …` : g.steps.join(", "),
+  }));
+}
+
+export interface ContourChartOptions {
+  readonly title?: string;
+  readonly names?: readonly string[];
+  /** Grid cells per side (default 60). */
+  readonly resolution?: number;
+  /** Largest |coordinate| the map is drawn to. */
+  readonly maxExtent?: number;
+}
+
+/**
+ * The paths over a 2-D objective: a heat map of log(1 + f − min f) on a grid covering the finite
+ * path points, with each path drawn on top in step order.
+ */
+export function contourChart2d(
+  f: (x: number, y: number) => number,
+  runs: readonly ChartRun[],
+  options: ContourChartOptions = {},
+): ChartSpec {
+  const [nx, ny] = options.names ?? ["x", "y"];
+  const maxExtent = options.maxExtent ?? 1e6;
+  const path: ChartSpec[] = [];
+  let cut = 0;
+  for (const r of runs) {
+    for (const s of r.trace) {
+      const [a, b] = [s.x[0], s.x[1]];
+      if (!finite(a) || !finite(b) || Math.abs(a) > maxExtent || Math.abs(b) > maxExtent) {
+        cut++;
+        continue;
+      }
+      path.push({ run: r.label, step: s.step, x: a, y: b });
+    }
+  }
+  const box = (key: "x" | "y"): [number, number] => {
+    const vs = path.map((p) => p[key] as number);
+    let lo = vs.length > 0 ? Math.min(...vs) : -1;
+    let hi = vs.length > 0 ? Math.max(...vs) : 1;
+    if (!(hi - lo > 1e-9)) {
+      lo -= 1;
+      hi += 1;
+    }
+    const pad = 0.15 * (hi - lo);
+    return [lo - pad, hi + pad];
+  };
+  const [x0, x1] = box("x");
+  const [y0, y1] = box("y");
+  const n = options.resolution ?? 60;
+  const cells: { x: number; x2: number; y: number; y2: number; f: number }[] = [];
+  let fmin = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const xa = x0 + ((x1 - x0) * i) / n;
+      const ya = y0 + ((y1 - y0) * j) / n;
+      const v = f(xa + (x1 - x0) / (2 * n), ya + (y1 - y0) / (2 * n));
+      if (!Number.isFinite(v)) continue;
+      fmin = Math.min(fmin, v);
+      // Cells overlap by 1% so anti-aliasing leaves no seams between them.
+      cells.push({ x: xa, x2: xa + (1.01 * (x1 - x0)) / n, y: ya, y2: ya + (1.01 * (y1 - y0)) / n, f: v });
+    }
+  }
+  const grid = cells.map((c) => ({ ...c, level: Math.log10(1 + c.f - fmin) }));
+  const xEnc = {
+    field: "x",
+    type: "quantitative",
+    title: nx,
+    scale: { domain: [x0, x1], nice: false, zero: false },
+  };
+  const yEnc = {
+    field: "y",
+    type: "quantitative",
+    title: ny,
+    scale: { domain: [y0, y1], nice: false, zero: false },
+  };
+  const color = {
+    field: "run",
+    type: "nominal",
+    title: null,
+    scale: { domain: runOrder(runs), range: ["#d32f2f", "#ffffff", "#ffb300", "#00e5ff"] },
+  };
+  const subtitle =
+    cut > 0 ? `${cut} point${cut === 1 ? "" : "s"} off the map (non-finite or beyond ±${maxExtent})` : "";
+  return top({
+    title: { text: options.title ?? `Paths over f(${nx}, ${ny})`, subtitle, subtitleColor: ALARM },
+    width: 420,
+    height: 380,
+    layer: [
+      {
+        data: { values: grid },
+        mark: { type: "rect", stroke: null },
+        encoding: {
+          x: xEnc,
+          x2: { field: "x2" },
+          y: yEnc,
+          y2: { field: "y2" },
+          color: {
+            field: "level",
+            type: "quantitative",
+            title: "log₁₀(1 + f − min)",
+            scale: { scheme: "viridis" },
+            legend: { orient: "right", direction: "vertical", gradientLength: 200 },
+          },
+        },
+      },
+      {
+        data: { values: path },
+        mark: { type: "line", strokeWidth: 2, point: { size: 28, filled: true } },
+        encoding: { x: xEnc, y: yEnc, order: { field: "step", type: "quantitative" }, color },
+      },
+    ],
+    resolve: { scale: { color: "independent" } },
+  });
+}
+
+/**
+ * Per step of one run: the actual change ΔC beside the first-order prediction ∇fᵀΔx (−η‖g‖² for
+ * plain gradient descent, never positive) and the second-order one (exact on a quadratic). A
+ * symlog axis keeps both small and geometric growth readable.
+ */
+export function deltaChart(
+  run: ChartRun,
+  options: { title?: string; scale?: "linear" | "symlog" } = {},
+): ChartSpec {
+  const series = [
+    ["actual ΔC", "deltaLoss"],
+    ["1st order ∇fᵀΔx", "firstOrder"],
+    ["2nd order + ½ΔxᵀHΔx", "secondOrder"],
+  ] as const;
+  const rows: ChartSpec[] = [];
+  for (const s of run.trace) {
+    for (const [label, key] of series) {
+      const v = s[key];
+      if (finite(v)) rows.push({ step: s.step, series: label, value: v });
+    }
+  }
+  const names = series.map((s) => s[0]);
+  const scale = options.scale === "symlog" ? { type: "symlog", constant: 1e-3 } : { zero: true };
+  // The actual change is drawn wide and pale underneath, so where the 2nd-order prediction is exact
+  // (a quadratic) both stay visible, one inside the other.
+  const style = {
+    "actual ΔC": { strokeWidth: 7, opacity: 0.35, dash: [1, 0] },
+    "1st order ∇fᵀΔx": { strokeWidth: 2, opacity: 1, dash: [6, 3] },
+    "2nd order + ½ΔxᵀHΔx": { strokeWidth: 2, opacity: 1, dash: [2, 2] },
+  } as const;
+  return top({
+    title: options.title ?? run.label,
+    width: PANEL_WIDTH,
+    height: PANEL_HEIGHT,
+    layer: [
+      {
+        data: { values: [{ zero: 0 }] },
+        mark: { type: "rule", color: "#616161" },
+        encoding: { y: { field: "zero", type: "quantitative" } },
+      },
+      ...names.map((name) => ({
+        data: { values: rows.filter((r) => r.series === name) },
+        mark: {
+          type: "line",
+          point: { size: style[name].strokeWidth > 3 ? 60 : 24, filled: true },
+          strokeWidth: style[name].strokeWidth,
+          opacity: style[name].opacity,
+          strokeDash: style[name].dash,
+        },
+        encoding: {
+          x: { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } },
+          y: { field: "value", type: "quantitative", title: "change of the loss", scale },
+          color: {
+            field: "series",
+            type: "nominal",
+            title: null,
+            sort: names,
+            scale: { domain: names, range: ["#c62828", "#1565c0", "#2e7d32"] },
+          },
+          tooltip: [
+            { field: "series", type: "nominal" },
+            { field: "step", type: "quantitative" },
+            { field: "value", type: "quantitative", format: ".4g" },
+          ],
+        },
+      })),
+    ],
+  });
+}
+
+/** Panels side by side under one title (e.g. one delta chart per run). */
+export function sideBySide(title: string, specs: readonly ChartSpec[]): ChartSpec {
+  const strip = (s: ChartSpec): ChartSpec => {
+    const { $schema: _s, config: _c, ...rest } = s;
+    return rest;
+  };
+  // One shared legend for the row, not one per panel.
+  return top({
+    title,
+    hconcat: specs.map(strip),
+    resolve: { scale: { y: "independent", color: "shared" }, legend: { color: "shared" } },
+  });
+}
+
+/** Charts one above the other (e.g. the path and the loss of one run). */
+export function stacked(specs: readonly ChartSpec[]): ChartSpec {
+  const strip = (s: ChartSpec): ChartSpec => {
+    const { $schema: _s, config: _c, ...rest } = s;
+    return rest;
+  };
+  return top({ vconcat: specs.map(strip), resolve: { scale: { color: "independent" } } });
+}

@@ -1,0 +1,17 @@
+export {
+  CHART_FONT,
+  type ChartRun,
+  type ChartSpec,
+  chartConfig,
+  contourChart2d,
+  deltaChart,
+  lossChart,
+  nonFiniteName,
+  pathChart1d,
+  sideBySide,
+  stacked,
+} from "./charts.js";
+export { type DemoPageInput, demoPage } from "./demo-page.js";
+export { JSON_VERSION, type JsonNumber, jsonNumber, type RunJson, runToCsv, runToJson } from "./json.js";
+export { fontFile, specToSvg, svgToPng } from "./render.js";
+export { cell, traceTable } from "./table.js";
