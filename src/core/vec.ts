@@ -10,6 +10,10 @@ export function dot(x: Float64Array, y: Float64Array): number {
 
 /** Euclidean norm ‖x‖₂, scaled to avoid overflow when entries are huge (|x| near 1e154 and above). */
 export function norm2(x: Float64Array): number {
+  // The plain sum of squares is exact enough unless it overflows or underflows; only then rescale.
+  let plain = 0;
+  for (let i = 0; i < x.length; i++) plain += x[i]! * x[i]!;
+  if (plain < 1e300 && plain > 1e-300) return Math.sqrt(plain);
   let scale = 0;
   for (let i = 0; i < x.length; i++) {
     const a = Math.abs(x[i]!);

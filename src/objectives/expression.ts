@@ -595,7 +595,8 @@ function emit(roots: readonly Node[]): { lines: string[]; refs: string[] } {
           code = `${r[0]} / ${r[1]}`;
           break;
         case "pow":
-          code = `M.pow(${r[0]}, ${r[1]})`;
+          // u·u is the correctly rounded square, as pow would give, without the call.
+          code = w.b.k === "num" && w.b.v === 2 ? `${r[0]} * ${r[0]}` : `M.pow(${r[0]}, ${r[1]})`;
           break;
         case "neg":
           code = `-${r[0]}`;

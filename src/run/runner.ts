@@ -1,6 +1,6 @@
 import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
-import type { OptimizerConfig, OptimizerOptions } from "../optim/index.js";
+import type { Optimizer, OptimizerConfig, OptimizerOptions } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { StepRecord, Verdict } from "./types.js";
 import { judge } from "./verdict.js";
@@ -43,53 +43,85 @@ export function validateRun(config: RunConfig): void {
 }
 
 /**
- * Iterates the optimizer on the objective and yields one record per iterate (DESIGN.md contract):
- * record k holds x_k, f(x_k), ∇f(x_k), and — once x_{k+1} is known — ΔC_k = f(x_{k+1}) − f(x_k),
- * the first-order prediction ∇f(x_k)ᵀΔx and the second-order one adding ½ΔxᵀH(x_k)Δx.
- * Stops after `steps` updates, at the first point with ‖g‖ ≤ tolerance, or at the first
- * non-finite value (whose record is the last one yielded). Consumers such as the web page pull
- * records at their own pace.
+ * Steps the optimizer on the objective, one record per call (DESIGN.md contract): record k holds
+ * x_k, f(x_k), ∇f(x_k), and — once x_{k+1} is known — ΔC_k = f(x_{k+1}) − f(x_k), the first-order
+ * prediction ∇f(x_k)ᵀΔx and the second-order one adding ½ΔxᵀH(x_k)Δx. Ends after `steps` updates,
+ * at the first point with ‖g‖ ≤ tolerance, or at the first non-finite value (whose record is the
+ * last). A plain class rather than a generator: the loop is the hot path of every sweep.
  */
-export function* iterateRun(config: RunConfig): Generator<StepRecord, void, undefined> {
-  validateRun(config);
-  const { objective } = config;
-  const n = objective.dim;
-  const tolerance = config.tolerance ?? 1e-10;
-  const optimizer = createOptimizer(config.optimizer, n);
-  let x = Float64Array.from(config.x0);
-  let g = new Float64Array(n);
-  let loss = objective.gradient(x, g);
-  const dx = new Float64Array(n);
-  const hdx = new Float64Array(n);
-  for (let k = 0; ; k++) {
+export class Stepper {
+  private readonly n: number;
+  private readonly tolerance: number;
+  private readonly optimizer: Optimizer;
+  private x: Float64Array;
+  private g: Float64Array;
+  private loss: number;
+  private readonly dx: Float64Array;
+  private readonly hdx: Float64Array;
+  private k = 0;
+  private finished = false;
+
+  constructor(private readonly config: RunConfig) {
+    validateRun(config);
+    this.n = config.objective.dim;
+    this.tolerance = config.tolerance ?? 1e-10;
+    this.optimizer = createOptimizer(config.optimizer, this.n);
+    this.x = new Float64Array(config.x0);
+    this.g = new Float64Array(this.n);
+    this.loss = config.objective.gradient(this.x, this.g);
+    this.dx = new Float64Array(this.n);
+    this.hdx = new Float64Array(this.n);
+  }
+
+  get optimizerConfig(): OptimizerConfig {
+    return this.optimizer.config;
+  }
+
+  /** The next record, or null once the last one has been returned. */
+  next(): StepRecord | null {
+    if (this.finished) return null;
+    const { objective } = this.config;
+    const { n, x, g, loss, dx, hdx } = this;
+    const k = this.k++;
     const gradNorm = norm2(g);
-    const finite = Number.isFinite(loss) && allFinite(g) && allFinite(x);
-    if (!finite || k === config.steps || gradNorm <= tolerance) {
-      yield { step: k, x, loss, grad: g, gradNorm };
-      return;
+    if (!Number.isFinite(loss) || !allFinite(g) || !allFinite(x) || k === this.config.steps || gradNorm <= this.tolerance) {
+      this.finished = true;
+      return { step: k, x, loss, grad: g, gradNorm };
     }
-    const xNext = Float64Array.from(x);
-    optimizer.step(xNext, g);
+    const xNext = new Float64Array(x);
+    this.optimizer.step(xNext, g);
     const gNext = new Float64Array(n);
     const lossNext = objective.gradient(xNext, gNext);
-    for (let i = 0; i < n; i++) dx[i] = xNext[i]! - x[i]!;
-    const firstOrder = dot(g, dx);
+    let firstOrder = 0;
+    for (let i = 0; i < n; i++) {
+      const d = xNext[i]! - x[i]!;
+      dx[i] = d;
+      firstOrder += g[i]! * d;
+    }
     let secondOrder = Number.NaN;
     if (allFinite(dx)) {
       objective.hessianVector(x, dx, hdx);
       secondOrder = firstOrder + 0.5 * dot(dx, hdx);
     }
-    yield { step: k, x, loss, grad: g, gradNorm, deltaLoss: lossNext - loss, firstOrder, secondOrder };
-    x = xNext;
-    g = gNext;
-    loss = lossNext;
+    this.x = xNext;
+    this.g = gNext;
+    this.loss = lossNext;
+    return { step: k, x, loss, grad: g, gradNorm, deltaLoss: lossNext - loss, firstOrder, secondOrder };
   }
+}
+
+/** The records of a run one at a time, for consumers that pull at their own pace (the web page). */
+export function* iterateRun(config: RunConfig): Generator<StepRecord, void, undefined> {
+  const stepper = new Stepper(config);
+  for (let r = stepper.next(); r !== null; r = stepper.next()) yield r;
 }
 
 /** Runs to the end and judges the trace (see `judge`). */
 export function run(config: RunConfig): RunResult {
-  const trace = [...iterateRun(config)];
-  const optimizer = createOptimizer(config.optimizer, config.objective.dim).config;
+  const stepper = new Stepper(config);
+  const trace: StepRecord[] = [];
+  for (let r = stepper.next(); r !== null; r = stepper.next()) trace.push(r);
+  const optimizer = stepper.optimizerConfig;
   const tolerance = config.tolerance ?? 1e-10;
   return {
     optimizer,
