@@ -261,3 +261,34 @@ describe("help", () => {
     },
   );
 });
+
+describe("overshoot demo", () => {
+  it("prints the three seed trajectories with ΔC beside both predictions, and writes the charts", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-demo-"));
+    const r = await cli(["demo", "--out", "charts"], dir);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    expect(r.out).toContain("the critical step is 2/f'' = 1");
+    expect(r.out).toMatch(/verdict: converging[^\n]*0\.8 < 1/);
+    expect(r.out).toMatch(/verdict: oscillating[^\n]*= 1 exactly/);
+    expect(r.out).toMatch(/verdict: diverging[^\n]*1\.25 > 1/);
+    // η = 1.125, step 0: x −1 → 1.25, ΔC = 1.5625 − 1 = 0.5625 = 2nd order, while −η‖g‖² = −4.5.
+    expect(r.out).toMatch(/^ +0 +-1 +1 +2 +0\.5625 +-4\.5 +0\.5625$/m);
+    const files = readdirSync(join(dir, "charts")).sort();
+    expect(files).toEqual([
+      "delta.png",
+      "delta.svg",
+      "index.html",
+      "loss.png",
+      "loss.svg",
+      "path.png",
+      "path.svg",
+    ]);
+    const png = readFileSync(join(dir, "charts", "path.png"));
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    const html = readFileSync(join(dir, "charts", "index.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).toContain("<strong>2/f'' = 1</strong>");
+    for (const name of files) expect(r.out).toContain(join("charts", name));
+  });
+});

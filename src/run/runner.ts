@@ -84,7 +84,13 @@ export class Stepper {
     const { n, x, g, loss, dx, hdx } = this;
     const k = this.k++;
     const gradNorm = norm2(g);
-    if (!Number.isFinite(loss) || !allFinite(g) || !allFinite(x) || k === this.config.steps || gradNorm <= this.tolerance) {
+    if (
+      !Number.isFinite(loss) ||
+      !allFinite(g) ||
+      !allFinite(x) ||
+      k === this.config.steps ||
+      gradNorm <= this.tolerance
+    ) {
       this.finished = true;
       return { step: k, x, loss, grad: g, gradNorm };
     }
