@@ -1,0 +1,218 @@
+import { symmetricEigen } from "../core/eigen.js";
+import { createRng } from "../core/rng.js";
+import { allFinite, dot, norm2 } from "../core/vec.js";
+import type { HessianOperator } from "./hvp.js";
+
+/** An eigenvalue estimate with its error bar: some true eigenvalue lies within ±residual. */
+export interface EigenEstimate {
+  readonly value: number;
+  /** ‖H·u − θ·u‖ for the unit Ritz vector u: a rigorous bound on the distance to the spectrum. */
+  readonly residual: number;
+  readonly converged: boolean;
+}
+
+export interface SpectrumEstimate {
+  readonly method: "lanczos" | "power";
+  /** The largest eigenvalues, in descending order. */
+  readonly top: readonly EigenEstimate[];
+  /** The smallest eigenvalue (Lanczos only). */
+  readonly bottom: EigenEstimate | null;
+  readonly iterations: number;
+  /** Hessian-vector products used. */
+  readonly hvps: number;
+  /** False when the HVPs were finite differences of gradients. */
+  readonly exactHvp: boolean;
+  readonly converged: boolean;
+}
+
+export interface LanczosOptions {
+  /** How many of the largest eigenvalues (default 1). */
+  readonly k?: number;
+  /** Also resolve the smallest eigenvalue (default true). */
+  readonly bottom?: boolean;
+  /** Converged when residual ≤ tolerance · max|θ| (default 1e-10). */
+  readonly tolerance?: number;
+  /** Iteration cap (default min(n, 300)); each iteration is one HVP. */
+  readonly maxIterations?: number;
+  /** Seed of the random start vector (default 0). */
+  readonly seed?: number;
+}
+
+/**
+ * Lanczos with full reorthogonalization: builds an orthonormal Krylov basis Q and the tridiagonal
+ * T = QᵀHQ one HVP at a time; T's eigenvalues (Ritz values) converge to H's extreme eigenvalues
+ * first, typically in O(√κ) steps where power iteration needs O(κ). Full reorthogonalization
+ * (twice, "twice is enough") costs O(n·j) per step and keeps the basis orthogonal, so no ghost
+ * copies of converged eigenvalues appear.
+ */
+export function lanczos(op: HessianOperator, options: LanczosOptions = {}): SpectrumEstimate {
+  const n = op.dim;
+  const k = options.k ?? 1;
+  const wantBottom = options.bottom ?? true;
+  const tolerance = options.tolerance ?? 1e-10;
+  const maxIterations = Math.min(options.maxIterations ?? Math.min(n, 300), n);
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new Error(`invalid k: ${k} (a whole number from 1 to ${n})`);
+  if (!(tolerance > 0)) throw new Error(`invalid tolerance: ${tolerance} (a number > 0)`);
+  const hvpsBefore = op.count;
+  const rng = createRng(options.seed ?? 0);
+  const basis: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  let q = Float64Array.from({ length: n }, () => rng.normal());
+  scale(q, 1 / norm2(q));
+  const w = new Float64Array(n);
+  let result: { top: EigenEstimate[]; bottom: EigenEstimate | null; done: boolean } | null = null;
+
+  for (let j = 0; j < maxIterations; j++) {
+    basis.push(q);
+    op.apply(q, w);
+    if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
+    const a = dot(q, w);
+    alpha.push(a);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const b of basis) {
+        const c = dot(b, w);
+        for (let i = 0; i < n; i++) w[i]! -= c * b[i]!;
+      }
+    }
+    const b = norm2(w);
+    const m = j + 1;
+    const invariant = b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs)) || m === n;
+    const check = invariant || m === maxIterations || m <= 40 || m % Math.ceil(m / 10) === 0;
+    if (check) {
+      result = ritz(alpha, beta, invariant ? 0 : b, k, wantBottom, tolerance);
+      if (result.done) break;
+    }
+    beta.push(b);
+    q = Float64Array.from(w);
+    scale(q, 1 / b);
+  }
+  const final = result ?? ritz(alpha, beta.slice(0, alpha.length - 1), 0, k, wantBottom, tolerance);
+  return {
+    method: "lanczos",
+    top: final.top,
+    bottom: final.bottom,
+    iterations: alpha.length,
+    hvps: op.count - hvpsBefore,
+    exactHvp: op.exact,
+    converged: final.done,
+  };
+}
+
+/** Ritz values of T_m and their residuals |β_m · s_{m,i}| (Parlett, The Symmetric Eigenvalue Problem, §13.2). */
+function ritz(
+  alpha: readonly number[],
+  beta: readonly number[],
+  lastBeta: number,
+  k: number,
+  wantBottom: boolean,
+  tolerance: number,
+) {
+  const m = alpha.length;
+  const t = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    t[i * m + i] = alpha[i]!;
+    if (i + 1 < m) {
+      t[i * m + i + 1] = beta[i]!;
+      t[(i + 1) * m + i] = beta[i]!;
+    }
+  }
+  const { values, vectors } = symmetricEigen(t, m);
+  const spread = Math.max(...Array.from(values, Math.abs), Number.MIN_VALUE);
+  const estimate = (i: number): EigenEstimate => {
+    const residual = Math.abs(lastBeta * vectors[(m - 1) * m + i]!);
+    return { value: values[i]!, residual, converged: residual <= tolerance * spread };
+  };
+  const top: EigenEstimate[] = [];
+  for (let i = m - 1; i >= Math.max(0, m - k); i--) top.push(estimate(i));
+  const bottom = wantBottom ? estimate(0) : null;
+  const done = top.length === k && top.every((e) => e.converged) && (bottom === null || bottom.converged);
+  return { top, bottom, done };
+}
+
+export interface PowerOptions {
+  readonly tolerance?: number;
+  readonly maxIterations?: number;
+  readonly seed?: number;
+}
+
+/**
+ * Power iteration for the eigenvalue of largest magnitude (which is λmax unless a negative
+ * eigenvalue is larger in size): v ← Hv/‖Hv‖, θ = vᵀHv, stopping on the same residual test as
+ * Lanczos so the two can be compared HVP for HVP.
+ */
+export function powerIteration(op: HessianOperator, options: PowerOptions = {}): SpectrumEstimate {
+  const n = op.dim;
+  const tolerance = options.tolerance ?? 1e-10;
+  const maxIterations = options.maxIterations ?? 100_000;
+  const hvpsBefore = op.count;
+  const rng = createRng(options.seed ?? 0);
+  const v = Float64Array.from({ length: n }, () => rng.normal());
+  scale(v, 1 / norm2(v));
+  const hv = new Float64Array(n);
+  let theta = 0;
+  let residual = Number.POSITIVE_INFINITY;
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    op.apply(v, hv);
+    if (!allFinite(hv)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
+    theta = dot(v, hv);
+    let r = 0;
+    for (let i = 0; i < n; i++) r += (hv[i]! - theta * v[i]!) ** 2;
+    residual = Math.sqrt(r);
+    if (residual <= tolerance * Math.abs(theta)) break;
+    const size = norm2(hv);
+    if (size === 0) break;
+    for (let i = 0; i < n; i++) v[i] = hv[i]! / size;
+  }
+  const converged = residual <= tolerance * Math.abs(theta) || norm2(hv) === 0;
+  return {
+    method: "power",
+    top: [{ value: theta, residual, converged }],
+    bottom: null,
+    iterations,
+    hvps: op.count - hvpsBefore,
+    exactHvp: op.exact,
+    converged,
+  };
+}
+
+export interface TraceEstimate {
+  readonly estimate: number;
+  /** Standard error of the mean over the probes. */
+  readonly standardError: number;
+  readonly hvps: number;
+}
+
+/** Hutchinson's estimator: tr(H) = E[zᵀHz] for Rademacher z (Hutchinson 1990). */
+export function hutchinsonTrace(
+  op: HessianOperator,
+  options: { samples?: number; seed?: number } = {},
+): TraceEstimate {
+  const n = op.dim;
+  const samples = options.samples ?? 64;
+  if (!Number.isInteger(samples) || samples < 2)
+    throw new Error(`invalid samples: ${samples} (a whole number ≥ 2)`);
+  const rng = createRng(options.seed ?? 0);
+  const z = new Float64Array(n);
+  const hz = new Float64Array(n);
+  const before = op.count;
+  let mean = 0;
+  let m2 = 0;
+  for (let s = 1; s <= samples; s++) {
+    for (let i = 0; i < n; i++) z[i] = rng.uniform() < 0.5 ? -1 : 1;
+    op.apply(z, hz);
+    const x = dot(z, hz);
+    // Welford's running mean and variance.
+    const d = x - mean;
+    mean += d / s;
+    m2 += d * (x - mean);
+  }
+  return { estimate: mean, standardError: Math.sqrt(m2 / (samples - 1) / samples), hvps: op.count - before };
+}
+
+function scale(v: Float64Array, c: number): void {
+  for (let i = 0; i < v.length; i++) v[i]! *= c;
+}
