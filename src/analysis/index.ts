@@ -1,3 +1,4 @@
+export { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 export { type HessianOperator, type HessianOperatorOptions, hessianOperator, matrixOperator } from "./hvp.js";
 export {
   type EigenEstimate,
@@ -9,3 +10,10 @@ export {
   type SpectrumEstimate,
   type TraceEstimate,
 } from "./lanczos.js";
+export {
+  divergenceThreshold,
+  type ProbeOutcome,
+  probe,
+  type ThresholdCriteria,
+  type ThresholdResult,
+} from "./threshold.js";

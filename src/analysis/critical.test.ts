@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
+import { resolveOptimizerConfig } from "../optim/index.js";
+import { criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
+import { divergenceThreshold, probe } from "./threshold.js";
+
+// A rotated quadratic with eigenvalues 0.5 and 10: λmax = 10 is not along an axis.
+const f = quadraticFromEigenvalues([0.5, 10], 4);
+const x0 = [1, -0.7];
+
+describe("critical learning rate of the SGD family: closed form against bisection on real runs", () => {
+  const cases = [
+    { name: "sgd" },
+    { name: "sgd", momentum: 0.9 },
+    { name: "sgd", momentum: 0.5, dampening: 0.3 },
+    { name: "sgd", momentum: 0.9, nesterov: true },
+    { name: "sgd", momentum: 0.5, nesterov: true },
+    { name: "sgd", momentum: 0.7, weightDecay: 0.4 },
+  ] as const;
+  it.each(cases)("%j", (options) => {
+    const predicted = criticalLearningRate(resolveOptimizerConfig({ ...options, lr: 1 }), 10, 0.5);
+    expect(predicted.lr).not.toBeNull();
+    const measured = divergenceThreshold(f, x0, options, {
+      horizon: 60_000,
+      relativeTolerance: 1e-4,
+      start: 0.05,
+    });
+    expect(measured).not.toBeNull();
+    // Just above the threshold growth is slow, and a finite horizon must see the loss grow 1e12-fold:
+    // that biases the measured threshold up by ~ln(1e12)/horizon relative (~5e-4·β-dependent), hence 2e-4 at 60k steps.
+    expect(Math.abs(measured!.estimate - predicted.lr!) / predicted.lr!).toBeLessThan(2e-4);
+  });
+
+  it("states each formula with the numbers", () => {
+    const nesterov = criticalLearningRate(
+      resolveOptimizerConfig({ name: "sgd", lr: 1, momentum: 0.9, nesterov: true }),
+      10,
+    );
+    expect(nesterov.formula).toBe("2(1 + β)/((1 + 2β)·λmax)");
+    expect(nesterov.lr).toBeCloseTo((2 * 1.9) / (2.8 * 10), 15);
+    expect(criticalLearningRate(resolveOptimizerConfig({ name: "sgd", lr: 1 }), 2).evaluated).toBe("2/2 = 1");
+    const heavy = criticalLearningRate(resolveOptimizerConfig({ name: "sgd", lr: 1, momentum: 0.9 }), 10);
+    expect(heavy.lr).toBeCloseTo(0.38, 15);
+  });
+
+  it("no stable rate under negative curvature, and says why", () => {
+    const r = criticalLearningRate(resolveOptimizerConfig({ name: "sgd", lr: 1 }), 3, -1);
+    expect(r.lr).toBeNull();
+    expect(r.note).toMatch(/negative curvature \(λmin = -1 < 0\)/);
+  });
+
+  it("adaptive optimizers get no fixed-rate answer from λmax alone", () => {
+    const r = criticalLearningRate(resolveOptimizerConfig({ name: "adam" }), 10);
+    expect(r.lr).toBeNull();
+    expect(r.note).toMatch(/preconditioned sharpness/);
+  });
+});
+
+describe("optimal fixed steps", () => {
+  it("GD at 2/(λmin+λmax) contracts by (κ−1)/(κ+1) per step, and no other step does better", () => {
+    const { lr, rate } = optimalGdStep(0.5, 10);
+    expect(lr).toBeCloseTo(2 / 10.5, 15);
+    expect(rate).toBeCloseTo(19 / 21, 15);
+    const contraction = (eta: number) => Math.max(Math.abs(1 - eta * 0.5), Math.abs(1 - eta * 10));
+    expect(contraction(lr)).toBeCloseTo(rate, 14);
+    for (const eta of [lr * 0.98, lr * 1.02]) expect(contraction(eta)).toBeGreaterThan(rate);
+  });
+
+  it("Polyak's heavy ball beats the best GD step on real runs", () => {
+    const hb = optimalHeavyBall(0.5, 10);
+    const gd = optimalGdStep(0.5, 10);
+    expect(hb.rate).toBeLessThan(gd.rate);
+    const steps = (options: Parameters<typeof probe>[2]) =>
+      probe(f, x0, options, { horizon: 10_000, gradientTolerance: 1e-8 });
+    const heavy = steps({ name: "sgd", lr: hb.lr, momentum: hb.momentum });
+    const plain = steps({ name: "sgd", lr: gd.lr });
+    expect(heavy.outcome).toBe("converged");
+    expect(plain.outcome).toBe("converged");
+    expect(heavy.steps).toBeLessThan(plain.steps / 2);
+  });
+});
