@@ -26,8 +26,8 @@ describe("critical learning rate of the SGD family: closed form against bisectio
       start: 0.05,
     });
     expect(measured).not.toBeNull();
-    // Just above the threshold growth is slow, and a finite horizon must see the loss grow 1e12-fold:
-    // that biases the measured threshold up by ~ln(1e12)/horizon relative (~5e-4·β-dependent), hence 2e-4 at 60k steps.
+    // Just above the threshold the loss grows slowly and must reach 1e12× within the horizon, so a
+    // finite horizon measures the threshold slightly high (plain GD: 0.20003 for 0.2 at 60k steps).
     expect(Math.abs(measured!.estimate - predicted.lr!) / predicted.lr!).toBeLessThan(2e-4);
   });
 
