@@ -10,6 +10,7 @@ export {
   type SpectrumEstimate,
   type TraceEstimate,
 } from "./lanczos.js";
+export { type StabilityOptions, type StabilityReport, stabilityAt } from "./stability.js";
 export {
   divergenceThreshold,
   type ProbeOutcome,

@@ -292,3 +292,90 @@ describe("overshoot demo", () => {
     for (const name of files) expect(r.out).toContain(join("charts", name));
   });
 });
+
+describe("overshoot stability", () => {
+  it("measures λmax by Lanczos and gives the critical rate of the optimizer asked about", async () => {
+    const r = await cli([
+      "stability",
+      "--f",
+      "quadratic",
+      "--eigenvalues",
+      "2,50,7",
+      "--rotate",
+      "1",
+      "--at",
+      "1,2,3",
+      "--momentum",
+      "0.9",
+      "--nesterov",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.spectrum.top.map((e: { value: number }) => e.value)).toEqual([
+      expect.closeTo(50, 10),
+      expect.closeTo(7, 10),
+      expect.closeTo(2, 10),
+    ]);
+    expect(j.spectrum.min.value).toBeCloseTo(2, 10);
+    expect(j.conditionNumber).toBeCloseTo(25, 9);
+    expect(j.critical.formula).toBe("2(1 + β)/((1 + 2β)·λmax)");
+    expect(j.critical.lr).toBeCloseTo((2 * 1.9) / (2.8 * 50), 12);
+    expect(j.criticalGd).toBeCloseTo(2 / 50, 12);
+    expect(j.optimal.gd.lr).toBeCloseTo(2 / 52, 12);
+  });
+
+  it("explains negative curvature instead of quoting a rate", async () => {
+    const r = await cli(["stability", "--f", "x^4 - 3*x^2 + y^2", "--at", "0.1,0"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/λmin = -5\.88/);
+    expect(r.out).toMatch(/Critical learning rate for sgd: none — negative curvature/);
+  });
+
+  it("compares the user's lr with the critical one", async () => {
+    const r = await cli(["stability", "--f", "x^2", "--at", "3", "--lr", "1.125"]);
+    expect(r.out).toContain("Critical learning rate for sgd: 2/2 = 1");
+    expect(r.out).toMatch(/Your lr 1\.125 is 1\.125× the critical rate: .* overshoots and diverges/);
+  });
+
+  it.each([
+    ["missing --at", ["stability", "--f", "x^2"], /missing --at \(the point to measure, 1 value: x\)/],
+    [
+      "--at of the wrong length",
+      ["stability", "--f", "x^2+y^2", "--at", "1"],
+      /invalid --at: 1 value for 2 variables/,
+    ],
+    [
+      "--at not finite",
+      ["stability", "--f", "x^2", "--at", "inf"],
+      /invalid --at: x = Infinity is not finite/,
+    ],
+    [
+      "--k too large",
+      ["stability", "--f", "x^2", "--at", "1", "--k", "3"],
+      /invalid --k: 3 \(a whole number from 1 to 1\)/,
+    ],
+    [
+      "Lanczos out of budget reports its residuals",
+      [
+        "stability",
+        "--f",
+        "quadratic",
+        "--eigenvalues",
+        "1,2,3,4,5,6,7,8,9,10",
+        "--rotate",
+        "2",
+        "--at",
+        "1,1,1,1,1,1,1,1,1,1",
+        "--max-hvps",
+        "3",
+      ],
+      /Lanczos did not converge in 3 Hessian-vector products \(λ1 ≈ [\d.]+ ± [\d.]+.*\); raise --max-hvps/,
+    ],
+  ])("%s", async (_, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});

@@ -91,7 +91,10 @@ export function objectiveFromFlags(flags: ParsedFlags): Objective {
 }
 
 /** Optimizer options from the flags that were given; PyTorch's defaults fill the rest later. */
-export function optimizerFromFlags(flags: ParsedFlags): OptimizerOptions {
+export function optimizerFromFlags(
+  flags: ParsedFlags,
+  options_: { requireLr?: boolean } = {},
+): OptimizerOptions {
   const name = (flags["optimizer"] as string | undefined) ?? "sgd";
   if (!(OPTIMIZER_NAMES as readonly string[]).includes(name))
     throw new CliError(unknownMessage("optimizer", name, OPTIMIZER_NAMES));
@@ -115,7 +118,7 @@ export function optimizerFromFlags(flags: ParsedFlags): OptimizerOptions {
   if (lr !== undefined && (typeof lr !== "number" || !(lr > 0) || !Number.isFinite(lr))) {
     throw new CliError(`invalid --lr: ${lr} (a finite number > 0)`);
   }
-  if (lr === undefined && name === "sgd")
+  if (lr === undefined && name === "sgd" && options_.requireLr !== false)
     throw new CliError("missing --lr (sgd has no default learning rate; e.g. --lr 0.1)");
   if (flags["betas"] !== undefined) {
     const b = flags["betas"] as number[];

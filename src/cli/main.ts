@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
+import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
@@ -10,6 +11,11 @@ const COMMANDS = {
     summary: "iterate an optimizer on a function: table, verdict, JSON, CSV, chart",
     help: RUN_HELP,
     handler: runCommand,
+  },
+  stability: {
+    summary: "curvature at a point (Lanczos) and the largest stable learning rate",
+    help: STABILITY_HELP,
+    handler: stabilityCommand,
   },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",
@@ -28,9 +34,9 @@ Usage: overshoot <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(6)}  ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(9)}  ${c.summary}`)
   .join("\n")}
-  help    show help for a command: overshoot help run
+  help       show help for a command: overshoot help run
 
 Run 'overshoot <command> --help' for its options.`;
 

@@ -12,6 +12,14 @@ export {
   stacked,
 } from "./charts.js";
 export { type DemoPageInput, demoPage } from "./demo-page.js";
-export { JSON_VERSION, type JsonNumber, jsonNumber, type RunJson, runToCsv, runToJson } from "./json.js";
+export {
+  JSON_VERSION,
+  type JsonNumber,
+  jsonNumber,
+  objectiveJson,
+  type RunJson,
+  runToCsv,
+  runToJson,
+} from "./json.js";
 export { fontFile, specToSvg, svgToPng } from "./render.js";
 export { cell, traceTable } from "./table.js";

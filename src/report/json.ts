@@ -42,18 +42,23 @@ export interface RunJson {
   verdict: { status: string; atStep: number | null; reason: string };
 }
 
-/** The documented JSON form of a run (README, "JSON output"); field names are the library's. */
-export function runToJson(objective: Objective, result: RunResult): RunJson {
+/** How the objective was given, as every JSON output names it. */
+export function objectiveJson(objective: Objective): RunJson["objective"] {
   const d = objective.description;
   return {
+    ...(d.kind === "expression"
+      ? { expression: d.expression }
+      : { name: d.name, ...(d.parameters ? { parameters: d.parameters } : {}) }),
+    dim: objective.dim,
+    names: [...objective.names],
+  };
+}
+
+/** The documented JSON form of a run (README, "JSON output"); field names are the library's. */
+export function runToJson(objective: Objective, result: RunResult): RunJson {
+  return {
     version: JSON_VERSION,
-    objective: {
-      ...(d.kind === "expression"
-        ? { expression: d.expression }
-        : { name: d.name, ...(d.parameters ? { parameters: d.parameters } : {}) }),
-      dim: objective.dim,
-      names: [...objective.names],
-    },
+    objective: objectiveJson(objective),
     optimizer: { ...result.optimizer },
     x0: jsonVector(result.x0),
     steps: result.steps,

@@ -1,0 +1,210 @@
+import { type StabilityReport, stabilityAt } from "../../analysis/stability.js";
+import { fmt } from "../../core/format.js";
+import type { Objective } from "../../objectives/types.js";
+import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
+import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { CliError } from "../errors.js";
+import {
+  flagMessage,
+  OBJECTIVE_FLAGS,
+  OPTIMIZER_FLAGS,
+  objectiveFromFlags,
+  optimizerFromFlags,
+} from "../flags.js";
+import type { Io } from "../io.js";
+
+export const STABILITY_FLAGS: FlagSpecs = {
+  ...OBJECTIVE_FLAGS,
+  at: { type: "numbers", value: "X", help: "the point whose Hessian is measured, e.g. -1.2,1" },
+  ...OPTIMIZER_FLAGS,
+  k: { type: "number", value: "K", help: "how many of the largest eigenvalues (default 3)" },
+  tolerance: { type: "number", value: "T", help: "Lanczos: relative residual tolerance (default 1e-10)" },
+  "max-hvps": {
+    type: "number",
+    value: "N",
+    help: "Lanczos: Hessian-vector product budget (default min(n, 300))",
+  },
+  "finite-difference": { type: "boolean", help: "central differences of gradients instead of exact HVPs" },
+  json: { type: "boolean", help: "print the report as JSON" },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export const STABILITY_HELP = `overshoot stability — curvature at a point, and the largest learning rate it allows
+
+Measures the top eigenvalues of the Hessian and the smallest by Lanczos on Hessian-vector
+products, with error bars, and turns λmax into the critical learning rate for the optimizer
+(exact for a quadratic; local elsewhere — 'overshoot critical-lr' measures it on real runs).
+
+Usage: overshoot stability --f EXPR --at X [optimizer flags] [--json]
+
+Example: overshoot stability --f rosenbrock --at -1.2,1 --optimizer sgd --momentum 0.9
+
+${flagHelp(STABILITY_FLAGS)}`;
+
+export async function stabilityCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, STABILITY_FLAGS, "stability");
+  if (flags["help"]) {
+    io.out(`${STABILITY_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot stability --help)`);
+  const objective = objectiveFromFlags(flags);
+  const options = optimizerFromFlags(flags, { requireLr: false });
+  const at = flags["at"] as number[] | undefined;
+  if (!at) {
+    throw new CliError(
+      `missing --at (the point to measure, ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
+    );
+  }
+  if (at.length !== objective.dim) {
+    throw new CliError(
+      `invalid --at: ${at.length} value${at.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"} (${objective.names.join(", ")})`,
+    );
+  }
+  at.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new CliError(`invalid --at: ${objective.names[i]} = ${v} is not finite`);
+  });
+  const k = flags["k"] as number | undefined;
+  if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > objective.dim)) {
+    throw new CliError(`invalid --k: ${k} (a whole number from 1 to ${objective.dim})`);
+  }
+  const maxHvps = flags["maxHvps"] as number | undefined;
+  if (maxHvps !== undefined && (!Number.isInteger(maxHvps) || maxHvps < 1))
+    throw new CliError(`invalid --max-hvps: ${maxHvps} (a whole number ≥ 1)`);
+  let config: OptimizerConfig;
+  let report: StabilityReport;
+  try {
+    // The learning rate does not enter the formulas; sgd may be asked about without one.
+    config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
+    report = stabilityAt(objective, at, config, {
+      ...(k !== undefined ? { k } : {}),
+      ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
+      ...(maxHvps !== undefined ? { maxHvps } : {}),
+      finiteDifference: Boolean(flags["finiteDifference"]),
+    });
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  if (!report.spectrum.converged) {
+    const parts = [
+      ...report.spectrum.top.map((e, i) => `λ${i + 1} ≈ ${fmt(e.value)} ± ${fmt(e.residual)}`),
+      `λmin ≈ ${fmt(report.lambdaMin)} ± ${fmt(report.spectrum.bottom!.residual)}`,
+    ];
+    throw new CliError(
+      `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
+    );
+  }
+  const lr = options.lr;
+  if (flags["json"]) {
+    io.out(`${JSON.stringify(stabilityJson(objective, config, report, lr), null, 2)}\n`);
+    return 0;
+  }
+  io.out(stabilityText(objective, config, report, lr));
+  return 0;
+}
+
+function stabilityJson(
+  objective: Objective,
+  config: OptimizerConfig,
+  r: StabilityReport,
+  lr: number | undefined,
+) {
+  const { lr: _unused, ...hyper } = config;
+  return {
+    version: JSON_VERSION,
+    objective: objectiveJson(objective),
+    at: Array.from(r.at, jsonNumber),
+    optimizer: { ...hyper, ...(lr !== undefined ? { lr } : {}) },
+    spectrum: {
+      method: r.spectrum.method,
+      top: r.spectrum.top.map((e) => ({ value: e.value, residual: e.residual })),
+      min: { value: r.lambdaMin, residual: r.spectrum.bottom!.residual },
+      hvps: r.spectrum.hvps,
+      exactHvp: r.spectrum.exactHvp,
+    },
+    conditionNumber: r.conditionNumber,
+    critical: {
+      lr: r.critical.lr,
+      formula: r.critical.formula,
+      evaluated: r.critical.evaluated,
+      note: r.critical.note || null,
+    },
+    criticalGd: r.criticalGd.lr,
+    optimal: r.optimal,
+    warnings: r.warnings,
+  };
+}
+
+function stabilityText(
+  objective: Objective,
+  config: OptimizerConfig,
+  r: StabilityReport,
+  lr: number | undefined,
+): string {
+  const lines: string[] = [];
+  const d = objective.description;
+  const what = d.kind === "expression" ? `f(${objective.names.join(", ")}) = ${d.expression}` : d.name;
+  const s = r.spectrum;
+  lines.push(`Curvature of ${what} at (${Array.from(r.at).join(", ")})`);
+  lines.push(
+    `  Lanczos, ${s.hvps} Hessian-vector product${s.hvps === 1 ? "" : "s"} (${s.exactHvp ? "exact" : "finite differences"}); ± is the Ritz residual, a bound on the error`,
+  );
+  s.top.forEach((e, i) =>
+    lines.push(`  λ${i + 1} = ${fmt(e.value)} ± ${fmt(e.residual)}${i === 0 ? "   (λmax)" : ""}`),
+  );
+  lines.push(`  λmin = ${fmt(r.lambdaMin)} ± ${fmt(s.bottom!.residual)}`);
+  lines.push(
+    `  condition number κ = λmax/λmin = ${r.conditionNumber === null ? "— (λmin ≤ 0)" : fmt(r.conditionNumber)}`,
+  );
+  lines.push("");
+  const name = describeOptimizer(config);
+  if (r.critical.lr !== null) lines.push(`Critical learning rate for ${name}: ${r.critical.evaluated}`);
+  else lines.push(`Critical learning rate for ${name}: none — ${r.critical.note}`);
+  if (config.name !== "sgd" || config.momentum !== 0 || config.weightDecay !== 0) {
+    if (r.criticalGd.lr !== null)
+      lines.push(`Plain gradient descent, for comparison: ${r.criticalGd.evaluated}`);
+  }
+  if (r.optimal) {
+    lines.push(
+      `Fastest fixed step for plain GD: 2/(λmin + λmax) = ${fmt(r.optimal.gd.lr)}, shrinking the error by ×${fmt(r.optimal.gd.rate)} per step`,
+    );
+    lines.push(
+      `Fastest heavy ball (Polyak): lr ${fmt(r.optimal.heavyBall.lr)} with momentum ${fmt(r.optimal.heavyBall.momentum)}, ×${fmt(r.optimal.heavyBall.rate)} per step`,
+    );
+  }
+  if (lr !== undefined && r.critical.lr !== null) {
+    const ratio = lr / r.critical.lr;
+    lines.push("");
+    lines.push(
+      ratio < 1
+        ? `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: stable on a quadratic with this curvature.`
+        : `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: on a quadratic with this curvature it ${ratio === 1 ? "neither shrinks nor grows the error along the top eigenvector" : "overshoots and diverges"}.`,
+    );
+  }
+  // The negative-curvature warning would repeat what the critical-rate line has just said.
+  for (const w of r.warnings)
+    if (
+      !(
+        r.critical.lr === null &&
+        w.startsWith("negative curvature") &&
+        r.critical.note.startsWith("negative curvature")
+      )
+    )
+      lines.push(`warning: ${w}`);
+  lines.push("");
+  lines.push(
+    `Exact for a quadratic; elsewhere local to this point — the curvature changes as x moves ('overshoot critical-lr' measures the threshold on real runs).`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function describeOptimizer(c: OptimizerConfig): string {
+  if (c.name !== "sgd") return c.name;
+  const parts: string[] = [];
+  if (c.momentum !== 0) parts.push(`${c.nesterov ? "Nesterov " : ""}momentum β = ${fmt(c.momentum)}`);
+  if (c.dampening !== 0) parts.push(`dampening τ = ${fmt(c.dampening)}`);
+  if (c.weightDecay !== 0) parts.push(`weight decay w = ${fmt(c.weightDecay)}`);
+  return parts.length > 0 ? `sgd (${parts.join(", ")})` : "sgd";
+}
