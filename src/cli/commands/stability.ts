@@ -151,9 +151,9 @@ function stabilityText(
   lines.push(
     `  Lanczos, ${s.hvps} Hessian-vector product${s.hvps === 1 ? "" : "s"} (${s.exactHvp ? "exact" : "finite differences"}); ± is the Ritz residual, a bound on the error`,
   );
-  s.top.forEach((e, i) =>
-    lines.push(`  λ${i + 1} = ${fmt(e.value)} ± ${fmt(e.residual)}${i === 0 ? "   (λmax)" : ""}`),
-  );
+  for (const [i, e] of s.top.entries()) {
+    lines.push(`  λ${i + 1} = ${fmt(e.value)} ± ${fmt(e.residual)}${i === 0 ? "   (λmax)" : ""}`);
+  }
   lines.push(`  λmin = ${fmt(r.lambdaMin)} ± ${fmt(s.bottom!.residual)}`);
   lines.push(
     `  condition number κ = λmax/λmin = ${r.conditionNumber === null ? "— (λmin ≤ 0)" : fmt(r.conditionNumber)}`,
