@@ -1,4 +1,5 @@
 export { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
+export { type CriticalSearch, criticalLrSearch } from "./critical-search.js";
 export { type HessianOperator, type HessianOperatorOptions, hessianOperator, matrixOperator } from "./hvp.js";
 export {
   type EigenEstimate,

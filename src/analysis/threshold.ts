@@ -13,6 +13,14 @@ export interface ThresholdCriteria {
   readonly gradientTolerance?: number;
 }
 
+export interface ProbeResult {
+  readonly outcome: ProbeOutcome;
+  /** Steps taken until the outcome was decided. */
+  readonly steps: number;
+  readonly finalLoss: number;
+  readonly finalX: Float64Array;
+}
+
 /**
  * One run without records, as fast as the optimizer and gradient allow: the unit of every
  * bisection and sweep.
@@ -22,7 +30,7 @@ export function probe(
   x0: ArrayLike<number>,
   optimizer: OptimizerOptions,
   criteria: ThresholdCriteria = {},
-): { outcome: ProbeOutcome; steps: number; finalLoss: number } {
+): ProbeResult {
   const horizon = criteria.horizon ?? 200_000;
   const factor = criteria.divergenceFactor ?? 1e12;
   const tol = criteria.gradientTolerance ?? 1e-10;
@@ -35,68 +43,104 @@ export function probe(
   const ceiling = f0 + factor * Math.max(Math.abs(f0), 1);
   let loss = f0;
   for (let k = 0; k <= horizon; k++) {
-    if (!(loss <= ceiling)) return { outcome: "diverged", steps: k, finalLoss: loss };
+    if (!(loss <= ceiling)) return { outcome: "diverged", steps: k, finalLoss: loss, finalX: x };
     let s = 0;
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
-    if (!Number.isFinite(s)) return { outcome: "diverged", steps: k, finalLoss: loss };
-    if (Math.sqrt(s) < tol) return { outcome: "converged", steps: k, finalLoss: loss };
+    if (!Number.isFinite(s)) return { outcome: "diverged", steps: k, finalLoss: loss, finalX: x };
+    if (Math.sqrt(s) < tol) return { outcome: "converged", steps: k, finalLoss: loss, finalX: x };
     if (k === horizon) break;
     opt.step(x, g);
     loss = objective.gradient(x, g);
   }
-  return { outcome: "undecided", steps: horizon, finalLoss: loss };
+  return { outcome: "undecided", steps: horizon, finalLoss: loss, finalX: x };
 }
 
 export interface ThresholdResult {
-  /** Smallest probed lr that diverged and largest that did not, bracketing the threshold. */
+  /** The bracket after bisection: `below` passed the test's good side, `above` failed it. */
   readonly below: number;
   readonly above: number;
+  /** Geometric midpoint of the bracket. */
   readonly estimate: number;
   readonly probes: number;
 }
 
+export interface SearchOptions extends ThresholdCriteria {
+  /** First learning rate tried (default 1e-3). */
+  readonly start?: number;
+  /** Bisect until above/below − 1 ≤ this (default 1e-6). */
+  readonly relativeTolerance?: number;
+  /** Give up above this rate (default 1e6) or below minLr (default 1e-12). */
+  readonly maxLr?: number;
+  readonly minLr?: number;
+}
+
+type SgdFamilyOptions = Omit<OptimizerOptions, "lr"> & { name: OptimizerOptions["name"] };
+
 /**
- * The divergence threshold by bracketing then bisection on log lr: the smallest learning rate
- * whose run diverges within the horizon. Returns null when no rate up to `maxLr` diverges.
+ * The boundary of `bad` in lr, by bracketing (×4 steps from `start`) then bisection on log lr:
+ * `below` is the largest rate found good, `above` the smallest found bad. Null when every rate up
+ * to maxLr is good; below = 0 when every rate down to minLr is bad. The set of bad rates need not
+ * be an interval; bisection finds one boundary, the one nearest the start.
  */
-export function divergenceThreshold(
-  objective: Objective,
-  x0: ArrayLike<number>,
-  optimizer: Omit<OptimizerOptions, "lr"> & { name: OptimizerOptions["name"] },
-  options: ThresholdCriteria & {
-    start?: number;
-    relativeTolerance?: number;
-    maxLr?: number;
-    minLr?: number;
-  } = {},
+export function lrBoundary(
+  bad: (lr: number) => boolean,
+  options: SearchOptions = {},
 ): ThresholdResult | null {
   const rtol = options.relativeTolerance ?? 1e-6;
   const maxLr = options.maxLr ?? 1e6;
   const minLr = options.minLr ?? 1e-12;
+  if (!(rtol > 0)) throw new Error(`invalid tolerance: ${rtol} (a number > 0)`);
   let probes = 0;
-  const diverges = (lr: number) => {
+  const test = (lr: number) => {
     probes++;
-    return probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options).outcome === "diverged";
+    return bad(lr);
   };
   let lo = options.start ?? 1e-3;
   let hi = lo;
-  if (diverges(lo)) {
+  if (!(lo > 0 && Number.isFinite(lo))) throw new Error(`invalid start: ${lo} (a learning rate > 0)`);
+  if (test(lo)) {
     do {
       hi = lo;
       lo /= 4;
       if (lo < minLr) return { below: 0, above: hi, estimate: hi, probes };
-    } while (diverges(lo));
+    } while (test(lo));
   } else {
     do {
       lo = hi;
       hi *= 4;
       if (hi > maxLr) return null;
-    } while (!diverges(hi));
+    } while (!test(hi));
   }
   while (hi / lo - 1 > rtol) {
     const mid = Math.sqrt(lo * hi);
-    if (diverges(mid)) hi = mid;
+    if (test(mid)) hi = mid;
     else lo = mid;
   }
   return { below: lo, above: hi, estimate: Math.sqrt(lo * hi), probes };
+}
+
+/** The smallest learning rate whose run diverges within the horizon; null if none up to maxLr. */
+export function divergenceThreshold(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  optimizer: SgdFamilyOptions,
+  options: SearchOptions = {},
+): ThresholdResult | null {
+  return lrBoundary(
+    (lr) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options).outcome === "diverged",
+    options,
+  );
+}
+
+/** The largest learning rate whose run still converges (‖∇f‖ below tolerance) within the horizon. */
+export function convergenceThreshold(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  optimizer: SgdFamilyOptions,
+  options: SearchOptions = {},
+): ThresholdResult | null {
+  return lrBoundary(
+    (lr) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options).outcome !== "converged",
+    options,
+  );
 }

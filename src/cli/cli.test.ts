@@ -379,3 +379,44 @@ describe("overshoot stability", () => {
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
   });
 });
+
+describe("overshoot critical-lr", () => {
+  it("on x² the measured thresholds bracket 2/f'' = 1 and agree with the local prediction", async () => {
+    const r = await cli([
+      "critical-lr",
+      "--f",
+      "x^2",
+      "--x0",
+      "-1",
+      "--json",
+      "--steps",
+      "100000",
+      "--tolerance",
+      "1e-5",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.divergence.below).toBeLessThanOrEqual(1.0002);
+    expect(j.divergence.above).toBeGreaterThanOrEqual(1);
+    expect(j.convergence.estimate).toBeLessThanOrEqual(1);
+    expect(j.convergence.estimate).toBeGreaterThan(0.999);
+    expect(j.localAtStart.lr).toBe(1);
+    expect(j.criteria).toMatchObject({ horizon: 100000, relativeTolerance: 1e-5 });
+    expect(j.explanation).toMatch(/matches the measured divergence threshold/);
+  });
+
+  it("on x⁴ + x² from 2 the start's 2/λmax = 0.04 is conservative; the runs survive up to 1/9", async () => {
+    const r = await cli(["critical-lr", "--f", "x^4 + x^2", "--x0", "2"]);
+    expect(r.code).toBe(0);
+    // x₁ = 2 − η·36 must not land beyond where the iteration returns; the boundary is η = 1/9 (x₁ = −2).
+    expect(r.out).toMatch(/divergence threshold \(smallest lr diverging\) +0\.1111111/);
+    expect(r.out).toMatch(/local prediction at the start \(2\) +0\.04 /);
+    expect(r.out).toMatch(/conservative/);
+  });
+
+  it("refuses --lr, which it searches over", async () => {
+    const r = await cli(["critical-lr", "--f", "x^2", "--x0", "1", "--lr", "0.1"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/searches over the learning rate: drop --lr/);
+  });
+});

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
@@ -17,6 +18,11 @@ const COMMANDS = {
     help: STABILITY_HELP,
     handler: stabilityCommand,
   },
+  "critical-lr": {
+    summary: "the learning rates where runs stop converging and start diverging, measured",
+    help: CRITICAL_HELP,
+    handler: criticalLrCommand,
+  },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",
     help: DEMO_HELP,
@@ -34,9 +40,9 @@ Usage: overshoot <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)}  ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(11)}  ${c.summary}`)
   .join("\n")}
-  help       show help for a command: overshoot help run
+  help         show help for a command: overshoot help run
 
 Run 'overshoot <command> --help' for its options.`;
 
