@@ -420,3 +420,96 @@ describe("overshoot critical-lr", () => {
     expect(r.err).toMatch(/searches over the learning rate: drop --lr/);
   });
 });
+
+describe("models on CSV data", () => {
+  const dir = mkdtempSync(join(tmpdir(), "overshoot-data-"));
+  // y = 3·a − 2·b + 1 exactly, so least squares reaches zero loss at (3, −2, 1).
+  const rows = Array.from({ length: 30 }, (_, i) => {
+    const a = (i % 7) - 3;
+    const b = ((i * 5) % 11) / 2;
+    return `${a},${b},${3 * a - 2 * b + 1},${a + b > 1 ? 1 : 0}`;
+  });
+  const data = join(dir, "d.csv");
+  writeFileSync(data, `a,b,y,label\n${rows.join("\n")}\n`);
+  writeFileSync(join(dir, "bad.csv"), "a,b,y\n1,2,3\n4,five,6\n");
+
+  it("linear regression from zeros reaches the exact weights", async () => {
+    const r = await cli([
+      "run",
+      "--data",
+      data,
+      "--target",
+      "y",
+      "--features",
+      "a,b",
+      "--lr",
+      "0.05",
+      "--steps",
+      "5000",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.objective.names).toEqual(["a", "b", "bias"]);
+    expect(j.x0).toEqual([0, 0, 0]);
+    const last = j.trace[j.trace.length - 1].x;
+    expect(last[0]).toBeCloseTo(3, 6);
+    expect(last[1]).toBeCloseTo(-2, 6);
+    expect(last[2]).toBeCloseTo(1, 6);
+  });
+
+  it("stability on a data model: λmax of (2/n)·AᵀA", async () => {
+    const r = await cli(["stability", "--data", data, "--target", "y", "--features", "a", "--json"]);
+    const j = JSON.parse(r.out);
+    // A = [a 1]: (2/n)AᵀA = 2·[[E a², E a], [E a, 1]], eigenvalues in closed form.
+    const as = rows.map((l) => Number(l.split(",")[0]));
+    const m2 = as.reduce((s, a) => s + a * a, 0) / as.length;
+    const m1 = as.reduce((s, a) => s + a, 0) / as.length;
+    const tr = m2 + 1;
+    const lmax = tr / 2 + Math.sqrt((tr / 2) ** 2 - (m2 - m1 * m1));
+    expect(j.spectrum.top[0].value).toBeCloseTo(2 * lmax, 10);
+  });
+
+  it.each([
+    [
+      "missing --target lists the columns",
+      ["run", "--data", data, "--lr", "0.1"],
+      /missing --target \(the column to predict; columns: a, b, y, label\)/,
+    ],
+    [
+      "unknown target",
+      ["run", "--data", data, "--target", "z", "--lr", "0.1"],
+      /invalid --target: no column 'z'/,
+    ],
+    [
+      "unknown model",
+      ["run", "--data", data, "--target", "y", "--model", "linar", "--lr", "0.1"],
+      /unknown model: linar .*did you mean linear/,
+    ],
+    [
+      "non-numeric cell",
+      ["run", "--data", join(dir, "bad.csv"), "--target", "y", "--lr", "0.1"],
+      /invalid --data: .*bad\.csv, row 3, column 'b': 'five' is not a number/,
+    ],
+    [
+      "missing file",
+      ["run", "--data", join(dir, "nope.csv"), "--target", "y", "--lr", "0.1"],
+      /cannot read --data .*nope\.csv: ENOENT/,
+    ],
+    [
+      "logistic on a non-binary target",
+      ["run", "--data", data, "--target", "y", "--model", "logistic", "--lr", "0.1"],
+      /needs 0\/1 labels/,
+    ],
+    [
+      "--target without --data",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--target", "y"],
+      /--target applies to a model on data/,
+    ],
+  ])("%s", async (_, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});

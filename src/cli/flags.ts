@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
 import { ExpressionError } from "../objectives/expression.js";
+import { type ModelName, modelObjective } from "../objectives/models.js";
 import { createObjective, isBuiltinName } from "../objectives/registry.js";
+import { designFromTable, numericTable } from "../objectives/table.js";
 import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
@@ -23,6 +26,24 @@ export const OBJECTIVE_FLAGS: FlagSpecs = {
   },
   linear: { type: "numbers", value: "b1,b2", help: "quadratic: linear term b" },
   dim: { type: "number", value: "N", help: "rastrigin: number of variables (default 2)" },
+  data: {
+    type: "string",
+    value: "FILE.csv",
+    help: "a model on data: a CSV with a header row (with --model and --target)",
+  },
+  model: {
+    type: "string",
+    value: "linear|logistic",
+    help: "data model: mean squared error or mean cross-entropy (default linear)",
+  },
+  target: { type: "string", value: "COLUMN", help: "data model: the column to predict" },
+  features: {
+    type: "string",
+    value: "a,b",
+    help: "data model: feature columns (default: all but the target)",
+  },
+  standardize: { type: "boolean", help: "data model: scale every feature to mean 0, standard deviation 1" },
+  init: { type: "numbers", value: "w1,…,b", help: "data model: start weights then bias (default zeros)" },
 };
 
 export const OPTIMIZER_FLAGS: FlagSpecs = {
@@ -45,8 +66,13 @@ export const OPTIMIZER_FLAGS: FlagSpecs = {
   "initial-accumulator-value": { type: "number", value: "V", help: "adagrad: (default 0)" },
 };
 
-/** The objective named by --f and its options; the --matrix file is read here, at the boundary. */
+/** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
 export function objectiveFromFlags(flags: ParsedFlags): Objective {
+  if (flags["data"] !== undefined) return dataObjectiveFromFlags(flags);
+  for (const key of ["model", "target", "features", "standardize"]) {
+    if (flags[key] !== undefined)
+      throw new CliError(`--${key} applies to a model on data: add --data FILE.csv`);
+  }
   const f = flags["f"];
   if (typeof f !== "string" || f.trim() === "") {
     throw new CliError(
@@ -144,4 +170,46 @@ export function flagMessage(message: string): string {
     return message;
   }
   return message;
+}
+
+const MODELS = ["linear", "logistic"] as const;
+
+function dataObjectiveFromFlags(flags: ParsedFlags): Objective {
+  if (flags["f"] !== undefined) throw new CliError("give --f or --data, not both");
+  const path = flags["data"] as string;
+  const model = (flags["model"] as string | undefined) ?? "linear";
+  if (!(MODELS as readonly string[]).includes(model))
+    throw new CliError(unknownMessage("model", model, MODELS));
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new CliError(
+      `cannot read --data ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  try {
+    const table = numericTable(text, path);
+    const target = flags["target"] as string | undefined;
+    if (target === undefined)
+      throw new CliError(`missing --target (the column to predict; columns: ${table.columns.join(", ")})`);
+    const features =
+      typeof flags["features"] === "string" ? flags["features"].split(",").map((c) => c.trim()) : undefined;
+    const design = designFromTable(table, target, features, Boolean(flags["standardize"]));
+    return modelObjective(model as ModelName, design, path);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(flagMessage((e as Error).message));
+  }
+}
+
+/**
+ * The start point: --x0 (or --init) as given; a model on data starts from zeros when neither is.
+ * Null when the objective has no natural start and none was given.
+ */
+export function startFromFlags(flags: ParsedFlags, objective: Objective): number[] | null {
+  const given = (flags["x0"] ?? flags["init"]) as number[] | undefined;
+  if (given) return given;
+  if (flags["data"] !== undefined) return new Array<number>(objective.dim).fill(0);
+  return null;
 }

@@ -12,6 +12,7 @@ export {
   stacked,
 } from "./charts.js";
 export { type DemoPageInput, demoPage } from "./demo-page.js";
+export { describeObjective } from "./describe.js";
 export {
   JSON_VERSION,
   type JsonNumber,

@@ -2,6 +2,7 @@ import { type CriticalSearch, criticalLrSearch } from "../../analysis/critical-s
 import type { ThresholdResult } from "../../analysis/threshold.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
+import { describeObjective } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -11,6 +12,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
+  startFromFlags,
 } from "../flags.js";
 import type { Io } from "../io.js";
 
@@ -58,7 +60,7 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot critical-lr --help)`);
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags, { requireLr: false });
-  const x0 = flags["x0"] as number[] | undefined;
+  const x0 = startFromFlags(flags, objective);
   if (!x0)
     throw new CliError(
       `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
@@ -121,8 +123,7 @@ function criticalJson(objective: Objective, r: CriticalSearch) {
 }
 
 function criticalText(objective: Objective, r: CriticalSearch): string {
-  const d = objective.description;
-  const what = d.kind === "expression" ? `f(${objective.names.join(", ")}) = ${d.expression}` : d.name;
+  const what = describeObjective(objective);
   const point = (x: ArrayLike<number>) => `(${Array.from(x, (v) => fmt(v)).join(", ")})`;
   const c = r.criteria;
   const lines = [

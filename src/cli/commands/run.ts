@@ -1,4 +1,5 @@
 import { extname } from "node:path";
+import { describeObjective } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";
 import { traceTable } from "../../report/table.js";
 import { type RunResult, run } from "../../run/index.js";
@@ -11,6 +12,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
+  startFromFlags,
 } from "../flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
@@ -51,7 +53,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     );
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags);
-  const x0 = flags["x0"] as number[] | undefined;
+  const x0 = startFromFlags(flags, objective);
   if (!x0)
     throw new CliError(
       `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
@@ -93,8 +95,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   if (flags["json"]) {
     io.out(`${JSON.stringify(runToJson(objective, result), null, 2)}\n`);
   } else {
-    const d = objective.description;
-    const what = d.kind === "expression" ? `f = ${d.expression}` : d.name;
+    const what = describeObjective(objective);
     io.out(
       `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from (${Array.from(result.x0).join(", ")})\n\n`,
     );

@@ -2,6 +2,7 @@ import { type StabilityReport, stabilityAt } from "../../analysis/stability.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { describeObjective } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -11,6 +12,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
+  startFromFlags,
 } from "../flags.js";
 import type { Io } from "../io.js";
 
@@ -52,7 +54,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot stability --help)`);
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
-  const at = flags["at"] as number[] | undefined;
+  const at = (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective);
   if (!at) {
     throw new CliError(
       `missing --at (the point to measure, ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
@@ -144,8 +146,7 @@ function stabilityText(
   lr: number | undefined,
 ): string {
   const lines: string[] = [];
-  const d = objective.description;
-  const what = d.kind === "expression" ? `f(${objective.names.join(", ")}) = ${d.expression}` : d.name;
+  const what = describeObjective(objective);
   const s = r.spectrum;
   lines.push(`Curvature of ${what} at (${Array.from(r.at).join(", ")})`);
   lines.push(

@@ -1,0 +1,18 @@
+import type { Objective } from "../objectives/types.js";
+
+/** The objective in words, for the first line of every report. */
+export function describeObjective(objective: Objective): string {
+  const d = objective.description;
+  if (d.kind === "expression") return `f(${objective.names.join(", ")}) = ${d.expression}`;
+  const p = d.parameters ?? {};
+  if ((d.name === "linear" || d.name === "logistic") && typeof p["data"] === "string") {
+    const features = (p["features"] as string[]).join(", ");
+    const kind =
+      d.name === "linear"
+        ? "linear regression (mean squared error)"
+        : "logistic regression (mean cross-entropy)";
+    const scaled = p["standardize"] ? ", standardized" : ", raw units";
+    return `${kind} of ${String(p["target"])} on ${features} (${p["data"]}, ${String(p["rows"])} rows${scaled})`;
+  }
+  return d.name;
+}
