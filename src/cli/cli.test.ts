@@ -2,6 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { symmetricEigen } from "../core/eigen.js";
+import { fmt } from "../core/format.js";
+import { loadCars } from "./datasets.js";
 import type { Io } from "./io.js";
 import { execute } from "./main.js";
 
@@ -511,5 +514,38 @@ describe("models on CSV data", () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("overshoot demo unscaled", () => {
+  it("predicts from λmax that 1e-4 converges and 1e-3 blows up, then shows both on real car data", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-unscaled-"));
+    const r = await cli(["demo", "unscaled", "--out", "out", "--steps", "500"], dir);
+    expect(r.code).toBe(0);
+    // The Hessian of the MSE is (2/n)·AᵀA with A = [year acceleration 1]: its largest eigenvalue by Jacobi.
+    const cars = loadCars();
+    const { columns, values, rows } = cars.table;
+    const cols = ["year", "acceleration"].map((c) => columns.indexOf(c));
+    const h = new Float64Array(9);
+    for (let i = 0; i < rows; i++) {
+      const a = [...cols.map((c) => values[i * columns.length + c]!), 1];
+      for (let p = 0; p < 3; p++) for (let q = 0; q < 3; q++) h[p * 3 + q]! += (2 / rows) * a[p]! * a[q]!;
+    }
+    const lambda = symmetricEigen(h, 3).values[2]!;
+    const critical = 2 / lambda;
+    expect(critical).toBeGreaterThan(1e-4);
+    expect(critical).toBeLessThan(1e-3);
+    expect(r.out).toContain(`critical learning rate 2/λmax = ${fmt(critical)}`);
+    expect(r.out).toContain(`${cars.dropped.length} rows with a missing value dropped`);
+    expect(r.out).toMatch(/lr 0\.0001 = [\d.]+× critical: predicted to converge/);
+    expect(r.out).toContain(`multiplies the error along the top eigenvector by ${fmt(1e-3 * lambda - 1)}`);
+    expect(r.out).toMatch(/── lr 0\.0001[\s\S]*verdict: converging/);
+    expect(r.out).toMatch(/── lr 0\.001\n[\s\S]*verdict: nonfinite at step \d+/);
+    const m = /to Infinity at step (\d+) and NaN at step (\d+)/.exec(r.out);
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBeGreaterThan(Number(m![1]));
+    const ratio = Number(/critical learning rate 2\/λmax = [\d.e-]+ — (\d+)× larger/.exec(r.out)![1]);
+    expect(ratio).toBeGreaterThan(1000);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
   });
 });

@@ -137,26 +137,30 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
     },
   ];
   if (markers.length > 0) {
-    layers.push(
-      {
-        data: { values: markers },
-        mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
-        encoding: { x, y },
-      },
-      {
-        data: { values: markers },
+    // Labels point inward so they never run over the axis: left of centre they read rightwards.
+    const lastStep = Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step)));
+    const side = (left: boolean) => markers.filter((m) => (m.step as number) < lastStep / 2 === left);
+    layers.push({
+      data: { values: markers },
+      mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
+      encoding: { x, y },
+    });
+    for (const left of [true, false]) {
+      if (side(left).length === 0) continue;
+      layers.push({
+        data: { values: side(left) },
         mark: {
           type: "text",
           color: ALARM,
-          align: "right",
-          dx: -8,
+          align: left ? "left" : "right",
+          dx: left ? 10 : -10,
           dy: -2,
           fontSize: 11,
           fontWeight: "bold",
         },
         encoding: { x, y, text: { field: "text" } },
-      },
-    );
+      });
+    }
   }
   return top({
     title: options.title ?? "Loss per step",

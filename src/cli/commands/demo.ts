@@ -10,6 +10,7 @@ import { CliError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
 import { renderDemoCharts } from "../plot.js";
+import { demoUnscaled } from "./demo-unscaled.js";
 
 export const DEMO_FLAGS: FlagSpecs = {
   out: {
@@ -28,6 +29,8 @@ Shows each path, the actual change of the loss ΔC beside the first-order predic
 step 2/f'' = 1. Writes SVG and PNG charts and an index.html.
 
 Usage: overshoot demo [--out DIR] [--steps N]
+       overshoot demo unscaled [--out DIR] [--steps N]   linear regression on real car data in raw
+       units: lr 1e-4 converges, lr 1e-3 goes to Infinity then NaN, predicted from λmax first
 
 ${flagHelp(DEMO_FLAGS)}`;
 
@@ -39,8 +42,12 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     io.out(`${DEMO_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot demo --help)`);
+  if (positionals[0] === "unscaled" && positionals.length === 1) return demoUnscaled(flags, io);
+  if (positionals.length > 0) {
+    throw new CliError(
+      `unexpected argument '${positionals[0]}' (demos: the default, or 'unscaled'; see overshoot demo --help)`,
+    );
+  }
   const steps = (flags["steps"] as number | undefined) ?? 12;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
