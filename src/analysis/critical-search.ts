@@ -1,6 +1,11 @@
 import { fmt } from "../core/format.js";
 import type { Objective } from "../objectives/types.js";
-import { type OptimizerConfig, type OptimizerOptions, resolveOptimizerConfig } from "../optim/index.js";
+import {
+  type OptimizerBase,
+  type OptimizerConfig,
+  type OptimizerOptions,
+  resolveOptimizerConfig,
+} from "../optim/index.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
   convergenceThreshold,
@@ -39,7 +44,7 @@ export interface CriticalSearch {
 export function criticalLrSearch(
   objective: Objective,
   x0: ArrayLike<number>,
-  optimizer: Omit<OptimizerOptions, "lr"> & { name: OptimizerOptions["name"] },
+  optimizer: OptimizerBase,
   options: SearchOptions = {},
 ): CriticalSearch {
   const criteria = {

@@ -1,5 +1,5 @@
 import type { Objective } from "../objectives/types.js";
-import { createOptimizer, type OptimizerOptions } from "../optim/index.js";
+import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../optim/index.js";
 
 /** How a probe run ended. */
 export type ProbeOutcome = "diverged" | "converged" | "undecided";
@@ -74,8 +74,6 @@ export interface SearchOptions extends ThresholdCriteria {
   readonly minLr?: number;
 }
 
-type SgdFamilyOptions = Omit<OptimizerOptions, "lr"> & { name: OptimizerOptions["name"] };
-
 /**
  * The boundary of `bad` in lr, by bracketing (×4 steps from `start`) then bisection on log lr:
  * `below` is the largest rate found good, `above` the smallest found bad. Null when every rate up
@@ -123,7 +121,7 @@ export function lrBoundary(
 export function divergenceThreshold(
   objective: Objective,
   x0: ArrayLike<number>,
-  optimizer: SgdFamilyOptions,
+  optimizer: OptimizerBase,
   options: SearchOptions = {},
 ): ThresholdResult | null {
   return lrBoundary(
@@ -136,7 +134,7 @@ export function divergenceThreshold(
 export function convergenceThreshold(
   objective: Objective,
   x0: ArrayLike<number>,
-  optimizer: SgdFamilyOptions,
+  optimizer: OptimizerBase,
   options: SearchOptions = {},
 ): ThresholdResult | null {
   return lrBoundary(

@@ -549,3 +549,94 @@ describe("overshoot demo unscaled", () => {
     expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
   });
 });
+
+describe("overshoot sweep", () => {
+  it("the lr × momentum map diverges exactly where 2(1+β)/λmax says, and writes JSON, CSV and the map", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-sweep-"));
+    const r = await cli([
+      "sweep",
+      "--f",
+      "quadratic",
+      "--eigenvalues",
+      "1,10",
+      "--rotate",
+      "2",
+      "--x0",
+      "1,1",
+      "--lr",
+      "1e-2:1:30",
+      "--momentum",
+      "0:0.9:4",
+      "--steps",
+      "3000",
+      "--workers",
+      "1",
+      "--json",
+      "--csv",
+      join(dir, "cells.csv"),
+      "--plot",
+      join(dir, "map.svg"),
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.cells).toHaveLength(120);
+    expect(j.lambdaMax).toBeCloseTo(10, 10);
+    for (const c of j.cells) {
+      expect(c.predictedLr).toBeCloseTo((2 * (1 + c.momentum)) / 10, 10);
+      if (Math.abs(c.lr / c.predictedLr - 1) < 0.02) continue;
+      expect(["diverging", "nonfinite"].includes(c.status)).toBe(c.lr > c.predictedLr);
+    }
+    expect(readFileSync(join(dir, "cells.csv"), "utf8").split("\n")[0]).toBe(
+      "lr,momentum,status,steps,finalLoss",
+    );
+    expect(readFileSync(join(dir, "map.svg"), "utf8")).toContain("Stability map");
+    expect(readdirSync(dir).sort()).toEqual(["cells.csv", "map.svg"]);
+    // Not a terminal: progress is plain lines on stderr.
+    expect(r.err).toMatch(/^sweep: \d+\/120 runs \(10%\)$/m);
+  });
+
+  it("a single-momentum sweep prints the outcome per lr and the predicted rate", async () => {
+    const r = await cli(["sweep", "--f", "x^2", "--x0", "-1", "--lr", "0.25,0.5,1,2", "--workers", "1"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/0\.5 +converged/);
+    expect(r.out).toMatch(/ 1 +oscillating/);
+    expect(r.out).toMatch(/ 2 +diverging/);
+    expect(r.out).toContain("Predicted critical rate at x₀: 2/λmax = 1");
+  });
+
+  it.each([
+    [
+      "non-positive lr on a log grid",
+      ["sweep", "--f", "x^2", "--x0", "1", "--lr", "0:1:10"],
+      /invalid --lr: a log grid needs values > 0, got 0/,
+    ],
+    [
+      "momentum for adam",
+      [
+        "sweep",
+        "--f",
+        "x^2",
+        "--x0",
+        "1",
+        "--lr",
+        "1e-3:1:5",
+        "--optimizer",
+        "adam",
+        "--momentum",
+        "0:0.9:3",
+      ],
+      /invalid --momentum: adam has no momentum/,
+    ],
+    ["missing --lr", ["sweep", "--f", "x^2", "--x0", "1"], /missing --lr \(a grid such as 1e-4:10:60\)/],
+    [
+      "bad --workers",
+      ["sweep", "--f", "x^2", "--x0", "1", "--lr", "0.1,1", "--workers", "0"],
+      /invalid --workers: 0/,
+    ],
+  ])("%s", async (_, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+});

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ExpressionError } from "../objectives/expression.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
-import { createObjective, isBuiltinName } from "../objectives/registry.js";
+import { createObjective, isBuiltinName, type ObjectiveSpec } from "../objectives/registry.js";
+import type { ObjectiveSource } from "../objectives/source.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
@@ -68,6 +69,14 @@ export const OPTIMIZER_FLAGS: FlagSpecs = {
 
 /** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
 export function objectiveFromFlags(flags: ParsedFlags): Objective {
+  return objectiveWithSourceFromFlags(flags).objective;
+}
+
+/** The objective and the plain-data description it was built from (for worker threads). */
+export function objectiveWithSourceFromFlags(flags: ParsedFlags): {
+  objective: Objective;
+  source: ObjectiveSource;
+} {
   if (flags["data"] !== undefined) return dataObjectiveFromFlags(flags);
   for (const key of ["model", "target", "features", "standardize"]) {
     if (flags[key] !== undefined)
@@ -99,7 +108,7 @@ export function objectiveFromFlags(flags: ParsedFlags): Objective {
     if (message.includes("did you mean")) throw new CliError(message);
   }
   try {
-    return createObjective({
+    const spec: ObjectiveSpec = {
       f,
       ...(vars ? { vars } : {}),
       ...(typeof flags["matrix"] === "string" ? { matrix: readMatrixCsv(flags["matrix"]) } : {}),
@@ -107,7 +116,8 @@ export function objectiveFromFlags(flags: ParsedFlags): Objective {
       ...(rotate !== undefined ? { rotate } : {}),
       ...(flags["linear"] ? { linear: flags["linear"] as number[] } : {}),
       ...(dim !== undefined ? { dim } : {}),
-    });
+    };
+    return { objective: createObjective(spec), source: { kind: "spec", spec } };
   } catch (e) {
     if (e instanceof CliError) throw e;
     if (e instanceof ExpressionError && !e.message.startsWith("invalid vars"))
@@ -174,7 +184,7 @@ export function flagMessage(message: string): string {
 
 const MODELS = ["linear", "logistic"] as const;
 
-function dataObjectiveFromFlags(flags: ParsedFlags): Objective {
+function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; source: ObjectiveSource } {
   if (flags["f"] !== undefined) throw new CliError("give --f or --data, not both");
   const path = flags["data"] as string;
   const model = (flags["model"] as string | undefined) ?? "linear";
@@ -196,7 +206,10 @@ function dataObjectiveFromFlags(flags: ParsedFlags): Objective {
     const features =
       typeof flags["features"] === "string" ? flags["features"].split(",").map((c) => c.trim()) : undefined;
     const design = designFromTable(table, target, features, Boolean(flags["standardize"]));
-    return modelObjective(model as ModelName, design, path);
+    return {
+      objective: modelObjective(model as ModelName, design, path),
+      source: { kind: "model", model: model as ModelName, design, source: path },
+    };
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(flagMessage((e as Error).message));

@@ -3,6 +3,7 @@ import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
+import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
@@ -22,6 +23,11 @@ const COMMANDS = {
     summary: "the learning rates where runs stop converging and start diverging, measured",
     help: CRITICAL_HELP,
     handler: criticalLrCommand,
+  },
+  sweep: {
+    summary: "outcome over a grid of learning rates (and momenta), in parallel, with charts",
+    help: SWEEP_HELP,
+    handler: sweepCommand,
   },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",

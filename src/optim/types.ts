@@ -77,3 +77,10 @@ export interface OptimizerSnapshot {
   readonly stepCount: number;
   readonly buffers: Readonly<Record<string, Float64Array | null>>;
 }
+
+/** Options without the learning rate, for searches and sweeps that choose it (distributes over the union). */
+export type OptimizerBase = OptimizerOptions extends infer T
+  ? T extends unknown
+    ? Omit<T, "lr">
+    : never
+  : never;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { parseGrid } from "./sweep.js";
+import { runSweep, type SweepJob } from "./sweep-pool.js";
+
+describe("grids", () => {
+  it("log grids are geometric, linear grids arithmetic, lists as given", () => {
+    const log = parseGrid("1e-4:10:6", "lr", "log");
+    expect(log.scale).toBe("log");
+    for (const [i, v] of log.values.entries()) expect(v).toBeCloseTo(10 ** (-4 + i), 10 - i);
+    expect(parseGrid("0:0.9:4", "momentum", "linear").values.map((v) => Number(v.toFixed(12)))).toEqual([
+      0, 0.3, 0.6, 0.9,
+    ]);
+    expect(parseGrid("lin:0.1:0.3:3", "lr", "log").values.map((v) => Number(v.toFixed(12)))).toEqual([
+      0.1, 0.2, 0.3,
+    ]);
+    expect(parseGrid("0.1,0.5", "lr", "log").values).toEqual([0.1, 0.5]);
+  });
+
+  it.each([
+    ["0:1:10", /a log grid needs values > 0, got 0 \(use lin:… for a linear grid\)/],
+    ["-1e-3,0.1", /a log grid needs values > 0, got -0\.001/],
+    ["1e-3:1", /'1e-3:1' \(a grid start:stop:count/],
+    ["1e-3:1:1", /count a whole number from 2 to 100000/],
+    ["fast", /'fast'/],
+  ])("refuses %s", (text, message) => {
+    expect(() => parseGrid(text, "lr", "log")).toThrow(message);
+  });
+});
+
+describe("runSweep", () => {
+  const job: SweepJob = {
+    source: { kind: "spec", spec: { f: "quadratic", eigenvalues: [1, 10], rotate: 2 } },
+    x0: [1, 1],
+    optimizer: { name: "sgd", momentum: 0.5 },
+    cells: parseGrid("1e-2:1:24", "lr", "log").values.map((lr) => ({ lr })),
+    criteria: { horizon: 3000 },
+  };
+
+  it("gives the same cells in worker threads as in this thread, in grid order", async () => {
+    let calls = 0;
+    const serial = await runSweep(job, { workers: 1 });
+    const parallel = await runSweep(job, { workers: 2, onProgress: () => calls++ });
+    expect(parallel).toEqual(serial);
+    expect(calls).toBe(24);
+    expect(serial.map((c) => c.index)).toEqual([...Array(24).keys()]);
+  }, 30_000);
+
+  it("on a quadratic, cells diverge exactly past 2(1+β)/λmax", async () => {
+    const cells = await runSweep(job, { workers: 1 });
+    const limit = (2 * 1.5) / 10;
+    for (const c of cells) {
+      // Within 2% of the limit a 3000-step run may not have decided yet.
+      if (Math.abs(c.lr / limit - 1) < 0.02) continue;
+      expect(c.status === "diverging" || c.status === "nonfinite").toBe(c.lr > limit);
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import type { Objective } from "../objectives/types.js";
+import type { OptimizerBase, OptimizerOptions } from "../optim/index.js";
+import { probe, type ThresholdCriteria } from "./threshold.js";
+
+/** Values of one swept hyper-parameter. */
+export interface Grid {
+  readonly values: readonly number[];
+  readonly scale: "log" | "linear";
+}
+
+/**
+ * A grid from `start:stop:count` (log-spaced or linear by the parameter's default, or forced with
+ * a `log:` / `lin:` prefix) or an explicit list `0.1,0.2,0.5`.
+ */
+export function parseGrid(text: string, name: string, defaultScale: "log" | "linear"): Grid {
+  const usage = `a grid start:stop:count such as ${defaultScale === "log" ? "1e-4:10:60" : "0:0.99:40"} (log: or lin: in front to choose the spacing), or a list such as 0.1,0.2`;
+  let body = text.trim();
+  let scale = defaultScale;
+  const prefix = /^(log|lin):/.exec(body);
+  if (prefix) {
+    scale = prefix[1] === "log" ? "log" : "linear";
+    body = body.slice(prefix[0].length);
+  }
+  const parts = body.split(":");
+  if (parts.length === 1) {
+    const values = body.split(",").map((v) => Number(v.trim()));
+    if (body === "" || values.some((v) => !Number.isFinite(v)))
+      throw new Error(`invalid ${name}: '${text}' (${usage})`);
+    checkScale(values, name, scale);
+    return { values, scale };
+  }
+  if (parts.length !== 3) throw new Error(`invalid ${name}: '${text}' (${usage})`);
+  const [a, b, n] = parts.map((p) => Number(p.trim())) as [number, number, number];
+  if (![a, b, n].every(Number.isFinite) || !Number.isInteger(n) || n < 2 || n > 100_000) {
+    throw new Error(`invalid ${name}: '${text}' (${usage}; count a whole number from 2 to 100000)`);
+  }
+  checkScale([a, b], name, scale);
+  const values = Array.from({ length: n }, (_, i) => {
+    const t = i / (n - 1);
+    return scale === "log" ? Math.exp(Math.log(a) + t * (Math.log(b) - Math.log(a))) : a + t * (b - a);
+  });
+  return { values, scale };
+}
+
+function checkScale(values: readonly number[], name: string, scale: "log" | "linear"): void {
+  if (scale === "log") {
+    const bad = values.find((v) => !(v > 0));
+    if (bad !== undefined)
+      throw new Error(
+        `invalid ${name}: a log grid needs values > 0, got ${bad} (use lin:… for a linear grid)`,
+      );
+  }
+}
+
+export interface SweepCell {
+  readonly lr: number;
+  readonly momentum?: number;
+}
+
+export type CellStatus = "converged" | "converging" | "oscillating" | "diverging" | "nonfinite";
+
+export interface CellResult extends SweepCell {
+  readonly index: number;
+  readonly status: CellStatus;
+  /** Steps until the status was decided (the horizon when undecided). */
+  readonly steps: number;
+  readonly finalLoss: number;
+}
+
+/** One cell of a sweep: a probe run, classified the way the runner's verdicts are. */
+export function sweepCell(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  base: OptimizerBase,
+  cell: SweepCell,
+  index: number,
+  criteria: ThresholdCriteria,
+): CellResult {
+  const options = {
+    ...base,
+    lr: cell.lr,
+    ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}),
+  } as OptimizerOptions;
+  const start = objective.value(Float64Array.from(x0));
+  const r = probe(objective, x0, options, criteria);
+  let status: CellStatus;
+  if (r.outcome === "diverged") status = Number.isFinite(r.finalLoss) ? "diverging" : "nonfinite";
+  else if (r.outcome === "converged") status = "converged";
+  else status = r.finalLoss < start ? "converging" : "oscillating";
+  return { ...cell, index, status, steps: r.steps, finalLoss: r.finalLoss };
+}

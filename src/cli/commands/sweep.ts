@@ -1,0 +1,294 @@
+import { extname } from "node:path";
+import cliProgress from "cli-progress";
+import { criticalLearningRate } from "../../analysis/critical.js";
+import { stabilityAt } from "../../analysis/stability.js";
+import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/sweep.js";
+import { defaultWorkers, runSweep } from "../../analysis/sweep-pool.js";
+import { fmt } from "../../core/format.js";
+import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { stabilityMap, sweepChart } from "../../report/charts.js";
+import { describeObjective } from "../../report/describe.js";
+import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
+import { specToSvg, svgToPng } from "../../report/render.js";
+import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { CliError } from "../errors.js";
+import { checkWritable, writeFileAtomic } from "../files.js";
+import {
+  flagMessage,
+  OBJECTIVE_FLAGS,
+  OPTIMIZER_FLAGS,
+  objectiveWithSourceFromFlags,
+  optimizerFromFlags,
+  startFromFlags,
+} from "../flags.js";
+import type { Io } from "../io.js";
+
+export const SWEEP_FLAGS: FlagSpecs = {
+  ...OBJECTIVE_FLAGS,
+  x0: { type: "numbers", value: "X", help: "start point of every run" },
+  ...OPTIMIZER_FLAGS,
+  lr: {
+    type: "string",
+    value: "A:B:N",
+    help: "learning rates: log grid 1e-4:10:60 (lin:… for linear) or a list",
+  },
+  momentum: {
+    type: "string",
+    value: "A:B:N",
+    help: "momentum: one value, or a linear grid 0:0.99:40 for a stability map",
+  },
+  steps: { type: "number", value: "N", help: "horizon of each run (default 2000)" },
+  workers: {
+    type: "number",
+    value: "N",
+    help: `worker threads (default ${defaultWorkers()} here; 1 = none)`,
+  },
+  json: { type: "boolean", help: "print every cell as JSON" },
+  csv: { type: "string", value: "FILE", help: "write every cell as CSV" },
+  plot: {
+    type: "string",
+    value: "FILE.svg|FILE.png",
+    help: "loss against lr with the predicted threshold, or the lr × momentum map",
+  },
+  help: { type: "boolean", help: "show this help" },
+};
+
+export const SWEEP_HELP = `overshoot sweep — run the optimizer over a grid of learning rates (and momenta)
+
+Every cell is a run from --x0 for --steps steps, classified as converged, converging, oscillating,
+diverging or nonfinite; the predicted critical rate from the curvature at --x0 is shown beside it.
+A momentum grid gives the lr × momentum stability map with the exact quadratic boundary.
+
+Usage: overshoot sweep --f EXPR --x0 X --lr A:B:N [--momentum A:B:N] [options]
+
+Examples:
+  overshoot sweep --f "x^2" --x0 -1 --lr 1e-2:10:40
+  overshoot sweep --f quadratic --eigenvalues 1,10 --x0 1,1 --lr 1e-3:1:40 --momentum 0:0.99:30 --plot map.png
+
+${flagHelp(SWEEP_FLAGS)}`;
+
+export async function sweepCommand(argv: readonly string[], io: Io): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, SWEEP_FLAGS, "sweep");
+  if (flags["help"]) {
+    io.out(`${SWEEP_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot sweep --help)`);
+  const lrText = flags["lr"] as string | undefined;
+  if (lrText === undefined) throw new CliError("missing --lr (a grid such as 1e-4:10:60)");
+  const momentumText = flags["momentum"] as string | undefined;
+  const { lr: _lr, momentum: _m, ...rest } = flags;
+  const { objective, source } = objectiveWithSourceFromFlags(flags);
+  const base = optimizerFromFlags(rest, { requireLr: false });
+  let lrs: Grid;
+  let momenta: Grid | null = null;
+  try {
+    lrs = parseGrid(lrText, "lr", "log");
+    if (momentumText !== undefined) momenta = parseGrid(momentumText, "momentum", "linear");
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  if (lrs.values.some((v) => !(v > 0))) throw new CliError("invalid --lr: every learning rate must be > 0");
+  if (momenta && base.name !== "sgd" && base.name !== "rmsprop")
+    throw new CliError(`invalid --momentum: ${base.name} has no momentum (sgd and rmsprop do)`);
+  const x0 = startFromFlags(flags, objective);
+  if (!x0)
+    throw new CliError(
+      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
+    );
+  if (x0.length !== objective.dim)
+    throw new CliError(
+      `invalid --x0: ${x0.length} value${x0.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"} (${objective.names.join(", ")})`,
+    );
+  x0.forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new CliError(`invalid --x0: ${objective.names[i]} = ${v} is not finite`);
+  });
+  const horizon = (flags["steps"] as number | undefined) ?? 2000;
+  if (!Number.isInteger(horizon) || horizon < 1)
+    throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);
+  const workers = (flags["workers"] as number | undefined) ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
+  const plot = flags["plot"] as string | undefined;
+  const csv = flags["csv"] as string | undefined;
+  if (plot !== undefined) {
+    const ext = extname(plot).toLowerCase();
+    if (ext !== ".svg" && ext !== ".png")
+      throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
+    checkWritable(plot, "--plot");
+  }
+  if (csv !== undefined) checkWritable(csv, "--csv");
+
+  const cells: SweepCell[] = [];
+  for (const m of momenta?.values ?? [undefined])
+    for (const lr of lrs.values) cells.push(m === undefined ? { lr } : { lr, momentum: m });
+  // Every cell's options are checked here, before any thread starts: a bad combination is one line, not a worker crash.
+  let config: OptimizerConfig;
+  try {
+    config = resolveOptimizerConfig({ ...base, lr: lrs.values[0]! } as never);
+    for (const m of momenta?.values ?? []) resolveOptimizerConfig({ ...base, lr: 1, momentum: m } as never);
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+
+  const progress = makeProgress(io, cells.length);
+  let results: CellResult[];
+  try {
+    results = await runSweep(
+      { source, x0, optimizer: base, cells, criteria: { horizon } },
+      { workers, onProgress: progress.update },
+    );
+  } finally {
+    progress.stop();
+  }
+
+  // The prediction: curvature at the start, turned into each cell's critical rate.
+  const local = stabilityAt(objective, x0, config);
+  const predictedFor = (momentum: number | undefined) =>
+    config.name === "sgd"
+      ? criticalLearningRate(
+          { ...config, momentum: momentum ?? config.momentum },
+          local.lambdaMax,
+          local.lambdaMin,
+        )
+      : null;
+
+  const line = predictedFor(undefined);
+  if (csv !== undefined) {
+    const fixed = "momentum" in config ? String(config.momentum) : "";
+    const lines = [
+      "lr,momentum,status,steps,finalLoss",
+      ...results.map((r) => `${r.lr},${r.momentum ?? fixed},${r.status},${r.steps},${r.finalLoss}`),
+    ];
+    writeFileAtomic(csv, `${lines.join("\n")}\n`);
+  }
+  if (plot !== undefined) {
+    const spec = momenta
+      ? stabilityMap(
+          results,
+          momenta.values.map((m) => ({ momentum: m, lr: predictedFor(m)?.lr ?? Number.NaN })),
+          {
+            boundaryLabel: `${predictedFor(momenta.values.find((m) => m > 0) ?? 0.5)?.formula ?? "—"} with λmax = ${fmt(local.lambdaMax)} at x₀ (exact for a quadratic)`,
+          },
+        )
+      : sweepChart(
+          results,
+          line?.lr ? { lr: line.lr, label: `predicted ${line.formula} = ${fmt(line.lr)}` } : null,
+        );
+    const svg = await specToSvg(spec);
+    writeFileAtomic(plot, extname(plot).toLowerCase() === ".png" ? svgToPng(svg) : svg);
+  }
+  if (flags["json"]) {
+    const { lr: _unused, ...optimizer } = config;
+    io.out(
+      `${JSON.stringify(
+        {
+          version: JSON_VERSION,
+          objective: objectiveJson(objective),
+          optimizer,
+          x0,
+          horizon,
+          lambdaMax: local.lambdaMax,
+          cells: results.map((r) => ({
+            ...r,
+            finalLoss: jsonNumber(r.finalLoss),
+            predictedLr: predictedFor(r.momentum)?.lr ?? null,
+          })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } else {
+    io.out(
+      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = (${x0.join(", ")}), ${horizon} steps per run, ${cells.length} runs on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}\n`,
+    );
+    io.out(`Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`);
+    io.out(
+      momenta
+        ? mapText(results, lrs, momenta, predictedFor)
+        : lineText(results, line?.lr ?? null, line?.formula ?? ""),
+    );
+    if (plot !== undefined) io.out(`wrote ${plot}\n`);
+    if (csv !== undefined) io.out(`wrote ${csv}\n`);
+  }
+  return 0;
+}
+
+function lineText(results: readonly CellResult[], predicted: number | null, formula: string): string {
+  const lines = results.map(
+    (r) =>
+      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : r.status === "diverging" || r.status === "nonfinite" ? `at step ${r.steps}` : ""}`,
+  );
+  const firstBad = results.find((r) => r.status === "diverging" || r.status === "nonfinite");
+  const tail = [
+    "",
+    predicted !== null
+      ? `Predicted critical rate at x₀: ${formula} = ${fmt(predicted)}`
+      : "No fixed critical rate is predicted for this optimizer from λmax alone.",
+    firstBad ? `Smallest swept rate that blew up: ${fmt(firstBad.lr)}` : "No swept rate blew up.",
+  ];
+  return `          lr  outcome      final loss\n${lines.join("\n")}\n${tail.join("\n")}\n`;
+}
+
+const SYMBOL: Record<string, string> = {
+  converged: "●",
+  converging: "○",
+  oscillating: "~",
+  diverging: "×",
+  nonfinite: "✕",
+};
+
+function mapText(
+  results: readonly CellResult[],
+  lrs: Grid,
+  momenta: Grid,
+  predictedFor: (m: number | undefined) => { lr: number | null } | null,
+): string {
+  const n = lrs.values.length;
+  const rows: string[] = [];
+  for (let j = momenta.values.length - 1; j >= 0; j--) {
+    const m = momenta.values[j]!;
+    const edge = predictedFor(m)?.lr ?? null;
+    let row = "";
+    for (let i = 0; i < n; i++) {
+      const r = results[j * n + i]!;
+      const crossing = edge !== null && i > 0 && lrs.values[i - 1]! < edge && lrs.values[i]! >= edge;
+      row += (crossing ? "|" : "") + SYMBOL[r.status];
+    }
+    rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
+  }
+  return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  ● converged  ○ converging  ~ oscillating  × diverging  ✕ non-finite\n`;
+}
+
+function makeProgress(
+  io: Io,
+  total: number,
+): { update: (done: number, total: number) => void; stop: () => void } {
+  if (io.isTTY && process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      {
+        format: "sweep {bar} {percentage}% | {value}/{total} runs | eta {eta}s",
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, 0);
+    return { update: (done) => bar.update(done), stop: () => bar.stop() };
+  }
+  // Not a terminal: a plain line at every tenth, nothing that redraws.
+  let shown = 0;
+  return {
+    update: (done) => {
+      const tenth = Math.floor((10 * done) / total);
+      if (tenth > shown) {
+        shown = tenth;
+        io.err(`sweep: ${done}/${total} runs (${tenth * 10}%)\n`);
+      }
+    },
+    stop: () => {},
+  };
+}
