@@ -13,6 +13,15 @@ export {
 } from "./lanczos.js";
 export { type StabilityOptions, type StabilityReport, stabilityAt } from "./stability.js";
 export {
+  type CellResult,
+  type CellStatus,
+  type Grid,
+  parseGrid,
+  type SweepCell,
+  sweepCell,
+} from "./sweep.js";
+export { defaultWorkers, runSweep, type SweepJob, SweepPool, type SweepRunOptions } from "./sweep-pool.js";
+export {
   divergenceThreshold,
   type ProbeOutcome,
   probe,

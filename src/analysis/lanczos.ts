@@ -1,5 +1,5 @@
-import { symmetricEigen } from "../core/eigen.js";
 import { createRng } from "../core/rng.js";
+import { tridiagonalEigen } from "../core/tridiagonal.js";
 import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { HessianOperator } from "./hvp.js";
 
@@ -79,11 +79,9 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
     const b = norm2(w);
     const m = j + 1;
     const invariant = b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs)) || m === n;
-    const check = invariant || m === maxIterations || m <= 40 || m % Math.ceil(m / 10) === 0;
-    if (check) {
-      result = ritz(alpha, beta, invariant ? 0 : b, k, wantBottom, tolerance);
-      if (result.done) break;
-    }
+    // The Ritz values cost O(m²) per check (QL on T), small beside the O(n·m) reorthogonalization.
+    result = ritz(alpha, beta, invariant ? 0 : b, k, wantBottom, tolerance);
+    if (result.done || invariant) break;
     beta.push(b);
     q = Float64Array.from(w);
     scale(q, 1 / b);
@@ -110,18 +108,10 @@ function ritz(
   tolerance: number,
 ) {
   const m = alpha.length;
-  const t = new Float64Array(m * m);
-  for (let i = 0; i < m; i++) {
-    t[i * m + i] = alpha[i]!;
-    if (i + 1 < m) {
-      t[i * m + i + 1] = beta[i]!;
-      t[(i + 1) * m + i] = beta[i]!;
-    }
-  }
-  const { values, vectors } = symmetricEigen(t, m);
+  const { values, last } = tridiagonalEigen(alpha, beta);
   const spread = Math.max(...Array.from(values, Math.abs), Number.MIN_VALUE);
   const estimate = (i: number): EigenEstimate => {
-    const residual = Math.abs(lastBeta * vectors[(m - 1) * m + i]!);
+    const residual = Math.abs(lastBeta * last[i]!);
     return { value: values[i]!, residual, converged: residual <= tolerance * spread };
   };
   const top: EigenEstimate[] = [];

@@ -41,58 +41,106 @@ export function defaultWorkers(): number {
  * other workers idle. Results come back in grid order.
  */
 export async function runSweep(job: SweepJob, options: SweepRunOptions = {}): Promise<CellResult[]> {
-  const total = job.cells.length;
-  const workers = Math.min(options.workers ?? defaultWorkers(), total);
-  const results: CellResult[] = new Array(total);
-  let done = 0;
-  if (workers <= 1) {
-    const objective = objectiveFromSource(job.source);
-    for (let i = 0; i < total; i++) {
-      results[i] = sweepCell(objective, job.x0, job.optimizer, job.cells[i]!, i, job.criteria);
-      options.onProgress?.(++done, total);
-      // Let a progress bar draw between cells.
-      if (i % 16 === 15) await new Promise((r) => setImmediate(r));
-    }
-    return results;
-  }
-  const chunk = Math.max(1, Math.min(8, Math.floor(total / (workers * 8))));
-  let next = 0;
-  const take = (): number[] => {
-    const cells: number[] = [];
-    while (cells.length < chunk && next < total) cells.push(next++);
-    return cells;
-  };
-  const pool = Array.from({ length: workers }, () => spawn());
+  const workers = Math.min(options.workers ?? defaultWorkers(), job.cells.length);
+  if (workers <= 1) return runSerial(job, options.onProgress);
+  const pool = new SweepPool(workers);
   try {
+    return await pool.run(job, options.onProgress);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function runSerial(
+  job: SweepJob,
+  onProgress?: (done: number, total: number) => void,
+): Promise<CellResult[]> {
+  const total = job.cells.length;
+  const results: CellResult[] = new Array(total);
+  const objective = objectiveFromSource(job.source);
+  for (let i = 0; i < total; i++) {
+    results[i] = sweepCell(objective, job.x0, job.optimizer, job.cells[i]!, i, job.criteria);
+    onProgress?.(i + 1, total);
+    // Let a progress bar draw between cells.
+    if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+  }
+  return results;
+}
+
+/**
+ * Worker threads kept for several sweeps: a thread's start-up (loading the expression compiler
+ * alone takes ~0.35 s) is paid once, not per sweep.
+ */
+export class SweepPool {
+  private readonly workers: Worker[];
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: size }, () => spawn());
+  }
+
+  async run(job: SweepJob, onProgress?: (done: number, total: number) => void): Promise<CellResult[]> {
+    const total = job.cells.length;
+    const results: CellResult[] = new Array(total);
+    let done = 0;
+    const chunk = Math.max(1, Math.min(8, Math.floor(total / (this.workers.length * 8))));
+    let next = 0;
+    const take = (): number[] => {
+      const cells: number[] = [];
+      while (cells.length < chunk && next < total) cells.push(next++);
+      return cells;
+    };
     await Promise.all(
-      pool.map(
+      this.workers.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
-            worker.on("message", (reply: WorkerReply) => {
+            const onMessage = (reply: WorkerReply) => {
               if (reply.type === "result") {
                 results[reply.result.index] = reply.result;
-                options.onProgress?.(++done, total);
-              } else if (reply.type === "idle") {
-                const cells = take();
-                if (cells.length === 0) resolve();
-                else worker.postMessage({ type: "cells", cells } satisfies WorkerRequest);
-              } else reject(new Error(reply.message));
-            });
-            worker.on("error", reject);
-            worker.on("exit", (code) => {
-              if (code !== 0) reject(new Error(`sweep worker stopped with exit code ${code}`));
-            });
+                onProgress?.(++done, total);
+                return;
+              }
+              if (reply.type === "error") {
+                finish();
+                reject(new Error(reply.message));
+                return;
+              }
+              const cells = take();
+              if (cells.length === 0) {
+                finish();
+                resolve();
+              } else worker.postMessage({ type: "cells", cells } satisfies WorkerRequest);
+            };
+            const onError = (e: Error) => {
+              finish();
+              reject(e);
+            };
+            const onExit = (code: number) => {
+              finish();
+              reject(new Error(`sweep worker stopped with exit code ${code}`));
+            };
+            const finish = () => {
+              worker.off("message", onMessage);
+              worker.off("error", onError);
+              worker.off("exit", onExit);
+            };
+            worker.on("message", onMessage);
+            worker.on("error", onError);
+            worker.on("exit", onExit);
             worker.postMessage({ type: "job", job } satisfies WorkerRequest);
             const cells = take();
-            if (cells.length === 0) resolve();
-            else worker.postMessage({ type: "cells", cells } satisfies WorkerRequest);
+            if (cells.length === 0) {
+              finish();
+              resolve();
+            } else worker.postMessage({ type: "cells", cells } satisfies WorkerRequest);
           }),
       ),
     );
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    return results;
   }
-  return results;
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
 /**

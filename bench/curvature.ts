@@ -1,0 +1,112 @@
+// Curvature and sweep figures for `npm run bench` (issue 4): HVPs and time of Lanczos against
+// power iteration to the same residual, and sweep cells per second on 1 and 2 worker threads.
+import { type HessianOperator, hessianOperator } from "../src/analysis/hvp.js";
+import { lanczos, powerIteration } from "../src/analysis/lanczos.js";
+import { parseGrid } from "../src/analysis/sweep.js";
+import { quadraticFromEigenvalues } from "../src/objectives/quadratic.js";
+
+// Worker threads need compiled JavaScript (npm run bench builds first); through tsx each worker
+// would spend a second compiling TypeScript and the ratio would measure that instead.
+const { runSweep, SweepPool } = (await import(
+  "../dist/analysis/sweep-pool.js"
+)) as unknown as typeof import("../src/analysis/sweep-pool.js");
+
+function time<T>(body: () => T): { value: T; ms: number } {
+  body();
+  const t0 = performance.now();
+  const value = body();
+  return { value, ms: performance.now() - t0 };
+}
+
+const ill = Array.from({ length: 20 }, (_, i) => 10 ** ((4 * i) / 19));
+console.log(
+  "\nCurvature: λmax to relative residual 1e-6, Lanczos (full reorthogonalization) vs power iteration\n",
+);
+/** H = diag(eig) as an operator, so a 1000-D HVP costs O(n) and the bench measures the solvers. */
+function diagonal(eig: readonly number[]): HessianOperator {
+  let count = 0;
+  return {
+    dim: eig.length,
+    exact: true,
+    get count() {
+      return count;
+    },
+    apply(v, out) {
+      count++;
+      for (let i = 0; i < eig.length; i++) out[i] = eig[i]! * v[i]!;
+    },
+  };
+}
+
+const cases: [string, () => HessianOperator, number][] = [
+  [
+    "20-D rotated quadratic, κ = 1e4 (geometric spectrum)",
+    () => hessianOperator(quadraticFromEigenvalues(ill, 1), new Float64Array(20)),
+    1e4,
+  ],
+  [
+    "1000-D quadratic, eigenvalues 1…1000 (uniform)",
+    () => diagonal(Array.from({ length: 1000 }, (_, i) => 1 + i)),
+    1000,
+  ],
+];
+for (const [label, op, top] of cases) {
+  const lz = time(() => lanczos(op(), { k: 1, bottom: false, tolerance: 1e-6, maxIterations: 1000 }));
+  const pw = time(() => powerIteration(op(), { tolerance: 1e-6, maxIterations: 1_000_000 }));
+  const err = (v: number) => Math.abs(v - top) / top;
+  console.log(`  ${label}`);
+  console.log(
+    `    Lanczos  ${String(lz.value.hvps).padStart(7)} HVPs  ${lz.ms.toFixed(1).padStart(8)} ms  λmax rel. error ${err(lz.value.top[0]!.value).toExponential(1)}`,
+  );
+  console.log(
+    `    power    ${String(pw.value.hvps).padStart(7)} HVPs  ${pw.ms.toFixed(1).padStart(8)} ms  λmax rel. error ${err(pw.value.top[0]!.value).toExponential(1)}`,
+  );
+  console.log(
+    `    power / Lanczos: ${(pw.value.hvps / lz.value.hvps).toFixed(1)}× the HVPs, ${(pw.ms / lz.ms).toFixed(1)}× the time`,
+  );
+}
+console.log(
+  "  (Here an HVP costs O(n); on a network it costs about two gradients, and the HVP count decides.)",
+);
+
+console.log(
+  "\nSweep: SGD with momentum 0.9 on Rosenbrock from (−1.2, 1), 300,000-step runs, 160 cells below the divergence threshold",
+);
+const job = {
+  source: { kind: "spec", spec: { f: "rosenbrock" } },
+  x0: [-1.2, 1],
+  optimizer: { name: "sgd", momentum: 0.9 },
+  cells: parseGrid("1e-6:1e-3:160", "lr", "log").values.map((lr) => ({ lr })),
+  criteria: { horizon: 300_000 },
+} as const;
+const cold: number[] = [];
+const warm: number[] = [];
+for (const workers of [1, 2]) {
+  const t0 = performance.now();
+  await runSweep(job, { workers });
+  const coldS = (performance.now() - t0) / 1000;
+  // Warm: threads already started and compiled, as in a session that runs several sweeps.
+  let warmS = coldS;
+  if (workers > 1) {
+    const pool = new SweepPool(workers);
+    await pool.run(job);
+    const t1 = performance.now();
+    await pool.run(job);
+    warmS = (performance.now() - t1) / 1000;
+    await pool.close();
+  } else {
+    const t1 = performance.now();
+    await runSweep(job, { workers });
+    warmS = (performance.now() - t1) / 1000;
+  }
+  cold.push(job.cells.length / coldS);
+  warm.push(job.cells.length / warmS);
+  const label = workers === 1 ? "1 thread (no workers)" : `${workers} worker threads`;
+  console.log(
+    `  ${label.padEnd(22)} ${(job.cells.length / warmS).toFixed(0).padStart(6)} cells/s warm, ${(job.cells.length / coldS).toFixed(0).padStart(6)} cells/s counting thread start-up`,
+  );
+}
+const cores = (await import("node:os")).availableParallelism();
+console.log(
+  `  2 workers / 1 thread: ${(warm[1]! / warm[0]!).toFixed(2)}× warm, ${(cold[1]! / cold[0]!).toFixed(2)}× with start-up (${cores} cores here)`,
+);
