@@ -11,6 +11,13 @@ export {
   type SpectrumEstimate,
   type TraceEstimate,
 } from "./lanczos.js";
+export {
+  type Preconditioning,
+  preconditionedOperator,
+  preconditioning,
+  type SharpnessRecord,
+  sharpnessAlongRun,
+} from "./preconditioned.js";
 export { type StabilityOptions, type StabilityReport, stabilityAt } from "./stability.js";
 export {
   type CellResult,

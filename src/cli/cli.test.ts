@@ -640,3 +640,36 @@ describe("overshoot sweep", () => {
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
   });
 });
+
+describe("overshoot stability along an Adam run", () => {
+  it("measures the preconditioned sharpness against 38/η and names the edge of stability", async () => {
+    const r = await cli([
+      "stability",
+      "--f",
+      "quadratic",
+      "--eigenvalues",
+      "1,100",
+      "--rotate",
+      "3",
+      "--at",
+      "1,1",
+      "--optimizer",
+      "adam",
+      "--lr",
+      "0.01",
+      "--eps",
+      "1e-12",
+      "--steps",
+      "10000",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    const records = j.preconditioned.records as { step: number; sharpness: number; bound: number }[];
+    expect(records[records.length - 1]!.bound).toBeCloseTo(3800, 6);
+    expect(Math.max(...records.map((x) => x.sharpness / x.bound))).toBeGreaterThan(1);
+    expect(j.preconditioned.assumptions).toMatch(/frozen/);
+    const plain = await cli(["stability", "--f", "x^2", "--at", "1", "--optimizer", "adam"]);
+    expect(plain.out).toContain("add --steps N to measure the preconditioned sharpness");
+  });
+});
