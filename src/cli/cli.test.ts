@@ -673,3 +673,36 @@ describe("overshoot stability along an Adam run", () => {
     expect(plain.out).toContain("add --steps N to measure the preconditioned sharpness");
   });
 });
+
+describe("critical-lr on logistic regression", () => {
+  it("finds a convergence threshold but no divergence threshold, and says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-logistic-"));
+    // Overlapping classes, so the minimizer is finite.
+    const lines = Array.from({ length: 40 }, (_, i) => {
+      const a = (i % 10) / 3 - 1.5;
+      return `${a},${(i * 7) % 10 < 3 + 4 * (a > 0 ? 1 : 0) ? 1 : 0}`;
+    });
+    writeFileSync(join(dir, "l.csv"), `a,label\n${lines.join("\n")}\n`);
+    const r = await cli([
+      "critical-lr",
+      "--data",
+      join(dir, "l.csv"),
+      "--model",
+      "logistic",
+      "--target",
+      "label",
+      "--steps",
+      "20000",
+      "--tolerance",
+      "1e-3",
+      "--max-lr",
+      "1e4",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.divergence).toBeNull();
+    expect(j.convergence.estimate).toBeGreaterThan(0);
+    expect(j.explanation).toMatch(/No rate up to 10000 diverged/);
+  });
+});
