@@ -19,6 +19,8 @@ function time<T>(body: () => T): { value: T; ms: number } {
 }
 
 const ill = Array.from({ length: 20 }, (_, i) => 10 ** ((4 * i) / 19));
+const even = Array.from({ length: 20 }, (_, i) => 1 + ((1e4 - 1) * i) / 19);
+const even = Array.from({ length: 20 }, (_, i) => 1 + ((1e4 - 1) * i) / 19);
 console.log(
   "\nCurvature: λmax to relative residual 1e-6, Lanczos (full reorthogonalization) vs power iteration\n",
 );
@@ -40,8 +42,13 @@ function diagonal(eig: readonly number[]): HessianOperator {
 
 const cases: [string, () => HessianOperator, number][] = [
   [
-    "20-D rotated quadratic, κ = 1e4 (geometric spectrum)",
+    "20-D rotated quadratic, κ = 1e4, geometric spectrum (top gap 38%)",
     () => hessianOperator(quadraticFromEigenvalues(ill, 1), new Float64Array(20)),
+    1e4,
+  ],
+  [
+    "20-D rotated quadratic, κ = 1e4, evenly spaced (top gap 5%)",
+    () => hessianOperator(quadraticFromEigenvalues(even, 1), new Float64Array(20)),
     1e4,
   ],
   [

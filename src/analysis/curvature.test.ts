@@ -83,6 +83,14 @@ describe("Lanczos", () => {
     expect(rel(lz.top[0]!.value, 1e4)).toBeLessThan(1e-6);
     expect(rel(pw.top[0]!.value, 1e4)).toBeLessThan(1e-6);
     expect(lz.hvps * 2).toBeLessThan(pw.hvps);
+    // Evenly spaced from 1 to 1e4, the top gap is 5%: power iteration needs hundreds of HVPs.
+    const even = Array.from({ length: 20 }, (_, i) => 1 + ((1e4 - 1) * i) / 19);
+    const g = quadraticFromEigenvalues(even, 9);
+    const lz2 = lanczos(hessianOperator(g, at), { k: 1, bottom: false, tolerance: 1e-6 });
+    const pw2 = powerIteration(hessianOperator(g, at), { tolerance: 1e-6 });
+    expect(rel(lz2.top[0]!.value, 1e4)).toBeLessThan(1e-6);
+    expect(rel(pw2.top[0]!.value, 1e4)).toBeLessThan(1e-6);
+    expect(lz2.hvps * 10).toBeLessThan(pw2.hvps);
   });
 
   it("reports non-convergence with its residuals instead of pretending", () => {
