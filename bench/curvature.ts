@@ -20,7 +20,6 @@ function time<T>(body: () => T): { value: T; ms: number } {
 
 const ill = Array.from({ length: 20 }, (_, i) => 10 ** ((4 * i) / 19));
 const even = Array.from({ length: 20 }, (_, i) => 1 + ((1e4 - 1) * i) / 19);
-const even = Array.from({ length: 20 }, (_, i) => 1 + ((1e4 - 1) * i) / 19);
 console.log(
   "\nCurvature: λmax to relative residual 1e-6, Lanczos (full reorthogonalization) vs power iteration\n",
 );
