@@ -164,7 +164,7 @@ describe("MLP against PyTorch (2-16-16-1 tanh, half-mse, 256 points)", () => {
       tolerance: 1e-12,
       maxIterations: f.dim,
     });
-    r.top.forEach((e, i) => expect(rel(e.value, golden.topEigenvalues[i]!)).toBeLessThan(1e-10));
+    for (const [i, e] of r.top.entries()) expect(rel(e.value, golden.topEigenvalues[i]!)).toBeLessThan(1e-10);
   });
 
   it("200 steps of full-batch gradient descent: every loss to 1e-10", () => {

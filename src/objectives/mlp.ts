@@ -86,7 +86,8 @@ function activate(kind: Activation, z: number): number {
     case "tanh":
       return Math.tanh(z);
     case "relu":
-      return z > 0 ? z : 0;
+      // Math.max lets a NaN through, so a blown-up net shows NaN rather than a silent 0.
+      return Math.max(z, 0);
     case "sigmoid":
       return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
     case "gelu":
