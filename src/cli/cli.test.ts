@@ -706,3 +706,124 @@ describe("critical-lr on logistic regression", () => {
     expect(j.explanation).toMatch(/No rate up to 10000 diverged/);
   });
 });
+
+describe("overshoot train", () => {
+  it("full-batch GD on the spiral: sharpness rises to 2/η and hovers (edge of stability), records in JSON and JSONL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-train-"));
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--hidden",
+      "16,16",
+      "--lr",
+      "0.5",
+      "--steps",
+      "800",
+      "--sharpness-every",
+      "100",
+      "--log-every",
+      "100",
+      "--json",
+      "--log",
+      join(dir, "log.jsonl"),
+      "--save-weights",
+      join(dir, "w.json"),
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.model.sizes).toEqual([2, 16, 16, 2]);
+    const sharp = j.records.filter((x: { sharpness?: number }) => x.sharpness !== undefined);
+    expect(sharp).toHaveLength(9);
+    expect(sharp[0].sharpness).toBeLessThan(0.6 * 4);
+    expect(Math.max(...sharp.map((x: { sharpness: number }) => x.sharpness))).toBeGreaterThan(0.9 * 4);
+    expect(sharp.every((x: { twoOverLr: number }) => x.twoOverLr === 4)).toBe(true);
+    const lines = readFileSync(join(dir, "log.jsonl"), "utf8").trim().split("\n");
+    expect(lines).toHaveLength(j.records.length);
+    expect(JSON.parse(lines[0]!).step).toBe(0);
+    const saved = JSON.parse(readFileSync(join(dir, "w.json"), "utf8"));
+    expect(saved.layers.map((l: { W: number[][] }) => [l.W.length, l.W[0]!.length])).toEqual([
+      [16, 2],
+      [16, 16],
+      [2, 16],
+    ]);
+  });
+
+  it("a learning rate far past 2/λmax overflows: nonfinite at a step, said so", async () => {
+    const r = await cli(["train", "--data", "spiral", "--loss", "mse", "--lr", "3", "--steps", "400"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/verdict: nonfinite at step \d+/);
+  });
+
+  it.each([
+    [
+      "zero-width hidden layer",
+      ["train", "--data", "xor", "--hidden", "8,0", "--lr", "0.1"],
+      /invalid --hidden: 8,0/,
+    ],
+    [
+      "batch larger than the data",
+      ["train", "--data", "xor", "--n", "50", "--lr", "0.1", "--batch-size", "100"],
+      /invalid --batch-size: 100 is larger than the 40 training rows/,
+    ],
+    [
+      "unknown data set",
+      ["train", "--data", "spirals", "--lr", "0.1"],
+      /unknown data set: spirals .*did you mean spiral/,
+    ],
+    [
+      "unknown activation",
+      ["train", "--data", "xor", "--lr", "0.1", "--activation", "reul"],
+      /unknown activation: reul .*did you mean relu/,
+    ],
+  ])("%s", async (_, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  it("--init with the wrong shapes names both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-init-"));
+    writeFileSync(
+      join(dir, "w.json"),
+      JSON.stringify({
+        layers: [
+          { W: [[1, 2, 3]], b: [0] },
+          { W: [[1]], b: [0] },
+        ],
+      }),
+    );
+    const r = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--hidden",
+      "4",
+      "--lr",
+      "0.1",
+      "--init",
+      join(dir, "w.json"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/layer 1 W is 1×3 in .*w\.json, the model needs 4×2/);
+  });
+
+  it("a CSV target with too many classes, or not class numbers, is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-csv-"));
+    writeFileSync(join(dir, "c.csv"), "a,c\n1,0.5\n2,1\n");
+    const r = await cli([
+      "train",
+      "--data",
+      join(dir, "c.csv"),
+      "--target",
+      "c",
+      "--loss",
+      "cross-entropy",
+      "--lr",
+      "0.1",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/'c' must hold class numbers 0, 1, 2, … for cross-entropy; row 2 has 0\.5/);
+  });
+});

@@ -4,6 +4,7 @@ import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
 import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
+import { TRAIN_HELP, trainCommand } from "./commands/train.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
@@ -28,6 +29,11 @@ const COMMANDS = {
     summary: "outcome over a grid of learning rates (and momenta), in parallel, with charts",
     help: SWEEP_HELP,
     handler: sweepCommand,
+  },
+  train: {
+    summary: "train a float64 MLP with loss, accuracy, units and sharpness vs 2/η monitored",
+    help: TRAIN_HELP,
+    handler: trainCommand,
   },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",

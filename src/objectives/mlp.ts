@@ -46,6 +46,14 @@ export interface MlpObjective extends Objective {
   }[];
   /** Mean loss and, for classification, accuracy (fraction of rows whose largest output is the target's). */
   evaluate(theta: Float64Array, data?: MlpData): { loss: number; accuracy: number | null };
+  /** The gradient on other rows (a minibatch) than the objective's own. */
+  gradientOn(theta: Float64Array, out: Float64Array, data: MlpData): number;
+  /** Calls visit for every hidden unit of every row: (layer 1…, unit, pre-activation, activation). */
+  activations(
+    theta: Float64Array,
+    data: MlpData,
+    visit: (layer: number, unit: number, z: number, a: number) => void,
+  ): void;
 }
 
 export function parameterCount(sizes: readonly number[]): number {
@@ -289,13 +297,13 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
     return s / count(d.rows);
   };
 
-  const gradient = (theta: Float64Array, out: Float64Array): number => {
+  const gradient = (theta: Float64Array, out: Float64Array, d: MlpData = data): number => {
     out.fill(0);
-    const scale = 1 / count(data.rows);
+    const scale = 1 / count(d.rows);
     let s = 0;
-    for (let r = 0; r < data.rows; r++) {
-      forward(theta, data.x, r);
-      s += lossAndDelta(data.y, r, true);
+    for (let r = 0; r < d.rows; r++) {
+      forward(theta, d.x, r);
+      s += lossAndDelta(d.y, r, true);
       backward(theta, out, scale);
     }
     return s * scale;
@@ -435,7 +443,18 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
     spec,
     layout,
     value: (theta) => value(theta),
-    gradient,
+    gradient: (theta, out) => gradient(theta, out),
+    gradientOn: gradient,
+    activations: (
+      theta: Float64Array,
+      d: MlpData,
+      visit: (layer: number, unit: number, z: number, a: number) => void,
+    ) => {
+      for (let r = 0; r < d.rows; r++) {
+        forward(theta, d.x, r);
+        for (let l = 1; l < L; l++) for (let i = 0; i < sizes[l]!; i++) visit(l, i, z[l]![i]!, a[l]![i]!);
+      }
+    },
     hessianVector,
     evaluate,
   };

@@ -1,0 +1,213 @@
+import { createRng } from "../core/rng.js";
+import { type MlpData, type MlpObjective, mlpObjective } from "../objectives/mlp.js";
+import { createOptimizer, type OptimizerOptions } from "../optim/index.js";
+import { hessianOperator } from "./hvp.js";
+import { lanczos } from "./lanczos.js";
+import { preconditionedOperator, preconditioning } from "./preconditioned.js";
+
+/**
+ * Training an MLP: minibatches (or the full batch), any optimizer, and the monitors that explain a
+ * blow-up — loss, gradient norm, update-to-weight ratio and dead/saturated units per layer, and the
+ * top Hessian eigenvalues beside 2/η (the preconditioned sharpness beside its bound for adaptive
+ * optimizers) measured by Lanczos on exact HVPs.
+ */
+export interface TrainConfig {
+  readonly objective: MlpObjective;
+  readonly train: MlpData;
+  readonly validation: MlpData | null;
+  readonly theta0: Float64Array;
+  readonly optimizer: OptimizerOptions;
+  readonly steps: number;
+  /** Rows per step; null for the full batch. */
+  readonly batchSize: number | null;
+  readonly seed: number;
+  /** Record every k steps (and the first, the last, and any non-finite step). */
+  readonly logEvery: number;
+  /** Measure curvature every k steps; null never. */
+  readonly sharpnessEvery: number | null;
+  readonly sharpnessK?: number;
+  /** Rows of the fixed measurement batch for curvature (default min(rows, 1000)). */
+  readonly measurementRows?: number;
+}
+
+export interface TrainRecord {
+  readonly step: number;
+  readonly epoch: number;
+  /** Loss of the batch the step was taken on (the full training set when full-batch). */
+  readonly loss: number;
+  readonly gradNorm: number;
+  readonly trainLoss?: number;
+  readonly trainAccuracy?: number | null;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number | null;
+  /** ‖Δθ‖/‖θ‖ of each layer's weights and biases over the last step. */
+  readonly updateRatio?: readonly number[];
+  /** Per hidden layer: fraction of units that are dead (relu: zero on every measured row) or saturated (tanh/sigmoid: |f′| < 0.01 on more than 90% of rows). */
+  readonly inactive?: readonly number[];
+  readonly sharpness?: number;
+  readonly eigenvalues?: readonly number[];
+  readonly twoOverLr?: number;
+  readonly preconditionedSharpness?: number;
+  readonly bound?: number;
+}
+
+export interface TrainResult {
+  readonly theta: Float64Array;
+  readonly status: "finished" | "nonfinite";
+  readonly atStep: number | null;
+  readonly stepsPerEpoch: number;
+}
+
+export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult, undefined> {
+  const { objective: f, train: data } = config;
+  const spec = f.spec;
+  const n = f.dim;
+  const inS = spec.sizes[0]!;
+  const outS = spec.sizes[spec.sizes.length - 1]!;
+  const batch = config.batchSize ?? data.rows;
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new Error(`invalid batch-size: ${batch} (a whole number ≥ 1)`);
+  if (batch > data.rows)
+    throw new Error(`invalid batch-size: ${batch} is larger than the ${data.rows} training rows`);
+  const stepsPerEpoch = Math.ceil(data.rows / batch);
+  const rng = createRng(config.seed);
+  const opt = createOptimizer(config.optimizer, n);
+  const theta = Float64Array.from(config.theta0);
+  const previous = new Float64Array(n);
+  const g = new Float64Array(n);
+  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
+  const bx = new Float64Array(batch * inS);
+  const by = new Float64Array(batch * outS);
+  const measureRows = Math.min(config.measurementRows ?? 1000, data.rows);
+  const measure =
+    measureRows === data.rows ? f : mlpObjective(spec, slice(data, measureRows), "measurement batch");
+  const lr = opt.config.lr;
+
+  let cursor = data.rows;
+  for (let step = 0; step <= config.steps; step++) {
+    const epoch = Math.floor(step / stepsPerEpoch);
+    let loss: number;
+    if (batch === data.rows) loss = f.gradient(theta, g);
+    else {
+      if (cursor + batch > data.rows) {
+        shuffle(order, rng);
+        cursor = 0;
+      }
+      for (let r = 0; r < batch; r++) {
+        const src = order[cursor + r]!;
+        for (let j = 0; j < inS; j++) bx[r * inS + j] = data.x[src * inS + j]!;
+        for (let o = 0; o < outS; o++) by[r * outS + o] = data.y[src * outS + o]!;
+      }
+      cursor += batch;
+      loss = f.gradientOn(theta, g, { x: bx, y: by, rows: batch });
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
+    const gradNorm = Math.sqrt(s);
+    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    const last = step === config.steps || !finite;
+    const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
+    if (
+      step % config.logEvery === 0 ||
+      last ||
+      (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0)
+    ) {
+      const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
+      if (finite) {
+        const t = f.evaluate(theta);
+        record["trainLoss"] = t.loss;
+        record["trainAccuracy"] = t.accuracy;
+        if (step > 0) record["updateRatio"] = updateRatios(f, theta, previous);
+        record["inactive"] = inactiveUnits(
+          measure,
+          theta,
+          measureRows === data.rows ? data : slice(data, measureRows),
+        );
+        if (config.validation && (endOfEpoch || last)) {
+          const v = f.evaluate(theta, config.validation);
+          record["validationLoss"] = v.loss;
+          record["validationAccuracy"] = v.accuracy;
+        }
+        if (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0) {
+          const op = hessianOperator(measure, theta);
+          const est = lanczos(op, {
+            k: config.sharpnessK ?? 3,
+            bottom: false,
+            tolerance: 1e-6,
+            maxIterations: Math.min(n, 100),
+          });
+          record["sharpness"] = est.top[0]!.value;
+          record["eigenvalues"] = est.top.map((e) => e.value);
+          record["twoOverLr"] = 2 / lr;
+          const p = preconditioning(opt);
+          if (p && opt.config.name !== "sgd") {
+            const pre = lanczos(preconditionedOperator(hessianOperator(measure, theta), p), {
+              k: 1,
+              bottom: false,
+              tolerance: 1e-6,
+              maxIterations: Math.min(n, 100),
+            });
+            record["preconditionedSharpness"] = pre.top[0]!.value;
+            record["bound"] = p.bound;
+          }
+        }
+      }
+      yield record as unknown as TrainRecord;
+    }
+    if (!finite) return { theta, status: "nonfinite", atStep: step, stepsPerEpoch };
+    if (step === config.steps) break;
+    previous.set(theta);
+    opt.step(theta, g);
+  }
+  return { theta, status: "finished", atStep: null, stepsPerEpoch };
+}
+
+function slice(d: MlpData, rows: number): MlpData {
+  const inS = d.x.length / d.rows;
+  const outS = d.y.length / d.rows;
+  return { x: d.x.subarray(0, rows * inS), y: d.y.subarray(0, rows * outS), rows };
+}
+
+function shuffle(order: Int32Array, rng: ReturnType<typeof createRng>): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+}
+
+function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Array): number[] {
+  return f.layout.map((l) => {
+    const end = l.b + l.out;
+    let d = 0;
+    let w = 0;
+    for (let i = l.w; i < end; i++) {
+      d += (theta[i]! - previous[i]!) ** 2;
+      w += previous[i]! ** 2;
+    }
+    return w > 0 ? Math.sqrt(d / w) : 0;
+  });
+}
+
+function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): number[] {
+  const hidden = f.spec.sizes.slice(1, -1);
+  const active = hidden.map((s) => new Int32Array(s));
+  const kind = f.spec.activation;
+  f.activations(theta, data, (layer, unit, z, a) => {
+    const live =
+      kind === "relu"
+        ? z > 0
+        : kind === "tanh"
+          ? 1 - a * a >= 0.01
+          : kind === "sigmoid"
+            ? a * (1 - a) >= 0.01 / 4
+            : true;
+    if (live) active[layer - 1]![unit]!++;
+  });
+  return active.map((counts) => {
+    let off = 0;
+    for (const c of counts) if (kind === "relu" ? c === 0 : c < 0.1 * data.rows) off++;
+    return counts.length > 0 ? off / counts.length : 0;
+  });
+}
