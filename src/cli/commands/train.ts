@@ -356,7 +356,7 @@ function recordLine(r: TrainRecord, classify: boolean): string {
   if (r.sharpness !== undefined) parts.push(`λmax ${fmt(r.sharpness)} vs 2/η ${fmt(r.twoOverLr!)}`);
   if (r.preconditionedSharpness !== undefined)
     parts.push(`precond. ${fmt(r.preconditionedSharpness)} vs ${fmt(r.bound!)}`);
-  if (r.inactive && r.inactive.some((v) => v > 0))
+  if (r.inactive?.some((v) => v > 0))
     parts.push(`inactive ${r.inactive.map((v) => `${fmt(100 * v)}%`).join("/")}`);
   return parts.join("  ");
 }
