@@ -827,3 +827,23 @@ describe("overshoot train", () => {
     expect(r.err).toMatch(/'c' must hold class numbers 0, 1, 2, … for cross-entropy; row 2 has 0\.5/);
   });
 });
+
+describe("overshoot demo eos", () => {
+  it("the sharpness climbs to 2/η and hovers there while the loss falls non-monotonically; a larger η blows up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-eos-"));
+    const r = await cli(["demo", "eos", "--out", "out", "--steps", "2600"], dir);
+    expect(r.code).toBe(0);
+    const climb =
+      /climbs from ([\d.]+) to 2\/η by step (\d+) .*hovers between [\d.]+ and [\d.]+ \(([\d.]+)–([\d.]+) × 2\/η\)/.exec(
+        r.out,
+      );
+    expect(climb).not.toBeNull();
+    expect(Number(climb![1])).toBeLessThan(0.5 * 10);
+    expect(Number(climb![3])).toBeGreaterThan(0.5);
+    expect(Number(climb![4])).toBeLessThan(1.5);
+    const rises = /rose on (\d+) of the (\d+) steps/.exec(r.out);
+    expect(Number(rises![1])).toBeGreaterThan(0);
+    expect(r.out).toMatch(/── η = 1 [\s\S]*reaches Infinity at step \d+/);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["eos.png", "eos.svg"]);
+  }, 60_000);
+});

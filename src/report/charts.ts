@@ -1,3 +1,4 @@
+import { fmt } from "../core/format.js";
 import type { StepRecord } from "../run/types.js";
 
 /**
@@ -689,6 +690,56 @@ export function stabilityMap(
         data: { values: line },
         mark: { type: "line", color: "#000", strokeWidth: 2.5, strokeDash: [6, 4] },
         encoding: { x, y, order: { field: "m", type: "quantitative" } },
+      },
+    ],
+  });
+}
+
+/** One training run's curvature measurements, for the edge-of-stability chart. */
+export interface SharpnessRun {
+  readonly label: string;
+  readonly lr: number;
+  readonly points: readonly { readonly step: number; readonly sharpness: number }[];
+}
+
+/**
+ * λmax of the Hessian against the step, one line per run, with each run's 2/η drawn as a dashed
+ * line in the same colour: gradient descent is locally stable only below it, and at the edge of
+ * stability the sharpness climbs to it and stays there.
+ */
+export function sharpnessChart(runs: readonly SharpnessRun[], options: { title?: string } = {}): ChartSpec {
+  const labels = runs.map((r) => r.label);
+  const rows = runs.flatMap((r) =>
+    r.points
+      .filter((p) => Number.isFinite(p.sharpness))
+      .map((p) => ({ run: r.label, step: p.step, sharpness: p.sharpness })),
+  );
+  const limits = runs.map((r) => ({ run: r.label, limit: 2 / r.lr, text: `2/η = ${fmt(2 / r.lr)}` }));
+  const color = { field: "run", type: "nominal", title: null, scale: { domain: labels } };
+  const y = { type: "quantitative", title: "sharpness λmax (log scale)", scale: { type: "log" } };
+  return top({
+    title: options.title ?? "Sharpness against 2/η",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: "line", point: { size: 20 }, strokeWidth: 2 },
+        encoding: {
+          x: { field: "step", type: "quantitative", title: "step k" },
+          y: { field: "sharpness", ...y },
+          color,
+        },
+      },
+      {
+        data: { values: limits },
+        mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y: { field: "limit", ...y }, color },
+      },
+      {
+        data: { values: limits },
+        mark: { type: "text", align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        encoding: { y: { field: "limit", ...y }, text: { field: "text" }, color },
       },
     ],
   });

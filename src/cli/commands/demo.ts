@@ -10,6 +10,7 @@ import { CliError } from "../errors.js";
 import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
 import { renderDemoCharts } from "../plot.js";
+import { demoEos } from "./demo-eos.js";
 import { demoUnscaled } from "./demo-unscaled.js";
 
 export const DEMO_FLAGS: FlagSpecs = {
@@ -31,6 +32,8 @@ step 2/f'' = 1. Writes SVG and PNG charts and an index.html.
 Usage: overshoot demo [--out DIR] [--steps N]
        overshoot demo unscaled [--out DIR] [--steps N]   linear regression on real car data in raw
        units: lr 1e-4 converges, lr 1e-3 goes to Infinity then NaN, predicted from λmax first
+       overshoot demo eos [--out DIR] [--steps N]        a network trained by full-batch GD: the
+       sharpness climbs to 2/η and hovers there (edge of stability); a larger η blows up
 
 ${flagHelp(DEMO_FLAGS)}`;
 
@@ -43,9 +46,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     return 0;
   }
   if (positionals[0] === "unscaled" && positionals.length === 1) return demoUnscaled(flags, io);
+  if (positionals[0] === "eos" && positionals.length === 1) return demoEos(flags, io);
   if (positionals.length > 0) {
     throw new CliError(
-      `unexpected argument '${positionals[0]}' (demos: the default, or 'unscaled'; see overshoot demo --help)`,
+      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled' or 'eos'; see overshoot demo --help)`,
     );
   }
   const steps = (flags["steps"] as number | undefined) ?? 12;
