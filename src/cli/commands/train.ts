@@ -17,6 +17,7 @@ import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../../objec
 import { designFromTable, numericTable } from "../../objectives/table.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
+import { loadIris, loadMnist } from "../datasets.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
@@ -113,7 +114,21 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
   let inputs: number;
   let classes = 0;
   let describe: string;
-  if ((SYNTHETIC as readonly string[]).includes(name)) {
+  if (name === "mnist" || name === "iris") {
+    const limit = flags["n"] as number | undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 2))
+      throw new CliError(`invalid --n: ${limit} (a whole number ≥ 2)`);
+    const set = name === "mnist" ? loadMnist(limit) : loadIris();
+    if (name === "iris" && limit !== undefined)
+      throw new CliError("invalid --n: iris has its 150 rows; --n applies to mnist and the synthetic sets");
+    x = set.x;
+    labels = set.labels;
+    rows = set.rows;
+    classes = set.classes;
+    inputs = set.features;
+    if (flags["standardize"]) standardizeColumns(x, rows, inputs);
+    describe = `${name} (${rows} rows from ${set.source}${flags["standardize"] ? ", standardized" : ""})`;
+  } else if ((SYNTHETIC as readonly string[]).includes(name)) {
     const n = (flags["n"] as number | undefined) ?? 400;
     const noise = (flags["noise"] as number | undefined) ?? 0.05;
     try {
@@ -126,7 +141,7 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
     describe = `${name} (${rows} points, noise ${noise}, seed ${seed})`;
   } else {
     if (!name.toLowerCase().endsWith(".csv") && !/[/\\.]/.test(name)) {
-      throw new CliError(unknownMessage("data set", name, [...SYNTHETIC]));
+      throw new CliError(unknownMessage("data set", name, ["mnist", "iris", ...SYNTHETIC]));
     }
     let text: string;
     try {
@@ -359,4 +374,17 @@ function recordLine(r: TrainRecord, classify: boolean): string {
   if (r.inactive?.some((v) => v > 0))
     parts.push(`inactive ${r.inactive.map((v) => `${fmt(100 * v)}%`).join("/")}`);
   return parts.join("  ");
+}
+
+/** Column-wise (x − mean)/std in place; constant columns (MNIST's border pixels) are only centred. */
+function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
+  for (let j = 0; j < cols; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
+    mean /= rows;
+    let v = 0;
+    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
+    const std = Math.sqrt(v / rows);
+    for (let r = 0; r < rows; r++) x[r * cols + j] = std > 0 ? (x[r * cols + j]! - mean) / std : 0;
+  }
 }
