@@ -107,6 +107,20 @@ function activate(kind: Activation, z: number): number {
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
+/** f′ as a dedicated function for the backward pass (the commonest call). */
+function specialised1(kind: Activation): (z: number, a: number) => number {
+  switch (kind) {
+    case "tanh":
+      return (_z, a) => 1 - a * a;
+    case "relu":
+      return (z) => (z > 0 ? 1 : 0);
+    case "sigmoid":
+      return (_z, a) => a * (1 - a);
+    default:
+      return (z, a) => derivative1(kind, z, a);
+  }
+}
+
 function derivative1(kind: Activation, z: number, a: number): number {
   switch (kind) {
     case "tanh":
@@ -179,6 +193,10 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
   const ra = sizes.map((s) => new Float64Array(s));
   const rdelta = sizes.map((s) => new Float64Array(s));
   const scratch = new Float64Array(Math.max(...sizes));
+  // One closure per activation, chosen once: the hot loops call a single monomorphic function.
+  const f0 = (t: number) => activate(activation, t);
+  const f1 = specialised1(activation);
+  const f2 = (t: number, u: number) => derivative2(activation, t, u);
 
   const names: string[] = [];
   layout.forEach((lay, l) => {
@@ -205,7 +223,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
           if (p !== 0) s += theta[row + j]! * p;
         }
         zl[i] = s;
-        al[i] = hidden ? activate(activation, s) : s;
+        al[i] = hidden ? f0(s) : s;
       }
     }
   };
@@ -283,7 +301,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
         }
         const zp = z[l - 1]!;
         const ap = a[l - 1]!;
-        for (let j = 0; j < inS; j++) dPrev[j]! *= derivative1(activation, zp[j]!, ap[j]!);
+        for (let j = 0; j < inS; j++) dPrev[j]! *= f1(zp[j]!, ap[j]!);
       }
     }
   };
@@ -325,12 +343,17 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
         for (let i = 0; i < outS; i++) {
           let s = v[b + i]!;
           const row = w + i * inS;
-          for (let j = 0; j < inS; j++) s += v[row + j]! * prev[j]! + theta[row + j]! * rprev[j]!;
+          // The input layer has R(a₀) = 0, and inputs are often zero (MNIST's background): skip both.
+          if (l === 1) {
+            for (let j = 0; j < inS; j++) {
+              const p = prev[j]!;
+              if (p !== 0) s += v[row + j]! * p;
+            }
+          } else for (let j = 0; j < inS; j++) s += v[row + j]! * prev[j]! + theta[row + j]! * rprev[j]!;
           rzl[i] = s;
         }
         const ral = ra[l]!;
-        if (l < L)
-          for (let i = 0; i < outS; i++) ral[i] = derivative1(activation, z[l]![i]!, a[l]![i]!) * rzl[i]!;
+        if (l < L) for (let i = 0; i < outS; i++) ral[i] = f1(z[l]![i]!, a[l]![i]!) * rzl[i]!;
         else ral.set(rzl);
       }
       // R of the loss's delta: ∇²_z ℓ · R(z_L).
@@ -382,7 +405,13 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
           const rdi = rdl[i]! * scale;
           out[b + i]! += rdi;
           const row = w + i * inS;
-          for (let j = 0; j < inS; j++) out[row + j]! += rdi * prev[j]! + di * rprev[j]!;
+          if (l === 1) {
+            if (rdi === 0) continue;
+            for (let j = 0; j < inS; j++) {
+              const p = prev[j]!;
+              if (p !== 0) out[row + j]! += rdi * p;
+            }
+          } else for (let j = 0; j < inS; j++) out[row + j]! += rdi * prev[j]! + di * rprev[j]!;
         }
         if (l > 1) {
           const dPrev = delta[l - 1]!;
@@ -398,9 +427,9 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
               back += wij * dl[i]!;
               rback += v[w + i * inS + j]! * dl[i]! + wij * rdl[i]!;
             }
-            const f1 = derivative1(activation, zp[j]!, ap[j]!);
-            dPrev[j] = back * f1;
-            rdPrev[j] = rback * f1 + back * derivative2(activation, zp[j]!, ap[j]!) * rzp[j]!;
+            const d1 = f1(zp[j]!, ap[j]!);
+            dPrev[j] = back * d1;
+            rdPrev[j] = rback * d1 + back * f2(zp[j]!, ap[j]!) * rzp[j]!;
           }
         }
       }
