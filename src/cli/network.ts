@@ -1,0 +1,234 @@
+import { readFileSync } from "node:fs";
+import { createRng } from "../core/rng.js";
+import {
+  ACTIVATIONS,
+  type Activation,
+  initialParameters,
+  LOSSES,
+  type Loss,
+  type MlpData,
+  type MlpObjective,
+  type MlpSpec,
+  mlpObjective,
+  parametersFromLayers,
+} from "../objectives/mlp.js";
+import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
+import { designFromTable, numericTable } from "../objectives/table.js";
+import type { FlagSpecs, ParsedFlags } from "./args.js";
+import { loadIris, loadMnist } from "./datasets.js";
+import { CliError } from "./errors.js";
+import { flagMessage } from "./flags.js";
+import { unknownMessage } from "./suggest.js";
+
+/** The flags that describe a network and its data, shared by `train` and the commands that take `--model mlp`. */
+export const NETWORK_FLAGS: FlagSpecs = {
+  n: {
+    type: "number",
+    value: "N",
+    help: "mnist, synthetic: number of rows (default: all of mnist, 400 synthetic)",
+  },
+  noise: { type: "number", value: "S", help: "synthetic: standard deviation of the jitter (default 0.05)" },
+  seed: {
+    type: "number",
+    value: "SEED",
+    help: "data, initial weights, split and minibatch order (default 0)",
+  },
+  validation: { type: "number", value: "F", help: "fraction of rows held out for validation (default 0.2)" },
+  hidden: { type: "string", value: "16,16", help: "mlp: hidden layer widths (default 16,16)" },
+  activation: { type: "string", value: "NAME", help: `mlp: ${ACTIVATIONS.join("|")} (default tanh)` },
+  loss: {
+    type: "string",
+    value: "NAME",
+    help: `mlp: ${LOSSES.join("|")} (default cross-entropy for classes, mse for a CSV target)`,
+  },
+};
+
+export interface Prepared {
+  readonly train: MlpData;
+  readonly validation: MlpData | null;
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly classify: boolean;
+  readonly describe: string;
+  readonly loss: Loss;
+}
+
+export interface Network {
+  readonly objective: MlpObjective;
+  readonly spec: MlpSpec;
+  readonly data: Prepared;
+  readonly theta0: Float64Array;
+  readonly seed: number;
+}
+
+/** The network, its data split and its initial weights, from the flags. */
+export function networkFromFlags(flags: ParsedFlags): Network {
+  const seed = (flags["seed"] as number | undefined) ?? 0;
+  if (!Number.isInteger(seed)) throw new CliError(`invalid --seed: ${seed} (an integer)`);
+  const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
+  if (!(ACTIVATIONS as readonly string[]).includes(activation))
+    throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
+  const lossFlag = flags["loss"] as string | undefined;
+  if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
+    throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
+  const hiddenText = (flags["hidden"] as string | undefined) ?? "16,16";
+  const hidden = hiddenText.trim() === "" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
+  if (hidden.some((h) => !Number.isInteger(h) || h < 1))
+    throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
+  const data = prepareData(flags, lossFlag as Loss | undefined, seed);
+  const spec: MlpSpec = { sizes: [data.inputs, ...hidden, data.outputs], activation, loss: data.loss };
+  return {
+    objective: mlpObjective(spec, data.train),
+    spec,
+    data,
+    theta0: initialWeights(flags, spec.sizes, seed),
+    seed,
+  };
+}
+
+function initialWeights(flags: ParsedFlags, sizes: readonly number[], seed: number): Float64Array {
+  const init = (flags["init"] as string | undefined) ?? "pytorch";
+  if (init === "pytorch" || init === "glorot" || init === "he")
+    return initialParameters(sizes, init, createRng(seed + 2));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(init, "utf8"));
+  } catch (e) {
+    throw new CliError(
+      `cannot read --init ${init}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (give pytorch, glorot, he or a weights file)`,
+    );
+  }
+  try {
+    return parametersFromLayers(sizes, json, init);
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+}
+
+function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): Prepared {
+  const name = flags["data"] as string | undefined;
+  if (name === undefined)
+    throw new CliError(`missing --data (${SYNTHETIC.join(", ")}, or a CSV file with --target)`);
+  const validation = (flags["validation"] as number | undefined) ?? 0.2;
+  if (!(validation >= 0 && validation < 1))
+    throw new CliError(`invalid --validation: ${validation} (a fraction in [0, 1))`);
+  let x: Float64Array;
+  let labels: Int32Array | null = null;
+  let target: Float64Array | null = null;
+  let rows: number;
+  let inputs: number;
+  let classes = 0;
+  let describe: string;
+  if (name === "mnist" || name === "iris") {
+    const limit = flags["n"] as number | undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 2))
+      throw new CliError(`invalid --n: ${limit} (a whole number ≥ 2)`);
+    const set = name === "mnist" ? loadMnist(limit) : loadIris();
+    if (name === "iris" && limit !== undefined)
+      throw new CliError("invalid --n: iris has its 150 rows; --n applies to mnist and the synthetic sets");
+    x = set.x;
+    labels = set.labels;
+    rows = set.rows;
+    classes = set.classes;
+    inputs = set.features;
+    if (flags["standardize"]) standardizeColumns(x, rows, inputs);
+    describe = `${name} (${rows} rows from ${set.source}${flags["standardize"] ? ", standardized" : ""})`;
+  } else if ((SYNTHETIC as readonly string[]).includes(name)) {
+    const n = (flags["n"] as number | undefined) ?? 400;
+    const noise = (flags["noise"] as number | undefined) ?? 0.05;
+    try {
+      const set = synthetic(name as SyntheticName, n, noise, createRng(seed));
+      ({ x, labels, rows, classes } = set);
+    } catch (e) {
+      throw new CliError(flagMessage((e as Error).message));
+    }
+    inputs = 2;
+    describe = `${name} (${rows} points, noise ${noise}, seed ${seed})`;
+  } else {
+    if (!name.toLowerCase().endsWith(".csv") && !/[/\\.]/.test(name)) {
+      throw new CliError(unknownMessage("data set", name, ["mnist", "iris", ...SYNTHETIC]));
+    }
+    let text: string;
+    try {
+      text = readFileSync(name, "utf8");
+    } catch (e) {
+      throw new CliError(
+        `cannot read --data ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
+    }
+    const column = flags["target"] as string | undefined;
+    try {
+      const table = numericTable(text, name);
+      if (column === undefined)
+        throw new CliError(`missing --target (the column to predict; columns: ${table.columns.join(", ")})`);
+      const features =
+        typeof flags["features"] === "string" ? flags["features"].split(",").map((c) => c.trim()) : undefined;
+      const design = designFromTable(table, column, features, Boolean(flags["standardize"]));
+      x = design.x;
+      rows = design.rows;
+      inputs = design.features.length;
+      if (loss === "cross-entropy" || loss === "bce") {
+        labels = Int32Array.from(design.y, (v, r) => {
+          if (!Number.isInteger(v) || v < 0)
+            throw new CliError(
+              `invalid --target: '${column}' must hold class numbers 0, 1, 2, … for ${loss}; row ${r + 2} has ${v}`,
+            );
+          return v;
+        });
+        classes = Math.max(...labels) + 1;
+        if (classes > 1000)
+          throw new CliError(`invalid --target: '${column}' has ${classes} classes (at most 1000)`);
+        if (loss === "bce" && classes > 2)
+          throw new CliError(
+            `invalid --target: bce needs 0/1 labels; '${column}' has ${classes} classes (use cross-entropy)`,
+          );
+      } else target = design.y;
+      describe = `${name} (${rows} rows, ${column} from ${design.features.join(", ")}${design.scaling ? ", standardized" : ""})`;
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(flagMessage((e as Error).message));
+    }
+  }
+  const chosen: Loss = loss ?? (labels ? "cross-entropy" : "mse");
+  if (!labels && (chosen === "cross-entropy" || chosen === "bce"))
+    throw new CliError(`invalid --loss: ${chosen} needs class labels`);
+  const outputs = labels ? (chosen === "bce" ? 1 : Math.max(2, classes)) : 1;
+  const y = new Float64Array(rows * outputs);
+  for (let r = 0; r < rows; r++) {
+    if (!labels) y[r] = target![r]!;
+    else if (outputs === 1) y[r] = labels[r]!;
+    else y[r * outputs + labels[r]!] = 1;
+  }
+  const split = splitRows(rows, validation, createRng(seed + 1));
+  const pick = (idx: Int32Array): MlpData => {
+    const px = new Float64Array(idx.length * inputs);
+    const py = new Float64Array(idx.length * outputs);
+    idx.forEach((src, r) => {
+      px.set(x.subarray(src * inputs, (src + 1) * inputs), r * inputs);
+      py.set(y.subarray(src * outputs, (src + 1) * outputs), r * outputs);
+    });
+    return { x: px, y: py, rows: idx.length };
+  };
+  return {
+    train: pick(split.train),
+    validation: split.validation.length > 0 ? pick(split.validation) : null,
+    inputs,
+    outputs,
+    classify: labels !== null,
+    describe,
+    loss: chosen,
+  };
+}
+
+/** Column-wise (x − mean)/std in place; constant columns (MNIST's border pixels) are only centred. */
+function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
+  for (let j = 0; j < cols; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
+    mean /= rows;
+    let v = 0;
+    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
+    const std = Math.sqrt(v / rows);
+    for (let r = 0; r < rows; r++) x[r * cols + j] = std > 0 ? (x[r * cols + j]! - mean) / std : 0;
+  }
+}
