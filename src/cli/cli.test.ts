@@ -4,9 +4,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../core/eigen.js";
 import { fmt } from "../core/format.js";
+import { parseFlags } from "./args.js";
 import { loadCars } from "./datasets.js";
+import { OBJECTIVE_FLAGS } from "./flags.js";
 import type { Io } from "./io.js";
 import { execute } from "./main.js";
+import { networkFromFlags } from "./network.js";
 
 async function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
   let out = "";
@@ -846,4 +849,64 @@ describe("overshoot demo eos", () => {
     expect(r.out).toMatch(/── η = 1 [\s\S]*reaches Infinity at step \d+/);
     expect(readdirSync(join(dir, "out")).sort()).toEqual(["eos.png", "eos.svg"]);
   }, 60_000);
+});
+
+describe("networks in run, stability, critical-lr and sweep", () => {
+  const net = ["--data", "xor", "--model", "mlp", "--hidden", "4", "--n", "40", "--loss", "mse"];
+
+  it("stability --at init measures λmax at the initial weights (checked against Jacobi on the full Hessian)", async () => {
+    const r = await cli(["stability", ...net, "--at", "init", "--k", "2", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    const { objective, theta0 } = networkFromFlags(parseFlags(net, { ...OBJECTIVE_FLAGS }, "test").flags);
+    const n = objective.dim;
+    const h = new Float64Array(n * n);
+    const e = new Float64Array(n);
+    const col = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      e.fill(0);
+      e[k] = 1;
+      objective.hessianVector(theta0, e, col);
+      for (let i = 0; i < n; i++) h[i * n + k] = col[i]!;
+    }
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < i; k++) h[i * n + k] = h[k * n + i] = (h[i * n + k]! + h[k * n + i]!) / 2;
+    const eig = symmetricEigen(h, n).values;
+    expect(j.at).toEqual(Array.from(theta0));
+    expect(j.spectrum.top[0].value).toBeCloseTo(eig[n - 1]!, 10);
+    expect(j.spectrum.min.value).toBeCloseTo(eig[0]!, 10);
+  });
+
+  it("run starts from the initial weights and summarizes the point by its norm", async () => {
+    const r = await cli(["run", ...net, "--lr", "0.5", "--steps", "20"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/from a point of \d+ parameters with ‖x‖ = /);
+    expect(r.out).toMatch(/‖x‖ \(\d+ parameters\)/);
+  });
+
+  it("sweep over a network gives the same cells in worker threads", async () => {
+    const one = await cli([
+      "sweep",
+      ...net,
+      "--lr",
+      "0.1,1,10,100",
+      "--steps",
+      "300",
+      "--workers",
+      "1",
+      "--json",
+    ]);
+    const two = await cli([
+      "sweep",
+      ...net,
+      "--lr",
+      "0.1,1,10,100",
+      "--steps",
+      "300",
+      "--workers",
+      "2",
+      "--json",
+    ]);
+    expect(JSON.parse(two.out).cells).toEqual(JSON.parse(one.out).cells);
+  }, 30_000);
 });

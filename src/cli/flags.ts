@@ -1,14 +1,16 @@
 import { readFileSync } from "node:fs";
 import { ExpressionError } from "../objectives/expression.js";
+import { mlpObjective } from "../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
 import { createObjective, isBuiltinName, type ObjectiveSpec } from "../objectives/registry.js";
 import type { ObjectiveSource } from "../objectives/source.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
-import type { FlagSpecs, ParsedFlags } from "./args.js";
+import { type FlagSpecs, type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
+import { NETWORK_FLAGS, networkFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
 export const OBJECTIVE_FLAGS: FlagSpecs = {
@@ -35,7 +37,7 @@ export const OBJECTIVE_FLAGS: FlagSpecs = {
   model: {
     type: "string",
     value: "linear|logistic",
-    help: "data model: mean squared error or mean cross-entropy (default linear)",
+    help: "linear (mean squared error), logistic (mean cross-entropy) or mlp (a network: --hidden, --activation, --loss; default linear)",
   },
   target: { type: "string", value: "COLUMN", help: "data model: the column to predict" },
   features: {
@@ -44,7 +46,12 @@ export const OBJECTIVE_FLAGS: FlagSpecs = {
     help: "data model: feature columns (default: all but the target)",
   },
   standardize: { type: "boolean", help: "data model: scale every feature to mean 0, standard deviation 1" },
-  init: { type: "numbers", value: "w1,…,b", help: "data model: start weights then bias (default zeros)" },
+  init: {
+    type: "string",
+    value: "w1,…,b|SCHEME|FILE",
+    help: "linear/logistic: start weights then bias (default zeros); mlp: pytorch (default), glorot, he or a weights file",
+  },
+  ...NETWORK_FLAGS,
 };
 
 export const OPTIMIZER_FLAGS: FlagSpecs = {
@@ -78,7 +85,19 @@ export function objectiveWithSourceFromFlags(flags: ParsedFlags): {
   source: ObjectiveSource;
 } {
   if (flags["data"] !== undefined) return dataObjectiveFromFlags(flags);
-  for (const key of ["model", "target", "features", "standardize"]) {
+  for (const key of [
+    "model",
+    "target",
+    "features",
+    "standardize",
+    "hidden",
+    "activation",
+    "loss",
+    "n",
+    "noise",
+    "validation",
+    "seed",
+  ]) {
     if (flags[key] !== undefined)
       throw new CliError(`--${key} applies to a model on data: add --data FILE.csv`);
   }
@@ -182,7 +201,10 @@ export function flagMessage(message: string): string {
   return message;
 }
 
-const MODELS = ["linear", "logistic"] as const;
+const MODELS = ["linear", "logistic", "mlp"] as const;
+
+/** Start points that come with an objective (a network's initial weights), for startFromFlags. */
+const defaultStarts = new WeakMap<Objective, Float64Array>();
 
 function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; source: ObjectiveSource } {
   if (flags["f"] !== undefined) throw new CliError("give --f or --data, not both");
@@ -190,6 +212,13 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
   const model = (flags["model"] as string | undefined) ?? "linear";
   if (!(MODELS as readonly string[]).includes(model))
     throw new CliError(unknownMessage("model", model, MODELS));
+  if (model === "mlp") {
+    const network = networkFromFlags(flags);
+    const description = `mlp ${network.spec.sizes.join("-")} on ${network.data.describe}`;
+    const objective = mlpObjective(network.spec, network.data.train, description);
+    defaultStarts.set(objective, network.theta0);
+    return { objective, source: { kind: "mlp", spec: network.spec, data: network.data.train, description } };
+  }
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -221,8 +250,12 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
  * Null when the objective has no natural start and none was given.
  */
 export function startFromFlags(flags: ParsedFlags, objective: Objective): number[] | null {
-  const given = (flags["x0"] ?? flags["init"]) as number[] | undefined;
-  if (given) return given;
+  const x0 = flags["x0"] as number[] | undefined;
+  if (x0) return x0;
+  const network = defaultStarts.get(objective);
+  if (network) return Array.from(network);
+  const init = flags["init"] as string | undefined;
+  if (init !== undefined) return init.split(",").map((v) => parseNumber("init", v));
   if (flags["data"] !== undefined) return new Array<number>(objective.dim).fill(0);
   return null;
 }

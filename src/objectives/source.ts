@@ -1,3 +1,4 @@
+import { type MlpData, type MlpSpec, mlpObjective } from "./mlp.js";
 import { type ModelName, modelObjective } from "./models.js";
 import { createObjective, type ObjectiveSpec } from "./registry.js";
 import type { Design } from "./table.js";
@@ -9,10 +10,16 @@ import type { Objective } from "./types.js";
  */
 export type ObjectiveSource =
   | { readonly kind: "spec"; readonly spec: ObjectiveSpec }
-  | { readonly kind: "model"; readonly model: ModelName; readonly design: Design; readonly source: string };
+  | { readonly kind: "model"; readonly model: ModelName; readonly design: Design; readonly source: string }
+  | { readonly kind: "mlp"; readonly spec: MlpSpec; readonly data: MlpData; readonly description: string };
 
 export function objectiveFromSource(source: ObjectiveSource): Objective {
-  return source.kind === "spec"
-    ? createObjective(source.spec)
-    : modelObjective(source.model, source.design, source.source);
+  switch (source.kind) {
+    case "spec":
+      return createObjective(source.spec);
+    case "model":
+      return modelObjective(source.model, source.design, source.source);
+    case "mlp":
+      return mlpObjective(source.spec, source.data, source.description);
+  }
 }

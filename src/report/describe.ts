@@ -16,3 +16,11 @@ export function describeObjective(objective: Objective): string {
   }
   return d.name;
 }
+
+/** A point for a sentence: its coordinates when there are a few, its size when it is a network's weights. */
+export function describePoint(x: ArrayLike<number>, format: (v: number) => string = String): string {
+  if (x.length <= 6) return `(${Array.from(x, format).join(", ")})`;
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return `a point of ${x.length} parameters with ‖x‖ = ${format(Math.sqrt(s))}`;
+}

@@ -17,7 +17,14 @@ export function cell(v: number | undefined): string {
  * second-order predictions.
  */
 export function traceTable(objective: Objective, trace: readonly StepRecord[], head = 6, tail = 4): string {
-  const xName = objective.dim === 1 ? objective.names[0]! : `(${objective.names.join(", ")})`;
+  // Beyond a handful of parameters (a network) the point is summarized by its norm.
+  const wide = objective.dim > 6;
+  const xName =
+    objective.dim === 1
+      ? objective.names[0]!
+      : wide
+        ? `‖x‖ (${objective.dim} parameters)`
+        : `(${objective.names.join(", ")})`;
   const header = ["step", xName, "f(x)", "‖∇f‖", "ΔC actual", "1st-order", "2nd-order"];
   const shown =
     trace.length <= head + tail + 1 ? trace : [...trace.slice(0, head), null, ...trace.slice(-tail)];
@@ -26,7 +33,11 @@ export function traceTable(objective: Objective, trace: readonly StepRecord[], h
       ? ["…", "", "", "", "", "", ""]
       : [
           String(r.step),
-          r.x.length === 1 ? cell(r.x[0]) : `(${Array.from(r.x, cell).join(", ")})`,
+          r.x.length === 1
+            ? cell(r.x[0])
+            : wide
+              ? cell(Math.hypot(...r.x))
+              : `(${Array.from(r.x, cell).join(", ")})`,
           cell(r.loss),
           cell(r.gradNorm),
           cell(r.deltaLoss),

@@ -2,7 +2,7 @@ import { type CriticalSearch, criticalLrSearch } from "../../analysis/critical-s
 import type { ThresholdResult } from "../../analysis/threshold.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
-import { describeObjective } from "../../report/describe.js";
+import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -124,7 +124,7 @@ function criticalJson(objective: Objective, r: CriticalSearch) {
 
 function criticalText(objective: Objective, r: CriticalSearch): string {
   const what = describeObjective(objective);
-  const point = (x: ArrayLike<number>) => `(${Array.from(x, (v) => fmt(v)).join(", ")})`;
+  const point = (x: ArrayLike<number>) => describePoint(x, (v) => fmt(v));
   const c = r.criteria;
   const lines = [
     `Critical learning rate of ${r.optimizer.name} on ${what} from x₀ = ${point(r.x0)}`,

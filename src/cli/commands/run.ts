@@ -1,5 +1,5 @@
 import { extname } from "node:path";
-import { describeObjective } from "../../report/describe.js";
+import { describeObjective, describePoint } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";
 import { traceTable } from "../../report/table.js";
 import { type RunResult, run } from "../../run/index.js";
@@ -97,7 +97,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   } else {
     const what = describeObjective(objective);
     io.out(
-      `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from (${Array.from(result.x0).join(", ")})\n\n`,
+      `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
     );
     io.out(`${traceTable(objective, result.trace)}\n\n`);
     io.out(

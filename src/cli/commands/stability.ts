@@ -3,7 +3,7 @@ import { type StabilityReport, stabilityAt } from "../../analysis/stability.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
-import { describeObjective } from "../../report/describe.js";
+import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -51,7 +51,10 @@ Example: overshoot stability --f rosenbrock --at -1.2,1 --optimizer sgd --moment
 ${flagHelp(STABILITY_FLAGS)}`;
 
 export async function stabilityCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, STABILITY_FLAGS, "stability");
+  // "--at init" names the default for models (their initial weights); drop it before parsing numbers.
+  const atInit = argv.findIndex((a, i) => a === "--at" && argv[i + 1] === "init");
+  const args = atInit >= 0 ? [...argv.slice(0, atInit), ...argv.slice(atInit + 2)] : argv;
+  const { flags, positionals } = parseFlags(args, STABILITY_FLAGS, "stability");
   if (flags["help"]) {
     io.out(`${STABILITY_HELP}\n`);
     return 0;
@@ -180,7 +183,7 @@ function stabilityText(
   const lines: string[] = [];
   const what = describeObjective(objective);
   const s = r.spectrum;
-  lines.push(`Curvature of ${what} at (${Array.from(r.at).join(", ")})`);
+  lines.push(`Curvature of ${what} at ${describePoint(r.at)}`);
   lines.push(
     `  Lanczos, ${s.hvps} Hessian-vector product${s.hvps === 1 ? "" : "s"} (${s.exactHvp ? "exact" : "finite differences"}); ± is the Ritz residual, a bound on the error`,
   );

@@ -7,7 +7,7 @@ import { defaultWorkers, runSweep } from "../../analysis/sweep-pool.js";
 import { fmt } from "../../core/format.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { stabilityMap, sweepChart } from "../../report/charts.js";
-import { describeObjective } from "../../report/describe.js";
+import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
@@ -202,13 +202,18 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     );
   } else {
     io.out(
-      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = (${x0.join(", ")}), ${horizon} steps per run, ${cells.length} runs on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}\n`,
+      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = ${describePoint(x0)}, ${horizon} steps per run, ${cells.length} runs on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}\n`,
     );
     io.out(`Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`);
     io.out(
       momenta
         ? mapText(results, lrs, momenta, predictedFor)
-        : lineText(results, line?.lr ?? null, line?.formula ?? ""),
+        : lineText(
+            results,
+            line?.lr ?? null,
+            line?.formula ?? "",
+            line?.note || "this optimizer rescales its steps, so λmax alone gives no fixed rate",
+          ),
     );
     if (plot !== undefined) io.out(`wrote ${plot}\n`);
     if (csv !== undefined) io.out(`wrote ${csv}\n`);
@@ -216,7 +221,12 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   return 0;
 }
 
-function lineText(results: readonly CellResult[], predicted: number | null, formula: string): string {
+function lineText(
+  results: readonly CellResult[],
+  predicted: number | null,
+  formula: string,
+  note: string,
+): string {
   const lines = results.map(
     (r) =>
       `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : r.status === "diverging" || r.status === "nonfinite" ? `at step ${r.steps}` : ""}`,
@@ -226,7 +236,7 @@ function lineText(results: readonly CellResult[], predicted: number | null, form
     "",
     predicted !== null
       ? `Predicted critical rate at x₀: ${formula} = ${fmt(predicted)}`
-      : "No fixed critical rate is predicted for this optimizer from λmax alone.",
+      : `No fixed critical rate is predicted: ${note}`,
     firstBad ? `Smallest swept rate that blew up: ${fmt(firstBad.lr)}` : "No swept rate blew up.",
   ];
   return `          lr  outcome      final loss\n${lines.join("\n")}\n${tail.join("\n")}\n`;
