@@ -73,6 +73,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const rng = createRng(config.seed);
   const opt = createOptimizer(config.optimizer, n);
   const theta = Float64Array.from(config.theta0);
+  // float32 storage holds the weights in float32 too (the optimizer's moments stay float64).
+  const round =
+    spec.dtype === "float32" ? () => theta.forEach((v, i) => (theta[i] = Math.fround(v))) : () => {};
+  round();
   const previous = new Float64Array(n);
   const g = new Float64Array(n);
   const order = Int32Array.from({ length: data.rows }, (_, i) => i);
@@ -158,6 +162,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     if (step === config.steps) break;
     previous.set(theta);
     opt.step(theta, g);
+    round();
   }
   return { theta, status: "finished", atStep: null, stepsPerEpoch };
 }

@@ -41,6 +41,11 @@ export const NETWORK_FLAGS: FlagSpecs = {
     value: "NAME",
     help: `mlp: ${LOSSES.join("|")} (default cross-entropy for classes, mse for a CSV target)`,
   },
+  dtype: {
+    type: "string",
+    value: "float64|float32",
+    help: "mlp: storage precision (float32 rounds every stored value, as a float32 framework would; default float64)",
+  },
 };
 
 export interface Prepared {
@@ -76,7 +81,10 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   if (hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
   const data = prepareData(flags, lossFlag as Loss | undefined, seed);
-  const spec: MlpSpec = { sizes: [data.inputs, ...hidden, data.outputs], activation, loss: data.loss };
+  const dtype = (flags["dtype"] as string | undefined) ?? "float64";
+  if (dtype !== "float64" && dtype !== "float32")
+    throw new CliError(unknownMessage("dtype", dtype, ["float64", "float32"]));
+  const spec: MlpSpec = { sizes: [data.inputs, ...hidden, data.outputs], activation, loss: data.loss, dtype };
   return {
     objective: mlpObjective(spec, data.train),
     spec,

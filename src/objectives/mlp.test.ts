@@ -178,3 +178,27 @@ describe("MLP against PyTorch (2-16-16-1 tanh, half-mse, 256 points)", () => {
     }
   });
 });
+
+describe("float32 storage", () => {
+  const sizes = [2, 8, 1];
+  const data = dataset(20, 2, 1, "mse", 9);
+  const f64 = mlpObjective({ sizes, activation: "tanh", loss: "mse" }, data);
+  const f32 = mlpObjective({ sizes, activation: "tanh", loss: "mse", dtype: "float32" }, data);
+
+  it("agrees with float64 to float32 precision", () => {
+    const theta = initialParameters(sizes, "pytorch", createRng(1));
+    const g64 = new Float64Array(f64.dim);
+    const g32 = new Float64Array(f32.dim);
+    expect(Math.abs(f32.gradient(theta, g32) / f64.gradient(theta, g64) - 1)).toBeLessThan(1e-6);
+    expect(maxRelError(g32, g64)).toBeLessThan(1e-5);
+    for (const v of g32) expect(Math.fround(v)).toBe(v);
+  });
+
+  it("overflows to Infinity where float64 does not", () => {
+    // Output weights of 1e19 make the outputs ~1e19 and their squares ~1e38·…: past float32's 3.4e38.
+    const theta = initialParameters(sizes, "pytorch", createRng(1));
+    for (const i of [24, 25, 26, 27, 28, 29, 30, 31]) theta[i] = 1e20;
+    expect(Number.isFinite(f64.value(theta))).toBe(true);
+    expect(f32.value(theta)).toBe(Number.POSITIVE_INFINITY);
+  });
+});

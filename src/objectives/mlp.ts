@@ -25,6 +25,8 @@ export interface MlpSpec {
   /** Activation of every hidden layer; the output layer is linear (the loss takes logits). */
   readonly activation: Activation;
   readonly loss: Loss;
+  /** Storage precision (default float64); float32 rounds every stored value through Math.fround. */
+  readonly dtype?: "float64" | "float32";
 }
 
 export interface MlpData {
@@ -193,6 +195,9 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
   const ra = sizes.map((s) => new Float64Array(s));
   const rdelta = sizes.map((s) => new Float64Array(s));
   const scratch = new Float64Array(Math.max(...sizes));
+  // float32 storage: every stored value is rounded to float32 (sums are still formed in float64),
+  // so a float32 overflow to Infinity shows up where it would in a float32 framework.
+  const st: (v: number) => number = spec.dtype === "float32" ? Math.fround : (v) => v;
   // One closure per activation, chosen once: the hot loops call a single monomorphic function.
   const f0 = (t: number) => activate(activation, t);
   const f1 = specialised1(activation);
@@ -222,8 +227,9 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
           const p = prev[j]!;
           if (p !== 0) s += theta[row + j]! * p;
         }
-        zl[i] = s;
-        al[i] = hidden ? f0(s) : s;
+        const zs = st(s);
+        zl[i] = zs;
+        al[i] = hidden ? st(f0(zs)) : zs;
       }
     }
   };
@@ -241,7 +247,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
         for (let o = 0; o < outSize; o++) {
           const e = zL[o]! - y[t + o]!;
           value += c * e * e;
-          if (wantDelta) d[o] = 2 * c * e;
+          if (wantDelta) d[o] = st(2 * c * e);
         }
         break;
       }
@@ -249,7 +255,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
         for (let o = 0; o < outSize; o++) {
           const v = zL[o]!;
           value += Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))) - y[t + o]! * v;
-          if (wantDelta) d[o] = sigmoid(v) - y[t + o]!;
+          if (wantDelta) d[o] = st(sigmoid(v) - y[t + o]!);
         }
         break;
       case "cross-entropy": {
@@ -264,7 +270,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
           ysum += yo;
           if (yo !== 0) value += yo * (lse - zL[o]!);
         }
-        if (wantDelta) for (let o = 0; o < outSize; o++) d[o] = ysum * Math.exp(zL[o]! - lse) - y[t + o]!;
+        if (wantDelta) for (let o = 0; o < outSize; o++) d[o] = st(ysum * Math.exp(zL[o]! - lse) - y[t + o]!);
         break;
       }
     }
@@ -283,11 +289,11 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
       for (let i = 0; i < out; i++) {
         const di = dl[i]! * scale;
         if (di === 0) continue;
-        grad[b + i]! += di;
+        grad[b + i] = st(grad[b + i]! + di);
         const row = w + i * inS;
         for (let j = 0; j < inS; j++) {
           const p = prev[j]!;
-          if (p !== 0) grad[row + j]! += di * p;
+          if (p !== 0) grad[row + j] = st(grad[row + j]! + di * p);
         }
       }
       if (l > 1) {
@@ -301,7 +307,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
         }
         const zp = z[l - 1]!;
         const ap = a[l - 1]!;
-        for (let j = 0; j < inS; j++) dPrev[j]! *= f1(zp[j]!, ap[j]!);
+        for (let j = 0; j < inS; j++) dPrev[j] = st(dPrev[j]! * f1(zp[j]!, ap[j]!));
       }
     }
   };
@@ -312,7 +318,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
       forward(theta, d.x, r);
       s += lossAndDelta(d.y, r, false);
     }
-    return s / count(d.rows);
+    return st(s / count(d.rows));
   };
 
   const gradient = (theta: Float64Array, out: Float64Array, d: MlpData = data): number => {
@@ -324,7 +330,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
       s += lossAndDelta(d.y, r, true);
       backward(theta, out, scale);
     }
-    return s * scale;
+    return st(s * scale);
   };
 
   const hessianVector = (theta: Float64Array, v: Float64Array, out: Float64Array): void => {
