@@ -74,8 +74,9 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const opt = createOptimizer(config.optimizer, n);
   const theta = Float64Array.from(config.theta0);
   // float32 storage holds the weights in float32 too (the optimizer's moments stay float64).
-  const round =
-    spec.dtype === "float32" ? () => theta.forEach((v, i) => (theta[i] = Math.fround(v))) : () => {};
+  const round = () => {
+    if (spec.dtype === "float32") for (let i = 0; i < n; i++) theta[i] = Math.fround(theta[i]!);
+  };
   round();
   const previous = new Float64Array(n);
   const g = new Float64Array(n);
