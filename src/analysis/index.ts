@@ -35,3 +35,4 @@ export {
   type ThresholdCriteria,
   type ThresholdResult,
 } from "./threshold.js";
+export { type TrainConfig, type TrainRecord, type TrainResult, train } from "./train.js";

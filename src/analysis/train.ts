@@ -28,6 +28,8 @@ export interface TrainConfig {
   readonly sharpnessK?: number;
   /** Rows of the fixed measurement batch for curvature (default min(rows, 1000)). */
   readonly measurementRows?: number;
+  /** Called after every step's gradient (for a progress bar). */
+  readonly onStep?: (step: number, loss: number) => void;
 }
 
 export interface TrainRecord {
@@ -109,6 +111,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     let s = 0;
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
     const gradNorm = Math.sqrt(s);
+    config.onStep?.(step, loss);
     const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
     const last = step === config.steps || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;

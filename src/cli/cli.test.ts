@@ -910,3 +910,33 @@ describe("networks in run, stability, critical-lr and sweep", () => {
     expect(JSON.parse(two.out).cells).toEqual(JSON.parse(one.out).cells);
   }, 30_000);
 });
+
+describe("train --report", () => {
+  it("writes a self-contained page with the loss, sharpness against 2/η, update ratios and the verdict", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-report-"));
+    const r = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "60",
+      "--hidden",
+      "6",
+      "--lr",
+      "0.5",
+      "--steps",
+      "60",
+      "--sharpness-every",
+      "20",
+      "--report",
+      join(dir, "r.html"),
+    ]);
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "r.html"), "utf8");
+    expect(html.match(/<svg/g)).toHaveLength(3);
+    expect(html).toContain("Sharpness against 2/η");
+    expect(html).toContain("Update-to-weight ratio per layer");
+    expect(html).toMatch(/finished — loss [\d.]+/);
+    expect(readdirSync(dir)).toEqual(["r.html"]);
+  });
+});

@@ -8,6 +8,23 @@ export {
   MAX_EXPRESSION_DEPTH,
   MAX_EXPRESSION_LENGTH,
 } from "./expression.js";
+export {
+  ACTIVATIONS,
+  type Activation,
+  erf,
+  type InitScheme,
+  initialParameters,
+  LOSSES,
+  type Loss,
+  layersFromParameters,
+  type MlpData,
+  type MlpObjective,
+  type MlpSpec,
+  mlpObjective,
+  parameterCount,
+  parametersFromLayers,
+} from "./mlp.js";
+export { type ModelName, type ModelObjective, modelObjective } from "./models.js";
 export { type QuadraticObjective, quadratic, quadraticFromEigenvalues } from "./quadratic.js";
 export {
   BUILTIN_NAMES,
@@ -16,4 +33,7 @@ export {
   isBuiltinName,
   type ObjectiveSpec,
 } from "./registry.js";
+export { type ObjectiveSource, objectiveFromSource } from "./source.js";
+export { type LabelledSet, SYNTHETIC, type SyntheticName, splitRows, synthetic } from "./synthetic.js";
+export { type Design, designFromTable, numericTable, parseCsv, type Table } from "./table.js";
 export type { Objective, ObjectiveDescription } from "./types.js";

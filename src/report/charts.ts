@@ -744,3 +744,35 @@ export function sharpnessChart(runs: readonly SharpnessRun[], options: { title?:
     ],
   });
 }
+
+/** Several named series against the step, e.g. the update-to-weight ratio of each layer. */
+export function seriesChart(
+  series: readonly {
+    readonly label: string;
+    readonly points: readonly { readonly step: number; readonly value: number }[];
+  }[],
+  options: { title: string; yTitle: string; log?: boolean },
+): ChartSpec {
+  const rows = series.flatMap((s) =>
+    s.points
+      .filter((p) => Number.isFinite(p.value) && (!options.log || p.value > 0))
+      .map((p) => ({ series: s.label, step: p.step, value: p.value })),
+  );
+  return top({
+    title: options.title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    mark: { type: "line", strokeWidth: 2 },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step k" },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: options.yTitle,
+        scale: options.log ? { type: "log" } : { zero: false },
+      },
+      color: { field: "series", type: "nominal", title: null, scale: { domain: series.map((s) => s.label) } },
+    },
+  });
+}

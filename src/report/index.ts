@@ -8,8 +8,12 @@ export {
   lossChart,
   nonFiniteName,
   pathChart1d,
+  seriesChart,
+  sharpnessChart,
   sideBySide,
+  stabilityMap,
   stacked,
+  sweepChart,
 } from "./charts.js";
 export { type DemoPageInput, demoPage } from "./demo-page.js";
 export { describeObjective } from "./describe.js";
@@ -24,3 +28,4 @@ export {
 } from "./json.js";
 export { fontFile, specToSvg, svgToPng } from "./render.js";
 export { cell, traceTable } from "./table.js";
+export { type TrainPageInput, trainPage } from "./train-page.js";

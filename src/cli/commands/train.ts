@@ -1,9 +1,13 @@
 import { closeSync, openSync, writeSync } from "node:fs";
+import cliProgress from "cli-progress";
 import { type TrainRecord, type TrainResult, train } from "../../analysis/train.js";
 import { fmt } from "../../core/format.js";
 import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
+import { lossChart, seriesChart, sharpnessChart } from "../../report/charts.js";
+import { specToSvg } from "../../report/render.js";
+import { trainPage } from "../../report/train-page.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
@@ -52,6 +56,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "measure the top Hessian eigenvalues every K steps (Lanczos, exact HVPs)",
   },
   log: { type: "string", value: "FILE.jsonl", help: "one JSON record per logged step, written as it goes" },
+  report: {
+    type: "string",
+    value: "FILE.html",
+    help: "a self-contained page: loss, sharpness vs 2/η, update ratios, verdict",
+  },
   json: { type: "boolean", help: "print every record and the result as JSON" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -113,18 +122,24 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (saveTo !== undefined) checkWritable(saveTo, "--save-weights");
   const logPath = flags["log"] as string | undefined;
   if (logPath !== undefined) checkWritable(logPath, "--log");
+  const reportPath = flags["report"] as string | undefined;
+  if (reportPath !== undefined) checkWritable(reportPath, "--report");
 
   const config = resolveOptimizerConfig(options);
   const json = Boolean(flags["json"]);
   if (!json) {
     io.out(
-      `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, float64) on ${data.describe}\n`,
+      `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
     );
     io.out(
       `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
     );
   }
   const logFd = logPath !== undefined ? openSync(logPath, "w") : null;
+  // On a terminal a progress bar redraws in place and the records are printed at the end;
+  // otherwise every record is a plain line as it comes.
+  const bar = !json && io.isTTY && process.stderr.isTTY ? progressBar(steps, stepsPerEpoch) : null;
+  let lastSharpness = Number.NaN;
   const records: TrainRecord[] = [];
   let result: TrainResult;
   try {
@@ -139,6 +154,16 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       seed: seed + 3,
       logEvery,
       sharpnessEvery,
+      ...(bar
+        ? {
+            onStep: (step: number, loss: number) =>
+              bar.update(step, {
+                loss: fmt(loss),
+                sharpness: Number.isNaN(lastSharpness) ? "—" : fmt(lastSharpness),
+                epoch: Math.floor(step / stepsPerEpoch),
+              }),
+          }
+        : {}),
     });
     for (;;) {
       const next = it.next();
@@ -150,27 +175,43 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       records.push(r);
       // One line per record, written through at once: a crash keeps everything logged so far.
       if (logFd !== null) writeSync(logFd, `${JSON.stringify(r)}\n`);
-      if (!json) io.out(`${recordLine(r, data.classify)}\n`);
+      if (r.sharpness !== undefined) lastSharpness = r.sharpness;
+      if (!json && !bar) io.out(`${recordLine(r, data.classify)}\n`);
     }
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   } finally {
     if (logFd !== null) closeSync(logFd);
+    bar?.stop();
   }
+  if (bar) for (const r of records) io.out(`${recordLine(r, data.classify)}\n`);
   if (saveTo !== undefined)
     writeFileAtomic(saveTo, `${JSON.stringify(layersFromParameters(sizes, result.theta))}\n`);
   const last = records[records.length - 1]!;
+  const verdict =
+    result.status === "nonfinite"
+      ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
+      : `finished — loss ${fmt(last.trainLoss ?? last.loss)}${last.trainAccuracy != null ? `, train accuracy ${fmt(100 * last.trainAccuracy)}%` : ""}${last.validationAccuracy != null ? `, validation ${fmt(100 * last.validationAccuracy)}%` : ""}.`;
+  if (reportPath !== undefined) {
+    const settings = [
+      `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,
+      `data: ${data.describe}`,
+      `optimizer: ${JSON.stringify(config)}`,
+      `${steps} steps, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}`,
+    ];
+    writeFileAtomic(
+      reportPath,
+      await trainReport(records, config.lr, objective.layout.length, settings, verdict),
+    );
+  }
   if (json) {
     io.out(
       `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep } }, null, 2)}\n`,
     );
   } else {
-    io.out(
-      result.status === "nonfinite"
-        ? `\nverdict: nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).\n`
-        : `\nverdict: finished — loss ${fmt(last.trainLoss ?? last.loss)}${last.trainAccuracy != null ? `, train accuracy ${fmt(100 * last.trainAccuracy)}%` : ""}${last.validationAccuracy != null ? `, validation ${fmt(100 * last.validationAccuracy)}%` : ""}.\n`,
-    );
+    io.out(`\nverdict: ${verdict}\n`);
     if (saveTo !== undefined) io.out(`wrote ${saveTo}\n`);
+    if (reportPath !== undefined) io.out(`wrote ${reportPath}\n`);
     if (logPath !== undefined) io.out(`wrote ${logPath}\n`);
   }
   return 0;
@@ -194,4 +235,80 @@ function recordLine(r: TrainRecord, classify: boolean): string {
   if (r.inactive?.some((v) => v > 0))
     parts.push(`inactive ${r.inactive.map((v) => `${fmt(100 * v)}%`).join("/")}`);
   return parts.join("  ");
+}
+
+function progressBar(steps: number, _stepsPerEpoch: number) {
+  const bar = new cliProgress.SingleBar(
+    {
+      format:
+        "train {bar} {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | λmax {sharpness} | eta {eta}s",
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(steps, 0, { loss: "—", sharpness: "—", epoch: 0 });
+  return bar;
+}
+
+async function trainReport(
+  records: readonly TrainRecord[],
+  lr: number,
+  layers: number,
+  settings: readonly string[],
+  verdict: string,
+): Promise<string> {
+  const charts: { caption: string; svg: string }[] = [];
+  const loss = lossChart(
+    [
+      {
+        label: "training loss",
+        trace: records.map((r) => ({
+          step: r.step,
+          x: new Float64Array(0),
+          loss: r.loss,
+          grad: new Float64Array(0),
+          gradNorm: r.gradNorm,
+        })),
+      },
+    ],
+    { title: "Loss per logged step" },
+  );
+  charts.push({
+    caption:
+      "The loss of the batch each logged step was taken on (log scale); a non-finite value is marked where it appeared.",
+    svg: await specToSvg(loss),
+  });
+  const sharp = records.filter((r) => r.sharpness !== undefined);
+  if (sharp.length > 0) {
+    charts.push({
+      caption:
+        "λmax of the Hessian (Lanczos on exact HVPs) against 2/η: plain gradient descent overshoots along the top eigenvector once λmax > 2/η.",
+      svg: await specToSvg(
+        sharpnessChart([
+          { label: "λmax", lr, points: sharp.map((r) => ({ step: r.step, sharpness: r.sharpness! })) },
+        ]),
+      ),
+    });
+  }
+  const ratios = records.filter((r) => r.updateRatio !== undefined);
+  if (ratios.length > 0) {
+    const series = Array.from({ length: layers }, (_, l) => ({
+      label: `layer ${l + 1}`,
+      points: ratios.map((r) => ({ step: r.step, value: r.updateRatio![l]! })),
+    }));
+    charts.push({
+      caption:
+        "‖Δθ‖/‖θ‖ per layer for the step before each record: around 1e-3 is the usual healthy range; near 1 a step rewrites the layer.",
+      svg: await specToSvg(
+        seriesChart(series, {
+          title: "Update-to-weight ratio per layer",
+          yTitle: "‖Δθ‖/‖θ‖ (log scale)",
+          log: true,
+        }),
+      ),
+    });
+  }
+  return trainPage({ title: "overshoot train — report", settings, verdict, charts });
 }
