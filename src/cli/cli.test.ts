@@ -940,3 +940,24 @@ describe("train --report", () => {
     expect(readdirSync(dir)).toEqual(["r.html"]);
   });
 });
+
+describe("overshoot demo network", () => {
+  it("predicts from λmax at the initial weights that 1e-4 trains and 1e-3 blows up, shows NaN, dead ReLUs and three fixes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-network-"));
+    const r = await cli(["demo", "network", "--out", "out", "--steps", "600"], dir);
+    expect(r.code).toBe(0);
+    const critical = Number(/the critical step 2\/λmax = (\d+(?:\.\d+)?(?:e-?\d+)?)/.exec(r.out)![1]);
+    expect(critical).toBeGreaterThan(1e-4);
+    expect(critical).toBeLessThan(1e-3);
+    expect(r.out).toMatch(/lr 0\.0001 is [\d.]+× that: predicted to train/);
+    expect(r.out).toMatch(/lr 0\.001 is [\d.]+× that: predicted to overshoot/);
+    expect(r.out).toMatch(/lr 1e-3: loss [\d.]+ → .* past a trillion at step \d+, .*NaN at step \d+/);
+    expect(r.out).toMatch(/100% of the hidden units end dead/);
+    for (const fix of ["standardized inputs, lr 1e-3", "raw inputs, lr 1e-4", "raw inputs, Adam lr 1e-3"]) {
+      expect(r.out).toMatch(
+        new RegExp(`${fix.replace(/[.,]/g, "\\$&")} +loss [\\d.]+ → [\\d.]+ after 600 steps`),
+      );
+    }
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
+  }, 60_000);
+});

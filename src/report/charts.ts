@@ -36,6 +36,7 @@ export function chartConfig(): ChartSpec {
       titleFontSize: 12,
       orient: "bottom",
       direction: "horizontal",
+      columns: 4,
       labelLimit: 320,
       symbolOpacity: 1,
     },

@@ -11,6 +11,7 @@ import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
 import { renderDemoCharts } from "../plot.js";
 import { demoEos } from "./demo-eos.js";
+import { demoNetwork } from "./demo-network.js";
 import { demoUnscaled } from "./demo-unscaled.js";
 
 export const DEMO_FLAGS: FlagSpecs = {
@@ -34,6 +35,8 @@ Usage: overshoot demo [--out DIR] [--steps N]
        units: lr 1e-4 converges, lr 1e-3 goes to Infinity then NaN, predicted from λmax first
        overshoot demo eos [--out DIR] [--steps N]        a network trained by full-batch GD: the
        sharpness climbs to 2/η and hovers there (edge of stability); a larger η blows up
+       overshoot demo network [--out DIR] [--steps N]    a 2-8-1 network on raw car data: 1e-3
+       explodes to NaN (or kills ReLU units), 1e-4 trains, predicted from λmax; three fixes
 
 ${flagHelp(DEMO_FLAGS)}`;
 
@@ -47,9 +50,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   }
   if (positionals[0] === "unscaled" && positionals.length === 1) return demoUnscaled(flags, io);
   if (positionals[0] === "eos" && positionals.length === 1) return demoEos(flags, io);
+  if (positionals[0] === "network" && positionals.length === 1) return demoNetwork(flags, io);
   if (positionals.length > 0) {
     throw new CliError(
-      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled' or 'eos'; see overshoot demo --help)`,
+      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled', 'eos' or 'network'; see overshoot demo --help)`,
     );
   }
   const steps = (flags["steps"] as number | undefined) ?? 12;
