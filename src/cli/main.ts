@@ -36,7 +36,7 @@ const COMMANDS = {
     handler: trainCommand,
   },
   demo: {
-    summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125, with charts",
+    summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125 (also: demo unscaled | eos | network)",
     help: DEMO_HELP,
     handler: demoCommand,
   },
