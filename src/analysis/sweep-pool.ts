@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { compileExpression } from "../objectives/expression.js";
 import { type ObjectiveSource, objectiveFromSource } from "../objectives/source.js";
 import type { OptimizerBase } from "../optim/index.js";
 import { type CellResult, type SweepCell, sweepCell } from "./sweep.js";
@@ -57,7 +58,7 @@ async function runSerial(
 ): Promise<CellResult[]> {
   const total = job.cells.length;
   const results: CellResult[] = new Array(total);
-  const objective = objectiveFromSource(job.source);
+  const objective = objectiveFromSource(job.source, compileExpression);
   for (let i = 0; i < total; i++) {
     results[i] = sweepCell(objective, job.x0, job.optimizer, job.cells[i]!, i, job.criteria);
     onProgress?.(i + 1, total);

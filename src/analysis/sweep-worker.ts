@@ -1,22 +1,30 @@
 import { parentPort } from "node:worker_threads";
-import { objectiveFromSource } from "../objectives/source.js";
+import { type Compile, needsCompiler, objectiveFromSource } from "../objectives/source.js";
+import type { Objective } from "../objectives/types.js";
 import { sweepCell } from "./sweep.js";
 import type { SweepJob, WorkerReply, WorkerRequest } from "./sweep-pool.js";
 
 // A sweep worker: builds the objective once from its plain-data source, then runs the cells it is
-// sent, one message per cell so the main thread can show progress.
+// sent, one message per cell so the main thread can show progress. The expression compiler (and
+// with it mathjs) is loaded only when the objective is an expression.
 let job: SweepJob | null = null;
-let objective: ReturnType<typeof objectiveFromSource> | null = null;
+let objective: Promise<Objective> | null = null;
 
-parentPort!.on("message", (message: WorkerRequest) => {
+parentPort!.on("message", async (message: WorkerRequest) => {
   try {
     if (message.type === "job") {
       job = message.job;
-      objective = objectiveFromSource(job.source);
+      const source = job.source;
+      objective = needsCompiler(source)
+        ? import("../objectives/expression.js").then((m) =>
+            objectiveFromSource(source, m.compileExpression as Compile),
+          )
+        : Promise.resolve(objectiveFromSource(source));
       return;
     }
+    const f = await objective!;
     for (const i of message.cells) {
-      const result = sweepCell(objective!, job!.x0, job!.optimizer, job!.cells[i]!, i, job!.criteria);
+      const result = sweepCell(f, job!.x0, job!.optimizer, job!.cells[i]!, i, job!.criteria);
       parentPort!.postMessage({ type: "result", result } satisfies WorkerReply);
     }
     parentPort!.postMessage({ type: "idle" } satisfies WorkerReply);

@@ -55,3 +55,25 @@ describe("runSweep", () => {
     }
   });
 });
+
+describe("runSweep on an expression", () => {
+  it("workers load the expression compiler only for expressions, and agree with this thread", async () => {
+    const job: SweepJob = {
+      source: { kind: "spec", spec: { f: "x^4 + x^2" } },
+      x0: [2],
+      optimizer: { name: "sgd" },
+      cells: [0.05, 0.1, 0.11, 0.12, 0.5].map((lr) => ({ lr })),
+      criteria: { horizon: 2000 },
+    };
+    const serial = await runSweep(job, { workers: 1 });
+    expect(await runSweep(job, { workers: 2 })).toEqual(serial);
+    // x⁴ + x² from 2 diverges exactly above 1/9 (x₁ = 2 − 36η = −2 at η = 1/9).
+    expect(serial.map((c) => c.status === "diverging" || c.status === "nonfinite")).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+  }, 30_000);
+});

@@ -33,7 +33,8 @@ export {
   isBuiltinName,
   type ObjectiveSpec,
 } from "./registry.js";
-export { type ObjectiveSource, objectiveFromSource } from "./source.js";
+export { type Compile, needsCompiler, type ObjectiveSource, objectiveFromSource } from "./source.js";
+export { createObjectiveWith } from "./spec.js";
 export { type LabelledSet, SYNTHETIC, type SyntheticName, splitRows, synthetic } from "./synthetic.js";
 export { type Design, designFromTable, numericTable, parseCsv, type Table } from "./table.js";
 export type { Objective, ObjectiveDescription } from "./types.js";

@@ -1,6 +1,6 @@
 import { type MlpData, type MlpSpec, mlpObjective } from "./mlp.js";
 import { type ModelName, modelObjective } from "./models.js";
-import { createObjective, type ObjectiveSpec } from "./registry.js";
+import { createObjectiveWith, isBuiltinName, type ObjectiveSpec } from "./spec.js";
 import type { Design } from "./table.js";
 import type { Objective } from "./types.js";
 
@@ -13,10 +13,22 @@ export type ObjectiveSource =
   | { readonly kind: "model"; readonly model: ModelName; readonly design: Design; readonly source: string }
   | { readonly kind: "mlp"; readonly spec: MlpSpec; readonly data: MlpData; readonly description: string };
 
-export function objectiveFromSource(source: ObjectiveSource): Objective {
+/** An expression compiler (compileExpression), passed in so this module does not load mathjs. */
+export type Compile = (text: string, options?: { vars: readonly string[] }) => Objective;
+
+/** Whether building this source needs the expression compiler. */
+export function needsCompiler(source: ObjectiveSource): boolean {
+  return source.kind === "spec" && !isBuiltinName(source.spec.f);
+}
+
+export function objectiveFromSource(source: ObjectiveSource, compile?: Compile): Objective {
   switch (source.kind) {
     case "spec":
-      return createObjective(source.spec);
+      return createObjectiveWith(source.spec, (text, options) => {
+        if (!compile)
+          throw new Error("objectiveFromSource: an expression needs the compiler (pass compileExpression)");
+        return compile(text, options);
+      });
     case "model":
       return modelObjective(source.model, source.design, source.source);
     case "mlp":
