@@ -961,3 +961,42 @@ describe("overshoot demo network", () => {
     expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
   }, 60_000);
 });
+
+describe("overshoot find-lr", () => {
+  it("prints the three suggestions beside the curvature bound, and a chart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-findlr-"));
+    const r = await cli([
+      "find-lr",
+      "--f",
+      "quadratic",
+      "--eigenvalues",
+      "1,10",
+      "--x0",
+      "1,1",
+      "--plot",
+      join(dir, "f.svg"),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/valley +[\d.e-]+\n +minimum\/10 +[\d.e-]+\n +steepest +[\d.e-]+/);
+    expect(r.out).toContain("curvature     0.2  (2/λmax, λmax = 10 at the start)");
+    expect(r.out).toMatch(/Against the critical rate 0\.200/);
+    expect(readFileSync(join(dir, "f.svg"), "utf8")).toContain("curvature bound");
+  });
+
+  it.each([
+    [
+      "--lr is refused",
+      ["find-lr", "--f", "x^2", "--x0", "1", "--lr", "0.1"],
+      /ramps the learning rate itself: drop --lr/,
+    ],
+    [
+      "a backwards ramp",
+      ["find-lr", "--f", "x^2", "--x0", "1", "--start", "1", "--end", "0.001"],
+      /invalid --start\/--end: 1 → 0\.001/,
+    ],
+  ])("%s", async (_, args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+  });
+});

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
+import { FIND_LR_HELP, findLrCommand } from "./commands/find-lr.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
 import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
@@ -24,6 +25,11 @@ const COMMANDS = {
     summary: "the learning rates where runs stop converging and start diverging, measured",
     help: CRITICAL_HELP,
     handler: criticalLrCommand,
+  },
+  "find-lr": {
+    summary: "the learning-rate range test, beside the curvature's critical rate",
+    help: FIND_LR_HELP,
+    handler: findLrCommand,
   },
   sweep: {
     summary: "outcome over a grid of learning rates (and momenta), in parallel, with charts",

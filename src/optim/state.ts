@@ -8,11 +8,24 @@ export abstract class BufferedOptimizer<C extends OptimizerConfig> implements Op
   stepCount = 0;
   protected buffers: Record<string, Float64Array | null> = {};
 
+  private current: C;
+
   constructor(
-    readonly config: C,
+    config: C,
     readonly dim: number,
   ) {
+    this.current = config;
     this.reset();
+  }
+
+  get config(): C {
+    return this.current;
+  }
+
+  /** Changes the learning rate from the next step on, keeping all state (schedules, range tests, the guard). */
+  setLearningRate(lr: number): void {
+    if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`invalid lr: ${lr} (a finite number > 0)`);
+    this.current = { ...this.current, lr };
   }
 
   abstract step(x: Float64Array, grad: Float64Array): void;

@@ -64,6 +64,8 @@ export interface Optimizer {
   readonly stepCount: number;
   /** Updates x in place from the gradient at x (grad is not modified). */
   step(x: Float64Array, grad: Float64Array): void;
+  /** Changes the learning rate from the next step on, keeping all state. */
+  setLearningRate(lr: number): void;
   /** Forgets all state, as a freshly created optimizer. */
   reset(): void;
   /** A copy of the state, for rolling a run back to an earlier step. */

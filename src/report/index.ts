@@ -8,6 +8,7 @@ export {
   lossChart,
   nonFiniteName,
   pathChart1d,
+  rangeTestChart,
   seriesChart,
   sharpnessChart,
   sideBySide,
