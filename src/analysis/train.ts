@@ -28,6 +28,8 @@ export interface TrainConfig {
   readonly sharpnessK?: number;
   /** Rows of the fixed measurement batch for curvature (default min(rows, 1000)). */
   readonly measurementRows?: number;
+  /** The learning rate of each step; the optimizer's own when absent. */
+  readonly schedule?: (step: number) => number;
   /** Called after every step's gradient (for a progress bar). */
   readonly onStep?: (step: number, loss: number) => void;
 }
@@ -51,6 +53,8 @@ export interface TrainRecord {
   readonly twoOverLr?: number;
   readonly preconditionedSharpness?: number;
   readonly bound?: number;
+  /** The learning rate of this step, under a schedule. */
+  readonly lr?: number;
 }
 
 export interface TrainResult {
@@ -121,6 +125,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0)
     ) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
+      const stepLr = config.schedule ? config.schedule(step) : lr;
+      if (config.schedule) record["lr"] = stepLr;
       if (finite) {
         const t = f.evaluate(theta);
         record["trainLoss"] = t.loss;
@@ -146,7 +152,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           });
           record["sharpness"] = est.top[0]!.value;
           record["eigenvalues"] = est.top.map((e) => e.value);
-          record["twoOverLr"] = 2 / lr;
+          record["twoOverLr"] = 2 / stepLr;
           const p = preconditioning(opt);
           if (p && opt.config.name !== "sgd") {
             const pre = lanczos(preconditionedOperator(hessianOperator(measure, theta), p), {
@@ -165,6 +171,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     if (!finite) return { theta, status: "nonfinite", atStep: step, stepsPerEpoch };
     if (step === config.steps) break;
     previous.set(theta);
+    if (config.schedule) opt.setLearningRate(config.schedule(step));
     opt.step(theta, g);
     round();
   }

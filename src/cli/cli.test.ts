@@ -1000,3 +1000,64 @@ describe("overshoot find-lr", () => {
     expect(r.err).toMatch(message);
   });
 });
+
+describe("learning-rate schedules in run and train", () => {
+  it("run --schedule: x² at η = 1.125 halved every 5 steps grows for 5 steps, then converges; records carry lr", async () => {
+    const r = await cli([
+      "run",
+      "--f",
+      "x^2",
+      "--x0",
+      "-1",
+      "--lr",
+      "1.125",
+      "--schedule",
+      "step:5,0.5",
+      "--steps",
+      "40",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.trace.slice(0, 7).map((t: { lr: number }) => t.lr)).toEqual([
+      1.125, 1.125, 1.125, 1.125, 1.125, 0.5625, 0.5625,
+    ]);
+    // x_k = −(1 − 2η)^k for the first five steps: |x_5| = 1.25⁵.
+    expect(Math.abs(j.trace[5].x[0])).toBeCloseTo(1.25 ** 5, 12);
+    expect(j.verdict.status).toMatch(/converg/);
+  });
+
+  it("train --schedule cosine records the scheduled lr and compares λmax with 2/η at that step", async () => {
+    const r = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "40",
+      "--hidden",
+      "4",
+      "--lr",
+      "0.5",
+      "--schedule",
+      "cosine:100",
+      "--steps",
+      "100",
+      "--log-every",
+      "50",
+      "--sharpness-every",
+      "50",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const recs = JSON.parse(r.out).records as { step: number; lr: number; twoOverLr: number }[];
+    expect(recs.map((x) => x.step)).toEqual([0, 50, 100]);
+    expect(recs[1]!.lr).toBeCloseTo(0.25, 12);
+    expect(recs[1]!.twoOverLr).toBeCloseTo(8, 10);
+  });
+
+  it("a misspelt schedule lists the valid ones", async () => {
+    const r = await cli(["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--schedule", "cosin:10"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/invalid schedule: 'cosin:10' \(valid: constant, step:S,G/);
+  });
+});

@@ -24,3 +24,4 @@ export function createOptimizer(options: OptimizerOptions | OptimizerConfig, dim
       return new Adagrad(config, dim);
   }
 }
+export { parseSchedule, SCHEDULE_NAMES, type Schedule, type ScheduleSpec, schedule } from "./schedule.js";

@@ -38,6 +38,7 @@ export interface RunJson {
     deltaLoss?: JsonNumber;
     firstOrder?: JsonNumber;
     secondOrder?: JsonNumber;
+    lr?: number;
   }[];
   verdict: { status: string; atStep: number | null; reason: string };
 }
@@ -72,6 +73,7 @@ export function runToJson(objective: Objective, result: RunResult): RunJson {
       ...(r.deltaLoss === undefined ? {} : { deltaLoss: jsonNumber(r.deltaLoss) }),
       ...(r.firstOrder === undefined ? {} : { firstOrder: jsonNumber(r.firstOrder) }),
       ...(r.secondOrder === undefined ? {} : { secondOrder: jsonNumber(r.secondOrder) }),
+      ...(r.lr === undefined ? {} : { lr: r.lr }),
     })),
     verdict: { ...result.verdict },
   };

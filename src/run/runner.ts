@@ -2,6 +2,7 @@ import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
+import type { Schedule } from "../optim/schedule.js";
 import type { StepRecord, Verdict } from "./types.js";
 import { judge } from "./verdict.js";
 
@@ -12,6 +13,8 @@ export interface RunConfig {
   readonly x0: ArrayLike<number>;
   /** Step budget N: at most N updates, N+1 records. */
   readonly steps: number;
+  /** The learning rate of each step (from optim/schedule.ts); the optimizer's own lr when absent. */
+  readonly schedule?: Schedule;
   /** Converged when ‖∇f(x_k)‖ ≤ tolerance; the run stops there. Default 1e-10. */
   readonly tolerance?: number;
 }
@@ -95,6 +98,8 @@ export class Stepper {
       return { step: k, x, loss, grad: g, gradNorm };
     }
     const xNext = new Float64Array(x);
+    const lr = this.config.schedule?.(k);
+    if (lr !== undefined) this.optimizer.setLearningRate(lr);
     this.optimizer.step(xNext, g);
     const gNext = new Float64Array(n);
     const lossNext = objective.gradient(xNext, gNext);
@@ -112,7 +117,17 @@ export class Stepper {
     this.x = xNext;
     this.g = gNext;
     this.loss = lossNext;
-    return { step: k, x, loss, grad: g, gradNorm, deltaLoss: lossNext - loss, firstOrder, secondOrder };
+    const record = {
+      step: k,
+      x,
+      loss,
+      grad: g,
+      gradNorm,
+      deltaLoss: lossNext - loss,
+      firstOrder,
+      secondOrder,
+    };
+    return lr === undefined ? record : { ...record, lr };
   }
 }
 

@@ -20,6 +20,8 @@ export interface StepRecord {
   readonly firstOrder?: number;
   /** Second-order prediction firstOrder + ½ ΔxᵀH(x_k)Δx; exact on a quadratic. */
   readonly secondOrder?: number;
+  /** The learning rate of the step from x_k, when a schedule changes it (absent for a constant rate). */
+  readonly lr?: number;
 }
 
 export type VerdictStatus = "converged" | "converging" | "oscillating" | "diverging" | "nonfinite";

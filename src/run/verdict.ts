@@ -27,7 +27,10 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
   if (!last) throw new Error("invalid trace: empty");
   const first = trace[0]!;
   const lastFinite = finiteRecords(trace);
-  const factor = gdFactor(lastFinite, context);
+  // Under a schedule the rate that matters is the latest one used, not the configured base rate.
+  let scheduled: number | undefined;
+  for (let i = trace.length - 1; i >= 0 && scheduled === undefined; i--) scheduled = trace[i]!.lr;
+  const factor = gdFactor(lastFinite, context, scheduled);
 
   if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
     const what = !allFinite(last.x) ? "x" : !Number.isFinite(last.loss) ? "the loss" : "the gradient";
@@ -140,14 +143,15 @@ function firstBad(v: Float64Array): number {
  * For plain gradient descent (no momentum, no weight decay): the factor 1 − η·λ along the gradient
  * at the record, with λ = gᵀHg/gᵀg; null for other optimizers, whose steps are not multiples of g.
  */
-function gdFactor(record: StepRecord | null, context: JudgeContext): string | null {
+function gdFactor(record: StepRecord | null, context: JudgeContext, scheduled?: number): string | null {
   const o = context.optimizer;
   if (!record || o.name !== "sgd" || o.momentum !== 0 || o.weightDecay !== 0) return null;
   const hg = new Float64Array(record.grad.length);
   context.objective.hessianVector(record.x, record.grad, hg);
   const lambda = dot(record.grad, hg) / dot(record.grad, record.grad);
   if (!Number.isFinite(lambda)) return null;
-  const f = 1 - o.lr * lambda;
+  const lr = record.lr ?? scheduled ?? o.lr;
+  const f = 1 - lr * lambda;
   const cmp = Math.abs(f) > 1 + 1e-12 ? ">" : Math.abs(f) < 1 - 1e-12 ? "<" : "=";
   const where =
     context.objective.dim === 1 ? "the curvature f''" : "the curvature gᵀHg/‖g‖² along the gradient";
@@ -158,7 +162,7 @@ function gdFactor(record: StepRecord | null, context: JudgeContext): string | nu
   else if (cmp === "=")
     effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
   else effect = `: each step multiplies the error along the gradient by ${fmt(f)}`;
-  return `|1 − η·λ| = |1 − ${fmt(o.lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))}${cmp === "=" ? " exactly" : ` ${cmp} 1`} (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
+  return `|1 − η·λ| = |1 − ${fmt(lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))}${cmp === "=" ? " exactly" : ` ${cmp} 1`} (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
 }
 
 function sentence(parts: string[], factor: string | null): string {

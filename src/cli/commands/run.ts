@@ -1,4 +1,5 @@
 import { extname } from "node:path";
+import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";
 import { traceTable } from "../../report/table.js";
@@ -25,6 +26,11 @@ export const RUN_FLAGS: FlagSpecs = {
   tolerance: { type: "number", value: "T", help: "converged when ‖∇f‖ ≤ T (default 1e-10)" },
   json: { type: "boolean", help: "print the run as JSON (see README, 'JSON output')" },
   csv: { type: "string", value: "FILE", help: "write the trace as CSV" },
+  schedule: {
+    type: "string",
+    value: "NAME:ARGS",
+    help: "learning-rate schedule: step:S,G exp:G cosine:T[,MIN] warmup:W onecycle:T[,PCT] (default constant)",
+  },
   plot: {
     type: "string",
     value: "FILE.svg|FILE.png",
@@ -71,11 +77,17 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
 
   let result: RunResult;
   try {
+    const scheduleText = flags["schedule"] as string | undefined;
+    const lrSchedule =
+      scheduleText === undefined
+        ? undefined
+        : schedule(parseSchedule(scheduleText), resolveOptimizerConfig(optimizer).lr);
     result = run({
       objective,
       optimizer,
       x0,
       steps,
+      ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
     });
   } catch (e) {

@@ -4,7 +4,7 @@ import { type TrainRecord, type TrainResult, train } from "../../analysis/train.
 import { fmt } from "../../core/format.js";
 import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
-import { resolveOptimizerConfig } from "../../optim/index.js";
+import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { lossChart, seriesChart, sharpnessChart } from "../../report/charts.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
@@ -42,6 +42,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "write the final weights in the --init format",
   },
   ...OPTIMIZER_FLAGS,
+  schedule: {
+    type: "string",
+    value: "NAME:ARGS",
+    help: "learning-rate schedule: step:S,G exp:G cosine:T[,MIN] warmup:W onecycle:T[,PCT] (default constant)",
+  },
   steps: { type: "number", value: "N", help: "optimizer steps (default 1000)" },
   epochs: { type: "number", value: "E", help: "instead of --steps: passes over the training rows" },
   "batch-size": { type: "number", value: "B", help: "rows per step (default: the full batch)" },
@@ -126,6 +131,13 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (reportPath !== undefined) checkWritable(reportPath, "--report");
 
   const config = resolveOptimizerConfig(options);
+  let lrSchedule: ((k: number) => number) | undefined;
+  try {
+    const text = flags["schedule"] as string | undefined;
+    lrSchedule = text === undefined ? undefined : schedule(parseSchedule(text), config.lr);
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
   const json = Boolean(flags["json"]);
   if (!json) {
     io.out(
@@ -154,6 +166,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       seed: seed + 3,
       logEvery,
       sharpnessEvery,
+      ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(bar
         ? {
             onStep: (step: number, loss: number) =>
