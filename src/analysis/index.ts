@@ -1,5 +1,13 @@
 export { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 export { type CriticalSearch, criticalLrSearch } from "./critical-search.js";
+export {
+  type Detection,
+  type DetectionState,
+  type DetectorOptions,
+  DivergenceDetector,
+  detectInTrace,
+  type Observation,
+} from "./detector.js";
 export { lrRangeTest, type RangePoint, type RangeTest, type RangeTestOptions } from "./find-lr.js";
 export { type HessianOperator, type HessianOperatorOptions, hessianOperator, matrixOperator } from "./hvp.js";
 export {

@@ -1,6 +1,7 @@
 import { createRng } from "../core/rng.js";
 import { type MlpData, type MlpObjective, mlpObjective } from "../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions } from "../optim/index.js";
+import { type Detection, DivergenceDetector } from "./detector.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 import { preconditionedOperator, preconditioning } from "./preconditioned.js";
@@ -30,6 +31,8 @@ export interface TrainConfig {
   readonly measurementRows?: number;
   /** The learning rate of each step; the optimizer's own when absent. */
   readonly schedule?: (step: number) => number;
+  /** Called once, the moment the divergence detector first says `diverging`. */
+  readonly onWarning?: (detection: Detection) => void;
   /** Called after every step's gradient (for a progress bar). */
   readonly onStep?: (step: number, loss: number) => void;
 }
@@ -59,6 +62,8 @@ export interface TrainRecord {
 
 export interface TrainResult {
   readonly theta: Float64Array;
+  /** The early-warning detector's account of the run (on every step). */
+  readonly detection: Detection;
   readonly status: "finished" | "nonfinite";
   readonly atStep: number | null;
   readonly stepsPerEpoch: number;
@@ -93,6 +98,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const measure =
     measureRows === data.rows ? f : mlpObjective(spec, slice(data, measureRows), "measurement batch");
   const lr = opt.config.lr;
+  const detector = new DivergenceDetector(opt.config);
 
   let cursor = data.rows;
   for (let step = 0; step <= config.steps; step++) {
@@ -116,6 +122,9 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
     const gradNorm = Math.sqrt(s);
     config.onStep?.(step, loss);
+    const warnedBefore = detector.detection.firstWarningStep !== null;
+    detector.observe({ step, x: theta, loss, grad: g, lr: config.schedule ? config.schedule(step) : lr });
+    if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
     const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
     const last = step === config.steps || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
@@ -168,14 +177,15 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       }
       yield record as unknown as TrainRecord;
     }
-    if (!finite) return { theta, status: "nonfinite", atStep: step, stepsPerEpoch };
+    if (!finite)
+      return { theta, detection: detector.detection, status: "nonfinite", atStep: step, stepsPerEpoch };
     if (step === config.steps) break;
     previous.set(theta);
     if (config.schedule) opt.setLearningRate(config.schedule(step));
     opt.step(theta, g);
     round();
   }
-  return { theta, status: "finished", atStep: null, stepsPerEpoch };
+  return { theta, detection: detector.detection, status: "finished", atStep: null, stepsPerEpoch };
 }
 
 function slice(d: MlpData, rows: number): MlpData {

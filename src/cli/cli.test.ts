@@ -147,7 +147,11 @@ describe("overshoot run", () => {
       "tolerance",
       "trace",
       "verdict",
+      "detection",
     ]);
+    // lr 10 on x²: the detector fires within a few steps, long before the first non-finite value (step 121).
+    expect(j.detection.state).toBe("diverging");
+    expect(j.detection.firstWarningStep).toBeLessThan(10);
     expect(j.objective).toEqual({ expression: "x^2", dim: 1, names: ["x"] });
     expect(j.optimizer).toEqual({
       name: "sgd",
@@ -1060,4 +1064,50 @@ describe("learning-rate schedules in run and train", () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/invalid schedule: 'cosin:10' \(valid: constant, step:S,G/);
   });
+});
+
+describe("early warning in train", () => {
+  it("fires the moment a network starts to diverge, long before the first non-finite value", async () => {
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "300",
+      "--json",
+    ]);
+    const j = JSON.parse(r.out);
+    expect(j.result.status).toBe("nonfinite");
+    expect(j.detection.state).toBe("diverging");
+    expect(j.detection.firstWarningStep).toBeLessThan(j.result.atStep - 50);
+    expect(r.err).toMatch(
+      new RegExp(`^overshoot: warning at step ${j.detection.firstWarningStep}: diverging — `),
+    );
+  });
+
+  it("raises no alarm at the edge of stability, where the loss rises on some steps but the run converges", async () => {
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "0.2",
+      "--steps",
+      "2600",
+      "--log-every",
+      "1300",
+      "--json",
+    ]);
+    const j = JSON.parse(r.out);
+    expect(j.result.status).toBe("finished");
+    expect(j.detection.firstWarningStep).toBeNull();
+    expect(j.detection.state).toBe("edge-of-stability");
+    expect(r.err).toBe("");
+  }, 30_000);
 });

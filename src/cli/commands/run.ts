@@ -1,4 +1,5 @@
 import { extname } from "node:path";
+import { detectInTrace } from "../../analysis/detector.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";
@@ -26,6 +27,7 @@ export const RUN_FLAGS: FlagSpecs = {
   tolerance: { type: "number", value: "T", help: "converged when ‖∇f‖ ≤ T (default 1e-10)" },
   json: { type: "boolean", help: "print the run as JSON (see README, 'JSON output')" },
   csv: { type: "string", value: "FILE", help: "write the trace as CSV" },
+  detect: { type: "boolean", help: "early divergence warning (on; --detect=false to turn off)" },
   schedule: {
     type: "string",
     value: "NAME:ARGS",
@@ -104,14 +106,21 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     writeFileAtomic(plot, bytes);
   }
 
+  // Early warning, on by default: when would the detector have fired, before the verdict's end?
+  const detection = flags["detect"] === false ? null : detectInTrace(result.trace, result.optimizer);
   if (flags["json"]) {
-    io.out(`${JSON.stringify(runToJson(objective, result), null, 2)}\n`);
+    const json = runToJson(objective, result);
+    io.out(`${JSON.stringify(detection ? { ...json, detection } : json, null, 2)}\n`);
   } else {
     const what = describeObjective(objective);
     io.out(
       `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
     );
     io.out(`${traceTable(objective, result.trace)}\n\n`);
+    if (detection?.firstWarningStep != null)
+      io.out(`warning at step ${detection.firstWarningStep}: diverging — ${detection.reason}\n\n`);
+    else if (detection?.state === "edge-of-stability")
+      io.out(`note: edge of stability — ${detection.reason}\n\n`);
     io.out(
       `verdict: ${result.verdict.status}${result.verdict.atStep === null ? "" : ` at step ${result.verdict.atStep}`}\n${result.verdict.reason}\n`,
     );

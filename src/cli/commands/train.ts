@@ -167,6 +167,8 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       logEvery,
       sharpnessEvery,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
+      // The warning the moment it fires, on stderr so a --json stdout stays clean.
+      onWarning: (d) => io.err(`overshoot: warning at step ${d.firstWarningStep}: diverging — ${d.reason}\n`),
       ...(bar
         ? {
             onStep: (step: number, loss: number) =>
@@ -219,7 +221,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep } }, null, 2)}\n`,
+      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection }, null, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
