@@ -26,9 +26,15 @@ export interface Detection {
 export interface DetectorOptions {
   /** Consecutive steps a signal must hold (default 3). */
   readonly patience?: number;
-  /** Growth of the loss over `patience` steps that counts as running away with the curvature signal (default 2), or alone (default 1e3). */
+  /**
+   * How far the loss must climb above its lowest value of the last `window` steps to count as
+   * running away: with the curvature signal (default 10 — an edge-of-stability spike, measured at
+   * about ×3, recovers by itself), or on its own (default 1e3).
+   */
   readonly growth?: number;
   readonly growthAlone?: number;
+  /** Steps of loss history kept (default 10). */
+  readonly window?: number;
 }
 
 export interface Observation {
@@ -44,6 +50,7 @@ export class DivergenceDetector {
   private readonly patience: number;
   private readonly growth: number;
   private readonly growthAlone: number;
+  private readonly window: number;
   /** Critical curvature × η: r₁ of the optimizer, or null when no fixed rate applies (adaptive). */
   private readonly r1: number | null;
   private previous: Observation | null = null;
@@ -57,7 +64,8 @@ export class DivergenceDetector {
 
   constructor(optimizer: OptimizerConfig | { name: string }, options: DetectorOptions = {}) {
     this.patience = options.patience ?? 3;
-    this.growth = options.growth ?? 2;
+    this.growth = options.growth ?? 10;
+    this.window = options.window ?? 10;
     this.growthAlone = options.growthAlone ?? 1e3;
     const config =
       "lr" in optimizer
@@ -85,7 +93,7 @@ export class DivergenceDetector {
       return this.state;
     }
     this.losses.push(o.loss);
-    if (this.losses.length > this.patience + 1) this.losses.shift();
+    if (this.losses.length > this.window) this.losses.shift();
     if (!prev) return this.state;
     if (o.loss > prev.loss) this.risesSeen++;
     // Secant curvature along the step prev → o.
@@ -101,22 +109,21 @@ export class DivergenceDetector {
     const ratio = curvature / limit;
     this.overCount = ratio > 1 ? this.overCount + 1 : 0;
     this.nearCount = ratio > 0.8 ? this.nearCount + 1 : 0;
-    const full = this.losses.length === this.patience + 1;
-    const grown = full
-      ? this.losses[this.losses.length - 1]! / Math.max(this.losses[0]!, Number.MIN_VALUE)
-      : 1;
-    const risingRun = full && this.losses.every((l, i) => i === 0 || l > this.losses[i - 1]!);
+    const recent = this.losses.slice(-(this.patience + 1));
+    const risingRun =
+      recent.length === this.patience + 1 && recent.every((l, k) => k === 0 || l > recent[k - 1]!);
+    const grown = o.loss / Math.max(Math.min(...this.losses), Number.MIN_VALUE);
     if (this.overCount >= this.patience && risingRun && grown > this.growth) {
       this.mark(
         "diverging",
         o.step,
-        `at step ${o.step} the curvature along the step, ${fmt(curvature)}, has exceeded the limit ${fmt(limit)} (= ${fmt(this.r1!)}/η) for ${this.overCount} steps and the loss grew ×${fmt(grown)} over the last ${this.patience}`,
+        `at step ${o.step} the curvature along the step, ${fmt(curvature)}, has exceeded the limit ${fmt(limit)} (= ${fmt(this.r1!)}/η) for ${this.overCount} steps and the loss is ×${fmt(grown)} its lowest of the last ${this.losses.length} steps, rising every step`,
       );
     } else if (risingRun && grown > this.growthAlone) {
       this.mark(
         "diverging",
         o.step,
-        `at step ${o.step} the loss grew ×${fmt(grown)} in ${this.patience} steps, rising every step`,
+        `at step ${o.step} the loss is ×${fmt(grown)} its lowest of the last ${this.losses.length} steps, rising every step`,
       );
     } else if (
       this.state !== "diverging" &&
