@@ -9,6 +9,7 @@ export {
   type Observation,
 } from "./detector.js";
 export { lrRangeTest, type RangePoint, type RangeTest, type RangeTestOptions } from "./find-lr.js";
+export { type GuardedResult, type GuardOptions, guardedRun, type Intervention } from "./guard.js";
 export { type HessianOperator, type HessianOperatorOptions, hessianOperator, matrixOperator } from "./hvp.js";
 export {
   type EigenEstimate,

@@ -1111,3 +1111,37 @@ describe("early warning in train", () => {
     expect(r.err).toBe("");
   }, 30_000);
 });
+
+describe("run --guard", () => {
+  it("rolls back a diverging run, caps the rate at 0.9 × the measured critical rate, and converges", async () => {
+    const r = await cli([
+      "run",
+      "--f",
+      "quadratic",
+      "--eigenvalues",
+      "1,10",
+      "--rotate",
+      "3",
+      "--linear",
+      "1,-2",
+      "--x0",
+      "3,3",
+      "--lr",
+      "0.3",
+      "--steps",
+      "600",
+      "--guard",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.guard.status).toBe("finished");
+    expect(j.guard.interventions).toHaveLength(1);
+    expect(j.guard.interventions[0].newLr).toBeCloseTo(0.18, 6);
+    expect(j.verdict.status).toBe("converged");
+    const text = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "1.5", "--steps", "100", "--guard"]);
+    expect(text.out).toMatch(
+      /guard: at step \d+, rolled back to step 0 — .*; lr 1\.5 → 0\.9 \(0\.9 × the critical rate 1\.000/,
+    );
+  });
+});

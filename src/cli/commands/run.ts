@@ -1,5 +1,6 @@
 import { extname } from "node:path";
 import { detectInTrace } from "../../analysis/detector.js";
+import { type GuardedResult, guardedRun } from "../../analysis/guard.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";
@@ -28,6 +29,16 @@ export const RUN_FLAGS: FlagSpecs = {
   json: { type: "boolean", help: "print the run as JSON (see README, 'JSON output')" },
   csv: { type: "string", value: "FILE", help: "write the trace as CSV" },
   detect: { type: "boolean", help: "early divergence warning (on; --detect=false to turn off)" },
+  guard: {
+    type: "boolean",
+    help: "roll back to the last good state and lower the rate when divergence is detected",
+  },
+  "guard-every": {
+    type: "number",
+    value: "N",
+    help: "guard: steps between good-state snapshots (default 10)",
+  },
+  "max-retries": { type: "number", value: "N", help: "guard: rollbacks before giving up (default 5)" },
   schedule: {
     type: "string",
     value: "NAME:ARGS",
@@ -78,20 +89,34 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   if (csv !== undefined) checkWritable(csv, "--csv");
 
   let result: RunResult;
+  let guarded: GuardedResult | null = null;
   try {
     const scheduleText = flags["schedule"] as string | undefined;
     const lrSchedule =
       scheduleText === undefined
         ? undefined
         : schedule(parseSchedule(scheduleText), resolveOptimizerConfig(optimizer).lr);
-    result = run({
+    const runConfig = {
       objective,
       optimizer,
       x0,
       steps,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
-    });
+    };
+    if (flags["guard"]) {
+      const keepEvery = flags["guardEvery"] as number | undefined;
+      const maxRetries = flags["maxRetries"] as number | undefined;
+      if (keepEvery !== undefined && (!Number.isInteger(keepEvery) || keepEvery < 1))
+        throw new CliError(`invalid --guard-every: ${keepEvery} (a whole number ≥ 1)`);
+      if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0))
+        throw new CliError(`invalid --max-retries: ${maxRetries} (a whole number ≥ 0)`);
+      guarded = guardedRun(runConfig, {
+        ...(keepEvery !== undefined ? { keepEvery } : {}),
+        ...(maxRetries !== undefined ? { maxRetries } : {}),
+      });
+      result = guarded;
+    } else result = run(runConfig);
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
@@ -107,17 +132,34 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   }
 
   // Early warning, on by default: when would the detector have fired, before the verdict's end?
-  const detection = flags["detect"] === false ? null : detectInTrace(result.trace, result.optimizer);
+  const detection = guarded
+    ? guarded.detection
+    : flags["detect"] === false
+      ? null
+      : detectInTrace(result.trace, result.optimizer);
+  const guardJson = guarded
+    ? { guard: { status: guarded.guardStatus, interventions: guarded.interventions } }
+    : {};
   if (flags["json"]) {
     const json = runToJson(objective, result);
-    io.out(`${JSON.stringify(detection ? { ...json, detection } : json, null, 2)}\n`);
+    io.out(`${JSON.stringify({ ...json, ...(detection ? { detection } : {}), ...guardJson }, null, 2)}\n`);
   } else {
     const what = describeObjective(objective);
     io.out(
       `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
     );
     io.out(`${traceTable(objective, result.trace)}\n\n`);
-    if (detection?.firstWarningStep != null)
+    for (const i of guarded?.interventions ?? []) {
+      io.out(
+        `guard: at step ${i.atStep}, rolled back to step ${i.rolledBackTo} — ${i.reason}; lr ${i.oldLr} → ${Number(i.newLr.toPrecision(4))} (${i.how})\n`,
+      );
+    }
+    if (guarded?.guardStatus === "gave-up")
+      io.out(
+        `guard: gave up after ${guarded.interventions.length} rollbacks (--max-retries); the run stops here.\n`,
+      );
+    if (guarded && guarded.interventions.length > 0) io.out("\n");
+    if (!guarded && detection?.firstWarningStep != null)
       io.out(`warning at step ${detection.firstWarningStep}: diverging — ${detection.reason}\n\n`);
     else if (detection?.state === "edge-of-stability")
       io.out(`note: edge of stability — ${detection.reason}\n\n`);
