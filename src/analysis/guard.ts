@@ -164,7 +164,7 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
 }
 
 /** The cap on the learning rate after a rollback to `at`: below the largest rate used lately, and safe where the curvature says so. */
-function lowerRate(
+export function lowerRate(
   objective: Objective,
   at: Float64Array,
   config: OptimizerConfig,
@@ -178,10 +178,11 @@ function lowerRate(
         tolerance: 1e-6,
         maxIterations: Math.min(objective.dim, 100),
       });
+      // Negative curvature (a network's saddle directions) sets no step-size limit for the cap.
       const critical = criticalLearningRate(
         config,
         est.top[0]!.value,
-        est.bottom?.value ?? est.top[0]!.value,
+        Math.max(0, est.bottom?.value ?? 0),
       ).lr;
       if (critical !== null && 0.9 * critical < currentLr) {
         return {

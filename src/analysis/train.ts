@@ -1,7 +1,8 @@
 import { createRng } from "../core/rng.js";
 import { type MlpData, type MlpObjective, mlpObjective } from "../objectives/mlp.js";
-import { createOptimizer, type OptimizerOptions } from "../optim/index.js";
+import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../optim/index.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
+import { type Intervention, lowerRate } from "./guard.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 import { preconditionedOperator, preconditioning } from "./preconditioned.js";
@@ -31,6 +32,13 @@ export interface TrainConfig {
   readonly measurementRows?: number;
   /** The learning rate of each step; the optimizer's own when absent. */
   readonly schedule?: (step: number) => number;
+  /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
+  readonly guard?: { readonly keepEvery?: number; readonly maxRetries?: number; readonly factor?: number };
+  /** Called every `checkpointEvery` steps with a copy of the state, to be saved (atomically) by the caller. */
+  readonly onCheckpoint?: (checkpoint: TrainCheckpoint) => void;
+  readonly checkpointEvery?: number;
+  /** Continue from a saved checkpoint instead of theta0 and step 0. */
+  readonly resume?: TrainCheckpoint;
   /** Called once, the moment the divergence detector first says `diverging`. */
   readonly onWarning?: (detection: Detection) => void;
   /** Called after every step's gradient (for a progress bar). */
@@ -56,11 +64,22 @@ export interface TrainRecord {
   readonly twoOverLr?: number;
   readonly preconditionedSharpness?: number;
   readonly bound?: number;
+  /** Present on the record of a step where the guard rolled the run back. */
+  readonly intervention?: Intervention;
   /** The learning rate of this step, under a schedule. */
   readonly lr?: number;
 }
 
+export interface TrainCheckpoint {
+  readonly step: number;
+  readonly theta: Float64Array;
+  readonly optimizer: OptimizerSnapshot;
+  /** The guard's cap on the learning rate (Infinity when none). */
+  readonly lrCap: number;
+}
+
 export interface TrainResult {
+  readonly interventions: readonly Intervention[];
   readonly theta: Float64Array;
   /** The early-warning detector's account of the run (on every step). */
   readonly detection: Detection;
@@ -83,7 +102,14 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const stepsPerEpoch = Math.ceil(data.rows / batch);
   const rng = createRng(config.seed);
   const opt = createOptimizer(config.optimizer, n);
-  const theta = Float64Array.from(config.theta0);
+  const theta = Float64Array.from(config.resume?.theta ?? config.theta0);
+  if (config.resume) {
+    if (config.resume.theta.length !== n)
+      throw new Error(
+        `invalid resume: the checkpoint has ${config.resume.theta.length} parameters, the model ${n}`,
+      );
+    opt.restore(config.resume.optimizer);
+  }
   // float32 storage holds the weights in float32 too (the optimizer's moments stay float64).
   const round = () => {
     if (spec.dtype === "float32") for (let i = 0; i < n; i++) theta[i] = Math.fround(theta[i]!);
@@ -98,10 +124,17 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const measure =
     measureRows === data.rows ? f : mlpObjective(spec, slice(data, measureRows), "measurement batch");
   const lr = opt.config.lr;
-  const detector = new DivergenceDetector(opt.config);
+  let detector = new DivergenceDetector(opt.config);
+  let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;
+  const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : lr);
+  const guard = config.guard;
+  const interventions: Intervention[] = [];
+  let good = { step: config.resume?.step ?? 0, theta: Float64Array.from(theta), state: opt.snapshot() };
+  let maxLrSince = 0;
 
   let cursor = data.rows;
-  for (let step = 0; step <= config.steps; step++) {
+  let step = config.resume?.step ?? 0;
+  for (; step <= config.steps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
     let loss: number;
     if (batch === data.rows) loss = f.gradient(theta, g);
@@ -123,9 +156,33 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     const gradNorm = Math.sqrt(s);
     config.onStep?.(step, loss);
     const warnedBefore = detector.detection.firstWarningStep !== null;
-    detector.observe({ step, x: theta, loss, grad: g, lr: config.schedule ? config.schedule(step) : lr });
-    if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
     const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    const state = detector.observe({ step, x: theta, loss, grad: g, lr: lrAt(step) });
+    if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
+    if (guard && (!finite || state === "diverging") && interventions.length < (guard.maxRetries ?? 5)) {
+      const reason = finite
+        ? detector.detection.reason
+        : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`;
+      theta.set(good.theta);
+      opt.restore(good.state);
+      const oldLr = Math.max(maxLrSince, lrAt(step));
+      const lowered = lowerRate(measure, theta, opt.config, oldLr, guard.factor ?? 0.5);
+      cap = lowered.newCap;
+      const intervention = {
+        atStep: step,
+        rolledBackTo: good.step,
+        reason,
+        oldLr,
+        newLr: lrAt(good.step),
+        how: lowered.how,
+      };
+      interventions.push(intervention);
+      yield { step, epoch, loss, gradNorm, intervention } as TrainRecord;
+      detector = new DivergenceDetector(opt.config);
+      maxLrSince = 0;
+      step = good.step - 1; // the loop's increment lands on the good step
+      continue;
+    }
     const last = step === config.steps || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
     if (
@@ -134,8 +191,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0)
     ) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
-      const stepLr = config.schedule ? config.schedule(step) : lr;
-      if (config.schedule) record["lr"] = stepLr;
+      const stepLr = lrAt(step);
+      if (config.schedule || cap < Number.POSITIVE_INFINITY) record["lr"] = stepLr;
       if (finite) {
         const t = f.evaluate(theta);
         record["trainLoss"] = t.loss;
@@ -178,14 +235,37 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       yield record as unknown as TrainRecord;
     }
     if (!finite)
-      return { theta, detection: detector.detection, status: "nonfinite", atStep: step, stepsPerEpoch };
+      return {
+        theta,
+        detection: detector.detection,
+        interventions,
+        status: "nonfinite",
+        atStep: step,
+        stepsPerEpoch,
+      };
     if (step === config.steps) break;
+    if (guard && step % (guard.keepEvery ?? 10) === 0 && state !== "diverging") {
+      good = { step, theta: Float64Array.from(theta), state: opt.snapshot() };
+      maxLrSince = 0;
+    }
+    if (config.onCheckpoint && step > 0 && step % (config.checkpointEvery ?? 100) === 0) {
+      config.onCheckpoint({ step, theta: Float64Array.from(theta), optimizer: opt.snapshot(), lrCap: cap });
+    }
     previous.set(theta);
-    if (config.schedule) opt.setLearningRate(config.schedule(step));
+    const stepLr = lrAt(step);
+    maxLrSince = Math.max(maxLrSince, stepLr);
+    if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
     opt.step(theta, g);
     round();
   }
-  return { theta, detection: detector.detection, status: "finished", atStep: null, stepsPerEpoch };
+  return {
+    theta,
+    detection: detector.detection,
+    interventions,
+    status: "finished",
+    atStep: null,
+    stepsPerEpoch,
+  };
 }
 
 function slice(d: MlpData, rows: number): MlpData {

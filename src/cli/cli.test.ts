@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../core/eigen.js";
 import { fmt } from "../core/format.js";
 import { parseFlags } from "./args.js";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { loadCars } from "./datasets.js";
 import { OBJECTIVE_FLAGS } from "./flags.js";
 import type { Io } from "./io.js";
@@ -1143,5 +1144,129 @@ describe("run --guard", () => {
     expect(text.out).toMatch(
       /guard: at step \d+, rolled back to step 0 — .*; lr 1\.5 → 0\.9 \(0\.9 × the critical rate 1\.000/,
     );
+  });
+});
+
+describe("train --guard, checkpoints and --resume", () => {
+  it("a guarded network at a diverging rate is rolled back once and trains to the end", async () => {
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "300",
+      "--guard",
+      "--json",
+    ]);
+    const j = JSON.parse(r.out);
+    expect(j.result.status).toBe("finished");
+    expect(j.guard.interventions).toHaveLength(1);
+    const i = j.guard.interventions[0];
+    expect(i.oldLr).toBe(1);
+    expect(i.newLr).toBeLessThan(0.6);
+    expect(i.how).toMatch(/0\.9 × the critical rate/);
+    expect(Number.isFinite(j.records[j.records.length - 1].loss)).toBe(true);
+  });
+
+  it("resuming from a checkpoint continues exactly where an uninterrupted run would be", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-ckpt-"));
+    const ckpt = join(dir, "c.json");
+    const common = [
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "60",
+      "--hidden",
+      "6",
+      "--lr",
+      "0.3",
+      "--momentum",
+      "0.9",
+      "--log-every",
+      "50",
+      "--json",
+    ];
+    await cli([...common, "--steps", "150", "--checkpoint", ckpt, "--checkpoint-every", "100"]);
+    expect(JSON.parse(readFileSync(ckpt, "utf8")).step).toBe(100);
+    const resumed = JSON.parse((await cli([...common, "--steps", "200", "--resume", ckpt])).out);
+    const straight = JSON.parse((await cli([...common, "--steps", "200"])).out);
+    expect(resumed.records[0].step).toBe(100);
+    expect(resumed.records[resumed.records.length - 1].loss).toBe(
+      straight.records[straight.records.length - 1].loss,
+    );
+  });
+
+  it("a writer killed mid-checkpoint leaves the previous checkpoint readable", () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-kill-"));
+    const path = join(dir, "c.json");
+    const sizes = [2, 3, 1];
+    const good = {
+      step: 100,
+      theta: Float64Array.from({ length: 13 }, (_, i) => i / 7),
+      optimizer: { name: "sgd" as const, stepCount: 100, buffers: { momentumBuffer: null } },
+      lrCap: Number.POSITIVE_INFINITY,
+    };
+    saveCheckpoint(path, sizes, good);
+    // What a process killed during the next write leaves behind: a partial temporary file, never a partial c.json.
+    writeFileSync(
+      join(dir, ".c.json.99999.0badf00d.tmp"),
+      '{"overshootCheckpoint":1,"sizes":[2,3,1],"step":200,"theta":[0.1,',
+    );
+    const back = loadCheckpoint(path, sizes, "sgd");
+    expect(back.step).toBe(100);
+    expect(Array.from(back.theta)).toEqual(Array.from(good.theta));
+  });
+
+  it.each([
+    [
+      "a missing checkpoint",
+      ["--resume", "/nonexistent/c.json"],
+      /cannot resume: \/nonexistent\/c\.json does not exist/,
+    ],
+  ])("refuses %s", async (_, extra, message) => {
+    const r = await cli(["train", "--data", "xor", "--lr", "0.1", ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+  });
+
+  it("refuses a checkpoint of another shape, naming both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-shape-"));
+    const ckpt = join(dir, "c.json");
+    await cli([
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "40",
+      "--hidden",
+      "6",
+      "--lr",
+      "0.1",
+      "--steps",
+      "120",
+      "--checkpoint",
+      ckpt,
+      "--json",
+    ]);
+    const r = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "40",
+      "--hidden",
+      "8",
+      "--lr",
+      "0.1",
+      "--resume",
+      ckpt,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/it holds a 2-6-2 network, this model is 2-8-2/);
   });
 });

@@ -1,6 +1,6 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import cliProgress from "cli-progress";
-import { type TrainRecord, type TrainResult, train } from "../../analysis/train.js";
+import { type TrainCheckpoint, type TrainRecord, type TrainResult, train } from "../../analysis/train.js";
 import { fmt } from "../../core/format.js";
 import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
@@ -9,6 +9,7 @@ import { lossChart, seriesChart, sharpnessChart } from "../../report/charts.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
@@ -42,6 +43,27 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "write the final weights in the --init format",
   },
   ...OPTIMIZER_FLAGS,
+  guard: {
+    type: "boolean",
+    help: "roll back to the last good state and cap the rate when divergence is detected",
+  },
+  "guard-every": {
+    type: "number",
+    value: "N",
+    help: "guard: steps between good-state snapshots (default 10)",
+  },
+  "max-retries": { type: "number", value: "N", help: "guard: rollbacks before giving up (default 5)" },
+  checkpoint: {
+    type: "string",
+    value: "FILE.json",
+    help: "save weights and optimizer state every --checkpoint-every steps (atomically)",
+  },
+  "checkpoint-every": { type: "number", value: "N", help: "steps between checkpoints (default 100)" },
+  resume: {
+    type: "string",
+    value: "FILE.json",
+    help: "continue from a checkpoint of the same model and optimizer",
+  },
   schedule: {
     type: "string",
     value: "NAME:ARGS",
@@ -147,6 +169,18 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
     );
   }
+  const checkpointPath = flags["checkpoint"] as string | undefined;
+  if (checkpointPath !== undefined) checkWritable(checkpointPath, "--checkpoint");
+  for (const key of ["guardEvery", "maxRetries", "checkpointEvery"]) {
+    const v = flags[key] as number | undefined;
+    if (v !== undefined && (!Number.isInteger(v) || v < (key === "maxRetries" ? 0 : 1))) {
+      throw new CliError(
+        `invalid --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${v} (a whole number ≥ ${key === "maxRetries" ? 0 : 1})`,
+      );
+    }
+  }
+  const resume =
+    flags["resume"] !== undefined ? loadCheckpoint(flags["resume"] as string, sizes, config.name) : null;
   const logFd = logPath !== undefined ? openSync(logPath, "w") : null;
   // On a terminal a progress bar redraws in place and the records are printed at the end;
   // otherwise every record is a plain line as it comes.
@@ -167,6 +201,23 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       logEvery,
       sharpnessEvery,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
+      ...(flags["guard"]
+        ? {
+            guard: {
+              ...(flags["guardEvery"] !== undefined ? { keepEvery: flags["guardEvery"] as number } : {}),
+              ...(flags["maxRetries"] !== undefined ? { maxRetries: flags["maxRetries"] as number } : {}),
+            },
+          }
+        : {}),
+      ...(checkpointPath !== undefined
+        ? {
+            onCheckpoint: (c: TrainCheckpoint) => saveCheckpoint(checkpointPath, sizes, c),
+            ...(flags["checkpointEvery"] !== undefined
+              ? { checkpointEvery: flags["checkpointEvery"] as number }
+              : {}),
+          }
+        : {}),
+      ...(resume ? { resume } : {}),
       // The warning the moment it fires, on stderr so a --json stdout stays clean.
       onWarning: (d) => io.err(`overshoot: warning at step ${d.firstWarningStep}: diverging — ${d.reason}\n`),
       ...(bar
@@ -191,6 +242,13 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       // One line per record, written through at once: a crash keeps everything logged so far.
       if (logFd !== null) writeSync(logFd, `${JSON.stringify(r)}\n`);
       if (r.sharpness !== undefined) lastSharpness = r.sharpness;
+      if (r.intervention && !json) {
+        const i = r.intervention;
+        const line = `guard: at step ${i.atStep}, rolled back to step ${i.rolledBackTo} — ${i.reason}; lr ${fmt(i.oldLr)} → ${fmt(i.newLr)} (${i.how})`;
+        if (bar) io.err(`${line}\n`);
+        else io.out(`${line}\n`);
+        continue;
+      }
       if (!json && !bar) io.out(`${recordLine(r, data.classify)}\n`);
     }
   } catch (e) {
@@ -199,10 +257,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     if (logFd !== null) closeSync(logFd);
     bar?.stop();
   }
-  if (bar) for (const r of records) io.out(`${recordLine(r, data.classify)}\n`);
+  if (bar) for (const r of records) if (!r.intervention) io.out(`${recordLine(r, data.classify)}\n`);
   if (saveTo !== undefined)
     writeFileAtomic(saveTo, `${JSON.stringify(layersFromParameters(sizes, result.theta))}\n`);
-  const last = records[records.length - 1]!;
+  const last = records.filter((r) => !r.intervention).pop()!;
   const verdict =
     result.status === "nonfinite"
       ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
@@ -221,7 +279,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection }, null, 2)}\n`,
+      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, null, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
