@@ -8,6 +8,7 @@ export {
   detectInTrace,
   type Observation,
 } from "./detector.js";
+export { type Cause, type Diagnosis, diagnose, type LogRecord } from "./diagnose.js";
 export { lrRangeTest, type RangePoint, type RangeTest, type RangeTestOptions } from "./find-lr.js";
 export { type GuardedResult, type GuardOptions, guardedRun, type Intervention } from "./guard.js";
 export { type HessianOperator, type HessianOperatorOptions, hessianOperator, matrixOperator } from "./hvp.js";

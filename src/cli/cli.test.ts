@@ -1270,3 +1270,108 @@ describe("train --guard, checkpoints and --resume", () => {
     expect(r.err).toMatch(/it holds a 2-6-2 network, this model is 2-8-2/);
   });
 });
+
+describe("overshoot diagnose", () => {
+  const dir = mkdtempSync(join(tmpdir(), "overshoot-diagnose-"));
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const diag = async (path: string) => JSON.parse((await cli(["diagnose", path, "--json"])).out);
+
+  it("curvature overshoot, from a run's points and gradients (secant curvature vs 2/η)", async () => {
+    const run = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "1.125", "--steps", "20", "--json"]);
+    const d = await diag(write("run.json", run.out));
+    expect(d.cause).toBe("curvature-overshoot");
+    expect(d.evidence[0]).toMatch(/curvature along the step was 2, above the optimizer's limit 1\.778/);
+    expect(d.fix).toMatch(/to 0\.9\)/);
+  });
+
+  it("curvature overshoot, from a training log's sharpness vs 2/η", async () => {
+    await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "200",
+      "--sharpness-every",
+      "5",
+      "--log-every",
+      "5",
+      "--log",
+      join(dir, "t.jsonl"),
+    ]);
+    const d = await diag(join(dir, "t.jsonl"));
+    expect(d.cause).toBe("curvature-overshoot");
+    expect(d.evidence[0]).toMatch(/sharpness λmax was 3\.785, above 2\/η = 2/);
+  });
+
+  it("numeric overflow, from a float32 run that stops at float32's limit", async () => {
+    await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "200",
+      "--dtype",
+      "float32",
+      "--log-every",
+      "1",
+      "--log",
+      join(dir, "f.jsonl"),
+    ]);
+    const d = await diag(join(dir, "f.jsonl"));
+    expect(d.cause).toBe("numeric-overflow");
+    expect(d.evidence[0]).toMatch(/largest finite loss was [\d.]+e\+3[78]/);
+  });
+
+  it("an adaptive optimizer past its bound, and a bad initialization, from the fields of a log", async () => {
+    const adam = [0, 1, 2, 3]
+      .map((k) =>
+        JSON.stringify({
+          step: k,
+          loss: k < 3 ? 1 / (k + 1) : "Infinity",
+          preconditionedSharpness: 10 + 20 * k,
+          bound: 38,
+        }),
+      )
+      .join("\n");
+    expect((await diag(write("adam.jsonl", adam))).cause).toBe("adaptive-optimizer");
+    const dead = [0, 1, 2]
+      .map((k) => JSON.stringify({ step: k, loss: k < 2 ? 60 : "NaN", inactive: [1, 0.9] }))
+      .join("\n");
+    const d = await diag(write("dead.jsonl", dead));
+    expect(d.cause).toBe("bad-initialization");
+    expect(d.evidence[0]).toMatch(/100% \/ 90% of the hidden units/);
+  });
+
+  it("a loss column alone (Keras' CSVLogger): the growth rate, and what cannot be known", async () => {
+    const d = await diag(
+      write(
+        "keras.csv",
+        "epoch,loss,val_loss\n0,2.3,2.2\n1,5.1,5\n2,40,41\n3,900,880\n4,2e5,2e5\n5,nan,nan\n",
+      ),
+    );
+    expect(d.cause).toBe("undetermined");
+    expect(d.evidence[0]).toMatch(/from step 0 the loss grew ×[\d.]+ per step/);
+    expect(d.unknowable).toMatch(/cannot say why λ is large/);
+  });
+
+  it("a run that did not blow up says so", async () => {
+    expect((await diag(write("ok.csv", "step,loss\n0,1\n1,0.5\n2,0.25\n"))).cause).toBe("no-divergence");
+  });
+
+  it("a log without a loss column lists the columns it found", async () => {
+    const r = await cli(["diagnose", write("bad.csv", "epoch,acc\n0,0.5\n")]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/has no loss column \(columns: epoch, acc\)/);
+  });
+});

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
+import { DIAGNOSE_HELP, diagnoseCommand } from "./commands/diagnose.js";
 import { FIND_LR_HELP, findLrCommand } from "./commands/find-lr.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
@@ -35,6 +36,11 @@ const COMMANDS = {
     summary: "outcome over a grid of learning rates (and momenta), in parallel, with charts",
     help: SWEEP_HELP,
     handler: sweepCommand,
+  },
+  diagnose: {
+    summary: "why a run or training log blew up: the cause, its numbers and the fix",
+    help: DIAGNOSE_HELP,
+    handler: diagnoseCommand,
   },
   train: {
     summary: "train a float64 MLP with loss, accuracy, units and sharpness vs 2/η monitored",

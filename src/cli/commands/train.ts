@@ -240,7 +240,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       const r = next.value;
       records.push(r);
       // One line per record, written through at once: a crash keeps everything logged so far.
-      if (logFd !== null) writeSync(logFd, `${JSON.stringify(r)}\n`);
+      if (logFd !== null) writeSync(logFd, `${JSON.stringify(r, finiteOrName)}\n`);
       if (r.sharpness !== undefined) lastSharpness = r.sharpness;
       if (r.intervention && !json) {
         const i = r.intervention;
@@ -279,7 +279,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, null, 2)}\n`,
+      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
@@ -384,4 +384,11 @@ async function trainReport(
     });
   }
   return trainPage({ title: "overshoot train — report", settings, verdict, charts });
+}
+
+/** JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN", as in run --json. */
+function finiteOrName(_key: string, value: unknown): unknown {
+  if (typeof value === "number" && !Number.isFinite(value))
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  return value;
 }

@@ -1,0 +1,178 @@
+/**
+ * Diagnosis of a finished run or a training log: which cause made the loss blow up, with the
+ * numbers that show it and the fix — or, from a loss log alone, what can and cannot be known.
+ *
+ * Evidence used, when the log has it: the curvature along the steps against the optimizer's limit
+ * (overshoot run --json traces), the measured sharpness against 2/η and the preconditioned
+ * sharpness against its bound (overshoot train logs), dead or saturated units at step 0, and the
+ * size of the last finite values (a float32 overflow stops near 3.4e38).
+ */
+export type Cause =
+  | "curvature-overshoot"
+  | "adaptive-optimizer"
+  | "bad-initialization"
+  | "numeric-overflow"
+  | "no-divergence"
+  | "undetermined";
+
+export interface Diagnosis {
+  readonly cause: Cause;
+  /** One plain sentence naming the cause. */
+  readonly summary: string;
+  readonly evidence: readonly string[];
+  readonly fix: string;
+  /** What the log cannot tell, when it is only a loss column. */
+  readonly unknowable?: string;
+}
+
+/** One step of a log, whatever format it came from. */
+export interface LogRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly lr?: number;
+  readonly sharpness?: number;
+  readonly twoOverLr?: number;
+  readonly preconditionedSharpness?: number;
+  readonly bound?: number;
+  readonly inactive?: readonly number[];
+  /** Secant curvature along the step from here, when the log carried points and gradients. */
+  readonly curvature?: number;
+  /** The optimizer's critical curvature at this step (r₁/η), for `curvature`. */
+  readonly curvatureLimit?: number;
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const fmt = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
+
+export function diagnose(records: readonly LogRecord[]): Diagnosis {
+  if (records.length < 2) throw new Error("invalid log: fewer than two steps with a loss");
+  const bad = records.findIndex((r) => !Number.isFinite(r.loss));
+  const finite = bad < 0 ? records : records.slice(0, bad);
+  const first = records[0]!;
+  const lastFinite = finite[finite.length - 1];
+  const evidence: string[] = [];
+  const grew =
+    lastFinite !== undefined &&
+    lastFinite.loss > 1e3 * Math.max(Math.min(...finite.map((r) => r.loss)), Number.MIN_VALUE);
+  if (bad < 0 && !grew) {
+    return {
+      cause: "no-divergence",
+      summary: `The loss stayed finite (from ${fmt(first.loss)} to ${fmt(records[records.length - 1]!.loss)}) and never ran away.`,
+      evidence: [],
+      fix: "nothing to fix here; if it is slow, `overshoot find-lr` or `overshoot stability` say how far the rate can go",
+    };
+  }
+  const where =
+    bad >= 0
+      ? `became ${records[bad]!.loss} at step ${records[bad]!.step}`
+      : `grew ×${fmt(lastFinite!.loss / Math.min(...finite.map((r) => r.loss)))}`;
+
+  // Saturated or dead units at the very start: the initialization, before any step could overshoot.
+  const deadAtStart = first.inactive?.some((v) => v >= 0.5);
+  if (deadAtStart) {
+    evidence.push(
+      `at step ${first.step} ${first.inactive!.map((v) => `${fmt(100 * v)}%`).join(" / ")} of the hidden units per layer were already dead or saturated`,
+    );
+    return {
+      cause: "bad-initialization",
+      summary: `The loss ${where}, but the network was crippled before the first step: its initial weights saturate or kill most units.`,
+      evidence,
+      fix: "initialize for the activation (He for ReLU, Glorot for tanh: --init he | glorot) and standardize the inputs; check the output scale at step 0",
+    };
+  }
+
+  // Float32 overflow: the last finite values sit just under float32's limit.
+  const peak = Math.max(...finite.map((r) => Math.abs(r.loss)));
+  if (bad >= 0 && peak > 1e36 && peak < FLOAT32_MAX) {
+    evidence.push(
+      `the largest finite loss was ${fmt(peak)}, within a factor ${fmt(FLOAT32_MAX / peak)} of float32's largest value 3.4e38, and the next step was ${records[bad]!.loss}`,
+    );
+    const curv = curvatureEvidence(finite);
+    if (curv) evidence.push(curv.text);
+    return {
+      cause: "numeric-overflow",
+      summary: `The loss ${where} at float32's range limit (3.4e38); in float64, which reaches 1.8e308, the same values would still be finite${curv ? " — though they were growing because of the curvature overshoot below" : ""}.`,
+      evidence,
+      fix: curv
+        ? `${curv.fix}; float64 (--dtype float64) would only postpone the overflow`
+        : "run in float64 (--dtype float64) to see whether the growth is real, or rescale the loss",
+    };
+  }
+
+  // Preconditioned sharpness of an adaptive optimizer past its bound.
+  const pre = finite.filter((r) => r.preconditionedSharpness !== undefined && r.bound !== undefined);
+  const preOver = pre.find((r) => r.preconditionedSharpness! > r.bound!);
+  if (preOver) {
+    evidence.push(
+      `at step ${preOver.step} the preconditioned sharpness was ${fmt(preOver.preconditionedSharpness!)}, above the optimizer's bound ${fmt(preOver.bound!)} (×${fmt(preOver.preconditionedSharpness! / preOver.bound!)})`,
+    );
+    return {
+      cause: "adaptive-optimizer",
+      summary: `The loss ${where} after the adaptive optimizer's preconditioned step outgrew its stability bound.`,
+      evidence,
+      fix: "lower the learning rate so the preconditioned sharpness stays under the bound, or raise ε (it bounds how far a tiny √v̂ can scale a step)",
+    };
+  }
+
+  const curv = curvatureEvidence(finite);
+  if (curv) {
+    evidence.push(curv.text);
+    return {
+      cause: "curvature-overshoot",
+      summary: `The loss ${where} because each step overshot the minimum along the direction of highest curvature: η·λ > 2 (for plain SGD).`,
+      evidence,
+      fix: curv.fix,
+    };
+  }
+
+  // A loss column alone: the shape of the growth, and what it cannot tell.
+  const rate = growthRate(finite);
+  if (rate)
+    evidence.push(
+      `from step ${rate.from} the loss grew ×${fmt(rate.factor)} per step, steadily (geometric growth)`,
+    );
+  return {
+    cause: "undetermined",
+    summary: `The loss ${where}${rate ? ", growing geometrically, which is what an overshooting step does: |1 − ηλ|² per step along the top eigenvector" : ""}.`,
+    evidence,
+    fix: "measure the curvature: `overshoot train … --sharpness-every 10 --log run.jsonl` (or `overshoot stability`) and diagnose that log",
+    unknowable:
+      "A loss log alone cannot say why λ is large — unscaled inputs, the initialization or the data — nor separate curvature from minibatch noise; it needs the sharpness (or the points and gradients) beside the loss.",
+  };
+}
+
+function curvatureEvidence(records: readonly LogRecord[]): { text: string; fix: string } | null {
+  const measured = records.find(
+    (r) => r.sharpness !== undefined && r.twoOverLr !== undefined && r.sharpness > r.twoOverLr,
+  );
+  if (measured) {
+    const lr = 2 / measured.twoOverLr!;
+    return {
+      text: `at step ${measured.step} the sharpness λmax was ${fmt(measured.sharpness!)}, above 2/η = ${fmt(measured.twoOverLr!)} (η·λ = ${fmt(lr * measured.sharpness!)} > 2)`,
+      fix: `lower the learning rate below 2/λmax = ${fmt(2 / measured.sharpness!)} (e.g. ${fmt(1.8 / measured.sharpness!)}), or standardize the inputs to lower λmax; --guard does this automatically`,
+    };
+  }
+  const secant = records.find(
+    (r) => r.curvature !== undefined && r.curvatureLimit !== undefined && r.curvature > r.curvatureLimit,
+  );
+  if (secant) {
+    const scale = secant.curvatureLimit! / secant.curvature!;
+    return {
+      text: `at step ${secant.step} the curvature along the step was ${fmt(secant.curvature!)}, above the optimizer's limit ${fmt(secant.curvatureLimit!)} at this learning rate`,
+      fix: `lower the learning rate by at least ×${fmt(scale)} (to ${secant.lr !== undefined ? fmt(0.9 * scale * secant.lr) : `0.9×${fmt(scale)} of it`}), or standardize the inputs; --guard does this automatically`,
+    };
+  }
+  return null;
+}
+
+function growthRate(records: readonly LogRecord[]): { from: number; factor: number } | null {
+  if (records.length < 4) return null;
+  let i = records.length - 1;
+  while (i > 0 && records[i]!.loss > records[i - 1]!.loss) i--;
+  const run = records.slice(i);
+  if (run.length < 4) return null;
+  const factor =
+    (run[run.length - 1]!.loss / run[0]!.loss) ** (1 / (run[run.length - 1]!.step - run[0]!.step));
+  return factor > 1 ? { from: run[0]!.step, factor } : null;
+}
