@@ -39,6 +39,14 @@ export interface LogRecord {
   readonly curvature?: number;
   /** The optimizer's critical curvature at this step (r₁/η), for `curvature`. */
   readonly curvatureLimit?: number;
+  /** A guard intervention logged at this step. */
+  readonly intervention?: {
+    readonly atStep: number;
+    readonly reason: string;
+    readonly oldLr: number;
+    readonly newLr: number;
+    readonly how: string;
+  };
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -55,6 +63,25 @@ export function diagnose(records: readonly LogRecord[]): Diagnosis {
   const grew =
     lastFinite !== undefined &&
     lastFinite.loss > 1e3 * Math.max(Math.min(...finite.map((r) => r.loss)), Number.MIN_VALUE);
+  const saved = records.filter((r) => r.intervention).map((r) => r.intervention!);
+  if (saved.length > 0 && bad < 0) {
+    const i = saved[0]!;
+    const lambda = /λmax = ([\d.e+-]+)/.exec(i.how)?.[1];
+    const over = lambda !== undefined && i.oldLr * Number(lambda) > 2;
+    return {
+      cause: over ? "curvature-overshoot" : "undetermined",
+      summary: `The run was diverging and the guard saved it: ${saved.length} rollback${saved.length === 1 ? "" : "s"}, the first at step ${i.atStep}, after which the learning rate was capped at ${fmt(i.newLr)}.`,
+      evidence: [
+        `step ${i.atStep}: ${i.reason}`,
+        ...(over
+          ? [
+              `λmax = ${lambda} at the restored point, so η·λ = ${fmt(i.oldLr * Number(lambda))} > 2 at the original rate ${fmt(i.oldLr)}`,
+            ]
+          : []),
+      ],
+      fix: `train at or below ${fmt(i.newLr)} from the start (the guard's cap), or standardize the inputs to lower λmax`,
+    };
+  }
   if (bad < 0 && !grew) {
     return {
       cause: "no-divergence",

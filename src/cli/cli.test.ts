@@ -1375,3 +1375,27 @@ describe("overshoot diagnose", () => {
     expect(r.err).toMatch(/has no loss column \(columns: epoch, acc\)/);
   });
 });
+
+describe("diagnose a guarded training log", () => {
+  it("reports the rollback, the curvature behind it, and the safe rate", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-guardlog-"));
+    await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "100",
+      "--guard",
+      "--log",
+      join(dir, "g.jsonl"),
+    ]);
+    const d = JSON.parse((await cli(["diagnose", join(dir, "g.jsonl"), "--json"])).out);
+    expect(d.cause).toBe("curvature-overshoot");
+    expect(d.summary).toMatch(/the guard saved it: 1 rollback, the first at step 5/);
+    expect(d.evidence[1]).toMatch(/λmax = 3\.785 at the restored point, so η·λ = 3\.785 > 2/);
+  });
+});

@@ -68,6 +68,9 @@ function normalize(o: Record<string, unknown>, index = 0): LogRecord {
     ...opt("preconditionedSharpness"),
     ...opt("bound"),
     ...(Array.isArray(o["inactive"]) ? { inactive: (o["inactive"] as unknown[]).map(number) } : {}),
+    ...(o["intervention"] && typeof o["intervention"] === "object"
+      ? { intervention: o["intervention"] as NonNullable<LogRecord["intervention"]> }
+      : {}),
   };
 }
 
