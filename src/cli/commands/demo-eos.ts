@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
 import { type TrainRecord, train } from "../../analysis/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
@@ -9,8 +7,8 @@ import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
+import { outputDir, writeOutputs } from "../output-dir.js";
 
 /** Two step sizes of full-batch GD on the same network: one settles at the edge of stability, one blows up. */
 export const EOS_RATES = [0.2, 1] as const;
@@ -20,14 +18,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 4000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = resolve(io.cwd, (flags["out"] as string | undefined) ?? "overshoot-demo-eos");
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new CliError(
-      `cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos");
   const set = synthetic("spiral", 400, 0.05, createRng(0));
   // One-hot targets with the squared error, the setting of Cohen et al.'s edge-of-stability experiments.
   const y = new Float64Array(set.rows * 2);
@@ -138,14 +129,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   );
   const svg = await specToSvg(stacked([sharpSpec, lossSpec]));
   const files: Record<string, string | Uint8Array> = { "eos.svg": svg, "eos.png": svgToPng(svg) };
-  const rel = relative(io.cwd, outDir);
-  const shown = rel === "" ? "." : rel.startsWith("..") ? outDir : rel;
-  o("");
-  o(`Wrote ${Object.keys(files).length} files to ${shown}/:`);
-  for (const [name, bytes] of Object.entries(files)) {
-    writeFileAtomic(join(outDir, name), bytes);
-    o(`  ${join(shown, name)}`);
-  }
+  writeOutputs(io, outDir, files);
   return 0;
 }
 

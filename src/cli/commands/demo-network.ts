@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
 import { hessianOperator } from "../../analysis/hvp.js";
 import { lanczos } from "../../analysis/lanczos.js";
 import { type TrainRecord, train } from "../../analysis/train.js";
@@ -19,8 +17,8 @@ import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
 import { loadCars } from "../datasets.js";
 import { CliError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
+import { outputDir, writeOutputs } from "../output-dir.js";
 
 const FEATURES = ["year", "acceleration"] as const;
 const HIDDEN = 8;
@@ -56,14 +54,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 2000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = resolve(io.cwd, (flags["out"] as string | undefined) ?? "overshoot-demo-network");
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new CliError(
-      `cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-network");
   const cars = loadCars();
   const dataOf = (standardize: boolean): MlpData => {
     const d = designFromTable(cars.table, "mpg", FEATURES, standardize);
@@ -198,13 +189,6 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   ]);
   const svg = await specToSvg(chart);
   const files: Record<string, string | Uint8Array> = { "loss.svg": svg, "loss.png": svgToPng(svg) };
-  const rel = relative(io.cwd, outDir);
-  const shown = rel === "" ? "." : rel.startsWith("..") ? outDir : rel;
-  o("");
-  o(`Wrote ${Object.keys(files).length} files to ${shown}/:`);
-  for (const [name, bytes] of Object.entries(files)) {
-    writeFileAtomic(join(outDir, name), bytes);
-    o(`  ${join(shown, name)}`);
-  }
+  writeOutputs(io, outDir, files);
   return 0;
 }

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
 import { stabilityAt } from "../../analysis/stability.js";
 import { fmt } from "../../core/format.js";
 import { modelObjective } from "../../objectives/models.js";
@@ -13,8 +11,8 @@ import { run } from "../../run/index.js";
 import type { ParsedFlags } from "../args.js";
 import { loadCars } from "../datasets.js";
 import { CliError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
+import { outputDir, writeOutputs } from "../output-dir.js";
 
 export const UNSCALED_RATES = [1e-4, 1e-3] as const;
 const FEATURES = ["year", "acceleration"] as const;
@@ -45,14 +43,7 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   const steps = (flags["steps"] as number | undefined) ?? 3000;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000000)`);
-  const outDir = resolve(io.cwd, (flags["out"] as string | undefined) ?? "overshoot-demo-unscaled");
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new CliError(
-      `cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-unscaled");
   const cars = loadCars();
   const raw = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES), cars.source);
   const scaled = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES, true), cars.source);
@@ -151,13 +142,6 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   );
   const svg = await specToSvg(chart);
   const files: Record<string, string | Uint8Array> = { "loss.svg": svg, "loss.png": svgToPng(svg) };
-  const rel = relative(io.cwd, outDir);
-  const shown = rel === "" ? "." : rel.startsWith("..") ? outDir : rel;
-  o("");
-  o(`Wrote ${Object.keys(files).length} files to ${shown}/:`);
-  for (const [name, bytes] of Object.entries(files)) {
-    writeFileAtomic(join(outDir, name), bytes);
-    o(`  ${join(shown, name)}`);
-  }
+  writeOutputs(io, outDir, files);
   return 0;
 }

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
 import { fmt } from "../../core/format.js";
 import { compileExpression } from "../../objectives/expression.js";
 import { demoPage } from "../../report/demo-page.js";
@@ -7,8 +5,8 @@ import { traceTable } from "../../report/table.js";
 import { type RunResult, run } from "../../run/index.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { writeFileAtomic } from "../files.js";
 import type { Io } from "../io.js";
+import { outputDir, writeOutputs } from "../output-dir.js";
 import { renderDemoCharts } from "../plot.js";
 import { demoEos } from "./demo-eos.js";
 import { demoNetwork } from "./demo-network.js";
@@ -59,14 +57,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   const steps = (flags["steps"] as number | undefined) ?? 12;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
-  const outDir = resolve(io.cwd, (flags["out"] as string | undefined) ?? "overshoot-demo");
-  try {
-    mkdirSync(outDir, { recursive: true });
-  } catch (e) {
-    throw new CliError(
-      `cannot create --out ${outDir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo");
 
   const objective = compileExpression("x^2");
   const x0 = [-1];
@@ -100,20 +91,6 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   );
 
   const files = await renderDemoCharts(objective, runs);
-  const written: string[] = [];
-  for (const [name, bytes] of Object.entries(files)) {
-    writeFileAtomic(join(outDir, name), bytes);
-    written.push(name);
-  }
-  writeFileAtomic(
-    join(outDir, "index.html"),
-    demoPage({ objective, runs, critical, files: files as Record<string, string | Uint8Array> }),
-  );
-  written.push("index.html");
-  // Paths as the user would type them: relative below the working directory, absolute elsewhere.
-  const rel = relative(io.cwd, outDir);
-  const shown = rel === "" ? "." : rel.startsWith("..") ? outDir : rel;
-  io.out(`\nWrote ${written.length} files to ${shown}/:\n`);
-  for (const name of written) io.out(`  ${join(shown, name)}\n`);
+  writeOutputs(io, outDir, { ...files, "index.html": demoPage({ objective, runs, critical, files }) });
   return 0;
 }
