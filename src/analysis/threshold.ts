@@ -142,3 +142,26 @@ export function convergenceThreshold(
     options,
   );
 }
+
+/**
+ * Where Infinity and then NaN first appear in the loss when nothing stops the run (the runner
+ * stops at the first non-finite value; this keeps going to show the whole story).
+ */
+export function nonFiniteSteps(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  optimizer: OptimizerOptions,
+  maxSteps = 100_000,
+): { infinity: number | null; nan: number | null } {
+  const opt = createOptimizer(optimizer, objective.dim);
+  const x = Float64Array.from(x0);
+  const g = new Float64Array(objective.dim);
+  let infinity: number | null = null;
+  for (let k = 0; k <= maxSteps; k++) {
+    const loss = objective.gradient(x, g);
+    if (Number.isNaN(loss)) return { infinity, nan: k };
+    if (loss === Number.POSITIVE_INFINITY && infinity === null) infinity = k;
+    opt.step(x, g);
+  }
+  return { infinity, nan: null };
+}

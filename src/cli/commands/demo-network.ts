@@ -1,5 +1,6 @@
 import { hessianOperator } from "../../analysis/hvp.js";
 import { lanczos } from "../../analysis/lanczos.js";
+import { nonFiniteSteps } from "../../analysis/threshold.js";
 import { type TrainRecord, train } from "../../analysis/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
@@ -11,7 +12,7 @@ import {
   mlpObjective,
 } from "../../objectives/mlp.js";
 import { designFromTable } from "../../objectives/table.js";
-import { createOptimizer, type OptimizerOptions } from "../../optim/index.js";
+import type { OptimizerOptions } from "../../optim/index.js";
 import { lossChart, stacked } from "../../report/charts.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
@@ -28,26 +29,6 @@ interface Outcome {
   readonly records: TrainRecord[];
   readonly status: "finished" | "nonfinite";
   readonly atStep: number | null;
-}
-
-/** Where Infinity and then NaN first appear if nothing stops the run. */
-function blowUp(
-  f: MlpObjective,
-  theta0: Float64Array,
-  options: OptimizerOptions,
-  maxSteps: number,
-): { infinity: number | null; nan: number | null } {
-  const opt = createOptimizer(options, f.dim);
-  const theta = Float64Array.from(theta0);
-  const g = new Float64Array(f.dim);
-  let infinity: number | null = null;
-  for (let k = 0; k <= maxSteps; k++) {
-    const loss = f.gradient(theta, g);
-    if (Number.isNaN(loss)) return { infinity, nan: k };
-    if (loss === Number.POSITIVE_INFINITY && infinity === null) infinity = k;
-    opt.step(theta, g);
-  }
-  return { infinity, nan: null };
 }
 
 export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
@@ -121,7 +102,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     run("linear, lr 1e-4", linearRaw, { name: "sgd", lr: 1e-4 }),
     run("linear, lr 1e-3", linearRaw, { name: "sgd", lr: 1e-3 }),
   ];
-  const explode = blowUp(linearRaw, theta0, { name: "sgd", lr: 1e-3 }, 100_000);
+  const explode = nonFiniteSteps(linearRaw, theta0, { name: "sgd", lr: 1e-3 });
   const bad = outcomes[1]!.records.map((r) => r.loss);
   const trillion = bad.findIndex((l) => l >= 1e12);
   o("");

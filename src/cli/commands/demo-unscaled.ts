@@ -1,9 +1,9 @@
 import { stabilityAt } from "../../analysis/stability.js";
+import { nonFiniteSteps } from "../../analysis/threshold.js";
 import { fmt } from "../../core/format.js";
 import { modelObjective } from "../../objectives/models.js";
 import { designFromTable } from "../../objectives/table.js";
-import type { Objective } from "../../objectives/types.js";
-import { createOptimizer, resolveOptimizerConfig } from "../../optim/index.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
 import { lossChart } from "../../report/charts.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import { traceTable } from "../../report/table.js";
@@ -16,28 +16,6 @@ import { outputDir, writeOutputs } from "../output-dir.js";
 
 export const UNSCALED_RATES = [1e-4, 1e-3] as const;
 const FEATURES = ["year", "acceleration"] as const;
-
-/**
- * Where the non-finite values first appear when a run is not stopped at the first one: the loss
- * reaches Infinity once x overflows, and NaN one or two steps later (∞ − ∞ in the residuals).
- */
-export function blowUpSteps(
-  objective: Objective,
-  lr: number,
-  maxSteps = 100_000,
-): { infinity: number | null; nan: number | null } {
-  const opt = createOptimizer({ name: "sgd", lr }, objective.dim);
-  const x = new Float64Array(objective.dim);
-  const g = new Float64Array(objective.dim);
-  let infinity: number | null = null;
-  for (let k = 0; k <= maxSteps; k++) {
-    const loss = objective.gradient(x, g);
-    if (Number.isNaN(loss)) return { infinity, nan: k };
-    if (loss === Number.POSITIVE_INFINITY && infinity === null) infinity = k;
-    opt.step(x, g);
-  }
-  return { infinity, nan: null };
-}
 
 export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 3000;
@@ -101,7 +79,7 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
       `verdict: ${r.result.verdict.status}${r.result.verdict.atStep !== null ? ` at step ${r.result.verdict.atStep}` : ""} — ${r.result.verdict.reason}`,
     );
   }
-  const blow = blowUpSteps(raw, UNSCALED_RATES[1]);
+  const blow = nonFiniteSteps(raw, new Float64Array(raw.dim), { name: "sgd", lr: UNSCALED_RATES[1] });
   const losses = runs[1]!.result.trace.map((s) => s.loss);
   const trillion = losses.findIndex((l) => l >= 1e12);
   o("");
