@@ -6,6 +6,7 @@ import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { lossChart, seriesChart, sharpnessChart } from "../../report/charts.js";
+import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
@@ -388,7 +389,5 @@ async function trainReport(
 
 /** JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN", as in run --json. */
 function finiteOrName(_key: string, value: unknown): unknown {
-  if (typeof value === "number" && !Number.isFinite(value))
-    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
-  return value;
+  return typeof value === "number" ? jsonNumber(value) : value;
 }
