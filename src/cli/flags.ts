@@ -259,3 +259,35 @@ export function startFromFlags(flags: ParsedFlags, objective: Objective): number
   if (flags["data"] !== undefined) return new Array<number>(objective.dim).fill(0);
   return null;
 }
+
+/**
+ * A start point that must be there, of the objective's length and finite — the one check every
+ * command that starts somewhere makes. `given` overrides the flags (stability's --at).
+ */
+export function requireStart(
+  flags: ParsedFlags,
+  objective: Objective,
+  flag = "x0",
+  given?: number[] | null,
+): number[] {
+  const x = given ?? startFromFlags(flags, objective);
+  const n = objective.dim;
+  const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  if (!x) {
+    throw new CliError(
+      flag === "at"
+        ? `missing --at (the point to measure, ${plural(n, "value")}: ${objective.names.join(", ")})`
+        : `missing --${flag} (a start point with ${plural(n, "value")}: ${objective.names.join(", ")})`,
+    );
+  }
+  if (x.length !== n) {
+    throw new CliError(
+      `invalid --${flag}: ${plural(x.length, "value")} for ${plural(n, "variable")} (${objective.names.join(", ")})`,
+    );
+  }
+  x.forEach((v, i) => {
+    if (!Number.isFinite(v))
+      throw new CliError(`invalid --${flag}: ${objective.names[i]} = ${v} is not finite`);
+  });
+  return x;
+}

@@ -12,7 +12,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
-  startFromFlags,
+  requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
 
@@ -60,19 +60,7 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot critical-lr --help)`);
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags, { requireLr: false });
-  const x0 = startFromFlags(flags, objective);
-  if (!x0)
-    throw new CliError(
-      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
-    );
-  if (x0.length !== objective.dim) {
-    throw new CliError(
-      `invalid --x0: ${x0.length} value${x0.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"} (${objective.names.join(", ")})`,
-    );
-  }
-  x0.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new CliError(`invalid --x0: ${objective.names[i]} = ${v} is not finite`);
-  });
+  const x0 = requireStart(flags, objective);
   const horizon = (flags["steps"] as number | undefined) ?? 200_000;
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);

@@ -15,7 +15,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
-  startFromFlags,
+  requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
 
@@ -64,18 +64,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot find-lr --help)`);
   const objective = objectiveFromFlags(flags);
   const base = optimizerFromFlags(flags, { requireLr: false }) as OptimizerBase;
-  const x0 = startFromFlags(flags, objective);
-  if (!x0)
-    throw new CliError(
-      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
-    );
-  if (x0.length !== objective.dim)
-    throw new CliError(
-      `invalid --x0: ${x0.length} value${x0.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"}`,
-    );
-  x0.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new CliError(`invalid --x0: ${objective.names[i]} = ${v} is not finite`);
-  });
+  const x0 = requireStart(flags, objective);
   const plot = flags["plot"] as string | undefined;
   if (plot !== undefined) {
     const ext = extname(plot).toLowerCase();

@@ -15,7 +15,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
-  startFromFlags,
+  requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
@@ -72,11 +72,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     );
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags);
-  const x0 = startFromFlags(flags, objective);
-  if (!x0)
-    throw new CliError(
-      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
-    );
+  const x0 = requireStart(flags, objective);
   const steps = (flags["steps"] as number | undefined) ?? 50;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;

@@ -13,6 +13,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
   optimizerFromFlags,
+  requireStart,
   startFromFlags,
 } from "../flags.js";
 import type { Io } from "../io.js";
@@ -63,20 +64,12 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot stability --help)`);
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
-  const at = (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective);
-  if (!at) {
-    throw new CliError(
-      `missing --at (the point to measure, ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
-    );
-  }
-  if (at.length !== objective.dim) {
-    throw new CliError(
-      `invalid --at: ${at.length} value${at.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"} (${objective.names.join(", ")})`,
-    );
-  }
-  at.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new CliError(`invalid --at: ${objective.names[i]} = ${v} is not finite`);
-  });
+  const at = requireStart(
+    flags,
+    objective,
+    "at",
+    (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective),
+  );
   const k = flags["k"] as number | undefined;
   if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > objective.dim)) {
     throw new CliError(`invalid --k: ${k} (a whole number from 1 to ${objective.dim})`);

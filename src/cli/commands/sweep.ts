@@ -19,7 +19,7 @@ import {
   OPTIMIZER_FLAGS,
   objectiveWithSourceFromFlags,
   optimizerFromFlags,
-  startFromFlags,
+  requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
 
@@ -92,18 +92,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   if (lrs.values.some((v) => !(v > 0))) throw new CliError("invalid --lr: every learning rate must be > 0");
   if (momenta && base.name !== "sgd" && base.name !== "rmsprop")
     throw new CliError(`invalid --momentum: ${base.name} has no momentum (sgd and rmsprop do)`);
-  const x0 = startFromFlags(flags, objective);
-  if (!x0)
-    throw new CliError(
-      `missing --x0 (a start point with ${objective.dim} value${objective.dim === 1 ? "" : "s"}: ${objective.names.join(", ")})`,
-    );
-  if (x0.length !== objective.dim)
-    throw new CliError(
-      `invalid --x0: ${x0.length} value${x0.length === 1 ? "" : "s"} for ${objective.dim} variable${objective.dim === 1 ? "" : "s"} (${objective.names.join(", ")})`,
-    );
-  x0.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new CliError(`invalid --x0: ${objective.names[i]} = ${v} is not finite`);
-  });
+  const x0 = requireStart(flags, objective);
   const horizon = (flags["steps"] as number | undefined) ?? 2000;
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);
