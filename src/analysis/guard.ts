@@ -1,7 +1,6 @@
-import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
-import { createOptimizer, type OptimizerConfig } from "../optim/index.js";
-import type { RunConfig, RunResult } from "../run/runner.js";
+import type { OptimizerConfig } from "../optim/index.js";
+import { type RunConfig, type RunResult, Stepper } from "../run/runner.js";
 import type { StepRecord } from "../run/types.js";
 import { judge } from "../run/verdict.js";
 import { criticalLearningRate } from "./critical.js";
@@ -50,106 +49,73 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
   const maxRetries = options.maxRetries ?? 5;
   const factor = options.factor ?? 0.5;
   const { objective } = config;
-  const n = objective.dim;
   const tolerance = config.tolerance ?? 1e-10;
-  const optimizer = createOptimizer(config.optimizer, n);
-  const baseLr = optimizer.config.lr;
+  // The runner's own stepper, with rollback: the guard only decides the rate and when to go back.
+  const stepper = new Stepper(config);
+  const baseLr = stepper.optimizerConfig.lr;
   // The guard caps the rate: a constant rate is lowered to the cap, a schedule is clipped only where
   // it would exceed it (a spike), its shape elsewhere untouched.
   let cap = Number.POSITIVE_INFINITY;
   const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : baseLr);
+  const capped = () => config.schedule !== undefined || cap < Number.POSITIVE_INFINITY;
 
-  let x = Float64Array.from(config.x0);
-  let g = new Float64Array(n);
-  let loss = objective.gradient(x, g);
   const trace: StepRecord[] = [];
   const interventions: Intervention[] = [];
-  let detector = new DivergenceDetector(optimizer.config);
-  let good = { step: 0, x: Float64Array.from(x), state: optimizer.snapshot(), traceLength: 0 };
-  let k = 0;
+  let detector = new DivergenceDetector(stepper.optimizerConfig);
+  let good = { state: stepper.save(), traceLength: 0 };
   // The largest rate used since the good state: a schedule spike may already be over when it is detected.
   let maxLrSince = 0;
   let guardStatus: GuardedResult["guardStatus"] = "finished";
 
-  while (true) {
-    const gradNorm = norm2(g);
-    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+  for (;;) {
+    const k = stepper.step;
+    if (k % keepEvery === 0 && detector.detection.state !== "diverging") {
+      good = { state: stepper.save(), traceLength: trace.length };
+      maxLrSince = 0;
+    }
     const lr = lrAt(k);
-    const state = finite ? detector.observe({ step: k, x, loss, grad: g, lr }) : "diverging";
+    const record = stepper.next(capped() ? lr : undefined);
+    if (record === null) break;
+    const finite = Number.isFinite(record.loss) && Number.isFinite(record.gradNorm);
+    const state = finite
+      ? detector.observe({ step: k, x: record.x, loss: record.loss, grad: record.grad, lr })
+      : "diverging";
     if (!finite || state === "diverging") {
       if (interventions.length >= maxRetries) {
-        trace.push({ step: k, x, loss, grad: g, gradNorm });
+        trace.push({
+          step: record.step,
+          x: record.x,
+          loss: record.loss,
+          grad: record.grad,
+          gradNorm: record.gradNorm,
+        });
         guardStatus = "gave-up";
         break;
       }
       const reason = finite
         ? detector.detection.reason
-        : `a non-finite value at step ${k} (loss ${loss}, ‖g‖ ${gradNorm})`;
-      const oldLr = lr;
-      const { newCap, how } = lowerRate(
-        objective,
-        good.x,
-        optimizer.config,
-        Math.max(maxLrSince, lr),
-        factor,
-      );
-      cap = newCap;
-      interventions.push({ atStep: k, rolledBackTo: good.step, reason, oldLr, newLr: lrAt(good.step), how });
-      // Roll back: point, optimizer state, and the records after the good step.
-      x = Float64Array.from(good.x);
-      optimizer.restore(good.state);
+        : `a non-finite value at step ${k} (loss ${record.loss}, ‖g‖ ${record.gradNorm})`;
+      const oldLr = Math.max(maxLrSince, lr);
+      stepper.restore(good.state);
       trace.length = good.traceLength;
-      k = good.step;
-      g = new Float64Array(n);
-      loss = objective.gradient(x, g);
-      detector = new DivergenceDetector(optimizer.config);
+      const lowered = lowerRate(objective, good.state.x, stepper.optimizerConfig, oldLr, factor);
+      cap = lowered.newCap;
+      interventions.push({
+        atStep: k,
+        rolledBackTo: good.state.k,
+        reason,
+        oldLr,
+        newLr: lrAt(good.state.k),
+        how: lowered.how,
+      });
+      detector = new DivergenceDetector(stepper.optimizerConfig);
       maxLrSince = 0;
       continue;
     }
-    if (k === config.steps || gradNorm <= tolerance) {
-      trace.push({ step: k, x, loss, grad: g, gradNorm });
-      break;
-    }
-    if (k % keepEvery === 0 && state !== "edge-of-stability") {
-      good = { step: k, x: Float64Array.from(x), state: optimizer.snapshot(), traceLength: trace.length };
-      maxLrSince = 0;
-    }
     maxLrSince = Math.max(maxLrSince, lr);
-    const xNext = Float64Array.from(x);
-    optimizer.setLearningRate(lr);
-    optimizer.step(xNext, g);
-    const gNext = new Float64Array(n);
-    const lossNext = objective.gradient(xNext, gNext);
-    const dx = new Float64Array(n);
-    let firstOrder = 0;
-    for (let i = 0; i < n; i++) {
-      dx[i] = xNext[i]! - x[i]!;
-      firstOrder += g[i]! * dx[i]!;
-    }
-    // The same second-order prediction as the runner's, so guarded and plain traces read alike.
-    let secondOrder = Number.NaN;
-    if (allFinite(dx)) {
-      const hdx = new Float64Array(n);
-      objective.hessianVector(x, dx, hdx);
-      secondOrder = firstOrder + 0.5 * dot(dx, hdx);
-    }
-    trace.push({
-      step: k,
-      x,
-      loss,
-      grad: g,
-      gradNorm,
-      deltaLoss: lossNext - loss,
-      firstOrder,
-      secondOrder,
-      ...(config.schedule || cap < Number.POSITIVE_INFINITY ? { lr } : {}),
-    });
-    x = xNext;
-    g = gNext;
-    loss = lossNext;
-    k++;
+    trace.push(record);
   }
-  const resolved = optimizer.config;
+  const resolved = stepper.optimizerConfig;
   return {
     optimizer: { ...resolved, lr: baseLr } as OptimizerConfig,
     x0: Float64Array.from(config.x0),

@@ -1,6 +1,6 @@
 import { allFinite, dot, norm2 } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
-import type { Optimizer, OptimizerConfig, OptimizerOptions } from "../optim/index.js";
+import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
 import type { StepRecord, Verdict } from "./types.js";
@@ -52,6 +52,15 @@ export function validateRun(config: RunConfig): void {
  * at the first point with ‖g‖ ≤ tolerance, or at the first non-finite value (whose record is the
  * last). A plain class rather than a generator: the loop is the hot path of every sweep.
  */
+export interface StepperState {
+  readonly k: number;
+  readonly x: Float64Array;
+  readonly g: Float64Array;
+  readonly loss: number;
+  readonly finished: boolean;
+  readonly optimizer: OptimizerSnapshot;
+}
+
 export class Stepper {
   private readonly n: number;
   private readonly tolerance: number;
@@ -80,8 +89,38 @@ export class Stepper {
     return this.optimizer.config;
   }
 
-  /** The next record, or null once the last one has been returned. */
-  next(): StepRecord | null {
+  /** The index of the record `next` will return. */
+  get step(): number {
+    return this.k;
+  }
+
+  /** Everything needed to come back to this point later (the guard's rollback). */
+  save(): StepperState {
+    return {
+      k: this.k,
+      x: this.x,
+      g: this.g,
+      loss: this.loss,
+      finished: this.finished,
+      optimizer: this.optimizer.snapshot(),
+    };
+  }
+
+  restore(state: StepperState): void {
+    // Records share x and g with the stepper (they are never written after), so no copies are needed.
+    this.k = state.k;
+    this.x = state.x;
+    this.g = state.g;
+    this.loss = state.loss;
+    this.finished = state.finished;
+    this.optimizer.restore(state.optimizer);
+  }
+
+  /**
+   * The next record, or null once the last one has been returned. `lr`, when given, is the rate
+   * of this step (overriding the schedule) and is recorded.
+   */
+  next(lrOverride?: number): StepRecord | null {
     if (this.finished) return null;
     const { objective } = this.config;
     const { n, x, g, loss, dx, hdx } = this;
@@ -98,7 +137,7 @@ export class Stepper {
       return { step: k, x, loss, grad: g, gradNorm };
     }
     const xNext = new Float64Array(x);
-    const lr = this.config.schedule?.(k);
+    const lr = lrOverride ?? this.config.schedule?.(k);
     if (lr !== undefined) this.optimizer.setLearningRate(lr);
     this.optimizer.step(xNext, g);
     const gNext = new Float64Array(n);
