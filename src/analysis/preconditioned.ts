@@ -2,7 +2,7 @@ import { fmt } from "../core/format.js";
 import type { Objective } from "../objectives/types.js";
 import { createOptimizer, type Optimizer, type OptimizerOptions } from "../optim/index.js";
 import { criticalLearningRate } from "./critical.js";
-import type { HessianOperator } from "./hvp.js";
+import { type HessianOperator, hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 
 /**
@@ -141,20 +141,11 @@ export function sharpnessAlongRun(
     if (k % every === 0) {
       const p = preconditioning(opt);
       if (p) {
-        const at = Float64Array.from(x);
-        let count = 0;
-        const op: HessianOperator = {
-          dim: n,
-          exact: true,
-          get count() {
-            return count;
-          },
-          apply(v, out) {
-            count++;
-            objective.hessianVector(at, v, out);
-          },
-        };
-        const est = lanczos(preconditionedOperator(op, p), { k: 1, bottom: false, tolerance: 1e-8 });
+        const est = lanczos(preconditionedOperator(hessianOperator(objective, x), p), {
+          k: 1,
+          bottom: false,
+          tolerance: 1e-8,
+        });
         records.push({ step: k, loss, sharpness: est.top[0]!.value, bound: p.bound });
         formula = p.formula;
       }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { ExpressionError } from "../objectives/expression.js";
 import { mlpObjective } from "../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
-import { createObjective, isBuiltinName, type ObjectiveSpec } from "../objectives/registry.js";
+import { BUILTIN_NAMES, createObjective, isBuiltinName, type ObjectiveSpec } from "../objectives/registry.js";
 import type { ObjectiveSource } from "../objectives/source.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { Objective } from "../objectives/types.js";
@@ -116,14 +116,7 @@ export function objectiveWithSourceFromFlags(flags: ParsedFlags): {
     throw new CliError(`invalid --rotate: ${rotate} (an integer seed)`);
   if (!isBuiltinName(f) && /^[a-z]+$/i.test(f.trim()) && f.trim().length > 4) {
     // A single long word is far more likely a misspelt built-in than a one-variable expression.
-    const message = unknownMessage("objective", f.trim(), [
-      "rosenbrock",
-      "himmelblau",
-      "beale",
-      "booth",
-      "rastrigin",
-      "quadratic",
-    ]);
+    const message = unknownMessage("objective", f.trim(), BUILTIN_NAMES);
     if (message.includes("did you mean")) throw new CliError(message);
   }
   try {
