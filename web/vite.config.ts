@@ -1,0 +1,16 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vite";
+
+// The lab is built from web/ into web/dist with relative asset paths, so the folder can be served
+// from any path or opened from any static host; nothing is fetched from a CDN.
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "./",
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: "es2022",
+    chunkSizeWarningLimit: 4000,
+  },
+  worker: { format: "es" },
+});
