@@ -7,5 +7,6 @@ export default defineConfig({
     update: false,
     env: { TZ: "UTC" },
     testTimeout: 30_000,
+    globalSetup: ["test/global-setup.ts"],
   },
 });

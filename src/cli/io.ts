@@ -4,4 +4,6 @@ export interface Io {
   err(text: string): void;
   readonly isTTY: boolean;
   readonly cwd: string;
+  /** Ends long-running commands (the lab's server) when aborted; absent: Ctrl-C / SIGTERM do. */
+  readonly signal?: AbortSignal;
 }

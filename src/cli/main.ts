@@ -3,6 +3,7 @@ import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { DIAGNOSE_HELP, diagnoseCommand } from "./commands/diagnose.js";
 import { FIND_LR_HELP, findLrCommand } from "./commands/find-lr.js";
+import { LAB_HELP, labCommand } from "./commands/lab.js";
 import { RUN_HELP, runCommand } from "./commands/run.js";
 import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
 import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
@@ -46,6 +47,11 @@ const COMMANDS = {
     summary: "train a float64 MLP with loss, accuracy, units and sharpness vs 2/η monitored",
     help: TRAIN_HELP,
     handler: trainCommand,
+  },
+  lab: {
+    summary: "the interactive page on localhost: drag η, watch the path, the loss and the curvature",
+    help: LAB_HELP,
+    handler: labCommand,
   },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125 (also: demo unscaled | eos | network)",

@@ -95,7 +95,7 @@ describe("chart specs", () => {
 
   it("the loss chart marks where a run became non-finite", async () => {
     const svg = await specToSvg(specs["loss"]!);
-    expect(svg).toContain("loss +∞ at step 4");
+    expect(svg).toContain("diverged at step 4: loss +∞");
     expect(svg).toContain("log scale");
   });
 

@@ -56,11 +56,12 @@ export function nonFiniteName(v: number): string {
   return v > 0 ? "+∞" : "−∞";
 }
 
-/** The first non-finite quantity of a record, named, or null. */
+/** The first non-finite quantity of a record, in words for a chart label ("loss +∞"), or null. */
 function blowUp(record: StepRecord): string | null {
-  if (!Number.isFinite(record.loss)) return `loss ${nonFiniteName(record.loss)}`;
-  for (const v of record.x) if (!Number.isFinite(v)) return `x ${nonFiniteName(v)}`;
-  for (const v of record.grad) if (!Number.isFinite(v)) return `gradient ${nonFiniteName(v)}`;
+  const name = (v: number) => (Number.isNaN(v) ? "not a number" : nonFiniteName(v));
+  if (!Number.isFinite(record.loss)) return `loss ${name(record.loss)}`;
+  for (const v of record.x) if (!Number.isFinite(v)) return `x ${name(v)}`;
+  for (const v of record.grad) if (!Number.isFinite(v)) return `gradient ${name(v)}`;
   return null;
 }
 
@@ -95,7 +96,12 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
     for (const s of r.trace) {
       const what = blowUp(s);
       if (what !== null) {
-        markers.push({ run: r.label, step: s.step, loss: ceiling, text: `${what} at step ${s.step}` });
+        markers.push({
+          run: r.label,
+          step: s.step,
+          loss: ceiling,
+          text: `diverged at step ${s.step}: ${what}`,
+        });
         continue;
       }
       points.push({

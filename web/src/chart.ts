@@ -15,9 +15,8 @@ export async function drawChart(el: HTMLElement, spec: ChartSpec): Promise<void>
   el.innerHTML = svg;
   const node = el.querySelector("svg");
   if (node) {
-    // Charts scale with their column (readable at 360 px), keeping their aspect ratio.
-    node.removeAttribute("height");
-    node.setAttribute("width", "100%");
+    // Charts keep their natural size where there is room and shrink with the column (CSS
+    // max-width, height auto) on a narrow screen, so their text is never blown up or lost.
     node.setAttribute("role", "img");
     if (typeof spec["description"] === "string") node.setAttribute("aria-label", spec["description"]);
   }

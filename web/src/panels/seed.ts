@@ -1,0 +1,419 @@
+import { fmt } from "../../../src/core/format.js";
+import type { Objective } from "../../../src/objectives/types.js";
+import { deltaChart, lossChart, pathChart1d } from "../../../src/report/charts.js";
+import { drawChart } from "../chart.js";
+import type { Panel, PanelContext } from "../panel.js";
+import {
+  compileSeed,
+  parseNumberSetting,
+  SEED_DEFAULTS,
+  type SeedResult,
+  type SeedSettings,
+  SettingError,
+  secondDerivative,
+  seedRun,
+} from "../seed/model.js";
+
+/**
+ * The seed example made visible: gradient descent on a 1-D function, the path on the curve, the
+ * loss per step, and for the current step the actual change of the loss beside the first- and
+ * second-order predictions. The critical step 2/f''(x₀) is marked on the learning-rate slider.
+ */
+
+export const order = 1;
+
+// The slider moves log10(η) over [10^-4, 10^1]; the number box takes any η > 0.
+const LOG_MIN = -4;
+const LOG_MAX = 1;
+const FRAME_MS = 400;
+
+type NumberKey = "lr" | "x0" | "steps";
+
+class SeedPanel implements Panel {
+  readonly id = "seed";
+  readonly title = "1-D: the seed example";
+  private ctx!: PanelContext;
+  private root!: HTMLElement;
+  private objective: Objective | null = null;
+  private result: SeedResult | null = null;
+  /** Step shown (the path up to it); the last record when not animating. */
+  private k = 0;
+  private timer: number | null = null;
+  private drawToken = 0;
+  private visible = true;
+  private editing = false;
+
+  mount(root: HTMLElement, ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.root = root;
+    root.classList.add("two-columns");
+    root.innerHTML = `
+      <div class="controls">
+        <label for="seed-f">function f(x)</label>
+        <input id="seed-f" type="text" spellcheck="false" autocomplete="off" aria-describedby="seed-f-error" />
+        <div id="seed-f-error" class="error" role="alert"></div>
+        <label for="seed-lr-slider">learning rate η (log scale)</label>
+        <div class="slider">
+          <input id="seed-lr-slider" type="range" min="${LOG_MIN}" max="${LOG_MAX}" step="0.001" />
+          <div class="slider-mark" id="seed-critical-mark" hidden><span></span></div>
+        </div>
+        <div class="row fields">
+          <label>η <input id="seed-lr" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-lr-error" /></label>
+          <label>x₀ <input id="seed-x0" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-x0-error" /></label>
+          <label>steps <input id="seed-steps" type="text" inputmode="numeric" autocomplete="off" aria-describedby="seed-steps-error" /></label>
+        </div>
+        <div id="seed-lr-error" class="error" role="alert"></div>
+        <div id="seed-x0-error" class="error" role="alert"></div>
+        <div id="seed-steps-error" class="error" role="alert"></div>
+        <div class="row" role="group" aria-label="animation">
+          <button type="button" id="seed-play">Play</button>
+          <button type="button" id="seed-step">Step</button>
+          <button type="button" id="seed-reset">Reset</button>
+          <span id="seed-position" aria-live="off"></span>
+        </div>
+        <div class="row presets" role="group" aria-label="the seed example's three rates">
+          <span>x² from −1:</span>
+          <button type="button" data-lr="0.1">η = 0.1</button>
+          <button type="button" data-lr="1">η = 1</button>
+          <button type="button" data-lr="1.125">η = 1.125</button>
+        </div>
+        <div id="seed-verdict" class="verdict" aria-live="polite"></div>
+        <p id="seed-critical" class="note"></p>
+        <table class="numbers" id="seed-table" aria-label="the current step">
+          <caption id="seed-table-caption"></caption>
+          <tbody></tbody>
+        </table>
+      </div>
+      <div class="charts">
+        <div class="chart" id="seed-path-chart"></div>
+        <div class="chart" id="seed-loss-chart"></div>
+        <div class="chart" id="seed-delta-chart"></div>
+      </div>`;
+
+    this.input("seed-f").addEventListener("input", () => this.onExpression());
+    this.input("seed-f").addEventListener("change", () => this.endEdit());
+    const slider = this.input("seed-lr-slider");
+    slider.addEventListener("input", () => this.onSlider());
+    slider.addEventListener("change", () => this.endEdit());
+    for (const key of ["lr", "x0", "steps"] as const) {
+      this.input(`seed-${key}`).addEventListener("input", () => this.onNumber(key));
+      this.input(`seed-${key}`).addEventListener("change", () => this.endEdit());
+    }
+    this.button("seed-play").addEventListener("click", () => this.togglePlay());
+    this.button("seed-step").addEventListener("click", () => this.stepOnce());
+    this.button("seed-reset").addEventListener("click", () => this.reset());
+    for (const b of root.querySelectorAll<HTMLButtonElement>(".presets button")) {
+      b.addEventListener("click", () => {
+        this.stop();
+        this.ctx.set({ f: null, x0: null, lr: b.dataset["lr"] ?? null, k: null }, "push");
+        this.restore(this.ctx);
+      });
+    }
+    this.restore(ctx);
+  }
+
+  /** Reads every setting from the URL into the boxes, then recomputes (bad values show their error). */
+  restore(ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.stop();
+    this.editing = false;
+    this.input("seed-f").value = ctx.get("f") ?? SEED_DEFAULTS.f;
+    this.input("seed-lr").value = ctx.get("lr") ?? String(SEED_DEFAULTS.lr);
+    this.input("seed-x0").value = ctx.get("x0") ?? String(SEED_DEFAULTS.x0);
+    this.input("seed-steps").value = ctx.get("steps") ?? String(SEED_DEFAULTS.steps);
+    this.objective = null;
+    this.recompute(ctx.get("k"));
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (!visible) this.stop();
+    else if (this.result) this.draw();
+  }
+
+  // ── Events ──────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Settings follow every keystroke and slider move, but one edit (from the first change to the
+   * box losing focus or the slider's release) is one back-button entry: the first write of an edit
+   * pushes, the rest replace it.
+   */
+  private record(values: Readonly<Record<string, string | null>>): void {
+    this.ctx.set(values, this.editing ? "replace" : "push");
+    this.editing = true;
+  }
+
+  private endEdit(): void {
+    this.editing = false;
+  }
+
+  private onExpression(): void {
+    this.stop();
+    this.objective = null;
+    if (this.recompute(null)) this.record({ f: this.input("seed-f").value, k: null });
+  }
+
+  private onSlider(): void {
+    const lr = Number((10 ** Number(this.input("seed-lr-slider").value)).toPrecision(3));
+    this.input("seed-lr").value = String(lr);
+    this.onNumber("lr");
+  }
+
+  private onNumber(key: NumberKey): void {
+    this.stop();
+    if (this.recompute(null)) this.record({ [key]: this.input(`seed-${key}`).value.trim(), k: null });
+  }
+
+  private togglePlay(): void {
+    if (this.timer !== null) {
+      this.stop();
+      this.ctx.set({ k: String(this.k) }, "replace");
+      return;
+    }
+    const result = this.result;
+    if (!result) return;
+    if (this.k >= result.trace.length - 1) this.k = 0;
+    this.button("seed-play").textContent = "Pause";
+    this.button("seed-play").setAttribute("aria-pressed", "true");
+    const tick = () => {
+      if (this.k >= result.trace.length - 1) {
+        this.stop();
+        this.ctx.set({ k: null }, "replace");
+        return;
+      }
+      this.k++;
+      this.draw();
+      this.timer = window.setTimeout(tick, FRAME_MS);
+    };
+    this.draw();
+    this.timer = window.setTimeout(tick, FRAME_MS);
+  }
+
+  private stepOnce(): void {
+    this.stop();
+    const result = this.result;
+    if (!result) return;
+    this.k = this.k >= result.trace.length - 1 ? 0 : this.k + 1;
+    this.ctx.set({ k: this.k >= result.trace.length - 1 ? null : String(this.k) }, "replace");
+    this.draw();
+  }
+
+  private reset(): void {
+    this.stop();
+    if (!this.result) return;
+    this.k = 0;
+    this.ctx.set({ k: "0" }, "replace");
+    this.draw();
+  }
+
+  private stop(): void {
+    if (this.timer !== null) window.clearTimeout(this.timer);
+    this.timer = null;
+    const play = this.root?.querySelector<HTMLButtonElement>("#seed-play");
+    if (play) {
+      play.textContent = "Play";
+      play.setAttribute("aria-pressed", "false");
+    }
+  }
+
+  // ── Computing and drawing ─────────────────────────────────────────────────────────────────
+
+  /**
+   * Validates every box, shows each one's error under it, and when all are good runs gradient
+   * descent and draws it. A bad box leaves the last good drawing in place. Returns whether it ran.
+   */
+  private recompute(kText: string | null): boolean {
+    const errors: Partial<Record<keyof SeedSettings, string>> = {};
+    let objective = this.objective;
+    if (objective === null) {
+      try {
+        objective = compileSeed(this.input("seed-f").value);
+        this.objective = objective;
+      } catch (e) {
+        errors.f = errorText(e, this.input("seed-f").value);
+      }
+    }
+    const values: Partial<Record<NumberKey, number>> = {};
+    for (const key of ["lr", "x0", "steps"] as const) {
+      try {
+        values[key] = parseNumberSetting(key, this.input(`seed-${key}`).value);
+      } catch (e) {
+        errors[key] = errorText(e, "");
+      }
+    }
+    for (const key of ["f", "lr", "x0", "steps"] as const) {
+      this.el(`seed-${key}-error`).textContent = errors[key] ?? "";
+      this.input(`seed-${key}`).setAttribute("aria-invalid", String(errors[key] !== undefined));
+    }
+    if (values.lr !== undefined) this.syncSlider(values.lr);
+    if (objective === null || Object.keys(errors).length > 0) return false;
+
+    const settings: SeedSettings = {
+      f: this.input("seed-f").value,
+      lr: values.lr!,
+      x0: values.x0!,
+      steps: values.steps!,
+    };
+    let result: SeedResult;
+    try {
+      result = seedRun(objective, settings);
+    } catch (e) {
+      this.el("seed-x0-error").textContent = errorText(e, "");
+      return false;
+    }
+    this.result = result;
+    const last = result.trace.length - 1;
+    const k = kText === null ? last : Number(kText);
+    this.k = Number.isInteger(k) && k >= 0 && k <= last ? k : last;
+    this.draw();
+    return true;
+  }
+
+  private syncSlider(lr: number): void {
+    const slider = this.input("seed-lr-slider");
+    const at = Math.min(LOG_MAX, Math.max(LOG_MIN, Math.log10(lr)));
+    slider.value = String(at);
+    slider.setAttribute("aria-valuetext", `η = ${fmt(lr)}`);
+  }
+
+  private draw(): void {
+    const result = this.result;
+    if (!result) return;
+    const { trace, settings, name } = result;
+    const k = this.k;
+    const shown = trace.slice(0, k + 1);
+    const label = `η = ${fmt(settings.lr)}`;
+
+    // The verdict is the whole run's; the table and the charts follow the animation.
+    const verdict = this.el("seed-verdict");
+    verdict.className = `verdict ${result.verdict.status}`;
+    verdict.innerHTML = "";
+    const strong = document.createElement("strong");
+    strong.textContent = result.headline;
+    const reason = document.createElement("div");
+    reason.className = "reason";
+    reason.textContent = result.verdict.reason;
+    verdict.append(strong, reason);
+
+    this.drawCritical(result);
+    this.el("seed-position").textContent = `step ${k} of ${trace.length - 1}`;
+    this.drawTable(result, k);
+
+    if (!this.visible) return;
+    const f = (x: number) => result.objective.value(Float64Array.of(x));
+    const token = ++this.drawToken;
+    const charts: [string, () => Record<string, unknown>][] = [
+      [
+        "seed-path-chart",
+        () =>
+          pathChart1d(f, [{ label, trace: shown }], {
+            name,
+            title: `The path on f(${name}) = ${settings.f}`,
+          }),
+      ],
+      ["seed-loss-chart", () => lossChart([{ label, trace: shown }], { title: "Loss per step" })],
+      [
+        "seed-delta-chart",
+        () =>
+          deltaChart(
+            { label, trace: shown },
+            { title: "Change of the loss per step: actual vs predicted", scale: "symlog" },
+          ),
+      ],
+    ];
+    for (const [id, spec] of charts) {
+      void drawChart(this.el(id), spec()).catch((e: unknown) => {
+        if (token === this.drawToken) this.el(id).dataset["error"] = String(e);
+      });
+    }
+  }
+
+  private drawCritical(result: SeedResult): void {
+    const mark = this.el("seed-critical-mark");
+    const text = this.el("seed-critical");
+    const { critical, curvature, settings, name } = result;
+    if (critical === null) {
+      mark.hidden = true;
+      text.textContent = `f''(${name}₀) = ${fmt(curvature)} ≤ 0: the curve bends down at the start, so there is no local limit on η there.`;
+      return;
+    }
+    const at = (Math.log10(critical) - LOG_MIN) / (LOG_MAX - LOG_MIN);
+    mark.hidden = !(at >= 0 && at <= 1);
+    // The thumb's centre travels 8 px in from each end of the track.
+    mark.style.left = `calc(8px + (100% - 16px) * ${at.toFixed(4)})`;
+    mark.querySelector("span")!.textContent = `2/f'' = ${fmt(critical)}`;
+    const cmp =
+      settings.lr < critical * (1 - 1e-12)
+        ? "below it, so near the start each step shrinks the distance to the minimum"
+        : settings.lr > critical * (1 + 1e-12)
+          ? "above it, so each step overshoots the minimum by more than it started"
+          : "exactly at it, so each step lands as far on the other side";
+    text.textContent = `Critical step 2/f''(${name}₀) = 2/${fmt(curvature)} = ${fmt(critical)}; η = ${fmt(settings.lr)} is ${cmp}.`;
+  }
+
+  /** The step that led to the point shown (the first step while at the start). */
+  private drawTable(result: SeedResult, k: number): void {
+    const j = Math.max(0, Math.min(k - 1, result.trace.length - 2));
+    const r = result.trace[j]!;
+    const x = r.x[0]!;
+    const curvature = Number.isFinite(x) ? secondDerivative(result.objective, x) : Number.NaN;
+    const g = r.grad[0]!;
+    const name = result.name;
+    const rows: [string, string][] = [
+      [`${name}_${j}`, num(x)],
+      [`f(${name}_${j})`, num(r.loss)],
+      [`g = f'(${name}_${j})`, num(g)],
+      [`f''(${name}_${j})`, num(curvature)],
+      [`critical step 2/f''(${name}_${j})`, curvature > 0 ? num(2 / curvature) : "no limit (f'' ≤ 0)"],
+      ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
+      ["1st order −η‖g‖²", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
+      ["2nd order −η‖g‖² + η²/2·gᵀHg", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+    ];
+    this.el("seed-table-caption").textContent =
+      result.trace.length === 1
+        ? "No step taken"
+        : `Step ${j} → ${j + 1} with η = ${fmt(result.settings.lr)}`;
+    const body = this.root.querySelector("#seed-table tbody")!;
+    body.innerHTML = "";
+    for (const [label, value] of rows) {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = label;
+      const td = document.createElement("td");
+      td.textContent = value;
+      tr.append(th, td);
+      body.append(tr);
+    }
+  }
+
+  private el(id: string): HTMLElement {
+    return this.root.querySelector<HTMLElement>(`#${id}`)!;
+  }
+
+  private input(id: string): HTMLInputElement {
+    return this.el(id) as HTMLInputElement;
+  }
+
+  private button(id: string): HTMLButtonElement {
+    return this.el(id) as HTMLButtonElement;
+  }
+}
+
+/** Non-finite numbers in words, never "NaN" on its own. */
+function num(v: number): string {
+  if (Number.isNaN(v)) return "not a number (diverged)";
+  if (!Number.isFinite(v)) return v > 0 ? "+∞ (diverged)" : "−∞ (diverged)";
+  return fmt(v, 6);
+}
+
+/** The message, and for an expression a caret under the position it names. */
+function errorText(e: unknown, text: string): string {
+  if (e instanceof SettingError && e.position !== null && text !== "") {
+    const caret = `${" ".repeat(Math.max(0, e.position - 1))}^`;
+    return `${e.message}\n${text}\n${caret}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export const panel: Panel = new SeedPanel();

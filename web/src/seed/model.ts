@@ -1,0 +1,127 @@
+import { fmt } from "../../../src/core/format.js";
+import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
+import type { Objective } from "../../../src/objectives/types.js";
+import { run } from "../../../src/run/runner.js";
+import type { StepRecord, Verdict } from "../../../src/run/types.js";
+
+/**
+ * The seed panel's computation, apart from the DOM so it can be tested in Node: settings in,
+ * a judged gradient-descent run and its curvature facts out. Everything here is the library's own
+ * code (expression compiler, runner, verdict); the panel only draws it.
+ */
+
+export interface SeedSettings {
+  readonly f: string;
+  readonly lr: number;
+  readonly x0: number;
+  readonly steps: number;
+}
+
+export const SEED_DEFAULTS: SeedSettings = { f: "x^2", lr: 0.1, x0: -1, steps: 30 };
+export const MAX_STEPS = 2000;
+
+/** A problem with one setting, pointing at the control it belongs to. */
+export class SettingError extends Error {
+  constructor(
+    readonly setting: keyof SeedSettings,
+    message: string,
+    /** 1-based position in the expression, for expression errors. */
+    readonly position: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface SeedResult {
+  readonly settings: SeedSettings;
+  readonly objective: Objective;
+  readonly name: string;
+  readonly trace: StepRecord[];
+  readonly verdict: Verdict;
+  /** Headline in plain words: "Converges", "Bounces between x = −1 and x = 1", "Explodes", … */
+  readonly headline: string;
+  /** f''(x₀) and the critical step 2/f''(x₀) (null when f''(x₀) ≤ 0: no local limit). */
+  readonly curvature: number;
+  readonly critical: number | null;
+}
+
+/** Compiles a 1-D expression, or throws a SettingError that names the position. */
+export function compileSeed(text: string): Objective {
+  let objective: Objective;
+  try {
+    objective = compileExpression(text);
+  } catch (e) {
+    if (e instanceof ExpressionError) throw new SettingError("f", e.message, e.position);
+    throw e;
+  }
+  if (objective.dim !== 1) {
+    throw new SettingError(
+      "f",
+      `this panel needs a function of one variable; '${text.trim()}' has ${objective.dim} (${objective.names.join(", ")}) — use the 2-D panel for two`,
+    );
+  }
+  return objective;
+}
+
+/** Reads and checks the numeric settings as typed, so the message names the box and the fix. */
+export function parseNumberSetting(setting: "lr" | "x0" | "steps", text: string): number {
+  const t = text.trim();
+  const v = t === "" ? Number.NaN : Number(t);
+  if (setting === "lr") {
+    if (!(Number.isFinite(v) && v > 0))
+      throw new SettingError("lr", `η must be a number > 0, got '${text}' (e.g. 0.1)`);
+  } else if (setting === "x0") {
+    if (!Number.isFinite(v))
+      throw new SettingError("x0", `x₀ must be a finite number, got '${text}' (e.g. -1)`);
+  } else if (!(Number.isInteger(v) && v >= 1 && v <= MAX_STEPS)) {
+    throw new SettingError("steps", `steps must be a whole number from 1 to ${MAX_STEPS}, got '${text}'`);
+  }
+  return v;
+}
+
+/** Runs plain gradient descent with the settings and says what happened. */
+export function seedRun(objective: Objective, settings: SeedSettings): SeedResult {
+  const result = run({
+    objective,
+    optimizer: { name: "sgd", lr: settings.lr },
+    x0: [settings.x0],
+    steps: settings.steps,
+  });
+  const curvature = secondDerivative(objective, settings.x0);
+  return {
+    settings,
+    objective,
+    name: objective.names[0]!,
+    trace: result.trace,
+    verdict: result.verdict,
+    headline: headline(result.trace, result.verdict, objective.names[0]!),
+    curvature,
+    critical: curvature > 0 && Number.isFinite(curvature) ? 2 / curvature : null,
+  };
+}
+
+export function secondDerivative(objective: Objective, x: number): number {
+  const out = new Float64Array(1);
+  objective.hessianVector(Float64Array.of(x), Float64Array.of(1), out);
+  return out[0]!;
+}
+
+function headline(trace: readonly StepRecord[], verdict: Verdict, name: string): string {
+  switch (verdict.status) {
+    case "converged":
+      return `Converges: the minimum is reached at step ${verdict.atStep}`;
+    case "converging":
+      return "Converges: the loss falls every step";
+    case "diverging":
+      return "Explodes: every step overshoots further than the last";
+    case "nonfinite":
+      return `Diverged at step ${verdict.atStep}: the numbers left the floating-point range`;
+    case "oscillating": {
+      const a = trace[trace.length - 2]?.x[0];
+      const b = trace[trace.length - 1]?.x[0];
+      if (a === undefined || b === undefined || a === b) return "Stalls: the loss stops falling";
+      const [lo, hi] = a < b ? [a, b] : [b, a];
+      return `Bounces between ${name} = ${fmt(lo)} and ${name} = ${fmt(hi)} forever`;
+    }
+  }
+}
