@@ -5,10 +5,15 @@
  * Evidence used, when the log has it: the curvature along the steps against the optimizer's limit
  * (overshoot run --json traces), the measured sharpness against 2/η and the preconditioned
  * sharpness against its bound (overshoot train logs), dead or saturated units at step 0, and the
- * size of the last finite values (a float32 overflow stops near 3.4e38).
+ * size of the last finite values (a float32 overflow stops near 3.4e38). Given the problem itself
+ * (data-causes.ts), also the two causes a log cannot show: minibatch gradient noise and unscaled inputs.
  */
+import type { NoiseFinding, ScalingFinding } from "./data-causes.js";
+
 export type Cause =
   | "curvature-overshoot"
+  | "minibatch-noise"
+  | "unscaled-inputs"
   | "adaptive-optimizer"
   | "bad-initialization"
   | "numeric-overflow"
@@ -49,11 +54,19 @@ export interface LogRecord {
   };
 }
 
+/** What was measured on the problem itself, when diagnose is given the data (see data-causes.ts). */
+export interface ProblemEvidence {
+  readonly scaling?: ScalingFinding;
+  readonly noise?: NoiseFinding;
+  /** The run's learning rate, when the log does not carry it. */
+  readonly lr?: number;
+}
+
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 const fmt = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
 
-export function diagnose(records: readonly LogRecord[]): Diagnosis {
+export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence = {}): Diagnosis {
   if (records.length < 2) throw new Error("invalid log: fewer than two steps with a loss");
   const bad = records.findIndex((r) => !Number.isFinite(r.loss));
   const finite = bad < 0 ? records : records.slice(0, bad);
@@ -142,6 +155,36 @@ export function diagnose(records: readonly LogRecord[]): Diagnosis {
     };
   }
 
+  // Minibatch noise: the full batch is stable at this rate, some minibatches are not.
+  const noise = problem.noise;
+  if (noise?.noiseDriven) {
+    evidence.push(...noiseEvidence(noise));
+    const batchFix =
+      noise.noiseScale > noise.batchSize
+        ? `larger minibatches (the noise scale suggests about ${fmt(Math.ceil(noise.noiseScale))} rows)`
+        : "larger minibatches";
+    return {
+      cause: "minibatch-noise",
+      summary: `The loss ${where}, though full-batch steps at this learning rate would be stable: some minibatches are far more curved than the whole data set, and a step on one of them overshoots.`,
+      evidence,
+      fix: `${batchFix}, or a learning rate below the minibatches' critical rate (${fmt(0.9 * noise.batchCriticalLr)}); --guard rolls back the spikes`,
+    };
+  }
+
+  // Unscaled inputs: the curvature that made η too large comes from the inputs' scales.
+  const scaling = problem.scaling;
+  const lr = problem.lr ?? noise?.lr ?? lastLr(finite);
+  if (scaling?.unscaled && (lr === undefined || lr > scaling.raw.criticalLr)) {
+    evidence.push(...scalingEvidence(scaling, lr));
+    const ok = lr !== undefined && lr < scaling.standardized.criticalLr;
+    return {
+      cause: "unscaled-inputs",
+      summary: `The loss ${where} because the inputs' scales make the curvature ${fmt(scaling.gain)}× larger than it needs to be, so the stable learning rates end at ${fmt(scaling.raw.criticalLr)}${lr !== undefined ? ` and ${fmt(lr)} is past it` : ""}.`,
+      evidence,
+      fix: `standardize the inputs (--standardize: mean 0, standard deviation 1 per feature): the critical learning rate rises from ${fmt(scaling.raw.criticalLr)} to ${fmt(scaling.standardized.criticalLr)}${lr === undefined ? "" : ok ? `, so ${fmt(lr)} becomes stable` : `; ${fmt(lr)} is still above that, so also lower it below ${fmt(scaling.standardized.criticalLr)}`}`,
+    };
+  }
+
   const curv = curvatureEvidence(finite);
   if (curv) {
     evidence.push(curv.text);
@@ -202,4 +245,31 @@ function growthRate(records: readonly LogRecord[]): { from: number; factor: numb
   const factor =
     (run[run.length - 1]!.loss / run[0]!.loss) ** (1 / (run[run.length - 1]!.step - run[0]!.step));
   return factor > 1 ? { from: run[0]!.step, factor } : null;
+}
+
+function lastLr(records: readonly LogRecord[]): number | undefined {
+  for (let i = records.length - 1; i >= 0; i--) if (records[i]!.lr !== undefined) return records[i]!.lr;
+  return undefined;
+}
+
+function curvatureText(c: { lambdaMax: number; condition: number | null; criticalLr: number }): string {
+  return `λmax = ${fmt(c.lambdaMax)}${c.condition !== null ? `, condition number ${fmt(c.condition)}` : ""}, critical learning rate ${fmt(c.criticalLr)}`;
+}
+
+function noiseEvidence(n: NoiseFinding): string[] {
+  return [
+    `full batch at the start: ${curvatureText(n.full)}; the run's rate ${fmt(n.lr)} is below it (η·λmax = ${fmt(n.lr * n.full.lambdaMax)}), so full-batch steps would not overshoot`,
+    `minibatches of ${n.batchSize}: λmax up to ${fmt(n.batchLambdaMax)} (median ${fmt(n.batchLambdaMedian)}) over ${n.batches} sampled batches; ${fmt(n.lr)} is above the critical rate of ${fmt(100 * n.unstableFraction)}% of them (the smallest is ${fmt(n.batchCriticalLr)})`,
+    `gradient noise scale tr(Σ)/‖G‖² = ${fmt(n.noiseScale)} (per-example gradients of ${n.noiseRows} rows) against a batch of ${n.batchSize}${n.noiseScale > n.batchSize ? ": each minibatch gradient is mostly noise" : ""}`,
+  ];
+}
+
+function scalingEvidence(s: ScalingFinding, lr: number | undefined): string[] {
+  const shown = s.features.slice(0, 6).map((f) => `${f.name} ${fmt(f.mean)} ± ${fmt(f.std)}`);
+  const more = s.features.length > 6 ? ` and ${s.features.length - 6} more` : "";
+  return [
+    `feature scales (mean ± standard deviation): ${shown.join(", ")}${more} — standard deviations ${fmt(s.spread)}× apart, means up to ${fmt(s.offset)} standard deviations from 0`,
+    `raw inputs: ${curvatureText(s.raw)}${lr !== undefined ? `; the run's rate ${fmt(lr)} gives η·λmax = ${fmt(lr * s.raw.lambdaMax)}` : ""}`,
+    `standardized inputs: ${curvatureText(s.standardized)} — ${fmt(s.gain)}× the raw critical rate`,
+  ];
 }

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../core/eigen.js";
 import { fmt } from "../core/format.js";
+import { createRng } from "../core/rng.js";
+import { heavyRowsRegression } from "../objectives/synthetic.js";
 import { parseFlags } from "./args.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { loadCars } from "./datasets.js";
@@ -1373,6 +1375,99 @@ describe("overshoot diagnose", () => {
     const r = await cli(["diagnose", write("bad.csv", "epoch,acc\n0,0.5\n")]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/has no loss column \(columns: epoch, acc\)/);
+  });
+
+  it("unscaled inputs, given the data: raw car features at lr 1e-3, critical rate before and after standardizing", async () => {
+    const cars = loadCars();
+    const { columns, values, rows } = cars.table;
+    const lines = [columns.join(",")];
+    for (let r = 0; r < rows; r++)
+      lines.push(Array.from(values.subarray(r * columns.length, (r + 1) * columns.length)).join(","));
+    const csv = write("cars.csv", `${lines.join("\n")}\n`);
+    const data = ["--data", csv, "--target", "mpg", "--features", "year,acceleration"];
+    const run = await cli(["run", ...data, "--lr", "1e-3", "--steps", "300", "--json"]);
+    const log = write("cars-run.json", run.out);
+    const r = await cli(["diagnose", log, ...data, "--lr", "1e-3", "--json"]);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.out);
+    expect(d.cause).toBe("unscaled-inputs");
+    const s = d.measured.scaling;
+    expect(s.gain).toBeGreaterThan(100);
+    expect(d.fix).toMatch(/--standardize.*rises from 0\.000\d+ to [\d.]+/);
+    const text = await cli(["diagnose", log, ...data, "--lr", "1e-3"]);
+    expect(text.out).toMatch(/feature scales \(mean ± standard deviation\): year 7\d\.\d+ ± 3\.\d+/);
+    // The same run on standardized features past their own limit is curvature overshoot, not scaling.
+    const std = [...data, "--standardize"];
+    const over = await cli(["run", ...std, "--lr", "1.5", "--steps", "300", "--json"]);
+    const o = JSON.parse(
+      (await cli(["diagnose", write("std-run.json", over.out), ...std, "--lr", "1.5", "--json"])).out,
+    );
+    expect(o.cause).toBe("curvature-overshoot");
+  });
+
+  it("minibatch noise, given the data and the batch size: full batch stable at η, minibatches of 8 not", async () => {
+    const set = heavyRowsRegression(500, createRng(5));
+    const lines = ["x1,x2,y"];
+    for (let r = 0; r < set.rows; r++) lines.push(`${set.x[2 * r]},${set.x[2 * r + 1]},${set.y[r]}`);
+    const csv = write("heavy.csv", `${lines.join("\n")}\n`);
+    const net = ["--data", csv, "--target", "y", "--hidden", "", "--loss", "mse", "--validation", "0"];
+    const log = join(dir, "heavy.jsonl");
+    const t = await cli([
+      "train",
+      ...net,
+      "--lr",
+      "0.01",
+      "--batch-size",
+      "8",
+      "--steps",
+      "20000",
+      "--log",
+      log,
+    ]);
+    expect(t.out + t.err).toMatch(/non-finite|NaN|Infinity/i);
+    const r = await cli([
+      "diagnose",
+      log,
+      ...net,
+      "--model",
+      "mlp",
+      "--lr",
+      "0.01",
+      "--batch-size",
+      "8",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.out);
+    expect(d.cause).toBe("minibatch-noise");
+    expect(d.measured.noise.full.criticalLr).toBeGreaterThan(0.01);
+    expect(d.measured.noise.unstableFraction).toBeGreaterThan(0);
+    expect(d.evidence.join(" ")).toMatch(/gradient noise scale tr\(Σ\)\/‖G‖² = [\d.]+/);
+  }, 60_000);
+
+  it("refuses problem flags without --data, and a batch larger than the data, in one line", async () => {
+    const log = write("l.csv", "step,loss\n0,1\n1,10\n2,100\n3,1000\n");
+    const a = await cli(["diagnose", log, "--batch-size", "8"]);
+    expect(a.code).toBe(2);
+    expect(a.err).toBe(
+      "overshoot: --batch-size describes the run's problem: add --data (see overshoot diagnose --help)\n",
+    );
+    const b = await cli([
+      "diagnose",
+      log,
+      "--data",
+      "spiral",
+      "--model",
+      "mlp",
+      "--lr",
+      "0.1",
+      "--batch-size",
+      "9999",
+    ]);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/invalid --batch-size: 9999 \(a whole number from 1 to the \d+ training rows\)/);
+    const c = await cli(["diagnose", log, "--data", "spiral", "--model", "mlp"]);
+    expect(c.err).toMatch(/missing --lr/);
   });
 });
 

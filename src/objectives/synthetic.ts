@@ -79,3 +79,28 @@ export function splitRows(
   const nVal = Math.round(rows * validation);
   return { train: order.slice(nVal), validation: order.slice(0, nVal) };
 }
+
+/**
+ * A regression set where minibatch noise alone causes divergence: x₁ ~ N(0, 1) on every row, x₂ = 0
+ * except on one row in `every`, where it is `spike`; y = x₁ − 0.5·x₂ + N(0, 0.1²). The full batch
+ * has little curvature along x₂ (the spikes are rare) while a minibatch holding a spike row has a
+ * lot, so a learning rate can be stable for full-batch steps and unstable for small minibatches.
+ */
+export function heavyRowsRegression(
+  rows: number,
+  rng: Rng,
+  options: { every?: number; spike?: number } = {},
+): { x: Float64Array; y: Float64Array; rows: number; features: readonly string[] } {
+  const every = options.every ?? 50;
+  const spike = options.spike ?? 30;
+  const x = new Float64Array(rows * 2);
+  const y = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const a = rng.normal();
+    const b = r % every === every - 1 ? spike : 0;
+    x[2 * r] = a;
+    x[2 * r + 1] = b;
+    y[r] = a - 0.5 * b + 0.1 * rng.normal();
+  }
+  return { x, y, rows, features: ["x1", "x2"] };
+}

@@ -1,10 +1,44 @@
-import { type Diagnosis, diagnose } from "../../analysis/diagnose.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import {
+  type DataProblem,
+  measureNoise,
+  measureScaling,
+  mlpProblem,
+  modelProblem,
+} from "../../analysis/data-causes.js";
+import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnose.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
+import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
+import {
+  flagMessage,
+  OBJECTIVE_FLAGS,
+  OPTIMIZER_FLAGS,
+  objectiveWithSourceFromFlags,
+  optimizerFromFlags,
+  requireStart,
+} from "../flags.js";
 import type { Io } from "../io.js";
 import { readLog } from "../logs.js";
 
+const {
+  f: _f,
+  vars: _v,
+  matrix: _m,
+  eigenvalues: _e,
+  rotate: _r,
+  linear: _l,
+  dim: _d,
+  ...DATA_FLAGS
+} = OBJECTIVE_FLAGS;
+
 export const DIAGNOSE_FLAGS: FlagSpecs = {
+  ...DATA_FLAGS,
+  ...OPTIMIZER_FLAGS,
+  "batch-size": {
+    type: "number",
+    value: "B",
+    help: "with --data: the run's minibatch size, to measure minibatch noise (omit for full batch)",
+  },
   json: { type: "boolean", help: "print the diagnosis as JSON" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -16,7 +50,18 @@ with a loss column (Keras' CSVLogger format works), and names the cause with the
 it and the fix: curvature overshoot, an adaptive optimizer past its bound, a bad initialization,
 float32 overflow — or, from a loss column alone, what can and cannot be known.
 
+Given the run's data and model too (--data …, the same flags as run/train), it also measures the
+two causes a log cannot show, at the run's start point: unscaled inputs (each feature's scale, the
+condition number and the critical learning rate before and after standardizing) and, with
+--batch-size, minibatch gradient noise (full-batch against minibatch curvature at the run's rate,
+and the gradient noise scale tr(Σ)/‖G‖²).
+
 Usage: overshoot diagnose FILE [--json]
+       overshoot diagnose FILE --data DATA [--target COL --model linear|logistic|mlp …] --lr η [--batch-size B]
+
+Examples:
+  overshoot diagnose run.jsonl
+  overshoot diagnose cars-run.json --data cars.csv --target mpg --features year,acceleration --lr 1e-3
 
 ${flagHelp(DIAGNOSE_FLAGS)}`;
 
@@ -29,14 +74,22 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   if (positionals.length !== 1)
     throw new CliError("give one log file: overshoot diagnose FILE (see overshoot diagnose --help)");
   const { records, format } = readLog(positionals[0]!);
+  const problem = flags["data"] !== undefined ? measureProblem(flags, records) : {};
+  if (flags["data"] === undefined) {
+    const stray = ["batchSize", "target", "model", "lr"].find((k) => flags[k] !== undefined);
+    if (stray !== undefined)
+      throw new CliError(
+        `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} describes the run's problem: add --data (see overshoot diagnose --help)`,
+      );
+  }
   let d: Diagnosis;
   try {
-    d = diagnose(records);
+    d = diagnose(records, problem);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
   if (flags["json"]) {
-    io.out(`${JSON.stringify({ format, steps: records.length, ...d }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ format, steps: records.length, ...d, measured: problem }, null, 2)}\n`);
     return 0;
   }
   io.out(`${positionals[0]} (${format}, ${records.length} steps)\n\n`);
@@ -45,4 +98,38 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   io.out(`fix: ${d.fix}\n`);
   if (d.unknowable) io.out(`cannot tell: ${d.unknowable}\n`);
   return 0;
+}
+
+/** The run's problem rebuilt from the flags, and what it shows about scaling and minibatch noise. */
+function measureProblem(flags: ParsedFlags, records: ReturnType<typeof readLog>["records"]): ProblemEvidence {
+  const { objective, source } = objectiveWithSourceFromFlags(flags);
+  if (source.kind === "spec")
+    throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
+  const start = Float64Array.from(requireStart(flags, objective, "init"));
+  const logged = records.find((r) => r.lr !== undefined)?.lr;
+  const lr = (flags["lr"] as number | undefined) ?? logged;
+  if (lr === undefined)
+    throw new CliError("missing --lr (the run's learning rate; the log does not carry it)");
+  let optimizer: ReturnType<typeof resolveOptimizerConfig>;
+  try {
+    optimizer = resolveOptimizerConfig({ ...optimizerFromFlags({ ...flags, lr }), lr });
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  const problem: DataProblem =
+    source.kind === "model"
+      ? modelProblem(source.model, source.design, source.source, start)
+      : mlpProblem(source.spec, source.data, start);
+  const batch = flags["batchSize"] as number | undefined;
+  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > problem.rows))
+    throw new CliError(
+      `invalid --batch-size: ${batch} (a whole number from 1 to the ${problem.rows} training rows)`,
+    );
+  return {
+    lr,
+    scaling: measureScaling(problem, optimizer),
+    ...(batch !== undefined && batch < problem.rows
+      ? { noise: measureNoise(problem, optimizer, batch) }
+      : {}),
+  };
 }

@@ -1,0 +1,265 @@
+import { createRng } from "../core/rng.js";
+import { type MlpData, type MlpSpec, mlpObjective } from "../objectives/mlp.js";
+import { type ModelName, modelObjective } from "../objectives/models.js";
+import type { Design } from "../objectives/table.js";
+import type { Objective } from "../objectives/types.js";
+import type { OptimizerConfig } from "../optim/index.js";
+import { criticalLearningRate } from "./critical.js";
+import { type StabilityReport, stabilityAt } from "./stability.js";
+
+/**
+ * The two causes of divergence that live in the data rather than in the log: inputs on scales that
+ * make the curvature large (unscaled inputs), and minibatches whose own curvature or gradient is far
+ * from the full batch's (minibatch gradient noise). Both are measured at the run's start point on
+ * the problem itself, so `diagnose` can say which it was with numbers, not guesses.
+ */
+
+export interface FeatureScale {
+  readonly name: string;
+  readonly mean: number;
+  readonly std: number;
+}
+
+/** A model on data, re-buildable on any subset of rows and with raw or standardized inputs. */
+export interface DataProblem {
+  readonly rows: number;
+  /** The raw inputs' scales, per feature. */
+  readonly features: readonly FeatureScale[];
+  /** The run's start point (the same weights serve the raw and the standardized problem). */
+  readonly start: Float64Array;
+  /** The objective on the given rows (all when null), with the inputs raw or standardized by the full data's statistics. */
+  objectiveOn(rows: Int32Array | null, standardized: boolean): Objective;
+}
+
+export interface Curvature {
+  readonly lambdaMax: number;
+  /** λmax/λmin when the Hessian is positive definite at the start, else null. */
+  readonly condition: number | null;
+  /** The optimizer's critical rate at the start (plain GD's 2/λmax for the adaptive ones, which have none). */
+  readonly criticalLr: number;
+}
+
+export interface ScalingFinding {
+  readonly features: readonly FeatureScale[];
+  /** Largest over smallest feature standard deviation. */
+  readonly spread: number;
+  /** Largest |mean|/std: how far the inputs sit from zero relative to their spread. */
+  readonly offset: number;
+  readonly raw: Curvature;
+  readonly standardized: Curvature;
+  /** How many times larger the critical rate is after standardizing. */
+  readonly gain: number;
+  /** The scales cost at least a factor of 10 in the stable learning rate. */
+  readonly unscaled: boolean;
+}
+
+export interface NoiseFinding {
+  readonly lr: number;
+  readonly batchSize: number;
+  readonly full: Curvature;
+  /** λmax of sampled minibatches at the start: largest and median, and how many were measured. */
+  readonly batchLambdaMax: number;
+  readonly batchLambdaMedian: number;
+  readonly batches: number;
+  /** Fraction of sampled minibatches on which a step at `lr` overshoots (lr above that batch's critical rate). */
+  readonly unstableFraction: number;
+  /** The smallest per-batch critical rate seen. */
+  readonly batchCriticalLr: number;
+  /** Gradient noise scale B = tr(Σ)/‖G‖² (McCandlish et al. 2018), Σ the per-example gradient covariance. */
+  readonly noiseScale: number;
+  /** Rows whose per-example gradients entered tr(Σ). */
+  readonly noiseRows: number;
+  /** Full-batch steps at `lr` are stable at the start, yet some minibatch steps are not. */
+  readonly noiseDriven: boolean;
+}
+
+/** At least this factor between the critical rates before and after standardizing counts as "unscaled". */
+export const UNSCALED_GAIN = 10;
+
+function curvature(
+  objective: Objective,
+  start: Float64Array,
+  optimizer: OptimizerConfig,
+  tolerance = 1e-8,
+): Curvature {
+  const report: StabilityReport = stabilityAt(objective, start, optimizer, { k: 1, tolerance });
+  return {
+    lambdaMax: report.lambdaMax,
+    condition: report.conditionNumber,
+    criticalLr: report.critical.lr ?? report.criticalGd.lr ?? Number.POSITIVE_INFINITY,
+  };
+}
+
+/** The curvature with the inputs as they are and standardized, at the start point. */
+export function measureScaling(problem: DataProblem, optimizer: OptimizerConfig): ScalingFinding {
+  const raw = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
+  const standardized = curvature(problem.objectiveOn(null, true), problem.start, optimizer);
+  const stds = problem.features.map((f) => f.std).filter((s) => s > 0);
+  const spread = stds.length > 0 ? Math.max(...stds) / Math.min(...stds) : 1;
+  const offset = Math.max(
+    0,
+    ...problem.features.filter((f) => f.std > 0).map((f) => Math.abs(f.mean) / f.std),
+  );
+  const gain = standardized.criticalLr / raw.criticalLr;
+  return {
+    features: problem.features,
+    spread,
+    offset,
+    raw,
+    standardized,
+    gain,
+    unscaled: gain >= UNSCALED_GAIN,
+  };
+}
+
+export interface NoiseOptions {
+  /** Minibatches sampled for their curvature (default 256). */
+  readonly batches?: number;
+  /** Rows whose per-example gradients estimate tr(Σ) (default 512; all when fewer). */
+  readonly noiseRows?: number;
+  readonly seed?: number;
+}
+
+/** Full-batch against minibatch curvature at `lr`, and the gradient noise scale, at the start point. */
+export function measureNoise(
+  problem: DataProblem,
+  optimizer: OptimizerConfig,
+  batchSize: number,
+  options: NoiseOptions = {},
+): NoiseFinding {
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > problem.rows)
+    throw new Error(`invalid batch-size: ${batchSize} (a whole number from 1 to the ${problem.rows} rows)`);
+  const rng = createRng(options.seed ?? 0);
+  const full = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
+  const count = options.batches ?? 256;
+  const order = Int32Array.from({ length: problem.rows }, (_, i) => i);
+  /** batchSize distinct rows: a partial Fisher–Yates shuffle. */
+  const sample = (size: number): Int32Array => {
+    for (let i = 0; i < size; i++) {
+      const j = i + Math.floor(rng.uniform() * (problem.rows - i));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+    return order.slice(0, size);
+  };
+  const lambdas: number[] = [];
+  let unstable = 0;
+  let batchCritical = Number.POSITIVE_INFINITY;
+  for (let b = 0; b < count; b++) {
+    const objective = problem.objectiveOn(sample(batchSize), false);
+    const report = stabilityAt(objective, problem.start, optimizer, { k: 1, tolerance: 1e-6 });
+    lambdas.push(report.lambdaMax);
+    const critical = criticalLearningRate(optimizer, report.lambdaMax).lr ?? 2 / report.lambdaMax;
+    batchCritical = Math.min(batchCritical, critical);
+    if (optimizer.lr > critical) unstable++;
+  }
+  lambdas.sort((a, b) => a - b);
+
+  // tr(Σ) = mean over examples of ‖g_i − G‖², with G the full-batch gradient.
+  const all = problem.objectiveOn(null, false);
+  const G = new Float64Array(all.dim);
+  all.gradient(problem.start, G);
+  let g2 = 0;
+  for (const v of G) g2 += v * v;
+  const m = Math.min(problem.rows, options.noiseRows ?? 512);
+  const rows = sample(m);
+  const gi = new Float64Array(all.dim);
+  let trace = 0;
+  for (const r of rows) {
+    problem.objectiveOn(Int32Array.of(r), false).gradient(problem.start, gi);
+    for (let j = 0; j < gi.length; j++) trace += (gi[j]! - G[j]!) ** 2;
+  }
+  trace /= m;
+  const unstableFraction = unstable / count;
+  return {
+    lr: optimizer.lr,
+    batchSize,
+    full,
+    batchLambdaMax: lambdas[lambdas.length - 1]!,
+    batchLambdaMedian: lambdas[Math.floor(lambdas.length / 2)]!,
+    batches: count,
+    unstableFraction,
+    batchCriticalLr: batchCritical,
+    noiseScale: g2 > 0 ? trace / g2 : Number.POSITIVE_INFINITY,
+    noiseRows: m,
+    noiseDriven: optimizer.lr < full.criticalLr && unstableFraction > 0,
+  };
+}
+
+// ── Problems from the library's models ──────────────────────────────────────────────────────────
+
+/** Per-column mean and standard deviation (population), and the standardized copy (constant columns only centred). */
+function columnScales(
+  x: Float64Array,
+  rows: number,
+  cols: number,
+): { scales: { mean: number; std: number }[]; standardized: Float64Array } {
+  const scales: { mean: number; std: number }[] = [];
+  const standardized = new Float64Array(x.length);
+  for (let j = 0; j < cols; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
+    mean /= rows;
+    let v = 0;
+    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
+    const std = Math.sqrt(v / rows);
+    for (let r = 0; r < rows; r++)
+      standardized[r * cols + j] = (x[r * cols + j]! - mean) / (std > 0 ? std : 1);
+    scales.push({ mean, std });
+  }
+  return { scales, standardized };
+}
+
+function pickRows(x: Float64Array, width: number, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length * width);
+  rows.forEach((src, r) => out.set(x.subarray(src * width, (src + 1) * width), r * width));
+  return out;
+}
+
+/** Linear or logistic regression on a design in raw units (see models.ts). */
+export function modelProblem(
+  model: ModelName,
+  design: Design,
+  source: string,
+  start: Float64Array,
+): DataProblem {
+  const p = design.features.length;
+  const { scales, standardized } = columnScales(design.x, design.rows, p);
+  return {
+    rows: design.rows,
+    features: design.features.map((name, j) => ({ name, ...scales[j]! })),
+    start,
+    objectiveOn(rows, std) {
+      const x = std ? standardized : design.x;
+      const sub: Design = rows
+        ? { ...design, x: pickRows(x, p, rows), y: pickRows(design.y, 1, rows), rows: rows.length }
+        : { ...design, x };
+      return modelObjective(model, { ...sub, scaling: std ? scales : null }, source);
+    },
+  };
+}
+
+/** An MLP on its training rows; `names` label the inputs (default x1, x2, …). */
+export function mlpProblem(
+  spec: MlpSpec,
+  data: MlpData,
+  start: Float64Array,
+  names?: readonly string[],
+): DataProblem {
+  const inputs = spec.sizes[0]!;
+  const outputs = spec.sizes[spec.sizes.length - 1]!;
+  const { scales, standardized } = columnScales(data.x, data.rows, inputs);
+  return {
+    rows: data.rows,
+    features: scales.map((s, j) => ({ name: names?.[j] ?? `x${j + 1}`, ...s })),
+    start,
+    objectiveOn(rows, std) {
+      const x = std ? standardized : data.x;
+      const d: MlpData = rows
+        ? { x: pickRows(x, inputs, rows), y: pickRows(data.y, outputs, rows), rows: rows.length }
+        : { x, y: data.y, rows: data.rows };
+      return mlpObjective(spec, d);
+    },
+  };
+}
