@@ -213,7 +213,8 @@ function columnScales(
 
 function pickRows(x: Float64Array, width: number, rows: Int32Array): Float64Array {
   const out = new Float64Array(rows.length * width);
-  rows.forEach((src, r) => out.set(x.subarray(src * width, (src + 1) * width), r * width));
+  for (let r = 0; r < rows.length; r++)
+    out.set(x.subarray(rows[r]! * width, (rows[r]! + 1) * width), r * width);
   return out;
 }
 

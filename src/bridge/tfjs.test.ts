@@ -1,0 +1,265 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { hessianOperator } from "../analysis/hvp.js";
+import { lanczos } from "../analysis/lanczos.js";
+import { symmetricEigen } from "../core/eigen.js";
+import { createRng } from "../core/rng.js";
+import {
+  finiteDifferenceOperator,
+  float64Objective,
+  learningRateOf,
+  mlpSpecOf,
+  overshootCallback,
+  parametersOf,
+} from "./tfjs.js";
+
+/**
+ * The TF.js bridge against the float64 engine: the copied model computes TF.js's loss and gradients
+ * (to float32 precision), its exact sharpness matches a dense finite-difference Hessian, the
+ * finite-difference path on TF.js gradients agrees and says it is approximate, and the callback
+ * turns a run that reaches NaN into one that finishes, logging each rollback.
+ */
+
+beforeAll(async () => {
+  await tf.setBackend("cpu");
+});
+
+/** Unscaled regression: x in [0, 10], so plain SGD at 0.05 overshoots (seeded). */
+function data(rows = 64): { x: tf.Tensor2D; y: tf.Tensor2D; xs: number[][]; ys: number[][] } {
+  const rng = createRng(11);
+  const xs = Array.from({ length: rows }, () => [10 * rng.uniform(), 10 * rng.uniform()]);
+  const ys = xs.map(([a, b]) => [Math.sin(a! / 3) + 0.1 * b!]);
+  return { x: tf.tensor2d(xs), y: tf.tensor2d(ys), xs, ys };
+}
+
+function model(lr: number, seed = 1, activation: "tanh" | "relu" = "tanh"): tf.Sequential {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units: 8,
+        activation,
+        inputShape: [2],
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+      tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+    ],
+  });
+  m.compile({ optimizer: tf.train.sgd(lr), loss: "meanSquaredError" });
+  return m;
+}
+
+describe("the float64 copy of a TF.js model", () => {
+  it("maps Dense layers and the loss, and computes TF.js's loss and gradient", () => {
+    const m = model(0.01);
+    const mapped = mlpSpecOf(m);
+    expect("spec" in mapped && mapped.spec).toEqual({ sizes: [2, 8, 1], activation: "tanh", loss: "mse" });
+    const d = data();
+    const f = float64Objective((mapped as { spec: never }).spec, d);
+    const theta = parametersOf(m);
+    const g = new Float64Array(f.dim);
+    const loss = f.gradient(theta, g);
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.meanSquaredError(d.y, m.predict(d.x) as tf.Tensor) as tf.Scalar,
+      m.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
+    expect(loss).toBeCloseTo(value.dataSync()[0]!, 4);
+    expect(Math.abs(loss - value.dataSync()[0]!) / loss).toBeLessThan(1e-5);
+    // TF.js kernel [in, out] → overshoot W (out × in): W[i][j] = kernel[j][i].
+    const k1 = grads[(m.trainableWeights[0]!.read() as tf.Variable).name]!.dataSync();
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 2; j++) expect(g[i * 2 + j]!).toBeCloseTo(k1[j * 8 + i]!, 4);
+    const b2 = grads[(m.trainableWeights[3]!.read() as tf.Variable).name]!.dataSync();
+    expect(g[f.dim - 1]!).toBeCloseTo(b2[0]!, 4);
+  });
+
+  it("refuses what it cannot copy, naming why", () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({ units: 2, inputShape: [2], activation: "elu" }),
+        tf.layers.dense({ units: 1 }),
+      ],
+    });
+    m.compile({ optimizer: "sgd", loss: "meanSquaredError" });
+    expect(mlpSpecOf(m)).toEqual({
+      reason: "layer 1's activation elu is not one of tanh, relu, sigmoid, linear",
+    });
+    const c = model(0.01);
+    c.compile({ optimizer: "sgd", loss: "meanAbsoluteError" });
+    expect("reason" in mlpSpecOf(c)).toBe(true);
+  });
+
+  it("gives the exact sharpness: λmax of a dense finite-difference Hessian of the float64 engine", () => {
+    const m = model(0.01);
+    const d = data();
+    const spec = (mlpSpecOf(m) as { spec: never }).spec;
+    const f = float64Objective(spec, d);
+    const theta = parametersOf(m);
+    const n = f.dim;
+    const h = new Float64Array(n * n);
+    const gp = new Float64Array(n);
+    const gm = new Float64Array(n);
+    const eps = 1e-5;
+    for (let j = 0; j < n; j++) {
+      const tp = Float64Array.from(theta);
+      const tm = Float64Array.from(theta);
+      tp[j]! += eps;
+      tm[j]! -= eps;
+      f.gradient(tp, gp);
+      f.gradient(tm, gm);
+      for (let i = 0; i < n; i++) h[i * n + j] = (gp[i]! - gm[i]!) / (2 * eps);
+    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < i; j++) h[i * n + j] = h[j * n + i] = (h[i * n + j]! + h[j * n + i]!) / 2;
+    const dense = Math.max(...symmetricEigen(h, n).values);
+    const exact = lanczos(hessianOperator(f, theta), {
+      k: 1,
+      bottom: false,
+      tolerance: 1e-10,
+      maxIterations: n,
+    }).top[0]!.value;
+    expect(Math.abs(exact - dense) / dense).toBeLessThan(1e-6);
+    expect(overshootCallback(m, { measure: d }).report.engine).toBe("float64-exact");
+  });
+});
+
+describe("overshootCallback during model.fit", () => {
+  it("measures sharpness exactly beside 2/η, and the finite-difference path agrees within 2%, flagged approximate", async () => {
+    const d = data();
+    const m = model(0.005);
+    const exact = overshootCallback(m, { measure: d, sharpnessEvery: 4 });
+    await m.fit(d.x, d.y, {
+      epochs: 1,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [exact.callback],
+    });
+    expect(exact.report.sharpness.length).toBe(1);
+    const s = exact.report.sharpness[0]!;
+    expect(s.approximate).toBe(false);
+    expect(s.twoOverLr).toBeCloseTo(400, 6);
+    // Same weights through the finite-difference path (a custom loss makes the model unmappable).
+    const spec = (mlpSpecOf(m) as { spec: never }).spec;
+    const f = float64Objective(spec, d);
+    const lambda = lanczos(hessianOperator(f, parametersOf(m)), {
+      k: 1,
+      bottom: false,
+      tolerance: 1e-10,
+      maxIterations: f.dim,
+    }).top[0]!.value;
+    expect(s.lambdaMax).toBeCloseTo(lambda, 4);
+    const fd = lanczos(finiteDifferenceOperator(m, d), {
+      k: 1,
+      bottom: false,
+      tolerance: 1e-6,
+      maxIterations: 20,
+    }).top[0]!.value;
+    expect(Math.abs(fd - lambda) / lambda).toBeLessThan(0.02);
+    // A model the float64 engine cannot copy (an elu layer) is measured the same way, and says so.
+    const elu = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          units: 4,
+          activation: "elu",
+          inputShape: [2],
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }),
+        tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+      ],
+    });
+    elu.compile({ optimizer: tf.train.sgd(0.001), loss: "meanSquaredError" });
+    const other = overshootCallback(elu, { measure: d, sharpnessEvery: 4 });
+    expect(other.report.engine).toBe("tfjs-finite-differences");
+    expect(other.report.unsupported).toContain("elu");
+    await elu.fit(d.x, d.y, {
+      epochs: 1,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [other.callback],
+    });
+    expect(other.report.sharpness[0]!.approximate).toBe(true);
+    expect(other.report.sharpness[0]!.lambdaMax).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("turns a run that reaches NaN into one that finishes: rolled back, lr lowered, each intervention logged", async () => {
+    const d = data();
+    const lr = 0.2;
+    const bare = model(lr);
+    const h = await bare.fit(d.x, d.y, { epochs: 20, batchSize: 16, shuffle: false, verbose: 0 });
+    const bareLoss = h.history["loss"] as number[];
+    expect(bareLoss.some((l) => !Number.isFinite(l) || l > 1e6)).toBe(true);
+
+    const guarded = model(lr);
+    const events: string[] = [];
+    const { callback, report } = overshootCallback(guarded, {
+      measure: d,
+      onEvent: (e) => events.push(e.kind),
+    });
+    const g = await guarded.fit(d.x, d.y, {
+      epochs: 20,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [callback],
+    });
+    const loss = g.history["loss"] as number[];
+    expect(Number.isFinite(loss[loss.length - 1]!)).toBe(true);
+    expect(loss[loss.length - 1]!).toBeLessThan(loss[0]!);
+    expect(report.status).toBe("finished");
+    expect(report.interventions.length).toBeGreaterThan(0);
+    const i = report.interventions[0]!;
+    expect(i.oldLr).toBeCloseTo(lr, 6);
+    expect(i.newLr).toBeLessThan(lr);
+    expect(i.rolledBackTo).toBeLessThan(i.atBatch);
+    expect(i.reason.length).toBeGreaterThan(10);
+    expect(i.how).toMatch(/critical rate|×/);
+    expect(learningRateOf(guarded)).toBeCloseTo(
+      report.interventions[report.interventions.length - 1]!.newLr,
+      6,
+    );
+    expect(events).toContain("rollback");
+  }, 60_000);
+
+  it("restores the optimizer's momentum with the weights, so a momentum run recovers too", async () => {
+    const d = data();
+    const make = () => {
+      const m = model(0.5);
+      m.compile({ optimizer: tf.train.momentum(0.5, 0.9), loss: "meanSquaredError" });
+      return m;
+    };
+    const bare = await make().fit(d.x, d.y, { epochs: 10, batchSize: 16, shuffle: false, verbose: 0 });
+    expect((bare.history["loss"] as number[]).some((l) => !Number.isFinite(l) || l > 1e6)).toBe(true);
+    const m = make();
+    const { callback, report } = overshootCallback(m, { measure: d });
+    const h = await m.fit(d.x, d.y, {
+      epochs: 10,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [callback],
+    });
+    const loss = h.history["loss"] as number[];
+    expect(report.interventions.length).toBeGreaterThan(0);
+    expect(report.interventions[0]!.how).toMatch(/critical rate/);
+    expect(Number.isFinite(loss[loss.length - 1]!)).toBe(true);
+  }, 60_000);
+
+  it("stops with a clear report after the allowed rollbacks", async () => {
+    const d = data();
+    // No measurement batch, so no curvature to find a safe rate: each rollback only takes ×0.99.
+    const m = model(1e3);
+    const events: string[] = [];
+    const { callback, report } = overshootCallback(m, {
+      maxRetries: 2,
+      factor: 0.99,
+      onEvent: (e) => events.push(e.kind),
+    });
+    expect(report.engine).toBe("none");
+    await m.fit(d.x, d.y, { epochs: 50, batchSize: 16, shuffle: false, verbose: 0, callbacks: [callback] });
+    expect(report.status).toBe("gave-up");
+    expect(report.interventions.length).toBe(2);
+    expect(report.interventions[1]!.newLr).toBeCloseTo(1e3 * 0.99 * 0.99, 6);
+    expect(events).toEqual(["rollback", "rollback", "gave-up"]);
+  }, 60_000);
+});
