@@ -21,3 +21,47 @@ export async function drawChart(el: HTMLElement, spec: ChartSpec): Promise<void>
     if (typeof spec["description"] === "string") node.setAttribute("aria-label", spec["description"]);
   }
 }
+
+/**
+ * Draws a spec as a live vega view (SVG renderer) and reports clicks in data coordinates, for
+ * charts you can click on (the 2-D panel's map sets the start point). The chart may be shrunk by
+ * CSS on a narrow screen, so pointer positions are scaled back to the view's own pixels.
+ */
+export async function drawClickable(
+  el: HTMLElement,
+  spec: ChartSpec,
+  onClick: (x: number, y: number) => void,
+): Promise<void> {
+  const runtime = vega.parse(compile(spec as unknown as TopLevelSpec).spec);
+  const view = new vega.View(runtime, { renderer: "svg", hover: false });
+  const host = document.createElement("div");
+  await view.initialize(host).runAsync();
+  el.replaceChildren(host);
+  const svg = host.querySelector("svg");
+  if (svg) {
+    svg.setAttribute("role", "img");
+    if (typeof spec["description"] === "string") svg.setAttribute("aria-label", spec["description"]);
+    svg.style.maxWidth = "100%";
+    svg.style.height = "auto";
+    svg.style.cursor = "crosshair";
+    svg.addEventListener("click", (event) => {
+      const box = svg.getBoundingClientRect();
+      const natural = Number(svg.getAttribute("width")) || box.width;
+      const ratio = natural / box.width;
+      const [ox, oy] = view.origin();
+      const px = (event.clientX - box.left) * ratio - ox;
+      const py = (event.clientY - box.top) * ratio - oy;
+      const x = view.scale("x")?.invert(px);
+      const y = view.scale("y")?.invert(py);
+      if (
+        typeof x === "number" &&
+        typeof y === "number" &&
+        px >= 0 &&
+        py >= 0 &&
+        px <= view.width() &&
+        py <= view.height()
+      )
+        onClick(x, y);
+    });
+  }
+}

@@ -1,0 +1,335 @@
+import { fmt } from "../../../src/core/format.js";
+import type { Objective } from "../../../src/objectives/types.js";
+import { type ChartSpec, contourChart2d, lossChart } from "../../../src/report/charts.js";
+import { drawChart, drawClickable } from "../chart.js";
+import type { Panel, PanelContext } from "../panel.js";
+import {
+  type Eigenpair,
+  eigenpairs,
+  OPTIMIZERS,
+  type OptimizerId,
+  optimizerOptions,
+  type PathResult,
+  PlaneError,
+  PRESETS,
+  planeObjective,
+  runPaths,
+} from "../plane/model.js";
+
+/**
+ * Several optimizers side by side on a 2-D function: the map of f with each path drawn on it, the
+ * Hessian's eigenvectors at the start with the critical step each sets, a verdict per optimizer.
+ * Clicking the map moves the start.
+ */
+
+export const order = 2;
+
+const DEFAULT_F = "quadratic";
+const DEFAULT_ON: readonly OptimizerId[] = ["sgd", "momentum", "adam"];
+const DEFAULT_STEPS = 100;
+
+class PlanePanel implements Panel {
+  readonly id = "plane";
+  readonly title = "2-D: optimizers side by side";
+  private ctx!: PanelContext;
+  private root!: HTMLElement;
+  private visible = false;
+  private last: {
+    objective: Objective;
+    paths: PathResult[];
+    x0: [number, number];
+    pairs: Eigenpair[];
+  } | null = null;
+
+  mount(root: HTMLElement, ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.root = root;
+    root.classList.add("two-columns");
+    const rows = OPTIMIZERS.map(
+      (o) => `
+        <fieldset class="optimizer" id="plane-opt-${o.id}">
+          <legend><label><input type="checkbox" id="plane-on-${o.id}" /> ${o.label}</label></legend>
+          <div class="row fields">
+            ${o.params
+              .map(
+                (p) =>
+                  `<label>${p.label} <input type="text" inputmode="decimal" id="plane-${o.id}-${p.key}" aria-describedby="plane-${o.id}-error" autocomplete="off" /></label>`,
+              )
+              .join("")}
+          </div>
+          <div class="error" id="plane-${o.id}-error" role="alert"></div>
+        </fieldset>`,
+    ).join("");
+    root.innerHTML = `
+      <div class="controls">
+        <label for="plane-f">function f(x, y), or a built-in name</label>
+        <input id="plane-f" type="text" spellcheck="false" autocomplete="off" aria-describedby="plane-f-error" />
+        <div id="plane-f-error" class="error" role="alert"></div>
+        <div class="row presets" role="group" aria-label="built-in functions">
+          ${Object.entries(PRESETS)
+            .map(([name, p]) => `<button type="button" data-f="${name}">${p.label}</button>`)
+            .join("")}
+        </div>
+        <div class="row fields">
+          <label>start x₀, y₀ (or click the map) <input id="plane-x0" type="text" inputmode="decimal" autocomplete="off" aria-describedby="plane-x0-error" /></label>
+          <label>steps <input id="plane-steps" type="text" inputmode="numeric" autocomplete="off" aria-describedby="plane-steps-error" /></label>
+        </div>
+        <div id="plane-x0-error" class="error" role="alert"></div>
+        <div id="plane-steps-error" class="error" role="alert"></div>
+        ${rows}
+      </div>
+      <div class="charts">
+        <div class="chart" id="plane-map-chart"></div>
+        <div>
+          <div id="plane-eigen" class="note" aria-live="polite"></div>
+          <ul id="plane-verdicts" class="verdicts" aria-live="polite"></ul>
+        </div>
+        <div class="chart" id="plane-loss-chart"></div>
+      </div>`;
+
+    const commit = () => this.onEdit();
+    for (const input of root.querySelectorAll<HTMLInputElement>("input[type=text]"))
+      input.addEventListener("change", commit);
+    for (const box of root.querySelectorAll<HTMLInputElement>("input[type=checkbox]"))
+      box.addEventListener("change", commit);
+    for (const b of root.querySelectorAll<HTMLButtonElement>(".presets button")) {
+      b.addEventListener("click", () => {
+        const f = b.dataset["f"]!;
+        this.ctx.set({ f, x0: PRESETS[f]!.x0.join(",") }, "push");
+        this.restore(this.ctx);
+      });
+    }
+    this.restore(ctx);
+  }
+
+  restore(ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.input("plane-f").value = ctx.get("f") ?? DEFAULT_F;
+    this.input("plane-x0").value = ctx.get("x0") ?? PRESETS[DEFAULT_F]!.x0.join(",");
+    this.input("plane-steps").value = ctx.get("steps") ?? String(DEFAULT_STEPS);
+    const on = ctx.get("on")?.split(",") ?? DEFAULT_ON;
+    for (const o of OPTIMIZERS) {
+      this.input(`plane-on-${o.id}`).checked = on.includes(o.id);
+      const saved = ctx.get(o.id)?.split(",");
+      o.params.forEach((p, i) => {
+        this.input(`plane-${o.id}-${p.key}`).value = saved?.[i] ?? String(p.value);
+      });
+    }
+    this.recompute();
+  }
+
+  setVisible(visible: boolean): void {
+    const was = this.visible;
+    this.visible = visible;
+    if (visible && !was) this.draw();
+  }
+
+  /** A committed edit: recompute, and record the settings in the URL only when they are all good. */
+  private onEdit(): void {
+    if (!this.recompute()) return;
+    const values: Record<string, string> = {
+      f: this.input("plane-f").value.trim(),
+      x0: this.input("plane-x0").value.replace(/\s+/g, ""),
+      steps: this.input("plane-steps").value.trim(),
+      on: OPTIMIZERS.filter((o) => this.input(`plane-on-${o.id}`).checked)
+        .map((o) => o.id)
+        .join(","),
+    };
+    for (const o of OPTIMIZERS)
+      values[o.id] = o.params.map((p) => this.input(`plane-${o.id}-${p.key}`).value.trim()).join(",");
+    this.ctx.set(values, "push");
+  }
+
+  /** Validates every box (each error under its own), runs the chosen optimizers, draws. Keeps the last drawing on error. */
+  private recompute(): boolean {
+    const errors = new Map<string, string>();
+    let objective: Objective | null = null;
+    try {
+      objective = planeObjective(this.input("plane-f").value);
+    } catch (e) {
+      errors.set("f", caretMessage(e, this.input("plane-f").value));
+    }
+    const parts = this.input("plane-x0")
+      .value.split(",")
+      .map((v) => Number(v.trim()));
+    const x0 =
+      parts.length === 2 && parts.every(Number.isFinite)
+        ? ([parts[0]!, parts[1]!] as [number, number])
+        : null;
+    if (!x0)
+      errors.set(
+        "x0",
+        `x₀, y₀ must be two finite numbers separated by a comma, got '${this.input("plane-x0").value}'`,
+      );
+    const steps = Number(this.input("plane-steps").value);
+    if (!(Number.isInteger(steps) && steps >= 1 && steps <= 5000))
+      errors.set(
+        "steps",
+        `steps must be a whole number from 1 to 5000, got '${this.input("plane-steps").value}'`,
+      );
+    const chosen: { id: OptimizerId; options: ReturnType<typeof optimizerOptions> }[] = [];
+    for (const o of OPTIMIZERS) {
+      if (!this.input(`plane-on-${o.id}`).checked) continue;
+      const values: Record<string, number> = {};
+      let bad: string | null = null;
+      for (const p of o.params) {
+        const text = this.input(`plane-${o.id}-${p.key}`).value;
+        const v = Number(text);
+        if (text.trim() === "" || !Number.isFinite(v)) bad ??= `${p.label} must be a number, got '${text}'`;
+        values[p.key] = v;
+      }
+      if (bad === null) {
+        try {
+          chosen.push({ id: o.id, options: optimizerOptions(o.id, values) });
+        } catch (e) {
+          bad = (e as Error).message;
+        }
+      }
+      if (bad !== null) errors.set(o.id, bad);
+    }
+    for (const key of ["f", "x0", "steps", ...OPTIMIZERS.map((o) => o.id)]) {
+      const el = this.root.querySelector(`#plane-${key}-error`);
+      if (el) el.textContent = errors.get(key) ?? "";
+    }
+    this.input("plane-f").setAttribute("aria-invalid", String(errors.has("f")));
+    if (errors.size > 0 || !objective || !x0) return false;
+    const pairs = eigenpairs(objective, x0);
+    const lambdaMax = Math.max(...pairs.map((p) => p.value));
+    this.last = { objective, x0, pairs, paths: runPaths(objective, x0, steps, chosen, lambdaMax) };
+    this.draw();
+    return true;
+  }
+
+  private draw(): void {
+    const last = this.last;
+    if (!last || !this.visible) return;
+    const { objective, paths, x0, pairs } = last;
+    const [nx, ny] = objective.names as [string, string];
+    this.el("plane-eigen").textContent = `Hessian at the start (${fmt(x0[0])}, ${fmt(x0[1])}): ${pairs
+      .map(
+        (p, i) =>
+          `λ${i === 0 ? "₁" : "₂"} = ${fmt(p.value)} along (${fmt(p.vector[0], 3)}, ${fmt(p.vector[1], 3)}), ${p.critical !== null ? `critical step 2/λ${i === 0 ? "₁" : "₂"} = ${fmt(p.critical)}` : "no limit (λ ≤ 0)"}`,
+      )
+      .join("; ")}.`;
+    const list = this.el("plane-verdicts");
+    list.replaceChildren(
+      ...paths.map((p) => {
+        const li = document.createElement("li");
+        li.className = `verdict ${p.verdict.status}`;
+        li.dataset["optimizer"] = p.id;
+        const head = document.createElement("strong");
+        head.textContent = `${p.label}: ${verdictWords(p)}`;
+        const limit = document.createElement("div");
+        limit.className = "reason";
+        limit.textContent =
+          p.critical !== null
+            ? `its critical rate from λmax at the start is ${fmt(p.critical)} (η is ${fmt(p.lr / p.critical)}× that)`
+            : "an adaptive optimizer: no fixed critical rate follows from λmax alone";
+        li.append(head, limit);
+        return li;
+      }),
+    );
+    const f = (a: number, b: number) => objective.value(Float64Array.of(a, b));
+    const runs = paths.map((p) => ({ label: p.label, trace: p.trace }));
+    // With no optimizer chosen the map still covers the start.
+    const here = {
+      step: 0,
+      x: Float64Array.from(x0),
+      loss: f(...x0),
+      grad: new Float64Array(2),
+      gradNorm: 0,
+    };
+    const start = runs.length > 0 ? runs : [{ label: "start", trace: [here] }];
+    const map = contourChart2d(f, start, { names: [nx, ny], maxExtent: 1e3 });
+    addStartAndEigenvectors(map, x0, pairs);
+    void drawClickable(this.el("plane-map-chart"), map, (x, y) => {
+      this.input("plane-x0").value = `${fmt(x, 4)},${fmt(y, 4)}`;
+      this.onEdit();
+    });
+    if (runs.length > 0)
+      void drawChart(this.el("plane-loss-chart"), lossChart(runs, { title: "Loss per step" }));
+  }
+
+  private el(id: string): HTMLElement {
+    return this.root.querySelector<HTMLElement>(`#${id}`)!;
+  }
+
+  private input(id: string): HTMLInputElement {
+    return this.el(id) as HTMLInputElement;
+  }
+}
+
+function verdictWords(p: PathResult): string {
+  const v = p.verdict;
+  switch (v.status) {
+    case "converged":
+      return `converges (at step ${v.atStep})`;
+    case "converging":
+      return "converging";
+    case "oscillating":
+      return "oscillates without converging";
+    case "diverging":
+      return "diverges";
+    case "nonfinite":
+      return `diverged at step ${v.atStep}`;
+  }
+}
+
+/**
+ * The start point and, through it, the Hessian's eigenvectors, each labelled with its λ and 2/λ:
+ * the directions along which a plain gradient step first overshoots.
+ */
+function addStartAndEigenvectors(spec: ChartSpec, x0: [number, number], pairs: readonly Eigenpair[]): void {
+  const layer = spec["layer"] as ChartSpec[];
+  const xEnc = (layer[1]!["encoding"] as { x: ChartSpec })["x"];
+  const yEnc = (layer[1]!["encoding"] as { y: ChartSpec })["y"];
+  const xDomain = (xEnc["scale"] as { domain: [number, number] }).domain;
+  const yDomain = (yEnc["scale"] as { domain: [number, number] }).domain;
+  const reach = 0.3 * Math.min(xDomain[1] - xDomain[0], yDomain[1] - yDomain[0]);
+  const inside = (x: number, y: number) =>
+    x >= xDomain[0] && x <= xDomain[1] && y >= yDomain[0] && y <= yDomain[1];
+  const segments = pairs.flatMap((p, i) => {
+    const name = `λ${i === 0 ? "₁" : "₂"} = ${fmt(p.value)}${p.critical !== null ? `, 2/λ = ${fmt(p.critical)}` : ""}`;
+    // The labelled end is the one that stays on the map.
+    const s = inside(x0[0] + reach * p.vector[0], x0[1] + reach * p.vector[1]) ? 1 : -1;
+    return [
+      { x: x0[0] - s * reach * p.vector[0], y: x0[1] - s * reach * p.vector[1], pair: name, end: 0 },
+      { x: x0[0] + s * reach * p.vector[0], y: x0[1] + s * reach * p.vector[1], pair: name, end: 1 },
+    ];
+  });
+  layer.push(
+    {
+      data: { values: segments },
+      mark: { type: "line", clip: true, strokeDash: [4, 3], strokeWidth: 1.5, color: "white" },
+      encoding: { x: xEnc, y: yEnc, detail: { field: "pair" }, order: { field: "end" } },
+    },
+    {
+      data: { values: segments.filter((s) => s.end === 1) },
+      mark: {
+        type: "text",
+        clip: true,
+        align: "center",
+        dy: -8,
+        fontSize: 11,
+        color: "white",
+        fontWeight: "bold",
+        stroke: "black",
+        strokeWidth: 0.3,
+      },
+      encoding: { x: xEnc, y: yEnc, text: { field: "pair" } },
+    },
+    {
+      data: { values: [{ x: x0[0], y: x0[1] }] },
+      mark: { type: "point", shape: "diamond", size: 140, filled: true, color: "white", stroke: "black" },
+      encoding: { x: xEnc, y: yEnc },
+    },
+  );
+}
+
+function caretMessage(e: unknown, text: string): string {
+  if (e instanceof PlaneError && e.position !== null)
+    return `${e.message}\n${text}\n${" ".repeat(Math.max(0, e.position - 1))}^`;
+  return (e as Error).message;
+}
+
+export const panel: Panel = new PlanePanel();

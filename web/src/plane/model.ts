@@ -1,0 +1,192 @@
+import { criticalLearningRate } from "../../../src/analysis/critical.js";
+import { symmetricEigen } from "../../../src/core/eigen.js";
+import { fmt } from "../../../src/core/format.js";
+import { ExpressionError } from "../../../src/objectives/expression.js";
+import { createObjective } from "../../../src/objectives/registry.js";
+import type { Objective } from "../../../src/objectives/types.js";
+import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
+import { run } from "../../../src/run/runner.js";
+import type { StepRecord, Verdict } from "../../../src/run/types.js";
+
+/**
+ * The 2-D panel's computation, apart from the DOM: an objective (typed or built-in), several
+ * optimizers run side by side from one start, and the Hessian's eigenpairs at the start with the
+ * critical learning rate each sets.
+ */
+
+/** Built-ins offered by name; "quadratic" is an ill-conditioned bowl with eigenvalues 1 and 20, rotated. */
+export const PRESETS: Readonly<Record<string, { label: string; x0: [number, number] }>> = {
+  rosenbrock: { label: "Rosenbrock", x0: [-1.2, 1] },
+  himmelblau: { label: "Himmelblau", x0: [-0.5, -0.5] },
+  quadratic: { label: "ill-conditioned quadratic (λ = 1, 20)", x0: [1, 1] },
+};
+export const QUADRATIC_EIGENVALUES = [1, 20] as const;
+
+export type OptimizerId = "sgd" | "momentum" | "nesterov" | "adam" | "rmsprop" | "adagrad";
+
+/** Each optimizer with the hyper-parameters the panel lets you edit, and its defaults. */
+export const OPTIMIZERS: readonly {
+  readonly id: OptimizerId;
+  readonly label: string;
+  readonly params: readonly { readonly key: string; readonly label: string; readonly value: number }[];
+}[] = [
+  { id: "sgd", label: "SGD", params: [{ key: "lr", label: "η", value: 0.09 }] },
+  {
+    id: "momentum",
+    label: "Momentum",
+    params: [
+      { key: "lr", label: "η", value: 0.02 },
+      { key: "momentum", label: "β", value: 0.9 },
+    ],
+  },
+  {
+    id: "nesterov",
+    label: "Nesterov",
+    params: [
+      { key: "lr", label: "η", value: 0.02 },
+      { key: "momentum", label: "β", value: 0.9 },
+    ],
+  },
+  {
+    id: "adam",
+    label: "Adam",
+    params: [
+      { key: "lr", label: "η", value: 0.1 },
+      { key: "beta1", label: "β₁", value: 0.9 },
+      { key: "beta2", label: "β₂", value: 0.999 },
+    ],
+  },
+  {
+    id: "rmsprop",
+    label: "RMSprop",
+    params: [
+      { key: "lr", label: "η", value: 0.01 },
+      { key: "alpha", label: "α", value: 0.99 },
+    ],
+  },
+  { id: "adagrad", label: "Adagrad", params: [{ key: "lr", label: "η", value: 0.5 }] },
+];
+
+export class PlaneError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+    readonly position: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** The objective for a name or an expression in two variables. */
+export function planeObjective(text: string): Objective {
+  const t = text.trim();
+  if (t === "quadratic")
+    return createObjective({ f: "quadratic", eigenvalues: [...QUADRATIC_EIGENVALUES], rotate: 7 });
+  let objective: Objective;
+  try {
+    objective = createObjective({ f: t });
+  } catch (e) {
+    if (e instanceof ExpressionError) throw new PlaneError("f", e.message, e.position);
+    throw new PlaneError("f", (e as Error).message);
+  }
+  if (objective.dim !== 2)
+    throw new PlaneError(
+      "f",
+      `this panel draws functions of two variables; '${t}' has ${objective.dim} (${objective.names.join(", ")})`,
+    );
+  return objective;
+}
+
+/** Optimizer options from the panel's values; errors name the box. */
+export function optimizerOptions(
+  id: OptimizerId,
+  values: Readonly<Record<string, number>>,
+): OptimizerOptions {
+  const lr = values["lr"]!;
+  const options: OptimizerOptions = (() => {
+    switch (id) {
+      case "sgd":
+        return { name: "sgd", lr };
+      case "momentum":
+        return { name: "sgd", lr, momentum: values["momentum"]! };
+      case "nesterov":
+        return { name: "sgd", lr, momentum: values["momentum"]!, nesterov: true };
+      case "adam":
+        return { name: "adam", lr, betas: [values["beta1"]!, values["beta2"]!] };
+      case "rmsprop":
+        return { name: "rmsprop", lr, alpha: values["alpha"]! };
+      case "adagrad":
+        return { name: "adagrad", lr };
+    }
+  })();
+  try {
+    resolveOptimizerConfig(options);
+  } catch (e) {
+    throw new PlaneError(id, (e as Error).message.replace(/^invalid /, ""));
+  }
+  return options;
+}
+
+export interface PathResult {
+  readonly id: OptimizerId;
+  readonly label: string;
+  readonly trace: StepRecord[];
+  readonly verdict: Verdict;
+  /** The optimizer's critical rate from λmax at the start (null for the adaptive ones). */
+  readonly critical: number | null;
+  readonly lr: number;
+}
+
+export interface Eigenpair {
+  readonly value: number;
+  readonly vector: [number, number];
+  /** Plain gradient descent's limit along this direction, 2/λ (null when λ ≤ 0). */
+  readonly critical: number | null;
+}
+
+/** The Hessian at a point, exactly (objective.hessian, or HVPs with the unit vectors). */
+export function eigenpairs(objective: Objective, at: readonly [number, number]): Eigenpair[] {
+  const x = Float64Array.from(at);
+  const h = new Float64Array(4);
+  if (objective.hessian) objective.hessian(x, h);
+  else {
+    const col = new Float64Array(2);
+    for (let j = 0; j < 2; j++) {
+      objective.hessianVector(x, Float64Array.of(j === 0 ? 1 : 0, j === 1 ? 1 : 0), col);
+      h[j] = col[0]!;
+      h[2 + j] = col[1]!;
+    }
+  }
+  const e = symmetricEigen(h, 2);
+  return [1, 0].map((i) => {
+    const value = e.values[i]!;
+    return {
+      value,
+      vector: [e.vectors[i]!, e.vectors[2 + i]!] as [number, number],
+      critical: value > 0 ? 2 / value : null,
+    };
+  });
+}
+
+export function runPaths(
+  objective: Objective,
+  x0: readonly [number, number],
+  steps: number,
+  chosen: readonly { id: OptimizerId; options: OptimizerOptions }[],
+  lambdaMax: number,
+): PathResult[] {
+  return chosen.map(({ id, options }) => {
+    const r = run({ objective, optimizer: options, x0: [...x0], steps, tolerance: 1e-8 });
+    const config = resolveOptimizerConfig(options);
+    const label = OPTIMIZERS.find((o) => o.id === id)!.label;
+    return {
+      id,
+      label: `${label} η=${fmt(config.lr)}`,
+      trace: r.trace,
+      verdict: r.verdict,
+      critical:
+        lambdaMax > 0 && Number.isFinite(lambdaMax) ? criticalLearningRate(config, lambdaMax).lr : null,
+      lr: config.lr,
+    };
+  });
+}
