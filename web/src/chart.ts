@@ -23,14 +23,15 @@ export async function drawChart(el: HTMLElement, spec: ChartSpec): Promise<void>
 }
 
 /**
- * Draws a spec as a live vega view (SVG renderer) and reports clicks in data coordinates, for
- * charts you can click on (the 2-D panel's map sets the start point). The chart may be shrunk by
- * CSS on a narrow screen, so pointer positions are scaled back to the view's own pixels.
+ * Draws a spec as a live vega view (SVG renderer) and reports clicks and pointer moves in data
+ * coordinates, for charts you act on (the 2-D map sets the start; the stability map shows the run
+ * under the pointer). The chart may be shrunk by CSS on a narrow screen, so pointer positions are
+ * scaled back to the view's own pixels.
  */
-export async function drawClickable(
+export async function drawInteractive(
   el: HTMLElement,
   spec: ChartSpec,
-  onClick: (x: number, y: number) => void,
+  handlers: { click?: (x: number, y: number) => void; move?: (x: number, y: number) => void },
 ): Promise<void> {
   const runtime = vega.parse(compile(spec as unknown as TopLevelSpec).spec);
   const view = new vega.View(runtime, { renderer: "svg", hover: false });
@@ -38,30 +39,33 @@ export async function drawClickable(
   await view.initialize(host).runAsync();
   el.replaceChildren(host);
   const svg = host.querySelector("svg");
-  if (svg) {
-    svg.setAttribute("role", "img");
-    if (typeof spec["description"] === "string") svg.setAttribute("aria-label", spec["description"]);
-    svg.style.maxWidth = "100%";
-    svg.style.height = "auto";
-    svg.style.cursor = "crosshair";
+  if (!svg) return;
+  svg.setAttribute("role", "img");
+  if (typeof spec["description"] === "string") svg.setAttribute("aria-label", spec["description"]);
+  svg.style.maxWidth = "100%";
+  svg.style.height = "auto";
+  if (handlers.click) svg.style.cursor = "crosshair";
+  const at = (event: MouseEvent): [number, number] | null => {
+    const box = svg.getBoundingClientRect();
+    const natural = Number(svg.getAttribute("width")) || box.width;
+    const ratio = natural / box.width;
+    const [ox, oy] = view.origin();
+    const px = (event.clientX - box.left) * ratio - ox;
+    const py = (event.clientY - box.top) * ratio - oy;
+    if (px < 0 || py < 0 || px > view.width() || py > view.height()) return null;
+    const x = view.scale("x")?.invert(px);
+    const y = view.scale("y")?.invert(py);
+    return typeof x === "number" && typeof y === "number" ? [x, y] : null;
+  };
+  const { click, move } = handlers;
+  if (click)
     svg.addEventListener("click", (event) => {
-      const box = svg.getBoundingClientRect();
-      const natural = Number(svg.getAttribute("width")) || box.width;
-      const ratio = natural / box.width;
-      const [ox, oy] = view.origin();
-      const px = (event.clientX - box.left) * ratio - ox;
-      const py = (event.clientY - box.top) * ratio - oy;
-      const x = view.scale("x")?.invert(px);
-      const y = view.scale("y")?.invert(py);
-      if (
-        typeof x === "number" &&
-        typeof y === "number" &&
-        px >= 0 &&
-        py >= 0 &&
-        px <= view.width() &&
-        py <= view.height()
-      )
-        onClick(x, y);
+      const p = at(event);
+      if (p) click(p[0], p[1]);
     });
-  }
+  if (move)
+    svg.addEventListener("mousemove", (event) => {
+      const p = at(event);
+      if (p) move(p[0], p[1]);
+    });
 }

@@ -1,7 +1,7 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/objectives/types.js";
 import { type ChartSpec, contourChart2d, lossChart } from "../../../src/report/charts.js";
-import { drawChart, drawClickable } from "../chart.js";
+import { drawChart, drawInteractive } from "../chart.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
   type Eigenpair,
@@ -242,9 +242,11 @@ class PlanePanel implements Panel {
     const start = runs.length > 0 ? runs : [{ label: "start", trace: [here] }];
     const map = contourChart2d(f, start, { names: [nx, ny], maxExtent: 1e3 });
     addStartAndEigenvectors(map, x0, pairs);
-    void drawClickable(this.el("plane-map-chart"), map, (x, y) => {
-      this.input("plane-x0").value = `${fmt(x, 4)},${fmt(y, 4)}`;
-      this.onEdit();
+    void drawInteractive(this.el("plane-map-chart"), map, {
+      click: (x, y) => {
+        this.input("plane-x0").value = `${fmt(x, 4)},${fmt(y, 4)}`;
+        this.onEdit();
+      },
     });
     if (runs.length > 0)
       void drawChart(this.el("plane-loss-chart"), lossChart(runs, { title: "Loss per step" }));
