@@ -41,6 +41,8 @@ export interface TrainConfig {
   readonly resume?: TrainCheckpoint;
   /** Called once, the moment the divergence detector first says `diverging`. */
   readonly onWarning?: (detection: Detection) => void;
+  /** Put a copy of the weights in every record (the lab draws the decision boundary from them). */
+  readonly includeWeights?: boolean;
   /** Called after every step's gradient (for a progress bar). */
   readonly onStep?: (step: number, loss: number) => void;
 }
@@ -68,6 +70,8 @@ export interface TrainRecord {
   readonly intervention?: Intervention;
   /** The learning rate of this step, under a schedule. */
   readonly lr?: number;
+  /** The weights at this step, when the config asks for them (includeWeights). */
+  readonly theta?: Float64Array;
 }
 
 export interface TrainCheckpoint {
@@ -191,6 +195,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0)
     ) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
+      if (config.includeWeights) record["theta"] = Float64Array.from(theta);
       const stepLr = lrAt(step);
       if (config.schedule || cap < Number.POSITIVE_INFINITY) record["lr"] = stepLr;
       if (finite) {

@@ -167,6 +167,14 @@ describe("MLP against PyTorch (2-16-16-1 tanh, half-mse, 256 points)", () => {
     for (const [i, e] of r.top.entries()) expect(rel(e.value, golden.topEigenvalues[i]!)).toBeLessThan(1e-10);
   });
 
+  it("outputs are what the loss is computed from: ½·mean((out − y)²) equals PyTorch's loss", () => {
+    const out = new Float64Array(golden.y.length);
+    f.outputs(theta0, Float64Array.from(golden.x), golden.y.length, out);
+    let s = 0;
+    for (let r = 0; r < out.length; r++) s += 0.5 * (out[r]! - golden.y[r]!) ** 2;
+    expect(rel(s / out.length, golden.loss0)).toBeLessThan(1e-12);
+  });
+
   it("200 steps of full-batch gradient descent: every loss to 1e-10", () => {
     const opt = createOptimizer({ name: "sgd", lr: golden.gd.lr }, f.dim);
     const theta = Float64Array.from(theta0);

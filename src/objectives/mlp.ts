@@ -50,6 +50,8 @@ export interface MlpObjective extends Objective {
   evaluate(theta: Float64Array, data?: MlpData): { loss: number; accuracy: number | null };
   /** The gradient on other rows (a minibatch) than the objective's own. */
   gradientOn(theta: Float64Array, out: Float64Array, data: MlpData): number;
+  /** The network's outputs (logits) for `rows` inputs x (rows × sizes[0]) into out (rows × sizes[last]). */
+  outputs(theta: Float64Array, x: Float64Array, rows: number, out: Float64Array): void;
   /** Calls visit for every hidden unit of every row: (layer 1…, unit, pre-activation, activation). */
   activations(
     theta: Float64Array,
@@ -522,6 +524,12 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
     value: (theta) => value(theta),
     gradient: (theta, out) => gradient(theta, out),
     gradientOn: gradient,
+    outputs: (theta, x, rows, out) => {
+      for (let r = 0; r < rows; r++) {
+        forward(theta, x, r);
+        out.set(z[L]!, r * outSize);
+      }
+    },
     activations: (
       theta: Float64Array,
       d: MlpData,

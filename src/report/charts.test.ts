@@ -5,6 +5,7 @@ import {
   type ChartRun,
   type ChartSpec,
   contourChart2d,
+  decisionChart,
   deltaChart,
   lossChart,
   pathChart1d,
@@ -81,6 +82,13 @@ describe("chart specs", () => {
       runs.map((r) => deltaChart(r)),
     ),
     stacked: stacked([pathChart1d((x) => x * x, runs), lossChart(runs)]),
+    decision: decisionChart(
+      [0, 1].flatMap((i) => [0, 1].map((j) => ({ x: i, x2: i + 1, y: j, y2: j + 1, p: (i + j) / 2 }))),
+      [
+        { x: 0.5, y: 0.5, label: 0 },
+        { x: 1.5, y: 1.5, label: 1 },
+      ],
+    ),
   };
 
   it.each(Object.entries(specs))(

@@ -1,0 +1,436 @@
+import type { Intervention } from "../../../src/analysis/guard.js";
+import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/train.js";
+import { fmt } from "../../../src/core/format.js";
+import { createRng } from "../../../src/core/rng.js";
+import {
+  ACTIVATIONS,
+  type Activation,
+  initialParameters,
+  type Loss,
+  type MlpData,
+  type MlpObjective,
+  mlpObjective,
+} from "../../../src/objectives/mlp.js";
+import { SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
+import { decisionChart, lossChart, sharpnessChart } from "../../../src/report/charts.js";
+import type { StepRecord } from "../../../src/run/types.js";
+import { drawChart } from "../chart.js";
+import type { Panel, PanelContext } from "../panel.js";
+
+/**
+ * A small network trained in the page on a 2-D data set with the library's float64 engine: the
+ * decision boundary, the loss, and the sharpness λmax (Lanczos on exact HVPs) every few steps
+ * against 2/η — at a moderate η with full-batch GD it climbs to 2/η and hovers there (the edge of
+ * stability). The guard switch rolls the run back and lowers η when it starts to diverge.
+ * Training runs in slices of a few milliseconds per frame, so the page never freezes.
+ */
+
+export const order = 4;
+
+const DEFAULTS = {
+  data: "spiral",
+  n: "400",
+  noise: "0.05",
+  seed: "0",
+  hidden: "16,16",
+  activation: "tanh",
+  loss: "mse",
+  optimizer: "sgd",
+  lr: "0.2",
+  batch: "",
+  every: "20",
+  steps: "4000",
+  guard: "off",
+};
+type Key = keyof typeof DEFAULTS;
+const KEYS = Object.keys(DEFAULTS) as Key[];
+/** Milliseconds of training per animation frame. */
+const SLICE_MS = 12;
+/** Charts redraw at most this often while training. */
+const DRAW_MS = 300;
+
+interface Setup {
+  readonly objective: MlpObjective;
+  readonly data: MlpData;
+  readonly labels: Int32Array;
+  readonly theta0: Float64Array;
+  readonly lr: number;
+  readonly steps: number;
+  readonly batch: number | null;
+  readonly every: number;
+  readonly guard: boolean;
+  readonly optimizer: "sgd" | "momentum" | "adam";
+}
+
+class NetworkPanel implements Panel {
+  readonly id = "network";
+  readonly title = "Network: sharpness vs 2/η";
+  private ctx!: PanelContext;
+  private root!: HTMLElement;
+  private visible = false;
+  private setup: Setup | null = null;
+  private it: Generator<TrainRecord, TrainResult, undefined> | null = null;
+  private records: TrainRecord[] = [];
+  private theta: Float64Array | null = null;
+  private result: TrainResult | null = null;
+  private playing = false;
+  private frame = 0;
+  private lastDraw = 0;
+
+  mount(root: HTMLElement, ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.root = root;
+    root.classList.add("two-columns");
+    const text = (key: Key, label: string, mode = "decimal") =>
+      `<label>${label} <input id="network-${key}" type="text" inputmode="${mode}" autocomplete="off" aria-describedby="network-errors" /></label>`;
+    const select = (key: Key, label: string, options: readonly string[]) =>
+      `<label>${label} <select id="network-${key}">${options.map((o) => `<option>${o}</option>`).join("")}</select></label>`;
+    root.innerHTML = `
+      <div class="controls">
+        <div class="row fields">
+          ${select("data", "data set", SYNTHETIC)}
+          ${text("n", "points", "numeric")}
+          ${text("noise", "noise")}
+          ${text("seed", "seed", "numeric")}
+        </div>
+        <div class="row fields">
+          ${text("hidden", "hidden layers", "text")}
+          ${select("activation", "activation", ACTIVATIONS)}
+          ${select("loss", "loss", ["mse", "cross-entropy"])}
+        </div>
+        <div class="row fields">
+          ${select("optimizer", "optimizer", ["sgd", "momentum", "adam"])}
+          ${text("lr", "learning rate η")}
+          ${text("batch", "batch (empty: full)", "numeric")}
+        </div>
+        <div class="row fields">
+          ${text("every", "sharpness every k steps", "numeric")}
+          ${text("steps", "steps", "numeric")}
+          <label class="switch"><input id="network-guard" type="checkbox" /> guard (roll back, lower η)</label>
+        </div>
+        <div id="network-errors" class="error" role="alert"></div>
+        <div class="row" role="group" aria-label="training">
+          <button type="button" id="network-play">Train</button>
+          <button type="button" id="network-step">Step</button>
+          <button type="button" id="network-reset">Reset</button>
+          <span id="network-position"></span>
+        </div>
+        <div class="row presets" role="group" aria-label="presets">
+          <button type="button" data-preset="eos">edge of stability (η = 0.2)</button>
+          <button type="button" data-preset="blowup">blow-up (η = 1)</button>
+          <button type="button" data-preset="guarded">blow-up with the guard</button>
+        </div>
+        <div id="network-verdict" class="verdict" aria-live="polite"></div>
+        <ul id="network-log" class="log" aria-label="guard interventions"></ul>
+      </div>
+      <div class="charts">
+        <div class="chart" id="network-boundary-chart"></div>
+        <div class="chart" id="network-sharpness-chart"></div>
+        <div class="chart" id="network-loss-chart"></div>
+      </div>`;
+    for (const key of KEYS) {
+      const el = this.root.querySelector<HTMLInputElement | HTMLSelectElement>(`#network-${key}`)!;
+      el.addEventListener("change", () => this.onEdit());
+    }
+    this.el("network-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    this.el("network-step").addEventListener("click", () => {
+      this.pause();
+      this.advance(1);
+      this.draw(true);
+    });
+    this.el("network-reset").addEventListener("click", () => {
+      this.pause();
+      this.start();
+    });
+    for (const b of root.querySelectorAll<HTMLButtonElement>(".presets button")) {
+      b.addEventListener("click", () => {
+        const p = b.dataset["preset"];
+        this.ctx.set(
+          {
+            ...Object.fromEntries(KEYS.map((k) => [k, null])),
+            lr: p === "eos" ? null : "1",
+            guard: p === "guarded" ? "on" : null,
+          },
+          "push",
+        );
+        this.restore(this.ctx);
+        this.play();
+      });
+    }
+    this.restore(ctx);
+  }
+
+  restore(ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.pause();
+    for (const key of KEYS) {
+      if (key === "guard")
+        (this.el("network-guard") as HTMLInputElement).checked = (ctx.get(key) ?? DEFAULTS.guard) === "on";
+      else this.field(key).value = ctx.get(key) ?? DEFAULTS[key];
+    }
+    this.start();
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (!visible) this.pause();
+    else this.draw(true);
+  }
+
+  private onEdit(): void {
+    this.pause();
+    if (!this.start()) return;
+    const values: Record<string, string | null> = {};
+    for (const key of KEYS)
+      values[key] =
+        key === "guard"
+          ? (this.el("network-guard") as HTMLInputElement).checked
+            ? "on"
+            : "off"
+          : this.field(key).value.trim();
+    this.ctx.set(values, "push");
+  }
+
+  /** Reads the settings, builds the data and the network, and sets up a fresh run. False on bad input (shown). */
+  private start(): boolean {
+    const errors: string[] = [];
+    const num = (key: Key, ok: (v: number) => boolean, what: string): number => {
+      const t = this.field(key).value.trim();
+      const v = Number(t);
+      if (t === "" || !ok(v)) errors.push(`${key}: ${what}, got '${t}'`);
+      return v;
+    };
+    const int = (lo: number, hi: number) => (v: number) => Number.isInteger(v) && v >= lo && v <= hi;
+    const n = num("n", int(4, 5000), "a whole number of points from 4 to 5000");
+    const noise = num("noise", (v) => v >= 0 && v <= 10, "a number from 0 to 10");
+    const seed = num("seed", int(0, 1e9), "a whole number ≥ 0");
+    const lr = num("lr", (v) => v > 0 && Number.isFinite(v), "a number > 0");
+    const every = num("every", int(1, 10000), "a whole number ≥ 1");
+    const steps = num("steps", int(1, 100000), "a whole number from 1 to 100000");
+    const batchText = this.field("batch").value.trim();
+    const batch = batchText === "" ? null : Number(batchText);
+    if (batch !== null && !(Number.isInteger(batch) && batch >= 1 && batch <= n))
+      errors.push(
+        `batch: a whole number from 1 to the ${n} points, or empty for the full batch, got '${batchText}'`,
+      );
+    const hiddenText = this.field("hidden").value.trim();
+    const hidden = hiddenText === "" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
+    if (hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 256))
+      errors.push(
+        `hidden layers: widths from 1 to 256 separated by commas (e.g. 16,16), got '${hiddenText}'`,
+      );
+    this.el("network-errors").textContent = errors.join("\n");
+    if (errors.length > 0) return false;
+
+    const set = synthetic(this.field("data").value as SyntheticName, n, noise, createRng(seed));
+    const loss = this.field("loss").value as Loss;
+    const y = new Float64Array(set.rows * 2);
+    for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+    const data: MlpData = { x: set.x, y, rows: set.rows };
+    const sizes = [2, ...hidden, 2];
+    const objective = mlpObjective(
+      { sizes, activation: this.field("activation").value as Activation, loss },
+      data,
+    );
+    this.setup = {
+      objective,
+      data,
+      labels: set.labels,
+      theta0: initialParameters(sizes, "pytorch", createRng(seed + 2)),
+      lr,
+      steps,
+      batch,
+      every,
+      guard: (this.el("network-guard") as HTMLInputElement).checked,
+      optimizer: this.field("optimizer").value as Setup["optimizer"],
+    };
+    const s = this.setup;
+    this.it = train({
+      objective,
+      train: data,
+      validation: null,
+      theta0: s.theta0,
+      optimizer:
+        s.optimizer === "adam"
+          ? { name: "adam", lr }
+          : { name: "sgd", lr, momentum: s.optimizer === "momentum" ? 0.9 : 0 },
+      steps,
+      batchSize: batch,
+      seed,
+      logEvery: 1,
+      sharpnessEvery: every,
+      sharpnessK: 1,
+      includeWeights: true,
+      ...(s.guard ? { guard: { keepEvery: 10, maxRetries: 10 } } : {}),
+    });
+    this.records = [];
+    this.result = null;
+    this.theta = s.theta0;
+    this.el("network-log").replaceChildren();
+    this.advance(1);
+    this.draw(true);
+    return true;
+  }
+
+  private play(): void {
+    if (!this.it || this.result) return;
+    this.playing = true;
+    this.el("network-play").textContent = "Pause";
+    const tick = () => {
+      if (!this.playing) return;
+      const end = performance.now() + SLICE_MS;
+      while (performance.now() < end && this.advance(1)) {}
+      this.draw(false);
+      if (this.result) this.pause();
+      else this.frame = requestAnimationFrame(tick);
+    };
+    this.frame = requestAnimationFrame(tick);
+  }
+
+  private pause(): void {
+    this.playing = false;
+    cancelAnimationFrame(this.frame);
+    const b = this.root?.querySelector("#network-play");
+    if (b) b.textContent = "Train";
+    if (this.setup) this.draw(true);
+  }
+
+  /** Pulls records from the training generator; false once it has finished. */
+  private advance(count: number): boolean {
+    if (!this.it || this.result) return false;
+    for (let i = 0; i < count; i++) {
+      const r = this.it.next();
+      if (r.done) {
+        this.result = r.value;
+        return false;
+      }
+      this.records.push(r.value);
+      if (r.value.theta) this.theta = r.value.theta;
+      if (r.value.intervention) this.logIntervention(r.value.intervention);
+    }
+    return true;
+  }
+
+  private logIntervention(i: Intervention): void {
+    const li = document.createElement("li");
+    li.textContent = `step ${i.atStep}: ${i.reason} — rolled back to step ${i.rolledBackTo}, η ${fmt(i.oldLr)} → ${fmt(i.newLr)} (${i.how})`;
+    this.el("network-log").append(li);
+  }
+
+  private draw(force: boolean): void {
+    const s = this.setup;
+    if (!s || !this.visible) return;
+    const now = performance.now();
+    const last = this.records[this.records.length - 1];
+    const step = last?.step ?? 0;
+    this.el("network-position").textContent = `step ${step} of ${s.steps}`;
+    const verdict = this.el("network-verdict");
+    const diverged = this.result?.status === "nonfinite";
+    verdict.className = `verdict ${diverged ? "nonfinite" : ""}`;
+    const sharp = [...this.records].reverse().find((r) => r.sharpness !== undefined);
+    const lrNow = last?.lr ?? s.lr;
+    verdict.textContent = diverged
+      ? `Diverged at step ${this.result!.atStep}: the loss left the floating-point range${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
+      : `${this.result ? "Finished" : "Training"}: loss ${last ? fmt(last.loss) : "—"}${sharp ? `, λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+    if (!force && now - this.lastDraw < DRAW_MS) return;
+    this.lastDraw = now;
+    void drawChart(this.el("network-boundary-chart"), this.boundary(s));
+    const trace = thin(this.records.filter((r) => !r.intervention)).map(asStepRecord);
+    void drawChart(
+      this.el("network-loss-chart"),
+      lossChart([{ label: `η = ${fmt(s.lr)}`, trace }], { title: "Loss per step (full training set)" }),
+    );
+    void drawChart(
+      this.el("network-sharpness-chart"),
+      sharpnessChart(sharpnessRuns(this.records, s.lr), { title: "Sharpness λmax against 2/η" }),
+    );
+  }
+
+  /** The network's P(class 1) on a 36 × 36 grid over the data. */
+  private boundary(s: Setup): Record<string, unknown> {
+    const theta = this.theta ?? s.theta0;
+    const { x, rows } = s.data;
+    let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+    for (let r = 0; r < rows; r++) {
+      x0 = Math.min(x0, x[2 * r]!);
+      x1 = Math.max(x1, x[2 * r]!);
+      y0 = Math.min(y0, x[2 * r + 1]!);
+      y1 = Math.max(y1, x[2 * r + 1]!);
+    }
+    const pad = 0.1 * Math.max(x1 - x0, y1 - y0);
+    [x0, x1, y0, y1] = [x0 - pad, x1 + pad, y0 - pad, y1 + pad];
+    const g = 36;
+    const grid = new Float64Array(g * g * 2);
+    for (let i = 0; i < g; i++)
+      for (let j = 0; j < g; j++) {
+        grid[2 * (i * g + j)] = x0 + ((i + 0.5) * (x1 - x0)) / g;
+        grid[2 * (i * g + j) + 1] = y0 + ((j + 0.5) * (y1 - y0)) / g;
+      }
+    const out = new Float64Array(g * g * 2);
+    s.objective.outputs(theta, grid, g * g, out);
+    const mse = s.objective.spec.loss === "mse";
+    const cells = [];
+    for (let i = 0; i < g; i++)
+      for (let j = 0; j < g; j++) {
+        const k = i * g + j;
+        const [a, b] = [out[2 * k]!, out[2 * k + 1]!];
+        // Cross-entropy: softmax probability; squared error on one-hot targets: the outputs themselves.
+        const p = mse ? Math.min(1, Math.max(0, (1 + b - a) / 2)) : 1 / (1 + Math.exp(a - b));
+        cells.push({
+          x: x0 + (i * (x1 - x0)) / g,
+          x2: x0 + ((i + 1.01) * (x1 - x0)) / g,
+          y: y0 + (j * (y1 - y0)) / g,
+          y2: y0 + ((j + 1.01) * (y1 - y0)) / g,
+          p,
+        });
+      }
+    const points = Array.from({ length: rows }, (_, r) => ({
+      x: x[2 * r]!,
+      y: x[2 * r + 1]!,
+      label: s.labels[r]!,
+    }));
+    return decisionChart(cells, points, {
+      title: "Decision boundary",
+      scoreTitle: mse ? "(1 + out₁ − out₀)/2" : "P(class 1)",
+    });
+  }
+
+  private el(id: string): HTMLElement {
+    return this.root.querySelector<HTMLElement>(`#${id}`)!;
+  }
+
+  private field(key: Key): HTMLInputElement | HTMLSelectElement {
+    return this.el(`network-${key}`) as HTMLInputElement | HTMLSelectElement;
+  }
+}
+
+/** At most ~600 points of a long run for the chart (every record while short; the last always). */
+function thin(records: readonly TrainRecord[]): TrainRecord[] {
+  const k = Math.max(1, Math.ceil(records.length / 600));
+  return records.filter((_, i) => i % k === 0 || i === records.length - 1);
+}
+
+function asStepRecord(r: TrainRecord): StepRecord {
+  return {
+    step: r.step,
+    x: new Float64Array(0),
+    loss: r.loss,
+    grad: new Float64Array(0),
+    gradNorm: r.gradNorm,
+  };
+}
+
+/** Sharpness measurements grouped by the η they were taken at (the guard lowers it). */
+function sharpnessRuns(records: readonly TrainRecord[], lr0: number) {
+  const runs = new Map<number, { step: number; sharpness: number }[]>();
+  for (const r of records) {
+    if (r.sharpness === undefined) continue;
+    const lr = r.lr ?? lr0;
+    if (!runs.has(lr)) runs.set(lr, []);
+    runs.get(lr)!.push({ step: r.step, sharpness: r.sharpness });
+  }
+  if (runs.size === 0) runs.set(lr0, []);
+  return [...runs.entries()].map(([lr, points]) => ({ label: `η = ${fmt(lr)}`, lr, points }));
+}
+
+export const panel: Panel = new NetworkPanel();
