@@ -80,3 +80,6 @@ window.addEventListener("popstate", () => {
   for (const p of panels) p.restore(panelContext(p.id));
   show(activeId());
 });
+
+// The speed benchmark's in-page half (bench/lab.ts), only when asked for.
+if (new URLSearchParams(location.search).has("bench")) void import("./bench.js");

@@ -76,6 +76,7 @@ class NetworkPanel implements Panel {
   private playing = false;
   private frame = 0;
   private lastDraw = 0;
+  private turn = 0;
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -332,21 +333,30 @@ class NetworkPanel implements Panel {
     verdict.textContent = diverged
       ? `Diverged at step ${this.result!.atStep}: the loss left the floating-point range${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
       : `${this.result ? "Finished" : "Training"}: loss ${last ? fmt(last.loss) : "—"}${sharp ? `, λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
-    if (!force && now - this.lastDraw < DRAW_MS) return;
+    // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
+    // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
+    if (!force && now - this.lastDraw < DRAW_MS / 3) return;
     this.lastDraw = now;
-    void drawChart(this.el("network-boundary-chart"), this.boundary(s));
-    const trace = thin(this.records.filter((r) => !r.intervention)).map(asStepRecord);
-    void drawChart(
-      this.el("network-loss-chart"),
-      lossChart([{ label: `η = ${fmt(s.lr)}`, trace }], { title: "Loss per step (full training set)" }),
-    );
-    void drawChart(
-      this.el("network-sharpness-chart"),
-      sharpnessChart(sharpnessRuns(this.records, s.lr), { title: "Sharpness λmax against 2/η" }),
-    );
+    const charts = [
+      () => drawChart(this.el("network-boundary-chart"), this.boundary(s)),
+      () =>
+        drawChart(
+          this.el("network-sharpness-chart"),
+          sharpnessChart(sharpnessRuns(this.records, s.lr), { title: "Sharpness λmax against 2/η" }),
+        ),
+      () => {
+        const trace = thin(this.records.filter((r) => !r.intervention)).map(asStepRecord);
+        return drawChart(
+          this.el("network-loss-chart"),
+          lossChart([{ label: `η = ${fmt(s.lr)}`, trace }], { title: "Loss per step (full training set)" }),
+        );
+      },
+    ];
+    if (force) for (const draw of charts) void draw();
+    else void charts[this.turn++ % charts.length]!();
   }
 
-  /** The network's P(class 1) on a 36 × 36 grid over the data. */
+  /** The network's P(class 1) on a 30 × 30 grid over the data. */
   private boundary(s: Setup): Record<string, unknown> {
     const theta = this.theta ?? s.theta0;
     const { x, rows } = s.data;
@@ -359,7 +369,7 @@ class NetworkPanel implements Panel {
     }
     const pad = 0.1 * Math.max(x1 - x0, y1 - y0);
     [x0, x1, y0, y1] = [x0 - pad, x1 + pad, y0 - pad, y1 + pad];
-    const g = 36;
+    const g = 30;
     const grid = new Float64Array(g * g * 2);
     for (let i = 0; i < g; i++)
       for (let j = 0; j < g; j++) {

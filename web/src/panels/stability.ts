@@ -193,12 +193,14 @@ class StabilityPanel implements Panel {
           const line = results.filter((c) => (c.momentum ?? 0) === 0);
           this.el("stability-status").textContent =
             `${all.length} runs of ${settings.horizon} steps in ${fmt((performance.now() - started) / 1000, 2)} s`;
+          // Drawing the finished map is a separate task, after the computation is over.
+          this.root.dataset["computedAt"] = String(performance.now());
           this.root.dataset["computed"] = String(job);
           // The cells in plain text (η, β, outcome), for tests and for anyone who wants the numbers.
           this.el("stability-map-chart").dataset["cells"] = this.cells
             .map((c) => `${c.lr},${c.momentum ?? 0},${c.status}`)
             .join(";");
-          this.draw(line, critical);
+          setTimeout(() => this.draw(line, critical), 0);
         },
         (e: Error) => {
           if (job === this.job) this.el("stability-status").textContent = `stopped: ${e.message}`;
