@@ -65,6 +65,15 @@ describe("the stability panel", () => {
     expect(await page.textContent("#stability-hover")).toMatch(
       /^η = [\d.e-]+, β = [\d.]+: (converged|converging|oscillating|diverging|nonfinite)/,
     );
+    // The keyboard reaches every cell too: the arrows walk η and β.
+    await page.focus("#stability-map-chart");
+    const before = (await page.textContent("#stability-hover"))!;
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction(
+      `document.querySelector("#stability-hover").textContent !== ${JSON.stringify(before)}`,
+    );
+    const eta = (t: string | null) => Number(/^η = ([\d.e-]+)/.exec(t ?? "")![1]);
+    expect(eta(await page.textContent("#stability-hover"))).toBeGreaterThan(eta(before));
     expect(problems).toEqual([]);
     await screenshot(page, "stability-1280");
     await page.close();

@@ -68,7 +68,7 @@ class StabilityPanel implements Panel {
           <span id="stability-status" aria-live="polite"></span>
         </div>
         <p id="stability-threshold" class="note"></p>
-        <p id="stability-hover" class="note" aria-live="polite">Point at a cell of the map to see its run.</p>
+        <p id="stability-hover" class="note" aria-live="polite">Point at a cell of the map (or focus it and use the arrow keys) to see its run.</p>
         <div class="chart" id="stability-run-chart"></div>
       </div>
       <div class="charts">
@@ -76,6 +76,13 @@ class StabilityPanel implements Panel {
         <div class="chart" id="stability-map-chart"></div>
       </div>`;
     for (const key of KEYS) this.input(key).addEventListener("change", () => this.onEdit());
+    const map = this.el("stability-map-chart");
+    map.tabIndex = 0;
+    map.setAttribute(
+      "aria-label",
+      "stability map: arrow keys choose a cell (η left and right, β up and down)",
+    );
+    map.addEventListener("keydown", (event) => this.key(event));
     this.el("stability-run").addEventListener("click", () => this.onEdit());
     this.restore(ctx);
   }
@@ -231,10 +238,33 @@ class StabilityPanel implements Panel {
   private hover(lr: number, momentum: number): void {
     const s = this.settings;
     if (!s || this.cells.length === 0) return;
-    const i = nearest(s.lrs, lr, true);
-    const j = nearest(s.momenta, momentum, false);
+    this.show(nearest(s.lrs, lr, true), nearest(s.momenta, momentum, false));
+  }
+
+  /** Arrow keys walk the map's cells (η left/right, β up/down), for the keyboard. */
+  private key(event: KeyboardEvent): void {
+    const s = this.settings;
+    if (!s || this.cells.length === 0) return;
+    const move: Record<string, [number, number]> = {
+      ArrowLeft: [-1, 0],
+      ArrowRight: [1, 0],
+      ArrowUp: [0, 1],
+      ArrowDown: [0, -1],
+    };
+    const d = move[event.key];
+    if (!d) return;
+    event.preventDefault();
+    const n = s.lrs.length;
+    const at = this.hovered >= 0 ? this.hovered : 0;
+    const i = Math.min(n - 1, Math.max(0, (at % n) + d[0]));
+    const j = Math.min(s.momenta.length - 1, Math.max(0, Math.floor(at / n) + d[1]));
+    this.show(i, j, this.hovered < 0);
+  }
+
+  private show(i: number, j: number, force = false): void {
+    const s = this.settings!;
     const index = j * s.lrs.length + i;
-    if (index === this.hovered) return;
+    if (index === this.hovered && !force) return;
     this.hovered = index;
     const cell = this.cells[index]!;
     const r = run({
