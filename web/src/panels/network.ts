@@ -356,7 +356,7 @@ class NetworkPanel implements Panel {
     else void charts[this.turn++ % charts.length]!();
   }
 
-  /** The network's P(class 1) on a 30 × 30 grid over the data. */
+  /** The network's P(class 1) on a 24 × 24 grid over the data. */
   private boundary(s: Setup): Record<string, unknown> {
     const theta = this.theta ?? s.theta0;
     const { x, rows } = s.data;
@@ -369,7 +369,7 @@ class NetworkPanel implements Panel {
     }
     const pad = 0.1 * Math.max(x1 - x0, y1 - y0);
     [x0, x1, y0, y1] = [x0 - pad, x1 + pad, y0 - pad, y1 + pad];
-    const g = 30;
+    const g = 24;
     const grid = new Float64Array(g * g * 2);
     for (let i = 0; i < g; i++)
       for (let j = 0; j < g; j++) {
