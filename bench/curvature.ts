@@ -1,15 +1,15 @@
 // Curvature and sweep figures for `npm run bench` (issue 4): HVPs and time of Lanczos against
 // power iteration to the same residual, and sweep cells per second on 1 and 2 worker threads.
-import { type HessianOperator, hessianOperator } from "../src/analysis/hvp.js";
-import { lanczos, powerIteration } from "../src/analysis/lanczos.js";
-import { parseGrid } from "../src/analysis/sweep.js";
+import { type HessianOperator, hessianOperator } from "../src/analysis/curvature/hvp.js";
+import { lanczos, powerIteration } from "../src/analysis/curvature/lanczos.js";
+import { parseGrid } from "../src/analysis/thresholds/sweep.js";
 import { quadraticFromEigenvalues } from "../src/objectives/quadratic.js";
 
 // Worker threads need compiled JavaScript (npm run bench builds first); through tsx each worker
 // would spend a second compiling TypeScript and the ratio would measure that instead.
 const { runSweep, SweepPool } = (await import(
-  "../dist/analysis/sweep-pool.js"
-)) as unknown as typeof import("../src/analysis/sweep-pool.js");
+  "../dist/analysis/thresholds/sweep-pool.js"
+)) as unknown as typeof import("../src/analysis/thresholds/sweep-pool.js");
 
 function time<T>(body: () => T): { value: T; ms: number } {
   body();

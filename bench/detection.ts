@@ -2,11 +2,12 @@
 // the first non-finite value the detector warned (must be > 0 for every diverging run), and false
 // alarms on the same problems at 0.5× their critical rate and on edge-of-stability runs that
 // converge (must be 0).
-import { measureNoise, mlpProblem } from "../src/analysis/data-causes.js";
-import { detectInTrace } from "../src/analysis/detector.js";
-import { hessianOperator } from "../src/analysis/hvp.js";
-import { lanczos } from "../src/analysis/lanczos.js";
-import { train } from "../src/analysis/train.js";
+
+import { hessianOperator } from "../src/analysis/curvature/hvp.js";
+import { lanczos } from "../src/analysis/curvature/lanczos.js";
+import { measureNoise, mlpProblem } from "../src/analysis/diagnosis/data-causes.js";
+import { detectInTrace } from "../src/analysis/training/detector.js";
+import { train } from "../src/analysis/training/train.js";
 import { loadCars } from "../src/cli/datasets.js";
 import { fmt } from "../src/core/format.js";
 import { createRng } from "../src/core/rng.js";

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { train } from "../src/analysis/train.js";
+import { train } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../src/objectives/mlp.js";

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hessianOperator } from "../analysis/hvp.js";
-import { lanczos } from "../analysis/lanczos.js";
+import { hessianOperator } from "../analysis/curvature/hvp.js";
+import { lanczos } from "../analysis/curvature/lanczos.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { createRng } from "../core/rng.js";
 import {

@@ -1,8 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
-import { criticalLearningRate } from "../analysis/critical.js";
-import { type Detection, DivergenceDetector } from "../analysis/detector.js";
-import { type HessianOperator, hessianOperator } from "../analysis/hvp.js";
-import { lanczos } from "../analysis/lanczos.js";
+import { type HessianOperator, hessianOperator } from "../analysis/curvature/hvp.js";
+import { lanczos } from "../analysis/curvature/lanczos.js";
+import { criticalLearningRate } from "../analysis/thresholds/critical.js";
+import { type Detection, DivergenceDetector } from "../analysis/training/detector.js";
 import {
   type Activation,
   type Loss,

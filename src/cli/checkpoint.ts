@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { TrainCheckpoint } from "../analysis/train.js";
+import type { TrainCheckpoint } from "../analysis/training/train.js";
 import type { OptimizerSnapshot } from "../optim/index.js";
 import { CliError } from "./errors.js";
 import { writeFileAtomic } from "./files.js";

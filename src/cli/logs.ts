@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { criticalLearningRate } from "../analysis/critical.js";
-import type { LogRecord } from "../analysis/diagnose.js";
+import type { LogRecord } from "../analysis/diagnosis/diagnose.js";
+import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { parseCsv } from "../objectives/table.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
 import { CliError } from "./errors.js";

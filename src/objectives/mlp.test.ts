@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { hessianOperator } from "../analysis/hvp.js";
-import { lanczos } from "../analysis/lanczos.js";
+import { hessianOperator } from "../analysis/curvature/hvp.js";
+import { lanczos } from "../analysis/curvature/lanczos.js";
 import { centralGradient, centralHessianVector } from "../core/finite-differences.js";
 import { createRng } from "../core/rng.js";
 import { createOptimizer } from "../optim/index.js";

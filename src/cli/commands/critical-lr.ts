@@ -1,5 +1,5 @@
-import { type CriticalSearch, criticalLrSearch } from "../../analysis/critical-search.js";
-import type { ThresholdResult } from "../../analysis/threshold.js";
+import { type CriticalSearch, criticalLrSearch } from "../../analysis/thresholds/critical-search.js";
+import type { ThresholdResult } from "../../analysis/thresholds/threshold.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { describeObjective, describePoint } from "../../report/describe.js";

@@ -1,4 +1,4 @@
-import { type TrainRecord, train } from "../../analysis/train.js";
+import { type TrainRecord, train } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../objectives/mlp.js";

@@ -1,7 +1,7 @@
-import { hessianOperator } from "../../analysis/hvp.js";
-import { lanczos } from "../../analysis/lanczos.js";
-import { nonFiniteSteps } from "../../analysis/threshold.js";
-import { type TrainRecord, train } from "../../analysis/train.js";
+import { hessianOperator } from "../../analysis/curvature/hvp.js";
+import { lanczos } from "../../analysis/curvature/lanczos.js";
+import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
+import { type TrainRecord, train } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import {

@@ -1,5 +1,5 @@
-import { stabilityAt } from "../../analysis/stability.js";
-import { nonFiniteSteps } from "../../analysis/threshold.js";
+import { stabilityAt } from "../../analysis/thresholds/stability.js";
+import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
 import { fmt } from "../../core/format.js";
 import { modelObjective } from "../../objectives/models.js";
 import { designFromTable } from "../../objectives/table.js";

@@ -4,8 +4,8 @@ import {
   measureScaling,
   mlpProblem,
   modelProblem,
-} from "../../analysis/data-causes.js";
-import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnose.js";
+} from "../../analysis/diagnosis/data-causes.js";
+import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnosis/diagnose.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";

@@ -1,5 +1,5 @@
 import { extname } from "node:path";
-import { lrRangeTest, type RangeTest } from "../../analysis/find-lr.js";
+import { lrRangeTest, type RangeTest } from "../../analysis/thresholds/find-lr.js";
 import { fmt } from "../../core/format.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";

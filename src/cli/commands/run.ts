@@ -1,6 +1,6 @@
 import { extname } from "node:path";
-import { detectInTrace } from "../../analysis/detector.js";
-import { type GuardedResult, guardedRun } from "../../analysis/guard.js";
+import { detectInTrace } from "../../analysis/training/detector.js";
+import { type GuardedResult, guardedRun } from "../../analysis/training/guard.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { runToCsv, runToJson } from "../../report/json.js";

@@ -1,5 +1,5 @@
-import { sharpnessAlongRun } from "../../analysis/preconditioned.js";
-import { type StabilityReport, stabilityAt } from "../../analysis/stability.js";
+import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
+import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/stability.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";

@@ -1,9 +1,9 @@
 import { extname } from "node:path";
 import cliProgress from "cli-progress";
-import { criticalLearningRate } from "../../analysis/critical.js";
-import { stabilityAt } from "../../analysis/stability.js";
-import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/sweep.js";
-import { defaultWorkers, runSweep } from "../../analysis/sweep-pool.js";
+import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
+import { stabilityAt } from "../../analysis/thresholds/stability.js";
+import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
+import { defaultWorkers, runSweep } from "../../analysis/thresholds/sweep-pool.js";
 import { fmt } from "../../core/format.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { stabilityMap, sweepChart } from "../../report/charts.js";

@@ -1,6 +1,11 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import cliProgress from "cli-progress";
-import { type TrainCheckpoint, type TrainRecord, type TrainResult, train } from "../../analysis/train.js";
+import {
+  type TrainCheckpoint,
+  type TrainRecord,
+  type TrainResult,
+  train,
+} from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";

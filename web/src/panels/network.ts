@@ -1,5 +1,5 @@
-import type { Intervention } from "../../../src/analysis/guard.js";
-import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/train.js";
+import type { Intervention } from "../../../src/analysis/training/guard.js";
+import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/training/train.js";
 import { fmt } from "../../../src/core/format.js";
 import { createRng } from "../../../src/core/rng.js";
 import {

@@ -1,6 +1,6 @@
-import { criticalLearningRate } from "../../../src/analysis/critical.js";
-import { stabilityAt } from "../../../src/analysis/stability.js";
-import { type CellResult, parseGrid, type SweepCell } from "../../../src/analysis/sweep.js";
+import { criticalLearningRate } from "../../../src/analysis/thresholds/critical.js";
+import { stabilityAt } from "../../../src/analysis/thresholds/stability.js";
+import { type CellResult, parseGrid, type SweepCell } from "../../../src/analysis/thresholds/sweep.js";
 import { fmt } from "../../../src/core/format.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import type { Objective } from "../../../src/objectives/types.js";

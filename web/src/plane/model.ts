@@ -1,4 +1,4 @@
-import { criticalLearningRate } from "../../../src/analysis/critical.js";
+import { criticalLearningRate } from "../../../src/analysis/thresholds/critical.js";
 import { symmetricEigen } from "../../../src/core/eigen.js";
 import { fmt } from "../../../src/core/format.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";

@@ -1,4 +1,4 @@
-import type { CellResult, SweepCell } from "../../../src/analysis/sweep.js";
+import type { CellResult, SweepCell } from "../../../src/analysis/thresholds/sweep.js";
 import type { SweepReply, SweepRequest } from "./sweep.worker.js";
 
 /**

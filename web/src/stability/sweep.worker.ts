@@ -1,4 +1,4 @@
-import { type CellResult, type SweepCell, sweepCell } from "../../../src/analysis/sweep.js";
+import { type CellResult, type SweepCell, sweepCell } from "../../../src/analysis/thresholds/sweep.js";
 import { stabilityObjective } from "./objective.js";
 
 /**

@@ -1,11 +1,11 @@
-import { createRng } from "../core/rng.js";
-import { type MlpData, type MlpObjective, mlpObjective } from "../objectives/mlp.js";
-import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../optim/index.js";
+import { createRng } from "../../core/rng.js";
+import { type MlpData, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
+import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
+import { hessianOperator } from "../curvature/hvp.js";
+import { lanczos } from "../curvature/lanczos.js";
+import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate } from "./guard.js";
-import { hessianOperator } from "./hvp.js";
-import { lanczos } from "./lanczos.js";
-import { preconditionedOperator, preconditioning } from "./preconditioned.js";
 
 /**
  * Training an MLP: minibatches (or the full batch), any optimizer, and the monitors that explain a

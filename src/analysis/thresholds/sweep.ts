@@ -1,5 +1,5 @@
-import type { Objective } from "../objectives/types.js";
-import type { OptimizerBase, OptimizerOptions } from "../optim/index.js";
+import type { Objective } from "../../objectives/types.js";
+import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
 import { probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */

@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
-import { type Compile, needsCompiler, objectiveFromSource } from "../objectives/source.js";
-import type { Objective } from "../objectives/types.js";
+import { type Compile, needsCompiler, objectiveFromSource } from "../../objectives/source.js";
+import type { Objective } from "../../objectives/types.js";
 import { sweepCell } from "./sweep.js";
 import type { SweepJob, WorkerReply, WorkerRequest } from "./sweep-pool.js";
 
@@ -16,7 +16,7 @@ parentPort!.on("message", async (message: WorkerRequest) => {
       job = message.job;
       const source = job.source;
       objective = needsCompiler(source)
-        ? import("../objectives/expression.js").then((m) =>
+        ? import("../../objectives/expression.js").then((m) =>
             objectiveFromSource(source, m.compileExpression as Compile),
           )
         : Promise.resolve(objectiveFromSource(source));

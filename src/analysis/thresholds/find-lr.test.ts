@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { compileExpression } from "../objectives/expression.js";
-import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
+import { compileExpression } from "../../objectives/expression.js";
+import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
 import { lrRangeTest } from "./find-lr.js";
 
 describe("learning-rate range test on quadratics", () => {

@@ -1,5 +1,5 @@
-import type { Objective } from "../objectives/types.js";
-import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../optim/index.js";
+import type { Objective } from "../../objectives/types.js";
+import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 
 /** How a probe run ended. */
 export type ProbeOutcome = "diverged" | "converged" | "undecided";

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { rosenbrock } from "../objectives/builtins.js";
-import { compileExpression } from "../objectives/expression.js";
-import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import { resolveOptimizerConfig } from "../optim/index.js";
-import { run } from "../run/runner.js";
+import { rosenbrock } from "../../objectives/builtins.js";
+import { compileExpression } from "../../objectives/expression.js";
+import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
+import { run } from "../../run/runner.js";
 import { detectInTrace } from "./detector.js";
 
 const detect = (

@@ -1,9 +1,9 @@
-import { fmt } from "../core/format.js";
-import type { Objective } from "../objectives/types.js";
-import type { OptimizerConfig } from "../optim/index.js";
+import { fmt } from "../../core/format.js";
+import type { Objective } from "../../objectives/types.js";
+import type { OptimizerConfig } from "../../optim/index.js";
+import { hessianOperator } from "../curvature/hvp.js";
+import { lanczos, type SpectrumEstimate } from "../curvature/lanczos.js";
 import { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
-import { hessianOperator } from "./hvp.js";
-import { lanczos, type SpectrumEstimate } from "./lanczos.js";
 
 export interface StabilityOptions {
   /** How many of the largest eigenvalues (default min(3, n)). */

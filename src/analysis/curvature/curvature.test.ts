@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { symmetricEigen } from "../core/eigen.js";
-import { createRng } from "../core/rng.js";
-import { compileExpression } from "../objectives/expression.js";
-import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
+import { symmetricEigen } from "../../core/eigen.js";
+import { createRng } from "../../core/rng.js";
+import { compileExpression } from "../../objectives/expression.js";
+import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
 import { hessianOperator, matrixOperator } from "./hvp.js";
 import { hutchinsonTrace, lanczos, powerIteration } from "./lanczos.js";
 

@@ -1,6 +1,6 @@
-import { createRng } from "../core/rng.js";
-import { tridiagonalEigen } from "../core/tridiagonal.js";
-import { allFinite, dot, norm2 } from "../core/vec.js";
+import { createRng } from "../../core/rng.js";
+import { tridiagonalEigen } from "../../core/tridiagonal.js";
+import { allFinite, dot, norm2 } from "../../core/vec.js";
 import type { HessianOperator } from "./hvp.js";
 
 /** An eigenvalue estimate with its error bar: some true eigenvalue lies within ±residual. */

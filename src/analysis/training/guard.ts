@@ -1,12 +1,12 @@
-import type { Objective } from "../objectives/types.js";
-import type { OptimizerConfig } from "../optim/index.js";
-import { type RunConfig, type RunResult, Stepper } from "../run/runner.js";
-import type { StepRecord } from "../run/types.js";
-import { judge } from "../run/verdict.js";
-import { criticalLearningRate } from "./critical.js";
+import type { Objective } from "../../objectives/types.js";
+import type { OptimizerConfig } from "../../optim/index.js";
+import { type RunConfig, type RunResult, Stepper } from "../../run/runner.js";
+import type { StepRecord } from "../../run/types.js";
+import { judge } from "../../run/verdict.js";
+import { hessianOperator } from "../curvature/hvp.js";
+import { lanczos } from "../curvature/lanczos.js";
+import { criticalLearningRate } from "../thresholds/critical.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
-import { hessianOperator } from "./hvp.js";
-import { lanczos } from "./lanczos.js";
 
 /**
  * The guard: runs the optimizer with the early-warning detector on, keeps the last good state

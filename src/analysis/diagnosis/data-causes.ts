@@ -1,11 +1,11 @@
-import { createRng } from "../core/rng.js";
-import { type MlpData, type MlpSpec, mlpObjective } from "../objectives/mlp.js";
-import { type ModelName, modelObjective } from "../objectives/models.js";
-import type { Design } from "../objectives/table.js";
-import type { Objective } from "../objectives/types.js";
-import type { OptimizerConfig } from "../optim/index.js";
-import { criticalLearningRate } from "./critical.js";
-import { type StabilityReport, stabilityAt } from "./stability.js";
+import { createRng } from "../../core/rng.js";
+import { type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
+import { type ModelName, modelObjective } from "../../objectives/models.js";
+import type { Design } from "../../objectives/table.js";
+import type { Objective } from "../../objectives/types.js";
+import type { OptimizerConfig } from "../../optim/index.js";
+import { criticalLearningRate } from "../thresholds/critical.js";
+import { type StabilityReport, stabilityAt } from "../thresholds/stability.js";
 
 /**
  * The two causes of divergence that live in the data rather than in the log: inputs on scales that

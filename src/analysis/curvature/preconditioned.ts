@@ -1,7 +1,7 @@
-import { fmt } from "../core/format.js";
-import type { Objective } from "../objectives/types.js";
-import { createOptimizer, type Optimizer, type OptimizerOptions } from "../optim/index.js";
-import { criticalLearningRate } from "./critical.js";
+import { fmt } from "../../core/format.js";
+import type { Objective } from "../../objectives/types.js";
+import { createOptimizer, type Optimizer, type OptimizerOptions } from "../../optim/index.js";
+import { criticalLearningRate } from "../thresholds/critical.js";
 import { type HessianOperator, hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 

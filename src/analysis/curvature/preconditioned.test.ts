@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import { createOptimizer } from "../optim/index.js";
+import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
+import { createOptimizer } from "../../optim/index.js";
+import { divergenceThreshold } from "../thresholds/threshold.js";
 import { preconditioning, sharpnessAlongRun } from "./preconditioned.js";
-import { divergenceThreshold } from "./threshold.js";
 
 const f = quadraticFromEigenvalues([1, 100], 3);
 

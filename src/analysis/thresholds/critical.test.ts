@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import { resolveOptimizerConfig } from "../optim/index.js";
+import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
 import { criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 import { divergenceThreshold, probe } from "./threshold.js";
 

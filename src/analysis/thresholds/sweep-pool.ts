@@ -4,9 +4,9 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { compileExpression } from "../objectives/expression.js";
-import { type ObjectiveSource, objectiveFromSource } from "../objectives/source.js";
-import type { OptimizerBase } from "../optim/index.js";
+import { compileExpression } from "../../objectives/expression.js";
+import { type ObjectiveSource, objectiveFromSource } from "../../objectives/source.js";
+import type { OptimizerBase } from "../../optim/index.js";
 import { type CellResult, type SweepCell, sweepCell } from "./sweep.js";
 import type { ThresholdCriteria } from "./threshold.js";
 

@@ -1,5 +1,5 @@
-import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
-import { criticalLearningRate } from "./critical.js";
+import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { criticalLearningRate } from "../thresholds/critical.js";
 
 /**
  * Early warning of divergence, online over consecutive iterates, cheap enough for every step.

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { loadCars } from "../cli/datasets.js";
-import { symmetricEigen } from "../core/eigen.js";
-import { createRng } from "../core/rng.js";
-import { mlpObjective } from "../objectives/mlp.js";
-import { modelObjective } from "../objectives/models.js";
-import { heavyRowsRegression } from "../objectives/synthetic.js";
-import { designFromTable } from "../objectives/table.js";
-import { resolveOptimizerConfig } from "../optim/index.js";
-import { run } from "../run/runner.js";
+import { loadCars } from "../../cli/datasets.js";
+import { symmetricEigen } from "../../core/eigen.js";
+import { createRng } from "../../core/rng.js";
+import { mlpObjective } from "../../objectives/mlp.js";
+import { modelObjective } from "../../objectives/models.js";
+import { heavyRowsRegression } from "../../objectives/synthetic.js";
+import { designFromTable } from "../../objectives/table.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
+import { run } from "../../run/runner.js";
+import { train } from "../training/train.js";
 import { measureNoise, measureScaling, mlpProblem, modelProblem } from "./data-causes.js";
 import { diagnose, type LogRecord } from "./diagnose.js";
-import { train } from "./train.js";
 
 /** λmax of the least-squares Hessian (2/n)·AᵀA with A = [X 1], by an exact eigen-decomposition. */
 function leastSquaresLambda(x: Float64Array, rows: number, p: number): { max: number; min: number } {

@@ -1,11 +1,11 @@
-import { fmt } from "../core/format.js";
-import type { Objective } from "../objectives/types.js";
+import { fmt } from "../../core/format.js";
+import type { Objective } from "../../objectives/types.js";
 import {
   type OptimizerBase,
   type OptimizerConfig,
   type OptimizerOptions,
   resolveOptimizerConfig,
-} from "../optim/index.js";
+} from "../../optim/index.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
   convergenceThreshold,

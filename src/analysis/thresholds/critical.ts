@@ -1,5 +1,5 @@
-import { fmt } from "../core/format.js";
-import type { OptimizerConfig } from "../optim/index.js";
+import { fmt } from "../../core/format.js";
+import type { OptimizerConfig } from "../../optim/index.js";
 
 /**
  * The largest stable learning rate of the SGD family on a quadratic with Hessian eigenvalues in

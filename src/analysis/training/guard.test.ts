@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { quadratic, quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import type { Objective } from "../objectives/types.js";
-import { run } from "../run/runner.js";
+import { quadratic, quadraticFromEigenvalues } from "../../objectives/quadratic.js";
+import type { Objective } from "../../objectives/types.js";
+import { run } from "../../run/runner.js";
 import { guardedRun } from "./guard.js";
 
 // ½xᵀAx + bᵀx with A's eigenvalues 1 and 10 (rotated): the minimum is −½bᵀA⁻¹b, not 0.

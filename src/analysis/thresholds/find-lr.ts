@@ -1,10 +1,10 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../../objectives/types.js";
 import {
   createOptimizer,
   type OptimizerBase,
   type OptimizerOptions,
   resolveOptimizerConfig,
-} from "../optim/index.js";
+} from "../../optim/index.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 
 /**

@@ -1,0 +1,11 @@
+// Training: the train loop, the divergence detector, the guard.
+export {
+  type Detection,
+  type DetectionState,
+  type DetectorOptions,
+  DivergenceDetector,
+  detectInTrace,
+  type Observation,
+} from "./detector.js";
+export { type GuardedResult, type GuardOptions, guardedRun, type Intervention } from "./guard.js";
+export { type TrainConfig, type TrainRecord, type TrainResult, train } from "./train.js";
