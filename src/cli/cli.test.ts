@@ -338,11 +338,20 @@ describe("overshoot stability", () => {
     expect(j.optimal.gd.lr).toBeCloseTo(2 / 52, 12);
   });
 
-  it("explains negative curvature instead of quoting a rate", async () => {
+  it("quotes 2/λmax beside negative curvature, and calls an objective unbounded below only when it is known", async () => {
     const r = await cli(["stability", "--f", "x^4 - 3*x^2 + y^2", "--at", "0.1,0"]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/λmin = -5\.88/);
-    expect(r.out).toMatch(/Critical learning rate for sgd: none — negative curvature/);
+    expect(r.out).toContain("Critical learning rate for sgd: 2/2 = 1");
+    expect(r.out).toMatch(/Negative curvature: λmin = -5\.88 < 0 — directions in which the loss decreases/);
+    expect(r.out).not.toMatch(/unbounded/);
+    const saddle = await cli(["stability", "--f", "x^2 - y^2", "--at", "1,1", "--json"]);
+    const j = JSON.parse(saddle.out);
+    expect(j.critical.lr).toBeCloseTo(1, 14);
+    expect(j.negativeCurvature.unboundedBelow).toBe(true);
+    const text = await cli(["stability", "--f", "quadratic", "--eigenvalues", "1,-1", "--at", "1,1"]);
+    expect(text.out).toContain("Critical learning rate for sgd: 2/1 = 2");
+    expect(text.out).toMatch(/quadratic is unbounded below/);
   });
 
   it("compares the user's lr with the critical one", async () => {

@@ -706,6 +706,8 @@ function build(b: Builder, f: Node, names: readonly string[], text: string): Exp
     dim: n,
     names,
     description: { kind: "expression", expression: text },
+    // Constants fold as the derivatives are built, so a quadratic's second derivatives are numbers.
+    constantHessian: hess.every((node) => node.k === "num"),
     expression: text,
     value,
     gradient,

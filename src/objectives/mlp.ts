@@ -519,6 +519,7 @@ export function mlpObjective(spec: MlpSpec, data: MlpData, description = "mlp"):
       name: description,
       parameters: { sizes: [...sizes], activation, loss, rows: data.rows },
     },
+    training: true,
     spec,
     layout,
     value: (theta) => value(theta),

@@ -102,6 +102,9 @@ export function modelObjective(model: ModelName, design: Design, source: string)
         rows: n,
       },
     },
+    training: true,
+    // Linear regression's Hessian (2/n)·AᵀA does not depend on θ; logistic regression's does.
+    constantHessian: model === "linear",
     design,
     model,
     value,

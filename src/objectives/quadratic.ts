@@ -59,6 +59,7 @@ export function quadratic(
     dim: n,
     names: defaultNames(n),
     description: { kind: "builtin", name: "quadratic", ...(parameters ? { parameters } : {}) },
+    constantHessian: true,
     matrix: a,
     linear: b,
     value,

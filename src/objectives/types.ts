@@ -9,6 +9,17 @@ export interface Objective {
   readonly names: readonly string[];
   /** How the objective was given: the typed expression, or the built-in's name. */
   readonly description: ObjectiveDescription;
+  /**
+   * True when H(x) is the same at every x (a quadratic, linear regression). Then λmin < 0 is known
+   * to mean unbounded below: along its eigenvector f falls like −|λ|t²/2 for ever.
+   */
+  readonly constantHessian?: boolean;
+  /**
+   * True for a model trained on data (a network, linear or logistic regression): a run is judged by
+   * how far its loss falls over the horizon (trained, failed, a catapult), since ‖∇f‖ → 0 is not a
+   * criterion training ever meets. Absent for a function, judged by ‖∇f‖ as before.
+   */
+  readonly training?: boolean;
   /** f(x). */
   value(x: Float64Array): number;
   /** Fills out with ∇f(x) and returns f(x). */

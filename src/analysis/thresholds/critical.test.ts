@@ -43,10 +43,11 @@ describe("critical learning rate of the SGD family: closed form against bisectio
     expect(heavy.lr).toBeCloseTo(0.38, 15);
   });
 
-  it("no stable rate under negative curvature, and says why", () => {
+  it("negative curvature withholds nothing: the limit is still 2/λmax, and the note says what λmin < 0 means", () => {
     const r = criticalLearningRate(resolveOptimizerConfig({ name: "sgd", lr: 1 }), 3, -1);
-    expect(r.lr).toBeNull();
-    expect(r.note).toMatch(/negative curvature \(λmin = -1 < 0\)/);
+    expect(r.lr).toBeCloseTo(2 / 3, 15);
+    expect(r.note).toMatch(/λmin = -1 < 0: along its eigenvector the loss decreases from this point/);
+    expect(r.note).not.toMatch(/without bound/);
   });
 
   it("adaptive optimizers get no fixed-rate answer from λmax alone", () => {

@@ -13,11 +13,18 @@ import type { OptimizerConfig } from "../../optim/index.js";
  *   at z = −1 gives 1 + (1 + 2β)(1 − a) = 0, so stable iff 0 < a < 2(1 + β)/(1 + 2β).
  * - weight decay w adds w·I to the Hessian: λ becomes λ + w.
  *
- * Exact on quadratics (tests bisect real runs against these); elsewhere it is the local answer at
- * the point where λmax was measured.
+ * Exact on positive-definite quadratics (tests bisect real runs against these); elsewhere it is
+ * the local limit of the directions of positive curvature at the point where λmax was measured.
+ * A direction with λ < 0 is not a limit on η: the recurrence x' = (1 − ηλ)·x grows there at any
+ * η > 0, but that growth is the loss falling, which only an objective unbounded below turns into
+ * a failure (stability.ts says when that is known).
  */
 export interface CriticalRate {
-  /** Supremum of stable learning rates; null when no rate is stable, or every rate is. */
+  /**
+   * Supremum of the learning rates under which every direction of positive curvature contracts
+   * (2/λmax for plain GD); null when no direction has positive curvature or the optimizer never
+   * contracts (momentum ≥ 1). Negative curvature does not change it: see `note`.
+   */
   readonly lr: number | null;
   /** The formula with the optimizer's own symbols. */
   readonly formula: string;
@@ -69,13 +76,13 @@ export function criticalLearningRate(
     numerator = 2 * (1 + beta);
     evaluated = `2(1 + ${fmt(beta)})/${lamValue}`;
   }
-  if (bottom < 0) {
+  if (beta >= 1) {
     return {
       lr: null,
       formula,
       evaluated,
       exactOnQuadratics: true,
-      note: `negative curvature (λmin${wd !== 0 ? " + w" : ""} = ${fmt(bottom)} < 0): along that direction the loss falls without bound and the iterates grow at any learning rate`,
+      note: `momentum β = ${fmt(beta)} ≥ 1 keeps every past gradient at full weight or more, so the iterates never contract: no learning rate is stable`,
     };
   }
   if (top <= 0 || (tau === 1 && !nesterov && beta !== 0)) {
@@ -84,11 +91,20 @@ export function criticalLearningRate(
       formula,
       evaluated,
       exactOnQuadratics: true,
-      note: "no curvature to overshoot: every learning rate is stable",
+      note:
+        top <= 0
+          ? `no positive curvature (λmax${wd !== 0 ? " + w" : ""} = ${fmt(top)} ≤ 0): no direction here overshoots, so curvature limits no learning rate at this point`
+          : "dampening τ = 1 ignores the gradient: no step is taken, so no rate overshoots",
     };
   }
   const lr = numerator / top;
-  return { lr, formula, evaluated: `${evaluated} = ${fmt(lr)}`, exactOnQuadratics: true, note: "" };
+  // Negative curvature (λmin < 0, every network at its initial weights) is a direction in which the
+  // loss falls from here; it bounds no step size, so it never withholds the limit set by λmax.
+  const note =
+    bottom < 0
+      ? `λmin${wd !== 0 ? " + w" : ""} = ${fmt(bottom)} < 0: along its eigenvector the loss decreases from this point (it is not a minimum); that direction limits no learning rate`
+      : "";
+  return { lr, formula, evaluated: `${evaluated} = ${fmt(lr)}`, exactOnQuadratics: true, note };
 }
 
 /** The fixed step that minimizes the worst contraction of GD: η* = 2/(λmin + λmax), rate (κ − 1)/(κ + 1). */

@@ -150,7 +150,7 @@ function advise(s: RangeTest["suggestions"], curvature: StabilityReport | null, 
   const critical = curvature?.critical.lr ?? null;
   if (critical === null) {
     return optimizer === "sgd"
-      ? "The curvature at the start gives no stable rate (negative or no curvature there); trust the range test, whose ramp has seen where the loss actually turns up."
+      ? "The curvature at the start limits no rate (no positive curvature there); trust the range test, whose ramp has seen where the loss actually turns up."
       : `${optimizer} rescales its steps by its gradient history, so λmax alone predicts no rate; trust the range test, and check the preconditioned sharpness along the run (overshoot stability --steps).`;
   }
   const candidates: [string, number | null][] = [

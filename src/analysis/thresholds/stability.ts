@@ -24,6 +24,12 @@ export interface StabilityReport {
   readonly lambdaMin: number;
   /** λmax/λmin when λmin > 0, else null (indefinite or singular). */
   readonly conditionNumber: number | null;
+  /**
+   * Present when λmin < 0: directions in which the loss decreases from this point. They limit no
+   * learning rate. `unboundedBelow` is true only where that is known: the Hessian is the same
+   * everywhere (a quadratic), so the loss falls without limit along that eigenvector.
+   */
+  readonly negativeCurvature: { readonly lambdaMin: number; readonly unboundedBelow: boolean } | null;
   /** For the optimizer asked about. */
   readonly critical: CriticalRate;
   /** For plain gradient descent, the reference every other answer is compared with. */
@@ -35,7 +41,12 @@ export interface StabilityReport {
   readonly warnings: readonly string[];
 }
 
-/** Curvature at a point and what it implies for the learning rate (Lanczos on exact HVPs). */
+/**
+ * Curvature at a point and what it implies for the learning rate (Lanczos on exact HVPs): the
+ * stability limit of the directions of positive curvature, 2/λmax for plain GD (critical.ts), at
+ * any point — a minimum, a saddle or a network's initial weights alike — with negative curvature
+ * reported beside it.
+ */
 export function stabilityAt(
   objective: Objective,
   at: ArrayLike<number>,
@@ -59,13 +70,9 @@ export function stabilityAt(
     warnings.push(
       "Hessian-vector products are central differences of gradients: eigenvalues are approximate (about 7 significant digits)",
     );
-  if (lambdaMin < -noise) {
-    warnings.push(
-      `negative curvature: λmin = ${fmt(lambdaMin)} < 0, so this point is not a minimum and no learning rate makes every direction contract`,
-    );
-  }
   if (lambdaMax <= noise)
     warnings.push("no positive curvature at this point: the learning rate is not limited by curvature here");
+  const negative = lambdaMin < -noise;
   const positive = lambdaMin > noise;
   return {
     at: Float64Array.from(at),
@@ -73,15 +80,12 @@ export function stabilityAt(
     lambdaMax,
     lambdaMin,
     conditionNumber: positive ? lambdaMax / lambdaMin : null,
-    critical: criticalLearningRate(
-      optimizer,
-      lambdaMax,
-      lambdaMin < -noise ? lambdaMin : Math.max(lambdaMin, 0),
-    ),
+    negativeCurvature: negative ? { lambdaMin, unboundedBelow: objective.constantHessian === true } : null,
+    critical: criticalLearningRate(optimizer, lambdaMax, negative ? lambdaMin : Math.max(lambdaMin, 0)),
     criticalGd: criticalLearningRate(
       { name: "sgd", lr: 1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 },
       lambdaMax,
-      lambdaMin < -noise ? lambdaMin : Math.max(lambdaMin, 0),
+      negative ? lambdaMin : Math.max(lambdaMin, 0),
     ),
     optimal: positive
       ? { gd: optimalGdStep(lambdaMin, lambdaMax), heavyBall: optimalHeavyBall(lambdaMin, lambdaMax) }

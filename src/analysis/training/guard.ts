@@ -141,15 +141,12 @@ export function lowerRate(
     try {
       const est = lanczos(hessianOperator(objective, at), {
         k: 1,
+        bottom: false,
         tolerance: 1e-6,
         maxIterations: Math.min(objective.dim, 100),
       });
-      // Negative curvature (a network's saddle directions) sets no step-size limit for the cap.
-      const critical = criticalLearningRate(
-        config,
-        est.top[0]!.value,
-        Math.max(0, est.bottom?.value ?? 0),
-      ).lr;
+      // Only λmax sets the cap: negative curvature (a network's saddle directions) limits no rate.
+      const critical = criticalLearningRate(config, est.top[0]!.value).lr;
       if (critical !== null && 0.9 * critical < currentLr) {
         return {
           newCap: 0.9 * critical,

@@ -155,6 +155,7 @@ function stabilityJson(
       exactHvp: r.spectrum.exactHvp,
     },
     conditionNumber: r.conditionNumber,
+    negativeCurvature: r.negativeCurvature,
     critical: {
       lr: r.critical.lr,
       formula: r.critical.formula,
@@ -212,19 +213,23 @@ function stabilityText(
         : `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: on a quadratic with this curvature it ${ratio === 1 ? "neither shrinks nor grows the error along the top eigenvector" : "overshoots and diverges"}.`,
     );
   }
-  // The negative-curvature warning would repeat what the critical-rate line has just said.
+  const neg = r.negativeCurvature;
+  if (neg) {
+    lines.push("");
+    lines.push(
+      neg.unboundedBelow
+        ? `Negative curvature: λmin = ${fmt(neg.lambdaMin)} < 0, and the Hessian is the same at every point (a quadratic), so ${what} is unbounded below: along that eigenvector the loss falls without limit and runs that move along it never converge, at any learning rate. That is the objective, not the step size.`
+        : `Negative curvature: λmin = ${fmt(neg.lambdaMin)} < 0 — directions in which the loss decreases from this point (it is not a minimum; at a network's initial weights this is normal). They limit no learning rate; the limit above comes from λmax.`,
+    );
+  }
+  // "No positive curvature" is what the critical-rate line has just said.
   for (const w of r.warnings)
-    if (
-      !(
-        r.critical.lr === null &&
-        w.startsWith("negative curvature") &&
-        r.critical.note.startsWith("negative curvature")
-      )
-    )
-      lines.push(`warning: ${w}`);
+    if (!(r.critical.lr === null && w.startsWith("no positive curvature"))) lines.push(`warning: ${w}`);
   lines.push("");
   lines.push(
-    `Exact for a quadratic; elsewhere local to this point — the curvature changes as x moves ('overshoot critical-lr' measures the threshold on real runs).`,
+    objective.training
+      ? "Local to these weights: as training moves them the curvature changes (λmax often rises toward 2/η and hovers there), and rates above this limit can still train after a spike (the catapult) — 'overshoot critical-lr' measures where training really breaks."
+      : "Exact for a quadratic; elsewhere local to this point — the curvature changes as x moves ('overshoot critical-lr' measures the threshold on real runs).",
   );
   return `${lines.join("\n")}\n`;
 }
