@@ -1,4 +1,3 @@
-import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
