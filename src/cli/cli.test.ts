@@ -558,7 +558,9 @@ describe("overshoot demo unscaled", () => {
     expect(r.out).toContain(`${cars.dropped.length} rows with a missing value dropped`);
     expect(r.out).toMatch(/lr 0\.0001 = [\d.]+× critical: predicted to converge/);
     expect(r.out).toContain(`multiplies the error along the top eigenvector by ${fmt(1e-3 * lambda - 1)}`);
-    expect(r.out).toMatch(/── lr 0\.0001[\s\S]*verdict: converging/);
+    expect(r.out).toMatch(
+      /── lr 0\.0001[\s\S]*verdict: trained — [^\n]*the loss fell from 610\.5 to 4\d\.\d+ \(×0\.0\d+\) over 500 steps/,
+    );
     expect(r.out).toMatch(/── lr 0\.001\n[\s\S]*verdict: nonfinite at step \d+/);
     const m = /to Infinity at step (\d+) and NaN at step (\d+)/.exec(r.out);
     expect(m).not.toBeNull();
@@ -606,7 +608,7 @@ describe("overshoot sweep", () => {
       expect(["diverging", "nonfinite"].includes(c.status)).toBe(c.lr > c.predictedLr);
     }
     expect(readFileSync(join(dir, "cells.csv"), "utf8").split("\n")[0]).toBe(
-      "lr,momentum,status,steps,finalLoss",
+      "lr,momentum,status,steps,finalLoss,peakLoss,peakStep",
     );
     expect(readFileSync(join(dir, "map.svg"), "utf8")).toContain("Stability map");
     expect(readdirSync(dir).sort()).toEqual(["cells.csv", "map.svg"]);

@@ -524,8 +524,36 @@ export interface SweepPoint {
   readonly finalLoss: number;
 }
 
-const STATUS_ORDER = ["converged", "converging", "oscillating", "diverging", "nonfinite"];
-const STATUS_COLORS = ["#1b5e20", "#66bb6a", "#ffb300", "#ef6c00", "#c62828"];
+const STATUS_ORDER = [
+  "converged",
+  "converging",
+  "trained",
+  "catapult",
+  "oscillating",
+  "failed",
+  "diverging",
+  "nonfinite",
+  "unbounded",
+];
+const STATUS_COLORS = [
+  "#1b5e20",
+  "#66bb6a",
+  "#2e7d32",
+  "#0277bd",
+  "#ffb300",
+  "#8d6e63",
+  "#ef6c00",
+  "#c62828",
+  "#6a1b9a",
+];
+
+/** A fixed colour per outcome, with only the outcomes present in the legend. */
+function statusScale(cells: readonly SweepPoint[]): { domain: string[]; range: string[] } {
+  const present = STATUS_ORDER.map((s, i) => [s, STATUS_COLORS[i]!] as const).filter(([s]) =>
+    cells.some((c) => c.status === s),
+  );
+  return { domain: present.map(([s]) => s), range: present.map(([, c]) => c) };
+}
 
 /**
  * Final loss against the learning rate (both log), coloured by outcome, with the predicted
@@ -578,7 +606,7 @@ export function sweepChart(
           field: "status",
           type: "nominal",
           title: null,
-          scale: { domain: STATUS_ORDER, range: STATUS_COLORS },
+          scale: statusScale(cells),
         },
         tooltip: [
           { field: "lr", type: "quantitative", format: ".4g" },
@@ -684,7 +712,7 @@ export function stabilityMap(
             field: "status",
             type: "nominal",
             title: null,
-            scale: { domain: STATUS_ORDER, range: STATUS_COLORS },
+            scale: statusScale(cells),
           },
           tooltip: [
             { field: "at", type: "quantitative", title: "lr", format: ".4g" },

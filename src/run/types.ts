@@ -24,7 +24,22 @@ export interface StepRecord {
   readonly lr?: number;
 }
 
-export type VerdictStatus = "converged" | "converging" | "oscillating" | "diverging" | "nonfinite";
+/**
+ * How a run ended. For every objective: `converged` (‖∇f‖ ≤ tolerance), `diverging` (the loss
+ * grows step over step at the end), `nonfinite`. For a function: `converging` (still falling),
+ * `oscillating` (bounded, not falling), `unbounded` (falling without limit on an objective known
+ * to be unbounded below). For a model trained on data (`Objective.training`): `trained` (the
+ * horizon ended with the loss below its start) and `failed` (it ended at or above its start).
+ */
+export type VerdictStatus =
+  | "converged"
+  | "converging"
+  | "oscillating"
+  | "diverging"
+  | "nonfinite"
+  | "unbounded"
+  | "trained"
+  | "failed";
 
 export interface Verdict {
   readonly status: VerdictStatus;
@@ -32,4 +47,9 @@ export interface Verdict {
   readonly atStep: number | null;
   /** One plain sentence with the numbers. */
   readonly reason: string;
+  /**
+   * A catapult (Lewkowycz et al. 2020): the loss rose above its start, to `peakLoss` at
+   * `peakStep`, and the run still ended below its start. Present only then.
+   */
+  readonly catapult?: { readonly peakLoss: number; readonly peakStep: number };
 }

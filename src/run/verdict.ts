@@ -12,12 +12,20 @@ export interface JudgeContext {
 
 /**
  * Classifies a finished trace:
- * - `nonfinite`: the last record holds Infinity or NaN (atStep = its step);
+ * - `nonfinite`: the last record holds Infinity or NaN (atStep = its step); on an objective with a
+ *   constant Hessian a loss of −Infinity is `unbounded` instead (it ran away downhill);
  * - `converged`: ‖∇f‖ ≤ tolerance at the last record;
- * - otherwise the tail of the trace (its last quarter, 2 to 50 steps) decides:
+ * - a model trained on data (`objective.training`) is judged by where its loss ended against its
+ *   start f(x₀): below it `trained` (however the tail moves: an edge-of-stability spike in
+ *   progress is not a failure), at or above it `diverging` when the tail grows as below, else
+ *   `failed`;
+ * - a function is judged by the tail of the trace (its last quarter, 2 to 50 steps):
  *   `diverging` when the loss ends above everything before it in the tail and ‖g‖ grew
- *   (geometric growth of the loss shows as a per-step factor > 1), `converging` when the loss
- *   is still falling, `oscillating` when it is bounded but no longer falling (η = 1 on x²).
+ *   (geometric growth of the loss shows as a per-step factor > 1), `unbounded` when it is still
+ *   falling on a constant-Hessian objective along a direction of negative curvature (a quadratic
+ *   with λ < 0 falls without limit), `converging` when it is still falling, `oscillating` when it
+ *   is bounded but no longer falling (η = 1 on x²).
+ * Any run whose loss rose above f(x₀) and ended below it carries `catapult` (the peak and its step).
  * The reason quotes the numbers; for plain gradient descent it adds the factor 1 − η·λ by which a
  * step multiplies the error along the gradient, λ = gᵀHg/gᵀg (exact for a quadratic, where GD is
  * stable iff |1 − η·λ| < 1 for every eigenvalue λ).
@@ -31,6 +39,7 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
   let scheduled: number | undefined;
   for (let i = trace.length - 1; i >= 0 && scheduled === undefined; i--) scheduled = trace[i]!.lr;
   const factor = gdFactor(lastFinite, context, scheduled);
+  const { objective } = context;
 
   if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
     const what = !allFinite(last.x) ? "x" : !Number.isFinite(last.loss) ? "the loss" : "the gradient";
@@ -39,28 +48,47 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       : !Number.isFinite(last.loss)
         ? last.loss
         : firstBad(last.grad);
+    if (last.loss === Number.NEGATIVE_INFINITY && objective.constantHessian) {
+      return {
+        status: "unbounded",
+        atStep: last.step,
+        reason: sentence(
+          [
+            `the loss fell from ${fmt(first.loss)} to -Infinity at step ${last.step}: the Hessian is the same everywhere and has negative curvature, so this objective is unbounded below and no learning rate converges`,
+          ],
+          null,
+        ),
+      };
+    }
     const prev = trace[trace.length - 2];
     const growth = prev && trace.length >= 3 ? perStep(trace[0]!.loss, prev.loss, prev.step) : null;
     const parts = [`${what} became ${value} at step ${last.step}`];
     if (growth !== null && growth > 1)
       parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
+    else if (prev && prev.loss < first.loss && value === Number.NEGATIVE_INFINITY)
+      parts.push(`after the loss fell without limit from ${fmt(first.loss)}`);
     return { status: "nonfinite", atStep: last.step, reason: sentence(parts, factor) };
   }
+  const catapult = catapultOf(trace);
+  const withCatapult = (v: Verdict): Verdict => (catapult ? { ...v, catapult } : v);
+  const rose = catapult
+    ? ` after rising above its start to ${fmt(catapult.peakLoss)} at step ${catapult.peakStep} (a catapult)`
+    : "";
   if (last.gradNorm <= context.tolerance) {
-    return {
+    return withCatapult({
       status: "converged",
       atStep: last.step,
       reason: sentence(
         [
-          `‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}, where f = ${fmt(last.loss)}`,
+          `‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}, where f = ${fmt(last.loss)}${rose}`,
         ],
         factor,
       ),
-    };
+    });
   }
   if (trace.length === 1) {
     return {
-      status: "converging",
+      status: objective.training ? "failed" : "converging",
       atStep: null,
       reason: `no step was taken; f = ${fmt(last.loss)} at the start`,
     };
@@ -73,7 +101,8 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
   const earlierMax = Math.max(...tail.slice(0, -1).map((r) => r.loss));
   const scale = Math.max(Math.abs(start.loss), Math.abs(last.loss), 1e-300);
   const gradGrowth = perStep(start.gradNorm, last.gradNorm, m);
-  if (last.loss > earlierMax + 1e-12 * scale && (gradGrowth === null || gradGrowth > 1)) {
+  const growing = last.loss > earlierMax + 1e-12 * scale && (gradGrowth === null || gradGrowth > 1);
+  const diverging = (): Verdict => {
     const lossGrowth = perStep(start.loss, last.loss, m);
     const growth = lossGrowth !== null && lossGrowth > 1 ? `, ×${fmt(lossGrowth)} per step` : "";
     return {
@@ -84,20 +113,64 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
         factor,
       ),
     };
+  };
+
+  if (objective.training) {
+    const f0 = first.loss;
+    if (last.loss < f0) {
+      const spike = growing ? `; it was rising over the last ${m} steps (a spike, not yet a failure)` : "";
+      return withCatapult({
+        status: "trained",
+        atStep: null,
+        reason: sentence(
+          [
+            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)}${f0 > 0 && last.loss >= 0 ? ` (×${fmt(last.loss / f0)})` : ""} over ${n} steps${rose}${spike}`,
+          ],
+          factor,
+        ),
+      });
+    }
+    if (growing) return diverging();
+    const peak = Math.max(...trace.map((r) => r.loss));
+    return {
+      status: "failed",
+      atStep: null,
+      reason: sentence(
+        [
+          `after ${n} steps the loss is ${fmt(last.loss)}, not below its start ${fmt(f0)}${peak > last.loss ? ` (it peaked at ${fmt(peak)})` : ""}: the run did not train`,
+        ],
+        null,
+      ),
+    };
   }
+
+  if (growing) return diverging();
   if (last.loss < start.loss - 1e-12 * scale) {
     const lossGrowth = perStep(start.loss, last.loss, m);
+    const downhill = objective.constantHessian ? negativeCurvatureAlong(tail, objective) : null;
+    if (downhill !== null) {
+      return {
+        status: "unbounded",
+        atStep: null,
+        reason: sentence(
+          [
+            `the loss fell from ${fmt(first.loss)} to ${fmt(last.loss)} and keeps falling; the curvature along the steps is ${fmt(downhill)} < 0 and the Hessian is the same everywhere, so this objective is unbounded below: no learning rate converges`,
+          ],
+          null,
+        ),
+      };
+    }
     const rate = lossGrowth !== null && lossGrowth < 1 ? ` (×${fmt(lossGrowth)} per step)` : "";
-    return {
+    return withCatapult({
       status: "converging",
       atStep: null,
       reason: sentence(
         [
-          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}`,
+          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}${rose}`,
         ],
         factor,
       ),
-    };
+    });
   }
   const lo = Math.min(...tail.map((r) => r.loss));
   const hi = Math.max(...tail.map((r) => r.loss));
@@ -107,6 +180,39 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
     atStep: null,
     reason: sentence([`over the last ${m} steps the loss ${range} without falling`], factor),
   };
+}
+
+/** The loss rose above f(x₀) somewhere and the run ended below it: the peak and its step. */
+function catapultOf(trace: readonly StepRecord[]): Verdict["catapult"] | undefined {
+  const f0 = trace[0]!.loss;
+  const last = trace[trace.length - 1]!;
+  if (!(last.loss < f0)) return undefined;
+  let peak = f0;
+  let at = -1;
+  for (const r of trace)
+    if (r.loss > peak) {
+      peak = r.loss;
+      at = r.step;
+    }
+  return at >= 0 ? { peakLoss: peak, peakStep: at } : undefined;
+}
+
+/** The curvature ΔxᵀHΔx/‖Δx‖² of the last step of the tail when it is negative, else null. */
+function negativeCurvatureAlong(
+  tail: readonly StepRecord[],
+  objective: JudgeContext["objective"],
+): number | null {
+  const a = tail[tail.length - 2];
+  const b = tail[tail.length - 1];
+  if (!a || !b) return null;
+  const dx = new Float64Array(a.x.length);
+  for (let i = 0; i < dx.length; i++) dx[i] = b.x[i]! - a.x[i]!;
+  const dd = dot(dx, dx);
+  if (!(dd > 0)) return null;
+  const hdx = new Float64Array(dx.length);
+  objective.hessianVector(a.x, dx, hdx);
+  const c = dot(dx, hdx) / dd;
+  return c < 0 ? c : null;
 }
 
 /** The per-step factor (b/a)^(1/steps) for positive a, b; null when it has no meaning. */

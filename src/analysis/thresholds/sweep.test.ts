@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseGrid } from "./sweep.js";
+import { parseGrid, sweepCell } from "./sweep.js";
 import { runSweep, type SweepJob } from "./sweep-pool.js";
 
 describe("grids", () => {
@@ -76,4 +76,29 @@ describe("runSweep on an expression", () => {
       true,
     ]);
   }, 30_000);
+});
+
+describe("cell outcomes for a model trained on data", () => {
+  // The uv model (Lewkowycz et al. 2020), L = (uv − 1)²/2 from (2, 0.1): λ0 = 4.088, 2/λ0 = 0.4892.
+  // Marked as a training objective it is judged by where its loss ends, not by ‖∇f‖.
+  it("trained below 2/λ0, catapult above it, diverging past η_max, failed when it ends at its start", async () => {
+    const expressionF = (await import("../../objectives/expression.js")).compileExpression;
+    const uv = { ...expressionF("(u*v - 1)^2/2"), training: true };
+    const crit = 0.48920416114583926;
+    const at = (m: number, steps: number) =>
+      sweepCell(uv, [2, 0.1], { name: "sgd" }, { lr: m * crit }, 0, { horizon: steps });
+    expect(at(0.3, 8).status).toBe("trained");
+    const catapult = at(1.5, 30);
+    expect(catapult.status).toBe("catapult");
+    expect(catapult.peakStep).toBe(2);
+    expect(catapult.peakLoss).toBeCloseTo(1.3407592643873751, 12);
+    // Past the ceiling f0 + 1e12·max(|f0|, 1) while still finite: diverging, settled early.
+    const past = at(1.8, 300);
+    expect(past.status).toBe("diverging");
+    expect(past.steps).toBeLessThan(100);
+    const bounce = sweepCell({ ...expressionF("x^2"), training: true }, [-1], { name: "sgd" }, { lr: 1 }, 0, {
+      horizon: 40,
+    });
+    expect(bounce.status).toBe("failed");
+  });
 });

@@ -1,6 +1,6 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
-import { probe, type ThresholdCriteria } from "./threshold.js";
+import { type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */
 export interface Grid {
@@ -57,7 +57,22 @@ export interface SweepCell {
   readonly momentum?: number;
 }
 
-export type CellStatus = "converged" | "converging" | "oscillating" | "diverging" | "nonfinite";
+/**
+ * The outcome of a cell, as the runner's verdicts name it: for a function converged / converging /
+ * oscillating / diverging / nonfinite / unbounded; for a model trained on data converged /
+ * trained / catapult (the loss rose above its start, then ended below it) / failed (ended at or
+ * above its start) / diverging / nonfinite.
+ */
+export type CellStatus =
+  | "converged"
+  | "converging"
+  | "oscillating"
+  | "diverging"
+  | "nonfinite"
+  | "unbounded"
+  | "trained"
+  | "catapult"
+  | "failed";
 
 export interface CellResult extends SweepCell {
   readonly index: number;
@@ -65,6 +80,21 @@ export interface CellResult extends SweepCell {
   /** Steps until the status was decided (the horizon when undecided). */
   readonly steps: number;
   readonly finalLoss: number;
+  /** The largest loss of the run and its step (the start's when it never rose). */
+  readonly peakLoss: number;
+  readonly peakStep: number;
+}
+
+/** The cell status of a finished probe (see CellStatus); `training` picks the criteria. */
+export function cellStatus(r: ProbeResult, training: boolean): CellStatus {
+  if (r.outcome === "diverged") return Number.isFinite(r.finalLoss) ? "diverging" : "nonfinite";
+  if (r.outcome === "converged") return "converged";
+  if (r.outcome === "unbounded") return "unbounded";
+  if (training) {
+    if (!(r.finalLoss < r.startLoss)) return "failed";
+    return r.peakLoss > r.startLoss ? "catapult" : "trained";
+  }
+  return r.finalLoss < r.startLoss ? "converging" : "oscillating";
 }
 
 /** One cell of a sweep: a probe run, classified the way the runner's verdicts are. */
@@ -81,11 +111,14 @@ export function sweepCell(
     lr: cell.lr,
     ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}),
   } as OptimizerOptions;
-  const start = objective.value(Float64Array.from(x0));
   const r = probe(objective, x0, options, criteria);
-  let status: CellStatus;
-  if (r.outcome === "diverged") status = Number.isFinite(r.finalLoss) ? "diverging" : "nonfinite";
-  else if (r.outcome === "converged") status = "converged";
-  else status = r.finalLoss < start ? "converging" : "oscillating";
-  return { ...cell, index, status, steps: r.steps, finalLoss: r.finalLoss };
+  return {
+    ...cell,
+    index,
+    status: cellStatus(r, objective.training === true),
+    steps: r.steps,
+    finalLoss: r.finalLoss,
+    peakLoss: r.peakLoss,
+    peakStep: r.peakStep,
+  };
 }

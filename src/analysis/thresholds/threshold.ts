@@ -1,8 +1,13 @@
 import type { Objective } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 
-/** How a probe run ended. */
-export type ProbeOutcome = "diverged" | "converged" | "undecided";
+/**
+ * How a probe run ended: `diverged` (non-finite, or the loss past the ceiling), `converged`
+ * (‖∇f‖ below tolerance), `unbounded` (on an objective with a constant Hessian, the loss fell past
+ * the mirror of the ceiling: a quadratic running downhill along negative curvature), or
+ * `undecided` (the horizon ran out first: the final and peak losses say how it went).
+ */
+export type ProbeOutcome = "diverged" | "converged" | "undecided" | "unbounded";
 
 export interface ThresholdCriteria {
   /** Step budget of each probe run (default 200,000). */
@@ -11,19 +16,40 @@ export interface ThresholdCriteria {
   readonly divergenceFactor?: number;
   /** Converged when ‖∇f‖ falls below this (default 1e-10). */
   readonly gradientTolerance?: number;
+  /** Record the curvature along the steps (costs two vector copies per step). */
+  readonly trackCurvature?: boolean;
+}
+
+/** The secant curvature (g_{k+1} − g_k)ᵀΔx/‖Δx‖² of a probe's steps, as the explanations use it. */
+export interface PathCurvature {
+  /** Along the first step (≈ the curvature at the start along the first update). */
+  readonly first: number;
+  /** Along the step that reached the peak loss (NaN when the loss never rose). */
+  readonly atPeak: number;
+  /** Along the last step taken. */
+  readonly last: number;
+  readonly max: number;
+  readonly min: number;
 }
 
 export interface ProbeResult {
   readonly outcome: ProbeOutcome;
-  /** Steps taken until the outcome was decided. */
+  /** Steps taken until the outcome was decided (the horizon when undecided). */
   readonly steps: number;
+  readonly startLoss: number;
   readonly finalLoss: number;
   readonly finalX: Float64Array;
+  /** The largest loss the run reached and the step it reached it (the start when it never rose). */
+  readonly peakLoss: number;
+  readonly peakStep: number;
+  /** Present when `trackCurvature` was asked for and a step was taken. */
+  readonly curvature?: PathCurvature;
 }
 
 /**
  * One run without records, as fast as the optimizer and gradient allow: the unit of every
- * bisection and sweep.
+ * bisection and sweep. It stops as soon as its outcome is settled (diverged, converged,
+ * unbounded); otherwise it runs the whole horizon.
  */
 export function probe(
   objective: Objective,
@@ -34,6 +60,7 @@ export function probe(
   const horizon = criteria.horizon ?? 200_000;
   const factor = criteria.divergenceFactor ?? 1e12;
   const tol = criteria.gradientTolerance ?? 1e-10;
+  const track = criteria.trackCurvature ?? false;
   const n = objective.dim;
   const opt = createOptimizer(optimizer, n);
   const x = Float64Array.from(x0);
@@ -41,18 +68,61 @@ export function probe(
   const f0 = objective.gradient(x, g);
   // A loss that starts at or below zero gives no scale of its own; 1 stands in for it.
   const ceiling = f0 + factor * Math.max(Math.abs(f0), 1);
+  // Only a constant Hessian tells that a falling loss will fall for ever (a quadratic, λ < 0).
+  const floor = objective.constantHessian
+    ? f0 - factor * Math.max(Math.abs(f0), 1)
+    : Number.NEGATIVE_INFINITY;
   let loss = f0;
+  let peakLoss = f0;
+  let peakStep = 0;
+  const px = track ? new Float64Array(n) : null;
+  const pg = track ? new Float64Array(n) : null;
+  const curv = { first: Number.NaN, atPeak: Number.NaN, last: Number.NaN, max: -Infinity, min: Infinity };
+  const result = (outcome: ProbeOutcome, steps: number): ProbeResult => ({
+    outcome,
+    steps,
+    startLoss: f0,
+    finalLoss: loss,
+    finalX: x,
+    peakLoss,
+    peakStep,
+    ...(track && steps > 0 ? { curvature: { ...curv } } : {}),
+  });
   for (let k = 0; k <= horizon; k++) {
-    if (!(loss <= ceiling)) return { outcome: "diverged", steps: k, finalLoss: loss, finalX: x };
+    if (!(loss <= ceiling)) return result("diverged", k);
     let s = 0;
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
-    if (!Number.isFinite(s)) return { outcome: "diverged", steps: k, finalLoss: loss, finalX: x };
-    if (Math.sqrt(s) < tol) return { outcome: "converged", steps: k, finalLoss: loss, finalX: x };
+    if (!Number.isFinite(s)) return result("diverged", k);
+    if (loss < floor) return result("unbounded", k);
+    if (Math.sqrt(s) < tol) return result("converged", k);
     if (k === horizon) break;
+    if (px && pg) {
+      px.set(x);
+      pg.set(g);
+    }
     opt.step(x, g);
     loss = objective.gradient(x, g);
+    if (loss > peakLoss) {
+      peakLoss = loss;
+      peakStep = k + 1;
+    }
+    if (px && pg) {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < n; i++) {
+        const d = x[i]! - px[i]!;
+        num += (g[i]! - pg[i]!) * d;
+        den += d * d;
+      }
+      const c = den > 0 ? num / den : Number.NaN;
+      if (k === 0) curv.first = c;
+      if (peakStep === k + 1) curv.atPeak = c;
+      curv.last = c;
+      if (c > curv.max) curv.max = c;
+      if (c < curv.min) curv.min = c;
+    }
   }
-  return { outcome: "undecided", steps: horizon, finalLoss: loss, finalX: x };
+  return result("undecided", horizon);
 }
 
 export interface ThresholdResult {

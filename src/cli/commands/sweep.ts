@@ -147,8 +147,11 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   if (csv !== undefined) {
     const fixed = "momentum" in config ? String(config.momentum) : "";
     const lines = [
-      "lr,momentum,status,steps,finalLoss",
-      ...results.map((r) => `${r.lr},${r.momentum ?? fixed},${r.status},${r.steps},${r.finalLoss}`),
+      "lr,momentum,status,steps,finalLoss,peakLoss,peakStep",
+      ...results.map(
+        (r) =>
+          `${r.lr},${r.momentum ?? fixed},${r.status},${r.steps},${r.finalLoss},${r.peakLoss},${r.peakStep}`,
+      ),
     ];
     writeFileAtomic(csv, `${lines.join("\n")}\n`);
   }
@@ -182,6 +185,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           cells: results.map((r) => ({
             ...r,
             finalLoss: jsonNumber(r.finalLoss),
+            peakLoss: jsonNumber(r.peakLoss),
             predictedLr: predictedFor(r.momentum)?.lr ?? null,
           })),
         },
@@ -218,7 +222,7 @@ function lineText(
 ): string {
   const lines = results.map(
     (r) =>
-      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : r.status === "diverging" || r.status === "nonfinite" ? `at step ${r.steps}` : ""}`,
+      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : r.status === "diverging" || r.status === "nonfinite" ? `at step ${r.steps}` : r.status === "catapult" ? `peak ${fmt(r.peakLoss)} at step ${r.peakStep}` : ""}`,
   );
   const firstBad = results.find((r) => r.status === "diverging" || r.status === "nonfinite");
   const tail = [
@@ -237,6 +241,22 @@ const SYMBOL: Record<string, string> = {
   oscillating: "~",
   diverging: "×",
   nonfinite: "✕",
+  unbounded: "↓",
+  trained: "•",
+  catapult: "◆",
+  failed: "−",
+};
+
+const SYMBOL_NAME: Record<string, string> = {
+  converged: "converged",
+  converging: "converging",
+  oscillating: "oscillating",
+  diverging: "diverging",
+  nonfinite: "non-finite",
+  unbounded: "unbounded below",
+  trained: "trained",
+  catapult: "catapult (rose above its start, then trained)",
+  failed: "failed (ended above its start)",
 };
 
 function mapText(
@@ -258,7 +278,9 @@ function mapText(
     }
     rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
   }
-  return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  ● converged  ○ converging  ~ oscillating  × diverging  ✕ non-finite\n`;
+  const seen = Object.keys(SYMBOL).filter((k) => results.some((r) => r.status === k));
+  const legend = seen.map((k) => `${SYMBOL[k]} ${SYMBOL_NAME[k]}`).join("  ");
+  return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  ${legend}\n`;
 }
 
 function makeProgress(

@@ -274,6 +274,12 @@ function verdictWords(p: PathResult): string {
       return "diverges";
     case "nonfinite":
       return `diverged at step ${v.atStep}`;
+    case "unbounded":
+      return "runs downhill without limit (unbounded below)";
+    case "trained":
+      return v.catapult ? `trained after a spike at step ${v.catapult.peakStep} (catapult)` : "trained";
+    case "failed":
+      return "ended above its start";
   }
 }
 

@@ -116,6 +116,12 @@ function headline(trace: readonly StepRecord[], verdict: Verdict, name: string):
       return "Explodes: every step overshoots further than the last";
     case "nonfinite":
       return `Diverged at step ${verdict.atStep}: the numbers left the floating-point range`;
+    case "unbounded":
+      return "Runs downhill without limit: this function is unbounded below";
+    case "trained":
+    case "failed":
+      // Typed functions are not models on data; these statuses do not occur here.
+      return verdict.status;
     case "oscillating": {
       const a = trace[trace.length - 2]?.x[0];
       const b = trace[trace.length - 1]?.x[0];
