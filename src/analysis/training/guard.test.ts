@@ -51,19 +51,25 @@ describe("guard", () => {
     expect(Math.abs(r.trace[r.trace.length - 1]!.loss - minimum)).toBeLessThan(1e-9);
   });
 
-  it("a learning-rate spike in a schedule is caught, rolled back and scaled to a safe rate", () => {
-    const spike = (k: number) => (k >= 30 && k < 33 ? 5 : 0.05);
-    const r = guardedRun({
+  it("a learning-rate spike in a schedule that would overflow is caught, rolled back and scaled to a safe rate", () => {
+    // lr 5 for steps 30–329 multiplies the error along λ = 10 by |1 − 50| = 49 per step: left alone
+    // the run overflows. (A spike of a few steps would not: on a quadratic it decays again once the
+    // rate is back to 0.05, so the guard has nothing to rescue.)
+    const spike = (k: number) => (k >= 30 && k < 330 ? 5 : 0.05);
+    const config = {
       objective: bowl,
       optimizer: { name: "sgd", lr: 0.05 },
       x0: [3, 3],
       steps: 400,
       schedule: spike,
-    });
-    expect(r.interventions.length).toBeGreaterThanOrEqual(1);
+    } as const;
+    const alone = run(config);
+    expect(alone.verdict.status).toBe("nonfinite");
+    const r = guardedRun(config);
     // The spike of 5 is clipped to 0.9 × 2/λmax = 0.18, the rest of the schedule untouched: one rollback is enough.
     expect(r.interventions).toHaveLength(1);
     expect(r.interventions[0]!.how).toMatch(/critical rate 0\.2/);
+    expect(r.interventions[0]!.atStep).toBeLessThan(alone.verdict.atStep!);
     expect(r.guardStatus).toBe("finished");
     expect(Math.abs(r.trace[r.trace.length - 1]!.loss - minimum)).toBeLessThan(1e-6);
   });
