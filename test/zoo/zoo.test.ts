@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DivergenceDetector } from "../../src/analysis/training/detector.js";
 import { train } from "../../src/analysis/training/train.js";
 import { createOptimizer, resolveOptimizerConfig } from "../../src/optim/index.js";
-import { buildNet, ZOO_HOLDOUT, ZOO_MULTIPLES, ZOO_NETS } from "./nets.js";
+import { buildNet, ZOO_MULTIPLES, ZOO_NETS } from "./nets.js";
 
 // The labelled zoo (scripts/fixtures/zoo.ts): 14 networks × 7 rates, and 8 held-out networks the
 // detector's thresholds were not chosen on; PyTorch's loss curves for a subset (torch_zoo.py).
@@ -98,9 +98,9 @@ describe("the detector on the zoo and the held-out nets", () => {
       for (const net of set.nets)
         for (const run of net.runs) {
           const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
-          run.loss.forEach((l, k) =>
-            d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr }),
-          );
+          run.loss.forEach((l, k) => {
+            d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr });
+          });
           const warned = d.detection.firstWarningStep;
           if (endsBelowStart(run)) {
             trained++;
@@ -124,9 +124,9 @@ describe("the detector on the zoo and the held-out nets", () => {
     const run = net.runs.find((r) => r.multiple === 3)!;
     expect(run.label).toBe("catapult");
     const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
-    run.loss.forEach((l, k) =>
-      d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr }),
-    );
+    run.loss.forEach((l, k) => {
+      d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr });
+    });
     expect(d.detection.state).toBe("catapult");
     expect(d.detection.reason).toMatch(/its start\) at step 2 and came back below its start: a catapult/);
   });

@@ -60,10 +60,14 @@ describe("divergence detector", () => {
   it("catches a runaway by its size when the curvature is erratic", () => {
     const d = new DivergenceDetector({ name: "adam" });
     const losses = [1, 0.5, 30, 2e3, 4e5, 1e9, Infinity];
-    losses.forEach((loss, k) => d.observeScalars({ step: k, loss, curvature: Number.NaN, lr: 1e-3 }));
+    losses.forEach((loss, k) => {
+      d.observeScalars({ step: k, loss, curvature: Number.NaN, lr: 1e-3 });
+    });
     // Step 4 (4e5) is the first rising value ≥ 1e4 × max(start, lowest of the window) after two rises.
     expect(d.detection.firstWarningStep).toBe(4);
-    expect(d.detection.reason).toMatch(/at step 4 the loss is 400000, ×400000 its start and ×800000 its lowest/);
+    expect(d.detection.reason).toMatch(
+      /at step 4 the loss is 400000, ×400000 its start and ×800000 its lowest/,
+    );
   });
 
   // The catapult: the loss climbs ×50 in three steps with r > 1, the curvature drops under the
@@ -79,7 +83,9 @@ describe("divergence detector", () => {
       [0.6, 0.8],
       [0.4, 0.5],
     ] as const;
-    stream.forEach(([loss, c], k) => d.observeScalars({ step: k, loss, curvature: c, lr: 1 }));
+    stream.forEach(([loss, c], k) => {
+      d.observeScalars({ step: k, loss, curvature: c, lr: 1 });
+    });
     expect(d.detection.firstWarningStep).toBeNull();
     expect(d.detection.state).toBe("catapult");
     expect(d.detection.reason).toMatch(
