@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { SweepPool } from "../../src/analysis/thresholds/sweep-pool.js";
+import { trainingCriteria, trainingLrSearch } from "../../src/analysis/thresholds/training-search.js";
 import { DivergenceDetector } from "../../src/analysis/training/detector.js";
 import { train } from "../../src/analysis/training/train.js";
 import { createOptimizer, resolveOptimizerConfig } from "../../src/optim/index.js";
@@ -171,5 +173,63 @@ describe("the guard on the zoo's small nets, live", () => {
       }
     },
     60_000,
+  );
+});
+
+describe("critical-lr on the zoo", () => {
+  // The search's η_max (the smallest rate that overflows within the zoo's horizon) must fall between
+  // the zoo's largest rate that did not overflow and its smallest that did, and every zoo rate
+  // must be on the side of the boundary its label says.
+  it.each(["relu-mse-16-xor-s12", "tanh-mse-16x16-spiral-s0", "tanh-ce-16-xor-s5"])(
+    "%s: η_max matches the labels' boundary",
+    async (id) => {
+      const net = ZOO_NETS.find((n) => n.id === id)!;
+      const { objective, theta0, x, y, sizes } = buildNet(net);
+      const runs = zoo.nets.find((n) => n.id === id)!.runs;
+      const pool = new SweepPool(2);
+      try {
+        const criteria = trainingCriteria(zoo.horizon);
+        const source = {
+          kind: "mlp" as const,
+          spec: { sizes, activation: net.activation, loss: net.loss },
+          data: { x, y, rows: x.length / 2 },
+          description: id,
+        };
+        const r = await trainingLrSearch(
+          objective,
+          theta0,
+          { name: "sgd" },
+          {
+            horizon: zoo.horizon,
+            relativeTolerance: 1e-3,
+            evaluate: (rates) =>
+              pool.run({
+                source,
+                x0: Array.from(theta0),
+                optimizer: { name: "sgd" },
+                cells: rates.map((lr) => ({ lr })),
+                criteria,
+              }),
+          },
+        );
+        const diverged = runs.filter((z) => z.label === "diverged").map((z) => z.lr);
+        const survived = runs.filter((z) => z.label !== "diverged").map((z) => z.lr);
+        if (diverged.length === 0) {
+          // No zoo rate overflowed: nor may any rate the search tried up to the largest of them.
+          if (r.etaMax) expect(r.etaMax.below).toBeGreaterThanOrEqual(Math.max(...survived));
+        } else {
+          expect(r.etaMax).not.toBeNull();
+          expect(r.etaMax!.above).toBeLessThanOrEqual(Math.min(...diverged) * (1 + 1e-9));
+          expect(r.etaMax!.below).toBeGreaterThanOrEqual(
+            Math.max(...survived.filter((lr) => lr < Math.min(...diverged))),
+          );
+        }
+        // The curvature's limit is the zoo's: its 0.5× rate is 0.5 · 2/λ0 = 1/λ0.
+        expect(r.atStart!.lambdaMax * runs[0]!.lr).toBeCloseTo(1, 6);
+      } finally {
+        await pool.close();
+      }
+    },
+    120_000,
   );
 });

@@ -10,6 +10,7 @@ import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
   convergenceThreshold,
   divergenceThreshold,
+  type ProbeResult,
   probe,
   type SearchOptions,
   type ThresholdResult,
@@ -76,6 +77,24 @@ export function criticalLrSearch(
     if (settled.outcome === "converged") minimizer = settled.finalX;
   }
   const atMinimizer = minimizer ? local(minimizer) : null;
+  // The runs the explanation is read from: either side of the divergence threshold, and one in the
+  // gap between the thresholds, with the curvature along their steps.
+  const traced = { ...criteria, trackCurvature: true };
+  const at = (lr: number) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, traced);
+  const facts: Facts = {
+    gradNorm0: startGradNorm(objective, x0),
+    lastStable:
+      divergence && divergence.below > 0 ? { lr: divergence.below, run: at(divergence.below) } : null,
+    firstDiverged: divergence ? { lr: divergence.above, run: at(divergence.above) } : null,
+    atStartRate: at(start),
+    inGap:
+      convergence && divergence && convergence.below > 0 && divergence.below > convergence.above
+        ? (() => {
+            const lr = Math.sqrt(convergence.above * divergence.below);
+            return { lr, run: at(lr) };
+          })()
+        : null,
+  };
   return {
     optimizer: config,
     x0: Float64Array.from(x0),
@@ -85,48 +104,101 @@ export function criticalLrSearch(
     atStart,
     minimizer,
     atMinimizer,
-    explanation: explain(divergence, convergence, atStart, atMinimizer, criteria.maxLr),
+    explanation: explain(divergence, convergence, atStart, atMinimizer, criteria, facts),
   };
 }
 
+interface Facts {
+  readonly gradNorm0: number;
+  readonly lastStable: { readonly lr: number; readonly run: ProbeResult } | null;
+  readonly firstDiverged: { readonly lr: number; readonly run: ProbeResult } | null;
+  readonly atStartRate: ProbeResult;
+  readonly inGap: { readonly lr: number; readonly run: ProbeResult } | null;
+}
+
+function startGradNorm(objective: Objective, x0: ArrayLike<number>): number {
+  const g = new Float64Array(objective.dim);
+  objective.gradient(Float64Array.from(x0), g);
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  return Math.sqrt(s);
+}
+
+/**
+ * One or more sentences on why the measured thresholds are where they are, read from the runs:
+ * a stationary start, an objective that falls without limit, runs that overflowed running
+ * downhill, the curvature along the path against the start's, and how a run in the gap between
+ * the thresholds ended.
+ */
 function explain(
   divergence: ThresholdResult | null,
   convergence: ThresholdResult | null,
   atStart: StabilityReport | null,
   atMinimizer: StabilityReport | null,
-  maxLr: number,
+  criteria: { horizon: number; divergenceFactor: number; gradientTolerance: number; maxLr: number },
+  facts: Facts,
 ): string {
   const parts: string[] = [];
   const ls = atStart?.critical.lr ?? null;
   const lm = atMinimizer?.critical.lr ?? null;
-  if (divergence === null) {
+  const steps = `${criteria.horizon.toLocaleString("en-US")} steps`;
+  if (facts.gradNorm0 < criteria.gradientTolerance) {
     parts.push(
-      `No rate up to ${fmt(maxLr)} diverged: the curvature fades away from the start, so an overshooting step lands on flatter ground and is never amplified.`,
+      `x₀ is a stationary point (‖∇f(x₀)‖ = ${fmt(facts.gradNorm0)} < ${fmt(criteria.gradientTolerance)}): gradient descent never moves from it, so every rate "converges" at step 0 and none diverges.${ls !== null ? ` The local limit ${fmt(ls)} is what any perturbation of x₀ would meet.` : ""}`,
     );
-  } else if (ls !== null) {
+    return parts.join(" ");
+  }
+  if (facts.atStartRate.outcome === "unbounded" && divergence === null) {
+    parts.push(
+      `The loss falls without limit: the Hessian is the same everywhere and has negative curvature${atStart ? ` (λmin = ${fmt(atStart.lambdaMin)})` : ""}, so f is unbounded below — the runs fell from ${fmt(facts.atStartRate.startLoss)} past ${fmt(facts.atStartRate.finalLoss)}. No rate converges, and none diverges by overshooting.`,
+    );
+    return parts.join(" ");
+  }
+  const above = facts.firstDiverged;
+  if (above && above.run.finalLoss < above.run.startLoss) {
+    parts.push(
+      `The runs counted as diverging ran downhill: at ${fmt(above.lr)} the loss fell from ${fmt(above.run.startLoss)} to ${fmt(above.run.finalLoss)} before the values overflowed at step ${above.run.steps} — f has no minimum along that path, so this threshold is how fast a run leaves, not an overshoot.`,
+    );
+  } else if (divergence === null) {
+    parts.push(
+      `No rate up to ${fmt(criteria.maxLr)} diverged within ${steps}${facts.atStartRate.curvature ? `; along the runs the curvature of the steps stayed between ${fmt(facts.atStartRate.curvature.min)} and ${fmt(facts.atStartRate.curvature.max)}` : ""}.`,
+    );
+  } else if (ls !== null && atStart) {
     const d = divergence.estimate;
-    const lamStart = atStart!.lambdaMax;
-    const lamEnd = atMinimizer?.lambdaMax;
-    if (Math.abs(d / ls - 1) <= 0.02) {
+    const lam0 = atStart.lambdaMax;
+    const c = facts.lastStable?.run.curvature;
+    const flat = c && Math.abs(c.max / lam0 - 1) <= 0.01 && Math.abs(c.min / lam0 - 1) <= 0.01;
+    if (flat) {
+      const grow = above?.run.curvature ? growthPerStep(above.lr, lam0, atStart) : null;
       parts.push(
-        `The start's local prediction ${fmt(ls)} matches the measured divergence threshold ${fmt(d)}: the curvature barely changes along the path (as on a quadratic).`,
+        `The curvature along the runs is ${fmt(lam0)} at every step, as at the start, so the local limit ${fmt(ls)} is exact here${
+          d / ls - 1 > 1e-3
+            ? `; the measured ${fmt(d)} sits above it only because the horizon is ${steps}: just past the limit the error grows slowly${grow !== null ? ` (×${fmt(grow)} per step at ${fmt(above!.lr)})` : ""}, and a run must pass the ceiling of ${fmt(criteria.divergenceFactor)}× the start to count as diverged (it did at step ${above!.run.steps})`
+            : ""
+        }.`,
+      );
+    } else if (Math.abs(d / ls - 1) <= 0.02) {
+      parts.push(
+        `The start's local prediction ${fmt(ls)} matches the measured divergence threshold ${fmt(d)}.`,
       );
     } else if (d > ls) {
-      const flatter =
-        lamEnd !== undefined && lamEnd < lamStart ? ` (λmax = ${fmt(lamEnd)} at the minimizer)` : "";
+      const along = c
+        ? ` (along the run at ${fmt(facts.lastStable!.lr)} the curvature of the steps went from ${fmt(c.first)} to ${fmt(c.last)})`
+        : "";
       parts.push(
-        `The start's local prediction ${fmt(ls)} (λmax = ${fmt(lamStart)}) is conservative: a step there does overshoot, but lands where the curvature is lower than at the start${flatter}, so the overshoot is not amplified and runs survive rates up to ${fmt(d)}.`,
+        `The start's local prediction ${fmt(ls)} (λmax = ${fmt(lam0)}) is conservative: runs survive rates up to ${fmt(d)}${along}${lm !== null && atMinimizer!.lambdaMax < lam0 ? `, and the minimizer they reach is flatter (λmax = ${fmt(atMinimizer!.lambdaMax)})` : ""}.`,
       );
     } else {
-      const steeper =
-        lamEnd !== undefined && lamEnd > lamStart ? ` (λmax = ${fmt(lamEnd)} at the minimizer)` : "";
+      const along = above?.run.curvature
+        ? ` (along the run at ${fmt(above.lr)} the curvature of the steps reached ${fmt(above.run.curvature.max)})`
+        : "";
       parts.push(
-        `The start's local prediction ${fmt(ls)} (λmax = ${fmt(lamStart)}) is optimistic: the path crosses steeper ground before it settles${steeper}, and rates above ${fmt(d)} overshoot there.`,
+        `The start's local prediction ${fmt(ls)} (λmax = ${fmt(lam0)}) is optimistic: the path crosses steeper ground${along}, and rates above ${fmt(d)} overshoot there.`,
       );
     }
-  } else if (atStart && atStart.lambdaMin < 0) {
+  } else if (atStart && atStart.lambdaMax <= 0) {
     parts.push(
-      `At the start the curvature is negative (λmin = ${fmt(atStart.lambdaMin)}), so the local formula gives no rate there; the runs roll off that region and the threshold is set further along the path.`,
+      `At the start there is no positive curvature (λmax = ${fmt(atStart.lambdaMax)}), so the local formula gives no rate; the threshold is set further along the path.`,
     );
   }
   if (convergence && lm !== null && convergence.below > 0) {
@@ -136,10 +208,23 @@ function explain(
         `Near the minimizer f is close to its quadratic model, so the convergence threshold ${fmt(c)} is the minimizer's local prediction ${fmt(lm)}.`,
       );
   }
-  if (convergence && divergence && divergence.estimate > convergence.estimate * (1 + 1e-3)) {
+  if (facts.inGap) {
+    const { lr, run } = facts.inGap;
+    const end = run.finalLoss < run.startLoss ? "below its start" : "not below its start";
+    const c = run.curvature;
+    const limit = ls !== null && atStart ? (ls * atStart.lambdaMax) / lr : null;
+    const edge =
+      c && limit !== null && Number.isFinite(c.last)
+        ? `; the curvature along its last step was ${fmt(c.last)}, ${fmt(c.last / limit)}× the limit ${fmt(limit)} at that rate${Math.abs(c.last / limit - 1) < 0.1 ? ": it hovers at the edge of stability" : ""}`
+        : "";
     parts.push(
-      `Between ${fmt(convergence.estimate)} and ${fmt(divergence.estimate)} runs neither converge nor diverge within the horizon: they keep bouncing.`,
+      `Between the thresholds a run neither converges nor diverges within ${steps}: at ${fmt(lr)} the loss went from ${fmt(run.startLoss)} to ${fmt(run.finalLoss)} (${end}) with ‖∇f‖ still above ${fmt(criteria.gradientTolerance)}${edge}.`,
     );
   }
   return parts.join(" ");
+}
+
+/** For plain GD on a constant curvature λ: the loss's per-step factor (1 − ηλ)². */
+function growthPerStep(lr: number, lambda: number, atStart: StabilityReport): number | null {
+  return atStart.critical.formula === "2/λmax" ? (1 - lr * lambda) ** 2 : null;
 }

@@ -19,3 +19,13 @@ export {
   type ThresholdCriteria,
   type ThresholdResult,
 } from "./threshold.js";
+export {
+  type Boundary,
+  explainTraining,
+  type RateOutcome,
+  serialEvaluator,
+  type TrainingSearch,
+  type TrainingSearchOptions,
+  trainingCriteria,
+  trainingLrSearch,
+} from "./training-search.js";

@@ -1,6 +1,6 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
-import { type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
+import { type PathCurvature, type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */
 export interface Grid {
@@ -83,6 +83,8 @@ export interface CellResult extends SweepCell {
   /** The largest loss of the run and its step (the start's when it never rose). */
   readonly peakLoss: number;
   readonly peakStep: number;
+  /** The curvature along the run's steps, when the criteria asked for it. */
+  readonly curvature?: PathCurvature;
 }
 
 /** The cell status of a finished probe (see CellStatus); `training` picks the criteria. */
@@ -120,5 +122,6 @@ export function sweepCell(
     finalLoss: r.finalLoss,
     peakLoss: r.peakLoss,
     peakStep: r.peakStep,
+    ...(r.curvature ? { curvature: r.curvature } : {}),
   };
 }

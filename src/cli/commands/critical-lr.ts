@@ -1,7 +1,15 @@
 import { type CriticalSearch, criticalLrSearch } from "../../analysis/thresholds/critical-search.js";
+import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import type { ThresholdResult } from "../../analysis/thresholds/threshold.js";
+import {
+  type RateOutcome,
+  type TrainingSearch,
+  trainingCriteria,
+  trainingLrSearch,
+} from "../../analysis/thresholds/training-search.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
+import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
@@ -10,7 +18,7 @@ import {
   flagMessage,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
-  objectiveFromFlags,
+  objectiveWithSourceFromFlags,
   optimizerFromFlags,
   requireStart,
 } from "../flags.js";
@@ -22,13 +30,22 @@ export const CRITICAL_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
   x0: { type: "numbers", value: "X", help: "start point of every run" },
   ...OPTIMIZER_FLAGS_WITHOUT_LR,
-  steps: { type: "number", value: "N", help: "horizon of each run (default 200000)" },
+  steps: {
+    type: "number",
+    value: "N",
+    help: "horizon of each run (default 200000; models on data 2000)",
+  },
   tolerance: {
     type: "number",
     value: "T",
-    help: "bisect until the bracket is within relative T (default 1e-6)",
+    help: "bisect until the bracket is within relative T (default 1e-6; models on data 1e-3)",
   },
   "max-lr": { type: "number", value: "LR", help: "largest rate tried (default 1e6)" },
+  workers: {
+    type: "number",
+    value: "N",
+    help: "models on data: worker threads running the rates (default: min(4, cores))",
+  },
   json: { type: "boolean", help: "print the result as JSON" },
   help: { type: "boolean", help: "show this help" },
 };
@@ -39,9 +56,17 @@ Brackets and bisects the learning rate, running the optimizer from --x0 each tim
 measured thresholds beside the local predictions from the curvature at the start and at the
 minimizer the runs reach, with a sentence on why they differ.
 
+For a model on data (--data … --model mlp|linear|logistic) the runs are judged as training is:
+it reports η_max (the smallest rate whose loss overflows within --steps), the largest rate that
+trains (ends below its start loss), the catapult window between the curvature's limit 2/λ0 and
+η_max (rates whose loss first rose above its start and still trained) with the highest peak, and
+2/λ0 itself — every run in worker threads, each stopped as soon as it overflows.
+
 Usage: overshoot critical-lr --f EXPR --x0 X [optimizer flags] [--steps N] [--json]
+       overshoot critical-lr --data spiral --model mlp [network flags] [--steps N] [--json]
 
 Example: overshoot critical-lr --f "x^4 + x^2" --x0 2
+         overshoot critical-lr --data spiral --model mlp --hidden 32,32 --loss mse
 
 ${flagHelp(CRITICAL_FLAGS)}`;
 
@@ -58,17 +83,56 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
   }
   if (positionals.length > 0)
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot critical-lr --help)`);
-  const objective = objectiveFromFlags(flags);
+  const { objective, source } = objectiveWithSourceFromFlags(flags);
   const optimizer = optimizerFromFlags(flags, { requireLr: false });
   const x0 = requireStart(flags, objective);
-  const horizon = (flags["steps"] as number | undefined) ?? 200_000;
+  const training = objective.training === true;
+  const horizon = (flags["steps"] as number | undefined) ?? (training ? 2000 : 200_000);
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);
-  const rtol = (flags["tolerance"] as number | undefined) ?? 1e-6;
+  const rtol = (flags["tolerance"] as number | undefined) ?? (training ? 1e-3 : 1e-6);
   if (!(rtol > 0 && rtol < 1)) throw new CliError(`invalid --tolerance: ${rtol} (a number between 0 and 1)`);
   const maxLr = (flags["maxLr"] as number | undefined) ?? 1e6;
   if (!(maxLr > 0 && Number.isFinite(maxLr)))
     throw new CliError(`invalid --max-lr: ${maxLr} (a finite number > 0)`);
+  const workers = (flags["workers"] as number | undefined) ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
+  if (training) {
+    const started = performance.now();
+    const pool = workers > 1 ? new SweepPool(workers) : null;
+    let result: TrainingSearch;
+    try {
+      const criteria = trainingCriteria(horizon);
+      result = await trainingLrSearch(objective, x0, optimizer as OptimizerBase, {
+        horizon,
+        relativeTolerance: rtol,
+        maxLr,
+        parallel: workers,
+        ...(pool
+          ? {
+              evaluate: (rates: readonly number[]) =>
+                pool.run({
+                  source,
+                  x0,
+                  optimizer: optimizer as OptimizerBase,
+                  cells: rates.map((lr) => ({ lr })),
+                  criteria,
+                }),
+            }
+          : {}),
+      });
+    } catch (e) {
+      throw new CliError(flagMessage((e as Error).message));
+    } finally {
+      await pool?.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    if (flags["json"])
+      io.out(`${JSON.stringify(trainingJson(objective, result, seconds, workers), null, 2)}\n`);
+    else io.out(trainingText(objective, result, seconds, workers));
+    return 0;
+  }
   let result: CriticalSearch;
   try {
     result = criticalLrSearch(objective, x0, optimizer, { horizon, relativeTolerance: rtol, maxLr });
@@ -78,6 +142,126 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
   if (flags["json"]) io.out(`${JSON.stringify(criticalJson(objective, result), null, 2)}\n`);
   else io.out(criticalText(objective, result));
   return 0;
+}
+
+const boundary = (b: TrainingSearch["etaMax"]) =>
+  b === null ? null : { estimate: b.estimate, below: b.below, above: jsonNumber(b.above) };
+
+function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, workers: number) {
+  const { lr: _unused, ...optimizer } = r.optimizer;
+  return {
+    version: JSON_VERSION,
+    objective: objectiveJson(objective),
+    optimizer,
+    start: objective.dim <= 20 ? Array.from(r.x0, jsonNumber) : `${objective.dim} parameters`,
+    startLoss: r.startLoss,
+    criteria: {
+      overflowed: `a non-finite loss within ${r.criteria.horizon} steps`,
+      trained: "the loss after the horizon is below the start loss",
+      catapult: "trained, after the loss rose above the start loss",
+      failed: "neither: finite, and not below the start loss",
+      horizon: r.criteria.horizon,
+      relativeTolerance: r.criteria.relativeTolerance,
+      maxLr: r.criteria.maxLr,
+    },
+    curvature: r.atStart
+      ? {
+          lambda0: r.atStart.lambdaMax,
+          lambdaMin: r.atStart.lambdaMin,
+          criticalLr: r.atStart.critical.lr,
+          formula: r.atStart.critical.formula,
+        }
+      : null,
+    etaMax: boundary(r.etaMax),
+    largestTrained: boundary(r.trains),
+    catapult: r.catapult,
+    largestTried: r.largestTried,
+    notAnInterval: r.notAnInterval,
+    runs: r.runs.map((o) => ({
+      lr: o.lr,
+      status: o.status,
+      steps: o.steps,
+      finalLoss: jsonNumber(o.finalLoss),
+      peakLoss: jsonNumber(o.peakLoss),
+      peakStep: o.peakStep,
+    })),
+    seconds,
+    workers,
+    explanation: r.explanation,
+  };
+}
+
+function trainingText(objective: Objective, r: TrainingSearch, seconds: number, workers: number): string {
+  const c = r.criteria;
+  const crit = r.atStart?.critical.lr ?? null;
+  const times = (lr: number) => (crit !== null ? `${fmt(lr / crit, 3)}× 2/λ0` : "");
+  const lines = [
+    `Learning rates of ${r.optimizer.name} on ${describeObjective(objective)}`,
+    `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${objective.dim} parameters)`}, start loss ${fmt(r.startLoss)}`,
+    `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: overflowed = a non-finite loss within them; trained = ended below the start loss (catapult: after rising above it); bisection to relative ${fmt(c.relativeTolerance)}; ${r.runs.length} runs on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
+    "",
+  ];
+  const rows: string[][] = [];
+  rows.push([
+    "curvature's limit at the start",
+    crit === null ? "—" : fmt(crit),
+    r.atStart
+      ? crit === null
+        ? r.atStart.critical.note
+        : `${r.atStart.critical.formula}, λ0 = ${fmt(r.atStart.lambdaMax)}${r.atStart.negativeCurvature ? ` (λmin = ${fmt(r.atStart.lambdaMin)}: normal, limits nothing)` : ""}`
+      : "(curvature not measured)",
+  ]);
+  rows.push([
+    "largest rate that trains",
+    r.trains === null ? "none" : fmt(r.trains.estimate, 5),
+    r.trains === null
+      ? `(even ${fmt(r.runs[0]!.lr)} did not)`
+      : Number.isFinite(r.trains.above)
+        ? `[${fmt(r.trains.below, 5)} … ${fmt(r.trains.above, 5)}] ${times(r.trains.estimate)}`
+        : `(every rate tried up to it trained) ${times(r.trains.estimate)}`,
+  ]);
+  const windowTop = r.etaMax && r.etaMax.below > 0 ? r.etaMax.estimate : (r.trains?.estimate ?? null);
+  rows.push([
+    "catapult window, 2/λ0 … η_max",
+    crit !== null && windowTop !== null && windowTop > crit ? `${fmt(crit, 4)} … ${fmt(windowTop, 4)}` : "—",
+    r.catapult === null
+      ? "(no run there rose above its start and trained)"
+      : `rose above the start and trained from ${fmt(r.catapult.from, 4)} to ${fmt(r.catapult.to, 4)}; highest peak ${fmt(r.catapult.peak.loss)} (×${fmt(r.catapult.peak.loss / r.startLoss, 3)} the start) at lr ${fmt(r.catapult.peak.lr, 4)}, step ${r.catapult.peak.step}`,
+  ]);
+  rows.push([
+    "η_max, smallest rate that overflows",
+    r.etaMax === null
+      ? "none"
+      : r.etaMax.below === 0
+        ? `< ${fmt(r.etaMax.above)}`
+        : fmt(r.etaMax.estimate, 5),
+    r.etaMax === null
+      ? `(no rate up to ${fmt(r.largestTried)} overflowed)`
+      : r.etaMax.below === 0
+        ? "(even the smallest rate tried)"
+        : `[${fmt(r.etaMax.below, 5)} … ${fmt(r.etaMax.above, 5)}] ${times(r.etaMax.estimate)}`,
+  ]);
+  lines.push(...alignedRows(rows));
+  lines.push("", "Runs:");
+  const runRows = r.runs.map((o: RateOutcome): string[] => [
+    fmt(o.lr, 5),
+    crit !== null ? `${fmt(o.lr / crit, 3)}×` : "",
+    o.status === "nonfinite" ? `overflowed at step ${o.steps}` : o.status,
+    o.status === "nonfinite" ? "" : `final ${fmt(o.finalLoss)}`,
+    o.peakLoss > r.startLoss && o.status !== "nonfinite"
+      ? `peak ${fmt(o.peakLoss)} at step ${o.peakStep}`
+      : "",
+  ]);
+  lines.push(...alignedRows([["lr", crit !== null ? "× 2/λ0" : "", "outcome", "", ""], ...runRows]));
+  lines.push("", r.explanation);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Rows of columns, each padded to its widest cell, so no description breaks the layout. */
+function alignedRows(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, j) => Math.max(...rows.map((r) => [...(r[j] ?? "")].length)));
+  const pad = (s: string, w: number) => s + " ".repeat(Math.max(0, w - [...s].length));
+  return rows.map((r) => `  ${r.map((c, j) => pad(c, widths[j]!)).join("  ")}`.trimEnd());
 }
 
 const bracket = (t: ThresholdResult | null) =>
@@ -119,8 +303,8 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
     `Criteria: diverged = non-finite or loss > f(x₀) + ${fmt(c.divergenceFactor)}·max(|f(x₀)|, 1); converged = ‖∇f‖ < ${fmt(c.gradientTolerance)}; horizon ${c.horizon.toLocaleString("en-US")} steps; bisection to relative ${fmt(c.relativeTolerance)}.`,
     "",
   ];
-  const row = (label: string, value: string, detail: string) =>
-    lines.push(`  ${label.padEnd(46)} ${value.padEnd(12)} ${detail}`);
+  const rows: string[][] = [];
+  const row = (label: string, value: string, detail: string) => rows.push([label, value, detail]);
   const measured = (t: ThresholdResult | null, none: string) =>
     t === null
       ? [none, ""]
@@ -142,11 +326,12 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
         ? ["none", `(λmax = ${fmt(s.lambdaMax)}, λmin = ${fmt(s.lambdaMin)})`]
         : [fmt(s.critical.lr), `(${s.critical.formula}, λmax = ${fmt(s.lambdaMax)})`];
   const [sv, sd] = local(r.atStart);
-  row(`local prediction at the start ${point(r.x0)}`, sv!, sd!);
+  row("local prediction at the start", sv!, sd!);
   if (r.minimizer) {
     const [mv, md] = local(r.atMinimizer);
-    row(`local prediction at the minimizer ${point(r.minimizer)}`, mv!, md!);
+    row("local prediction at the minimizer", mv!, `${md!} at ${point(r.minimizer)}`);
   }
+  lines.push(...alignedRows(rows));
   lines.push("");
   if (r.explanation) lines.push(r.explanation);
   return `${lines.join("\n")}\n`;
