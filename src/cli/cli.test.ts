@@ -880,6 +880,29 @@ describe("overshoot demo eos", () => {
   }, 60_000);
 });
 
+describe("overshoot demo catapult", () => {
+  it("shows the three regimes on one network: 0.5× trains, 1.5× and 3× rise first and still train, past η_max it overflows", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-catapult-"));
+    const r = await cli(["demo", "catapult", "--out", "out", "--steps", "600"], dir);
+    expect(r.code).toBe(0);
+    const crit = Number(/so the classical limit is 2\/λ0 = (\d+\.\d+)/.exec(r.out)![1]);
+    const etaMax = Number(/from η_max = (\d+\.\d+)/.exec(r.out)![1]);
+    // The window is measured, and wider than the 3× run the demo shows inside it.
+    expect(etaMax / crit).toBeGreaterThan(3);
+    expect(r.out).toMatch(/── η = [\d.]+ = 0\.5 × 2\/λ0 [^\n]*\n {2}The loss falls/);
+    for (const m of ["1.5", "3"])
+      expect(r.out).toMatch(
+        new RegExp(
+          `── η = [\\d.]+ = ${m} × 2/λ0 [^\\n]*\\n  The loss first rises[^\\n]*under 2/η[^\\n]*The catapult\\.`,
+        ),
+      );
+    expect(r.out).toMatch(
+      /past η_max [^\n]*\n {2}The loss climbs [^\n]*non-finite at step \d+\. λmax drops too, but only to/,
+    );
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["catapult.png", "catapult.svg"]);
+  }, 60_000);
+});
+
 describe("networks in run, stability, critical-lr and sweep", () => {
   const net = ["--data", "xor", "--model", "mlp", "--hidden", "4", "--n", "40", "--loss", "mse"];
 

@@ -67,17 +67,32 @@ function blowUp(record: StepRecord): string | null {
 
 const runOrder = (runs: readonly ChartRun[]) => runs.map((r) => r.label);
 
+export interface LossChartOptions {
+  readonly title?: string;
+  /**
+   * "symlog" spreads the first steps out (a catapult peaks in the first few) while still showing
+   * the whole run; the axis title says which scale it is.
+   */
+  readonly stepScale?: "linear" | "symlog";
+  /**
+   * Losses above this are not drawn: the run leaves the chart there, with a marker saying at which
+   * step and where it went (so a blow-up to 1e300 does not flatten the runs that train).
+   */
+  readonly clipAbove?: number;
+}
+
 /**
  * Loss per step on a log axis, one line per run. Losses ≤ 0 are drawn at the axis floor (a log
  * axis has no zero) and a run that reached NaN/∞ ends in a red marker at the top, labelled with
  * the step, so the chart still shows where it blew up.
  */
-export function lossChart(runs: readonly ChartRun[], options: { title?: string } = {}): ChartSpec {
+export function lossChart(runs: readonly ChartRun[], options: LossChartOptions = {}): ChartSpec {
+  const clip = options.clipAbove ?? Number.POSITIVE_INFINITY;
   let lo = Number.POSITIVE_INFINITY;
   let hi = 0;
   for (const r of runs) {
     for (const s of r.trace) {
-      if (finite(s.loss) && s.loss > 0) {
+      if (finite(s.loss) && s.loss > 0 && s.loss <= clip) {
         lo = Math.min(lo, s.loss);
         hi = Math.max(hi, s.loss);
       }
@@ -88,11 +103,12 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
     hi = 1;
   }
   const floor = lo / 10;
-  const ceiling = hi * 10;
+  const ceiling = Number.isFinite(clip) ? Math.max(hi, clip) : hi * 10;
   const longest = Math.max(0, ...runs.map((r) => r.trace.length));
   const points: ChartSpec[] = [];
   const markers: ChartSpec[] = [];
   for (const r of runs) {
+    let left = false;
     for (const s of r.trace) {
       const what = blowUp(s);
       if (what !== null) {
@@ -100,8 +116,16 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
           run: r.label,
           step: s.step,
           loss: ceiling,
-          text: `diverged at step ${s.step}: ${what}`,
+          text: left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${what}`,
         });
+        break;
+      }
+      if (s.loss > clip) {
+        if (!left) {
+          // The step where it leaves, drawn on the edge so the line reaches it.
+          points.push({ run: r.label, step: s.step, loss: ceiling, atFloor: false, actual: s.loss });
+          left = true;
+        }
         continue;
       }
       points.push({
@@ -112,6 +136,20 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
         actual: s.loss,
       });
     }
+    if (left && !markers.some((m) => m.run === r.label)) {
+      const exit = points.filter((p) => p.run === r.label).pop()!;
+      markers.push({
+        run: r.label,
+        step: exit.step,
+        loss: ceiling,
+        text: `leaves the chart at step ${exit.step}`,
+      });
+    } else if (left) {
+      const exit = points.filter((p) => p.run === r.label).pop()!;
+      const m = markers.find((x) => x.run === r.label)!;
+      m.text = `leaves the chart at step ${exit.step}, ${m.text}`;
+      m.step = exit.step;
+    }
   }
   const color = {
     field: "run",
@@ -120,7 +158,14 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
     sort: runOrder(runs),
     scale: { domain: runOrder(runs) },
   };
-  const x = { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } };
+  const symlog = options.stepScale === "symlog";
+  const x = {
+    field: "step",
+    type: "quantitative",
+    title: symlog ? "step k (symlog scale: the first steps spread out)" : "step k",
+    ...(symlog ? { scale: { type: "symlog" } } : {}),
+    axis: symlog ? { values: symlogTicks(longest), format: "d" } : { tickMinStep: 1, format: "d" },
+  };
   const y = {
     field: "loss",
     type: "quantitative",
@@ -147,7 +192,8 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
   if (markers.length > 0) {
     // Labels point inward so they never run over the axis: left of centre they read rightwards.
     const lastStep = Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step)));
-    const side = (left: boolean) => markers.filter((m) => (m.step as number) < lastStep / 2 === left);
+    const mid = symlog ? Math.sqrt(lastStep) : lastStep / 2;
+    const side = (left: boolean) => markers.filter((m) => (m.step as number) < mid === left);
     layers.push({
       data: { values: markers },
       mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
@@ -176,6 +222,13 @@ export function lossChart(runs: readonly ChartRun[], options: { title?: string }
     height: HEIGHT,
     layer: layers,
   });
+}
+
+/** Tick values for a symlog step axis: 0, 1, 2, 5, 10, 20, 50, … up to the last step. */
+function symlogTicks(last: number): number[] {
+  const ticks = [0];
+  for (let p = 1; p <= last; p *= 10) for (const m of [1, 2, 5]) if (m * p <= last) ticks.push(m * p);
+  return ticks;
 }
 
 export interface PathChartOptions {
@@ -742,7 +795,10 @@ export interface SharpnessRun {
  * line in the same colour: gradient descent is locally stable only below it, and at the edge of
  * stability the sharpness climbs to it and stays there.
  */
-export function sharpnessChart(runs: readonly SharpnessRun[], options: { title?: string } = {}): ChartSpec {
+export function sharpnessChart(
+  runs: readonly SharpnessRun[],
+  options: { title?: string; stepScale?: "linear" | "symlog" } = {},
+): ChartSpec {
   const labels = runs.map((r) => r.label);
   const rows = runs.flatMap((r) =>
     r.points
@@ -761,7 +817,19 @@ export function sharpnessChart(runs: readonly SharpnessRun[], options: { title?:
         data: { values: rows },
         mark: { type: "line", point: { size: 20 }, strokeWidth: 2 },
         encoding: {
-          x: { field: "step", type: "quantitative", title: "step k" },
+          x:
+            options.stepScale === "symlog"
+              ? {
+                  field: "step",
+                  type: "quantitative",
+                  title: "step k (symlog scale: the first steps spread out)",
+                  scale: { type: "symlog" },
+                  axis: {
+                    values: symlogTicks(Math.max(1, ...rows.map((r) => r.step))),
+                    format: "d",
+                  },
+                }
+              : { field: "step", type: "quantitative", title: "step k" },
           y: { field: "sharpness", ...y },
           color,
         },

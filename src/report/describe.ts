@@ -22,5 +22,5 @@ export function describePoint(x: ArrayLike<number>, format: (v: number) => strin
   if (x.length <= 6) return `(${Array.from(x, format).join(", ")})`;
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return `a point of ${x.length} parameters with ‖x‖ = ${format(Math.sqrt(s))}`;
+  return `a point of ${x.length} parameters with ‖x‖ = ${Number(Math.sqrt(s).toPrecision(4))}`;
 }

@@ -40,7 +40,12 @@ export interface RunJson {
     secondOrder?: JsonNumber;
     lr?: number;
   }[];
-  verdict: { status: string; atStep: number | null; reason: string };
+  verdict: {
+    status: string;
+    atStep: number | null;
+    reason: string;
+    catapult?: { peakLoss: number; peakStep: number };
+  };
 }
 
 /** How the objective was given, as every JSON output names it. */

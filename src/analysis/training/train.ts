@@ -27,6 +27,8 @@ export interface TrainConfig {
   readonly logEvery: number;
   /** Measure curvature every k steps; null never. */
   readonly sharpnessEvery: number | null;
+  /** Measure curvature at the steps this accepts instead (a demo's dense first steps). */
+  readonly sharpnessAt?: (step: number) => boolean;
   readonly sharpnessK?: number;
   /** Rows of the fixed measurement batch for curvature (default min(rows, 1000)). */
   readonly measurementRows?: number;
@@ -136,6 +138,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   let good = { step: config.resume?.step ?? 0, theta: Float64Array.from(theta), state: opt.snapshot() };
   let maxLrSince = 0;
 
+  const measureAt = (step: number) =>
+    config.sharpnessAt
+      ? config.sharpnessAt(step)
+      : config.sharpnessEvery !== null && step % config.sharpnessEvery === 0;
   let cursor = data.rows;
   let step = config.resume?.step ?? 0;
   for (; step <= config.steps; step++) {
@@ -189,11 +195,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     }
     const last = step === config.steps || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
-    if (
-      step % config.logEvery === 0 ||
-      last ||
-      (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0)
-    ) {
+    if (step % config.logEvery === 0 || last || measureAt(step)) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
       if (config.includeWeights) record["theta"] = Float64Array.from(theta);
       const stepLr = lrAt(step);
@@ -213,7 +215,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           record["validationLoss"] = v.loss;
           record["validationAccuracy"] = v.accuracy;
         }
-        if (config.sharpnessEvery !== null && step % config.sharpnessEvery === 0) {
+        if (measureAt(step)) {
           const op = hessianOperator(measure, theta);
           const est = lanczos(op, {
             k: config.sharpnessK ?? 3,

@@ -8,6 +8,7 @@ import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
 import { renderDemoCharts } from "../plot.js";
+import { demoCatapult } from "./demo-catapult.js";
 import { demoEos } from "./demo-eos.js";
 import { demoNetwork } from "./demo-network.js";
 import { demoUnscaled } from "./demo-unscaled.js";
@@ -35,6 +36,9 @@ Usage: overshoot demo [--out DIR] [--steps N]
        sharpness climbs to 2/η and hovers there (edge of stability); a larger η blows up
        overshoot demo network [--out DIR] [--steps N]    a 2-8-1 network on raw car data: 1e-3
        explodes to NaN (or kills ReLU units), 1e-4 trains, predicted from λmax; three fixes
+       overshoot demo catapult [--out DIR] [--steps N]   the three regimes on a 2-64-2 network:
+       0.5 × 2/λ0 trains, 1.5× and 3× rise first and still train (the catapult), past the
+       measured η_max it overflows; λmax along each run against 2/η
 
 ${flagHelp(DEMO_FLAGS)}`;
 
@@ -49,9 +53,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   if (positionals[0] === "unscaled" && positionals.length === 1) return demoUnscaled(flags, io);
   if (positionals[0] === "eos" && positionals.length === 1) return demoEos(flags, io);
   if (positionals[0] === "network" && positionals.length === 1) return demoNetwork(flags, io);
+  if (positionals[0] === "catapult" && positionals.length === 1) return demoCatapult(flags, io);
   if (positionals.length > 0) {
     throw new CliError(
-      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled', 'eos' or 'network'; see overshoot demo --help)`,
+      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled', 'eos', 'network' or 'catapult'; see overshoot demo --help)`,
     );
   }
   const steps = (flags["steps"] as number | undefined) ?? 12;

@@ -125,7 +125,14 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   let results: CellResult[];
   try {
     results = await runSweep(
-      { source, x0, optimizer: base, cells, criteria: { horizon } },
+      {
+        source,
+        x0,
+        optimizer: base,
+        cells,
+        // A model on data may spike far above its start and still train: only an overflow ends its run.
+        criteria: objective.training ? { horizon, divergenceFactor: Number.POSITIVE_INFINITY } : { horizon },
+      },
       { workers, onProgress: progress.update },
     );
   } finally {

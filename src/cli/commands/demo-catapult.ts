@@ -1,0 +1,209 @@
+import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
+import { trainingCriteria, trainingLrSearch } from "../../analysis/thresholds/training-search.js";
+import { type TrainRecord, train } from "../../analysis/training/train.js";
+import { fmt } from "../../core/format.js";
+import { createRng } from "../../core/rng.js";
+import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
+import { synthetic } from "../../objectives/synthetic.js";
+import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
+import { specToSvg, svgToPng } from "../../report/render.js";
+import type { ParsedFlags } from "../args.js";
+import { CliError } from "../errors.js";
+import type { Io } from "../io.js";
+import { outputDir, writeOutputs } from "../output-dir.js";
+
+/** The three regimes of full-batch GD on one small network, at these multiples of 2/λ0, and past η_max. */
+export const CATAPULT_MULTIPLES = [0.5, 1.5, 3] as const;
+const SPEC: MlpSpec = { sizes: [2, 64, 2], activation: "relu", loss: "mse" };
+
+interface DemoRun {
+  readonly label: string;
+  readonly lr: number;
+  readonly records: TrainRecord[];
+  readonly status: "finished" | "nonfinite";
+  readonly atStep: number | null;
+}
+
+export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> {
+  const steps = (flags["steps"] as number | undefined) ?? 1000;
+  if (!Number.isInteger(steps) || steps < 50 || steps > 100_000)
+    throw new CliError(`invalid --steps: ${steps} (a whole number from 50 to 100000)`);
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-catapult");
+  // 200 spiral points, one-hot targets with the squared error (the catapult's setting in
+  // Lewkowycz et al. 2020), nn.Linear's default initial weights; float64.
+  const set = synthetic("spiral", 200, 0.05, createRng(1));
+  const y = new Float64Array(set.rows * 2);
+  for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+  const data: MlpData = { x: set.x, y, rows: set.rows };
+  const description = "mlp 2-64-2 relu on spiral (200 points)";
+  const objective = mlpObjective(SPEC, data, description);
+  const theta0 = initialParameters(SPEC.sizes, "pytorch", createRng(1001));
+  const o = (t: string) => io.out(`${t}\n`);
+  o(
+    "The catapult: full-batch gradient descent on a 2-64-2 ReLU network (mean squared error on one-hot labels, 200 spiral points, float64).",
+  );
+
+  // Where the regimes are, measured on real runs from these weights (critical-lr's search).
+  const workers = Math.min(2, defaultWorkers());
+  const pool = workers > 1 ? new SweepPool(workers) : null;
+  const criteria = trainingCriteria(steps);
+  let search: Awaited<ReturnType<typeof trainingLrSearch>>;
+  try {
+    search = await trainingLrSearch(
+      objective,
+      theta0,
+      { name: "sgd" },
+      {
+        horizon: steps,
+        relativeTolerance: 1e-2,
+        parallel: workers,
+        ...(pool
+          ? {
+              evaluate: (rates: readonly number[]) =>
+                pool.run({
+                  source: { kind: "mlp", spec: SPEC, data, description },
+                  x0: Array.from(theta0),
+                  optimizer: { name: "sgd" },
+                  cells: rates.map((lr) => ({ lr })),
+                  criteria,
+                }),
+            }
+          : {}),
+      },
+    );
+  } finally {
+    await pool?.close();
+  }
+  const lambda0 = search.atStart!.lambdaMax;
+  const crit = 2 / lambda0;
+  const etaMax = search.etaMax && search.etaMax.below > 0 ? search.etaMax.estimate : null;
+  o(
+    `At the initial weights λ0 = λmax(H) = ${fmt(lambda0)} (λmin = ${fmt(search.atStart!.lambdaMin)}: negative curvature, normal at a network's start), so the classical limit is 2/λ0 = ${fmt(crit)}.`,
+  );
+  const trains = search.trains?.estimate ?? null;
+  o(`Measured on ${search.runs.length} runs of ${steps} steps (overshoot critical-lr's search):`);
+  const regimes: [string, string][] = [[`below 2/λ0 = ${fmt(crit)}`, "the loss falls"]];
+  if (search.catapult && trains !== null)
+    regimes.push([
+      `${fmt(crit)} … ${fmt(trains)}`,
+      `it rises above its start first, then trains: the catapult window (highest peak ${fmt(search.catapult.peak.loss)}, ×${fmt(search.catapult.peak.loss / search.startLoss)} the start, at lr ${fmt(search.catapult.peak.lr)})`,
+    ]);
+  if (etaMax !== null && trains !== null && trains < etaMax * 0.99)
+    regimes.push([`${fmt(trains)} … ${fmt(etaMax)}`, "it ends above its start without overflowing"]);
+  regimes.push(
+    etaMax !== null
+      ? [`from η_max = ${fmt(etaMax)}`, `it overflows (η_max = ${fmt(etaMax / crit)} × 2/λ0)`]
+      : ["every rate tried", "no run overflowed"],
+  );
+  const width = Math.max(...regimes.map(([a]) => a.length));
+  for (const [a, b] of regimes) o(`  ${a.padEnd(width)}  ${b}`);
+
+  const rates = CATAPULT_MULTIPLES.map((m) => ({ label: `${m} × 2/λ0`, lr: m * crit }));
+  if (etaMax !== null)
+    rates.push({ label: `${fmt(1.25 * (etaMax / crit), 3)} × 2/λ0, past η_max`, lr: 1.25 * etaMax });
+  const every = Math.max(1, Math.floor(steps / 50));
+  const runs: DemoRun[] = rates.map(({ label, lr }) => {
+    const records: TrainRecord[] = [];
+    const it = train({
+      objective,
+      train: data,
+      validation: null,
+      theta0,
+      optimizer: { name: "sgd", lr },
+      steps,
+      batchSize: null,
+      seed: 0,
+      logEvery: 1,
+      sharpnessEvery: every,
+      // Every one of the first 12 steps (the catapult is over in a few), then every `every`.
+      sharpnessAt: (k) => k <= 12 || k % every === 0,
+      sharpnessK: 1,
+    });
+    let done = it.next();
+    while (!done.done) {
+      records.push(done.value);
+      done = it.next();
+    }
+    return { label, lr, records, status: done.value.status, atStep: done.value.atStep };
+  });
+
+  const f0 = runs[0]!.records[0]!.loss;
+  for (const r of runs) {
+    const limit = 2 / r.lr;
+    const sharp = r.records.filter((x) => x.sharpness !== undefined);
+    let peak = r.records[0]!;
+    for (const x of r.records) if (x.loss > peak.loss) peak = x;
+    const end = r.records[r.records.length - 1]!;
+    o("");
+    o(
+      `── η = ${fmt(r.lr)} = ${r.label}   (2/η = ${fmt(limit)}; λ0 = ${fmt(lambda0)} is ${fmt(lambda0 / limit)} × 2/η)`,
+    );
+    if (r.status === "nonfinite") {
+      const low = Math.min(...sharp.map((x) => x.sharpness!));
+      o(
+        `  The loss climbs from ${fmt(f0)} and never comes back: it is ${fmt(r.records[r.records.length - 2]?.loss ?? Number.NaN)} at step ${(r.atStep ?? 1) - 1} and non-finite at step ${r.atStep}. λmax drops too, but only to ${fmt(low)}, ${fmt(low / limit)} × 2/η = ${fmt(limit)}: it never gets under the limit, so every step keeps overshooting. Diverged.`,
+      );
+      continue;
+    }
+    const lamEnd = sharp[sharp.length - 1]?.sharpness;
+    if (peak.loss > f0) {
+      const low = Math.min(...sharp.map((x) => x.sharpness!));
+      const settle =
+        lamEnd === undefined
+          ? ""
+          : lamEnd < 0.95 * limit
+            ? `; at the end λmax = ${fmt(lamEnd)}, ${fmt(lamEnd / limit)} × 2/η`
+            : `; it then climbs back to 2/η and hovers there (${fmt(lamEnd)} at the end, ${fmt(lamEnd / limit)} × 2/η: the edge of stability)`;
+      const high = Math.max(...sharp.filter((x) => x.step <= peak.step + 1).map((x) => x.sharpness!));
+      const rise = high > lambda0 * 1.01 ? ` first rises with it, to ${fmt(high)}, then` : "";
+      o(
+        `  The loss first rises, ${fmt(f0)} → ${fmt(peak.loss)} (×${fmt(peak.loss / f0)}) at step ${peak.step}; λmax (${fmt(lambda0)} at the start)${rise} drops to ${fmt(low)}, under 2/η = ${fmt(limit)}${settle}. Training settles: ${fmt(end.loss)} after ${steps} steps. The catapult.`,
+      );
+    } else {
+      o(
+        `  The loss falls, ${fmt(f0)} → ${fmt(end.loss)}; λmax goes ${fmt(lambda0)} → ${lamEnd !== undefined ? fmt(lamEnd) : "—"}${lamEnd !== undefined && lamEnd >= 0.9 * limit ? `, up to 2/η = ${fmt(limit)} (the edge of stability)` : `, under 2/η = ${fmt(limit)}`}.`,
+      );
+    }
+  }
+  o("");
+  o(
+    "Why: past 2/λ0 the first steps overshoot along the top eigenvector and the loss grows; in a network that growth also drives the weights to where the curvature is lower, and once λmax is back under 2/η the overshoot stops and training goes on in the flatter region (Lewkowycz et al., 2020). Beyond η_max the curvature cannot drop fast enough and the loss overflows.",
+  );
+
+  const sharpSpec = sharpnessChart(
+    runs.map((r) => ({
+      label: `η = ${fmt(r.lr, 3)}: ${r.label}`,
+      lr: r.lr,
+      points: r.records
+        .filter((x) => x.sharpness !== undefined)
+        .map((x) => ({ step: x.step, sharpness: x.sharpness! })),
+    })),
+    { title: "Sharpness λmax along each run against its 2/η (dashed)", stepScale: "symlog" },
+  );
+  const lossSpec = lossChart(
+    runs.map((r) => ({
+      label: `η = ${fmt(r.lr, 3)}: ${r.label}`,
+      trace: r.records.map((x) => ({
+        step: x.step,
+        x: new Float64Array(0),
+        loss: x.loss,
+        grad: new Float64Array(0),
+        gradNorm: x.gradNorm,
+      })),
+    })),
+    {
+      title:
+        "Training loss: below 2/λ0 it falls; past it it rises first (the catapult); past η_max it overflows",
+      stepScale: "symlog",
+      // Far above the highest catapult peak the overflowing run leaves the chart, marked there.
+      clipAbove:
+        30 *
+        Math.max(
+          ...runs.filter((r) => r.status !== "nonfinite").flatMap((r) => r.records.map((x) => x.loss)),
+        ),
+    },
+  );
+  const svg = await specToSvg(stacked([lossSpec, sharpSpec]));
+  writeOutputs(io, outDir, { "catapult.svg": svg, "catapult.png": svgToPng(svg) });
+  return 0;
+}
