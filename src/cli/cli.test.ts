@@ -986,10 +986,43 @@ describe("train --report", () => {
     expect(r.code).toBe(0);
     const html = readFileSync(join(dir, "r.html"), "utf8");
     expect(html.match(/<svg/g)).toHaveLength(3);
-    expect(html).toContain("Sharpness against 2/η");
+    expect(html).toContain("Sharpness λmax against 2/η");
     expect(html).toContain("Update-to-weight ratio per layer");
     expect(html).toMatch(/finished — loss [\d.]+/);
     expect(readdirSync(dir)).toEqual(["r.html"]);
+  });
+
+  it("for Adam plots the preconditioned sharpness against its bound, not λmax against 2/η", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-report-adam-"));
+    const args = ["train", "--data", "xor", "--n", "60", "--hidden", "6", "--optimizer", "adam", "--lr", "0.01"];
+    const r = await cli([...args, "--steps", "60", "--sharpness-every", "20", "--report", join(dir, "r.html")]);
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "r.html"), "utf8");
+    expect(html).toContain("Preconditioned sharpness against its bound");
+    expect(html).not.toContain("Sharpness λmax against 2/η");
+  });
+
+  it("for a guarded run shows the rate after each rollback and the rollbacks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-report-guard-"));
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "100",
+      "--guard",
+      "--report",
+      join(dir, "r.html"),
+    ]);
+    expect(r.code).toBe(0);
+    const html = readFileSync(join(dir, "r.html"), "utf8");
+    expect(html).toContain("Learning rate, and the guard's rollbacks");
+    expect(html).toMatch(/rollback 1: η 1 → 0\.4\d+/);
+    expect(html).toMatch(/step \d+ → back to 0, η 1 → 0\.4\d+ \(0\.9 × the critical rate/);
   });
 });
 

@@ -79,6 +79,8 @@ export interface LossChartOptions {
    * step and where it went (so a blow-up to 1e300 does not flatten the runs that train).
    */
   readonly clipAbove?: number;
+  /** Horizontal reference lines, each labelled (e.g. the variance a dead network predicts). */
+  readonly references?: readonly { readonly loss: number; readonly label: string }[];
 }
 
 /**
@@ -189,6 +191,21 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       },
     },
   ];
+  const refs = (options.references ?? []).filter((r) => r.loss > 0 && Number.isFinite(r.loss));
+  if (refs.length > 0) {
+    layers.push(
+      {
+        data: { values: refs },
+        mark: { type: "rule", color: "#616161", strokeDash: [2, 3], strokeWidth: 1.5 },
+        encoding: { y },
+      },
+      {
+        data: { values: refs },
+        mark: { type: "text", color: "#424242", align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        encoding: { y, text: { field: "label" } },
+      },
+    );
+  }
   if (markers.length > 0) {
     // Labels point inward so they never run over the axis: left of centre they read rightwards.
     const lastStep = Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step)));
@@ -845,6 +862,107 @@ export function sharpnessChart(
         encoding: { y: { field: "limit", ...y }, text: { field: "text" }, color },
       },
     ],
+  });
+}
+
+/**
+ * A measured quantity against the limit it must stay under, both per step (the limit moves when
+ * the rate does: a schedule, a guard's cap): λmax against 2/η_k for SGD, the preconditioned
+ * sharpness against its bound for Adam and RMSprop.
+ */
+export function limitChart(
+  points: readonly { readonly step: number; readonly value: number; readonly limit: number }[],
+  options: { title: string; valueLabel: string; limitLabel: string; yTitle: string },
+): ChartSpec {
+  const rows = points.flatMap((p) => [
+    ...(Number.isFinite(p.value) && p.value > 0
+      ? [{ series: options.valueLabel, step: p.step, value: p.value }]
+      : []),
+    ...(Number.isFinite(p.limit) && p.limit > 0
+      ? [{ series: options.limitLabel, step: p.step, value: p.limit }]
+      : []),
+  ]);
+  const domain = [options.valueLabel, options.limitLabel];
+  return top({
+    title: options.title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    mark: { type: "line", strokeWidth: 2, point: points.length <= 80 ? { size: 20 } : false },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step k" },
+      y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log" } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain, range: ["#1f77b4", "#212121"] },
+      },
+      // The same field on colour and dash: one legend showing both.
+      strokeDash: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: {
+          domain,
+          range: [
+            [1, 0],
+            [6, 4],
+          ],
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The learning rate the run used at each logged step (log axis), with each of the guard's
+ * rollbacks as a vertical rule labelled with the rate before and after.
+ */
+export function rateChart(
+  points: readonly { readonly step: number; readonly lr: number }[],
+  rollbacks: readonly { readonly step: number; readonly from: number; readonly to: number }[],
+  options: { title?: string } = {},
+): ChartSpec {
+  const x = { field: "step", type: "quantitative", title: "step k" };
+  const y = {
+    field: "lr",
+    type: "quantitative",
+    title: "learning rate η (log scale)",
+    scale: { type: "log" },
+  };
+  const layers: ChartSpec[] = [
+    {
+      data: { values: points.filter((p) => p.lr > 0 && Number.isFinite(p.lr)) },
+      mark: { type: "line", strokeWidth: 2, interpolate: "step-after", color: "#1f77b4" },
+      encoding: { x, y },
+    },
+  ];
+  if (rollbacks.length > 0) {
+    const marks = rollbacks.map((r, i) => ({
+      step: r.step,
+      text: `rollback ${i + 1}: η ${fmt(r.from, 3)} → ${fmt(r.to, 3)}`,
+      // Stagger the labels down the chart so neighbouring rollbacks never overprint.
+      dy: 14 * (i % 6),
+    }));
+    layers.push(
+      {
+        data: { values: marks },
+        mark: { type: "rule", color: ALARM, strokeDash: [4, 3], strokeWidth: 1.5 },
+        encoding: { x },
+      },
+      ...marks.map((m) => ({
+        data: { values: [m] },
+        mark: { type: "text", color: ALARM, align: "left", dx: 4, y: 12 + m.dy, fontSize: 11 },
+        encoding: { x, text: { field: "text" } },
+      })),
+    );
+  }
+  return top({
+    title: options.title ?? "Learning rate per step",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: layers,
   });
 }
 

@@ -149,9 +149,10 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     "  Adam divides each step by √v̂, so its step is about lr in every coordinate whatever the gradient's size: it cannot overshoot by a factor the way SGD does here.",
   );
 
-  // Two panels: the blow-up needs an axis to 1e300; beside it the others would be flat lines.
+  // Two panels, every step on a symlog axis (the first steps spread out, the plateau visible to
+  // the end); the blow-up leaves its panel at a trillion, so the run that trains is not flattened.
   const toTrace = (r: Outcome) =>
-    r.records.slice(0, 301).map((x) => ({
+    r.records.map((x) => ({
       step: x.step,
       x: new Float64Array(0),
       loss: x.loss,
@@ -161,11 +162,20 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const chart = stacked([
     lossChart(
       outcomes.slice(0, 2).map((r) => ({ label: r.label, trace: toTrace(r) })),
-      { title: "Linear hidden units on raw inputs: lr 1e-4 trains, lr 1e-3 blows up" },
+      {
+        title: "Linear hidden units on raw inputs: lr 1e-4 trains, lr 1e-3 blows up",
+        stepScale: "symlog",
+        clipAbove: 1e13,
+        references: [{ loss: 1e12, label: "a trillion" }],
+      },
     ),
     lossChart(
       [outcomes[2]!, ...fixes].map((r) => ({ label: r.label, trace: toTrace(r) })),
-      { title: "ReLU at lr 1e-3 stalls at the variance; the three fixes train" },
+      {
+        title: "ReLU at lr 1e-3 stalls at the variance; the three fixes train",
+        stepScale: "symlog",
+        references: [{ loss: variance, label: `variance of mpg ${fmt(variance)}: predicting the mean` }],
+      },
     ),
   ]);
   const svg = await specToSvg(chart);

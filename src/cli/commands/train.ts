@@ -10,7 +10,7 @@ import { fmt } from "../../core/format.js";
 import { layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
-import { lossChart, seriesChart, sharpnessChart } from "../../report/charts.js";
+import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
@@ -359,15 +359,66 @@ async function trainReport(
       "The loss of the batch each logged step was taken on (log scale); a non-finite value is marked where it appeared.",
     svg: await specToSvg(loss),
   });
+  const pre = records.filter((r) => r.preconditionedSharpness !== undefined);
   const sharp = records.filter((r) => r.sharpness !== undefined);
-  if (sharp.length > 0) {
+  if (pre.length > 0) {
+    // Adam, RMSprop, Adagrad divide each coordinate by P = √v̂ + ε: their limit is on the
+    // preconditioned sharpness, not on λmax against 2/η (which would be the wrong bound).
     charts.push({
       caption:
-        "λmax of the Hessian (Lanczos on exact HVPs) against 2/η: plain gradient descent overshoots along the top eigenvector once λmax > 2/η.",
+        "The preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}) against its bound (for Adam (2 + 2β1)/((1 − β1)·η), 38/η at β1 = 0.9): the adaptive step overshoots once it passes the bound (P taken as frozen at each measurement).",
       svg: await specToSvg(
-        sharpnessChart([
-          { label: "λmax", lr, points: sharp.map((r) => ({ step: r.step, sharpness: r.sharpness! })) },
-        ]),
+        limitChart(
+          pre.map((r) => ({ step: r.step, value: r.preconditionedSharpness!, limit: r.bound! })),
+          {
+            title: "Preconditioned sharpness against its bound",
+            valueLabel: "λmax(P^{-1/2} H P^{-1/2})",
+            limitLabel: "bound",
+            yTitle: "preconditioned sharpness (log scale)",
+          },
+        ),
+      ),
+    });
+  } else if (sharp.length > 0) {
+    charts.push({
+      caption:
+        "λmax of the Hessian (Lanczos on exact HVPs) against 2/η at the rate of each step: plain gradient descent overshoots along the top eigenvector once λmax > 2/η.",
+      svg: await specToSvg(
+        limitChart(
+          sharp.map((r) => ({ step: r.step, value: r.sharpness!, limit: r.twoOverLr! })),
+          {
+            title: "Sharpness λmax against 2/η",
+            valueLabel: "λmax",
+            limitLabel: "2/η",
+            yTitle: "sharpness (log scale)",
+          },
+        ),
+      ),
+    });
+  }
+  const rollbacks = records.filter((r) => r.intervention !== undefined);
+  if (rollbacks.length > 0 || records.some((r) => r.lr !== undefined)) {
+    const rates = records
+      .filter((r) => r.intervention === undefined)
+      .map((r) => ({ step: r.step, lr: r.lr ?? lr }));
+    charts.push({
+      caption:
+        rollbacks.length > 0
+          ? `The learning rate of each logged step and the guard's ${rollbacks.length} rollback${rollbacks.length === 1 ? "" : "s"} (dashed): at each, the run went back to its last good state and the rate was capped — ${rollbacks.map((r) => `step ${r.intervention!.atStep} → back to ${r.intervention!.rolledBackTo}, η ${fmt(r.intervention!.oldLr)} → ${fmt(r.intervention!.newLr)} (${r.intervention!.how})`).join("; ")}.`
+          : "The learning rate of each logged step (the schedule).",
+      svg: await specToSvg(
+        rateChart(
+          rates,
+          rollbacks.map((r) => ({
+            step: r.intervention!.atStep,
+            from: r.intervention!.oldLr,
+            to: r.intervention!.newLr,
+          })),
+          {
+            title:
+              rollbacks.length > 0 ? "Learning rate, and the guard's rollbacks" : "Learning rate per step",
+          },
+        ),
       ),
     });
   }
