@@ -994,8 +994,28 @@ describe("train --report", () => {
 
   it("for Adam plots the preconditioned sharpness against its bound, not λmax against 2/η", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-report-adam-"));
-    const args = ["train", "--data", "xor", "--n", "60", "--hidden", "6", "--optimizer", "adam", "--lr", "0.01"];
-    const r = await cli([...args, "--steps", "60", "--sharpness-every", "20", "--report", join(dir, "r.html")]);
+    const args = [
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "60",
+      "--hidden",
+      "6",
+      "--optimizer",
+      "adam",
+      "--lr",
+      "0.01",
+    ];
+    const r = await cli([
+      ...args,
+      "--steps",
+      "60",
+      "--sharpness-every",
+      "20",
+      "--report",
+      join(dir, "r.html"),
+    ]);
     expect(r.code).toBe(0);
     const html = readFileSync(join(dir, "r.html"), "utf8");
     expect(html).toContain("Preconditioned sharpness against its bound");
