@@ -2,10 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { stabilityAt } from "../analysis/thresholds/stability.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { fmt } from "../core/format.js";
 import { createRng } from "../core/rng.js";
 import { heavyRowsRegression } from "../objectives/synthetic.js";
+import { resolveOptimizerConfig } from "../optim/index.js";
 import { parseFlags } from "./args.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { loadCars } from "./datasets.js";
@@ -1082,10 +1084,68 @@ describe("overshoot find-lr", () => {
       join(dir, "f.svg"),
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/valley +[\d.e-]+\n +minimum\/10 +[\d.e-]+\n +steepest +[\d.e-]+/);
+    expect(r.out).toMatch(/valley +[\d.e-]+\n +slide +[\d.e-]+\n +minimum\/10 +[\d.e-]+\n +steep +[\d.e-]+/);
     expect(r.out).toContain("curvature     0.2  (2/λmax, λmax = 10 at the start)");
     expect(r.out).toMatch(/Against the critical rate 0\.200/);
     expect(readFileSync(join(dir, "f.svg"), "utf8")).toContain("curvature bound");
+  });
+
+  const net = ["--data", "xor", "--model", "mlp", "--hidden", "8", "--n", "80", "--loss", "mse"];
+
+  it("on a network prints 2/λmax from the curvature at the initial weights (negative curvature there or not)", async () => {
+    const r = await cli(["find-lr", ...net, "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    const { objective, theta0 } = networkFromFlags(parseFlags(net, { ...OBJECTIVE_FLAGS }, "test").flags);
+    const lambda = stabilityAt(objective, theta0, resolveOptimizerConfig({ name: "sgd", lr: 1 }), {
+      k: 1,
+    }).lambdaMax;
+    expect(j.critical).toBeCloseTo(2 / lambda, 6);
+    expect(j.used).toEqual({ from: 10, to: j.points.length - 5 });
+  });
+
+  it("on minibatches, with the validation loss, a linear ramp and its own smoothing, and recommends a rate from trial runs", async () => {
+    const r = await cli([
+      "find-lr",
+      ...net,
+      "--batch-size",
+      "16",
+      "--validation-loss",
+      "--ramp",
+      "linear",
+      "--start",
+      "1e-3",
+      "--end",
+      "3",
+      "--beta",
+      "0.9",
+      "--stop-factor",
+      "8",
+      "--skip-start",
+      "2",
+      "--skip-end",
+      "3",
+      "--recommend",
+      "--train-steps",
+      "40",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.ramp).toBe("linear");
+    expect(j.points[1].lr).toBeCloseTo(1e-3 + (3 - 1e-3) / 99, 12);
+    expect(j.used.from).toBe(2);
+    const rec = j.recommendation;
+    expect(rec.trainSteps).toBe(40);
+    expect(rec.trials.length).toBeGreaterThanOrEqual(7);
+    // The recommended rate is one of the trial runs, and the best of those that trained (or the step below a cliff).
+    const trained = rec.trials.filter(
+      (t: { finalLoss: number | string }) => typeof t.finalLoss === "number" && t.finalLoss < rec.startLoss,
+    );
+    expect(trained.map((t: { lr: number }) => t.lr)).toContain(rec.lr);
+    expect(rec.finalLoss).toBeLessThanOrEqual(
+      2 * Math.min(...trained.map((t: { finalLoss: number }) => t.finalLoss)),
+    );
   });
 
   it.each([
@@ -1093,6 +1153,26 @@ describe("overshoot find-lr", () => {
       "--lr is refused",
       ["find-lr", "--f", "x^2", "--x0", "1", "--lr", "0.1"],
       /ramps the learning rate itself: drop --lr/,
+    ],
+    [
+      "--batch-size on a function",
+      ["find-lr", "--f", "x^2", "--x0", "1", "--batch-size", "8"],
+      /--batch-size applies to a network: add --data … --model mlp/,
+    ],
+    [
+      "--batch-size larger than the data",
+      ["find-lr", "--data", "xor", "--model", "mlp", "--n", "40", "--batch-size", "100"],
+      /invalid --batch-size: 100 \(a whole number from 1 to the 32 training rows\)/,
+    ],
+    [
+      "an unknown ramp",
+      ["find-lr", "--f", "x^2", "--x0", "1", "--ramp", "cosine"],
+      /invalid --ramp: cosine \(exp or linear\)/,
+    ],
+    [
+      "a stop factor ≤ 1",
+      ["find-lr", "--f", "x^2", "--x0", "1", "--stop-factor", "1"],
+      /invalid --stop-factor: 1/,
     ],
     [
       "a backwards ramp",

@@ -10,7 +10,7 @@ import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../o
 import { type FlagSpecs, type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
-import { NETWORK_FLAGS, networkFromFlags } from "./network.js";
+import { NETWORK_FLAGS, type Network, networkFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
 export const OBJECTIVE_FLAGS: FlagSpecs = {
@@ -198,6 +198,13 @@ const MODELS = ["linear", "logistic", "mlp"] as const;
 
 /** Start points that come with an objective (a network's initial weights), for startFromFlags. */
 const defaultStarts = new WeakMap<Objective, Float64Array>();
+/** The network (its data split and spec) behind an objective built from --model mlp. */
+const networks = new WeakMap<Objective, Network>();
+
+/** The network an objective from --data … --model mlp was built from: its validation rows, its spec. */
+export function networkOf(objective: Objective): Network | undefined {
+  return networks.get(objective);
+}
 
 function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; source: ObjectiveSource } {
   if (flags["f"] !== undefined) throw new CliError("give --f or --data, not both");
@@ -210,6 +217,7 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
     const description = `mlp ${network.spec.sizes.join("-")} on ${network.data.describe}`;
     const objective = mlpObjective(network.spec, network.data.train, description);
     defaultStarts.set(objective, network.theta0);
+    networks.set(objective, network);
     return { objective, source: { kind: "mlp", spec: network.spec, data: network.data.train, description } };
   }
   let text: string;

@@ -23,7 +23,7 @@ async function open(query: string, width = 1280): Promise<WatchedPage> {
 async function trainToEnd(page: Page): Promise<string> {
   await page.click("#network-play");
   await page.waitForFunction(
-    `/^(Finished|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+    `/^(Trained|Failed|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
     undefined,
     { timeout: 60_000 },
   );
@@ -35,8 +35,8 @@ describe("the network panel", () => {
   it("trains at the edge of stability: the loss falls and λmax is measured against the 2/η line", async () => {
     const { page, problems, outside } = await open("&network.steps=400&network.every=50");
     const verdict = await trainToEnd(page);
-    expect(verdict).toMatch(/^Finished: loss [\d.e-]+, λmax [\d.]+ against 2\/η = 10\./);
-    const loss = Number(/loss ([\d.e-]+)/.exec(verdict)![1]);
+    expect(verdict).toMatch(/^Trained: the loss fell [\d.]+ → [\d.e-]+; λmax [\d.]+ against 2\/η = 10\./);
+    const loss = Number(/→ ([\d.e-]+);/.exec(verdict)![1]);
     expect(loss).toBeLessThan(0.3); // from 0.5 at the start (outputs near 0, one-hot targets)
     const sharpness = await page.textContent("#network-sharpness-chart");
     expect(sharpness).toContain("2/η = 10");
@@ -62,7 +62,7 @@ describe("the network panel", () => {
       "&network.lr=1&network.guard=on&network.steps=400&network.every=50",
     );
     const verdict = await trainToEnd(page);
-    expect(verdict).toMatch(/^Finished: loss [\d.e-]+/);
+    expect(verdict).toMatch(/^Trained/);
     expect(verdict).toMatch(/the guard rolled back \d+×/);
     const log = await page.textContent("#network-log");
     expect(log).toMatch(/step \d+: .* rolled back to step \d+, η 1 → [\d.]+/);

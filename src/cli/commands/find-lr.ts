@@ -1,7 +1,12 @@
 import { extname } from "node:path";
-import { lrRangeTest, type RangeTest } from "../../analysis/thresholds/find-lr.js";
+import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
+import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
+import { train } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
-import type { OptimizerBase } from "../../optim/index.js";
+import { createRng } from "../../core/rng.js";
+import type { MlpData } from "../../objectives/mlp.js";
+import type { Objective } from "../../objectives/types.js";
+import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
@@ -11,6 +16,7 @@ import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import {
   flagMessage,
+  networkOf,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
   objectiveFromFlags,
@@ -27,7 +33,38 @@ export const FIND_LR_FLAGS: FlagSpecs = {
   ...OPTIMIZER_FLAGS_WITHOUT_LR,
   start: { type: "number", value: "LR", help: "first learning rate of the ramp (default 1e-7)" },
   end: { type: "number", value: "LR", help: "last learning rate of the ramp (default 10)" },
-  steps: { type: "number", value: "N", help: "steps of the ramp (default 100)" },
+  steps: { type: "number", value: "N", help: "steps of the ramp, fastai's num_it (default 100)" },
+  ramp: { type: "string", value: "exp|linear", help: "exp (fastai, default) or linear (torch-lr-finder)" },
+  beta: { type: "number", value: "B", help: "smoothing of the loss, a debiased EMA (default 0.98)" },
+  "stop-factor": {
+    type: "number",
+    value: "F",
+    help: "stop once the smoothed loss passes F× its best (default 4)",
+  },
+  "skip-start": {
+    type: "number",
+    value: "N",
+    help: "points dropped before the suggestions at the start (default steps/10)",
+  },
+  "skip-end": { type: "number", value: "N", help: "… and at the end (default 5)" },
+  "batch-size": {
+    type: "number",
+    value: "B",
+    help: "networks: ramp and trial runs on minibatches of B rows",
+  },
+  "validation-loss": {
+    type: "boolean",
+    help: "networks: record the validation loss after each step (torch-lr-finder's val_loader)",
+  },
+  recommend: {
+    type: "boolean",
+    help: "one recommended rate: the ramp brackets it, real runs of --train-steps choose it",
+  },
+  "train-steps": {
+    type: "number",
+    value: "N",
+    help: "--recommend: steps of each trial run (default 300; with --batch-size one epoch)",
+  },
   plot: {
     type: "string",
     value: "FILE.svg|FILE.png",
@@ -39,13 +76,19 @@ export const FIND_LR_FLAGS: FlagSpecs = {
 
 export const FIND_LR_HELP = `overshoot find-lr — the learning-rate range test, beside the curvature's answer
 
-Runs once from --x0 with the learning rate growing exponentially each step (1e-7 → 10 over 100
-steps), the loss smoothed by a debiased EMA (β = 0.98), until the smoothed loss passes 4× its best.
-Suggests the valley, the minimum's lr/10 and the steepest descent, and prints them beside the
-critical rate 2/λmax-style from the curvature at the start, with which to trust and why. Your start
-point is not changed.
+Runs once from --x0 with the learning rate growing each step as fastai's lr_find does (1e-7 →
+10 over 100 steps, η_k = start·(end/start)^(k/N)), the loss smoothed by a debiased EMA (β =
+0.98), until the smoothed loss passes 4× its best. fastai's suggestions — valley, slide,
+minimum/10, steep — read from the smoothed losses with the first N/10 and last 5 points
+dropped, beside the critical rate 2/λmax from the curvature at the start. Your start point is not
+changed.
+
+--recommend adds one rate you can use: the ramp's lowest point U brackets it, and real runs of
+your protocol (the optimizer, --batch-size, --train-steps) at U/100 … U and around the best pick
+it, a step back from a cliff when the next rate up did not train.
 
 Usage: overshoot find-lr --f EXPR --x0 X [optimizer flags] [--start A --end B --steps N] [--plot F]
+       overshoot find-lr --data mnist --model mlp --hidden 128,64 --activation relu --batch-size 128 --recommend
 
 ${flagHelp(FIND_LR_FLAGS)}`;
 
@@ -72,46 +115,215 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
     checkWritable(plot, "--plot");
   }
+  const network = networkOf(objective);
+  const batchSize = flags["batchSize"] as number | undefined;
+  const validationLoss = Boolean(flags["validationLoss"]);
+  if ((batchSize !== undefined || validationLoss) && !network)
+    throw new CliError(
+      `--${batchSize !== undefined ? "batch-size" : "validation-loss"} applies to a network: add --data … --model mlp`,
+    );
+  if (
+    batchSize !== undefined &&
+    (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > network!.data.train.rows)
+  )
+    throw new CliError(
+      `invalid --batch-size: ${batchSize} (a whole number from 1 to the ${network!.data.train.rows} training rows)`,
+    );
+  if (validationLoss && !network!.data.validation)
+    throw new CliError("--validation-loss needs held-out rows: set --validation to a fraction > 0");
+  const ramp = (flags["ramp"] as string | undefined) ?? "exp";
+  if (ramp !== "exp" && ramp !== "linear") throw new CliError(`invalid --ramp: ${ramp} (exp or linear)`);
+  const trainSteps =
+    (flags["trainSteps"] as number | undefined) ??
+    (batchSize !== undefined && network ? Math.ceil(network.data.train.rows / batchSize) : 300);
+  if (!Number.isInteger(trainSteps) || trainSteps < 1 || trainSteps > 1_000_000)
+    throw new CliError(`invalid --train-steps: ${trainSteps} (a whole number from 1 to 1000000)`);
+
+  const options: RangeTestOptions = {
+    ...(flags["start"] !== undefined ? { start: flags["start"] as number } : {}),
+    ...(flags["end"] !== undefined ? { end: flags["end"] as number } : {}),
+    ...(flags["steps"] !== undefined ? { steps: flags["steps"] as number } : {}),
+    ...(flags["beta"] !== undefined ? { beta: flags["beta"] as number } : {}),
+    ...(flags["stopFactor"] !== undefined ? { stopFactor: flags["stopFactor"] as number } : {}),
+    ...(flags["skipStart"] !== undefined ? { skipStart: flags["skipStart"] as number } : {}),
+    ...(flags["skipEnd"] !== undefined ? { skipEnd: flags["skipEnd"] as number } : {}),
+    mode: ramp,
+  };
+  if (network && batchSize !== undefined) {
+    const next = minibatches(network.data.train, batchSize, network.seed);
+    Object.assign(options, {
+      lossAt: (_k: number, x: Float64Array, g: Float64Array) => network.objective.gradientOn(x, g, next()),
+    });
+  }
+  if (network && validationLoss) {
+    const held = network.data.validation!;
+    Object.assign(options, { validationLoss: (x: Float64Array) => network.objective.evaluate(x, held).loss });
+  }
   let test: RangeTest;
   try {
-    test = lrRangeTest(objective, x0, base, {
-      ...(flags["start"] !== undefined ? { start: flags["start"] as number } : {}),
-      ...(flags["end"] !== undefined ? { end: flags["end"] as number } : {}),
-      ...(flags["steps"] !== undefined ? { steps: flags["steps"] as number } : {}),
-    });
+    test = lrRangeTest(objective, x0, base, options);
   } catch (e) {
-    throw new CliError(flagMessage((e as Error).message).replace(/^invalid range/, "invalid --start/--end"));
+    throw new CliError(
+      flagMessage((e as Error).message)
+        .replace(/^invalid range/, "invalid --start/--end")
+        .replace(/^invalid stop factor/, "invalid --stop-factor")
+        .replace(/^invalid (skip-start|skip-end|beta)/, "invalid --$1"),
+    );
+  }
+  let recommendation: Recommendation | null = null;
+  if (flags["recommend"]) {
+    const startLoss = objective.value(Float64Array.from(x0));
+    const trainAt = (lr: number): number => {
+      if (!network) {
+        // A function or a data model: plain runs of the optimizer from x₀, full batch.
+        const x = Float64Array.from(x0);
+        return protocolOnObjective(objective, x, { ...base, lr } as OptimizerOptions, trainSteps);
+      }
+      const it = train({
+        objective: network.objective,
+        train: network.data.train,
+        validation: null,
+        theta0: Float64Array.from(x0),
+        optimizer: { ...base, lr } as OptimizerOptions,
+        steps: trainSteps,
+        batchSize: batchSize ?? null,
+        seed: network.seed,
+        logEvery: trainSteps,
+        sharpnessEvery: null,
+      });
+      let r = it.next();
+      let last = Number.NaN;
+      while (!r.done) {
+        last = r.value.trainLoss ?? r.value.loss;
+        r = it.next();
+      }
+      return r.value.status === "nonfinite" ? Number.POSITIVE_INFINITY : last;
+    };
+    try {
+      recommendation = await recommendLr(test, trainAt, startLoss);
+    } catch (e) {
+      throw new CliError(flagMessage((e as Error).message));
+    }
   }
   const critical = test.curvature?.critical.lr ?? null;
   if (plot !== undefined) {
     const marks = [
       { label: "valley", lr: test.suggestions.valley ?? Number.NaN },
+      { label: "slide", lr: test.suggestions.slide ?? Number.NaN },
       { label: "min/10", lr: test.suggestions.minimumOver10 ?? Number.NaN },
-      { label: "steepest", lr: test.suggestions.steepest ?? Number.NaN },
+      { label: "steep", lr: test.suggestions.steepest ?? Number.NaN },
       { label: "curvature bound", lr: critical ?? Number.NaN },
+      ...(recommendation ? [{ label: "recommended", lr: recommendation.lr }] : []),
     ];
     const svg = await specToSvg(rangeTestChart(test.points, marks));
     writeFileAtomic(plot, extname(plot).toLowerCase() === ".png" ? svgToPng(svg) : svg);
   }
   if (flags["json"]) {
     io.out(
-      `${JSON.stringify({ version: JSON_VERSION, objective: objectiveJson(objective), optimizer: base, x0, points: test.points, stoppedAt: test.stoppedAt, stopReason: test.stopReason, suggestions: test.suggestions, critical: critical, criticalFormula: test.curvature?.critical.formula ?? null, advice: test.advice }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          version: JSON_VERSION,
+          objective: objectiveJson(objective),
+          optimizer: base,
+          ...(objective.dim <= 20 ? { x0 } : { start: `${objective.dim} parameters` }),
+          ramp,
+          points: test.points,
+          stoppedAt: test.stoppedAt,
+          stopReason: test.stopReason,
+          used: test.used,
+          suggestions: test.suggestions,
+          critical,
+          criticalFormula: test.curvature?.critical.formula ?? null,
+          recommendation: recommendation && {
+            ...recommendation,
+            trials: recommendation.trials.map((t) => ({
+              lr: t.lr,
+              finalLoss: Number.isFinite(t.finalLoss) ? t.finalLoss : String(t.finalLoss),
+            })),
+            trainSteps,
+          },
+          advice: test.advice,
+        },
+        null,
+        2,
+      )}\n`,
     );
     return 0;
   }
   const s = test.suggestions;
   const show = (v: number | null) => (v === null ? "—" : fmt(v));
   io.out(
-    `Learning-rate range test of ${base.name} on ${describeObjective(objective)} from ${describePoint(x0)}\n`,
+    `Learning-rate range test of ${base.name} on ${describeObjective(objective)} from ${objective.dim <= 6 ? describePoint(x0) : `its initial weights (${objective.dim} parameters)`}${batchSize !== undefined ? `, minibatches of ${batchSize}` : ""}${validationLoss ? ", validation loss" : ""}\n`,
   );
-  io.out(`${test.points.length} steps; stopped because ${test.stopReason}.\n\n`);
   io.out(
-    `  valley        ${show(s.valley)}\n  minimum/10    ${show(s.minimumOver10)}\n  steepest      ${show(s.steepest)}\n`,
+    `${test.points.length} steps (${ramp} ramp); stopped because ${test.stopReason}; suggestions from points ${test.used.from}–${test.used.to - 1}.\n\n`,
+  );
+  io.out(
+    `  valley        ${show(s.valley)}\n  slide         ${show(s.slide)}${s.slide === null ? "   (needs 16 points)" : ""}\n  minimum/10    ${show(s.minimumOver10)}\n  steep         ${show(s.steepest)}\n`,
   );
   io.out(
     `  curvature     ${critical === null ? "—" : `${fmt(critical)}  (${test.curvature!.critical.formula}, λmax = ${fmt(test.curvature!.lambdaMax)} at the start)`}\n\n`,
   );
   io.out(`${test.advice}\n`);
+  if (recommendation) {
+    io.out(`\nRecommended: lr ${fmt(recommendation.lr)} — ${recommendation.reason}.\n`);
+    io.out(
+      `  Trial runs of ${trainSteps} steps${batchSize !== undefined ? ` on minibatches of ${batchSize}` : ""}:\n`,
+    );
+    for (const t of recommendation.trials)
+      io.out(
+        `    lr ${fmt(t.lr).padEnd(10)} final loss ${Number.isFinite(t.finalLoss) ? fmt(t.finalLoss) : "overflowed"}${t.finalLoss >= recommendation.startLoss ? "  (did not train)" : ""}${t.lr === recommendation.lr ? "   ← recommended" : ""}\n`,
+      );
+    io.out(
+      `  The cliff: the largest rate tried that trained is ${fmt(recommendation.cliff.trained)}${recommendation.cliff.failed !== null ? `; ${fmt(recommendation.cliff.failed)}, above the best, did not` : ""}.\n`,
+    );
+  }
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
+}
+
+/** Minibatches in a seeded shuffled order, a fresh shuffle every epoch (as `train` draws them). */
+function minibatches(data: MlpData, batch: number, seed: number): () => MlpData {
+  const inS = data.x.length / data.rows;
+  const outS = data.y.length / data.rows;
+  const rng = createRng(seed);
+  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
+  const bx = new Float64Array(batch * inS);
+  const by = new Float64Array(batch * outS);
+  let cursor = data.rows;
+  return () => {
+    if (cursor + batch > data.rows) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rng.uniform() * (i + 1));
+        const t = order[i]!;
+        order[i] = order[j]!;
+        order[j] = t;
+      }
+      cursor = 0;
+    }
+    for (let r = 0; r < batch; r++) {
+      const src = order[cursor + r]!;
+      bx.set(data.x.subarray(src * inS, (src + 1) * inS), r * inS);
+      by.set(data.y.subarray(src * outS, (src + 1) * outS), r * outS);
+    }
+    cursor += batch;
+    return { x: bx, y: by, rows: batch };
+  };
+}
+
+/** The final loss of `steps` plain optimizer steps on an objective (Infinity when it overflows). */
+function protocolOnObjective(
+  objective: Objective,
+  x: Float64Array,
+  options: OptimizerOptions,
+  steps: number,
+): number {
+  const opt = createOptimizer(options, objective.dim);
+  const g = new Float64Array(objective.dim);
+  let loss = objective.gradient(x, g);
+  for (let k = 0; k < steps && Number.isFinite(loss); k++) {
+    opt.step(x, g);
+    loss = objective.gradient(x, g);
+  }
+  return Number.isFinite(loss) ? loss : Number.POSITIVE_INFINITY;
 }

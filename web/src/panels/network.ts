@@ -332,7 +332,7 @@ class NetworkPanel implements Panel {
     const lrNow = last?.lr ?? s.lr;
     verdict.textContent = diverged
       ? `Diverged at step ${this.result!.atStep}: the loss left the floating-point range${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
-      : `${this.result ? "Finished" : "Training"}: loss ${last ? fmt(last.loss) : "—"}${sharp ? `, λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+      : `${this.result ? outcomeWords(this.records) : `Training: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
     // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
@@ -444,3 +444,20 @@ function sharpnessRuns(records: readonly TrainRecord[], lr0: number) {
 }
 
 export const panel: Panel = new NetworkPanel();
+
+/**
+ * The finished run as the library's training verdicts name it: trained (the loss ended below its
+ * start), a catapult (it rose above its start first), or failed (it did not end below its start).
+ */
+function outcomeWords(records: readonly TrainRecord[]): string {
+  const kept = records.filter((r) => !r.intervention);
+  const first = kept[0];
+  const last = kept[kept.length - 1];
+  if (!first || !last) return "Finished";
+  if (!(last.loss < first.loss))
+    return `Failed: the loss ended at ${fmt(last.loss)}, not below its start ${fmt(first.loss)}`;
+  const peak = kept.reduce((a, b) => (b.loss > a.loss ? b : a));
+  return peak.loss > first.loss
+    ? `Trained after a catapult: the loss rose to ${fmt(peak.loss)} at step ${peak.step}, above its start ${fmt(first.loss)}, then fell to ${fmt(last.loss)}`
+    : `Trained: the loss fell ${fmt(first.loss)} → ${fmt(last.loss)}`;
+}
