@@ -1,7 +1,14 @@
 // Thresholds: stability per optimizer, the critical-rate search, the LR range test, sweeps.
 export { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 export { type CriticalSearch, criticalLrSearch } from "./critical-search.js";
-export { lrRangeTest, type RangePoint, type RangeTest, type RangeTestOptions } from "./find-lr.js";
+export {
+  fastaiSuggestions,
+  lrRangeTest,
+  type RangePoint,
+  type RangeTest,
+  type RangeTestOptions,
+} from "./find-lr.js";
+export { type Recommendation, recommendLr, type TrialRun } from "./recommend.js";
 export { type StabilityOptions, type StabilityReport, stabilityAt } from "./stability.js";
 export {
   type CellResult,
