@@ -9,7 +9,7 @@
 // with SGD and Adam); the last two were not looked at while the recommendation was designed.
 import { lrRangeTest } from "../src/analysis/thresholds/find-lr.js";
 import { recommendLr } from "../src/analysis/thresholds/recommend.js";
-import { train } from "../src/analysis/training/train.js";
+import { finalTrainingLoss } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../src/objectives/mlp.js";
@@ -124,7 +124,7 @@ function optimizerAt(t: Task, lr: number): OptimizerOptions {
 
 /** The protocol: `train` from the task's weights, seeded batches; the final loss on all training rows. */
 function finalLoss(t: Task, lr: number): number {
-  const it = train({
+  return finalTrainingLoss({
     objective: mlpObjective(t.spec, t.data),
     train: t.data,
     validation: null,
@@ -136,13 +136,6 @@ function finalLoss(t: Task, lr: number): number {
     logEvery: t.steps,
     sharpnessEvery: null,
   });
-  let r = it.next();
-  let last = Number.NaN;
-  while (!r.done) {
-    last = r.value.trainLoss ?? r.value.loss;
-    r = it.next();
-  }
-  return r.value.status === "nonfinite" ? Number.POSITIVE_INFINITY : last;
 }
 
 /** The range test on the protocol's own batches (a seeded shuffle, fresh every epoch). */

@@ -8,7 +8,7 @@
 //    overflowed without it ended finite and below its start with it.
 import { readFileSync } from "node:fs";
 import { DivergenceDetector } from "../src/analysis/training/detector.js";
-import { train } from "../src/analysis/training/train.js";
+import { trainToEnd } from "../src/analysis/training/train.js";
 import { resolveOptimizerConfig } from "../src/optim/index.js";
 import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "../test/zoo/nets.js";
 
@@ -80,7 +80,7 @@ function guardTable(name: string, zoo: Zoo, nets: typeof ZOO_NETS): void {
     const def = nets.find((n) => n.id === net.id)!;
     const { objective, theta0, x, y } = buildNet(def);
     for (const run of net.runs) {
-      const gen = train({
+      const { records, result } = trainToEnd({
         objective,
         train: { x, y, rows: x.length / 2 },
         validation: null,
@@ -93,15 +93,10 @@ function guardTable(name: string, zoo: Zoo, nets: typeof ZOO_NETS): void {
         sharpnessEvery: null,
         guard: {},
       });
-      let next = gen.next();
-      let last = Number.NaN;
-      while (!next.done) {
-        last = next.value.loss;
-        next = gen.next();
-      }
+      const last = records[records.length - 1]?.loss ?? Number.NaN;
       const row = rows.get(run.label) ?? { runs: 0, rolledBack: 0, rescued: 0 };
       row.runs++;
-      if (next.value.interventions.length > 0) row.rolledBack++;
+      if (result.interventions.length > 0) row.rolledBack++;
       if (Number.isFinite(last) && last < Number(run.loss[0])) row.rescued++;
       rows.set(run.label, row);
     }

@@ -45,3 +45,23 @@ export function allFinite(x: Float64Array): boolean {
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false;
   return true;
 }
+
+/**
+ * The secant curvature along a step, (g₁ − g₀)ᵀ(x₁ − x₀)/‖x₁ − x₀‖²: the mean curvature of f on
+ * the segment from x₀ to x₁ (exact for a quadratic); NaN when the step is zero.
+ */
+export function secantCurvature(
+  x1: ArrayLike<number>,
+  x0: ArrayLike<number>,
+  g1: ArrayLike<number>,
+  g0: ArrayLike<number>,
+): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x1.length; i++) {
+    const d = x1[i]! - x0[i]!;
+    num += (g1[i]! - g0[i]!) * d;
+    den += d * d;
+  }
+  return den > 0 ? num / den : Number.NaN;
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SweepPool } from "../../src/analysis/thresholds/sweep-pool.js";
 import { trainingCriteria, trainingLrSearch } from "../../src/analysis/thresholds/training-search.js";
 import { DivergenceDetector } from "../../src/analysis/training/detector.js";
-import { train } from "../../src/analysis/training/train.js";
+import { trainToEnd } from "../../src/analysis/training/train.js";
 import { createOptimizer, resolveOptimizerConfig } from "../../src/optim/index.js";
 import { buildNet, ZOO_MULTIPLES, ZOO_NETS } from "./nets.js";
 
@@ -143,7 +143,7 @@ describe("the guard on the zoo's small nets, live", () => {
       const net = ZOO_NETS.find((n) => n.id === id)!;
       const { objective: f, theta0, x, y } = buildNet(net);
       for (const run of zoo.nets.find((n) => n.id === id)!.runs) {
-        const gen = train({
+        const { records, result } = trainToEnd({
           objective: f,
           train: { x, y, rows: x.length / 2 },
           validation: null,
@@ -156,13 +156,7 @@ describe("the guard on the zoo's small nets, live", () => {
           sharpnessEvery: null,
           guard: {},
         });
-        let last = gen.next();
-        let finalLoss = Number.NaN;
-        while (!last.done) {
-          finalLoss = last.value.loss;
-          last = gen.next();
-        }
-        const result = last.value;
+        const finalLoss = records[records.length - 1]?.loss ?? Number.NaN;
         const f0 = num(run.loss[0]);
         if (endsBelowStart(run)) expect(result.interventions, `${id} ${run.multiple}×`).toEqual([]);
         if (run.label === "diverged") {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../../core/eigen.js";
-import { centralHessianVector } from "../../core/finite-differences.js";
+import { centralHessian } from "../../core/finite-differences.js";
 import { createRng } from "../../core/rng.js";
 import { compileExpression } from "../../objectives/expression.js";
 import { initialParameters, mlpObjective } from "../../objectives/mlp.js";
@@ -15,14 +15,7 @@ const sgd = resolveOptimizerConfig({ name: "sgd", lr: 1 });
 /** The exact spectrum of the Hessian from central differences of gradients, column by column. */
 function denseSpectrum(f: Objective, at: Float64Array): Float64Array {
   const n = f.dim;
-  const h = new Float64Array(n * n);
-  const e = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    e.fill(0);
-    e[j] = 1;
-    const col = centralHessianVector((x, out) => f.gradient(x, out), at, e, 1e-5);
-    for (let i = 0; i < n; i++) h[i * n + j] = col[i]!;
-  }
+  const h = centralHessian((x, out) => f.gradient(x, out), at, 1e-5);
   // Symmetrize the rounding of the differences away.
   for (let i = 0; i < n; i++)
     for (let j = i + 1; j < n; j++) {

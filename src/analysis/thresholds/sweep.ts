@@ -1,5 +1,6 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
+import type { VerdictStatus } from "../../run/types.js";
 import { type PathCurvature, type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */
@@ -63,16 +64,7 @@ export interface SweepCell {
  * trained / catapult (the loss rose above its start, then ended below it) / failed (ended at or
  * above its start) / diverging / nonfinite.
  */
-export type CellStatus =
-  | "converged"
-  | "converging"
-  | "oscillating"
-  | "diverging"
-  | "nonfinite"
-  | "unbounded"
-  | "trained"
-  | "catapult"
-  | "failed";
+export type CellStatus = VerdictStatus | "catapult";
 
 export interface CellResult extends SweepCell {
   readonly index: number;

@@ -1,3 +1,4 @@
+import { secantCurvature } from "../../core/vec.js";
 import type { Objective } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 
@@ -107,14 +108,7 @@ export function probe(
       peakStep = k + 1;
     }
     if (px && pg) {
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < n; i++) {
-        const d = x[i]! - px[i]!;
-        num += (g[i]! - pg[i]!) * d;
-        den += d * d;
-      }
-      const c = den > 0 ? num / den : Number.NaN;
+      const c = secantCurvature(x, px, g, pg);
       if (k === 0) curv.first = c;
       if (peakStep === k + 1) curv.atPeak = c;
       curv.last = c;

@@ -1,3 +1,4 @@
+import { secantCurvature } from "../../core/vec.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { criticalLearningRate } from "../thresholds/critical.js";
 
@@ -110,17 +111,7 @@ export class DivergenceDetector {
   /** Feeds the next iterate (the secant curvature is formed from the previous one); returns the state after it. */
   observe(o: Observation): DetectionState {
     const prev = this.previous;
-    let curvature = Number.NaN;
-    if (prev) {
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < o.x.length; i++) {
-        const dx = o.x[i]! - prev.x[i]!;
-        num += (o.grad[i]! - prev.grad[i]!) * dx;
-        den += dx * dx;
-      }
-      if (den > 0) curvature = num / den;
-    }
+    const curvature = prev ? secantCurvature(o.x, prev.x, o.grad, prev.grad) : Number.NaN;
     const lr = prev ? prev.lr : o.lr;
     this.previous = { x: Float64Array.from(o.x), grad: Float64Array.from(o.grad), lr: o.lr };
     return this.observeScalars({ step: o.step, loss: o.loss, curvature, lr });

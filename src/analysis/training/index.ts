@@ -8,4 +8,11 @@ export {
   type Observation,
 } from "./detector.js";
 export { type GuardedResult, type GuardOptions, guardedRun, type Intervention } from "./guard.js";
-export { type TrainConfig, type TrainRecord, type TrainResult, train } from "./train.js";
+export {
+  finalTrainingLoss,
+  type TrainConfig,
+  type TrainRecord,
+  type TrainResult,
+  train,
+  trainToEnd,
+} from "./train.js";

@@ -275,6 +275,26 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   };
 }
 
+/** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */
+export function trainToEnd(config: TrainConfig): { records: TrainRecord[]; result: TrainResult } {
+  const records: TrainRecord[] = [];
+  const it = train(config);
+  let r = it.next();
+  for (; !r.done; r = it.next()) records.push(r.value);
+  return { records, result: r.value };
+}
+
+/**
+ * The loss on all training rows when the run ends (the last record's; +Infinity when the run
+ * overflowed): what a learning rate is judged by when several are tried with one protocol.
+ */
+export function finalTrainingLoss(config: TrainConfig): number {
+  const { records, result } = trainToEnd(config);
+  if (result.status === "nonfinite") return Number.POSITIVE_INFINITY;
+  const last = records[records.length - 1];
+  return last ? (last.trainLoss ?? last.loss) : Number.NaN;
+}
+
 function slice(d: MlpData, rows: number): MlpData {
   const inS = d.x.length / d.rows;
   const outS = d.y.length / d.rows;

@@ -1,6 +1,6 @@
 import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import { trainingCriteria, trainingLrSearch } from "../../analysis/thresholds/training-search.js";
-import { type TrainRecord, train } from "../../analysis/training/train.js";
+import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
@@ -103,8 +103,7 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     rates.push({ label: `${fmt(1.25 * (etaMax / crit), 3)} × 2/λ0, past η_max`, lr: 1.25 * etaMax });
   const every = Math.max(1, Math.floor(steps / 50));
   const runs: DemoRun[] = rates.map(({ label, lr }) => {
-    const records: TrainRecord[] = [];
-    const it = train({
+    const { records, result } = trainToEnd({
       objective,
       train: data,
       validation: null,
@@ -119,12 +118,7 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
       sharpnessAt: (k) => k <= 12 || k % every === 0,
       sharpnessK: 1,
     });
-    let done = it.next();
-    while (!done.done) {
-      records.push(done.value);
-      done = it.next();
-    }
-    return { label, lr, records, status: done.value.status, atStep: done.value.atStep };
+    return { label, lr, records, status: result.status, atStep: result.atStep };
   });
 
   const f0 = runs[0]!.records[0]!.loss;

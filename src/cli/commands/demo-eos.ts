@@ -1,4 +1,4 @@
-import { type TrainRecord, train } from "../../analysis/training/train.js";
+import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../objectives/mlp.js";
@@ -36,8 +36,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   );
   const runs: { lr: number; records: TrainRecord[]; status: string; atStep: number | null }[] = [];
   for (const lr of EOS_RATES) {
-    const records: TrainRecord[] = [];
-    const it = train({
+    const { records, result } = trainToEnd({
       objective,
       train: data,
       validation: null,
@@ -50,12 +49,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
       sharpnessEvery: every,
       sharpnessK: 1,
     });
-    let done = it.next();
-    while (!done.done) {
-      records.push(done.value);
-      done = it.next();
-    }
-    runs.push({ lr, records, status: done.value.status, atStep: done.value.atStep });
+    runs.push({ lr, records, status: result.status, atStep: result.atStep });
   }
   for (const r of runs) {
     const sharp = r.records.filter((x) => x.sharpness !== undefined);

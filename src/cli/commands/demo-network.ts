@@ -1,7 +1,7 @@
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import { lanczos } from "../../analysis/curvature/lanczos.js";
 import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
-import { type TrainRecord, train } from "../../analysis/training/train.js";
+import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import {
@@ -51,8 +51,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     lanczos(hessianOperator(f, theta0), { k: 1, bottom: false, tolerance: 1e-8, maxIterations: f.dim })
       .top[0]!.value;
   const run = (label: string, f: MlpObjective, options: OptimizerOptions): Outcome => {
-    const records: TrainRecord[] = [];
-    const it = train({
+    const { records, result } = trainToEnd({
       objective: f,
       train: f === linearRaw || f === reluRaw ? raw : scaled,
       validation: null,
@@ -64,12 +63,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
       logEvery: 1,
       sharpnessEvery: null,
     });
-    let r = it.next();
-    while (!r.done) {
-      records.push(r.value);
-      r = it.next();
-    }
-    return { label, records, status: r.value.status, atStep: r.value.atStep };
+    return { label, records, status: result.status, atStep: result.atStep };
   };
 
   const linearRaw = net("identity", raw);

@@ -1,7 +1,7 @@
 import { extname } from "node:path";
 import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
 import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
-import { train } from "../../analysis/training/train.js";
+import { finalTrainingLoss } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import type { MlpData } from "../../objectives/mlp.js";
@@ -179,7 +179,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         const x = Float64Array.from(x0);
         return protocolOnObjective(objective, x, { ...base, lr } as OptimizerOptions, trainSteps);
       }
-      const it = train({
+      return finalTrainingLoss({
         objective: network.objective,
         train: network.data.train,
         validation: null,
@@ -191,13 +191,6 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         logEvery: trainSteps,
         sharpnessEvery: null,
       });
-      let r = it.next();
-      let last = Number.NaN;
-      while (!r.done) {
-        last = r.value.trainLoss ?? r.value.loss;
-        r = it.next();
-      }
-      return r.value.status === "nonfinite" ? Number.POSITIVE_INFINITY : last;
     };
     try {
       recommendation = await recommendLr(test, trainAt, startLoss);
