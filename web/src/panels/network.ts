@@ -450,7 +450,14 @@ export const panel: Panel = new NetworkPanel();
  * start), a catapult (it rose above its start first), or failed (it did not end below its start).
  */
 function outcomeWords(records: readonly TrainRecord[]): string {
-  const kept = records.filter((r) => !r.intervention);
+  // The path the run kept: a rollback discards what came after the state it went back to.
+  const kept: TrainRecord[] = [];
+  for (const r of records) {
+    if (r.intervention) {
+      const back = r.intervention.rolledBackTo;
+      while (kept.length > 0 && kept[kept.length - 1]!.step >= back) kept.pop();
+    } else kept.push(r);
+  }
   const first = kept[0];
   const last = kept[kept.length - 1];
   if (!first || !last) return "Finished";
