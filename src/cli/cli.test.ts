@@ -441,6 +441,34 @@ describe("overshoot critical-lr", () => {
     expect(r.out).toMatch(/conservative/);
   });
 
+  it.each([
+    // x² at a short horizon: the curvature is 2 everywhere, so only the horizon lifts the bracket above 1.
+    [
+      ["--f", "x^2", "--x0", "-1", "--steps", "100"],
+      /the local limit 1 is exact here; the measured 1\.07\d* sits above it only because the horizon is 100 steps/,
+    ],
+    // −x² is a concave quadratic: every run falls without limit.
+    [
+      ["--f=-x^2", "--x0", "1"],
+      /f is unbounded below .* No rate converges, and none diverges by overshooting/,
+    ],
+    // A start at the minimizer never moves.
+    [
+      ["--f", "x^2", "--x0", "0"],
+      /x₀ is a stationary point \(‖∇f\(x₀\)‖ = 0 < 1e-10\): gradient descent never moves from it/,
+    ],
+    // x³ has no minimum: the runs that "diverge" ran downhill.
+    [
+      ["--f", "x^3", "--x0", "-1", "--steps", "20000"],
+      /The runs counted as diverging ran downhill: .* the loss fell from -1 to /,
+    ],
+  ])("explains from the runs, not with a fixed phrase: %s", async (args, message) => {
+    const r = await cli(["critical-lr", ...args]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(message);
+    expect(r.out).not.toMatch(/keep bouncing|the curvature fades|lands where the curvature is lower/);
+  });
+
   it("refuses --lr, which it searches over", async () => {
     const r = await cli(["critical-lr", "--f", "x^2", "--x0", "1", "--lr", "0.1"]);
     expect(r.code).toBe(2);
