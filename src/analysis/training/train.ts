@@ -55,13 +55,24 @@ export interface TrainRecord {
   /** Loss of the batch the step was taken on (the full training set when full-batch). */
   readonly loss: number;
   readonly gradNorm: number;
+  /**
+   * Loss and accuracy on every training row: every record when full-batch; with minibatches at
+   * step 0, the end of each epoch and the last step (the rows cost a forward pass each).
+   */
   readonly trainLoss?: number;
   readonly trainAccuracy?: number | null;
+  /** With minibatches, between full evaluations: the mean batch loss over the `runningOver` steps since the previous record. */
+  readonly runningLoss?: number;
+  readonly runningOver?: number;
   readonly validationLoss?: number;
   readonly validationAccuracy?: number | null;
   /** ‖Δθ‖/‖θ‖ of each layer's weights and biases over the last step. */
   readonly updateRatio?: readonly number[];
-  /** Per hidden layer: fraction of units that are dead (relu: zero on every measured row) or saturated (tanh/sigmoid: |f′| < 0.01 on more than 90% of rows). */
+  /**
+   * Per hidden layer, on the measurement batch: fraction of units that are dead (relu: zero on
+   * every measured row) or saturated (tanh/sigmoid: |f′| < 0.01 on more than 90% of rows).
+   * With minibatches, measured where the training set is evaluated.
+   */
   readonly inactive?: readonly number[];
   readonly sharpness?: number;
   readonly eigenvalues?: readonly number[];
@@ -142,6 +153,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     config.sharpnessAt
       ? config.sharpnessAt(step)
       : config.sharpnessEvery !== null && step % config.sharpnessEvery === 0;
+  const sinceRecord = { sum: 0, count: 0 };
   let cursor = data.rows;
   let step = config.resume?.step ?? 0;
   for (; step <= config.steps; step++) {
@@ -195,21 +207,34 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     }
     const last = step === config.steps || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
-    if (step % config.logEvery === 0 || last || measureAt(step)) {
+    sinceRecord.sum += loss;
+    sinceRecord.count++;
+    // With minibatches every epoch's end is a record: the training set and the validation rows
+    // are evaluated there.
+    if (step % config.logEvery === 0 || last || measureAt(step) || (endOfEpoch && batch < data.rows)) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
       if (config.includeWeights) record["theta"] = Float64Array.from(theta);
       const stepLr = lrAt(step);
       if (config.schedule || cap < Number.POSITIVE_INFINITY) record["lr"] = stepLr;
       if (finite) {
-        const t = f.evaluate(theta);
-        record["trainLoss"] = t.loss;
-        record["trainAccuracy"] = t.accuracy;
+        // The whole training set costs a forward pass over every row: with minibatches it is
+        // evaluated at the start, at the end of each epoch and at the last step; in between the
+        // record carries the running mean of the minibatch losses since the previous record.
+        const fullBatch = batch === data.rows;
+        if (fullBatch || step === 0 || endOfEpoch || last) {
+          const t = f.evaluate(theta);
+          record["trainLoss"] = t.loss;
+          record["trainAccuracy"] = t.accuracy;
+          record["inactive"] = inactiveUnits(
+            measure,
+            theta,
+            measureRows === data.rows ? data : slice(data, measureRows),
+          );
+        } else if (sinceRecord.count > 0) {
+          record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
+          record["runningOver"] = sinceRecord.count;
+        }
         if (step > 0) record["updateRatio"] = updateRatios(f, theta, previous);
-        record["inactive"] = inactiveUnits(
-          measure,
-          theta,
-          measureRows === data.rows ? data : slice(data, measureRows),
-        );
         if (config.validation && (endOfEpoch || last)) {
           const v = f.evaluate(theta, config.validation);
           record["validationLoss"] = v.loss;
@@ -239,6 +264,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           }
         }
       }
+      sinceRecord.sum = 0;
+      sinceRecord.count = 0;
       yield record as unknown as TrainRecord;
     }
     if (!finite)

@@ -303,6 +303,8 @@ function recordLine(r: TrainRecord, classify: boolean): string {
     `loss ${fmt(r.loss).padStart(10)}`,
     `‖g‖ ${fmt(r.gradNorm).padStart(9)}`,
   ];
+  if (r.trainLoss !== undefined && r.trainLoss !== r.loss) parts.push(`all rows ${fmt(r.trainLoss)}`);
+  if (r.runningLoss !== undefined) parts.push(`batch mean ${fmt(r.runningLoss)} (${r.runningOver} steps)`);
   if (classify && r.trainAccuracy != null) parts.push(`acc ${fmt(100 * r.trainAccuracy).padStart(5)}%`);
   if (r.validationLoss !== undefined)
     parts.push(
