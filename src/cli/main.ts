@@ -9,6 +9,7 @@ import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
 import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
 import { TRAIN_HELP, trainCommand } from "./commands/train.js";
 import { CliError } from "./errors.js";
+import { loadExpressionCompiler } from "./flags.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
@@ -96,6 +97,7 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
       return 0;
     }
     if (!(command in COMMANDS)) throw new CliError(unknownMessage("command", command, Object.keys(COMMANDS)));
+    await loadExpressionCompiler(rest);
     return await COMMANDS[command as keyof typeof COMMANDS].handler(rest, io);
   } catch (e) {
     if (e instanceof CliError) {

@@ -1,4 +1,5 @@
 import { parse } from "mathjs/number";
+import { ExpressionError } from "./expression-error.js";
 import type { Objective } from "./types.js";
 
 /**
@@ -51,16 +52,7 @@ const RESERVED = new Set([
   "false",
 ]);
 
-export class ExpressionError extends Error {
-  /** 1-based character position in the expression, or null when the problem is the whole text. */
-  readonly position: number | null;
-
-  constructor(message: string, position: number | null) {
-    super(message);
-    this.name = "ExpressionError";
-    this.position = position;
-  }
-}
+export { ExpressionError };
 
 export interface CompileOptions {
   /** Variable order (default: alphabetical). Every variable of the expression must be listed. */

@@ -4,8 +4,12 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { compileExpression } from "../../objectives/expression.js";
-import { type ObjectiveSource, objectiveFromSource } from "../../objectives/source.js";
+import {
+  type Compile,
+  needsCompiler,
+  type ObjectiveSource,
+  objectiveFromSource,
+} from "../../objectives/source.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { type CellResult, type SweepCell, sweepCell } from "./sweep.js";
 import type { ThresholdCriteria } from "./threshold.js";
@@ -58,7 +62,11 @@ async function runSerial(
 ): Promise<CellResult[]> {
   const total = job.cells.length;
   const results: CellResult[] = new Array(total);
-  const objective = objectiveFromSource(job.source, compileExpression);
+  // The expression compiler (and mathjs with it) only when the objective is an expression.
+  const compile = needsCompiler(job.source)
+    ? ((await import("../../objectives/expression.js")).compileExpression as Compile)
+    : undefined;
+  const objective = objectiveFromSource(job.source, compile);
   for (let i = 0; i < total; i++) {
     results[i] = sweepCell(objective, job.x0, job.optimizer, job.cells[i]!, i, job.criteria);
     onProgress?.(i + 1, total);

@@ -1,5 +1,4 @@
 import { fmt } from "../../core/format.js";
-import { compileExpression } from "../../objectives/expression.js";
 import { demoPage } from "../../report/demo-page.js";
 import { traceTable } from "../../report/table.js";
 import { type RunResult, run } from "../../run/index.js";
@@ -64,6 +63,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
   const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo");
 
+  const { compileExpression } = await import("../../objectives/expression.js");
   const objective = compileExpression("x^2");
   const x0 = [-1];
   const curvature = new Float64Array(1);

@@ -1,5 +1,4 @@
 import { extname } from "node:path";
-import cliProgress from "cli-progress";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
@@ -22,6 +21,7 @@ import {
   requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
+import { terminalBar } from "../progress.js";
 
 export const SWEEP_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -295,15 +295,7 @@ function makeProgress(
   total: number,
 ): { update: (done: number, total: number) => void; stop: () => void } {
   if (io.isTTY && process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: "sweep {bar} {percentage}% | {value}/{total} runs | eta {eta}s",
-        stream: process.stderr,
-        hideCursor: true,
-        clearOnComplete: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
+    const bar = terminalBar("sweep {bar} {percentage}% | {value}/{total} runs | eta {eta}s");
     bar.start(total, 0);
     return { update: (done) => bar.update(done), stop: () => bar.stop() };
   }

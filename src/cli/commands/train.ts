@@ -1,5 +1,4 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import cliProgress from "cli-progress";
 import {
   type TrainCheckpoint,
   type TrainRecord,
@@ -21,6 +20,7 @@ import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
 import { NETWORK_FLAGS, networkFromFlags } from "../network.js";
+import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
 export const TRAIN_FLAGS: FlagSpecs = {
@@ -319,15 +319,8 @@ function recordLine(r: TrainRecord, classify: boolean): string {
 }
 
 function progressBar(steps: number, _stepsPerEpoch: number) {
-  const bar = new cliProgress.SingleBar(
-    {
-      format:
-        "train {bar} {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | λmax {sharpness} | eta {eta}s",
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
+  const bar = terminalBar(
+    "train {bar} {percentage}% | epoch {epoch} | step {value}/{total} | loss {loss} | λmax {sharpness} | eta {eta}s",
   );
   bar.start(steps, 0, { loss: "—", sharpness: "—", epoch: 0 });
   return bar;
