@@ -3,11 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stabilityAt } from "../analysis/thresholds/stability.js";
+import { detectInTrace } from "../analysis/training/detector.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { fmt } from "../core/format.js";
 import { createRng } from "../core/rng.js";
+import { compileExpression } from "../objectives/expression.js";
 import { heavyRowsRegression } from "../objectives/synthetic.js";
 import { resolveOptimizerConfig } from "../optim/index.js";
+import { runToCsv, runToJson } from "../report/json.js";
+import { run } from "../run/runner.js";
 import { parseFlags } from "./args.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { loadCars } from "./datasets.js";
@@ -137,6 +141,19 @@ describe("overshoot run", () => {
     expect(r.out).toContain("verdict: diverging at step 1");
     expect(r.out).toContain("|1 − η·λ| = |1 − 1.125·2| = 1.25 > 1");
     expect(r.out).toMatch(/ΔC actual/);
+  });
+
+  it("streams --json and --csv as the run goes, byte for byte what the whole trace gives", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-stream-"));
+    const args = ["--f", "(1-x)^2 + 100*(y-x^2)^2", "--x0", "-1.2,1", "--optimizer", "adam", "--lr", "0.05"];
+    const r = await cli(["run", ...args, "--steps", "300", "--json", "--csv", join(dir, "t.csv")]);
+    expect(r.code).toBe(0);
+    const f = compileExpression("(1-x)^2 + 100*(y-x^2)^2");
+    const whole = run({ objective: f, optimizer: { name: "adam", lr: 0.05 }, x0: [-1.2, 1], steps: 300 });
+    const detection = detectInTrace(whole.trace, whole.optimizer);
+    expect(r.out).toBe(`${JSON.stringify({ ...runToJson(f, whole), detection }, null, 2)}\n`);
+    expect(readFileSync(join(dir, "t.csv"), "utf8")).toBe(runToCsv(f, whole));
+    expect(readdirSync(dir)).toEqual(["t.csv"]);
   });
 
   it("--json has the documented layout, with non-finite numbers as strings", async () => {

@@ -47,26 +47,84 @@ export function checkWritable(path: string, what: string): void {
  * the old file or the whole new one, never half of it.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const full = resolve(path);
-  const tmp = join(dirname(full), `.${basename(full)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  let fd: number | undefined;
+  const file = new AtomicFile(path);
   try {
-    fd = openSync(tmp, "wx", 0o644);
-    const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, full);
+    file.write(data);
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
+    file.abort();
+    throw e;
+  }
+  file.commit();
+}
+
+/**
+ * A file written in pieces that appears only when complete: the pieces go to a temporary file
+ * beside it, renamed over the target on commit (a process killed half-way leaves the old file, or
+ * none, never a half-written one). For output that streams as a run goes (run --csv).
+ */
+export class AtomicFile {
+  private readonly full: string;
+  private readonly tmp: string;
+  private fd: number | undefined;
+
+  constructor(private readonly path: string) {
+    this.full = resolve(path);
+    this.tmp = join(
+      dirname(this.full),
+      `.${basename(this.full)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
+    );
     try {
-      unlinkSync(tmp);
+      this.fd = openSync(this.tmp, "wx", 0o644);
+    } catch (e) {
+      throw this.failure(e);
+    }
+  }
+
+  write(data: string | Uint8Array): void {
+    try {
+      const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+      let off = 0;
+      while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+    } catch (e) {
+      this.abort();
+      throw this.failure(e);
+    }
+  }
+
+  commit(): void {
+    try {
+      fsyncSync(this.fd!);
+      closeSync(this.fd!);
+      this.fd = undefined;
+      renameSync(this.tmp, this.full);
+    } catch (e) {
+      this.abort();
+      throw this.failure(e);
+    }
+  }
+
+  /** Drops the temporary file; the target is as it was. */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = undefined;
+    }
+    try {
+      unlinkSync(this.tmp);
     } catch {
       // the temporary file was never created or is already gone
     }
-    throw new CliError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+
+  private failure(e: unknown): CliError {
+    if (e instanceof CliError) return e;
+    return new CliError(
+      `cannot write ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 

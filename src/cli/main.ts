@@ -116,6 +116,13 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that goes away (`overshoot run … | head -1`) is not an error: stop quietly, as
+  // command-line tools do on a closed pipe, instead of a stack trace.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
   const io: Io = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

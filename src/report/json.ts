@@ -1,5 +1,6 @@
 import type { Objective } from "../objectives/types.js";
-import type { RunResult } from "../run/index.js";
+import type { OptimizerConfig } from "../optim/index.js";
+import type { RunResult, StepRecord } from "../run/index.js";
 
 /** Version of the JSON layout below; bumped on any change to a field's name or meaning. */
 export const JSON_VERSION = 1;
@@ -60,34 +61,49 @@ export function objectiveJson(objective: Objective): RunJson["objective"] {
   };
 }
 
-/** The documented JSON form of a run (README, "JSON output"); field names are the library's. */
-export function runToJson(objective: Objective, result: RunResult): RunJson {
+/** One step record in the documented JSON form (README, "JSON output"). */
+export function recordJson(r: StepRecord): RunJson["trace"][number] {
+  return {
+    step: r.step,
+    x: jsonVector(r.x),
+    loss: jsonNumber(r.loss),
+    grad: jsonVector(r.grad),
+    gradNorm: jsonNumber(r.gradNorm),
+    ...(r.deltaLoss === undefined ? {} : { deltaLoss: jsonNumber(r.deltaLoss) }),
+    ...(r.firstOrder === undefined ? {} : { firstOrder: jsonNumber(r.firstOrder) }),
+    ...(r.secondOrder === undefined ? {} : { secondOrder: jsonNumber(r.secondOrder) }),
+    ...(r.lr === undefined ? {} : { lr: r.lr }),
+  };
+}
+
+/** The fields of a run's JSON that come before its trace (known before the first step). */
+export function runJsonHead(
+  objective: Objective,
+  run: { optimizer: OptimizerConfig; x0: ArrayLike<number>; steps: number; tolerance: number },
+): Omit<RunJson, "trace" | "verdict"> {
   return {
     version: JSON_VERSION,
     objective: objectiveJson(objective),
-    optimizer: { ...result.optimizer },
-    x0: jsonVector(result.x0),
-    steps: result.steps,
-    tolerance: result.tolerance,
-    trace: result.trace.map((r) => ({
-      step: r.step,
-      x: jsonVector(r.x),
-      loss: jsonNumber(r.loss),
-      grad: jsonVector(r.grad),
-      gradNorm: jsonNumber(r.gradNorm),
-      ...(r.deltaLoss === undefined ? {} : { deltaLoss: jsonNumber(r.deltaLoss) }),
-      ...(r.firstOrder === undefined ? {} : { firstOrder: jsonNumber(r.firstOrder) }),
-      ...(r.secondOrder === undefined ? {} : { secondOrder: jsonNumber(r.secondOrder) }),
-      ...(r.lr === undefined ? {} : { lr: r.lr }),
-    })),
+    optimizer: { ...run.optimizer },
+    x0: jsonVector(Float64Array.from(run.x0)),
+    steps: run.steps,
+    tolerance: run.tolerance,
+  };
+}
+
+/** The documented JSON form of a run (README, "JSON output"); field names are the library's. */
+export function runToJson(objective: Objective, result: RunResult): RunJson {
+  return {
+    ...runJsonHead(objective, result),
+    trace: result.trace.map(recordJson),
     verdict: { ...result.verdict },
   };
 }
 
-/** The trace as CSV: one row per record, one column per coordinate of x and ∇f. */
-export function runToCsv(objective: Objective, result: RunResult): string {
+/** The CSV header of a trace: step, one column per coordinate of x and ∇f, then the loss changes. */
+export function csvHeader(objective: Objective): string {
   const names = objective.names;
-  const header = [
+  return [
     "step",
     ...names.map((n) => csvName(n)),
     "loss",
@@ -96,24 +112,27 @@ export function runToCsv(objective: Objective, result: RunResult): string {
     "deltaLoss",
     "firstOrder",
     "secondOrder",
-  ];
-  const lines = [header.join(",")];
-  for (const r of result.trace) {
-    const cell = (v: number | undefined): string => (v === undefined ? "" : String(v));
-    lines.push(
-      [
-        r.step,
-        ...Array.from(r.x, cell),
-        cell(r.loss),
-        ...Array.from(r.grad, cell),
-        cell(r.gradNorm),
-        cell(r.deltaLoss),
-        cell(r.firstOrder),
-        cell(r.secondOrder),
-      ].join(","),
-    );
-  }
-  return `${lines.join("\n")}\n`;
+  ].join(",");
+}
+
+/** One record as a CSV row under csvHeader. */
+export function csvRow(r: StepRecord): string {
+  const cell = (v: number | undefined): string => (v === undefined ? "" : String(v));
+  return [
+    r.step,
+    ...Array.from(r.x, cell),
+    cell(r.loss),
+    ...Array.from(r.grad, cell),
+    cell(r.gradNorm),
+    cell(r.deltaLoss),
+    cell(r.firstOrder),
+    cell(r.secondOrder),
+  ].join(",");
+}
+
+/** The trace as CSV: one row per record, one column per coordinate of x and ∇f. */
+export function runToCsv(objective: Objective, result: RunResult): string {
+  return `${[csvHeader(objective), ...result.trace.map(csvRow)].join("\n")}\n`;
 }
 
 function csvName(name: string): string {

@@ -1,5 +1,5 @@
 import type { Objective } from "../objectives/types.js";
-import type { StepRecord } from "../run/index.js";
+import type { StepRecord, TraceSummary } from "../run/index.js";
 
 /** A number in a table cell: 6 significant digits, exponent form when large or tiny. */
 export function cell(v: number | undefined): string {
@@ -17,6 +17,23 @@ export function cell(v: number | undefined): string {
  * second-order predictions.
  */
 export function traceTable(objective: Objective, trace: readonly StepRecord[], head = 6, tail = 4): string {
+  return tableOf(
+    objective,
+    trace.length <= head + tail + 1 ? trace : [...trace.slice(0, head), null, ...trace.slice(-tail)],
+  );
+}
+
+/** The same table from a run summarized as it went (its head and the tail of its ring). */
+export function summaryTable(objective: Objective, summary: TraceSummary, head = 6, tail = 4): string {
+  return tableOf(
+    objective,
+    summary.count <= head + tail + 1
+      ? summary.tail(summary.count)
+      : [...summary.head.slice(0, head), null, ...summary.tail(tail)],
+  );
+}
+
+function tableOf(objective: Objective, shown: readonly (StepRecord | null)[]): string {
   // Beyond a handful of parameters (a network) the point is summarized by its norm.
   const wide = objective.dim > 6;
   const xName =
@@ -26,8 +43,6 @@ export function traceTable(objective: Objective, trace: readonly StepRecord[], h
         ? `‖x‖ (${objective.dim} parameters)`
         : `(${objective.names.join(", ")})`;
   const header = ["step", xName, "f(x)", "‖∇f‖", "ΔC actual", "1st-order", "2nd-order"];
-  const shown =
-    trace.length <= head + tail + 1 ? trace : [...trace.slice(0, head), null, ...trace.slice(-tail)];
   const rows = shown.map((r) =>
     r === null
       ? ["…", "", "", "", "", "", ""]

@@ -3,8 +3,9 @@ import type { Objective } from "../objectives/types.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
+import { TraceSummary } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
-import { judge } from "./verdict.js";
+import { judge, judgeView } from "./verdict.js";
 
 export interface RunConfig {
   readonly objective: Objective;
@@ -174,6 +175,44 @@ export class Stepper {
 export function* iterateRun(config: RunConfig): Generator<StepRecord, void, undefined> {
   const stepper = new Stepper(config);
   for (let r = stepper.next(); r !== null; r = stepper.next()) yield r;
+}
+
+export interface SummarizedRun {
+  readonly optimizer: OptimizerConfig;
+  readonly x0: Float64Array;
+  readonly steps: number;
+  readonly tolerance: number;
+  /** The first and last records, the running quantities, a thinned sample: see TraceSummary. */
+  readonly summary: TraceSummary;
+  readonly verdict: Verdict;
+}
+
+/**
+ * Runs to the end in memory that does not grow with the number of steps: every record goes to
+ * `onRecord` as it is made (streamed output, the detector) and into a TraceSummary, which is all
+ * that is kept; the verdict is the same as `run`'s.
+ */
+export function runSummarized(
+  config: RunConfig,
+  onRecord?: (record: StepRecord) => void,
+  options: { head?: number; tail?: number; sample?: number } = {},
+): SummarizedRun {
+  const stepper = new Stepper(config);
+  const summary = new TraceSummary(options);
+  for (let r = stepper.next(); r !== null; r = stepper.next()) {
+    summary.push(r);
+    onRecord?.(r);
+  }
+  const optimizer = stepper.optimizerConfig;
+  const tolerance = config.tolerance ?? 1e-10;
+  return {
+    optimizer,
+    x0: Float64Array.from(config.x0),
+    steps: config.steps,
+    tolerance,
+    summary,
+    verdict: judgeView(summary, { objective: config.objective, optimizer, tolerance }),
+  };
 }
 
 /** Runs to the end and judges the trace (see `judge`). */

@@ -2,6 +2,7 @@ import { fmt } from "../core/format.js";
 import { allFinite, dot } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
 import type { OptimizerConfig } from "../optim/index.js";
+import { type TraceView, viewOf } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
 
 export interface JudgeContext {
@@ -31,14 +32,15 @@ export interface JudgeContext {
  * stable iff |1 − η·λ| < 1 for every eigenvalue λ).
  */
 export function judge(trace: readonly StepRecord[], context: JudgeContext): Verdict {
-  const last = trace[trace.length - 1];
-  if (!last) throw new Error("invalid trace: empty");
-  const first = trace[0]!;
-  const lastFinite = finiteRecords(trace);
+  return judgeView(viewOf(trace), context);
+}
+
+/** The same verdict from a view of the trace: a whole one, or a TraceSummary kept as it ran. */
+export function judgeView(view: TraceView, context: JudgeContext): Verdict {
+  const { last, first } = view;
+  const lastFinite = view.lastFinite;
   // Under a schedule the rate that matters is the latest one used, not the configured base rate.
-  let scheduled: number | undefined;
-  for (let i = trace.length - 1; i >= 0 && scheduled === undefined; i--) scheduled = trace[i]!.lr;
-  const factor = gdFactor(lastFinite, context, scheduled);
+  const factor = gdFactor(lastFinite, context, view.lastLr);
   const { objective } = context;
 
   if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
@@ -60,8 +62,8 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
         ),
       };
     }
-    const prev = trace[trace.length - 2];
-    const growth = prev && trace.length >= 3 ? perStep(trace[0]!.loss, prev.loss, prev.step) : null;
+    const prev = view.count >= 2 ? view.tail(2)[0] : undefined;
+    const growth = prev && view.count >= 3 ? perStep(first.loss, prev.loss, prev.step) : null;
     const parts = [`${what} became ${value} at step ${last.step}`];
     if (growth !== null && growth > 1)
       parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
@@ -69,7 +71,7 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       parts.push(`after the loss fell without limit from ${fmt(first.loss)}`);
     return { status: "nonfinite", atStep: last.step, reason: sentence(parts, factor) };
   }
-  const catapult = catapultOf(trace);
+  const catapult = catapultOf(view);
   const withCatapult = (v: Verdict): Verdict => (catapult ? { ...v, catapult } : v);
   const rose = catapult
     ? ` after rising above its start to ${fmt(catapult.peakLoss)} at step ${catapult.peakStep} (a catapult)`
@@ -86,7 +88,7 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       ),
     });
   }
-  if (trace.length === 1) {
+  if (view.count === 1) {
     return {
       status: objective.training ? "failed" : "converging",
       atStep: null,
@@ -94,9 +96,9 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
     };
   }
 
-  const n = trace.length - 1;
+  const n = view.count - 1;
   const m = Math.max(2, Math.min(50, Math.ceil(n / 4), n));
-  const tail = trace.slice(Math.max(0, trace.length - 1 - m));
+  const tail = view.tail(m + 1);
   const start = tail[0]!;
   const earlierMax = Math.max(...tail.slice(0, -1).map((r) => r.loss));
   const scale = Math.max(Math.abs(start.loss), Math.abs(last.loss), 1e-300);
@@ -107,7 +109,7 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
     const growth = lossGrowth !== null && lossGrowth > 1 ? `, ×${fmt(lossGrowth)} per step` : "";
     return {
       status: "diverging",
-      atStep: pointOfNoReturn(trace),
+      atStep: view.aboveStartFrom ?? last.step,
       reason: sentence(
         [`the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${m} steps${growth}`],
         factor,
@@ -131,7 +133,7 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
       });
     }
     if (growing) return diverging();
-    const peak = Math.max(...trace.map((r) => r.loss));
+    const peak = view.peak.loss;
     return {
       status: "failed",
       atStep: null,
@@ -183,18 +185,9 @@ export function judge(trace: readonly StepRecord[], context: JudgeContext): Verd
 }
 
 /** The loss rose above f(x₀) somewhere and the run ended below it: the peak and its step. */
-function catapultOf(trace: readonly StepRecord[]): Verdict["catapult"] | undefined {
-  const f0 = trace[0]!.loss;
-  const last = trace[trace.length - 1]!;
-  if (!(last.loss < f0)) return undefined;
-  let peak = f0;
-  let at = -1;
-  for (const r of trace)
-    if (r.loss > peak) {
-      peak = r.loss;
-      at = r.step;
-    }
-  return at >= 0 ? { peakLoss: peak, peakStep: at } : undefined;
+function catapultOf(view: TraceView): Verdict["catapult"] | undefined {
+  if (!(view.last.loss < view.first.loss) || !(view.peak.loss > view.first.loss)) return undefined;
+  return { peakLoss: view.peak.loss, peakStep: view.peak.step };
 }
 
 /** The curvature ΔxᵀHΔx/‖Δx‖² of the last step of the tail when it is negative, else null. */
@@ -219,25 +212,6 @@ function negativeCurvatureAlong(
 function perStep(a: number, b: number, steps: number): number | null {
   if (!(a > 0) || !(b > 0) || steps <= 0 || !Number.isFinite(a) || !Number.isFinite(b)) return null;
   return (b / a) ** (1 / steps);
-}
-
-/** The first step from which the loss stayed above f(x₀) for the rest of the run. */
-function pointOfNoReturn(trace: readonly StepRecord[]): number {
-  const f0 = trace[0]!.loss;
-  let at = trace[trace.length - 1]!.step;
-  for (let i = trace.length - 1; i >= 1; i--) {
-    if (trace[i]!.loss > f0) at = trace[i]!.step;
-    else break;
-  }
-  return at;
-}
-
-function finiteRecords(trace: readonly StepRecord[]): StepRecord | null {
-  for (let i = trace.length - 1; i >= 0; i--) {
-    const r = trace[i]!;
-    if (Number.isFinite(r.loss) && allFinite(r.x) && allFinite(r.grad) && r.gradNorm > 0) return r;
-  }
-  return null;
 }
 
 function firstBad(v: Float64Array): number {

@@ -1,14 +1,21 @@
 import { extname } from "node:path";
-import { detectInTrace } from "../../analysis/training/detector.js";
+import { DivergenceDetector } from "../../analysis/training/detector.js";
 import { type GuardedResult, guardedRun } from "../../analysis/training/guard.js";
-import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
+import type { Objective } from "../../objectives/types.js";
+import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
-import { runToCsv, runToJson } from "../../report/json.js";
-import { traceTable } from "../../report/table.js";
-import { type RunResult, run } from "../../run/index.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
+import { summaryTable, traceTable } from "../../report/table.js";
+import {
+  type RunConfig,
+  runSummarized,
+  type SummarizedRun,
+  type Verdict,
+  validateRun,
+} from "../../run/index.js";
+import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { checkWritable, writeFileAtomic } from "../files.js";
+import { AtomicFile, checkWritable, writeFileAtomic } from "../files.js";
 import {
   flagMessage,
   OBJECTIVE_FLAGS,
@@ -84,15 +91,16 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   }
   if (csv !== undefined) checkWritable(csv, "--csv");
 
-  let result: RunResult;
-  let guarded: GuardedResult | null = null;
+  let runConfig: RunConfig;
+  let config: OptimizerConfig;
   try {
+    config = resolveOptimizerConfig(optimizer);
     const scheduleText = flags["schedule"] as string | undefined;
     const lrSchedule =
       scheduleText === undefined
         ? undefined
         : schedule(parseSchedule(scheduleText), resolveOptimizerConfig(optimizer).lr);
-    const runConfig = {
+    runConfig = {
       objective,
       optimizer,
       x0,
@@ -100,70 +108,141 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
     };
-    if (flags["guard"]) {
-      const keepEvery = flags["guardEvery"] as number | undefined;
-      const maxRetries = flags["maxRetries"] as number | undefined;
-      if (keepEvery !== undefined && (!Number.isInteger(keepEvery) || keepEvery < 1))
-        throw new CliError(`invalid --guard-every: ${keepEvery} (a whole number ≥ 1)`);
-      if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0))
-        throw new CliError(`invalid --max-retries: ${maxRetries} (a whole number ≥ 0)`);
-      guarded = guardedRun(runConfig, {
-        ...(keepEvery !== undefined ? { keepEvery } : {}),
-        ...(maxRetries !== undefined ? { maxRetries } : {}),
-      });
-      result = guarded;
-    } else result = run(runConfig);
+    validateRun(runConfig);
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
+  if (flags["guard"]) return guardedCommand(flags, io, objective, runConfig, plot, csv);
 
-  if (csv !== undefined) writeFileAtomic(csv, runToCsv(objective, result));
+  // Everything streams: the trace goes to --json and --csv as it is made and into a summary
+  // (head, tail, a thinned sample for --plot), so memory stays flat however many steps.
+  const detector = flags["detect"] === false ? null : new DivergenceDetector(config);
+  const csvFile = csv !== undefined ? new AtomicFile(csv) : null;
+  const json = Boolean(flags["json"]);
+  const tolerance = runConfig.tolerance ?? 1e-10;
+  if (json) {
+    const head = runJsonHead(objective, { optimizer: config, x0, steps, tolerance });
+    io.out(
+      `{\n${Object.entries(head)
+        .map(([k, v]) => jsonField(k, v))
+        .join(",\n")},\n  "trace": [`,
+    );
+  }
+  csvFile?.write(`${csvHeader(objective)}\n`);
+  let records = 0;
+  let result: SummarizedRun;
+  try {
+    result = runSummarized(runConfig, (r) => {
+      detector?.observe({ step: r.step, x: r.x, loss: r.loss, grad: r.grad, lr: r.lr ?? config.lr });
+      if (json)
+        io.out(
+          `${records === 0 ? "" : ","}\n    ${JSON.stringify(recordJson(r), null, 2).replace(/\n/g, "\n    ")}`,
+        );
+      csvFile?.write(`${csvRow(r)}\n`);
+      records++;
+    });
+  } catch (e) {
+    csvFile?.abort();
+    throw e;
+  }
+  csvFile?.commit();
   if (plot !== undefined) {
     const bytes = await renderRunFigure(
       objective,
-      [{ label: `η = ${result.optimizer.lr}`, result }],
+      [{ label: `η = ${result.optimizer.lr}`, result: { ...result, trace: result.summary.sample() } }],
       extname(plot).toLowerCase() === ".png" ? "png" : "svg",
     );
     writeFileAtomic(plot, bytes);
   }
-
-  // Early warning, on by default: when would the detector have fired, before the verdict's end?
-  const detection = guarded
-    ? guarded.detection
-    : flags["detect"] === false
-      ? null
-      : detectInTrace(result.trace, result.optimizer);
-  const guardJson = guarded
-    ? { guard: { status: guarded.guardStatus, interventions: guarded.interventions } }
-    : {};
-  if (flags["json"]) {
-    const json = runToJson(objective, result);
-    io.out(`${JSON.stringify({ ...json, ...(detection ? { detection } : {}), ...guardJson }, null, 2)}\n`);
-  } else {
-    const what = describeObjective(objective);
+  const detection = detector?.detection ?? null;
+  if (json) {
+    const tail = { verdict: { ...result.verdict }, ...(detection ? { detection } : {}) };
     io.out(
-      `${what}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
+      `\n  ],\n${Object.entries(tail)
+        .map(([k, v]) => jsonField(k, v))
+        .join(",\n")}\n}\n`,
     );
-    io.out(`${traceTable(objective, result.trace)}\n\n`);
-    for (const i of guarded?.interventions ?? []) {
-      io.out(
-        `guard: at step ${i.atStep}, rolled back to step ${i.rolledBackTo} — ${i.reason}; lr ${i.oldLr} → ${Number(i.newLr.toPrecision(4))} (${i.how})\n`,
-      );
-    }
-    if (guarded?.guardStatus === "gave-up")
-      io.out(
-        `guard: gave up after ${guarded.interventions.length} rollbacks (--max-retries); the run stops here.\n`,
-      );
-    if (guarded && guarded.interventions.length > 0) io.out("\n");
-    if (!guarded && detection?.firstWarningStep != null)
-      io.out(`warning at step ${detection.firstWarningStep}: diverging — ${detection.reason}\n\n`);
-    else if (detection?.state === "edge-of-stability")
-      io.out(`note: edge of stability — ${detection.reason}\n\n`);
-    io.out(
-      `verdict: ${result.verdict.status}${result.verdict.atStep === null ? "" : ` at step ${result.verdict.atStep}`}\n${result.verdict.reason}\n`,
-    );
-    if (csv !== undefined) io.out(`wrote ${csv}\n`);
-    if (plot !== undefined) io.out(`wrote ${plot}\n`);
+    return 0;
   }
+  io.out(
+    `${describeObjective(objective)}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
+  );
+  io.out(`${summaryTable(objective, result.summary)}\n\n`);
+  if (detection?.firstWarningStep != null)
+    io.out(`warning at step ${detection.firstWarningStep}: diverging — ${detection.reason}\n\n`);
+  else if (detection?.state === "edge-of-stability")
+    io.out(`note: edge of stability — ${detection.reason}\n\n`);
+  io.out(verdictText(result.verdict));
+  if (csv !== undefined) io.out(`wrote ${csv}\n`);
+  if (plot !== undefined) io.out(`wrote ${plot}\n`);
+  return 0;
+}
+
+/** A top-level field of a JSON object as JSON.stringify(…, null, 2) would lay it out. */
+function jsonField(key: string, value: unknown): string {
+  return `  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replace(/\n/g, "\n  ")}`;
+}
+
+function verdictText(v: Verdict): string {
+  return `verdict: ${v.status}${v.atStep === null ? "" : ` at step ${v.atStep}`}\n${v.reason}\n`;
+}
+
+/** run --guard: the guard keeps the whole trace (it rolls back into it), so it is not streamed. */
+async function guardedCommand(
+  flags: ParsedFlags,
+  io: Io,
+  objective: Objective,
+  runConfig: RunConfig,
+  plot: string | undefined,
+  csv: string | undefined,
+): Promise<number> {
+  const keepEvery = flags["guardEvery"] as number | undefined;
+  const maxRetries = flags["maxRetries"] as number | undefined;
+  if (keepEvery !== undefined && (!Number.isInteger(keepEvery) || keepEvery < 1))
+    throw new CliError(`invalid --guard-every: ${keepEvery} (a whole number ≥ 1)`);
+  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0))
+    throw new CliError(`invalid --max-retries: ${maxRetries} (a whole number ≥ 0)`);
+  let guarded: GuardedResult;
+  try {
+    guarded = guardedRun(runConfig, {
+      ...(keepEvery !== undefined ? { keepEvery } : {}),
+      ...(maxRetries !== undefined ? { maxRetries } : {}),
+    });
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  if (csv !== undefined) writeFileAtomic(csv, runToCsv(objective, guarded));
+  if (plot !== undefined) {
+    const bytes = await renderRunFigure(
+      objective,
+      [{ label: `η = ${guarded.optimizer.lr}`, result: guarded }],
+      extname(plot).toLowerCase() === ".png" ? "png" : "svg",
+    );
+    writeFileAtomic(plot, bytes);
+  }
+  const guardJson = { guard: { status: guarded.guardStatus, interventions: guarded.interventions } };
+  if (flags["json"]) {
+    io.out(
+      `${JSON.stringify({ ...runToJson(objective, guarded), detection: guarded.detection, ...guardJson }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  io.out(
+    `${describeObjective(objective)}, ${guarded.optimizer.name} with lr ${guarded.optimizer.lr}, from ${describePoint(guarded.x0)}\n\n`,
+  );
+  io.out(`${traceTable(objective, guarded.trace)}\n\n`);
+  for (const i of guarded.interventions) {
+    io.out(
+      `guard: at step ${i.atStep}, rolled back to step ${i.rolledBackTo} — ${i.reason}; lr ${i.oldLr} → ${Number(i.newLr.toPrecision(4))} (${i.how})\n`,
+    );
+  }
+  if (guarded.guardStatus === "gave-up")
+    io.out(
+      `guard: gave up after ${guarded.interventions.length} rollbacks (--max-retries); the run stops here.\n`,
+    );
+  if (guarded.interventions.length > 0) io.out("\n");
+  io.out(verdictText(guarded.verdict));
+  if (csv !== undefined) io.out(`wrote ${csv}\n`);
+  if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
 }
