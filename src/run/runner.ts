@@ -5,7 +5,7 @@ import { createOptimizer } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
 import { TraceSummary } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
-import { judge, judgeView } from "./verdict.js";
+import { judgeView } from "./verdict.js";
 
 export interface RunConfig {
   readonly objective: Objective;
@@ -215,19 +215,9 @@ export function runSummarized(
   };
 }
 
-/** Runs to the end and judges the trace (see `judge`). */
+/** Runs to the end, keeping every record, and judges the trace (see `judge`). */
 export function run(config: RunConfig): RunResult {
-  const stepper = new Stepper(config);
   const trace: StepRecord[] = [];
-  for (let r = stepper.next(); r !== null; r = stepper.next()) trace.push(r);
-  const optimizer = stepper.optimizerConfig;
-  const tolerance = config.tolerance ?? 1e-10;
-  return {
-    optimizer,
-    x0: Float64Array.from(config.x0),
-    steps: config.steps,
-    tolerance,
-    trace,
-    verdict: judge(trace, { objective: config.objective, optimizer, tolerance }),
-  };
+  const { summary: _kept, ...result } = runSummarized(config, (r) => trace.push(r));
+  return { ...result, trace };
 }
