@@ -15,7 +15,7 @@ import { rosenbrock } from "../src/objectives/builtins.js";
 import { initialParameters, mlpObjective } from "../src/objectives/mlp.js";
 import { modelObjective } from "../src/objectives/models.js";
 import { quadraticFromEigenvalues } from "../src/objectives/quadratic.js";
-import { heavyRowsRegression, synthetic } from "../src/objectives/synthetic.js";
+import { heavyRowsRegression, oneHot, synthetic } from "../src/objectives/synthetic.js";
 import { designFromTable } from "../src/objectives/table.js";
 import type { Objective } from "../src/objectives/types.js";
 import { resolveOptimizerConfig } from "../src/optim/index.js";
@@ -124,8 +124,7 @@ batchCase(
 
 // Networks: full-batch GD at 1.5× and 0.5× the critical rate at the initial weights, and at the edge of stability.
 const set = synthetic("spiral", 400, 0.05, createRng(0));
-const y = new Float64Array(800);
-for (let r = 0; r < 400; r++) y[2 * r + set.labels[r]!] = 1;
+const y = oneHot(set.labels, 2);
 const data = { x: set.x, y, rows: 400 };
 const net = mlpObjective({ sizes: [2, 16, 16, 2], activation: "tanh", loss: "mse" }, data);
 const theta0 = initialParameters([2, 16, 16, 2], "pytorch", createRng(2));

@@ -13,7 +13,7 @@ import { finalTrainingLoss } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../src/objectives/mlp.js";
-import { synthetic } from "../src/objectives/synthetic.js";
+import { oneHot, synthetic } from "../src/objectives/synthetic.js";
 import type { OptimizerOptions } from "../src/optim/index.js";
 
 interface Task {
@@ -57,8 +57,7 @@ function tanhRegression(optimizer: "sgd" | "adam"): Task {
 
 function mnist(optimizer: "sgd" | "adam"): Task {
   const set = loadMnist(4000);
-  const y = new Float64Array(set.rows * 10);
-  for (let r = 0; r < set.rows; r++) y[r * 10 + set.labels[r]!] = 1;
+  const y = oneHot(set.labels, 10);
   const spec: MlpSpec = { sizes: [784, 128, 64, 10], activation: "relu", loss: "cross-entropy" };
   return {
     name: `MNIST 784-128-64-10 relu, ${optimizer}, 4,000 digits, batches of 128, 63 steps (2 epochs)`,
@@ -75,8 +74,7 @@ function mnist(optimizer: "sgd" | "adam"): Task {
 
 function circlesMomentum(): Task {
   const set = synthetic("circles", 400, 0.05, createRng(3));
-  const y = new Float64Array(set.rows * 2);
-  for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+  const y = oneHot(set.labels, 2);
   const spec: MlpSpec = { sizes: [2, 64, 64, 2], activation: "relu", loss: "cross-entropy" };
   return {
     name: "relu 2-64-64-2 circles, sgd momentum 0.9, batches of 32, 300 steps",

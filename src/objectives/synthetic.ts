@@ -61,6 +61,13 @@ export function synthetic(name: SyntheticName, rows: number, noise: number, rng:
   return { x, labels, rows, features: ["x1", "x2"], classes: 2 };
 }
 
+/** Class labels as one-hot target rows (rows × classes), the targets of cross-entropy and of mse on classes. */
+export function oneHot(labels: Int32Array, classes: number): Float64Array {
+  const y = new Float64Array(labels.length * classes);
+  for (let r = 0; r < labels.length; r++) y[r * classes + labels[r]!] = 1;
+  return y;
+}
+
 /** Shuffled split into training and validation rows. */
 export function splitRows(
   rows: number,

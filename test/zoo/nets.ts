@@ -6,7 +6,7 @@ import {
   type MlpObjective,
   mlpObjective,
 } from "../../src/objectives/mlp.js";
-import { type SyntheticName, synthetic } from "../../src/objectives/synthetic.js";
+import { oneHot, type SyntheticName, synthetic } from "../../src/objectives/synthetic.js";
 
 /**
  * The networks of the labelled zoo (scripts/fixtures/zoo.ts): full-batch runs over activations,
@@ -86,10 +86,8 @@ export interface BuiltNet {
 
 export function buildNet(net: ZooNet): BuiltNet {
   const set = synthetic(net.data, ZOO_ROWS, ZOO_NOISE, createRng(net.seed));
-  const outputs = 2;
-  const y = new Float64Array(set.rows * outputs);
-  for (let r = 0; r < set.rows; r++) y[r * outputs + set.labels[r]!] = 1;
-  const sizes = [2, ...net.hidden, outputs];
+  const y = oneHot(set.labels, 2);
+  const sizes = [2, ...net.hidden, 2];
   const objective = mlpObjective(
     { sizes, activation: net.activation, loss: net.loss },
     { x: set.x, y, rows: set.rows },

@@ -4,7 +4,7 @@ import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
-import { synthetic } from "../../objectives/synthetic.js";
+import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
@@ -32,8 +32,7 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
   // 200 spiral points, one-hot targets with the squared error (the catapult's setting in
   // Lewkowycz et al. 2020), nn.Linear's default initial weights; float64.
   const set = synthetic("spiral", 200, 0.05, createRng(1));
-  const y = new Float64Array(set.rows * 2);
-  for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+  const y = oneHot(set.labels, 2);
   const data: MlpData = { x: set.x, y, rows: set.rows };
   const description = "mlp 2-64-2 relu on spiral (200 points)";
   const objective = mlpObjective(SPEC, data, description);

@@ -2,7 +2,7 @@ import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../objectives/mlp.js";
-import { synthetic } from "../../objectives/synthetic.js";
+import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
@@ -21,8 +21,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos");
   const set = synthetic("spiral", 400, 0.05, createRng(0));
   // One-hot targets with the squared error, the setting of Cohen et al.'s edge-of-stability experiments.
-  const y = new Float64Array(set.rows * 2);
-  for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+  const y = oneHot(set.labels, 2);
   const data: MlpData = { x: set.x, y, rows: set.rows };
   const objective = mlpObjective({ sizes: SIZES, activation: "tanh", loss: "mse" }, data);
   const theta0 = initialParameters(SIZES, "pytorch", createRng(2));

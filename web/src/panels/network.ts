@@ -11,7 +11,7 @@ import {
   type MlpObjective,
   mlpObjective,
 } from "../../../src/objectives/mlp.js";
-import { SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
+import { oneHot, SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
 import { decisionChart, lossChart, sharpnessChart } from "../../../src/report/charts.js";
 import type { StepRecord } from "../../../src/run/types.js";
 import { drawChart } from "../chart.js";
@@ -225,8 +225,7 @@ class NetworkPanel implements Panel {
 
     const set = synthetic(this.field("data").value as SyntheticName, n, noise, createRng(seed));
     const loss = this.field("loss").value as Loss;
-    const y = new Float64Array(set.rows * 2);
-    for (let r = 0; r < set.rows; r++) y[2 * r + set.labels[r]!] = 1;
+    const y = oneHot(set.labels, 2);
     const data: MlpData = { x: set.x, y, rows: set.rows };
     const sizes = [2, ...hidden, 2];
     const objective = mlpObjective(
