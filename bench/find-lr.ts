@@ -9,6 +9,7 @@
 // with SGD and Adam); the last two were not looked at while the recommendation was designed.
 import { lrRangeTest } from "../src/analysis/thresholds/find-lr.js";
 import { recommendLr } from "../src/analysis/thresholds/recommend.js";
+import { minibatches } from "../src/analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
@@ -140,32 +141,10 @@ function finalLoss(t: Task, lr: number): number {
 function rangeTest(t: Task) {
   const f = mlpObjective(t.spec, t.data);
   if (t.batch === null) return lrRangeTest(f, t.theta0, optimizerAt(t, 1), { curvature: null });
-  const inS = t.spec.sizes[0]!;
-  const outS = t.spec.sizes[t.spec.sizes.length - 1]!;
-  const rng = createRng(1);
-  const order = Int32Array.from({ length: t.data.rows }, (_, i) => i);
-  const bx = new Float64Array(t.batch * inS);
-  const by = new Float64Array(t.batch * outS);
-  let cursor = t.data.rows;
-  const batch = t.batch;
+  const next = minibatches(t.data, t.batch, 1);
   return lrRangeTest(f, t.theta0, optimizerAt(t, 1), {
     curvature: null,
-    lossAt: (_k, x, g) => {
-      if (cursor + batch > t.data.rows) {
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(rng.uniform() * (i + 1));
-          [order[i], order[j]] = [order[j]!, order[i]!];
-        }
-        cursor = 0;
-      }
-      for (let r = 0; r < batch; r++) {
-        const s = order[cursor + r]!;
-        bx.set(t.data.x.subarray(s * inS, (s + 1) * inS), r * inS);
-        by.set(t.data.y.subarray(s * outS, (s + 1) * outS), r * outS);
-      }
-      cursor += batch;
-      return f.gradientOn(x, g, { x: bx, y: by, rows: batch });
-    },
+    lossAt: (_k, x, g) => f.gradientOn(x, g, next()),
   });
 }
 

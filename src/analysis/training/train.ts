@@ -1,4 +1,3 @@
-import { createRng } from "../../core/rng.js";
 import { type MlpData, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
@@ -6,6 +5,7 @@ import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate } from "./guard.js";
+import { minibatches } from "./minibatches.js";
 
 /**
  * Training an MLP: minibatches (or the full batch), any optimizer, and the monitors that explain a
@@ -109,15 +109,13 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const { objective: f, train: data } = config;
   const spec = f.spec;
   const n = f.dim;
-  const inS = spec.sizes[0]!;
-  const outS = spec.sizes[spec.sizes.length - 1]!;
   const batch = config.batchSize ?? data.rows;
   if (!Number.isInteger(batch) || batch < 1)
     throw new Error(`invalid batch-size: ${batch} (a whole number ≥ 1)`);
   if (batch > data.rows)
     throw new Error(`invalid batch-size: ${batch} is larger than the ${data.rows} training rows`);
   const stepsPerEpoch = Math.ceil(data.rows / batch);
-  const rng = createRng(config.seed);
+  const nextBatch = batch < data.rows ? minibatches(data, batch, config.seed) : null;
   const opt = createOptimizer(config.optimizer, n);
   const theta = Float64Array.from(config.resume?.theta ?? config.theta0);
   if (config.resume) {
@@ -134,9 +132,6 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   round();
   const previous = new Float64Array(n);
   const g = new Float64Array(n);
-  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
-  const bx = new Float64Array(batch * inS);
-  const by = new Float64Array(batch * outS);
   const measureRows = Math.min(config.measurementRows ?? 1000, data.rows);
   const measure =
     measureRows === data.rows ? f : mlpObjective(spec, slice(data, measureRows), "measurement batch");
@@ -154,25 +149,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       ? config.sharpnessAt(step)
       : config.sharpnessEvery !== null && step % config.sharpnessEvery === 0;
   const sinceRecord = { sum: 0, count: 0 };
-  let cursor = data.rows;
   let step = config.resume?.step ?? 0;
   for (; step <= config.steps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
-    let loss: number;
-    if (batch === data.rows) loss = f.gradient(theta, g);
-    else {
-      if (cursor + batch > data.rows) {
-        shuffle(order, rng);
-        cursor = 0;
-      }
-      for (let r = 0; r < batch; r++) {
-        const src = order[cursor + r]!;
-        for (let j = 0; j < inS; j++) bx[r * inS + j] = data.x[src * inS + j]!;
-        for (let o = 0; o < outS; o++) by[r * outS + o] = data.y[src * outS + o]!;
-      }
-      cursor += batch;
-      loss = f.gradientOn(theta, g, { x: bx, y: by, rows: batch });
-    }
+    const loss = nextBatch ? f.gradientOn(theta, g, nextBatch()) : f.gradient(theta, g);
     let s = 0;
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
     const gradNorm = Math.sqrt(s);
@@ -326,15 +306,6 @@ function slice(d: MlpData, rows: number): MlpData {
   const inS = d.x.length / d.rows;
   const outS = d.y.length / d.rows;
   return { x: d.x.subarray(0, rows * inS), y: d.y.subarray(0, rows * outS), rows };
-}
-
-function shuffle(order: Int32Array, rng: ReturnType<typeof createRng>): void {
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
 }
 
 function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Array): number[] {

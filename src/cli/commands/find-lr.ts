@@ -1,10 +1,9 @@
 import { extname } from "node:path";
 import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
 import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
+import { minibatches } from "../../analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
-import { createRng } from "../../core/rng.js";
-import type { MlpData } from "../../objectives/mlp.js";
 import type { Objective } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";
@@ -273,35 +272,6 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   }
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
-}
-
-/** Minibatches in a seeded shuffled order, a fresh shuffle every epoch (as `train` draws them). */
-function minibatches(data: MlpData, batch: number, seed: number): () => MlpData {
-  const inS = data.x.length / data.rows;
-  const outS = data.y.length / data.rows;
-  const rng = createRng(seed);
-  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
-  const bx = new Float64Array(batch * inS);
-  const by = new Float64Array(batch * outS);
-  let cursor = data.rows;
-  return () => {
-    if (cursor + batch > data.rows) {
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng.uniform() * (i + 1));
-        const t = order[i]!;
-        order[i] = order[j]!;
-        order[j] = t;
-      }
-      cursor = 0;
-    }
-    for (let r = 0; r < batch; r++) {
-      const src = order[cursor + r]!;
-      bx.set(data.x.subarray(src * inS, (src + 1) * inS), r * inS);
-      by.set(data.y.subarray(src * outS, (src + 1) * outS), r * outS);
-    }
-    cursor += batch;
-    return { x: bx, y: by, rows: batch };
-  };
 }
 
 /** The final loss of `steps` plain optimizer steps on an objective (Infinity when it overflows). */
