@@ -7,10 +7,7 @@
 //    `train`'s guard on — rollbacks on runs that would have trained, and whether each run that
 //    overflowed without it ended finite and below its start with it.
 import { readFileSync } from "node:fs";
-import { DivergenceDetector } from "../src/analysis/training/detector.js";
-import { trainToEnd } from "../src/analysis/training/train.js";
-import { resolveOptimizerConfig } from "../src/optim/index.js";
-import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "../test/zoo/nets.js";
+import { buildNet, guardedZooRun, replayDetector, ZOO_HOLDOUT, ZOO_NETS } from "../test/zoo/nets.js";
 
 interface ZooRun {
   multiple: number;
@@ -35,15 +32,12 @@ function detectorTable(name: string, zoo: Zoo): void {
   let late = 0;
   for (const net of zoo.nets)
     for (const run of net.runs) {
-      const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
-      run.loss.forEach((l, k) => {
-        d.observeScalars({ step: k, loss: Number(l), curvature: Number(run.curvature[k]), lr: run.lr });
-      });
+      const detection = replayDetector(run);
       const row = counts.get(run.label) ?? new Map<string, number>();
-      row.set(d.detection.state, (row.get(d.detection.state) ?? 0) + 1);
+      row.set(detection.state, (row.get(detection.state) ?? 0) + 1);
       counts.set(run.label, row);
       if (run.nonfiniteStep !== null) {
-        const w = d.detection.firstWarningStep;
+        const w = detection.firstWarningStep;
         if (w === null || w >= run.nonfiniteStep) late++;
         else leads.push(run.nonfiniteStep - w);
       }
@@ -77,23 +71,9 @@ function guardTable(name: string, zoo: Zoo, nets: typeof ZOO_NETS): void {
       skipped += net.runs.length;
       continue;
     }
-    const def = nets.find((n) => n.id === net.id)!;
-    const { objective, theta0, x, y } = buildNet(def);
+    const built = buildNet(nets.find((n) => n.id === net.id)!);
     for (const run of net.runs) {
-      const { records, result } = trainToEnd({
-        objective,
-        train: { x, y, rows: x.length / 2 },
-        validation: null,
-        theta0,
-        optimizer: { name: "sgd", lr: run.lr },
-        steps: zoo.horizon,
-        batchSize: null,
-        seed: 0,
-        logEvery: zoo.horizon,
-        sharpnessEvery: null,
-        guard: {},
-      });
-      const last = records[records.length - 1]?.loss ?? Number.NaN;
+      const { result, finalLoss: last } = guardedZooRun(built, run.lr, zoo.horizon);
       const row = rows.get(run.label) ?? { runs: 0, rolledBack: 0, rescued: 0 };
       row.runs++;
       if (result.interventions.length > 0) row.rolledBack++;

@@ -1,3 +1,5 @@
+import { type Detection, DivergenceDetector } from "../../src/analysis/training/detector.js";
+import { type TrainResult, trainToEnd } from "../../src/analysis/training/train.js";
 import { createRng } from "../../src/core/rng.js";
 import {
   type Activation,
@@ -7,6 +9,7 @@ import {
   mlpObjective,
 } from "../../src/objectives/mlp.js";
 import { oneHot, type SyntheticName, synthetic } from "../../src/objectives/synthetic.js";
+import { resolveOptimizerConfig } from "../../src/optim/index.js";
 
 /**
  * The networks of the labelled zoo (scripts/fixtures/zoo.ts): full-batch runs over activations,
@@ -100,4 +103,42 @@ export function buildNet(net: ZooNet): BuiltNet {
     x: set.x,
     y,
   };
+}
+
+/**
+ * One zoo run trained again with `train`'s guard on (full batch, the zoo's horizon): what the
+ * guard did, and the loss it ended at (the test and the bench judge the guard by these).
+ */
+export function guardedZooRun(
+  built: BuiltNet,
+  lr: number,
+  horizon: number,
+): { result: TrainResult; finalLoss: number } {
+  const { records, result } = trainToEnd({
+    objective: built.objective,
+    train: { x: built.x, y: built.y, rows: built.x.length / 2 },
+    validation: null,
+    theta0: built.theta0,
+    optimizer: { name: "sgd", lr },
+    steps: horizon,
+    batchSize: null,
+    seed: 0,
+    logEvery: horizon,
+    sharpnessEvery: null,
+    guard: {},
+  });
+  return { result, finalLoss: records[records.length - 1]?.loss ?? Number.NaN };
+}
+
+/** The detector replayed over a stored zoo run's streams (its loss and curvature-along-the-step per step). */
+export function replayDetector(run: {
+  readonly lr: number;
+  readonly loss: readonly (number | string)[];
+  readonly curvature: readonly (number | string)[];
+}): Detection {
+  const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
+  run.loss.forEach((l, k) => {
+    d.observeScalars({ step: k, loss: Number(l), curvature: Number(run.curvature[k]), lr: run.lr });
+  });
+  return d.detection;
 }

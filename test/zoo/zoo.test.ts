@@ -2,10 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SweepPool } from "../../src/analysis/thresholds/sweep-pool.js";
 import { trainingCriteria, trainingLrSearch } from "../../src/analysis/thresholds/training-search.js";
-import { DivergenceDetector } from "../../src/analysis/training/detector.js";
-import { trainToEnd } from "../../src/analysis/training/train.js";
-import { createOptimizer, resolveOptimizerConfig } from "../../src/optim/index.js";
-import { buildNet, ZOO_MULTIPLES, ZOO_NETS } from "./nets.js";
+import { createOptimizer } from "../../src/optim/index.js";
+import { buildNet, guardedZooRun, replayDetector, ZOO_MULTIPLES, ZOO_NETS } from "./nets.js";
 
 // The labelled zoo (scripts/fixtures/zoo.ts): 14 networks × 7 rates, and 8 held-out networks the
 // detector's thresholds were not chosen on; PyTorch's loss curves for a subset (torch_zoo.py).
@@ -99,15 +97,12 @@ describe("the detector on the zoo and the held-out nets", () => {
       let diverged = 0;
       for (const net of set.nets)
         for (const run of net.runs) {
-          const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
-          run.loss.forEach((l, k) => {
-            d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr });
-          });
-          const warned = d.detection.firstWarningStep;
+          const detection = replayDetector(run);
+          const warned = detection.firstWarningStep;
           if (endsBelowStart(run)) {
             trained++;
-            if (warned !== null) quiet.push(`${net.id} ${run.multiple}×: ${d.detection.reason}`);
-            expect(d.detection.state).not.toBe("diverging");
+            if (warned !== null) quiet.push(`${net.id} ${run.multiple}×: ${detection.reason}`);
+            expect(detection.state).not.toBe("diverging");
           }
           if (run.label === "diverged") {
             diverged++;
@@ -125,12 +120,9 @@ describe("the detector on the zoo and the held-out nets", () => {
     const net = zoo.nets.find((n) => n.id === "gelu-mse-256-gaussian-s6")!;
     const run = net.runs.find((r) => r.multiple === 3)!;
     expect(run.label).toBe("catapult");
-    const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: run.lr }));
-    run.loss.forEach((l, k) => {
-      d.observeScalars({ step: k, loss: num(l), curvature: num(run.curvature[k]), lr: run.lr });
-    });
-    expect(d.detection.state).toBe("catapult");
-    expect(d.detection.reason).toMatch(/its start\) at step 2 and came back below its start: a catapult/);
+    const detection = replayDetector(run);
+    expect(detection.state).toBe("catapult");
+    expect(detection.reason).toMatch(/its start\) at step 2 and came back below its start: a catapult/);
   });
 });
 
@@ -140,23 +132,9 @@ describe("the guard on the zoo's small nets, live", () => {
   it.each(["tanh-mse-16x16-spiral-s0", "relu-mse-64-spiral-s1", "tanh-ce-16-xor-s5", "relu-mse-16-xor-s12"])(
     "%s",
     (id) => {
-      const net = ZOO_NETS.find((n) => n.id === id)!;
-      const { objective: f, theta0, x, y } = buildNet(net);
+      const built = buildNet(ZOO_NETS.find((n) => n.id === id)!);
       for (const run of zoo.nets.find((n) => n.id === id)!.runs) {
-        const { records, result } = trainToEnd({
-          objective: f,
-          train: { x, y, rows: x.length / 2 },
-          validation: null,
-          theta0,
-          optimizer: { name: "sgd", lr: run.lr },
-          steps: zoo.horizon,
-          batchSize: null,
-          seed: 0,
-          logEvery: zoo.horizon,
-          sharpnessEvery: null,
-          guard: {},
-        });
-        const finalLoss = records[records.length - 1]?.loss ?? Number.NaN;
+        const { result, finalLoss } = guardedZooRun(built, run.lr, zoo.horizon);
         const f0 = num(run.loss[0]);
         if (endsBelowStart(run)) expect(result.interventions, `${id} ${run.multiple}×`).toEqual([]);
         if (run.label === "diverged") {
