@@ -174,14 +174,12 @@ describe("critical-lr on the zoo", () => {
           {
             horizon: zoo.horizon,
             relativeTolerance: 1e-3,
-            evaluate: (rates) =>
-              pool.run({
-                source,
-                x0: Array.from(theta0),
-                optimizer: { name: "sgd" },
-                cells: rates.map((lr) => ({ lr })),
-                criteria,
-              }),
+            evaluate: pool.evaluator({
+              source,
+              x0: Array.from(theta0),
+              optimizer: { name: "sgd" },
+              criteria,
+            }),
           },
         );
         const diverged = runs.filter((z) => z.label === "diverged").map((z) => z.lr);

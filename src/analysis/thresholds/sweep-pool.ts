@@ -147,6 +147,11 @@ export class SweepPool {
     return results;
   }
 
+  /** Runs of one objective at given rates, as the training search asks for them (trainingLrSearch's `evaluate`). */
+  evaluator(job: Omit<SweepJob, "cells">): (rates: readonly number[]) => Promise<CellResult[]> {
+    return (rates) => this.run({ ...job, cells: rates.map((lr) => ({ lr })) });
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

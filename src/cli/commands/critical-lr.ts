@@ -110,16 +110,7 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
         maxLr,
         parallel: workers,
         ...(pool
-          ? {
-              evaluate: (rates: readonly number[]) =>
-                pool.run({
-                  source,
-                  x0,
-                  optimizer: optimizer as OptimizerBase,
-                  cells: rates.map((lr) => ({ lr })),
-                  criteria,
-                }),
-            }
+          ? { evaluate: pool.evaluator({ source, x0, optimizer: optimizer as OptimizerBase, criteria }) }
           : {}),
       });
     } catch (e) {

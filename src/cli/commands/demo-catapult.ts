@@ -58,14 +58,12 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
         parallel: workers,
         ...(pool
           ? {
-              evaluate: (rates: readonly number[]) =>
-                pool.run({
-                  source: { kind: "mlp", spec: SPEC, data, description },
-                  x0: Array.from(theta0),
-                  optimizer: { name: "sgd" },
-                  cells: rates.map((lr) => ({ lr })),
-                  criteria,
-                }),
+              evaluate: pool.evaluator({
+                source: { kind: "mlp", spec: SPEC, data, description },
+                x0: Array.from(theta0),
+                optimizer: { name: "sgd" },
+                criteria,
+              }),
             }
           : {}),
       },
