@@ -48,7 +48,7 @@ function handLoop(): number {
     const bc2 = Math.sqrt(1 - B2 ** t);
     for (let i = 0; i < 2; i++) {
       m[i] = B1 * m[i]! + (1 - B1) * g[i]!;
-      v[i] = B2 * v[i]! + (1 - B2) * g[i]! * g[i]!;
+      v[i] = B2 * v[i]! + (1 - B2) * (g[i]! * g[i]!);
       xNext[i] = xNext[i]! - (LR / bc1) * (m[i]! / (Math.sqrt(v[i]!) / bc2 + EPS));
     }
     const gNext = new Float64Array(2);
