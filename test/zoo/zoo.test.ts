@@ -46,6 +46,7 @@ describe("the zoo", () => {
   });
 
   it("is what our engine computes: two small nets re-run at every rate give the stored curves", () => {
+    let worst = 0;
     for (const id of ["tanh-ce-16-xor-s5", "relu-mse-16-xor-s12"]) {
       const net = ZOO_NETS.find((n) => n.id === id)!;
       const { objective: f, theta0 } = buildNet(net);
@@ -55,11 +56,16 @@ describe("the zoo", () => {
         const g = new Float64Array(f.dim);
         for (let k = 0; k < run.loss.length; k++) {
           const loss = f.gradient(x, g);
-          expect(String(Number(loss.toPrecision(9)))).toBe(String(run.loss[k]));
+          const stored = num(run.loss[k]);
+          // The fixture keeps 9 significant digits: within half a unit of the 9th, plus rounding.
+          if (Number.isFinite(stored)) worst = Math.max(worst, Math.abs(loss - stored) / Math.abs(stored));
+          else expect(String(loss)).toBe(String(stored));
           opt.step(x, g);
         }
       }
     }
+    console.log("zoo re-run: worst relative difference", worst);
+    expect(worst).toBeLessThanOrEqual(6e-9);
   });
 
   it("matches PyTorch float64 step for step on the subset (relative 1e-9), overflow at the same step", () => {

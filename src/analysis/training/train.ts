@@ -134,7 +134,9 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const g = new Float64Array(n);
   const measureRows = Math.min(config.measurementRows ?? 1000, data.rows);
   const measure =
-    measureRows === data.rows ? f : mlpObjective(spec, slice(data, measureRows), "measurement batch");
+    measureRows === data.rows
+      ? f
+      : mlpObjective(spec, slice(data, measureRows), "measurement batch", { kernels: f.kernels });
   const lr = opt.config.lr;
   let detector = new DivergenceDetector(opt.config);
   let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;

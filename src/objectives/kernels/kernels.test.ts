@@ -1,0 +1,197 @@
+import { describe, expect, it } from "vitest";
+import { centralGradient, centralHessianVector } from "../../core/finite-differences.js";
+import { createRng } from "../../core/rng.js";
+import { ACTIVATIONS, initialParameters, LOSSES, type MlpData, mlpObjective } from "../mlp.js";
+import { createKernels, type Kernels } from "./index.js";
+
+const rng = createRng(11);
+const SIZES = [1, 2, 3, 4, 5, 7, 9, 17];
+
+/** Both kernels over the same random heap. */
+function pair(doubles: number): [Kernels, Kernels] {
+  const js = createKernels(doubles, "js");
+  const wasm = createKernels(doubles, "wasm");
+  for (let i = 0; i < doubles; i++) {
+    const v = rng.normal();
+    js.f64[i] = v;
+    wasm.f64[i] = v;
+  }
+  return [js, wasm];
+}
+
+/** A plain triple loop: old value (or 0), then the products in index order, as the kernels promise. */
+function naiveNN(h: Float64Array, m: number, n: number, k: number, acc: 0 | 1, a = 0, b = 4000, c = 8000) {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = acc ? h[c + i * n + j]! : 0;
+      for (let p = 0; p < k; p++) s += h[a + i * k + p]! * h[b + p * n + j]!;
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for bit", () => {
+  it("nn: C = (acc ? C : 0) + A·B for every shape edge", () => {
+    for (const m of SIZES)
+      for (const n of SIZES)
+        for (const acc of [0, 1] as const) {
+          const k = SIZES[(m + n) % SIZES.length]!;
+          const [js, wasm] = pair(12000);
+          const want = naiveNN(js.f64, m, n, k, acc);
+          for (const K of [js, wasm]) {
+            K.nn(m, n, k, 0, k, 4000, n, 8000, n, acc);
+            expect(Array.from(K.f64.subarray(8000, 8000 + m * n))).toEqual(Array.from(want));
+          }
+        }
+  });
+
+  it("tn: C += Aᵀ·B (A k×m, B k×n), strided", () => {
+    for (const m of SIZES)
+      for (const n of SIZES) {
+        const k = SIZES[(m * n) % SIZES.length]!;
+        const [lda, ldb] = [m + 2, n + 1];
+        const [js, wasm] = pair(12000);
+        const h = js.f64;
+        const want = new Float64Array(m * n);
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = h[8000 + i * n + j]!;
+            for (let p = 0; p < k; p++) s += h[p * lda + i]! * h[4000 + p * ldb + j]!;
+            want[i * n + j] = s;
+          }
+        for (const K of [js, wasm]) {
+          K.tn(m, n, k, 0, lda, 4000, ldb, 8000, n);
+          expect(Array.from(K.f64.subarray(8000, 8000 + m * n))).toEqual(Array.from(want));
+        }
+      }
+  });
+
+  it("csrmm and csrtmm: a sparse matrix's products equal the dense products with its zeros skipped", () => {
+    for (const rows of [1, 3, 6])
+      for (const n of [1, 2, 3, 8, 9, 13]) {
+        const cols = 10;
+        const [js, wasm] = pair(20000);
+        // S (rows × cols) with about a third nonzero, in compressed rows at int32 index 2·18000.
+        const dense = Array.from({ length: rows * cols }, () => (rng.uniform() < 0.35 ? rng.normal() : 0));
+        const ptr = 36000;
+        const col = ptr + rows + 1;
+        const val = 1000;
+        let q = 0;
+        for (const K of [js, wasm]) K.i32[ptr] = 0;
+        for (let r = 0; r < rows; r++) {
+          for (let j = 0; j < cols; j++) {
+            if (dense[r * cols + j] === 0) continue;
+            for (const K of [js, wasm]) {
+              K.i32[col + q] = j;
+              K.f64[val + q] = dense[r * cols + j]!;
+            }
+            q++;
+          }
+          for (const K of [js, wasm]) K.i32[ptr + r + 1] = q;
+        }
+        const h = js.f64;
+        const want = new Float64Array(rows * n);
+        const wantT = new Float64Array(cols * n);
+        for (let r = 0; r < rows; r++)
+          for (let j = 0; j < n; j++) {
+            let s = h[8000 + r * n + j]!;
+            for (let p = 0; p < cols; p++)
+              if (dense[r * cols + p] !== 0) s += dense[r * cols + p]! * h[4000 + p * n + j]!;
+            want[r * n + j] = s;
+          }
+        for (let p = 0; p < cols; p++)
+          for (let j = 0; j < n; j++) {
+            let s = h[12000 + p * n + j]!;
+            for (let r = 0; r < rows; r++)
+              if (dense[r * cols + p] !== 0) s += dense[r * cols + p]! * h[4000 + r * n + j]!;
+            wantT[p * n + j] = s;
+          }
+        for (const K of [js, wasm]) {
+          K.csrmm(rows, n, ptr, col, val, 4000, n, 8000, n);
+          K.csrtmm(rows, n, ptr, col, val, 4000, n, 12000, n);
+          expect(Array.from(K.f64.subarray(8000, 8000 + rows * n))).toEqual(Array.from(want));
+          expect(Array.from(K.f64.subarray(12000, 12000 + cols * n))).toEqual(Array.from(wantT));
+        }
+      }
+  });
+});
+
+const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+  }
+  return err / scale;
+};
+
+/** rows × 12 inputs, dense normal or with about 60% exact zeros (the sparse input path). */
+function data(rows: number, outS: number, loss: string, sparse: boolean, seed: number): MlpData {
+  const r = createRng(seed);
+  const x = Float64Array.from({ length: rows * 12 }, () => (sparse && r.uniform() < 0.6 ? 0 : r.normal()));
+  const y = new Float64Array(rows * outS);
+  for (let i = 0; i < rows; i++) {
+    if (loss === "cross-entropy") y[i * outS + Math.floor(r.uniform() * outS)] = 1;
+    else
+      for (let o = 0; o < outS; o++)
+        y[i * outS + o] = loss === "bce" ? Number(r.uniform() < 0.5) : r.normal();
+  }
+  return { x, y, rows };
+}
+
+describe("the MLP on WebAssembly SIMD and on JS: gradients and HVPs agree to 1e-13", () => {
+  const cases = ACTIVATIONS.flatMap((activation) =>
+    LOSSES.flatMap((loss) => [false, true].map((sparse) => [activation, loss, sparse] as const)),
+  );
+  it.each(cases)("%s × %s, sparse inputs %s", (activation, loss, sparse) => {
+    const outS = loss === "cross-entropy" ? 3 : 2;
+    const sizes = [12, 7, 5, outS];
+    const spec = { sizes, activation, loss };
+    const d = data(23, outS, loss, sparse, 3);
+    // Blocks of 4 rows: five full blocks and a remainder of 3, on both kernels; and one block of 256.
+    const js = mlpObjective(spec, d, "mlp", { kernels: "js", blockRows: 4 });
+    const wasm = mlpObjective(spec, d, "mlp", { kernels: "wasm", blockRows: 4 });
+    const whole = mlpObjective(spec, d, "mlp", { kernels: "wasm" });
+    expect([js.kernels, wasm.kernels]).toEqual(["js", "wasm"]);
+    const theta = initialParameters(sizes, "glorot", createRng(4));
+    for (let i = 0; i < theta.length; i++) theta[i]! += 0.1 * rng.normal();
+    const v = Float64Array.from({ length: js.dim }, () => rng.normal());
+    const [gj, gw, gb, hj, hw, hb] = Array.from({ length: 6 }, () => new Float64Array(js.dim));
+    const lj = js.gradient(theta, gj!);
+    expect(Math.abs(wasm.gradient(theta, gw!) - lj)).toBeLessThanOrEqual(1e-13 * Math.abs(lj));
+    expect(Math.abs(whole.gradient(theta, gb!) - lj)).toBeLessThanOrEqual(1e-13 * Math.abs(lj));
+    js.hessianVector(theta, v, hj!);
+    wasm.hessianVector(theta, v, hw!);
+    whole.hessianVector(theta, v, hb!);
+    expect(maxRel(gw!, gj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRel(gb!, gj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRel(hw!, hj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRel(hb!, hj!)).toBeLessThanOrEqual(1e-13);
+    // And both are the derivatives: central differences of the loss and of the gradient.
+    expect(maxRel(gw!, centralGradient(wasm.value, theta, 1e-6))).toBeLessThan(1e-6);
+    expect(maxRel(hw!, centralHessianVector(js.gradient, theta, v, 1e-5))).toBeLessThan(
+      activation === "relu" ? 1e-5 : 1e-6,
+    );
+  });
+
+  it("outputs, evaluate and the activations' visit agree across kernels and block sizes", () => {
+    const sizes = [12, 6, 3];
+    const spec = { sizes, activation: "gelu" as const, loss: "cross-entropy" as const };
+    const d = data(19, 3, "cross-entropy", true, 8);
+    const js = mlpObjective(spec, d, "mlp", { kernels: "js", blockRows: 5 });
+    const wasm = mlpObjective(spec, d, "mlp", { kernels: "wasm" });
+    const theta = initialParameters(sizes, "he", createRng(2));
+    const [oj, ow] = [new Float64Array(19 * 3), new Float64Array(19 * 3)];
+    js.outputs(theta, d.x, 19, oj);
+    wasm.outputs(theta, d.x, 19, ow);
+    expect(maxRel(ow, oj)).toBeLessThanOrEqual(1e-13);
+    expect(wasm.evaluate(theta)).toEqual(js.evaluate(theta));
+    const seen: number[][] = [[], []];
+    js.activations(theta, d, (l, i, z, a) => seen[0]!.push(l, i, z, a));
+    wasm.activations(theta, d, (l, i, z, a) => seen[1]!.push(l, i, z, a));
+    expect(seen[0]!.length).toBe(19 * 6 * 4);
+    expect(maxRel(seen[1]!, seen[0]!)).toBeLessThanOrEqual(1e-13);
+  });
+});

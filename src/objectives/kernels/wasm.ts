@@ -1,0 +1,86 @@
+import type { Kernels } from "./types.js";
+
+/**
+ * The WebAssembly SIMD kernels (assembly/kernels.ts, compiled by AssemblyScript into
+ * build/mlp-kernels.wasm at `npm run build`). One compiled module per process; each objective
+ * instantiates it over a memory of its own, sized once, so views of the memory never go stale.
+ */
+interface Exports {
+  nn: Kernels["nn"];
+  tn: Kernels["tn"];
+  csrmm: Kernels["csrmm"];
+  csrtmm: Kernels["csrtmm"];
+}
+
+/** The little of the WebAssembly API used here (the project's TypeScript libs leave it out). */
+// biome-ignore lint/complexity/noBannedTypes: an opaque handle
+export type KernelModule = {};
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => KernelModule;
+  Instance: new (module: KernelModule, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+  compile(bytes: ArrayBuffer): Promise<KernelModule>;
+}
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+let compiled: KernelModule | null | undefined;
+let failure = "";
+
+/** The module, compiled synchronously from the build in Node; null where it cannot be had. */
+export function kernelModule(): KernelModule | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  if (!wasm) {
+    failure = "this JavaScript engine has no WebAssembly";
+    return null;
+  }
+  // Node only: the browser build hands the module over with setKernelModule (see loadKernelModule).
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.("node:fs") as typeof import("node:fs") | undefined;
+  if (!fs) {
+    failure = "the WebAssembly kernels were not loaded (loadKernelModule)";
+    return null;
+  }
+  const url = new URL("../../../build/mlp-kernels.wasm", import.meta.url);
+  try {
+    compiled = new wasm.Module(fs.readFileSync(url));
+  } catch (e) {
+    failure = `${url.pathname} could not be loaded (${(e as Error).message}): run npm run build`;
+  }
+  return compiled;
+}
+
+/** Why kernelModule() is null. */
+export function kernelModuleFailure(): string {
+  return failure;
+}
+
+/** Hands over a module compiled elsewhere (the lab compiles it asynchronously from its URL). */
+export function setKernelModule(module: KernelModule): void {
+  compiled = module;
+}
+
+/** Fetches and compiles the module from a URL (the lab); the JS kernels serve until it resolves. */
+export async function loadKernelModule(url: string | URL): Promise<void> {
+  if (!wasm) return;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${String(url)}: ${response.status} ${response.statusText}`);
+  setKernelModule(await wasm.compile(await response.arrayBuffer()));
+}
+
+export function wasmKernels(module: KernelModule, doubles: number): Kernels {
+  if (!wasm) throw new Error("invalid kernels: this JavaScript engine has no WebAssembly");
+  const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
+  const memory = new wasm.Memory({ initial: pages });
+  const instance = new wasm.Instance(module, { env: { memory } });
+  const e = instance.exports as unknown as Exports;
+  return {
+    name: "wasm",
+    f64: new Float64Array(memory.buffer, 0, doubles),
+    i32: new Int32Array(memory.buffer, 0, doubles * 2),
+    nn: e.nn,
+    tn: e.tn,
+    csrmm: e.csrmm,
+    csrtmm: e.csrtmm,
+  };
+}
