@@ -23,211 +23,193 @@
   return f64x2.add(c, f64x2.mul(a, b));
 }
 
-/** C[m×n] = (acc ? C : 0) + A[m×k]·B[k×n]: blocks of 4 rows × 4 columns, 8 vector accumulators. */
-export function nn(m: i32, n: i32, k: i32, a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32, acc: i32): void {
-  const zero = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const a0 = a + i * lda;
-    const a1 = a0 + lda;
-    const a2 = a1 + lda;
-    const a3 = a2 + lda;
-    const r0 = c + i * ldc;
-    const r1 = r0 + ldc;
-    const r2 = r1 + ldc;
-    const r3 = r2 + ldc;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      let c00 = acc ? ld(r0 + j) : zero;
-      let c01 = acc ? ld(r0 + j + 2) : zero;
-      let c10 = acc ? ld(r1 + j) : zero;
-      let c11 = acc ? ld(r1 + j + 2) : zero;
-      let c20 = acc ? ld(r2 + j) : zero;
-      let c21 = acc ? ld(r2 + j + 2) : zero;
-      let c30 = acc ? ld(r3 + j) : zero;
-      let c31 = acc ? ld(r3 + j + 2) : zero;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        const b0 = ld(bp);
-        const b1 = ld(bp + 2);
-        const x0 = splat(a0 + p);
-        c00 = madd(c00, x0, b0);
-        c01 = madd(c01, x0, b1);
-        const x1 = splat(a1 + p);
-        c10 = madd(c10, x1, b0);
-        c11 = madd(c11, x1, b1);
-        const x2 = splat(a2 + p);
-        c20 = madd(c20, x2, b0);
-        c21 = madd(c21, x2, b1);
-        const x3 = splat(a3 + p);
-        c30 = madd(c30, x3, b0);
-        c31 = madd(c31, x3, b1);
-        bp += ldb;
-      }
-      v128.store(f(r0 + j), c00);
-      v128.store(f(r0 + j + 2), c01);
-      v128.store(f(r1 + j), c10);
-      v128.store(f(r1 + j + 2), c11);
-      v128.store(f(r2 + j), c20);
-      v128.store(f(r2 + j + 2), c21);
-      v128.store(f(r3 + j), c30);
-      v128.store(f(r3 + j + 2), c31);
-    }
-    for (; j + 2 <= n; j += 2) {
-      let c0 = acc ? ld(r0 + j) : zero;
-      let c1 = acc ? ld(r1 + j) : zero;
-      let c2 = acc ? ld(r2 + j) : zero;
-      let c3 = acc ? ld(r3 + j) : zero;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        const b0 = ld(bp);
-        c0 = madd(c0, splat(a0 + p), b0);
-        c1 = madd(c1, splat(a1 + p), b0);
-        c2 = madd(c2, splat(a2 + p), b0);
-        c3 = madd(c3, splat(a3 + p), b0);
-        bp += ldb;
-      }
-      v128.store(f(r0 + j), c0);
-      v128.store(f(r1 + j), c1);
-      v128.store(f(r2 + j), c2);
-      v128.store(f(r3 + j), c3);
-    }
-    for (; j < n; j++) {
-      // The last odd column: rows in the two lanes of two vectors.
-      let s01 = acc ? f64x2.replace_lane(f64x2.splat(load<f64>(f(r0 + j))), 1, load<f64>(f(r1 + j))) : zero;
-      let s23 = acc ? f64x2.replace_lane(f64x2.splat(load<f64>(f(r2 + j))), 1, load<f64>(f(r3 + j))) : zero;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        const bb = splat(bp);
-        const x01 = f64x2.replace_lane(splat(a0 + p), 1, load<f64>(f(a1 + p)));
-        const x23 = f64x2.replace_lane(splat(a2 + p), 1, load<f64>(f(a3 + p)));
-        s01 = madd(s01, x01, bb);
-        s23 = madd(s23, x23, bb);
-        bp += ldb;
-      }
-      store<f64>(f(r0 + j), f64x2.extract_lane(s01, 0));
-      store<f64>(f(r1 + j), f64x2.extract_lane(s01, 1));
-      store<f64>(f(r2 + j), f64x2.extract_lane(s23, 0));
-      store<f64>(f(r3 + j), f64x2.extract_lane(s23, 1));
-    }
-  }
-  for (; i < m; i++) {
-    const ai = a + i * lda;
-    const ri = c + i * ldc;
-    let j = 0;
-    for (; j + 2 <= n; j += 2) {
-      let c0 = acc ? ld(ri + j) : zero;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        c0 = madd(c0, splat(ai + p), ld(bp));
-        bp += ldb;
-      }
-      v128.store(f(ri + j), c0);
-    }
-    for (; j < n; j++) {
-      let s: f64 = acc ? load<f64>(f(ri + j)) : 0;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        s += load<f64>(f(ai + p)) * load<f64>(f(bp));
-        bp += ldb;
-      }
-      store<f64>(f(ri + j), s);
-    }
+/**
+ * The packed copy of B's block: at most WORK doubles (512 KiB, within L2), so a block has
+ * kc = min(256, WORK / n) rows; then 4 × 256 doubles for a packed 4-row slice of Â. The loader
+ * reserves WORK + 1024 doubles past the caller's heap.
+ */
+const WORK = 65536;
+
+/** 4 rows (row r at a0 + r·ra8, step pa8) into 4 contiguous doubles a step: a slice of Â or of B̂ᵀ. */
+@inline function packRows(a0: usize, ra8: usize, pa8: usize, kc: i32, into: usize): void {
+  let ap = a0;
+  let wp = into;
+  const end = into + ((<usize>kc) << 5);
+  while (wp < end) {
+    store<f64>(wp, load<f64>(ap));
+    store<f64>(wp, load<f64>(ap + ra8), 8);
+    store<f64>(wp, load<f64>(ap + 2 * ra8), 16);
+    store<f64>(wp, load<f64>(ap + 3 * ra8), 24);
+    ap += pa8;
+    wp += 32;
   }
 }
 
-/** C[m×n] += Aᵀ·B with A k×m and B k×n (a sum over the k rows): blocks of 4 × 4, as nn. */
+/**
+ * B̂[p0…p0+kc, all columns] into panels of 4 columns, each kc × 4 contiguous, where B̂[p, j] is at
+ * b + p·pb8 + j·jb8 bytes: B itself (jb = 1: two vector copies a row) or Bᵀ (pb = 1). The
+ * micro-kernel then walks one pointer with immediate offsets instead of a row stride.
+ */
+@inline function pack(b0: usize, pb8: usize, jb8: usize, kc: i32, n4: i32, work: usize): void {
+  for (let j = 0; j < n4; j += 4) {
+    let bp = b0 + (<usize>j) * jb8;
+    let wp = work + (<usize>j) * (<usize>kc) * 8;
+    const end = wp + ((<usize>kc) << 5);
+    if (jb8 == 8) {
+      while (wp < end) {
+        v128.store(wp, v128.load(bp));
+        v128.store(wp, v128.load(bp, 16), 16);
+        bp += pb8;
+        wp += 32;
+      }
+    } else packRows(bp, jb8, pb8, kc, wp);
+  }
+}
+
+/**
+ * The 4 × 4 micro-kernel: C[4×4] (row stride ldc8 bytes, at c0) = (add ? C : 0) + Σ_p a_p ⊗ w_p,
+ * with a_p the 4 values of Â's rows at p (packed, 4 contiguous doubles a step) and w_p the packed
+ * panel's 4 columns. 8 vector sums; every load is one pointer plus an immediate offset.
+ */
+@inline function micro(kc: i32, ap0: usize, w: usize, c0: usize, ldc8: usize, add: bool): void {
+  const zero = f64x2.splat(0);
+  const c1 = c0 + ldc8;
+  const c2 = c1 + ldc8;
+  const c3 = c2 + ldc8;
+  let c00 = add ? v128.load(c0) : zero;
+  let c01 = add ? v128.load(c0, 16) : zero;
+  let c10 = add ? v128.load(c1) : zero;
+  let c11 = add ? v128.load(c1, 16) : zero;
+  let c20 = add ? v128.load(c2) : zero;
+  let c21 = add ? v128.load(c2, 16) : zero;
+  let c30 = add ? v128.load(c3) : zero;
+  let c31 = add ? v128.load(c3, 16) : zero;
+  let ap = ap0;
+  let wp = w;
+  const end = w + ((<usize>kc) << 5);
+  while (wp < end) {
+    const b0 = v128.load(wp);
+    const b1 = v128.load(wp, 16);
+    const x0 = v128.load64_splat(ap);
+    c00 = madd(c00, x0, b0);
+    c01 = madd(c01, x0, b1);
+    const x1 = v128.load64_splat(ap, 8);
+    c10 = madd(c10, x1, b0);
+    c11 = madd(c11, x1, b1);
+    const x2 = v128.load64_splat(ap, 16);
+    c20 = madd(c20, x2, b0);
+    c21 = madd(c21, x2, b1);
+    const x3 = v128.load64_splat(ap, 24);
+    c30 = madd(c30, x3, b0);
+    c31 = madd(c31, x3, b1);
+    ap += 32;
+    wp += 32;
+  }
+  v128.store(c0, c00);
+  v128.store(c0, c01, 16);
+  v128.store(c1, c10);
+  v128.store(c1, c11, 16);
+  v128.store(c2, c20);
+  v128.store(c2, c21, 16);
+  v128.store(c3, c30);
+  v128.store(c3, c31, 16);
+}
+
+
+/** One row of C against the packed panel: C[1×4] (+)= Σ_p a_p · w_p. */
+@inline function microRow(kc: i32, a0: usize, pa8: usize, w: usize, c0: usize, add: bool): void {
+  const zero = f64x2.splat(0);
+  let s0 = add ? v128.load(c0) : zero;
+  let s1 = add ? v128.load(c0, 16) : zero;
+  let ap = a0;
+  let wp = w;
+  const end = w + ((<usize>kc) << 5);
+  while (wp < end) {
+    const x = v128.load64_splat(ap);
+    s0 = madd(s0, x, v128.load(wp));
+    s1 = madd(s1, x, v128.load(wp, 16));
+    ap += pa8;
+    wp += 32;
+  }
+  v128.store(c0, s0);
+  v128.store(c0, s1, 16);
+}
+
+/** The columns past the last multiple of 4, one sum at a time (the narrow output layers). */
+function scalarColumns(m: i32, n: i32, j0: i32, k: i32, a: i32, ra: i32, pa: i32, b: i32, pb: i32, jb: i32, c: i32, ldc: i32, add: bool): void {
+  const pa8 = (<usize>pa) << 3;
+  const pb8 = (<usize>pb) << 3;
+  for (let i = 0; i < m; i++)
+    for (let j = j0; j < n; j++) {
+      let s: f64 = add ? load<f64>(f(c + i * ldc + j)) : 0;
+      let ap = f(a + i * ra);
+      let bp = f(b + j * jb);
+      for (let p = 0; p < k; p++) {
+        s += load<f64>(ap) * load<f64>(bp);
+        ap += pa8;
+        bp += pb8;
+      }
+      store<f64>(f(c + i * ldc + j), s);
+    }
+}
+
+/**
+ * C = (acc ? C : 0) + Â·B̂, where row i of Â is at a + i·ra with its p-th value p·pa further:
+ * A itself (ra = lda, pa = 1) or Aᵀ (ra = 1, pa = lda), and B̂[p, j] at b + p·pb + j·jb: B or Bᵀ.
+ * B̂ is taken kc rows at a time, packed, and
+ * every 4-row slice of Â (in L1) runs against all its panels (in L2). Each block's sums continue
+ * where the previous block stored them, so the order of the additions is the plain one.
+ */
+function product(m: i32, n: i32, k: i32, a: i32, ra: i32, pa: i32, b: i32, pb: i32, jb: i32, c: i32, ldc: i32, acc: bool, work: usize): void {
+  const ra8 = (<usize>ra) << 3;
+  const pa8 = (<usize>pa) << 3;
+  const pb8 = (<usize>pb) << 3;
+  const jb8 = (<usize>jb) << 3;
+  const ldc8 = (<usize>ldc) << 3;
+  const n4 = n & ~3;
+  const kcMax = max(1, min(256, WORK / max(n4, 1)));
+  for (let p0 = 0; p0 < k || p0 == 0; p0 += kcMax) {
+    const kc = min(kcMax, k - p0);
+    const add = acc || p0 > 0;
+    pack(f(b + p0 * pb), pb8, jb8, kc, n4, work);
+    const panel = (<usize>kc) << 5;
+    let i = 0;
+    const rows = work + ((<usize>WORK) << 3);
+    for (; i + 4 <= m; i += 4) {
+      packRows(f(a + i * ra + p0 * pa), ra8, pa8, kc, rows);
+      const ci = f(c + i * ldc);
+      for (let j = 0; j < n4; j += 4) micro(kc, rows, work + (<usize>(j >> 2)) * panel, ci + ((<usize>j) << 3), ldc8, add);
+    }
+    for (; i < m; i++) {
+      const ai = f(a + i * ra + p0 * pa);
+      const ci = f(c + i * ldc);
+      for (let j = 0; j < n4; j += 4) microRow(kc, ai, pa8, work + (<usize>(j >> 2)) * panel, ci + ((<usize>j) << 3), add);
+    }
+    if (n4 < n) scalarColumns(m, n, n4, kc, a + p0 * pa, ra, pa, b + p0 * pb, pb, jb, c, ldc, add);
+    if (k == 0) break;
+  }
+}
+
+/** The packed panel's place: the caller's heap ends at `work` (set once by the loader). */
+let work: usize = 0;
+
+export function setWork(at: i32): void {
+  work = f(at);
+}
+
+/** C[m×n] = (acc ? C : 0) + A[m×k]·B[k×n]. */
+export function nn(m: i32, n: i32, k: i32, a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32, acc: i32): void {
+  product(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, acc != 0, work);
+}
+
+/** C[m×n] = (acc ? C : 0) + A[m×k]·Bᵀ with B n×k (a layer's W as stored: Z = A·Wᵀ). */
+export function nt(m: i32, n: i32, k: i32, a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32, acc: i32): void {
+  product(m, n, k, a, lda, 1, b, 1, ldb, c, ldc, acc != 0, work);
+}
+
+/** C[m×n] += Aᵀ·B with A k×m and B k×n (a sum over the k rows). */
 export function tn(m: i32, n: i32, k: i32, a: i32, lda: i32, b: i32, ldb: i32, c: i32, ldc: i32): void {
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const r0 = c + i * ldc;
-    const r1 = r0 + ldc;
-    const r2 = r1 + ldc;
-    const r3 = r2 + ldc;
-    let j = 0;
-    for (; j + 4 <= n; j += 4) {
-      let c00 = ld(r0 + j);
-      let c01 = ld(r0 + j + 2);
-      let c10 = ld(r1 + j);
-      let c11 = ld(r1 + j + 2);
-      let c20 = ld(r2 + j);
-      let c21 = ld(r2 + j + 2);
-      let c30 = ld(r3 + j);
-      let c31 = ld(r3 + j + 2);
-      let ap = a + i;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        const b0 = ld(bp);
-        const b1 = ld(bp + 2);
-        const x0 = splat(ap);
-        c00 = madd(c00, x0, b0);
-        c01 = madd(c01, x0, b1);
-        const x1 = splat(ap + 1);
-        c10 = madd(c10, x1, b0);
-        c11 = madd(c11, x1, b1);
-        const x2 = splat(ap + 2);
-        c20 = madd(c20, x2, b0);
-        c21 = madd(c21, x2, b1);
-        const x3 = splat(ap + 3);
-        c30 = madd(c30, x3, b0);
-        c31 = madd(c31, x3, b1);
-        ap += lda;
-        bp += ldb;
-      }
-      v128.store(f(r0 + j), c00);
-      v128.store(f(r0 + j + 2), c01);
-      v128.store(f(r1 + j), c10);
-      v128.store(f(r1 + j + 2), c11);
-      v128.store(f(r2 + j), c20);
-      v128.store(f(r2 + j + 2), c21);
-      v128.store(f(r3 + j), c30);
-      v128.store(f(r3 + j + 2), c31);
-    }
-    for (; j < n; j++) {
-      // The last columns one at a time: the four rows in the lanes of two vectors.
-      let s01 = f64x2.replace_lane(f64x2.splat(load<f64>(f(r0 + j))), 1, load<f64>(f(r1 + j)));
-      let s23 = f64x2.replace_lane(f64x2.splat(load<f64>(f(r2 + j))), 1, load<f64>(f(r3 + j)));
-      let ap = a + i;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        const bb = splat(bp);
-        s01 = madd(s01, ld(ap), bb);
-        s23 = madd(s23, ld(ap + 2), bb);
-        ap += lda;
-        bp += ldb;
-      }
-      store<f64>(f(r0 + j), f64x2.extract_lane(s01, 0));
-      store<f64>(f(r1 + j), f64x2.extract_lane(s01, 1));
-      store<f64>(f(r2 + j), f64x2.extract_lane(s23, 0));
-      store<f64>(f(r3 + j), f64x2.extract_lane(s23, 1));
-    }
-  }
-  for (; i < m; i++) {
-    const ri = c + i * ldc;
-    let j = 0;
-    for (; j + 2 <= n; j += 2) {
-      let c0 = ld(ri + j);
-      let ap = a + i;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        c0 = madd(c0, splat(ap), ld(bp));
-        ap += lda;
-        bp += ldb;
-      }
-      v128.store(f(ri + j), c0);
-    }
-    for (; j < n; j++) {
-      let s = load<f64>(f(ri + j));
-      let ap = a + i;
-      let bp = b + j;
-      for (let p = 0; p < k; p++) {
-        s += load<f64>(f(ap)) * load<f64>(f(bp));
-        ap += lda;
-        bp += ldb;
-      }
-      store<f64>(f(ri + j), s);
-    }
-  }
+  product(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, true, work);
 }
 
 @inline function idx(p: i32): i32 {

@@ -40,12 +40,17 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** True when web/dist is missing or older than a source of the page (web/ or the library in src/). */
+/**
+ * True when web/dist is missing or older than a source of the page (web/, the library in src/, or
+ * the WebAssembly kernels it bundles from build/).
+ */
 export function labIsStale(root = packageRoot()): boolean {
   const { web, index } = labPaths(root);
   if (!existsSync(index)) return true;
   const built = statSync(index).mtimeMs;
-  return Math.max(newestSource(web), newestSource(join(root, "src"))) > built;
+  const kernels = join(root, "build", "mlp-kernels.wasm");
+  const wasm = existsSync(kernels) ? statSync(kernels).mtimeMs : 0;
+  return Math.max(newestSource(web), newestSource(join(root, "src")), wasm) > built;
 }
 
 /**

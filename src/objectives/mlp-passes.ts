@@ -67,8 +67,8 @@ export function mlpPasses(
   const inS = sizes[0]!;
   const outS = sizes[L]!;
   const B = blockRows;
-  // The heap: θ, v, Wᵀ and Vᵀ per layer, the gradient and H·v, the input layer's transposed
-  // gradients, then per layer the block's Z, A, Δ and their R-images, the dense and sparse input.
+  // The heap: θ, v, the gradient and H·v, the input layer's transposed W, V and gradients, then
+  // per layer the block's Z, A, Δ and their R-images, the dense and sparse input.
   let top = 0;
   const take = (n: number) => {
     const at = top;
@@ -77,8 +77,10 @@ export function mlpPasses(
   };
   const th = take(P);
   const vv = take(P);
-  const wt = layout.map((l) => take(l.in * l.out));
-  const vt = layout.map((l) => take(l.in * l.out));
+  // The input layer's W and V transposed (in × out), for the sparse product; the other layers
+  // multiply by W as stored.
+  const wt = take(inS * sizes[1]!);
+  const vt = take(inS * sizes[1]!);
   const gr = take(P);
   const hv = take(P);
   const gt1 = take(inS * sizes[1]!);
@@ -105,14 +107,11 @@ export function mlpPasses(
     if (f32) for (let i = at; i < at + n; i++) h[i] = Math.fround(h[i]!);
   };
 
-  /** θ (and v) into the heap, with each layer's W transposed. */
-  const load = (src: Float64Array, at: number, tAt: readonly number[]) => {
+  /** θ (or v) into the heap, and the input layer's W transposed at t. */
+  const load = (src: Float64Array, at: number, t: number) => {
     h.set(src, at);
-    for (let l = 0; l < L; l++) {
-      const { w, in: n, out: m } = layout[l]!;
-      const t = tAt[l]!;
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) h[t + j * m + i] = src[w + i * n + j]!;
-    }
+    const { w, in: n, out: m } = layout[0]!;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) h[t + j * m + i] = src[w + i * n + j]!;
   };
 
   /** Rows r0… of x into the heap: as compressed sparse rows when under half are nonzero. */
@@ -144,12 +143,12 @@ export function mlpPasses(
     for (let r = 0; r < R; r++) h.copyWithin(at + r * m, from, from + m);
   };
 
-  /** Z_1 (or R(Z_1) with V): the bias rows plus the input block times Wᵀ. */
-  const inputLayer = (sparse: boolean, R: number, t: number, bias: number, out: number) => {
-    const m = layout[0]!.out;
-    fillRows(out, R, m, bias);
+  /** Z_1 (or R(Z_1) from V): the bias rows plus the input block times Wᵀ (W at `at`, Wᵀ at t). */
+  const inputLayer = (sparse: boolean, R: number, at: number, t: number, out: number) => {
+    const { w, b, out: m } = layout[0]!;
+    fillRows(out, R, m, at + b);
     if (sparse) k.csrmm(R, m, ptr, col, val, t, m, out, m);
-    else k.nn(R, m, inS, xb, inS, t, m, out, m, 1);
+    else k.nt(R, m, inS, xb, inS, at + w, inS, out, m, 1);
     round(out, R * m);
   };
 
@@ -180,12 +179,12 @@ export function mlpPasses(
 
   /** The forward pass of a gathered block: Z_l and A_l for every layer. */
   const forwardBlock = (sparse: boolean, R: number) => {
-    inputLayer(sparse, R, wt[0]!, th + layout[0]!.b, z[1]!);
+    inputLayer(sparse, R, th, wt, z[1]!);
     for (let l = 1; l <= L; l++) {
-      const { b, in: n, out: m } = layout[l - 1]!;
+      const { w, b, in: n, out: m } = layout[l - 1]!;
       if (l > 1) {
         fillRows(z[l]!, R, m, th + b);
-        k.nn(R, m, n, a[l - 1]!, n, wt[l - 1]!, m, z[l]!, m, 1);
+        k.nt(R, m, n, a[l - 1]!, n, th + w, n, z[l]!, m, 1);
         round(z[l]!, R * m);
       }
       if (l < L) activate(z[l]!, a[l]!, R * m);
@@ -385,13 +384,13 @@ export function mlpPasses(
       forwardBlock(sparse, R);
       lossBlock(y, r0, R, scale);
       // R-forward.
-      inputLayer(sparse, R, vt[0]!, vv + layout[0]!.b, rz[1]!);
+      inputLayer(sparse, R, vv, vt, rz[1]!);
       for (let l = 1; l <= L; l++) {
-        const { b, in: n, out: m } = layout[l - 1]!;
+        const { w, b, in: n, out: m } = layout[l - 1]!;
         if (l > 1) {
           fillRows(rz[l]!, R, m, vv + b);
-          k.nn(R, m, n, a[l - 1]!, n, vt[l - 1]!, m, rz[l]!, m, 1);
-          k.nn(R, m, n, ra[l - 1]!, n, wt[l - 1]!, m, rz[l]!, m, 1);
+          k.nt(R, m, n, a[l - 1]!, n, vv + w, n, rz[l]!, m, 1);
+          k.nt(R, m, n, ra[l - 1]!, n, th + w, n, rz[l]!, m, 1);
         }
         if (l < L) {
           const zl = z[l]!;

@@ -38,6 +38,10 @@ describe("the network panel", () => {
     expect(verdict).toMatch(/^Trained: the loss fell [\d.]+ → [\d.e-]+; λmax [\d.]+ against 2\/η = 10\./);
     const loss = Number(/→ ([\d.e-]+);/.exec(verdict)![1]);
     expect(loss).toBeLessThan(0.3); // from 0.5 at the start (outputs near 0, one-hot targets)
+    // The page fetched and compiled the WebAssembly kernels before training began.
+    expect(await page.textContent("#network-position")).toBe(
+      "step 400 of 400 · float64 on WebAssembly SIMD kernels",
+    );
     const sharpness = await page.textContent("#network-sharpness-chart");
     expect(sharpness).toContain("2/η = 10");
     expect(await page.$$eval("#network-sharpness-chart path", (p) => p.length)).toBeGreaterThan(2);

@@ -1,4 +1,6 @@
 import "./style.css";
+import wasmUrl from "../../build/mlp-kernels.wasm?url";
+import { loadKernelModule } from "../../src/objectives/kernels/index.js";
 import type { Panel } from "./panel.js";
 import { panelContext, writeQuery } from "./url-state.js";
 
@@ -11,6 +13,12 @@ interface PanelModule {
   readonly panel: Panel;
   readonly order: number;
 }
+
+// The network kernels in WebAssembly SIMD, compiled off the main thread; until they arrive (or
+// where WebAssembly is missing) networks run on the JS kernels, which give the same numbers.
+loadKernelModule(new URL(wasmUrl, location.href)).catch((e: unknown) =>
+  console.warn(`the WebAssembly kernels did not load (${String(e)}); networks run on the JS kernels`),
+);
 
 const modules = Object.values(import.meta.glob<PanelModule>("./panels/*.ts", { eager: true }))
   .filter((m) => m.panel !== undefined)

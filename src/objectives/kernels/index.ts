@@ -24,6 +24,11 @@ export function kernelChoice(): KernelChoice {
   throw new Error(`invalid kernels: OVERSHOOT_KERNELS=${env} (valid: auto, ${KERNEL_NAMES.join(", ")})`);
 }
 
+/** True once the WebAssembly kernels can be had (at once in Node; in a page after loadKernelModule). */
+export function wasmAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
 /** The kernels over a heap of `doubles` float64 values. */
 export function createKernels(doubles: number, choice: KernelChoice = kernelChoice()): Kernels {
   if (choice === "js") return jsKernels(doubles);

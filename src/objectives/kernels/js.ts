@@ -95,6 +95,84 @@ export function jsKernels(doubles: number): Kernels {
         }
       }
     },
+    nt(m, n, k, a, lda, b, ldb, c, ldc, acc) {
+      let i = 0;
+      for (; i + 4 <= m; i += 4) {
+        const a0 = a + i * lda;
+        const a1 = a0 + lda;
+        const a2 = a1 + lda;
+        const a3 = a2 + lda;
+        const r0 = c + i * ldc;
+        const r1 = r0 + ldc;
+        const r2 = r1 + ldc;
+        const r3 = r2 + ldc;
+        let j = 0;
+        for (; j + 2 <= n; j += 2) {
+          const b0 = b + j * ldb;
+          const b1 = b0 + ldb;
+          let c00 = acc ? h[r0 + j]! : 0;
+          let c01 = acc ? h[r0 + j + 1]! : 0;
+          let c10 = acc ? h[r1 + j]! : 0;
+          let c11 = acc ? h[r1 + j + 1]! : 0;
+          let c20 = acc ? h[r2 + j]! : 0;
+          let c21 = acc ? h[r2 + j + 1]! : 0;
+          let c30 = acc ? h[r3 + j]! : 0;
+          let c31 = acc ? h[r3 + j + 1]! : 0;
+          for (let p = 0; p < k; p++) {
+            const y0 = h[b0 + p]!;
+            const y1 = h[b1 + p]!;
+            const x0 = h[a0 + p]!;
+            c00 += x0 * y0;
+            c01 += x0 * y1;
+            const x1 = h[a1 + p]!;
+            c10 += x1 * y0;
+            c11 += x1 * y1;
+            const x2 = h[a2 + p]!;
+            c20 += x2 * y0;
+            c21 += x2 * y1;
+            const x3 = h[a3 + p]!;
+            c30 += x3 * y0;
+            c31 += x3 * y1;
+          }
+          h[r0 + j] = c00;
+          h[r0 + j + 1] = c01;
+          h[r1 + j] = c10;
+          h[r1 + j + 1] = c11;
+          h[r2 + j] = c20;
+          h[r2 + j + 1] = c21;
+          h[r3 + j] = c30;
+          h[r3 + j + 1] = c31;
+        }
+        for (; j < n; j++) {
+          const bj = b + j * ldb;
+          let c0 = acc ? h[r0 + j]! : 0;
+          let c1 = acc ? h[r1 + j]! : 0;
+          let c2 = acc ? h[r2 + j]! : 0;
+          let c3 = acc ? h[r3 + j]! : 0;
+          for (let p = 0; p < k; p++) {
+            const y = h[bj + p]!;
+            c0 += h[a0 + p]! * y;
+            c1 += h[a1 + p]! * y;
+            c2 += h[a2 + p]! * y;
+            c3 += h[a3 + p]! * y;
+          }
+          h[r0 + j] = c0;
+          h[r1 + j] = c1;
+          h[r2 + j] = c2;
+          h[r3 + j] = c3;
+        }
+      }
+      for (; i < m; i++) {
+        const ai = a + i * lda;
+        const ri = c + i * ldc;
+        for (let j = 0; j < n; j++) {
+          const bj = b + j * ldb;
+          let s = acc ? h[ri + j]! : 0;
+          for (let p = 0; p < k; p++) s += h[ai + p]! * h[bj + p]!;
+          h[ri + j] = s;
+        }
+      }
+    },
     tn(m, n, k, a, lda, b, ldb, c, ldc) {
       let i = 0;
       for (; i + 4 <= m; i += 4) {

@@ -46,6 +46,38 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
         }
   });
 
+  it("nt: C = (acc ? C : 0) + A·Bᵀ (B n×k, as a layer's W is stored)", () => {
+    for (const m of SIZES)
+      for (const n of SIZES)
+        for (const acc of [0, 1] as const) {
+          const k = SIZES[(m + 2 * n) % SIZES.length]!;
+          const [js, wasm] = pair(12000);
+          const h = js.f64;
+          const want = new Float64Array(m * n);
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let s = acc ? h[8000 + i * n + j]! : 0;
+              for (let p = 0; p < k; p++) s += h[i * k + p]! * h[4000 + j * k + p]!;
+              want[i * n + j] = s;
+            }
+          for (const K of [js, wasm]) {
+            K.nt(m, n, k, 0, k, 4000, k, 8000, n, acc);
+            expect(Array.from(K.f64.subarray(8000, 8000 + m * n))).toEqual(Array.from(want));
+          }
+        }
+  });
+
+  it("a product longer than one packed block (k > 256) and wider than 4 panels keeps the plain order", () => {
+    const [m, n, k] = [6, 70, 300];
+    const [js, wasm] = pair(m * k + k * n + m * n + 10);
+    const c = m * k + k * n;
+    const want = naiveNN(js.f64, m, n, k, 1, 0, m * k, c);
+    for (const K of [js, wasm]) {
+      K.nn(m, n, k, 0, k, m * k, n, c, n, 1);
+      expect(Array.from(K.f64.subarray(c, c + m * n))).toEqual(Array.from(want));
+    }
+  });
+
   it("tn: C += Aᵀ·B (A k×m, B k×n), strided", () => {
     for (const m of SIZES)
       for (const n of SIZES) {

@@ -6,7 +6,9 @@ import type { Kernels } from "./types.js";
  * instantiates it over a memory of its own, sized once, so views of the memory never go stale.
  */
 interface Exports {
+  setWork(at: number): void;
   nn: Kernels["nn"];
+  nt: Kernels["nt"];
   tn: Kernels["tn"];
   csrmm: Kernels["csrmm"];
   csrtmm: Kernels["csrtmm"];
@@ -24,6 +26,7 @@ interface WasmApi {
 const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 let compiled: KernelModule | null | undefined;
+const WORK = 65536 + 1024;
 let failure = "";
 
 /** The module, compiled synchronously from the build in Node; null where it cannot be had. */
@@ -70,15 +73,18 @@ export async function loadKernelModule(url: string | URL): Promise<void> {
 
 export function wasmKernels(module: KernelModule, doubles: number): Kernels {
   if (!wasm) throw new Error("invalid kernels: this JavaScript engine has no WebAssembly");
-  const pages = Math.max(1, Math.ceil((doubles * 8) / 65536));
+  // Past the heap: the kernels' packed copy of B's block (assembly/kernels.ts, WORK doubles).
+  const pages = Math.max(1, Math.ceil(((doubles + WORK) * 8) / 65536));
   const memory = new wasm.Memory({ initial: pages });
   const instance = new wasm.Instance(module, { env: { memory } });
   const e = instance.exports as unknown as Exports;
+  e.setWork(doubles);
   return {
     name: "wasm",
     f64: new Float64Array(memory.buffer, 0, doubles),
     i32: new Int32Array(memory.buffer, 0, doubles * 2),
     nn: e.nn,
+    nt: e.nt,
     tn: e.tn,
     csrmm: e.csrmm,
     csrtmm: e.csrtmm,
