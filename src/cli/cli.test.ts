@@ -855,11 +855,32 @@ describe("overshoot train", () => {
       ["train", "--data", "xor", "--lr", "0.1", "--activation", "reul"],
       /unknown activation: reul .*did you mean relu/,
     ],
+    [
+      "unknown kernels",
+      ["train", "--data", "xor", "--lr", "0.1", "--kernels", "wsam"],
+      /unknown kernels: wsam .*did you mean wasm/,
+    ],
   ])("%s", async (_, args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(message);
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  it("--kernels js and --kernels wasm print the same run; a bad OVERSHOOT_KERNELS is refused in one line", async () => {
+    const args = ["train", "--data", "spiral", "--hidden", "16,16", "--lr", "0.5", "--steps", "30", "--json"];
+    const wasm = await cli([...args, "--kernels", "wasm"]);
+    const js = await cli([...args, "--kernels", "js"]);
+    expect(wasm.code).toBe(0);
+    expect(js.out).toBe(wasm.out);
+    process.env["OVERSHOOT_KERNELS"] = "simd";
+    try {
+      const bad = await cli(["train", "--data", "xor", "--lr", "0.1"]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toBe("overshoot: invalid kernels: OVERSHOOT_KERNELS=simd (valid: auto, js, wasm)\n");
+    } finally {
+      delete process.env["OVERSHOOT_KERNELS"];
+    }
   });
 
   it("--init with the wrong shapes names both", async () => {

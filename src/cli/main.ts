@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { kernelChoice } from "../objectives/kernels/index.js";
 import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
 import { DEMO_HELP, demoCommand } from "./commands/demo.js";
 import { DIAGNOSE_HELP, diagnoseCommand } from "./commands/diagnose.js";
@@ -77,6 +78,15 @@ ${Object.entries(COMMANDS)
 
 Run 'overshoot <command> --help' for its options.`;
 
+/** A bad OVERSHOOT_KERNELS is the user's input: refused before any work, with the valid values. */
+function checkKernelChoice(): void {
+  try {
+    kernelChoice();
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+}
+
 /** Runs a command and returns its exit code; the only place that turns errors into messages. */
 export async function execute(argv: readonly string[], io: Io): Promise<number> {
   try {
@@ -97,6 +107,7 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
       return 0;
     }
     if (!(command in COMMANDS)) throw new CliError(unknownMessage("command", command, Object.keys(COMMANDS)));
+    checkKernelChoice();
     await loadExpressionCompiler(rest);
     return await COMMANDS[command as keyof typeof COMMANDS].handler(rest, io);
   } catch (e) {

@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { createRng } from "../core/rng.js";
 import {
+  KERNEL_NAMES,
+  type KernelChoice,
+  kernelModuleFailure,
+  wasmAvailable,
+} from "../objectives/kernels/index.js";
+import {
   ACTIVATIONS,
   type Activation,
   initialParameters,
@@ -46,6 +52,11 @@ export const NETWORK_FLAGS: FlagSpecs = {
     value: "float64|float32",
     help: "mlp: storage precision (float32 rounds every stored value, as a float32 framework would; default float64)",
   },
+  kernels: {
+    type: "string",
+    value: "auto|wasm|js",
+    help: "mlp: the products' kernels, WebAssembly SIMD or the JS fallback, bit-for-bit the same numbers (default auto: wasm where it loads; or OVERSHOOT_KERNELS)",
+  },
 };
 
 export interface Prepared {
@@ -81,10 +92,25 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   if (hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
   const data = prepareData(flags, lossFlag as Loss | undefined, seed);
+  const kernels = flags["kernels"] as string | undefined;
+  if (kernels !== undefined) {
+    if (kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
+      throw new CliError(unknownMessage("kernels", kernels, ["auto", ...KERNEL_NAMES]));
+    if (kernels === "wasm" && !wasmAvailable())
+      throw new CliError(
+        `invalid kernels: wasm is not available here (${kernelModuleFailure()}); use --kernels js`,
+      );
+  }
   const dtype = (flags["dtype"] as string | undefined) ?? "float64";
   if (dtype !== "float64" && dtype !== "float32")
     throw new CliError(unknownMessage("dtype", dtype, ["float64", "float32"]));
-  const spec: MlpSpec = { sizes: [data.inputs, ...hidden, data.outputs], activation, loss: data.loss, dtype };
+  const spec: MlpSpec = {
+    sizes: [data.inputs, ...hidden, data.outputs],
+    activation,
+    loss: data.loss,
+    dtype,
+    ...(kernels === undefined ? {} : { kernels: kernels as KernelChoice }),
+  };
   return {
     objective: mlpObjective(spec, data.train),
     spec,

@@ -23,6 +23,8 @@ export interface MlpSpec {
   readonly loss: Loss;
   /** Storage precision (default float64); float32 rounds every stored value through Math.fround. */
   readonly dtype?: "float64" | "float32";
+  /** The products' kernels (default: the process's choice, auto). Both give the same bits. */
+  readonly kernels?: KernelChoice;
 }
 
 export interface MlpData {
@@ -115,7 +117,15 @@ export function mlpObjective(
   // so a float32 overflow to Infinity shows up where it would in a float32 framework.
   const f32 = spec.dtype === "float32";
   const st: (v: number) => number = f32 ? Math.fround : (v) => v;
-  const passes = mlpPasses(sizes, layout, activation, loss, f32, options.kernels, options.blockRows);
+  const passes = mlpPasses(
+    sizes,
+    layout,
+    activation,
+    loss,
+    f32,
+    options.kernels ?? spec.kernels,
+    options.blockRows,
+  );
 
   const names: string[] = [];
   layout.forEach((lay, l) => {

@@ -3,7 +3,7 @@ import { KERNEL_NAMES, type KernelName, type Kernels } from "./types.js";
 import { kernelModule, kernelModuleFailure, wasmKernels } from "./wasm.js";
 
 export { KERNEL_NAMES, type KernelName, type Kernels } from "./types.js";
-export { loadKernelModule, setKernelModule } from "./wasm.js";
+export { kernelModuleFailure, loadKernelModule, setKernelModule } from "./wasm.js";
 
 /** "auto": WebAssembly SIMD where it loads, else the JS kernels. */
 export type KernelChoice = KernelName | "auto";

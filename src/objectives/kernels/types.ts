@@ -23,7 +23,18 @@ export interface Kernels {
     acc: 0 | 1,
   ): void;
   /** C[m×n] = (acc ? C : 0) + A[m×k]·Bᵀ, B n×k (a layer's W as stored: Z = A·Wᵀ). */
-  nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, acc: 0 | 1): void;
+  nt(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    acc: 0 | 1,
+  ): void;
   /** C[m×n] += Aᵀ·B, A k×m, B k×n. */
   tn(
     m: number,
