@@ -1,9 +1,6 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { spawnWorker } from "../../core/worker.js";
 import {
   type Compile,
   needsCompiler,
@@ -157,23 +154,7 @@ export class SweepPool {
   }
 }
 
-/**
- * The worker script beside this module: compiled .js when built; in development (sources run as
- * .ts through tsx or vitest) the worker first loads tsx's loader, then the .ts entry.
- */
+/** The worker script beside this module (sweep-worker.ts, or .js when built). */
 function spawn(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./sweep-worker.js", import.meta.url));
-  // tsx's ESM API (its "import" export; require.resolve would find the CommonJS one).
-  const manifest = createRequire(import.meta.url).resolve("tsx/package.json");
-  const exports = (
-    JSON.parse(readFileSync(manifest, "utf8")) as { exports: Record<string, { import: { default: string } }> }
-  ).exports;
-  const tsx = pathToFileURL(join(dirname(manifest), exports["./esm/api"]!.import.default)).href;
-  const entry = new URL("./sweep-worker.ts", import.meta.url).href;
-  return new Worker(
-    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
-    {
-      eval: true,
-    },
-  );
+  return spawnWorker(import.meta.url, "sweep-worker");
 }
