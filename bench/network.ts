@@ -224,7 +224,7 @@ try {
       const gf = (ms: readonly number[]) => spread(ms.map((x) => fl / x / 1e6)).median.toFixed(1);
       const line = (name: string, ms: number[]) =>
         `    ${name.padEnd(28)} ${what.padEnd(4)} ${fmtSpread(spread(ms), 3).padStart(28)} ms  ${gf(ms).padStart(6)} GFLOP/s`;
-      mine.forEach(([name], i) => console.log(line(name, times[i]!)));
+      for (const [i, [name]] of mine.entries()) console.log(line(name, times[i]!));
       if (t) {
         console.log(line("PyTorch float64, 1 thread", t));
         const r: Spread = spread(ratios(w!, t));
