@@ -65,3 +65,14 @@ export function secantCurvature(
   }
   return den > 0 ? num / den : Number.NaN;
 }
+
+/** max_i |a_i − b_i| / max_i |b_i|: the error of a against a reference b, relative to b's scale. */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < b.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]!));
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+  }
+  return err / Math.max(scale, 1e-300);
+}

@@ -198,41 +198,27 @@ export function mlpPasses(
     let value = 0;
     for (let r = 0; r < R; r++) {
       const zr = zL + r * outS;
-      const dr = dL + r * outS;
       const t = (r0 + r) * outS;
+      value += rowLoss(loss, h, zr, y, t, outS);
+      if (scale === null) continue;
+      const dr = dL + r * outS;
       switch (loss) {
         case "mse":
         case "half-mse": {
-          const c = loss === "mse" ? 1 : 0.5;
-          for (let o = 0; o < outS; o++) {
-            const e = h[zr + o]! - y[t + o]!;
-            value += c * e * e;
-            if (scale !== null) h[dr + o] = st(2 * c * e * scale);
-          }
+          const c = loss === "mse" ? 2 : 1;
+          for (let o = 0; o < outS; o++) h[dr + o] = st(c * (h[zr + o]! - y[t + o]!) * scale);
           break;
         }
         case "bce":
-          for (let o = 0; o < outS; o++) {
-            const v = h[zr + o]!;
-            value += Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))) - y[t + o]! * v;
-            if (scale !== null) h[dr + o] = st((sigmoid(v) - y[t + o]!) * scale);
-          }
+          for (let o = 0; o < outS; o++) h[dr + o] = st((sigmoid(h[zr + o]!) - y[t + o]!) * scale);
           break;
         case "cross-entropy": {
-          let mx = Number.NEGATIVE_INFINITY;
-          for (let o = 0; o < outS; o++) if (h[zr + o]! > mx) mx = h[zr + o]!;
-          let sum = 0;
-          for (let o = 0; o < outS; o++) sum += Math.exp(h[zr + o]! - mx);
-          const lse = mx + Math.log(sum);
+          // (Σy)·softmax(z) − y, softmax through the log-sum-exp.
+          const lse = logSumExp(h, zr, outS);
           let ysum = 0;
-          for (let o = 0; o < outS; o++) {
-            const yo = y[t + o]!;
-            ysum += yo;
-            if (yo !== 0) value += yo * (lse - h[zr + o]!);
-          }
-          if (scale !== null)
-            for (let o = 0; o < outS; o++)
-              h[dr + o] = st((ysum * Math.exp(h[zr + o]! - lse) - y[t + o]!) * scale);
+          for (let o = 0; o < outS; o++) ysum += y[t + o]!;
+          for (let o = 0; o < outS; o++)
+            h[dr + o] = st((ysum * Math.exp(h[zr + o]! - lse) - y[t + o]!) * scale);
           break;
         }
       }
@@ -490,6 +476,52 @@ export function mlpPasses(
   };
 
   return { kernels: k.name, lossSum, gradient, hessianVector, forward, count };
+}
+
+/** log Σ_o exp(h[at + o]), from the largest term so nothing overflows. */
+function logSumExp(h: Float64Array, at: number, n: number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let o = 0; o < n; o++) if (h[at + o]! > m) m = h[at + o]!;
+  let sum = 0;
+  for (let o = 0; o < n; o++) sum += Math.exp(h[at + o]! - m);
+  return m + Math.log(sum);
+}
+
+/** ℓ of one row's outputs (at h[at…]) against its targets y[t…]: the loss's own formula. */
+export function rowLoss(
+  loss: Loss,
+  h: Float64Array,
+  at: number,
+  y: Float64Array,
+  t: number,
+  n: number,
+): number {
+  let value = 0;
+  switch (loss) {
+    case "mse":
+    case "half-mse": {
+      const c = loss === "mse" ? 1 : 0.5;
+      for (let o = 0; o < n; o++) {
+        const e = h[at + o]! - y[t + o]!;
+        value += c * e * e;
+      }
+      return value;
+    }
+    case "bce":
+      for (let o = 0; o < n; o++) {
+        const v = h[at + o]!;
+        value += Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))) - y[t + o]! * v;
+      }
+      return value;
+    case "cross-entropy": {
+      const lse = logSumExp(h, at, n);
+      for (let o = 0; o < n; o++) {
+        const yo = y[t + o]!;
+        if (yo !== 0) value += yo * (lse - h[at + o]!);
+      }
+      return value;
+    }
+  }
 }
 
 export function sigmoid(t: number): number {

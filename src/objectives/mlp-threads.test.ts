@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createRng } from "../core/rng.js";
+import { maxRelativeError } from "../core/vec.js";
 import { initialParameters, mlpObjective } from "./mlp.js";
 import { threadedMlp } from "./mlp-threads.js";
-
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  }
-  return err / scale;
-};
 
 describe("the MLP split by rows over threads", () => {
   it.each([
@@ -40,12 +31,12 @@ describe("the MLP split by rows over threads", () => {
         // Twice: the second call reuses the woken workers.
         for (let k = 0; k < 2; k++) {
           expect(Math.abs(many.gradient(theta, g2!) / l1 - 1)).toBeLessThan(1e-13);
-          expect(maxRel(g2!, g1!)).toBeLessThan(1e-13);
+          expect(maxRelativeError(g2!, g1!)).toBeLessThan(1e-13);
         }
         expect(Math.abs(many.value(theta) / one.value(theta) - 1)).toBeLessThan(1e-13);
         one.hessianVector(theta, v, h1!);
         many.hessianVector(theta, v, h2!);
-        expect(maxRel(h2!, h1!)).toBeLessThan(1e-13);
+        expect(maxRelativeError(h2!, h1!)).toBeLessThan(1e-13);
       } finally {
         await many.close();
       }

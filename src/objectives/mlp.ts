@@ -1,6 +1,6 @@
 import type { Rng } from "../core/rng.js";
 import type { KernelChoice, KernelName } from "./kernels/index.js";
-import { mlpPasses } from "./mlp-passes.js";
+import { mlpPasses, rowLoss } from "./mlp-passes.js";
 import type { Objective } from "./types.js";
 
 /**
@@ -202,40 +202,6 @@ export function mlpObjective(
     hessianVector: (theta, v, out) => passes.hessianVector(theta, v, data.x, data.y, data.rows, out),
     evaluate,
   };
-}
-
-/** ℓ of one row's outputs (at h[at…]) against its targets y[t…]: the loss's own formula. */
-function rowLoss(loss: Loss, h: Float64Array, at: number, y: Float64Array, t: number, n: number): number {
-  let value = 0;
-  switch (loss) {
-    case "mse":
-    case "half-mse": {
-      const c = loss === "mse" ? 1 : 0.5;
-      for (let o = 0; o < n; o++) {
-        const e = h[at + o]! - y[t + o]!;
-        value += c * e * e;
-      }
-      return value;
-    }
-    case "bce":
-      for (let o = 0; o < n; o++) {
-        const v = h[at + o]!;
-        value += Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))) - y[t + o]! * v;
-      }
-      return value;
-    case "cross-entropy": {
-      let m = Number.NEGATIVE_INFINITY;
-      for (let o = 0; o < n; o++) if (h[at + o]! > m) m = h[at + o]!;
-      let sum = 0;
-      for (let o = 0; o < n; o++) sum += Math.exp(h[at + o]! - m);
-      const lse = m + Math.log(sum);
-      for (let o = 0; o < n; o++) {
-        const yo = y[t + o]!;
-        if (yo !== 0) value += yo * (lse - h[at + o]!);
-      }
-      return value;
-    }
-  }
 }
 
 export type InitScheme = "pytorch" | "glorot" | "he";

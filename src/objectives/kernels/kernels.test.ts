@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { centralGradient, centralHessianVector } from "../../core/finite-differences.js";
 import { createRng } from "../../core/rng.js";
+import { maxRelativeError } from "../../core/vec.js";
 import { ACTIVATIONS, initialParameters, LOSSES, type MlpData, mlpObjective } from "../mlp.js";
 import { createKernels, type Kernels } from "./index.js";
 
@@ -149,16 +150,6 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
   });
 });
 
-const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < b.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]!));
-    err = Math.max(err, Math.abs(a[i]! - b[i]!));
-  }
-  return err / scale;
-};
-
 /** rows × 12 inputs, dense normal or with about 60% exact zeros (the sparse input path). */
 function data(rows: number, outS: number, loss: string, sparse: boolean, seed: number): MlpData {
   const r = createRng(seed);
@@ -197,13 +188,13 @@ describe("the MLP on WebAssembly SIMD and on JS: gradients and HVPs agree to 1e-
     js.hessianVector(theta, v, hj!);
     wasm.hessianVector(theta, v, hw!);
     whole.hessianVector(theta, v, hb!);
-    expect(maxRel(gw!, gj!)).toBeLessThanOrEqual(1e-13);
-    expect(maxRel(gb!, gj!)).toBeLessThanOrEqual(1e-13);
-    expect(maxRel(hw!, hj!)).toBeLessThanOrEqual(1e-13);
-    expect(maxRel(hb!, hj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(gw!, gj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(gb!, gj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(hw!, hj!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(hb!, hj!)).toBeLessThanOrEqual(1e-13);
     // And both are the derivatives: central differences of the loss and of the gradient.
-    expect(maxRel(gw!, centralGradient(wasm.value, theta, 1e-6))).toBeLessThan(1e-6);
-    expect(maxRel(hw!, centralHessianVector(js.gradient, theta, v, 1e-5))).toBeLessThan(
+    expect(maxRelativeError(gw!, centralGradient(wasm.value, theta, 1e-6))).toBeLessThan(1e-6);
+    expect(maxRelativeError(hw!, centralHessianVector(js.gradient, theta, v, 1e-5))).toBeLessThan(
       activation === "relu" ? 1e-5 : 1e-6,
     );
   });
@@ -218,12 +209,12 @@ describe("the MLP on WebAssembly SIMD and on JS: gradients and HVPs agree to 1e-
     const [oj, ow] = [new Float64Array(19 * 3), new Float64Array(19 * 3)];
     js.outputs(theta, d.x, 19, oj);
     wasm.outputs(theta, d.x, 19, ow);
-    expect(maxRel(ow, oj)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(ow, oj)).toBeLessThanOrEqual(1e-13);
     expect(wasm.evaluate(theta)).toEqual(js.evaluate(theta));
     const seen: number[][] = [[], []];
     js.activations(theta, d, (l, i, z, a) => seen[0]!.push(l, i, z, a));
     wasm.activations(theta, d, (l, i, z, a) => seen[1]!.push(l, i, z, a));
     expect(seen[0]!.length).toBe(19 * 6 * 4);
-    expect(maxRel(seen[1]!, seen[0]!)).toBeLessThanOrEqual(1e-13);
+    expect(maxRelativeError(seen[1]!, seen[0]!)).toBeLessThanOrEqual(1e-13);
   });
 });
