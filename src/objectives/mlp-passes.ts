@@ -131,6 +131,8 @@ export function mlpPasses(
           }
         }
         ix[ptr + r + 1] = q;
+        // Past half nonzero the dense product is the cheaper one: stop gathering.
+        if (2 * q > R * inS) break;
       }
       if (2 * q <= R * inS) return true;
     }
