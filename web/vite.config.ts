@@ -13,4 +13,6 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
   },
   worker: { format: "es" },
+  // The expression parser's Node loader (V8's code cache) has a page twin that imports mathjs.
+  resolve: { alias: [{ find: "./mathjs-parse.js", replacement: "./mathjs-parse.browser.ts" }] },
 });

@@ -1,66 +1,81 @@
 import { createRequire } from "node:module";
 import { kernelChoice } from "../objectives/kernels/index.js";
-import { CRITICAL_HELP, criticalLrCommand } from "./commands/critical-lr.js";
-import { DEMO_HELP, demoCommand } from "./commands/demo.js";
-import { DIAGNOSE_HELP, diagnoseCommand } from "./commands/diagnose.js";
-import { FIND_LR_HELP, findLrCommand } from "./commands/find-lr.js";
-import { LAB_HELP, labCommand } from "./commands/lab.js";
-import { RUN_HELP, runCommand } from "./commands/run.js";
-import { STABILITY_HELP, stabilityCommand } from "./commands/stability.js";
-import { SWEEP_HELP, sweepCommand } from "./commands/sweep.js";
-import { TRAIN_HELP, trainCommand } from "./commands/train.js";
 import { CliError } from "./errors.js";
 import { loadExpressionCompiler } from "./flags.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
+/** A command's help and handler, loaded when the command is used: start-up pays for one command only. */
+interface Command {
+  readonly help: string;
+  readonly handler: (args: readonly string[], io: Io) => Promise<number>;
+}
+
 const COMMANDS = {
   run: {
     summary: "iterate an optimizer on a function: table, verdict, JSON, CSV, chart",
-    help: RUN_HELP,
-    handler: runCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/run.js");
+      return { help: m.RUN_HELP, handler: m.runCommand };
+    },
   },
   stability: {
     summary: "curvature at a point (Lanczos) and the largest stable learning rate",
-    help: STABILITY_HELP,
-    handler: stabilityCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/stability.js");
+      return { help: m.STABILITY_HELP, handler: m.stabilityCommand };
+    },
   },
   "critical-lr": {
     summary: "the learning rates where runs stop converging and start diverging, measured",
-    help: CRITICAL_HELP,
-    handler: criticalLrCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/critical-lr.js");
+      return { help: m.CRITICAL_HELP, handler: m.criticalLrCommand };
+    },
   },
   "find-lr": {
     summary: "the learning-rate range test, beside the curvature's critical rate",
-    help: FIND_LR_HELP,
-    handler: findLrCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/find-lr.js");
+      return { help: m.FIND_LR_HELP, handler: m.findLrCommand };
+    },
   },
   sweep: {
     summary: "outcome over a grid of learning rates (and momenta), in parallel, with charts",
-    help: SWEEP_HELP,
-    handler: sweepCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/sweep.js");
+      return { help: m.SWEEP_HELP, handler: m.sweepCommand };
+    },
   },
   diagnose: {
     summary: "why a run or training log blew up: the cause, its numbers and the fix",
-    help: DIAGNOSE_HELP,
-    handler: diagnoseCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/diagnose.js");
+      return { help: m.DIAGNOSE_HELP, handler: m.diagnoseCommand };
+    },
   },
   train: {
     summary: "train a float64 MLP with loss, accuracy, units and sharpness vs 2/η monitored",
-    help: TRAIN_HELP,
-    handler: trainCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/train.js");
+      return { help: m.TRAIN_HELP, handler: m.trainCommand };
+    },
   },
   lab: {
     summary: "the interactive page on localhost: drag η, watch the path, the loss and the curvature",
-    help: LAB_HELP,
-    handler: labCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/lab.js");
+      return { help: m.LAB_HELP, handler: m.labCommand };
+    },
   },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125 (also: demo unscaled | eos | network)",
-    help: DEMO_HELP,
-    handler: demoCommand,
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/demo.js");
+      return { help: m.DEMO_HELP, handler: m.demoCommand };
+    },
   },
-} as const;
+} as const satisfies Record<string, { summary: string; load: () => Promise<Command> }>;
 
 function version(): string {
   return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
@@ -102,14 +117,15 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
     if (command === "help") {
       const topic = rest[0];
       if (topic === undefined) io.out(`${MAIN_HELP}\n`);
-      else if (topic in COMMANDS) io.out(`${COMMANDS[topic as keyof typeof COMMANDS].help}\n`);
+      else if (topic in COMMANDS) io.out(`${(await COMMANDS[topic as keyof typeof COMMANDS].load()).help}\n`);
       else throw new CliError(unknownMessage("command", topic, Object.keys(COMMANDS)));
       return 0;
     }
     if (!(command in COMMANDS)) throw new CliError(unknownMessage("command", command, Object.keys(COMMANDS)));
     checkKernelChoice();
     await loadExpressionCompiler(rest);
-    return await COMMANDS[command as keyof typeof COMMANDS].handler(rest, io);
+    const { handler } = await COMMANDS[command as keyof typeof COMMANDS].load();
+    return await handler(rest, io);
   } catch (e) {
     if (e instanceof CliError) {
       io.err(`overshoot: ${e.message}\n`);

@@ -1,5 +1,5 @@
-import { parse } from "mathjs/number";
 import { ExpressionError } from "./expression-error.js";
+import { mathjsParse as parse } from "./mathjs-parse.js";
 import type { Objective } from "./types.js";
 
 /**
