@@ -1,7 +1,7 @@
 // The lab's speed for `npm run bench` (issue 7): built and served as `overshoot lab` serves it,
 // driven through Debian's chromium. Prints the 2-D panel's optimizer steps per second in the
-// browser, frames per second while panels animate, and the longest main-thread task while the
-// stability map computes in web workers (target: none over 50 ms).
+// browser, frames per second while panels animate, and main-thread tasks over 50 ms while the
+// network panel trains and while the stability map computes in web workers (target: none).
 import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { CHROMIUM, newPage, openLab } from "../test/browser/harness.js";
@@ -48,16 +48,21 @@ await page.goto(`${lab.url}?bench=1&panel=network`);
 await bench(page);
 await page.waitForSelector("#network-loss-chart svg");
 await page.evaluate("window.__tasks = window.overshootBench.watchLongTasks()");
+// Only what happens while training counts: the observer also reports the page's load (buffered).
+const playedAt = (await page.evaluate("performance.now()")) as number;
 await page.click("#network-play");
 const netFps = (await page.evaluate("window.overshootBench.frameRate(4000)")) as number;
 await page.click("#network-play");
-const netTasks = (await page.evaluate("window.__tasks.tasks")) as [number, number][];
+const netTasks = ((await page.evaluate("window.__tasks.tasks")) as [number, number][]).filter(
+  ([start]) => start >= playedAt,
+);
+const rest = netTasks.slice(1);
 const step = await page.textContent("#network-position");
 console.log(
   `  frames per second while animating: seed panel ${seedFps.toFixed(1)}, network panel training ${netFps.toFixed(1)} (${step} after 4 s)`,
 );
 console.log(
-  `    network panel, longest main-thread task while training: ${netTasks.length ? Math.max(...netTasks.map((t) => t[1])).toFixed(0) : "< 50"} ms (${netTasks.length} over 50 ms; the sharpness measurements and chart redraws)`,
+  `    network panel, main-thread tasks over 50 ms while training: ${netTasks.length}${netTasks.length ? ` (${netTasks.map((t) => t[1].toFixed(0)).join(", ")} ms)` : ""}, of them after the first frame: ${rest.length} (target: none over 50 ms) — ${netTasks.length === 0 ? "met" : "NOT met"}`,
 );
 
 // The stability map: 80 × 40 cells of up to 5,000 steps on Rosenbrock, in web workers.

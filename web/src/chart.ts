@@ -3,23 +3,133 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import type { ChartSpec } from "../../src/report/charts.js";
 
 /**
- * Draws one of the library's Vega-Lite specs (the same specs the CLI renders to SVG/PNG) into an
- * element, replacing what was there. A chart that fails to build leaves the previous drawing in
- * place and reports the error to the caller instead of blanking the page.
+ * A chart's live view: the spec with its inline data taken out ("shape"), and the data sets.
+ * Redrawing a chart of the same shape only hands the view its new data (vega re-runs the dataflow
+ * and patches the SVG it drew), instead of compiling and parsing the spec and rendering the whole
+ * SVG again: a training panel redraws several times a second.
  */
-export async function drawChart(el: HTMLElement, spec: ChartSpec): Promise<void> {
-  const runtime = vega.parse(compile(spec as unknown as TopLevelSpec).spec);
-  const view = new vega.View(runtime, { renderer: "none" });
-  const svg = await view.toSVG();
-  view.finalize();
-  el.innerHTML = svg;
-  const node = el.querySelector("svg");
-  if (node) {
-    // Charts keep their natural size where there is room and shrink with the column (CSS
-    // max-width, height auto) on a narrow screen, so their text is never blown up or lost.
-    node.setAttribute("role", "img");
-    if (typeof spec["description"] === "string") node.setAttribute("aria-label", spec["description"]);
+interface Live {
+  readonly view: vega.View;
+  readonly shape: string;
+  readonly renderer: Renderer;
+}
+
+/**
+ * "svg" (the default: text a test or a screen reader can read, crisp at any zoom) or "canvas" (one
+ * element however many marks: for charts of hundreds of cells redrawn while training, where
+ * patching that many SVG nodes and restyling them costs the browser tens of milliseconds).
+ */
+export type Renderer = "svg" | "canvas";
+const live = new WeakMap<HTMLElement, Live>();
+/** A redraw under way, and the newest spec asked for meanwhile: only that one is drawn next. */
+const queued = new WeakMap<HTMLElement, { running: Promise<void>; pending: ChartSpec | null }>();
+
+/**
+ * The spec with what changes from redraw to redraw taken out: every inline `data: { values }`
+ * becomes a named data set, every literal scale domain (the charts fit theirs to the data) a
+ * parameter. What is left, the shape, is the same for every redraw of a training chart.
+ */
+function split(spec: ChartSpec): {
+  spec: TopLevelSpec;
+  shape: string;
+  sets: unknown[][];
+  domains: unknown[][];
+} {
+  const sets: unknown[][] = [];
+  const domains: unknown[][] = [];
+  const primitive = (v: unknown) => typeof v === "number" || typeof v === "string";
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (node === null || typeof node !== "object") return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(node)) {
+      const values = (value as { values?: unknown } | null)?.values;
+      if (key === "data" && Array.isArray(values)) {
+        const { values: _, ...rest } = value as Record<string, unknown>;
+        out[key] = { ...rest, name: `overshoot_${sets.length}` };
+        sets.push(values);
+      } else if (key === "domain" && Array.isArray(value) && value.every(primitive)) {
+        out[key] = { expr: `overshoot_domain_${domains.length}` };
+        domains.push(value);
+      } else out[key] = walk(value);
+    }
+    return out;
+  };
+  const body = walk(spec) as Record<string, unknown>;
+  const shape = JSON.stringify(body);
+  const datasets = Object.fromEntries(sets.map((v, i) => [`overshoot_${i}`, v]));
+  const params = [
+    ...((body["params"] as unknown[] | undefined) ?? []),
+    ...domains.map((value, i) => ({ name: `overshoot_domain_${i}`, value })),
+  ];
+  return {
+    spec: { ...body, datasets, ...(params.length ? { params } : {}) } as unknown as TopLevelSpec,
+    shape,
+    sets,
+    domains,
+  };
+}
+
+function label(el: HTMLElement, spec: ChartSpec): void {
+  const node = el.querySelector("svg, canvas");
+  if (!node) return;
+  node.setAttribute("role", "img");
+  if (typeof spec["description"] === "string") node.setAttribute("aria-label", spec["description"]);
+}
+
+async function redraw(el: HTMLElement, spec: ChartSpec, renderer: Renderer): Promise<void> {
+  const parts = split(spec);
+  const current = live.get(el);
+  if (
+    current &&
+    current.shape === parts.shape &&
+    current.renderer === renderer &&
+    el.contains(current.view.container())
+  ) {
+    parts.sets.forEach((values, i) => current.view.data(`overshoot_${i}`, values as object[]));
+    parts.domains.forEach((domain, i) => current.view.signal(`overshoot_domain_${i}`, domain));
+    await current.view.runAsync();
+    label(el, spec);
+    return;
   }
+  const runtime = vega.parse(compile(parts.spec).spec);
+  const view = new vega.View(runtime, { renderer, hover: false });
+  const host = document.createElement("div");
+  await view.initialize(host).runAsync();
+  current?.view.finalize();
+  el.replaceChildren(host);
+  live.set(el, { view, shape: parts.shape, renderer });
+  label(el, spec);
+}
+
+/**
+ * Draws one of the library's Vega-Lite specs (the same specs the CLI renders to SVG/PNG) into an
+ * element. A chart that fails to build leaves the previous drawing in place and reports the error
+ * to the caller instead of blanking the page. Charts keep their natural size where there is room
+ * and shrink with the column (CSS max-width, height auto) on a narrow screen.
+ */
+export function drawChart(el: HTMLElement, spec: ChartSpec, renderer: Renderer = "svg"): Promise<void> {
+  const busy = queued.get(el);
+  if (busy) {
+    busy.pending = spec;
+    return busy.running;
+  }
+  const entry = { running: Promise.resolve(), pending: null as ChartSpec | null };
+  entry.running = (async () => {
+    try {
+      let next: ChartSpec | null = spec;
+      while (next) {
+        const drawing: ChartSpec = next;
+        entry.pending = null;
+        await redraw(el, drawing, renderer);
+        next = entry.pending;
+      }
+    } finally {
+      queued.delete(el);
+    }
+  })();
+  queued.set(el, entry);
+  return entry.running;
 }
 
 /**

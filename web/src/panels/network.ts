@@ -342,7 +342,8 @@ class NetworkPanel implements Panel {
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
     this.lastDraw = now;
     const charts = [
-      () => drawChart(this.el("network-boundary-chart"), this.boundary(s)),
+      // 576 cells and 400 points, recoloured at every redraw: one canvas, not a thousand SVG nodes.
+      () => drawChart(this.el("network-boundary-chart"), this.boundary(s), "canvas"),
       () =>
         drawChart(
           this.el("network-sharpness-chart"),
