@@ -86,8 +86,8 @@ async function redraw(el: HTMLElement, spec: ChartSpec, renderer: Renderer): Pro
     current.renderer === renderer &&
     el.contains(current.view.container())
   ) {
-    parts.sets.forEach((values, i) => current.view.data(`overshoot_${i}`, values as object[]));
-    parts.domains.forEach((domain, i) => current.view.signal(`overshoot_domain_${i}`, domain));
+    for (const [i, values] of parts.sets.entries()) current.view.data(`overshoot_${i}`, values as object[]);
+    for (const [i, domain] of parts.domains.entries()) current.view.signal(`overshoot_domain_${i}`, domain);
     await current.view.runAsync();
     label(el, spec);
     return;
