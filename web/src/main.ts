@@ -16,8 +16,11 @@ interface PanelModule {
 
 // The network kernels in WebAssembly SIMD, compiled off the main thread; until they arrive (or
 // where WebAssembly is missing) networks run on the JS kernels, which give the same numbers.
-loadKernelModule(new URL(wasmUrl, location.href)).catch((e: unknown) =>
-  console.warn(`the WebAssembly kernels did not load (${String(e)}); networks run on the JS kernels`),
+// Panels that set up a network before then hear "overshoot-kernels" and may set it up again.
+loadKernelModule(new URL(wasmUrl, location.href)).then(
+  () => window.dispatchEvent(new Event("overshoot-kernels")),
+  (e: unknown) =>
+    console.warn(`the WebAssembly kernels did not load (${String(e)}); networks run on the JS kernels`),
 );
 
 const modules = Object.values(import.meta.glob<PanelModule>("./panels/*.ts", { eager: true }))
