@@ -88,6 +88,7 @@ export function mlpPasses(
   // Index l (1…L) for the layer's output; A_0 is the input block (dense copy).
   const xb = take(B * inS);
   const val = take(B * inS);
+  const cval = take(B * inS);
   const z = [xb, ...layout.map((l) => take(B * l.out))];
   const a = [xb, ...layout.map((l, i) => (i === L - 1 ? z[i + 1]! : take(B * l.out)))];
   const d = [0, ...layout.map((l) => take(B * l.out))];
@@ -95,10 +96,14 @@ export function mlpPasses(
   const ra = [0, ...layout.map((l, i) => (i === L - 1 ? rz[i + 1]! : take(B * l.out)))];
   const rd = [0, ...layout.map((l) => take(B * l.out))];
   const scratch = take(outS);
-  // int32 indices after the doubles: the sparse block's row starts and column indices.
-  const ints = take(Math.ceil((B + 1 + B * inS) / 2));
+  // int32 indices after the doubles: the sparse block by rows (row starts, column indices) and by
+  // columns (column starts, row indices, and a cursor per column while filling them).
+  const ints = take(Math.ceil((B + 1 + 2 * B * inS + 2 * inS + 1) / 2));
   const ptr = 2 * ints;
   const col = ptr + B + 1;
+  const cptr = col + B * inS;
+  const crow = cptr + inS + 1;
+  const cursor = crow + B * inS;
   const k = createKernels(top, choice);
   const h = k.f64;
   const ix = k.i32;
@@ -112,6 +117,24 @@ export function mlpPasses(
     h.set(src, at);
     const { w, in: n, out: m } = layout[0]!;
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) h[t + j * m + i] = src[w + i * n + j]!;
+  };
+
+  /**
+   * The block's nonzeros by columns as well (for the input layer's weight gradient Xᵀ·Δ): a
+   * counting sort of the rows' entries, stable, so each column lists its rows in increasing order.
+   */
+  const byColumns = (R: number) => {
+    const nnz = ix[ptr + R]!;
+    ix.fill(0, cptr, cptr + inS + 1);
+    for (let q = 0; q < nnz; q++) ix[cptr + ix[col + q]! + 1]!++;
+    for (let j = 0; j < inS; j++) ix[cptr + j + 1]! += ix[cptr + j]!;
+    ix.copyWithin(cursor, cptr, cptr + inS);
+    for (let r = 0; r < R; r++)
+      for (let q = ix[ptr + r]!; q < ix[ptr + r + 1]!; q++) {
+        const at = ix[cursor + ix[col + q]!]!++;
+        ix[crow + at] = r;
+        h[cval + at] = h[val + q]!;
+      }
   };
 
   /** Rows r0… of x into the heap: as compressed sparse rows when under half are nonzero. */
@@ -333,13 +356,14 @@ export function mlpPasses(
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
       const sparse = gather(x, r0, R);
+      if (sparse) byColumns(R);
       forwardBlock(sparse, R);
       s += lossBlock(y, r0, R, scale);
       for (let l = L; l >= 1; l--) {
         const { w, b, in: n, out: m } = layout[l - 1]!;
         columnSums(d[l]!, R, m, gr + b);
         if (l === 1) {
-          if (sparse) k.csrtmm(R, m, ptr, col, val, d[1]!, m, gt1, m);
+          if (sparse) k.csctmm(inS, m, cptr, crow, cval, d[1]!, m, gt1, m);
           else k.tn(n, m, R, xb, n, d[1]!, m, gt1, m);
         } else {
           k.tn(m, n, R, d[l]!, m, a[l - 1]!, n, gr + w, n);
@@ -369,6 +393,7 @@ export function mlpPasses(
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
       const sparse = gather(x, r0, R);
+      if (sparse) byColumns(R);
       forwardBlock(sparse, R);
       lossBlock(y, r0, R, scale);
       // R-forward.
@@ -394,7 +419,7 @@ export function mlpPasses(
         const { w, b, in: n, out: m } = layout[l - 1]!;
         columnSums(rd[l]!, R, m, hv + b);
         if (l === 1) {
-          if (sparse) k.csrtmm(R, m, ptr, col, val, rd[1]!, m, rgt1, m);
+          if (sparse) k.csctmm(inS, m, cptr, crow, cval, rd[1]!, m, rgt1, m);
           else k.tn(n, m, R, xb, n, rd[1]!, m, rgt1, m);
           continue;
         }

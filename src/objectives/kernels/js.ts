@@ -9,6 +9,38 @@ export function jsKernels(doubles: number): Kernels {
   const buffer = new ArrayBuffer(doubles * 8);
   const h = new Float64Array(buffer);
   const ix = new Int32Array(buffer);
+  /** Row r of C (+)= Σ_q val_q · B[col_q] over q in ptr[r]…ptr[r+1]. */
+  const gather: Kernels["csrmm"] = (rows, n, ptr, col, val, b, ldb, c, ldc) => {
+    for (let r = 0; r < rows; r++) {
+      const q0 = ix[ptr + r]!;
+      const q1 = ix[ptr + r + 1]!;
+      const cr = c + r * ldc;
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        let c0 = h[cr + j]!;
+        let c1 = h[cr + j + 1]!;
+        let c2 = h[cr + j + 2]!;
+        let c3 = h[cr + j + 3]!;
+        for (let q = q0; q < q1; q++) {
+          const x = h[val + q]!;
+          const bp = b + ix[col + q]! * ldb + j;
+          c0 += x * h[bp]!;
+          c1 += x * h[bp + 1]!;
+          c2 += x * h[bp + 2]!;
+          c3 += x * h[bp + 3]!;
+        }
+        h[cr + j] = c0;
+        h[cr + j + 1] = c1;
+        h[cr + j + 2] = c2;
+        h[cr + j + 3] = c3;
+      }
+      for (; j < n; j++) {
+        let s = h[cr + j]!;
+        for (let q = q0; q < q1; q++) s += h[val + q]! * h[b + ix[col + q]! * ldb + j]!;
+        h[cr + j] = s;
+      }
+    }
+  };
   return {
     name: "js",
     f64: h,
@@ -256,48 +288,8 @@ export function jsKernels(doubles: number): Kernels {
         }
       }
     },
-    csrmm(rows, n, ptr, col, val, b, ldb, c, ldc) {
-      for (let r = 0; r < rows; r++) {
-        const q0 = ix[ptr + r]!;
-        const q1 = ix[ptr + r + 1]!;
-        const cr = c + r * ldc;
-        let j = 0;
-        for (; j + 4 <= n; j += 4) {
-          let c0 = h[cr + j]!;
-          let c1 = h[cr + j + 1]!;
-          let c2 = h[cr + j + 2]!;
-          let c3 = h[cr + j + 3]!;
-          for (let q = q0; q < q1; q++) {
-            const x = h[val + q]!;
-            const bp = b + ix[col + q]! * ldb + j;
-            c0 += x * h[bp]!;
-            c1 += x * h[bp + 1]!;
-            c2 += x * h[bp + 2]!;
-            c3 += x * h[bp + 3]!;
-          }
-          h[cr + j] = c0;
-          h[cr + j + 1] = c1;
-          h[cr + j + 2] = c2;
-          h[cr + j + 3] = c3;
-        }
-        for (; j < n; j++) {
-          let s = h[cr + j]!;
-          for (let q = q0; q < q1; q++) s += h[val + q]! * h[b + ix[col + q]! * ldb + j]!;
-          h[cr + j] = s;
-        }
-      }
-    },
-    csrtmm(rows, n, ptr, col, val, d, ldd, c, ldc) {
-      for (let r = 0; r < rows; r++) {
-        const q0 = ix[ptr + r]!;
-        const q1 = ix[ptr + r + 1]!;
-        const dr = d + r * ldd;
-        for (let q = q0; q < q1; q++) {
-          const x = h[val + q]!;
-          const cq = c + ix[col + q]! * ldc;
-          for (let j = 0; j < n; j++) h[cq + j]! += x * h[dr + j]!;
-        }
-      }
-    },
+    csrmm: gather,
+    // Row j of C gathers column j's nonzeros of S: the same loop over compressed columns.
+    csctmm: gather,
   };
 }

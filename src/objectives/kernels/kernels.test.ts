@@ -100,9 +100,9 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
       }
   });
 
-  it("csrmm and csrtmm: a sparse matrix's products equal the dense products with its zeros skipped", () => {
+  it("csrmm and csctmm: a sparse matrix's products equal the dense products with its zeros skipped", () => {
     for (const rows of [1, 3, 6])
-      for (const n of [1, 2, 3, 8, 9, 13]) {
+      for (const n of [1, 2, 3, 8, 9, 13, 16, 17, 34]) {
         const cols = 10;
         const [js, wasm] = pair(20000);
         // S (rows × cols) with about a third nonzero, in compressed rows at int32 index 2·18000.
@@ -123,6 +123,23 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
           }
           for (const K of [js, wasm]) K.i32[ptr + r + 1] = q;
         }
+        // The same S by columns (rows increasing within each), for Sᵀ·D.
+        const cptr = 37000;
+        const crow = cptr + cols + 1;
+        const cval = 2000;
+        let cq = 0;
+        for (const K of [js, wasm]) K.i32[cptr] = 0;
+        for (let j = 0; j < cols; j++) {
+          for (let r = 0; r < rows; r++) {
+            if (dense[r * cols + j] === 0) continue;
+            for (const K of [js, wasm]) {
+              K.i32[crow + cq] = r;
+              K.f64[cval + cq] = dense[r * cols + j]!;
+            }
+            cq++;
+          }
+          for (const K of [js, wasm]) K.i32[cptr + j + 1] = cq;
+        }
         const h = js.f64;
         const want = new Float64Array(rows * n);
         const wantT = new Float64Array(cols * n);
@@ -142,7 +159,7 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
           }
         for (const K of [js, wasm]) {
           K.csrmm(rows, n, ptr, col, val, 4000, n, 8000, n);
-          K.csrtmm(rows, n, ptr, col, val, 4000, n, 12000, n);
+          K.csctmm(cols, n, cptr, crow, cval, 4000, n, 12000, n);
           expect(Array.from(K.f64.subarray(8000, 8000 + rows * n))).toEqual(Array.from(want));
           expect(Array.from(K.f64.subarray(12000, 12000 + cols * n))).toEqual(Array.from(wantT));
         }

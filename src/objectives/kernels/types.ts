@@ -59,12 +59,15 @@ export interface Kernels {
     c: number,
     ldc: number,
   ): void;
-  /** C[cols×n] += Sᵀ·D, D rows×n. */
-  csrtmm(
-    rows: number,
+  /**
+   * C[cols×n] += Sᵀ·D, D rows×n, S in compressed columns (ptr: cols+1 starts into row/val, rows
+   * increasing within a column): the same gather as csrmm, over S's columns.
+   */
+  csctmm(
+    cols: number,
     n: number,
     ptr: number,
-    col: number,
+    row: number,
     val: number,
     d: number,
     ldd: number,

@@ -11,7 +11,7 @@ interface Exports {
   nt: Kernels["nt"];
   tn: Kernels["tn"];
   csrmm: Kernels["csrmm"];
-  csrtmm: Kernels["csrtmm"];
+  csctmm: Kernels["csctmm"];
 }
 
 /** The little of the WebAssembly API used here (the project's TypeScript libs leave it out). */
@@ -87,6 +87,6 @@ export function wasmKernels(module: KernelModule, doubles: number): Kernels {
     nt: e.nt,
     tn: e.tn,
     csrmm: e.csrmm,
-    csrtmm: e.csrtmm,
+    csctmm: e.csctmm,
   };
 }
