@@ -50,6 +50,8 @@ export interface Layer {
 
 /** Rows per block: enough for long products, few enough for the block's matrices to stay in cache. */
 export const BLOCK_ROWS = 256;
+/** Inputs (rows × features) up to which the objective's own sparse blocks are kept: 8M values. */
+const CACHE_VALUES = 8 * 1024 * 1024;
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -61,6 +63,7 @@ export function mlpPasses(
   f32: boolean,
   choice?: KernelChoice,
   blockRows = BLOCK_ROWS,
+  own: Float64Array | null = null,
 ): MlpPasses {
   const L = layout.length;
   const P = layout[L - 1]!.b + layout[L - 1]!.out;
@@ -135,6 +138,56 @@ export function mlpPasses(
         ix[crow + at] = r;
         h[cval + at] = h[val + q]!;
       }
+  };
+
+  /**
+   * The objective's own inputs are the same at every call: their sparse blocks, by rows and by
+   * columns, are kept after the first gathering (up to CACHE_VALUES inputs) and copied back.
+   */
+  interface Gathered {
+    readonly ptr: Int32Array;
+    readonly col: Int32Array;
+    readonly val: Float64Array;
+    readonly cptr: Int32Array;
+    readonly crow: Int32Array;
+    readonly cval: Float64Array;
+  }
+  const kept: (Gathered | null)[] = [];
+  const cacheable = own !== null && own.length <= CACHE_VALUES;
+
+  /** Rows r0… of x into the heap, by rows and by columns when sparse; false when dense. */
+  const prepare = (x: Float64Array, r0: number, R: number): boolean => {
+    const keep = cacheable && x === own;
+    const hit = keep ? kept[r0 / B] : undefined;
+    if (hit) {
+      ix.set(hit.ptr, ptr);
+      ix.set(hit.col, col);
+      h.set(hit.val, val);
+      ix.set(hit.cptr, cptr);
+      ix.set(hit.crow, crow);
+      h.set(hit.cval, cval);
+      return true;
+    }
+    if (hit === null) {
+      h.set(x.subarray(r0 * inS, (r0 + R) * inS), xb);
+      return false;
+    }
+    const sparse = gather(x, r0, R);
+    if (sparse) byColumns(R);
+    if (keep) {
+      const nnz = ix[ptr + R]!;
+      kept[r0 / B] = sparse
+        ? {
+            ptr: ix.slice(ptr, ptr + R + 1),
+            col: ix.slice(col, col + nnz),
+            val: h.slice(val, val + nnz),
+            cptr: ix.slice(cptr, cptr + inS + 1),
+            crow: ix.slice(crow, crow + nnz),
+            cval: h.slice(cval, cval + nnz),
+          }
+        : null;
+    }
+    return sparse;
   };
 
   /** Rows r0… of x into the heap: as compressed sparse rows when under half are nonzero. */
@@ -335,7 +388,7 @@ export function mlpPasses(
     let s = 0;
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
-      forwardBlock(gather(x, r0, R), R);
+      forwardBlock(prepare(x, r0, R), R);
       s += lossBlock(y, r0, R, null);
     }
     return s;
@@ -355,8 +408,7 @@ export function mlpPasses(
     let s = 0;
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
-      const sparse = gather(x, r0, R);
-      if (sparse) byColumns(R);
+      const sparse = prepare(x, r0, R);
       forwardBlock(sparse, R);
       s += lossBlock(y, r0, R, scale);
       for (let l = L; l >= 1; l--) {
@@ -392,8 +444,7 @@ export function mlpPasses(
     const scale = 1 / count(rows);
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
-      const sparse = gather(x, r0, R);
-      if (sparse) byColumns(R);
+      const sparse = prepare(x, r0, R);
       forwardBlock(sparse, R);
       lossBlock(y, r0, R, scale);
       // R-forward.
@@ -497,7 +548,7 @@ export function mlpPasses(
     load(theta, th, wt);
     for (let r0 = 0; r0 < rows; r0 += B) {
       const R = Math.min(B, rows - r0);
-      forwardBlock(gather(x, r0, R), R);
+      forwardBlock(prepare(x, r0, R), R);
       visit(r0, R, h, z, a);
     }
   };

@@ -125,6 +125,7 @@ export function mlpObjective(
     f32,
     options.kernels ?? spec.kernels,
     options.blockRows,
+    data.x,
   );
 
   const names: string[] = [];

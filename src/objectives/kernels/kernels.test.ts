@@ -216,6 +216,25 @@ describe("the MLP on WebAssembly SIMD and on JS: gradients and HVPs agree to 1e-
     );
   });
 
+  it("the objective's own sparse blocks, kept after the first call, give the bits of gathering anew", () => {
+    const sizes = [12, 6, 3];
+    const spec = { sizes, activation: "relu" as const, loss: "cross-entropy" as const };
+    const d = data(40, 3, "cross-entropy", true, 9);
+    const f = mlpObjective(spec, d, "mlp", { blockRows: 16 });
+    const copy = { x: Float64Array.from(d.x), y: d.y, rows: d.rows };
+    const theta = initialParameters(sizes, "he", createRng(3));
+    const v = Float64Array.from({ length: f.dim }, () => rng.normal());
+    const [g1, g2, g3, h1, h2] = Array.from({ length: 5 }, () => new Float64Array(f.dim));
+    f.gradient(theta, g1!); // gathers and keeps the blocks
+    f.gradient(theta, g2!); // from the kept blocks
+    f.gradientOn(theta, g3!, copy); // other rows (the same values): gathered anew
+    expect(Array.from(g2!)).toEqual(Array.from(g1!));
+    expect(Array.from(g3!)).toEqual(Array.from(g1!));
+    f.hessianVector(theta, v, h1!);
+    f.hessianVector(theta, v, h2!);
+    expect(Array.from(h2!)).toEqual(Array.from(h1!));
+  });
+
   it("outputs, evaluate and the activations' visit agree across kernels and block sizes", () => {
     const sizes = [12, 6, 3];
     const spec = { sizes, activation: "gelu" as const, loss: "cross-entropy" as const };
