@@ -11,6 +11,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     chunkSizeWarningLimit: 4000,
+    // Every asset a file of its own (the 4 KB network kernels would become a data: URL, which the
+    // server's Content-Security-Policy does not let the page fetch).
+    assetsInlineLimit: 0,
   },
   worker: { format: "es" },
   // The expression parser's Node loader (V8's code cache) has a page twin that imports mathjs.

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,18 +100,63 @@ export interface StaticSite {
 }
 
 /**
+ * What every answer says about itself: never sniff a type, and the page may load only its own
+ * files. Vega compiles its expressions with Function ('unsafe-eval'), the network kernels are
+ * WebAssembly ('wasm-unsafe-eval'), and its charts set style attributes ('unsafe-inline' styles);
+ * no inline script, no other origin, no frames, no forms.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "x-content-type-options": "nosniff",
+  "content-security-policy": [
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "referrer-policy": "no-referrer",
+};
+
+/**
  * Serves a folder on 127.0.0.1 (never the network: the lab is for the person at the machine).
- * Paths are resolved inside the folder only; anything else is a 404.
+ * Paths are resolved inside the folder only; anything else is a 404. Only GET and HEAD (405), a
+ * Host naming this machine and port (403: a page on another site that points its own name at
+ * 127.0.0.1, DNS rebinding, gets nothing), and a path that decodes (400); no request ends the
+ * server.
  */
 export async function serveFolder(folder: string, port: number): Promise<StaticSite> {
   const base = resolve(folder);
+  let hosts = new Set<string>();
+  const refuse = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}) =>
+    res
+      .writeHead(status, { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...extra })
+      .end(text);
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    let path = decodeURIComponent(url.pathname);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      refuse(res, 405, "only GET and HEAD\n", { allow: "GET, HEAD" });
+      return;
+    }
+    if (!hosts.has((req.headers.host ?? "").toLowerCase())) {
+      refuse(res, 403, "unknown Host: open the lab at the address it printed\n");
+      return;
+    }
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+    } catch {
+      refuse(res, 400, "malformed URL\n");
+      return;
+    }
     if (path.endsWith("/")) path += "index.html";
     const file = normalize(join(base, path));
-    if (file !== base && !file.startsWith(base + sep)) {
-      res.writeHead(404).end("not found");
+    if (path.includes("\0") || (file !== base && !file.startsWith(base + sep))) {
+      refuse(res, 404, "not found\n");
       return;
     }
     readFile(file).then(
@@ -119,11 +164,17 @@ export async function serveFolder(folder: string, port: number): Promise<StaticS
         res.writeHead(200, {
           "content-type": TYPES[extname(file)] ?? "application/octet-stream",
           "cache-control": "no-cache",
+          ...SECURITY_HEADERS,
         });
-        res.end(body);
+        res.end(req.method === "HEAD" ? undefined : body);
       },
-      () => res.writeHead(404, { "content-type": "text/plain" }).end("not found"),
+      () => refuse(res, 404, "not found\n"),
     );
+  });
+  // A client that sends garbage gets a 400 from Node's parser; it never reaches the handler.
+  server.on("clientError", (_e, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    else socket.destroy();
   });
   await new Promise<void>((ok, fail) => {
     server.once("error", (e: NodeJS.ErrnoException) => {
@@ -138,6 +189,7 @@ export async function serveFolder(folder: string, port: number): Promise<StaticS
     server.listen(port, "127.0.0.1", () => ok());
   });
   const actual = (server.address() as AddressInfo).port;
+  hosts = new Set([`127.0.0.1:${actual}`, `localhost:${actual}`, `[::1]:${actual}`]);
   return {
     url: `http://127.0.0.1:${actual}/`,
     port: actual,

@@ -1,7 +1,10 @@
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Io } from "./io.js";
-import { labIsStale } from "./lab-site.js";
+import { labIsStale, serveFolder } from "./lab-site.js";
 import { execute } from "./main.js";
 
 /** `overshoot lab` builds the page when needed, serves it on 127.0.0.1, prints the URL, and stops. */
@@ -65,4 +68,56 @@ describe("overshoot lab", () => {
     expect(await execute(["lab", "--prot", "80"], unknown)).toBe(2);
     expect(unknown.errors.join("")).toContain("--port");
   }, 120_000);
+});
+
+/** One raw HTTP exchange: the request bytes as written, the response as received. */
+function raw(port: number, request: string): Promise<string> {
+  return new Promise((ok, fail) => {
+    // Written, not ended: the server answers, then closes (Connection: close, or HTTP/1.0).
+    const socket = connect(port, "127.0.0.1", () => socket.write(request));
+    let got = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (d) => {
+      got += d;
+    });
+    socket.on("end", () => ok(got));
+    socket.on("error", fail);
+  });
+}
+
+describe("the lab's server, asked as a stray page or an attacker would", () => {
+  it("answers malformed URLs 400, other hosts 403, other methods 405, and keeps serving", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-site-"));
+    writeFileSync(join(dir, "index.html"), "<!doctype html><title>t</title>");
+    const site = await serveFolder(dir, 0);
+    const host = `127.0.0.1:${site.port}`;
+    const get = (path: string, h = host, method = "GET") =>
+      raw(site.port, `${method} ${path} HTTP/1.1\r\nHost: ${h}\r\nConnection: close\r\n\r\n`);
+    try {
+      expect(await get("/%")).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await get("/%c0%ae")).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await get("/", "evil.example")).toMatch(/^HTTP\/1\.1 403 /);
+      expect(await get("/", `evil.example:${site.port}`)).toMatch(/^HTTP\/1\.1 403 /);
+      expect(await raw(site.port, "GET / HTTP/1.0\r\n\r\n")).toMatch(/^HTTP\/1\.1 403 /);
+      const post = await get("/", host, "POST");
+      expect(post).toMatch(/^HTTP\/1\.1 405 /);
+      expect(post.toLowerCase()).toContain("allow: get, head");
+      expect(await get("/%00/index.html")).toMatch(/^HTTP\/1\.1 404 /);
+      expect(await raw(site.port, "NOT HTTP AT ALL\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
+      // Still serving, under every name of this machine, with its headers.
+      for (const h of [host, `localhost:${site.port}`, `LOCALHOST:${site.port}`]) {
+        const ok = await get("/", h);
+        expect(ok).toMatch(/^HTTP\/1\.1 200 /);
+        expect(ok.toLowerCase()).toContain("x-content-type-options: nosniff");
+        expect(ok.toLowerCase()).toContain("content-security-policy: default-src 'self'");
+        expect(ok).toContain("<title>t</title>");
+      }
+      const head = await get("/", host, "HEAD");
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head).not.toContain("<title>");
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -77,7 +77,10 @@ export interface WatchedPage {
   readonly outside: string[];
 }
 
-/** A new page at the given size that records every console error, page error and outside request. */
+/**
+ * A new page at the given size that records every console error, page error, violation of the
+ * server's Content-Security-Policy and outside request.
+ */
 export async function newPage(lab: Lab, width = 1280, height = 900): Promise<WatchedPage> {
   const page = await lab.context.newPage();
   await page.setViewportSize({ width, height });
@@ -87,6 +90,10 @@ export async function newPage(lab: Lab, width = 1280, height = 900): Promise<Wat
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+  // The server's Content-Security-Policy: anything the page does that it forbids is a problem too.
+  await page.addInitScript(
+    `document.addEventListener("securitypolicyviolation", (e) => console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI));`,
+  );
   page.on("request", (r) => {
     const u = new URL(r.url());
     if (u.protocol !== "data:" && u.protocol !== "blob:" && u.hostname !== "127.0.0.1") outside.push(r.url());
