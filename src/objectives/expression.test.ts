@@ -110,6 +110,27 @@ describe("compileExpression: variables", () => {
   });
 });
 
+describe("compileExpression: names that exist on Object.prototype", () => {
+  it("are variables like any other (or reserved), never the prototype's functions", () => {
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+      let f: ReturnType<typeof compileExpression>;
+      try {
+        f = compileExpression(`x + 2*sin(${name})`);
+      } catch (e) {
+        // constructor and __proto__ are refused as reserved names, with the position.
+        expect((e as Error).message).toMatch(/is a reserved name, not a variable, at position/);
+        continue;
+      }
+      expect([...f.names].sort()).toEqual([name, "x"].sort());
+      const at = Float64Array.from(f.names.map((n) => (n === "x" ? 1 : 0.5)));
+      expect(f.value(at)).toBeCloseTo(1 + 2 * Math.sin(0.5), 14);
+      const g = new Float64Array(2);
+      f.gradient(at, g);
+      expect(g[f.names.indexOf(name)]).toBeCloseTo(2 * Math.cos(0.5), 14);
+    }
+  });
+});
+
 describe("compileExpression: refused input names the problem and where", () => {
   const refused: readonly [string, string, RegExp, number | null][] = [
     ["syntax error", "x^2 +", /syntax error at position 6: unexpected end/, 6],

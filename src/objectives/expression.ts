@@ -38,7 +38,11 @@ export const EXPRESSION_FUNCTIONS = [
 ] as const;
 type UserFunction = (typeof EXPRESSION_FUNCTIONS)[number];
 
-const CONSTANTS: Readonly<Record<string, number>> = { pi: Math.PI, e: Math.E };
+// A Map, not an object: a name such as toString or valueOf must not find Object.prototype's.
+const CONSTANTS: ReadonlyMap<string, number> = new Map([
+  ["pi", Math.PI],
+  ["e", Math.E],
+]);
 /** Names that must never be variables: they mean something to JavaScript or to mathjs. */
 const RESERVED = new Set([
   "constructor",
@@ -305,7 +309,7 @@ class Converter {
     if ((EXPRESSION_FUNCTIONS as readonly string[]).includes(name)) {
       throw this.errorAt(`${name} is a function: call it as ${name}(…)`, this.wordPosition(name));
     }
-    const constant = CONSTANTS[name];
+    const constant = CONSTANTS.get(name);
     if (constant !== undefined) return this.b.num(constant);
     if (this.allowed) {
       const i = this.allowed.get(name);
@@ -744,7 +748,7 @@ function checkVars(vars: readonly string[]): Map<string, number> {
       );
     if (
       RESERVED.has(name) ||
-      name in CONSTANTS ||
+      CONSTANTS.has(name) ||
       (EXPRESSION_FUNCTIONS as readonly string[]).includes(name)
     ) {
       throw new ExpressionError(
