@@ -68,6 +68,26 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
       /invalid --x0: x = Infinity is not finite/,
     ],
     [
+      "a start outside the domain: sqrt at −1",
+      ["run", "--f", "sqrt(x)", "--x0", "-1", "--lr", "0.1"],
+      /invalid --x0: f is NaN at x = -1 \(outside the function's domain.*start where f is finite/,
+    ],
+    [
+      "a start outside the domain: log at 0",
+      ["run", "--f", "log(x)", "--x0", "0", "--lr", "0.1"],
+      /invalid --x0: f is -Infinity at x = 0/,
+    ],
+    [
+      "a start past the float64 range: x^1e308 at 2",
+      ["stability", "--f", "x^1e308", "--at", "2"],
+      /invalid --at: f is Infinity at x = 2/,
+    ],
+    [
+      "a start where the gradient is infinite: sqrt at 0",
+      ["sweep", "--f", "sqrt(x)+y^2", "--x0", "0,1", "--lr", "0.1:1:3"],
+      /invalid --x0: ∂f\/∂x is Infinity at x = 0, y = 1: start where the gradient is finite/,
+    ],
+    [
       "--x0 not a number",
       ["run", "--f", "x^2", "--x0", "abc", "--lr", "0.1"],
       /invalid --x0: 'abc' is not a number/,

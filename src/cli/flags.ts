@@ -311,5 +311,24 @@ export function requireStart(
     if (!Number.isFinite(v))
       throw new CliError(`invalid --${flag}: ${objective.names[i]} = ${v} is not finite`);
   });
+  // A start outside the function's domain (sqrt at −1, log at 0) or where it overflows would
+  // only give a run that is non-finite at step 0: refuse it, naming the value.
+  const at = Float64Array.from(x);
+  const g = new Float64Array(n);
+  const f = objective.gradient(at, g);
+  const point = objective.names
+    .slice(0, 4)
+    .map((name, i) => `${name} = ${x[i]}`)
+    .join(", ");
+  const where = n > 4 ? `${point}, …` : point;
+  if (!Number.isFinite(f))
+    throw new CliError(
+      `invalid --${flag}: f is ${f} at ${where} (outside the function's domain, or past the float64 range): start where f is finite`,
+    );
+  const bad = g.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new CliError(
+      `invalid --${flag}: ∂f/∂${objective.names[bad]} is ${g[bad]} at ${where}: start where the gradient is finite`,
+    );
   return x;
 }
