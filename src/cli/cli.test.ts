@@ -346,6 +346,14 @@ describe("overshoot demo", () => {
 });
 
 describe("overshoot stability", () => {
+  it("takes the point as --x0, as every command does, and --at as the same flag", async () => {
+    const x0 = await cli(["stability", "--f", "x^2 + 3*y^2", "--x0", "1,2", "--json"]);
+    const at = await cli(["stability", "--f", "x^2 + 3*y^2", "--at", "1,2", "--json"]);
+    expect(x0.code).toBe(0);
+    expect(x0.out).toBe(at.out);
+    expect(JSON.parse(x0.out).spectrum.top[0].value).toBeCloseTo(6, 10);
+  });
+
   it("measures λmax by Lanczos and gives the critical rate of the optimizer asked about", async () => {
     const r = await cli([
       "stability",
@@ -400,7 +408,17 @@ describe("overshoot stability", () => {
   });
 
   it.each([
-    ["missing --at", ["stability", "--f", "x^2"], /missing --at \(the point to measure, 1 value: x\)/],
+    ["missing --x0", ["stability", "--f", "x^2"], /missing --x0 \(a start point with 1 value: x\)/],
+    [
+      "demo into a special filesystem (it used to hang)",
+      ["demo", "--out", "/proc/overshoot-demo"],
+      /cannot create --out \/proc\/overshoot-demo: this filesystem makes no folders there \(ENOENT\)/,
+    ],
+    [
+      "both --x0 and --at",
+      ["stability", "--f", "x^2", "--x0", "1", "--at", "1"],
+      /give the point once: --x0 or --at/,
+    ],
     [
       "--at of the wrong length",
       ["stability", "--f", "x^2+y^2", "--at", "1"],
@@ -879,6 +897,21 @@ describe("overshoot train", () => {
       "unknown kernels",
       ["train", "--data", "xor", "--lr", "0.1", "--kernels", "wsam"],
       /unknown kernels: wsam .*did you mean wasm/,
+    ],
+    [
+      "an empty --hidden",
+      ["train", "--data", "xor", "--lr", "0.1", "--hidden", ""],
+      /invalid --hidden: empty \(hidden layer widths separated by commas, e\.g\. 16,16; or none/,
+    ],
+    [
+      "a report that is not .html",
+      ["train", "--data", "xor", "--lr", "0.1", "--report", "r.pdf"],
+      /invalid --report: r\.pdf \(the report is an HTML page: name it \.html\)/,
+    ],
+    [
+      "bce on three classes",
+      ["train", "--data", "iris", "--lr", "0.1", "--loss", "bce"],
+      /invalid --loss: bce has one output, for two classes; this data has 3: use --loss cross-entropy/,
     ],
   ])("%s", async (_, args, message) => {
     const r = await cli(args);
@@ -1674,7 +1707,7 @@ describe("overshoot diagnose", () => {
     const lines = ["x1,x2,y"];
     for (let r = 0; r < set.rows; r++) lines.push(`${set.x[2 * r]},${set.x[2 * r + 1]},${set.y[r]}`);
     const csv = write("heavy.csv", `${lines.join("\n")}\n`);
-    const net = ["--data", csv, "--target", "y", "--hidden", "", "--loss", "mse", "--validation", "0"];
+    const net = ["--data", csv, "--target", "y", "--hidden", "none", "--loss", "mse", "--validation", "0"];
     const log = join(dir, "heavy.jsonl");
     const t = await cli([
       "train",

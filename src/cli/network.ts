@@ -40,7 +40,11 @@ export const NETWORK_FLAGS: FlagSpecs = {
     help: "data, initial weights, split and minibatch order (default 0)",
   },
   validation: { type: "number", value: "F", help: "fraction of rows held out for validation (default 0.2)" },
-  hidden: { type: "string", value: "16,16", help: "mlp: hidden layer widths (default 16,16)" },
+  hidden: {
+    type: "string",
+    value: "16,16",
+    help: "mlp: hidden layer widths (default 16,16; none for no hidden layer)",
+  },
   activation: { type: "string", value: "NAME", help: `mlp: ${ACTIVATIONS.join("|")} (default tanh)` },
   loss: {
     type: "string",
@@ -88,7 +92,12 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
     throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
   const hiddenText = (flags["hidden"] as string | undefined) ?? "16,16";
-  const hidden = hiddenText.trim() === "" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
+  if (hiddenText.trim() === "")
+    throw new CliError(
+      "invalid --hidden: empty (hidden layer widths separated by commas, e.g. 16,16; or none for no hidden layer)",
+    );
+  // "none": no hidden layer, the inputs straight to the outputs (a linear model under the loss).
+  const hidden = hiddenText.trim() === "none" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
   if (hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
   const data = prepareData(flags, lossFlag as Loss | undefined, seed);
@@ -226,6 +235,10 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
   const chosen: Loss = loss ?? (labels ? "cross-entropy" : "mse");
   if (!labels && (chosen === "cross-entropy" || chosen === "bce"))
     throw new CliError(`invalid --loss: ${chosen} needs class labels`);
+  if (labels && chosen === "bce" && classes > 2)
+    throw new CliError(
+      `invalid --loss: bce has one output, for two classes; this data has ${classes}: use --loss cross-entropy`,
+    );
   const outputs = labels ? (chosen === "bce" ? 1 : Math.max(2, classes)) : 1;
   const y = new Float64Array(rows * outputs);
   for (let r = 0; r < rows; r++) {

@@ -1,18 +1,44 @@
-import { mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { CliError } from "./errors.js";
 import { writeFileAtomic } from "./files.js";
 import type { Io } from "./io.js";
 
-/** The --out folder of a demo (created if needed), resolved against the working directory. */
+/**
+ * The --out folder of a demo (created if needed), resolved against the working directory, checked
+ * writable before any work. The missing folders are made one at a time: Node's recursive mkdir
+ * never returns on a special filesystem such as /proc.
+ */
 export function outputDir(io: Io, flag: string | undefined, fallback: string): string {
   const dir = resolve(io.cwd, flag ?? fallback);
+  const refuse = (why: string) => new CliError(`cannot create --out ${dir}: ${why}`);
+  const missing: string[] = [];
+  let at = dir;
+  for (;;) {
+    try {
+      if (!statSync(at).isDirectory()) throw refuse(`${at} is not a folder`);
+      break;
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      missing.push(at);
+      const up = dirname(at);
+      if (up === at) break;
+      at = up;
+    }
+  }
   try {
-    mkdirSync(dir, { recursive: true });
+    for (const d of missing.reverse()) mkdirSync(d);
+    accessSync(dir, constants.W_OK);
   } catch (e) {
-    throw new CliError(
-      `cannot create --out ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    const why: Record<string, string> = {
+      ENOENT: "this filesystem makes no folders there",
+      EACCES: "permission denied",
+      EPERM: "not permitted",
+      EROFS: "read-only filesystem",
+      ENOSPC: "no space left",
+    };
+    throw refuse(code ? `${why[code] ?? "refused"} (${code}); pick another --out` : (e as Error).message);
   }
   return dir;
 }

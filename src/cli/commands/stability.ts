@@ -20,7 +20,12 @@ import type { Io } from "../io.js";
 
 export const STABILITY_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
-  at: { type: "numbers", value: "X", help: "the point whose Hessian is measured, e.g. -1.2,1" },
+  x0: {
+    type: "numbers",
+    value: "X",
+    help: "the point whose Hessian is measured, e.g. -1.2,1 (as every command's start)",
+  },
+  at: { type: "numbers", value: "X", help: "the same as --x0" },
   ...OPTIMIZER_FLAGS,
   k: { type: "number", value: "K", help: "how many of the largest eigenvalues (default 3)" },
   tolerance: { type: "number", value: "T", help: "Lanczos: relative residual tolerance (default 1e-10)" },
@@ -64,10 +69,13 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot stability --help)`);
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
+  if (flags["at"] !== undefined && flags["x0"] !== undefined)
+    throw new CliError("give the point once: --x0 or --at (the same flag)");
+  const flag = flags["at"] !== undefined ? "at" : "x0";
   const at = requireStart(
     flags,
     objective,
-    "at",
+    flag,
     (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective),
   );
   const k = flags["k"] as number | undefined;

@@ -156,7 +156,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   const logPath = flags["log"] as string | undefined;
   if (logPath !== undefined) checkWritable(logPath, "--log");
   const reportPath = flags["report"] as string | undefined;
-  if (reportPath !== undefined) checkWritable(reportPath, "--report");
+  if (reportPath !== undefined) {
+    if (!/\.html?$/i.test(reportPath))
+      throw new CliError(`invalid --report: ${reportPath} (the report is an HTML page: name it .html)`);
+    checkWritable(reportPath, "--report");
+  }
 
   const config = resolveOptimizerConfig(options);
   let lrSchedule: ((k: number) => number) | undefined;
