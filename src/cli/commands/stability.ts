@@ -38,7 +38,7 @@ export const STABILITY_FLAGS: FlagSpecs = {
   steps: {
     type: "number",
     value: "N",
-    help: "adam, adamw, rmsprop, adagrad: run N steps from --at, measuring the preconditioned sharpness",
+    help: "adam, adamw, rmsprop, adagrad: run N steps from the point, measuring the preconditioned sharpness",
   },
   json: { type: "boolean", help: "print the report as JSON" },
   help: { type: "boolean", help: "show this help" },
@@ -50,15 +50,16 @@ Measures the top eigenvalues of the Hessian and the smallest by Lanczos on Hessi
 products, with error bars, and turns λmax into the critical learning rate for the optimizer
 (exact for a quadratic; local elsewhere — 'overshoot critical-lr' measures it on real runs).
 
-Usage: overshoot stability --f EXPR --at X [optimizer flags] [--json]
+Usage: overshoot stability --f EXPR --x0 X [optimizer flags] [--json]   (--at X: the same)
 
-Example: overshoot stability --f rosenbrock --at -1.2,1 --optimizer sgd --momentum 0.9
+Example: overshoot stability --f rosenbrock --x0 -1.2,1 --optimizer sgd --momentum 0.9
 
 ${flagHelp(STABILITY_FLAGS)}`;
 
 export async function stabilityCommand(argv: readonly string[], io: Io): Promise<number> {
-  // "--at init" names the default for models (their initial weights); drop it before parsing numbers.
-  const atInit = argv.findIndex((a, i) => a === "--at" && argv[i + 1] === "init");
+  // "--at init" (or "--x0 init") names the default for models (their initial weights); drop it
+  // before parsing numbers.
+  const atInit = argv.findIndex((a, i) => (a === "--at" || a === "--x0") && argv[i + 1] === "init");
   const args = atInit >= 0 ? [...argv.slice(0, atInit), ...argv.slice(atInit + 2)] : argv;
   const { flags, positionals } = parseFlags(args, STABILITY_FLAGS, "stability");
   if (flags["help"]) {
@@ -138,7 +139,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   if (along) io.out(alongText(along, steps!));
   else if (config.name !== "sgd")
     io.out(
-      `For ${config.name}, add --steps N to measure the preconditioned sharpness along a run from --at.\n`,
+      `For ${config.name}, add --steps N to measure the preconditioned sharpness along a run from the point.\n`,
     );
   return 0;
 }
