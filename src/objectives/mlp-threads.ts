@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { spawnWorker } from "../core/worker.js";
-import { type MlpData, type MlpObjective, type MlpSpec, mlpObjective } from "./mlp.js";
+import { type MlpData, type MlpObjective, type MlpSpec, mlpObjective, rowRange } from "./mlp.js";
 
 /**
  * An MLP whose full-batch loss, gradient and Hessian-vector product are split by rows over this
@@ -33,17 +33,18 @@ export interface ThreadInit {
   readonly out: SharedArrayBuffer;
 }
 
-function rowsSlice(d: MlpData, r0: number, r1: number, inS: number, outS: number): MlpData {
-  return { x: d.x.slice(r0 * inS, r1 * inS), y: d.y.slice(r0 * outS, r1 * outS), rows: r1 - r0 };
+/** A share of the rows, copied: a worker is sent its own arrays, not the whole buffer they view. */
+function share(d: MlpData, r0: number, r1: number): MlpData {
+  const part = rowRange(d, r0, r1);
+  return { x: part.x.slice(), y: part.y.slice(), rows: part.rows };
 }
 
 export async function threadedMlp(spec: MlpSpec, data: MlpData, threads: number): Promise<ThreadedMlp> {
-  const inS = spec.sizes[0]!;
   const outS = spec.sizes[spec.sizes.length - 1]!;
   const n = Math.max(1, Math.min(Math.floor(threads), data.rows));
   const bounds = Array.from({ length: n + 1 }, (_, t) => Math.round((t * data.rows) / n));
   const whole = mlpObjective(spec, data, "mlp");
-  const own = mlpObjective(spec, rowsSlice(data, 0, bounds[1]!, inS, outS), "mlp");
+  const own = mlpObjective(spec, share(data, 0, bounds[1]!), "mlp");
   const dim = whole.dim;
   const control = new SharedArrayBuffer(4 * (2 + n));
   const ctl = new Int32Array(control);
@@ -61,7 +62,7 @@ export async function threadedMlp(spec: MlpSpec, data: MlpData, threads: number)
     worker.unref();
     const init: ThreadInit = {
       spec,
-      data: rowsSlice(data, bounds[w]!, bounds[w + 1]!, inS, outS),
+      data: share(data, bounds[w]!, bounds[w + 1]!),
       worker: w - 1,
       control,
       theta,

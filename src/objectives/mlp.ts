@@ -62,6 +62,13 @@ export interface MlpObjective extends Objective {
   ): void;
 }
 
+/** Rows r0 ≤ r < r1 of the data, as views of its arrays (no copy). */
+export function rowRange(d: MlpData, r0: number, r1: number): MlpData {
+  const inS = d.x.length / d.rows;
+  const outS = d.y.length / d.rows;
+  return { x: d.x.subarray(r0 * inS, r1 * inS), y: d.y.subarray(r0 * outS, r1 * outS), rows: r1 - r0 };
+}
+
 export function parameterCount(sizes: readonly number[]): number {
   let n = 0;
   for (let l = 1; l < sizes.length; l++) n += sizes[l]! * sizes[l - 1]! + sizes[l]!;

@@ -1,4 +1,4 @@
-import { type MlpData, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
+import { type MlpData, type MlpObjective, mlpObjective, rowRange } from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
@@ -136,7 +136,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const measure =
     measureRows === data.rows
       ? f
-      : mlpObjective(spec, slice(data, measureRows), "measurement batch", { kernels: f.kernels });
+      : mlpObjective(spec, rowRange(data, 0, measureRows), "measurement batch", { kernels: f.kernels });
   const lr = opt.config.lr;
   let detector = new DivergenceDetector(opt.config);
   let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;
@@ -210,7 +210,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           record["inactive"] = inactiveUnits(
             measure,
             theta,
-            measureRows === data.rows ? data : slice(data, measureRows),
+            measureRows === data.rows ? data : rowRange(data, 0, measureRows),
           );
         } else if (sinceRecord.count > 0) {
           record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
@@ -302,12 +302,6 @@ export function finalTrainingLoss(config: TrainConfig): number {
   if (result.status === "nonfinite") return Number.POSITIVE_INFINITY;
   const last = records[records.length - 1];
   return last ? (last.trainLoss ?? last.loss) : Number.NaN;
-}
-
-function slice(d: MlpData, rows: number): MlpData {
-  const inS = d.x.length / d.rows;
-  const outS = d.y.length / d.rows;
-  return { x: d.x.subarray(0, rows * inS), y: d.y.subarray(0, rows * outS), rows };
 }
 
 function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Array): number[] {

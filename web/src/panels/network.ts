@@ -163,7 +163,7 @@ class NetworkPanel implements Panel {
     // A run set up before the WebAssembly kernels arrived is set up again on them while the page
     // is idle, not in Train's click: the same numbers (the kernels agree bit for bit), faster.
     window.addEventListener("overshoot-kernels", () => {
-      if (!this.playing && this.records.length <= 1 && this.setup?.objective.kernels === "js") this.start();
+      if (!this.playing) this.onWasm();
     });
   }
 
@@ -281,9 +281,14 @@ class NetworkPanel implements Panel {
     return true;
   }
 
+  /** A run not yet started and set up on the JS kernels is set up again once wasm is there. */
+  private onWasm(): void {
+    if (this.setup?.objective.kernels === "js" && this.records.length <= 1 && wasmAvailable()) this.start();
+  }
+
   private play(): void {
     // Should Train come before "overshoot-kernels" was heard: set up on the kernels now.
-    if (this.setup?.objective.kernels === "js" && this.records.length <= 1 && wasmAvailable()) this.start();
+    this.onWasm();
     if (!this.it || this.result) return;
     this.playing = true;
     this.el("network-play").textContent = "Pause";
