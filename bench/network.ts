@@ -6,7 +6,7 @@
 // one exact Hessian-vector product (ours: the R-operator; PyTorch: double backward). PyTorch runs
 // in one long-lived process (bench/torch_server.py) started with OPENBLAS_NUM_THREADS=1
 // OMP_NUM_THREADS=1 and torch.set_num_threads(1). Each side is timed over enough calls for about
-// 0.2 s after a warm-up round, 7 rounds, the order alternating; medians with min–max, and ratios
+// 0.2 s after a warm-up round, 9 rounds, the order alternating; medians with min–max, and ratios
 // formed round by round. On MNIST also the rows split over this thread and one worker
 // (threadedMlp: the same passes on each half, combined). GFLOP/s counts the dense products' multiply-adds of the layers (2·N·in·out
 // for each product a pass forms), the same nominal count for both sides: on MNIST's mostly-zero
@@ -33,7 +33,8 @@ import { oneHot } from "../src/objectives/synthetic.js";
 import { createOptimizer } from "../src/optim/index.js";
 import { fmtSpread, interleave, msPerCall, ratios, type Spread, spread } from "./ab.js";
 
-const ROUNDS = 7;
+// 9 rounds: this 2-core VM's neighbours move single rounds by ±30%; the median of 9 holds.
+const ROUNDS = 9;
 const python = "/usr/bin/python3";
 
 function haveTorch(): boolean {

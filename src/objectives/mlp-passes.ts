@@ -380,7 +380,8 @@ export function mlpPasses(
   };
 
   const copyOut = (at: number, out: Float64Array) => {
-    for (let i = 0; i < P; i++) out[i] = st(h[at + i]!);
+    if (f32) for (let i = 0; i < P; i++) out[i] = Math.fround(h[at + i]!);
+    else out.set(h.subarray(at, at + P));
   };
 
   const lossSum = (theta: Float64Array, x: Float64Array, y: Float64Array, rows: number): number => {
