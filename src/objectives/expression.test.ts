@@ -6,6 +6,8 @@ import {
   EXPRESSION_FUNCTIONS,
   ExpressionError,
   MAX_EXPRESSION_LENGTH,
+  MAX_TREE_DEPTH,
+  MAX_VARIABLES,
 } from "./expression.js";
 
 /** max |a − b| / max(1, |b|): relative where values are large, absolute near zero. */
@@ -77,6 +79,22 @@ describe("compileExpression: derivatives against central finite differences", ()
     expect(Array.from(g2).map((u) => Number(u.toFixed(9)))).toEqual([-215.6, -88]);
     rb.hessian(Float64Array.of(-1.2, 1), h2);
     expect(Array.from(h2).map((u) => Number(u.toFixed(9)))).toEqual([1330, 480, 480, 200]);
+  });
+
+  it("takes second derivatives without squaring a quotient's denominator (exact where b² overflows)", () => {
+    // f″ in closed form: log(1/x^100) = −100·log x → 100/x²; log(1/exp(x)) = −x → 0;
+    // log(2/x^60) → 60/x². The old rule a'/b − a·b'/b² gave −199, −2 and NaN.
+    const h = new Float64Array(1);
+    const cases: [string, number, number][] = [
+      ["log(1/x^100)", 10, 1],
+      ["log(1/exp(x))", 200, 0],
+      ["log(2/x^60)", 100, 0.006],
+      ["1/x^100", 10, 10100 * 1e-102],
+    ];
+    for (const [text, at, want] of cases) {
+      compileExpression(text).hessian(Float64Array.of(at), h);
+      expect(Math.abs(h[0]! - want), text).toBeLessThanOrEqual(1e-12 * Math.max(Math.abs(want), 1e-300));
+    }
   });
 
   it("evaluates sigmoid and softplus stably far out", () => {
@@ -194,6 +212,43 @@ describe("compileExpression: refused input names the problem and where", () => {
     const deepCalls = `${"sin(".repeat(100)}x${")".repeat(100)}`;
     expect(() => compileExpression(deepCalls)).toThrow(/nested too deeply/);
   });
+
+  it("a long run of signs or powers: refused by depth before any recursion (no stack overflow)", () => {
+    for (const text of [`${"-".repeat(1999)}x`, `${"+".repeat(1999)}x`, `${"x^-".repeat(666)}x`]) {
+      const t0 = performance.now();
+      expect(() => compileExpression(text)).toThrow(
+        new RegExp(`nested too deeply: more than ${MAX_TREE_DEPTH} levels of operators`),
+      );
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
+    // Within the depth limit it compiles: 999 powers, and 500 signs that cancel to x.
+    expect(compileExpression(`${"x^".repeat(499)}x`).dim).toBe(1);
+    expect(compileExpression(`${"-".repeat(500)}x`).value(Float64Array.of(3))).toBe(3);
+  });
+
+  it("too many variables, or derivatives too large: one line, at once, not minutes and gigabytes", () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `x${i}`);
+    const t0 = performance.now();
+    expect(() => compileExpression(names(200).join("*"))).toThrow(
+      new RegExp(
+        `too many variables: x\\d+ would be the ${MAX_VARIABLES + 1}th \\(the limit is ${MAX_VARIABLES}\\), at position \\d+`,
+      ),
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(() => compileExpression("x", { vars: names(MAX_VARIABLES + 1) })).toThrow(
+      /invalid vars: 65 variables \(the limit is 64\)/,
+    );
+    // 64 variables are fine; seven sines of their product exceed the term budget.
+    const product = names(MAX_VARIABLES).join("*");
+    const f = compileExpression(product);
+    const g = new Float64Array(MAX_VARIABLES);
+    f.gradient(new Float64Array(MAX_VARIABLES).fill(1), g);
+    expect([...g].every((u) => u === 1)).toBe(true);
+    const seven = Array.from({ length: 7 }, (_, k) => `sin(${k + 1}*${product})`).join("*");
+    expect(() => compileExpression(seven)).toThrow(
+      /too complex: its derivatives need more than 150,000 distinct terms/,
+    );
+  }, 30_000);
 
   it("vars that are not plain names never reach the code generator", () => {
     expect(() => compileExpression("x", { vars: ["x; process.exit()"] })).toThrow(

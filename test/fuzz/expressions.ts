@@ -35,9 +35,65 @@ export function randomExpression(rng: Rng, depth = 4): string {
   return go(depth);
 }
 
+/**
+ * The wide family: large powers, exponentials and their quotients, at points far from 0, where the
+ * value and its derivatives are ordinary numbers but a square of an intermediate is not (the
+ * quotient rule's b², log of 1/x^100): log(c/x^k), log(x^k/y^j), c/(x^k)·y^j, sqrt(x^k + y^j),
+ * log(1/exp(k·x)), … summed or multiplied in pairs.
+ */
+export function randomWideExpression(rng: Rng): string {
+  const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
+  const v = () => (rng.uniform() < 0.5 ? "x" : "y");
+  const power = () => `${v()}^${int(20, 110)}`;
+  const term = (): string => {
+    switch (int(0, 7)) {
+      case 0:
+        return `log(${int(1, 9)}/${power()})`;
+      case 1:
+        return `log(${power()}/${power()})`;
+      case 2:
+        return `${int(1, 9)}/(${power()})*${v()}^${int(1, 3)}`;
+      case 3:
+        return `sqrt(${power()} + ${power()})/${v()}^${int(20, 60)}`;
+      case 4:
+        return `log(1/exp(${int(5, 25)}*${v()}))`;
+      case 5:
+        return `log(${power()} + ${power()})`;
+      case 6:
+        return `exp(${int(5, 25)}*${v()})/exp(${int(5, 25)}*${v()})`;
+      default:
+        return `atan(${power()})*${v()}`;
+    }
+  };
+  const r = rng.uniform();
+  if (r < 0.4) return term();
+  return `${term()} ${r < 0.7 ? "+" : "*"} ${term()}`;
+}
+
+export interface FuzzFamily {
+  readonly expression: (rng: Rng) => string;
+  /** One coordinate of a point. */
+  readonly coordinate: (rng: Rng) => number;
+}
+
+/** The default family: depth-4 trees at points in [−1.5, 1.5]². */
+export const SMALL: FuzzFamily = {
+  expression: (rng) => randomExpression(rng),
+  coordinate: (rng) => 3 * rng.uniform() - 1.5,
+};
+
+/** The wide family at points in [1.5, 8]²: x^110 reaches 1e99, its square of a square overflows. */
+export const WIDE: FuzzFamily = {
+  expression: randomWideExpression,
+  coordinate: (rng) => 1.5 + 6.5 * rng.uniform(),
+};
+
 export interface FuzzCounts {
   cases: number;
-  /** Points where the reference or we gave a non-finite number: skipped, not compared. */
+  /**
+   * Points where the reference (mathjs's value or the jet) is not finite: skipped, not compared.
+   * Where the reference is finite and we are not, the case fails.
+   */
   nonFinite: number;
   compared: number;
   worstValue: number;
@@ -51,7 +107,7 @@ export interface FuzzCounts {
 
 const TOLERANCE = { value: 1e-12, gradient: 1e-10, hessian: 1e-9 };
 
-export function fuzz(rng: Rng, n: number): FuzzCounts {
+export function fuzz(rng: Rng, n: number, family: FuzzFamily = SMALL): FuzzCounts {
   const c: FuzzCounts = {
     cases: 0,
     nonFinite: 0,
@@ -64,9 +120,9 @@ export function fuzz(rng: Rng, n: number): FuzzCounts {
   };
   const rel = (a: number, b: number, scale: number) => Math.abs(a - b) / Math.max(1, scale);
   for (let k = 0; k < n; k++) {
-    let text = randomExpression(rng);
+    let text = family.expression(rng);
     // An objective needs a variable (a constant expression is refused by design).
-    while (!/\b[xy]\b/.test(text)) text = randomExpression(rng);
+    while (!/\b[xy]\b/.test(text)) text = family.expression(rng);
     // mathjs has no sigmoid or softplus: its scope gets them, for the value only.
     const value = compile(text);
     const t0 = performance.now();
@@ -76,7 +132,7 @@ export function fuzz(rng: Rng, n: number): FuzzCounts {
     let ms = performance.now() - t0;
     c.cases++;
     for (let p = 0; p < 2; p++) {
-      const at = Float64Array.from(names, () => 3 * rng.uniform() - 1.5);
+      const at = Float64Array.from(names, () => family.coordinate(rng));
       const t1 = performance.now();
       const g = new Float64Array(m);
       const got = f.gradient(at, g);
@@ -99,9 +155,12 @@ export function fuzz(rng: Rng, n: number): FuzzCounts {
       });
       const want = value.evaluate(scope) as number;
       const jet = jetOf(text, names, at);
-      const all = [want, got, jet.v, ...g, ...jet.g, ...hess, ...jet.h];
-      if (!all.every(Number.isFinite)) {
+      if (![want, jet.v, ...jet.g, ...jet.h].every(Number.isFinite)) {
         c.nonFinite++;
+        continue;
+      }
+      if (![got, ...g, ...hess].every(Number.isFinite)) {
+        c.failure ??= `${text} at (${[...at].join(", ")}): ours not finite where the jet is (value ${got}, gradient ${[...g]}, Hessian ${[...hess]})`;
         continue;
       }
       c.compared++;

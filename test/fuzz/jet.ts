@@ -27,7 +27,8 @@ const FUNCTIONS: Record<string, (t: number) => [number, number, number]> = {
   sin: (t) => [Math.sin(t), Math.cos(t), -Math.sin(t)],
   cos: (t) => [Math.cos(t), -Math.sin(t), -Math.cos(t)],
   exp: (t) => [Math.exp(t), Math.exp(t), Math.exp(t)],
-  log: (t) => [Math.log(t), 1 / t, -1 / (t * t)],
+  // 1/t before its powers: t² alone overflows (or underflows) where (1/t)² does not.
+  log: (t) => [Math.log(t), 1 / t, -(1 / t) * (1 / t)],
   sqrt: (t) => [Math.sqrt(t), 0.5 / Math.sqrt(t), -0.25 / (t * Math.sqrt(t))],
   tanh: (t) => {
     const y = Math.tanh(t);
@@ -66,7 +67,10 @@ export function jetOf(text: string, names: readonly string[], at: Float64Array):
         h[i * n + j] = u.v * w.h[i * n + j]! + w.v * u.h[i * n + j]! + u.g[i]! * w.g[j]! + w.g[i]! * u.g[j]!;
     return { v: u.v * w.v, g: u.g.map((x, i) => u.v * w.g[i]! + w.v * x), h };
   };
-  const reciprocal = (u: Jet) => apply(u, [1 / u.v, -1 / (u.v * u.v), 2 / (u.v * u.v * u.v)]);
+  const reciprocal = (u: Jet) => {
+    const r = 1 / u.v;
+    return apply(u, [r, -r * r, 2 * r * r * r]);
+  };
   const go = (node: Node): Jet => {
     switch (node.type) {
       case "ConstantNode":
