@@ -22,7 +22,8 @@ export function camel(flag: string): string {
 /**
  * Parses `--flag value`, `--flag=value` and bare boolean `--flag` (or `--flag=false`) against
  * the specs; keys of the result are camelCase. A value that starts with "-" is taken as a value
- * when it reads as a number, so `--x0 -1` works.
+ * when it reads as a number, so `--x0 -1` works, and by a text flag unless it starts with "--", so
+ * `--f -x^2` works.
  */
 export function parseFlags(
   argv: readonly string[],
@@ -67,7 +68,11 @@ export function parseFlags(
     }
     if (raw === undefined) {
       const next = argv[i + 1];
-      if (next === undefined || (next.startsWith("-") && !isNumeric(next))) {
+      // No option has a single dash, so "-x^2" after a text flag is its value (--f -x^2);
+      // after a number flag a value must read as a number.
+      const taken =
+        spec.type === "string" ? !next?.startsWith("--") : !next?.startsWith("-") || isNumeric(next);
+      if (next === undefined || !taken) {
         throw new CliError(`missing value for --${name} (${spec.value ?? spec.type})`);
       }
       raw = next;

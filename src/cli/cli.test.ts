@@ -142,6 +142,7 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
       /invalid quadratic: needs --matrix/,
     ],
     ["missing value", ["run", "--f", "x^2", "--x0"], /missing value for --x0/],
+    ["a flag where the expression should be", ["run", "--f", "--x0", "1"], /missing value for --f/],
   ])("%s", async (_name, args, message) => {
     const before = readdirSync(tmp).sort();
     const r = await cli(args);
@@ -155,6 +156,12 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
 });
 
 describe("overshoot run", () => {
+  it("takes an expression that starts with a minus sign as --f's value (no option has one dash)", async () => {
+    const r = await cli(["run", "--f", "-x^2 + x^4", "--x0", "-1", "--lr", "0.1", "--steps", "3"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("f(x) = -x^2 + x^4");
+  });
+
   it("prints a table and the verdict", async () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "1.125", "--steps", "20"]);
     expect(r.code).toBe(0);
