@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -152,6 +153,70 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
     expect(r.err.trimEnd().split("\n")).toHaveLength(1);
     expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
     expect(readdirSync(tmp).sort()).toEqual(before);
+  });
+});
+
+describe("output paths are checked before any work", () => {
+  const dir = mkdtempSync(join(tmpdir(), "overshoot-out-"));
+  const quick = ["--f", "x^2", "--x0", "1", "--lr", "0.1", "--steps", "3"];
+  const net = ["--data", "iris", "--hidden", "4", "--lr", "0.1", "--steps", "3"];
+  const writers: [string, string[], string][] = [
+    ["run --csv", ["run", ...quick], "--csv"],
+    ["run --plot", ["run", ...quick], "--plot"],
+    ["sweep --csv", ["sweep", "--f", "x^2", "--x0", "1", "--lr", "0.1:1:3"], "--csv"],
+    ["find-lr --plot", ["find-lr", "--data", "iris", "--model", "mlp", "--hidden", "4"], "--plot"],
+    ["train --log", ["train", ...net], "--log"],
+    ["train --save-weights", ["train", ...net], "--save-weights"],
+    ["train --checkpoint", ["train", ...net], "--checkpoint"],
+    ["train --report", ["train", ...net], "--report"],
+  ];
+  const extension = (flag: string) =>
+    ({ "--plot": "svg", "--report": "html", "--log": "jsonl", "--csv": "csv" })[flag] ?? "json";
+
+  it.each(writers)(
+    "%s on a filesystem that makes no files (/proc): one line, exit 2, nothing run",
+    async (_n, args, flag) => {
+      const r = await cli([...args, flag, `/proc/overshoot-test.${extension(flag)}`]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toMatch(
+        new RegExp(
+          `^overshoot: cannot write ${flag} /proc/overshoot-test\\.\\w+: this filesystem makes no files there \\(ENOENT\\) in /proc\n$`,
+        ),
+      );
+    },
+  );
+
+  it.each(writers)("%s over a read-only file: refused, the file untouched", async (_n, args, flag) => {
+    const path = join(dir, `ro-${flag.slice(2)}.${extension(flag)}`);
+    writeFileSync(path, "mine\n");
+    chmodSync(path, 0o444);
+    const r = await cli([...args, flag, path]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/the file is read-only \(mode 444\): make it writable or pick another name/);
+    expect(readFileSync(path, "utf8")).toBe("mine\n");
+    expect(statSync(path).mode & 0o777).toBe(0o444);
+  });
+
+  it("a device is not a file to replace", async () => {
+    const r = await cli(["run", ...quick, "--csv", "/dev/null"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot write --csv \/dev\/null: it is not a regular file/);
+  });
+
+  it("a replaced file keeps its mode; a killed writer's temporary file is cleaned up", async () => {
+    const path = join(dir, "kept.csv");
+    writeFileSync(path, "old\n");
+    chmodSync(path, 0o600);
+    // A temporary file as a writer killed with kill -9 leaves it: its process is gone.
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const stale = join(dir, `.kept.csv.${dead}.0badc0de.tmp`);
+    writeFileSync(stale, "half");
+    const r = await cli(["run", ...quick, "--csv", path]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(path, "utf8")).toMatch(/^step,/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.startsWith(".kept.csv."))).toEqual([]);
   });
 });
 
@@ -832,6 +897,48 @@ describe("critical-lr on logistic regression", () => {
 });
 
 describe("overshoot train", () => {
+  it("--log appends to an existing log (never truncates it), repairs a cut last line, --log-overwrite replaces", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-log-"));
+    const path = join(dir, "run.jsonl");
+    const args = [
+      "train",
+      "--data",
+      "iris",
+      "--hidden",
+      "4",
+      "--lr",
+      "0.1",
+      "--steps",
+      "20",
+      "--log-every",
+      "10",
+    ];
+    const first = await cli([...args, "--log", path]);
+    expect(first.err).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.err).toBe("");
+    const once = readFileSync(path, "utf8");
+    expect(once.trimEnd().split("\n")).toHaveLength(3); // steps 0, 10, 20
+    writeFileSync(path, `${once}{"step":30,"lo`); // an interrupted write
+    const second = await cli([...args, "--log", path]);
+    expect(second.code).toBe(0);
+    expect(second.err).toContain("the last line of");
+    expect(second.err).toContain(
+      "was cut off (14 bytes without a newline, an interrupted write): removed before appending",
+    );
+    expect(second.err).toContain("exists: appending to it (--log-overwrite replaces it)");
+    expect(readFileSync(path, "utf8")).toBe(once + once);
+    // diagnose reads the two runs as one continued log, the second superseding the first.
+    const d = JSON.parse((await cli(["diagnose", path, "--json"])).out);
+    expect(d.records).toBe(3);
+    expect(d.notes[0]).toMatch(/goes back to an earlier step 1 time .* 3 earlier ones dropped/);
+    const third = await cli([...args, "--log", path, "--log-overwrite"]);
+    expect(third.code).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe(once);
+    const stray = await cli([...args, "--log-overwrite"]);
+    expect(stray.err).toBe("overshoot: --log-overwrite needs --log FILE\n");
+  });
+
   it("full-batch GD on the spiral: sharpness rises to 2/η and hovers (edge of stability), records in JSON and JSONL", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-train-"));
     const r = await cli([
@@ -1667,8 +1774,26 @@ describe("overshoot diagnose", () => {
       ),
     );
     expect(d.cause).toBe("undetermined");
-    expect(d.evidence[0]).toMatch(/from step 0 the loss grew ×[\d.]+ per step/);
+    expect(d.unit).toBe("epoch");
+    expect(d.evidence[0]).toMatch(/from epoch 0 the loss grew ×[\d.]+ per epoch/);
     expect(d.unknowable).toMatch(/cannot say why λ is large/);
+  });
+
+  it("a log cut off mid-line and continued by a resumed run: read, with what was skipped said", async () => {
+    const lines = [0, 1, 2, 3].map((k) => JSON.stringify({ step: k, loss: 10 ** k }));
+    const path = write("cut.jsonl", `${lines.join("\n")}\n{"step":4,"lo`);
+    const r = await cli(["diagnose", path]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      `${path} (JSON lines, 4 steps)\nnote: the last line (line 5, "{\\"step\\":4,\\"lo") is cut off`,
+    );
+    expect(r.out).toMatch(/cause: no-divergence/);
+    const junk = await cli(["diagnose", write("junk.csv", "epoch,loss\n0,1\n1,abc\n2,3\n")]);
+    expect(junk.code).toBe(2);
+    expect(junk.err).toMatch(
+      /^overshoot: invalid log: .*junk\.csv row 3, column loss: 'abc' is not a number/,
+    );
+    expect(junk.err.trimEnd().split("\n")).toHaveLength(1);
   });
 
   it("a run that did not blow up says so", async () => {

@@ -3,10 +3,13 @@ import {
   accessSync,
   closeSync,
   constants,
+  fchmodSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync,
   writeSync,
@@ -14,30 +17,97 @@ import {
 import { basename, dirname, join, resolve } from "node:path";
 import { CliError } from "./errors.js";
 
+const WHY: Readonly<Record<string, string>> = {
+  ENOENT: "this filesystem makes no files there",
+  EACCES: "permission denied",
+  EPERM: "not permitted",
+  EROFS: "read-only filesystem",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+};
+
 /**
- * Refuses, before any work is done, a path that cannot be written: a missing or read-only
- * folder, or a path that is a folder. `what` names the flag in the message.
+ * Refuses, before any work is done, a path that cannot be written: a missing or read-only folder,
+ * a folder, a device or other non-file, an existing file without write permission (mode 444: its
+ * owner meant it to stay), or a folder on a filesystem that makes no files (/proc). The last is
+ * only known by trying: an empty probe file is created beside the target and removed. Stale
+ * temporary files of a killed writer of the same target are removed on the way. `what` names the
+ * flag in the message.
  */
 export function checkWritable(path: string, what: string): void {
   const full = resolve(path);
   const dir = dirname(full);
+  const refuse = (why: string) => new CliError(`cannot write ${what} ${path}: ${why}`);
   let dirStat: ReturnType<typeof statSync> | undefined;
   try {
     dirStat = statSync(dir);
   } catch {
-    throw new CliError(`cannot write ${what} ${path}: folder ${dir} does not exist (create it first)`);
+    throw refuse(`folder ${dir} does not exist (create it first)`);
   }
-  if (!dirStat.isDirectory()) throw new CliError(`cannot write ${what} ${path}: ${dir} is not a folder`);
+  if (!dirStat.isDirectory()) throw refuse(`${dir} is not a folder`);
+  let target: Stats | undefined;
+  try {
+    target = statSync(full);
+  } catch {
+    // a new file
+  }
+  if (target?.isDirectory()) throw refuse("it is a folder (give a file name)");
+  if (target && !target.isFile())
+    throw refuse("it is not a regular file (a device or pipe is not replaced; give a file name)");
+  if (target && (target.mode & 0o222) === 0)
+    throw refuse(
+      `the file is read-only (mode ${(target.mode & 0o777).toString(8)}): make it writable or pick another name`,
+    );
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new CliError(`cannot write ${what} ${path}: folder ${dir} is not writable`);
+    throw refuse(`folder ${dir} is not writable`);
   }
+  removeStaleTemporaries(full);
+  const probe = join(dir, `.${basename(full)}.${process.pid}.probe.tmp`);
   try {
-    if (statSync(full).isDirectory())
-      throw new CliError(`cannot write ${what} ${path}: it is a folder (give a file name)`);
+    closeSync(openSync(probe, "wx", 0o600));
+    unlinkSync(probe);
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw refuse(code ? `${WHY[code] ?? "refused"} (${code}) in ${dir}` : (e as Error).message);
+  }
+}
+
+/** `.NAME.PID.HEX.tmp` beside `full`, the temporary file of an AtomicFile (or a probe) of NAME. */
+function temporaries(full: string): { file: string; pid: number }[] {
+  const name = basename(full);
+  const prefix = `.${name}.`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(full));
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.startsWith(prefix) && e.endsWith(".tmp"))
+    .map((e) => ({ file: join(dirname(full), e), pid: Number(e.slice(prefix.length).split(".")[0]) }))
+    .filter((t) => Number.isInteger(t.pid) && t.pid > 0);
+}
+
+/** Removes the temporary files a writer of `full` left when it was killed (its process is gone). */
+export function removeStaleTemporaries(full: string): void {
+  for (const t of temporaries(full)) {
+    if (t.pid === process.pid || alive(t.pid)) continue;
+    try {
+      unlinkSync(t.file);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
@@ -60,7 +130,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 /**
  * A file written in pieces that appears only when complete: the pieces go to a temporary file
  * beside it, renamed over the target on commit (a process killed half-way leaves the old file, or
- * none, never a half-written one). For output that streams as a run goes (run --csv).
+ * none, never a half-written one; the next writer removes its temporary file). A file replaced
+ * keeps its permission bits. For output that streams as a run goes (run --csv).
  */
 export class AtomicFile {
   private readonly full: string;
@@ -73,8 +144,16 @@ export class AtomicFile {
       dirname(this.full),
       `.${basename(this.full)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`,
     );
+    let mode = 0o644;
     try {
-      this.fd = openSync(this.tmp, "wx", 0o644);
+      mode = statSync(this.full).mode & 0o7777;
+    } catch {
+      // a new file: 644 (less the umask)
+    }
+    try {
+      this.fd = openSync(this.tmp, "wx", mode);
+      // openSync's mode passes through the umask; a replaced file keeps exactly its own.
+      if (mode !== 0o644) fchmodSync(this.fd, mode);
     } catch (e) {
       throw this.failure(e);
     }
@@ -122,8 +201,9 @@ export class AtomicFile {
 
   private failure(e: unknown): CliError {
     if (e instanceof CliError) return e;
+    const code = (e as NodeJS.ErrnoException).code;
     return new CliError(
-      `cannot write ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      `cannot write ${this.path}: ${code ? `${WHY[code] ?? code} (${code})` : (e as Error).message}`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LogRecord } from "../analysis/diagnosis/diagnose.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { parseCsv } from "../objectives/table.js";
@@ -7,99 +7,257 @@ import { CliError } from "./errors.js";
 
 /**
  * Reads what `diagnose` is given: an `overshoot run --json` result, an `overshoot train --log`
- * JSONL file, or a CSV training log with a loss column (Keras' CSVLogger writes `epoch,loss,…`).
+ * JSONL file, or a CSV training log with a loss column — Keras' CSVLogger (`epoch,loss,…`, one row
+ * an epoch) or PyTorch Lightning's CSVLogger `metrics.csv` (training and validation rows
+ * interleaved, each leaving the other's cells empty).
+ *
+ * What a careful reader does with a log it did not write: an empty cell is a missing value (that
+ * row carries no loss), a cell that is not a number is refused with its row and column, a last
+ * line cut off by an interrupted write is dropped and reported, a log continued from an earlier
+ * step (a resumed or restarted run appending to it) keeps the newest records of each step, and a
+ * file past MAX_LOG_BYTES, or one that is not text, is refused as it is read, not after.
  */
-export function readLog(path: string): { records: LogRecord[]; format: string } {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+export interface Log {
+  readonly records: LogRecord[];
+  readonly format: string;
+  /** What one record is: Keras logs an epoch a row. */
+  readonly unit: "step" | "epoch";
+  /** What was skipped or repaired while reading, one sentence each. */
+  readonly notes: string[];
+}
+
+export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+const CHUNK = 1 << 20;
+
+export function readLog(path: string, maxBytes = MAX_LOG_BYTES): Log {
+  const text = readText(path, maxBytes);
   const trimmed = text.trim();
   if (trimmed === "") throw new CliError(`invalid log: ${path} is empty`);
   if (trimmed.startsWith("{")) {
-    const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() !== "");
     let whole: unknown = null;
     try {
       whole = JSON.parse(trimmed);
     } catch {
       // not one JSON document: JSON lines below
     }
-    if (whole && typeof whole === "object" && "trace" in whole)
-      return { records: fromRunJson(whole as RunJson, path), format: "overshoot run --json" };
-    try {
+    if (whole && typeof whole === "object" && !Array.isArray(whole) && "trace" in whole)
       return {
-        records: lines.map((l) => normalize(JSON.parse(l) as Record<string, unknown>)),
-        format: "JSON lines",
+        records: fromRunJson(whole as Record<string, unknown>, path),
+        format: "overshoot run --json",
+        unit: "step",
+        notes: [],
       };
-    } catch (e) {
-      if (e instanceof CliError) throw e;
-      throw new CliError(
-        `invalid log: ${path} is neither a JSON document with a trace nor JSON lines (${(e as Error).message})`,
-      );
-    }
+    return fromJsonLines(text, path);
   }
-  return { records: fromCsv(text, path), format: "CSV" };
+  return fromCsv(text, path);
 }
 
-const number = (v: unknown): number => {
-  if (typeof v === "number") return v;
-  if (typeof v === "string") {
-    const t = v.trim().toLowerCase();
-    if (t === "nan") return Number.NaN;
-    if (t === "inf" || t === "infinity" || t === "+inf") return Number.POSITIVE_INFINITY;
-    if (t === "-inf" || t === "-infinity") return Number.NEGATIVE_INFINITY;
-    return t === "" ? Number.NaN : Number(t);
+/** The file's text, read a chunk at a time: refused past the cap or at the first NUL byte. */
+function readText(path: string, maxBytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return Number.NaN;
-};
+  try {
+    if (fstatSync(fd).isDirectory()) throw new CliError(`cannot read ${path}: it is a folder`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      let n: number;
+      try {
+        n = readSync(fd, chunk, 0, CHUNK, null);
+      } catch (e) {
+        throw new CliError(
+          `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      if (n === 0) break;
+      const nul = chunk.subarray(0, n).indexOf(0);
+      if (nul >= 0)
+        throw new CliError(
+          `invalid log: ${path} is not text (a NUL byte at byte ${total + nul + 1}); give a JSON lines or CSV log`,
+        );
+      total += n;
+      if (total > maxBytes)
+        throw new CliError(
+          `invalid log: ${path} is larger than ${fmtBytes(maxBytes)}; diagnose its last part (tail -n 100000 ${path} > last.log, with the CSV header line first)`,
+        );
+      chunks.push(chunk.subarray(0, n));
+    }
+    return Buffer.concat(chunks, total).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
 
-function normalize(o: Record<string, unknown>, index = 0): LogRecord {
+const fmtBytes = (n: number) => (n >= 2 ** 20 ? `${n / 2 ** 20} MiB` : `${n} bytes`);
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A logged number: a JSON number, or text in decimal notation or NaN / ±inf / ±Infinity (how
+ * Python, Keras and our JSON write non-finite values); anything else — "abc", 0x10, 0b11 — is
+ * undefined, for the caller to refuse with its place. An empty cell is null: missing.
+ */
+function logNumber(v: unknown): number | null | undefined {
+  if (typeof v === "number") return v;
+  if (v === null) return null;
+  if (typeof v !== "string") return undefined;
+  const t = v.trim();
+  if (t === "") return null;
+  if (DECIMAL.test(t)) return Number(t);
+  const name = t.toLowerCase();
+  if (name === "nan" || name === "+nan" || name === "-nan") return Number.NaN;
+  if (["inf", "+inf", "infinity", "+infinity"].includes(name)) return Number.POSITIVE_INFINITY;
+  if (name === "-inf" || name === "-infinity") return Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
+function fromJsonLines(text: string, path: string): Log {
+  const lines = text.split(/\r?\n/);
+  let last = lines.length - 1;
+  while (last >= 0 && lines[last]!.trim() === "") last--;
+  const notes: string[] = [];
+  const records: LogRecord[] = [];
+  for (let i = 0; i <= last; i++) {
+    const line = lines[i]!;
+    if (line.trim() === "") continue;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch (e) {
+      // Only a last line without its newline is a cut write; any other bad line is refused.
+      if (i === last && !/\n\s*$/.test(text)) {
+        notes.push(
+          `the last line (line ${i + 1}, ${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)}) is cut off, as an interrupted write leaves it: read the ${records.length} records before it`,
+        );
+        break;
+      }
+      throw new CliError(
+        `invalid log: ${path} line ${i + 1} is not JSON (${(e as Error).message}); each line must be one record`,
+      );
+    }
+    if (!o || typeof o !== "object" || Array.isArray(o))
+      throw new CliError(`invalid log: ${path} line ${i + 1} is not a JSON object (one record a line)`);
+    records.push(normalize(o as Record<string, unknown>, records.length, `${path} line ${i + 1}`));
+  }
+  return { records: supersede(records, notes), format: "JSON lines", unit: "step", notes };
+}
+
+/**
+ * A log appended to by a resumed or restarted run goes back to an earlier step: the records from
+ * that step on were superseded by the new ones (a restart from 0 supersedes all of them). A guard's
+ * rollback goes back too, by design: its intervention record is kept and the rolled-back records
+ * are dropped without a note.
+ */
+function supersede(records: LogRecord[], notes: string[]): LogRecord[] {
+  let out: LogRecord[] = [];
+  let dropped = 0;
+  let restarts = 0;
+  let rollback = false;
+  for (const r of records) {
+    if (r.intervention) {
+      out.push(r);
+      rollback = true;
+      continue;
+    }
+    let k = out.length;
+    while (k > 0 && (out[k - 1]!.intervention || out[k - 1]!.step >= r.step)) k--;
+    const gone = out.slice(k).filter((o) => !o.intervention);
+    if (gone.length > 0) {
+      out = [...out.slice(0, k), ...out.slice(k).filter((o) => o.intervention)];
+      if (!rollback) {
+        restarts++;
+        dropped += gone.length;
+      }
+    }
+    rollback = false;
+    out.push(r);
+  }
+  if (restarts > 0)
+    notes.push(
+      `the log goes back to an earlier step ${restarts} time${restarts === 1 ? "" : "s"} (a resumed or restarted run appended to it): the newest record of each step is used, ${dropped} earlier one${dropped === 1 ? "" : "s"} dropped`,
+    );
+  return out;
+}
+
+function normalize(o: Record<string, unknown>, index: number, where: string): LogRecord {
   if (!("loss" in o))
-    throw new CliError(`invalid log: a record has no "loss" (fields: ${Object.keys(o).join(", ")})`);
-  const opt = (k: string) => (o[k] === undefined ? {} : { [k]: number(o[k]) });
+    throw new CliError(`invalid log: ${where} has no "loss" (fields: ${Object.keys(o).join(", ")})`);
+  const num = (k: string): number => {
+    const v = logNumber(o[k]);
+    if (v === undefined || v === null)
+      throw new CliError(`invalid log: ${where}: "${k}" is ${JSON.stringify(o[k])}, not a number`);
+    return v;
+  };
+  const opt = (k: string) => (o[k] === undefined || o[k] === null ? {} : { [k]: num(k) });
   return {
-    step: o["step"] !== undefined ? number(o["step"]) : index,
-    loss: number(o["loss"]),
+    step: o["step"] !== undefined ? num("step") : index,
+    loss: num("loss"),
     ...opt("lr"),
     ...opt("sharpness"),
     ...opt("twoOverLr"),
     ...opt("preconditionedSharpness"),
     ...opt("bound"),
-    ...(Array.isArray(o["inactive"]) ? { inactive: (o["inactive"] as unknown[]).map(number) } : {}),
+    ...(Array.isArray(o["inactive"])
+      ? { inactive: (o["inactive"] as unknown[]).map((v) => logNumber(v) ?? Number.NaN) }
+      : {}),
     ...(o["intervention"] && typeof o["intervention"] === "object"
       ? { intervention: o["intervention"] as NonNullable<LogRecord["intervention"]> }
       : {}),
   };
 }
 
-interface RunJson {
-  optimizer: Record<string, unknown>;
-  trace: { step: number; x: unknown[]; loss: unknown; grad: unknown[]; lr?: number }[];
+interface RunStep {
+  step: number;
+  x: unknown[];
+  loss: unknown;
+  grad: unknown[];
+  lr?: number;
 }
 
 /** A run's trace, with the secant curvature of each step beside the optimizer's limit r₁/η. */
-function fromRunJson(run: RunJson, path: string): LogRecord[] {
+function fromRunJson(run: Record<string, unknown>, path: string): LogRecord[] {
+  const trace = run["trace"];
+  const isStep = (t: unknown): t is RunStep =>
+    !!t &&
+    typeof t === "object" &&
+    typeof (t as RunStep).step === "number" &&
+    Array.isArray((t as RunStep).x) &&
+    Array.isArray((t as RunStep).grad) &&
+    (t as RunStep).x.length === (t as RunStep).grad.length;
+  if (!Array.isArray(trace) || !trace.every(isStep))
+    throw new CliError(
+      `invalid log: ${path} has a "trace" that is not a list of steps ({step, x, loss, grad} each, as overshoot run --json writes)`,
+    );
   let config: OptimizerConfig;
   try {
-    config = resolveOptimizerConfig(run.optimizer as never);
+    config = resolveOptimizerConfig(run["optimizer"] as never);
   } catch (e) {
     throw new CliError(
       `invalid log: ${path} has an optimizer overshoot does not know (${(e as Error).message})`,
     );
   }
   const r1 = config.name === "sgd" ? criticalLearningRate({ ...config, lr: 1, weightDecay: 0 }, 1).lr : null;
-  return run.trace.map((t, k) => {
-    const next = run.trace[k + 1];
+  const value = (v: unknown, what: string, step: number): number => {
+    const n = logNumber(v);
+    if (n === undefined || n === null)
+      throw new CliError(`invalid log: ${path}, step ${step}: ${what} is ${JSON.stringify(v)}, not a number`);
+    return n;
+  };
+  return trace.map((t, k) => {
+    const next = trace[k + 1] as RunStep | undefined;
     const lr = t.lr ?? config.lr;
-    const base: LogRecord = { step: t.step, loss: number(t.loss), lr };
-    if (!next || r1 === null) return base;
+    const base: LogRecord = { step: t.step, loss: value(t.loss, "the loss", t.step), lr };
+    if (!next || r1 === null || next.x.length !== t.x.length) return base;
     let num = 0;
     let den = 0;
     for (let i = 0; i < t.x.length; i++) {
-      const dx = number(next.x[i]) - number(t.x[i]);
-      num += (number(next.grad[i]) - number(t.grad[i])) * dx;
+      const dx = value(next.x[i], "x", next.step) - value(t.x[i], "x", t.step);
+      num += (value(next.grad[i], "the gradient", next.step) - value(t.grad[i], "the gradient", t.step)) * dx;
       den += dx * dx;
     }
     return den > 0 && Number.isFinite(num)
@@ -108,17 +266,93 @@ function fromRunJson(run: RunJson, path: string): LogRecord[] {
   });
 }
 
-function fromCsv(text: string, path: string): LogRecord[] {
-  const rows = parseCsv(text, path);
+/** The first header name matching one of the tests, in the order of the tests. */
+function column(header: readonly string[], ...tests: ((h: string) => boolean)[]): number {
+  for (const test of tests) {
+    const j = header.findIndex((h) => test(h.toLowerCase()));
+    if (j >= 0) return j;
+  }
+  return -1;
+}
+
+function fromCsv(text: string, path: string): Log {
+  let rows: string[][];
+  try {
+    rows = parseCsv(text, path);
+  } catch (e) {
+    throw new CliError((e as Error).message.replace(/^invalid data:/, "invalid log:"));
+  }
   const header = rows[0]!.map((h) => h.trim());
-  const lossCol =
-    header.findIndex((h) => h.toLowerCase() === "loss") >= 0
-      ? header.findIndex((h) => h.toLowerCase() === "loss")
-      : header.findIndex((h) => /(^|_)loss$/i.test(h) && !/^val/i.test(h));
+  const validation = (h: string) => /^(val|valid|validation|test)[_/-]/.test(h);
+  // The training loss: Keras' `loss`, Lightning's `train_loss` (`train_loss_step` when logged per
+  // step and per epoch), else any other *_loss that is not a validation or test loss.
+  const lossCol = column(
+    header,
+    (h) => h === "loss",
+    (h) => h === "train_loss" || h === "train/loss",
+    (h) => /^train[_/]loss_step$/.test(h),
+    (h) => /(^|[_/])loss(_step)?$/.test(h) && !validation(h),
+    (h) => /(^|[_/])loss_epoch$/.test(h) && !validation(h),
+  );
   if (lossCol < 0)
     throw new CliError(`invalid log: ${path} has no loss column (columns: ${header.join(", ")})`);
-  const stepCol = header.findIndex((h) => ["step", "epoch", "iteration", "iter"].includes(h.toLowerCase()));
-  return rows
-    .slice(1)
-    .map((r, i) => ({ step: stepCol >= 0 ? number(r[stepCol]) : i, loss: number(r[lossCol]) }));
+  // Lightning writes both `epoch` and `step`: the step is the finer clock.
+  const stepCol = column(
+    header,
+    (h) => h === "step" || h === "global_step",
+    (h) => h === "iteration" || h === "iter",
+    (h) => h === "epoch",
+  );
+  const unit = stepCol >= 0 && header[stepCol]!.toLowerCase() === "epoch" ? "epoch" : "step";
+  // Keras' `lr`, `learning_rate`; Lightning's LearningRateMonitor writes `lr-SGD`, `lr-Adam`, …
+  const lrCol = column(
+    header,
+    (h) => h === "lr" || h === "learning_rate",
+    (h) => /^lr[-_]/.test(h),
+  );
+  const notes: string[] = [];
+  const records: LogRecord[] = [];
+  let lr: number | undefined;
+  let noLoss = 0;
+  const cell = (r: readonly string[], j: number, row: number): number | null => {
+    const v = logNumber(r[j]!);
+    if (v === undefined)
+      throw new CliError(
+        `invalid log: ${path} row ${row}, column ${header[j]}: '${r[j]!.trim()}' is not a number (write numbers in decimal, NaN or inf; leave a cell empty when there is no value)`,
+      );
+    return v;
+  };
+  for (let i = 1; i < rows.length; i++) {
+    const r = rows[i]!;
+    const row = i + 1; // as a spreadsheet numbers it, the header being row 1
+    if (r.length !== header.length) {
+      if (i === rows.length - 1 && r.length < header.length && !/\n$/.test(text)) {
+        notes.push(
+          `the last row (row ${row}) is cut off (${r.length} of ${header.length} cells), as an interrupted write leaves it: read the rows before it`,
+        );
+        break;
+      }
+      throw new CliError(
+        `invalid log: ${path} row ${row} has ${r.length} cell${r.length === 1 ? "" : "s"} but the header has ${header.length}`,
+      );
+    }
+    const rowLr = lrCol >= 0 ? cell(r, lrCol, row) : null;
+    if (rowLr !== null) lr = rowLr;
+    const loss = cell(r, lossCol, row);
+    if (loss === null) {
+      noLoss++;
+      continue;
+    }
+    const step = stepCol >= 0 ? cell(r, stepCol, row) : null;
+    records.push({ step: step ?? records.length, loss, ...(lr !== undefined ? { lr } : {}) });
+  }
+  if (noLoss > 0)
+    notes.push(
+      `${noLoss} row${noLoss === 1 ? "" : "s"} without a ${header[lossCol]} (validation or learning-rate rows of an interleaved log) skipped`,
+    );
+  const format =
+    header.some((h) => validation(h.toLowerCase())) && noLoss > 0
+      ? "CSV, training and validation rows"
+      : "CSV";
+  return { records: supersede(records, notes), format, unit, notes };
 }

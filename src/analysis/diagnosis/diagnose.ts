@@ -66,8 +66,16 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 
 const fmt = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
 
-export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence = {}): Diagnosis {
-  if (records.length < 2) throw new Error("invalid log: fewer than two steps with a loss");
+/**
+ * `unit`: what one record of the log is, "step" or "epoch" (Keras' CSVLogger logs per epoch); the
+ * evidence names records by it.
+ */
+export function diagnose(
+  records: readonly LogRecord[],
+  problem: ProblemEvidence = {},
+  unit: "step" | "epoch" = "step",
+): Diagnosis {
+  if (records.length < 2) throw new Error(`invalid log: fewer than two ${unit}s with a loss`);
   const bad = records.findIndex((r) => !Number.isFinite(r.loss));
   const finite = bad < 0 ? records : records.slice(0, bad);
   const first = records[0]!;
@@ -83,9 +91,9 @@ export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence
     const over = lambda !== undefined && i.oldLr * Number(lambda) > 2;
     return {
       cause: over ? "curvature-overshoot" : "undetermined",
-      summary: `The run was diverging and the guard saved it: ${saved.length} rollback${saved.length === 1 ? "" : "s"}, the first at step ${i.atStep}, after which the learning rate was capped at ${fmt(i.newLr)}.`,
+      summary: `The run was diverging and the guard saved it: ${saved.length} rollback${saved.length === 1 ? "" : "s"}, the first at ${unit} ${i.atStep}, after which the learning rate was capped at ${fmt(i.newLr)}.`,
       evidence: [
-        `step ${i.atStep}: ${i.reason}`,
+        `${unit} ${i.atStep}: ${i.reason}`,
         ...(over
           ? [
               `λmax = ${lambda} at the restored point, so η·λ = ${fmt(i.oldLr * Number(lambda))} > 2 at the original rate ${fmt(i.oldLr)}`,
@@ -105,14 +113,14 @@ export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence
   }
   const where =
     bad >= 0
-      ? `became ${records[bad]!.loss} at step ${records[bad]!.step}`
+      ? `became ${records[bad]!.loss} at ${unit} ${records[bad]!.step}`
       : `grew ×${fmt(lastFinite!.loss / Math.min(...finite.map((r) => r.loss)))}`;
 
   // Saturated or dead units at the very start: the initialization, before any step could overshoot.
   const deadAtStart = first.inactive?.some((v) => v >= 0.5);
   if (deadAtStart) {
     evidence.push(
-      `at step ${first.step} ${first.inactive!.map((v) => `${fmt(100 * v)}%`).join(" / ")} of the hidden units per layer were already dead or saturated`,
+      `at ${unit} ${first.step} ${first.inactive!.map((v) => `${fmt(100 * v)}%`).join(" / ")} of the hidden units per layer were already dead or saturated`,
     );
     return {
       cause: "bad-initialization",
@@ -145,7 +153,7 @@ export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence
   const preOver = pre.find((r) => r.preconditionedSharpness! > r.bound!);
   if (preOver) {
     evidence.push(
-      `at step ${preOver.step} the preconditioned sharpness was ${fmt(preOver.preconditionedSharpness!)}, above the optimizer's bound ${fmt(preOver.bound!)} (×${fmt(preOver.preconditionedSharpness! / preOver.bound!)})`,
+      `at ${unit} ${preOver.step} the preconditioned sharpness was ${fmt(preOver.preconditionedSharpness!)}, above the optimizer's bound ${fmt(preOver.bound!)} (×${fmt(preOver.preconditionedSharpness! / preOver.bound!)})`,
     );
     return {
       cause: "adaptive-optimizer",
@@ -200,7 +208,7 @@ export function diagnose(records: readonly LogRecord[], problem: ProblemEvidence
   const rate = growthRate(finite);
   if (rate)
     evidence.push(
-      `from step ${rate.from} the loss grew ×${fmt(rate.factor)} per step, steadily (geometric growth)`,
+      `from ${unit} ${rate.from} the loss grew ×${fmt(rate.factor)} per ${unit}, steadily (geometric growth)`,
     );
   return {
     cause: "undetermined",

@@ -18,7 +18,7 @@ import {
   requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
-import { readLog } from "../logs.js";
+import { type Log, readLog } from "../logs.js";
 
 const {
   f: _f,
@@ -46,7 +46,8 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
 export const DIAGNOSE_HELP = `overshoot diagnose — why did this run blow up?
 
 Reads an 'overshoot run --json' result, an 'overshoot train --log' JSONL file, or a CSV training log
-with a loss column (Keras' CSVLogger format works), and names the cause with the numbers that show
+with a loss column (Keras' CSVLogger, a row an epoch; PyTorch Lightning's metrics.csv, its
+training, validation and lr rows interleaved), and names the cause with the numbers that show
 it and the fix: curvature overshoot, an adaptive optimizer past its bound, a bad initialization,
 float32 overflow — or, from a loss column alone, what can and cannot be known.
 
@@ -73,7 +74,7 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   }
   if (positionals.length !== 1)
     throw new CliError("give one log file: overshoot diagnose FILE (see overshoot diagnose --help)");
-  const { records, format } = readLog(positionals[0]!);
+  const { records, format, unit, notes } = readLog(positionals[0]!);
   const problem = flags["data"] !== undefined ? measureProblem(flags, records) : {};
   if (flags["data"] === undefined) {
     const stray = ["batchSize", "target", "model", "lr"].find((k) => flags[k] !== undefined);
@@ -84,15 +85,19 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   }
   let d: Diagnosis;
   try {
-    d = diagnose(records, problem);
+    d = diagnose(records, problem, unit);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
   if (flags["json"]) {
-    io.out(`${JSON.stringify({ format, steps: records.length, ...d, measured: problem }, null, 2)}\n`);
+    io.out(
+      `${JSON.stringify({ format, unit, records: records.length, notes, ...d, measured: problem }, null, 2)}\n`,
+    );
     return 0;
   }
-  io.out(`${positionals[0]} (${format}, ${records.length} steps)\n\n`);
+  io.out(`${positionals[0]} (${format}, ${records.length} ${unit}s)\n`);
+  for (const n of notes) io.out(`note: ${n}\n`);
+  io.out("\n");
   io.out(`cause: ${d.cause}\n${d.summary}\n`);
   for (const e of d.evidence) io.out(`  · ${e}\n`);
   io.out(`fix: ${d.fix}\n`);
@@ -101,7 +106,7 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
 }
 
 /** The run's problem rebuilt from the flags, and what it shows about scaling and minibatch noise. */
-function measureProblem(flags: ParsedFlags, records: ReturnType<typeof readLog>["records"]): ProblemEvidence {
+function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvidence {
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");

@@ -1,4 +1,3 @@
-import { closeSync, openSync, writeSync } from "node:fs";
 import {
   type TrainCheckpoint,
   type TrainRecord,
@@ -19,6 +18,7 @@ import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
+import { LogWriter } from "../log-writer.js";
 import { NETWORK_FLAGS, networkFromFlags } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
@@ -88,7 +88,12 @@ export const TRAIN_FLAGS: FlagSpecs = {
     value: "K",
     help: "measure the top Hessian eigenvalues every K steps (Lanczos, exact HVPs)",
   },
-  log: { type: "string", value: "FILE.jsonl", help: "one JSON record per logged step, written as it goes" },
+  log: {
+    type: "string",
+    value: "FILE.jsonl",
+    help: "one JSON record per logged step, written as it goes; an existing log is appended to",
+  },
+  "log-overwrite": { type: "boolean", help: "replace an existing --log instead of appending to it" },
   report: {
     type: "string",
     value: "FILE.html",
@@ -155,6 +160,8 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (saveTo !== undefined) checkWritable(saveTo, "--save-weights");
   const logPath = flags["log"] as string | undefined;
   if (logPath !== undefined) checkWritable(logPath, "--log");
+  const checkpointPath = flags["checkpoint"] as string | undefined;
+  if (checkpointPath !== undefined) checkWritable(checkpointPath, "--checkpoint");
   const reportPath = flags["report"] as string | undefined;
   if (reportPath !== undefined) {
     if (!/\.html?$/i.test(reportPath))
@@ -170,17 +177,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
-  const json = Boolean(flags["json"]);
-  if (!json) {
-    io.out(
-      `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
-    );
-    io.out(
-      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
-    );
-  }
-  const checkpointPath = flags["checkpoint"] as string | undefined;
-  if (checkpointPath !== undefined) checkWritable(checkpointPath, "--checkpoint");
+
   for (const key of ["guardEvery", "maxRetries", "checkpointEvery"]) {
     const v = flags[key] as number | undefined;
     if (v !== undefined && (!Number.isInteger(v) || v < (key === "maxRetries" ? 0 : 1))) {
@@ -191,7 +188,20 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   const resume =
     flags["resume"] !== undefined ? loadCheckpoint(flags["resume"] as string, sizes, config.name) : null;
-  const logFd = logPath !== undefined ? openSync(logPath, "w") : null;
+  if (flags["logOverwrite"] && logPath === undefined) throw new CliError("--log-overwrite needs --log FILE");
+  const log =
+    logPath !== undefined
+      ? new LogWriter(logPath, Boolean(flags["logOverwrite"]), (m) => io.err(`overshoot: ${m}\n`))
+      : null;
+  const json = Boolean(flags["json"]);
+  if (!json) {
+    io.out(
+      `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
+    );
+    io.out(
+      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
+    );
+  }
   // On a terminal a progress bar redraws in place and the records are printed at the end;
   // otherwise every record is a plain line as it comes.
   const bar = !json && io.isTTY && process.stderr.isTTY ? progressBar(steps, stepsPerEpoch) : null;
@@ -250,7 +260,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       const r = next.value;
       records.push(r);
       // One line per record, written through at once: a crash keeps everything logged so far.
-      if (logFd !== null) writeSync(logFd, `${JSON.stringify(r, finiteOrName)}\n`);
+      log?.line(JSON.stringify(r, finiteOrName));
       if (r.sharpness !== undefined) lastSharpness = r.sharpness;
       if (r.intervention && !json) {
         const i = r.intervention;
@@ -264,7 +274,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   } finally {
-    if (logFd !== null) closeSync(logFd);
+    log?.close();
     bar?.stop();
   }
   if (bar) for (const r of records) if (!r.intervention) io.out(`${recordLine(r, data.classify)}\n`);

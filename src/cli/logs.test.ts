@@ -1,0 +1,163 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CliError } from "./errors.js";
+import { readLog } from "./logs.js";
+
+const dir = mkdtempSync(join(tmpdir(), "overshoot-logs-"));
+const file = (name: string, text: string | Buffer) => {
+  writeFileSync(join(dir, name), text);
+  return join(dir, name);
+};
+const refusal = (path: string, maxBytes?: number): string => {
+  try {
+    readLog(path, maxBytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(CliError);
+    return (e as Error).message;
+  }
+  throw new Error(`${path} was read`);
+};
+
+describe("readLog: JSON lines", () => {
+  it("a last line cut off by an interrupted write is dropped and reported; the rest is read", () => {
+    const log = readLog(file("cut.jsonl", '{"step":0,"loss":1}\n{"step":10,"loss":2}\n{"step":60'));
+    expect(log.records.map((r) => [r.step, r.loss])).toEqual([
+      [0, 1],
+      [10, 2],
+    ]);
+    expect(log.notes).toEqual([
+      'the last line (line 3, "{\\"step\\":60") is cut off, as an interrupted write leaves it: read the 2 records before it',
+    ]);
+  });
+
+  it("a bad line that is not the last, or a last one with its newline, is refused with its line", () => {
+    expect(refusal(file("mid.jsonl", '{"step":0,"loss":1}\n{"step":1,\n{"step":2,"loss":3}\n'))).toMatch(
+      /mid\.jsonl line 2 is not JSON/,
+    );
+    expect(refusal(file("end.jsonl", '{"step":0,"loss":1}\n{"step":1,\n'))).toMatch(/line 2 is not JSON/);
+    expect(refusal(file("junk.jsonl", '{"step":0,"loss":1}\n{"step":1,"loss":"abc"}\n'))).toBe(
+      `invalid log: ${join(dir, "junk.jsonl")} line 2: "loss" is "abc", not a number`,
+    );
+  });
+
+  it("a log continued from an earlier step keeps the newest record of each step", () => {
+    const lines = [0, 10, 20, 30, 20, 30, 40].map((step, k) => JSON.stringify({ step, loss: k }));
+    const log = readLog(file("resumed.jsonl", `${lines.join("\n")}\n`));
+    expect(log.records.map((r) => [r.step, r.loss])).toEqual([
+      [0, 0],
+      [10, 1],
+      [20, 4],
+      [30, 5],
+      [40, 6],
+    ]);
+    expect(log.notes[0]).toMatch(/goes back to an earlier step 1 time .* 2 earlier ones dropped/);
+  });
+
+  it("a guard's rollback is not a restart: its intervention is kept, without a note", () => {
+    const rows = [
+      { step: 0, loss: 1 },
+      { step: 5, loss: 2 },
+      { step: 10, loss: 9 },
+      { step: 12, loss: "NaN", intervention: { atStep: 12, rolledBackTo: 5 } },
+      { step: 10, loss: 1.5 },
+    ];
+    const log = readLog(file("guard.jsonl", `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`));
+    expect(log.records.map((r) => [r.step, r.loss])).toEqual([
+      [0, 1],
+      [5, 2],
+      [12, Number.NaN],
+      [10, 1.5],
+    ]);
+    expect(log.records[2]!.intervention).toBeDefined();
+    expect(log.notes).toEqual([]);
+  });
+
+  it("a JSON document whose trace is not a list of steps is refused, not an internal error", () => {
+    expect(refusal(file("trace.json", '{"trace":1,"optimizer":{"name":"sgd","lr":0.1}}'))).toMatch(
+      /"trace" that is not a list of steps/,
+    );
+  });
+});
+
+describe("readLog: CSV", () => {
+  it("Keras' CSVLogger: one row an epoch, and the lr column", () => {
+    const log = readLog(file("keras.csv", "epoch,loss,lr,val_loss\n0,2.3,0.1,2.2\n1,1.1,0.05,1.2\n"));
+    expect(log.unit).toBe("epoch");
+    expect(log.records).toEqual([
+      { step: 0, loss: 2.3, lr: 0.1 },
+      { step: 1, loss: 1.1, lr: 0.05 },
+    ]);
+  });
+
+  it("PyTorch Lightning's metrics.csv: sorted header, CRLF, training, validation and lr rows interleaved", () => {
+    // As lightning.pytorch.loggers.CSVLogger writes it: csv.DictWriter over the sorted union of
+    // the keys, "" for a key a row lacks, "\r\n" line ends; LearningRateMonitor's rows carry only
+    // lr-SGD and step; train_loss logged with on_step and on_epoch becomes _step and _epoch.
+    const text = [
+      "epoch,lr-SGD,step,train_loss_epoch,train_loss_step,val_loss",
+      ",0.1,0,,,",
+      "0,,49,,0.69,",
+      "0,,99,,0.52,",
+      "0,,99,,,0.5",
+      "0,,99,0.6,,",
+      ",0.01,100,,,",
+      "1,,149,,3.5,",
+      "1,,199,,nan,",
+      "",
+    ].join("\r\n");
+    const log = readLog(file("metrics.csv", text));
+    expect(log.unit).toBe("step");
+    expect(log.format).toBe("CSV, training and validation rows");
+    expect(log.records.map((r) => [r.step, r.loss, r.lr])).toEqual([
+      [49, 0.69, 0.1],
+      [99, 0.52, 0.1],
+      [149, 3.5, 0.01],
+      [199, Number.NaN, 0.01],
+    ]);
+    expect(log.notes).toEqual([
+      "4 rows without a train_loss_step (validation or learning-rate rows of an interleaved log) skipped",
+    ]);
+  });
+
+  it("a junk cell is refused with its row and column; hex and binary are not numbers", () => {
+    const path = file("junk.csv", "epoch,loss\n0,1\n1,abc\n");
+    expect(refusal(path)).toBe(
+      `invalid log: ${path} row 3, column loss: 'abc' is not a number (write numbers in decimal, NaN or inf; leave a cell empty when there is no value)`,
+    );
+    expect(refusal(file("hex.csv", "step,loss\n0,0x10\n"))).toMatch(
+      /row 2, column loss: '0x10' is not a number/,
+    );
+    expect(refusal(file("bin.csv", "step,loss\n0b11,1\n"))).toMatch(/row 2, column step: '0b11'/);
+  });
+
+  it("a ragged row is refused, except a last row cut off mid-write", () => {
+    expect(refusal(file("ragged.csv", "step,loss,acc\n0,1,0.5\n1,2\n2,3,0.6\n"))).toMatch(
+      /row 3 has 2 cells but the header has 3/,
+    );
+    const log = readLog(file("cutrow.csv", "step,loss,acc\n0,1,0.5\n1,2,0.6\n2,3"));
+    expect(log.records.map((r) => r.step)).toEqual([0, 1]);
+    expect(log.notes[0]).toMatch(/the last row \(row 4\) is cut off \(2 of 3 cells\)/);
+  });
+});
+
+describe("readLog: what is not a log", () => {
+  it("NUL bytes (a binary file, /dev/zero) are refused at the first chunk", () => {
+    expect(refusal(file("nul.log", Buffer.alloc(4096)))).toMatch(/is not text \(a NUL byte at byte 1\)/);
+    const t0 = performance.now();
+    expect(refusal("/dev/zero")).toMatch(/is not text/);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it("a file past the size cap is refused as it is read", () => {
+    const path = file("big.csv", `step,loss\n${Array.from({ length: 1000 }, (_, k) => `${k},1\n`).join("")}`);
+    expect(refusal(path, 4000)).toMatch(/is larger than 4000 bytes; diagnose its last part/);
+    expect(readLog(path, 20_000).records).toHaveLength(1000);
+  });
+
+  it("a folder, or a file that is not there", () => {
+    expect(refusal(dir)).toMatch(/it is a folder/);
+    expect(refusal(join(dir, "none.csv"))).toMatch(/cannot read .*ENOENT/);
+  });
+});
