@@ -1,75 +1,215 @@
 import { readFileSync } from "node:fs";
+import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
-import type { OptimizerSnapshot } from "../optim/index.js";
+import type { MlpData, MlpSpec } from "../objectives/mlp.js";
+import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
+import { jsonNumber } from "../report/json.js";
 import { CliError } from "./errors.js";
 import { writeFileAtomic } from "./files.js";
 
 /**
- * Training checkpoints on disk: JSON with the model's layer sizes (checked on resume), the step,
- * the flat weights, the optimizer's state and the guard's rate cap. Written atomically (temporary
- * file, fsync, rename), so a process killed mid-write leaves the previous checkpoint whole.
+ * Training checkpoints on disk: JSON holding, beside the step, the flat weights, the optimizer's
+ * state, the guard's rate cap and the minibatch sampler's state, everything that makes the run
+ * this run — the model (sizes, activation, loss, dtype), a fingerprint of the training data, the
+ * optimizer with every hyper-parameter, the batch size, seed and schedule. `--resume` refuses a
+ * checkpoint that differs in any of them, naming what differs, so a resumed run is the
+ * uninterrupted one, bit for bit. Written atomically (temporary file, fsync, rename): a process
+ * killed mid-write leaves the previous checkpoint whole.
  */
-interface CheckpointFile {
-  readonly overshootCheckpoint: 1;
-  readonly sizes: readonly number[];
-  readonly step: number;
-  readonly theta: number[];
-  readonly optimizer: { name: string; stepCount: number; buffers: Record<string, number[] | null> };
-  readonly lrCap: number | null;
+export interface RunIdentity {
+  readonly model: Pick<MlpSpec, "sizes" | "activation" | "loss"> & { readonly dtype: string };
+  /** rows and a 64-bit hash of the training inputs and targets. */
+  readonly data: { readonly rows: number; readonly fingerprint: string };
+  readonly optimizer: OptimizerConfig;
+  readonly batchSize: number | null;
+  readonly seed: number;
+  readonly schedule: string | null;
 }
 
-export function saveCheckpoint(path: string, sizes: readonly number[], c: TrainCheckpoint): void {
+interface CheckpointFile extends RunIdentity {
+  readonly overshootCheckpoint: 2;
+  readonly step: number;
+  readonly theta: number[];
+  readonly state: { stepCount: number; buffers: Record<string, number[] | null> };
+  readonly lrCap: number | null;
+  readonly sampler: SamplerState | null;
+}
+
+export function runIdentity(
+  spec: MlpSpec,
+  train: MlpData,
+  optimizer: OptimizerConfig,
+  batchSize: number | null,
+  seed: number,
+  schedule: string | null,
+): RunIdentity {
+  return {
+    model: {
+      sizes: [...spec.sizes],
+      activation: spec.activation,
+      loss: spec.loss,
+      dtype: spec.dtype ?? "float64",
+    },
+    data: { rows: train.rows, fingerprint: fingerprint(train.x, train.y) },
+    optimizer,
+    batchSize,
+    seed,
+    schedule,
+  };
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offsets) over the float64 words of the arrays: a change to
+ * any value, or to the order of the rows, changes it. Not cryptographic; it tells data sets apart.
+ */
+export function fingerprint(...arrays: Float64Array[]): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (const x of arrays) {
+    const words = new Uint32Array(x.buffer, x.byteOffset, x.length * 2);
+    for (let i = 0; i < words.length; i++) {
+      a = Math.imul(a ^ words[i]!, 0x01000193);
+      b = Math.imul(b ^ words[i]!, 0x01000193) ^ (b >>> 13);
+    }
+    a = Math.imul(a ^ x.length, 0x01000193);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+export function saveCheckpoint(path: string, run: RunIdentity, c: TrainCheckpoint): void {
   const file: CheckpointFile = {
-    overshootCheckpoint: 1,
-    sizes: [...sizes],
+    overshootCheckpoint: 2,
+    ...run,
     step: c.step,
     theta: Array.from(c.theta),
-    optimizer: {
-      name: c.optimizer.name,
+    state: {
       stepCount: c.optimizer.stepCount,
       buffers: Object.fromEntries(
         Object.entries(c.optimizer.buffers).map(([k, v]) => [k, v ? Array.from(v) : null]),
       ),
     },
     lrCap: Number.isFinite(c.lrCap) ? c.lrCap : null,
+    sampler: c.sampler ?? null,
   };
-  writeFileAtomic(path, `${JSON.stringify(file)}\n`);
+  writeFileAtomic(path, `${JSON.stringify(file, plain)}\n`);
 }
 
-export function loadCheckpoint(path: string, sizes: readonly number[], optimizer: string): TrainCheckpoint {
-  let file: CheckpointFile;
+/** JSON has no Infinity or NaN: numbers as jsonNumber writes them (a rate cap, ε = Infinity). */
+const plain = (_key: string, v: unknown): unknown => (typeof v === "number" ? jsonNumber(v) : v);
+
+/** The checkpoint at `path`, checked whole and against this run; `steps` is this run's last step. */
+export function loadCheckpoint(path: string, run: RunIdentity, steps: number): TrainCheckpoint {
+  const refuse = (why: string) => new CliError(`cannot resume from ${path}: ${why}`);
+  let file: Partial<CheckpointFile> & { overshootCheckpoint?: unknown };
   try {
-    file = JSON.parse(readFileSync(path, "utf8")) as CheckpointFile;
+    file = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(
-      code === "ENOENT"
-        ? `cannot resume: ${path} does not exist`
-        : `cannot resume from ${path}: ${code ?? (e as Error).message}`,
-    );
+    if (code === "ENOENT") throw new CliError(`cannot resume: ${path} does not exist`);
+    throw refuse(code ?? `not JSON (${(e as Error).message})`);
   }
-  if (file?.overshootCheckpoint !== 1)
-    throw new CliError(`cannot resume from ${path}: not an overshoot checkpoint`);
-  if (file.sizes.join("-") !== sizes.join("-")) {
-    throw new CliError(
-      `cannot resume from ${path}: it holds a ${file.sizes.join("-")} network, this model is ${sizes.join("-")}`,
+  if (!file || typeof file !== "object" || file.overshootCheckpoint === undefined)
+    throw refuse("not an overshoot checkpoint");
+  if (file.overshootCheckpoint !== 2)
+    throw refuse(
+      "it was written by an earlier overshoot, before checkpoints recorded the whole run; start the run again with --checkpoint",
     );
+  for (const key of ["model", "data", "optimizer", "step", "theta", "state"] as const)
+    if (file[key] === undefined || file[key] === null)
+      throw refuse(
+        `it records no ${key === "state" ? "optimizer state" : key} (a damaged or hand-made file)`,
+      );
+  const same = (a: unknown, b: unknown) => JSON.stringify(a, plain) === JSON.stringify(b, plain);
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const model = file.model as Partial<RunIdentity["model"]> | undefined;
+  for (const key of ["sizes", "activation", "loss", "dtype"] as const) {
+    const saved = model?.[key];
+    const want = run.model[key];
+    if (!same(saved, want))
+      throw refuse(
+        key === "sizes"
+          ? `it holds a ${Array.isArray(saved) ? saved.join("-") : "?"} network, this model is ${want === undefined ? "?" : (want as number[]).join("-")}`
+          : `it was saved with ${key} ${show(saved)}, this run has ${show(want)}`,
+      );
   }
-  if (file.optimizer.name !== optimizer)
-    throw new CliError(
-      `cannot resume from ${path}: it was saved by ${file.optimizer.name}, this run uses ${optimizer}`,
+  if (!same(file.data, run.data))
+    throw refuse(
+      `it was saved on other training data (${show(file.data?.rows)} rows, fingerprint ${show(file.data?.fingerprint)}; this run: ${run.data.rows} rows, ${run.data.fingerprint}): the same --data, --target, --features, --n, --noise, --seed and --standardize are needed`,
+    );
+  const saved = (file.optimizer ?? {}) as Record<string, unknown>;
+  const want = run.optimizer as unknown as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(saved), ...Object.keys(want)]))
+    if (!same(saved[key], want[key]))
+      throw refuse(
+        key === "name"
+          ? `it was saved by ${show(saved[key])}, this run uses ${show(want[key])}`
+          : `it was saved with ${run.optimizer.name} ${key} ${show(saved[key])}, this run has ${show(want[key])}`,
+      );
+  for (const key of ["batchSize", "seed", "schedule"] as const)
+    if (!same(file[key], run[key]))
+      throw refuse(
+        `it was saved with ${{ batchSize: "--batch-size", seed: "--seed", schedule: "--schedule" }[key]} ${show(file[key] ?? "none")}, this run has ${show(run[key] ?? "none")}`,
+      );
+
+  const dim = run.model.sizes.reduce((s, n, i, a) => (i === 0 ? 0 : s + n * (a[i - 1]! + 1)), 0);
+  const numbers = (v: unknown, what: string, length: number): Float64Array => {
+    if (
+      !Array.isArray(v) ||
+      v.length !== length ||
+      !v.every((x) => typeof x === "number" && Number.isFinite(x))
+    )
+      throw refuse(
+        `${what} must be ${length} finite numbers${Array.isArray(v) ? ` (it has ${v.length}${v.every((x) => typeof x === "number") ? "" : `, among them ${JSON.stringify(v.find((x) => typeof x !== "number"))}`})` : ""}`,
+      );
+    return Float64Array.from(v as number[]);
+  };
+  const step = file.step;
+  if (typeof step !== "number" || !Number.isInteger(step) || step < 0)
+    throw refuse(`its step is ${show(step)}, not a whole number ≥ 0`);
+  if (step >= steps)
+    throw refuse(
+      `it is at step ${step}, and this run ends at step ${steps}: give --steps (or --epochs) past ${step}`,
+    );
+  const theta = numbers(file.theta, "the weights", dim);
+  // The optimizer's buffers: the names a fresh one of this kind has, each null or one value per weight.
+  const expected = Object.keys(createOptimizer(run.optimizer, dim).snapshot().buffers).sort();
+  const state = file.state;
+  const names =
+    state && typeof state.buffers === "object" && state.buffers ? Object.keys(state.buffers).sort() : [];
+  if (
+    !state ||
+    typeof state.stepCount !== "number" ||
+    !Number.isInteger(state.stepCount) ||
+    !same(names, expected)
+  )
+    throw refuse(
+      `its optimizer state is not ${run.optimizer.name}'s (buffers ${expected.join(", ") || "none"} and a step count)`,
     );
   const buffers: OptimizerSnapshot["buffers"] = Object.fromEntries(
-    Object.entries(file.optimizer.buffers).map(([k, v]) => [k, v ? Float64Array.from(v) : null]),
+    names.map((k) => {
+      const v = state.buffers[k];
+      return [k, v === null ? null : numbers(v, `the optimizer's ${k}`, dim)];
+    }),
   );
+  const lrCap = file.lrCap;
+  if (lrCap !== null && lrCap !== undefined && !(typeof lrCap === "number" && lrCap > 0))
+    throw refuse(`its rate cap is ${show(lrCap)}, not a number > 0`);
+  const sampler = file.sampler ?? null;
+  if ((sampler === null) !== (run.batchSize === null))
+    throw refuse("its minibatch state does not match the batch size");
+  if (
+    sampler !== null &&
+    (!Array.isArray(sampler.order) ||
+      sampler.order.length !== run.data.rows ||
+      typeof sampler.cursor !== "number" ||
+      typeof sampler.rng?.state !== "number")
+  )
+    throw refuse("its minibatch state is not one of this data's");
   return {
-    step: file.step,
-    theta: Float64Array.from(file.theta),
-    optimizer: {
-      name: file.optimizer.name as OptimizerSnapshot["name"],
-      stepCount: file.optimizer.stepCount,
-      buffers,
-    },
-    lrCap: file.lrCap ?? Number.POSITIVE_INFINITY,
+    step,
+    theta,
+    optimizer: { name: run.optimizer.name, stepCount: state.stepCount, buffers },
+    lrCap: lrCap ?? Number.POSITIVE_INFINITY,
+    ...(sampler ? { sampler } : {}),
   };
 }

@@ -1,5 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,7 +22,6 @@ import { resolveOptimizerConfig } from "../optim/index.js";
 import { runToCsv, runToJson } from "../report/json.js";
 import { run } from "../run/runner.js";
 import { parseFlags } from "./args.js";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { loadCars } from "./datasets.js";
 import { OBJECTIVE_FLAGS } from "./flags.js";
 import type { Io } from "./io.js";
@@ -1585,7 +1592,19 @@ describe("train --guard, checkpoints and --resume", () => {
     expect(Number.isFinite(j.records[j.records.length - 1].loss)).toBe(true);
   });
 
-  it("resuming from a checkpoint continues exactly where an uninterrupted run would be", async () => {
+  it("past --max-retries the guard stops the run and says so (it used to train on unguarded)", async () => {
+    const args = ["train", "--data", "spiral", "--loss", "mse", "--lr", "1", "--steps", "300", "--guard"];
+    const none = await cli([...args, "--max-retries", "0", "--json"]);
+    const j = JSON.parse(none.out);
+    expect(j.result).toEqual({ status: "gave-up", atStep: 5 });
+    expect(j.records[j.records.length - 1].step).toBe(5);
+    const text = await cli([...args, "--max-retries", "0"]);
+    expect(text.out).toContain(
+      "verdict: gave up at step 5 — the run went bad and --max-retries 0 allows no rollback; lower --lr or allow rollbacks.",
+    );
+  });
+
+  it("a minibatch run resumed from its last-step checkpoint is bit-identical to the uninterrupted run", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-ckpt-"));
     const ckpt = join(dir, "c.json");
     const common = [
@@ -1596,43 +1615,173 @@ describe("train --guard, checkpoints and --resume", () => {
       "60",
       "--hidden",
       "6",
+      "--optimizer",
+      "adam",
       "--lr",
-      "0.3",
-      "--momentum",
-      "0.9",
+      "0.01",
+      "--batch-size",
+      "16",
       "--log-every",
-      "50",
+      "10",
       "--json",
     ];
-    await cli([...common, "--steps", "150", "--checkpoint", ckpt, "--checkpoint-every", "100"]);
-    expect(JSON.parse(readFileSync(ckpt, "utf8")).step).toBe(100);
-    const resumed = JSON.parse((await cli([...common, "--steps", "200", "--resume", ckpt])).out);
-    const straight = JSON.parse((await cli([...common, "--steps", "200"])).out);
-    expect(resumed.records[0].step).toBe(100);
-    expect(resumed.records[resumed.records.length - 1].loss).toBe(
-      straight.records[straight.records.length - 1].loss,
-    );
+    // No --checkpoint-every: the last step (130, not a multiple of the default 100) is written.
+    await cli([...common, "--steps", "130", "--checkpoint", ckpt]);
+    const saved = JSON.parse(readFileSync(ckpt, "utf8"));
+    expect(saved.step).toBe(130);
+    expect(saved.sampler.order).toHaveLength(48); // the training rows (80% of 60)
+    const resumed = await cli([
+      ...common,
+      "--steps",
+      "300",
+      "--resume",
+      ckpt,
+      "--save-weights",
+      join(dir, "r.json"),
+    ]);
+    const straight = await cli([...common, "--steps", "300", "--save-weights", join(dir, "s.json")]);
+    const a = JSON.parse(resumed.out).records;
+    const b = JSON.parse(straight.out).records;
+    expect(a[0].step).toBe(130);
+    // Every record from the resumed step on, to the last bit (the shuffle state was saved too) —
+    // but for what the first one cannot know of the steps before it: the running mean of the
+    // batch losses since the previous record, and the update ratio against the previous weights.
+    const {
+      runningLoss: _l,
+      runningOver: _o,
+      updateRatio: _u,
+      ...first
+    } = b.find((r: { step: number }) => r.step === 130);
+    expect(a[0]).toEqual({ ...first, runningLoss: a[0].loss, runningOver: 1 });
+    expect(a.slice(1)).toEqual(b.filter((r: { step: number }) => r.step > 130));
+    expect(readFileSync(join(dir, "r.json"), "utf8")).toBe(readFileSync(join(dir, "s.json"), "utf8"));
   });
 
-  it("a writer killed mid-checkpoint leaves the previous checkpoint readable", () => {
+  it("a writer killed mid-checkpoint leaves the previous checkpoint readable, and the next writer removes its temporary file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-kill-"));
     const path = join(dir, "c.json");
-    const sizes = [2, 3, 1];
-    const good = {
-      step: 100,
-      theta: Float64Array.from({ length: 13 }, (_, i) => i / 7),
-      optimizer: { name: "sgd" as const, stepCount: 100, buffers: { momentumBuffer: null } },
-      lrCap: Number.POSITIVE_INFINITY,
-    };
-    saveCheckpoint(path, sizes, good);
+    const args = ["train", "--data", "xor", "--n", "40", "--hidden", "3", "--lr", "0.1"];
+    await cli([...args, "--steps", "100", "--checkpoint", path]);
+    const good = readFileSync(path, "utf8");
     // What a process killed during the next write leaves behind: a partial temporary file, never a partial c.json.
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
     writeFileSync(
-      join(dir, ".c.json.99999.0badf00d.tmp"),
-      '{"overshootCheckpoint":1,"sizes":[2,3,1],"step":200,"theta":[0.1,',
+      join(dir, `.c.json.${dead}.0badf00d.tmp`),
+      '{"overshootCheckpoint":2,"step":200,"theta":[0.1,',
     );
-    const back = loadCheckpoint(path, sizes, "sgd");
-    expect(back.step).toBe(100);
-    expect(Array.from(back.theta)).toEqual(Array.from(good.theta));
+    const r = await cli([...args, "--steps", "150", "--resume", path, "--checkpoint", path]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(good).step).toBe(100);
+    expect(JSON.parse(readFileSync(path, "utf8")).step).toBe(150);
+    expect(readdirSync(dir)).toEqual(["c.json"]);
+  });
+
+  describe("--resume checks the whole run and the whole file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-resume-"));
+    const ckpt = join(dir, "c.json");
+    const base = ["train", "--data", "xor", "--n", "40", "--hidden", "4", "--lr", "0.1", "--momentum", "0.9"];
+    const edited = (name: string, edit: (c: Record<string, unknown>) => void) => {
+      const c = JSON.parse(readFileSync(ckpt, "utf8"));
+      edit(c);
+      writeFileSync(join(dir, name), JSON.stringify(c));
+      return join(dir, name);
+    };
+    it.each([
+      [
+        "another activation",
+        [...base, "--activation", "relu"],
+        null,
+        /saved with activation tanh, this run has relu/,
+      ],
+      ["another loss", [...base, "--loss", "mse"], null, /saved with loss cross-entropy, this run has mse/],
+      [
+        "another data set",
+        [...base.map((a) => (a === "xor" ? "circles" : a))],
+        null,
+        /saved on other training data/,
+      ],
+      [
+        "other data rows",
+        [...base.map((a) => (a === "40" ? "50" : a))],
+        null,
+        /saved on other training data \(32 rows/,
+      ],
+      [
+        "another momentum",
+        [...base.map((a) => (a === "0.9" ? "0.5" : a))],
+        null,
+        /saved with sgd momentum 0\.9, this run has 0\.5/,
+      ],
+      [
+        "another optimizer",
+        [...base.slice(0, -2), "--optimizer", "adam"],
+        null,
+        /saved by sgd, this run uses adam/,
+      ],
+      ["a batch size", [...base, "--batch-size", "8"], null, /saved with --batch-size none, this run has 8/],
+      [
+        "a null weight",
+        base,
+        (c: Record<string, unknown>): void => {
+          (c["theta"] as unknown[])[3] = null;
+        },
+        /the weights must be 22 finite numbers \(it has 22, among them null\)/,
+      ],
+      [
+        "a string weight",
+        base,
+        (c: Record<string, unknown>): void => {
+          (c["theta"] as unknown[])[0] = "0.5";
+        },
+        /the weights must be 22 finite numbers \(it has 22, among them "0\.5"\)/,
+      ],
+      [
+        "a short momentum buffer",
+        base,
+        (c: Record<string, unknown>): void => {
+          (c["state"] as { buffers: Record<string, number[]> }).buffers["momentumBuffer"]!.length = 5;
+        },
+        /the optimizer's momentumBuffer must be 22 finite numbers \(it has 5\)/,
+      ],
+      [
+        "no model",
+        base,
+        (c: Record<string, unknown>): void => {
+          delete c["model"];
+        },
+        /it records no model \(a damaged or hand-made file\)/,
+      ],
+      [
+        "no optimizer",
+        base,
+        (c: Record<string, unknown>): void => {
+          delete c["optimizer"];
+        },
+        /it records no optimizer \(a damaged or hand-made file\)/,
+      ],
+      [
+        "a step past --steps",
+        [...base, "--steps", "50"],
+        null,
+        /it is at step 100, and this run ends at step 50: give --steps \(or --epochs\) past 100/,
+      ],
+      [
+        "a version-1 file",
+        base,
+        (c: Record<string, unknown>): void => {
+          c["overshootCheckpoint"] = 1;
+        },
+        /written by an earlier overshoot/,
+      ],
+    ] as const)("refuses %s, naming it", async (_n, args, edit, message) => {
+      if (!existsSync(ckpt)) await cli([...base, "--steps", "100", "--checkpoint", ckpt]);
+      const file = edit ? edited(`${_n.replace(/ /g, "-")}.json`, edit) : ckpt;
+      const r = await cli([...args, "--resume", file]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toMatch(message);
+      expect(r.err.trimEnd().split("\n")).toHaveLength(1);
+    });
   });
 
   it.each([
@@ -1641,6 +1790,7 @@ describe("train --guard, checkpoints and --resume", () => {
       ["--resume", "/nonexistent/c.json"],
       /cannot resume: \/nonexistent\/c\.json does not exist/,
     ],
+    ["--checkpoint-every alone", ["--checkpoint-every", "10"], /--checkpoint-every needs --checkpoint FILE/],
   ])("refuses %s", async (_, extra, message) => {
     const r = await cli(["train", "--data", "xor", "--lr", "0.1", ...extra]);
     expect(r.code).toBe(2);

@@ -8,16 +8,23 @@ export interface Rng {
   uniform(): number;
   /** Standard normal N(0, 1) by the Box–Muller transform. */
   normal(): number;
+  /** The generator's state, to continue the same stream later (a checkpoint). */
+  save(): RngState;
+}
+
+export interface RngState {
+  readonly state: number;
+  readonly spare: number | null;
 }
 
 /**
  * Mulberry32 (Tommy Ettinger's 32-bit generator): small, fast, passes PractRand to 2^32,
  * which is ample for initial points, rotations and data shuffles.
  */
-export function createRng(seed: number): Rng {
+export function createRng(seed: number, from?: RngState): Rng {
   if (!Number.isInteger(seed)) throw new Error(`invalid seed: ${seed} (use an integer)`);
-  let state = seed >>> 0;
-  let spare: number | null = null;
+  let state = from ? from.state >>> 0 : seed >>> 0;
+  let spare: number | null = from ? from.spare : null;
   const uniform = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -38,5 +45,5 @@ export function createRng(seed: number): Rng {
     spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   };
-  return { seed, uniform, normal };
+  return { seed, uniform, normal, save: () => ({ state, spare }) };
 }

@@ -107,7 +107,11 @@ export class Stepper {
     };
   }
 
-  restore(state: StepperState): void {
+  /**
+   * Back to a saved state. With `reevaluate`, the loss and gradient at its point are computed
+   * again instead of taken from the state (the guard: a value that was faulty once is not reused).
+   */
+  restore(state: StepperState, options: { reevaluate?: boolean } = {}): void {
     // Records share x and g with the stepper (they are never written after), so no copies are needed.
     this.k = state.k;
     this.x = state.x;
@@ -115,6 +119,11 @@ export class Stepper {
     this.loss = state.loss;
     this.finished = state.finished;
     this.optimizer.restore(state.optimizer);
+    if (options.reevaluate) {
+      this.g = new Float64Array(this.n);
+      this.loss = this.config.objective.gradient(this.x, this.g);
+      this.finished = false;
+    }
   }
 
   /**

@@ -10,7 +10,8 @@ import { type Detection, DivergenceDetector } from "./detector.js";
 
 /**
  * The guard: runs the optimizer with the early-warning detector on, keeps the last good state
- * (point and optimizer state, every `keepEvery` steps while the run looks stable), and when the
+ * (point and optimizer state, every `keepEvery` steps, once that step's values have been checked
+ * finite and the detector is not alarmed), and when the
  * detector says `diverging` — or a value turns non-finite — rolls back to it, lowers the learning
  * rate and goes on. The rate is then capped at 0.9× the critical rate measured from the curvature at the
  * restored point (SGD family), or the current rate × `factor` when that is not lower or cannot be
@@ -62,17 +63,23 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
   const trace: StepRecord[] = [];
   const interventions: Intervention[] = [];
   let detector = new DivergenceDetector(stepper.optimizerConfig);
-  let good = { state: stepper.save(), traceLength: 0 };
-  // The largest rate used since the good state: a schedule spike may already be over when it is detected.
+  // Two snapshots: `good`, the one a rollback goes to, and `pending`, the latest, which becomes
+  // good only when the next one is taken with the run still calm. A point a faulty step threw far
+  // out can look calm for a step or two before it diverges; by then it is only pending.
+  type Snapshot = { state: ReturnType<Stepper["save"]>; traceLength: number };
+  let good: Snapshot = { state: stepper.save(), traceLength: 0 };
+  let pending: Snapshot | null = null;
+  // The largest rate used since each snapshot: a schedule spike may already be over when it is detected.
   let maxLrSince = 0;
+  let maxLrSincePending = 0;
   let guardStatus: GuardedResult["guardStatus"] = "finished";
 
   for (;;) {
     const k = stepper.step;
-    if (k % keepEvery === 0 && detector.detection.state !== "diverging") {
-      good = { state: stepper.save(), traceLength: trace.length };
-      maxLrSince = 0;
-    }
+    // A snapshot candidate: the state this step starts from. It carries the loss and gradient at
+    // its point (evaluated by the previous step), so it becomes the good state only once this
+    // step's record has shown them finite and the detector calm — never a state not yet checked.
+    const candidate = k % keepEvery === 0 ? { state: stepper.save(), traceLength: trace.length } : null;
     const lr = lrAt(k);
     const record = stepper.next(capped() ? lr : undefined);
     if (record === null) break;
@@ -96,7 +103,10 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
         ? detector.detection.reason
         : `a non-finite value at step ${k} (loss ${record.loss}, ‖g‖ ${record.gradNorm})`;
       const oldLr = Math.max(maxLrSince, lr);
-      stepper.restore(good.state);
+      // The restored point's loss and gradient are evaluated afresh: a one-off fault in them (or
+      // in the start's) is not brought back.
+      stepper.restore(good.state, { reevaluate: true });
+      pending = null;
       trace.length = good.traceLength;
       const lowered = lowerRate(objective, good.state.x, stepper.optimizerConfig, oldLr, factor);
       cap = lowered.newCap;
@@ -110,9 +120,19 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
       });
       detector = new DivergenceDetector(stepper.optimizerConfig);
       maxLrSince = 0;
+      maxLrSincePending = 0;
       continue;
     }
+    if (candidate) {
+      if (pending) {
+        good = pending;
+        maxLrSince = maxLrSincePending;
+      }
+      pending = candidate;
+      maxLrSincePending = 0;
+    }
     maxLrSince = Math.max(maxLrSince, lr);
+    maxLrSincePending = Math.max(maxLrSincePending, lr);
     trace.push(record);
   }
   const resolved = stepper.optimizerConfig;

@@ -5,7 +5,7 @@ import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate } from "./guard.js";
-import { minibatches } from "./minibatches.js";
+import { minibatchSampler, type SamplerState } from "./minibatches.js";
 
 /**
  * Training an MLP: minibatches (or the full batch), any optimizer, and the monitors that explain a
@@ -36,7 +36,10 @@ export interface TrainConfig {
   readonly schedule?: (step: number) => number;
   /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
   readonly guard?: { readonly keepEvery?: number; readonly maxRetries?: number; readonly factor?: number };
-  /** Called every `checkpointEvery` steps with a copy of the state, to be saved (atomically) by the caller. */
+  /**
+   * Called every `checkpointEvery` steps (default 100) and at the last step with a copy of the
+   * state, to be saved (atomically) by the caller.
+   */
   readonly onCheckpoint?: (checkpoint: TrainCheckpoint) => void;
   readonly checkpointEvery?: number;
   /** Continue from a saved checkpoint instead of theta0 and step 0. */
@@ -93,6 +96,8 @@ export interface TrainCheckpoint {
   readonly optimizer: OptimizerSnapshot;
   /** The guard's cap on the learning rate (Infinity when none). */
   readonly lrCap: number;
+  /** The minibatch sampler before this step's batch (minibatch runs). */
+  readonly sampler?: SamplerState;
 }
 
 export interface TrainResult {
@@ -100,7 +105,8 @@ export interface TrainResult {
   readonly theta: Float64Array;
   /** The early-warning detector's account of the run (on every step). */
   readonly detection: Detection;
-  readonly status: "finished" | "nonfinite";
+  /** "gave-up": the guard used its --max-retries rollbacks and the run went bad again; it stops there. */
+  readonly status: "finished" | "nonfinite" | "gave-up";
   readonly atStep: number | null;
   readonly stepsPerEpoch: number;
 }
@@ -115,7 +121,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   if (batch > data.rows)
     throw new Error(`invalid batch-size: ${batch} is larger than the ${data.rows} training rows`);
   const stepsPerEpoch = Math.ceil(data.rows / batch);
-  const nextBatch = batch < data.rows ? minibatches(data, batch, config.seed) : null;
+  const sampler = batch < data.rows ? minibatchSampler(data, batch, config.seed) : null;
   const opt = createOptimizer(config.optimizer, n);
   const theta = Float64Array.from(config.resume?.theta ?? config.theta0);
   if (config.resume) {
@@ -124,6 +130,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         `invalid resume: the checkpoint has ${config.resume.theta.length} parameters, the model ${n}`,
       );
     opt.restore(config.resume.optimizer);
+    if (sampler && config.resume.sampler) sampler.restore(config.resume.sampler);
   }
   // float32 storage holds the weights in float32 too (the optimizer's moments stay float64).
   const round = () => {
@@ -143,8 +150,18 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : lr);
   const guard = config.guard;
   const interventions: Intervention[] = [];
-  let good = { step: config.resume?.step ?? 0, theta: Float64Array.from(theta), state: opt.snapshot() };
+  // As the run guard (guard.ts): a rollback goes to `good`; the latest snapshot is `pending` until
+  // the next one is taken with the run still calm, so a point a faulty step threw out that looks
+  // calm for a step or two is never what the run goes back to.
+  type Snapshot = { step: number; theta: Float64Array; state: ReturnType<typeof opt.snapshot> };
+  let good: Snapshot = {
+    step: config.resume?.step ?? 0,
+    theta: Float64Array.from(theta),
+    state: opt.snapshot(),
+  };
+  let pending: Snapshot | null = null;
   let maxLrSince = 0;
+  let maxLrSincePending = 0;
 
   const measureAt = (step: number) =>
     config.sharpnessAt
@@ -154,7 +171,12 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   let step = config.resume?.step ?? 0;
   for (; step <= config.steps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
-    const loss = nextBatch ? f.gradientOn(theta, g, nextBatch()) : f.gradient(theta, g);
+    // A checkpoint of this step holds the sampler as it is before this step's batch is drawn.
+    const checkpointDue =
+      config.onCheckpoint !== undefined &&
+      (step === config.steps || (step > 0 && step % (config.checkpointEvery ?? 100) === 0));
+    const samplerState = checkpointDue && sampler ? sampler.save() : undefined;
+    const loss = sampler ? f.gradientOn(theta, g, sampler.next()) : f.gradient(theta, g);
     let s = 0;
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
     const gradNorm = Math.sqrt(s);
@@ -163,7 +185,19 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
     const state = detector.observe({ step, x: theta, loss, grad: g, lr: lrAt(step) });
     if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
-    if (guard && (!finite || state === "diverging") && interventions.length < (guard.maxRetries ?? 5)) {
+    if (guard && (!finite || state === "diverging") && interventions.length >= (guard.maxRetries ?? 5)) {
+      // Out of retries: stop rather than train on unguarded.
+      yield { step, epoch, loss, gradNorm } as TrainRecord;
+      return {
+        theta,
+        detection: detector.detection,
+        interventions,
+        status: "gave-up",
+        atStep: step,
+        stepsPerEpoch,
+      };
+    }
+    if (guard && (!finite || state === "diverging")) {
       const reason = finite
         ? detector.detection.reason
         : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`;
@@ -184,6 +218,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       yield { step, epoch, loss, gradNorm, intervention } as TrainRecord;
       detector = new DivergenceDetector(opt.config);
       maxLrSince = 0;
+      maxLrSincePending = 0;
+      pending = null;
       step = good.step - 1; // the loop's increment lands on the good step
       continue;
     }
@@ -216,7 +252,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
           record["runningOver"] = sinceRecord.count;
         }
-        if (step > 0) record["updateRatio"] = updateRatios(f, theta, previous);
+        // Against the previous step's weights, which a resumed run does not have at its first step.
+        if (step > (config.resume?.step ?? 0)) record["updateRatio"] = updateRatios(f, theta, previous);
         if (config.validation && (endOfEpoch || last)) {
           const v = f.evaluate(theta, config.validation);
           record["validationLoss"] = v.loss;
@@ -259,17 +296,32 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         atStep: step,
         stepsPerEpoch,
       };
-    if (step === config.steps) break;
+    const checkpoint = () =>
+      config.onCheckpoint?.({
+        step,
+        theta: Float64Array.from(theta),
+        optimizer: opt.snapshot(),
+        lrCap: cap,
+        ...(samplerState ? { sampler: samplerState } : {}),
+      });
+    // The last step is always checkpointed (a finite state: a non-finite end returned above).
+    if (step === config.steps) {
+      if (checkpointDue) checkpoint();
+      break;
+    }
     if (guard && step % (guard.keepEvery ?? 10) === 0 && state !== "diverging") {
-      good = { step, theta: Float64Array.from(theta), state: opt.snapshot() };
-      maxLrSince = 0;
+      if (pending) {
+        good = pending;
+        maxLrSince = maxLrSincePending;
+      }
+      pending = { step, theta: Float64Array.from(theta), state: opt.snapshot() };
+      maxLrSincePending = 0;
     }
-    if (config.onCheckpoint && step > 0 && step % (config.checkpointEvery ?? 100) === 0) {
-      config.onCheckpoint({ step, theta: Float64Array.from(theta), optimizer: opt.snapshot(), lrCap: cap });
-    }
+    if (checkpointDue) checkpoint();
     previous.set(theta);
     const stepLr = lrAt(step);
     maxLrSince = Math.max(maxLrSince, stepLr);
+    maxLrSincePending = Math.max(maxLrSincePending, stepLr);
     if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
     opt.step(theta, g);
     round();

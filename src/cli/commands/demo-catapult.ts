@@ -1,6 +1,6 @@
 import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import { trainingCriteria, trainingLrSearch } from "../../analysis/thresholds/training-search.js";
-import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
+import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
@@ -20,7 +20,7 @@ interface DemoRun {
   readonly label: string;
   readonly lr: number;
   readonly records: TrainRecord[];
-  readonly status: "finished" | "nonfinite";
+  readonly status: TrainResult["status"];
   readonly atStep: number | null;
 }
 

@@ -1,7 +1,7 @@
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import { lanczos } from "../../analysis/curvature/lanczos.js";
 import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
-import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
+import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import {
@@ -27,7 +27,7 @@ const HIDDEN = 8;
 interface Outcome {
   readonly label: string;
   readonly records: TrainRecord[];
-  readonly status: "finished" | "nonfinite";
+  readonly status: TrainResult["status"];
   readonly atStep: number | null;
 }
 

@@ -13,7 +13,7 @@ import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
-import { loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
+import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
@@ -58,17 +58,21 @@ export const TRAIN_FLAGS: FlagSpecs = {
     value: "N",
     help: "guard: steps between good-state snapshots (default 10)",
   },
-  "max-retries": { type: "number", value: "N", help: "guard: rollbacks before giving up (default 5)" },
+  "max-retries": {
+    type: "number",
+    value: "N",
+    help: "guard: rollbacks allowed; past them the run stops and says so (default 5)",
+  },
   checkpoint: {
     type: "string",
     value: "FILE.json",
-    help: "save weights and optimizer state every --checkpoint-every steps (atomically)",
+    help: "save the run (weights, optimizer and minibatch state, and what the run is) every --checkpoint-every steps and at the last, atomically",
   },
   "checkpoint-every": { type: "number", value: "N", help: "steps between checkpoints (default 100)" },
   resume: {
     type: "string",
     value: "FILE.json",
-    help: "continue from a checkpoint of the same model and optimizer",
+    help: "continue a checkpoint of this same run (model, data, optimizer, batch size, seed, schedule are checked); the result is the uninterrupted run's",
   },
   schedule: {
     type: "string",
@@ -186,8 +190,22 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       );
     }
   }
+  if (flags["checkpointEvery"] !== undefined && checkpointPath === undefined)
+    throw new CliError("--checkpoint-every needs --checkpoint FILE");
+  // What makes this run this run: a checkpoint records it, --resume requires it unchanged.
+  const identity =
+    checkpointPath !== undefined || flags["resume"] !== undefined
+      ? runIdentity(
+          network.spec,
+          data.train,
+          config,
+          batchSize ?? null,
+          seed,
+          (flags["schedule"] as string | undefined) ?? null,
+        )
+      : null;
   const resume =
-    flags["resume"] !== undefined ? loadCheckpoint(flags["resume"] as string, sizes, config.name) : null;
+    flags["resume"] !== undefined ? loadCheckpoint(flags["resume"] as string, identity!, steps) : null;
   if (flags["logOverwrite"] && logPath === undefined) throw new CliError("--log-overwrite needs --log FILE");
   const log =
     logPath !== undefined
@@ -231,7 +249,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         : {}),
       ...(checkpointPath !== undefined
         ? {
-            onCheckpoint: (c: TrainCheckpoint) => saveCheckpoint(checkpointPath, sizes, c),
+            onCheckpoint: (c: TrainCheckpoint) => saveCheckpoint(checkpointPath, identity!, c),
             ...(flags["checkpointEvery"] !== undefined
               ? { checkpointEvery: flags["checkpointEvery"] as number }
               : {}),
@@ -282,9 +300,13 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     writeFileAtomic(saveTo, `${JSON.stringify(layersFromParameters(sizes, result.theta))}\n`);
   const last = records.filter((r) => !r.intervention).pop()!;
   const verdict =
-    result.status === "nonfinite"
-      ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
-      : `finished — loss ${fmt(last.trainLoss ?? last.loss)}${last.trainAccuracy != null ? `, train accuracy ${fmt(100 * last.trainAccuracy)}%` : ""}${last.validationAccuracy != null ? `, validation ${fmt(100 * last.validationAccuracy)}%` : ""}.`;
+    result.status === "gave-up"
+      ? result.interventions.length === 0
+        ? `gave up at step ${result.atStep} — the run went bad and --max-retries 0 allows no rollback; lower --lr or allow rollbacks.`
+        : `gave up at step ${result.atStep} — after ${result.interventions.length} rollback${result.interventions.length === 1 ? "" : "s"} (--max-retries) the run went bad again; lower --lr below the last cap ${fmt(result.interventions[result.interventions.length - 1]!.newLr)} or raise --max-retries.`
+      : result.status === "nonfinite"
+        ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
+        : `finished — loss ${fmt(last.trainLoss ?? last.loss)}${last.trainAccuracy != null ? `, train accuracy ${fmt(100 * last.trainAccuracy)}%` : ""}${last.validationAccuracy != null ? `, validation ${fmt(100 * last.validationAccuracy)}%` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
       `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,

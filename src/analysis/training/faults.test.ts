@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { createRng } from "../../core/rng.js";
+import { compileExpression } from "../../objectives/expression.js";
+import { initialParameters, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
+import { synthetic } from "../../objectives/synthetic.js";
+import type { Objective } from "../../objectives/types.js";
+import { guardedRun } from "./guard.js";
+import { trainToEnd } from "./train.js";
+
+/**
+ * One-off faults, as a flaky device or a bad batch gives them: at the n-th gradient evaluation
+ * (the optimizer's step n − 1 on the first pass) the loss and gradient are NaN, or the loss is
+ * +Infinity, or the gradient is 10⁴× too large — finite, so the step throws the point far
+ * out, where the next steps diverge. Each of the 3 kinds at each of the first 80 steps: 240
+ * faults, which both guards must recover from (finish, and end where a fault-free run ends).
+ */
+type Fault = "nan" | "inf" | "spike";
+const FAULTS: [Fault, number][] = (["nan", "inf", "spike"] as const).flatMap((kind) =>
+  Array.from({ length: 80 }, (_, s) => [kind, s + 1] as [Fault, number]),
+);
+
+function inject<T extends { gradient: Objective["gradient"] }>(f: T, kind: Fault, at: number): T {
+  let calls = 0;
+  return {
+    ...f,
+    gradient(x: Float64Array, out: Float64Array) {
+      const loss = f.gradient(x, out);
+      if (++calls !== at) return loss;
+      if (kind === "nan") {
+        out.fill(Number.NaN);
+        return Number.NaN;
+      }
+      if (kind === "inf") return Number.POSITIVE_INFINITY;
+      for (let i = 0; i < out.length; i++) out[i]! *= 1e4;
+      return loss;
+    },
+  };
+}
+
+describe("the guards recover from 240 one-off injected faults", () => {
+  it("run --guard (guardedRun): a quartic bowl, where a point thrown far out diverges", () => {
+    // Curvature 3x² + 1: lr 0.1 is stable for |x| < 2.5 and the minimum is 0 at the origin.
+    const bowl = compileExpression("(x^4 + y^4)/4 + (x^2 + y^2)/2");
+    const config = { optimizer: { name: "sgd", lr: 0.1 }, x0: [1, -1], steps: 250 } as const;
+    const clean = guardedRun({ ...config, objective: bowl });
+    expect(clean.interventions).toHaveLength(0);
+    const failed: string[] = [];
+    for (const [kind, at] of FAULTS) {
+      const r = guardedRun({ ...config, objective: inject(bowl, kind, at) });
+      const last = r.trace[r.trace.length - 1]!;
+      const ok =
+        r.guardStatus === "finished" &&
+        r.trace.length === config.steps + 1 &&
+        last.loss < 1e-9 &&
+        r.trace.every((t) => Number.isFinite(t.loss));
+      if (!ok)
+        failed.push(
+          `${kind} at call ${at}: ${r.guardStatus}, ${r.interventions.length} rollbacks, loss ${last.loss}`,
+        );
+    }
+    expect(failed).toEqual([]);
+  });
+
+  it("train --guard: a 2-16-1 tanh MLP on the spiral, full batch", () => {
+    const set = synthetic("spiral", 60, 0, createRng(1));
+    const data = { x: set.x, y: Float64Array.from(set.labels), rows: set.rows };
+    const spec = { sizes: [2, 16, 1], activation: "tanh", loss: "mse" } as const;
+    const net = mlpObjective(spec, data, "spiral");
+    const theta0 = initialParameters(spec.sizes, "pytorch", createRng(2));
+    const config = {
+      train: data,
+      validation: null,
+      theta0,
+      optimizer: { name: "sgd", lr: 0.2 },
+      steps: 200,
+      batchSize: null,
+      seed: 3,
+      logEvery: 200,
+      sharpnessEvery: null,
+      guard: {},
+    } as const;
+    const clean = trainToEnd({ ...config, objective: net });
+    expect(clean.result.interventions).toHaveLength(0);
+    const cleanLoss = clean.records[clean.records.length - 1]!.loss;
+    const failed: string[] = [];
+    for (const [kind, at] of FAULTS) {
+      const { records, result } = trainToEnd({ ...config, objective: inject<MlpObjective>(net, kind, at) });
+      const last = records[records.length - 1]!;
+      const ok = result.status === "finished" && last.step === config.steps && last.loss < 1.05 * cleanLoss;
+      if (!ok)
+        failed.push(
+          `${kind} at call ${at}: ${result.status}, ${result.interventions.length} rollbacks, loss ${last.loss} (clean ${cleanLoss})`,
+        );
+    }
+    expect(failed).toEqual([]);
+  }, 60_000);
+});
