@@ -1,4 +1,5 @@
 import { CliError } from "./errors.js";
+import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
 export type FlagType = "string" | "number" | "numbers" | "boolean";
@@ -121,4 +122,31 @@ export function flagHelp(specs: FlagSpecs): string {
   ]);
   const w = Math.max(...rows.map((r) => r[0]!.length));
   return rows.map(([a, b]) => `  ${a!.padEnd(w)}  ${b}`).join("\n");
+}
+
+/**
+ * The start every command shares: its flags parsed against its table; with --help the help is
+ * printed and the result is null (the command returns 0); a stray argument is refused (a command
+ * that takes one, as diagnose FILE, reads `positionals` itself).
+ */
+export function commandFlags(
+  argv: readonly string[],
+  command: {
+    readonly name: string;
+    readonly flags: FlagSpecs;
+    readonly help: string;
+    readonly takes?: number;
+  },
+  io: Io,
+): { flags: ParsedFlags; positionals: string[] } | null {
+  const parsed = parseFlags(argv, command.flags, command.name);
+  if (parsed.flags["help"]) {
+    io.out(`${command.help}\n`);
+    return null;
+  }
+  if (!command.takes && parsed.positionals.length > 0)
+    throw new CliError(
+      `unexpected argument '${parsed.positionals[0]}' (options start with --; see overshoot ${command.name} --help)`,
+    );
+  return parsed;
 }

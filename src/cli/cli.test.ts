@@ -23,7 +23,7 @@ import { runToCsv, runToJson } from "../report/json.js";
 import { run } from "../run/runner.js";
 import { parseFlags } from "./args.js";
 import { loadCars } from "./datasets.js";
-import { OBJECTIVE_FLAGS } from "./flags.js";
+import { OBJECTIVE_FLAGS } from "./flag-tables.js";
 import type { Io } from "./io.js";
 import { execute } from "./main.js";
 import { networkFromFlags } from "./network.js";
@@ -151,6 +151,21 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
     ],
     ["missing value", ["run", "--f", "x^2", "--x0"], /missing value for --x0/],
     ["a flag where the expression should be", ["run", "--f", "--x0", "1"], /missing value for --f/],
+    [
+      "a guard setting without --guard",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--max-retries", "2"],
+      /^overshoot: --max-retries sets the guard: add --guard\n$/,
+    ],
+    [
+      "a network's data set without --model mlp",
+      ["find-lr", "--data", "iris"],
+      /--data iris is a data set for a network: add --model mlp/,
+    ],
+    [
+      "a stray argument",
+      ["sweep", "x^2", "--lr", "0.1:1:3"],
+      /^overshoot: unexpected argument 'x\^2' \(options start with --; see overshoot sweep --help\)\n$/,
+    ],
   ])("%s", async (_name, args, message) => {
     const before = readdirSync(tmp).sort();
     const r = await cli(args);

@@ -14,7 +14,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { CliError } from "./errors.js";
 
 const WHY: Readonly<Record<string, string>> = {
@@ -72,6 +72,15 @@ export function checkWritable(path: string, what: string): void {
     const code = (e as NodeJS.ErrnoException).code;
     throw refuse(code ? `${WHY[code] ?? "refused"} (${code}) in ${dir}` : (e as Error).message);
   }
+}
+
+/** A figure's path: .svg or .png, and writable (checkWritable), before any work. */
+export function checkFigurePath(path: string, what: string): "svg" | "png" {
+  const ext = extname(path).toLowerCase();
+  if (ext !== ".svg" && ext !== ".png")
+    throw new CliError(`invalid ${what}: ${path} (the file name must end in .svg or .png)`);
+  checkWritable(path, what);
+  return ext === ".png" ? "png" : "svg";
 }
 
 /** `.NAME.PID.HEX.tmp` beside `full`, the temporary file of an AtomicFile (or a probe) of NAME. */

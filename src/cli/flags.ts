@@ -7,72 +7,12 @@ import { BUILTIN_NAMES, createObjectiveWith, isBuiltinName, type ObjectiveSpec }
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
-import { type FlagSpecs, type ParsedFlags, parseNumber } from "./args.js";
+import { type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
-import { NETWORK_FLAGS, type Network, networkFromFlags } from "./network.js";
+import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
+import { type Network, networkFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
-
-export const OBJECTIVE_FLAGS: FlagSpecs = {
-  f: {
-    type: "string",
-    value: "EXPR|NAME",
-    help: 'expression such as "(1-x)^2 + 100*(y-x^2)^2", or rosenbrock|himmelblau|beale|booth|rastrigin|quadratic',
-  },
-  vars: { type: "string", value: "y,x", help: "variable order of an expression (default alphabetical)" },
-  matrix: { type: "string", value: "A.csv", help: "quadratic: symmetric matrix A of ½xᵀAx (+ bᵀx)" },
-  eigenvalues: { type: "numbers", value: "1,100", help: "quadratic: eigenvalues of A" },
-  rotate: {
-    type: "number",
-    value: "SEED",
-    help: "quadratic: rotate the eigenbasis by a random orthogonal matrix",
-  },
-  linear: { type: "numbers", value: "b1,b2", help: "quadratic: linear term b" },
-  dim: { type: "number", value: "N", help: "rastrigin: number of variables (default 2)" },
-  data: {
-    type: "string",
-    value: "FILE.csv",
-    help: "a model on data: a CSV with a header row (with --model and --target)",
-  },
-  model: {
-    type: "string",
-    value: "linear|logistic",
-    help: "linear (mean squared error), logistic (mean cross-entropy) or mlp (a network: --hidden, --activation, --loss; default linear)",
-  },
-  target: { type: "string", value: "COLUMN", help: "data model: the column to predict" },
-  features: {
-    type: "string",
-    value: "a,b",
-    help: "data model: feature columns (default: all but the target)",
-  },
-  standardize: { type: "boolean", help: "data model: scale every feature to mean 0, standard deviation 1" },
-  init: {
-    type: "string",
-    value: "w1,…,b|SCHEME|FILE",
-    help: "linear/logistic: start weights then bias (default zeros); mlp: pytorch (default), glorot, he or a weights file",
-  },
-  ...NETWORK_FLAGS,
-};
-
-export const OPTIMIZER_FLAGS: FlagSpecs = {
-  optimizer: { type: "string", value: "NAME", help: `${OPTIMIZER_NAMES.join("|")} (default sgd)` },
-  lr: { type: "number", value: "η", help: "learning rate (required for sgd; PyTorch's default otherwise)" },
-  momentum: { type: "number", value: "β", help: "sgd, rmsprop: momentum (default 0)" },
-  dampening: { type: "number", value: "D", help: "sgd: dampening (default 0)" },
-  nesterov: { type: "boolean", help: "sgd: Nesterov momentum" },
-  "weight-decay": {
-    type: "number",
-    value: "W",
-    help: "L2 penalty (decoupled for adamw; default 0, adamw 0.01)",
-  },
-  betas: { type: "numbers", value: "B1,B2", help: "adam, adamw: (default 0.9,0.999)" },
-  eps: { type: "number", value: "E", help: "adam, adamw, rmsprop (1e-8), adagrad (1e-10)" },
-  amsgrad: { type: "boolean", help: "adam, adamw: AMSGrad" },
-  alpha: { type: "number", value: "A", help: "rmsprop: smoothing constant (default 0.99)" },
-  centered: { type: "boolean", help: "rmsprop: centered" },
-  "lr-decay": { type: "number", value: "D", help: "adagrad: learning-rate decay (default 0)" },
-  "initial-accumulator-value": { type: "number", value: "V", help: "adagrad: (default 0)" },
-};
 
 /** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
 export function objectiveFromFlags(flags: ParsedFlags): Objective {
@@ -176,24 +116,6 @@ export function optimizerFromFlags(
   return options as OptimizerOptions;
 }
 
-/** Turns a library message "invalid lr: …" into the flag's spelling "invalid --lr: …". */
-export function flagMessage(message: string): string {
-  const m = /^invalid ([a-zA-Z0-9]+)(.*)$/s.exec(message);
-  if (m) {
-    const kebab = m[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    const known = [
-      ...Object.keys(OBJECTIVE_FLAGS),
-      ...Object.keys(OPTIMIZER_FLAGS),
-      "x0",
-      "steps",
-      "tolerance",
-    ];
-    if (known.includes(kebab)) return `invalid --${kebab}${m[2]}`;
-    return message;
-  }
-  return message;
-}
-
 const MODELS = ["linear", "logistic", "mlp"] as const;
 
 /**
@@ -245,9 +167,12 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new CliError(
-      `cannot read --data ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && (NETWORK_DATA as readonly string[]).includes(path))
+      throw new CliError(
+        `--data ${path} is a data set for a network: add --model mlp (linear and logistic models read a CSV)`,
+      );
+    throw new CliError(`cannot read --data ${path}: ${code ?? (e as Error).message}`);
   }
   try {
     const table = numericTable(text, path);
@@ -331,4 +256,27 @@ export function requireStart(
       `invalid --${flag}: ∂f/∂${objective.names[bad]} is ${g[bad]} at ${where}: start where the gradient is finite`,
     );
   return x;
+}
+
+/**
+ * --guard's options, or null without --guard; --guard-every and --max-retries checked, and
+ * refused without --guard (they would do nothing).
+ */
+export function guardFromFlags(flags: ParsedFlags): { keepEvery?: number; maxRetries?: number } | null {
+  const keepEvery = flags["guardEvery"] as number | undefined;
+  const maxRetries = flags["maxRetries"] as number | undefined;
+  if (!flags["guard"]) {
+    const stray =
+      keepEvery !== undefined ? "--guard-every" : maxRetries !== undefined ? "--max-retries" : null;
+    if (stray) throw new CliError(`${stray} sets the guard: add --guard`);
+    return null;
+  }
+  if (keepEvery !== undefined && (!Number.isInteger(keepEvery) || keepEvery < 1))
+    throw new CliError(`invalid --guard-every: ${keepEvery} (a whole number ≥ 1)`);
+  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0))
+    throw new CliError(`invalid --max-retries: ${maxRetries} (a whole number ≥ 0)`);
+  return {
+    ...(keepEvery !== undefined ? { keepEvery } : {}),
+    ...(maxRetries !== undefined ? { maxRetries } : {}),
+  };
 }

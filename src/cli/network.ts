@@ -20,48 +20,11 @@ import {
 } from "../objectives/mlp.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
-import type { FlagSpecs, ParsedFlags } from "./args.js";
+import type { ParsedFlags } from "./args.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";
-import { flagMessage } from "./flags.js";
+import { flagMessage } from "./flag-tables.js";
 import { unknownMessage } from "./suggest.js";
-
-/** The flags that describe a network and its data, shared by `train` and the commands that take `--model mlp`. */
-export const NETWORK_FLAGS: FlagSpecs = {
-  n: {
-    type: "number",
-    value: "N",
-    help: "mnist, synthetic: number of rows (default: all of mnist, 400 synthetic)",
-  },
-  noise: { type: "number", value: "S", help: "synthetic: standard deviation of the jitter (default 0.05)" },
-  seed: {
-    type: "number",
-    value: "SEED",
-    help: "data, initial weights, split and minibatch order (default 0)",
-  },
-  validation: { type: "number", value: "F", help: "fraction of rows held out for validation (default 0.2)" },
-  hidden: {
-    type: "string",
-    value: "16,16",
-    help: "mlp: hidden layer widths (default 16,16; none for no hidden layer)",
-  },
-  activation: { type: "string", value: "NAME", help: `mlp: ${ACTIVATIONS.join("|")} (default tanh)` },
-  loss: {
-    type: "string",
-    value: "NAME",
-    help: `mlp: ${LOSSES.join("|")} (default cross-entropy for classes, mse for a CSV target)`,
-  },
-  dtype: {
-    type: "string",
-    value: "float64|float32",
-    help: "mlp: storage precision (float32 rounds every stored value, as a float32 framework would; default float64)",
-  },
-  kernels: {
-    type: "string",
-    value: "auto|wasm|js",
-    help: "mlp: the products' kernels, WebAssembly SIMD or the JS fallback, bit-for-bit the same numbers (default auto: wasm where it loads; or OVERSHOOT_KERNELS)",
-  },
-};
 
 export interface Prepared {
   readonly train: MlpData;

@@ -12,23 +12,24 @@ import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
 import {
   flagMessage,
+  HELP_FLAG,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
-  objectiveWithSourceFromFlags,
-  optimizerFromFlags,
-  requireStart,
-} from "../flags.js";
+  outputFlags,
+  START_FLAG,
+} from "../flag-tables.js";
+import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
 
 export const CRITICAL_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
-  x0: { type: "numbers", value: "X", help: "start point of every run" },
+  ...START_FLAG,
   ...OPTIMIZER_FLAGS_WITHOUT_LR,
   steps: {
     type: "number",
@@ -46,8 +47,8 @@ export const CRITICAL_FLAGS: FlagSpecs = {
     value: "N",
     help: "models on data: worker threads running the rates (default: min(4, cores))",
   },
-  json: { type: "boolean", help: "print the result as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({ json: "the result" }),
+  ...HELP_FLAG,
 };
 
 export const CRITICAL_HELP = `overshoot critical-lr — the largest learning rate that converges and the smallest that diverges, measured on real runs
@@ -76,13 +77,9 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
       "critical-lr searches over the learning rate: drop --lr (see overshoot critical-lr --help)",
     );
   }
-  const { flags, positionals } = parseFlags(argv, CRITICAL_FLAGS, "critical-lr");
-  if (flags["help"]) {
-    io.out(`${CRITICAL_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot critical-lr --help)`);
+  const parsed = commandFlags(argv, { name: "critical-lr", flags: CRITICAL_FLAGS, help: CRITICAL_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   const optimizer = optimizerFromFlags(flags, { requireLr: false });
   const x0 = requireStart(flags, objective);

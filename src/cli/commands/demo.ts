@@ -4,6 +4,7 @@ import { traceTable } from "../../report/table.js";
 import { type RunResult, run } from "../../run/index.js";
 import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
 import { CliError } from "../errors.js";
+import { HELP_FLAG } from "../flag-tables.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
 import { renderDemoCharts } from "../plot.js";
@@ -19,7 +20,7 @@ export const DEMO_FLAGS: FlagSpecs = {
     help: "where to write the charts and index.html (default ./overshoot-demo)",
   },
   steps: { type: "number", value: "N", help: "steps per run (default 12)" },
-  help: { type: "boolean", help: "show this help" },
+  ...HELP_FLAG,
 };
 
 export const DEMO_HELP = `overshoot demo — gradient descent on f(x) = x² from x₀ = −1 at η = 0.1, 1 and 1.125

@@ -7,16 +7,10 @@ import {
 } from "../../analysis/diagnosis/data-causes.js";
 import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnosis/diagnose.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
-import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import {
-  flagMessage,
-  OBJECTIVE_FLAGS,
-  OPTIMIZER_FLAGS,
-  objectiveWithSourceFromFlags,
-  optimizerFromFlags,
-  requireStart,
-} from "../flags.js";
+import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
+import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { type Log, readLog } from "../logs.js";
 
@@ -39,8 +33,8 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
     value: "B",
     help: "with --data: the run's minibatch size, to measure minibatch noise (omit for full batch)",
   },
-  json: { type: "boolean", help: "print the diagnosis as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({ json: "the diagnosis" }),
+  ...HELP_FLAG,
 };
 
 export const DIAGNOSE_HELP = `overshoot diagnose — why did this run blow up?
@@ -67,11 +61,13 @@ Examples:
 ${flagHelp(DIAGNOSE_FLAGS)}`;
 
 export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, DIAGNOSE_FLAGS, "diagnose");
-  if (flags["help"]) {
-    io.out(`${DIAGNOSE_HELP}\n`);
-    return 0;
-  }
+  const parsed = commandFlags(
+    argv,
+    { name: "diagnose", flags: DIAGNOSE_FLAGS, help: DIAGNOSE_HELP, takes: 1 },
+    io,
+  );
+  if (!parsed) return 0;
+  const { flags, positionals } = parsed;
   if (positionals.length !== 1)
     throw new CliError("give one log file: overshoot diagnose FILE (see overshoot diagnose --help)");
   const { records, format, unit, notes } = readLog(positionals[0]!);

@@ -10,25 +10,25 @@ import { rangeTestChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
-import { checkWritable, writeFileAtomic } from "../files.js";
+import { checkFigurePath, writeFileAtomic } from "../files.js";
 import {
   flagMessage,
-  networkOf,
+  HELP_FLAG,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
-  objectiveFromFlags,
-  optimizerFromFlags,
-  requireStart,
-} from "../flags.js";
+  outputFlags,
+  START_FLAG,
+} from "../flag-tables.js";
+import { networkOf, objectiveFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
 
 export const FIND_LR_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
-  x0: { type: "numbers", value: "X", help: "start point (models: their initial weights)" },
+  ...START_FLAG,
   ...OPTIMIZER_FLAGS_WITHOUT_LR,
   start: { type: "number", value: "LR", help: "first learning rate of the ramp (default 1e-7)" },
   end: { type: "number", value: "LR", help: "last learning rate of the ramp (default 10)" },
@@ -64,13 +64,11 @@ export const FIND_LR_FLAGS: FlagSpecs = {
     value: "N",
     help: "--recommend: steps of each trial run (default 300; with --batch-size one epoch)",
   },
-  plot: {
-    type: "string",
-    value: "FILE.svg|FILE.png",
-    help: "the loss against lr with every suggestion and the curvature bound",
-  },
-  json: { type: "boolean", help: "print the test as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({
+    json: "the test",
+    plot: "the loss against lr with every suggestion and the curvature bound",
+  }),
+  ...HELP_FLAG,
 };
 
 export const FIND_LR_HELP = `overshoot find-lr — the learning-rate range test, beside the curvature's answer
@@ -97,23 +95,14 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       "find-lr ramps the learning rate itself: drop --lr, or set the ramp with --start and --end",
     );
   }
-  const { flags, positionals } = parseFlags(argv, FIND_LR_FLAGS, "find-lr");
-  if (flags["help"]) {
-    io.out(`${FIND_LR_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot find-lr --help)`);
+  const parsed = commandFlags(argv, { name: "find-lr", flags: FIND_LR_FLAGS, help: FIND_LR_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const objective = objectiveFromFlags(flags);
   const base = optimizerFromFlags(flags, { requireLr: false }) as OptimizerBase;
   const x0 = requireStart(flags, objective);
   const plot = flags["plot"] as string | undefined;
-  if (plot !== undefined) {
-    const ext = extname(plot).toLowerCase();
-    if (ext !== ".svg" && ext !== ".png")
-      throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
-    checkWritable(plot, "--plot");
-  }
+  if (plot !== undefined) checkFigurePath(plot, "--plot");
   const network = networkOf(objective);
   const batchSize = flags["batchSize"] as number | undefined;
   const validationLoss = Boolean(flags["validationLoss"]);

@@ -1,11 +1,12 @@
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
+import { HELP_FLAG } from "../flag-tables.js";
 import type { Io } from "../io.js";
 import { ensureLabBuilt, labPaths, serveFolder } from "../lab-site.js";
 
 export const LAB_FLAGS: FlagSpecs = {
   port: { type: "number", value: "N", help: "port on 127.0.0.1 (default 5173; 0 picks a free one)" },
-  help: { type: "boolean", help: "show this help" },
+  ...HELP_FLAG,
 };
 
 export const LAB_HELP = `overshoot lab — the interactive page: drag the learning rate, watch descent converge, bounce or explode
@@ -19,13 +20,9 @@ Usage: overshoot lab [--port N]
 ${flagHelp(LAB_FLAGS)}`;
 
 export async function labCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, LAB_FLAGS, "lab");
-  if (flags["help"]) {
-    io.out(`${LAB_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot lab --help)`);
+  const parsed = commandFlags(argv, { name: "lab", flags: LAB_FLAGS, help: LAB_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const port = (flags["port"] as number | undefined) ?? 5173;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
     throw new CliError(`invalid --port: ${port} (a whole number from 0 to 65535; 0 picks a free port)`);

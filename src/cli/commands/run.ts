@@ -1,6 +1,6 @@
 import { extname } from "node:path";
 import { DivergenceDetector } from "../../analysis/training/detector.js";
-import { type GuardedResult, guardedRun } from "../../analysis/training/guard.js";
+import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
@@ -13,50 +13,38 @@ import {
   type Verdict,
   validateRun,
 } from "../../run/index.js";
-import { type FlagSpecs, flagHelp, type ParsedFlags, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { AtomicFile, checkWritable, writeFileAtomic } from "../files.js";
+import { AtomicFile, checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import {
   flagMessage,
+  GUARD_FLAGS,
+  HELP_FLAG,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
-  objectiveFromFlags,
-  optimizerFromFlags,
-  requireStart,
-} from "../flags.js";
+  outputFlags,
+  START_FLAG,
+} from "../flag-tables.js";
+import { guardFromFlags, objectiveFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 
 export const RUN_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
-  x0: { type: "numbers", value: "X", help: "start point, e.g. -1 or -1.2,1 (in variable order)" },
+  ...START_FLAG,
   ...OPTIMIZER_FLAGS,
   steps: { type: "number", value: "N", help: "step budget (default 50)" },
   tolerance: { type: "number", value: "T", help: "converged when ‖∇f‖ ≤ T (default 1e-10)" },
-  json: { type: "boolean", help: "print the run as JSON (see README, 'JSON output')" },
-  csv: { type: "string", value: "FILE", help: "write the trace as CSV" },
+  ...outputFlags({ json: "the run", csv: "the trace" }),
   detect: { type: "boolean", help: "early divergence warning (on; --detect=false to turn off)" },
-  guard: {
-    type: "boolean",
-    help: "roll back to the last good state and lower the rate when divergence is detected",
-  },
-  "guard-every": {
-    type: "number",
-    value: "N",
-    help: "guard: steps between good-state snapshots (default 10)",
-  },
-  "max-retries": { type: "number", value: "N", help: "guard: rollbacks before giving up (default 5)" },
+  ...GUARD_FLAGS,
   schedule: {
     type: "string",
     value: "NAME:ARGS",
     help: "learning-rate schedule: step:S,G exp:G cosine:T[,MIN] warmup:W onecycle:T[,PCT] (default constant)",
   },
-  plot: {
-    type: "string",
-    value: "FILE.svg|FILE.png",
-    help: "chart: loss per step, and the path for 1-D/2-D objectives",
-  },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({ plot: "the loss per step, and the path for 1-D/2-D objectives" }),
+  ...HELP_FLAG,
 };
 
 export const RUN_HELP = `overshoot run — iterate an optimizer on a function and say what happened
@@ -68,27 +56,16 @@ Example: overshoot run --f "x^2" --x0 -1 --lr 1.125 --steps 20 --plot run.svg
 ${flagHelp(RUN_FLAGS)}`;
 
 export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, RUN_FLAGS, "run");
-  if (flags["help"]) {
-    io.out(`${RUN_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(
-      `unexpected argument '${positionals[0]}' (options start with --; see overshoot run --help)`,
-    );
+  const parsed = commandFlags(argv, { name: "run", flags: RUN_FLAGS, help: RUN_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const objective = objectiveFromFlags(flags);
   const optimizer = optimizerFromFlags(flags);
   const x0 = requireStart(flags, objective);
   const steps = (flags["steps"] as number | undefined) ?? 50;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
-  if (plot !== undefined) {
-    const ext = extname(plot).toLowerCase();
-    if (ext !== ".svg" && ext !== ".png")
-      throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
-    checkWritable(plot, "--plot");
-  }
+  if (plot !== undefined) checkFigurePath(plot, "--plot");
   if (csv !== undefined) checkWritable(csv, "--csv");
 
   let runConfig: RunConfig;
@@ -112,7 +89,8 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
-  if (flags["guard"]) return guardedCommand(flags, io, objective, runConfig, plot, csv);
+  const guard = guardFromFlags(flags);
+  if (guard) return guardedCommand(flags, io, objective, runConfig, plot, csv, guard);
 
   // Everything streams: the trace goes to --json and --csv as it is made and into a summary
   // (head, tail, a thinned sample for --plot), so memory stays flat however many steps.
@@ -195,19 +173,11 @@ async function guardedCommand(
   runConfig: RunConfig,
   plot: string | undefined,
   csv: string | undefined,
+  guard: GuardOptions,
 ): Promise<number> {
-  const keepEvery = flags["guardEvery"] as number | undefined;
-  const maxRetries = flags["maxRetries"] as number | undefined;
-  if (keepEvery !== undefined && (!Number.isInteger(keepEvery) || keepEvery < 1))
-    throw new CliError(`invalid --guard-every: ${keepEvery} (a whole number ≥ 1)`);
-  if (maxRetries !== undefined && (!Number.isInteger(maxRetries) || maxRetries < 0))
-    throw new CliError(`invalid --max-retries: ${maxRetries} (a whole number ≥ 0)`);
   let guarded: GuardedResult;
   try {
-    guarded = guardedRun(runConfig, {
-      ...(keepEvery !== undefined ? { keepEvery } : {}),
-      ...(maxRetries !== undefined ? { maxRetries } : {}),
-    });
+    guarded = guardedRun(runConfig, guard);
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }

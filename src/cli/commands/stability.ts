@@ -5,17 +5,10 @@ import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
-import {
-  flagMessage,
-  OBJECTIVE_FLAGS,
-  OPTIMIZER_FLAGS,
-  objectiveFromFlags,
-  optimizerFromFlags,
-  requireStart,
-  startFromFlags,
-} from "../flags.js";
+import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
+import { objectiveFromFlags, optimizerFromFlags, requireStart, startFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
 
 export const STABILITY_FLAGS: FlagSpecs = {
@@ -40,8 +33,8 @@ export const STABILITY_FLAGS: FlagSpecs = {
     value: "N",
     help: "adam, adamw, rmsprop, adagrad: run N steps from the point, measuring the preconditioned sharpness",
   },
-  json: { type: "boolean", help: "print the report as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({ json: "the report" }),
+  ...HELP_FLAG,
 };
 
 export const STABILITY_HELP = `overshoot stability — curvature at a point, and the largest learning rate it allows
@@ -61,13 +54,9 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   // before parsing numbers.
   const atInit = argv.findIndex((a, i) => (a === "--at" || a === "--x0") && argv[i + 1] === "init");
   const args = atInit >= 0 ? [...argv.slice(0, atInit), ...argv.slice(atInit + 2)] : argv;
-  const { flags, positionals } = parseFlags(args, STABILITY_FLAGS, "stability");
-  if (flags["help"]) {
-    io.out(`${STABILITY_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot stability --help)`);
+  const parsed = commandFlags(args, { name: "stability", flags: STABILITY_FLAGS, help: STABILITY_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   if (flags["at"] !== undefined && flags["x0"] !== undefined)

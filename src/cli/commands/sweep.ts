@@ -9,23 +9,24 @@ import { stabilityMap, sweepChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
-import { checkWritable, writeFileAtomic } from "../files.js";
+import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import {
   flagMessage,
+  HELP_FLAG,
   OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
-  objectiveWithSourceFromFlags,
-  optimizerFromFlags,
-  requireStart,
-} from "../flags.js";
+  outputFlags,
+  START_FLAG,
+} from "../flag-tables.js";
+import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { terminalBar } from "../progress.js";
 
 export const SWEEP_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
-  x0: { type: "numbers", value: "X", help: "start point of every run" },
+  ...START_FLAG,
   ...OPTIMIZER_FLAGS,
   lr: {
     type: "string",
@@ -43,14 +44,12 @@ export const SWEEP_FLAGS: FlagSpecs = {
     value: "N",
     help: `worker threads (default ${defaultWorkers()} here; 1 = none)`,
   },
-  json: { type: "boolean", help: "print every cell as JSON" },
-  csv: { type: "string", value: "FILE", help: "write every cell as CSV" },
-  plot: {
-    type: "string",
-    value: "FILE.svg|FILE.png",
-    help: "loss against lr with the predicted threshold, or the lr × momentum map",
-  },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({
+    json: "every cell",
+    csv: "every cell",
+    plot: "the loss against lr with the predicted threshold, or the lr × momentum map",
+  }),
+  ...HELP_FLAG,
 };
 
 export const SWEEP_HELP = `overshoot sweep — run the optimizer over a grid of learning rates (and momenta)
@@ -68,13 +67,9 @@ Examples:
 ${flagHelp(SWEEP_FLAGS)}`;
 
 export async function sweepCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, SWEEP_FLAGS, "sweep");
-  if (flags["help"]) {
-    io.out(`${SWEEP_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot sweep --help)`);
+  const parsed = commandFlags(argv, { name: "sweep", flags: SWEEP_FLAGS, help: SWEEP_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const lrText = flags["lr"] as string | undefined;
   if (lrText === undefined) throw new CliError("missing --lr (a grid such as 1e-4:10:60)");
   const momentumText = flags["momentum"] as string | undefined;
@@ -101,12 +96,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
-  if (plot !== undefined) {
-    const ext = extname(plot).toLowerCase();
-    if (ext !== ".svg" && ext !== ".png")
-      throw new CliError(`invalid --plot: ${plot} (the file name must end in .svg or .png)`);
-    checkWritable(plot, "--plot");
-  }
+  if (plot !== undefined) checkFigurePath(plot, "--plot");
   if (csv !== undefined) checkWritable(csv, "--csv");
 
   const cells: SweepCell[] = [];

@@ -12,14 +12,22 @@ import { limitChart, lossChart, rateChart, seriesChart } from "../../report/char
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
-import { type FlagSpecs, flagHelp, parseFlags } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
-import { flagMessage, OPTIMIZER_FLAGS, optimizerFromFlags } from "../flags.js";
+import {
+  flagMessage,
+  GUARD_FLAGS,
+  HELP_FLAG,
+  NETWORK_FLAGS,
+  OPTIMIZER_FLAGS,
+  outputFlags,
+} from "../flag-tables.js";
+import { guardFromFlags, optimizerFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
-import { NETWORK_FLAGS, networkFromFlags } from "../network.js";
+import { networkFromFlags } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
@@ -49,20 +57,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "write the final weights in the --init format",
   },
   ...OPTIMIZER_FLAGS,
-  guard: {
-    type: "boolean",
-    help: "roll back to the last good state and cap the rate when divergence is detected",
-  },
-  "guard-every": {
-    type: "number",
-    value: "N",
-    help: "guard: steps between good-state snapshots (default 10)",
-  },
-  "max-retries": {
-    type: "number",
-    value: "N",
-    help: "guard: rollbacks allowed; past them the run stops and says so (default 5)",
-  },
+  ...GUARD_FLAGS,
   checkpoint: {
     type: "string",
     value: "FILE.json",
@@ -103,8 +98,8 @@ export const TRAIN_FLAGS: FlagSpecs = {
     value: "FILE.html",
     help: "a self-contained page: loss, sharpness vs 2/η, update ratios, verdict",
   },
-  json: { type: "boolean", help: "print every record and the result as JSON" },
-  help: { type: "boolean", help: "show this help" },
+  ...outputFlags({ json: "every record and the result" }),
+  ...HELP_FLAG,
 };
 
 export const TRAIN_HELP = `overshoot train — train a float64 MLP and watch what the learning rate does to it
@@ -117,13 +112,9 @@ Example: overshoot train --data spiral --hidden 16,16 --lr 0.5 --steps 2000 --sh
 ${flagHelp(TRAIN_FLAGS)}`;
 
 export async function trainCommand(argv: readonly string[], io: Io): Promise<number> {
-  const { flags, positionals } = parseFlags(argv, TRAIN_FLAGS, "train");
-  if (flags["help"]) {
-    io.out(`${TRAIN_HELP}\n`);
-    return 0;
-  }
-  if (positionals.length > 0)
-    throw new CliError(`unexpected argument '${positionals[0]}' (see overshoot train --help)`);
+  const parsed = commandFlags(argv, { name: "train", flags: TRAIN_FLAGS, help: TRAIN_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
   const model = (flags["model"] as string | undefined) ?? "mlp";
   if (model !== "mlp") throw new CliError(unknownMessage("model", model, ["mlp"]));
   const network = networkFromFlags(flags);
@@ -182,14 +173,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(flagMessage((e as Error).message));
   }
 
-  for (const key of ["guardEvery", "maxRetries", "checkpointEvery"]) {
-    const v = flags[key] as number | undefined;
-    if (v !== undefined && (!Number.isInteger(v) || v < (key === "maxRetries" ? 0 : 1))) {
-      throw new CliError(
-        `invalid --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${v} (a whole number ≥ ${key === "maxRetries" ? 0 : 1})`,
-      );
-    }
-  }
+  const guard = guardFromFlags(flags);
+  const checkpointEvery = flags["checkpointEvery"] as number | undefined;
+  if (checkpointEvery !== undefined && (!Number.isInteger(checkpointEvery) || checkpointEvery < 1))
+    throw new CliError(`invalid --checkpoint-every: ${checkpointEvery} (a whole number ≥ 1)`);
   if (flags["checkpointEvery"] !== undefined && checkpointPath === undefined)
     throw new CliError("--checkpoint-every needs --checkpoint FILE");
   // What makes this run this run: a checkpoint records it, --resume requires it unchanged.
@@ -239,20 +226,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       logEvery,
       sharpnessEvery,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
-      ...(flags["guard"]
-        ? {
-            guard: {
-              ...(flags["guardEvery"] !== undefined ? { keepEvery: flags["guardEvery"] as number } : {}),
-              ...(flags["maxRetries"] !== undefined ? { maxRetries: flags["maxRetries"] as number } : {}),
-            },
-          }
-        : {}),
+      ...(guard ? { guard } : {}),
       ...(checkpointPath !== undefined
         ? {
             onCheckpoint: (c: TrainCheckpoint) => saveCheckpoint(checkpointPath, identity!, c),
-            ...(flags["checkpointEvery"] !== undefined
-              ? { checkpointEvery: flags["checkpointEvery"] as number }
-              : {}),
+            ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
           }
         : {}),
       ...(resume ? { resume } : {}),
