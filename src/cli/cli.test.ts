@@ -152,6 +152,16 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
     ["missing value", ["run", "--f", "x^2", "--x0"], /missing value for --x0/],
     ["a flag where the expression should be", ["run", "--f", "--x0", "1"], /missing value for --f/],
     [
+      "a guarded run too long to hold in memory",
+      ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--guard", "--steps", "1e8"],
+      /--guard keeps the whole trace in memory: at most 1,000,000 steps \(got 100,000,000\); without --guard/,
+    ],
+    [
+      "train --json with more records than it keeps",
+      ["train", "--data", "xor", "--lr", "0.1", "--steps", "2000000", "--log-every", "1", "--json"],
+      /^overshoot: --json holds every record: about 2,000,001 at --log-every 1, past the 1,000,000 it keeps; raise --log-every \(--log streams any number\)\n$/,
+    ],
+    [
       "a guard setting without --guard",
       ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--max-retries", "2"],
       /^overshoot: --max-retries sets the guard: add --guard\n$/,

@@ -29,6 +29,8 @@ import { guardFromFlags, objectiveFromFlags, optimizerFromFlags, requireStart } 
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 
+const MAX_GUARDED_STEPS = 1_000_000;
+
 export const RUN_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
   ...START_FLAG,
@@ -90,6 +92,12 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     throw new CliError(flagMessage((e as Error).message));
   }
   const guard = guardFromFlags(flags);
+  // The guard rolls back into its trace, so it keeps all of it (about 1 KB a step): bounded here
+  // rather than by the heap, which would end the process with a native trace.
+  if (guard && steps > MAX_GUARDED_STEPS)
+    throw new CliError(
+      `--guard keeps the whole trace in memory: at most ${MAX_GUARDED_STEPS.toLocaleString("en-US")} steps (got ${steps.toLocaleString("en-US")}); without --guard a run of any length streams in constant memory`,
+    );
   if (guard) return guardedCommand(flags, io, objective, runConfig, plot, csv, guard);
 
   // Everything streams: the trace goes to --json and --csv as it is made and into a summary

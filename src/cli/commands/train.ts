@@ -31,6 +31,11 @@ import { networkFromFlags } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
+/** Records --json and --report hold in memory; past it they are refused before the run. */
+const MAX_KEPT_RECORDS = 1_000_000;
+/** Records a progress bar's run prints at its end; more are printed as they come, without a bar. */
+const BAR_RECORDS = 100_000;
+
 export const TRAIN_FLAGS: FlagSpecs = {
   data: {
     type: "string",
@@ -164,6 +169,13 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     checkWritable(reportPath, "--report");
   }
 
+  // How many records the run yields: every --log-every steps, and each epoch's end with minibatches.
+  const expectedRecords =
+    Math.floor(steps / logEvery) + 1 + (batchSize ? Math.ceil(steps / stepsPerEpoch) : 0);
+  if ((flags["json"] || reportPath !== undefined) && expectedRecords > MAX_KEPT_RECORDS)
+    throw new CliError(
+      `${flags["json"] ? "--json" : "--report"} holds every record: about ${expectedRecords.toLocaleString("en-US")} at --log-every ${logEvery}, past the ${MAX_KEPT_RECORDS.toLocaleString("en-US")} it keeps; raise --log-every (--log streams any number)`,
+    );
   const config = resolveOptimizerConfig(options);
   let lrSchedule: ((k: number) => number) | undefined;
   try {
@@ -207,11 +219,18 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
     );
   }
-  // On a terminal a progress bar redraws in place and the records are printed at the end;
-  // otherwise every record is a plain line as it comes.
-  const bar = !json && io.isTTY && process.stderr.isTTY ? progressBar(steps, stepsPerEpoch) : null;
+  // On a terminal a progress bar redraws in place and the records are printed at the end (up to
+  // BAR_RECORDS of them); otherwise every record is a plain line as it comes.
+  const bar =
+    !json && io.isTTY && process.stderr.isTTY && expectedRecords <= BAR_RECORDS
+      ? progressBar(steps, stepsPerEpoch)
+      : null;
   let lastSharpness = Number.NaN;
+  // The records are kept only where something needs them all (the bar's table at the end,
+  // --json, --report); otherwise they stream, and a run of any length holds only the last one.
+  const keep = json || reportPath !== undefined || bar !== null;
   const records: TrainRecord[] = [];
+  let last: TrainRecord | undefined;
   let result: TrainResult;
   try {
     const it = train({
@@ -254,7 +273,8 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         break;
       }
       const r = next.value;
-      records.push(r);
+      if (keep) records.push(r);
+      if (!r.intervention) last = r;
       // One line per record, written through at once: a crash keeps everything logged so far.
       log?.line(JSON.stringify(r, finiteOrName));
       if (r.sharpness !== undefined) lastSharpness = r.sharpness;
@@ -276,7 +296,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (bar) for (const r of records) if (!r.intervention) io.out(`${recordLine(r, data.classify)}\n`);
   if (saveTo !== undefined)
     writeFileAtomic(saveTo, `${JSON.stringify(layersFromParameters(sizes, result.theta))}\n`);
-  const last = records.filter((r) => !r.intervention).pop()!;
+
+  // Step 0 is always a record.
+  const end = last!;
   const verdict =
     result.status === "gave-up"
       ? result.interventions.length === 0
@@ -284,7 +306,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         : `gave up at step ${result.atStep} — after ${result.interventions.length} rollback${result.interventions.length === 1 ? "" : "s"} (--max-retries) the run went bad again; lower --lr below the last cap ${fmt(result.interventions[result.interventions.length - 1]!.newLr)} or raise --max-retries.`
       : result.status === "nonfinite"
         ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
-        : `finished — loss ${fmt(last.trainLoss ?? last.loss)}${last.trainAccuracy != null ? `, train accuracy ${fmt(100 * last.trainAccuracy)}%` : ""}${last.validationAccuracy != null ? `, validation ${fmt(100 * last.validationAccuracy)}%` : ""}.`;
+        : `finished — loss ${fmt(end.trainLoss ?? end.loss)}${end.trainAccuracy != null ? `, train accuracy ${fmt(100 * end.trainAccuracy)}%` : ""}${end.validationAccuracy != null ? `, validation ${fmt(100 * end.validationAccuracy)}%` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
       `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,
