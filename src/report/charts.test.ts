@@ -7,10 +7,19 @@ import {
   contourChart2d,
   decisionChart,
   deltaChart,
+  limitChart,
   lossChart,
+  OPTIMIZER_COLORS,
   pathChart1d,
+  RUN_COLORS,
+  rangeTestChart,
+  rateChart,
+  seriesChart,
+  sharpnessChart,
   sideBySide,
+  stabilityMap,
   stacked,
+  sweepChart,
 } from "./charts.js";
 import { fontFile, specToSvg, svgToPng } from "./render.js";
 
@@ -161,5 +170,105 @@ describe("PNG", () => {
     const pngWidth = (n: Uint8Array) => new DataView(n.buffer, n.byteOffset).getUint32(16);
     expect(pngWidth(a)).toBe(width);
     expect(pngWidth(svgToPng(svg, { scale: 2 }))).toBe(2 * width);
+  });
+});
+
+/** Relative luminance of a #rrggbb colour (WCAG), 1 for white. */
+function luminance(hex: string): number {
+  const c = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255);
+  const lin = c.map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * lin[0]! + 0.7152 * lin[1]! + 0.0722 * lin[2]!;
+}
+
+/** Every colour a spec gives a mark or a scale range (not the page background or outlines). */
+function markColors(spec: unknown, out: string[] = []): string[] {
+  if (Array.isArray(spec)) for (const s of spec) markColors(s, out);
+  else if (spec !== null && typeof spec === "object") {
+    for (const [key, value] of Object.entries(spec)) {
+      if (key === "config" || key === "stroke") continue;
+      if ((key === "color" || key === "fill") && typeof value === "string") out.push(value);
+      else if (key === "range" && Array.isArray(value))
+        out.push(...value.filter((v) => typeof v === "string"));
+      else markColors(value, out);
+    }
+  }
+  return out;
+}
+
+describe("one chart style", () => {
+  const sweepCells = [0.1, 1, 1.5].map((lr) => ({
+    lr,
+    status: lr < 1 ? "converged" : "diverging",
+    finalLoss: lr,
+  }));
+  const families: Record<string, ChartSpec> = {
+    loss: lossChart([...runs, blowUpRun()]),
+    path: pathChart1d((x) => x * x, runs),
+    contour: contourChart2d(
+      (x, y) => x * x + 10 * y * y,
+      [
+        ...runs.map((r) => ({
+          ...r,
+          trace: r.trace.map((t) => ({ ...t, x: Float64Array.of(t.x[0]!, t.x[0]! / 2) })),
+        })),
+      ],
+    ),
+    delta: deltaChart(runs[2]!),
+    sweep: sweepChart(sweepCells, { lr: 1, label: "2/λ = 1" }),
+    map: stabilityMap(
+      sweepCells.map((c) => ({ ...c, momentum: 0.5 })),
+      [{ momentum: 0.5, lr: 3 }],
+    ),
+    sharpness: sharpnessChart([{ label: "η = 0.1", lr: 0.1, points: [{ step: 0, sharpness: 5 }] }]),
+    limit: limitChart([{ step: 0, value: 1, limit: 2 }], {
+      title: "t",
+      valueLabel: "v",
+      limitLabel: "l",
+      yTitle: "y",
+    }),
+    rate: rateChart([{ step: 0, lr: 0.1 }], [{ step: 3, from: 1, to: 0.5 }]),
+    series: seriesChart([{ label: "layer 1", points: [{ step: 0, value: 1 }] }], { title: "t", yTitle: "y" }),
+    range: rangeTestChart([{ lr: 1e-3, loss: 1, smoothed: 1 }], [{ label: "valley", lr: 1e-3 }]),
+  };
+
+  it.each(Object.entries(families))("%s draws no white or near-white mark", (_, spec) => {
+    const colors = markColors(spec).filter((c) => c.startsWith("#") && c.length === 7);
+    for (const c of colors) expect(luminance(c), c).toBeLessThan(0.5);
+  });
+
+  it("runs and optimizers have one fixed colour each, none of them white or the alarm red", () => {
+    for (const c of [...RUN_COLORS, ...Object.values(OPTIMIZER_COLORS)]) {
+      expect(luminance(c)).toBeLessThan(0.3);
+      expect(c).not.toBe("#c62828");
+    }
+    // A run that carries its own colour (an optimizer's) keeps it on every chart: the same scale.
+    const adam = { ...runs[0]!, label: "Adam", color: OPTIMIZER_COLORS["adam"]! };
+    const sgd = { ...runs[1]!, label: "SGD", color: OPTIMIZER_COLORS["sgd"]! };
+    for (const spec of [lossChart([sgd, adam]), contourChart2d((x, y) => x * x + y * y, [sgd, adam])]) {
+      const ranges = JSON.stringify(spec).match(/"domain":\["SGD","Adam"\],"range":\["(#\w+)","(#\w+)"\]/);
+      expect(ranges?.slice(1)).toEqual([OPTIMIZER_COLORS["sgd"], OPTIMIZER_COLORS["adam"]]);
+    }
+  });
+
+  it("a path's step labels never overprint one another (rendered, at η = 1.125 the points crowd at 0)", async () => {
+    for (const lr of [0.1, 1.125]) {
+      const svg = await specToSvg(pathChart1d((x) => x * x, [squareRun(lr, 12)]));
+      // The step labels: 10 px, in the path's colour; their boxes from the rendered positions.
+      const boxes = [
+        ...svg.matchAll(
+          /<text[^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*font-size="10px" fill="#0d47a1"[^>]*>([^<]+)<\/text>/g,
+        ),
+      ].map((m) => {
+        const [x, y, w] = [Number(m[1]), Number(m[2]), 0.6 * 10 * m[3]!.length];
+        return { text: m[3], x0: x - w / 2, x1: x + w / 2, y0: y - 10, y1: y };
+      });
+      expect(boxes.length).toBeGreaterThanOrEqual(lr < 1 ? 8 : 6);
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i]!, boxes[j]!];
+          const overlap = a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+          expect(overlap, `"${a.text}" and "${b.text}" at η = ${lr}`).toBe(false);
+        }
+    }
   });
 });

@@ -1,6 +1,12 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/objectives/types.js";
-import { type ChartSpec, contourChart2d, lossChart } from "../../../src/report/charts.js";
+import {
+  type ChartSpec,
+  contourChart2d,
+  lossChart,
+  OPTIMIZER_COLORS,
+  ROLE,
+} from "../../../src/report/charts.js";
 import { drawChart, drawInteractive } from "../chart.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
@@ -230,7 +236,8 @@ class PlanePanel implements Panel {
       }),
     );
     const f = (a: number, b: number) => objective.value(Float64Array.of(a, b));
-    const runs = paths.map((p) => ({ label: p.label, trace: p.trace }));
+    // Each optimizer in its own colour, the same on the map and on the loss chart whichever are on.
+    const runs = paths.map((p) => ({ label: p.label, trace: p.trace, color: OPTIMIZER_COLORS[p.id] }));
     // With no optimizer chosen the map still covers the start.
     const here = {
       step: 0,
@@ -300,35 +307,43 @@ function addStartAndEigenvectors(spec: ChartSpec, x0: [number, number], pairs: r
     const name = `λ${i === 0 ? "₁" : "₂"} = ${fmt(p.value)}${p.critical !== null ? `, 2/λ = ${fmt(p.critical)}` : ""}`;
     // The labelled end is the one that stays on the map.
     const s = inside(x0[0] + reach * p.vector[0], x0[1] + reach * p.vector[1]) ? 1 : -1;
+    const ex = x0[0] + s * reach * p.vector[0];
+    // The label reads away from the nearer side of the map, so it stays on it.
+    const align = ex < (xDomain[0] + xDomain[1]) / 2 ? "left" : "right";
     return [
-      { x: x0[0] - s * reach * p.vector[0], y: x0[1] - s * reach * p.vector[1], pair: name, end: 0 },
-      { x: x0[0] + s * reach * p.vector[0], y: x0[1] + s * reach * p.vector[1], pair: name, end: 1 },
+      { x: x0[0] - s * reach * p.vector[0], y: x0[1] - s * reach * p.vector[1], pair: name, end: 0, align },
+      { x: ex, y: x0[1] + s * reach * p.vector[1], pair: name, end: 1, align },
     ];
   });
   layer.push(
     {
       data: { values: segments },
-      mark: { type: "line", clip: true, strokeDash: [4, 3], strokeWidth: 1.5, color: "white" },
+      mark: { type: "line", clip: true, strokeDash: [4, 3], strokeWidth: 1.5, color: ROLE.reference },
       encoding: { x: xEnc, y: yEnc, detail: { field: "pair" }, order: { field: "end" } },
     },
-    {
-      data: { values: segments.filter((s) => s.end === 1) },
+    ...(["left", "right"] as const).map((align) => ({
+      data: { values: segments.filter((s) => s.end === 1 && s.align === align) },
       mark: {
         type: "text",
-        clip: true,
-        align: "center",
+        align,
+        dx: align === "left" ? 4 : -4,
         dy: -8,
         fontSize: 11,
-        color: "white",
+        color: ROLE.reference,
         fontWeight: "bold",
-        stroke: "black",
-        strokeWidth: 0.3,
       },
       encoding: { x: xEnc, y: yEnc, text: { field: "pair" } },
-    },
+    })),
     {
       data: { values: [{ x: x0[0], y: x0[1] }] },
-      mark: { type: "point", shape: "diamond", size: 140, filled: true, color: "white", stroke: "black" },
+      mark: {
+        type: "point",
+        shape: "diamond",
+        size: 140,
+        filled: true,
+        color: ROLE.reference,
+        stroke: "white",
+      },
       encoding: { x: xEnc, y: yEnc },
     },
   );

@@ -1,0 +1,188 @@
+import {
+  ALARM,
+  blowUp,
+  type ChartRun,
+  type ChartSpec,
+  finite,
+  HEIGHT,
+  ROLE,
+  runOrder,
+  runScale,
+  symlogTicks,
+  top,
+  WIDTH,
+} from "./style.js";
+
+export interface LossChartOptions {
+  readonly title?: string;
+  /**
+   * "symlog" spreads the first steps out (a catapult peaks in the first few) while still showing
+   * the whole run; the axis title says which scale it is.
+   */
+  readonly stepScale?: "linear" | "symlog";
+  /**
+   * Losses above this are not drawn: the run leaves the chart there, with a marker saying at which
+   * step and where it went (so a blow-up to 1e300 does not flatten the runs that train).
+   */
+  readonly clipAbove?: number;
+  /** Horizontal reference lines, each labelled (e.g. the variance a dead network predicts). */
+  readonly references?: readonly { readonly loss: number; readonly label: string }[];
+}
+
+/**
+ * Loss per step on a log axis, one line per run. Losses ≤ 0 are drawn at the axis floor (a log
+ * axis has no zero) and a run that reached NaN/∞ ends in a red marker at the top, labelled with
+ * the step, so the chart still shows where it blew up.
+ */
+export function lossChart(runs: readonly ChartRun[], options: LossChartOptions = {}): ChartSpec {
+  const clip = options.clipAbove ?? Number.POSITIVE_INFINITY;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = 0;
+  for (const r of runs) {
+    for (const s of r.trace) {
+      if (finite(s.loss) && s.loss > 0 && s.loss <= clip) {
+        lo = Math.min(lo, s.loss);
+        hi = Math.max(hi, s.loss);
+      }
+    }
+  }
+  if (!Number.isFinite(lo)) {
+    lo = 1e-3;
+    hi = 1;
+  }
+  const floor = lo / 10;
+  const ceiling = Number.isFinite(clip) ? Math.max(hi, clip) : hi * 10;
+  const longest = Math.max(0, ...runs.map((r) => r.trace.length));
+  const points: ChartSpec[] = [];
+  const markers: ChartSpec[] = [];
+  for (const r of runs) {
+    let left = false;
+    for (const s of r.trace) {
+      const what = blowUp(s);
+      if (what !== null) {
+        markers.push({
+          run: r.label,
+          step: s.step,
+          loss: ceiling,
+          text: left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${what}`,
+        });
+        break;
+      }
+      if (s.loss > clip) {
+        if (!left) {
+          // The step where it leaves, drawn on the edge so the line reaches it.
+          points.push({ run: r.label, step: s.step, loss: ceiling, atFloor: false, actual: s.loss });
+          left = true;
+        }
+        continue;
+      }
+      points.push({
+        run: r.label,
+        step: s.step,
+        loss: s.loss > 0 ? s.loss : floor,
+        atFloor: !(s.loss > 0),
+        actual: s.loss,
+      });
+    }
+    if (left && !markers.some((m) => m.run === r.label)) {
+      const exit = points.filter((p) => p.run === r.label).pop()!;
+      markers.push({
+        run: r.label,
+        step: exit.step,
+        loss: ceiling,
+        text: `leaves the chart at step ${exit.step}`,
+      });
+    } else if (left) {
+      const exit = points.filter((p) => p.run === r.label).pop()!;
+      const m = markers.find((x) => x.run === r.label)!;
+      m.text = `leaves the chart at step ${exit.step}, ${m.text}`;
+      m.step = exit.step;
+    }
+  }
+  const color = {
+    field: "run",
+    type: "nominal",
+    title: null,
+    sort: runOrder(runs),
+    scale: runScale(runs),
+  };
+  const symlog = options.stepScale === "symlog";
+  const x = {
+    field: "step",
+    type: "quantitative",
+    title: symlog ? "step k (symlog scale: the first steps spread out)" : "step k",
+    ...(symlog ? { scale: { type: "symlog" } } : {}),
+    axis: symlog ? { values: symlogTicks(longest), format: "d" } : { tickMinStep: 1, format: "d" },
+  };
+  const y = {
+    field: "loss",
+    type: "quantitative",
+    title: "loss f(x_k)  (log scale)",
+    scale: { type: "log", domain: [floor, ceiling * 3] },
+    axis: { format: ".0e" },
+  };
+  const layers: ChartSpec[] = [
+    {
+      data: { values: points },
+      mark: { type: "line", point: longest <= 80 ? { size: 30 } : false, strokeWidth: 2 },
+      encoding: {
+        x,
+        y,
+        color,
+        tooltip: [
+          { field: "run", type: "nominal" },
+          { field: "step", type: "quantitative" },
+          { field: "actual", type: "quantitative", title: "loss", format: ".4g" },
+        ],
+      },
+    },
+  ];
+  const refs = (options.references ?? []).filter((r) => r.loss > 0 && Number.isFinite(r.loss));
+  if (refs.length > 0) {
+    layers.push(
+      {
+        data: { values: refs },
+        mark: { type: "rule", color: ROLE.reference, strokeDash: [2, 3], strokeWidth: 1.5 },
+        encoding: { y },
+      },
+      {
+        data: { values: refs },
+        mark: { type: "text", color: ROLE.reference, align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        encoding: { y, text: { field: "label" } },
+      },
+    );
+  }
+  if (markers.length > 0) {
+    // Labels point inward so they never run over the axis: left of centre they read rightwards.
+    const lastStep = Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step)));
+    const mid = symlog ? Math.sqrt(lastStep) : lastStep / 2;
+    const side = (left: boolean) => markers.filter((m) => (m.step as number) < mid === left);
+    layers.push({
+      data: { values: markers },
+      mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
+      encoding: { x, y },
+    });
+    for (const left of [true, false]) {
+      if (side(left).length === 0) continue;
+      layers.push({
+        data: { values: side(left) },
+        mark: {
+          type: "text",
+          color: ALARM,
+          align: left ? "left" : "right",
+          dx: left ? 10 : -10,
+          dy: -2,
+          fontSize: 11,
+          fontWeight: "bold",
+        },
+        encoding: { x, y, text: { field: "text" } },
+      });
+    }
+  }
+  return top({
+    title: options.title ?? "Loss per step",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: layers,
+  });
+}

@@ -1,0 +1,210 @@
+import { fmt } from "../../core/format.js";
+import {
+  ALARM,
+  type ChartSpec,
+  HEIGHT,
+  ROLE,
+  RUN_COLORS,
+  runColors,
+  symlogTicks,
+  top,
+  WIDTH,
+} from "./style.js";
+
+/** One training run's curvature measurements, for the edge-of-stability chart. */
+export interface SharpnessRun {
+  readonly label: string;
+  readonly lr: number;
+  readonly points: readonly { readonly step: number; readonly sharpness: number }[];
+}
+
+/**
+ * λmax of the Hessian against the step, one line per run, with each run's 2/η drawn as a dashed
+ * line in the same colour: gradient descent is locally stable only below it, and at the edge of
+ * stability the sharpness climbs to it and stays there.
+ */
+export function sharpnessChart(
+  runs: readonly SharpnessRun[],
+  options: { title?: string; stepScale?: "linear" | "symlog" } = {},
+): ChartSpec {
+  const labels = runs.map((r) => r.label);
+  const rows = runs.flatMap((r) =>
+    r.points
+      .filter((p) => Number.isFinite(p.sharpness))
+      .map((p) => ({ run: r.label, step: p.step, sharpness: p.sharpness })),
+  );
+  const limits = runs.map((r) => ({ run: r.label, limit: 2 / r.lr, text: `2/η = ${fmt(2 / r.lr)}` }));
+  const color = { field: "run", type: "nominal", title: null, scale: runColors(labels) };
+  const y = { type: "quantitative", title: "sharpness λmax (log scale)", scale: { type: "log" } };
+  return top({
+    title: options.title ?? "Sharpness against 2/η",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: "line", point: { size: 20 }, strokeWidth: 2 },
+        encoding: {
+          x:
+            options.stepScale === "symlog"
+              ? {
+                  field: "step",
+                  type: "quantitative",
+                  title: "step k (symlog scale: the first steps spread out)",
+                  scale: { type: "symlog" },
+                  axis: {
+                    values: symlogTicks(Math.max(1, ...rows.map((r) => r.step))),
+                    format: "d",
+                  },
+                }
+              : { field: "step", type: "quantitative", title: "step k" },
+          y: { field: "sharpness", ...y },
+          color,
+        },
+      },
+      {
+        data: { values: limits },
+        mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y: { field: "limit", ...y }, color },
+      },
+      {
+        data: { values: limits },
+        mark: { type: "text", align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        encoding: { y: { field: "limit", ...y }, text: { field: "text" }, color },
+      },
+    ],
+  });
+}
+
+/**
+ * A measured quantity against the limit it must stay under, both per step (the limit moves when
+ * the rate does: a schedule, a guard's cap): λmax against 2/η_k for SGD, the preconditioned
+ * sharpness against its bound for Adam and RMSprop.
+ */
+export function limitChart(
+  points: readonly { readonly step: number; readonly value: number; readonly limit: number }[],
+  options: { title: string; valueLabel: string; limitLabel: string; yTitle: string },
+): ChartSpec {
+  const rows = points.flatMap((p) => [
+    ...(Number.isFinite(p.value) && p.value > 0
+      ? [{ series: options.valueLabel, step: p.step, value: p.value }]
+      : []),
+    ...(Number.isFinite(p.limit) && p.limit > 0
+      ? [{ series: options.limitLabel, step: p.step, value: p.limit }]
+      : []),
+  ]);
+  const domain = [options.valueLabel, options.limitLabel];
+  return top({
+    title: options.title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    mark: { type: "line", strokeWidth: 2, point: points.length <= 80 ? { size: 20 } : false },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step k" },
+      y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log" } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain, range: [RUN_COLORS[0]!, ROLE.reference] },
+      },
+      // The same field on colour and dash: one legend showing both.
+      strokeDash: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: {
+          domain,
+          range: [
+            [1, 0],
+            [6, 4],
+          ],
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The learning rate the run used at each logged step (log axis), with each of the guard's
+ * rollbacks as a vertical rule labelled with the rate before and after.
+ */
+export function rateChart(
+  points: readonly { readonly step: number; readonly lr: number }[],
+  rollbacks: readonly { readonly step: number; readonly from: number; readonly to: number }[],
+  options: { title?: string } = {},
+): ChartSpec {
+  const x = { field: "step", type: "quantitative", title: "step k" };
+  const y = {
+    field: "lr",
+    type: "quantitative",
+    title: "learning rate η (log scale)",
+    scale: { type: "log" },
+  };
+  const layers: ChartSpec[] = [
+    {
+      data: { values: points.filter((p) => p.lr > 0 && Number.isFinite(p.lr)) },
+      mark: { type: "line", strokeWidth: 2, interpolate: "step-after", color: RUN_COLORS[0] },
+      encoding: { x, y },
+    },
+  ];
+  if (rollbacks.length > 0) {
+    const marks = rollbacks.map((r, i) => ({
+      step: r.step,
+      text: `rollback ${i + 1}: η ${fmt(r.from, 3)} → ${fmt(r.to, 3)}`,
+      // Stagger the labels down the chart so neighbouring rollbacks never overprint.
+      dy: 14 * (i % 6),
+    }));
+    layers.push(
+      {
+        data: { values: marks },
+        mark: { type: "rule", color: ALARM, strokeDash: [4, 3], strokeWidth: 1.5 },
+        encoding: { x },
+      },
+      ...marks.map((m) => ({
+        data: { values: [m] },
+        mark: { type: "text", color: ALARM, align: "left", dx: 4, y: 12 + m.dy, fontSize: 11 },
+        encoding: { x, text: { field: "text" } },
+      })),
+    );
+  }
+  return top({
+    title: options.title ?? "Learning rate per step",
+    width: WIDTH,
+    height: HEIGHT,
+    layer: layers,
+  });
+}
+
+/** Several named series against the step, e.g. the update-to-weight ratio of each layer. */
+export function seriesChart(
+  series: readonly {
+    readonly label: string;
+    readonly points: readonly { readonly step: number; readonly value: number }[];
+  }[],
+  options: { title: string; yTitle: string; log?: boolean },
+): ChartSpec {
+  const rows = series.flatMap((s) =>
+    s.points
+      .filter((p) => Number.isFinite(p.value) && (!options.log || p.value > 0))
+      .map((p) => ({ series: s.label, step: p.step, value: p.value })),
+  );
+  return top({
+    title: options.title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows },
+    mark: { type: "line", strokeWidth: 2 },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step k" },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: options.yTitle,
+        scale: options.log ? { type: "log" } : { zero: false },
+      },
+      color: { field: "series", type: "nominal", title: null, scale: runColors(series.map((s) => s.label)) },
+    },
+  });
+}
