@@ -263,7 +263,9 @@ describe("overshoot run", () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "1.125", "--steps", "20"]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("verdict: diverging at step 1");
-    expect(r.out).toContain("|1 − η·λ| = |1 − 1.125·2| = 1.25 > 1");
+    expect(r.out).toContain(
+      "|1 − η·λ| = |1 − 1.125·2| = 1.25 > 1 (λ = 2 is the curvature f'' everywhere: f is quadratic)",
+    );
     expect(r.out).toMatch(/ΔC actual/);
   });
 

@@ -250,6 +250,58 @@ describe("one chart style", () => {
     }
   });
 
+  it("the ΔC chart turns symlog, with labelled ticks, when the changes have both signs and span decades", async () => {
+    const yOf = (spec: ChartSpec) =>
+      (
+        (spec.layer as ChartSpec[])[1]!.encoding as {
+          y: { title: string; scale: { type?: string }; axis?: { values: number[] } };
+        }
+      ).y;
+    // η = 1.125 on x²: ΔC from +0.56 to +77, the first-order prediction from −4.5 to −608.
+    const over = yOf(deltaChart(runs[2]!));
+    expect(over.scale.type).toBe("symlog");
+    expect(over.title).toBe("ΔC (symlog scale)");
+    expect(over.axis!.values).toEqual([-1000, -100, -10, 0, 1, 10, 100]);
+    const svg = await specToSvg(deltaChart(runs[2]!));
+    for (const tick of ["−100", "−10", ">0<", ">1<", ">10<", ">100<"]) expect(svg).toContain(tick);
+    // η = 0.1 converges: every change negative, a plain axis.
+    expect(yOf(deltaChart(runs[0]!)).scale.type).toBeUndefined();
+  });
+
+  it("the loss chart's divergence labels, one per run, never overprint (two runs a step apart)", async () => {
+    const blowUp = (lr: number): ChartRun => {
+      const trace: StepRecord[] = [];
+      let x = -1;
+      for (let k = 0; k <= 40; k++) {
+        const g = 2 * x;
+        const big = x * x > 1e30;
+        trace.push({
+          step: k,
+          x: Float64Array.of(x),
+          loss: big ? Infinity : x * x,
+          grad: Float64Array.of(g),
+          gradNorm: Math.abs(g),
+        });
+        if (big) break;
+        x -= lr * g;
+      }
+      return { label: `η = ${lr}`, trace };
+    };
+    const svg = await specToSvg(lossChart([runs[0]!, blowUp(8), blowUp(9), blowUp(10)]));
+    const labels = [
+      ...svg.matchAll(
+        /transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*font-size="11px"[^>]*font-weight="bold"[^>]*>([^<]+)<\/text>/g,
+      ),
+    ];
+    expect(labels.map((m) => m[3])).toEqual([
+      "η = 10: diverged at step 12: loss +∞",
+      "η = 8: diverged at step 13: loss +∞",
+      "η = 9: diverged at step 13: loss +∞",
+    ]);
+    const ys = labels.map((m) => Number(m[2])).sort((a, b) => a - b);
+    for (let i = 1; i < ys.length; i++) expect(ys[i]! - ys[i - 1]!).toBeGreaterThanOrEqual(12);
+  });
+
   it("a path's step labels never overprint one another (rendered, at η = 1.125 the points crowd at 0)", async () => {
     for (const lr of [0.1, 1.125]) {
       const svg = await specToSvg(pathChart1d((x) => x * x, [squareRun(lr, 12)]));

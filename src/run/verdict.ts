@@ -235,7 +235,13 @@ function gdFactor(record: StepRecord | null, context: JudgeContext, scheduled?: 
   const cmp = Math.abs(f) > 1 + 1e-12 ? ">" : Math.abs(f) < 1 - 1e-12 ? "<" : "=";
   const where =
     context.objective.dim === 1 ? "the curvature f''" : "the curvature gᵀHg/‖g‖² along the gradient";
-  const at = record.step === 0 ? "at the start" : `at step ${record.step}`;
+  // On a 1-D quadratic f'' is one number: "at step 12" would suggest it changes.
+  const at =
+    context.objective.dim === 1 && context.objective.constantHessian
+      ? "everywhere: f is quadratic"
+      : record.step === 0
+        ? "at the start"
+        : `at step ${record.step}`;
   let effect = "";
   if (cmp === ">")
     effect = `: each step multiplies the error along the gradient by ${fmt(f)}, so the steps overshoot and grow`;

@@ -7,7 +7,7 @@ import { type ChartRun, type ChartSpec, finite, PANEL_HEIGHT, PANEL_WIDTH, ROLE,
  */
 export function deltaChart(
   run: ChartRun,
-  options: { title?: string; scale?: "linear" | "symlog" } = {},
+  options: { title?: string; scale?: "linear" | "symlog" | "auto" } = {},
 ): ChartSpec {
   const series = [
     ["actual ΔC", "deltaLoss"],
@@ -22,7 +22,25 @@ export function deltaChart(
     }
   }
   const names = series.map((s) => s[0]);
-  const scale = options.scale === "symlog" ? { type: "symlog", constant: 1e-3 } : { zero: true };
+  // "auto" (the default): symlog when the changes have both signs and span more than two decades —
+  // an overshooting run's first-order prediction (−600 by step 11 at η = 1.125 on x²) would
+  // otherwise flatten its actual ΔC of +0.56 at step 0 onto the zero line.
+  const values = rows.map((r) => r.value as number);
+  const sizes = values.map(Math.abs).filter((v) => v > 0);
+  const spread = sizes.length > 0 ? Math.max(...sizes) / Math.min(...sizes) : 1;
+  const bothSigns = values.some((v) => v > 0) && values.some((v) => v < 0);
+  const symlog =
+    options.scale === "symlog" || ((options.scale ?? "auto") === "auto" && bothSigns && spread > 100);
+  const y = symlog
+    ? {
+        field: "value",
+        type: "quantitative",
+        // Short, so the rotated title never outgrows the panel (and lifts its title off the row).
+        title: "ΔC (symlog scale)",
+        scale: { type: "symlog", constant: symlogConstant(sizes) },
+        axis: { values: symlogValues(values), format: tickFormat(values), labelOverlap: "greedy" },
+      }
+    : { field: "value", type: "quantitative", title: "change of the loss", scale: { zero: true } };
   // The actual change is drawn wide and pale underneath, so where the 2nd-order prediction is exact
   // (a quadratic) both stay visible, one inside the other.
   const style = {
@@ -51,7 +69,7 @@ export function deltaChart(
         },
         encoding: {
           x: { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } },
-          y: { field: "value", type: "quantitative", title: "change of the loss", scale },
+          y,
           color: {
             field: "series",
             type: "nominal",
@@ -68,4 +86,33 @@ export function deltaChart(
       })),
     ],
   });
+}
+
+/** The symlog scale's linear band: a third of the smallest change drawn (it must not swallow it). */
+function symlogConstant(sizes: readonly number[]): number {
+  return sizes.length > 0 ? Math.max(1e-12, Math.min(...sizes) / 3) : 1e-3;
+}
+
+/** Plain numbers (0.1, 10, −100) where every tick reads so; powers of ten in e-notation otherwise. */
+function tickFormat(values: readonly number[]): string {
+  const sizes = values.map(Math.abs).filter((v) => v > 0);
+  return sizes.length > 0 && Math.min(...sizes) >= 1e-3 && Math.max(...sizes) < 1e5 ? "~r" : "~e";
+}
+
+/**
+ * Labelled ticks for a symlog axis: 0 and ±10^k across the data's decades on each side that has
+ * data, every decade or every few so that a side has at most four.
+ */
+export function symlogValues(values: readonly number[]): number[] {
+  const ticks = [0];
+  for (const sign of [1, -1]) {
+    const side = values.map((v) => sign * v).filter((v) => v > 0);
+    if (side.length === 0) continue;
+    // From the first power of ten past the smallest value (one below it would crowd the 0 tick).
+    const hi = Math.ceil(Math.log10(Math.max(...side)));
+    const lo = Math.min(hi, Math.ceil(Math.log10(Math.min(...side))));
+    const step = Math.max(1, Math.ceil((hi - lo) / 3));
+    for (let k = hi; k >= lo; k -= step) ticks.push(sign * 10 ** k);
+  }
+  return ticks.sort((a, b) => a - b);
 }

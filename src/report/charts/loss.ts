@@ -64,7 +64,7 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
           run: r.label,
           step: s.step,
           loss: ceiling,
-          text: left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${what}`,
+          text: `${runs.length > 1 ? `${r.label}: ` : ""}${left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${what}`}`,
         });
         break;
       }
@@ -90,12 +90,12 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
         run: r.label,
         step: exit.step,
         loss: ceiling,
-        text: `leaves the chart at step ${exit.step}`,
+        text: `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}`,
       });
     } else if (left) {
       const exit = points.filter((p) => p.run === r.label).pop()!;
       const m = markers.find((x) => x.run === r.label)!;
-      m.text = `leaves the chart at step ${exit.step}, ${m.text}`;
+      m.text = `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}, ${(m.text as string).replace(`${r.label}: `, "")}`;
       m.step = exit.step;
     }
   }
@@ -164,19 +164,25 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
     });
     for (const left of [true, false]) {
       if (side(left).length === 0) continue;
-      layers.push({
-        data: { values: side(left) },
-        mark: {
-          type: "text",
-          color: ALARM,
-          align: left ? "left" : "right",
-          dx: left ? 10 : -10,
-          dy: -2,
-          fontSize: 11,
-          fontWeight: "bold",
-        },
-        encoding: { x, y, text: { field: "text" } },
-      });
+      // One line each, downwards in step order: two runs that blow up a step apart would
+      // otherwise print their labels over each other.
+      const rows = [...side(left)].sort((a, b) => (a.step as number) - (b.step as number));
+      layers.push(
+        ...rows.map((m, i) => ({
+          data: { values: [m] },
+          mark: {
+            type: "text",
+            color: ALARM,
+            align: left ? "left" : "right",
+            dx: left ? 10 : -10,
+            // Below the crosses, one line each.
+            dy: 16 + 14 * i,
+            fontSize: 11,
+            fontWeight: "bold",
+          },
+          encoding: { x, y, text: { field: "text" } },
+        })),
+      );
     }
   }
   return top({

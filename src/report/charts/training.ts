@@ -57,7 +57,12 @@ export function sharpnessChart(
                     format: "d",
                   },
                 }
-              : { field: "step", type: "quantitative", title: "step k" },
+              : {
+                  field: "step",
+                  type: "quantitative",
+                  title: "step k",
+                  axis: { tickMinStep: 1, format: "d" },
+                },
           y: { field: "sharpness", ...y },
           color,
         },
@@ -101,7 +106,7 @@ export function limitChart(
     data: { values: rows },
     mark: { type: "line", strokeWidth: 2, point: points.length <= 80 ? { size: 20 } : false },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step k" },
+      x: { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } },
       y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log" } },
       color: {
         field: "series",
@@ -135,7 +140,7 @@ export function rateChart(
   rollbacks: readonly { readonly step: number; readonly from: number; readonly to: number }[],
   options: { title?: string } = {},
 ): ChartSpec {
-  const x = { field: "step", type: "quantitative", title: "step k" };
+  const x = { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } };
   const y = {
     field: "lr",
     type: "quantitative",
@@ -197,7 +202,7 @@ export function seriesChart(
     data: { values: rows },
     mark: { type: "line", strokeWidth: 2 },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step k" },
+      x: { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } },
       y: {
         field: "value",
         type: "quantitative",

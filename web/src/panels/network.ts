@@ -348,7 +348,9 @@ class NetworkPanel implements Panel {
     const lrNow = last?.lr ?? s.lr;
     verdict.textContent = diverged
       ? `Diverged at step ${this.result!.atStep}: the loss left the floating-point range${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
-      : `${this.result ? outcomeWords(this.records) : `Training: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+      : this.records.length <= 1 && !this.playing && !this.result
+        ? `Ready: press Train for ${s.steps} steps at η = ${fmt(s.lr)}${last ? ` (loss at the start ${fmt(last.loss)})` : ""}.`
+        : `${this.result ? outcomeWords(this.records) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
     // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
@@ -365,7 +367,21 @@ class NetworkPanel implements Panel {
         const trace = thin(this.records.filter((r) => !r.intervention)).map(asStepRecord);
         return drawChart(
           this.el("network-loss-chart"),
-          lossChart([{ label: `η = ${fmt(s.lr)}`, trace }], { title: "Loss per step (full training set)" }),
+          // After a guard's rollback the rate is capped: the legend says so, not just the rate asked for.
+          lossChart(
+            [
+              {
+                label:
+                  lrNow < s.lr
+                    ? `η = ${fmt(s.lr)}, capped at ${fmt(lrNow)} by the guard`
+                    : `η = ${fmt(s.lr)}`,
+                trace,
+              },
+            ],
+            {
+              title: "Loss per step (full training set)",
+            },
+          ),
         );
       },
     ];
