@@ -61,11 +61,14 @@ export async function ensureLabBuilt(
   root = packageRoot(),
   log: (line: string) => void = () => {},
 ): Promise<boolean> {
-  const { web } = labPaths(root);
-  if (!existsSync(join(web, "index.html")))
+  const { web, index } = labPaths(root);
+  if (!existsSync(join(web, "index.html"))) {
+    // An installed package ships the built lab (web/dist) without its sources: serve that.
+    if (existsSync(index)) return false;
     throw new CliError(
-      `the lab's sources are not here (${web}/index.html is missing): run it from a clone of overshoot`,
+      `the lab is not here: neither its build (${index}) nor its sources (${web}/index.html); reinstall overshoot, or run it from a clone`,
     );
+  }
   if (!labIsStale(root)) return false;
   let vite: typeof import("vite");
   try {

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Io } from "./io.js";
-import { labIsStale, serveFolder } from "./lab-site.js";
+import { ensureLabBuilt, labIsStale, labPaths, packageRoot, serveFolder } from "./lab-site.js";
 import { execute } from "./main.js";
 
 /** `overshoot lab` builds the page when needed, serves it on 127.0.0.1, prints the URL, and stops. */
@@ -120,4 +121,46 @@ describe("the lab's server, asked as a stray page or an attacker would", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the package", () => {
+  it("ships the built lab and everything the CLI needs, and no install script", () => {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8"));
+    expect(pkg.files).toEqual(expect.arrayContaining(["bin", "dist", "build/mlp-kernels.wasm", "web/dist"]));
+    // npm runs these when a consumer installs; the package is built before it is packed (prepack).
+    for (const hook of ["prepare", "preinstall", "install", "postinstall"])
+      expect(pkg.scripts[hook]).toBeUndefined();
+    expect(pkg.scripts.prepack).toContain("build:web");
+  });
+
+  it("an installed package (no sources, no Vite) serves the lab it ships", async () => {
+    await ensureLabBuilt();
+    const root = packageRoot();
+    // What `npm install overshoot` puts in node_modules/overshoot: the package's files only.
+    const installed = mkdtempSync(join(tmpdir(), "overshoot-installed-"));
+    for (const part of ["package.json", "bin", "dist", "build/mlp-kernels.wasm"])
+      cpSync(join(root, part), join(installed, part), { recursive: true });
+    mkdirSync(join(installed, "web"));
+    cpSync(labPaths(root).dist, join(installed, "web", "dist"), { recursive: true });
+    // Its dependencies resolve from the clone's node_modules, linked beside it as a project's would be.
+    symlinkSync(join(root, "node_modules"), join(installed, "node_modules"));
+    const child = spawn(process.execPath, [join(installed, "bin", "overshoot.js"), "lab", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    try {
+      for (let i = 0; i < 200 && !/overshoot lab: http/.test(out); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(err).not.toMatch(/not here|error/i);
+      const url = /overshoot lab: (\S+)/.exec(out)![1]!;
+      const page = await (await fetch(url)).text();
+      expect(page).toContain("<title>overshoot lab");
+    } finally {
+      child.kill();
+      rmSync(installed, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
