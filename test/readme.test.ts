@@ -67,7 +67,7 @@ describe("every command in the README runs as written", () => {
     "npx overshoot %s",
     async (command) => {
       // The lab's default port may be taken on a shared machine: any free one.
-      const args = words(command).map((w, i, all) => (all[0] === "lab" && w === "5173" ? "0" : w));
+      const args = words(command).map((w, _i, all) => (all[0] === "lab" && w === "5173" ? "0" : w));
       if (args[0] === "lab" && !args.includes("--port")) args.push("--port", "0");
       const r = await run(args);
       expect(r.err, r.err).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
