@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -1560,7 +1560,67 @@ describe("early warning in train", () => {
   }, 30_000);
 });
 
+describe("a closed pipe (overshoot … | head -1)", () => {
+  it.each([
+    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "200000", "--tolerance", "0"],
+    ["train", "--data", "xor", "--lr", "0.1", "--steps", "3000", "--log-every", "1"],
+  ])("%s ends quietly, exit 0, no EPIPE trace", async (...args) => {
+    const bin = join(process.cwd(), "bin", "overshoot.js");
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    // Read the first line, then close the pipe as head -1 does.
+    await new Promise<void>((ok) =>
+      child.stdout.once("data", () => {
+        child.stdout.destroy();
+        ok();
+      }),
+    );
+    const code = await new Promise<number | null>((ok) => child.on("close", ok));
+    expect(err).toBe("");
+    expect(code).toBe(0);
+  });
+});
+
 describe("run --guard", () => {
+  it("never rolls back onto the failing step: a spike of the rate to 1e300 at step 9, a snapshot every step", async () => {
+    const spike = await cli([
+      "run",
+      "--f",
+      "x^2",
+      "--x0",
+      "1",
+      "--lr",
+      "0.1",
+      "--steps",
+      "50",
+      "--schedule",
+      "step:9,1e300",
+      "--guard",
+    ]);
+    expect(spike.out).toMatch(/guard: at step 10, rolled back to step 0 — a non-finite value at step 10/);
+    expect(spike.out.match(/^guard: /gm)).toHaveLength(1);
+    expect(spike.out).toContain("verdict: converging");
+    const every = await cli([
+      "run",
+      "--f",
+      "x^2",
+      "--x0",
+      "1",
+      "--lr",
+      "1.5",
+      "--steps",
+      "50",
+      "--guard",
+      "--guard-every",
+      "1",
+    ]);
+    const back = /guard: at step (\d+), rolled back to step (\d+)/.exec(every.out)!;
+    expect(Number(back[2])).toBeLessThan(Number(back[1]));
+    expect(every.out.match(/^guard: /gm)).toHaveLength(1);
+    expect(every.out).toContain("verdict: converging");
+  });
+
   it("rolls back a diverging run, caps the rate at 0.9 × the measured critical rate, and converges", async () => {
     const r = await cli([
       "run",
