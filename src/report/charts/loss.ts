@@ -175,8 +175,8 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
             color: ALARM,
             align: left ? "left" : "right",
             dx: left ? 10 : -10,
-            // Below the crosses, one line each.
-            dy: 16 + 14 * i,
+            // Below the crosses, one line each, and below a reference line's label near the top.
+            dy: 28 + 14 * i,
             fontSize: 11,
             fontWeight: "bold",
           },

@@ -1,0 +1,151 @@
+import { spawnSync } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../src/cli/lab-site.js";
+import { outline, overlaps, textBoxes } from "./svg-text.js";
+
+/**
+ * Every chart the CLI writes, rendered as a user gets it, against its golden outline
+ * (test/charts/__golden__/NAME.txt: texts and their places, mark counts, colours; see outline()),
+ * and with no two texts overlapping. `UPDATE_GOLDEN=1 npx vitest run test/charts` writes the
+ * outlines anew; the diff is the review.
+ */
+const root = packageRoot();
+const golden = join(root, "test", "charts", "__golden__");
+const scratch = mkdtempSync(join(tmpdir(), "overshoot-golden-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function cli(...args: string[]): void {
+  const r = spawnSync(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
+    cwd: scratch,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** NAME → the SVG file the CLI wrote. */
+const charts: [string, () => string][] = [
+  ...["path", "loss", "delta"].map((n): [string, () => string] => [
+    `demo-${n}`,
+    () => demoFile("", `${n}.svg`),
+  ]),
+  ["demo-unscaled", () => demoFile("unscaled", "loss.svg")],
+  ["demo-eos", () => demoFile("eos", "eos.svg")],
+  ["demo-network", () => demoFile("network", "loss.svg")],
+  ["demo-catapult", () => demoFile("catapult", "catapult.svg")],
+  ["run-1d", () => plot("run-1d.svg", "run", "--f", "x^2", "--x0", "-1", "--lr", "1.125", "--steps", "20")],
+  [
+    "run-2d",
+    () =>
+      plot(
+        "run-2d.svg",
+        "run",
+        "--f",
+        "rosenbrock",
+        "--x0",
+        "-1.2,1",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--steps",
+        "200",
+      ),
+  ],
+  [
+    "run-3d",
+    () =>
+      plot(
+        "run-3d.svg",
+        "run",
+        "--f",
+        "quadratic",
+        "--eigenvalues",
+        "1,5,10",
+        "--x0",
+        "1,1,1",
+        "--lr",
+        "0.15",
+        "--steps",
+        "60",
+      ),
+  ],
+  ["sweep", () => plot("sweep.svg", "sweep", "--f", "x^2", "--x0", "-1", "--lr", "1e-2:10:40")],
+  [
+    "sweep-map",
+    () =>
+      plot(
+        "map.svg",
+        "sweep",
+        "--f",
+        "quadratic",
+        "--eigenvalues",
+        "1,10",
+        "--x0",
+        "1,1",
+        "--lr",
+        "1e-3:1:30",
+        "--momentum",
+        "0:0.98:12",
+      ),
+  ],
+  [
+    "find-lr",
+    () => plot("find-lr.svg", "find-lr", "--f", "rosenbrock", "--x0", "-1.2,1", "--momentum", "0.9"),
+  ],
+];
+const demos = new Map<string, string>();
+function demoFile(name: string, file: string): string {
+  if (!demos.has(name)) {
+    const out = join(scratch, `demo-${name || "x2"}`);
+    cli("demo", ...(name ? [name] : []), "--out", out);
+    demos.set(name, out);
+  }
+  return readFileSync(join(demos.get(name)!, file), "utf8");
+}
+function plot(file: string, ...args: string[]): string {
+  cli(...args, "--plot", join(scratch, file));
+  return readFileSync(join(scratch, file), "utf8");
+}
+
+describe("every chart the CLI writes", () => {
+  it.each(charts)(
+    "%s matches its golden outline, and no two texts overlap",
+    (name, render) => {
+      const svg = render();
+      const clash = overlaps(textBoxes(svg)).map(([a, b]) => `"${a.text}" × "${b.text}"`);
+      expect(clash).toEqual([]);
+      const path = join(golden, `${name}.txt`);
+      if (process.env["UPDATE_GOLDEN"]) {
+        mkdirSync(golden, { recursive: true });
+        writeFileSync(path, outline(svg));
+      }
+      expect(existsSync(path), `${path}: run UPDATE_GOLDEN=1 npx vitest run test/charts`).toBe(true);
+      expect(outline(svg)).toBe(readFileSync(path, "utf8"));
+    },
+    120_000,
+  );
+
+  it("has a golden outline for each chart and no stale ones", () => {
+    expect(readdirSync(golden).sort()).toEqual(charts.map(([n]) => `${n}.txt`).sort());
+  });
+});
+
+describe("the overlap check itself", () => {
+  it("finds two texts drawn over each other, and not two apart", () => {
+    const svg = (b: number) =>
+      `<svg width="100" height="50"><g transform="translate(10,10)"><text transform="translate(0,10)" font-size="10px">20</text><text transform="translate(${b},10)" font-size="10px">0</text></g></svg>`;
+    expect(overlaps(textBoxes(svg(6)))).toHaveLength(1);
+    expect(overlaps(textBoxes(svg(20)))).toHaveLength(0);
+  });
+});
