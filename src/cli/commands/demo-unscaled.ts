@@ -116,7 +116,14 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
       ...runs.map((r) => ({ label: `raw, ${r.label}`, trace: r.result.trace.slice(0, window + 1) })),
       { label: "standardized, lr 0.5", trace: scaledRun.trace.slice(0, window + 1) },
     ],
-    { title: `Linear regression on cars: loss over the first ${window} steps` },
+    {
+      title: `Linear regression on cars: loss over the first ${window} steps`,
+      // The diverging run leaves the chart (its marker says where) a thousand times above the
+      // start, so the runs that train are not squashed flat against a 1e0–1e300 axis.
+      clipAbove: 1e3 * runs[0]!.result.trace[0]!.loss,
+      // The first steps decide everything here: spread them out.
+      stepScale: "symlog",
+    },
   );
   const svg = await specToSvg(chart);
   const files: Record<string, string | Uint8Array> = { "loss.svg": svg, "loss.png": svgToPng(svg) };

@@ -5,6 +5,7 @@ import {
   type ChartSpec,
   finite,
   HEIGHT,
+  logAxisFormat,
   ROLE,
   runOrder,
   runScale,
@@ -119,7 +120,7 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
     type: "quantitative",
     title: "loss f(x_k)  (log scale)",
     scale: { type: "log", domain: [floor, ceiling * 3] },
-    axis: { format: ".0e" },
+    axis: { format: logAxisFormat([floor, ceiling * 3]) },
   };
   const layers: ChartSpec[] = [
     {

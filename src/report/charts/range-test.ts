@@ -1,5 +1,5 @@
 import { fmt } from "../../core/format.js";
-import { type ChartSpec, HEIGHT, ROLE, RUN_COLORS, top, WIDTH } from "./style.js";
+import { type ChartSpec, HEIGHT, logAxisFormat, ROLE, RUN_COLORS, top, WIDTH } from "./style.js";
 
 /** The range test: loss and smoothed loss against the ramped learning rate, with every suggestion and the curvature bound marked. */
 export function rangeTestChart(
@@ -17,7 +17,7 @@ export function rangeTestChart(
     type: "quantitative",
     title: "learning rate (log scale)",
     scale: { type: "log" },
-    axis: { format: ".0e" },
+    axis: { format: logAxisFormat(points.map((p) => p.lr)) },
   };
   const markRows = marks
     .filter((m) => Number.isFinite(m.lr))

@@ -132,6 +132,17 @@ export function symlogTicks(last: number): number[] {
   return ticks;
 }
 
+/**
+ * One number format for every log axis: plain numbers (0.01, 0.3, 20, 1000) when every tick reads
+ * so, e-notation (1e-7, 3e+12) when the axis reaches past 1e-3 or 1e5 — so two panels of one
+ * figure that cover the same range label it the same way.
+ */
+export function logAxisFormat(values: readonly number[]): string {
+  const v = values.filter((x) => Number.isFinite(x) && x > 0);
+  if (v.length === 0) return "~g";
+  return Math.min(...v) >= 1e-3 && Math.max(...v) <= 1e5 ? "~g" : "~e";
+}
+
 /** A spec without its top-level $schema and config, to sit inside a concatenation. */
 export function strip(s: ChartSpec): ChartSpec {
   const { $schema: _s, config: _c, ...rest } = s;

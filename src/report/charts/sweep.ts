@@ -1,4 +1,4 @@
-import { type ChartSpec, HEIGHT, nonFiniteName, ROLE, top, WIDTH } from "./style.js";
+import { type ChartSpec, HEIGHT, logAxisFormat, nonFiniteName, ROLE, top, WIDTH } from "./style.js";
 
 /** A swept cell as the charts need it. */
 export interface SweepPoint {
@@ -63,7 +63,7 @@ export function sweepChart(
     type: "quantitative",
     title: "learning rate η (log scale)",
     scale: { type: "log" },
-    axis: { format: ".0e" },
+    axis: { format: logAxisFormat(cells.map((c) => c.lr)) },
   };
   const layers: ChartSpec[] = [
     {
@@ -76,7 +76,7 @@ export function sweepChart(
           type: "quantitative",
           title: "final loss (log scale)",
           scale: { type: "log", domain: [lo, hi] },
-          axis: { format: ".0e" },
+          axis: { format: logAxisFormat([lo, hi]) },
         },
       },
     },
@@ -165,7 +165,7 @@ export function stabilityMap(
     type: "quantitative",
     title: "learning rate η (log scale)",
     scale: { type: "log", domain: xDomain, nice: false },
-    axis: { format: ".0e" },
+    axis: { format: logAxisFormat(xDomain as number[]) },
   };
   const y = {
     field: "m",

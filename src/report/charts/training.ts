@@ -3,6 +3,7 @@ import {
   ALARM,
   type ChartSpec,
   HEIGHT,
+  logAxisFormat,
   ROLE,
   RUN_COLORS,
   runColors,
@@ -35,7 +36,12 @@ export function sharpnessChart(
   );
   const limits = runs.map((r) => ({ run: r.label, limit: 2 / r.lr, text: `2/η = ${fmt(2 / r.lr)}` }));
   const color = { field: "run", type: "nominal", title: null, scale: runColors(labels) };
-  const y = { type: "quantitative", title: "sharpness λmax (log scale)", scale: { type: "log" } };
+  const y = {
+    type: "quantitative",
+    title: "sharpness λmax (log scale)",
+    scale: { type: "log" },
+    axis: { format: logAxisFormat([...rows.map((r) => r.sharpness), ...limits.map((l) => l.limit)]) },
+  };
   return top({
     title: options.title ?? "Sharpness against 2/η",
     width: WIDTH,
