@@ -931,6 +931,34 @@ describe("critical-lr on logistic regression", () => {
 });
 
 describe("overshoot train", () => {
+  it("says what it measured: accuracy under mse on labels, '1 epoch', the adaptive bound, the all-rows loss", async () => {
+    const mse = await cli(["train", "--data", "spiral", "--loss", "mse", "--lr", "0.5", "--steps", "50"]);
+    expect(mse.out).toMatch(/acc +\d+(\.\d+)?%/);
+    expect(mse.out).toMatch(/verdict: finished — loss [\d.]+, train accuracy [\d.]+%, validation [\d.]+%\./);
+    const adam = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "80",
+      "--hidden",
+      "8",
+      "--optimizer",
+      "adam",
+      "--lr",
+      "0.5",
+      "--epochs",
+      "1",
+      "--batch-size",
+      "16",
+      "--sharpness-every",
+      "2",
+    ]);
+    expect(adam.out).toContain("4 steps (1 epoch)");
+    expect(adam.out).toMatch(/preconditioned λmax [\d.e+]+ vs bound [\d.e+]+/);
+    expect(adam.out).toMatch(/verdict: finished — loss on all training rows [\d.]+/);
+  });
+
   it("--log appends to an existing log (never truncates it), repairs a cut last line, --log-overwrite replaces", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-log-"));
     const path = join(dir, "run.jsonl");

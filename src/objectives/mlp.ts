@@ -147,10 +147,13 @@ export function mlpObjective(
   const gradient = (theta: Float64Array, out: Float64Array, d: MlpData = data): number =>
     passes.gradient(theta, d.x, d.y, d.rows, out);
 
+  // Classification: a classifier's loss, or one-hot targets under another loss (mse on one-hot
+  // labels still picks a class by its largest output, and its accuracy is worth reporting).
+  const oneHotTargets = outSize > 1 && isOneHot(data.y, outSize);
   const evaluate = (theta: Float64Array, d: MlpData = data) => {
     let s = 0;
     let correct = 0;
-    const classify = loss === "cross-entropy" || loss === "bce";
+    const classify = loss === "cross-entropy" || loss === "bce" || oneHotTargets;
     if (!classify) s = passes.lossSum(theta, d.x, d.y, d.rows);
     else
       passes.forward(theta, d.x, d.rows, (r0, rows, h, z) => {
@@ -299,4 +302,18 @@ export function layersFromParameters(
     k += sizes[l]!;
   }
   return { layers };
+}
+
+/** True when every row of y (rows × k) is a one-hot vector: one 1, the rest 0. */
+function isOneHot(y: Float64Array, k: number): boolean {
+  for (let r = 0; r < y.length; r += k) {
+    let ones = 0;
+    for (let o = 0; o < k; o++) {
+      const v = y[r + o]!;
+      if (v === 1) ones++;
+      else if (v !== 0) return false;
+    }
+    if (ones !== 1) return false;
+  }
+  return y.length > 0;
 }

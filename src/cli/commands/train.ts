@@ -216,7 +216,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
     );
     io.out(
-      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epochs)${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
+      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
     );
   }
   // On a terminal a progress bar redraws in place and the records are printed at the end (up to
@@ -306,7 +306,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         : `gave up at step ${result.atStep} — after ${result.interventions.length} rollback${result.interventions.length === 1 ? "" : "s"} (--max-retries) the run went bad again; lower --lr below the last cap ${fmt(result.interventions[result.interventions.length - 1]!.newLr)} or raise --max-retries.`
       : result.status === "nonfinite"
         ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
-        : `finished — loss ${fmt(end.trainLoss ?? end.loss)}${end.trainAccuracy != null ? `, train accuracy ${fmt(100 * end.trainAccuracy)}%` : ""}${end.validationAccuracy != null ? `, validation ${fmt(100 * end.validationAccuracy)}%` : ""}.`;
+        : `finished — ${batchSize ? "loss on all training rows" : "loss"} ${fmt(end.trainLoss ?? end.loss)}${end.trainAccuracy != null ? `, train accuracy ${fmt(100 * end.trainAccuracy)}%` : ""}${end.validationAccuracy != null ? `, validation ${fmt(100 * end.validationAccuracy)}%` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
       `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,
@@ -347,8 +347,13 @@ function recordLine(r: TrainRecord, classify: boolean): string {
       `val ${fmt(r.validationLoss)}${r.validationAccuracy != null ? ` (${fmt(100 * r.validationAccuracy)}%)` : ""}`,
     );
   if (r.sharpness !== undefined) parts.push(`λmax ${fmt(r.sharpness)} vs 2/η ${fmt(r.twoOverLr!)}`);
-  if (r.preconditionedSharpness !== undefined)
-    parts.push(`precond. ${fmt(r.preconditionedSharpness)} vs ${fmt(r.bound!)}`);
+  if (r.preconditionedSharpness !== undefined) {
+    // The adaptive optimizer's own limit: its preconditioned sharpness against its bound.
+    const over = r.preconditionedSharpness / r.bound!;
+    parts.push(
+      `preconditioned λmax ${fmt(r.preconditionedSharpness)} vs bound ${fmt(r.bound!)}${over > 1 ? ` (×${fmt(over, 3)}: past it)` : ""}`,
+    );
+  }
   if (r.inactive?.some((v) => v > 0))
     parts.push(`inactive ${r.inactive.map((v) => `${fmt(100 * v)}%`).join("/")}`);
   return parts.join("  ");
