@@ -7,6 +7,7 @@ import {
   contourChart2d,
   decisionChart,
   deltaChart,
+  fitToWidth,
   limitChart,
   lossChart,
   OPTIMIZER_COLORS,
@@ -308,10 +309,10 @@ describe("one chart style", () => {
       // The step labels: 10 px, in the path's colour; their boxes from the rendered positions.
       const boxes = [
         ...svg.matchAll(
-          /<text[^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*font-size="10px" fill="#0d47a1"[^>]*>([^<]+)<\/text>/g,
+          /<text[^>]*transform="translate\(([-\d.]+),([-\d.]+)\)"[^>]*font-size="11px" fill="#0d47a1"[^>]*>([^<]+)<\/text>/g,
         ),
       ].map((m) => {
-        const [x, y, w] = [Number(m[1]), Number(m[2]), 0.6 * 10 * m[3]!.length];
+        const [x, y, w] = [Number(m[1]), Number(m[2]), 0.6 * 11 * m[3]!.length];
         return { text: m[3], x0: x - w / 2, x1: x + w / 2, y0: y - 10, y1: y };
       });
       expect(boxes.length).toBeGreaterThanOrEqual(lr < 1 ? 8 : 6);
@@ -322,5 +323,32 @@ describe("one chart style", () => {
           expect(overlap, `"${a.text}" and "${b.text}" at η = ${lr}`).toBe(false);
         }
     }
+  });
+});
+
+describe("fitToWidth: a chart laid out again for a phone's column", () => {
+  it("stacks panels side by side, narrows plots, wraps a long title, moves a side legend under", () => {
+    const path = pathChart1d((x) => x * x, runs);
+    expect(fitToWidth(path, 2000)).toBe(path); // fits: untouched
+    const narrow = fitToWidth(path, 320);
+    expect(narrow["hconcat"]).toBeUndefined();
+    const panels = narrow["vconcat"] as ChartSpec[];
+    expect(panels).toHaveLength(3);
+    for (const p of panels) expect(p["width"]).toBe(236);
+    const map = fitToWidth(
+      contourChart2d((x, y) => x * x + y * y, [runs[0]!]),
+      320,
+    );
+    expect(map["width"]).toBe(236);
+    expect(JSON.stringify(map)).not.toContain('"orient":"right"');
+    const delta = fitToWidth(
+      deltaChart(runs[0]!, { title: "Change of the loss per step: actual vs predicted" }),
+      320,
+    );
+    expect((delta["title"] as { text: string[] }).text).toEqual([
+      "Change of the loss per step: actual",
+      "vs predicted",
+    ]);
+    expect(((delta["config"] as ChartSpec)["legend"] as ChartSpec)["columns"]).toBe(1);
   });
 });

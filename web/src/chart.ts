@@ -1,6 +1,6 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import type { ChartSpec } from "../../src/report/charts.js";
+import { type ChartSpec, fitToWidth } from "../../src/report/charts.js";
 
 /**
  * A chart's live view: the spec with its inline data taken out ("shape"), and the data sets.
@@ -77,7 +77,63 @@ function label(el: HTMLElement, spec: ChartSpec): void {
   if (typeof spec["description"] === "string") node.setAttribute("aria-label", spec["description"]);
 }
 
-async function redraw(el: HTMLElement, spec: ChartSpec, renderer: Renderer): Promise<void> {
+/**
+ * Each chart element's latest drawing, redrawn when the column it sits in changes width: a panel
+ * drawn while hidden (width 0) is laid out for its column when it is shown, and a phone turned
+ * sideways gets its charts laid out again. The column (the element's parent) is what is watched and
+ * measured: a chart in a row of flexible boxes is as wide as its drawing, so its own width would
+ * follow the chart rather than lead it.
+ */
+const redrawers = new WeakMap<HTMLElement, () => unknown>();
+const widths = new WeakMap<HTMLElement, number>();
+const charts = new Map<Element, Set<HTMLElement>>();
+const observer =
+  typeof ResizeObserver === "undefined"
+    ? null
+    : new ResizeObserver((entries) => {
+        for (const entry of entries)
+          for (const el of charts.get(entry.target) ?? []) {
+            const width = Math.round(room(el));
+            if (Math.abs(width - (widths.get(el) ?? 0)) < 8) continue;
+            widths.set(el, width);
+            void redrawers.get(el)?.();
+          }
+      });
+
+function refitOnResize(el: HTMLElement, redrawNow: () => unknown): void {
+  const column = el.parentElement;
+  if (column && !redrawers.has(el)) {
+    widths.set(el, Math.round(room(el)));
+    if (!charts.has(column)) {
+      charts.set(column, new Set());
+      observer?.observe(column);
+    }
+    charts.get(column)!.add(el);
+  }
+  redrawers.set(el, redrawNow);
+}
+
+/** The CSS pixels a chart may take in its column, less its own padding and border (0 while hidden). */
+function room(el: HTMLElement): number {
+  const column = el.parentElement;
+  if (!column) return el.clientWidth;
+  const c = getComputedStyle(column);
+  const own = getComputedStyle(el);
+  const px = (v: string) => Number.parseFloat(v) || 0;
+  return (
+    column.clientWidth -
+    px(c.paddingLeft) -
+    px(c.paddingRight) -
+    px(own.paddingLeft) -
+    px(own.paddingRight) -
+    px(own.borderLeftWidth) -
+    px(own.borderRightWidth)
+  );
+}
+
+async function redraw(el: HTMLElement, given: ChartSpec, renderer: Renderer): Promise<void> {
+  // Laid out for the column it is in, so text keeps its size on a phone (fitToWidth).
+  const spec = fitToWidth(given, room(el));
   const parts = split(spec);
   const current = live.get(el);
   if (
@@ -105,10 +161,12 @@ async function redraw(el: HTMLElement, spec: ChartSpec, renderer: Renderer): Pro
 /**
  * Draws one of the library's Vega-Lite specs (the same specs the CLI renders to SVG/PNG) into an
  * element. A chart that fails to build leaves the previous drawing in place and reports the error
- * to the caller instead of blanking the page. Charts keep their natural size where there is room
- * and shrink with the column (CSS max-width, height auto) on a narrow screen.
+ * to the caller instead of blanking the page. Charts keep their natural size where there is room;
+ * in a narrow column they are laid out again to fit it (fitToWidth: panels stacked, plots
+ * narrowed), so their text stays at its own size; CSS max-width is only the last resort.
  */
 export function drawChart(el: HTMLElement, spec: ChartSpec, renderer: Renderer = "svg"): Promise<void> {
+  refitOnResize(el, () => drawChart(el, spec, renderer));
   const busy = queued.get(el);
   if (busy) {
     busy.pending = spec;
@@ -140,9 +198,11 @@ export function drawChart(el: HTMLElement, spec: ChartSpec, renderer: Renderer =
  */
 export async function drawInteractive(
   el: HTMLElement,
-  spec: ChartSpec,
+  given: ChartSpec,
   handlers: { click?: (x: number, y: number) => void; move?: (x: number, y: number) => void },
 ): Promise<void> {
+  refitOnResize(el, () => drawInteractive(el, given, handlers));
+  const spec = fitToWidth(given, room(el));
   const runtime = vega.parse(compile(spec as unknown as TopLevelSpec).spec);
   const view = new vega.View(runtime, { renderer: "svg", hover: false });
   const host = document.createElement("div");

@@ -38,7 +38,12 @@ export function deltaChart(
         // Short, so the rotated title never outgrows the panel (and lifts its title off the row).
         title: "ΔC (symlog scale)",
         scale: { type: "symlog", constant: symlogConstant(sizes) },
-        axis: { values: symlogValues(values), format: tickFormat(values), labelOverlap: "greedy" },
+        axis: {
+          values: symlogValues(values),
+          // 0 reads "0", not "0e+0".
+          labelExpr: `datum.value === 0 ? "0" : format(datum.value, "${tickFormat(values)}")`,
+          labelOverlap: "greedy",
+        },
       }
     : { field: "value", type: "quantitative", title: "change of the loss", scale: { zero: true } };
   // The actual change is drawn wide and pale underneath, so where the 2nd-order prediction is exact

@@ -148,7 +148,14 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       },
       {
         data: { values: refs },
-        mark: { type: "text", color: ROLE.reference, align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        mark: {
+          type: "text",
+          color: ROLE.reference,
+          align: "right",
+          dy: -6,
+          x: { expr: "width - 4" },
+          fontSize: 11,
+        },
         encoding: { y, text: { field: "label" } },
       },
     );

@@ -125,7 +125,7 @@ function pathPanel(f: (x: number) => number, run: ChartRun, name: string, maxExt
       },
       {
         data: { values: labelled },
-        mark: { type: "text", dy: -10, fontSize: 10, color: "#0d47a1" },
+        mark: { type: "text", dy: -10, fontSize: 11, color: "#0d47a1" },
         encoding: { x, y, text: { field: "label", type: "nominal" } },
       },
     ],
@@ -155,13 +155,13 @@ export function stepLabels(
   const fSpan = fDomain[1] - fDomain[0] || 1;
   const px = (x: number) => ((x - xDomain[0]) / (xDomain[1] - xDomain[0])) * PANEL_WIDTH;
   const py = (f: number) => (1 - (f - fDomain[0]) / fSpan) * PANEL_HEIGHT;
-  // A label's box: about 6.5 px a character at 10 px, 12 px high, centred 10 px above its point.
+  // A label's box: about 7 px a character at 11 px, 13 px high, centred 10 px above its point.
   const placed: { x0: number; x1: number; y0: number; y1: number }[] = [];
   const out: ChartSpec[] = [];
   for (const g of groups.values()) {
     const label = g.steps.length > 3 ? `${g.steps.slice(0, 3).join(", ")}, …` : g.steps.join(", ");
-    const w = 6.5 * label.length + 4;
-    const box = { x0: px(g.x) - w / 2, x1: px(g.x) + w / 2, y0: py(g.f) - 22, y1: py(g.f) - 4 };
+    const w = 7 * label.length + 4;
+    const box = { x0: px(g.x) - w / 2, x1: px(g.x) + w / 2, y0: py(g.f) - 23, y1: py(g.f) - 4 };
     if (placed.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) continue;
     placed.push(box);
     out.push({ x: g.x, f: g.f, label });

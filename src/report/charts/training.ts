@@ -80,7 +80,7 @@ export function sharpnessChart(
       },
       {
         data: { values: limits },
-        mark: { type: "text", align: "right", dy: -6, x: WIDTH - 4, fontSize: 11 },
+        mark: { type: "text", align: "right", dy: -6, x: { expr: "width - 4" }, fontSize: 11 },
         encoding: { y: { field: "limit", ...y }, text: { field: "text" }, color },
       },
     ],
