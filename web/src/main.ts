@@ -2,6 +2,7 @@ import "./style.css";
 import wasmUrl from "../../build/mlp-kernels.wasm?url";
 import { loadKernelModule } from "../../src/objectives/kernels/index.js";
 import type { Panel } from "./panel.js";
+import { mountTour, TOUR } from "./tour.js";
 import { panelContext, writeQuery } from "./url-state.js";
 
 /**
@@ -87,10 +88,21 @@ tabs.addEventListener("keydown", (event) => {
 for (const p of panels) p.mount(sections.get(p.id)!, panelContext(p.id));
 show(activeId());
 
-window.addEventListener("popstate", () => {
+/** Every panel and the tab from the query string (after a link's query is put in place). */
+function restoreAll(): void {
   for (const p of panels) p.restore(panelContext(p.id));
   show(activeId());
-});
+}
+window.addEventListener("popstate", restoreAll);
+
+// The walk-through (?tour=1 … 5): one sentence and one control a step, above the panels.
+const tourStep = Number(new URLSearchParams(location.search).get("tour"));
+const tourBox = document.getElementById("tour")!;
+if (Number.isInteger(tourStep) && tourStep >= 1 && tourStep <= TOUR.length)
+  mountTour(tourBox, tourStep, (params) => {
+    writeQuery(params, "push");
+    restoreAll();
+  });
 
 // The speed benchmark's in-page half (bench/lab.ts), only when asked for.
 if (new URLSearchParams(location.search).has("bench")) void import("./bench.js");
