@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, newPage, openLab, screenshot } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { newPage, screenshot, useLab } from "./harness.js";
 
 /**
  * Every panel's charts read at 360 px and at 1280 px: the text of every chart, as rendered (its
  * font size times the scale the page draws the SVG at), is at least 11 CSS px, and no chart is
  * wider than the page.
  */
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 /** The smallest rendered chart text in the panel, and which it is; charts wider than the page. */
 const MEASURE = `(() => {

@@ -1,16 +1,10 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, newPage, openLab, screenshot, type WatchedPage } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
 
 /** The 2-D panel: critical steps from the Hessian's eigenvalues, clicks that move the start, bad input, the URL. */
 
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 async function open(query = "", width = 1280): Promise<WatchedPage> {
   const w = await newPage(lab, width, 900);

@@ -1,19 +1,13 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chartsDrawn, type Lab, newPage, openLab, screenshot, type WatchedPage } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { chartsDrawn, newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
 
 /**
  * The seed panel in a real browser: the seed example's three verdicts, the exact numbers of a step,
  * bad input kept inside the page, and the URL as the whole state.
  */
 
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 async function open(query = "", width = 1280): Promise<WatchedPage> {
   const w = await newPage(lab, width, 900);

@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, newPage, openLab, screenshot } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { newPage, screenshot, useLab } from "./harness.js";
 
 /** The lab's shell: every panel's tab loads its panel without an error, from a click or a link. */
 
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 describe("the lab's shell", () => {
   it("opens every panel from its tab, by keyboard, and from ?panel= with no console error", async () => {

@@ -1,16 +1,10 @@
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, newPage, openLab, screenshot, type WatchedPage } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
 
 /** The stability panel: cells computed in web workers agree with the exact quadratic threshold. */
 
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 async function computed(page: Page, after = ""): Promise<void> {
   await page.waitForFunction(

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, newPage, openLab, screenshot } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { newPage, screenshot, useLab } from "./harness.js";
 
 /**
  * The walk-through, as a learner takes it from the masthead's link: each step's one control sets
  * the lab up, and the lab then shows what the step's sentence says — converges, bounces, explodes
  * on x², a bowl's rate past 2/λmax diverging, a network's sharpness climbing to 2/η.
  */
-let lab: Lab;
-beforeAll(async () => {
-  lab = await openLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 describe("the walk-through", () => {
   it("five steps from the masthead's link, each one sentence and one control, the lab showing what it says", async () => {
