@@ -103,7 +103,34 @@ const charts: [string, () => string][] = [
     "find-lr",
     () => plot("find-lr.svg", "find-lr", "--f", "rosenbrock", "--x0", "-1.2,1", "--momentum", "0.9"),
   ],
+  // train --report: a guarded run at a diverging rate, with sharpness, the rate's rollback and update ratios.
+  ...[1, 2, 3, 4].map((k): [string, () => string] => [`train-report-${k}`, () => reportFigure(k)]),
 ];
+let report: string[] | null = null;
+function reportFigure(k: number): string {
+  if (!report) {
+    const file = join(scratch, "report.html");
+    cli(
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "1",
+      "--steps",
+      "300",
+      "--guard",
+      "--sharpness-every",
+      "20",
+      "--report",
+      file,
+    );
+    report = [...readFileSync(file, "utf8").matchAll(/<svg[\s\S]*?<\/svg>/g)].map((m) => m[0]);
+  }
+  if (report.length !== 4) throw new Error(`the report has ${report.length} figures, the goldens 4`);
+  return report[k - 1]!;
+}
 const demos = new Map<string, string>();
 function demoFile(name: string, file: string): string {
   if (!demos.has(name)) {
