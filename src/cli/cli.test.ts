@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -228,6 +229,18 @@ describe("output paths are checked before any work", () => {
     expect(r.err).toMatch(/the file is read-only \(mode 444\): make it writable or pick another name/);
     expect(readFileSync(path, "utf8")).toBe("mine\n");
     expect(statSync(path).mode & 0o777).toBe(0o444);
+  });
+
+  it("demo --out over a read-only chart of an earlier demo: refused before the run, the file untouched", async () => {
+    const out = join(dir, "demo-out");
+    mkdirSync(out);
+    writeFileSync(join(out, "loss.png"), "mine");
+    chmodSync(join(out, "loss.png"), 0o444);
+    const r = await cli(["demo", "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/cannot write --out .*loss\.png: the file is read-only \(mode 444\)/);
+    expect(readdirSync(out)).toEqual(["loss.png"]);
   });
 
   it("a device is not a file to replace", async () => {

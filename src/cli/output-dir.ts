@@ -1,15 +1,20 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { CliError } from "./errors.js";
-import { writeFileAtomic } from "./files.js";
+import { checkWritable, writeFileAtomic } from "./files.js";
 import type { Io } from "./io.js";
 
 /**
  * The --out folder of a demo (created if needed), resolved against the working directory, checked
- * writable before any work. The missing folders are made one at a time: Node's recursive mkdir
+ * writable before any work, with the `files` the demo will write in it. The missing folders are made one at a time: Node's recursive mkdir
  * never returns on a special filesystem such as /proc.
  */
-export function outputDir(io: Io, flag: string | undefined, fallback: string): string {
+export function outputDir(
+  io: Io,
+  flag: string | undefined,
+  fallback: string,
+  files: readonly string[] = [],
+): string {
   const dir = resolve(io.cwd, flag ?? fallback);
   const refuse = (why: string) => new CliError(`cannot create --out ${dir}: ${why}`);
   const missing: string[] = [];
@@ -40,6 +45,9 @@ export function outputDir(io: Io, flag: string | undefined, fallback: string): s
     };
     throw refuse(code ? `${why[code] ?? "refused"} (${code}); pick another --out` : (e as Error).message);
   }
+  // The files it will replace: each checked as --plot's or --csv's target is (a read-only or
+  // non-regular file is refused now, not after the work).
+  for (const name of files) checkWritable(join(dir, name), "--out");
   return dir;
 }
 

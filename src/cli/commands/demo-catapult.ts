@@ -28,7 +28,10 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
   const steps = (flags["steps"] as number | undefined) ?? 1000;
   if (!Number.isInteger(steps) || steps < 50 || steps > 100_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 50 to 100000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-catapult");
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-catapult", [
+    "catapult.svg",
+    "catapult.png",
+  ]);
   // 200 spiral points, one-hot targets with the squared error (the catapult's setting in
   // Lewkowycz et al. 2020), nn.Linear's default initial weights; float64.
   const set = synthetic("spiral", 200, 0.05, createRng(1));

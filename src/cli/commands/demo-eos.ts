@@ -18,7 +18,10 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 4000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos");
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos", [
+    "eos.svg",
+    "eos.png",
+  ]);
   const set = synthetic("spiral", 400, 0.05, createRng(0));
   // One-hot targets with the squared error, the setting of Cohen et al.'s edge-of-stability experiments.
   const y = oneHot(set.labels, 2);

@@ -35,7 +35,10 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 2000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-network");
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-network", [
+    "loss.svg",
+    "loss.png",
+  ]);
   const cars = loadCars();
   const dataOf = (standardize: boolean): MlpData => {
     const d = designFromTable(cars.table, "mpg", FEATURES, standardize);

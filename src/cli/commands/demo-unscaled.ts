@@ -21,7 +21,10 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   const steps = (flags["steps"] as number | undefined) ?? 3000;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-unscaled");
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-unscaled", [
+    "loss.svg",
+    "loss.png",
+  ]);
   const cars = loadCars();
   const raw = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES), cars.source);
   const scaled = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES, true), cars.source);

@@ -13,6 +13,9 @@ import { demoEos } from "./demo-eos.js";
 import { demoNetwork } from "./demo-network.js";
 import { demoUnscaled } from "./demo-unscaled.js";
 
+/** What the seed demo writes into --out (renderDemoCharts' charts and the page). */
+const DEMO_FILES = ["path", "loss", "delta"].flatMap((n) => [`${n}.svg`, `${n}.png`]).concat("index.html");
+
 export const DEMO_FLAGS: FlagSpecs = {
   out: {
     type: "string",
@@ -62,7 +65,7 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   const steps = (flags["steps"] as number | undefined) ?? 12;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo");
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo", DEMO_FILES);
 
   const { compileExpression } = await import("../../objectives/expression.js");
   const objective = compileExpression("x^2");
