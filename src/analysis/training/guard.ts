@@ -63,15 +63,7 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
   const trace: StepRecord[] = [];
   const interventions: Intervention[] = [];
   let detector = new DivergenceDetector(stepper.optimizerConfig);
-  // Two snapshots: `good`, the one a rollback goes to, and `pending`, the latest, which becomes
-  // good only when the next one is taken with the run still calm. A point a faulty step threw far
-  // out can look calm for a step or two before it diverges; by then it is only pending.
-  type Snapshot = { state: ReturnType<Stepper["save"]>; traceLength: number };
-  let good: Snapshot = { state: stepper.save(), traceLength: 0 };
-  let pending: Snapshot | null = null;
-  // The largest rate used since each snapshot: a schedule spike may already be over when it is detected.
-  let maxLrSince = 0;
-  let maxLrSincePending = 0;
+  const points = new RollbackPoints({ state: stepper.save(), traceLength: 0 });
   let guardStatus: GuardedResult["guardStatus"] = "finished";
 
   for (;;) {
@@ -102,11 +94,12 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
       const reason = finite
         ? detector.detection.reason
         : `a non-finite value at step ${k} (loss ${record.loss}, ‖g‖ ${record.gradNorm})`;
-      const oldLr = Math.max(maxLrSince, lr);
+      const oldLr = Math.max(points.maxLrSince, lr);
+      const good = points.good;
       // The restored point's loss and gradient are evaluated afresh: a one-off fault in them (or
       // in the start's) is not brought back.
       stepper.restore(good.state, { reevaluate: true });
-      pending = null;
+      points.rolledBack();
       trace.length = good.traceLength;
       const lowered = lowerRate(objective, good.state.x, stepper.optimizerConfig, oldLr, factor);
       cap = lowered.newCap;
@@ -119,20 +112,10 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
         how: lowered.how,
       });
       detector = new DivergenceDetector(stepper.optimizerConfig);
-      maxLrSince = 0;
-      maxLrSincePending = 0;
       continue;
     }
-    if (candidate) {
-      if (pending) {
-        good = pending;
-        maxLrSince = maxLrSincePending;
-      }
-      pending = candidate;
-      maxLrSincePending = 0;
-    }
-    maxLrSince = Math.max(maxLrSince, lr);
-    maxLrSincePending = Math.max(maxLrSincePending, lr);
+    if (candidate) points.offer(candidate);
+    points.stepped(lr);
     trace.push(record);
   }
   const resolved = stepper.optimizerConfig;
@@ -147,6 +130,53 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
     guardStatus,
     detection: detector.detection,
   };
+}
+
+/**
+ * A guard's rollback points, two deep: `good`, where a rollback goes, and the latest snapshot
+ * offered, which becomes good only when the next one is offered with the run still calm. A point a
+ * faulty step threw far out can look calm for a step or two before it diverges; by then it is only
+ * pending. Beside each, the largest rate used since it: a schedule's spike may already be over
+ * when it is detected. Shared by guardedRun and train's guard.
+ */
+export class RollbackPoints<S> {
+  private pending: S | null = null;
+  private lrSinceGood = 0;
+  private lrSincePending = 0;
+
+  constructor(private current: S) {}
+
+  get good(): S {
+    return this.current;
+  }
+
+  /** The largest rate used since the good state. */
+  get maxLrSince(): number {
+    return this.lrSinceGood;
+  }
+
+  /** A state whose step was checked finite with the detector calm: the one before it becomes good. */
+  offer(snapshot: S): void {
+    if (this.pending !== null) {
+      this.current = this.pending;
+      this.lrSinceGood = this.lrSincePending;
+    }
+    this.pending = snapshot;
+    this.lrSincePending = 0;
+  }
+
+  /** A step taken at rate `lr`. */
+  stepped(lr: number): void {
+    this.lrSinceGood = Math.max(this.lrSinceGood, lr);
+    this.lrSincePending = Math.max(this.lrSincePending, lr);
+  }
+
+  /** The run went back to `good`: what was offered after it is gone. */
+  rolledBack(): void {
+    this.pending = null;
+    this.lrSinceGood = 0;
+    this.lrSincePending = 0;
+  }
 }
 
 /** The cap on the learning rate after a rollback to `at`: below the largest rate used lately, and safe where the curvature says so. */

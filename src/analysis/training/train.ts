@@ -4,7 +4,7 @@ import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
-import { type Intervention, lowerRate } from "./guard.js";
+import { type Intervention, lowerRate, RollbackPoints } from "./guard.js";
 import { minibatchSampler, type SamplerState } from "./minibatches.js";
 
 /**
@@ -150,18 +150,12 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : lr);
   const guard = config.guard;
   const interventions: Intervention[] = [];
-  // As the run guard (guard.ts): a rollback goes to `good`; the latest snapshot is `pending` until
-  // the next one is taken with the run still calm, so a point a faulty step threw out that looks
-  // calm for a step or two is never what the run goes back to.
-  type Snapshot = { step: number; theta: Float64Array; state: ReturnType<typeof opt.snapshot> };
-  let good: Snapshot = {
+  // Where a rollback goes (two deep, as in guardedRun: see RollbackPoints).
+  const points = new RollbackPoints({
     step: config.resume?.step ?? 0,
     theta: Float64Array.from(theta),
     state: opt.snapshot(),
-  };
-  let pending: Snapshot | null = null;
-  let maxLrSince = 0;
-  let maxLrSincePending = 0;
+  });
 
   const measureAt = (step: number) =>
     config.sharpnessAt
@@ -201,9 +195,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       const reason = finite
         ? detector.detection.reason
         : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`;
+      const good = points.good;
       theta.set(good.theta);
       opt.restore(good.state);
-      const oldLr = Math.max(maxLrSince, lrAt(step));
+      const oldLr = Math.max(points.maxLrSince, lrAt(step));
       const lowered = lowerRate(measure, theta, opt.config, oldLr, guard.factor ?? 0.5);
       cap = lowered.newCap;
       const intervention = {
@@ -217,9 +212,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       interventions.push(intervention);
       yield { step, epoch, loss, gradNorm, intervention } as TrainRecord;
       detector = new DivergenceDetector(opt.config);
-      maxLrSince = 0;
-      maxLrSincePending = 0;
-      pending = null;
+      points.rolledBack();
       step = good.step - 1; // the loop's increment lands on the good step
       continue;
     }
@@ -309,19 +302,12 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       if (checkpointDue) checkpoint();
       break;
     }
-    if (guard && step % (guard.keepEvery ?? 10) === 0 && state !== "diverging") {
-      if (pending) {
-        good = pending;
-        maxLrSince = maxLrSincePending;
-      }
-      pending = { step, theta: Float64Array.from(theta), state: opt.snapshot() };
-      maxLrSincePending = 0;
-    }
+    if (guard && step % (guard.keepEvery ?? 10) === 0 && state !== "diverging")
+      points.offer({ step, theta: Float64Array.from(theta), state: opt.snapshot() });
     if (checkpointDue) checkpoint();
     previous.set(theta);
     const stepLr = lrAt(step);
-    maxLrSince = Math.max(maxLrSince, stepLr);
-    maxLrSincePending = Math.max(maxLrSincePending, stepLr);
+    points.stepped(stepLr);
     if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
     opt.step(theta, g);
     round();
