@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
-import type { MlpData, MlpSpec } from "../objectives/mlp.js";
+import { type MlpData, type MlpSpec, parameterCount } from "../objectives/mlp.js";
 import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
 import { jsonNumber } from "../report/json.js";
 import { CliError } from "./errors.js";
@@ -151,7 +151,7 @@ export function loadCheckpoint(path: string, run: RunIdentity, steps: number): T
         `it was saved with ${{ batchSize: "--batch-size", seed: "--seed", schedule: "--schedule" }[key]} ${show(file[key] ?? "none")}, this run has ${show(run[key] ?? "none")}`,
       );
 
-  const dim = run.model.sizes.reduce((s, n, i, a) => (i === 0 ? 0 : s + n * (a[i - 1]! + 1)), 0);
+  const dim = parameterCount(run.model.sizes);
   const numbers = (v: unknown, what: string, length: number): Float64Array => {
     if (
       !Array.isArray(v) ||

@@ -17,6 +17,11 @@ import {
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { CliError } from "./errors.js";
 
+/** A failed write's error code in words ("no space left on the device"), or undefined for a code not listed. */
+export function errnoWords(code: string | undefined): string | undefined {
+  return code === undefined ? undefined : WHY[code];
+}
+
 const WHY: Readonly<Record<string, string>> = {
   ENOENT: "this filesystem makes no files there",
   EACCES: "permission denied",

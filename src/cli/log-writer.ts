@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { CliError } from "./errors.js";
+import { errnoWords } from "./files.js";
 
 /**
  * `train --log`: one JSON record a line, each written whole as it comes, so a crash keeps
@@ -75,8 +76,7 @@ export class LogWriter {
 
   private failure(e: unknown, after = ""): CliError {
     const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOSPC" ? "no space left on the device" : code === "EDQUOT" ? "disk quota exceeded" : code;
+    const why = errnoWords(code) ?? code;
     return new CliError(`cannot write --log ${this.path}: ${why ?? (e as Error).message}${after}`);
   }
 }

@@ -1,13 +1,13 @@
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { CliError } from "./errors.js";
-import { checkWritable, writeFileAtomic } from "./files.js";
+import { checkWritable, errnoWords, writeFileAtomic } from "./files.js";
 import type { Io } from "./io.js";
 
 /**
  * The --out folder of a demo (created if needed), resolved against the working directory, checked
- * writable before any work, with the `files` the demo will write in it. The missing folders are made one at a time: Node's recursive mkdir
- * never returns on a special filesystem such as /proc.
+ * writable before any work, with the `files` the demo will write in it. The missing folders are
+ * made one at a time: Node's recursive mkdir never returns on a special filesystem such as /proc.
  */
 export function outputDir(
   io: Io,
@@ -36,14 +36,9 @@ export function outputDir(
     accessSync(dir, constants.W_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why: Record<string, string> = {
-      ENOENT: "this filesystem makes no folders there",
-      EACCES: "permission denied",
-      EPERM: "not permitted",
-      EROFS: "read-only filesystem",
-      ENOSPC: "no space left",
-    };
-    throw refuse(code ? `${why[code] ?? "refused"} (${code}); pick another --out` : (e as Error).message);
+    const why =
+      code === "ENOENT" ? "this filesystem makes no folders there" : (errnoWords(code) ?? "refused");
+    throw refuse(code ? `${why} (${code}); pick another --out` : (e as Error).message);
   }
   // The files it will replace: each checked as --plot's or --csv's target is (a read-only or
   // non-regular file is refused now, not after the work).
