@@ -93,7 +93,7 @@ const observer =
     : new ResizeObserver((entries) => {
         for (const entry of entries)
           for (const el of charts.get(entry.target) ?? []) {
-            const width = Math.round(room(el));
+            const width = room(el);
             if (Math.abs(width - (widths.get(el) ?? 0)) < 8) continue;
             widths.set(el, width);
             void redrawers.get(el)?.();
@@ -103,7 +103,7 @@ const observer =
 function refitOnResize(el: HTMLElement, redrawNow: () => unknown): void {
   const column = el.parentElement;
   if (column && !redrawers.has(el)) {
-    widths.set(el, Math.round(room(el)));
+    widths.set(el, room(el));
     if (!charts.has(column)) {
       charts.set(column, new Set());
       observer?.observe(column);
@@ -133,7 +133,8 @@ function room(el: HTMLElement): number {
 
 async function redraw(el: HTMLElement, given: ChartSpec, renderer: Renderer): Promise<void> {
   // Laid out for the column it is in, so text keeps its size on a phone (fitToWidth).
-  const spec = fitToWidth(given, room(el));
+  // The column's width as last measured (refitOnResize keeps it): not measured again at every redraw.
+  const spec = fitToWidth(given, widths.get(el) ?? room(el));
   const parts = split(spec);
   const current = live.get(el);
   if (
@@ -202,7 +203,8 @@ export async function drawInteractive(
   handlers: { click?: (x: number, y: number) => void; move?: (x: number, y: number) => void },
 ): Promise<void> {
   refitOnResize(el, () => drawInteractive(el, given, handlers));
-  const spec = fitToWidth(given, room(el));
+  // The column's width as last measured (refitOnResize keeps it): not measured again at every redraw.
+  const spec = fitToWidth(given, widths.get(el) ?? room(el));
   const runtime = vega.parse(compile(spec as unknown as TopLevelSpec).spec);
   const view = new vega.View(runtime, { renderer: "svg", hover: false });
   const host = document.createElement("div");
