@@ -1,4 +1,3 @@
-import { extname } from "node:path";
 import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
 import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
 import { minibatches } from "../../analysis/training/minibatches.js";
@@ -102,7 +101,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   const base = optimizerFromFlags(flags, { requireLr: false }) as OptimizerBase;
   const x0 = requireStart(flags, objective);
   const plot = flags["plot"] as string | undefined;
-  if (plot !== undefined) checkFigurePath(plot, "--plot");
+  const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   const network = networkOf(objective);
   const batchSize = flags["batchSize"] as number | undefined;
   const validationLoss = Boolean(flags["validationLoss"]);
@@ -197,7 +196,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       ...(recommendation ? [{ label: "recommended", lr: recommendation.lr }] : []),
     ];
     const svg = await specToSvg(rangeTestChart(test.points, marks));
-    writeFileAtomic(plot, extname(plot).toLowerCase() === ".png" ? svgToPng(svg) : svg);
+    writeFileAtomic(plot, format === "png" ? svgToPng(svg) : svg);
   }
   if (flags["json"]) {
     io.out(

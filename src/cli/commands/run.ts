@@ -1,4 +1,3 @@
-import { extname } from "node:path";
 import { DivergenceDetector } from "../../analysis/training/detector.js";
 import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
 import type { Objective } from "../../objectives/types.js";
@@ -67,7 +66,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const steps = (flags["steps"] as number | undefined) ?? 50;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
-  if (plot !== undefined) checkFigurePath(plot, "--plot");
+  const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
 
   let runConfig: RunConfig;
@@ -98,7 +97,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     throw new CliError(
       `--guard keeps the whole trace in memory: at most ${MAX_GUARDED_STEPS.toLocaleString("en-US")} steps (got ${steps.toLocaleString("en-US")}); without --guard a run of any length streams in constant memory`,
     );
-  if (guard) return guardedCommand(flags, io, objective, runConfig, plot, csv, guard);
+  if (guard) return guardedCommand(flags, io, objective, runConfig, plot, format, csv, guard);
 
   // Everything streams: the trace goes to --json and --csv as it is made and into a summary
   // (head, tail, a thinned sample for --plot), so memory stays flat however many steps.
@@ -136,7 +135,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     const bytes = await renderRunFigure(
       objective,
       [{ label: `η = ${result.optimizer.lr}`, result: { ...result, trace: result.summary.sample() } }],
-      extname(plot).toLowerCase() === ".png" ? "png" : "svg",
+      format,
     );
     writeFileAtomic(plot, bytes);
   }
@@ -180,6 +179,7 @@ async function guardedCommand(
   objective: Objective,
   runConfig: RunConfig,
   plot: string | undefined,
+  format: "svg" | "png",
   csv: string | undefined,
   guard: GuardOptions,
 ): Promise<number> {
@@ -194,7 +194,7 @@ async function guardedCommand(
     const bytes = await renderRunFigure(
       objective,
       [{ label: `η = ${guarded.optimizer.lr}`, result: guarded }],
-      extname(plot).toLowerCase() === ".png" ? "png" : "svg",
+      format,
     );
     writeFileAtomic(plot, bytes);
   }

@@ -1,4 +1,3 @@
-import { extname } from "node:path";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
@@ -96,7 +95,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
-  if (plot !== undefined) checkFigurePath(plot, "--plot");
+  const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
 
   const cells: SweepCell[] = [];
@@ -166,7 +165,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           line?.lr ? { lr: line.lr, label: `predicted ${line.formula} = ${fmt(line.lr)}` } : null,
         );
     const svg = await specToSvg(spec);
-    writeFileAtomic(plot, extname(plot).toLowerCase() === ".png" ? svgToPng(svg) : svg);
+    writeFileAtomic(plot, format === "png" ? svgToPng(svg) : svg);
   }
   if (flags["json"]) {
     const { lr: _unused, ...optimizer } = config;
