@@ -449,11 +449,14 @@ describe("overshoot demo", () => {
     expect(files).toEqual([
       "delta.png",
       "delta.svg",
+      "delta.vl.json",
       "index.html",
       "loss.png",
       "loss.svg",
+      "loss.vl.json",
       "path.png",
       "path.svg",
+      "path.vl.json",
     ]);
     const png = readFileSync(join(dir, "charts", "path.png"));
     expect(png.subarray(1, 4).toString()).toBe("PNG");
@@ -774,7 +777,7 @@ describe("overshoot demo unscaled", () => {
     expect(Number(m![2])).toBeGreaterThan(Number(m![1]));
     const ratio = Number(/critical learning rate 2\/λmax = [\d.e-]+ — (\d+)× larger/.exec(r.out)![1]);
     expect(ratio).toBeGreaterThan(1000);
-    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg", "loss.vl.json"]);
   });
 });
 
@@ -1186,7 +1189,7 @@ describe("overshoot demo eos", () => {
     const rises = /rose on (\d+) of the (\d+) steps/.exec(r.out);
     expect(Number(rises![1])).toBeGreaterThan(0);
     expect(r.out).toMatch(/── η = 1 [\s\S]*reaches Infinity at step \d+/);
-    expect(readdirSync(join(dir, "out")).sort()).toEqual(["eos.png", "eos.svg"]);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["eos.png", "eos.svg", "eos.vl.json"]);
   }, 60_000);
 });
 
@@ -1209,7 +1212,11 @@ describe("overshoot demo catapult", () => {
     expect(r.out).toMatch(
       /past η_max [^\n]*\n {2}The loss climbs [^\n]*non-finite at step \d+\. λmax drops too, but only to/,
     );
-    expect(readdirSync(join(dir, "out")).sort()).toEqual(["catapult.png", "catapult.svg"]);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual([
+      "catapult.png",
+      "catapult.svg",
+      "catapult.vl.json",
+    ]);
   }, 60_000);
 });
 
@@ -1373,7 +1380,7 @@ describe("overshoot demo network", () => {
         new RegExp(`${fix.replace(/[.,]/g, "\\$&")} +loss [\\d.]+ → [\\d.]+ after 600 steps`),
       );
     }
-    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg"]);
+    expect(readdirSync(join(dir, "out")).sort()).toEqual(["loss.png", "loss.svg", "loss.vl.json"]);
     // The ReLU claim is the data's, at whatever length the run has: after 600 steps the loss is
     // still well above the variance of mpg, so it says where it ends (it said "sticks at" the
     // variance, which it reaches only after about 2,000); the chart's title agrees.

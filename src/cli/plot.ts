@@ -61,10 +61,28 @@ export async function renderDemoCharts(
     ),
   };
   const files: Record<string, string | Uint8Array> = {};
-  for (const [name, spec] of Object.entries(specs)) {
-    const svg = await specToSvg(spec);
-    files[`${name}.svg`] = svg;
-    files[`${name}.png`] = svgToPng(svg);
-  }
+  for (const [name, spec] of Object.entries(specs)) Object.assign(files, await figureFiles(name, spec));
   return files;
+}
+
+/** The files figureFiles writes for a figure called `name`. */
+export function figureNames(name: string): string[] {
+  return [`${name}.svg`, `${name}.png`, `${name}.vl.json`];
+}
+
+/**
+ * A demo's figure as files: the SVG, the PNG drawn from it, and the Vega-Lite spec with the data
+ * it draws (open it in the Vega editor to restyle the chart, or read exactly what was plotted:
+ * the tests check each demo's sentences against it). Non-finite values are null in the JSON.
+ */
+export async function figureFiles(
+  name: string,
+  spec: ChartSpec,
+): Promise<Record<string, string | Uint8Array>> {
+  const svg = await specToSvg(spec);
+  return {
+    [`${name}.svg`]: svg,
+    [`${name}.png`]: svgToPng(svg),
+    [`${name}.vl.json`]: `${JSON.stringify(spec)}\n`,
+  };
 }

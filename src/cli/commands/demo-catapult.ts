@@ -6,11 +6,11 @@ import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
-import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
+import { figureFiles, figureNames } from "../plot.js";
 
 /** The three regimes of full-batch GD on one small network, at these multiples of 2/λ0, and past η_max. */
 export const CATAPULT_MULTIPLES = [0.5, 1.5, 3] as const;
@@ -28,10 +28,12 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
   const steps = (flags["steps"] as number | undefined) ?? 1000;
   if (!Number.isInteger(steps) || steps < 50 || steps > 100_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 50 to 100000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-catapult", [
-    "catapult.svg",
-    "catapult.png",
-  ]);
+  const outDir = outputDir(
+    io,
+    flags["out"] as string | undefined,
+    "overshoot-demo-catapult",
+    figureNames("catapult"),
+  );
   // 200 spiral points, one-hot targets with the squared error (the catapult's setting in
   // Lewkowycz et al. 2020), nn.Linear's default initial weights; float64.
   const set = synthetic("spiral", 200, 0.05, createRng(1));
@@ -134,8 +136,12 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     );
     if (r.status === "nonfinite") {
       const low = Math.min(...sharp.map((x) => x.sharpness!));
+      const curvature =
+        low > limit
+          ? `λmax drops too, but only to ${fmt(low)}, ${fmt(low / limit)} × 2/η = ${fmt(limit)}: it never gets under the limit, so every step keeps overshooting`
+          : `λmax drops to ${fmt(low)}, under 2/η = ${fmt(limit)}, but too late: the weights had already run away`;
       o(
-        `  The loss climbs from ${fmt(f0)} and never comes back: it is ${fmt(r.records[r.records.length - 2]?.loss ?? Number.NaN)} at step ${(r.atStep ?? 1) - 1} and non-finite at step ${r.atStep}. λmax drops too, but only to ${fmt(low)}, ${fmt(low / limit)} × 2/η = ${fmt(limit)}: it never gets under the limit, so every step keeps overshooting. Diverged.`,
+        `  The loss climbs from ${fmt(f0)} and never comes back: it is ${fmt(r.records[r.records.length - 2]?.loss ?? Number.NaN)} at step ${(r.atStep ?? 1) - 1} and non-finite at step ${r.atStep}. ${curvature}. Diverged.`,
       );
       continue;
     }
@@ -150,12 +156,22 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
             : `; it then climbs back to 2/η and hovers there (${fmt(lamEnd)} at the end, ${fmt(lamEnd / limit)} × 2/η: the edge of stability)`;
       const high = Math.max(...sharp.filter((x) => x.step <= peak.step + 1).map((x) => x.sharpness!));
       const rise = high > lambda0 * 1.01 ? ` first rises with it, to ${fmt(high)}, then` : "";
+      // Each clause is what this run did: "under 2/η" only if λmax got there, "the catapult" only
+      // if the loss ends below where it started.
+      const drop =
+        low < limit
+          ? `drops to ${fmt(low)}, under 2/η = ${fmt(limit)}${settle}`
+          : `drops only to ${fmt(low)}, still above 2/η = ${fmt(limit)}`;
+      const outcome =
+        end.loss < f0
+          ? `Training settles: ${fmt(end.loss)} after ${steps} steps. The catapult.`
+          : `It ends at ${fmt(end.loss)} after ${steps} steps, above its start: it did not train.`;
       o(
-        `  The loss first rises, ${fmt(f0)} → ${fmt(peak.loss)} (×${fmt(peak.loss / f0)}) at step ${peak.step}; λmax (${fmt(lambda0)} at the start)${rise} drops to ${fmt(low)}, under 2/η = ${fmt(limit)}${settle}. Training settles: ${fmt(end.loss)} after ${steps} steps. The catapult.`,
+        `  The loss first rises, ${fmt(f0)} → ${fmt(peak.loss)} (×${fmt(peak.loss / f0)}) at step ${peak.step}; λmax (${fmt(lambda0)} at the start)${rise} ${drop}. ${outcome}`,
       );
     } else {
       o(
-        `  The loss falls, ${fmt(f0)} → ${fmt(end.loss)}; λmax goes ${fmt(lambda0)} → ${lamEnd !== undefined ? fmt(lamEnd) : "—"}${lamEnd !== undefined && lamEnd >= 0.9 * limit ? `, up to 2/η = ${fmt(limit)} (the edge of stability)` : `, under 2/η = ${fmt(limit)}`}.`,
+        `  The loss ${end.loss < f0 ? "falls" : "never rises above its start, but ends no lower"}, ${fmt(f0)} → ${fmt(end.loss)}; λmax goes ${fmt(lambda0)} → ${lamEnd !== undefined ? fmt(lamEnd) : "—"}${lamEnd !== undefined && lamEnd >= 0.9 * limit ? `, up to 2/η = ${fmt(limit)} (the edge of stability)` : `, under 2/η = ${fmt(limit)}`}.`,
       );
     }
   }
@@ -197,7 +213,6 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
         ),
     },
   );
-  const svg = await specToSvg(stacked([lossSpec, sharpSpec]));
-  writeOutputs(io, outDir, { "catapult.svg": svg, "catapult.png": svgToPng(svg) });
+  writeOutputs(io, outDir, await figureFiles("catapult", stacked([lossSpec, sharpSpec])));
   return 0;
 }

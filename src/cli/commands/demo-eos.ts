@@ -4,11 +4,11 @@ import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../objectives/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
-import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
+import { figureFiles, figureNames } from "../plot.js";
 
 /** Two step sizes of full-batch GD on the same network: one settles at the edge of stability, one blows up. */
 export const EOS_RATES = [0.2, 1] as const;
@@ -18,10 +18,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 4000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos", [
-    "eos.svg",
-    "eos.png",
-  ]);
+  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-eos", figureNames("eos"));
   const set = synthetic("spiral", 400, 0.05, createRng(0));
   // One-hot targets with the squared error, the setting of Cohen et al.'s edge-of-stability experiments.
   const y = oneHot(set.labels, 2);
@@ -106,10 +103,11 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
     })),
     { title: "Sharpness λmax against 2/η (dashed)" },
   );
-  // The loss of the run that survives: beside a blow-up to 1e300 its wiggles would be invisible.
+  // Both runs; the blow-up leaves the chart at ten times the start (its marker says where it
+  // went), so beside a climb to 1e300 the wiggles of the run that trains stay visible.
   const stable = runs.filter((r) => r.status !== "nonfinite");
   const lossSpec = lossChart(
-    stable.map((r) => ({
+    runs.map((r) => ({
       label: `η = ${r.lr}`,
       trace: r.records.map((x) => ({
         step: x.step,
@@ -120,12 +118,14 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
       })),
     })),
     {
-      title: `Training loss at ${stable.map((r) => `η = ${r.lr}`).join(", ")}: falling, but not monotonically`,
+      title: [
+        `Training loss: ${stable.map((r) => `η = ${r.lr}`).join(", ")} falls, but not monotonically`,
+        ...runs.filter((r) => r.status === "nonfinite").map((r) => `η = ${r.lr} overflows`),
+      ].join("; "),
+      clipAbove: 10 * runs[0]!.records[0]!.loss,
     },
   );
-  const svg = await specToSvg(stacked([sharpSpec, lossSpec]));
-  const files: Record<string, string | Uint8Array> = { "eos.svg": svg, "eos.png": svgToPng(svg) };
-  writeOutputs(io, outDir, files);
+  writeOutputs(io, outDir, await figureFiles("eos", stacked([sharpSpec, lossSpec])));
   return 0;
 }
 

@@ -14,12 +14,12 @@ import {
 import { designFromTable } from "../../objectives/table.js";
 import type { OptimizerOptions } from "../../optim/index.js";
 import { lossChart, stacked } from "../../report/charts.js";
-import { specToSvg, svgToPng } from "../../report/render.js";
 import type { ParsedFlags } from "../args.js";
 import { loadCars } from "../datasets.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
+import { figureFiles, figureNames } from "../plot.js";
 
 const FEATURES = ["year", "acceleration"] as const;
 const HIDDEN = 8;
@@ -35,10 +35,12 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const steps = (flags["steps"] as number | undefined) ?? 2000;
   if (!Number.isInteger(steps) || steps < 10 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 10 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-network", [
-    "loss.svg",
-    "loss.png",
-  ]);
+  const outDir = outputDir(
+    io,
+    flags["out"] as string | undefined,
+    "overshoot-demo-network",
+    figureNames("loss"),
+  );
   const cars = loadCars();
   const dataOf = (standardize: boolean): MlpData => {
     const d = designFromTable(cars.table, "mpg", FEATURES, standardize);
@@ -106,10 +108,18 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   o(
     `lr 1e-4: loss ${fmt(outcomes[0]!.records[0]!.loss)} → ${fmt(outcomes[0]!.records[outcomes[0]!.records.length - 1]!.loss)} after ${steps} steps.`,
   );
+  // Where the run stops (the chart's marker) and where plain iteration past it reaches NaN.
+  const stop = outcomes[1]!.records[outcomes[1]!.records.length - 1]!;
+  const stopped =
+    outcomes[1]!.status !== "nonfinite"
+      ? ""
+      : Number.isFinite(stop.loss)
+        ? `${fmt(stop.loss)} at step ${stop.step}, where the gradient's norm overflows (the run stops there), `
+        : "";
   const end =
     explode.infinity !== null
-      ? `Infinity at step ${explode.infinity}, NaN at step ${explode.nan}`
-      : `NaN at step ${explode.nan} (the weights overflowed inside the step, so ∞ − ∞ came before any infinite loss)`;
+      ? `${stopped}Infinity at step ${explode.infinity}, NaN at step ${explode.nan}`
+      : `${stopped}NaN at step ${explode.nan} (the weights overflowed inside the step, so ∞ − ∞ came before any infinite loss)`;
   o(
     `lr 1e-3: loss ${fmt(bad[0]!)} → ${fmt(bad[1]!)} after one step, past a trillion at step ${trillion}, ${end}.`,
   );
@@ -175,7 +185,8 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
       {
         title: "Linear hidden units on raw inputs: lr 1e-4 trains, lr 1e-3 blows up",
         stepScale: "symlog",
-        clipAbove: 1e13,
+        // Three decades over the trillion line, so the marker's label sits clear of its label.
+        clipAbove: 1e15,
         references: [{ loss: 1e12, label: "a trillion" }],
       },
     ),
@@ -188,8 +199,6 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
       },
     ),
   ]);
-  const svg = await specToSvg(chart);
-  const files: Record<string, string | Uint8Array> = { "loss.svg": svg, "loss.png": svgToPng(svg) };
-  writeOutputs(io, outDir, files);
+  writeOutputs(io, outDir, await figureFiles("loss", chart));
   return 0;
 }

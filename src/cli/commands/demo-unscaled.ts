@@ -5,7 +5,6 @@ import { modelObjective } from "../../objectives/models.js";
 import { designFromTable } from "../../objectives/table.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { lossChart } from "../../report/charts.js";
-import { specToSvg, svgToPng } from "../../report/render.js";
 import { traceTable } from "../../report/table.js";
 import { run } from "../../run/index.js";
 import type { ParsedFlags } from "../args.js";
@@ -13,6 +12,7 @@ import { loadCars } from "../datasets.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
+import { figureFiles, figureNames } from "../plot.js";
 
 export const UNSCALED_RATES = [1e-4, 1e-3] as const;
 const FEATURES = ["year", "acceleration"] as const;
@@ -21,10 +21,12 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   const steps = (flags["steps"] as number | undefined) ?? 3000;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1_000_000)
     throw new CliError(`invalid --steps: ${steps} (a whole number from 1 to 1000000)`);
-  const outDir = outputDir(io, flags["out"] as string | undefined, "overshoot-demo-unscaled", [
-    "loss.svg",
-    "loss.png",
-  ]);
+  const outDir = outputDir(
+    io,
+    flags["out"] as string | undefined,
+    "overshoot-demo-unscaled",
+    figureNames("loss"),
+  );
   const cars = loadCars();
   const raw = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES), cars.source);
   const scaled = modelObjective("linear", designFromTable(cars.table, "mpg", FEATURES, true), cars.source);
@@ -112,15 +114,15 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
     `Why one order of magnitude matters: the gradient of the squared error grows with the size of the features (model years average ${fmt(meanYear)}), so the curvature λmax ≈ 2·mean(year²) is large and the stable range of η ends at 2/λmax. Just below it a step shrinks the error; ten times larger, it overshoots the minimum by more than it started with, every step, and the loss multiplies until it overflows.`,
   );
 
-  // The first 200 steps: long enough to see lr 1e-3 reach Infinity, short enough to see the others.
-  const window = 200;
+  // Every step the text speaks of: the whole of each run (a symlog step axis keeps the first
+  // steps, where everything is decided, readable beside the last).
   const chart = lossChart(
     [
-      ...runs.map((r) => ({ label: `raw, ${r.label}`, trace: r.result.trace.slice(0, window + 1) })),
-      { label: "standardized, lr 0.5", trace: scaledRun.trace.slice(0, window + 1) },
+      ...runs.map((r) => ({ label: `raw, ${r.label}`, trace: r.result.trace })),
+      { label: "standardized, lr 0.5", trace: scaledRun.trace },
     ],
     {
-      title: `Linear regression on cars: loss over the first ${window} steps`,
+      title: `Linear regression on cars: loss over ${steps} steps`,
       // The diverging run leaves the chart (its marker says where) a thousand times above the
       // start, so the runs that train are not squashed flat against a 1e0–1e300 axis.
       clipAbove: 1e3 * runs[0]!.result.trace[0]!.loss,
@@ -128,8 +130,6 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
       stepScale: "symlog",
     },
   );
-  const svg = await specToSvg(chart);
-  const files: Record<string, string | Uint8Array> = { "loss.svg": svg, "loss.png": svgToPng(svg) };
-  writeOutputs(io, outDir, files);
+  writeOutputs(io, outDir, await figureFiles("loss", chart));
   return 0;
 }

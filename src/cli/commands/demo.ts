@@ -7,14 +7,14 @@ import { CliError } from "../errors.js";
 import { HELP_FLAG } from "../flag-tables.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
-import { renderDemoCharts } from "../plot.js";
+import { figureNames, renderDemoCharts } from "../plot.js";
 import { demoCatapult } from "./demo-catapult.js";
 import { demoEos } from "./demo-eos.js";
 import { demoNetwork } from "./demo-network.js";
 import { demoUnscaled } from "./demo-unscaled.js";
 
 /** What the seed demo writes into --out (renderDemoCharts' charts and the page). */
-const DEMO_FILES = ["path", "loss", "delta"].flatMap((n) => [`${n}.svg`, `${n}.png`]).concat("index.html");
+const DEMO_FILES = ["path", "loss", "delta"].flatMap(figureNames).concat("index.html");
 
 export const DEMO_FLAGS: FlagSpecs = {
   out: {

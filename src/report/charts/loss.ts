@@ -74,6 +74,16 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
           // The step where it leaves, drawn on the edge so the line reaches it.
           points.push({ run: r.label, step: s.step, loss: ceiling, atFloor: false, actual: s.loss });
           left = true;
+        } else {
+          // Kept in the spec's data (what the run did, for whoever reads it), not drawn.
+          points.push({
+            run: r.label,
+            step: s.step,
+            loss: null,
+            atFloor: false,
+            actual: s.loss,
+            beyond: true,
+          });
         }
         continue;
       }
@@ -85,8 +95,9 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
         actual: s.loss,
       });
     }
+    const exitPoint = () => points.filter((p) => p.run === r.label && !p["beyond"]).pop()!;
     if (left && !markers.some((m) => m.run === r.label)) {
-      const exit = points.filter((p) => p.run === r.label).pop()!;
+      const exit = exitPoint();
       markers.push({
         run: r.label,
         step: exit.step,
@@ -94,7 +105,7 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
         text: `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}`,
       });
     } else if (left) {
-      const exit = points.filter((p) => p.run === r.label).pop()!;
+      const exit = exitPoint();
       const m = markers.find((x) => x.run === r.label)!;
       m.text = `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}, ${(m.text as string).replace(`${r.label}: `, "")}`;
       m.step = exit.step;
@@ -125,6 +136,7 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
   const layers: ChartSpec[] = [
     {
       data: { values: points },
+      transform: [{ filter: "!datum.beyond" }],
       mark: { type: "line", point: longest <= 80 ? { size: 30 } : false, strokeWidth: 2 },
       encoding: {
         x,
