@@ -12,12 +12,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/cli/lab-site.js";
-import { outline, overlaps, textBoxes } from "./svg-text.js";
+import { normalizeSvg, outline, overlaps, textBoxes } from "./svg-text.js";
 
 /**
  * Every chart the CLI writes, rendered as a user gets it, against its golden outline
- * (test/charts/__golden__/NAME.txt: texts and their places, mark counts, colours; see outline()),
- * and with no two texts overlapping. `UPDATE_GOLDEN=1 npx vitest run test/charts` writes the
+ * (test/charts/__golden__/NAME.txt: texts and their places, mark counts, colours; see outline())
+ * and its whole normalised SVG (NAME.svg, see normalizeSvg()), and with no two texts overlapping. `UPDATE_GOLDEN=1 npx vitest run test/charts` writes the
  * outlines anew; the diff is the review.
  */
 const root = packageRoot();
@@ -147,24 +147,31 @@ function plot(file: string, ...args: string[]): string {
 
 describe("every chart the CLI writes", () => {
   it.each(charts)(
-    "%s matches its golden outline, and no two texts overlap",
+    "%s matches its golden outline and normalised SVG, and no two texts overlap",
     (name, render) => {
       const svg = render();
       const clash = overlaps(textBoxes(svg)).map(([a, b]) => `"${a.text}" × "${b.text}"`);
       expect(clash).toEqual([]);
-      const path = join(golden, `${name}.txt`);
-      if (process.env["UPDATE_GOLDEN"]) {
-        mkdirSync(golden, { recursive: true });
-        writeFileSync(path, outline(svg));
+      // The outline is the review (a diff of texts, places and colours); the normalised SVG is
+      // the whole picture, so that nothing else changes unseen.
+      for (const [ext, text] of [
+        ["txt", outline(svg)],
+        ["svg", normalizeSvg(svg)],
+      ] as const) {
+        const path = join(golden, `${name}.${ext}`);
+        if (process.env["UPDATE_GOLDEN"]) {
+          mkdirSync(golden, { recursive: true });
+          writeFileSync(path, text);
+        }
+        expect(existsSync(path), `${path}: run UPDATE_GOLDEN=1 npx vitest run test/charts`).toBe(true);
+        expect(text, `${name}.${ext}`).toBe(readFileSync(path, "utf8"));
       }
-      expect(existsSync(path), `${path}: run UPDATE_GOLDEN=1 npx vitest run test/charts`).toBe(true);
-      expect(outline(svg)).toBe(readFileSync(path, "utf8"));
     },
     120_000,
   );
 
-  it("has a golden outline for each chart and no stale ones", () => {
-    expect(readdirSync(golden).sort()).toEqual(charts.map(([n]) => `${n}.txt`).sort());
+  it("has a golden outline and SVG for each chart and no stale ones", () => {
+    expect(readdirSync(golden).sort()).toEqual(charts.flatMap(([n]) => [`${n}.svg`, `${n}.txt`]).sort());
   });
 });
 

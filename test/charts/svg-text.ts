@@ -118,3 +118,19 @@ export function outline(svg: string): string {
     lines.push(`text ${Math.round(b.x0)},${Math.round(b.y0)} ${JSON.stringify(b.text)}`);
   return `${lines.join("\n")}\n`;
 }
+
+/**
+ * The SVG as a golden file compares it (after Observable Plot's snapshot tests): one element per
+ * line, every decimal rounded to 0.1 px (a rendering that moves nothing visibly compares equal,
+ * anything that moves a mark by a tenth of a pixel or changes a text, a colour or an attribute
+ * does not).
+ */
+export function normalizeSvg(svg: string): string {
+  return `${svg
+    .replace(/-?\d+\.\d+(?:e-?\d+)?/g, (d) => {
+      const v = Math.round(Number(d) * 10) / 10;
+      return String(v === 0 ? 0 : v);
+    })
+    .replace(/>\s*</g, ">\n<")
+    .trim()}\n`;
+}
