@@ -1,9 +1,9 @@
-import { createRequire } from "node:module";
 import { kernelChoice } from "../objectives/kernels/index.js";
 import { CliError } from "./errors.js";
 import { loadExpressionCompiler } from "./flags.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
+import { overshootVersion } from "./version.js";
 
 /** A command's help and handler, loaded when the command is used: start-up pays for one command only. */
 interface Command {
@@ -68,6 +68,13 @@ const COMMANDS = {
       return { help: m.LAB_HELP, handler: m.labCommand };
     },
   },
+  worker: {
+    summary: "run sweep cells from a Redis queue on this machine (for sweep --queue)",
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/worker.js");
+      return { help: m.WORKER_HELP, handler: m.workerCommand };
+    },
+  },
   demo: {
     summary: "the seed example: x² from −1 at η = 0.1, 1, 1.125 (also: demo unscaled | eos | network)",
     load: async (): Promise<Command> => {
@@ -76,10 +83,6 @@ const COMMANDS = {
     },
   },
 } as const satisfies Record<string, { summary: string; load: () => Promise<Command> }>;
-
-function version(): string {
-  return (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
-}
 
 export const MAIN_HELP = `overshoot — why did my loss go up, explode to NaN, and what is the largest learning rate that won't?
 
@@ -111,7 +114,7 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
       return 0;
     }
     if (command === "--version" || command === "-v") {
-      io.out(`${version()}\n`);
+      io.out(`${overshootVersion()}\n`);
       return 0;
     }
     if (command === "help") {

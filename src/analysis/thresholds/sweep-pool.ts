@@ -20,7 +20,7 @@ export interface SweepJob {
   readonly criteria: ThresholdCriteria;
 }
 
-export type WorkerRequest = { type: "job"; job: SweepJob } | { type: "cells"; cells: number[] };
+export type WorkerRequest = { type: "job"; job: SweepJob; key?: string } | { type: "cells"; cells: number[] };
 export type WorkerReply =
   | { type: "result"; result: CellResult }
   | { type: "idle" }
@@ -81,7 +81,7 @@ export class SweepPool {
   private readonly workers: Worker[];
 
   constructor(size: number) {
-    this.workers = Array.from({ length: size }, () => spawn());
+    this.workers = Array.from({ length: size }, () => spawnSweepThread());
   }
 
   async run(job: SweepJob, onProgress?: (done: number, total: number) => void): Promise<CellResult[]> {
@@ -154,7 +154,7 @@ export class SweepPool {
   }
 }
 
-/** The worker script beside this module (sweep-worker.ts, or .js when built). */
-function spawn(): Worker {
+/** A thread running the worker script beside this module (sweep-worker.ts, or .js when built). */
+export function spawnSweepThread(): Worker {
   return spawnWorker(import.meta.url, "sweep-worker");
 }

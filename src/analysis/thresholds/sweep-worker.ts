@@ -9,11 +9,15 @@ import type { SweepJob, WorkerReply, WorkerRequest } from "./sweep-pool.js";
 // with it mathjs) is loaded only when the objective is an expression.
 let job: SweepJob | null = null;
 let objective: Promise<Objective> | null = null;
+let key: string | undefined;
 
 parentPort!.on("message", async (message: WorkerRequest) => {
   try {
     if (message.type === "job") {
       job = message.job;
+      // A queue worker's next cell of the same source keeps the objective built for the last.
+      if (message.key !== undefined && message.key === key && objective) return;
+      key = message.key;
       const source = job.source;
       objective = needsCompiler(source)
         ? import("../../objectives/expression.js").then((m) =>

@@ -1,7 +1,7 @@
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
-import { defaultWorkers, runSweep } from "../../analysis/thresholds/sweep-pool.js";
+import { defaultWorkers, runSweep, type SweepJob } from "../../analysis/thresholds/sweep-pool.js";
 import { fmt } from "../../core/format.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { stabilityMap, sweepChart } from "../../report/charts.js";
@@ -22,6 +22,9 @@ import {
 import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { terminalBar } from "../progress.js";
+import { parseQueueUrl, preflight } from "../queue/redis.js";
+import { runQueuedSweep } from "../queue/submit.js";
+import { overshootVersion } from "../version.js";
 
 export const SWEEP_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -42,6 +45,16 @@ export const SWEEP_FLAGS: FlagSpecs = {
     type: "number",
     value: "N",
     help: `worker threads (default ${defaultWorkers()} here; 1 = none)`,
+  },
+  queue: {
+    type: "string",
+    value: "URL",
+    help: "run the cells as jobs on Redis (redis://[user:password@]host:port[/db], rediss:// for TLS) for `overshoot worker`s anywhere",
+  },
+  name: {
+    type: "string",
+    value: "NAME",
+    help: "with --queue: the sweep's name, to reattach to it after an interruption (default: a hash of its cells)",
   },
   ...outputFlags({
     json: "every cell",
@@ -93,6 +106,17 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const workers = (flags["workers"] as number | undefined) ?? defaultWorkers();
   if (!Number.isInteger(workers) || workers < 1 || workers > 64)
     throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
+  const queueText = flags["queue"] as string | undefined;
+  const name = flags["name"] as string | undefined;
+  if (name !== undefined && queueText === undefined)
+    throw new CliError("--name names a sweep on a queue: add --queue URL");
+  if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name))
+    throw new CliError(`invalid --name: '${name}' (letters, digits, '.', '_' and '-', at most 64)`);
+  if (queueText !== undefined && flags["workers"] !== undefined)
+    throw new CliError(
+      "--workers is for a local sweep; with --queue the cells run on `overshoot worker`s (--concurrency there)",
+    );
+  const where = queueText !== undefined ? parseQueueUrl(queueText) : null;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
@@ -110,20 +134,30 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(flagMessage((e as Error).message));
   }
 
+  const job: SweepJob = {
+    source,
+    x0,
+    optimizer: base,
+    cells,
+    // A model on data may spike far above its start and still train: only an overflow ends its run.
+    criteria: objective.training ? { horizon, divergenceFactor: Number.POSITIVE_INFINITY } : { horizon },
+  };
+  if (where) await preflight(where);
   const progress = makeProgress(io, cells.length);
   let results: CellResult[];
   try {
-    results = await runSweep(
-      {
-        source,
-        x0,
-        optimizer: base,
-        cells,
-        // A model on data may spike far above its start and still train: only an overflow ends its run.
-        criteria: objective.training ? { horizon, divergenceFactor: Number.POSITIVE_INFINITY } : { horizon },
-      },
-      { workers, onProgress: progress.update },
-    );
+    results = where
+      ? await runQueuedSweep(job, {
+          where,
+          ...(name !== undefined ? { name } : {}),
+          version: overshootVersion(),
+          onProgress: progress.update,
+          note: (t) => {
+            progress.clear?.();
+            io.err(`${t}\n`);
+          },
+        })
+      : await runSweep(job, { workers, onProgress: progress.update });
   } finally {
     progress.stop();
   }
@@ -191,7 +225,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     );
   } else {
     io.out(
-      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = ${describePoint(x0)}, ${horizon} steps per run, ${cells.length} runs on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}\n`,
+      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = ${describePoint(x0)}, ${horizon} steps per run, ${cells.length} runs ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
     );
     io.out(`Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`);
     io.out(
@@ -282,11 +316,16 @@ function mapText(
 function makeProgress(
   io: Io,
   total: number,
-): { update: (done: number, total: number) => void; stop: () => void } {
+): { update: (done: number, total: number) => void; stop: () => void; clear?: () => void } {
   if (io.isTTY && process.stderr.isTTY) {
     const bar = terminalBar("sweep {bar} {percentage}% | {value}/{total} runs | eta {eta}s");
     bar.start(total, 0);
-    return { update: (done) => bar.update(done), stop: () => bar.stop() };
+    // A note is written on a line of its own: the bar's line is cleared first, and redrawn at the next update.
+    return {
+      update: (done) => bar.update(done),
+      stop: () => bar.stop(),
+      clear: () => process.stderr.write("\r\x1b[K"),
+    };
   }
   // Not a terminal: a plain line at every tenth, nothing that redraws.
   let shown = 0;

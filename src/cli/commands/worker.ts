@@ -1,0 +1,191 @@
+import { availableParallelism, hostname } from "node:os";
+import { fmt } from "../../core/format.js";
+import { type Compile, needsCompiler, objectiveFromSource } from "../../objectives/source.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { CliError } from "../errors.js";
+import { HELP_FLAG } from "../flag-tables.js";
+import type { Io } from "../io.js";
+import { type CellJobData, cellBlobs, cellJobId, validateCellJob } from "../queue/cell-job.js";
+import { CellThreads } from "../queue/cell-threads.js";
+import { CELL_QUEUE, connection, PREFIX, parseQueueUrl, preflight } from "../queue/redis.js";
+import { sha256, toWire } from "../queue/wire.js";
+import { overshootVersion } from "../version.js";
+
+/**
+ * How a worker holds its jobs. A job's lock lives LOCK_MS and is renewed every LOCK_MS/2 from the
+ * main thread (the cells compute on threads, so renewal never waits); a worker killed mid-cell
+ * stops renewing, and a live worker's stalled check (every STALLED_MS, queue-wide) moves its job
+ * back to the queue: within about LOCK_MS + 2·STALLED_MS another worker has it.
+ */
+export const LOCK_MS = 6000;
+export const STALLED_MS = 3000;
+/** A job whose workers died this many times fails instead of going round again. */
+const MAX_STALLED = 3;
+/** A worker of another version hands a job back for this long before anyone looks at it again. */
+const REFUSED_DELAY_MS = 10_000;
+/** Data fetched by hash and kept for the next cells (bytes). */
+const BLOB_CACHE_BYTES = 512 * 2 ** 20;
+
+export const WORKER_FLAGS: FlagSpecs = {
+  queue: {
+    type: "string",
+    value: "URL",
+    help: "the Redis holding the sweeps: redis://[user:password@]host:port[/db], rediss:// for TLS",
+  },
+  concurrency: {
+    type: "number",
+    value: "N",
+    help: `cells at a time, each on its own thread (default ${availableParallelism()} here: the cores)`,
+  },
+  ...HELP_FLAG,
+};
+
+export const WORKER_HELP = `overshoot worker — run sweep cells from a queue, on this machine, until stopped
+
+Start as many as you like, on any machines that reach the Redis; \`overshoot sweep … --queue URL\`
+submits the cells and collects the results. Each cell runs on a thread with the same code as a local
+sweep; the job's data is checked field by field and an expression is compiled through the same
+whitelist as on the command line. A worker killed mid-cell loses nothing: its job goes back to the
+queue within about ${(LOCK_MS + 2 * STALLED_MS) / 1000} s. A job made by another overshoot version is handed back, and the
+worker says why. Ctrl-C stops after the running cells (twice: at once).
+
+Usage: overshoot worker --queue URL [--concurrency N]
+
+${flagHelp(WORKER_FLAGS)}`;
+
+export async function workerCommand(argv: readonly string[], io: Io): Promise<number> {
+  const parsed = commandFlags(argv, { name: "worker", flags: WORKER_FLAGS, help: WORKER_HELP }, io);
+  if (!parsed) return 0;
+  const { flags } = parsed;
+  const text = flags["queue"] as string | undefined;
+  if (text === undefined) throw new CliError("missing --queue (the Redis URL, e.g. redis://localhost:6379)");
+  const where = parseQueueUrl(text);
+  const concurrency = (flags["concurrency"] as number | undefined) ?? availableParallelism();
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
+    throw new CliError(`invalid --concurrency: ${concurrency} (a whole number from 1 to 256)`);
+  await preflight(where);
+
+  const version = overshootVersion();
+  const { Worker, DelayedError, UnrecoverableError } = await import("bullmq");
+  const line = (t: string) => io.out(`${t}\n`);
+  const client = await connection(where, (t) => io.err(`overshoot worker: ${t}\n`));
+  const threads = new CellThreads(concurrency);
+  const blobs = new Map<string, Buffer>();
+  let blobBytes = 0;
+  let compilerLoaded: Promise<Compile> | null = null;
+  /** Sources already built once here (their hash → the objective's size): checked, not rebuilt. */
+  const checked = new Map<string, number>();
+
+  /** The job's data by hash: from this worker's cache or from Redis, checked against its name. */
+  const fetchBlobs = async (data: CellJobData) => {
+    for (const hash of cellBlobs(data)) {
+      if (blobs.has(hash)) continue;
+      const bytes = await client.getBuffer(`${PREFIX}:blob:${hash}`);
+      if (!bytes)
+        throw new UnrecoverableError(
+          `its data ${hash.slice(0, 12)}… is not on the queue (expired?): submit the sweep again`,
+        );
+      if (sha256(bytes) !== hash)
+        throw new UnrecoverableError(`its data ${hash.slice(0, 12)}… does not match its hash`);
+      if (blobBytes + bytes.length > BLOB_CACHE_BYTES) {
+        blobs.clear();
+        blobBytes = 0;
+      }
+      blobs.set(hash, bytes);
+      blobBytes += bytes.length;
+    }
+  };
+
+  const worker = new Worker(
+    CELL_QUEUE,
+    async (job, token) => {
+      const data = job.data as CellJobData;
+      if (data?.version !== version) {
+        // Another version's cell: its numbers could differ from what the submitter's version
+        // computes. Handed back (for a worker of that version), and said why, on both sides.
+        const reason = `this worker is overshoot ${version} and the cell was made by ${String(data?.version)}: run \`overshoot worker\` of version ${String(data?.version)}`;
+        line(`refused ${job.id}: ${reason}`);
+        await job.updateProgress({ refused: reason });
+        await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
+        throw new DelayedError();
+      }
+      if (cellJobId(data) !== job.id)
+        throw new UnrecoverableError(`job ${job.id}'s data is not the cell its id names`);
+      await fetchBlobs(data);
+      let cell: ReturnType<typeof validateCellJob>;
+      try {
+        cell = validateCellJob(data, blobs);
+        resolveOptimizerConfig({
+          ...cell.optimizer,
+          lr: cell.cell.lr,
+          ...(cell.cell.momentum !== undefined ? { momentum: cell.cell.momentum } : {}),
+        } as never);
+        // The objective is built here once a source, to check it (an expression through the
+        // whitelist, the start's size) before a thread runs it.
+        let dim = checked.get(data.source);
+        if (dim === undefined) {
+          if (needsCompiler(cell.source))
+            compilerLoaded ??= import("../../objectives/expression.js").then(
+              (m) => m.compileExpression as Compile,
+            );
+          const compile = needsCompiler(cell.source) ? await compilerLoaded! : undefined;
+          dim = objectiveFromSource(cell.source, compile).dim;
+          checked.set(data.source, dim);
+        }
+        if (dim !== cell.x0.length)
+          throw new Error(`invalid job: x0 has ${cell.x0.length} values, the objective ${dim} variables`);
+      } catch (e) {
+        throw new UnrecoverableError((e as Error).message);
+      }
+      const started = Date.now();
+      line(
+        `start ${job.id} lr ${fmt(cell.cell.lr)}${cell.cell.momentum !== undefined ? ` momentum ${fmt(cell.cell.momentum)}` : ""}`,
+      );
+      const result = await threads.run(cell, data.source);
+      line(`done ${job.id} ${result.status} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+      return toWire(result);
+    },
+    {
+      connection: client,
+      prefix: PREFIX,
+      concurrency,
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_MS,
+      maxStalledCount: MAX_STALLED,
+      autorun: false,
+    },
+  );
+  worker.on("error", (e) => io.err(`overshoot worker: ${e.message.split("\n")[0]}\n`));
+  worker.on("failed", (job, e) => {
+    if (job && !(e instanceof DelayedError) && e.name !== "DelayedError")
+      line(`failed ${job.id}: ${e.message}`);
+  });
+
+  line(
+    `overshoot worker ${version} on ${hostname()} (pid ${process.pid}): cells from ${where.shown}, ${concurrency} at a time; Ctrl-C stops after the running cells`,
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    line(
+      "stopping: finishing the running cells (Ctrl-C again to stop now; their cells go back to the queue)",
+    );
+    await worker.close();
+  };
+  const onSignal = () => void stop();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  io.signal?.addEventListener("abort", onSignal);
+  try {
+    await worker.run();
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await threads.close();
+    await client.quit().catch(() => client.disconnect());
+  }
+  line("stopped");
+  return 0;
+}

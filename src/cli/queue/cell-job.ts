@@ -1,0 +1,198 @@
+import type { SweepCell } from "../../analysis/thresholds/sweep.js";
+import type { SweepJob } from "../../analysis/thresholds/sweep-pool.js";
+import type { ThresholdCriteria } from "../../analysis/thresholds/threshold.js";
+import { ACTIVATIONS, LOSSES } from "../../objectives/mlp.js";
+import type { ObjectiveSource } from "../../objectives/source.js";
+import { OPTIMIZER_NAMES, type OptimizerBase } from "../../optim/index.js";
+import { blobRefs, fromWire, sha256, toWire, type Wire } from "./wire.js";
+
+/**
+ * One sweep cell as a queue job. Its data is plain JSON: the overshoot version that made it and
+ * the cell's full specification (objective source, start, optimizer, rate and momentum, criteria)
+ * in wire form, large arrays by content hash. Its id is a hash of both, so the same cell submitted
+ * again (by the same sweep restarted, or by another sweep that shares it) is the same job.
+ */
+export interface CellJobData {
+  readonly version: string;
+  /** Hash of the objective's source: a worker keeps the objective it built for the next cell of the same source. */
+  readonly source: string;
+  readonly cell: Wire;
+}
+
+export interface CellJob {
+  readonly source: ObjectiveSource;
+  readonly x0: readonly number[];
+  readonly optimizer: OptimizerBase;
+  readonly cell: SweepCell;
+  readonly criteria: ThresholdCriteria;
+}
+
+export interface QueuedCells {
+  /** One entry per distinct cell: its job id and data. */
+  readonly jobs: { readonly id: string; readonly data: CellJobData }[];
+  /** For each cell of the sweep, in grid order, the index of its job in `jobs`. */
+  readonly jobOf: readonly number[];
+  /** Large arrays by content hash, to be stored once beside the jobs. */
+  readonly blobs: ReadonlyMap<string, Buffer>;
+  /** A hash of the whole sweep (every job id, in order): what a --name is bound to. */
+  readonly sweepHash: string;
+}
+
+/** The sweep's cells as queue jobs (see CellJobData). */
+export function queuedCells(job: SweepJob, version: string): QueuedCells {
+  const blobs = new Map<string, Buffer>();
+  const source = toWire(job.source, blobs);
+  const sourceHash = sha256(JSON.stringify(source));
+  const common = { x0: toWire(job.x0), optimizer: toWire(job.optimizer), criteria: toWire(job.criteria) };
+  const jobs: { id: string; data: CellJobData }[] = [];
+  const byId = new Map<string, number>();
+  const jobOf = job.cells.map((cell) => {
+    const wire: Wire = { ...common, cell: toWire(cell), source };
+    const data: CellJobData = { version, source: sourceHash, cell: wire };
+    // Not all digits and no ':' (BullMQ's rules for custom ids).
+    const id = `c${sha256(JSON.stringify(data)).slice(0, 40)}`;
+    let at = byId.get(id);
+    if (at === undefined) {
+      at = jobs.length;
+      byId.set(id, at);
+      jobs.push({ id, data });
+    }
+    return at;
+  });
+  return { jobs, jobOf, blobs, sweepHash: sha256(jobOf.map((i) => jobs[i]!.id).join(",")) };
+}
+
+/** The job ids its data claims to be made from, recomputed: a worker checks a job is what its id says. */
+export function cellJobId(data: CellJobData): string {
+  return `c${sha256(JSON.stringify({ version: data.version, source: data.source, cell: data.cell })).slice(0, 40)}`;
+}
+
+/** The content hashes a job's data refers to (the worker fetches and checks each). */
+export function cellBlobs(data: CellJobData): Set<string> {
+  return blobRefs(data.cell);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Float64Array);
+const isInt = (v: unknown, lo: number, hi: number): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+const isNumbers = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isFinite(x));
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/**
+ * A job's data, checked field by field before anything is built from it: the shape of every
+ * part, the names against their lists, array lengths against the sizes they claim. An
+ * expression stays text here; the worker compiles it through the same whitelist as the CLI.
+ * Throws an Error naming the first field that is wrong.
+ */
+export function validateCellJob(data: unknown, blobs: ReadonlyMap<string, Buffer>): CellJob {
+  const bad = (what: string): never => {
+    throw new Error(`invalid job: ${what}`);
+  };
+  if (!isObject(data) || typeof data["version"] !== "string" || typeof data["source"] !== "string")
+    bad("not a sweep cell (expected version, source and cell)");
+  const d = data as unknown as CellJobData;
+  let decoded: unknown;
+  try {
+    decoded = fromWire(d.cell, blobs);
+  } catch (e) {
+    bad((e as Error).message);
+  }
+  if (!isObject(decoded)) return bad("cell is not an object");
+  const { source, x0, optimizer, cell, criteria } = decoded;
+  if (!isObject(source)) return bad("source is not an object");
+  if (sha256(JSON.stringify((d.cell as { source: Wire }).source)) !== d.source)
+    bad("its source does not match the source hash it names");
+  checkSource(source, bad);
+  if (!isNumbers(x0) || x0.length === 0) bad("x0 must be a list of finite numbers");
+  if (!isObject(optimizer) || !(OPTIMIZER_NAMES as readonly string[]).includes(optimizer["name"] as string))
+    bad(`optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}`);
+  for (const [k, v] of Object.entries(optimizer as Record<string, unknown>))
+    if (k !== "name" && typeof v !== "number" && typeof v !== "boolean")
+      bad(`optimizer.${k} must be a number or a flag`);
+  if (!isObject(cell) || typeof cell["lr"] !== "number" || !(cell["lr"] > 0) || !Number.isFinite(cell["lr"]))
+    bad("cell.lr must be a finite number > 0");
+  const c = cell as Record<string, unknown>;
+  if (c["momentum"] !== undefined && !(typeof c["momentum"] === "number" && Number.isFinite(c["momentum"])))
+    bad("cell.momentum must be a finite number");
+  for (const k of Object.keys(c))
+    if (k !== "lr" && k !== "momentum") bad(`cell.${k} is not a cell parameter`);
+  if (!isObject(criteria)) return bad("criteria is not an object");
+  if (criteria["horizon"] !== undefined && !isInt(criteria["horizon"], 1, 1e9))
+    bad("criteria.horizon must be a whole number from 1 to 1e9");
+  for (const k of ["divergenceFactor", "gradientTolerance"] as const)
+    if (criteria[k] !== undefined && !(typeof criteria[k] === "number" && (criteria[k] as number) >= 0))
+      bad(`criteria.${k} must be a number ≥ 0`);
+  if (criteria["trackCurvature"] !== undefined && typeof criteria["trackCurvature"] !== "boolean")
+    bad("criteria.trackCurvature must be true or false");
+  return decoded as unknown as CellJob;
+}
+
+function checkSource(source: Record<string, unknown>, bad: (what: string) => never): void {
+  const f64 = (v: unknown, what: string, length: number) => {
+    if (!(v instanceof Float64Array)) bad(`${what} must be a float64 array`);
+    if ((v as Float64Array).length !== length)
+      bad(`${what} has ${(v as Float64Array).length} values, ${length} expected`);
+  };
+  switch (source["kind"]) {
+    case "spec": {
+      const spec = source["spec"];
+      if (!isObject(spec) || typeof spec["f"] !== "string" || spec["f"].length > 100_000)
+        bad("source.spec.f must be an expression or a built-in name");
+      const s = spec as Record<string, unknown>;
+      if (s["vars"] !== undefined && !isStrings(s["vars"])) bad("source.spec.vars must be a list of names");
+      if (s["eigenvalues"] !== undefined && !isNumbers(s["eigenvalues"]))
+        bad("source.spec.eigenvalues must be numbers");
+      if (s["linear"] !== undefined && !isNumbers(s["linear"])) bad("source.spec.linear must be numbers");
+      if (s["rotate"] !== undefined && !isInt(s["rotate"], -(2 ** 31), 2 ** 31))
+        bad("source.spec.rotate must be an integer");
+      if (s["dim"] !== undefined && !isInt(s["dim"], 1, 100_000))
+        bad("source.spec.dim must be a whole number");
+      if (s["matrix"] !== undefined) {
+        const m = s["matrix"];
+        if (!isObject(m) || !isInt(m["n"], 1, 10_000)) bad("source.spec.matrix.n must be a whole number");
+        f64(m["values"], "source.spec.matrix.values", (m["n"] as number) ** 2);
+      }
+      return;
+    }
+    case "model": {
+      if (source["model"] !== "linear" && source["model"] !== "logistic")
+        bad("source.model must be linear or logistic");
+      const design = source["design"];
+      if (!isObject(design) || !isInt(design["rows"], 1, 1e8) || !isStrings(design["features"]))
+        bad("source.design must have rows and features");
+      const rows = design["rows"] as number;
+      f64(design["x"], "source.design.x", rows * (design["features"] as string[]).length);
+      f64(design["y"], "source.design.y", rows);
+      if (typeof design["target"] !== "string") bad("source.design.target must be a column name");
+      if (typeof source["source"] !== "string") bad("source.source must be a description");
+      return;
+    }
+    case "mlp": {
+      const spec = source["spec"];
+      const data = source["data"];
+      if (!isObject(spec) || !Array.isArray(spec["sizes"]) || spec["sizes"].length < 2)
+        bad("source.spec.sizes must list at least two layer widths");
+      const sizes = spec["sizes"] as unknown[];
+      if (!sizes.every((n) => isInt(n, 1, 100_000)))
+        bad("source.spec.sizes must be whole numbers from 1 to 100000");
+      if (!(ACTIVATIONS as readonly unknown[]).includes(spec["activation"]))
+        bad(`source.spec.activation must be one of ${ACTIVATIONS.join(", ")}`);
+      if (!(LOSSES as readonly unknown[]).includes(spec["loss"]))
+        bad(`source.spec.loss must be one of ${LOSSES.join(", ")}`);
+      if (spec["dtype"] !== undefined && spec["dtype"] !== "float64" && spec["dtype"] !== "float32")
+        bad("source.spec.dtype must be float64 or float32");
+      if (spec["kernels"] !== undefined && !["auto", "wasm", "js"].includes(spec["kernels"] as string))
+        bad("source.spec.kernels must be auto, wasm or js");
+      if (!isObject(data) || !isInt(data["rows"], 1, 1e8)) bad("source.data.rows must be a whole number");
+      const rows = data["rows"] as number;
+      f64(data["x"], "source.data.x", rows * (sizes[0] as number));
+      f64(data["y"], "source.data.y", rows * (sizes[sizes.length - 1] as number));
+      if (typeof source["description"] !== "string") bad("source.description must be text");
+      return;
+    }
+    default:
+      bad("source.kind must be spec, model or mlp");
+  }
+}

@@ -1,0 +1,132 @@
+import { CliError } from "../errors.js";
+
+/** How long the first contact with Redis may take before the command gives up (connect, AUTH, PING). */
+export const CONNECT_TIMEOUT_MS = 5000;
+
+/** BullMQ's key prefix for every overshoot queue, and the one queue of sweep cells under it. */
+export const PREFIX = "overshoot";
+export const CELL_QUEUE = "cells";
+
+export interface QueueUrl {
+  /** The URL as given (with its password): only ever handed to the Redis client. */
+  readonly url: string;
+  /** The URL with any password replaced by ***, for messages. */
+  readonly shown: string;
+}
+
+/**
+ * --queue: redis://[user:password@]host[:port][/db] or rediss:// (TLS). The password and user
+ * come from the URL (percent-encoded where needed), so nothing secret is in any other flag, and
+ * every message shows the URL with the password masked.
+ */
+export function parseQueueUrl(text: string): QueueUrl {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new CliError(
+      `invalid --queue: ${mask(text)} (a Redis URL such as redis://localhost:6379 or rediss://user:password@host:6380/0)`,
+    );
+  }
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new CliError(
+      `invalid --queue: ${mask(text)} is a ${u.protocol.replace(":", "")} URL (use redis:// or rediss:// for TLS)`,
+    );
+  if (u.hostname === "")
+    throw new CliError(`invalid --queue: ${mask(text)} names no host (redis://HOST:PORT)`);
+  const db = u.pathname.replace(/^\//, "");
+  if (db !== "" && !/^\d{1,2}$/.test(db))
+    throw new CliError(
+      `invalid --queue: database '${db}' in ${mask(text)} is not a number (redis://HOST:PORT/0)`,
+    );
+  return { url: text, shown: mask(text) };
+}
+
+function mask(text: string): string {
+  try {
+    const u = new URL(text);
+    if (u.password) u.password = "***";
+    // As typed: without the "/" a URL with no database gets from toString().
+    return u.pathname === "/" && !text.endsWith("/") ? u.toString().replace(/\/$/, "") : u.toString();
+  } catch {
+    // Not a URL: hide whatever sits between "//" and "@".
+    return text.replace(/\/\/[^@/]*@/, "//***@");
+  }
+}
+
+/**
+ * A Redis client's error as one line for the user: the server's refusal or the network's, with
+ * what to check. Never the client's own error object, which carries the AUTH command and its
+ * password.
+ */
+export function redisErrorLine(e: unknown, where: QueueUrl): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: string }).code;
+  if (/WRONGPASS|invalid username-password/i.test(message))
+    return `Redis at ${where.shown} refused the password: check the user and password in --queue (redis://USER:PASSWORD@HOST:PORT)`;
+  if (/NOAUTH/i.test(message))
+    return `Redis at ${where.shown} needs a password: put it in --queue (redis://:PASSWORD@HOST:PORT)`;
+  if (code === "ECONNREFUSED" || /ECONNREFUSED/.test(message))
+    return `nothing is listening at ${where.shown} (connection refused): start redis-server there, or check the host and port`;
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /ENOTFOUND|EAI_AGAIN/.test(message))
+    return `cannot find the host of ${where.shown} (DNS lookup failed): check --queue`;
+  if (/Unknown RESP type|Protocol error/i.test(message))
+    return `what answers at ${where.shown} is not Redis (it does not speak Redis's protocol): check the host and port`;
+  if (code === "ETIMEDOUT" || /ETIMEDOUT|no answer within/.test(message))
+    return `no answer from ${where.shown} within ${CONNECT_TIMEOUT_MS / 1000} s: check the host, the port, a firewall, and redis:// vs rediss:// (TLS)`;
+  return `Redis at ${where.shown}: ${message.split("\n")[0]}`;
+}
+
+/**
+ * One PING before anything else, with no retrying: a wrong password, a closed port or a host
+ * that never answers is one line and exit 2 within CONNECT_TIMEOUT_MS, instead of BullMQ's
+ * reconnecting forever. (BullMQ's own connections then retry as a long-running worker should.)
+ */
+export async function preflight(where: QueueUrl): Promise<void> {
+  const { Redis } = await import("ioredis");
+  let last: unknown;
+  const client = new Redis(where.url, {
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+    // A socket that never closed would hold the process this long after the answer (default 2 s).
+    disconnectTimeout: 50,
+  });
+  client.on("error", (e) => {
+    last = e;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([client.connect().then(() => client.ping()), deadline]);
+  } catch (e) {
+    throw new CliError(redisErrorLine(last ?? e, where));
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** A BullMQ connection for long work: retries forever (a worker outlives a Redis restart), errors only logged once each. */
+export async function connection(where: QueueUrl, onError: (line: string) => void) {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(where.url, { maxRetriesPerRequest: null });
+  let lastLine = "";
+  client.on("error", (e) => {
+    const line = redisErrorLine(e, where);
+    if (line !== lastLine) onError(line);
+    lastLine = line;
+  });
+  client.on("ready", () => {
+    lastLine = "";
+  });
+  return client;
+}

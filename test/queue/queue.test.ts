@@ -1,0 +1,285 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../src/cli/lab-site.js";
+import { type CellJobData, cellJobId, queuedCells } from "../../src/cli/queue/cell-job.js";
+import { CELL_QUEUE, CONNECT_TIMEOUT_MS, PREFIX } from "../../src/cli/queue/redis.js";
+import { overshootVersion } from "../../src/cli/version.js";
+import { freePort, type RedisServer, startRedis } from "./redis-server.js";
+
+/**
+ * Sweeps on a real Redis (Debian's redis-server, started here on a free port with no
+ * persistence) with `overshoot worker` processes: the results equal the local sweep's to the
+ * bit, a worker killed mid-cell loses nothing, resubmission reuses every cell, and bad jobs and
+ * bad connections are refused in one line.
+ */
+const bin = join(packageRoot(), "bin", "overshoot.js");
+const net = [
+  "--data",
+  "xor",
+  "--model",
+  "mlp",
+  "--hidden",
+  "16",
+  "--n",
+  "80",
+  "--loss",
+  "mse",
+  "--steps",
+  "3000",
+];
+const grid = ["--lr", "0.01:30:20", "--momentum", "0:0.95:20"];
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+  out: string;
+  err: string;
+}
+
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const p: Proc = {
+    child,
+    lines: [],
+    out: "",
+    err: "",
+    exited: new Promise((r) => child.once("exit", (code) => r(code))),
+  };
+  let partial = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    p.out += d;
+    partial += d;
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    p.lines.push(...parts);
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    p.err += d;
+  });
+  return p;
+}
+
+async function run(args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+  const t = Date.now();
+  const p = start(args);
+  const code = await p.exited;
+  return { code, out: p.out, err: p.err, ms: Date.now() - t };
+}
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("sweeps on a Redis queue with overshoot workers", () => {
+  let redis: RedisServer;
+  const workers: Proc[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    await redis?.stop();
+  });
+
+  it("a 20×20 map on 3 workers, one killed with kill -9 mid-cell: complete, and equal to the local sweep bit for bit", async () => {
+    const local = await run(["sweep", ...net, ...grid, "--json"]);
+    expect(local.code, local.err).toBe(0);
+    for (let k = 0; k < 3; k++) workers.push(start(["worker", "--queue", redis.url, "--concurrency", "1"]));
+    await until(
+      "the workers",
+      () => workers.every((w) => w.lines.some((l) => l.startsWith("overshoot worker "))),
+      15_000,
+    );
+    const sweep = start(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map20"]);
+    // Worker 0, mid-cell: it has said "start" for a cell and not yet "done".
+    const victim = workers[0]!;
+    let cut = "";
+    await until(
+      "worker 0 in the middle of its 10th cell",
+      () => {
+        const starts = victim.lines.filter((l) => l.startsWith("start "));
+        const last = victim.lines[victim.lines.length - 1] ?? "";
+        if (starts.length >= 10 && last.startsWith("start ")) cut = last.split(" ")[1]!;
+        return cut !== "";
+      },
+      60_000,
+    );
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    const code = await sweep.exited;
+    expect(code, sweep.err).toBe(0);
+    // Every cell, each the same bits as the local run (the JSON prints each float64 exactly).
+    expect(sweep.out).toBe(local.out);
+    expect(JSON.parse(sweep.out).cells).toHaveLength(400);
+    // The killed worker's cell was taken up by another worker (stalled-job recovery) and finished there.
+    const others = workers.slice(1).flatMap((w) => w.lines);
+    expect(
+      others.some((l) => l.startsWith(`done ${cut} `)),
+      `cell ${cut} was not finished by another worker`,
+    ).toBe(true);
+    expect(victim.lines.some((l) => l.startsWith(`done ${cut} `))).toBe(false);
+    expect(sweep.err).toMatch(/sweep map20 on redis:\/\/127\.0\.0\.1:\d+: 400 cells, 400 queued now/);
+  }, 180_000);
+
+  it("resubmitting the same sweep reuses every cell and says so; its --name bound to another grid is refused", async () => {
+    const again = await run(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map20"]);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toContain("sweep map20: reattaching");
+    expect(again.err).toMatch(/400 cells, 400 already done \(reused\), 0 queued now/);
+    const local = await run(["sweep", ...net, ...grid, "--json"]);
+    expect(again.out).toBe(local.out);
+    const other = await run(["sweep", ...net, "--lr", "0.1:1:3", "--queue", redis.url, "--name", "map20"]);
+    expect(other.code).toBe(2);
+    expect(other.err.trim()).toBe(
+      `overshoot: --name map20 is another sweep on ${redis.url} (other cells): repeat that sweep's flags to reattach, or pick another --name`,
+    );
+  }, 120_000);
+
+  it("expressions, built-ins and a CSV model run on the queue as they do locally", async () => {
+    const cars = join(packageRoot(), "examples", "cars.csv");
+    for (const args of [
+      ["--f", "x^2 + 3*y^2 + sin(x*y)", "--x0", "1,-1", "--lr", "1e-3:1:12", "--momentum", "0:0.9:4"],
+      ["--f", "rosenbrock", "--x0", "-1.2,1", "--lr", "1e-5:1e-2:10", "--steps", "500"],
+      [
+        "--data",
+        cars,
+        "--target",
+        "mpg",
+        "--features",
+        "year,acceleration",
+        "--model",
+        "linear",
+        "--x0",
+        "0,0,0",
+        "--lr",
+        "1e-5:1e-3:8",
+      ],
+    ]) {
+      const local = await run(["sweep", ...args, "--json"]);
+      const queued = await run(["sweep", ...args, "--json", "--queue", redis.url]);
+      expect(queued.code, queued.err).toBe(0);
+      expect(queued.out).toBe(local.out);
+    }
+  }, 120_000);
+
+  it("a job of another version is handed back with the reason; a job that is not a valid cell fails naming its field", async () => {
+    const { Queue, Job } = await import("bullmq");
+    const queue = new Queue(CELL_QUEUE, { connection: { url: redis.url }, prefix: PREFIX });
+    try {
+      const cells = queuedCells;
+      const base = cells(
+        {
+          source: { kind: "spec", spec: { f: "x^2" } },
+          x0: [1],
+          optimizer: { name: "sgd" },
+          cells: [{ lr: 0.1 }],
+          criteria: { horizon: 10 },
+        },
+        "0.0.0-other",
+      ).jobs[0]!;
+      await queue.add("cell", base.data, { jobId: base.id });
+      const live = () => workers.slice(1).flatMap((w) => w.lines);
+      await until("the refusal", () => live().some((l) => l.startsWith(`refused ${base.id}`)), 20_000);
+      expect(live().find((l) => l.startsWith(`refused ${base.id}`))).toBe(
+        `refused ${base.id}: this worker is overshoot ${overshootVersion()} and the cell was made by 0.0.0-other: run \`overshoot worker\` of version 0.0.0-other`,
+      );
+      // Handed back, not failed: a worker of that version would still take it.
+      let state = "";
+      for (let t = 0; t < 100 && state !== "delayed"; t++) {
+        state = await queue.getJobState(base.id);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(state).toBe("delayed");
+      expect((await Job.fromId(queue, base.id))!.progress).toEqual({
+        refused: `this worker is overshoot ${overshootVersion()} and the cell was made by 0.0.0-other: run \`overshoot worker\` of version 0.0.0-other`,
+      });
+
+      // The same version, but an activation that does not exist, and an expression that names a
+      // property of Object.prototype: each fails at the worker's check, with the reason.
+      for (const [spec, reason] of [
+        [
+          {
+            kind: "mlp",
+            spec: { sizes: [1, 2, 1], activation: "eval", loss: "mse" },
+            data: { x: new Float64Array(1), y: new Float64Array(1), rows: 1 },
+            description: "x",
+          },
+          "invalid job: source.spec.activation must be one of tanh, relu, sigmoid, gelu, identity",
+        ],
+        [{ kind: "spec", spec: { f: "constructor(x)" } }, /constructor/],
+      ] as const) {
+        const j = cells(
+          {
+            source: spec as never,
+            x0: [1, 1, 1, 1, 1, 1, 1],
+            optimizer: { name: "sgd" },
+            cells: [{ lr: 0.1 }],
+            criteria: { horizon: 10 },
+          },
+          overshootVersion(),
+        ).jobs[0]!;
+        expect(cellJobId(j.data as CellJobData)).toBe(j.id);
+        await queue.add("cell", j.data, { jobId: j.id });
+        await until(
+          "the failure",
+          () => workers.slice(1).some((w) => w.lines.some((l) => l.startsWith(`failed ${j.id}`))),
+          20_000,
+        );
+        const failed = await Job.fromId(queue, j.id);
+        expect(await failed!.getState()).toBe("failed");
+        if (typeof reason === "string") expect(failed!.failedReason).toBe(reason);
+        else expect(failed!.failedReason).toMatch(reason);
+      }
+    } finally {
+      await queue.close();
+    }
+  }, 60_000);
+
+  it("a wrong password, no password, nothing listening: one line, exit 2, within the documented timeout", async () => {
+    const locked = await startRedis({ password: "s3cret pass" });
+    try {
+      const port = await freePort();
+      const cases: [string, RegExp][] = [
+        [
+          `redis://:wrong@127.0.0.1:${locked.port}`,
+          /refused the password: check the user and password in --queue/,
+        ],
+        [`redis://127.0.0.1:${locked.port}`, /needs a password: put it in --queue/],
+        [
+          `redis://127.0.0.1:${port}`,
+          /nothing is listening at redis:\/\/127\.0\.0\.1:\d+ \(connection refused\)/,
+        ],
+      ];
+      for (const [url, message] of cases) {
+        for (const args of [
+          ["worker", "--queue", url],
+          ["sweep", "--f", "x^2", "--x0", "1", "--lr", "0.1:1:3", "--queue", url],
+        ]) {
+          const r = await run(args);
+          expect(r.code, `${args.join(" ")}: ${r.err}`).toBe(2);
+          const lines = r.err.trim().split("\n");
+          expect(lines, r.err).toHaveLength(1);
+          expect(lines[0]).toMatch(message);
+          // The password never appears, and the answer comes within the connect timeout.
+          expect(r.err).not.toContain("wrong");
+          expect(r.ms).toBeLessThan(CONNECT_TIMEOUT_MS + 3000);
+        }
+      }
+      // With the right password (percent-encoded in the URL) the sweep runs on the workers of that Redis.
+      const w = start(["worker", "--queue", locked.url, "--concurrency", "1"]);
+      workers.push(w);
+      const r = await run(["sweep", "--f", "x^2", "--x0", "1", "--lr", "0.1:1:3", "--queue", locked.url]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out + r.err).not.toContain("s3cret");
+      expect(r.out).toContain(`on the workers of redis://:***@127.0.0.1:${locked.port}`);
+    } finally {
+      await locked.stop();
+    }
+  }, 60_000);
+});

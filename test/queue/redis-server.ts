@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Debian's redis-server (.ci/run installs it when missing). */
+export const REDIS_SERVER = process.env["REDIS_SERVER"] ?? "/usr/bin/redis-server";
+
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** A port nobody listens on now (the OS's pick, released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A redis-server of this test's own: a free port on 127.0.0.1, a temporary folder, no
+ * persistence (no RDB, no AOF), optionally a password; stopped (and its folder removed) by stop().
+ */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+  if (!existsSync(REDIS_SERVER))
+    throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run does)`);
+  const dir = mkdtempSync(join(tmpdir(), "overshoot-redis-"));
+  const port = await freePort();
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ];
+  if (options.password) args.push("--requirepass", options.password);
+  const child: ChildProcess = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  child.stdout!.on("data", (d) => {
+    log += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${log}`)), 10_000);
+    const check = () => {
+      if (/Ready to accept connections/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      } else setTimeout(check, 20);
+    };
+    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}):\n${log}`)));
+    check();
+  });
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : "";
+  return {
+    port,
+    url: `redis://${auth}127.0.0.1:${port}`,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
