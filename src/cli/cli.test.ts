@@ -2227,3 +2227,97 @@ describe("diagnose a guarded training log", () => {
     expect(d.evidence[1]).toMatch(/λmax = 3\.785 at the restored point, so η·λ = 3\.785 > 2/);
   });
 });
+
+describe("sweep --seeds: every cell over the initial weights of several seeds", () => {
+  const net = [
+    "--data",
+    "xor",
+    "--model",
+    "mlp",
+    "--hidden",
+    "8",
+    "--n",
+    "80",
+    "--loss",
+    "mse",
+    "--steps",
+    "300",
+  ];
+
+  it("a seed's cells are those of the sweep started from that seed's weights; the groups are the seeds' fraction diverged and spread", async () => {
+    const one = await cli(["sweep", ...net, "--seed", "5", "--lr", "0.5:4:8", "--json"]);
+    const seeded = await cli(["sweep", ...net, "--seed", "5", "--seeds", "5:5", "--lr", "0.5:4:8", "--json"]);
+    expect(seeded.code, seeded.err).toBe(0);
+    const strip = (cells: Record<string, unknown>[]) => cells.map(({ seed: _s, ...rest }) => rest);
+    expect(strip(JSON.parse(seeded.out).cells)).toEqual(JSON.parse(one.out).cells);
+
+    const r = await cli([
+      "sweep",
+      ...net,
+      "--seeds",
+      "0:5",
+      "--lr",
+      "0.5:4:8",
+      "--momentum",
+      "0:0.9:3",
+      "--json",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.cells).toHaveLength(8 * 3 * 6);
+    expect(j.seeds).toEqual({ from: 0, to: 5 });
+    // Each group recomputed from its six cells.
+    expect(j.groups).toHaveLength(24);
+    for (const g of j.groups) {
+      const cells = j.cells.filter(
+        (c: { lr: number; momentum: number }) => c.lr === g.lr && c.momentum === g.momentum,
+      );
+      expect(cells.map((c: { seed: number }) => c.seed)).toEqual([0, 1, 2, 3, 4, 5]);
+      const diverged = cells.filter(
+        (c: { status: string }) => c.status === "nonfinite" || c.status === "diverging",
+      );
+      expect(g.diverged).toBe(diverged.length);
+      expect(g.fractionDiverged).toBe(diverged.length / 6);
+      const finals = cells
+        .map((c: { finalLoss: unknown }) => c.finalLoss)
+        .filter((v: unknown) => typeof v === "number");
+      finals.sort((a: number, b: number) => a - b);
+      if (finals.length === 0) expect(g.finalLoss).toBeNull();
+      else {
+        expect(g.finalLoss.min).toBe(finals[0]);
+        expect(g.finalLoss.max).toBe(finals[finals.length - 1]);
+        const mid = finals.length >> 1;
+        expect(g.finalLoss.median).toBe(
+          finals.length % 2 ? finals[mid] : (finals[mid - 1] + finals[mid]) / 2,
+        );
+      }
+    }
+    // The seeds start apart: at the smallest rate their final losses differ.
+    const first = j.groups[0];
+    expect(first.finalLoss.max).toBeGreaterThan(first.finalLoss.min);
+    // Somewhere between "none diverged" and "all did" (the map's digits).
+    expect(j.groups.some((g: { diverged: number }) => g.diverged > 0 && g.diverged < 6)).toBe(true);
+    const text = await cli(["sweep", ...net, "--seeds", "0:5", "--lr", "0.5:4:8", "--momentum", "0:0.9:3"]);
+    expect(text.out).toContain(
+      "· no seed diverged  1–9 that many tenths of the 6 seeds diverged  ✕ all diverged",
+    );
+  }, 60_000);
+
+  it.each([
+    [
+      ["--f", "x^2", "--x0", "1", "--lr", "0.1:1:3", "--seeds", "0:3"],
+      /--seeds draws a network's initial weights: it applies to --model mlp/,
+    ],
+    [
+      [...net, "--x0", "1", "--lr", "0.1:1:3", "--seeds", "0:3"],
+      /--seeds draws each cell's start: leave out --x0/,
+    ],
+    [[...net, "--lr", "0.1:1:3", "--seeds", "3:1"], /invalid --seeds: '3:1' \(A:B, whole numbers with A ≤ B/],
+    [[...net, "--lr", "0.1:1:3", "--seeds", "0:5000"], /at most 1000 seeds/],
+  ])("refuses %j in one line", async (args, message) => {
+    const r = await cli(["sweep", ...args]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+  });
+});

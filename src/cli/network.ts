@@ -92,7 +92,7 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   };
 }
 
-function initialWeights(flags: ParsedFlags, sizes: readonly number[], seed: number): Float64Array {
+export function initialWeights(flags: ParsedFlags, sizes: readonly number[], seed: number): Float64Array {
   const init = (flags["init"] as string | undefined) ?? "pytorch";
   if (init === "pytorch" || init === "glorot" || init === "he")
     return initialParameters(sizes, init, createRng(seed + 2));

@@ -38,8 +38,11 @@ interface Proc {
   err: string;
 }
 
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   const p: Proc = {
     child,
     lines: [],
@@ -61,9 +64,12 @@ function start(args: string[]): Proc {
   return p;
 }
 
-async function run(args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }> {
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; out: string; err: string; ms: number }> {
   const t = Date.now();
-  const p = start(args);
+  const p = start(args, env);
   const code = await p.exited;
   return { code, out: p.out, err: p.err, ms: Date.now() - t };
 }
@@ -160,6 +166,8 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
         "--lr",
         "1e-5:1e-3:8",
       ],
+      // A network over the initial weights of five seeds: 6 × 3 × 5 cells, a start each.
+      [...net.slice(0, -2), "--steps", "300", "--lr", "0.5:4:6", "--momentum", "0:0.9:3", "--seeds", "0:4"],
     ]) {
       const local = await run(["sweep", ...args, "--json"]);
       const queued = await run(["sweep", ...args, "--json", "--queue", redis.url]);
@@ -167,6 +175,52 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
       expect(queued.out).toBe(local.out);
     }
   }, 120_000);
+
+  it("a submitter killed with kill -9 and started again reattaches to its sweep by --name and finishes it", async () => {
+    const args = [
+      "sweep",
+      ...net.slice(0, -2),
+      "--steps",
+      "2000",
+      "--lr",
+      "0.02:20:10",
+      "--momentum",
+      "0:0.9:10",
+      "--json",
+    ];
+    const first = start([...args, "--queue", redis.url, "--name", "restart"]);
+    await until("some progress", () => /sweep: \d+\/100 runs/.test(first.err), 60_000);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const again = await run([...args, "--queue", redis.url, "--name", "restart"]);
+    expect(again.code, again.err).toBe(0);
+    expect(again.err).toContain("sweep restart: reattaching");
+    const local = await run(args);
+    expect(again.out).toBe(local.out);
+  }, 120_000);
+
+  it("over TLS (rediss://, its CA in NODE_EXTRA_CA_CERTS) the same; an untrusted certificate is one line", async () => {
+    const tls = await startRedis({ tls: true, password: "tls pass" });
+    try {
+      const env = { NODE_EXTRA_CA_CERTS: tls.ca! };
+      const w = start(["worker", "--queue", tls.url, "--concurrency", "1"], env);
+      workers.push(w);
+      const args = ["sweep", "--f", "x^2 + 3*y^2", "--x0", "1,1", "--lr", "1e-2:1:8", "--json"];
+      const r = await run([...args, "--queue", tls.url], env);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toBe((await run(args)).out);
+      const untrusted = await run([...args, "--queue", tls.url]);
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.err.trim()).toMatch(
+        /^overshoot: the TLS certificate of rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+ is not trusted \(self-signed certificate\): give its CA in NODE_EXTRA_CA_CERTS=ca\.pem/,
+      );
+      w.child.kill("SIGTERM");
+      expect(await w.exited).toBe(0);
+      expect(w.lines[w.lines.length - 1]).toBe("stopped");
+    } finally {
+      await tls.stop();
+    }
+  }, 60_000);
 
   it("a job of another version is handed back with the reason; a job that is not a valid cell fails naming its field", async () => {
     const { Queue, Job } = await import("bullmq");

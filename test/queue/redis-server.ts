@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,6 +10,8 @@ export const REDIS_SERVER = process.env["REDIS_SERVER"] ?? "/usr/bin/redis-serve
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** With TLS: the self-signed certificate to trust (NODE_EXTRA_CA_CERTS). */
+  readonly ca?: string;
   stop(): Promise<void>;
 }
 
@@ -29,23 +31,42 @@ export async function freePort(): Promise<number> {
  * A redis-server of this test's own: a free port on 127.0.0.1, a temporary folder, no
  * persistence (no RDB, no AOF), optionally a password; stopped (and its folder removed) by stop().
  */
-export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(options: { password?: string; tls?: boolean } = {}): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER))
     throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run does)`);
   const dir = mkdtempSync(join(tmpdir(), "overshoot-redis-"));
   const port = await freePort();
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ];
+  const args = ["--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
+  let ca: string | undefined;
+  if (options.tls) {
+    // A certificate for 127.0.0.1, made for this server and trusted by the test's processes only.
+    ca = join(dir, "cert.pem");
+    const key = join(dir, "key.pem");
+    const made = spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        ca,
+      ],
+      { encoding: "utf8" },
+    );
+    if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+    args.push("--port", "0", "--tls-port", String(port), "--tls-cert-file", ca, "--tls-key-file", key);
+    args.push("--tls-ca-cert-file", ca, "--tls-auth-clients", "no");
+  } else args.push("--port", String(port));
   if (options.password) args.push("--requirepass", options.password);
   const child: ChildProcess = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
@@ -66,7 +87,8 @@ export async function startRedis(options: { password?: string } = {}): Promise<R
   const auth = options.password ? `:${encodeURIComponent(options.password)}@` : "";
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`,
+    ...(ca ? { ca } : {}),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

@@ -18,6 +18,16 @@ export interface SweepJob {
   readonly optimizer: OptimizerBase;
   readonly cells: readonly SweepCell[];
   readonly criteria: ThresholdCriteria;
+  /** Starts by seed, for cells that name one (sweep --seeds); the others start at x0. */
+  readonly starts?: Readonly<Record<string, readonly number[]>>;
+}
+
+/** Where a cell starts: its seed's start, or the sweep's x0. */
+export function startOf(job: Pick<SweepJob, "x0" | "starts">, cell: SweepCell): readonly number[] {
+  if (cell.seed === undefined) return job.x0;
+  const start = job.starts?.[String(cell.seed)];
+  if (!start) throw new Error(`no start for seed ${cell.seed}`);
+  return start;
 }
 
 export type WorkerRequest = { type: "job"; job: SweepJob; key?: string } | { type: "cells"; cells: number[] };
@@ -65,7 +75,14 @@ async function runSerial(
     : undefined;
   const objective = objectiveFromSource(job.source, compile);
   for (let i = 0; i < total; i++) {
-    results[i] = sweepCell(objective, job.x0, job.optimizer, job.cells[i]!, i, job.criteria);
+    results[i] = sweepCell(
+      objective,
+      startOf(job, job.cells[i]!),
+      job.optimizer,
+      job.cells[i]!,
+      i,
+      job.criteria,
+    );
     onProgress?.(i + 1, total);
     // Let a progress bar draw between cells.
     if (i % 16 === 15) await new Promise((r) => setImmediate(r));

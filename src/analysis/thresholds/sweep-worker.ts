@@ -2,7 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { type Compile, needsCompiler, objectiveFromSource } from "../../objectives/source.js";
 import type { Objective } from "../../objectives/types.js";
 import { sweepCell } from "./sweep.js";
-import type { SweepJob, WorkerReply, WorkerRequest } from "./sweep-pool.js";
+import { type SweepJob, startOf, type WorkerReply, type WorkerRequest } from "./sweep-pool.js";
 
 // A sweep worker: builds the objective once from its plain-data source, then runs the cells it is
 // sent, one message per cell so the main thread can show progress. The expression compiler (and
@@ -28,7 +28,14 @@ parentPort!.on("message", async (message: WorkerRequest) => {
     }
     const f = await objective!;
     for (const i of message.cells) {
-      const result = sweepCell(f, job!.x0, job!.optimizer, job!.cells[i]!, i, job!.criteria);
+      const result = sweepCell(
+        f,
+        startOf(job!, job!.cells[i]!),
+        job!.optimizer,
+        job!.cells[i]!,
+        i,
+        job!.criteria,
+      );
       parentPort!.postMessage({ type: "result", result } satisfies WorkerReply);
     }
     parentPort!.postMessage({ type: "idle" } satisfies WorkerReply);

@@ -56,6 +56,8 @@ function checkScale(values: readonly number[], name: string, scale: "log" | "lin
 export interface SweepCell {
   readonly lr: number;
   readonly momentum?: number;
+  /** The seed of the cell's start (a network's initial weights), when the sweep repeats cells over seeds. */
+  readonly seed?: number;
 }
 
 /**

@@ -1,14 +1,16 @@
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
+import { type SeedGroup, seedGroups } from "../../analysis/thresholds/sweep-groups.js";
 import { defaultWorkers, runSweep, type SweepJob } from "../../analysis/thresholds/sweep-pool.js";
 import { fmt } from "../../core/format.js";
+import type { ObjectiveSource } from "../../objectives/source.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { stabilityMap, sweepChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
-import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import {
@@ -21,6 +23,7 @@ import {
 } from "../flag-tables.js";
 import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
+import { initialWeights } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { parseQueueUrl, preflight } from "../queue/redis.js";
 import { runQueuedSweep } from "../queue/submit.js";
@@ -39,6 +42,11 @@ export const SWEEP_FLAGS: FlagSpecs = {
     type: "string",
     value: "A:B:N",
     help: "momentum: one value, or a linear grid 0:0.99:40 for a stability map",
+  },
+  seeds: {
+    type: "string",
+    value: "A:B",
+    help: "--model mlp: every cell over the initial weights of seeds A…B (drawn as --seed draws them; the data stay --seed's): the map shows the fraction that diverged, the text the spread of final losses",
   },
   steps: { type: "number", value: "N", help: "horizon of each run (default 2000)" },
   workers: {
@@ -99,6 +107,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   if (lrs.values.some((v) => !(v > 0))) throw new CliError("invalid --lr: every learning rate must be > 0");
   if (momenta && base.name !== "sgd" && base.name !== "rmsprop")
     throw new CliError(`invalid --momentum: ${base.name} has no momentum (sgd and rmsprop do)`);
+  const seeds = seedsFromFlags(flags, source);
   const x0 = requireStart(flags, objective);
   const horizon = (flags["steps"] as number | undefined) ?? 2000;
   if (!Number.isInteger(horizon) || horizon < 1)
@@ -122,9 +131,23 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
 
+  const starts = seeds
+    ? Object.fromEntries(
+        seeds.map((s) => [
+          String(s),
+          Array.from(initialWeights(flags, (source as { spec: { sizes: readonly number[] } }).spec.sizes, s)),
+        ]),
+      )
+    : undefined;
   const cells: SweepCell[] = [];
   for (const m of momenta?.values ?? [undefined])
-    for (const lr of lrs.values) cells.push(m === undefined ? { lr } : { lr, momentum: m });
+    for (const lr of lrs.values)
+      for (const seed of seeds ?? [undefined])
+        cells.push({
+          lr,
+          ...(m !== undefined ? { momentum: m } : {}),
+          ...(seed !== undefined ? { seed } : {}),
+        });
   // Every cell's options are checked here, before any thread starts: a bad combination is one line, not a worker crash.
   let config: OptimizerConfig;
   try {
@@ -141,6 +164,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     cells,
     // A model on data may spike far above its start and still train: only an overflow ends its run.
     criteria: objective.training ? { horizon, divergenceFactor: Number.POSITIVE_INFINITY } : { horizon },
+    ...(starts ? { starts } : {}),
   };
   if (where) await preflight(where);
   const progress = makeProgress(io, cells.length);
@@ -163,7 +187,19 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   }
 
   // The prediction: curvature at the start, turned into each cell's critical rate.
-  const local = stabilityAt(objective, x0, config);
+  // With seeds: the median over (up to 64 of) the seeds' starts, and the range it spans.
+  const curvatures = (starts ? Object.values(starts).slice(0, 64) : [x0]).map((s) =>
+    stabilityAt(objective, s, config),
+  );
+  const median = (v: number[]) => {
+    const s = [...v].sort((a, b) => a - b);
+    return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const local = {
+    lambdaMax: median(curvatures.map((c) => c.lambdaMax)),
+    lambdaMin: median(curvatures.map((c) => c.lambdaMin)),
+  };
+  const groups = seeds ? seedGroups(results) : null;
   const predictedFor = (momentum: number | undefined) =>
     config.name === "sgd"
       ? criticalLearningRate(
@@ -177,10 +213,10 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   if (csv !== undefined) {
     const fixed = "momentum" in config ? String(config.momentum) : "";
     const lines = [
-      "lr,momentum,status,steps,finalLoss,peakLoss,peakStep",
+      `lr,momentum,${seeds ? "seed," : ""}status,steps,finalLoss,peakLoss,peakStep`,
       ...results.map(
         (r) =>
-          `${r.lr},${r.momentum ?? fixed},${r.status},${r.steps},${r.finalLoss},${r.peakLoss},${r.peakStep}`,
+          `${r.lr},${r.momentum ?? fixed},${seeds ? `${r.seed},` : ""}${r.status},${r.steps},${r.finalLoss},${r.peakLoss},${r.peakStep}`,
       ),
     ];
     writeFileAtomic(csv, `${lines.join("\n")}\n`);
@@ -191,7 +227,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           results,
           momenta.values.map((m) => ({ momentum: m, lr: predictedFor(m)?.lr ?? Number.NaN })),
           {
-            boundaryLabel: `${predictedFor(momenta.values.find((m) => m > 0) ?? 0.5)?.formula ?? "—"} with λmax = ${fmt(local.lambdaMax)} at x₀ (exact for a quadratic)`,
+            boundaryLabel: `${predictedFor(momenta.values.find((m) => m > 0) ?? 0.5)?.formula ?? "—"} with λmax = ${fmt(local.lambdaMax)} at ${seeds ? `the starts (median of ${curvatures.length} seeds)` : "x₀ (exact for a quadratic)"}`,
           },
         )
       : sweepChart(
@@ -212,6 +248,16 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           x0,
           horizon,
           lambdaMax: local.lambdaMax,
+          ...(seeds && groups
+            ? {
+                seeds: { from: seeds[0], to: seeds[seeds.length - 1] },
+                lambdaMaxRange: [
+                  Math.min(...curvatures.map((c) => c.lambdaMax)),
+                  Math.max(...curvatures.map((c) => c.lambdaMax)),
+                ],
+                groups,
+              }
+            : {}),
           cells: results.map((r) => ({
             ...r,
             finalLoss: jsonNumber(r.finalLoss),
@@ -225,18 +271,26 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     );
   } else {
     io.out(
-      `Sweep of ${config.name} on ${describeObjective(objective)} from x₀ = ${describePoint(x0)}, ${horizon} steps per run, ${cells.length} runs ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
+      `Sweep of ${config.name} on ${describeObjective(objective)} from ${seeds ? `the initial weights of seeds ${seeds[0]}…${seeds[seeds.length - 1]}` : `x₀ = ${describePoint(x0)}`}, ${horizon} steps per run, ${cells.length} runs ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
     );
-    io.out(`Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`);
     io.out(
-      momenta
-        ? mapText(results, lrs, momenta, predictedFor)
-        : lineText(
-            results,
-            line?.lr ?? null,
-            line?.formula ?? "",
-            line?.note || "this optimizer rescales its steps, so λmax alone gives no fixed rate",
-          ),
+      seeds
+        ? `Curvature at the starts of seeds ${seeds[0]}…${seeds[seeds.length - 1]}: λmax median ${fmt(local.lambdaMax)} (${fmt(Math.min(...curvatures.map((c) => c.lambdaMax)))}–${fmt(Math.max(...curvatures.map((c) => c.lambdaMax)))}${curvatures.length < seeds.length ? `, over the first ${curvatures.length}` : ""})\n\n`
+        : `Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`,
+    );
+    io.out(
+      groups && momenta
+        ? seededMapText(groups, lrs, momenta, predictedFor)
+        : groups
+          ? seededLineText(groups, line?.lr ?? null, line?.formula ?? "")
+          : momenta
+            ? mapText(results, lrs, momenta, predictedFor)
+            : lineText(
+                results,
+                line?.lr ?? null,
+                line?.formula ?? "",
+                line?.note || "this optimizer rescales its steps, so λmax alone gives no fixed rate",
+              ),
     );
     if (plot !== undefined) io.out(`wrote ${plot}\n`);
     if (csv !== undefined) io.out(`wrote ${csv}\n`);
@@ -339,4 +393,79 @@ function makeProgress(
     },
     stop: () => {},
   };
+}
+
+/** --seeds A:B: the seeds, after checking they can apply (a network with drawn initial weights). */
+function seedsFromFlags(flags: ParsedFlags, source: ObjectiveSource): number[] | null {
+  const text = flags["seeds"] as string | undefined;
+  if (text === undefined) return null;
+  const m = /^\s*(-?\d+)\s*:\s*(-?\d+)\s*$/.exec(text);
+  const [a, b] = m ? [Number(m[1]), Number(m[2])] : [Number.NaN, Number.NaN];
+  if (!m || a > b || b - a >= 1000)
+    throw new CliError(
+      `invalid --seeds: '${text}' (A:B, whole numbers with A ≤ B and at most 1000 seeds, e.g. 0:9)`,
+    );
+  if (source.kind !== "mlp")
+    throw new CliError(
+      "--seeds draws a network's initial weights: it applies to --model mlp (other objectives start at --x0)",
+    );
+  if (flags["x0"] !== undefined) throw new CliError("--seeds draws each cell's start: leave out --x0");
+  const init = flags["init"] as string | undefined;
+  if (init !== undefined && !["pytorch", "glorot", "he"].includes(init))
+    throw new CliError(
+      "--seeds draws the initial weights: it needs --init pytorch, glorot or he, not a weights file",
+    );
+  return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+}
+
+const spread = (g: SeedGroup) =>
+  g.finalLoss ? `${fmt(g.finalLoss.median)} (${fmt(g.finalLoss.min)}–${fmt(g.finalLoss.max)})` : "—";
+
+function seededLineText(groups: readonly SeedGroup[], predicted: number | null, formula: string): string {
+  const lines = groups.map(
+    (g) => `  ${fmt(g.lr).padStart(10)}  ${`${g.diverged}/${g.seeds}`.padStart(8)}   ${spread(g)}`,
+  );
+  const firstBad = groups.find((g) => g.diverged > 0);
+  const allBad = groups.find((g) => g.diverged === g.seeds);
+  return `${[
+    "          lr  diverged   final loss: median (min–max over the seeds that stayed finite)",
+    ...lines,
+    "",
+    predicted !== null ? `Predicted critical rate at the median λmax: ${formula} = ${fmt(predicted)}` : "",
+    firstBad
+      ? `Smallest swept rate at which some seed blew up: ${fmt(firstBad.lr)}`
+      : "No swept rate blew up for any seed.",
+    allBad ? `Smallest swept rate at which every seed blew up: ${fmt(allBad.lr)}` : "",
+  ]
+    .filter((l, i, all) => l !== "" || (i > 0 && all[i - 1] !== ""))
+    .join("\n")}\n`;
+}
+
+/** A digit a cell: the tenths of its seeds that diverged (· none, ✕ all). */
+function seededMapText(
+  groups: readonly SeedGroup[],
+  lrs: Grid,
+  momenta: Grid,
+  predictedFor: (m: number | undefined) => { lr: number | null } | null,
+): string {
+  const n = lrs.values.length;
+  const rows: string[] = [];
+  for (let j = momenta.values.length - 1; j >= 0; j--) {
+    const m = momenta.values[j]!;
+    const edge = predictedFor(m)?.lr ?? null;
+    let row = "";
+    for (let i = 0; i < n; i++) {
+      const g = groups[j * n + i]!;
+      const crossing = edge !== null && i > 0 && lrs.values[i - 1]! < edge && lrs.values[i]! >= edge;
+      const mark =
+        g.diverged === 0
+          ? "·"
+          : g.diverged === g.seeds
+            ? "✕"
+            : String(Math.min(9, Math.max(1, Math.round(10 * g.fractionDiverged))));
+      row += (crossing ? "|" : "") + mark;
+    }
+    rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
+  }
+  return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  · no seed diverged  1–9 that many tenths of the ${groups[0]?.seeds ?? 0} seeds diverged  ✕ all diverged\n`;
 }

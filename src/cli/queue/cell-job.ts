@@ -1,5 +1,5 @@
 import type { SweepCell } from "../../analysis/thresholds/sweep.js";
-import type { SweepJob } from "../../analysis/thresholds/sweep-pool.js";
+import { type SweepJob, startOf } from "../../analysis/thresholds/sweep-pool.js";
 import type { ThresholdCriteria } from "../../analysis/thresholds/threshold.js";
 import { ACTIVATIONS, LOSSES } from "../../objectives/mlp.js";
 import type { ObjectiveSource } from "../../objectives/source.js";
@@ -43,11 +43,11 @@ export function queuedCells(job: SweepJob, version: string): QueuedCells {
   const blobs = new Map<string, Buffer>();
   const source = toWire(job.source, blobs);
   const sourceHash = sha256(JSON.stringify(source));
-  const common = { x0: toWire(job.x0), optimizer: toWire(job.optimizer), criteria: toWire(job.criteria) };
+  const common = { optimizer: toWire(job.optimizer), criteria: toWire(job.criteria) };
   const jobs: { id: string; data: CellJobData }[] = [];
   const byId = new Map<string, number>();
   const jobOf = job.cells.map((cell) => {
-    const wire: Wire = { ...common, cell: toWire(cell), source };
+    const wire: Wire = { ...common, x0: toWire(startOf(job, cell)), cell: toWire(cell), source };
     const data: CellJobData = { version, source: sourceHash, cell: wire };
     // Not all digits and no ':' (BullMQ's rules for custom ids).
     const id = `c${sha256(JSON.stringify(data)).slice(0, 40)}`;
@@ -116,8 +116,9 @@ export function validateCellJob(data: unknown, blobs: ReadonlyMap<string, Buffer
   const c = cell as Record<string, unknown>;
   if (c["momentum"] !== undefined && !(typeof c["momentum"] === "number" && Number.isFinite(c["momentum"])))
     bad("cell.momentum must be a finite number");
+  if (c["seed"] !== undefined && !isInt(c["seed"], -(2 ** 31), 2 ** 31)) bad("cell.seed must be an integer");
   for (const k of Object.keys(c))
-    if (k !== "lr" && k !== "momentum") bad(`cell.${k} is not a cell parameter`);
+    if (k !== "lr" && k !== "momentum" && k !== "seed") bad(`cell.${k} is not a cell parameter`);
   if (!isObject(criteria)) return bad("criteria is not an object");
   if (criteria["horizon"] !== undefined && !isInt(criteria["horizon"], 1, 1e9))
     bad("criteria.horizon must be a whole number from 1 to 1e9");

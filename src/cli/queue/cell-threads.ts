@@ -33,7 +33,11 @@ export class CellThreads {
           if (reply.type === "result") result = reply.result;
           else if (reply.type === "error") done(() => reject(new Error(reply.message)));
           else
-            done(() => (result ? resolve(result) : reject(new Error("the sweep thread returned no result"))));
+            done(() =>
+              result
+                ? resolve(job.cell.seed !== undefined ? { ...result, seed: job.cell.seed } : result)
+                : reject(new Error("the sweep thread returned no result")),
+            );
         };
         const onError = (e: Error) => done(() => reject(e));
         const onExit = (code: number) => {
@@ -49,10 +53,12 @@ export class CellThreads {
         worker.on("message", onMessage);
         worker.on("error", onError);
         worker.on("exit", onExit);
+        // The cell's own start stands in for x0 (a seeded cell's start is in its job already).
         const { cell, ...rest } = job;
+        const plain = { lr: cell.lr, ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}) };
         worker.postMessage({
           type: "job",
-          job: { ...rest, cells: [cell] },
+          job: { ...rest, cells: [plain] },
           key: sourceKey,
         } satisfies WorkerRequest);
         worker.postMessage({ type: "cells", cells: [0] } satisfies WorkerRequest);

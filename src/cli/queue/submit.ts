@@ -180,6 +180,7 @@ function resultFrom(value: unknown): CellResult {
   return {
     lr: r["lr"] as number,
     ...(r["momentum"] !== undefined ? { momentum: r["momentum"] as number } : {}),
+    ...(r["seed"] !== undefined ? { seed: r["seed"] as number } : {}),
     index: 0,
     status: status as CellResult["status"],
     steps: r["steps"] as number,

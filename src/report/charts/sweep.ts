@@ -6,7 +6,12 @@ export interface SweepPoint {
   readonly momentum?: number;
   readonly status: string;
   readonly finalLoss: number;
+  /** The seed of the cell's start, when the sweep repeats cells over seeds. */
+  readonly seed?: number;
 }
+
+const seeded = (cells: readonly SweepPoint[]) => cells.some((c) => c.seed !== undefined);
+const isDiverged = (status: string) => status === "diverging" || status === "nonfinite";
 
 const STATUS_ORDER = [
   "converged",
@@ -57,7 +62,20 @@ export function sweepChart(
     status: c.status,
     loss: Number.isFinite(c.finalLoss) ? (c.finalLoss > 0 ? c.finalLoss : lo) : hi,
     shown: Number.isFinite(c.finalLoss) ? c.finalLoss : nonFiniteName(c.finalLoss),
+    ...(c.seed !== undefined ? { seed: c.seed } : {}),
   }));
+  // Over seeds, a point per seed and the line through each rate's median (as drawn: a non-finite
+  // loss at the top edge).
+  const lineRows = seeded(cells)
+    ? [...new Set(rows.map((r) => r.lr))].map((lr) => {
+        const v = rows
+          .filter((r) => r.lr === lr)
+          .map((r) => r.loss)
+          .sort((a, b) => a - b);
+        const mid = v.length >> 1;
+        return { lr, loss: v.length % 2 ? v[mid]! : Math.sqrt(v[mid - 1]! * v[mid]!) };
+      })
+    : rows;
   const x = {
     field: "lr",
     type: "quantitative",
@@ -67,7 +85,7 @@ export function sweepChart(
   };
   const layers: ChartSpec[] = [
     {
-      data: { values: rows },
+      data: { values: lineRows },
       mark: { type: "line", color: ROLE.curve, strokeWidth: 1 },
       encoding: {
         x,
@@ -94,6 +112,7 @@ export function sweepChart(
         },
         tooltip: [
           { field: "lr", type: "quantitative", format: ".4g" },
+          ...(seeded(cells) ? [{ field: "seed", type: "quantitative" }] : []),
           { field: "status", type: "nominal" },
           { field: "shown", type: "nominal", title: "final loss" },
         ],
@@ -115,7 +134,11 @@ export function sweepChart(
     );
   }
   return top({
-    title: options.title ?? "Final loss against the learning rate",
+    title:
+      options.title ??
+      (seeded(cells)
+        ? "Final loss against the learning rate: a point per seed, the line through the median"
+        : "Final loss against the learning rate"),
     width: WIDTH,
     height: HEIGHT,
     layer: layers,
@@ -146,9 +169,18 @@ export function stabilityMap(
   };
   const lrEdges = edges(lrs, true);
   const mEdges = edges(ms, false);
-  const rows = cells.map((c) => {
+  // Over seeds, one rectangle per (lr, momentum), shaded by the fraction of its seeds that diverged.
+  const over = seeded(cells);
+  const cellsAt = new Map<string, SweepPoint[]>();
+  for (const c of cells) {
+    const key = `${c.lr}|${c.momentum ?? 0}`;
+    cellsAt.set(key, [...(cellsAt.get(key) ?? []), c]);
+  }
+  const rows = [...cellsAt.values()].map((group) => {
+    const c = group[0]!;
     const i = lrs.indexOf(c.lr);
     const j = ms.indexOf(c.momentum ?? 0);
+    const diverged = group.filter((g) => isDiverged(g.status)).length;
     return {
       lr: lrEdges[i]![0],
       lr2: lrEdges[i]![1],
@@ -157,6 +189,7 @@ export function stabilityMap(
       status: c.status,
       at: c.lr,
       momentum: c.momentum ?? 0,
+      ...(over ? { diverged: diverged / group.length, seeds: group.length } : {}),
     };
   });
   const xDomain = [lrEdges[0]![0], lrEdges[lrEdges.length - 1]![1]];
@@ -178,7 +211,11 @@ export function stabilityMap(
     .map((b) => ({ lr: b.lr, m: b.momentum }));
   return top({
     title: {
-      text: options.title ?? "Stability map: outcome per learning rate and momentum",
+      text:
+        options.title ??
+        (over
+          ? "Stability map: the fraction of seeds that diverged, per learning rate and momentum"
+          : "Stability map: outcome per learning rate and momentum"),
       subtitle: options.boundaryLabel ? `dashed: ${options.boundaryLabel}` : "",
     },
     width: WIDTH,
@@ -192,16 +229,27 @@ export function stabilityMap(
           x2: { field: "lr2" },
           y,
           y2: { field: "m2" },
-          color: {
-            field: "status",
-            type: "nominal",
-            title: null,
-            scale: statusScale(cells),
-          },
+          color: over
+            ? {
+                field: "diverged",
+                type: "quantitative",
+                title: "fraction of seeds diverged",
+                // From the converged outcome's green to the non-finite red (no white).
+                scale: { domain: [0, 1], range: ["#1b5e20", "#ffb300", "#c62828"] },
+                legend: { format: ".0%", titleLimit: 400 },
+              }
+            : {
+                field: "status",
+                type: "nominal",
+                title: null,
+                scale: statusScale(cells),
+              },
           tooltip: [
             { field: "at", type: "quantitative", title: "lr", format: ".4g" },
             { field: "momentum", type: "quantitative", format: ".3g" },
-            { field: "status", type: "nominal" },
+            over
+              ? { field: "diverged", type: "quantitative", title: "diverged", format: ".0%" }
+              : { field: "status", type: "nominal" },
           ],
         },
       },
