@@ -83,6 +83,9 @@ Usage: overshoot sweep --f EXPR --x0 X --lr A:B:N [--momentum A:B:N] [options]
 Examples:
   overshoot sweep --f "x^2" --x0 -1 --lr 1e-2:10:40
   overshoot sweep --f quadratic --eigenvalues 1,10 --x0 1,1 --lr 1e-3:1:40 --momentum 0:0.99:30 --plot map.png
+  overshoot sweep --data spiral --model mlp --lr 1e-2:10:30 --seeds 0:9 --queue redis://host:6379 --name spiral
+      (the cells as jobs on Redis, run by \`overshoot worker --queue redis://host:6379\` on any machine;
+      the same outputs, bit for bit; started again with the same flags it reattaches and reuses what is done)
 
 ${flagHelp(SWEEP_FLAGS)}`;
 
