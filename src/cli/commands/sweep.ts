@@ -352,6 +352,22 @@ function mapText(
   momenta: Grid,
   predictedFor: (m: number | undefined) => { lr: number | null } | null,
 ): string {
+  const seen = Object.keys(SYMBOL).filter((k) => results.some((r) => r.status === k));
+  const legend = seen.map((k) => `${SYMBOL[k]} ${SYMBOL_NAME[k]}`).join("  ");
+  return gridText(lrs, momenta, predictedFor, (k) => SYMBOL[results[k]!.status]!, legend);
+}
+
+/**
+ * The lr × momentum map as text, the largest momentum on top: one mark a cell (`mark(k)` for the
+ * k-th cell in grid order, momentum-major), "|" where the predicted boundary crosses a row.
+ */
+function gridText(
+  lrs: Grid,
+  momenta: Grid,
+  predictedFor: (m: number | undefined) => { lr: number | null } | null,
+  mark: (k: number) => string,
+  legend: string,
+): string {
   const n = lrs.values.length;
   const rows: string[] = [];
   for (let j = momenta.values.length - 1; j >= 0; j--) {
@@ -359,14 +375,11 @@ function mapText(
     const edge = predictedFor(m)?.lr ?? null;
     let row = "";
     for (let i = 0; i < n; i++) {
-      const r = results[j * n + i]!;
       const crossing = edge !== null && i > 0 && lrs.values[i - 1]! < edge && lrs.values[i]! >= edge;
-      row += (crossing ? "|" : "") + SYMBOL[r.status];
+      row += (crossing ? "|" : "") + mark(j * n + i);
     }
     rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
   }
-  const seen = Object.keys(SYMBOL).filter((k) => results.some((r) => r.status === k));
-  const legend = seen.map((k) => `${SYMBOL[k]} ${SYMBOL_NAME[k]}`).join("  ");
   return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  ${legend}\n`;
 }
 
@@ -430,18 +443,16 @@ function seededLineText(groups: readonly SeedGroup[], predicted: number | null, 
   );
   const firstBad = groups.find((g) => g.diverged > 0);
   const allBad = groups.find((g) => g.diverged === g.seeds);
-  return `${[
-    "          lr  diverged   final loss: median (min–max over the seeds that stayed finite)",
-    ...lines,
-    "",
-    predicted !== null ? `Predicted critical rate at the median λmax: ${formula} = ${fmt(predicted)}` : "",
+  const tail = [
+    ...(predicted !== null
+      ? [`Predicted critical rate at the median λmax: ${formula} = ${fmt(predicted)}`]
+      : []),
     firstBad
       ? `Smallest swept rate at which some seed blew up: ${fmt(firstBad.lr)}`
       : "No swept rate blew up for any seed.",
-    allBad ? `Smallest swept rate at which every seed blew up: ${fmt(allBad.lr)}` : "",
-  ]
-    .filter((l, i, all) => l !== "" || (i > 0 && all[i - 1] !== ""))
-    .join("\n")}\n`;
+    ...(allBad ? [`Smallest swept rate at which every seed blew up: ${fmt(allBad.lr)}`] : []),
+  ];
+  return `${["          lr  diverged   final loss: median (min–max over the seeds that stayed finite)", ...lines, "", ...tail].join("\n")}\n`;
 }
 
 /** A digit a cell: the tenths of its seeds that diverged (· none, ✕ all). */
@@ -451,24 +462,17 @@ function seededMapText(
   momenta: Grid,
   predictedFor: (m: number | undefined) => { lr: number | null } | null,
 ): string {
-  const n = lrs.values.length;
-  const rows: string[] = [];
-  for (let j = momenta.values.length - 1; j >= 0; j--) {
-    const m = momenta.values[j]!;
-    const edge = predictedFor(m)?.lr ?? null;
-    let row = "";
-    for (let i = 0; i < n; i++) {
-      const g = groups[j * n + i]!;
-      const crossing = edge !== null && i > 0 && lrs.values[i - 1]! < edge && lrs.values[i]! >= edge;
-      const mark =
-        g.diverged === 0
-          ? "·"
-          : g.diverged === g.seeds
-            ? "✕"
-            : String(Math.min(9, Math.max(1, Math.round(10 * g.fractionDiverged))));
-      row += (crossing ? "|" : "") + mark;
-    }
-    rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
-  }
-  return `${rows.join("\n")}\n  lr from ${fmt(lrs.values[0]!)} (left) to ${fmt(lrs.values[n - 1]!)} (right), ${lrs.scale} grid; | marks the predicted boundary\n  · no seed diverged  1–9 that many tenths of the ${groups[0]?.seeds ?? 0} seeds diverged  ✕ all diverged\n`;
+  const mark = (g: SeedGroup) =>
+    g.diverged === 0
+      ? "·"
+      : g.diverged === g.seeds
+        ? "✕"
+        : String(Math.min(9, Math.max(1, Math.round(10 * g.fractionDiverged))));
+  return gridText(
+    lrs,
+    momenta,
+    predictedFor,
+    (k) => mark(groups[k]!),
+    `· no seed diverged  1–9 that many tenths of the ${groups[0]?.seeds ?? 0} seeds diverged  ✕ all diverged`,
+  );
 }
