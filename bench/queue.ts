@@ -169,9 +169,8 @@ const rates = await interleave(
 console.log(
   `\nCells per second, ${CELLS} cells of a 2-16-2 tanh network on xor (80 rows, 1,000 steps), machine of ${(await import("node:os")).availableParallelism()} cores:`,
 );
-configs.forEach(([name], i) =>
-  console.log(`  ${name.padEnd(18)} ${fmtSpread(spread(rates[i]!), 1)} cells/s`),
-);
+for (const [i, [name]] of configs.entries())
+  console.log(`  ${name.padEnd(18)} ${fmtSpread(spread(rates[i]!), 1)} cells/s`);
 const cellMs = 1000 / spread(rates[0]!).median;
 console.log(`  (one cell alone: ${cellMs.toFixed(1)} ms on one thread)`);
 
