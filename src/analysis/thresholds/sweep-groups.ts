@@ -12,6 +12,13 @@ export interface SeedGroup {
   readonly finalLoss: { readonly median: number; readonly min: number; readonly max: number } | null;
 }
 
+/** The median of some numbers (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 export const divergedStatus = (status: string) => status === "diverging" || status === "nonfinite";
 
 /** The cells grouped by (lr, momentum), in the order the groups first appear. */
@@ -29,15 +36,15 @@ export function seedGroups(cells: readonly CellResult[]): SeedGroup[] {
       .map((c) => c.finalLoss)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
-    const mid = finals.length >> 1;
-    const median = finals.length % 2 ? finals[mid]! : (finals[mid - 1]! + finals[mid]!) / 2;
     return {
       lr: g[0]!.lr,
       ...(g[0]!.momentum !== undefined ? { momentum: g[0]!.momentum } : {}),
       seeds: g.length,
       diverged,
       fractionDiverged: diverged / g.length,
-      finalLoss: finals.length ? { median, min: finals[0]!, max: finals[finals.length - 1]! } : null,
+      finalLoss: finals.length
+        ? { median: median(finals), min: finals[0]!, max: finals[finals.length - 1]! }
+        : null,
     };
   });
 }

@@ -7,6 +7,7 @@ import {
   type ObjectiveSource,
   objectiveFromSource,
 } from "../../objectives/source.js";
+import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { type CellResult, type SweepCell, sweepCell } from "./sweep.js";
 import type { ThresholdCriteria } from "./threshold.js";
@@ -43,6 +44,18 @@ export interface SweepRunOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * The objective a source describes, in this thread. The expression compiler (and mathjs with it)
+ * is loaded only when the objective is an expression: the serial sweep, the sweep threads and
+ * the queue worker build theirs here.
+ */
+export async function buildObjective(source: ObjectiveSource): Promise<Objective> {
+  const compile = needsCompiler(source)
+    ? ((await import("../../objectives/expression.js")).compileExpression as Compile)
+    : undefined;
+  return objectiveFromSource(source, compile);
+}
+
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
@@ -70,10 +83,7 @@ async function runSerial(
   const total = job.cells.length;
   const results: CellResult[] = new Array(total);
   // The expression compiler (and mathjs with it) only when the objective is an expression.
-  const compile = needsCompiler(job.source)
-    ? ((await import("../../objectives/expression.js")).compileExpression as Compile)
-    : undefined;
-  const objective = objectiveFromSource(job.source, compile);
+  const objective = await buildObjective(job.source);
   for (let i = 0; i < total; i++) {
     results[i] = sweepCell(
       objective,

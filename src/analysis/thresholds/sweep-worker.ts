@@ -1,8 +1,13 @@
 import { parentPort } from "node:worker_threads";
-import { type Compile, needsCompiler, objectiveFromSource } from "../../objectives/source.js";
 import type { Objective } from "../../objectives/types.js";
 import { sweepCell } from "./sweep.js";
-import { type SweepJob, startOf, type WorkerReply, type WorkerRequest } from "./sweep-pool.js";
+import {
+  buildObjective,
+  type SweepJob,
+  startOf,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./sweep-pool.js";
 
 // A sweep worker: builds the objective once from its plain-data source, then runs the cells it is
 // sent, one message per cell so the main thread can show progress. The expression compiler (and
@@ -18,12 +23,7 @@ parentPort!.on("message", async (message: WorkerRequest) => {
       // A queue worker's next cell of the same source keeps the objective built for the last.
       if (message.key !== undefined && message.key === key && objective) return;
       key = message.key;
-      const source = job.source;
-      objective = needsCompiler(source)
-        ? import("../../objectives/expression.js").then((m) =>
-            objectiveFromSource(source, m.compileExpression as Compile),
-          )
-        : Promise.resolve(objectiveFromSource(source));
+      objective = buildObjective(job.source);
       return;
     }
     const f = await objective!;

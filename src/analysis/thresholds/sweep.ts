@@ -93,6 +93,15 @@ export function cellStatus(r: ProbeResult, training: boolean): CellStatus {
   return r.finalLoss < r.startLoss ? "converging" : "oscillating";
 }
 
+/** The optimizer of a cell: the sweep's, at the cell's rate (and momentum, when the cell sets one). */
+export function cellOptimizer(base: OptimizerBase, cell: SweepCell): OptimizerOptions {
+  return {
+    ...base,
+    lr: cell.lr,
+    ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}),
+  } as OptimizerOptions;
+}
+
 /** One cell of a sweep: a probe run, classified the way the runner's verdicts are. */
 export function sweepCell(
   objective: Objective,
@@ -102,12 +111,7 @@ export function sweepCell(
   index: number,
   criteria: ThresholdCriteria,
 ): CellResult {
-  const options = {
-    ...base,
-    lr: cell.lr,
-    ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}),
-  } as OptimizerOptions;
-  const r = probe(objective, x0, options, criteria);
+  const r = probe(objective, x0, cellOptimizer(base, cell), criteria);
   return {
     ...cell,
     index,

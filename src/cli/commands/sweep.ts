@@ -1,7 +1,7 @@
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
-import { type SeedGroup, seedGroups } from "../../analysis/thresholds/sweep-groups.js";
+import { median, type SeedGroup, seedGroups } from "../../analysis/thresholds/sweep-groups.js";
 import { defaultWorkers, runSweep, type SweepJob } from "../../analysis/thresholds/sweep-pool.js";
 import { fmt } from "../../core/format.js";
 import type { ObjectiveSource } from "../../objectives/source.js";
@@ -134,14 +134,13 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
 
-  const starts = seeds
-    ? Object.fromEntries(
-        seeds.map((s) => [
-          String(s),
-          Array.from(initialWeights(flags, (source as { spec: { sizes: readonly number[] } }).spec.sizes, s)),
-        ]),
-      )
-    : undefined;
+  // (seedsFromFlags refused every source but a network.)
+  const starts =
+    seeds && source.kind === "mlp"
+      ? Object.fromEntries(
+          seeds.map((s) => [String(s), Array.from(initialWeights(flags, source.spec.sizes, s))]),
+        )
+      : undefined;
   const cells: SweepCell[] = [];
   for (const m of momenta?.values ?? [undefined])
     for (const lr of lrs.values)
@@ -194,12 +193,10 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const curvatures = (starts ? Object.values(starts).slice(0, 64) : [x0]).map((s) =>
     stabilityAt(objective, s, config),
   );
-  const median = (v: number[]) => {
-    const s = [...v].sort((a, b) => a - b);
-    return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  };
+  const lambdas = curvatures.map((c) => c.lambdaMax);
+  const lambdaRange = [Math.min(...lambdas), Math.max(...lambdas)] as const;
   const local = {
-    lambdaMax: median(curvatures.map((c) => c.lambdaMax)),
+    lambdaMax: median(lambdas),
     lambdaMin: median(curvatures.map((c) => c.lambdaMin)),
   };
   const groups = seeds ? seedGroups(results) : null;
@@ -254,10 +251,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           ...(seeds && groups
             ? {
                 seeds: { from: seeds[0], to: seeds[seeds.length - 1] },
-                lambdaMaxRange: [
-                  Math.min(...curvatures.map((c) => c.lambdaMax)),
-                  Math.max(...curvatures.map((c) => c.lambdaMax)),
-                ],
+                lambdaMaxRange: lambdaRange,
                 groups,
               }
             : {}),
@@ -278,7 +272,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     );
     io.out(
       seeds
-        ? `Curvature at the starts of seeds ${seeds[0]}…${seeds[seeds.length - 1]}: λmax median ${fmt(local.lambdaMax)} (${fmt(Math.min(...curvatures.map((c) => c.lambdaMax)))}–${fmt(Math.max(...curvatures.map((c) => c.lambdaMax)))}${curvatures.length < seeds.length ? `, over the first ${curvatures.length}` : ""})\n\n`
+        ? `Curvature at the starts of seeds ${seeds[0]}…${seeds[seeds.length - 1]}: λmax median ${fmt(local.lambdaMax)} (${fmt(lambdaRange[0])}–${fmt(lambdaRange[1])}${curvatures.length < seeds.length ? `, over the first ${curvatures.length}` : ""})\n\n`
         : `Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`,
     );
     io.out(

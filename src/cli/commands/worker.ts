@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from "node:os";
+import { cellOptimizer } from "../../analysis/thresholds/sweep.js";
+import { buildObjective } from "../../analysis/thresholds/sweep-pool.js";
 import { fmt } from "../../core/format.js";
-import { type Compile, needsCompiler, objectiveFromSource } from "../../objectives/source.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
@@ -73,7 +74,6 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const threads = new CellThreads(concurrency);
   const blobs = new Map<string, Buffer>();
   let blobBytes = 0;
-  let compilerLoaded: Promise<Compile> | null = null;
   /** Sources already built once here (their hash → the objective's size): checked, not rebuilt. */
   const checked = new Map<string, number>();
 
@@ -116,21 +116,12 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
       let cell: ReturnType<typeof validateCellJob>;
       try {
         cell = validateCellJob(data, blobs);
-        resolveOptimizerConfig({
-          ...cell.optimizer,
-          lr: cell.cell.lr,
-          ...(cell.cell.momentum !== undefined ? { momentum: cell.cell.momentum } : {}),
-        } as never);
+        resolveOptimizerConfig(cellOptimizer(cell.optimizer, cell.cell));
         // The objective is built here once a source, to check it (an expression through the
         // whitelist, the start's size) before a thread runs it.
         let dim = checked.get(data.source);
         if (dim === undefined) {
-          if (needsCompiler(cell.source))
-            compilerLoaded ??= import("../../objectives/expression.js").then(
-              (m) => m.compileExpression as Compile,
-            );
-          const compile = needsCompiler(cell.source) ? await compilerLoaded! : undefined;
-          dim = objectiveFromSource(cell.source, compile).dim;
+          dim = (await buildObjective(cell.source)).dim;
           checked.set(data.source, dim);
         }
         if (dim !== cell.x0.length)
@@ -158,8 +149,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   );
   worker.on("error", (e) => io.err(`overshoot worker: ${e.message.split("\n")[0]}\n`));
   worker.on("failed", (job, e) => {
-    if (job && !(e instanceof DelayedError) && e.name !== "DelayedError")
-      line(`failed ${job.id}: ${e.message}`);
+    if (job && !(e instanceof DelayedError)) line(`failed ${job.id}: ${e.message}`);
   });
 
   line(

@@ -49,8 +49,7 @@ export function queuedCells(job: SweepJob, version: string): QueuedCells {
   const jobOf = job.cells.map((cell) => {
     const wire: Wire = { ...common, x0: toWire(startOf(job, cell)), cell: toWire(cell), source };
     const data: CellJobData = { version, source: sourceHash, cell: wire };
-    // Not all digits and no ':' (BullMQ's rules for custom ids).
-    const id = `c${sha256(JSON.stringify(data)).slice(0, 40)}`;
+    const id = cellJobId(data);
     let at = byId.get(id);
     if (at === undefined) {
       at = jobs.length;
@@ -62,7 +61,7 @@ export function queuedCells(job: SweepJob, version: string): QueuedCells {
   return { jobs, jobOf, blobs, sweepHash: sha256(jobOf.map((i) => jobs[i]!.id).join(",")) };
 }
 
-/** The job ids its data claims to be made from, recomputed: a worker checks a job is what its id says. */
+/** A job's id from its data (not all digits and no ':', BullMQ's rules); a worker recomputes it to check a job is what its id says. */
 export function cellJobId(data: CellJobData): string {
   return `c${sha256(JSON.stringify({ version: data.version, source: data.source, cell: data.cell })).slice(0, 40)}`;
 }

@@ -7,7 +7,12 @@ import { fromWire } from "./wire.js";
 
 /** Blobs (a sweep's data) are kept a week after the last sweep that used them. */
 const BLOB_SECONDS = 7 * 24 * 3600;
-/** The submitter checks every pending cell's state this often, beside the events (which a slow link can miss). */
+/** How often the submitter looks at what it has heard. */
+const POLL_MS = 500;
+/**
+ * After this long with no cell finished (or near the end, under 16 cells left) it asks for each
+ * pending cell's state, beside the events (which a slow link can miss).
+ */
 const RECONCILE_MS = 5000;
 /** Without any finished cell for this long, it says that no worker seems to be running. */
 const QUIET_MS = 15_000;
@@ -93,6 +98,12 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
 
     // What the queue already has: finished cells are reused, failed ones retried, the rest added.
     const states = await Promise.all(q.jobs.map((j) => queue.getJobState(j.id)));
+    // The finished and failed ones' jobs, fetched together (not one round trip after another).
+    const old = await Promise.all(
+      q.jobs.map((j, k) =>
+        states[k] === "completed" || states[k] === "failed" ? Job.fromId(queue, j.id) : undefined,
+      ),
+    );
     let reused = 0;
     let retried = 0;
     let inFlight = 0;
@@ -100,17 +111,16 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     for (let j = 0; j < q.jobs.length; j++) {
       const { id } = q.jobs[j]!;
       pending.add(id);
+      const was = old[j];
       if (states[j] === "completed") {
-        const old = await Job.fromId(queue, id);
-        if (old && old.returnvalue !== null && old.returnvalue !== undefined) {
-          finish(id, old.returnvalue);
+        if (was && was.returnvalue !== null && was.returnvalue !== undefined) {
+          finish(id, was.returnvalue);
           reused += indexOf.get(id)!.length;
           continue;
         }
       }
       if (states[j] === "failed") {
-        const old = await Job.fromId(queue, id);
-        await old?.retry("failed");
+        await was?.retry("failed");
         retried++;
         continue;
       }
@@ -141,7 +151,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
           `${failed.size} cell${failed.size === 1 ? "" : "s"} failed on a worker (the first, lr ${cell.lr}${cell.momentum !== undefined ? ` momentum ${cell.momentum}` : ""}: ${reason}); run the sweep again to retry them`,
         );
       }
-      await new Promise((r) => setTimeout(r, Math.min(RECONCILE_MS, 500)));
+      await new Promise((r) => setTimeout(r, POLL_MS));
       if (Date.now() - lastDone > QUIET_MS && !warned) {
         warned = true;
         note(
