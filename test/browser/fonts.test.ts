@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { newPage, screenshot, useLab } from "./harness.js";
+import { newPage, screenshot } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /**
  * Every panel's charts read at 360 px and at 1280 px: the text of every chart, as rendered (its

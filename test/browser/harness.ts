@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
 import {
   ensureLabBuilt,
   labPaths,
@@ -117,24 +116,4 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
-}
-
-/** The lab for one test file: opened before its first test, closed after its last. */
-export function useLab(): Lab {
-  let inner: Lab | undefined;
-  beforeAll(async () => {
-    inner = await openLab();
-  }, 120_000);
-  afterAll(async () => {
-    await inner?.close();
-  });
-  return {
-    get url() {
-      return inner!.url;
-    },
-    get context() {
-      return inner!.context;
-    },
-    close: () => inner?.close() ?? Promise.resolve(),
-  };
 }

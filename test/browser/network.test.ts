@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
+import { newPage, screenshot, type WatchedPage } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /** The network panel: training in the page, sharpness against 2/η, the guard's rollbacks, the URL. */
 

@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
+import { newPage, screenshot, type WatchedPage } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /** The 2-D panel: critical steps from the Hessian's eigenvalues, clicks that move the start, bad input, the URL. */
 

@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { chartsDrawn, newPage, screenshot, useLab, type WatchedPage } from "./harness.js";
+import { chartsDrawn, newPage, screenshot, type WatchedPage } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /**
  * The seed panel in a real browser: the seed example's three verdicts, the exact numbers of a step,

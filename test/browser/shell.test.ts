@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { newPage, screenshot, useLab } from "./harness.js";
+import { newPage, screenshot } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /** The lab's shell: every panel's tab loads its panel without an error, from a click or a link. */
 

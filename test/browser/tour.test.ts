@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { newPage, screenshot, useLab } from "./harness.js";
+import { newPage, screenshot } from "./harness.js";
+import { useLab } from "./use-lab.js";
 
 /**
  * The walk-through, as a learner takes it from the masthead's link: each step's one control sets
