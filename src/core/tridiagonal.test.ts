@@ -14,11 +14,19 @@ describe("tridiagonalEigen (implicit QL) against Jacobi on the full matrix", () 
       if (i + 1 < n) full[i * n + i + 1] = full[(i + 1) * n + i] = b[i]!;
     }
     const ref = symmetricEigen(full, n);
-    const got = tridiagonalEigen(a, b);
+    const all = Array.from({ length: n }, (_, r) => r);
+    const got = tridiagonalEigen(a, b, all);
     for (let i = 0; i < n; i++) {
       expect(Math.abs(got.values[i]! - ref.values[i]!)).toBeLessThan(1e-12 * 30);
       // Eigenvectors are defined up to sign: compare the magnitude of the last component.
       expect(Math.abs(Math.abs(got.last[i]!) - Math.abs(ref.vectors[(n - 1) * n + i]!))).toBeLessThan(1e-10);
+      // Every asked-for row: the whole eigenvector, with the sign fixed by its largest component.
+      let big = 0;
+      for (let r = 0; r < n; r++)
+        if (Math.abs(ref.vectors[r * n + i]!) > Math.abs(ref.vectors[big * n + i]!)) big = r;
+      const sign = Math.sign(got.rows[big]![i]!) * Math.sign(ref.vectors[big * n + i]!);
+      for (let r = 0; r < n; r++)
+        expect(Math.abs(sign * got.rows[r]![i]! - ref.vectors[r * n + i]!)).toBeLessThan(1e-10);
     }
   });
 

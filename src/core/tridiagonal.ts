@@ -1,13 +1,15 @@
 /**
  * Eigenvalues of a symmetric tridiagonal matrix, with the last component of each unit eigenvector,
  * by the implicit QL method with Wilkinson shifts (tqli; Numerical Recipes §11.4, after EISPACK's
- * tql2). Only the last row of the eigenvector matrix is accumulated: that is all Lanczos needs for
- * its Ritz residuals, and it makes the cost O(m²) instead of O(m³).
+ * tql2). Only the rows of the eigenvector matrix that are asked for are accumulated: Lanczos needs
+ * the last (its Ritz residuals), quadrature the first (its weights), at O(m²) each instead of
+ * O(m³) for all of them. `rows[r][j]` is component rows-asked[r] of the eigenvector of values[j].
  */
 export function tridiagonalEigen(
   diagonal: ArrayLike<number>,
   offDiagonal: ArrayLike<number>,
-): { values: Float64Array; last: Float64Array } {
+  rowsAsked: readonly number[] = [],
+): { values: Float64Array; last: Float64Array; rows: Float64Array[] } {
   const n = diagonal.length;
   if (offDiagonal.length < n - 1)
     throw new Error(`invalid tridiagonal: ${offDiagonal.length} off-diagonal entries for size ${n}`);
@@ -16,6 +18,14 @@ export function tridiagonalEigen(
   for (let i = 0; i < n - 1; i++) e[i] = offDiagonal[i]!;
   const z = new Float64Array(n);
   if (n > 0) z[n - 1] = 1;
+  // Each asked-for row of the eigenvector matrix starts as that row of the identity and takes
+  // every rotation that z (the last row) takes.
+  const extra = rowsAsked.map((r) => {
+    if (!Number.isInteger(r) || r < 0 || r >= n) throw new Error(`invalid row: ${r} (0 to ${n - 1})`);
+    const row = new Float64Array(n);
+    row[r] = 1;
+    return row;
+  });
   for (let l = 0; l < n; l++) {
     let iterations = 0;
     for (;;) {
@@ -57,6 +67,11 @@ export function tridiagonalEigen(
         f = z[i + 1]!;
         z[i + 1] = s * z[i]! + c * f;
         z[i] = c * z[i]! - s * f;
+        for (const row of extra) {
+          const t = row[i + 1]!;
+          row[i + 1] = s * row[i]! + c * t;
+          row[i] = c * row[i]! - s * t;
+        }
       }
       if (deflated) continue;
       d[l]! -= p;
@@ -65,5 +80,9 @@ export function tridiagonalEigen(
     }
   }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[a]! - d[b]!);
-  return { values: Float64Array.from(order, (i) => d[i]!), last: Float64Array.from(order, (i) => z[i]!) };
+  return {
+    values: Float64Array.from(order, (i) => d[i]!),
+    last: Float64Array.from(order, (i) => z[i]!),
+    rows: extra.map((row) => Float64Array.from(order, (i) => row[i]!)),
+  };
 }

@@ -23,6 +23,8 @@ export interface SpectrumEstimate {
   /** False when the HVPs were finite differences of gradients. */
   readonly exactHvp: boolean;
   readonly converged: boolean;
+  /** With `vectors`: the unit Ritz vectors of `top` (same order) and of `bottom`. */
+  readonly vectors?: { readonly top: readonly Float64Array[]; readonly bottom: Float64Array | null };
 }
 
 export interface LanczosOptions {
@@ -36,6 +38,8 @@ export interface LanczosOptions {
   readonly maxIterations?: number;
   /** Seed of the random start vector (default 0). */
   readonly seed?: number;
+  /** Also return the Ritz vectors (Q·s for T's eigenvectors s), e.g. to see where λmax's direction lies. */
+  readonly vectors?: boolean;
 }
 
 /**
@@ -95,7 +99,34 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
     hvps: op.count - hvpsBefore,
     exactHvp: op.exact,
     converged: final.done,
+    ...(options.vectors ? { vectors: ritzVectors(basis, alpha, beta, k, wantBottom) } : {}),
   };
+}
+
+/** u_i = Q·s_i for the eigenvectors s_i of T (all of T's rows accumulated: O(m³), once). */
+function ritzVectors(
+  basis: readonly Float64Array[],
+  alpha: readonly number[],
+  beta: readonly number[],
+  k: number,
+  wantBottom: boolean,
+) {
+  const m = alpha.length;
+  const n = basis[0]!.length;
+  const rows = Array.from({ length: m }, (_, r) => r);
+  const { rows: s } = tridiagonalEigen(alpha, beta.slice(0, m - 1), rows);
+  const vector = (i: number) => {
+    const u = new Float64Array(n);
+    for (let j = 0; j < m; j++) {
+      const c = s[j]![i]!;
+      const q = basis[j]!;
+      for (let t = 0; t < n; t++) u[t]! += c * q[t]!;
+    }
+    return u;
+  };
+  const top: Float64Array[] = [];
+  for (let i = m - 1; i >= Math.max(0, m - k); i--) top.push(vector(i));
+  return { top, bottom: wantBottom ? vector(0) : null };
 }
 
 /** Ritz values of T_m and their residuals |β_m · s_{m,i}| (Parlett, The Symmetric Eigenvalue Problem, §13.2). */

@@ -1,0 +1,118 @@
+import type { HessianOperator } from "./hvp.js";
+import { type EigenEstimate, hutchinsonTrace, lanczos } from "./lanczos.js";
+
+/**
+ * Curvature of the Hessian's diagonal blocks, one block a layer (its W and b): the block
+ * H_kk = ∂²C/∂θ_k² is the curvature the loss has when only layer k moves, so 2/λmax(H_kk) is the
+ * largest plain-GD step that layer alone could take, and λmax(H) ≥ max_k λmax(H_kk) (Cauchy
+ * interlacing: a principal submatrix's spectrum lies inside the whole one's). Beside it, the share
+ * ‖u_k‖² of the full λmax eigenvector u that lies in layer k: the layers that the limiting
+ * direction moves, and so the ones a smaller step on them (or a rescaling) would relieve.
+ */
+export interface ParameterBlock {
+  readonly name: string;
+  /** Parameters start ≤ i < end. */
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface BlockCurvature {
+  readonly block: ParameterBlock;
+  readonly size: number;
+  readonly top: EigenEstimate;
+  readonly bottom: EigenEstimate;
+  /** tr H_kk: exact (from the unit vectors) when the block is no larger than the probes asked for. */
+  readonly trace: { readonly estimate: number; readonly standardError: number; readonly exact: boolean };
+  /** ‖u_k‖² for the full Hessian's top unit eigenvector u (the shares sum to 1 over a partition). */
+  readonly share: number | null;
+  readonly hvps: number;
+  readonly converged: boolean;
+}
+
+/** A network's blocks from its layout: layer l's W (out × in) then b. */
+export function layerBlocks(
+  layout: readonly { readonly w: number; readonly b: number; readonly out: number }[],
+): ParameterBlock[] {
+  return layout.map((l, i) => ({ name: `layer ${i + 1}`, start: l.w, end: l.b + l.out }));
+}
+
+/** v ↦ (H·[0 … v … 0])_block: the diagonal block as an operator of its own, counting the parent's HVPs. */
+export function blockOperator(op: HessianOperator, block: ParameterBlock): HessianOperator {
+  const full = new Float64Array(op.dim);
+  const out = new Float64Array(op.dim);
+  const size = block.end - block.start;
+  let count = 0;
+  return {
+    dim: size,
+    exact: op.exact,
+    get count() {
+      return count;
+    },
+    apply(v, result) {
+      count++;
+      full.fill(0);
+      full.set(v, block.start);
+      op.apply(full, out);
+      result.set(out.subarray(block.start, block.end));
+    },
+  };
+}
+
+export interface BlockOptions {
+  readonly tolerance?: number;
+  readonly maxIterations?: number;
+  /** Hutchinson probes for a block's trace (default 30); a block of at most this size is traced exactly. */
+  readonly traceProbes?: number;
+  readonly seed?: number;
+}
+
+export function blockCurvature(
+  op: HessianOperator,
+  blocks: readonly ParameterBlock[],
+  topVector: Float64Array | null,
+  options: BlockOptions = {},
+): BlockCurvature[] {
+  const probes = options.traceProbes ?? 30;
+  return blocks.map((block) => {
+    const sub = blockOperator(op, block);
+    const size = sub.dim;
+    const spectrum = lanczos(sub, {
+      k: 1,
+      tolerance: options.tolerance ?? 1e-10,
+      maxIterations: Math.min(size, options.maxIterations ?? 300),
+      seed: options.seed ?? 0,
+    });
+    let trace: BlockCurvature["trace"];
+    if (size <= probes) {
+      // e_iᵀ H e_i for each unit vector: the exact diagonal sum in `size` HVPs.
+      const e = new Float64Array(size);
+      const he = new Float64Array(size);
+      let s = 0;
+      for (let i = 0; i < size; i++) {
+        e.fill(0);
+        e[i] = 1;
+        sub.apply(e, he);
+        s += he[i]!;
+      }
+      trace = { estimate: s, standardError: 0, exact: true };
+    } else {
+      const t = hutchinsonTrace(sub, { samples: probes, seed: (options.seed ?? 0) + 1 });
+      trace = { estimate: t.estimate, standardError: t.standardError, exact: false };
+    }
+    let share: number | null = null;
+    if (topVector) {
+      share = 0;
+      for (let i = block.start; i < block.end; i++) share += topVector[i]! ** 2;
+    }
+    return {
+      block,
+      size,
+      top: spectrum.top[0]!,
+      bottom: spectrum.bottom!,
+      trace,
+      share,
+      hvps: sub.count,
+      converged: spectrum.converged,
+    };
+  });
+}

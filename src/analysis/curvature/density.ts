@@ -1,0 +1,194 @@
+import { createRng } from "../../core/rng.js";
+import { tridiagonalEigen } from "../../core/tridiagonal.js";
+import { allFinite, dot, norm2 } from "../../core/vec.js";
+import type { HessianOperator } from "./hvp.js";
+
+/**
+ * The Hessian's eigenvalue density by stochastic Lanczos quadrature (Golub & Meurant; Ubaru, Chen &
+ * Saad 2017; Ghorbani, Krishnan & Xiao 2019). For a unit start vector q, m Lanczos steps give the
+ * tridiagonal T_m; its eigenvalues θ_i with weights τ_i² (the squared first components of its
+ * eigenvectors) are the m-point Gauss quadrature of the spectral measure μ_q = Σ_j (qᵀv_j)² δ(λ_j):
+ * Σ τ_i² p(θ_i) = qᵀp(H)q exactly for every polynomial p of degree < 2m. For q = z/√n with z
+ * Rademacher, E[(qᵀv_j)²] = 1/n, so the average of μ_q over probes is an unbiased estimate of the
+ * spectral density (1/n) Σ_j δ(λ_j). Each probe also gives Hutchinson's zᵀHz = n·α_1, so the trace
+ * comes with a standard error over the probes.
+ */
+export interface QuadratureProbe {
+  /** Ritz values θ_i, ascending. */
+  readonly nodes: Float64Array;
+  /** τ_i², summing to 1. */
+  readonly weights: Float64Array;
+  /** zᵀHz for this probe's Rademacher z (= n·α_1): one Hutchinson sample of tr H. */
+  readonly quadraticForm: number;
+}
+
+export interface SpectralDensity {
+  readonly dim: number;
+  readonly probes: readonly QuadratureProbe[];
+  /** Lanczos steps per probe (fewer when the Krylov space closes early). */
+  readonly steps: number;
+  readonly hvps: number;
+  readonly exactHvp: boolean;
+  readonly seed: number;
+  /** Hutchinson's estimate from the probes; the standard error needs two probes or more. */
+  readonly trace: { readonly estimate: number; readonly standardError: number | null };
+}
+
+export interface DensityOptions {
+  /** Random start vectors (default 16). */
+  readonly probes?: number;
+  /** Lanczos steps per probe (default min(n, 50)); each is one HVP. */
+  readonly steps?: number;
+  readonly seed?: number;
+}
+
+export function spectralDensity(op: HessianOperator, options: DensityOptions = {}): SpectralDensity {
+  const n = op.dim;
+  const probes = options.probes ?? 16;
+  const steps = options.steps ?? Math.min(n, 50);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(probes) || probes < 1)
+    throw new Error(`invalid probes: ${probes} (a whole number ≥ 1)`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > n)
+    throw new Error(`invalid steps: ${steps} (a whole number from 1 to ${n}, the parameter count)`);
+  const before = op.count;
+  const rng = createRng(seed);
+  const out: QuadratureProbe[] = [];
+  for (let p = 0; p < probes; p++) {
+    const q = Float64Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1) / Math.sqrt(n));
+    out.push(quadrature(op, q, steps));
+  }
+  const forms = out.map((p) => p.quadraticForm);
+  const mean = forms.reduce((a, b) => a + b, 0) / probes;
+  const variance = probes > 1 ? forms.reduce((a, b) => a + (b - mean) ** 2, 0) / (probes - 1) : null;
+  return {
+    dim: n,
+    probes: out,
+    steps: Math.max(...out.map((p) => p.nodes.length)),
+    hvps: op.count - before,
+    exactHvp: op.exact,
+    seed,
+    trace: { estimate: mean, standardError: variance === null ? null : Math.sqrt(variance / probes) },
+  };
+}
+
+/** m Lanczos steps from the unit vector q, fully reorthogonalized (twice), then T's quadrature. */
+export function quadrature(op: HessianOperator, start: Float64Array, steps: number): QuadratureProbe {
+  const n = op.dim;
+  const basis: Float64Array[] = [];
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  const w = new Float64Array(n);
+  let q = start;
+  for (let j = 0; j < steps; j++) {
+    basis.push(q);
+    op.apply(q, w);
+    if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
+    alpha.push(dot(q, w));
+    for (let pass = 0; pass < 2; pass++)
+      for (const b of basis) {
+        const c = dot(b, w);
+        for (let i = 0; i < n; i++) w[i]! -= c * b[i]!;
+      }
+    const b = norm2(w);
+    // The Krylov space is invariant: T's quadrature is then exact for every polynomial.
+    if (j === steps - 1 || b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs))) break;
+    beta.push(b);
+    q = Float64Array.from(w);
+    for (let i = 0; i < n; i++) q[i]! /= b;
+  }
+  const { values, rows } = tridiagonalEigen(alpha, beta, [0]);
+  const weights = Float64Array.from(rows[0]!, (s) => s * s);
+  return { nodes: values, weights, quadraticForm: n * alpha[0]! };
+}
+
+/** A discrete measure on the line: points x with weights w (equal when absent). */
+export interface Measure {
+  readonly x: ArrayLike<number>;
+  readonly w?: ArrayLike<number>;
+}
+
+/** The probes' quadratures averaged into one measure of total mass 1. */
+export function densityMeasure(d: SpectralDensity): { x: Float64Array; w: Float64Array } {
+  const size = d.probes.reduce((a, p) => a + p.nodes.length, 0);
+  const x = new Float64Array(size);
+  const w = new Float64Array(size);
+  let k = 0;
+  for (const p of d.probes)
+    for (let i = 0; i < p.nodes.length; i++) {
+      x[k] = p.nodes[i]!;
+      w[k++] = p.weights[i]! / d.probes.length;
+    }
+  return { x, w };
+}
+
+/**
+ * The Wasserstein-1 (earth mover's) distance between two measures of equal mass on the line,
+ * ∫ |F_a(t) − F_b(t)| dt with F the cumulative distributions (each normalized to mass 1): in the
+ * units of the eigenvalues, how far the mass of one must move on average to become the other.
+ */
+export function wasserstein1(a: Measure, b: Measure): number {
+  const points: { x: number; da: number; db: number }[] = [];
+  const add = (m: Measure, side: "da" | "db") => {
+    const total = m.w ? Array.from(m.w).reduce((s, v) => s + v, 0) : m.x.length;
+    if (!(total > 0)) throw new Error("invalid measure: no mass");
+    for (let i = 0; i < m.x.length; i++) {
+      const mass = (m.w ? m.w[i]! : 1) / total;
+      points.push({ x: m.x[i]!, da: side === "da" ? mass : 0, db: side === "db" ? mass : 0 });
+    }
+  };
+  add(a, "da");
+  add(b, "db");
+  points.sort((p, q) => p.x - q.x);
+  let fa = 0;
+  let fb = 0;
+  let distance = 0;
+  for (let i = 0; i < points.length - 1; i++) {
+    fa += points[i]!.da;
+    fb += points[i]!.db;
+    distance += Math.abs(fa - fb) * (points[i + 1]!.x - points[i]!.x);
+  }
+  return distance;
+}
+
+export interface DensityCurve {
+  readonly x: Float64Array;
+  /** The smoothed density, integrating to 1 over the line (multiply by n for eigenvalues per unit). */
+  readonly density: Float64Array;
+  readonly sigma: number;
+}
+
+/**
+ * The quadrature smoothed by a Gaussian of width σ (the "broadening": each node θ_i becomes
+ * τ_i² · N(θ_i, σ²)), on an even grid from `from` to `to`. σ defaults to 1% of the node range.
+ */
+export function densityCurve(
+  d: SpectralDensity,
+  options: { sigma?: number; points?: number; from?: number; to?: number } = {},
+): DensityCurve {
+  const m = densityMeasure(d);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of m.x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  const width = hi - lo || Math.max(1, Math.abs(hi));
+  const sigma = options.sigma ?? 0.01 * width;
+  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new Error(`invalid sigma: ${sigma} (a number > 0)`);
+  const points = options.points ?? 400;
+  const from = options.from ?? lo - 3 * sigma;
+  const to = options.to ?? hi + 3 * sigma;
+  const x = Float64Array.from({ length: points }, (_, i) => from + ((to - from) * i) / (points - 1));
+  const density = new Float64Array(points);
+  const c = 1 / (sigma * Math.sqrt(2 * Math.PI));
+  for (let j = 0; j < m.x.length; j++) {
+    const at = m.x[j]!;
+    const wj = m.w[j]! * c;
+    for (let i = 0; i < points; i++) {
+      const t = (x[i]! - at) / sigma;
+      if (t * t < 80) density[i]! += wj * Math.exp(-0.5 * t * t);
+    }
+  }
+  return { x, density, sigma };
+}
