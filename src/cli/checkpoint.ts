@@ -47,6 +47,7 @@ export function runIdentity(
     model: {
       sizes: [...spec.sizes],
       activation: spec.activation,
+      ...(spec.activations ? { activations: [...spec.activations] } : {}),
       loss: spec.loss,
       dtype: spec.dtype ?? "float64",
     },

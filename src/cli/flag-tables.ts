@@ -86,7 +86,12 @@ export const OBJECTIVE_FLAGS: FlagSpecs = {
   init: {
     type: "string",
     value: "w1,…,b|SCHEME|FILE",
-    help: "linear/logistic: start weights then bias (default zeros); mlp: pytorch (default), glorot, he or a weights file",
+    help: "linear/logistic: start weights then bias (default zeros); mlp: pytorch (default), glorot, he, a weights file, or a model.onnx (as --model-onnx)",
+  },
+  "model-onnx": {
+    type: "string",
+    value: "FILE.onnx",
+    help: "a network exported from PyTorch or Keras (torch.onnx.export, tf2onnx): its layers and weights, read, never run; with --data (and --target for a CSV)",
   },
   ...NETWORK_FLAGS,
 };

@@ -11,7 +11,7 @@ import { type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
 import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
-import { type Network, networkFromFlags } from "./network.js";
+import { type Network, networkFromFlags, onnxPathFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
 /** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
@@ -41,6 +41,10 @@ export function objectiveWithSourceFromFlags(flags: ParsedFlags): {
     if (flags[key] !== undefined)
       throw new CliError(`--${key} applies to a model on data: add --data FILE.csv`);
   }
+  if (flags["modelOnnx"] !== undefined)
+    throw new CliError(
+      "--model-onnx needs the rows to measure the loss on: add --data FILE.csv --target COLUMN",
+    );
   const f = flags["f"];
   if (typeof f !== "string" || f.trim() === "") {
     throw new CliError(
@@ -152,9 +156,12 @@ export function networkOf(objective: Objective): Network | undefined {
 function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; source: ObjectiveSource } {
   if (flags["f"] !== undefined) throw new CliError("give --f or --data, not both");
   const path = flags["data"] as string;
-  const model = (flags["model"] as string | undefined) ?? "linear";
+  const onnx = onnxPathFromFlags(flags);
+  const model = (flags["model"] as string | undefined) ?? (onnx ? "mlp" : "linear");
   if (!(MODELS as readonly string[]).includes(model))
     throw new CliError(unknownMessage("model", model, MODELS));
+  if (onnx && model !== "mlp")
+    throw new CliError(`--${onnx.flag} ${onnx.path} is a network: drop --model ${model}`);
   if (model === "mlp") {
     const network = networkFromFlags(flags);
     const description = `mlp ${network.spec.sizes.join("-")} on ${network.data.describe}`;

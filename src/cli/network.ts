@@ -18,6 +18,7 @@ import {
   mlpObjective,
   parametersFromLayers,
 } from "../objectives/mlp.js";
+import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../objectives/onnx/read.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
@@ -44,10 +45,23 @@ export interface Network {
   readonly seed: number;
 }
 
+/** The ONNX file named by --model-onnx, or by an --init that ends in .onnx (train --init model.onnx). */
+export function onnxPathFromFlags(flags: ParsedFlags): { path: string; flag: string } | null {
+  const model = flags["modelOnnx"] as string | undefined;
+  const init = flags["init"] as string | undefined;
+  if (model !== undefined && init !== undefined)
+    throw new CliError(`give --model-onnx or --init, not both: the weights come from ${model}`);
+  if (model !== undefined) return { path: model, flag: "model-onnx" };
+  if (init?.toLowerCase().endsWith(".onnx")) return { path: init, flag: "init" };
+  return null;
+}
+
 /** The network, its data split and its initial weights, from the flags. */
 export function networkFromFlags(flags: ParsedFlags): Network {
   const seed = (flags["seed"] as number | undefined) ?? 0;
   if (!Number.isInteger(seed)) throw new CliError(`invalid --seed: ${seed} (an integer)`);
+  const onnx = onnxPathFromFlags(flags);
+  if (onnx) return onnxNetwork(flags, onnx, seed);
   const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
   if (!(ACTIVATIONS as readonly string[]).includes(activation))
     throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
@@ -88,6 +102,73 @@ export function networkFromFlags(flags: ParsedFlags): Network {
     spec,
     data,
     theta0: initialWeights(flags, spec.sizes, seed),
+    seed,
+  };
+}
+
+/**
+ * A network exported to ONNX (torch.onnx.export, tf2onnx): its layers, activations and weights
+ * from the file, its data from --data; the loss follows the model's last node (Softmax:
+ * cross-entropy, Sigmoid: bce) or --loss (default mse).
+ */
+function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, seed: number): Network {
+  for (const key of ["hidden", "activation", "dtype"]) {
+    if (flags[key] !== undefined)
+      throw new CliError(`--${key} comes from the model in ${onnx.path}: drop it`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(onnx.path));
+  } catch (e) {
+    throw new CliError(
+      `cannot read --${onnx.flag} ${onnx.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  let net: OnnxNetwork;
+  try {
+    net = readOnnxNetwork(bytes, onnx.path);
+  } catch (e) {
+    if (e instanceof OnnxError) throw new CliError(e.message);
+    throw e;
+  }
+  const lossFlag = flags["loss"] as Loss | undefined;
+  if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
+    throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
+  const implied: Loss | undefined =
+    net.output === "softmax" ? "cross-entropy" : net.output === "sigmoid" ? "bce" : undefined;
+  if (implied && lossFlag !== undefined && lossFlag !== implied)
+    throw new CliError(
+      `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${net.output === "softmax" ? "Softmax" : "Sigmoid"}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
+    );
+  const data = prepareData(flags, implied ?? lossFlag ?? "mse", seed);
+  const sizes = net.sizes;
+  if (data.inputs !== sizes[0])
+    throw new CliError(
+      `${onnx.path} takes ${sizes[0]} inputs${net.inputShape.length > 1 ? ` (${net.inputShape.join("×")}, flattened)` : ""}; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (choose the columns with --features)" : ""}`,
+    );
+  if (data.outputs !== sizes[sizes.length - 1])
+    throw new CliError(
+      `${onnx.path} has ${sizes[sizes.length - 1]} outputs; --data ${flags["data"]} with ${data.loss} needs ${data.outputs}`,
+    );
+  const kernels = flags["kernels"] as string | undefined;
+  if (kernels !== undefined && kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
+    throw new CliError(unknownMessage("kernels", kernels, ["auto", ...KERNEL_NAMES]));
+  const spec: MlpSpec = {
+    sizes,
+    activation: net.activations[0] ?? "identity",
+    activations: net.activations,
+    loss: data.loss,
+    ...(kernels === undefined || kernels === "auto" ? {} : { kernels: kernels as KernelChoice }),
+  };
+  const widened = net.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights";
+  return {
+    objective: mlpObjective(spec, data.train),
+    spec,
+    data: {
+      ...data,
+      describe: `${data.describe}, model ${onnx.path} (${sizes.join("-")}, ${net.activations.join("/") || "no hidden layer"}${net.output === "none" ? "" : `, ${net.output} taken into ${data.loss}`}; ${widened}; ONNX opset ${net.opset} from ${net.producer})`,
+    },
+    theta0: Float64Array.from(net.theta),
     seed,
   };
 }

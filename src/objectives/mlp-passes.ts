@@ -58,7 +58,8 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export function mlpPasses(
   sizes: readonly number[],
   layout: readonly Layer[],
-  activation: Activation,
+  /** The activation after each hidden layer (activations[l − 1] after layer l). */
+  activations: readonly Activation[],
   loss: Loss,
   f32: boolean,
   choice?: KernelChoice,
@@ -230,7 +231,7 @@ export function mlpPasses(
     round(out, R * m);
   };
 
-  const activate = (zAt: number, aAt: number, n: number) => {
+  const activate = (activation: Activation, zAt: number, aAt: number, n: number) => {
     switch (activation) {
       case "tanh":
         for (let i = 0; i < n; i++) h[aAt + i] = Math.tanh(h[zAt + i]!);
@@ -265,7 +266,7 @@ export function mlpPasses(
         k.nt(R, m, n, a[l - 1]!, n, th + w, n, z[l]!, m, 1);
         round(z[l]!, R * m);
       }
-      if (l < L) activate(z[l]!, a[l]!, R * m);
+      if (l < L) activate(activations[l - 1]!, z[l]!, a[l]!, R * m);
     }
   };
 
@@ -315,7 +316,7 @@ export function mlpPasses(
   };
 
   /** f′(Z) at the block's (z, a), times the matrix at `at`, in place; with f″ for the R-pass. */
-  const derivative1 = (zAt: number, aAt: number, at: number, n: number) => {
+  const derivative1 = (activation: Activation, zAt: number, aAt: number, at: number, n: number) => {
     switch (activation) {
       case "tanh":
         for (let i = 0; i < n; i++) {
@@ -341,7 +342,7 @@ export function mlpPasses(
     round(at, n);
   };
 
-  const f1 = (t: number, u: number): number => {
+  const f1 = (activation: Activation, t: number, u: number): number => {
     switch (activation) {
       case "tanh":
         return 1 - u * u;
@@ -356,7 +357,7 @@ export function mlpPasses(
     }
   };
 
-  const f2 = (t: number, u: number): number => {
+  const f2 = (activation: Activation, t: number, u: number): number => {
     switch (activation) {
       case "tanh":
         return -2 * u * (1 - u * u);
@@ -421,7 +422,7 @@ export function mlpPasses(
         } else {
           k.tn(m, n, R, d[l]!, m, a[l - 1]!, n, gr + w, n);
           k.nn(R, n, m, d[l]!, m, th + w, n, d[l - 1]!, n, 0);
-          derivative1(z[l - 1]!, a[l - 1]!, d[l - 1]!, R * n);
+          derivative1(activations[l - 2]!, z[l - 1]!, a[l - 1]!, d[l - 1]!, R * n);
         }
       }
     }
@@ -462,7 +463,8 @@ export function mlpPasses(
           const al = a[l]!;
           const rzl = rz[l]!;
           const ral = ra[l]!;
-          for (let i = 0; i < R * m; i++) h[ral + i] = f1(h[zl + i]!, h[al + i]!) * h[rzl + i]!;
+          const act = activations[l - 1]!;
+          for (let i = 0; i < R * m; i++) h[ral + i] = f1(act, h[zl + i]!, h[al + i]!) * h[rzl + i]!;
         }
       }
       lossCurvature(y, r0, R, scale);
@@ -485,12 +487,13 @@ export function mlpPasses(
         const zp = z[l - 1]!;
         const ap = a[l - 1]!;
         const rzp = rz[l - 1]!;
+        const act = activations[l - 2]!;
         for (let i = 0; i < R * n; i++) {
           const t = h[zp + i]!;
           const u = h[ap + i]!;
           const back = h[dp + i]!;
-          const d1 = f1(t, u);
-          h[rdp + i] = h[rdp + i]! * d1 + back * f2(t, u) * h[rzp + i]!;
+          const d1 = f1(act, t, u);
+          h[rdp + i] = h[rdp + i]! * d1 + back * f2(act, t, u) * h[rzp + i]!;
           h[dp + i] = back * d1;
         }
       }

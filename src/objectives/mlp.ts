@@ -20,6 +20,11 @@ export interface MlpSpec {
   readonly sizes: readonly number[];
   /** Activation of every hidden layer; the output layer is linear (the loss takes logits). */
   readonly activation: Activation;
+  /**
+   * One activation per hidden layer (an imported model's may differ layer to layer); overrides
+   * `activation` where given.
+   */
+  readonly activations?: readonly Activation[];
   readonly loss: Loss;
   /** Storage precision (default float64); float32 rounds every stored value through Math.fround. */
   readonly dtype?: "float64" | "float32";
@@ -82,8 +87,13 @@ function validate(spec: MlpSpec, data: MlpData): void {
   for (const s of sizes)
     if (!Number.isInteger(s) || s < 1)
       throw new Error(`invalid hidden: layer sizes must be whole numbers ≥ 1, got ${sizes.join(",")}`);
-  if (!(ACTIVATIONS as readonly string[]).includes(spec.activation))
-    throw new Error(`invalid activation: ${spec.activation} (valid: ${ACTIVATIONS.join(", ")})`);
+  for (const a of [spec.activation, ...(spec.activations ?? [])])
+    if (!(ACTIVATIONS as readonly string[]).includes(a))
+      throw new Error(`invalid activation: ${a} (valid: ${ACTIVATIONS.join(", ")})`);
+  if (spec.activations && spec.activations.length !== sizes.length - 2)
+    throw new Error(
+      `invalid activations: ${spec.activations.length} for ${sizes.length - 2} hidden layers (one after each)`,
+    );
   if (!(LOSSES as readonly string[]).includes(spec.loss))
     throw new Error(`invalid loss: ${spec.loss} (valid: ${LOSSES.join(", ")})`);
   const inSize = sizes[0]!;
@@ -110,6 +120,7 @@ export function mlpObjective(
   validate(spec, data);
   const { sizes, activation, loss } = spec;
   const L = sizes.length - 1;
+  const activations = layerActivations(spec);
   const layout: { w: number; b: number; in: number; out: number }[] = [];
   let offset = 0;
   for (let l = 1; l <= L; l++) {
@@ -127,7 +138,7 @@ export function mlpObjective(
   const passes = mlpPasses(
     sizes,
     layout,
-    activation,
+    activations,
     loss,
     f32,
     options.kernels ?? spec.kernels,
@@ -183,7 +194,13 @@ export function mlpObjective(
     description: {
       kind: "builtin",
       name: description,
-      parameters: { sizes: [...sizes], activation, loss, rows: data.rows },
+      parameters: {
+        sizes: [...sizes],
+        activation,
+        ...(spec.activations ? { activations: [...spec.activations] } : {}),
+        loss,
+        rows: data.rows,
+      },
     },
     training: true,
     spec,
@@ -213,6 +230,11 @@ export function mlpObjective(
     hessianVector: (theta, v, out) => passes.hessianVector(theta, v, data.x, data.y, data.rows, out),
     evaluate,
   };
+}
+
+/** The activation after each hidden layer. */
+export function layerActivations(spec: MlpSpec): readonly Activation[] {
+  return spec.activations ?? Array.from({ length: spec.sizes.length - 2 }, () => spec.activation);
 }
 
 export type InitScheme = "pytorch" | "glorot" | "he";

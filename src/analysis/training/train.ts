@@ -1,4 +1,10 @@
-import { type MlpData, type MlpObjective, mlpObjective, rowRange } from "../../objectives/mlp.js";
+import {
+  layerActivations,
+  type MlpData,
+  type MlpObjective,
+  mlpObjective,
+  rowRange,
+} from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
@@ -358,8 +364,9 @@ function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Arr
 function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): number[] {
   const hidden = f.spec.sizes.slice(1, -1);
   const active = hidden.map((s) => new Int32Array(s));
-  const kind = f.spec.activation;
+  const kinds = layerActivations(f.spec);
   f.activations(theta, data, (layer, unit, z, a) => {
+    const kind = kinds[layer - 1];
     const live =
       kind === "relu"
         ? z > 0
@@ -370,9 +377,9 @@ function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): num
             : true;
     if (live) active[layer - 1]![unit]!++;
   });
-  return active.map((counts) => {
+  return active.map((counts, l) => {
     let off = 0;
-    for (const c of counts) if (kind === "relu" ? c === 0 : c < 0.1 * data.rows) off++;
+    for (const c of counts) if (kinds[l] === "relu" ? c === 0 : c < 0.1 * data.rows) off++;
     return counts.length > 0 ? off / counts.length : 0;
   });
 }

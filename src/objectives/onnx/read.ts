@@ -1,0 +1,401 @@
+import protobuf from "protobufjs";
+import type { Activation } from "../mlp.js";
+import { ONNX_PROTO } from "./schema.js";
+
+/**
+ * A feed-forward network read from an ONNX file (torch.onnx.export, tf2onnx) as weights and
+ * architecture: the graph is walked as a chain from its input to its output and each node is
+ * matched to a layer — Gemm, or MatMul then Add, for a dense layer; Relu, Tanh, Sigmoid, Gelu (and
+ * the Div–Erf–Add–Mul–Mul chain that PyTorch exports for GELU before opset 20) for its activation;
+ * Identity and a leading Flatten as no-ops; a final Softmax or Sigmoid as the loss's link. The
+ * model is never executed: anything else is refused with the operator and the node named.
+ * float32 initializers are widened to float64 exactly.
+ */
+export interface OnnxNetwork {
+  /** Layer widths from the (flattened) input to the output. */
+  readonly sizes: readonly number[];
+  /** The activation after each hidden layer. */
+  readonly activations: readonly Activation[];
+  /** The final link the loss absorbs: softmax (cross-entropy), sigmoid (bce) or none. */
+  readonly output: "softmax" | "sigmoid" | "none";
+  /** Every layer's W (out × in, row-major) then b, float64. */
+  readonly theta: Float64Array;
+  /** The initializers' element type. */
+  readonly dtype: "float32" | "float64";
+  readonly opset: number;
+  readonly producer: string;
+  /** The input's shape after the batch dimension (e.g. [2, 3] before a Flatten). */
+  readonly inputShape: readonly number[];
+}
+
+const SUPPORTED =
+  "Gemm, MatMul+Add, Relu, Tanh, Sigmoid, Gelu, Identity, Flatten (at the input) and a final Softmax or Sigmoid";
+
+export class OnnxError extends Error {}
+
+interface Tensor {
+  readonly dims: readonly number[];
+  readonly values: Float64Array;
+  readonly type: "float32" | "float64";
+}
+
+interface Node {
+  readonly opType: string;
+  readonly name: string;
+  readonly input: readonly string[];
+  readonly output: readonly string[];
+  readonly attribute: readonly {
+    name: string;
+    f?: number;
+    i?: number;
+    s?: Uint8Array;
+    t?: TensorMessage;
+    ints?: number[];
+  }[];
+}
+
+interface TensorMessage {
+  name?: string;
+  dims?: number[];
+  dataType?: number;
+  rawData?: Uint8Array;
+  floatData?: number[];
+  doubleData?: number[];
+  dataLocation?: number;
+}
+
+let modelType: protobuf.Type | null = null;
+
+/** ONNX TensorProto.DataType: FLOAT = 1, DOUBLE = 11. */
+const FLOAT = 1;
+const DOUBLE = 11;
+
+export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNetwork {
+  modelType ??= protobuf.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+  let model: {
+    graph?: {
+      node?: Node[];
+      initializer?: TensorMessage[];
+      input?: { name: string; type?: unknown }[];
+      output?: { name: string }[];
+    };
+    opsetImport?: { domain?: string; version?: number }[];
+    producerName?: string;
+    producerVersion?: string;
+  };
+  try {
+    // arrays: every repeated field present (empty when absent), so a node always has its lists.
+    model = modelType.toObject(modelType.decode(bytes), { longs: Number, arrays: true }) as typeof model;
+  } catch (e) {
+    throw new OnnxError(`${source} is not an ONNX model (${(e as Error).message})`);
+  }
+  const graph = model.graph;
+  if (!graph || !graph.node || graph.node.length === 0)
+    throw new OnnxError(`${source} is not an ONNX model: it has no graph of nodes`);
+  const opset = model.opsetImport?.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 0;
+  const producer = [model.producerName, model.producerVersion].filter(Boolean).join(" ") || "unknown";
+
+  const tensors = new Map<string, Tensor>();
+  for (const t of graph.initializer ?? []) tensors.set(t.name ?? "", tensorValues(t, source));
+  const nodes = graph.node;
+  // Constant nodes are values too (PyTorch exports GELU's √2, 1 and ½ as Constant nodes).
+  for (const node of nodes)
+    if (node.opType === "Constant") {
+      const value = attr(node, "value")?.t;
+      const scalar = attr(node, "value_float")?.f;
+      if (value) tensors.set(node.output[0]!, tensorValues(value, source));
+      else if (scalar !== undefined)
+        tensors.set(node.output[0]!, { dims: [], values: Float64Array.of(scalar), type: "float32" });
+      else throw refuse(node, "a Constant of a kind other than a tensor or a float");
+    }
+  const inputs = (graph.input ?? []).filter((i) => !tensors.has(i.name));
+  if (inputs.length !== 1)
+    throw new OnnxError(
+      `${source} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ") || "none"}); overshoot imports networks of one input`,
+    );
+  const outputs = graph.output ?? [];
+  if (outputs.length !== 1)
+    throw new OnnxError(`${source} has ${outputs.length} outputs; overshoot imports networks of one output`);
+  const inputShape = shapeOf(inputs[0]!.type).slice(1);
+  const finalName = outputs[0]!.name;
+
+  /** The nodes that read a value, Constant nodes aside. */
+  const consumers = new Map<string, Node[]>();
+  for (const node of nodes) {
+    if (node.opType === "Constant") continue;
+    for (const i of node.input) {
+      if (!consumers.has(i)) consumers.set(i, []);
+      consumers.get(i)!.push(node);
+    }
+  }
+  const only = (value: string): Node | null => {
+    const list = consumers.get(value) ?? [];
+    if (list.length > 1 && !isGelu(list, value))
+      throw refuse(
+        list[1]!,
+        `a branch: ${JSON.stringify(value)} feeds ${list.length} nodes (${list.map((n) => `${n.opType} "${n.name}"`).join(", ")}), not one after another`,
+      );
+    return list[0] ?? null;
+  };
+  /** The GELU chain PyTorch exports: Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(½), x read twice. */
+  const isGelu = (list: Node[], x: string) =>
+    list.length === 2 &&
+    list.some((n) => n.opType === "Div") &&
+    list.some((n) => n.opType === "Mul") &&
+    x !== "";
+  const constant = (name: string): number | null => {
+    const t = tensors.get(name);
+    return t && t.values.length === 1 ? t.values[0]! : null;
+  };
+  const other = (node: Node, value: string) => node.input.find((i) => i !== value) ?? value;
+
+  const layers: { w: Float64Array; b: Float64Array; in: number; out: number; node: Node }[] = [];
+  const activations: Activation[] = [];
+  let output: OnnxNetwork["output"] = "none";
+  // Unknown (symbolic) dimensions after the batch leave the width to the first layer.
+  let width =
+    inputShape.length === 0 || inputShape.includes(0) ? null : inputShape.reduce((a, b) => a * b, 1);
+  let pending: Activation | null = null;
+  let current = inputs[0]!.name;
+  const types = new Set<string>();
+
+  const addLayer = (w: Float64Array, b: Float64Array, inS: number, outS: number, node: Node) => {
+    if (width !== null && inS !== width) throw refuse(node, `a layer of ${inS} inputs after ${width} values`);
+    if (layers.length > 0) activations.push(pending ?? "identity");
+    else if (pending) throw refuse(node, `an activation (${pending}) before the first layer`);
+    pending = null;
+    layers.push({ w, b, in: inS, out: outS, node });
+    width = outS;
+  };
+  const weight = (node: Node, name: string | undefined): Tensor => {
+    const t = name === undefined ? undefined : tensors.get(name);
+    if (!t)
+      throw refuse(
+        node,
+        `a product with a computed value (${JSON.stringify(name)}), not with weights stored in the file`,
+      );
+    types.add(t.type);
+    return t;
+  };
+  const bias = (node: Node, t: Tensor, out: number): Float64Array => {
+    if (t.values.length !== out)
+      throw refuse(node, `a bias of ${t.values.length} values for a layer of ${out} outputs`);
+    return t.values;
+  };
+
+  for (let guard = 0; guard <= nodes.length; guard++) {
+    if (current === finalName && (consumers.get(current) ?? []).length === 0) break;
+    const node = only(current);
+    if (!node)
+      throw new OnnxError(
+        `${source}: the chain from the input stops at ${JSON.stringify(current)}, which is not the graph's output`,
+      );
+    const op = node.opType;
+    if (output !== "none")
+      throw refuse(node, `a node after the final ${output === "softmax" ? "Softmax" : "Sigmoid"}`);
+    if (op === "Flatten") {
+      if (layers.length > 0) throw refuse(node, "a Flatten between layers");
+      const axis = attrInt(node, "axis", 1);
+      if (axis !== 1) throw refuse(node, `Flatten with axis ${axis} (only axis 1, keeping the batch)`);
+      current = node.output[0]!;
+    } else if (op === "Identity") {
+      current = node.output[0]!;
+    } else if (op === "Gemm") {
+      if (node.input[0] !== current) throw refuse(node, "a Gemm whose first input is not the previous layer");
+      if (attrInt(node, "transA", 0) !== 0) throw refuse(node, "Gemm with transA = 1");
+      const transB = attrInt(node, "transB", 0);
+      const alpha = attrFloat(node, "alpha", 1);
+      const beta = attrFloat(node, "beta", 1);
+      const B = weight(node, node.input[1]);
+      if (B.dims.length !== 2) throw refuse(node, `a weight of shape [${B.dims.join(", ")}]`);
+      const [outS, inS] = transB ? [B.dims[0]!, B.dims[1]!] : [B.dims[1]!, B.dims[0]!];
+      if (node.input[2] === undefined || node.input[2] === "")
+        throw refuse(node, "a layer without a bias (overshoot's layers have W and b)");
+      const C = weight(node, node.input[2]);
+      const w = outInWeights(B.values, inS, outS, transB === 1, alpha);
+      const b = Float64Array.from(bias(node, C, outS), (v) => beta * v);
+      addLayer(w, b, inS, outS, node);
+      current = node.output[0]!;
+    } else if (op === "MatMul") {
+      if (node.input[0] !== current)
+        throw refuse(node, "a MatMul whose first input is not the previous layer");
+      const B = weight(node, node.input[1]);
+      if (B.dims.length !== 2) throw refuse(node, `a weight of shape [${B.dims.join(", ")}]`);
+      const [inS, outS] = [B.dims[0]!, B.dims[1]!];
+      const add = only(node.output[0]!);
+      if (!add || add.opType !== "Add")
+        throw refuse(node, "a MatMul without a bias Add after it (overshoot's layers have W and b)");
+      const C = weight(add, other(add, node.output[0]!));
+      addLayer(
+        outInWeights(B.values, inS, outS, false, 1),
+        Float64Array.from(bias(add, C, outS)),
+        inS,
+        outS,
+        node,
+      );
+      current = add.output[0]!;
+    } else if (op === "Relu" || op === "Tanh" || op === "Sigmoid" || op === "Gelu") {
+      if (op === "Gelu" && attrString(node, "approximate", "none") !== "none")
+        throw refuse(node, 'Gelu with approximate = "tanh" (only the exact erf form)');
+      if (pending) throw refuse(node, `two activations in a row (${pending}, then ${op})`);
+      if (layers.length === 0) throw refuse(node, `an activation (${op}) before the first layer`);
+      const out = node.output[0]!;
+      const last = out === finalName && (consumers.get(out) ?? []).length === 0;
+      if (last && op === "Sigmoid") output = "sigmoid";
+      else pending = op.toLowerCase() as Activation;
+      current = out;
+    } else if (op === "Softmax") {
+      const out = node.output[0]!;
+      const axis = attrInt(node, "axis", opset >= 13 ? -1 : 1);
+      if (axis !== -1 && axis !== 1) throw refuse(node, `Softmax over axis ${axis} (only over the outputs)`);
+      if (!(out === finalName && (consumers.get(out) ?? []).length === 0))
+        throw refuse(node, "a Softmax that is not the last node");
+      if (pending) throw refuse(node, `a Softmax after an activation (${pending})`);
+      output = "softmax";
+      current = out;
+    } else if (op === "Div" && gelu(node, current)) {
+      // Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(½): x·Φ(x), the exact GELU.
+      const chain = geluChain(node, current)!;
+      if (pending) throw refuse(node, `two activations in a row (${pending}, then GELU)`);
+      if (layers.length === 0) throw refuse(node, "an activation (GELU) before the first layer");
+      pending = "gelu";
+      current = chain;
+    } else if (op === "Add" && !tensors.has(other(node, current)))
+      throw refuse(node, "an Add of two computed values (a skip connection), not a bias");
+    else throw refuse(node, null);
+  }
+  if (current !== finalName)
+    throw new OnnxError(`${source}: the chain from the input does not reach the output`);
+  if (layers.length === 0) throw new OnnxError(`${source} has no dense layer (Gemm or MatMul+Add)`);
+  if (pending) {
+    const node = layers[layers.length - 1]!.node;
+    throw refuse(
+      node,
+      `an output activation (${pending}) other than a final Softmax or Sigmoid; overshoot's networks end in a linear layer`,
+    );
+  }
+  if (types.size > 1) throw new OnnxError(`${source} mixes float32 and float64 weights`);
+  const size = layers.reduce((s, l) => s + l.w.length + l.b.length, 0);
+  const theta = new Float64Array(size);
+  let k = 0;
+  for (const l of layers) {
+    theta.set(l.w, k);
+    k += l.w.length;
+    theta.set(l.b, k);
+    k += l.b.length;
+  }
+  return {
+    sizes: [layers[0]!.in, ...layers.map((l) => l.out)],
+    activations,
+    output,
+    theta,
+    dtype: types.has("float64") ? "float64" : "float32",
+    opset,
+    producer,
+    inputShape,
+  };
+
+  function gelu(div: Node, x: string): boolean {
+    return geluChain(div, x) !== null;
+  }
+
+  /** The output of the GELU chain starting at Div(x, c), or null if the nodes are not that chain. */
+  function geluChain(div: Node, x: string): string | null {
+    const near = (v: number | null, want: number) => v !== null && Math.abs(v - want) <= 1e-6 * want;
+    if (div.input[0] !== x || !near(constant(div.input[1]!), Math.SQRT2)) return null;
+    const erf = (consumers.get(div.output[0]!) ?? [])[0];
+    if (!erf || erf.opType !== "Erf") return null;
+    const add = (consumers.get(erf.output[0]!) ?? [])[0];
+    if (!add || add.opType !== "Add" || !near(constant(other(add, erf.output[0]!)), 1)) return null;
+    const mul = (consumers.get(add.output[0]!) ?? [])[0];
+    if (!mul || mul.opType !== "Mul" || other(mul, add.output[0]!) !== x) return null;
+    const half = (consumers.get(mul.output[0]!) ?? [])[0];
+    if (!half || half.opType !== "Mul" || !near(constant(other(half, mul.output[0]!)), 0.5)) return null;
+    return half.output[0]!;
+  }
+
+  function refuse(node: Node, what: string | null): OnnxError {
+    return new OnnxError(
+      what === null
+        ? `${source}: unsupported ONNX operator ${node.opType} (node "${node.name}"); overshoot imports feed-forward networks of ${SUPPORTED}`
+        : `${source}: node "${node.name}" (${node.opType}) is ${what}; overshoot imports feed-forward networks of ${SUPPORTED}`,
+    );
+  }
+}
+
+/** W as out × in row-major, from B stored out × in (transB) or in × out, times alpha. */
+function outInWeights(
+  b: Float64Array,
+  inS: number,
+  outS: number,
+  outIn: boolean,
+  alpha: number,
+): Float64Array {
+  if (b.length !== inS * outS)
+    throw new OnnxError(`invalid ONNX weight: ${b.length} values for ${inS}×${outS}`);
+  const w = new Float64Array(inS * outS);
+  for (let i = 0; i < outS; i++)
+    for (let j = 0; j < inS; j++) w[i * inS + j] = alpha * (outIn ? b[i * inS + j]! : b[j * outS + i]!);
+  return w;
+}
+
+function tensorValues(t: TensorMessage, source: string): Tensor {
+  const dims = (t.dims ?? []).map(Number);
+  const count = dims.reduce((a, b) => a * b, 1);
+  const name = JSON.stringify(t.name ?? "");
+  if (t.dataLocation === 1)
+    throw new OnnxError(
+      `${source}: tensor ${name} is stored in an external file; export with the weights inside the model (a model under 2 GB)`,
+    );
+  let values: Float64Array;
+  let type: Tensor["type"];
+  if (t.dataType === FLOAT) {
+    type = "float32";
+    if (t.rawData && t.rawData.length > 0) {
+      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+      values = Float64Array.from({ length: t.rawData.byteLength / 4 }, (_, i) =>
+        view.getFloat32(4 * i, true),
+      );
+    } else values = Float64Array.from(t.floatData ?? [], Math.fround);
+  } else if (t.dataType === DOUBLE) {
+    type = "float64";
+    if (t.rawData && t.rawData.length > 0) {
+      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+      values = Float64Array.from({ length: t.rawData.byteLength / 8 }, (_, i) =>
+        view.getFloat64(8 * i, true),
+      );
+    } else values = Float64Array.from(t.doubleData ?? []);
+  } else {
+    // Integer tensors appear as shapes (Reshape's target); the chain refuses their nodes by name.
+    return { dims, values: new Float64Array(0), type: "float32" };
+  }
+  if (values.length !== count)
+    throw new OnnxError(
+      `${source}: tensor ${name} has ${values.length} values for its shape [${dims.join(", ")}]`,
+    );
+  for (const v of values)
+    if (!Number.isFinite(v)) throw new OnnxError(`${source}: tensor ${name} holds ${v}, not a finite number`);
+  return { dims, values, type };
+}
+
+function shapeOf(type: unknown): number[] {
+  const dims = (type as { tensorType?: { shape?: { dim?: { dimValue?: number }[] } } })?.tensorType?.shape
+    ?.dim;
+  return (dims ?? []).map((d) => Number(d.dimValue ?? 0));
+}
+
+function attr(node: Node, name: string) {
+  return node.attribute.find((a) => a.name === name);
+}
+function attrInt(node: Node, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a?.i !== undefined ? Number(a.i) : fallback;
+}
+function attrFloat(node: Node, name: string, fallback: number): number {
+  const a = attr(node, name);
+  return a?.f !== undefined ? a.f : fallback;
+}
+function attrString(node: Node, name: string, fallback: string): string {
+  const a = attr(node, name);
+  return a?.s ? new TextDecoder().decode(a.s) : fallback;
+}
