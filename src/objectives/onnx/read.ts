@@ -90,7 +90,7 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
     throw new OnnxError(`${source} is not an ONNX model (${(e as Error).message})`);
   }
   const graph = model.graph;
-  if (!graph || !graph.node || graph.node.length === 0)
+  if (!graph?.node || graph.node.length === 0)
     throw new OnnxError(`${source} is not an ONNX model: it has no graph of nodes`);
   const opset = model.opsetImport?.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 0;
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(" ") || "unknown";
@@ -223,7 +223,7 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
       if (B.dims.length !== 2) throw refuse(node, `a weight of shape [${B.dims.join(", ")}]`);
       const [inS, outS] = [B.dims[0]!, B.dims[1]!];
       const add = only(node.output[0]!);
-      if (!add || add.opType !== "Add")
+      if (add?.opType !== "Add")
         throw refuse(node, "a MatMul without a bias Add after it (overshoot's layers have W and b)");
       const C = weight(add, other(add, node.output[0]!));
       addLayer(
@@ -304,13 +304,13 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
     const near = (v: number | null, want: number) => v !== null && Math.abs(v - want) <= 1e-6 * want;
     if (div.input[0] !== x || !near(constant(div.input[1]!), Math.SQRT2)) return null;
     const erf = (consumers.get(div.output[0]!) ?? [])[0];
-    if (!erf || erf.opType !== "Erf") return null;
+    if (erf?.opType !== "Erf") return null;
     const add = (consumers.get(erf.output[0]!) ?? [])[0];
-    if (!add || add.opType !== "Add" || !near(constant(other(add, erf.output[0]!)), 1)) return null;
+    if (add?.opType !== "Add" || !near(constant(other(add, erf.output[0]!)), 1)) return null;
     const mul = (consumers.get(add.output[0]!) ?? [])[0];
-    if (!mul || mul.opType !== "Mul" || other(mul, add.output[0]!) !== x) return null;
+    if (mul?.opType !== "Mul" || other(mul, add.output[0]!) !== x) return null;
     const half = (consumers.get(mul.output[0]!) ?? [])[0];
-    if (!half || half.opType !== "Mul" || !near(constant(other(half, mul.output[0]!)), 0.5)) return null;
+    if (half?.opType !== "Mul" || !near(constant(other(half, mul.output[0]!)), 0.5)) return null;
     return half.output[0]!;
   }
 
