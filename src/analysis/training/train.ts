@@ -1,11 +1,7 @@
-import {
-  layerActivations,
-  type MlpData,
-  type MlpObjective,
-  mlpObjective,
-  rowRange,
-} from "../../objectives/mlp.js";
+import { createRng } from "../../core/rng.js";
+import { layerActivations, type MlpData, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
+import { blockCurvature, layerBlocks } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
@@ -36,8 +32,13 @@ export interface TrainConfig {
   /** Measure curvature at the steps this accepts instead (a demo's dense first steps). */
   readonly sharpnessAt?: (step: number) => boolean;
   readonly sharpnessK?: number;
-  /** Rows of the fixed measurement batch for curvature (default min(rows, 1000)). */
+  /**
+   * Rows curvature is measured on (default: every training row, in blocks, in bounded memory);
+   * fewer are a seeded random sample drawn once, the same rows at every measurement.
+   */
   readonly measurementRows?: number;
+  /** With each curvature measurement, each layer's Hessian block and its share of λmax's eigenvector (costs HVPs). */
+  readonly layerCurvature?: boolean;
   /** The learning rate of each step; the optimizer's own when absent. */
   readonly schedule?: (step: number) => number;
   /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
@@ -85,6 +86,13 @@ export interface TrainRecord {
   readonly inactive?: readonly number[];
   readonly sharpness?: number;
   readonly eigenvalues?: readonly number[];
+  /** Per layer (with layerCurvature): λmax of its block, its trace (± standard error) and its share of λmax's eigenvector. */
+  readonly layers?: readonly {
+    readonly lambdaMax: number;
+    readonly trace: number;
+    readonly traceSe: number;
+    readonly share: number;
+  }[];
   readonly twoOverLr?: number;
   readonly preconditionedSharpness?: number;
   readonly bound?: number;
@@ -145,11 +153,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   round();
   const previous = new Float64Array(n);
   const g = new Float64Array(n);
-  const measureRows = Math.min(config.measurementRows ?? 1000, data.rows);
-  const measure =
-    measureRows === data.rows
-      ? f
-      : mlpObjective(spec, rowRange(data, 0, measureRows), "measurement batch", { kernels: f.kernels });
+  const measure = measurementObjective(f, data, config.measurementRows, config.seed);
   const lr = opt.config.lr;
   let detector = new DivergenceDetector(opt.config);
   let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;
@@ -242,11 +246,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           const t = f.evaluate(theta);
           record["trainLoss"] = t.loss;
           record["trainAccuracy"] = t.accuracy;
-          record["inactive"] = inactiveUnits(
-            measure,
-            theta,
-            measureRows === data.rows ? data : rowRange(data, 0, measureRows),
-          );
+          record["inactive"] = inactiveUnits(f, theta, data);
         } else if (sinceRecord.count > 0) {
           record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
           record["runningOver"] = sinceRecord.count;
@@ -265,9 +265,21 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
             bottom: false,
             tolerance: 1e-6,
             maxIterations: Math.min(n, 100),
+            vectors: config.layerCurvature === true,
           });
           record["sharpness"] = est.top[0]!.value;
           record["eigenvalues"] = est.top.map((e) => e.value);
+          if (config.layerCurvature)
+            record["layers"] = blockCurvature(op, layerBlocks(f.layout), est.vectors!.top[0]!, {
+              tolerance: 1e-6,
+              maxIterations: 100,
+              traceProbes: 16,
+            }).map((b) => ({
+              lambdaMax: b.top.value,
+              trace: b.trace.estimate,
+              traceSe: b.trace.standardError,
+              share: b.share!,
+            }));
           record["twoOverLr"] = 2 / stepLr;
           const p = preconditioning(opt);
           if (p && opt.config.name !== "sgd") {
@@ -326,6 +338,39 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     atStep: null,
     stepsPerEpoch,
   };
+}
+
+/**
+ * The objective curvature is measured on: the training objective itself (every row), or the loss
+ * on `rows` of them drawn once without replacement (seeded, kept in their original order).
+ */
+export function measurementObjective(
+  f: MlpObjective,
+  data: MlpData,
+  rows: number | undefined,
+  seed: number,
+): MlpObjective {
+  if (rows === undefined || rows >= data.rows) return f;
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new Error(`invalid curvature-rows: ${rows} (a whole number ≥ 1)`);
+  const rng = createRng(seed + 7);
+  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
+  for (let i = 0; i < rows; i++) {
+    const j = i + Math.floor(rng.uniform() * (data.rows - i));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  const picked = order.slice(0, rows).sort();
+  const inS = data.x.length / data.rows;
+  const outS = data.y.length / data.rows;
+  const x = new Float64Array(rows * inS);
+  const y = new Float64Array(rows * outS);
+  picked.forEach((r, i) => {
+    x.set(data.x.subarray(r * inS, (r + 1) * inS), i * inS);
+    y.set(data.y.subarray(r * outS, (r + 1) * outS), i * outS);
+  });
+  return mlpObjective(f.spec, { x, y, rows }, "measurement rows", { kernels: f.kernels });
 }
 
 /** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */

@@ -21,6 +21,7 @@ import {
   GUARD_FLAGS,
   HELP_FLAG,
   NETWORK_FLAGS,
+  OBJECTIVE_FLAGS,
   OPTIMIZER_FLAGS,
   outputFlags,
 } from "../flag-tables.js";
@@ -53,9 +54,10 @@ export const TRAIN_FLAGS: FlagSpecs = {
   ...NETWORK_FLAGS,
   init: {
     type: "string",
-    value: "SCHEME|FILE.json",
-    help: "pytorch (default), glorot, he, or weights { layers: [{ W, b }] }",
+    value: "SCHEME|FILE.json|FILE.onnx",
+    help: "pytorch (default), glorot, he, weights { layers: [{ W, b }] }, or a model.onnx (its layers and weights, as --model-onnx)",
   },
+  "model-onnx": OBJECTIVE_FLAGS["model-onnx"]!,
   "save-weights": {
     type: "string",
     value: "FILE.json",
@@ -90,7 +92,16 @@ export const TRAIN_FLAGS: FlagSpecs = {
   "sharpness-every": {
     type: "number",
     value: "K",
-    help: "measure the top Hessian eigenvalues every K steps (Lanczos, exact HVPs)",
+    help: "measure the top Hessian eigenvalues every K steps (Lanczos, exact HVPs, on every training row)",
+  },
+  "curvature-rows": {
+    type: "number",
+    value: "N",
+    help: "with --sharpness-every: measure on N training rows, a seeded sample drawn once (default: all of them)",
+  },
+  layers: {
+    type: "boolean",
+    help: "with --sharpness-every: also each layer's Hessian block (λmax, trace) and its share of λmax's eigenvector (costs HVPs)",
   },
   log: {
     type: "string",
@@ -155,6 +166,19 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   const sharpnessEvery = (flags["sharpnessEvery"] as number | undefined) ?? null;
   if (sharpnessEvery !== null && (!Number.isInteger(sharpnessEvery) || sharpnessEvery < 1))
     throw new CliError(`invalid --sharpness-every: ${sharpnessEvery} (a whole number ≥ 1)`);
+  const curvatureRows = flags["curvatureRows"] as number | undefined;
+  for (const [flag, given] of [
+    ["curvature-rows", curvatureRows !== undefined],
+    ["layers", flags["layers"] !== undefined],
+  ] as const)
+    if (given && sharpnessEvery === null)
+      throw new CliError(`--${flag} applies to the curvature: add --sharpness-every K`);
+  if (curvatureRows !== undefined && (!Number.isInteger(curvatureRows) || curvatureRows < 1))
+    throw new CliError(`invalid --curvature-rows: ${curvatureRows} (a whole number ≥ 1)`);
+  const measured =
+    curvatureRows === undefined || curvatureRows >= data.train.rows
+      ? `on all ${data.train.rows} training rows`
+      : `on ${curvatureRows} of the ${data.train.rows} training rows, a seeded sample drawn once`;
 
   const saveTo = flags["saveWeights"] as string | undefined;
   if (saveTo !== undefined) checkWritable(saveTo, "--save-weights");
@@ -216,7 +240,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
     );
     io.out(
-      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${Math.min(1000, data.train.rows)}-row measurement batch)` : ""}\n\n`,
+      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${measured}${flags["layers"] ? ", per layer too" : ""})` : ""}\n\n`,
     );
   }
   // On a terminal a progress bar redraws in place and the records are printed at the end (up to
@@ -244,6 +268,8 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       seed: seed + 3,
       logEvery,
       sharpnessEvery,
+      ...(curvatureRows !== undefined ? { measurementRows: curvatureRows } : {}),
+      ...(flags["layers"] ? { layerCurvature: true } : {}),
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(guard ? { guard } : {}),
       ...(checkpointPath !== undefined
@@ -347,6 +373,10 @@ function recordLine(r: TrainRecord, classify: boolean): string {
       `val ${fmt(r.validationLoss)}${r.validationAccuracy != null ? ` (${fmt(100 * r.validationAccuracy)}%)` : ""}`,
     );
   if (r.sharpness !== undefined) parts.push(`λmax ${fmt(r.sharpness)} vs 2/η ${fmt(r.twoOverLr!)}`);
+  if (r.layers) {
+    const top = r.layers.reduce((best, l, i) => (l.share > r.layers![best]!.share ? i : best), 0);
+    parts.push(`layer ${top + 1} holds ${(100 * r.layers[top]!.share).toFixed(0)}% of its direction`);
+  }
   if (r.preconditionedSharpness !== undefined) {
     // The adaptive optimizer's own limit: its preconditioned sharpness against its bound.
     const over = r.preconditionedSharpness / r.bound!;
@@ -428,6 +458,39 @@ async function trainReport(
             limitLabel: "2/η",
             yTitle: "sharpness (log scale)",
           },
+        ),
+      ),
+    });
+  }
+  const perLayer = records.filter((r) => r.layers !== undefined);
+  if (perLayer.length > 0) {
+    charts.push({
+      caption:
+        "λmax of each layer's block of the Hessian (its W and b moving alone) beside the whole λmax and 2/η: the whole is at least every block, and a block past 2/η would overshoot even if only its layer moved.",
+      svg: await specToSvg(
+        seriesChart(
+          [
+            ...Array.from({ length: layers }, (_, l) => ({
+              label: `layer ${l + 1}`,
+              points: perLayer.map((r) => ({ step: r.step, value: r.layers![l]!.lambdaMax })),
+            })),
+            { label: "whole λmax", points: perLayer.map((r) => ({ step: r.step, value: r.sharpness! })) },
+            { label: "2/η", points: perLayer.map((r) => ({ step: r.step, value: r.twoOverLr! })) },
+          ],
+          { title: "Curvature per layer", yTitle: "λmax (log scale)", log: true },
+        ),
+      ),
+    });
+    charts.push({
+      caption:
+        "The share ‖u_k‖² of λmax's unit eigenvector u in each layer's weights: the layers the limiting direction moves, the ones that limit the learning rate.",
+      svg: await specToSvg(
+        seriesChart(
+          Array.from({ length: layers }, (_, l) => ({
+            label: `layer ${l + 1}`,
+            points: perLayer.map((r) => ({ step: r.step, value: r.layers![l]!.share })),
+          })),
+          { title: "Where λmax's direction lies", yTitle: "share of the eigenvector" },
         ),
       ),
     });
