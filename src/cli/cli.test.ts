@@ -12,6 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cli } from "../../test/cli-harness.js";
 import { stabilityAt } from "../analysis/thresholds/stability.js";
 import { detectInTrace } from "../analysis/training/detector.js";
 import { symmetricEigen } from "../core/eigen.js";
@@ -25,26 +26,7 @@ import { run } from "../run/runner.js";
 import { parseFlags } from "./args.js";
 import { loadCars } from "./datasets.js";
 import { OBJECTIVE_FLAGS } from "./flag-tables.js";
-import type { Io } from "./io.js";
-import { execute } from "./main.js";
 import { networkFromFlags } from "./network.js";
-
-async function cli(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    isTTY: false,
-    cwd,
-  };
-  const code = await execute(args, io);
-  return { code, out, err };
-}
 
 const tmp = mkdtempSync(join(tmpdir(), "overshoot-cli-"));
 

@@ -287,3 +287,47 @@ export function guardFromFlags(flags: ParsedFlags): { keepEvery?: number; maxRet
     ...(maxRetries !== undefined ? { maxRetries } : {}),
   };
 }
+
+/**
+ * "--at init" (or "--x0 init") names the default for models, their initial weights: dropped
+ * before the flags are parsed as numbers (stability, spectrum).
+ */
+export function withoutAtInit(argv: readonly string[]): readonly string[] {
+  const i = argv.findIndex((a, j) => (a === "--at" || a === "--x0") && argv[j + 1] === "init");
+  return i >= 0 ? [...argv.slice(0, i), ...argv.slice(i + 2)] : argv;
+}
+
+/** The point a curvature command measures at: --at or --x0 (the same flag), else the model's start. */
+export function measurePointFromFlags(flags: ParsedFlags, objective: Objective): number[] {
+  if (flags["at"] !== undefined && flags["x0"] !== undefined)
+    throw new CliError("give the point once: --x0 or --at (the same flag)");
+  const flag = flags["at"] !== undefined ? "at" : "x0";
+  return requireStart(
+    flags,
+    objective,
+    flag,
+    (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective),
+  );
+}
+
+/**
+ * The rows a curvature measurement on data uses, in words: every training row (the HVPs and
+ * gradients run over them in blocks, in bounded memory), and what is held out.
+ */
+export function rowsUsed(objective: Objective): { rows: number; text: string } | null {
+  const network = networkOf(objective);
+  if (network) {
+    const train = network.data.train.rows;
+    const held = network.data.validation?.rows ?? 0;
+    return {
+      rows: train,
+      text:
+        held > 0
+          ? `on all ${train} training rows (${held} held out for validation; --validation 0 measures on all ${train + held})`
+          : `on all ${train} rows`,
+    };
+  }
+  const rows =
+    objective.description.kind === "builtin" ? objective.description.parameters?.["rows"] : undefined;
+  return typeof rows === "number" ? { rows, text: `on all ${rows} rows` } : null;
+}

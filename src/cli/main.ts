@@ -26,6 +26,13 @@ const COMMANDS = {
       return { help: m.STABILITY_HELP, handler: m.stabilityCommand };
     },
   },
+  spectrum: {
+    summary: "the Hessian's eigenvalue density (SLQ), trace, extremes and per-layer curvature",
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/spectrum.js");
+      return { help: m.SPECTRUM_HELP, handler: m.spectrumCommand };
+    },
+  },
   "critical-lr": {
     summary: "the learning rates where runs stop converging and start diverging, measured",
     load: async (): Promise<Command> => {

@@ -140,15 +140,18 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     throw new CliError(
       `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${net.output === "softmax" ? "Softmax" : "Sigmoid"}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
     );
-  const data = prepareData(flags, implied ?? lossFlag ?? "mse", seed);
+  // Without a final Softmax or Sigmoid, the loss is --loss or the data's default (cross-entropy
+  // on the logits for classes, mse for a target column).
+  const data = prepareData(flags, implied ?? lossFlag, seed);
   const sizes = net.sizes;
   if (data.inputs !== sizes[0])
     throw new CliError(
       `${onnx.path} takes ${sizes[0]} inputs${net.inputShape.length > 1 ? ` (${net.inputShape.join("×")}, flattened)` : ""}; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (choose the columns with --features)" : ""}`,
     );
-  if (data.outputs !== sizes[sizes.length - 1])
+  const outputs = sizes[sizes.length - 1]!;
+  if (data.outputs !== outputs)
     throw new CliError(
-      `${onnx.path} has ${sizes[sizes.length - 1]} outputs; --data ${flags["data"]} with ${data.loss} needs ${data.outputs}`,
+      `${onnx.path} has ${outputs} output${outputs === 1 ? "" : "s"}; --data ${flags["data"]} with ${data.loss} needs ${data.outputs}${data.classify && outputs === 1 && data.loss !== "bce" ? " (one per class; one output fits --loss bce on 0/1 labels)" : ""}`,
     );
   const kernels = flags["kernels"] as string | undefined;
   if (kernels !== undefined && kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
@@ -322,4 +325,22 @@ function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
     const std = Math.sqrt(v / rows);
     for (let r = 0; r < rows; r++) x[r * cols + j] = std > 0 ? (x[r * cols + j]! - mean) / std : 0;
   }
+}
+
+/** The network's loss on some of its training rows (a sampled minibatch), for minibatch curvature. */
+export function networkOnRows(network: Network): (rows: Int32Array) => MlpObjective {
+  const d = network.data.train;
+  const inS = d.x.length / d.rows;
+  const outS = d.y.length / d.rows;
+  return (rows) => {
+    const x = new Float64Array(rows.length * inS);
+    const y = new Float64Array(rows.length * outS);
+    rows.forEach((r, i) => {
+      x.set(d.x.subarray(r * inS, (r + 1) * inS), i * inS);
+      y.set(d.y.subarray(r * outS, (r + 1) * outS), i * outS);
+    });
+    return mlpObjective(network.spec, { x, y, rows: rows.length }, "minibatch", {
+      kernels: network.objective.kernels,
+    });
+  };
 }

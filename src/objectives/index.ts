@@ -25,6 +25,7 @@ export {
   parametersFromLayers,
 } from "./mlp.js";
 export { type ModelName, type ModelObjective, modelObjective } from "./models.js";
+export { OnnxError, type OnnxNetwork, readOnnxNetwork } from "./onnx/read.js";
 export { type QuadraticObjective, quadratic, quadraticFromEigenvalues } from "./quadratic.js";
 export {
   BUILTIN_NAMES,

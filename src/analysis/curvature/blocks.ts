@@ -22,7 +22,7 @@ export interface BlockCurvature {
   readonly top: EigenEstimate;
   readonly bottom: EigenEstimate;
   /** tr H_kk: exact (from the unit vectors) when the block is no larger than the probes asked for. */
-  readonly trace: { readonly estimate: number; readonly standardError: number; readonly exact: boolean };
+  readonly trace: Trace;
   /** ‖u_k‖² for the full Hessian's top unit eigenvector u (the shares sum to 1 over a partition). */
   readonly share: number | null;
   readonly hvps: number;
@@ -58,6 +58,36 @@ export function blockOperator(op: HessianOperator, block: ParameterBlock): Hessi
   };
 }
 
+export interface Trace {
+  readonly estimate: number;
+  /** 0 when exact. */
+  readonly standardError: number;
+  readonly exact: boolean;
+  readonly hvps: number;
+}
+
+/**
+ * tr H: exactly, as Σ e_iᵀHe_i over the n unit vectors, when n ≤ probes (no more HVPs than the
+ * estimate would take); else Hutchinson's estimate over `probes` Rademacher vectors.
+ */
+export function traceOf(op: HessianOperator, probes: number, seed: number): Trace {
+  const n = op.dim;
+  if (n <= probes) {
+    const e = new Float64Array(n);
+    const he = new Float64Array(n);
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      e.fill(0);
+      e[i] = 1;
+      op.apply(e, he);
+      s += he[i]!;
+    }
+    return { estimate: s, standardError: 0, exact: true, hvps: n };
+  }
+  const t = hutchinsonTrace(op, { samples: probes, seed });
+  return { estimate: t.estimate, standardError: t.standardError, exact: false, hvps: t.hvps };
+}
+
 export interface BlockOptions {
   readonly tolerance?: number;
   readonly maxIterations?: number;
@@ -82,23 +112,7 @@ export function blockCurvature(
       maxIterations: Math.min(size, options.maxIterations ?? 300),
       seed: options.seed ?? 0,
     });
-    let trace: BlockCurvature["trace"];
-    if (size <= probes) {
-      // e_iᵀ H e_i for each unit vector: the exact diagonal sum in `size` HVPs.
-      const e = new Float64Array(size);
-      const he = new Float64Array(size);
-      let s = 0;
-      for (let i = 0; i < size; i++) {
-        e.fill(0);
-        e[i] = 1;
-        sub.apply(e, he);
-        s += he[i]!;
-      }
-      trace = { estimate: s, standardError: 0, exact: true };
-    } else {
-      const t = hutchinsonTrace(sub, { samples: probes, seed: (options.seed ?? 0) + 1 });
-      trace = { estimate: t.estimate, standardError: t.standardError, exact: false };
-    }
+    const trace = traceOf(sub, probes, (options.seed ?? 0) + 1);
     let share: number | null = null;
     if (topVector) {
       share = 0;

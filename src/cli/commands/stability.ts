@@ -1,14 +1,27 @@
+import { type BlockCurvature, blockCurvature, type Trace, traceOf } from "../../analysis/curvature/blocks.js";
+import { hessianOperator } from "../../analysis/curvature/hvp.js";
+import { lanczos } from "../../analysis/curvature/lanczos.js";
+import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
+import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/stability.js";
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { blockCritical, layerLines, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
-import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
+import { CURVATURE_FLAGS, layersWanted, minibatchFromFlags } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
-import { objectiveFromFlags, optimizerFromFlags, requireStart, startFromFlags } from "../flags.js";
+import {
+  measurePointFromFlags,
+  objectiveFromFlags,
+  optimizerFromFlags,
+  rowsUsed,
+  withoutAtInit,
+} from "../flags.js";
 import type { Io } from "../io.js";
 
 export const STABILITY_FLAGS: FlagSpecs = {
@@ -33,6 +46,9 @@ export const STABILITY_FLAGS: FlagSpecs = {
     value: "N",
     help: "adam, adamw, rmsprop, adagrad: run N steps from the point, measuring the preconditioned sharpness",
   },
+  trace: { type: "boolean", help: "also tr H by Hutchinson's estimator, with its standard error" },
+  probes: { type: "number", value: "N", help: "--trace: Rademacher probes, one HVP each (default 64)" },
+  ...CURVATURE_FLAGS,
   ...outputFlags({ json: "the report" }),
   ...HELP_FLAG,
 };
@@ -50,24 +66,16 @@ Example: overshoot stability --f rosenbrock --x0 -1.2,1 --optimizer sgd --moment
 ${flagHelp(STABILITY_FLAGS)}`;
 
 export async function stabilityCommand(argv: readonly string[], io: Io): Promise<number> {
-  // "--at init" (or "--x0 init") names the default for models (their initial weights); drop it
-  // before parsing numbers.
-  const atInit = argv.findIndex((a, i) => (a === "--at" || a === "--x0") && argv[i + 1] === "init");
-  const args = atInit >= 0 ? [...argv.slice(0, atInit), ...argv.slice(atInit + 2)] : argv;
-  const parsed = commandFlags(args, { name: "stability", flags: STABILITY_FLAGS, help: STABILITY_HELP }, io);
+  const parsed = commandFlags(
+    withoutAtInit(argv),
+    { name: "stability", flags: STABILITY_FLAGS, help: STABILITY_HELP },
+    io,
+  );
   if (!parsed) return 0;
   const { flags } = parsed;
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
-  if (flags["at"] !== undefined && flags["x0"] !== undefined)
-    throw new CliError("give the point once: --x0 or --at (the same flag)");
-  const flag = flags["at"] !== undefined ? "at" : "x0";
-  const at = requireStart(
-    flags,
-    objective,
-    flag,
-    (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective),
-  );
+  const at = measurePointFromFlags(flags, objective);
   const k = flags["k"] as number | undefined;
   if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > objective.dim)) {
     throw new CliError(`invalid --k: ${k} (a whole number from 1 to ${objective.dim})`);
@@ -98,6 +106,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
     );
   }
+  const extra = curvatureExtras(flags, objective, Float64Array.from(at));
   const lr = options.lr;
   const steps = flags["steps"] as number | undefined;
   let along: ReturnType<typeof sharpnessAlongRun> | null = null;
@@ -118,13 +127,13 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     }
   }
   if (flags["json"]) {
-    const json = stabilityJson(objective, config, report, lr);
+    const json = { ...stabilityJson(objective, config, report, lr), ...extrasJson(extra, config) };
     io.out(
       `${JSON.stringify(along ? { ...json, preconditioned: { formula: along.formula, assumptions: PRECONDITIONED_ASSUMPTIONS, records: along.records.map((r) => ({ ...r, loss: jsonNumber(r.loss) })) } } : json, null, 2)}\n`,
     );
     return 0;
   }
-  io.out(stabilityText(objective, config, report, lr));
+  io.out(stabilityText(objective, config, report, lr, extra));
   if (along) io.out(alongText(along, steps!));
   else if (config.name !== "sgd")
     io.out(
@@ -166,16 +175,69 @@ function stabilityJson(
   };
 }
 
+/** What stability measures beyond the extremes, when asked (--trace) or for a network (its layers). */
+interface Extras {
+  readonly trace: (Trace & { readonly probes: number }) | null;
+  readonly layers: readonly BlockCurvature[] | null;
+  readonly minibatch: MinibatchCurvature | null;
+  readonly rows: { rows: number; text: string } | null;
+}
+
+function curvatureExtras(flags: ParsedFlags, objective: Objective, at: Float64Array): Extras {
+  const probes = flags["probes"] as number | undefined;
+  if (probes !== undefined && !flags["trace"])
+    throw new CliError("--probes sets the trace estimate: add --trace");
+  if (probes !== undefined && (!Number.isInteger(probes) || probes < 2 || probes > 1_000_000))
+    throw new CliError(`invalid --probes: ${probes} (a whole number from 2 to 1000000)`);
+  const exact = !flags["finiteDifference"];
+  const op = hessianOperator(objective, at, exact ? {} : { finiteDifference: true });
+  let trace: Extras["trace"] = null;
+  if (flags["trace"]) {
+    const samples = probes ?? 64;
+    trace = { ...traceOf(op, samples, 1), probes: samples };
+  }
+  let layers: Extras["layers"] = null;
+  const blocks = layersWanted(flags, objective) ? objectiveBlocks(objective) : null;
+  if (blocks) {
+    // The top eigenvector, for the layers' shares: the same Lanczos as the report's (same seed).
+    const top = lanczos(op, { k: 1, bottom: false, tolerance: 1e-10, seed: 0, vectors: true });
+    layers = blockCurvature(op, blocks, top.vectors!.top[0]!, { seed: 2 });
+  }
+  return { trace, layers, minibatch: minibatchFromFlags(flags, objective, at, 0), rows: rowsUsed(objective) };
+}
+
+function extrasJson(e: Extras, config: OptimizerConfig) {
+  return {
+    ...(e.rows ? { rows: e.rows.rows } : {}),
+    ...(e.trace ? { trace: e.trace } : {}),
+    ...(e.layers
+      ? {
+          layers: e.layers.map((b) => ({
+            name: b.block.name,
+            parameters: b.size,
+            lambdaMax: { value: b.top.value, residual: b.top.residual },
+            lambdaMin: { value: b.bottom.value, residual: b.bottom.residual },
+            trace: b.trace,
+            criticalLr: blockCritical(config, b.top.value),
+            share: b.share,
+          })),
+        }
+      : {}),
+    ...(e.minibatch ? { minibatch: e.minibatch } : {}),
+  };
+}
+
 function stabilityText(
   objective: Objective,
   config: OptimizerConfig,
   r: StabilityReport,
   lr: number | undefined,
+  extra: Extras,
 ): string {
   const lines: string[] = [];
   const what = describeObjective(objective);
   const s = r.spectrum;
-  lines.push(`Curvature of ${what} at ${describePoint(r.at)}`);
+  lines.push(`Curvature of ${what} at ${describePoint(r.at)}${extra.rows ? `, ${extra.rows.text}` : ""}`);
   lines.push(
     `  Lanczos, ${s.hvps} Hessian-vector product${s.hvps === 1 ? "" : "s"} (${s.exactHvp ? "exact" : "finite differences"}); ± is the Ritz residual, a bound on the error`,
   );
@@ -186,6 +248,13 @@ function stabilityText(
   lines.push(
     `  condition number κ = λmax/λmin = ${r.conditionNumber === null ? "— (λmin ≤ 0)" : fmt(r.conditionNumber)}`,
   );
+  const t = extra.trace;
+  if (t)
+    lines.push(
+      t.exact
+        ? `  trace = ${fmt(t.estimate)} (exact: Σ eᵢᵀHeᵢ over the ${t.hvps} unit vectors, no more HVPs than --probes ${t.probes})`
+        : `  trace = ${fmt(t.estimate)} ± ${fmt(t.standardError)} (Hutchinson, ${t.probes} Rademacher probes = ${t.hvps} HVPs; ± is the standard error)`,
+    );
   lines.push("");
   const name = describeOptimizer(config);
   if (r.critical.lr !== null) lines.push(`Critical learning rate for ${name}: ${r.critical.evaluated}`);
@@ -210,6 +279,14 @@ function stabilityText(
         ? `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: stable on a quadratic with this curvature.`
         : `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: on a quadratic with this curvature it ${ratio === 1 ? "neither shrinks nor grows the error along the top eigenvector" : "overshoots and diverges"}.`,
     );
+  }
+  if (extra.layers) {
+    lines.push("");
+    lines.push(...layerLines(extra.layers, config, r.lambdaMax));
+  }
+  if (extra.minibatch) {
+    lines.push("");
+    lines.push(...minibatchLines(extra.minibatch, r.lambdaMax, config, lr));
   }
   const neg = r.negativeCurvature;
   if (neg) {

@@ -420,6 +420,10 @@ function seedsFromFlags(flags: ParsedFlags, source: ObjectiveSource): number[] |
       "--seeds draws a network's initial weights: it applies to --model mlp (other objectives start at --x0)",
     );
   if (flags["x0"] !== undefined) throw new CliError("--seeds draws each cell's start: leave out --x0");
+  if (flags["modelOnnx"] !== undefined)
+    throw new CliError(
+      "--seeds draws a network's initial weights; --model-onnx brings its own: use one or the other",
+    );
   const init = flags["init"] as string | undefined;
   if (init !== undefined && !["pytorch", "glorot", "he"].includes(init))
     throw new CliError(

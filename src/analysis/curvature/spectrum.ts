@@ -1,0 +1,71 @@
+import type { Objective } from "../../objectives/types.js";
+import { type BlockCurvature, blockCurvature, layerBlocks, type ParameterBlock } from "./blocks.js";
+import { type DensityCurve, densityCurve, type SpectralDensity, spectralDensity } from "./density.js";
+import { hessianOperator } from "./hvp.js";
+import { lanczos, type SpectrumEstimate } from "./lanczos.js";
+
+/**
+ * The whole curvature picture at a point, on the objective's own rows: the extreme eigenvalues
+ * with their Ritz residuals (Lanczos), the eigenvalue density and the trace (stochastic Lanczos
+ * quadrature), and for a network each layer's block of the Hessian beside the share of λmax's
+ * eigenvector in that layer.
+ */
+export interface SpectrumReport {
+  readonly extremes: SpectrumEstimate;
+  readonly density: SpectralDensity;
+  readonly curve: DensityCurve;
+  /** Per layer, for objectives with a layer layout (networks); null otherwise. */
+  readonly blocks: readonly BlockCurvature[] | null;
+  /** Every HVP: extremes + density + blocks. */
+  readonly hvps: number;
+}
+
+export interface SpectrumOptions {
+  readonly k?: number;
+  readonly probes?: number;
+  readonly steps?: number;
+  readonly sigma?: number;
+  readonly seed?: number;
+  readonly tolerance?: number;
+  readonly maxHvps?: number;
+  /** Per-layer blocks (default: whenever the objective has layers). */
+  readonly layers?: boolean;
+  readonly finiteDifference?: boolean;
+}
+
+/** The layers of an objective that has them (a network's layout), else null. */
+export function objectiveBlocks(objective: Objective): ParameterBlock[] | null {
+  const layout = (objective as { layout?: readonly { w: number; b: number; out: number }[] }).layout;
+  return Array.isArray(layout) && layout.length > 0 ? layerBlocks(layout) : null;
+}
+
+export function spectrumAt(
+  objective: Objective,
+  at: ArrayLike<number>,
+  options: SpectrumOptions = {},
+): SpectrumReport {
+  const n = objective.dim;
+  const op = hessianOperator(objective, at, options.finiteDifference ? { finiteDifference: true } : {});
+  const seed = options.seed ?? 0;
+  const blocks = options.layers === false ? null : objectiveBlocks(objective);
+  const extremes = lanczos(op, {
+    k: options.k ?? Math.min(3, n),
+    tolerance: options.tolerance ?? 1e-10,
+    maxIterations: options.maxHvps ?? Math.min(n, 300),
+    seed,
+    vectors: blocks !== null,
+  });
+  const density = spectralDensity(op, {
+    ...(options.probes !== undefined ? { probes: options.probes } : {}),
+    ...(options.steps !== undefined ? { steps: options.steps } : {}),
+    seed: seed + 1,
+  });
+  const curve = densityCurve(density, options.sigma !== undefined ? { sigma: options.sigma } : {});
+  const perLayer = blocks
+    ? blockCurvature(op, blocks, extremes.vectors!.top[0]!, {
+        ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+        seed: seed + 2,
+      })
+    : null;
+  return { extremes, density, curve, blocks: perLayer, hvps: op.count };
+}

@@ -1,0 +1,283 @@
+import { densityMeasure } from "../../analysis/curvature/density.js";
+import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
+import { type SpectrumReport, spectrumAt } from "../../analysis/curvature/spectrum.js";
+import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
+import { fmt } from "../../core/format.js";
+import type { Objective } from "../../objectives/types.js";
+import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { layerCurvatureChart, spectrumChart, stacked } from "../../report/charts.js";
+import { blockCritical, layerLines, minibatchLines } from "../../report/curvature-text.js";
+import { describeObjective, describePoint } from "../../report/describe.js";
+import { JSON_VERSION, objectiveJson } from "../../report/json.js";
+import { specToSvg, svgToPng } from "../../report/render.js";
+import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { CURVATURE_FLAGS, layersWanted, minibatchFromFlags } from "../curvature-flags.js";
+import { CliError } from "../errors.js";
+import { checkFigurePath, writeFileAtomic } from "../files.js";
+import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
+import {
+  measurePointFromFlags,
+  objectiveFromFlags,
+  optimizerFromFlags,
+  rowsUsed,
+  withoutAtInit,
+} from "../flags.js";
+import type { Io } from "../io.js";
+
+export const SPECTRUM_FLAGS: FlagSpecs = {
+  ...OBJECTIVE_FLAGS,
+  x0: {
+    type: "numbers",
+    value: "X",
+    help: "the point whose Hessian is measured (models: their initial weights by default)",
+  },
+  at: { type: "numbers", value: "X", help: "the same as --x0" },
+  ...OPTIMIZER_FLAGS,
+  k: { type: "number", value: "K", help: "how many of the largest eigenvalues (default 3)" },
+  probes: {
+    type: "number",
+    value: "P",
+    help: "random (Rademacher) start vectors of the quadrature (default 16)",
+  },
+  "lanczos-steps": {
+    type: "number",
+    value: "M",
+    help: "Lanczos steps per probe, one HVP each (default min(n, 50))",
+  },
+  sigma: {
+    type: "number",
+    value: "S",
+    help: "Gaussian broadening of the drawn density (default 1% of the eigenvalue range)",
+  },
+  "probe-seed": { type: "number", value: "SEED", help: "seed of the start vectors (default 0)" },
+  tolerance: {
+    type: "number",
+    value: "T",
+    help: "Lanczos (extremes): relative residual tolerance (default 1e-10)",
+  },
+  "max-hvps": { type: "number", value: "N", help: "Lanczos (extremes): HVP budget (default min(n, 300))" },
+  "finite-difference": { type: "boolean", help: "central differences of gradients instead of exact HVPs" },
+  ...CURVATURE_FLAGS,
+  ...outputFlags({ json: "the spectrum", plot: "the density on a log axis (and the layers, for a network)" }),
+  ...HELP_FLAG,
+};
+
+export const SPECTRUM_HELP = `overshoot spectrum — the Hessian's whole eigenvalue density at a point
+
+Stochastic Lanczos quadrature (as PyHessian's density()): P Rademacher probes, M Lanczos steps each
+(fully reorthogonalized), whose Gauss quadratures average to the density of eigenvalues; drawn on
+a log axis with a stated Gaussian broadening. Beside it, the top-k and λmin by Lanczos with their
+Ritz residuals (a bound on the error), the trace with its standard error over the probes, the
+count of Hessian-vector products, and for a network each layer's block. On data, every row of
+the training split is used (in blocks, in bounded memory); --batch-size adds λmax on sampled
+minibatches.
+
+Usage: overshoot spectrum --f EXPR --x0 X [--probes P --lanczos-steps M] [--plot F.svg|F.png] [--json]
+       overshoot spectrum --model-onnx model.onnx --data train.csv --target y [--lr η] [--plot spectrum.png]
+
+Example: overshoot spectrum --data spiral --model mlp --hidden 16,16 --lr 0.5 --plot spectrum.png
+
+${flagHelp(SPECTRUM_FLAGS)}`;
+
+export async function spectrumCommand(argv: readonly string[], io: Io): Promise<number> {
+  const parsed = commandFlags(
+    withoutAtInit(argv),
+    { name: "spectrum", flags: SPECTRUM_FLAGS, help: SPECTRUM_HELP },
+    io,
+  );
+  if (!parsed) return 0;
+  const { flags } = parsed;
+  const plot = flags["plot"] as string | undefined;
+  const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
+  const objective = objectiveFromFlags(flags);
+  const options = optimizerFromFlags(flags, { requireLr: false });
+  const at = Float64Array.from(measurePointFromFlags(flags, objective));
+  const whole = (name: string, min: number, max: number) => {
+    const v = flags[name] as number | undefined;
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
+      throw new CliError(
+        `invalid --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${v} (a whole number from ${min} to ${max})`,
+      );
+    return v;
+  };
+  const n = objective.dim;
+  const k = whole("k", 1, n);
+  const probes = whole("probes", 1, 100_000);
+  const steps = whole("lanczosSteps", 1, n);
+  const maxHvps = whole("maxHvps", 1, 1_000_000_000);
+  const seed = (flags["probeSeed"] as number | undefined) ?? 0;
+  if (!Number.isInteger(seed)) throw new CliError(`invalid --probe-seed: ${seed} (an integer)`);
+  const sigma = flags["sigma"] as number | undefined;
+  if (sigma !== undefined && !(sigma > 0 && Number.isFinite(sigma)))
+    throw new CliError(`invalid --sigma: ${sigma} (a number > 0)`);
+  const layers = layersWanted(flags, objective);
+  let config: OptimizerConfig;
+  let report: SpectrumReport;
+  try {
+    config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
+    report = spectrumAt(objective, at, {
+      ...(k !== undefined ? { k } : {}),
+      ...(probes !== undefined ? { probes } : {}),
+      ...(steps !== undefined ? { steps } : {}),
+      ...(sigma !== undefined ? { sigma } : {}),
+      ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
+      ...(maxHvps !== undefined ? { maxHvps } : {}),
+      seed,
+      layers,
+      finiteDifference: Boolean(flags["finiteDifference"]),
+    });
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+  const minibatch = minibatchFromFlags(flags, objective, at, seed);
+  const lr = options.lr;
+  const lambdaMax = report.extremes.top[0]!.value;
+  const lambdaMin = report.extremes.bottom!.value;
+  if (plot !== undefined) {
+    const d = report.density;
+    const chart = spectrumChart(
+      report.curve,
+      { lambdaMax, lambdaMin, ...(lr !== undefined ? { twoOverLr: 2 / lr } : {}) },
+      {
+        subtitle: `${n} eigenvalues by stochastic Lanczos quadrature (${d.probes.length} probes × ${d.steps} steps); Gaussian σ = ${fmt(report.curve.sigma, 3)}; area 1`,
+      },
+    );
+    const figure = report.blocks
+      ? stacked([
+          chart,
+          layerCurvatureChart(
+            report.blocks.map((b) => ({ name: b.block.name, lambdaMax: b.top.value, share: b.share })),
+          ),
+        ])
+      : chart;
+    const svg = await specToSvg(figure);
+    writeFileAtomic(plot, format === "png" ? svgToPng(svg) : svg);
+  }
+  if (flags["json"]) {
+    io.out(`${JSON.stringify(spectrumJson(objective, config, report, minibatch, lr), null, 2)}\n`);
+    return 0;
+  }
+  io.out(spectrumText(objective, at, config, report, minibatch, lr));
+  if (plot !== undefined) io.out(`wrote ${plot}\n`);
+  return 0;
+}
+
+function spectrumJson(
+  objective: Objective,
+  config: OptimizerConfig,
+  r: SpectrumReport,
+  minibatch: MinibatchCurvature | null,
+  lr: number | undefined,
+) {
+  const d = r.density;
+  const rows = rowsUsed(objective);
+  return {
+    version: JSON_VERSION,
+    objective: objectiveJson(objective),
+    ...(rows ? { rows: rows.rows } : {}),
+    extremes: {
+      top: r.extremes.top.map((e) => ({ value: e.value, residual: e.residual })),
+      min: { value: r.extremes.bottom!.value, residual: r.extremes.bottom!.residual },
+      hvps: r.extremes.hvps,
+      converged: r.extremes.converged,
+    },
+    trace: { estimate: d.trace.estimate, standardError: d.trace.standardError, probes: d.probes.length },
+    density: {
+      method: "stochastic Lanczos quadrature",
+      probes: d.probes.length,
+      steps: d.steps,
+      seed: d.seed,
+      hvps: d.hvps,
+      quadrature: d.probes.map((p) => ({ nodes: Array.from(p.nodes), weights: Array.from(p.weights) })),
+      sigma: r.curve.sigma,
+      grid: { eigenvalue: Array.from(r.curve.x), density: Array.from(r.curve.density) },
+    },
+    layers:
+      r.blocks?.map((b) => ({
+        name: b.block.name,
+        parameters: b.size,
+        lambdaMax: { value: b.top.value, residual: b.top.residual },
+        lambdaMin: { value: b.bottom.value, residual: b.bottom.residual },
+        trace: b.trace,
+        criticalLr: blockCritical(config, b.top.value),
+        share: b.share,
+        hvps: b.hvps,
+      })) ?? null,
+    critical: criticalOf(config, r),
+    ...(minibatch ? { minibatch } : {}),
+    ...(lr !== undefined ? { lr } : {}),
+    exactHvp: r.extremes.exactHvp,
+    hvps: r.hvps + (minibatch?.hvps ?? 0),
+  };
+}
+
+function criticalOf(config: OptimizerConfig, r: SpectrumReport) {
+  const lambdaMax = r.extremes.top[0]!.value;
+  if (!(lambdaMax > 0)) return { lr: null, formula: "—", note: "no positive curvature at this point" };
+  const c = criticalLearningRate(config, lambdaMax, r.extremes.bottom!.value);
+  return { lr: c.lr, formula: c.formula, evaluated: c.evaluated };
+}
+
+function spectrumText(
+  objective: Objective,
+  at: Float64Array,
+  config: OptimizerConfig,
+  r: SpectrumReport,
+  minibatch: MinibatchCurvature | null,
+  lr: number | undefined,
+): string {
+  const lines: string[] = [];
+  const s = r.extremes;
+  const d = r.density;
+  const rows = rowsUsed(objective);
+  lines.push(
+    `Spectrum of the Hessian of ${describeObjective(objective)} at ${describePoint(at)}${rows ? `, ${rows.text}` : ""}`,
+  );
+  lines.push(
+    `  Extremes by Lanczos, ${s.hvps} HVPs (${s.exactHvp ? "exact" : "finite differences"}); ± is the Ritz residual, a bound on the error${s.converged ? "" : " — NOT converged: raise --max-hvps"}`,
+  );
+  for (const [i, e] of s.top.entries())
+    lines.push(`  λ${i + 1} = ${fmt(e.value)} ± ${fmt(e.residual)}${i === 0 ? "   (λmax)" : ""}`);
+  lines.push(`  λmin = ${fmt(s.bottom!.value)} ± ${fmt(s.bottom!.residual)}`);
+  const se = d.trace.standardError;
+  lines.push(
+    `  trace = ${fmt(d.trace.estimate)}${se === null ? " (one probe: no standard error; use --probes 2 or more)" : ` ± ${fmt(se)} (standard error, Hutchinson over the ${d.probes.length} probes)`}`,
+  );
+  lines.push("");
+  const m = densityMeasure(d);
+  let negative = 0;
+  let outliers = 0;
+  const lambdaMax = s.top[0]!.value;
+  for (let i = 0; i < m.x.length; i++) {
+    if (m.x[i]! < 0) negative += m.w[i]!;
+    if (m.x[i]! > 0.5 * lambdaMax) outliers += m.w[i]!;
+  }
+  lines.push(
+    `Density by stochastic Lanczos quadrature: ${d.probes.length} probes × ${d.steps} steps = ${d.hvps} HVPs (seed ${d.seed}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
+  );
+  lines.push(
+    `  ${pct(negative)} of the ${objective.dim} eigenvalues are negative, ${pct(outliers)} above λmax/2 (estimates of the fractions, from the quadrature)`,
+  );
+  const critical = criticalOf(config, r);
+  lines.push("");
+  if (critical.lr !== null) lines.push(`Critical learning rate for ${config.name}: ${critical.evaluated}`);
+  else
+    lines.push(
+      `Critical learning rate for ${config.name}: none — ${"note" in critical ? critical.note : "—"}`,
+    );
+  if (lr !== undefined && critical.lr !== null)
+    lines.push(`Your lr ${fmt(lr)} is ${fmt(lr / critical.lr)}× it (2/η = ${fmt(2 / lr)}).`);
+  if (r.blocks) {
+    lines.push("");
+    lines.push(...layerLines(r.blocks, config, lambdaMax));
+  }
+  if (minibatch) {
+    lines.push("");
+    lines.push(...minibatchLines(minibatch, lambdaMax, config, lr));
+  }
+  lines.push("");
+  lines.push(`Hessian-vector products in all: ${r.hvps + (minibatch?.hvps ?? 0)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(v < 0.01 ? 2 : 1)}%`;

@@ -1,0 +1,61 @@
+import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
+import type { Objective } from "../objectives/types.js";
+import type { FlagSpecs, ParsedFlags } from "./args.js";
+import { CliError } from "./errors.js";
+import { flagMessage } from "./flag-tables.js";
+import { networkOf } from "./flags.js";
+import { networkOnRows } from "./network.js";
+
+/** The flags stability and spectrum share for a network's curvature: its layers and its minibatches. */
+export const CURVATURE_FLAGS: FlagSpecs = {
+  layers: {
+    type: "boolean",
+    help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default, --layers=false to skip",
+  },
+  "batch-size": {
+    type: "number",
+    value: "B",
+    help: "networks: also λmax on sampled minibatches of B rows (what a minibatch step sees)",
+  },
+  batches: { type: "number", value: "K", help: "with --batch-size: how many batches to sample (default 32)" },
+};
+
+/** Per-layer blocks unless --layers=false; refused for objectives without layers. */
+export function layersWanted(flags: ParsedFlags, objective: Objective): boolean {
+  const layers = flags["layers"] as boolean | undefined;
+  const network = networkOf(objective);
+  if (layers === true && !network)
+    throw new CliError("--layers applies to a network: add --data … --model mlp");
+  return layers !== false && network !== undefined;
+}
+
+/** λmax over sampled minibatches, when --batch-size asks for it. */
+export function minibatchFromFlags(
+  flags: ParsedFlags,
+  objective: Objective,
+  at: Float64Array,
+  seed: number,
+): MinibatchCurvature | null {
+  const batchSize = flags["batchSize"] as number | undefined;
+  const batches = flags["batches"] as number | undefined;
+  if (batchSize === undefined) {
+    if (batches !== undefined)
+      throw new CliError("--batches sets the minibatch curvature: add --batch-size B");
+    return null;
+  }
+  const network = networkOf(objective);
+  if (!network) throw new CliError("--batch-size applies to a network: add --data … --model mlp");
+  const rows = network.data.train.rows;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > rows)
+    throw new CliError(
+      `invalid --batch-size: ${batchSize} (a whole number from 1 to the ${rows} training rows)`,
+    );
+  try {
+    return minibatchCurvature(networkOnRows(network), network.data.train.rows, at, batchSize, {
+      ...(batches !== undefined ? { batches } : {}),
+      seed,
+    });
+  } catch (e) {
+    throw new CliError(flagMessage((e as Error).message));
+  }
+}

@@ -1,0 +1,429 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli } from "../../test/cli-harness.js";
+import { layersFromParameters } from "../objectives/mlp.js";
+import { packageRoot } from "./lab-site.js";
+
+/**
+ * The curvature suite from the command line: `spectrum`, `stability --trace` and per-layer blocks,
+ * minibatch curvature, and networks from ONNX files in stability, critical-lr, spectrum and train —
+ * checked against PyTorch's numbers for the README's example model (scripts/fixtures/torch_onnx.py).
+ */
+const root = packageRoot();
+const golden = JSON.parse(
+  readFileSync(join(root, "src/objectives/onnx/__golden__/torch-onnx.json"), "utf8"),
+) as {
+  example: { sizes: number[]; theta: number[]; loss0: number; top: number[]; min: number; trace: number };
+};
+const ex = golden.example;
+const tmp = mkdtempSync(join(tmpdir(), "overshoot-curvature-"));
+/** The README's example: a 2-32-32-1 tanh net exported by torch.onnx.export, on all 300 rows of train.csv. */
+const onnx = [
+  "--model-onnx",
+  join(root, "examples/model.onnx"),
+  "--data",
+  join(root, "examples/train.csv"),
+  "--target",
+  "y",
+  "--validation",
+  "0",
+];
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+interface LayerJson {
+  name: string;
+  parameters: number;
+  lambdaMax: { value: number; residual: number };
+  trace: { estimate: number; standardError: number; exact: boolean };
+  criticalLr: number | null;
+  share: number;
+}
+
+function checkLayers(layers: LayerJson[], lambdaMax: number) {
+  expect(layers.map((l) => l.parameters)).toEqual([96, 1056, 33]);
+  expect(layers.reduce((s, l) => s + l.share, 0)).toBeCloseTo(1, 9);
+  for (const l of layers) {
+    // Cauchy interlacing: no diagonal block's λmax exceeds the whole Hessian's.
+    expect(l.lambdaMax.value).toBeLessThanOrEqual(lambdaMax * (1 + 1e-12));
+    expect(l.criticalLr).toBeCloseTo(2 / l.lambdaMax.value, 12);
+  }
+}
+
+describe("a network from PyTorch via ONNX: the README's example against PyTorch's own numbers", () => {
+  it("stability: λ1…λ3 and λmin equal PyTorch's to 1e-10; the trace by Hutchinson within 3 standard errors; the layers", async () => {
+    const r = await cli(["stability", ...onnx, "--trace", "--probes", "300", "--json"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.rows).toBe(300);
+    for (const [i, e] of (j.spectrum.top as { value: number }[]).entries())
+      expect(rel(e.value, ex.top[i]!)).toBeLessThan(1e-10);
+    expect(rel(j.spectrum.min.value, ex.min)).toBeLessThan(1e-10);
+    expect(j.trace.probes).toBe(300);
+    expect(j.trace.hvps).toBe(300);
+    expect(Math.abs(j.trace.estimate - ex.trace)).toBeLessThan(3 * j.trace.standardError);
+    checkLayers(j.layers, ex.top[0]!);
+  });
+
+  it("stability's text names the rows, the trace's probes and the limiting layer", async () => {
+    const r = await cli(["stability", ...onnx.slice(0, 6), "--trace"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /on all 240 training rows \(60 held out for validation; --validation 0 measures on all 300\)/,
+    );
+    expect(r.out).toMatch(/trace = \S+ ± \S+ \(Hutchinson, 64 Rademacher probes = 64 HVPs/);
+    expect(r.out).toMatch(/λmax's direction lies \d+% in layer \d: that layer limits the learning rate/);
+    expect(r.out).toMatch(
+      /model .*model\.onnx \(2-32-32-1, tanh\/tanh; float32 weights widened to float64; ONNX opset 14/,
+    );
+  });
+
+  it("spectrum: extremes equal PyTorch's, the trace within 3 standard errors, every HVP counted, the chart written", async () => {
+    const plot = join(tmp, "spectrum.svg");
+    const r = await cli([
+      "spectrum",
+      ...onnx,
+      "--probes",
+      "20",
+      "--lanczos-steps",
+      "30",
+      "--plot",
+      plot,
+      "--json",
+    ]);
+    expect(r.err).toBe("");
+    const j = JSON.parse(r.out);
+    expect(rel(j.extremes.top[0].value, ex.top[0]!)).toBeLessThan(1e-10);
+    expect(rel(j.extremes.min.value, ex.min)).toBeLessThan(1e-10);
+    expect(j.density.probes).toBe(20);
+    expect(j.density.hvps).toBe(20 * 30);
+    for (const p of j.density.quadrature) {
+      expect(p.nodes.length).toBe(30);
+      expect(p.weights.reduce((s: number, w: number) => s + w, 0)).toBeCloseTo(1, 12);
+      // Ritz values lie inside the spectrum.
+      expect(Math.max(...p.nodes)).toBeLessThanOrEqual(ex.top[0]! * (1 + 1e-10));
+      expect(Math.min(...p.nodes)).toBeGreaterThanOrEqual(ex.min * (1 + 1e-10));
+    }
+    expect(Math.abs(j.trace.estimate - ex.trace)).toBeLessThan(3 * j.trace.standardError);
+    const layerHvps = j.layers.reduce((s: number, l: { hvps: number }) => s + l.hvps, 0);
+    expect(j.hvps).toBe(j.extremes.hvps + j.density.hvps + layerHvps);
+    checkLayers(j.layers, ex.top[0]!);
+    const svg = readFileSync(plot, "utf8");
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("Hessian eigenvalue density");
+    expect(svg).toContain("λmax 6.17");
+    expect(svg).toContain("Which layer limits the learning rate");
+  });
+
+  it("critical-lr answers exactly as for the same architecture and weights given as a weights file", async () => {
+    const weights = join(tmp, "weights.json");
+    writeFileSync(weights, JSON.stringify(layersFromParameters(ex.sizes, Float64Array.from(ex.theta))));
+    const data = onnx.slice(2);
+    const a = await cli(["critical-lr", ...onnx, "--steps", "60", "--json"]);
+    const b = await cli([
+      "critical-lr",
+      ...data,
+      "--model",
+      "mlp",
+      "--hidden",
+      "32,32",
+      "--init",
+      weights,
+      "--steps",
+      "60",
+      "--json",
+    ]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    const strip = (t: string) => {
+      const j = JSON.parse(t);
+      delete j.objective;
+      delete j.seconds;
+      return j;
+    };
+    expect(strip(a.out)).toEqual(strip(b.out));
+  });
+
+  it("train --init model.onnx starts at PyTorch's loss; --layers adds each layer's block to the curvature records", async () => {
+    const args = onnx.map((a) => (a === "--model-onnx" ? "--init" : a));
+    const r = await cli([
+      "train",
+      ...args,
+      "--lr",
+      "0.05",
+      "--steps",
+      "4",
+      "--log-every",
+      "1",
+      "--sharpness-every",
+      "2",
+      "--layers",
+      "--json",
+    ]);
+    expect(r.err).toBe("");
+    const j = JSON.parse(r.out);
+    expect(rel(j.records[0].loss, ex.loss0)).toBeLessThan(1e-12);
+    // Lanczos to 1e-6 in training's monitor.
+    expect(rel(j.records[0].sharpness, ex.top[0]!)).toBeLessThan(1e-6);
+    const layers = j.records[0].layers as { lambdaMax: number; share: number }[];
+    expect(layers).toHaveLength(3);
+    expect(layers.reduce((s, l) => s + l.share, 0)).toBeCloseTo(1, 6);
+    expect(j.records[1].layers).toBeUndefined();
+    expect(j.records[2].layers).toHaveLength(3);
+  });
+
+  it("train measures on every training row by default, or on a stated sample with --curvature-rows", async () => {
+    const base = [
+      "train",
+      "--data",
+      "spiral",
+      "--n",
+      "600",
+      "--hidden",
+      "8",
+      "--lr",
+      "0.1",
+      "--steps",
+      "2",
+      "--sharpness-every",
+      "1",
+    ];
+    const all = await cli(base);
+    expect(all.out).toMatch(/curvature every 1 steps \(Lanczos on exact HVPs, on all 480 training rows\)/);
+    const some = await cli([...base, "--curvature-rows", "100", "--json"]);
+    const j = JSON.parse(some.out);
+    const full = JSON.parse((await cli([...base, "--json"])).out);
+    expect(j.records[0].sharpness).not.toBeCloseTo(full.records[0].sharpness, 6);
+    const text = await cli([...base, "--curvature-rows", "100"]);
+    expect(text.out).toMatch(/on 100 of the 480 training rows, a seeded sample drawn once/);
+  });
+
+  it("--report draws the layers' curvature and shares", async () => {
+    const report = join(tmp, "report.html");
+    const r = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--hidden",
+      "8",
+      "--lr",
+      "0.1",
+      "--steps",
+      "20",
+      "--sharpness-every",
+      "5",
+      "--layers",
+      "--report",
+      report,
+    ]);
+    expect(r.code).toBe(0);
+    const html = readFileSync(report, "utf8");
+    expect(html).toContain("Curvature per layer");
+    expect(html).toContain("direction lies");
+  });
+});
+
+describe("spectrum and the trace against closed forms", () => {
+  it("x² + 3y²: every probe's quadrature is {2, 6}; the trace 8 with no spread (zᵀHz = 8 for every Rademacher z)", async () => {
+    const r = await cli(["spectrum", "--f", "x^2 + 3*y^2", "--x0", "1,1", "--json"]);
+    const j = JSON.parse(r.out);
+    for (const p of j.density.quadrature) {
+      expect(p.nodes[0]).toBeCloseTo(2, 12);
+      expect(p.nodes[1]).toBeCloseTo(6, 12);
+    }
+    expect(j.trace.estimate).toBeCloseTo(8, 12);
+    expect(j.trace.standardError).toBeCloseTo(0, 12);
+    expect(j.layers).toBeNull();
+  });
+
+  it("stability --trace is exact on a small Hessian (the unit vectors) and Hutchinson's within 3 SE on a large one", async () => {
+    const small = JSON.parse(
+      (
+        await cli([
+          "stability",
+          "--f",
+          "quadratic",
+          "--eigenvalues",
+          "1,2,3,40",
+          "--rotate",
+          "1",
+          "--x0",
+          "0,0,0,0",
+          "--trace",
+          "--json",
+        ])
+      ).out,
+    );
+    expect(small.trace.exact).toBe(true);
+    expect(small.trace.estimate).toBeCloseTo(46, 10);
+    const eig = Array.from({ length: 200 }, (_, i) => 1 + (i % 17));
+    const big = JSON.parse(
+      (
+        await cli([
+          "stability",
+          "--f",
+          "quadratic",
+          "--eigenvalues",
+          eig.join(","),
+          "--rotate",
+          "3",
+          "--x0",
+          eig.map(() => 0).join(","),
+          "--trace",
+          "--probes",
+          "100",
+          "--json",
+        ])
+      ).out,
+    );
+    expect(big.trace.exact).toBe(false);
+    const exact = eig.reduce((s, v) => s + v, 0);
+    expect(Math.abs(big.trace.estimate - exact)).toBeLessThan(3 * big.trace.standardError);
+    expect(big.trace.standardError).toBeGreaterThan(0);
+  });
+
+  it("minibatch curvature: batches of every row are the full data, so every batch's λmax is the full λmax", async () => {
+    const r = await cli([
+      "stability",
+      "--data",
+      "xor",
+      "--model",
+      "mlp",
+      "--hidden",
+      "6",
+      "--n",
+      "100",
+      "--batch-size",
+      "80",
+      "--batches",
+      "4",
+      "--json",
+    ]);
+    const j = JSON.parse(r.out);
+    expect(j.minibatch.lambdas).toHaveLength(4);
+    for (const l of j.minibatch.lambdas) expect(rel(l, j.spectrum.top[0].value)).toBeLessThan(1e-8);
+    const small = JSON.parse(
+      (
+        await cli([
+          "stability",
+          "--data",
+          "xor",
+          "--model",
+          "mlp",
+          "--hidden",
+          "6",
+          "--n",
+          "100",
+          "--batch-size",
+          "8",
+          "--batches",
+          "16",
+          "--json",
+        ])
+      ).out,
+    );
+    // Batches of 8 differ from each other and, on average, are sharper than the full data.
+    expect(small.minibatch.sd).toBeGreaterThan(0);
+    expect(small.minibatch.quantiles.max).toBeGreaterThan(small.spectrum.top[0].value);
+  });
+});
+
+describe("bad input to the curvature suite: one line, exit 2", () => {
+  const model = join(root, "examples/model.onnx");
+  it.each([
+    [["spectrum", "--f", "x^2", "--x0", "1", "--probes", "0"], /invalid --probes: 0 \(a whole number from 1/],
+    [
+      ["spectrum", "--f", "x^2+y^2", "--x0", "1,1", "--lanczos-steps", "3"],
+      /invalid --lanczos-steps: 3 \(a whole number from 1 to 2\)/,
+    ],
+    [["spectrum", "--f", "x^2", "--x0", "1", "--sigma", "-1"], /invalid --sigma: -1/],
+    [["spectrum", "--f", "x^2", "--x0", "1", "--layers"], /--layers applies to a network/],
+    [["stability", "--f", "x^2", "--x0", "1", "--batch-size", "4"], /--batch-size applies to a network/],
+    [
+      ["stability", "--f", "x^2", "--x0", "1", "--probes", "4"],
+      /--probes sets the trace estimate: add --trace/,
+    ],
+    [
+      ["stability", "--data", "xor", "--model", "mlp", "--batches", "4"],
+      /--batches sets the minibatch curvature: add --batch-size/,
+    ],
+    [
+      ["stability", "--data", "xor", "--model", "mlp", "--batch-size", "5000"],
+      /invalid --batch-size: 5000 \(a whole number from 1 to the 320 training rows\)/,
+    ],
+    [
+      ["train", "--data", "xor", "--lr", "0.1", "--layers"],
+      /--layers applies to the curvature: add --sharpness-every K/,
+    ],
+    [
+      ["train", "--data", "xor", "--lr", "0.1", "--sharpness-every", "2", "--curvature-rows", "0"],
+      /invalid --curvature-rows: 0/,
+    ],
+    [["stability", "--model-onnx", model], /--model-onnx needs the rows to measure the loss on/],
+    [
+      ["stability", "--model-onnx", model, "--data", "iris"],
+      /model\.onnx takes 2 inputs; --data iris gives 4\n/,
+    ],
+    [
+      ["stability", "--model-onnx", model, "--data", "xor", "--hidden", "4"],
+      /--hidden comes from the model in .*model\.onnx: drop it/,
+    ],
+    [
+      ["stability", "--model-onnx", model, "--data", "xor", "--model", "linear"],
+      /is a network: drop --model linear/,
+    ],
+    [
+      ["stability", "--model-onnx", join(root, "examples/train.csv"), "--data", "xor"],
+      /train\.csv is not an ONNX model/,
+    ],
+    [
+      ["stability", "--model-onnx", join(root, "nope.onnx"), "--data", "xor"],
+      /cannot read --model-onnx .*nope\.onnx: ENOENT/,
+    ],
+    [
+      [
+        "stability",
+        "--model-onnx",
+        join(root, "src/objectives/onnx/__golden__/relu-f32.onnx"),
+        "--data",
+        "xor",
+        "--loss",
+        "mse",
+      ],
+      /invalid --loss: mse, but .* ends in Softmax, which overshoot takes as cross-entropy/,
+    ],
+    [
+      ["train", "--model-onnx", model, "--init", "he", "--data", "xor", "--lr", "0.1"],
+      /give --model-onnx or --init, not both/,
+    ],
+    [
+      ["sweep", ...onnx.slice(0, 6), "--lr", "0.1:1:3", "--seeds", "0:3"],
+      /--seeds draws a network's initial weights; --model-onnx brings its own/,
+    ],
+    [
+      ["stability", "--model-onnx", model, "--data", "xor"],
+      /model\.onnx has 1 output; --data xor with cross-entropy needs 2 \(one per class; one output fits --loss bce on 0\/1 labels\)/,
+    ],
+  ])("%j", async (args, message) => {
+    const r = await cli(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(r.err).toMatch(message as RegExp);
+  });
+
+  it("refuses a model with an unsupported operator, naming it and its node", async () => {
+    const r = await cli([
+      "spectrum",
+      "--model-onnx",
+      join(root, "src/objectives/onnx/__golden__/layernorm.onnx"),
+      "--data",
+      "xor",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unsupported ONNX operator LayerNormalization \(node "\/1\/LayerNormalization"\)/);
+    expect(existsSync(join(tmp, "none.svg"))).toBe(false);
+  });
+});
