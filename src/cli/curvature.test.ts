@@ -285,45 +285,20 @@ describe("spectrum and the trace against closed forms", () => {
   });
 
   it("minibatch curvature: batches of every row are the full data, so every batch's λmax is the full λmax", async () => {
-    const r = await cli([
-      "stability",
-      "--data",
-      "xor",
-      "--model",
-      "mlp",
-      "--hidden",
-      "6",
-      "--n",
-      "100",
-      "--batch-size",
-      "80",
-      "--batches",
-      "4",
-      "--json",
-    ]);
-    const j = JSON.parse(r.out);
+    const xor = async (batchSize: number, batches: number) =>
+      JSON.parse(
+        (
+          await cli(
+            `stability --data xor --model mlp --hidden 6 --n 100 --batch-size ${batchSize} --batches ${batches} --json`.split(
+              " ",
+            ),
+          )
+        ).out,
+      );
+    const j = await xor(80, 4);
     expect(j.minibatch.lambdas).toHaveLength(4);
     for (const l of j.minibatch.lambdas) expect(rel(l, j.spectrum.top[0].value)).toBeLessThan(1e-8);
-    const small = JSON.parse(
-      (
-        await cli([
-          "stability",
-          "--data",
-          "xor",
-          "--model",
-          "mlp",
-          "--hidden",
-          "6",
-          "--n",
-          "100",
-          "--batch-size",
-          "8",
-          "--batches",
-          "16",
-          "--json",
-        ])
-      ).out,
-    );
+    const small = await xor(8, 16);
     // Batches of 8 differ from each other and, on average, are sharper than the full data.
     expect(small.minibatch.sd).toBeGreaterThan(0);
     expect(small.minibatch.quantiles.max).toBeGreaterThan(small.spectrum.top[0].value);

@@ -331,3 +331,14 @@ export function rowsUsed(objective: Objective): { rows: number; text: string } |
     objective.description.kind === "builtin" ? objective.description.parameters?.["rows"] : undefined;
   return typeof rows === "number" ? { rows, text: `on all ${rows} rows` } : null;
 }
+
+/** A whole-number flag within [min, max], or undefined when not given; the error names the range. */
+export function wholeFlag(flags: ParsedFlags, key: string, min: number, max: number): number | undefined {
+  const v = flags[key] as number | undefined;
+  const name = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
+    throw new CliError(
+      `invalid --${name}: ${v} (a whole number ${max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`})`,
+    );
+  return v;
+}

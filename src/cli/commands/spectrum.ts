@@ -20,6 +20,7 @@ import {
   objectiveFromFlags,
   optimizerFromFlags,
   rowsUsed,
+  wholeFlag,
   withoutAtInit,
 } from "../flags.js";
 import type { Io } from "../io.js";
@@ -92,19 +93,11 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = Float64Array.from(measurePointFromFlags(flags, objective));
-  const whole = (name: string, min: number, max: number) => {
-    const v = flags[name] as number | undefined;
-    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max))
-      throw new CliError(
-        `invalid --${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${v} (a whole number from ${min} to ${max})`,
-      );
-    return v;
-  };
   const n = objective.dim;
-  const k = whole("k", 1, n);
-  const probes = whole("probes", 1, 100_000);
-  const steps = whole("lanczosSteps", 1, n);
-  const maxHvps = whole("maxHvps", 1, 1_000_000_000);
+  const k = wholeFlag(flags, "k", 1, n);
+  const probes = wholeFlag(flags, "probes", 1, 100_000);
+  const steps = wholeFlag(flags, "lanczosSteps", 1, n);
+  const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
   const seed = (flags["probeSeed"] as number | undefined) ?? 0;
   if (!Number.isInteger(seed)) throw new CliError(`invalid --probe-seed: ${seed} (an integer)`);
   const sigma = flags["sigma"] as number | undefined;

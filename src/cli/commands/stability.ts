@@ -20,6 +20,7 @@ import {
   objectiveFromFlags,
   optimizerFromFlags,
   rowsUsed,
+  wholeFlag,
   withoutAtInit,
 } from "../flags.js";
 import type { Io } from "../io.js";
@@ -76,13 +77,8 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = measurePointFromFlags(flags, objective);
-  const k = flags["k"] as number | undefined;
-  if (k !== undefined && (!Number.isInteger(k) || k < 1 || k > objective.dim)) {
-    throw new CliError(`invalid --k: ${k} (a whole number from 1 to ${objective.dim})`);
-  }
-  const maxHvps = flags["maxHvps"] as number | undefined;
-  if (maxHvps !== undefined && (!Number.isInteger(maxHvps) || maxHvps < 1))
-    throw new CliError(`invalid --max-hvps: ${maxHvps} (a whole number ≥ 1)`);
+  const k = wholeFlag(flags, "k", 1, objective.dim);
+  const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
   let config: OptimizerConfig;
   let report: StabilityReport;
   try {
@@ -187,8 +183,7 @@ function curvatureExtras(flags: ParsedFlags, objective: Objective, at: Float64Ar
   const probes = flags["probes"] as number | undefined;
   if (probes !== undefined && !flags["trace"])
     throw new CliError("--probes sets the trace estimate: add --trace");
-  if (probes !== undefined && (!Number.isInteger(probes) || probes < 2 || probes > 1_000_000))
-    throw new CliError(`invalid --probes: ${probes} (a whole number from 2 to 1000000)`);
+  wholeFlag(flags, "probes", 2, 1_000_000);
   const exact = !flags["finiteDifference"];
   const op = hessianOperator(objective, at, exact ? {} : { finiteDifference: true });
   let trace: Extras["trace"] = null;
