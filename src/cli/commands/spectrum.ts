@@ -132,7 +132,11 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
       report.curve,
       { lambdaMax, lambdaMin, ...(lr !== undefined ? { twoOverLr: 2 / lr } : {}) },
       {
-        subtitle: `${n} eigenvalues by stochastic Lanczos quadrature (${d.probes.length} probes × ${d.steps} steps); Gaussian σ = ${fmt(report.curve.sigma, 3)}; area 1`,
+        // Two short lines: vega sizes the figure by an estimate of the text's width (0.8 em a character).
+        subtitle: [
+          `${n} eigenvalues by stochastic Lanczos quadrature`,
+          `${d.probes.length} probes × ${d.steps} steps; Gaussian σ = ${fmt(report.curve.sigma, 3)}; area 1`,
+        ],
       },
     );
     const figure = report.blocks

@@ -12,7 +12,7 @@ export const DENSITY_FLOOR = 1e-6;
 export function spectrumChart(
   curve: { readonly x: ArrayLike<number>; readonly density: ArrayLike<number>; readonly sigma: number },
   marks: { readonly lambdaMax: number; readonly lambdaMin: number; readonly twoOverLr?: number },
-  options: { title?: string; subtitle?: string } = {},
+  options: { title?: string; subtitle?: string | readonly string[] } = {},
 ): ChartSpec {
   let peak = 0;
   for (let i = 0; i < curve.density.length; i++) peak = Math.max(peak, curve.density[i]!);
