@@ -1,7 +1,7 @@
 import { createRng } from "../../core/rng.js";
 import { tridiagonalEigen } from "../../core/tridiagonal.js";
-import { allFinite, dot, norm2 } from "../../core/vec.js";
 import type { HessianOperator } from "./hvp.js";
+import { lanczosStep } from "./lanczos.js";
 
 /**
  * The Hessian's eigenvalue density by stochastic Lanczos quadrature (Golub & Meurant; Ubaru, Chen &
@@ -81,16 +81,8 @@ export function quadrature(op: HessianOperator, start: Float64Array, steps: numb
   const w = new Float64Array(n);
   let q = start;
   for (let j = 0; j < steps; j++) {
-    basis.push(q);
-    op.apply(q, w);
-    if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
-    alpha.push(dot(q, w));
-    for (let pass = 0; pass < 2; pass++)
-      for (const b of basis) {
-        const c = dot(b, w);
-        for (let i = 0; i < n; i++) w[i]! -= c * b[i]!;
-      }
-    const b = norm2(w);
+    const { a, b } = lanczosStep(op, basis, q, w);
+    alpha.push(a);
     // The Krylov space is invariant: T's quadrature is then exact for every polynomial.
     if (j === steps - 1 || b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs))) break;
     beta.push(b);

@@ -69,18 +69,8 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
   let result: { top: EigenEstimate[]; bottom: EigenEstimate | null; done: boolean } | null = null;
 
   for (let j = 0; j < maxIterations; j++) {
-    basis.push(q);
-    op.apply(q, w);
-    if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
-    const a = dot(q, w);
+    const { a, b } = lanczosStep(op, basis, q, w);
     alpha.push(a);
-    for (let pass = 0; pass < 2; pass++) {
-      for (const b of basis) {
-        const c = dot(b, w);
-        for (let i = 0; i < n; i++) w[i]! -= c * b[i]!;
-      }
-    }
-    const b = norm2(w);
     const m = j + 1;
     const invariant = b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs)) || m === n;
     // The Ritz values cost O(m²) per check (QL on T), small beside the O(n·m) reorthogonalization.
@@ -127,6 +117,30 @@ function ritzVectors(
   const top: Float64Array[] = [];
   for (let i = m - 1; i >= Math.max(0, m - k); i--) top.push(vector(i));
   return { top, bottom: wantBottom ? vector(0) : null };
+}
+
+/**
+ * One Lanczos step from the unit vector q (appended to the basis): w = H·q, α = qᵀw, then w made
+ * orthogonal to the whole basis by classical Gram–Schmidt done twice ("twice is enough"), and
+ * β = ‖w‖. The next basis vector is w/β.
+ */
+export function lanczosStep(
+  op: HessianOperator,
+  basis: Float64Array[],
+  q: Float64Array,
+  w: Float64Array,
+): { a: number; b: number } {
+  const n = op.dim;
+  basis.push(q);
+  op.apply(q, w);
+  if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
+  const a = dot(q, w);
+  for (let pass = 0; pass < 2; pass++)
+    for (const v of basis) {
+      const c = dot(v, w);
+      for (let i = 0; i < n; i++) w[i]! -= c * v[i]!;
+    }
+  return { a, b: norm2(w) };
 }
 
 /** Ritz values of T_m and their residuals |β_m · s_{m,i}| (Parlett, The Symmetric Eigenvalue Problem, §13.2). */
