@@ -238,6 +238,34 @@ describe("spectrum and the trace against closed forms", () => {
     expect(j.layers).toBeNull();
   });
 
+  it("--csv writes the drawn density, which integrates to 1; an unwritable --csv is refused before any work", async () => {
+    const csv = join(tmp, "density.csv");
+    const r = await cli([
+      "spectrum",
+      "--f",
+      "x^2 + 3*y^2 + 0.5*z^2",
+      "--x0",
+      "1,1,1",
+      "--sigma",
+      "0.1",
+      "--csv",
+      csv,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`wrote ${csv}`);
+    const lines = readFileSync(csv, "utf8").trim().split("\n");
+    expect(lines[0]).toBe("eigenvalue,density");
+    const points = lines.slice(1).map((l) => l.split(",").map(Number) as [number, number]);
+    let area = 0;
+    for (let i = 1; i < points.length; i++) area += (points[i]![0] - points[i - 1]![0]) * points[i]![1];
+    // The grid stops 3σ past the outermost nodes: what lies beyond (under 0.3% of their mass) is cut.
+    expect(area).toBeGreaterThan(0.995);
+    expect(area).toBeLessThan(1 + 1e-9);
+    const bad = await cli(["spectrum", "--f", "x^2", "--x0", "1", "--csv", join(tmp, "no/such/dir/d.csv")]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--csv/);
+  });
+
   it("stability --trace is exact on a small Hessian (the unit vectors) and Hutchinson's within 3 SE on a large one", async () => {
     const small = JSON.parse(
       (

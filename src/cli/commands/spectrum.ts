@@ -13,7 +13,7 @@ import { specToSvg, svgToPng } from "../../report/render.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CURVATURE_FLAGS, layersWanted, minibatchFromFlags } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
-import { checkFigurePath, writeFileAtomic } from "../files.js";
+import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
   measurePointFromFlags,
@@ -59,7 +59,11 @@ export const SPECTRUM_FLAGS: FlagSpecs = {
   "max-hvps": { type: "number", value: "N", help: "Lanczos (extremes): HVP budget (default min(n, 300))" },
   "finite-difference": { type: "boolean", help: "central differences of gradients instead of exact HVPs" },
   ...CURVATURE_FLAGS,
-  ...outputFlags({ json: "the spectrum", plot: "the density on a log axis (and the layers, for a network)" }),
+  ...outputFlags({
+    json: "the spectrum",
+    csv: "the drawn density (eigenvalue, density)",
+    plot: "the density on a log axis (and the layers, for a network)",
+  }),
   ...HELP_FLAG,
 };
 
@@ -90,6 +94,8 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   const { flags } = parsed;
   const plot = flags["plot"] as string | undefined;
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
+  const csv = flags["csv"] as string | undefined;
+  if (csv !== undefined) checkWritable(csv, "--csv");
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = Float64Array.from(measurePointFromFlags(flags, objective));
@@ -150,12 +156,16 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
     const svg = await specToSvg(figure);
     writeFileAtomic(plot, format === "png" ? svgToPng(svg) : svg);
   }
+  if (csv !== undefined) {
+    const rows = Array.from(report.curve.x, (x, i) => `${x},${report.curve.density[i]}`);
+    writeFileAtomic(csv, `eigenvalue,density\n${rows.join("\n")}\n`);
+  }
   if (flags["json"]) {
     io.out(`${JSON.stringify(spectrumJson(objective, config, report, minibatch, lr), null, 2)}\n`);
     return 0;
   }
   io.out(spectrumText(objective, at, config, report, minibatch, lr));
-  if (plot !== undefined) io.out(`wrote ${plot}\n`);
+  for (const file of [csv, plot]) if (file !== undefined) io.out(`wrote ${file}\n`);
   return 0;
 }
 
