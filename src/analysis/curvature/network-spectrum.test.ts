@@ -46,7 +46,7 @@ describe.each(golden.cases.map((c) => [`${c.name} at ${c.point}`, c] as const))(
     const w1 = wasserstein1(densityMeasure(d), { x: exact });
     // A network's spectrum piles up at zero, so a small W1 beside the spread is easy: the test is
     // against the best single point mass too (all eigenvalues at the median, W1 = the mean
-    // absolute deviation), which SLQ must beat by 4×. Measured: 12–22% of it, 0.1–0.2% of the spread.
+    // absolute deviation), which SLQ must beat by 4×. Measured: 7–21% of it, 0.13–0.25% of the spread.
     const sorted = [...exact].sort((a, b) => a - b);
     const median = sorted[Math.floor(n / 2)]!;
     const pointMass = exact.reduce((s, v) => s + Math.abs(v - median), 0) / n;
