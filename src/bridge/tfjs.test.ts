@@ -72,6 +72,49 @@ describe("the float64 copy of a TF.js model", () => {
     expect(g[f.dim - 1]!).toBeCloseTo(b2[0]!, 4);
   });
 
+  it("copies a model whose hidden layers differ in activation, with TF.js's loss and gradient", () => {
+    const m = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          units: 6,
+          activation: "relu",
+          inputShape: [2],
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+          biasInitializer: tf.initializers.constant({ value: 0.1 }),
+        }),
+        tf.layers.dense({
+          units: 5,
+          activation: "sigmoid",
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+        }),
+        tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      ],
+    });
+    m.compile({ optimizer: tf.train.sgd(0.01), loss: "meanSquaredError" });
+    const mapped = mlpSpecOf(m);
+    expect("spec" in mapped && mapped.spec).toEqual({
+      sizes: [2, 6, 5, 1],
+      activation: "relu",
+      activations: ["relu", "sigmoid"],
+      loss: "mse",
+    });
+    const d = data();
+    const f = float64Objective((mapped as { spec: never }).spec, d);
+    const g = new Float64Array(f.dim);
+    const loss = f.gradient(parametersOf(m), g);
+    const { value, grads } = tf.variableGrads(
+      () => tf.losses.meanSquaredError(d.y, m.predict(d.x) as tf.Tensor) as tf.Scalar,
+      m.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
+    expect(Math.abs(loss - value.dataSync()[0]!) / loss).toBeLessThan(1e-5);
+    // The second layer's kernel [6, 5] → W2 (5 × 6) after W1 (12) and b1 (6).
+    const k2 = grads[(m.trainableWeights[2]!.read() as tf.Variable).name]!.dataSync();
+    const scale = Math.max(...Array.from(k2, Math.abs));
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 6; j++)
+        expect(Math.abs(g[18 + i * 6 + j]! - k2[j * 5 + i]!) / scale).toBeLessThan(1e-4);
+  });
+
   it("refuses what it cannot copy, naming why", () => {
     const m = tf.sequential({
       layers: [

@@ -103,7 +103,7 @@ export function mlpSpecOf(model: tf.LayersModel): { spec: MlpSpec } | { reason: 
   const layers = model.layers.filter((l) => l.getClassName() !== "InputLayer");
   if (layers.length === 0) return { reason: "the model has no layers" };
   const sizes: number[] = [];
-  let hidden: Activation | null = null;
+  const hidden: Activation[] = [];
   let last = "linear";
   for (const [i, layer] of layers.entries()) {
     if (layer.getClassName() !== "Dense")
@@ -120,9 +120,7 @@ export function mlpSpecOf(model: tf.LayersModel): { spec: MlpSpec } | { reason: 
         return {
           reason: `layer ${i + 1}'s activation ${activation} is not one of tanh, relu, sigmoid, linear`,
         };
-      if (hidden !== null && hidden !== mapped)
-        return { reason: "the hidden layers use different activations" };
-      hidden = mapped;
+      hidden.push(mapped);
     } else last = activation;
   }
   const lossName = typeof model.loss === "string" ? model.loss : null;
@@ -134,7 +132,11 @@ export function mlpSpecOf(model: tf.LayersModel): { spec: MlpSpec } | { reason: 
     return {
       reason: `the loss ${String(lossName)} with a ${last} output is not one overshoot has (meanSquaredError + linear, categoricalCrossentropy + softmax, binaryCrossentropy + sigmoid)`,
     };
-  return { spec: { sizes, activation: hidden ?? "identity", loss } };
+  // One activation a hidden layer; `activations` only where they differ, so a plain net's spec is as before.
+  const same = hidden.every((a) => a === hidden[0]);
+  return {
+    spec: { sizes, activation: hidden[0] ?? "identity", ...(same ? {} : { activations: hidden }), loss },
+  };
 }
 
 /** The model's weights in overshoot's order: per layer W (out × in, row-major), then b. */
