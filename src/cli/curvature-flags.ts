@@ -1,9 +1,10 @@
 import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
+import { measurementObjective } from "../analysis/training/train.js";
 import type { Objective } from "../objectives/types.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
-import { networkOf } from "./flags.js";
+import { networkOf, rowsUsed, wholeFlag } from "./flags.js";
 import { networkOnRows } from "./network.js";
 
 /** The flags stability and spectrum share for a network's curvature: its layers and its minibatches. */
@@ -18,7 +19,36 @@ export const CURVATURE_FLAGS: FlagSpecs = {
     help: "networks: also λmax on sampled minibatches of B rows (what a minibatch step sees)",
   },
   batches: { type: "number", value: "K", help: "with --batch-size: how many batches to sample (default 32)" },
+  "curvature-rows": {
+    type: "number",
+    value: "N",
+    help: "networks: measure on N training rows, a seeded sample drawn once (default: every training row)",
+  },
 };
+
+/**
+ * The objective the curvature is measured on, and its rows in words: the network's own (every
+ * training row, in blocks, in bounded memory) or, with --curvature-rows N, a seeded sample of N.
+ */
+export function measuredObjective(
+  flags: ParsedFlags,
+  objective: Objective,
+): { objective: Objective; rows: { rows: number; text: string } | null } {
+  const wanted = wholeFlag(flags, "curvatureRows", 1, Number.POSITIVE_INFINITY);
+  if (wanted === undefined) return { objective, rows: rowsUsed(objective) };
+  const network = networkOf(objective);
+  if (!network) throw new CliError("--curvature-rows applies to a network: add --data … --model mlp");
+  const train = network.data.train;
+  if (wanted >= train.rows) return { objective, rows: rowsUsed(objective) };
+  return {
+    // train's runs are seeded seed + 3: the same sample as `train --curvature-rows N` measures on.
+    objective: measurementObjective(network.objective, train, wanted, network.seed + 3),
+    rows: {
+      rows: wanted,
+      text: `on ${wanted} of the ${train.rows} training rows, a seeded sample drawn once (--seed ${network.seed})`,
+    },
+  };
+}
 
 /** Per-layer blocks unless --layers=false; refused for objectives without layers. */
 export function layersWanted(flags: ParsedFlags, objective: Objective): boolean {

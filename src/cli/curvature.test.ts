@@ -200,6 +200,43 @@ describe("a network from PyTorch via ONNX: the README's example against PyTorch'
     expect(text.out).toMatch(/on 100 of the 480 training rows, a seeded sample drawn once/);
   });
 
+  it("stability and spectrum measure on the sample train measures on, with --curvature-rows, and say so", async () => {
+    const net = ["--data", "spiral", "--n", "600", "--hidden", "8"];
+    const t = JSON.parse(
+      (
+        await cli([
+          "train",
+          ...net,
+          "--lr",
+          "0.1",
+          "--steps",
+          "1",
+          "--sharpness-every",
+          "1",
+          "--curvature-rows",
+          "100",
+          "--json",
+        ])
+      ).out,
+    );
+    const s = JSON.parse(
+      (await cli(["stability", ...net, "--model", "mlp", "--curvature-rows", "100", "--json"])).out,
+    );
+    expect(s.rows).toBe(100);
+    expect(rel(s.spectrum.top[0].value, t.records[0].sharpness)).toBeLessThan(1e-6);
+    const text = await cli([
+      "spectrum",
+      ...net,
+      "--model",
+      "mlp",
+      "--curvature-rows",
+      "100",
+      "--probes",
+      "2",
+    ]);
+    expect(text.out).toMatch(/on 100 of the 480 training rows, a seeded sample drawn once \(--seed 0\)/);
+  });
+
   it("--report draws the layers' curvature and shares", async () => {
     const report = join(tmp, "report.html");
     const r = await cli([
@@ -343,6 +380,10 @@ describe("bad input to the curvature suite: one line, exit 2", () => {
     ],
     [["spectrum", "--f", "x^2", "--x0", "1", "--sigma", "-1"], /invalid --sigma: -1/],
     [["spectrum", "--f", "x^2", "--x0", "1", "--layers"], /--layers applies to a network/],
+    [
+      ["stability", "--f", "x^2", "--x0", "1", "--curvature-rows", "10"],
+      /--curvature-rows applies to a network/,
+    ],
     [["stability", "--f", "x^2", "--x0", "1", "--batch-size", "4"], /--batch-size applies to a network/],
     [
       ["stability", "--f", "x^2", "--x0", "1", "--probes", "4"],

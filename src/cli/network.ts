@@ -17,6 +17,7 @@ import {
   type MlpSpec,
   mlpObjective,
   parametersFromLayers,
+  pickRows,
 } from "../objectives/mlp.js";
 import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../objectives/onnx/read.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
@@ -294,15 +295,8 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
     else y[r * outputs + labels[r]!] = 1;
   }
   const split = splitRows(rows, validation, createRng(seed + 1));
-  const pick = (idx: Int32Array): MlpData => {
-    const px = new Float64Array(idx.length * inputs);
-    const py = new Float64Array(idx.length * outputs);
-    idx.forEach((src, r) => {
-      px.set(x.subarray(src * inputs, (src + 1) * inputs), r * inputs);
-      py.set(y.subarray(src * outputs, (src + 1) * outputs), r * outputs);
-    });
-    return { x: px, y: py, rows: idx.length };
-  };
+  const all: MlpData = { x, y, rows };
+  const pick = (idx: Int32Array): MlpData => pickRows(all, idx);
   return {
     train: pick(split.train),
     validation: split.validation.length > 0 ? pick(split.validation) : null,
@@ -329,18 +323,8 @@ function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
 
 /** The network's loss on some of its training rows (a sampled minibatch), for minibatch curvature. */
 export function networkOnRows(network: Network): (rows: Int32Array) => MlpObjective {
-  const d = network.data.train;
-  const inS = d.x.length / d.rows;
-  const outS = d.y.length / d.rows;
-  return (rows) => {
-    const x = new Float64Array(rows.length * inS);
-    const y = new Float64Array(rows.length * outS);
-    rows.forEach((r, i) => {
-      x.set(d.x.subarray(r * inS, (r + 1) * inS), i * inS);
-      y.set(d.y.subarray(r * outS, (r + 1) * outS), i * outS);
-    });
-    return mlpObjective(network.spec, { x, y, rows: rows.length }, "minibatch", {
+  return (rows) =>
+    mlpObjective(network.spec, pickRows(network.data.train, rows), "minibatch", {
       kernels: network.objective.kernels,
     });
-  };
 }

@@ -74,6 +74,35 @@ export function rowRange(d: MlpData, r0: number, r1: number): MlpData {
   return { x: d.x.subarray(r0 * inS, r1 * inS), y: d.y.subarray(r0 * outS, r1 * outS), rows: r1 - r0 };
 }
 
+/** The given rows of the data, in that order, as a copy. */
+export function pickRows(d: MlpData, rows: ArrayLike<number>): MlpData {
+  const inS = d.x.length / d.rows;
+  const outS = d.y.length / d.rows;
+  const x = new Float64Array(rows.length * inS);
+  const y = new Float64Array(rows.length * outS);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    x.set(d.x.subarray(r * inS, (r + 1) * inS), i * inS);
+    y.set(d.y.subarray(r * outS, (r + 1) * outS), i * outS);
+  }
+  return { x, y, rows: rows.length };
+}
+
+/**
+ * `count` distinct rows drawn without replacement (a partial Fisher–Yates shuffle, seeded), in
+ * their original order.
+ */
+export function sampleRows(d: MlpData, count: number, rng: Rng): MlpData {
+  const order = Int32Array.from({ length: d.rows }, (_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(rng.uniform() * (d.rows - i));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return pickRows(d, order.slice(0, count).sort());
+}
+
 export function parameterCount(sizes: readonly number[]): number {
   let n = 0;
   for (let l = 1; l < sizes.length; l++) n += sizes[l]! * sizes[l - 1]! + sizes[l]!;

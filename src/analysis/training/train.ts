@@ -1,5 +1,11 @@
 import { createRng } from "../../core/rng.js";
-import { layerActivations, type MlpData, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
+import {
+  layerActivations,
+  type MlpData,
+  type MlpObjective,
+  mlpObjective,
+  sampleRows,
+} from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { blockCurvature, layerBlocks } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
@@ -353,24 +359,9 @@ export function measurementObjective(
   if (rows === undefined || rows >= data.rows) return f;
   if (!Number.isInteger(rows) || rows < 1)
     throw new Error(`invalid curvature-rows: ${rows} (a whole number ≥ 1)`);
-  const rng = createRng(seed + 7);
-  const order = Int32Array.from({ length: data.rows }, (_, i) => i);
-  for (let i = 0; i < rows; i++) {
-    const j = i + Math.floor(rng.uniform() * (data.rows - i));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  const picked = order.slice(0, rows).sort();
-  const inS = data.x.length / data.rows;
-  const outS = data.y.length / data.rows;
-  const x = new Float64Array(rows * inS);
-  const y = new Float64Array(rows * outS);
-  picked.forEach((r, i) => {
-    x.set(data.x.subarray(r * inS, (r + 1) * inS), i * inS);
-    y.set(data.y.subarray(r * outS, (r + 1) * outS), i * outS);
+  return mlpObjective(f.spec, sampleRows(data, rows, createRng(seed + 7)), "measurement rows", {
+    kernels: f.kernels,
   });
-  return mlpObjective(f.spec, { x, y, rows }, "measurement rows", { kernels: f.kernels });
 }
 
 /** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */

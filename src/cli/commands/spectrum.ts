@@ -11,7 +11,7 @@ import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
-import { CURVATURE_FLAGS, layersWanted, minibatchFromFlags } from "../curvature-flags.js";
+import { CURVATURE_FLAGS, layersWanted, measuredObjective, minibatchFromFlags } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
@@ -19,7 +19,6 @@ import {
   measurePointFromFlags,
   objectiveFromFlags,
   optimizerFromFlags,
-  rowsUsed,
   wholeFlag,
   withoutAtInit,
 } from "../flags.js";
@@ -99,6 +98,7 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = Float64Array.from(measurePointFromFlags(flags, objective));
+  const measured = measuredObjective(flags, objective);
   const n = objective.dim;
   const k = wholeFlag(flags, "k", 1, n);
   const probes = wholeFlag(flags, "probes", 1, 100_000);
@@ -114,7 +114,7 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   let report: SpectrumReport;
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = spectrumAt(objective, at, {
+    report = spectrumAt(measured.objective, at, {
       ...(k !== undefined ? { k } : {}),
       ...(probes !== undefined ? { probes } : {}),
       ...(steps !== undefined ? { steps } : {}),
@@ -161,23 +161,25 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
     writeFileAtomic(csv, `eigenvalue,density\n${rows.join("\n")}\n`);
   }
   if (flags["json"]) {
-    io.out(`${JSON.stringify(spectrumJson(objective, config, report, minibatch, lr), null, 2)}\n`);
+    io.out(
+      `${JSON.stringify(spectrumJson(objective, measured.rows, config, report, minibatch, lr), null, 2)}\n`,
+    );
     return 0;
   }
-  io.out(spectrumText(objective, at, config, report, minibatch, lr));
+  io.out(spectrumText(objective, measured.rows, at, config, report, minibatch, lr));
   for (const file of [csv, plot]) if (file !== undefined) io.out(`wrote ${file}\n`);
   return 0;
 }
 
 function spectrumJson(
   objective: Objective,
+  rows: RowsUsed,
   config: OptimizerConfig,
   r: SpectrumReport,
   minibatch: MinibatchCurvature | null,
   lr: number | undefined,
 ) {
   const d = r.density;
-  const rows = rowsUsed(objective);
   return {
     version: JSON_VERSION,
     objective: objectiveJson(objective),
@@ -227,6 +229,7 @@ function criticalOf(config: OptimizerConfig, r: SpectrumReport) {
 
 function spectrumText(
   objective: Objective,
+  rows: RowsUsed,
   at: Float64Array,
   config: OptimizerConfig,
   r: SpectrumReport,
@@ -236,7 +239,6 @@ function spectrumText(
   const lines: string[] = [];
   const s = r.extremes;
   const d = r.density;
-  const rows = rowsUsed(objective);
   lines.push(
     `Spectrum of the Hessian of ${describeObjective(objective)} at ${describePoint(at)}${rows ? `, ${rows.text}` : ""}`,
   );
@@ -286,5 +288,7 @@ function spectrumText(
   lines.push(`Hessian-vector products in all: ${r.hvps + (minibatch?.hvps ?? 0)}`);
   return `${lines.join("\n")}\n`;
 }
+
+type RowsUsed = ReturnType<typeof measuredObjective>["rows"];
 
 const pct = (v: number) => `${(100 * v).toFixed(v < 0.01 ? 2 : 1)}%`;

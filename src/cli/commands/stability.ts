@@ -12,14 +12,13 @@ import { blockCritical, layerLines, minibatchLines } from "../../report/curvatur
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
-import { CURVATURE_FLAGS, layersWanted, minibatchFromFlags } from "../curvature-flags.js";
+import { CURVATURE_FLAGS, layersWanted, measuredObjective, minibatchFromFlags } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
   measurePointFromFlags,
   objectiveFromFlags,
   optimizerFromFlags,
-  rowsUsed,
   wholeFlag,
   withoutAtInit,
 } from "../flags.js";
@@ -77,6 +76,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = measurePointFromFlags(flags, objective);
+  const measured = measuredObjective(flags, objective);
   const k = wholeFlag(flags, "k", 1, objective.dim);
   const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
   let config: OptimizerConfig;
@@ -84,7 +84,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   try {
     // The learning rate does not enter the formulas; sgd may be asked about without one.
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = stabilityAt(objective, at, config, {
+    report = stabilityAt(measured.objective, at, config, {
       ...(k !== undefined ? { k } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(maxHvps !== undefined ? { maxHvps } : {}),
@@ -102,7 +102,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
     );
   }
-  const extra = curvatureExtras(flags, objective, Float64Array.from(at));
+  const extra = curvatureExtras(flags, objective, measured, Float64Array.from(at));
   const lr = options.lr;
   const steps = flags["steps"] as number | undefined;
   let along: ReturnType<typeof sharpnessAlongRun> | null = null;
@@ -179,26 +179,31 @@ interface Extras {
   readonly rows: { rows: number; text: string } | null;
 }
 
-function curvatureExtras(flags: ParsedFlags, objective: Objective, at: Float64Array): Extras {
+function curvatureExtras(
+  flags: ParsedFlags,
+  objective: Objective,
+  measured: ReturnType<typeof measuredObjective>,
+  at: Float64Array,
+): Extras {
   const probes = flags["probes"] as number | undefined;
   if (probes !== undefined && !flags["trace"])
     throw new CliError("--probes sets the trace estimate: add --trace");
   wholeFlag(flags, "probes", 2, 1_000_000);
   const exact = !flags["finiteDifference"];
-  const op = hessianOperator(objective, at, exact ? {} : { finiteDifference: true });
+  const op = hessianOperator(measured.objective, at, exact ? {} : { finiteDifference: true });
   let trace: Extras["trace"] = null;
   if (flags["trace"]) {
     const samples = probes ?? 64;
     trace = { ...traceOf(op, samples, 1), probes: samples };
   }
   let layers: Extras["layers"] = null;
-  const blocks = layersWanted(flags, objective) ? objectiveBlocks(objective) : null;
+  const blocks = layersWanted(flags, objective) ? objectiveBlocks(measured.objective) : null;
   if (blocks) {
     // The top eigenvector, for the layers' shares: the same Lanczos as the report's (same seed).
     const top = lanczos(op, { k: 1, bottom: false, tolerance: 1e-10, seed: 0, vectors: true });
     layers = blockCurvature(op, blocks, top.vectors!.top[0]!, { seed: 2 });
   }
-  return { trace, layers, minibatch: minibatchFromFlags(flags, objective, at, 0), rows: rowsUsed(objective) };
+  return { trace, layers, minibatch: minibatchFromFlags(flags, objective, at, 0), rows: measured.rows };
 }
 
 function extrasJson(e: Extras, config: OptimizerConfig) {
