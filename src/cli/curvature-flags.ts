@@ -5,7 +5,7 @@ import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
 import { networkOf, rowsUsed, wholeFlag } from "./flags.js";
-import { networkOnRows } from "./network.js";
+import { type Network, networkOnRows } from "./network.js";
 
 /** The flags stability and spectrum share for a network's curvature: its layers and its minibatches. */
 export const CURVATURE_FLAGS: FlagSpecs = {
@@ -59,15 +59,16 @@ export function layersWanted(flags: ParsedFlags, objective: Objective): boolean 
   return layers !== false && network !== undefined;
 }
 
-/** λmax over sampled minibatches, when --batch-size asks for it. */
-export function minibatchFromFlags(
-  flags: ParsedFlags,
-  objective: Objective,
-  at: Float64Array,
-  seed: number,
-): MinibatchCurvature | null {
+/** What --batch-size and --batches ask for, checked before any work; null without --batch-size. */
+export interface MinibatchRequest {
+  readonly network: Network;
+  readonly batchSize: number;
+  readonly batches: number | undefined;
+}
+
+export function minibatchRequest(flags: ParsedFlags, objective: Objective): MinibatchRequest | null {
   const batchSize = flags["batchSize"] as number | undefined;
-  const batches = flags["batches"] as number | undefined;
+  const batches = wholeFlag(flags, "batches", 2, 1_000_000);
   if (batchSize === undefined) {
     if (batches !== undefined)
       throw new CliError("--batches sets the minibatch curvature: add --batch-size B");
@@ -80,6 +81,17 @@ export function minibatchFromFlags(
     throw new CliError(
       `invalid --batch-size: ${batchSize} (a whole number from 1 to the ${rows} training rows)`,
     );
+  return { network, batchSize, batches };
+}
+
+/** λmax over the sampled minibatches asked for. */
+export function minibatchFor(
+  request: MinibatchRequest | null,
+  at: Float64Array,
+  seed: number,
+): MinibatchCurvature | null {
+  if (!request) return null;
+  const { network, batchSize, batches } = request;
   try {
     return minibatchCurvature(networkOnRows(network), network.data.train.rows, at, batchSize, {
       ...(batches !== undefined ? { batches } : {}),

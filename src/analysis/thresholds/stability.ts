@@ -14,6 +14,8 @@ export interface StabilityOptions {
   /** Central differences of gradients instead of exact HVPs. */
   readonly finiteDifference?: boolean;
   readonly seed?: number;
+  /** Also the Ritz vectors (spectrum.vectors), e.g. for where λmax's direction lies. */
+  readonly vectors?: boolean;
 }
 
 export interface StabilityReport {
@@ -59,6 +61,7 @@ export function stabilityAt(
     tolerance: options.tolerance ?? 1e-10,
     maxIterations: options.maxHvps ?? Math.min(n, 300),
     seed: options.seed ?? 0,
+    ...(options.vectors ? { vectors: true } : {}),
   });
   const lambdaMax = spectrum.top[0]!.value;
   const lambdaMin = spectrum.bottom!.value;

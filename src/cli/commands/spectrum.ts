@@ -11,7 +11,13 @@ import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
-import { CURVATURE_FLAGS, layersWanted, measuredObjective, minibatchFromFlags } from "../curvature-flags.js";
+import {
+  CURVATURE_FLAGS,
+  layersWanted,
+  measuredObjective,
+  minibatchFor,
+  minibatchRequest,
+} from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
@@ -110,6 +116,7 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   if (sigma !== undefined && !(sigma > 0 && Number.isFinite(sigma)))
     throw new CliError(`invalid --sigma: ${sigma} (a number > 0)`);
   const layers = layersWanted(flags, objective);
+  const minibatchAsked = minibatchRequest(flags, objective);
   let config: OptimizerConfig;
   let report: SpectrumReport;
   try {
@@ -128,7 +135,7 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
-  const minibatch = minibatchFromFlags(flags, objective, at, seed);
+  const minibatch = minibatchFor(minibatchAsked, at, seed);
   const lr = options.lr;
   const lambdaMax = report.extremes.top[0]!.value;
   const lambdaMin = report.extremes.bottom!.value;

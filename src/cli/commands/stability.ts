@@ -1,6 +1,5 @@
 import { type BlockCurvature, blockCurvature, type Trace, traceOf } from "../../analysis/curvature/blocks.js";
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
-import { lanczos } from "../../analysis/curvature/lanczos.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
 import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
@@ -12,7 +11,14 @@ import { blockCritical, layerLines, minibatchLines } from "../../report/curvatur
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
-import { CURVATURE_FLAGS, layersWanted, measuredObjective, minibatchFromFlags } from "../curvature-flags.js";
+import {
+  CURVATURE_FLAGS,
+  layersWanted,
+  type MinibatchRequest,
+  measuredObjective,
+  minibatchFor,
+  minibatchRequest,
+} from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
@@ -77,6 +83,12 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = measurePointFromFlags(flags, objective);
   const measured = measuredObjective(flags, objective);
+  // Everything asked for is checked before the work starts.
+  const probes = wholeFlag(flags, "probes", 2, 1_000_000);
+  if (probes !== undefined && !flags["trace"])
+    throw new CliError("--probes sets the trace estimate: add --trace");
+  const layers = layersWanted(flags, objective);
+  const minibatch = minibatchRequest(flags, objective);
   const k = wholeFlag(flags, "k", 1, objective.dim);
   const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
   let config: OptimizerConfig;
@@ -89,6 +101,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(maxHvps !== undefined ? { maxHvps } : {}),
       finiteDifference: Boolean(flags["finiteDifference"]),
+      vectors: layers,
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
@@ -102,7 +115,11 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
     );
   }
-  const extra = curvatureExtras(flags, objective, measured, Float64Array.from(at));
+  const extra = curvatureExtras(flags, measured, report, Float64Array.from(at), {
+    trace: flags["trace"] ? (probes ?? 64) : null,
+    layers,
+    minibatch,
+  });
   const lr = options.lr;
   const steps = flags["steps"] as number | undefined;
   let along: ReturnType<typeof sharpnessAlongRun> | null = null;
@@ -181,29 +198,18 @@ interface Extras {
 
 function curvatureExtras(
   flags: ParsedFlags,
-  objective: Objective,
   measured: ReturnType<typeof measuredObjective>,
+  report: StabilityReport,
   at: Float64Array,
+  wants: { trace: number | null; layers: boolean; minibatch: MinibatchRequest | null },
 ): Extras {
-  const probes = flags["probes"] as number | undefined;
-  if (probes !== undefined && !flags["trace"])
-    throw new CliError("--probes sets the trace estimate: add --trace");
-  wholeFlag(flags, "probes", 2, 1_000_000);
   const exact = !flags["finiteDifference"];
   const op = hessianOperator(measured.objective, at, exact ? {} : { finiteDifference: true });
-  let trace: Extras["trace"] = null;
-  if (flags["trace"]) {
-    const samples = probes ?? 64;
-    trace = { ...traceOf(op, samples, 1), probes: samples };
-  }
-  let layers: Extras["layers"] = null;
-  const blocks = layersWanted(flags, objective) ? objectiveBlocks(measured.objective) : null;
-  if (blocks) {
-    // The top eigenvector, for the layers' shares: the same Lanczos as the report's (same seed).
-    const top = lanczos(op, { k: 1, bottom: false, tolerance: 1e-10, seed: 0, vectors: true });
-    layers = blockCurvature(op, blocks, top.vectors!.top[0]!, { seed: 2 });
-  }
-  return { trace, layers, minibatch: minibatchFromFlags(flags, objective, at, 0), rows: measured.rows };
+  const trace = wants.trace === null ? null : { ...traceOf(op, wants.trace, 1), probes: wants.trace };
+  const blocks = wants.layers ? objectiveBlocks(measured.objective) : null;
+  // The shares come from the report's own top Ritz vector (asked for with vectors: layers).
+  const layers = blocks ? blockCurvature(op, blocks, report.spectrum.vectors!.top[0]!, { seed: 2 }) : null;
+  return { trace, layers, minibatch: minibatchFor(wants.minibatch, at, 0), rows: measured.rows };
 }
 
 function extrasJson(e: Extras, config: OptimizerConfig) {
