@@ -40,6 +40,8 @@ export interface DensityOptions {
   /** Lanczos steps per probe (default min(n, 50)); each is one HVP. */
   readonly steps?: number;
   readonly seed?: number;
+  /** Called after each probe with the probes done (for a progress bar). */
+  readonly onProbe?: (done: number, of: number) => void;
 }
 
 export function spectralDensity(op: HessianOperator, options: DensityOptions = {}): SpectralDensity {
@@ -57,6 +59,7 @@ export function spectralDensity(op: HessianOperator, options: DensityOptions = {
   for (let p = 0; p < probes; p++) {
     const q = Float64Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1) / Math.sqrt(n));
     out.push(quadrature(op, q, steps));
+    options.onProbe?.(p + 1, probes);
   }
   const forms = out.map((p) => p.quadraticForm);
   const mean = forms.reduce((a, b) => a + b, 0) / probes;

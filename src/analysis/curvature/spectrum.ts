@@ -31,6 +31,8 @@ export interface SpectrumOptions {
   /** Per-layer blocks (default: whenever the objective has layers). */
   readonly layers?: boolean;
   readonly finiteDifference?: boolean;
+  /** Called after each quadrature probe (for a progress bar). */
+  readonly onProbe?: (done: number, of: number) => void;
 }
 
 /** The layers of an objective that has them (a network's layout), else null. */
@@ -59,6 +61,7 @@ export function spectrumAt(
     ...(options.probes !== undefined ? { probes: options.probes } : {}),
     ...(options.steps !== undefined ? { steps: options.steps } : {}),
     seed: seed + 1,
+    ...(options.onProbe ? { onProbe: options.onProbe } : {}),
   });
   const curve = densityCurve(density, options.sigma !== undefined ? { sigma: options.sigma } : {});
   const perLayer = blocks

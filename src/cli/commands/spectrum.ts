@@ -29,6 +29,7 @@ import {
   withoutAtInit,
 } from "../flags.js";
 import type { Io } from "../io.js";
+import { terminalBar } from "../progress.js";
 
 export const SPECTRUM_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -119,6 +120,11 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   const minibatchAsked = minibatchRequest(flags, objective);
   let config: OptimizerConfig;
   let report: SpectrumReport;
+  // On a terminal, a bar over the quadrature's probes (the bulk of the HVPs), on stderr.
+  const bar =
+    io.isTTY && process.stderr.isTTY && !flags["json"]
+      ? terminalBar("spectrum {bar} probe {value}/{total} | eta {eta}s")
+      : null;
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
     report = spectrumAt(measured.objective, at, {
@@ -131,9 +137,19 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
       seed,
       layers,
       finiteDifference: Boolean(flags["finiteDifference"]),
+      ...(bar
+        ? {
+            onProbe: (done: number, of: number) => {
+              if (done === 1) bar.start(of, 1);
+              else bar.update(done);
+            },
+          }
+        : {}),
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
+  } finally {
+    bar?.stop();
   }
   const minibatch = minibatchFor(minibatchAsked, at, seed);
   const lr = options.lr;
