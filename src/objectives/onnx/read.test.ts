@@ -138,3 +138,53 @@ describe("the Gelu operator of opset 20", () => {
     expect(Math.abs(r.top - m.top[0]!) / m.top[0]!).toBeLessThan(1e-10);
   });
 });
+
+describe("Keras's Flatten as tf2onnx writes it: a Reshape to [-1, n] at the input", () => {
+  type Graph = {
+    node: { opType: string; name: string; input: string[]; output: string[] }[];
+    initializer: { name: string; dims: number[]; dataType: number; rawData?: Uint8Array }[];
+  };
+  const type = protobuf.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+  /** matmul-f32.onnx with Reshape(x, shape) in front, the shape stored as tf2onnx does (int64 raw_data). */
+  function withReshape(shape: number[]): Uint8Array {
+    const model = type.toObject(type.decode(bytesOf("matmul-f32.onnx")), { longs: Number }) as {
+      graph: Graph;
+    };
+    const raw = new Uint8Array(8 * shape.length);
+    const view = new DataView(raw.buffer);
+    shape.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true));
+    model.graph.initializer.push({
+      name: "sequential/flatten/Const:0",
+      dims: [shape.length],
+      dataType: 7,
+      rawData: raw,
+    });
+    model.graph.node[0]!.input[0] = "sequential/flatten/Reshape:0";
+    model.graph.node.unshift({
+      opType: "Reshape",
+      name: "sequential/flatten/Reshape",
+      input: ["x", "sequential/flatten/Const:0"],
+      output: ["sequential/flatten/Reshape:0"],
+    });
+    return type.encode(type.fromObject(model)).finish();
+  }
+
+  it("is read as a flatten: the same network and weights as without it", () => {
+    const plain = readOnnxNetwork(bytesOf("matmul-f32.onnx"));
+    for (const shape of [
+      [-1, 5],
+      [0, -1],
+    ]) {
+      const net = readOnnxNetwork(withReshape(shape), "flatten.onnx");
+      expect(net.sizes).toEqual(plain.sizes);
+      expect(Array.from(net.theta)).toEqual(Array.from(plain.theta));
+    }
+  });
+
+  it("any other Reshape is refused, naming the node and the shape", () => {
+    expect(() => readOnnxNetwork(withReshape([5, -1]), "r.onnx")).toThrow(
+      /node "sequential\/flatten\/Reshape" \(Reshape\) is a Reshape to \[5, -1\] \(only flattening the input, to \[-1, n\]\)/,
+    );
+    expect(() => readOnnxNetwork(withReshape([-1, 4]), "r.onnx")).toThrow(/a Reshape to \[-1, 4\]/);
+  });
+});

@@ -29,14 +29,14 @@ export interface OnnxNetwork {
 }
 
 const SUPPORTED =
-  "Gemm, MatMul+Add, Relu, Tanh, Sigmoid, Gelu, Identity, Flatten (at the input) and a final Softmax or Sigmoid";
+  "Gemm, MatMul+Add, Relu, Tanh, Sigmoid, Gelu, Identity, Flatten (or a flattening Reshape) at the input and a final Softmax or Sigmoid";
 
 export class OnnxError extends Error {}
 
 interface Tensor {
   readonly dims: readonly number[];
   readonly values: Float64Array;
-  readonly type: "float32" | "float64";
+  readonly type: "float32" | "float64" | "int64";
 }
 
 interface Node {
@@ -61,13 +61,15 @@ interface TensorMessage {
   rawData?: Uint8Array;
   floatData?: number[];
   doubleData?: number[];
+  int64Data?: number[];
   dataLocation?: number;
 }
 
 let modelType: protobuf.Type | null = null;
 
-/** ONNX TensorProto.DataType: FLOAT = 1, DOUBLE = 11. */
+/** ONNX TensorProto.DataType: FLOAT = 1, INT64 = 7, DOUBLE = 11. */
 const FLOAT = 1;
+const INT64 = 7;
 const DOUBLE = 11;
 
 export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNetwork {
@@ -174,6 +176,7 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
         node,
         `a product with a computed value (${JSON.stringify(name)}), not with weights stored in the file`,
       );
+    if (t.type === "int64") throw refuse(node, `a product with integer weights (${JSON.stringify(name)})`);
     types.add(t.type);
     return t;
   };
@@ -197,6 +200,23 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
       if (layers.length > 0) throw refuse(node, "a Flatten between layers");
       const axis = attrInt(node, "axis", 1);
       if (axis !== 1) throw refuse(node, `Flatten with axis ${axis} (only axis 1, keeping the batch)`);
+      current = node.output[0]!;
+    } else if (op === "Reshape") {
+      // Keras's Flatten through tf2onnx: Reshape(x, [-1, n]) (or [0, -1] …) at the input.
+      const shape = tensors.get(node.input[1] ?? "");
+      const to = shape ? Array.from(shape.values) : [];
+      const flattens =
+        shape?.type === "int64" &&
+        to.length === 2 &&
+        (to[0] === -1 || to[0] === 0) &&
+        (to[1] === -1 || width === null || to[1] === width) &&
+        !(to[0] === -1 && to[1] === -1);
+      if (layers.length > 0 || !flattens)
+        throw refuse(
+          node,
+          `a Reshape to [${to.join(", ")}]${layers.length > 0 ? " between layers" : ""} (only flattening the input, to [-1, n])`,
+        );
+      if (to[1]! > 0) width = to[1]!;
       current = node.output[0]!;
     } else if (op === "Identity") {
       current = node.output[0]!;
@@ -365,9 +385,18 @@ function tensorValues(t: TensorMessage, source: string): Tensor {
         view.getFloat64(8 * i, true),
       );
     } else values = Float64Array.from(t.doubleData ?? []);
+  } else if (t.dataType === INT64) {
+    // Shapes (a Reshape's target): small integers, exact as doubles.
+    type = "int64";
+    if (t.rawData && t.rawData.length > 0) {
+      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
+      values = Float64Array.from({ length: t.rawData.byteLength / 8 }, (_, i) =>
+        Number(view.getBigInt64(8 * i, true)),
+      );
+    } else values = Float64Array.from(t.int64Data ?? [], Number);
   } else {
-    // Integer tensors appear as shapes (Reshape's target); the chain refuses their nodes by name.
-    return { dims, values: new Float64Array(0), type: "float32" };
+    // Other element types are no layer's weights; a node that uses one is refused by name.
+    return { dims, values: new Float64Array(0), type: "int64" };
   }
   if (values.length !== count)
     throw new OnnxError(
