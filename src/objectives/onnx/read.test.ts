@@ -152,7 +152,7 @@ describe("Keras's Flatten as tf2onnx writes it: a Reshape to [-1, n] at the inpu
     };
     const raw = new Uint8Array(8 * shape.length);
     const view = new DataView(raw.buffer);
-    shape.forEach((v, i) => view.setBigInt64(8 * i, BigInt(v), true));
+    for (const [i, v] of shape.entries()) view.setBigInt64(8 * i, BigInt(v), true);
     model.graph.initializer.push({
       name: "sequential/flatten/Const:0",
       dims: [shape.length],
