@@ -1,4 +1,5 @@
-import protobuf from "protobufjs";
+import { createRequire } from "node:module";
+import type protobuf from "protobufjs";
 import type { Activation } from "../mlp.js";
 import { ONNX_PROTO } from "./schema.js";
 
@@ -73,7 +74,10 @@ const INT64 = 7;
 const DOUBLE = 11;
 
 export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNetwork {
-  modelType ??= protobuf.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+  // protobufjs is loaded on first use: about 0.1 s that no other command's start-up should pay.
+  modelType ??= (createRequire(import.meta.url)("protobufjs") as typeof protobuf)
+    .parse(ONNX_PROTO)
+    .root.lookupType("onnx.ModelProto");
   let model: {
     graph?: {
       node?: Node[];
