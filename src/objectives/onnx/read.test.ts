@@ -98,6 +98,16 @@ describe("models the importer refuses, naming the operator and the node", () => 
     );
   });
 
+  it("a node name with a newline stays on one line", () => {
+    const type = protobuf.parse(ONNX_PROTO).root.lookupType("onnx.ModelProto");
+    const model = type.toObject(type.decode(bytesOf("conv.onnx")), { longs: Number }) as {
+      graph: { node: { name: string }[] };
+    };
+    model.graph.node[0]!.name = "evil\nline two";
+    const bytes = type.encode(type.fromObject(model)).finish();
+    expect(() => readOnnxNetwork(bytes, "evil.onnx")).toThrow(/^[^\n]*node "evil\\nline two"[^\n]*$/);
+  });
+
   it("bytes that are not a model", () => {
     expect(() => readOnnxNetwork(new TextEncoder().encode("x1,x2,y\n1,2,3\n"), "train.csv")).toThrow(
       /^train.csv is not an ONNX model/,

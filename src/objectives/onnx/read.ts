@@ -117,7 +117,7 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
   const inputs = (graph.input ?? []).filter((i) => !tensors.has(i.name));
   if (inputs.length !== 1)
     throw new OnnxError(
-      `${source} has ${inputs.length} inputs (${inputs.map((i) => i.name).join(", ") || "none"}); overshoot imports networks of one input`,
+      `${source} has ${inputs.length} inputs (${inputs.map((i) => shown(i.name)).join(", ") || "none"}); overshoot imports networks of one input`,
     );
   const outputs = graph.output ?? [];
   if (outputs.length !== 1)
@@ -139,7 +139,7 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
     if (list.length > 1 && !isGelu(list, value))
       throw refuse(
         list[1]!,
-        `a branch: ${JSON.stringify(value)} feeds ${list.length} nodes (${list.map((n) => `${n.opType} "${n.name}"`).join(", ")}), not one after another`,
+        `a branch: ${JSON.stringify(value)} feeds ${list.length} nodes (${list.map((n) => `${shown(n.opType)} "${shown(n.name)}"`).join(", ")}), not one after another`,
       );
     return list[0] ?? null;
   };
@@ -341,10 +341,16 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
   function refuse(node: Node, what: string | null): OnnxError {
     return new OnnxError(
       what === null
-        ? `${source}: unsupported ONNX operator ${node.opType} (node "${node.name}"); overshoot imports feed-forward networks of ${SUPPORTED}`
-        : `${source}: node "${node.name}" (${node.opType}) is ${what}; overshoot imports feed-forward networks of ${SUPPORTED}`,
+        ? `${source}: unsupported ONNX operator ${shown(node.opType)} (node "${shown(node.name)}"); overshoot imports feed-forward networks of ${SUPPORTED}`
+        : `${source}: node "${shown(node.name)}" (${shown(node.opType)}) is ${what}; overshoot imports feed-forward networks of ${SUPPORTED}`,
     );
   }
+}
+
+/** A name from the file, as one printable line: control characters escaped, at most 80 characters. */
+function shown(name: string): string {
+  const s = JSON.stringify(name).slice(1, -1);
+  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
 
 /** W as out × in row-major, from B stored out × in (transB) or in × out, times alpha. */
