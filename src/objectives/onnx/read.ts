@@ -348,8 +348,9 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
 }
 
 /** A name from the file, as one printable line: control characters escaped, at most 80 characters. */
-function shown(name: string): string {
-  const s = JSON.stringify(name).slice(1, -1);
+function shown(name: string | undefined): string {
+  // proto2: an absent name or op_type decodes as undefined.
+  const s = JSON.stringify(name ?? "").slice(1, -1);
   return s.length > 80 ? `${s.slice(0, 77)}…` : s;
 }
 

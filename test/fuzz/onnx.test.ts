@@ -1,0 +1,38 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { createRng } from "../../src/core/rng.js";
+import { OnnxError, readOnnxNetwork } from "../../src/objectives/onnx/read.js";
+
+/**
+ * Damaged model files (seeded byte changes and truncations of the exported fixtures): each read
+ * either gives a network of finite weights or refuses with an OnnxError of one line — never another
+ * exception (which the CLI would report as an internal error) and never a hang.
+ */
+const dir = new URL("../../src/objectives/onnx/__golden__/", import.meta.url);
+const files = ["tanh-f64.onnx", "mixed-f64.onnx", "matmul-f32.onnx", "relu-f32.onnx", "skip.onnx"];
+
+describe("fuzz: damaged ONNX files", () => {
+  it("1,000 seeded mutations: a network or one OnnxError line", () => {
+    const rng = createRng(2);
+    const outcomes = { read: 0, refused: 0 };
+    for (let t = 0; t < 1000; t++) {
+      const b = new Uint8Array(readFileSync(new URL(files[t % files.length]!, dir)));
+      const flips = 1 + Math.floor(rng.uniform() * 4);
+      for (let f = 0; f < flips; f++)
+        b[Math.floor(rng.uniform() * b.length)] = Math.floor(rng.uniform() * 256);
+      const bytes = rng.uniform() < 0.2 ? b.subarray(0, Math.floor(rng.uniform() * b.length)) : b;
+      try {
+        const net = readOnnxNetwork(bytes, "damaged.onnx");
+        expect(net.theta.every(Number.isFinite)).toBe(true);
+        outcomes.read++;
+      } catch (e) {
+        expect(e).toBeInstanceOf(OnnxError);
+        expect((e as Error).message).not.toContain("\n");
+        outcomes.refused++;
+      }
+    }
+    // Both outcomes occur: the mutations reach the graph's structure and its weights.
+    expect(outcomes.read).toBeGreaterThan(100);
+    expect(outcomes.refused).toBeGreaterThan(100);
+  });
+});
