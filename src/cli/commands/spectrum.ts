@@ -1,4 +1,3 @@
-import { densityMeasure } from "../../analysis/curvature/density.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { type SpectrumReport, spectrumAt } from "../../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
@@ -276,19 +275,9 @@ function spectrumText(
     `  trace = ${fmt(d.trace.estimate)}${se === null ? " (one probe: no standard error; use --probes 2 or more)" : ` ± ${fmt(se)} (standard error, Hutchinson over the ${d.probes.length} probes)`}`,
   );
   lines.push("");
-  const m = densityMeasure(d);
-  let negative = 0;
-  let outliers = 0;
   const lambdaMax = s.top[0]!.value;
-  for (let i = 0; i < m.x.length; i++) {
-    if (m.x[i]! < 0) negative += m.w[i]!;
-    if (m.x[i]! > 0.5 * lambdaMax) outliers += m.w[i]!;
-  }
   lines.push(
     `Density by stochastic Lanczos quadrature: ${d.probes.length} probes × ${d.steps} steps = ${d.hvps} HVPs (seed ${d.seed}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
-  );
-  lines.push(
-    `  ${pct(negative)} of the ${objective.dim} eigenvalues are negative, ${pct(outliers)} above λmax/2 (estimates of the fractions, from the quadrature)`,
   );
   const critical = criticalOf(config, r);
   lines.push("");
@@ -313,5 +302,3 @@ function spectrumText(
 }
 
 type RowsUsed = ReturnType<typeof measuredObjective>["rows"];
-
-const pct = (v: number) => `${(100 * v).toFixed(v < 0.01 ? 2 : 1)}%`;
