@@ -60,7 +60,11 @@ describe.each(golden.cases.map((c) => [`${c.name} at ${c.point}`, c] as const))(
     const s = lanczos(op, { k: 1, vectors: true });
     expect(Math.abs(s.top[0]!.value - exact[n - 1]!)).toBeLessThan(1e-10 * spread);
     expect(Math.abs(s.bottom!.value - exact[0]!)).toBeLessThan(1e-10 * spread);
-    const blocks = blockCurvature(op, layerBlocks(f.layout), s.vectors!.top[0]!);
+    // Tighter than the defaults (1e-8, 100 HVPs a block, for speed on big networks): this is the accuracy test.
+    const blocks = blockCurvature(op, layerBlocks(f.layout), s.vectors!.top[0]!, {
+      tolerance: 1e-10,
+      maxIterations: 300,
+    });
     blocks.forEach((b, i) => {
       const ref = c.blocks[i]!;
       expect(Math.abs(b.top.value - ref.max)).toBeLessThan(1e-9 * spread);
