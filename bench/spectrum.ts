@@ -12,27 +12,13 @@
 // after a warm-up, the two sides interleaved (PyHessian's time is measured inside its process, not
 // counting Python's start-up). Accuracy is the median over 5 probe seeds.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { densityMeasure, spectralDensity, wasserstein1 } from "../src/analysis/curvature/density.js";
 import { hessianOperator } from "../src/analysis/curvature/hvp.js";
-import { type Activation, type Loss, mlpObjective } from "../src/objectives/mlp.js";
+import { caseObjective, type SpectrumCase, spectrumFixture } from "../test/spectrum-fixture.js";
 import { fmtSpread, interleave, ratios, spread } from "./ab.js";
 
-interface Case {
-  name: string;
-  point: string;
-  sizes: number[];
-  activation: Activation;
-  loss: Loss;
-  rows: number;
-  x: number[];
-  y: number[];
-  theta: number[];
-  eigenvalues: number[];
-}
-const golden = JSON.parse(
-  readFileSync(new URL("../src/analysis/curvature/__golden__/torch-spectrum.json", import.meta.url), "utf8"),
-) as { torch: string; cases: Case[] };
+type Case = SpectrumCase;
+const golden = spectrumFixture;
 
 const ROUNDS = 5;
 const SEEDS = [0, 1, 2, 3, 4];
@@ -80,11 +66,7 @@ console.log(
 );
 let commit = "";
 for (const c of golden.cases.filter((c) => c.point === "init" || c.name === "tanh-mse")) {
-  const f = mlpObjective(
-    { sizes: c.sizes, activation: c.activation, loss: c.loss },
-    { x: Float64Array.from(c.x), y: Float64Array.from(c.y), rows: c.rows },
-  );
-  const theta = Float64Array.from(c.theta);
+  const { f, theta } = caseObjective(c);
   const exact = c.eigenvalues;
   const lambdaMax = exact[exact.length - 1]!;
   const spreadOf = lambdaMax - exact[0]!;

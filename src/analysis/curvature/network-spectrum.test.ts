@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type Activation, type Loss, mlpObjective } from "../../objectives/mlp.js";
+import { caseObjective, spectrumFixture } from "../../../test/spectrum-fixture.js";
 import { blockCurvature, layerBlocks } from "./blocks.js";
 import { densityMeasure, spectralDensity, wasserstein1 } from "./density.js";
 import { hessianOperator } from "./hvp.js";
@@ -11,31 +10,8 @@ import { lanczos } from "./lanczos.js";
  * Hessian from PyTorch (torch.autograd.functional.hessian, then eigvalsh), by
  * scripts/fixtures/torch_spectrum.py.
  */
-interface Case {
-  name: string;
-  point: string;
-  sizes: number[];
-  activation: Activation;
-  loss: Loss;
-  rows: number;
-  x: number[];
-  y: number[];
-  theta: number[];
-  eigenvalues: number[];
-  trace: number;
-  blocks: { max: number; min: number; trace: number }[];
-  topEigenvector: number[];
-}
-const golden = JSON.parse(
-  readFileSync(new URL("./__golden__/torch-spectrum.json", import.meta.url), "utf8"),
-) as { cases: Case[] };
-
-describe.each(golden.cases.map((c) => [`${c.name} at ${c.point}`, c] as const))("%s", (_, c) => {
-  const f = mlpObjective(
-    { sizes: c.sizes, activation: c.activation, loss: c.loss },
-    { x: Float64Array.from(c.x), y: Float64Array.from(c.y), rows: c.rows },
-  );
-  const theta = Float64Array.from(c.theta);
+describe.each(spectrumFixture.cases.map((c) => [`${c.name} at ${c.point}`, c] as const))("%s", (_, c) => {
+  const { f, theta } = caseObjective(c);
   const exact = c.eigenvalues;
   const n = exact.length;
   const spread = exact[n - 1]! - exact[0]!;
