@@ -374,6 +374,61 @@ export function mlpPasses(
 
   const count = (rows: number) => (loss === "cross-entropy" ? rows : rows * outS);
 
+  /** R(A) = f′(Z) ⊙ R(Z), one loop per activation (the switch outside the elementwise loop). */
+  const rForward = (act: Activation, zl: number, al: number, rzl: number, ral: number, n: number) => {
+    switch (act) {
+      case "tanh":
+        for (let i = 0; i < n; i++) {
+          const u = h[al + i]!;
+          h[ral + i] = (1 - u * u) * h[rzl + i]!;
+        }
+        return;
+      case "sigmoid":
+        for (let i = 0; i < n; i++) {
+          const u = h[al + i]!;
+          h[ral + i] = u * (1 - u) * h[rzl + i]!;
+        }
+        return;
+      default:
+        for (let i = 0; i < n; i++) h[ral + i] = f1(act, h[zl + i]!, h[al + i]!) * h[rzl + i]!;
+    }
+  };
+
+  /**
+   * R(Δ_{l−1}) = R(Δ)·f′ + Δ·f″·R(Z) and Δ_{l−1} = Δ·f′ in place, Δ (dp) and R(Δ) (rdp) holding
+   * the products with W and V on entry; one loop per activation.
+   */
+  const rBackward = (
+    act: Activation,
+    zp: number,
+    ap: number,
+    dp: number,
+    rdp: number,
+    rzp: number,
+    n: number,
+  ) => {
+    switch (act) {
+      case "tanh":
+        for (let i = 0; i < n; i++) {
+          const u = h[ap + i]!;
+          const back = h[dp + i]!;
+          const d1 = 1 - u * u;
+          h[rdp + i] = h[rdp + i]! * d1 + back * (-2 * u * d1) * h[rzp + i]!;
+          h[dp + i] = back * d1;
+        }
+        return;
+      default:
+        for (let i = 0; i < n; i++) {
+          const t = h[zp + i]!;
+          const u = h[ap + i]!;
+          const back = h[dp + i]!;
+          const d1 = f1(act, t, u);
+          h[rdp + i] = h[rdp + i]! * d1 + back * f2(act, t, u) * h[rzp + i]!;
+          h[dp + i] = back * d1;
+        }
+    }
+  };
+
   /** Adds the input layer's transposed weight gradient (in × out at `t`) into the gradient at `g`. */
   const untranspose = (t: number, g: number) => {
     const { w, in: n, out: m } = layout[0]!;
@@ -462,9 +517,7 @@ export function mlpPasses(
           const zl = z[l]!;
           const al = a[l]!;
           const rzl = rz[l]!;
-          const ral = ra[l]!;
-          const act = activations[l - 1]!;
-          for (let i = 0; i < R * m; i++) h[ral + i] = f1(act, h[zl + i]!, h[al + i]!) * h[rzl + i]!;
+          rForward(activations[l - 1]!, zl, al, rzl, ra[l]!, R * m);
         }
       }
       lossCurvature(y, r0, R, scale);
@@ -486,16 +539,7 @@ export function mlpPasses(
         k.nn(R, n, m, rd[l]!, m, th + w, n, rdp, n, 1);
         const zp = z[l - 1]!;
         const ap = a[l - 1]!;
-        const rzp = rz[l - 1]!;
-        const act = activations[l - 2]!;
-        for (let i = 0; i < R * n; i++) {
-          const t = h[zp + i]!;
-          const u = h[ap + i]!;
-          const back = h[dp + i]!;
-          const d1 = f1(act, t, u);
-          h[rdp + i] = h[rdp + i]! * d1 + back * f2(act, t, u) * h[rzp + i]!;
-          h[dp + i] = back * d1;
-        }
+        rBackward(activations[l - 2]!, zp, ap, dp, rdp, rz[l - 1]!, R * n);
       }
     }
     untranspose(rgt1, hv);
