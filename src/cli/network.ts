@@ -66,9 +66,7 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
   if (!(ACTIVATIONS as readonly string[]).includes(activation))
     throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
-  const lossFlag = flags["loss"] as string | undefined;
-  if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
-    throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
+  const lossFlag = lossFromFlags(flags);
   const hiddenText = (flags["hidden"] as string | undefined) ?? "16,16";
   if (hiddenText.trim() === "")
     throw new CliError(
@@ -78,16 +76,8 @@ export function networkFromFlags(flags: ParsedFlags): Network {
   const hidden = hiddenText.trim() === "none" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
   if (hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
-  const data = prepareData(flags, lossFlag as Loss | undefined, seed);
-  const kernels = flags["kernels"] as string | undefined;
-  if (kernels !== undefined) {
-    if (kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
-      throw new CliError(unknownMessage("kernels", kernels, ["auto", ...KERNEL_NAMES]));
-    if (kernels === "wasm" && !wasmAvailable())
-      throw new CliError(
-        `invalid kernels: wasm is not available here (${kernelModuleFailure()}); use --kernels js`,
-      );
-  }
+  const data = prepareData(flags, lossFlag, seed);
+  const kernels = kernelsFromFlags(flags);
   const dtype = (flags["dtype"] as string | undefined) ?? "float64";
   if (dtype !== "float64" && dtype !== "float32")
     throw new CliError(unknownMessage("dtype", dtype, ["float64", "float32"]));
@@ -96,7 +86,7 @@ export function networkFromFlags(flags: ParsedFlags): Network {
     activation,
     loss: data.loss,
     dtype,
-    ...(kernels === undefined ? {} : { kernels: kernels as KernelChoice }),
+    ...(kernels === undefined ? {} : { kernels }),
   };
   return {
     objective: mlpObjective(spec, data.train),
@@ -105,6 +95,27 @@ export function networkFromFlags(flags: ParsedFlags): Network {
     theta0: initialWeights(flags, spec.sizes, seed),
     seed,
   };
+}
+
+/** --loss, checked against the losses there are. */
+function lossFromFlags(flags: ParsedFlags): Loss | undefined {
+  const loss = flags["loss"] as string | undefined;
+  if (loss !== undefined && !(LOSSES as readonly string[]).includes(loss))
+    throw new CliError(unknownMessage("loss", loss, LOSSES));
+  return loss as Loss | undefined;
+}
+
+/** --kernels, checked: a known name, and wasm only where its module loads. */
+function kernelsFromFlags(flags: ParsedFlags): KernelChoice | undefined {
+  const kernels = flags["kernels"] as string | undefined;
+  if (kernels === undefined) return undefined;
+  if (kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
+    throw new CliError(unknownMessage("kernels", kernels, ["auto", ...KERNEL_NAMES]));
+  if (kernels === "wasm" && !wasmAvailable())
+    throw new CliError(
+      `invalid kernels: wasm is not available here (${kernelModuleFailure()}); use --kernels js`,
+    );
+  return kernels as KernelChoice;
 }
 
 /**
@@ -132,9 +143,7 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     if (e instanceof OnnxError) throw new CliError(e.message);
     throw e;
   }
-  const lossFlag = flags["loss"] as Loss | undefined;
-  if (lossFlag !== undefined && !(LOSSES as readonly string[]).includes(lossFlag))
-    throw new CliError(unknownMessage("loss", lossFlag, LOSSES));
+  const lossFlag = lossFromFlags(flags);
   const implied: Loss | undefined =
     net.output === "softmax" ? "cross-entropy" : net.output === "sigmoid" ? "bce" : undefined;
   if (implied && lossFlag !== undefined && lossFlag !== implied)
@@ -154,15 +163,13 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     throw new CliError(
       `${onnx.path} has ${outputs} output${outputs === 1 ? "" : "s"}; --data ${flags["data"]} with ${data.loss} needs ${data.outputs}${data.classify && outputs === 1 && data.loss !== "bce" ? " (one per class; one output fits --loss bce on 0/1 labels)" : ""}`,
     );
-  const kernels = flags["kernels"] as string | undefined;
-  if (kernels !== undefined && kernels !== "auto" && !(KERNEL_NAMES as readonly string[]).includes(kernels))
-    throw new CliError(unknownMessage("kernels", kernels, ["auto", ...KERNEL_NAMES]));
+  const kernels = kernelsFromFlags(flags);
   const spec: MlpSpec = {
     sizes,
     activation: net.activations[0] ?? "identity",
     activations: net.activations,
     loss: data.loss,
-    ...(kernels === undefined || kernels === "auto" ? {} : { kernels: kernels as KernelChoice }),
+    ...(kernels === undefined ? {} : { kernels }),
   };
   const widened = net.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights";
   return {
