@@ -47,3 +47,19 @@ export function createRng(seed: number, from?: RngState): Rng {
   };
   return { seed, uniform, normal, save: () => ({ state, spare }) };
 }
+
+/**
+ * `count` entries of `order` drawn uniformly without replacement, by a partial Fisher–Yates
+ * shuffle in place (its first `count` entries become the draw), returned as a copy. Called again
+ * on the same array, it draws afresh from all of it.
+ */
+export function drawWithoutReplacement(order: Int32Array, count: number, rng: Rng): Int32Array {
+  const n = order.length;
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(rng.uniform() * (n - i));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order.slice(0, count);
+}

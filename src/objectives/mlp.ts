@@ -1,4 +1,4 @@
-import type { Rng } from "../core/rng.js";
+import { drawWithoutReplacement, type Rng } from "../core/rng.js";
 import type { KernelChoice, KernelName } from "./kernels/index.js";
 import { mlpPasses, rowLoss } from "./mlp-passes.js";
 import type { Objective } from "./types.js";
@@ -94,13 +94,7 @@ export function pickRows(d: MlpData, rows: ArrayLike<number>): MlpData {
  */
 export function sampleRows(d: MlpData, count: number, rng: Rng): MlpData {
   const order = Int32Array.from({ length: d.rows }, (_, i) => i);
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(rng.uniform() * (d.rows - i));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return pickRows(d, order.slice(0, count).sort());
+  return pickRows(d, drawWithoutReplacement(order, count, rng).sort());
 }
 
 export function parameterCount(sizes: readonly number[]): number {

@@ -1,4 +1,4 @@
-import { createRng } from "../../core/rng.js";
+import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import type { Objective } from "../../objectives/types.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
@@ -49,13 +49,7 @@ export function minibatchCurvature(
   const lambdas: number[] = [];
   let hvps = 0;
   for (let b = 0; b < batches; b++) {
-    for (let i = 0; i < batchSize; i++) {
-      const j = i + Math.floor(rng.uniform() * (rows - i));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    const objective = objectiveOn(order.slice(0, batchSize));
+    const objective = objectiveOn(drawWithoutReplacement(order, batchSize, rng));
     const s = lanczos(hessianOperator(objective, at), { k: 1, bottom: false, tolerance: 1e-8 });
     hvps += s.hvps;
     lambdas.push(s.top[0]!.value);

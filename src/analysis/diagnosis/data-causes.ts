@@ -1,4 +1,4 @@
-import { createRng } from "../../core/rng.js";
+import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../../objectives/models.js";
 import type { Design } from "../../objectives/table.js";
@@ -133,21 +133,11 @@ export function measureNoise(
   const full = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
   const count = options.batches ?? 256;
   const order = Int32Array.from({ length: problem.rows }, (_, i) => i);
-  /** batchSize distinct rows: a partial Fisher–Yates shuffle. */
-  const sample = (size: number): Int32Array => {
-    for (let i = 0; i < size; i++) {
-      const j = i + Math.floor(rng.uniform() * (problem.rows - i));
-      const t = order[i]!;
-      order[i] = order[j]!;
-      order[j] = t;
-    }
-    return order.slice(0, size);
-  };
   const lambdas: number[] = [];
   let unstable = 0;
   let batchCritical = Number.POSITIVE_INFINITY;
   for (let b = 0; b < count; b++) {
-    const objective = problem.objectiveOn(sample(batchSize), false);
+    const objective = problem.objectiveOn(drawWithoutReplacement(order, batchSize, rng), false);
     const report = stabilityAt(objective, problem.start, optimizer, { k: 1, tolerance: 1e-6 });
     lambdas.push(report.lambdaMax);
     const critical = criticalLearningRate(optimizer, report.lambdaMax).lr ?? 2 / report.lambdaMax;
@@ -163,7 +153,7 @@ export function measureNoise(
   let g2 = 0;
   for (const v of G) g2 += v * v;
   const m = Math.min(problem.rows, options.noiseRows ?? 512);
-  const rows = sample(m);
+  const rows = drawWithoutReplacement(order, m, rng);
   const gi = new Float64Array(all.dim);
   let trace = 0;
   for (const r of rows) {
