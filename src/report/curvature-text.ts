@@ -1,3 +1,4 @@
+// Per-layer and minibatch curvature for stability and spectrum: their text, and their layers as JSON.
 import type { BlockCurvature } from "../analysis/curvature/blocks.js";
 import type { MinibatchCurvature } from "../analysis/curvature/minibatch.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
@@ -7,6 +8,20 @@ import type { OptimizerConfig } from "../optim/index.js";
 /** A block's critical rate for the optimizer (2/λ for plain GD), or null where none applies. */
 export function blockCritical(config: OptimizerConfig, lambdaMax: number): number | null {
   return lambdaMax > 0 ? criticalLearningRate(config, lambdaMax).lr : null;
+}
+
+/** Each layer's block as JSON (stability's and spectrum's `layers`). */
+export function layersJson(blocks: readonly BlockCurvature[], config: OptimizerConfig) {
+  return blocks.map((b) => ({
+    name: b.block.name,
+    parameters: b.size,
+    lambdaMax: { value: b.top.value, residual: b.top.residual },
+    lambdaMin: { value: b.bottom.value, residual: b.bottom.residual },
+    trace: b.trace,
+    criticalLr: blockCritical(config, b.top.value),
+    share: b.share,
+    hvps: b.hvps,
+  }));
 }
 
 /** The layer whose block holds most of λmax's eigenvector: the one the limiting direction moves. */

@@ -5,7 +5,7 @@ import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerCurvatureChart, spectrumChart, stacked } from "../../report/charts.js";
-import { blockCritical, layerLines, minibatchLines } from "../../report/curvature-text.js";
+import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
@@ -223,17 +223,7 @@ function spectrumJson(
       sigma: r.curve.sigma,
       grid: { eigenvalue: Array.from(r.curve.x), density: Array.from(r.curve.density) },
     },
-    layers:
-      r.blocks?.map((b) => ({
-        name: b.block.name,
-        parameters: b.size,
-        lambdaMax: { value: b.top.value, residual: b.top.residual },
-        lambdaMin: { value: b.bottom.value, residual: b.bottom.residual },
-        trace: b.trace,
-        criticalLr: blockCritical(config, b.top.value),
-        share: b.share,
-        hvps: b.hvps,
-      })) ?? null,
+    layers: r.blocks ? layersJson(r.blocks, config) : null,
     critical: criticalOf(config, r),
     ...(minibatch ? { minibatch } : {}),
     ...(lr !== undefined ? { lr } : {}),

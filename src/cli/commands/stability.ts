@@ -7,7 +7,7 @@ import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/sta
 import { fmt } from "../../core/format.js";
 import type { Objective } from "../../objectives/types.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
-import { blockCritical, layerLines, minibatchLines } from "../../report/curvature-text.js";
+import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
@@ -218,15 +218,7 @@ function extrasJson(e: Extras, config: OptimizerConfig) {
     ...(e.trace ? { trace: e.trace } : {}),
     ...(e.layers
       ? {
-          layers: e.layers.map((b) => ({
-            name: b.block.name,
-            parameters: b.size,
-            lambdaMax: { value: b.top.value, residual: b.top.residual },
-            lambdaMin: { value: b.bottom.value, residual: b.bottom.residual },
-            trace: b.trace,
-            criticalLr: blockCritical(config, b.top.value),
-            share: b.share,
-          })),
+          layers: layersJson(e.layers, config),
         }
       : {}),
     ...(e.minibatch ? { minibatch: e.minibatch } : {}),
