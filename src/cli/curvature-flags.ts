@@ -4,7 +4,7 @@ import type { Objective } from "../objectives/types.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
-import { networkOf, rowsUsed, wholeFlag } from "./flags.js";
+import { networkOf, rowsUsed, sampledRowsText, wholeFlag } from "./flags.js";
 import { type Network, networkOnRows } from "./network.js";
 
 /** The flags stability and spectrum share for a network's curvature: its layers and its minibatches. */
@@ -45,7 +45,7 @@ export function measuredObjective(
     objective: measurementObjective(network.objective, train, wanted, network.seed + 3),
     rows: {
       rows: wanted,
-      text: `on ${wanted} of the ${train.rows} training rows, a seeded sample drawn once (--seed ${network.seed})`,
+      text: sampledRowsText(wanted, train.rows, network.seed),
     },
   };
 }

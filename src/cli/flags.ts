@@ -332,6 +332,11 @@ export function rowsUsed(objective: Objective): { rows: number; text: string } |
   return typeof rows === "number" ? { rows, text: `on all ${rows} rows` } : null;
 }
 
+/** The words for a seeded sample of the training rows (--curvature-rows), the same in every command. */
+export function sampledRowsText(rows: number, of: number, seed: number): string {
+  return `on ${rows} of the ${of} training rows, a seeded sample drawn once (--seed ${seed})`;
+}
+
 /** A whole-number flag within [min, max], or undefined when not given; the error names the range. */
 export function wholeFlag(flags: ParsedFlags, key: string, min: number, max: number): number | undefined {
   const v = flags[key] as number | undefined;

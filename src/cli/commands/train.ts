@@ -25,7 +25,7 @@ import {
   OPTIMIZER_FLAGS,
   outputFlags,
 } from "../flag-tables.js";
-import { guardFromFlags, optimizerFromFlags } from "../flags.js";
+import { guardFromFlags, optimizerFromFlags, sampledRowsText, wholeFlag } from "../flags.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags } from "../network.js";
@@ -166,19 +166,17 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   const sharpnessEvery = (flags["sharpnessEvery"] as number | undefined) ?? null;
   if (sharpnessEvery !== null && (!Number.isInteger(sharpnessEvery) || sharpnessEvery < 1))
     throw new CliError(`invalid --sharpness-every: ${sharpnessEvery} (a whole number ≥ 1)`);
-  const curvatureRows = flags["curvatureRows"] as number | undefined;
+  const curvatureRows = wholeFlag(flags, "curvatureRows", 1, Number.POSITIVE_INFINITY);
   for (const [flag, given] of [
     ["curvature-rows", curvatureRows !== undefined],
     ["layers", flags["layers"] !== undefined],
   ] as const)
     if (given && sharpnessEvery === null)
       throw new CliError(`--${flag} applies to the curvature: add --sharpness-every K`);
-  if (curvatureRows !== undefined && (!Number.isInteger(curvatureRows) || curvatureRows < 1))
-    throw new CliError(`invalid --curvature-rows: ${curvatureRows} (a whole number ≥ 1)`);
   const measured =
     curvatureRows === undefined || curvatureRows >= data.train.rows
       ? `on all ${data.train.rows} training rows`
-      : `on ${curvatureRows} of the ${data.train.rows} training rows, a seeded sample drawn once`;
+      : sampledRowsText(curvatureRows, data.train.rows, seed);
 
   const saveTo = flags["saveWeights"] as string | undefined;
   if (saveTo !== undefined) checkWritable(saveTo, "--save-weights");
