@@ -154,6 +154,8 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
     return t && t.values.length === 1 ? t.values[0]! : null;
   };
   const other = (node: Node, value: string) => node.input.find((i) => i !== value) ?? value;
+  /** The graph's output, read by no node after it: where the chain ends. */
+  const isEnd = (value: string) => value === finalName && (consumers.get(value) ?? []).length === 0;
 
   const layers: { w: Float64Array; b: Float64Array; in: number; out: number; node: Node }[] = [];
   const activations: Activation[] = [];
@@ -167,8 +169,8 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
 
   const addLayer = (w: Float64Array, b: Float64Array, inS: number, outS: number, node: Node) => {
     if (width !== null && inS !== width) throw refuse(node, `a layer of ${inS} inputs after ${width} values`);
+    // Two dense layers in a row have the identity between them.
     if (layers.length > 0) activations.push(pending ?? "identity");
-    else if (pending) throw refuse(node, `an activation (${pending}) before the first layer`);
     pending = null;
     layers.push({ w, b, in: inS, out: outS, node });
     width = outS;
@@ -191,13 +193,15 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
   };
 
   for (let guard = 0; guard <= nodes.length; guard++) {
-    if (current === finalName && (consumers.get(current) ?? []).length === 0) break;
+    if (isEnd(current)) break;
     const node = only(current);
     if (!node)
       throw new OnnxError(
         `${source}: the chain from the input stops at ${JSON.stringify(current)}, which is not the graph's output`,
       );
     const op = node.opType;
+    // PyTorch's GELU before opset 20: the output of its Div–Erf–Add–Mul–Mul chain, when it is one.
+    const geluEnd = op === "Div" ? geluChain(node, current) : null;
     if (output !== "none")
       throw refuse(node, `a node after the final ${output === "softmax" ? "Softmax" : "Sigmoid"}`);
     if (op === "Flatten") {
@@ -258,32 +262,24 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
         node,
       );
       current = add.output[0]!;
-    } else if (op === "Relu" || op === "Tanh" || op === "Sigmoid" || op === "Gelu") {
+    } else if (op === "Relu" || op === "Tanh" || op === "Sigmoid" || op === "Gelu" || geluEnd !== null) {
       if (op === "Gelu" && attrString(node, "approximate", "none") !== "none")
         throw refuse(node, 'Gelu with approximate = "tanh" (only the exact erf form)');
-      if (pending) throw refuse(node, `two activations in a row (${pending}, then ${op})`);
-      if (layers.length === 0) throw refuse(node, `an activation (${op}) before the first layer`);
-      const out = node.output[0]!;
-      const last = out === finalName && (consumers.get(out) ?? []).length === 0;
-      if (last && op === "Sigmoid") output = "sigmoid";
-      else pending = op.toLowerCase() as Activation;
+      const name = geluEnd !== null ? "GELU" : op;
+      if (pending) throw refuse(node, `two activations in a row (${pending}, then ${name})`);
+      if (layers.length === 0) throw refuse(node, `an activation (${name}) before the first layer`);
+      const out = geluEnd ?? node.output[0]!;
+      if (op === "Sigmoid" && isEnd(out)) output = "sigmoid";
+      else pending = geluEnd !== null ? "gelu" : (op.toLowerCase() as Activation);
       current = out;
     } else if (op === "Softmax") {
       const out = node.output[0]!;
       const axis = attrInt(node, "axis", opset >= 13 ? -1 : 1);
       if (axis !== -1 && axis !== 1) throw refuse(node, `Softmax over axis ${axis} (only over the outputs)`);
-      if (!(out === finalName && (consumers.get(out) ?? []).length === 0))
-        throw refuse(node, "a Softmax that is not the last node");
+      if (!isEnd(out)) throw refuse(node, "a Softmax that is not the last node");
       if (pending) throw refuse(node, `a Softmax after an activation (${pending})`);
       output = "softmax";
       current = out;
-    } else if (op === "Div" && gelu(node, current)) {
-      // Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(½): x·Φ(x), the exact GELU.
-      const chain = geluChain(node, current)!;
-      if (pending) throw refuse(node, `two activations in a row (${pending}, then GELU)`);
-      if (layers.length === 0) throw refuse(node, "an activation (GELU) before the first layer");
-      pending = "gelu";
-      current = chain;
     } else if (op === "Add" && !tensors.has(other(node, current)))
       throw refuse(node, "an Add of two computed values (a skip connection), not a bias");
     else throw refuse(node, null);
@@ -318,10 +314,6 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
     producer,
     inputShape,
   };
-
-  function gelu(div: Node, x: string): boolean {
-    return geluChain(div, x) !== null;
-  }
 
   /** The output of the GELU chain starting at Div(x, c), or null if the nodes are not that chain. */
   function geluChain(div: Node, x: string): string | null {
