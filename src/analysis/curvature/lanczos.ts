@@ -68,14 +68,38 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
   const w = new Float64Array(n);
   let result: { top: EigenEstimate[]; bottom: EigenEstimate | null; done: boolean } | null = null;
 
+  // The k-th largest Ritz value at the last breakdown (see below).
+  let kthAtBreakdown = Number.NEGATIVE_INFINITY;
+  let restarted = false;
   for (let j = 0; j < maxIterations; j++) {
     const { a, b } = lanczosStep(op, basis, q, w);
     alpha.push(a);
     const m = j + 1;
-    const invariant = b <= 1e-14 * Math.max(1, ...alpha.map(Math.abs)) || m === n;
+    // β ≈ 0 is a breakdown: span(Q) is an invariant subspace of H, so T's eigenvalues are exact
+    // eigenvalues of H (residual 0), not a failure. β is compared with the size of H seen so far.
+    const size = Math.max(...alpha.map(Math.abs), ...beta.map(Math.abs), Number.MIN_VALUE);
+    const breakdown = b <= 1e-12 * size || m === n;
     // The Ritz values cost O(m²) per check (QL on T), small beside the O(n·m) reorthogonalization.
-    result = ritz(alpha, beta, invariant ? 0 : b, k, wantBottom, tolerance);
-    if (result.done || invariant) break;
+    result = ritz(alpha, beta, breakdown ? 0 : b, k, wantBottom, tolerance);
+    if (m === n || m === maxIterations) break;
+    if (breakdown) {
+      // A random start has a component along every eigenvector, so the invariant subspace holds
+      // every distinct eigenvalue: λmax and λmin are exact. Only a repeated eigenvalue can hide a
+      // second copy from the top k (H = cI has a 1-D Krylov space): restart from a random vector
+      // orthogonal to Q while a restart still changes the top k. T gains a block with β = 0
+      // between, so H·Q = Q·T + r·eₘᵀ still holds and every residual stays a bound.
+      const kth = m >= k ? kthLargest(alpha, beta, k) : Number.NEGATIVE_INFINITY;
+      if (result.done && (k === 1 || kth <= kthAtBreakdown + 1e-12 * size)) break;
+      kthAtBreakdown = kth;
+      restarted = true;
+      const next = orthogonalStart(basis, rng);
+      if (next === null) break;
+      beta.push(0);
+      q = next;
+      continue;
+    }
+    // After a restart, run on to the block's breakdown: its Ritz values are not all in yet.
+    if (result.done && !restarted) break;
     beta.push(b);
     q = Float64Array.from(w);
     scale(q, 1 / b);
@@ -246,6 +270,35 @@ export function hutchinsonTrace(
     m2 += d * (x - mean);
   }
   return { estimate: mean, standardError: Math.sqrt(m2 / (samples - 1) / samples), hvps: op.count - before };
+}
+
+/** The k-th largest eigenvalue of T (α on the diagonal, β beside it). */
+function kthLargest(alpha: readonly number[], beta: readonly number[], k: number): number {
+  const { values } = tridiagonalEigen(alpha, beta.slice(0, alpha.length - 1));
+  return values[values.length - k]!;
+}
+
+/** A random unit vector orthogonal to the basis (Gram–Schmidt twice), or null when the basis spans everything. */
+function orthogonalStart(
+  basis: readonly Float64Array[],
+  rng: ReturnType<typeof createRng>,
+): Float64Array<ArrayBuffer> | null {
+  const n = basis[0]!.length;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const v = Float64Array.from({ length: n }, () => rng.normal());
+    const before = norm2(v);
+    for (let pass = 0; pass < 2; pass++)
+      for (const u of basis) {
+        const c = dot(u, v);
+        for (let i = 0; i < n; i++) v[i]! -= c * u[i]!;
+      }
+    const after = norm2(v);
+    if (after > 1e-8 * before) {
+      scale(v, 1 / after);
+      return v;
+    }
+  }
+  return null;
 }
 
 function scale(v: Float64Array, c: number): void {
