@@ -76,8 +76,11 @@ describe("Lanczos at a breakdown returns the exact answer", () => {
     check(rotated(values, 100 + n), n, Math.min(3, n));
   });
 
-  it.each([4, 10, 25, 50])("three clusters of repeated eigenvalues, with negatives, in %i dimensions", (n) => {
-    const values = Array.from({ length: n }, (_, i) => [3, -2, 0.5][i % 3]!);
-    check(rotated(values, 7 * n), n, Math.min(3, n));
-  });
+  it.each([4, 10, 25, 50])(
+    "three clusters of repeated eigenvalues, with negatives, in %i dimensions",
+    (n) => {
+      const values = Array.from({ length: n }, (_, i) => [3, -2, 0.5][i % 3]!);
+      check(rotated(values, 7 * n), n, Math.min(3, n));
+    },
+  );
 });
