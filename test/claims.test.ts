@@ -330,6 +330,22 @@ describe("demo catapult: each run's rise, drop and settling are its drawn loss a
         const limit = Number(match(text, String.raw`\(2/η = ${N};`)[1]);
         expect(Math.abs((limit * lr) / 2 - 1)).toBeLessThan(2e-3);
         const peak = Math.max(...l.filter(Number.isFinite));
+        if (text.includes("never comes back") && text.includes("past the blow-up bound")) {
+          // Stopped where it diverged: the first step whose loss passed the bound it names.
+          const m = match(
+            text,
+            String.raw`it is ${N} at step (\d+), past the blow-up bound [^=]+= ${N}\. λmax drops too, but only to ${N}`,
+          );
+          const k = Number(m[2]);
+          same(m[1], l[k], "the loss past the bound");
+          expect(l[k]!).toBeGreaterThan(Number(m[3]));
+          expect(l.slice(0, k).every((v) => v <= Number(m[3]))).toBe(true);
+          expect(last(l), "the run stops where it diverged").toBe(k);
+          const low = Math.min(...defined(h).map(([, v]) => v));
+          same(m[4], low, "drops only to");
+          expect(low).toBeGreaterThan(2 / lr);
+          continue;
+        }
         if (text.includes("never comes back")) {
           const m = match(
             text,

@@ -1,11 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { type HessianOperator, hessianOperator } from "../analysis/curvature/hvp.js";
 import { lanczos } from "../analysis/curvature/lanczos.js";
+import { type UnitsFinding, UnitsWatch } from "../analysis/diagnosis/units.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { type Detection, DivergenceDetector } from "../analysis/training/detector.js";
+import { inactiveUnits } from "../analysis/training/train.js";
 import {
   type Activation,
   type Loss,
+  layerActivations,
   type MlpObjective,
   type MlpSpec,
   mlpObjective,
@@ -49,6 +52,11 @@ export interface OvershootCallbackOptions {
   readonly maxRetries?: number;
   /** Fallback factor on the learning rate when the curvature gives no safe rate (default 0.5). */
   readonly factor?: number;
+  /**
+   * Also roll back when a hidden layer's units collapse (die or saturate on the measurement
+   * batch), as for divergence (default false: the collapse is reported as a `units` event).
+   */
+  readonly guardUnits?: boolean;
   /** Called with every event as it happens (a rollback, a measurement, giving up). */
   readonly onEvent?: (event: BridgeEvent) => void;
 }
@@ -74,7 +82,8 @@ export interface SharpnessMeasurement {
 export type BridgeEvent =
   | { readonly kind: "rollback"; readonly intervention: BridgeIntervention }
   | { readonly kind: "sharpness"; readonly measurement: SharpnessMeasurement }
-  | { readonly kind: "gave-up"; readonly atBatch: number; readonly reason: string };
+  | { readonly kind: "gave-up"; readonly atBatch: number; readonly reason: string }
+  | { readonly kind: "units"; readonly atBatch: number; readonly finding: UnitsFinding };
 
 export interface BridgeReport {
   readonly interventions: BridgeIntervention[];
@@ -87,6 +96,11 @@ export interface BridgeReport {
   readonly engine: "float64-exact" | "tfjs-finite-differences" | "none";
   /** Why the float64 engine could not take the model, when it could not. */
   readonly unsupported: string | null;
+  /**
+   * Hidden units that died or saturated (analysis/diagnosis/units.ts), counted on the measurement
+   * batch every batch when the model maps to the float64 engine; null while none has.
+   */
+  units: UnitsFinding | null;
 }
 
 // ── The model as overshoot's float64 MLP ────────────────────────────────────────────────────────
@@ -281,6 +295,8 @@ export function overshootCallback(
   const mapped = mlpSpecOf(model);
   const spec = "spec" in mapped ? mapped.spec : null;
   const f64 = spec && measure ? float64Objective(spec, measure) : null;
+  const f64Data =
+    f64 && measure ? { x: float64(measure.x), y: float64(measure.y), rows: measure.x.shape[0]! } : null;
   const report: BridgeReport = {
     interventions: [],
     sharpness: [],
@@ -289,15 +305,22 @@ export function overshootCallback(
     status: "running",
     engine: !measure ? "none" : f64 ? "float64-exact" : "tfjs-finite-differences",
     unsupported: "reason" in mapped ? mapped.reason : null,
+    units: null,
   };
+  // The units' inactive fractions on the measurement batch, when the float64 copy can count them.
+  let units = new UnitsWatch();
+  const unitKinds = spec ? layerActivations(spec) : [];
   const emit = (e: BridgeEvent) => options.onEvent?.(e);
   const sgdLike = () => {
     const name = model.optimizer.getClassName();
     return name === "SGD" || name === "Momentum";
   };
+  // The one bound (run/divergence.ts): with the float64 copy the measurement batch's baseline
+  // counts too; without a measurement batch the detector reads the batch loss alone.
   const newDetector = () =>
     new DivergenceDetector(
       sgdLike() ? resolveOptimizerConfig({ name: "sgd", lr: learningRateOf(model) }) : { name: "adam" },
+      { baseline: f64?.baseline?.loss ?? null, curvature: measure !== undefined },
     );
 
   let detector = newDetector();
@@ -351,7 +374,18 @@ export function overshootCallback(
       const o = observation(typeof logs?.["loss"] === "number" ? logs["loss"] : Number.NaN);
       const state = detector.observe({ step: batch, x: o.x, loss: o.loss, grad: o.grad, lr });
       report.detection = detector.detection;
-      if (state === "diverging" || !Number.isFinite(o.loss)) {
+      // A layer whose units collapsed in this batch is treated as the guard treats divergence.
+      let collapsed = false;
+      if (f64 && Number.isFinite(o.loss)) {
+        const fresh = units.observe(batch, inactiveUnits(f64, Float64Array.from(o.x), f64Data!));
+        const finding = units.finding({ kinds: unitKinds, lr });
+        if (fresh.length > 0 && finding) {
+          report.units = finding;
+          collapsed = options.guardUnits === true;
+          emit({ kind: "units", atBatch: batch, finding });
+        }
+      }
+      if (state === "diverging" || !Number.isFinite(o.loss) || collapsed) {
         report.firstWarningBatch ??= batch;
         if (report.interventions.length >= maxRetries || !good) {
           report.status = "gave-up";
@@ -394,9 +428,11 @@ export function overshootCallback(
         const intervention: BridgeIntervention = {
           atBatch: batch,
           rolledBackTo: restored.batch,
-          reason: Number.isFinite(o.loss)
-            ? detector.detection.reason
-            : `the loss is ${o.loss} at batch ${batch}`,
+          reason: !Number.isFinite(o.loss)
+            ? `the loss is ${o.loss} at batch ${batch}`
+            : collapsed && state !== "diverging"
+              ? report.units!.summary
+              : detector.detection.reason,
           oldLr: lr,
           newLr,
           how,
@@ -404,6 +440,8 @@ export function overshootCallback(
         report.interventions.push(intervention);
         emit({ kind: "rollback", intervention });
         detector = newDetector();
+        // The restored weights are measured afresh: the collapse is judged against them.
+        units = new UnitsWatch();
         return;
       }
       if (state === "stable" && batch % keepEvery === 0) await keep();

@@ -290,8 +290,11 @@ describe("overshoot run", () => {
       "tolerance",
       "trace",
       "verdict",
+      "bound",
       "detection",
     ]);
+    // B = 10⁶ × |f(x₀)| = 10⁶: a function has no baseline.
+    expect(j.bound).toEqual({ factor: 1e6, startLoss: 1, baseline: null, value: 1e6 });
     // lr 10 on x²: the detector fires within a few steps, long before the first non-finite value (step 121).
     expect(j.detection.state).toBe("diverging");
     expect(j.detection.firstWarningStep).toBeLessThan(10);
@@ -601,10 +604,11 @@ describe("overshoot critical-lr", () => {
   });
 
   it.each([
-    // x² at a short horizon: the curvature is 2 everywhere, so only the horizon lifts the bracket above 1.
+    // x² at a short horizon: the curvature is 2 everywhere, so only the horizon lifts the bracket above 1:
+    // a run diverges once (1 − 2η)²⁰⁰ passes the blow-up bound 10⁶, at |1 − 2η| = 10^(6/200), η = 1.0357.
     [
       ["--f", "x^2", "--x0", "-1", "--steps", "100"],
-      /the local limit 1 is exact here; the measured 1\.07\d* sits above it only because the horizon is 100 steps/,
+      /the local limit 1 is exact here; the measured 1\.03[56]\d* sits above it only because the horizon is 100 steps/,
     ],
     // −x² is a concave quadratic: every run falls without limit.
     [
@@ -797,7 +801,7 @@ describe("overshoot sweep", () => {
     for (const c of j.cells) {
       expect(c.predictedLr).toBeCloseTo((2 * (1 + c.momentum)) / 10, 10);
       if (Math.abs(c.lr / c.predictedLr - 1) < 0.02) continue;
-      expect(["diverging", "nonfinite"].includes(c.status)).toBe(c.lr > c.predictedLr);
+      expect(["diverged", "nonfinite"].includes(c.status)).toBe(c.lr > c.predictedLr);
     }
     expect(readFileSync(join(dir, "cells.csv"), "utf8").split("\n")[0]).toBe(
       "lr,momentum,status,steps,finalLoss,peakLoss,peakStep",
@@ -813,7 +817,7 @@ describe("overshoot sweep", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/0\.5 +converged/);
     expect(r.out).toMatch(/ 1 +oscillating/);
-    expect(r.out).toMatch(/ 2 +diverging/);
+    expect(r.out).toMatch(/ 2 +diverged/);
     expect(r.out).toContain("Predicted critical rate at x₀: 2/λmax = 1");
   });
 
@@ -923,7 +927,17 @@ describe("critical-lr on logistic regression", () => {
     for (const run of j.runs)
       expect(["trained", "converged"].includes(run.status)).toBe(run.lr < j.largestTrained.above);
     expect(j.explanation).toMatch(
-      /No rate up to [\d.]+ overflowed within 20000 steps; from [\d.]+ the runs ended above their start without overflowing/,
+      /No rate up to [\d.]+ diverged within 20000 steps; from [\d.]+ the runs ended above their start without diverging/,
+    );
+    // A convex model: its convergence threshold is reported beside η_max — the largest rate whose
+    // run reaches ‖∇f‖ < 1e-10, bracketed by a run that converged and one that did not.
+    const status = (lr: number) => j.runs.find((o: { lr: number }) => o.lr === lr).status;
+    expect(status(j.convergence.below)).toBe("converged");
+    expect(status(j.convergence.above)).not.toBe("converged");
+    expect(j.convergence.above / j.convergence.below - 1).toBeLessThanOrEqual(1.001e-3);
+    expect(j.convergence.estimate).toBeGreaterThan(8);
+    expect(j.explanation).toMatch(
+      /Up to the convergence threshold [\d.]+ gradient descent reaches the optimum/,
     );
   });
 });
@@ -932,7 +946,7 @@ describe("overshoot train", () => {
   it("says what it measured: accuracy under mse on labels, '1 epoch', the adaptive bound, the all-rows loss", async () => {
     const mse = await cli(["train", "--data", "spiral", "--loss", "mse", "--lr", "0.5", "--steps", "50"]);
     expect(mse.out).toMatch(/acc +\d+(\.\d+)?%/);
-    expect(mse.out).toMatch(/verdict: finished — loss [\d.]+, train accuracy [\d.]+%, validation [\d.]+%\./);
+    expect(mse.out).toMatch(/verdict: trained — loss [\d.]+, train accuracy [\d.]+%, validation [\d.]+%/);
     const adam = await cli([
       "train",
       "--data",
@@ -954,7 +968,10 @@ describe("overshoot train", () => {
     ]);
     expect(adam.out).toContain("4 steps (1 epoch)");
     expect(adam.out).toMatch(/preconditioned λmax [\d.e+]+ vs bound [\d.e+]+/);
-    expect(adam.out).toMatch(/verdict: finished — loss on all training rows [\d.]+/);
+    // One epoch at lr 0.5 ends above its start: judged on every training row, not the last batch.
+    expect(adam.out).toMatch(
+      /verdict: failed — loss on all training rows [\d.]+, .*not below its start [\d.]+/,
+    );
   });
 
   it("--log appends to an existing log (never truncates it), repairs a cut last line, --log-overwrite replaces", async () => {
@@ -1040,10 +1057,32 @@ describe("overshoot train", () => {
     ]);
   });
 
-  it("a learning rate far past 2/λmax overflows: nonfinite at a step, said so", async () => {
+  it("a learning rate far past 2/λmax diverges: it stops at the blow-up bound, said so; --blow-up moves the bound", async () => {
     const r = await cli(["train", "--data", "spiral", "--loss", "mse", "--lr", "3", "--steps", "400"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/verdict: nonfinite at step \d+/);
+    expect(r.out).toMatch(
+      /verdict: diverged at step \d+ — the loss passed the blow-up bound 10⁶ × max\(\|f\(x₀\)\| [\d.]+, baseline 0\.25\) = \d+/,
+    );
+    const far = await cli([
+      "train",
+      "--data",
+      "spiral",
+      "--loss",
+      "mse",
+      "--lr",
+      "3",
+      "--steps",
+      "400",
+      "--blow-up",
+      "1e300",
+    ]);
+    // 1e300 × the start: the bound now sits just under float64's limit, far past step 3's.
+    expect(far.out).toMatch(/verdict: diverged at step \d+ — the loss passed the blow-up bound 1e300 × /);
+    const at = (out: string) => Number(/verdict: diverged at step (\d+)/.exec(out)![1]);
+    expect(at(far.out)).toBeGreaterThan(at(r.out));
+    const bad = await cli(["train", "--data", "spiral", "--lr", "3", "--blow-up", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/invalid --blow-up: 1 \(a finite factor > 1/);
   });
 
   it.each([
@@ -1176,7 +1215,7 @@ describe("overshoot demo eos", () => {
 });
 
 describe("overshoot demo catapult", () => {
-  it("shows the three regimes on one network: 0.5× trains, 1.5× and 3× rise first and still train, past η_max it overflows", async () => {
+  it("shows the three regimes on one network: 0.5× trains, 1.5× and 3× rise first and still train, past η_max it diverges", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-catapult-"));
     const r = await cli(["demo", "catapult", "--out", "out", "--steps", "600"], dir);
     expect(r.code).toBe(0);
@@ -1192,7 +1231,7 @@ describe("overshoot demo catapult", () => {
         ),
       );
     expect(r.out).toMatch(
-      /past η_max [^\n]*\n {2}The loss climbs [^\n]*non-finite at step \d+\. λmax drops too, but only to/,
+      /past η_max [^\n]*\n {2}The loss climbs [^\n]*(non-finite at step \d+|at step \d+, past the blow-up bound [^\n]*)\. λmax drops too, but only to/,
     );
     expect(readdirSync(join(dir, "out")).sort()).toEqual([
       "catapult.png",
@@ -1287,7 +1326,7 @@ describe("train --report", () => {
     expect(html.match(/<svg/g)).toHaveLength(3);
     expect(html).toContain("Sharpness λmax against 2/η");
     expect(html).toContain("Update-to-weight ratio per layer");
-    expect(html).toMatch(/finished — loss [\d.]+/);
+    expect(html).toMatch(/(trained|stalled at the baseline|failed) — loss [\d.]+/);
     expect(readdirSync(dir)).toEqual(["r.html"]);
   });
 
@@ -1564,7 +1603,7 @@ describe("learning-rate schedules in run and train", () => {
 });
 
 describe("early warning in train", () => {
-  it("fires the moment a network starts to diverge, long before the first non-finite value", async () => {
+  it("fires the moment a network starts to diverge, before it passes the blow-up bound", async () => {
     const r = await cli([
       "train",
       "--data",
@@ -1578,9 +1617,17 @@ describe("early warning in train", () => {
       "--json",
     ]);
     const j = JSON.parse(r.out);
-    expect(j.result.status).toBe("nonfinite");
+    // The run stops where it diverged: its loss passed 10⁶ × max(start, baseline), and the JSON
+    // says which bound; the warning came before that step.
+    expect(j.result.status).toBe("diverged");
+    expect(j.result.bound.value).toBeCloseTo(
+      1e6 * Math.max(j.result.bound.startLoss, j.result.baseline.loss),
+      6,
+    );
+    const atBound = j.records.find((x: { step: number }) => x.step === j.result.atStep);
+    expect(atBound.loss).toBeGreaterThan(j.result.bound.value);
     expect(j.detection.state).toBe("diverging");
-    expect(j.detection.firstWarningStep).toBeLessThan(j.result.atStep - 50);
+    expect(j.detection.firstWarningStep).toBeLessThan(j.result.atStep);
     expect(r.err).toMatch(
       new RegExp(`^overshoot: warning at step ${j.detection.firstWarningStep}: diverging — `),
     );
@@ -1732,7 +1779,7 @@ describe("train --guard, checkpoints and --resume", () => {
     const args = ["train", "--data", "spiral", "--loss", "mse", "--lr", "1", "--steps", "300", "--guard"];
     const none = await cli([...args, "--max-retries", "0", "--json"]);
     const j = JSON.parse(none.out);
-    expect(j.result).toEqual({ status: "gave-up", atStep: 5 });
+    expect(j.result).toMatchObject({ status: "gave-up", atStep: 5, outcome: { status: "gave-up" } });
     expect(j.records[j.records.length - 1].step).toBe(5);
     const text = await cli([...args, "--max-retries", "0"]);
     expect(text.out).toContain(
@@ -2022,6 +2069,9 @@ describe("overshoot diagnose", () => {
       "200",
       "--dtype",
       "float32",
+      // Run on past the blow-up bound to float32's own limit, which is what this cause is.
+      "--blow-up",
+      "1e300",
       "--log-every",
       "1",
       "--log",
@@ -2139,7 +2189,7 @@ describe("overshoot diagnose", () => {
       "--log",
       log,
     ]);
-    expect(t.out + t.err).toMatch(/non-finite|NaN|Infinity/i);
+    expect(t.out + t.err).toMatch(/verdict: (diverged|nonfinite) at step/);
     const r = await cli([
       "diagnose",
       log,
@@ -2256,7 +2306,7 @@ describe("sweep --seeds: every cell over the initial weights of several seeds", 
       );
       expect(cells.map((c: { seed: number }) => c.seed)).toEqual([0, 1, 2, 3, 4, 5]);
       const diverged = cells.filter(
-        (c: { status: string }) => c.status === "nonfinite" || c.status === "diverging",
+        (c: { status: string }) => c.status === "nonfinite" || c.status === "diverged",
       );
       expect(g.diverged).toBe(diverged.length);
       expect(g.fractionDiverged).toBe(diverged.length / 6);

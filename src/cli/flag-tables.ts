@@ -141,6 +141,15 @@ export function outputFlags(what: { json?: string; csv?: string; plot?: string }
 
 export const HELP_FLAG: FlagSpecs = { help: { type: "boolean", help: "show this help" } };
 
+/** The blow-up bound's factor (run/divergence.ts), for every command that judges runs. */
+export const BLOW_UP_FLAG: FlagSpecs = {
+  "blow-up": {
+    type: "number",
+    value: "F",
+    help: "diverged = non-finite, or the loss past F × max(|start loss|, trivial baseline) (default 1e6)",
+  },
+};
+
 /** run and train: the guard. */
 export const GUARD_FLAGS: FlagSpecs = {
   guard: {
@@ -170,6 +179,7 @@ export function flagMessage(message: string): string {
       "x0",
       "steps",
       "tolerance",
+      "blow-up",
     ];
     if (known.includes(kebab)) return `invalid --${kebab}${m[2]}`;
     return message;

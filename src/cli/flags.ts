@@ -347,3 +347,12 @@ export function wholeFlag(flags: ParsedFlags, key: string, min: number, max: num
     );
   return v;
 }
+
+/** --blow-up F: the blow-up bound's factor (run/divergence.ts), > 1; undefined for the default. */
+export function blowUpFromFlags(flags: Record<string, unknown>): number | undefined {
+  const f = flags["blowUp"] as number | undefined;
+  if (f === undefined) return undefined;
+  if (!(f > 1) || !Number.isFinite(f))
+    throw new CliError(`invalid --blow-up: ${f} (a finite factor > 1, such as 1e6; default 1e6)`);
+  return f;
+}

@@ -9,3 +9,14 @@ export function fmt(v: number, digits = 4): string {
   }
   return String(Number(v.toPrecision(digits)));
 }
+
+/**
+ * A factor near 1 with enough digits to tell it from 1 (0.999994, 1.00012), since "= 1 < 1" or
+ * "×1 per step" reads as a contradiction; otherwise as fmt.
+ */
+export function fmtFactor(v: number): string {
+  const d = Math.abs(v - 1);
+  if (!Number.isFinite(v) || d === 0 || d >= 5e-4) return fmt(v);
+  const digits = Math.min(15, 2 + Math.ceil(-Math.log10(d)));
+  return String(Number(v.toPrecision(digits)));
+}

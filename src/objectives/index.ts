@@ -1,3 +1,4 @@
+export { trivialBaseline } from "./baseline.js";
 export { type BuiltinObjective, beale, booth, himmelblau, rastrigin, rosenbrock } from "./builtins.js";
 export {
   type CompileOptions,
@@ -38,4 +39,4 @@ export { type Compile, needsCompiler, type ObjectiveSource, objectiveFromSource 
 export { createObjectiveWith } from "./spec.js";
 export { type LabelledSet, SYNTHETIC, type SyntheticName, splitRows, synthetic } from "./synthetic.js";
 export { type Design, designFromTable, numericTable, parseCsv, type Table } from "./table.js";
-export type { Objective, ObjectiveDescription } from "./types.js";
+export type { Objective, ObjectiveDescription, TrivialBaseline } from "./types.js";

@@ -1,4 +1,5 @@
 import { drawWithoutReplacement, type Rng } from "../core/rng.js";
+import { trivialBaseline } from "./baseline.js";
 import type { KernelChoice, KernelName } from "./kernels/index.js";
 import { mlpPasses, rowLoss } from "./mlp-passes.js";
 import type { Objective } from "./types.js";
@@ -226,6 +227,7 @@ export function mlpObjective(
       },
     },
     training: true,
+    baseline: trivialBaseline(loss, data.y, data.rows, outSize),
     spec,
     layout,
     kernels: passes.kernels,

@@ -1,3 +1,4 @@
+import { trivialBaseline } from "./baseline.js";
 import type { Design } from "./table.js";
 import type { Objective } from "./types.js";
 
@@ -103,6 +104,13 @@ export function modelObjective(model: ModelName, design: Design, source: string)
       },
     },
     training: true,
+    baseline: {
+      loss: trivialBaseline(model === "linear" ? "mse" : "bce", y, n, 1).loss,
+      description:
+        model === "linear"
+          ? `the variance of ${design.target}: predicting its mean`
+          : `the entropy of ${design.target}: predicting the frequency of 1`,
+    },
     // Linear regression's Hessian (2/n)·AᵀA does not depend on θ; logistic regression's does.
     constantHessian: model === "linear",
     design,

@@ -20,6 +20,12 @@ export interface Objective {
    * criterion training ever meets. Absent for a function, judged by ‖∇f‖ as before.
    */
   readonly training?: boolean;
+  /**
+   * For a model on data: the loss of the best constant prediction (the trivial baseline), which a
+   * run that ends near has learned nothing — the targets' variance for mse, the class-prior entropy
+   * for cross-entropy and bce. Absent for a function.
+   */
+  readonly baseline?: TrivialBaseline;
   /** f(x). */
   value(x: Float64Array): number;
   /** Fills out with ∇f(x) and returns f(x). */
@@ -37,3 +43,12 @@ export type ObjectiveDescription =
       readonly name: string;
       readonly parameters?: Readonly<Record<string, unknown>>;
     };
+
+/** The loss of the best constant prediction, and what that prediction is in words. */
+export interface TrivialBaseline {
+  readonly loss: number;
+  /** "the variance of mpg", "the class-prior entropy" … */
+  readonly description: string;
+  /** For classification (one-hot or 0/1 targets): the accuracy of always predicting the majority class. */
+  readonly accuracy?: number;
+}

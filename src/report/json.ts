@@ -1,5 +1,6 @@
 import type { Objective } from "../objectives/types.js";
 import type { OptimizerConfig } from "../optim/index.js";
+import { boundJson } from "../run/divergence.js";
 import type { RunResult, StepRecord } from "../run/index.js";
 
 /** Version of the JSON layout below; bumped on any change to a field's name or meaning. */
@@ -47,6 +48,8 @@ export interface RunJson {
     reason: string;
     catapult?: { peakLoss: number; peakStep: number };
   };
+  /** The blow-up bound the verdict used (run/divergence.ts). */
+  bound: ReturnType<typeof boundJson>;
 }
 
 /** How the objective was given, as every JSON output names it. */
@@ -80,7 +83,7 @@ export function recordJson(r: StepRecord): RunJson["trace"][number] {
 export function runJsonHead(
   objective: Objective,
   run: { optimizer: OptimizerConfig; x0: ArrayLike<number>; steps: number; tolerance: number },
-): Omit<RunJson, "trace" | "verdict"> {
+): Omit<RunJson, "trace" | "verdict" | "bound"> {
   return {
     version: JSON_VERSION,
     objective: objectiveJson(objective),
@@ -97,6 +100,7 @@ export function runToJson(objective: Objective, result: RunResult): RunJson {
     ...runJsonHead(objective, result),
     trace: result.trace.map(recordJson),
     verdict: { ...result.verdict },
+    bound: boundJson(result.bound),
   };
 }
 

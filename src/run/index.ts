@@ -1,4 +1,13 @@
 export {
+  type BlowUpBound,
+  blowUpBound,
+  boundJson,
+  boundText,
+  DEFAULT_BLOW_UP_FACTOR,
+  divergence,
+  objectiveBound,
+} from "./divergence.js";
+export {
   iterateRun,
   type RunConfig,
   type RunResult,
@@ -11,4 +20,4 @@ export {
 } from "./runner.js";
 export { TraceSummary, type TraceView, viewOf } from "./summary.js";
 export type { StepRecord, Verdict, VerdictStatus } from "./types.js";
-export { type JudgeContext, judge, judgeView } from "./verdict.js";
+export { type JudgeContext, judge, judgeView, STALLED_FRACTION } from "./verdict.js";

@@ -3,6 +3,7 @@ import type { Objective } from "../objectives/types.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
+import { type BlowUpBound, objectiveBound } from "./divergence.js";
 import { TraceSummary } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
 import { judgeView } from "./verdict.js";
@@ -18,6 +19,11 @@ export interface RunConfig {
   readonly schedule?: Schedule;
   /** Converged when ‖∇f(x_k)‖ ≤ tolerance; the run stops there. Default 1e-10. */
   readonly tolerance?: number;
+  /**
+   * The blow-up bound's factor (run/divergence.ts; default 10⁶). The verdict says `diverged` from
+   * the first step past it; the run goes on (a learner sees the overflow that follows).
+   */
+  readonly blowUp?: number;
 }
 
 export interface RunResult {
@@ -25,6 +31,8 @@ export interface RunResult {
   readonly x0: Float64Array;
   readonly steps: number;
   readonly tolerance: number;
+  /** The blow-up bound the verdict used. */
+  readonly bound: BlowUpBound;
   readonly trace: StepRecord[];
   readonly verdict: Verdict;
 }
@@ -73,6 +81,7 @@ export class Stepper {
   private readonly hdx: Float64Array;
   private k = 0;
   private finished = false;
+  private readonly initialLoss: number;
 
   constructor(private readonly config: RunConfig) {
     validateRun(config);
@@ -82,12 +91,18 @@ export class Stepper {
     this.x = new Float64Array(config.x0);
     this.g = new Float64Array(this.n);
     this.loss = config.objective.gradient(this.x, this.g);
+    this.initialLoss = this.loss;
     this.dx = new Float64Array(this.n);
     this.hdx = new Float64Array(this.n);
   }
 
   get optimizerConfig(): OptimizerConfig {
     return this.optimizer.config;
+  }
+
+  /** f(x₀), the loss the run started from. */
+  get startLoss(): number {
+    return this.initialLoss;
   }
 
   /** The index of the record `next` will return. */
@@ -191,6 +206,7 @@ export interface SummarizedRun {
   readonly x0: Float64Array;
   readonly steps: number;
   readonly tolerance: number;
+  readonly bound: BlowUpBound;
   /** The first and last records, the running quantities, a thinned sample: see TraceSummary. */
   readonly summary: TraceSummary;
   readonly verdict: Verdict;
@@ -208,6 +224,8 @@ export function runSummarized(
 ): SummarizedRun {
   const stepper = new Stepper(config);
   const summary = new TraceSummary(options);
+  const bound = objectiveBound(config.objective, stepper.startLoss, config.blowUp);
+  summary.bound = bound.value;
   for (let r = stepper.next(); r !== null; r = stepper.next()) {
     summary.push(r);
     onRecord?.(r);
@@ -219,8 +237,9 @@ export function runSummarized(
     x0: Float64Array.from(config.x0),
     steps: config.steps,
     tolerance,
+    bound,
     summary,
-    verdict: judgeView(summary, { objective: config.objective, optimizer, tolerance }),
+    verdict: judgeView(summary, { objective: config.objective, optimizer, tolerance, bound }),
   };
 }
 

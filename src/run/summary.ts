@@ -21,10 +21,12 @@ export interface TraceView {
   readonly lastFinite: StepRecord | null;
   /** The learning rate of the latest record that carries one (under a schedule). */
   readonly lastLr: number | undefined;
+  /** The first record whose loss passed the blow-up bound the view was given (run/divergence.ts), or null. */
+  readonly firstPastBound: { readonly step: number; readonly loss: number } | null;
 }
 
-/** A view of a trace held whole. */
-export function viewOf(trace: readonly StepRecord[]): TraceView {
+/** A view of a trace held whole; `bound` is the blow-up bound's value B (none: +Infinity). */
+export function viewOf(trace: readonly StepRecord[], bound = Number.POSITIVE_INFINITY): TraceView {
   if (trace.length === 0) throw new Error("invalid trace: empty");
   const first = trace[0]!;
   let peak = { loss: first.loss, step: first.step };
@@ -36,6 +38,7 @@ export function viewOf(trace: readonly StepRecord[]): TraceView {
     if (usable(trace[i]!)) lastFinite = trace[i]!;
   let lastLr: number | undefined;
   for (let i = trace.length - 1; i >= 0 && lastLr === undefined; i--) lastLr = trace[i]!.lr;
+  const past = trace.find((r) => r.loss > bound);
   return {
     count: trace.length,
     first,
@@ -46,6 +49,7 @@ export function viewOf(trace: readonly StepRecord[]): TraceView {
     aboveStartFrom,
     lastFinite,
     lastLr,
+    firstPastBound: past ? { step: past.step, loss: past.loss } : null,
   };
 }
 
@@ -74,6 +78,9 @@ export class TraceSummary implements TraceView {
   aboveStartFrom: number | null = null;
   lastFinite: StepRecord | null = null;
   lastLr: number | undefined;
+  firstPastBound: { step: number; loss: number } | null = null;
+  /** The blow-up bound's value B, set by the runner once f(x₀) is known (+Infinity until then). */
+  bound = Number.POSITIVE_INFINITY;
 
   constructor(options: { head?: number; tail?: number; sample?: number } = {}) {
     this.headSize = options.head ?? 6;
@@ -100,6 +107,8 @@ export class TraceSummary implements TraceView {
     if (this.count > 0 && r.loss > this.firstRecord!.loss) this.aboveStartFrom ??= r.step;
     else if (this.count > 0) this.aboveStartFrom = null;
     if (usable(r)) this.lastFinite = r;
+    if (this.firstPastBound === null && r.loss > this.bound)
+      this.firstPastBound = { step: r.step, loss: r.loss };
     if (r.lr !== undefined) this.lastLr = r.lr;
     if (this.head.length < this.headSize) this.head.push(r);
     if (this.ring.length < this.tailCapacity) this.ring.push(r);

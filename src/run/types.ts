@@ -25,25 +25,30 @@ export interface StepRecord {
 }
 
 /**
- * How a run ended. For every objective: `converged` (‖∇f‖ ≤ tolerance), `diverging` (the loss
- * grows step over step at the end), `nonfinite`. For a function: `converging` (still falling),
- * `oscillating` (bounded, not falling), `unbounded` (falling without limit on an objective known
- * to be unbounded below). For a model trained on data (`Objective.training`): `trained` (the
- * horizon ended with the loss below its start) and `failed` (it ended at or above its start).
+ * How a run ended. For every objective: `converged` (‖∇f‖ ≤ tolerance), `diverged` (the loss
+ * passed the blow-up bound of run/divergence.ts and stayed finite), `nonfinite` (a non-finite
+ * value: diverged too), `diverging` (below the bound, but the loss grows step over step at the
+ * end). For a function: `converging` (still falling), `oscillating` (bounded, not falling),
+ * `unbounded` (falling without limit on an objective known to be unbounded below). For a model
+ * trained on data (`Objective.training`): `trained` (the horizon ended with the loss below its
+ * start and clear of the trivial baseline), `stalled` (below its start, but within 5% of the
+ * baseline or above it: it learned next to nothing) and `failed` (it ended at or above its start).
  */
 export type VerdictStatus =
   | "converged"
   | "converging"
   | "oscillating"
   | "diverging"
+  | "diverged"
   | "nonfinite"
+  | "stalled"
   | "unbounded"
   | "trained"
   | "failed";
 
 export interface Verdict {
   readonly status: VerdictStatus;
-  /** converged: first step with ‖g‖ ≤ tolerance; nonfinite: first non-finite step; diverging: the step growth was established from. Otherwise null. */
+  /** converged: first step with ‖g‖ ≤ tolerance; nonfinite: first non-finite step; diverged: the first step past the blow-up bound; diverging: the step growth was established from. Otherwise null. */
   readonly atStep: number | null;
   /** One plain sentence with the numbers. */
   readonly reason: string;

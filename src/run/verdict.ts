@@ -1,7 +1,8 @@
-import { fmt } from "../core/format.js";
+import { fmt, fmtFactor } from "../core/format.js";
 import { allFinite, dot } from "../core/vec.js";
 import type { Objective } from "../objectives/types.js";
 import type { OptimizerConfig } from "../optim/index.js";
+import { type BlowUpBound, boundText, objectiveBound } from "./divergence.js";
 import { type TraceView, viewOf } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
 
@@ -9,7 +10,15 @@ export interface JudgeContext {
   readonly objective: Objective;
   readonly optimizer: OptimizerConfig;
   readonly tolerance: number;
+  /** The blow-up bound (run/divergence.ts); by default 10⁶ × max(|f(x₀)|, the objective's baseline). */
+  readonly bound?: BlowUpBound;
 }
+
+/**
+ * A run on data that ends at or above this fraction of the trivial baseline's loss has learned
+ * next to nothing from its inputs (for mse: R² < 0.05): it stalled, it did not train.
+ */
+export const STALLED_FRACTION = 0.95;
 
 /**
  * Classifies a finished trace:
@@ -32,7 +41,9 @@ export interface JudgeContext {
  * stable iff |1 − η·λ| < 1 for every eigenvalue λ).
  */
 export function judge(trace: readonly StepRecord[], context: JudgeContext): Verdict {
-  return judgeView(viewOf(trace), context);
+  if (trace.length === 0) throw new Error("invalid trace: empty");
+  const bound = context.bound ?? objectiveBound(context.objective, trace[0]!.loss);
+  return judgeView(viewOf(trace, bound.value), { ...context, bound });
 }
 
 /** The same verdict from a view of the trace: a whole one, or a TraceSummary kept as it ran. */
@@ -42,6 +53,8 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
   // Under a schedule the rate that matters is the latest one used, not the configured base rate.
   const factor = gdFactor(lastFinite, context, view.lastLr);
   const { objective } = context;
+  const bound = context.bound ?? objectiveBound(objective, first.loss);
+  const past = view.firstPastBound;
 
   if (!Number.isFinite(last.loss) || !allFinite(last.x) || !allFinite(last.grad)) {
     const what = !allFinite(last.x) ? "x" : !Number.isFinite(last.loss) ? "the loss" : "the gradient";
@@ -65,11 +78,31 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
     const prev = view.count >= 2 ? view.tail(2)[0] : undefined;
     const growth = prev && view.count >= 3 ? perStep(first.loss, prev.loss, prev.step) : null;
     const parts = [`${what} became ${value} at step ${last.step}`];
-    if (growth !== null && growth > 1)
-      parts.push(`after the loss grew ×${fmt(growth)} per step from ${fmt(first.loss)}`);
+    if (past && past.step < last.step)
+      parts.push(
+        `after the loss passed the blow-up bound ${boundText(bound)} at step ${past.step} (it had diverged there)`,
+      );
+    else if (growth !== null && growth > 1)
+      parts.push(`after the loss grew ×${fmtFactor(growth)} per step from ${fmt(first.loss)}`);
     else if (prev && prev.loss < first.loss && value === Number.NEGATIVE_INFINITY)
       parts.push(`after the loss fell without limit from ${fmt(first.loss)}`);
     return { status: "nonfinite", atStep: last.step, reason: sentence(parts, factor) };
+  }
+  if (past) {
+    const end =
+      last.step === past.step
+        ? ""
+        : `; it ended at ${fmt(last.loss)} at step ${last.step}${last.loss < bound.value ? " (a run past the bound is diverged whatever follows: in float32 it would long have overflowed)" : ""}`;
+    return {
+      status: "diverged",
+      atStep: past.step,
+      reason: sentence(
+        [
+          `the loss passed the blow-up bound ${boundText(bound)} at step ${past.step}, where f = ${fmt(past.loss)}${end}`,
+        ],
+        factor,
+      ),
+    };
   }
   const catapult = catapultOf(view);
   const withCatapult = (v: Verdict): Verdict => (catapult ? { ...v, catapult } : v);
@@ -106,7 +139,7 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
   const growing = last.loss > earlierMax + 1e-12 * scale && (gradGrowth === null || gradGrowth > 1);
   const diverging = (): Verdict => {
     const lossGrowth = perStep(start.loss, last.loss, m);
-    const growth = lossGrowth !== null && lossGrowth > 1 ? `, ×${fmt(lossGrowth)} per step` : "";
+    const growth = lossGrowth !== null && lossGrowth > 1 ? `, ×${fmtFactor(lossGrowth)} per step` : "";
     return {
       status: "diverging",
       atStep: view.aboveStartFrom ?? last.step,
@@ -119,6 +152,19 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
 
   if (objective.training) {
     const f0 = first.loss;
+    const baseline = objective.baseline;
+    if (last.loss < f0 && baseline && last.loss >= STALLED_FRACTION * baseline.loss) {
+      return withCatapult({
+        status: "stalled",
+        atStep: null,
+        reason: sentence(
+          [
+            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)} over ${n} steps${rose}, but ${last.loss >= baseline.loss ? "not below" : "only to within 5% of"} the trivial baseline ${fmt(baseline.loss)} (${baseline.description}): the model has learned next to nothing from its inputs — it stalled at the baseline`,
+          ],
+          factor,
+        ),
+      });
+    }
     if (last.loss < f0) {
       const spike = growing ? `; it was rising over the last ${m} steps (a spike, not yet a failure)` : "";
       return withCatapult({
@@ -162,13 +208,13 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
         ),
       };
     }
-    const rate = lossGrowth !== null && lossGrowth < 1 ? ` (×${fmt(lossGrowth)} per step)` : "";
+    const rate = lossGrowth !== null && lossGrowth < 1 ? ` (×${fmtFactor(lossGrowth)} per step)` : "";
     return withCatapult({
       status: "converging",
       atStep: null,
       reason: sentence(
         [
-          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}${rose}`,
+          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}${rose}${stillAbove(view)}`,
         ],
         factor,
       ),
@@ -180,8 +226,18 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
   return {
     status: "oscillating",
     atStep: null,
-    reason: sentence([`over the last ${m} steps the loss ${range} without falling`], factor),
+    reason: sentence(
+      [`over the last ${m} steps the loss ${range} without falling${stillAbove(view)}`],
+      factor,
+    ),
   };
+}
+
+/** "; it rose above its start f(x₀) = −1 to 8 at step 1 and is still above it" when it did, else "". */
+function stillAbove(view: TraceView): string {
+  const { first, last, peak } = view;
+  if (!(peak.loss > first.loss) || last.loss < first.loss) return "";
+  return `; it rose above its start f(x₀) = ${fmt(first.loss)} to ${fmt(peak.loss)} at step ${peak.step} and is still above it`;
 }
 
 /** The loss rose above f(x₀) somewhere and the run ended below it: the peak and its step. */
@@ -244,11 +300,11 @@ function gdFactor(record: StepRecord | null, context: JudgeContext, scheduled?: 
         : `at step ${record.step}`;
   let effect = "";
   if (cmp === ">")
-    effect = `: each step multiplies the error along the gradient by ${fmt(f)}, so the steps overshoot and grow`;
+    effect = `: each step multiplies the error along the gradient by ${fmtFactor(f)}, so the steps overshoot and grow`;
   else if (cmp === "=")
-    effect = `: each step multiplies the error by ${fmt(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
-  else effect = `: each step multiplies the error along the gradient by ${fmt(f)}`;
-  return `|1 − η·λ| = |1 − ${fmt(lr)}·${fmt(lambda)}| = ${fmt(Math.abs(f))}${cmp === "=" ? " exactly" : ` ${cmp} 1`} (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
+    effect = `: each step multiplies the error by ${fmtFactor(f)}, so it never shrinks${f < 0 ? " and x bounces across the minimum" : ""}`;
+  else effect = `: each step multiplies the error along the gradient by ${fmtFactor(f)}`;
+  return `|1 − η·λ| = |1 − ${fmt(lr)}·${fmt(lambda)}| = ${fmtFactor(Math.abs(f))}${cmp === "=" ? " exactly" : ` ${cmp} 1`} (λ = ${fmt(lambda)} is ${where} ${at})${effect}`;
 }
 
 function sentence(parts: string[], factor: string | null): string {

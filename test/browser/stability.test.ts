@@ -40,7 +40,7 @@ describe("the stability panel", () => {
         expect(["converged", "converging"]).toContain(c.status);
         checked++;
       } else if (c.lr > 1.25 * limit) {
-        expect(["diverging", "nonfinite"]).toContain(c.status);
+        expect(["diverged", "nonfinite"]).toContain(c.status);
         checked++;
       }
     }

@@ -8,7 +8,9 @@
  * size of the last finite values (a float32 overflow stops near 3.4e38). Given the problem itself
  * (data-causes.ts), also the two causes a log cannot show: minibatch gradient noise and unscaled inputs.
  */
+import { blowUpBound, boundText } from "../../run/divergence.js";
 import type { NoiseFinding, ScalingFinding } from "./data-causes.js";
+import { UnitsWatch } from "./units.js";
 
 export type Cause =
   | "curvature-overshoot"
@@ -17,6 +19,8 @@ export type Cause =
   | "adaptive-optimizer"
   | "bad-initialization"
   | "numeric-overflow"
+  | "dead-units"
+  | "saturated-units"
   | "no-divergence"
   | "undetermined";
 
@@ -60,6 +64,8 @@ export interface ProblemEvidence {
   readonly noise?: NoiseFinding;
   /** The run's learning rate, when the log does not carry it. */
   readonly lr?: number;
+  /** The blow-up bound's factor (run/divergence.ts; default 10⁶). */
+  readonly blowUp?: number;
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
@@ -79,11 +85,17 @@ export function diagnose(
   const bad = records.findIndex((r) => !Number.isFinite(r.loss));
   const finite = bad < 0 ? records : records.slice(0, bad);
   const first = records[0]!;
-  const lastFinite = finite[finite.length - 1];
   const evidence: string[] = [];
-  const grew =
-    lastFinite !== undefined &&
-    lastFinite.loss > 1e3 * Math.max(Math.min(...finite.map((r) => r.loss)), Number.MIN_VALUE);
+  // The one definition of divergence (run/divergence.ts), from the log's first loss: a log
+  // carries no baseline, so the bound is 10⁶ × the start loss.
+  const bound = blowUpBound(first.loss, null, problem.blowUp);
+  const pastBound = finite.find((r) => r.loss > bound.value);
+  // Short of the bound a loss can still be running away: a log that ends ×1000 above its lowest
+  // value is diagnosed as diverging (not yet diverged) — the same causes, caught early.
+  const lastFinite = finite[finite.length - 1];
+  const lowest = Math.max(Math.min(...finite.map((r) => r.loss)), Number.MIN_VALUE);
+  const runningAway = lastFinite !== undefined && lastFinite.loss > 1e3 * lowest;
+  const grew = pastBound !== undefined || runningAway;
   const saved = records.filter((r) => r.intervention).map((r) => r.intervention!);
   if (saved.length > 0 && bad < 0) {
     const i = saved[0]!;
@@ -103,10 +115,22 @@ export function diagnose(
       fix: `train at or below ${fmt(i.newLr)} from the start (the guard's cap), or standardize the inputs to lower λmax`,
     };
   }
+  // Hidden units that died or saturated: a failure of their own where the loss did not blow up
+  // (when it did, units saturate on the way: a symptom, and the causes below come first).
+  const units = unitsFinding(records, problem, unit);
+  if (units && bad < 0 && !grew) {
+    const lastLoss = records[records.length - 1]!.loss;
+    return {
+      cause: units.kind === "saturated" ? "saturated-units" : "dead-units",
+      summary: `${units.summary.replace(/\.$/, "")}; the loss ended at ${fmt(lastLoss)} (from ${fmt(first.loss)}).`,
+      evidence: units.evidence,
+      fix: units.fix,
+    };
+  }
   if (bad < 0 && !grew) {
     return {
       cause: "no-divergence",
-      summary: `The loss stayed finite (from ${fmt(first.loss)} to ${fmt(records[records.length - 1]!.loss)}) and never ran away.`,
+      summary: `The loss stayed finite and under the blow-up bound ${boundText(bound)} (from ${fmt(first.loss)} to ${fmt(records[records.length - 1]!.loss)}): it never diverged.`,
       evidence: [],
       fix: "nothing to fix here; if it is slow, `overshoot find-lr` or `overshoot stability` say how far the rate can go",
     };
@@ -114,7 +138,9 @@ export function diagnose(
   const where =
     bad >= 0
       ? `became ${records[bad]!.loss} at ${unit} ${records[bad]!.step}`
-      : `grew ×${fmt(lastFinite!.loss / Math.min(...finite.map((r) => r.loss)))}`;
+      : pastBound
+        ? `passed the blow-up bound ${boundText(bound)} at ${unit} ${pastBound.step} (×${fmt(pastBound.loss / first.loss)} its start)`
+        : `grew ×${fmt(lastFinite!.loss / lowest)} and is still rising (diverging, not yet past the blow-up bound ${boundText(bound)})`;
 
   // Saturated or dead units at the very start: the initialization, before any step could overshoot.
   const deadAtStart = first.inactive?.some((v) => v >= 0.5);
@@ -280,4 +306,20 @@ function scalingEvidence(s: ScalingFinding, lr: number | undefined): string[] {
     `raw inputs: ${curvatureText(s.raw)}${lr !== undefined ? `; the run's rate ${fmt(lr)} gives η·λmax = ${fmt(lr * s.raw.lambdaMax)}` : ""}`,
     `standardized inputs: ${curvatureText(s.standardized)} — ${fmt(s.gain)}× the raw critical rate`,
   ];
+}
+
+/** Units that died or saturated, from the inactive fractions a training log carries (units.ts). */
+function unitsFinding(records: readonly LogRecord[], problem: ProblemEvidence, unit: "step" | "epoch") {
+  const watch = new UnitsWatch();
+  for (const r of records) if (r.inactive && r.inactive.length > 0) watch.observe(r.step, r.inactive);
+  const features = problem.scaling?.features;
+  const inputScale = features
+    ? Math.max(...features.map((f) => Math.max(Math.abs(f.mean), f.std)))
+    : undefined;
+  const lr = problem.lr ?? lastLr(records);
+  return watch.finding({
+    unit,
+    ...(inputScale !== undefined ? { inputScale } : {}),
+    ...(lr !== undefined ? { lr } : {}),
+  });
 }

@@ -6,6 +6,7 @@ import {
   type OptimizerOptions,
   resolveOptimizerConfig,
 } from "../../optim/index.js";
+import { type BlowUpBound, boundText, DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
   convergenceThreshold,
@@ -20,10 +21,7 @@ export interface CriticalSearch {
   readonly optimizer: OptimizerConfig;
   readonly x0: Float64Array;
   readonly criteria: Required<
-    Pick<
-      SearchOptions,
-      "horizon" | "divergenceFactor" | "gradientTolerance" | "relativeTolerance" | "maxLr" | "minLr"
-    >
+    Pick<SearchOptions, "horizon" | "blowUp" | "gradientTolerance" | "relativeTolerance" | "maxLr" | "minLr">
   >;
   /** Largest rate that still converges; null if even maxLr converges. */
   readonly convergence: ThresholdResult | null;
@@ -31,6 +29,8 @@ export interface CriticalSearch {
   readonly divergence: ThresholdResult | null;
   /** The local prediction from the curvature at x₀. */
   readonly atStart: StabilityReport | null;
+  /** The blow-up bound the runs were judged by (run/divergence.ts). */
+  readonly bound: BlowUpBound;
   /** Where a converging run ended, and the local prediction there. */
   readonly minimizer: Float64Array | null;
   readonly atMinimizer: StabilityReport | null;
@@ -50,7 +50,7 @@ export function criticalLrSearch(
 ): CriticalSearch {
   const criteria = {
     horizon: options.horizon ?? 200_000,
-    divergenceFactor: options.divergenceFactor ?? 1e12,
+    blowUp: options.blowUp ?? DEFAULT_BLOW_UP_FACTOR,
     gradientTolerance: options.gradientTolerance ?? 1e-10,
     relativeTolerance: options.relativeTolerance ?? 1e-6,
     maxLr: options.maxLr ?? 1e6,
@@ -83,6 +83,7 @@ export function criticalLrSearch(
   const at = (lr: number) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, traced);
   const facts: Facts = {
     gradNorm0: startGradNorm(objective, x0),
+    bound: objectiveBound(objective, objective.value(Float64Array.from(x0)), criteria.blowUp),
     lastStable:
       divergence && divergence.below > 0 ? { lr: divergence.below, run: at(divergence.below) } : null,
     firstDiverged: divergence ? { lr: divergence.above, run: at(divergence.above) } : null,
@@ -102,6 +103,7 @@ export function criticalLrSearch(
     convergence,
     divergence,
     atStart,
+    bound: facts.bound,
     minimizer,
     atMinimizer,
     explanation: explain(divergence, convergence, atStart, atMinimizer, criteria, facts),
@@ -110,6 +112,7 @@ export function criticalLrSearch(
 
 interface Facts {
   readonly gradNorm0: number;
+  readonly bound: BlowUpBound;
   readonly lastStable: { readonly lr: number; readonly run: ProbeResult } | null;
   readonly firstDiverged: { readonly lr: number; readonly run: ProbeResult } | null;
   readonly atStartRate: ProbeResult;
@@ -135,7 +138,7 @@ function explain(
   convergence: ThresholdResult | null,
   atStart: StabilityReport | null,
   atMinimizer: StabilityReport | null,
-  criteria: { horizon: number; divergenceFactor: number; gradientTolerance: number; maxLr: number },
+  criteria: { horizon: number; blowUp: number; gradientTolerance: number; maxLr: number },
   facts: Facts,
 ): string {
   const parts: string[] = [];
@@ -173,7 +176,7 @@ function explain(
       parts.push(
         `The curvature along the runs is ${fmt(lam0)} at every step, as at the start, so the local limit ${fmt(ls)} is exact here${
           d / ls - 1 > 1e-3
-            ? `; the measured ${fmt(d)} sits above it only because the horizon is ${steps}: just past the limit the error grows slowly${grow !== null ? ` (×${fmt(grow)} per step at ${fmt(above!.lr)})` : ""}, and a run must pass the ceiling of ${fmt(criteria.divergenceFactor)}× the start to count as diverged (it did at step ${above!.run.steps})`
+            ? `; the measured ${fmt(d)} sits above it only because the horizon is ${steps}: just past the limit the error grows slowly${grow !== null ? ` (×${fmt(grow)} per step at ${fmt(above!.lr)})` : ""}, and a run must pass the blow-up bound ${boundText(facts.bound)} to count as diverged (it did at step ${above!.run.steps})`
             : ""
         }.`,
       );

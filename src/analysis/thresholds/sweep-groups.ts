@@ -1,3 +1,4 @@
+import { divergedStatus } from "../../run/divergence.js";
 import type { CellResult } from "./sweep.js";
 
 /** A sweep's cells at one (lr, momentum), over the seeds of their starts (sweep --seeds). */
@@ -19,7 +20,7 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export const divergedStatus = (status: string) => status === "diverging" || status === "nonfinite";
+export { divergedStatus };
 
 /** The cells grouped by (lr, momentum), in the order the groups first appear. */
 export function seedGroups(cells: readonly CellResult[]): SeedGroup[] {

@@ -1,6 +1,7 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
 import type { VerdictStatus } from "../../run/types.js";
+import { STALLED_FRACTION } from "../../run/verdict.js";
 import { type PathCurvature, type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */
@@ -62,9 +63,9 @@ export interface SweepCell {
 
 /**
  * The outcome of a cell, as the runner's verdicts name it: for a function converged / converging /
- * oscillating / diverging / nonfinite / unbounded; for a model trained on data converged /
- * trained / catapult (the loss rose above its start, then ended below it) / failed (ended at or
- * above its start) / diverging / nonfinite.
+ * oscillating / diverged / nonfinite / unbounded; for a model trained on data converged /
+ * trained / catapult (the loss rose above its start, then ended below it) / stalled (below its
+ * start but at the trivial baseline) / failed (ended at or above its start) / diverged / nonfinite.
  */
 export type CellStatus = VerdictStatus | "catapult";
 
@@ -81,13 +82,18 @@ export interface CellResult extends SweepCell {
   readonly curvature?: PathCurvature;
 }
 
-/** The cell status of a finished probe (see CellStatus); `training` picks the criteria. */
-export function cellStatus(r: ProbeResult, training: boolean): CellStatus {
-  if (r.outcome === "diverged") return Number.isFinite(r.finalLoss) ? "diverging" : "nonfinite";
+/**
+ * The cell status of a finished probe (see CellStatus): `diverged` past the blow-up bound,
+ * `nonfinite` past float64. A model on data (`baseline` given) that ended below its start but at or
+ * above STALLED_FRACTION of the trivial baseline has `stalled` — it learned next to nothing.
+ */
+export function cellStatus(r: ProbeResult, training: boolean, baseline?: number): CellStatus {
+  if (r.outcome === "diverged") return Number.isFinite(r.finalLoss) ? "diverged" : "nonfinite";
   if (r.outcome === "converged") return "converged";
   if (r.outcome === "unbounded") return "unbounded";
   if (training) {
     if (!(r.finalLoss < r.startLoss)) return "failed";
+    if (baseline !== undefined && r.finalLoss >= STALLED_FRACTION * baseline) return "stalled";
     return r.peakLoss > r.startLoss ? "catapult" : "trained";
   }
   return r.finalLoss < r.startLoss ? "converging" : "oscillating";
@@ -115,7 +121,7 @@ export function sweepCell(
   return {
     ...cell,
     index,
-    status: cellStatus(r, objective.training === true),
+    status: cellStatus(r, objective.training === true, objective.baseline?.loss),
     steps: r.steps,
     finalLoss: r.finalLoss,
     peakLoss: r.peakLoss,

@@ -1,20 +1,25 @@
 import { secantCurvature } from "../../core/vec.js";
 import type { Objective } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
+import { DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
 
 /**
- * How a probe run ended: `diverged` (non-finite, or the loss past the ceiling), `converged`
- * (‖∇f‖ below tolerance), `unbounded` (on an objective with a constant Hessian, the loss fell past
- * the mirror of the ceiling: a quadratic running downhill along negative curvature), or
- * `undecided` (the horizon ran out first: the final and peak losses say how it went).
+ * How a probe run ended: `diverged` (non-finite, or the loss past the blow-up bound of
+ * run/divergence.ts), `converged` (‖∇f‖ below tolerance), `unbounded` (on an objective with a
+ * constant Hessian, the loss fell past the mirror of the bound: a quadratic running downhill along
+ * negative curvature), or `undecided` (the horizon ran out first: the final and peak losses say
+ * how it went).
  */
 export type ProbeOutcome = "diverged" | "converged" | "undecided" | "unbounded";
 
 export interface ThresholdCriteria {
   /** Step budget of each probe run (default 200,000). */
   readonly horizon?: number;
-  /** Diverged when the loss exceeds this multiple of the initial loss, or is not finite (default 1e12). */
-  readonly divergenceFactor?: number;
+  /**
+   * The blow-up bound's factor (run/divergence.ts): diverged when the loss passes
+   * blowUp × max(|f(x₀)|, the trivial baseline), or is not finite (default 10⁶).
+   */
+  readonly blowUp?: number;
   /** Converged when ‖∇f‖ falls below this (default 1e-10). */
   readonly gradientTolerance?: number;
   /** Record the curvature along the steps (costs two vector copies per step). */
@@ -59,7 +64,7 @@ export function probe(
   criteria: ThresholdCriteria = {},
 ): ProbeResult {
   const horizon = criteria.horizon ?? 200_000;
-  const factor = criteria.divergenceFactor ?? 1e12;
+  const factor = criteria.blowUp ?? DEFAULT_BLOW_UP_FACTOR;
   const tol = criteria.gradientTolerance ?? 1e-10;
   const track = criteria.trackCurvature ?? false;
   const n = objective.dim;
@@ -67,12 +72,9 @@ export function probe(
   const x = Float64Array.from(x0);
   const g = new Float64Array(n);
   const f0 = objective.gradient(x, g);
-  // A loss that starts at or below zero gives no scale of its own; 1 stands in for it.
-  const ceiling = f0 + factor * Math.max(Math.abs(f0), 1);
+  const ceiling = objectiveBound(objective, f0, factor).value;
   // Only a constant Hessian tells that a falling loss will fall for ever (a quadratic, λ < 0).
-  const floor = objective.constantHessian
-    ? f0 - factor * Math.max(Math.abs(f0), 1)
-    : Number.NEGATIVE_INFINITY;
+  const floor = objective.constantHessian ? f0 - ceiling : Number.NEGATIVE_INFINITY;
   let loss = f0;
   let peakLoss = f0;
   let peakStep = 0;

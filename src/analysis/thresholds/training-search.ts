@@ -6,6 +6,7 @@ import {
   type OptimizerOptions,
   resolveOptimizerConfig,
 } from "../../optim/index.js";
+import { type BlowUpBound, boundText, objectiveBound } from "../../run/divergence.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import { type CellResult, sweepCell } from "./sweep.js";
 import type { PathCurvature, ThresholdCriteria } from "./threshold.js";
@@ -19,16 +20,24 @@ import type { PathCurvature, ThresholdCriteria } from "./threshold.js";
  *   run still trains — the catapult;
  * - from η_max on the run overflows (a non-finite loss within the horizon).
  *
- * Each run is judged over the horizon as a sweep cell is (sweep.ts): trained, catapult, failed (it
- * ended at or above its start without overflowing — cross-entropy's usual failure), or nonfinite.
- * Only an overflow ends a run early; a loss far above its start may still come back (it does for
- * cross-entropy), so nothing else is taken as settled.
+ * Each run is judged over the horizon as a sweep cell is (sweep.ts): trained, catapult, stalled
+ * (below its start but at the trivial baseline: it learned next to nothing), failed (it ended at or
+ * above its start without diverging — cross-entropy's usual failure), converged (‖∇f‖ below the
+ * tolerance: a convex model reaching its optimum), or diverged / nonfinite (past the blow-up bound
+ * of run/divergence.ts, or past float64). Only divergence ends a run early.
  *
- * The search: a scan up from 0.5·η_crit in steps of √2 until a run overflows or two rates in a row
+ * The search: a scan up from 0.5·η_crit in steps of √2 until a run diverges or two rates in a row
  * fail to train after the last that did, then bisection (on log η, several rates per round, one per
- * worker) of the two boundaries: η_max, the smallest rate that overflows, and the largest rate that
- * trains. Bisection assumes each outcome changes once; the scan reports where it does not.
+ * worker) of the boundaries: η_max, the smallest rate that diverges; the largest rate that trains;
+ * the largest rate that trains well (its final loss within TRAINS_WELL_FACTOR of the best final
+ * loss of every run: the rate to pick); and, when some run converged, the convergence threshold
+ * (the largest rate whose run reaches ‖∇f‖ < tolerance — on a convex model above it gradient
+ * descent no longer reaches the optimum). Bisection assumes each outcome changes once; the scan
+ * reports where it does not.
  */
+/** A run trains well when its final loss is at most this multiple of the best final loss of the search. */
+export const TRAINS_WELL_FACTOR = 2;
+
 export interface TrainingSearchOptions {
   /** Steps of every run (default 2,000). */
   readonly horizon?: number;
@@ -39,6 +48,8 @@ export interface TrainingSearchOptions {
   readonly minLr?: number;
   /** Runs the given rates (in parallel, for the CLI's worker threads); one after another by default. */
   readonly evaluate?: (rates: readonly number[]) => Promise<readonly RateOutcome[]>;
+  /** The blow-up bound's factor (run/divergence.ts; default 10⁶). */
+  readonly blowUp?: number;
   /** Rates per round of bisection (default 2: one per worker on a 2-core machine). */
   readonly parallel?: number;
   /** Called after each round with the runs so far. */
@@ -74,6 +85,18 @@ export interface TrainingSearch {
   readonly etaMax: Boundary | null;
   /** The largest rate whose run ended below its start; null when even the smallest tried did not. */
   readonly trains: Boundary | null;
+  /** The lowest final loss of any run that did not diverge, and its rate. */
+  readonly best: { readonly lr: number; readonly finalLoss: number } | null;
+  /** The largest rate that trains with a final loss ≤ TRAINS_WELL_FACTOR × the best's. */
+  readonly trainsWell: Boundary | null;
+  /** When some run converged (‖∇f‖ < tolerance): the largest rate that converges. */
+  readonly convergence: Boundary | null;
+  /** The blow-up bound the runs were judged by. */
+  readonly bound: BlowUpBound;
+  /** The trivial baseline's loss (the best constant prediction), when the objective has one. */
+  readonly baseline: { readonly loss: number; readonly description: string } | null;
+  /** The Hessian is the same everywhere (a linear model): 2/λ0 is exact and nothing catapults. */
+  readonly constantHessian: boolean;
   /**
    * The rates above the curvature's limit whose loss rose above its start and still trained, and
    * the highest peak among them.
@@ -94,7 +117,7 @@ export interface TrainingSearch {
 }
 
 const trained = (s: RateOutcome["status"]) => s === "trained" || s === "catapult" || s === "converged";
-const overflowed = (s: RateOutcome["status"]) => s === "nonfinite" || s === "diverging";
+const overflowed = (s: RateOutcome["status"]) => s === "nonfinite" || s === "diverged";
 
 /** The runs of one objective at given rates, one after another in this thread. */
 export function serialEvaluator(
@@ -106,9 +129,9 @@ export function serialEvaluator(
   return async (rates) => rates.map((lr, i) => sweepCell(objective, x0, optimizer, { lr }, i, criteria));
 }
 
-/** The probe criteria a training search runs with: only an overflow settles a run early. */
+/** The probe criteria a training search runs with: only divergence (run/divergence.ts) settles a run early. */
 export function trainingCriteria(horizon: number): ThresholdCriteria {
-  return { horizon, divergenceFactor: Number.POSITIVE_INFINITY, trackCurvature: true };
+  return { horizon, trackCurvature: true };
 }
 
 export async function trainingLrSearch(
@@ -125,7 +148,12 @@ export async function trainingLrSearch(
   if (!(rtol > 0 && rtol < 1)) throw new Error(`invalid tolerance: ${rtol} (a number between 0 and 1)`);
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new Error(`invalid steps: ${horizon} (a whole number ≥ 1)`);
-  const evaluate = options.evaluate ?? serialEvaluator(objective, x0, optimizer, trainingCriteria(horizon));
+  const evaluate =
+    options.evaluate ??
+    serialEvaluator(objective, x0, optimizer, {
+      ...trainingCriteria(horizon),
+      ...(options.blowUp !== undefined ? { blowUp: options.blowUp } : {}),
+    });
   const config = resolveOptimizerConfig({ ...optimizer, lr: 1 } as OptimizerOptions);
   let atStart: StabilityReport | null = null;
   try {
@@ -151,9 +179,23 @@ export async function trainingLrSearch(
       });
       options.onRound?.(sorted());
     }
-    return rates.map((lr) => runs.get(lr)!);
+    const now = sorted();
+    return rates.map((lr) => now.find((o) => o.lr === lr)!);
   };
-  const sorted = () => [...runs.values()].sort((a, b) => a.lr - b.lr);
+  // A run at the trivial baseline has stalled — unless the best run of the search is near the
+  // baseline too (a model that can barely beat it on these data): then a run that closed at least
+  // half the gap from the baseline down to the best trained as well as this model can.
+  const baseline = objective.baseline?.loss;
+  const reclassify = (o: RateOutcome, best: number): RateOutcome =>
+    o.status === "stalled" && baseline !== undefined && o.finalLoss - best <= 0.5 * (baseline - best)
+      ? { ...o, status: o.peakLoss > startLoss ? "catapult" : "trained" }
+      : o;
+  const sorted = () => {
+    const all = [...runs.values()].sort((a, b) => a.lr - b.lr);
+    const finals = all.filter((o) => !overflowed(o.status) && Number.isFinite(o.finalLoss));
+    const best = Math.min(...finals.map((o) => o.finalLoss));
+    return Number.isFinite(best) ? all.map((o) => reclassify(o, best)) : all;
+  };
 
   // Scan: up from half the curvature's limit (or 1e-3 without one) by √2, `parallel` rates a time.
   const ratio = Math.SQRT2;
@@ -219,6 +261,40 @@ export async function trainingLrSearch(
       : { below: lastGood.lr, above: Number.POSITIVE_INFINITY, estimate: lastGood.lr };
   }
 
+  // The rate to pick: the largest that trains with a final loss within TRAINS_WELL_FACTOR of the
+  // best run's. The best is read after the other bisections, which add runs.
+  const bestOf = () =>
+    sorted()
+      .filter((o) => !overflowed(o.status) && Number.isFinite(o.finalLoss))
+      .reduce<RateOutcome | null>((a, b) => (a === null || b.finalLoss < a.finalLoss ? b : a), null);
+  let best = bestOf();
+  let trainsWell: Boundary | null = null;
+  if (best) {
+    const limit = TRAINS_WELL_FACTOR * best.finalLoss;
+    const well = (o: RateOutcome) => trained(o.status) && o.finalLoss <= limit;
+    all = sorted();
+    const firstWell = all.find(well);
+    if (firstWell) {
+      const failing = all.find((o) => o.lr > firstWell.lr && !well(o));
+      const lastWell = all.filter((o) => well(o) && (!failing || o.lr < failing.lr)).pop()!;
+      trainsWell = failing
+        ? await bisect(lastWell.lr, failing.lr, well)
+        : { below: lastWell.lr, above: Number.POSITIVE_INFINITY, estimate: lastWell.lr };
+    }
+    best = bestOf();
+  }
+  // A convex model's runs reach its optimum: the largest rate that still converges.
+  all = sorted();
+  let convergence: Boundary | null = null;
+  const converged = (o: RateOutcome) => o.status === "converged";
+  const lastConverged = all.filter(converged).pop();
+  if (lastConverged) {
+    const above = all.find((o) => o.lr > lastConverged.lr && !converged(o));
+    convergence = above
+      ? await bisect(lastConverged.lr, above.lr, converged)
+      : { below: lastConverged.lr, above: Number.POSITIVE_INFINITY, estimate: lastConverged.lr };
+  }
+
   all = sorted();
   // The catapult proper sits above the curvature's limit; below it a rise above the start comes
   // late, once the sharpness has climbed to 2/η (an edge-of-stability spike), and is told apart.
@@ -244,6 +320,12 @@ export async function trainingLrSearch(
     atStart,
     etaMax,
     trains,
+    best: best ? { lr: best.lr, finalLoss: best.finalLoss } : null,
+    trainsWell,
+    convergence,
+    bound: objectiveBound(objective, startLoss, options.blowUp),
+    baseline: objective.baseline ?? null,
+    constantHessian: objective.constantHessian === true,
     catapult,
     largestTried,
     notAnInterval,
@@ -262,14 +344,33 @@ function monotonicity(all: readonly RateOutcome[]): string | null {
     if (trained(a.status) !== trained(b.status)) {
       changes++;
       if (changes === 2)
-        where = `${fmt(a.lr)} ${describe(a.status)} while ${fmt(b.lr)} ${describe(b.status)}`;
+        where = `${fmt(a.lr, 6)} ${describe(a.status)} while ${fmt(b.lr, 6)} ${describe(b.status)}`;
     }
   }
   return changes >= 2 ? where : null;
 }
 
 function describe(s: RateOutcome["status"]): string {
-  return s === "catapult" ? "trained after a catapult" : s === "nonfinite" ? "overflowed" : s;
+  return s === "catapult"
+    ? "trained after a catapult"
+    : s === "nonfinite"
+      ? "overflowed"
+      : s === "stalled"
+        ? "stalled at the baseline"
+        : s;
+}
+
+/** "3 trained, 2 failed and 1 diverged": the outcomes of some runs, counted. */
+function tally(runs: readonly RateOutcome[]): string {
+  const counts = new Map<string, number>();
+  for (const o of runs) {
+    const what = trained(o.status) ? "trained" : overflowed(o.status) ? "diverged" : describe(o.status);
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  const parts = [...counts].map(([what, n]) => `${n} ${what}`);
+  return parts.length <= 1
+    ? (parts[0] ?? "")
+    : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
 }
 
 /** Sentences from what was measured: the runs' outcomes, peaks and the curvature along their steps. */
@@ -278,20 +379,28 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
   const crit = r.atStart?.critical.lr ?? null;
   const lam0 = r.atStart?.lambdaMax;
   const limitAt = (lr: number) => (crit !== null && lam0 !== undefined ? (crit * lam0) / lr : null);
+  if (r.constantHessian && crit !== null) {
+    // A quadratic loss: gradient descent multiplies the error along each eigenvector by 1 − ηλ at
+    // every step, everywhere, so 2/λmax is the whole answer.
+    parts.push(
+      `The Hessian is the same everywhere (a linear model, a quadratic loss), so the limit ${fmt(crit)} (${r.atStart!.critical.formula} with λmax = ${fmt(lam0!)}) is exact: below it every run converges towards the optimum, above it the error along the top eigenvector grows by |1 − η·λmax| > 1 at every step.`,
+    );
+  }
   const quiet = r.runs.filter((o) => o.status === "trained" || o.status === "converged");
-  if (crit !== null && quiet.length > 0) {
+  if (!r.constantHessian && crit !== null && quiet.length > 0) {
     const under = quiet.filter((o) => o.lr <= crit);
     if (under.length > 0)
       parts.push(
         `Below the curvature's limit ${fmt(crit)} (${r.atStart!.critical.formula} with λ0 = ${fmt(lam0!)}) the ${under.length === 1 ? "run" : `${under.length} runs`} tried trained without the loss rising above its start ${fmt(r.startLoss)}.`,
       );
   }
-  const spikes = crit !== null ? r.runs.filter((o) => o.status === "catapult" && o.lr <= crit) : [];
+  const spikes =
+    crit !== null && !r.constantHessian ? r.runs.filter((o) => o.status === "catapult" && o.lr <= crit) : [];
   if (spikes.length > 0)
     parts.push(
       `Below the limit, ${spikes.length === 1 ? "the run at" : "the runs at"} ${spikes.map((o) => fmt(o.lr)).join(", ")} still rose above ${spikes.length === 1 ? "its" : "their"} start late (at step ${spikes.map((o) => o.peakStep).join(", ")}), once the sharpness had climbed to 2/η: edge-of-stability spikes, and ${spikes.length === 1 ? "it" : "they"} trained.`,
     );
-  if (r.catapult) {
+  if (r.catapult && !r.constantHessian) {
     const p = r.catapult.peak;
     const run = r.runs.find((o) => o.lr === p.lr)!;
     const c = run.curvature;
@@ -305,37 +414,67 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
       `From ${fmt(r.catapult.from)} to ${fmt(r.catapult.to)} the loss first rose above its start and the run still trained — the catapult. The highest peak: at lr ${fmt(p.lr)}${multiple} the loss reached ${fmt(p.loss)} (×${fmt(p.loss / r.startLoss)} its start) at step ${p.step}${curv}; the run ended at ${fmt(run.finalLoss)}.`,
     );
   }
+  const stalled = r.runs.filter((o) => o.status === "stalled");
+  if (stalled.length > 0 && r.baseline)
+    parts.push(
+      `${stalled.length === 1 ? "The run at" : `${stalled.length} runs, at`} ${stalled
+        .slice(0, 6)
+        .map((o) => fmt(o.lr, 5))
+        .join(
+          ", ",
+        )}${stalled.length > 6 ? " …" : ""}, ended below ${stalled.length === 1 ? "its" : "their"} start but at the trivial baseline ${fmt(r.baseline.loss)} (${r.baseline.description}) or within 5% of it: ${stalled.length === 1 ? "it" : "they"} stalled at the baseline, which is not training.`,
+    );
+  if (r.best && r.trainsWell) {
+    parts.push(
+      `The best final loss was ${fmt(r.best.finalLoss)} (at lr ${fmt(r.best.lr, 5)}); the largest rate whose run ends within ×${TRAINS_WELL_FACTOR} of it is ${fmt(r.trainsWell.estimate, 5)}${crit !== null ? ` (${fmt(r.trainsWell.estimate / crit, 3)}× the limit)` : ""}: the rate to pick for this horizon.`,
+    );
+  }
+  if (r.convergence) {
+    const c = r.convergence;
+    parts.push(
+      Number.isFinite(c.above)
+        ? `Up to the convergence threshold ${fmt(c.estimate, 5)} gradient descent reaches the optimum (‖∇f‖ below the tolerance within ${r.criteria.horizon} steps); above it the runs no longer converge${r.constantHessian ? "" : ", though they may still train"}.`
+        : `Every rate up to ${fmt(c.below, 5)} converged to the optimum (‖∇f‖ below the tolerance).`,
+    );
+  }
   const over = r.etaMax ? r.runs.find((o) => o.lr === r.etaMax!.above) : undefined;
   if (r.etaMax && over) {
     const limit = limitAt(over.lr);
     const c = over.curvature;
     const curv =
-      c && limit !== null && Number.isFinite(c.max)
+      c && limit !== null && Number.isFinite(c.max) && !r.constantHessian
         ? `; the curvature along its steps reached ${fmt(c.max)}, ${fmt(c.max / limit)}× the limit ${fmt(limit)}, and did not fall back under it as a catapult's does`
         : "";
     const multiple = crit !== null ? ` = ${fmt(r.etaMax.estimate / crit)}× the curvature's limit` : "";
+    const how =
+      over.status === "nonfinite"
+        ? `the loss was non-finite at step ${over.steps}`
+        : `the loss passed the blow-up bound ${boundText(r.bound)} at step ${over.steps}`;
     parts.push(
-      `From η_max ≈ ${fmt(r.etaMax.estimate)}${multiple} the runs overflow: at ${fmt(over.lr)} the loss was non-finite at step ${over.steps}${curv}.`,
+      `From η_max ≈ ${fmt(r.etaMax.estimate)}${multiple} the runs diverge: at ${fmt(over.lr)} ${how}${curv}.`,
     );
   } else if (!r.etaMax) {
     const failed = r.runs.filter((o) => o.status === "failed");
     parts.push(
       failed.length > 0
-        ? `No rate up to ${fmt(r.largestTried)} overflowed within ${r.criteria.horizon} steps; from ${fmt(failed[0]!.lr)} the runs ended above their start without overflowing (the loss peaked at ${fmt(Math.max(...failed.map((o) => o.peakLoss)))}), which is how training fails here.`
-        : `No rate up to ${fmt(r.largestTried)} overflowed within ${r.criteria.horizon} steps.`,
+        ? `No rate up to ${fmt(r.largestTried)} diverged within ${r.criteria.horizon} steps; from ${fmt(failed[0]!.lr)} the runs ended above their start without diverging (the loss peaked at ${fmt(Math.max(...failed.map((o) => o.peakLoss)))}), which is how training fails here.`
+        : `No rate up to ${fmt(r.largestTried)} diverged within ${r.criteria.horizon} steps.`,
     );
   }
-  if (r.trains && r.etaMax && r.trains.above < r.etaMax.below) {
-    parts.push(
-      `Between the largest rate that trains, ${fmt(r.trains.estimate)}, and η_max the runs neither train nor overflow: their loss ends above its start.`,
-    );
+  if (r.trains && r.etaMax && r.trains.estimate < r.etaMax.estimate) {
+    // What the runs between the two boundaries actually did, counted from the run list.
+    const between = r.runs.filter((o) => o.lr > r.trains!.below && o.lr < r.etaMax!.above);
+    if (between.length > 0)
+      parts.push(
+        `Between the largest rate that trains, ${fmt(r.trains.estimate, 5)}, and η_max ≈ ${fmt(r.etaMax.estimate, 5)} the ${between.length === 1 ? "run" : `${between.length} runs`} tried ${between.every((o) => o.status === "failed") ? `neither trained nor diverged: ${between.length === 1 ? "its loss ends" : "their losses end"} at or above the start` : `went: ${tally(between)}`}.`,
+      );
   }
   if (r.notAnInterval)
     parts.push(
       `The rates that train are not one interval: ${r.notAnInterval}; bisection found the first boundary.`,
     );
   parts.push(
-    `Measured over ${r.criteria.horizon} steps from these weights; a run that had not overflowed by then could later, and another start moves every boundary.`,
+    `Measured over ${r.criteria.horizon} steps from these weights; a run that had not diverged by then could later, and another start moves every boundary.`,
   );
   return parts.join(" ");
 }

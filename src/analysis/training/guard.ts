@@ -1,5 +1,6 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerConfig } from "../../optim/index.js";
+import { objectiveBound } from "../../run/divergence.js";
 import { type RunConfig, type RunResult, Stepper } from "../../run/runner.js";
 import type { StepRecord } from "../../run/types.js";
 import { judge } from "../../run/verdict.js";
@@ -62,7 +63,11 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
 
   const trace: StepRecord[] = [];
   const interventions: Intervention[] = [];
-  let detector = new DivergenceDetector(stepper.optimizerConfig);
+  // The run's one bound (run/divergence.ts): the detector warns before it and at it, and a
+  // detector started afresh after a rollback keeps it.
+  const bound = objectiveBound(objective, stepper.startLoss, config.blowUp);
+  const newDetector = () => new DivergenceDetector(stepper.optimizerConfig, { bound: bound.value });
+  let detector = newDetector();
   const points = new RollbackPoints({ state: stepper.save(), traceLength: 0 });
   let guardStatus: GuardedResult["guardStatus"] = "finished";
 
@@ -111,7 +116,7 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
         newLr: lrAt(good.state.k),
         how: lowered.how,
       });
-      detector = new DivergenceDetector(stepper.optimizerConfig);
+      detector = newDetector();
       continue;
     }
     if (candidate) points.offer(candidate);
@@ -124,8 +129,9 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
     x0: Float64Array.from(config.x0),
     steps: config.steps,
     tolerance,
+    bound,
     trace,
-    verdict: judge(trace, { objective, optimizer: resolved, tolerance }),
+    verdict: judge(trace, { objective, optimizer: resolved, tolerance, bound }),
     interventions,
     guardStatus,
     detection: detector.detection,

@@ -1,3 +1,4 @@
+import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import {
   layerActivations,
@@ -7,10 +8,12 @@ import {
   sampleRows,
 } from "../../objectives/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
+import { type BlowUpBound, divergence, objectiveBound } from "../../run/divergence.js";
 import { blockCurvature, layerBlocks } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
+import { collapsedSince } from "../diagnosis/units.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate, RollbackPoints } from "./guard.js";
 import { minibatchSampler, type SamplerState } from "./minibatches.js";
@@ -48,7 +51,13 @@ export interface TrainConfig {
   /** The learning rate of each step; the optimizer's own when absent. */
   readonly schedule?: (step: number) => number;
   /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
-  readonly guard?: { readonly keepEvery?: number; readonly maxRetries?: number; readonly factor?: number };
+  readonly guard?: {
+    readonly keepEvery?: number;
+    readonly maxRetries?: number;
+    readonly factor?: number;
+    /** Also roll back when a hidden layer's units collapse (die or saturate: diagnosis/units.ts). */
+    readonly units?: boolean;
+  };
   /**
    * Called every `checkpointEvery` steps (default 100) and at the last step with a copy of the
    * state, to be saved (atomically) by the caller.
@@ -63,6 +72,14 @@ export interface TrainConfig {
   readonly includeWeights?: boolean;
   /** Called after every step's gradient (for a progress bar). */
   readonly onStep?: (step: number, loss: number) => void;
+  /** The blow-up bound's factor (run/divergence.ts; default 10⁶). */
+  readonly blowUp?: number;
+  /**
+   * Keep training past the blow-up bound to the first non-finite value (the demos show the
+   * overflow that follows). By default a step past it ends the run as `diverged` (or, guarded,
+   * is rolled back like a non-finite one).
+   */
+  readonly runPastBound?: boolean;
 }
 
 export interface TrainRecord {
@@ -125,10 +142,16 @@ export interface TrainResult {
   readonly theta: Float64Array;
   /** The early-warning detector's account of the run (on every step). */
   readonly detection: Detection;
-  /** "gave-up": the guard used its --max-retries rollbacks and the run went bad again; it stops there. */
-  readonly status: "finished" | "nonfinite" | "gave-up";
+  /**
+   * "diverged": the loss passed the blow-up bound (run/divergence.ts) and the run stopped there;
+   * "nonfinite": a non-finite loss or gradient; "gave-up": the guard used its --max-retries
+   * rollbacks and the run went bad again; it stops there.
+   */
+  readonly status: "finished" | "diverged" | "nonfinite" | "gave-up";
   readonly atStep: number | null;
   readonly stepsPerEpoch: number;
+  /** The run's blow-up bound: 10⁶ (blowUp) × max(|loss at the start|, the trivial baseline). */
+  readonly bound: BlowUpBound;
 }
 
 export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult, undefined> {
@@ -161,7 +184,13 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   const g = new Float64Array(n);
   const measure = measurementObjective(f, data, config.measurementRows, config.seed);
   const lr = opt.config.lr;
-  let detector = new DivergenceDetector(opt.config);
+  // The one bound of the run, from the loss on every training row where it starts.
+  const bound = objectiveBound(f, f.value(theta), config.blowUp);
+  // With minibatches the secant between two batches' gradients is not the curvature: the
+  // detector reads the loss alone there (detector.ts).
+  const newDetector = () =>
+    new DivergenceDetector(opt.config, { bound: bound.value, curvature: sampler === null });
+  let detector = newDetector();
   let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;
   const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : lr);
   const guard = config.guard;
@@ -178,6 +207,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       ? config.sharpnessAt(step)
       : config.sharpnessEvery !== null && step % config.sharpnessEvery === 0;
   const sinceRecord = { sum: 0, count: 0 };
+  // The inactive fractions at the run's first measurement, the reference of a collapse.
+  let startInactive: number[] | null = null;
   let step = config.resume?.step ?? 0;
   for (; step <= config.steps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
@@ -192,10 +223,32 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     const gradNorm = Math.sqrt(s);
     config.onStep?.(step, loss);
     const warnedBefore = detector.detection.firstWarningStep !== null;
-    const finite = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    const diverged = divergence(loss, gradNorm, bound);
+    const finite = diverged !== "nonfinite" && (diverged === null || config.runPastBound === true);
     const state = detector.observe({ step, x: theta, loss, grad: g, lr: lrAt(step) });
     if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
-    if (guard && (!finite || state === "diverging") && interventions.length >= (guard.maxRetries ?? 5)) {
+    const last = step === config.steps || !finite;
+    const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
+    const fullBatch = batch === data.rows;
+    const recordDue =
+      step % config.logEvery === 0 || last || measureAt(step) || (endOfEpoch && batch < data.rows);
+    const rowsDue = recordDue && (fullBatch || step === 0 || endOfEpoch || last);
+    // The hidden units' inactive fractions over every row, where a record evaluates the rows —
+    // and, guarded full-batch, at every rollback point too (a forward pass beside the step's
+    // own): a collapse of a layer (diagnosis/units.ts) is rolled back like a divergence, before a
+    // point past it can become the good one. With minibatches it is checked where the rows are.
+    const keepDue = guard !== undefined && step % (guard.keepEvery ?? 10) === 0;
+    const inactive =
+      finite && (rowsDue || (keepDue && fullBatch && guard?.units === true))
+        ? inactiveUnits(f, theta, data)
+        : null;
+    if (inactive && startInactive === null) startInactive = inactive;
+    const collapsed =
+      guard?.units && inactive && startInactive && state !== "diverging"
+        ? collapsedSince(startInactive, inactive)
+        : [];
+    const bad = !finite || state === "diverging" || collapsed.length > 0;
+    if (guard && bad && interventions.length >= (guard.maxRetries ?? 5)) {
       // Out of retries: stop rather than train on unguarded.
       yield { step, epoch, loss, gradNorm } as TrainRecord;
       return {
@@ -205,12 +258,17 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         status: "gave-up",
         atStep: step,
         stepsPerEpoch,
+        bound,
       };
     }
-    if (guard && (!finite || state === "diverging")) {
-      const reason = finite
-        ? detector.detection.reason
-        : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`;
+    if (guard && bad) {
+      const reason = !finite
+        ? diverged === "bound"
+          ? `the loss ${fmt(loss)} passed the blow-up bound ${fmt(bound.value)} at step ${step}`
+          : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`
+        : state === "diverging"
+          ? detector.detection.reason
+          : `at step ${step} ${collapsed.map((l) => `${fmtPct(inactive![l - 1]!)} of layer ${l}'s units are dead or saturated (${fmtPct(startInactive![l - 1]!)} at the start)`).join(", ")}: the layer collapsed`;
       const good = points.good;
       theta.set(good.theta);
       opt.restore(good.state);
@@ -227,18 +285,16 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       };
       interventions.push(intervention);
       yield { step, epoch, loss, gradNorm, intervention } as TrainRecord;
-      detector = new DivergenceDetector(opt.config);
+      detector = newDetector();
       points.rolledBack();
       step = good.step - 1; // the loop's increment lands on the good step
       continue;
     }
-    const last = step === config.steps || !finite;
-    const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
     sinceRecord.sum += loss;
     sinceRecord.count++;
     // With minibatches every epoch's end is a record: the training set and the validation rows
     // are evaluated there.
-    if (step % config.logEvery === 0 || last || measureAt(step) || (endOfEpoch && batch < data.rows)) {
+    if (recordDue) {
       const record: Record<string, unknown> = { step, epoch, loss, gradNorm };
       if (config.includeWeights) record["theta"] = Float64Array.from(theta);
       const stepLr = lrAt(step);
@@ -247,12 +303,11 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         // The whole training set costs a forward pass over every row: with minibatches it is
         // evaluated at the start, at the end of each epoch and at the last step; in between the
         // record carries the running mean of the minibatch losses since the previous record.
-        const fullBatch = batch === data.rows;
-        if (fullBatch || step === 0 || endOfEpoch || last) {
+        if (rowsDue) {
           const t = f.evaluate(theta);
           record["trainLoss"] = t.loss;
           record["trainAccuracy"] = t.accuracy;
-          record["inactive"] = inactiveUnits(f, theta, data);
+          record["inactive"] = inactive ?? inactiveUnits(f, theta, data);
         } else if (sinceRecord.count > 0) {
           record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
           record["runningOver"] = sinceRecord.count;
@@ -309,9 +364,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         theta,
         detection: detector.detection,
         interventions,
-        status: "nonfinite",
+        status: diverged === "bound" ? "diverged" : "nonfinite",
         atStep: step,
         stepsPerEpoch,
+        bound,
       };
     const checkpoint = () =>
       config.onCheckpoint?.({
@@ -326,7 +382,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       if (checkpointDue) checkpoint();
       break;
     }
-    if (guard && step % (guard.keepEvery ?? 10) === 0 && state !== "diverging")
+    if (keepDue && state !== "diverging")
       points.offer({ step, theta: Float64Array.from(theta), state: opt.snapshot() });
     if (checkpointDue) checkpoint();
     previous.set(theta);
@@ -343,6 +399,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     status: "finished",
     atStep: null,
     stepsPerEpoch,
+    bound,
   };
 }
 
@@ -379,7 +436,7 @@ export function trainToEnd(config: TrainConfig): { records: TrainRecord[]; resul
  */
 export function finalTrainingLoss(config: TrainConfig): number {
   const { records, result } = trainToEnd(config);
-  if (result.status === "nonfinite") return Number.POSITIVE_INFINITY;
+  if (result.status === "nonfinite" || result.status === "diverged") return Number.POSITIVE_INFINITY;
   const last = records[records.length - 1];
   return last ? (last.trainLoss ?? last.loss) : Number.NaN;
 }
@@ -397,7 +454,11 @@ function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Arr
   });
 }
 
-function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): number[] {
+/**
+ * Per hidden layer, the fraction of units that are dead (relu: pre-activation ≤ 0 on every row) or
+ * saturated (tanh, sigmoid: |f′| < 0.01 on more than 90% of rows), over the given rows.
+ */
+export function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): number[] {
   const hidden = f.spec.sizes.slice(1, -1);
   const active = hidden.map((s) => new Int32Array(s));
   const kinds = layerActivations(f.spec);
@@ -419,3 +480,5 @@ function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): num
     return counts.length > 0 ? off / counts.length : 0;
   });
 }
+
+const fmtPct = (v: number) => `${Number((100 * v).toPrecision(3))}%`;

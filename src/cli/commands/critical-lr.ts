@@ -3,6 +3,7 @@ import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.
 import type { ThresholdResult } from "../../analysis/thresholds/threshold.js";
 import {
   type RateOutcome,
+  TRAINS_WELL_FACTOR,
   type TrainingSearch,
   trainingCriteria,
   trainingLrSearch,
@@ -12,9 +13,12 @@ import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
+import { boundJson, boundText } from "../../run/divergence.js";
+import { STALLED_FRACTION as STALLED } from "../../run/verdict.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
 import {
+  BLOW_UP_FLAG,
   flagMessage,
   HELP_FLAG,
   OBJECTIVE_FLAGS,
@@ -22,7 +26,7 @@ import {
   outputFlags,
   START_FLAG,
 } from "../flag-tables.js";
-import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
@@ -47,6 +51,7 @@ export const CRITICAL_FLAGS: FlagSpecs = {
     value: "N",
     help: "models on data: worker threads running the rates (default: min(4, cores))",
   },
+  ...BLOW_UP_FLAG,
   ...outputFlags({ json: "the result" }),
   ...HELP_FLAG,
 };
@@ -58,10 +63,14 @@ measured thresholds beside the local predictions from the curvature at the start
 minimizer the runs reach, with a sentence on why they differ.
 
 For a model on data (--data … --model mlp|linear|logistic) the runs are judged as training is:
-it reports η_max (the smallest rate whose loss overflows within --steps), the largest rate that
-trains (ends below its start loss), the catapult window between the curvature's limit 2/λ0 and
-η_max (rates whose loss first rose above its start and still trained) with the highest peak, and
-2/λ0 itself — every run in worker threads, each stopped as soon as it overflows.
+it reports η_max (the smallest rate whose run diverges within --steps: a non-finite value, or the
+loss past the blow-up bound 1e6 × max(start loss, trivial baseline), --blow-up to change it), the
+largest rate that trains (ends below its start loss and clear of the trivial baseline — the loss
+of the best constant prediction), the largest rate that trains well (final loss within ×2 of the
+best run's: the one to pick), the convergence threshold when runs reach the optimum (a convex
+model), the catapult window between the curvature's limit 2/λ0 and η_max (rates whose loss first
+rose above its start and still trained) with the highest peak, and 2/λ0 itself — every run in
+worker threads, each stopped as soon as it diverges.
 
 Usage: overshoot critical-lr --f EXPR --x0 X [optimizer flags] [--steps N] [--json]
        overshoot critical-lr --data spiral --model mlp [network flags] [--steps N] [--json]
@@ -92,6 +101,7 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
   const maxLr = (flags["maxLr"] as number | undefined) ?? 1e6;
   if (!(maxLr > 0 && Number.isFinite(maxLr)))
     throw new CliError(`invalid --max-lr: ${maxLr} (a finite number > 0)`);
+  const blowUp = blowUpFromFlags(flags);
   const workers = (flags["workers"] as number | undefined) ?? defaultWorkers();
   if (!Number.isInteger(workers) || workers < 1 || workers > 64)
     throw new CliError(`invalid --workers: ${workers} (a whole number from 1 to 64)`);
@@ -100,9 +110,10 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     const pool = workers > 1 ? new SweepPool(workers) : null;
     let result: TrainingSearch;
     try {
-      const criteria = trainingCriteria(horizon);
+      const criteria = { ...trainingCriteria(horizon), ...(blowUp !== undefined ? { blowUp } : {}) };
       result = await trainingLrSearch(objective, x0, optimizer as OptimizerBase, {
         horizon,
+        ...(blowUp !== undefined ? { blowUp } : {}),
         relativeTolerance: rtol,
         maxLr,
         parallel: workers,
@@ -123,7 +134,12 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
   }
   let result: CriticalSearch;
   try {
-    result = criticalLrSearch(objective, x0, optimizer, { horizon, relativeTolerance: rtol, maxLr });
+    result = criticalLrSearch(objective, x0, optimizer, {
+      horizon,
+      relativeTolerance: rtol,
+      maxLr,
+      ...(blowUp !== undefined ? { blowUp } : {}),
+    });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
@@ -144,14 +160,19 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
     start: objective.dim <= 20 ? Array.from(r.x0, jsonNumber) : `${objective.dim} parameters`,
     startLoss: r.startLoss,
     criteria: {
-      overflowed: `a non-finite loss within ${r.criteria.horizon} steps`,
-      trained: "the loss after the horizon is below the start loss",
+      diverged: `a non-finite loss or gradient, or the loss past the blow-up bound ${boundText(r.bound)}, within ${r.criteria.horizon} steps`,
+      trained: `the loss after the horizon is below the start loss and below ${STALLED} × the trivial baseline`,
+      stalled: `below the start loss, but at or above ${STALLED} × the trivial baseline`,
+      trainsWell: `trained, with a final loss at most ${TRAINS_WELL_FACTOR} × the best run's`,
       catapult: "trained, after the loss rose above the start loss",
       failed: "neither: finite, and not below the start loss",
+      converged: "‖∇f‖ below 1e-10",
       horizon: r.criteria.horizon,
       relativeTolerance: r.criteria.relativeTolerance,
       maxLr: r.criteria.maxLr,
     },
+    bound: boundJson(r.bound),
+    baseline: r.baseline,
     curvature: r.atStart
       ? {
           lambda0: r.atStart.lambdaMax,
@@ -162,6 +183,9 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
       : null,
     etaMax: boundary(r.etaMax),
     largestTrained: boundary(r.trains),
+    largestTrainedWell: boundary(r.trainsWell),
+    best: r.best,
+    convergence: boundary(r.convergence),
     catapult: r.catapult,
     largestTried: r.largestTried,
     notAnInterval: r.notAnInterval,
@@ -182,11 +206,17 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
 function trainingText(objective: Objective, r: TrainingSearch, seconds: number, workers: number): string {
   const c = r.criteria;
   const crit = r.atStart?.critical.lr ?? null;
+  // Enough digits to tell every rate of the run list apart, three at least.
+  const digits = distinguishingDigits(
+    r.runs.map((o) => (crit !== null ? o.lr / crit : o.lr)),
+    3,
+  );
   const times = (lr: number) => (crit !== null ? `${fmt(lr / crit, 3)}× 2/λ0` : "");
+  const baseline = r.baseline ? `, trivial baseline ${fmt(r.baseline.loss)} (${r.baseline.description})` : "";
   const lines = [
     `Learning rates of ${r.optimizer.name} on ${describeObjective(objective)}`,
-    `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${objective.dim} parameters)`}, start loss ${fmt(r.startLoss)}`,
-    `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: overflowed = a non-finite loss within them; trained = ended below the start loss (catapult: after rising above it); bisection to relative ${fmt(c.relativeTolerance)}; ${r.runs.length} runs on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
+    `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${objective.dim} parameters)`}, start loss ${fmt(r.startLoss)}${baseline}`,
+    `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: diverged = a non-finite value, or the loss past the blow-up bound ${boundText(r.bound)}; trained = ended below the start loss and below ${STALLED} × the baseline (${r.constantHessian ? "" : "catapult: after rising above the start; "}stalled: at the baseline); trains well = final within ×${TRAINS_WELL_FACTOR} of the best run's; bisection to relative ${fmt(c.relativeTolerance)}; ${r.runs.length} runs on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
     "",
   ];
   const rows: string[][] = [];
@@ -208,41 +238,83 @@ function trainingText(objective: Objective, r: TrainingSearch, seconds: number, 
         ? `[${fmt(r.trains.below, 5)} … ${fmt(r.trains.above, 5)}] ${times(r.trains.estimate)}`
         : `(every rate tried up to it trained) ${times(r.trains.estimate)}`,
   ]);
-  const windowTop = r.etaMax && r.etaMax.below > 0 ? r.etaMax.estimate : (r.trains?.estimate ?? null);
   rows.push([
-    "catapult window, 2/λ0 … η_max",
-    crit !== null && windowTop !== null && windowTop > crit ? `${fmt(crit, 4)} … ${fmt(windowTop, 4)}` : "—",
-    r.catapult === null
-      ? "(no run there rose above its start and trained)"
-      : `rose above the start and trained from ${fmt(r.catapult.from, 4)} to ${fmt(r.catapult.to, 4)}; highest peak ${fmt(r.catapult.peak.loss)} (×${fmt(r.catapult.peak.loss / r.startLoss, 3)} the start) at lr ${fmt(r.catapult.peak.lr, 4)}, step ${r.catapult.peak.step}`,
+    "largest rate that trains well",
+    r.trainsWell === null ? "none" : fmt(r.trainsWell.estimate, 5),
+    r.trainsWell === null || r.best === null
+      ? ""
+      : `${Number.isFinite(r.trainsWell.above) ? `[${fmt(r.trainsWell.below, 5)} … ${fmt(r.trainsWell.above, 5)}] ` : ""}${times(r.trainsWell.estimate)}, final within ×${TRAINS_WELL_FACTOR} of the best ${fmt(r.best.finalLoss)} (at lr ${fmt(r.best.lr, 5)})`,
   ]);
+  if (r.convergence)
+    rows.push([
+      "convergence threshold",
+      fmt(r.convergence.estimate, 5),
+      `${Number.isFinite(r.convergence.above) ? `[${fmt(r.convergence.below, 5)} … ${fmt(r.convergence.above, 5)}] ` : "(every rate up to it converged) "}${times(r.convergence.estimate)}: the largest rate whose run reaches ‖∇f‖ < 1e-10`,
+    ]);
+  if (!r.constantHessian) {
+    const windowTop = r.etaMax && r.etaMax.below > 0 ? r.etaMax.estimate : (r.trains?.estimate ?? null);
+    rows.push([
+      "catapult window, 2/λ0 … η_max",
+      crit !== null && windowTop !== null && windowTop > crit
+        ? `${fmt(crit, 4)} … ${fmt(windowTop, 4)}`
+        : "—",
+      r.catapult === null
+        ? "(no run there rose above its start and trained)"
+        : `rose above the start and trained from ${fmt(r.catapult.from, 4)} to ${fmt(r.catapult.to, 4)}; highest peak ${fmt(r.catapult.peak.loss)} (×${fmt(r.catapult.peak.loss / r.startLoss, 3)} the start) at lr ${fmt(r.catapult.peak.lr, 4)}, step ${r.catapult.peak.step}`,
+    ]);
+  }
   rows.push([
-    "η_max, smallest rate that overflows",
+    "η_max, smallest rate that diverges",
     r.etaMax === null
       ? "none"
       : r.etaMax.below === 0
         ? `< ${fmt(r.etaMax.above)}`
         : fmt(r.etaMax.estimate, 5),
     r.etaMax === null
-      ? `(no rate up to ${fmt(r.largestTried)} overflowed)`
+      ? `(no rate up to ${fmt(r.largestTried)} diverged)`
       : r.etaMax.below === 0
         ? "(even the smallest rate tried)"
         : `[${fmt(r.etaMax.below, 5)} … ${fmt(r.etaMax.above, 5)}] ${times(r.etaMax.estimate)}`,
   ]);
   lines.push(...alignedRows(rows));
   lines.push("", "Runs:");
+  const lrDigits = distinguishingDigits(
+    r.runs.map((o) => o.lr),
+    5,
+  );
   const runRows = r.runs.map((o: RateOutcome): string[] => [
-    fmt(o.lr, 5),
-    crit !== null ? `${fmt(o.lr / crit, 3)}×` : "",
-    o.status === "nonfinite" ? `overflowed at step ${o.steps}` : o.status,
+    fmt(o.lr, lrDigits),
+    crit !== null ? `${fmt(o.lr / crit, digits)}×` : "",
+    o.status === "nonfinite"
+      ? `overflowed at step ${o.steps}`
+      : o.status === "diverged"
+        ? `diverged at step ${o.steps}`
+        : o.status === "stalled"
+          ? "stalled at the baseline"
+          : o.status,
     o.status === "nonfinite" ? "" : `final ${fmt(o.finalLoss)}`,
-    o.peakLoss > r.startLoss && o.status !== "nonfinite"
+    o.peakLoss > r.startLoss && o.status !== "nonfinite" && o.status !== "diverged"
       ? `peak ${fmt(o.peakLoss)} at step ${o.peakStep}`
       : "",
   ]);
   lines.push(...alignedRows([["lr", crit !== null ? "× 2/λ0" : "", "outcome", "", ""], ...runRows]));
   lines.push("", r.explanation);
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The fewest significant digits (from `least`, at most 12) at which every two neighbouring values
+ * in sorted order print differently, so a column of rates never shows one number twice.
+ */
+export function distinguishingDigits(values: readonly number[], least: number): number {
+  const sorted = [...values].filter(Number.isFinite).sort((a, b) => a - b);
+  for (let d = least; d < 12; d++) {
+    let clash = false;
+    for (let i = 1; i < sorted.length && !clash; i++)
+      clash = sorted[i] !== sorted[i - 1] && fmt(sorted[i]!, d) === fmt(sorted[i - 1]!, d);
+    if (!clash) return d;
+  }
+  return 12;
 }
 
 /** Rows of columns, each padded to its widest cell, so no description breaks the layout. */
@@ -267,12 +339,13 @@ function criticalJson(objective: Objective, r: CriticalSearch) {
     optimizer,
     x0: Array.from(r.x0, jsonNumber),
     criteria: {
-      diverged: `non-finite, or loss > f(x0) + ${r.criteria.divergenceFactor}·max(|f(x0)|, 1)`,
+      diverged: `non-finite, or the loss past the blow-up bound ${boundText(r.bound)}`,
       converged: `‖∇f‖ < ${r.criteria.gradientTolerance}`,
       horizon: r.criteria.horizon,
       relativeTolerance: r.criteria.relativeTolerance,
       maxLr: r.criteria.maxLr,
     },
+    bound: boundJson(r.bound),
     convergence: bracket(r.convergence),
     divergence: bracket(r.divergence),
     localAtStart: local(r.atStart),
@@ -288,7 +361,7 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
   const c = r.criteria;
   const lines = [
     `Critical learning rate of ${r.optimizer.name} on ${what} from x₀ = ${point(r.x0)}`,
-    `Criteria: diverged = non-finite or loss > f(x₀) + ${fmt(c.divergenceFactor)}·max(|f(x₀)|, 1); converged = ‖∇f‖ < ${fmt(c.gradientTolerance)}; horizon ${c.horizon.toLocaleString("en-US")} steps; bisection to relative ${fmt(c.relativeTolerance)}.`,
+    `Criteria: diverged = non-finite, or the loss past the blow-up bound ${boundText(r.bound)}; converged = ‖∇f‖ < ${fmt(c.gradientTolerance)}; horizon ${c.horizon.toLocaleString("en-US")} steps; bisection to relative ${fmt(c.relativeTolerance)}.`,
     "",
   ];
   const rows: string[][] = [];

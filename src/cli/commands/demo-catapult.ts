@@ -6,6 +6,7 @@ import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
+import { boundText } from "../../run/divergence.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
@@ -91,11 +92,14 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
       `it rises above its start first, then trains: the catapult window (highest peak ${fmt(search.catapult.peak.loss)}, ×${fmt(search.catapult.peak.loss / search.startLoss)} the start, at lr ${fmt(search.catapult.peak.lr)})`,
     ]);
   if (etaMax !== null && trains !== null && trains < etaMax * 0.99)
-    regimes.push([`${fmt(trains)} … ${fmt(etaMax)}`, "it ends above its start without overflowing"]);
+    regimes.push([`${fmt(trains)} … ${fmt(etaMax)}`, "it ends above its start without diverging"]);
   regimes.push(
     etaMax !== null
-      ? [`from η_max = ${fmt(etaMax)}`, `it overflows (η_max = ${fmt(etaMax / crit)} × 2/λ0)`]
-      : ["every rate tried", "no run overflowed"],
+      ? [
+          `from η_max = ${fmt(etaMax)}`,
+          `it diverges: past the blow-up bound ${boundText(search.bound)} (η_max = ${fmt(etaMax / crit)} × 2/λ0)`,
+        ]
+      : ["every rate tried", "no run diverged"],
   );
   const width = Math.max(...regimes.map(([a]) => a.length));
   for (const [a, b] of regimes) o(`  ${a.padEnd(width)}  ${b}`);
@@ -134,15 +138,17 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     o(
       `── η = ${fmt(r.lr)} = ${r.label}   (2/η = ${fmt(limit)}; λ0 = ${fmt(lambda0)} is ${fmt(lambda0 / limit)} × 2/η)`,
     );
-    if (r.status === "nonfinite") {
+    if (r.status === "nonfinite" || r.status === "diverged") {
       const low = Math.min(...sharp.map((x) => x.sharpness!));
       const curvature =
         low > limit
           ? `λmax drops too, but only to ${fmt(low)}, ${fmt(low / limit)} × 2/η = ${fmt(limit)}: it never gets under the limit, so every step keeps overshooting`
           : `λmax drops to ${fmt(low)}, under 2/η = ${fmt(limit)}, but too late: the weights had already run away`;
-      o(
-        `  The loss climbs from ${fmt(f0)} and never comes back: it is ${fmt(r.records[r.records.length - 2]?.loss ?? Number.NaN)} at step ${(r.atStep ?? 1) - 1} and non-finite at step ${r.atStep}. ${curvature}. Diverged.`,
-      );
+      const at =
+        r.status === "nonfinite"
+          ? `it is ${fmt(r.records[r.records.length - 2]?.loss ?? Number.NaN)} at step ${(r.atStep ?? 1) - 1} and non-finite at step ${r.atStep}`
+          : `it is ${fmt(end.loss)} at step ${r.atStep}, past the blow-up bound ${boundText(search.bound)}`;
+      o(`  The loss climbs from ${fmt(f0)} and never comes back: ${at}. ${curvature}. Diverged.`);
       continue;
     }
     const lamEnd = sharp[sharp.length - 1]?.sharpness;
@@ -177,7 +183,7 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
   }
   o("");
   o(
-    "Why: past 2/λ0 the first steps overshoot along the top eigenvector and the loss grows; in a network that growth also drives the weights to where the curvature is lower, and once λmax is back under 2/η the overshoot stops and training goes on in the flatter region (Lewkowycz et al., 2020). Beyond η_max the curvature cannot drop fast enough and the loss overflows.",
+    "Why: past 2/λ0 the first steps overshoot along the top eigenvector and the loss grows; in a network that growth also drives the weights to where the curvature is lower, and once λmax is back under 2/η the overshoot stops and training goes on in the flatter region (Lewkowycz et al., 2020). Beyond η_max the curvature cannot drop fast enough and the loss runs away.",
   );
 
   const sharpSpec = sharpnessChart(
@@ -203,13 +209,15 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     })),
     {
       title:
-        "Training loss: below 2/λ0 it falls; past it it rises first (the catapult); past η_max it overflows",
+        "Training loss: below 2/λ0 it falls; past it it rises first (the catapult); past η_max it diverges",
       stepScale: "symlog",
       // Far above the highest catapult peak the overflowing run leaves the chart, marked there.
       clipAbove:
         30 *
         Math.max(
-          ...runs.filter((r) => r.status !== "nonfinite").flatMap((r) => r.records.map((x) => x.loss)),
+          ...runs
+            .filter((r) => r.status !== "nonfinite" && r.status !== "diverged")
+            .flatMap((r) => r.records.map((x) => x.loss)),
         ),
     },
   );

@@ -9,8 +9,15 @@ import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/d
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
-import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import {
+  BLOW_UP_FLAG,
+  flagMessage,
+  HELP_FLAG,
+  OBJECTIVE_FLAGS,
+  OPTIMIZER_FLAGS,
+  outputFlags,
+} from "../flag-tables.js";
+import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { type Log, readLog } from "../logs.js";
 
@@ -33,6 +40,7 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
     value: "B",
     help: "with --data: the run's minibatch size, to measure minibatch noise (omit for full batch)",
   },
+  ...BLOW_UP_FLAG,
   ...outputFlags({ json: "the diagnosis" }),
   ...HELP_FLAG,
 };
@@ -43,7 +51,9 @@ Reads an 'overshoot run --json' result, an 'overshoot train --log' JSONL file, o
 with a loss column (Keras' CSVLogger, a row an epoch; PyTorch Lightning's metrics.csv, its
 training, validation and lr rows interleaved), and names the cause with the numbers that show
 it and the fix: curvature overshoot, an adaptive optimizer past its bound, a bad initialization,
-float32 overflow — or, from a loss column alone, what can and cannot be known.
+float32 overflow, hidden units that died or saturated (from the inactive fractions train logs) —
+or, from a loss column alone, what can and cannot be known. A run diverged when a loss is not
+finite or passes the blow-up bound 1e6 × the log's first loss (--blow-up to change it).
 
 Given the run's data and model too (--data …, the same flags as run/train), it also measures the
 two causes a log cannot show, at the run's start point: unscaled inputs (each feature's scale, the
@@ -71,7 +81,9 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   if (positionals.length !== 1)
     throw new CliError("give one log file: overshoot diagnose FILE (see overshoot diagnose --help)");
   const { records, format, unit, notes } = readLog(positionals[0]!);
-  const problem = flags["data"] !== undefined ? measureProblem(flags, records) : {};
+  const blowUp = blowUpFromFlags(flags);
+  const measured = flags["data"] !== undefined ? measureProblem(flags, records) : {};
+  const problem = { ...measured, ...(blowUp !== undefined ? { blowUp } : {}) };
   if (flags["data"] === undefined) {
     const stray = ["batchSize", "target", "model", "lr"].find((k) => flags[k] !== undefined);
     if (stray !== undefined)

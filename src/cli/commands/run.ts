@@ -5,6 +5,7 @@ import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule }
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
 import { summaryTable, traceTable } from "../../report/table.js";
+import { boundJson, objectiveBound } from "../../run/divergence.js";
 import {
   type RunConfig,
   runSummarized,
@@ -16,6 +17,7 @@ import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../arg
 import { CliError } from "../errors.js";
 import { AtomicFile, checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import {
+  BLOW_UP_FLAG,
   flagMessage,
   GUARD_FLAGS,
   HELP_FLAG,
@@ -24,7 +26,13 @@ import {
   outputFlags,
   START_FLAG,
 } from "../flag-tables.js";
-import { guardFromFlags, objectiveFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import {
+  blowUpFromFlags,
+  guardFromFlags,
+  objectiveFromFlags,
+  optimizerFromFlags,
+  requireStart,
+} from "../flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 
@@ -38,6 +46,7 @@ export const RUN_FLAGS: FlagSpecs = {
   tolerance: { type: "number", value: "T", help: "converged when ‖∇f‖ ≤ T (default 1e-10)" },
   ...outputFlags({ json: "the run", csv: "the trace" }),
   detect: { type: "boolean", help: "early divergence warning (on; --detect=false to turn off)" },
+  ...BLOW_UP_FLAG,
   ...GUARD_FLAGS,
   schedule: {
     type: "string",
@@ -69,6 +78,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
 
+  const blowUp = blowUpFromFlags(flags);
   let runConfig: RunConfig;
   let config: OptimizerConfig;
   try {
@@ -85,6 +95,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
       steps,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
+      ...(blowUp !== undefined ? { blowUp } : {}),
     };
     validateRun(runConfig);
   } catch (e) {
@@ -101,7 +112,12 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
 
   // Everything streams: the trace goes to --json and --csv as it is made and into a summary
   // (head, tail, a thinned sample for --plot), so memory stays flat however many steps.
-  const detector = flags["detect"] === false ? null : new DivergenceDetector(config);
+  const detector =
+    flags["detect"] === false
+      ? null
+      : new DivergenceDetector(config, {
+          bound: objectiveBound(objective, objective.value(Float64Array.from(x0)), blowUp).value,
+        });
   const csvFile = csv !== undefined ? new AtomicFile(csv) : null;
   const json = Boolean(flags["json"]);
   const tolerance = runConfig.tolerance ?? 1e-10;
@@ -141,7 +157,11 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   }
   const detection = detector?.detection ?? null;
   if (json) {
-    const tail = { verdict: { ...result.verdict }, ...(detection ? { detection } : {}) };
+    const tail = {
+      verdict: { ...result.verdict },
+      bound: boundJson(result.bound),
+      ...(detection ? { detection } : {}),
+    };
     io.out(
       `\n  ],\n${Object.entries(tail)
         .map(([k, v]) => jsonField(k, v))
@@ -201,7 +221,7 @@ async function guardedCommand(
   const guardJson = { guard: { status: guarded.guardStatus, interventions: guarded.interventions } };
   if (flags["json"]) {
     io.out(
-      `${JSON.stringify({ ...runToJson(objective, guarded), detection: guarded.detection, ...guardJson }, null, 2)}\n`,
+      `${JSON.stringify({ ...runToJson(objective, guarded), bound: boundJson(guarded.bound), detection: guarded.detection, ...guardJson }, null, 2)}\n`,
     );
     return 0;
   }

@@ -299,10 +299,14 @@ function stabilityText(
   for (const w of r.warnings)
     if (!(r.critical.lr === null && w.startsWith("no positive curvature"))) lines.push(`warning: ${w}`);
   lines.push("");
+  // A constant Hessian (linear regression, a quadratic) is the same at every point: the limit is
+  // exact everywhere, and nothing can catapult — saying otherwise there would be wrong.
   lines.push(
-    objective.training
-      ? "Local to these weights: as training moves them the curvature changes (λmax often rises toward 2/η and hovers there), and rates above this limit can still train after a spike (the catapult) — 'overshoot critical-lr' measures where training really breaks."
-      : "Exact for a quadratic; elsewhere local to this point — the curvature changes as x moves ('overshoot critical-lr' measures the threshold on real runs).",
+    objective.constantHessian
+      ? `The Hessian is the same at every point (${objective.training ? "a linear model: its loss is quadratic in the weights" : "a quadratic"}), so this limit holds for the whole run, not only near this point: below it the error shrinks along every eigenvector, above it the error along the top one grows at every step.`
+      : objective.training
+        ? "Local to these weights: as training moves them the curvature changes (λmax often rises toward 2/η and hovers there), and rates above this limit can still train after a spike (the catapult) — 'overshoot critical-lr' measures where training really breaks."
+        : "Exact for a quadratic; elsewhere local to this point — the curvature changes as x moves ('overshoot critical-lr' measures the threshold on real runs).",
   );
   return `${lines.join("\n")}\n`;
 }

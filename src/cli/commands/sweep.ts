@@ -10,10 +10,12 @@ import { stabilityMap, sweepChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
+import { divergedStatus } from "../../run/divergence.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
 import {
+  BLOW_UP_FLAG,
   flagMessage,
   HELP_FLAG,
   OBJECTIVE_FLAGS,
@@ -21,7 +23,7 @@ import {
   outputFlags,
   START_FLAG,
 } from "../flag-tables.js";
-import { objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { initialWeights } from "../network.js";
 import { terminalBar } from "../progress.js";
@@ -64,6 +66,7 @@ export const SWEEP_FLAGS: FlagSpecs = {
     value: "NAME",
     help: "with --queue: the sweep's name, to reattach to it after an interruption (default: a hash of its cells)",
   },
+  ...BLOW_UP_FLAG,
   ...outputFlags({
     json: "every cell",
     csv: "every cell",
@@ -75,7 +78,9 @@ export const SWEEP_FLAGS: FlagSpecs = {
 export const SWEEP_HELP = `overshoot sweep — run the optimizer over a grid of learning rates (and momenta)
 
 Every cell is a run from --x0 for --steps steps, classified as converged, converging, oscillating,
-diverging or nonfinite; the predicted critical rate from the curvature at --x0 is shown beside it.
+diverged (past the blow-up bound 1e6 × max(|start loss|, trivial baseline); --blow-up to change
+it) or nonfinite — a model on data as trained, catapult, stalled (at the trivial baseline) or
+failed; the predicted critical rate from the curvature at --x0 is shown beside it.
 A momentum grid gives the lr × momentum stability map with the exact quadratic boundary.
 
 Usage: overshoot sweep --f EXPR --x0 X --lr A:B:N [--momentum A:B:N] [options]
@@ -113,6 +118,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const seeds = seedsFromFlags(flags, source);
   const x0 = requireStart(flags, objective);
   const horizon = (flags["steps"] as number | undefined) ?? 2000;
+  const blowUp = blowUpFromFlags(flags);
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);
   const workers = (flags["workers"] as number | undefined) ?? defaultWorkers();
@@ -164,8 +170,8 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     x0,
     optimizer: base,
     cells,
-    // A model on data may spike far above its start and still train: only an overflow ends its run.
-    criteria: objective.training ? { horizon, divergenceFactor: Number.POSITIVE_INFINITY } : { horizon },
+    // Only divergence (run/divergence.ts: non-finite, or past the blow-up bound) ends a run early.
+    criteria: { horizon, ...(blowUp !== undefined ? { blowUp } : {}) },
     ...(starts ? { starts } : {}),
   };
   if (where) await preflight(where);
@@ -303,9 +309,9 @@ function lineText(
 ): string {
   const lines = results.map(
     (r) =>
-      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : r.status === "diverging" || r.status === "nonfinite" ? `at step ${r.steps}` : r.status === "catapult" ? `peak ${fmt(r.peakLoss)} at step ${r.peakStep}` : ""}`,
+      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : divergedStatus(r.status) ? `at step ${r.steps}` : r.status === "catapult" ? `peak ${fmt(r.peakLoss)} at step ${r.peakStep}` : ""}`,
   );
-  const firstBad = results.find((r) => r.status === "diverging" || r.status === "nonfinite");
+  const firstBad = results.find((r) => divergedStatus(r.status));
   const tail = [
     "",
     predicted !== null
@@ -320,11 +326,13 @@ const SYMBOL: Record<string, string> = {
   converged: "●",
   converging: "○",
   oscillating: "~",
-  diverging: "×",
+  diverging: "↗",
+  diverged: "×",
   nonfinite: "✕",
   unbounded: "↓",
   trained: "•",
   catapult: "◆",
+  stalled: "=",
   failed: "−",
 };
 
@@ -333,10 +341,12 @@ const SYMBOL_NAME: Record<string, string> = {
   converging: "converging",
   oscillating: "oscillating",
   diverging: "diverging",
+  diverged: "diverged (past the blow-up bound)",
   nonfinite: "non-finite",
   unbounded: "unbounded below",
   trained: "trained",
   catapult: "catapult (rose above its start, then trained)",
+  stalled: "stalled at the trivial baseline",
   failed: "failed (ended above its start)",
 };
 

@@ -1,3 +1,5 @@
+import { UnitsWatch } from "../../analysis/diagnosis/units.js";
+import { trainOutcome } from "../../analysis/training/outcome.js";
 import {
   type TrainCheckpoint,
   type TrainRecord,
@@ -5,18 +7,20 @@ import {
   train,
 } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
-import { layersFromParameters } from "../../objectives/mlp.js";
+import { layerActivations, layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
+import { boundJson, boundText } from "../../run/divergence.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import {
+  BLOW_UP_FLAG,
   flagMessage,
   GUARD_FLAGS,
   HELP_FLAG,
@@ -25,7 +29,7 @@ import {
   OPTIMIZER_FLAGS,
   outputFlags,
 } from "../flag-tables.js";
-import { guardFromFlags, optimizerFromFlags, sampledRowsText, wholeFlag } from "../flags.js";
+import { blowUpFromFlags, guardFromFlags, optimizerFromFlags, sampledRowsText, wholeFlag } from "../flags.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags } from "../network.js";
@@ -64,6 +68,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "write the final weights in the --init format",
   },
   ...OPTIMIZER_FLAGS,
+  ...BLOW_UP_FLAG,
+  "guard-units": {
+    type: "boolean",
+    help: "guard: also roll back when a hidden layer's units die or saturate (most of the layer), as for divergence",
+  },
   ...GUARD_FLAGS,
   checkpoint: {
     type: "string",
@@ -207,7 +216,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(flagMessage((e as Error).message));
   }
 
-  const guard = guardFromFlags(flags);
+  const guarded = guardFromFlags(flags);
+  if (flags["guardUnits"] && !guarded) throw new CliError("--guard-units sets the guard: add --guard");
+  const guard = guarded && flags["guardUnits"] ? { ...guarded, units: true } : guarded;
+  const blowUp = blowUpFromFlags(flags);
   const checkpointEvery = flags["checkpointEvery"] as number | undefined;
   if (checkpointEvery !== undefined && (!Number.isInteger(checkpointEvery) || checkpointEvery < 1))
     throw new CliError(`invalid --checkpoint-every: ${checkpointEvery} (a whole number ≥ 1)`);
@@ -253,6 +265,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   const keep = json || reportPath !== undefined || bar !== null;
   const records: TrainRecord[] = [];
   let last: TrainRecord | undefined;
+  // The loss on every row at the start and at the last record that evaluated them, and the hidden
+  // units' inactive fractions at each such record (diagnosis/units.ts).
+  let startLoss = Number.NaN;
+  let endLoss = Number.NaN;
+  const units = new UnitsWatch();
   let result: TrainResult;
   try {
     const it = train({
@@ -270,6 +287,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       ...(flags["layers"] ? { layerCurvature: true } : {}),
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(guard ? { guard } : {}),
+      ...(blowUp !== undefined ? { blowUp } : {}),
       ...(checkpointPath !== undefined
         ? {
             onCheckpoint: (c: TrainCheckpoint) => saveCheckpoint(checkpointPath, identity!, c),
@@ -299,6 +317,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       const r = next.value;
       if (keep) records.push(r);
       if (!r.intervention) last = r;
+      if (!r.intervention && r.trainLoss !== undefined) {
+        if (Number.isNaN(startLoss)) startLoss = r.trainLoss;
+        endLoss = r.trainLoss;
+      }
+      if (!r.intervention && r.inactive) units.observe(r.step, r.inactive);
       // One line per record, written through at once: a crash keeps everything logged so far.
       log?.line(JSON.stringify(r, finiteOrName));
       if (r.sharpness !== undefined) lastSharpness = r.sharpness;
@@ -323,14 +346,27 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
 
   // Step 0 is always a record.
   const end = last!;
-  const verdict =
-    result.status === "gave-up"
-      ? result.interventions.length === 0
-        ? `gave up at step ${result.atStep} — the run went bad and --max-retries 0 allows no rollback; lower --lr or allow rollbacks.`
-        : `gave up at step ${result.atStep} — after ${result.interventions.length} rollback${result.interventions.length === 1 ? "" : "s"} (--max-retries) the run went bad again; lower --lr below the last cap ${fmt(result.interventions[result.interventions.length - 1]!.newLr)} or raise --max-retries.`
-      : result.status === "nonfinite"
-        ? `nonfinite at step ${result.atStep} — the loss or gradient overflowed; lower the learning rate (compare λmax with 2/η: overshoot train … --sharpness-every 10).`
-        : `finished — ${batchSize ? "loss on all training rows" : "loss"} ${fmt(end.trainLoss ?? end.loss)}${end.trainAccuracy != null ? `, train accuracy ${fmt(100 * end.trainAccuracy)}%` : ""}${end.validationAccuracy != null ? `, validation ${fmt(100 * end.validationAccuracy)}%` : ""}.`;
+  const outcome = trainOutcome({
+    result,
+    startLoss,
+    endLoss: Number.isNaN(endLoss) ? end.loss : endLoss,
+    lossName: batchSize ? "loss on all training rows" : "loss",
+    trainAccuracy: end.trainAccuracy ?? null,
+    accuracy: [
+      end.trainAccuracy != null ? `train accuracy ${fmt(100 * end.trainAccuracy)}%` : "",
+      end.validationAccuracy != null ? `validation ${fmt(100 * end.validationAccuracy)}%` : "",
+    ]
+      .filter(Boolean)
+      .join(", "),
+    baseline: objective.baseline ?? null,
+    units: units.finding({
+      kinds: layerActivations(network.spec),
+      lr: config.lr,
+      inputScale: inputScale(data.train.x, sizes[0]!),
+    }),
+    lr: config.lr,
+  });
+  const verdict = `${outcome.reason}${outcome.fix ? `; ${outcome.fix}` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
       `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,
@@ -345,7 +381,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
+      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep, outcome, bound: boundJson(result.bound), baseline: objective.baseline ?? null }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
@@ -543,4 +579,19 @@ async function trainReport(
 /** JSON has no Infinity or NaN: they are written as the strings "Infinity", "-Infinity" and "NaN", as in run --json. */
 function finiteOrName(_key: string, value: unknown): unknown {
   return typeof value === "number" ? jsonNumber(value) : value;
+}
+
+/** The largest |mean| or standard deviation of any input feature (the units check's "unscaled"). */
+function inputScale(x: Float64Array, features: number): number {
+  const rows = x.length / features;
+  let worst = 0;
+  for (let j = 0; j < features; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += x[r * features + j]!;
+    mean /= rows;
+    let v = 0;
+    for (let r = 0; r < rows; r++) v += (x[r * features + j]! - mean) ** 2;
+    worst = Math.max(worst, Math.abs(mean), Math.sqrt(v / rows));
+  }
+  return worst;
 }

@@ -121,9 +121,16 @@ export function validateCellJob(data: unknown, blobs: ReadonlyMap<string, Buffer
   if (!isObject(criteria)) return bad("criteria is not an object");
   if (criteria["horizon"] !== undefined && !isInt(criteria["horizon"], 1, 1e9))
     bad("criteria.horizon must be a whole number from 1 to 1e9");
-  for (const k of ["divergenceFactor", "gradientTolerance"] as const)
-    if (criteria[k] !== undefined && !(typeof criteria[k] === "number" && (criteria[k] as number) >= 0))
-      bad(`criteria.${k} must be a number ≥ 0`);
+  if (
+    criteria["blowUp"] !== undefined &&
+    !(typeof criteria["blowUp"] === "number" && criteria["blowUp"] > 1 && Number.isFinite(criteria["blowUp"]))
+  )
+    bad("criteria.blowUp must be a finite number > 1");
+  if (
+    criteria["gradientTolerance"] !== undefined &&
+    !(typeof criteria["gradientTolerance"] === "number" && criteria["gradientTolerance"] >= 0)
+  )
+    bad("criteria.gradientTolerance must be a number ≥ 0");
   if (criteria["trackCurvature"] !== undefined && typeof criteria["trackCurvature"] !== "boolean")
     bad("criteria.trackCurvature must be true or false");
   return decoded as unknown as CellJob;

@@ -1,3 +1,4 @@
+import { divergedStatus } from "../../run/divergence.js";
 import { type ChartSpec, HEIGHT, logAxisFormat, nonFiniteName, ROLE, top, WIDTH } from "./style.js";
 
 /** A swept cell as the charts need it. */
@@ -11,7 +12,7 @@ export interface SweepPoint {
 }
 
 const seeded = (cells: readonly SweepPoint[]) => cells.some((c) => c.seed !== undefined);
-const isDiverged = (status: string) => status === "diverging" || status === "nonfinite";
+const isDiverged = divergedStatus;
 
 const STATUS_ORDER = [
   "converged",
@@ -19,8 +20,10 @@ const STATUS_ORDER = [
   "trained",
   "catapult",
   "oscillating",
+  "stalled",
   "failed",
   "diverging",
+  "diverged",
   "nonfinite",
   "unbounded",
 ];
@@ -30,8 +33,10 @@ const STATUS_COLORS = [
   "#2e7d32",
   "#0277bd",
   "#ffb300",
+  "#bdbdbd",
   "#8d6e63",
   "#ef6c00",
+  "#d84315",
   "#c62828",
   "#6a1b9a",
 ];

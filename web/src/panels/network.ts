@@ -1,4 +1,6 @@
+import { UnitsWatch } from "../../../src/analysis/diagnosis/units.js";
 import type { Intervention } from "../../../src/analysis/training/guard.js";
+import { trainOutcome } from "../../../src/analysis/training/outcome.js";
 import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/training/train.js";
 import { fmt } from "../../../src/core/format.js";
 import { createRng } from "../../../src/core/rng.js";
@@ -8,6 +10,7 @@ import {
   type Activation,
   initialParameters,
   type Loss,
+  layerActivations,
   type MlpData,
   type MlpObjective,
   mlpObjective,
@@ -342,15 +345,15 @@ class NetworkPanel implements Panel {
     const kernels = s.objective.kernels === "wasm" ? "WebAssembly SIMD" : "JS";
     this.el("network-position").textContent = `step ${step} of ${s.steps} · float64 on ${kernels} kernels`;
     const verdict = this.el("network-verdict");
-    const diverged = this.result?.status === "nonfinite";
+    const diverged = this.result?.status === "nonfinite" || this.result?.status === "diverged";
     verdict.className = `verdict ${diverged ? "nonfinite" : ""}`;
     const sharp = [...this.records].reverse().find((r) => r.sharpness !== undefined);
     const lrNow = last?.lr ?? s.lr;
     verdict.textContent = diverged
-      ? `Diverged at step ${this.result!.atStep}: the loss left the floating-point range${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
+      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : "the loss passed the blow-up bound, a million times its start"}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
       : this.records.length <= 1 && !this.playing && !this.result
         ? `Ready: press Train for ${s.steps} steps at η = ${fmt(s.lr)}${last ? ` (loss at the start ${fmt(last.loss)})` : ""}.`
-        : `${this.result ? outcomeWords(this.records) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+        : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
     // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
@@ -482,7 +485,7 @@ export const panel: Panel = new NetworkPanel();
  * The finished run as the library's training verdicts name it: trained (the loss ended below its
  * start), a catapult (it rose above its start first), or failed (it did not end below its start).
  */
-function outcomeWords(records: readonly TrainRecord[]): string {
+function outcomeWords(records: readonly TrainRecord[], result: TrainResult, s: Setup): string {
   // The path the run kept: a rollback discards what came after the state it went back to.
   const kept: TrainRecord[] = [];
   for (const r of records) {
@@ -494,10 +497,28 @@ function outcomeWords(records: readonly TrainRecord[]): string {
   const first = kept[0];
   const last = kept[kept.length - 1];
   if (!first || !last) return "Finished";
-  if (!(last.loss < first.loss))
-    return `Failed: the loss ended at ${fmt(last.loss)}, not below its start ${fmt(first.loss)}`;
+  // The CLI's verdict (analysis/training/outcome.ts): against the start, the trivial baseline and
+  // the blow-up bound, with dead or saturated units named.
+  const units = new UnitsWatch();
+  for (const r of kept) if (r.inactive) units.observe(r.step, r.inactive);
+  const startLoss = first.trainLoss ?? first.loss;
+  const endLoss = last.trainLoss ?? last.loss;
+  const outcome = trainOutcome({
+    result,
+    startLoss,
+    endLoss,
+    lossName: "loss",
+    accuracy: last.trainAccuracy != null ? `accuracy ${fmt(100 * last.trainAccuracy)}%` : "",
+    trainAccuracy: last.trainAccuracy ?? null,
+    baseline: s.objective.baseline ?? null,
+    units: units.finding({ kinds: layerActivations(s.objective.spec), lr: s.lr }),
+    lr: s.lr,
+  });
   const peak = kept.reduce((a, b) => (b.loss > a.loss ? b : a));
-  return peak.loss > first.loss
-    ? `Trained after a catapult: the loss rose to ${fmt(peak.loss)} at step ${peak.step}, above its start ${fmt(first.loss)}, then fell to ${fmt(last.loss)}`
-    : `Trained: the loss fell ${fmt(first.loss)} → ${fmt(last.loss)}`;
+  const catapult =
+    outcome.status === "trained" && peak.loss > first.loss
+      ? ` after a catapult: the loss rose to ${fmt(peak.loss)} at step ${peak.step}, above its start ${fmt(first.loss)}, then fell`
+      : "";
+  const text = `${outcome.reason}${catapult}`;
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }

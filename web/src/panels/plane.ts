@@ -158,10 +158,23 @@ class PlanePanel implements Panel {
     const parts = this.input("plane-x0")
       .value.split(",")
       .map((v) => Number(v.trim()));
-    const x0 =
+    let x0 =
       parts.length === 2 && parts.every(Number.isFinite)
         ? ([parts[0]!, parts[1]!] as [number, number])
         : null;
+    // A start at a stationary point never moves (Rosenbrock's minimum (1, 1), kept from another
+    // function): a built-in's own start replaces it, anything else is said under the box.
+    let startNote = "";
+    if (objective && x0 && stationary(objective, x0)) {
+      const name = this.input("plane-f").value.trim();
+      const preset = PRESETS[name];
+      if (preset && !stationary(objective, preset.x0)) {
+        startNote = `(${fmt(x0[0])}, ${fmt(x0[1])}) is a stationary point of ${preset.label}, where gradient descent never moves: started from its usual (${preset.x0.join(", ")}) instead.`;
+        x0 = [...preset.x0];
+        this.input("plane-x0").value = preset.x0.join(",");
+      } else
+        startNote = `(${fmt(x0[0])}, ${fmt(x0[1])}) is a stationary point (∇f = 0): gradient descent never moves from it — click the map to start elsewhere.`;
+    }
     if (!x0)
       errors.set(
         "x0",
@@ -195,7 +208,7 @@ class PlanePanel implements Panel {
     }
     for (const key of ["f", "x0", "steps", ...OPTIMIZERS.map((o) => o.id)]) {
       const el = this.root.querySelector(`#plane-${key}-error`);
-      if (el) el.textContent = errors.get(key) ?? "";
+      if (el) el.textContent = errors.get(key) ?? (key === "x0" ? startNote : "");
     }
     this.input("plane-f").setAttribute("aria-invalid", String(errors.has("f")));
     if (errors.size > 0 || !objective || !x0) return false;
@@ -281,10 +294,14 @@ function verdictWords(p: PathResult): string {
       return "diverges";
     case "nonfinite":
       return `diverged at step ${v.atStep}`;
+    case "diverged":
+      return `diverged at step ${v.atStep} (past the blow-up bound)`;
     case "unbounded":
       return "runs downhill without limit (unbounded below)";
     case "trained":
       return v.catapult ? `trained after a spike at step ${v.catapult.peakStep} (catapult)` : "trained";
+    case "stalled":
+      return "stalled at the baseline";
     case "failed":
       return "ended above its start";
   }
@@ -356,3 +373,10 @@ function caretMessage(e: unknown, text: string): string {
 }
 
 export const panel: Panel = new PlanePanel();
+
+/** ‖∇f(x)‖ ≤ 1e-12·max(1, |f(x)|): a point plain gradient descent never leaves. */
+function stationary(objective: Objective, x: readonly [number, number]): boolean {
+  const g = new Float64Array(2);
+  const f = objective.gradient(Float64Array.from(x), g);
+  return Math.hypot(g[0]!, g[1]!) <= 1e-12 * Math.max(1, Math.abs(f));
+}

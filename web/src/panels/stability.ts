@@ -274,7 +274,7 @@ class StabilityPanel implements Panel {
       steps: Math.min(s.horizon, 300),
     });
     this.el("stability-hover").textContent =
-      `η = ${fmt(cell.lr)}, β = ${fmt(cell.momentum ?? 0)}: ${cell.status}${cell.status === "nonfinite" ? ` (diverged at step ${cell.steps})` : ""}, final loss ${Number.isFinite(cell.finalLoss) ? fmt(cell.finalLoss) : "not finite"}.`;
+      `η = ${fmt(cell.lr)}, β = ${fmt(cell.momentum ?? 0)}: ${cell.status}${cell.status === "nonfinite" || cell.status === "diverged" ? ` (diverged at step ${cell.steps})` : ""}, final loss ${Number.isFinite(cell.finalLoss) ? fmt(cell.finalLoss) : "not finite"}.`;
     void drawChart(
       this.el("stability-run-chart"),
       lossChart([{ label: `η = ${fmt(cell.lr)}, β = ${fmt(cell.momentum ?? 0)}`, trace: r.trace }], {

@@ -109,16 +109,31 @@ export function secondDerivative(objective: Objective, x: number): number {
 function headline(trace: readonly StepRecord[], verdict: Verdict, name: string): string {
   switch (verdict.status) {
     case "converged":
-      return `Converges: the minimum is reached at step ${verdict.atStep}`;
-    case "converging":
-      return "Converges: the loss falls every step";
+      return verdict.atStep === 0
+        ? `Stays put: ${name}₀ is a stationary point (f′ = 0), where gradient descent never moves — pick another ${name}₀`
+        : `Converges: the minimum is reached at step ${verdict.atStep}`;
+    case "converging": {
+      // Said only when it is so: a first step that overshot upward (1/x from −1 at η = 1.125)
+      // still ends "converging" once the loss falls again.
+      const rises = trace.filter((r) => r.deltaLoss !== undefined && r.deltaLoss > 0);
+      const first = trace[0]!;
+      const last = trace[trace.length - 1]!;
+      if (rises.length === 0) return "Converges: the loss falls every step";
+      const at = rises[0]!.step;
+      return last.loss > first.loss
+        ? `Overshoots: the loss rose at step ${at} and is still above where it started, though falling now`
+        : `Converges after overshooting: the loss rose at step ${at} (${rises.length} rising step${rises.length === 1 ? "" : "s"}), then fell`;
+    }
     case "diverging":
       return "Explodes: every step overshoots further than the last";
+    case "diverged":
+      return `Diverged at step ${verdict.atStep}: the loss passed the blow-up bound, a million times its start`;
     case "nonfinite":
       return `Diverged at step ${verdict.atStep}: the numbers left the floating-point range`;
     case "unbounded":
       return "Runs downhill without limit: this function is unbounded below";
     case "trained":
+    case "stalled":
     case "failed":
       // Typed functions are not models on data; these statuses do not occur here.
       return verdict.status;
