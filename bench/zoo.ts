@@ -47,7 +47,7 @@ function detectorTable(name: string, set: SetName): void {
     `\n${name}: ${judged.length} runs — warned (final state) per label; diverged = past the blow-up bound or non-finite`,
   );
   console.log(
-    `  ${"kind".padEnd(14)} ${"label".padEnd(18)} ${"runs".padStart(5)} ${"warned".padStart(7)} ${"in time".padStart(8)}   ${STATES.map((s) => s.padStart(17)).join("")}`,
+    `  ${"kind".padEnd(14)} ${"label".padEnd(18)} ${"runs".padStart(5)} ${"warned".padStart(7)} ${"in time".padStart(8)}   ${STATES.map((s) => s.padStart(19)).join("")}`,
   );
   for (const kind of [...new Set(judged.map((j) => j.run.kind))])
     for (const label of LABELS_ALL) {
@@ -56,7 +56,7 @@ function detectorTable(name: string, set: SetName): void {
       const warned = rows.filter((j) => j.replay.detection.firstWarningStep !== null).length;
       const inTime = rows.filter((j) => j.lead !== null).length;
       const states = STATES.map((st) =>
-        String(rows.filter((j) => j.replay.detection.state === st).length).padStart(17),
+        String(rows.filter((j) => j.replay.detection.state === st).length).padStart(19),
       );
       console.log(
         `  ${kind.padEnd(14)} ${label.padEnd(18)} ${String(rows.length).padStart(5)} ${String(warned).padStart(7)} ${(label === "diverged" ? String(inTime) : "").padStart(8)}   ${states.join("")}`,

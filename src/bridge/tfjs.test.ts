@@ -288,6 +288,33 @@ describe("overshootCallback during model.fit", () => {
     expect(Number.isFinite(loss[loss.length - 1]!)).toBe(true);
   }, 60_000);
 
+  it("flags ReLU units that die without any overflow, as TF.js's own activations show them", async () => {
+    const d = data();
+    const m = model(0.1, 1, "relu");
+    const events: string[] = [];
+    const { callback, report } = overshootCallback(m, { measure: d, onEvent: (e) => events.push(e.kind) });
+    const h = await m.fit(d.x, d.y, {
+      epochs: 10,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [callback],
+    });
+    expect(h.history["loss"]!.every((l) => Number.isFinite(l as number))).toBe(true);
+    expect(events).toContain("units");
+    expect(report.units).toMatchObject({ kind: "dead", layer: 1, cause: "learning-rate" });
+    expect(report.units!.summary).toMatch(
+      /of layer 1's units are dead \([\d.]+% at batch 1, [\d.]+% by batch \d+\)/,
+    );
+    // Not rolled back by default: a collapse is reported, the guard acts on it only when asked.
+    expect(report.interventions).toEqual([]);
+    // TF.js's own hidden activations at the end: most units are zero on every row.
+    const hidden = (m.layers[0]!.apply(d.x) as tf.Tensor2D).arraySync();
+    const dead = hidden[0]!.filter((_, u) => hidden.every((row) => row[u] === 0)).length / hidden[0]!.length;
+    expect(dead).toBeGreaterThan(0.5);
+    expect(dead).toBeCloseTo(report.units!.atEnd, 10);
+  });
+
   it("stops with a clear report after the allowed rollbacks", async () => {
     const d = data();
     // No measurement batch, so no curvature to find a safe rate: each rollback only takes ×0.99.

@@ -378,9 +378,10 @@ export function overshootCallback(
       let collapsed = false;
       if (f64 && Number.isFinite(o.loss)) {
         const fresh = units.observe(batch, inactiveUnits(f64, Float64Array.from(o.x), f64Data!));
-        const finding = units.finding({ kinds: unitKinds, lr });
+        const finding = units.finding({ kinds: unitKinds, lr, unit: "batch" });
+        // The latest account (the fractions go on changing); an event when a layer first collapses.
+        if (finding && (report.units !== null || fresh.length > 0)) report.units = finding;
         if (fresh.length > 0 && finding) {
-          report.units = finding;
           collapsed = options.guardUnits === true;
           emit({ kind: "units", atBatch: batch, finding });
         }

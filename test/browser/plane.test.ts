@@ -49,6 +49,27 @@ describe("the 2-D panel", () => {
     await page.close();
   });
 
+  it("typing Rosenbrock over a start at its minimum (1, 1) starts from its usual (−1.2, 1) instead, and says so", async () => {
+    const { page, problems } = await open("&plane.x0=1,1");
+    await page.fill("#plane-f", "rosenbrock");
+    await page.dispatchEvent("#plane-f", "change");
+    await page.waitForFunction(`document.querySelector("#plane-x0").value === "-1.2,1"`);
+    expect(await page.textContent("#plane-x0-error")).toContain(
+      "(1, 1) is a stationary point of Rosenbrock, where gradient descent never moves: started from its usual (-1.2, 1) instead.",
+    );
+    expect(await verdict(page, "sgd")).not.toMatch(/converges \(at step 0\)/);
+    expect(new URL(page.url()).searchParams.get("plane.x0")).toBe("-1.2,1");
+    // A typed function whose stationary point is the start is not moved, but said.
+    await page.fill("#plane-f", "x^2 + y^2");
+    await page.fill("#plane-x0", "0,0");
+    await page.dispatchEvent("#plane-x0", "change");
+    await page.waitForFunction(
+      `document.querySelector("#plane-x0-error").textContent.includes("stationary point")`,
+    );
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("moves the start where the map is clicked, into the URL", async () => {
     const { page, problems } = await open();
     const before = new URL(page.url()).searchParams.get("plane.x0");

@@ -46,7 +46,7 @@ describe("the walk-through", () => {
     expect(await page.isVisible("#panel-network")).toBe(true);
     // Training has started at η = 0.2; the sharpness reaches 2/η = 10 within a few thousand steps.
     await page.waitForFunction(
-      `/^(Trained|Failed)/.test(document.querySelector("#network-verdict").textContent)`,
+      `/^(Trained|Stalled|Failed)/.test(document.querySelector("#network-verdict").textContent)`,
       undefined,
       { timeout: 60_000 },
     );

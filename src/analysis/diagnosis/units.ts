@@ -54,7 +54,7 @@ export interface UnitsContext {
   /** The largest feature |mean| or standard deviation of the inputs, when the data are at hand. */
   readonly inputScale?: number;
   /** What one record is: "step" or "epoch". */
-  readonly unit?: "step" | "epoch";
+  readonly unit?: "step" | "epoch" | "batch";
 }
 
 const pct = (v: number) => `${Number((100 * v).toPrecision(3))}%`;

@@ -115,7 +115,7 @@ export function trainOutcome(input: OutcomeInput): TrainOutcome {
   }
   return {
     status: "trained",
-    reason: `trained — ${end}${baseline ? ` (the trivial baseline is ${fmt(baseline.loss)})` : ""}${note}`,
+    reason: `trained — ${end}${baseline ? ` (${fmt((100 * endLoss) / baseline.loss, 3)}% of the trivial baseline ${fmt(baseline.loss)}${majority !== undefined ? `; the majority class alone is ${fmt(100 * majority, 3)}% accurate` : ""})` : ""}${note}`,
   };
 }
 

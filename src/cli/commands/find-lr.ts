@@ -9,10 +9,12 @@ import { rangeTestChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
+import { boundText, objectiveBound } from "../../run/divergence.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, writeFileAtomic } from "../files.js";
 import {
+  BLOW_UP_FLAG,
   flagMessage,
   HELP_FLAG,
   OBJECTIVE_FLAGS,
@@ -20,7 +22,13 @@ import {
   outputFlags,
   START_FLAG,
 } from "../flag-tables.js";
-import { networkOf, objectiveFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import {
+  blowUpFromFlags,
+  networkOf,
+  objectiveFromFlags,
+  optimizerFromFlags,
+  requireStart,
+} from "../flags.js";
 import type { Io } from "../io.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
@@ -58,6 +66,7 @@ export const FIND_LR_FLAGS: FlagSpecs = {
     type: "boolean",
     help: "one recommended rate: the ramp brackets it, real runs of --train-steps choose it",
   },
+  ...BLOW_UP_FLAG,
   "train-steps": {
     type: "number",
     value: "N",
@@ -157,6 +166,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         .replace(/^invalid (skip-start|skip-end|beta)/, "invalid --$1"),
     );
   }
+  const blowUp = blowUpFromFlags(flags);
   let recommendation: Recommendation | null = null;
   if (flags["recommend"]) {
     const startLoss = objective.value(Float64Array.from(x0));
@@ -164,7 +174,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       if (!network) {
         // A function or a data model: plain runs of the optimizer from x₀, full batch.
         const x = Float64Array.from(x0);
-        return protocolOnObjective(objective, x, { ...base, lr } as OptimizerOptions, trainSteps);
+        return protocolOnObjective(objective, x, { ...base, lr } as OptimizerOptions, trainSteps, blowUp);
       }
       return finalTrainingLoss({
         objective: network.objective,
@@ -177,6 +187,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         seed: network.seed,
         logEvery: trainSteps,
         sharpnessEvery: null,
+        ...(blowUp !== undefined ? { blowUp } : {}),
       });
     };
     try {
@@ -248,11 +259,11 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   if (recommendation) {
     io.out(`\nRecommended: lr ${fmt(recommendation.lr)} — ${recommendation.reason}.\n`);
     io.out(
-      `  Trial runs of ${trainSteps} steps${batchSize !== undefined ? ` on minibatches of ${batchSize}` : ""}:\n`,
+      `  Trial runs of ${trainSteps} steps${batchSize !== undefined ? ` on minibatches of ${batchSize}` : ""} (diverged = a non-finite value, or the loss past the blow-up bound ${boundText(objectiveBound(network?.objective ?? objective, recommendation.startLoss, blowUp))}):\n`,
     );
     for (const t of recommendation.trials)
       io.out(
-        `    lr ${fmt(t.lr).padEnd(10)} final loss ${Number.isFinite(t.finalLoss) ? fmt(t.finalLoss) : "overflowed"}${t.finalLoss >= recommendation.startLoss ? "  (did not train)" : ""}${t.lr === recommendation.lr ? "   ← recommended" : ""}\n`,
+        `    lr ${fmt(t.lr).padEnd(10)} final loss ${Number.isFinite(t.finalLoss) ? fmt(t.finalLoss) : "diverged"}${t.finalLoss >= recommendation.startLoss ? "  (did not train)" : ""}${t.lr === recommendation.lr ? "   ← recommended" : ""}\n`,
       );
     io.out(
       `  The cliff: the largest rate tried that trained is ${fmt(recommendation.cliff.trained)}${recommendation.cliff.failed !== null ? `; ${fmt(recommendation.cliff.failed)}, above the best, did not` : ""}.\n`,
@@ -262,19 +273,24 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   return 0;
 }
 
-/** The final loss of `steps` plain optimizer steps on an objective (Infinity when it overflows). */
+/**
+ * The final loss of `steps` plain optimizer steps on an objective; Infinity when the run diverged
+ * (a non-finite value, or past the blow-up bound of run/divergence.ts), where it stops.
+ */
 function protocolOnObjective(
   objective: Objective,
   x: Float64Array,
   options: OptimizerOptions,
   steps: number,
+  blowUp: number | undefined,
 ): number {
   const opt = createOptimizer(options, objective.dim);
   const g = new Float64Array(objective.dim);
   let loss = objective.gradient(x, g);
-  for (let k = 0; k < steps && Number.isFinite(loss); k++) {
+  const bound = objectiveBound(objective, loss, blowUp).value;
+  for (let k = 0; k < steps && Number.isFinite(loss) && loss <= bound; k++) {
     opt.step(x, g);
     loss = objective.gradient(x, g);
   }
-  return Number.isFinite(loss) ? loss : Number.POSITIVE_INFINITY;
+  return Number.isFinite(loss) && loss <= bound ? loss : Number.POSITIVE_INFINITY;
 }

@@ -10,7 +10,8 @@ import { stabilityMap, sweepChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
-import { divergedStatus } from "../../run/divergence.js";
+import { boundJson, boundText, divergedStatus, factorText, objectiveBound } from "../../run/divergence.js";
+import { STALLED_FRACTION as STALLED } from "../../run/verdict.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
@@ -243,6 +244,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     const svg = await specToSvg(spec);
     writeFileAtomic(plot, format === "png" ? svgToPng(svg) : svg);
   }
+  const bound = objectiveBound(objective, objective.value(Float64Array.from(x0)), blowUp);
   if (flags["json"]) {
     const { lr: _unused, ...optimizer } = config;
     io.out(
@@ -253,6 +255,8 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           optimizer,
           x0,
           horizon,
+          // The blow-up bound of the sweep's start (each seed's start has its own f(x₀)).
+          ...(seeds ? { blowUp: bound.factor } : { bound: boundJson(bound) }),
           lambdaMax: local.lambdaMax,
           ...(seeds && groups
             ? {
@@ -279,7 +283,10 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     io.out(
       seeds
         ? `Curvature at the starts of seeds ${seeds[0]}…${seeds[seeds.length - 1]}: λmax median ${fmt(local.lambdaMax)} (${fmt(lambdaRange[0])}–${fmt(lambdaRange[1])}${curvatures.length < seeds.length ? `, over the first ${curvatures.length}` : ""})\n\n`
-        : `Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n\n`,
+        : `Curvature at x₀: λmax = ${fmt(local.lambdaMax)}\n`,
+    );
+    io.out(
+      `Diverged = a non-finite value, or the loss past the blow-up bound ${seeds ? `${factorText(bound.factor)} × max(|f(x₀)|, baseline) of each seed's start` : boundText(bound)}${objective.baseline ? `; stalled = below the start but at ${STALLED} × the trivial baseline ${fmt(objective.baseline.loss)} or above` : ""}\n\n`,
     );
     io.out(
       groups && momenta

@@ -59,7 +59,11 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
   for (const r of runs) {
     let left = false;
     for (const s of r.trace) {
-      const what = blowUp(s);
+      const what =
+        blowUp(s) ??
+        (r.bound !== undefined && s.loss > r.bound
+          ? `the loss passed the blow-up bound ${fmtShort(r.bound)}`
+          : null);
       if (what !== null) {
         markers.push({
           run: r.label,
@@ -212,3 +216,5 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
     layer: layers,
   });
 }
+
+const fmtShort = (v: number) => String(Number(v.toPrecision(4)));

@@ -20,6 +20,11 @@ export interface ChartRun {
   readonly trace: readonly StepRecord[];
   /** Its colour where it has one of its own (an optimizer's, OPTIMIZER_COLORS); else the run palette's. */
   readonly color?: string;
+  /**
+   * The blow-up bound B of a run that stopped where its loss passed it (run/divergence.ts): the
+   * loss chart marks that step "diverged" as it marks a non-finite one.
+   */
+  readonly bound?: number;
 }
 
 export const CHART_FONT = "DejaVu Sans";

@@ -17,6 +17,7 @@ import {
 } from "../../../src/objectives/mlp.js";
 import { oneHot, SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
 import { decisionChart, lossChart, sharpnessChart } from "../../../src/report/charts.js";
+import { boundText } from "../../../src/run/divergence.js";
 import type { StepRecord } from "../../../src/run/types.js";
 import { drawChart } from "../chart.js";
 import type { Panel, PanelContext } from "../panel.js";
@@ -350,7 +351,7 @@ class NetworkPanel implements Panel {
     const sharp = [...this.records].reverse().find((r) => r.sharpness !== undefined);
     const lrNow = last?.lr ?? s.lr;
     verdict.textContent = diverged
-      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : "the loss passed the blow-up bound, a million times its start"}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
+      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : `the loss passed the blow-up bound ${boundText(this.result!.bound)}`}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
       : this.records.length <= 1 && !this.playing && !this.result
         ? `Ready: press Train for ${s.steps} steps at η = ${fmt(s.lr)}${last ? ` (loss at the start ${fmt(last.loss)})` : ""}.`
         : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
@@ -379,6 +380,7 @@ class NetworkPanel implements Panel {
                     ? `η = ${fmt(s.lr)}, capped at ${fmt(lrNow)} by the guard`
                     : `η = ${fmt(s.lr)}`,
                 trace,
+                ...(this.result?.status === "diverged" ? { bound: this.result.bound.value } : {}),
               },
             ],
             {
@@ -519,6 +521,13 @@ function outcomeWords(records: readonly TrainRecord[], result: TrainResult, s: S
     outcome.status === "trained" && peak.loss > first.loss
       ? ` after a catapult: the loss rose to ${fmt(peak.loss)} at step ${peak.step}, above its start ${fmt(first.loss)}, then fell`
       : "";
+  // Every verdict line starts with its status in a word (the units' reasons start with a figure).
+  const word =
+    outcome.status === "dead-units"
+      ? "Dead units: "
+      : outcome.status === "saturated-units"
+        ? "Saturated units: "
+        : "";
   const text = `${outcome.reason}${catapult}`;
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+  return `${word}${word ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`}`;
 }
