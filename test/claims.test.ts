@@ -341,6 +341,11 @@ describe("demo catapult: each run's rise, drop and settling are its drawn loss a
           expect(l[k]!).toBeGreaterThan(Number(m[3]));
           expect(l.slice(0, k).every((v) => v <= Number(m[3]))).toBe(true);
           expect(last(l), "the run stops where it diverged").toBe(k);
+          expect(
+            texts(layers).some(
+              (t) => t.startsWith(run) && t.includes(`diverged at step ${k} (past the blow-up bound)`),
+            ),
+          ).toBe(true);
           const low = Math.min(...defined(h).map(([, v]) => v));
           same(m[4], low, "drops only to");
           expect(low).toBeGreaterThan(2 / lr);

@@ -24,10 +24,13 @@ export const STALLED_FRACTION = 0.95;
  * Classifies a finished trace:
  * - `nonfinite`: the last record holds Infinity or NaN (atStep = its step); on an objective with a
  *   constant Hessian a loss of −Infinity is `unbounded` instead (it ran away downhill);
+ * - `diverged`: the loss passed the blow-up bound (run/divergence.ts) at some step (atStep = the
+ *   first such step), whatever followed;
  * - `converged`: ‖∇f‖ ≤ tolerance at the last record;
  * - a model trained on data (`objective.training`) is judged by where its loss ended against its
  *   start f(x₀): below it `trained` (however the tail moves: an edge-of-stability spike in
- *   progress is not a failure), at or above it `diverging` when the tail grows as below, else
+ *   progress is not a failure) or `stalled` when it ended at STALLED_FRACTION of the trivial
+ *   baseline or above, at or above its start `diverging` when the tail grows as below, else
  *   `failed`;
  * - a function is judged by the tail of the trace (its last quarter, 2 to 50 steps):
  *   `diverging` when the loss ends above everything before it in the tail and ‖g‖ grew

@@ -199,6 +199,8 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
   const lossSpec = lossChart(
     runs.map((r) => ({
       label: `η = ${fmt(r.lr, 3)}: ${r.label}`,
+      // A run stopped where it passed the bound is marked diverged there.
+      ...(r.status === "diverged" ? { bound: search.bound.value } : {}),
       trace: r.records.map((x) => ({
         step: x.step,
         x: new Float64Array(0),

@@ -59,17 +59,13 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
   for (const r of runs) {
     let left = false;
     for (const s of r.trace) {
-      const what =
-        blowUp(s) ??
-        (r.bound !== undefined && s.loss > r.bound
-          ? `the loss passed the blow-up bound ${fmtShort(r.bound)}`
-          : null);
-      if (what !== null) {
+      const nonfinite = blowUp(s);
+      if (nonfinite !== null) {
         markers.push({
           run: r.label,
           step: s.step,
           loss: ceiling,
-          text: `${runs.length > 1 ? `${r.label}: ` : ""}${left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${what}`}`,
+          text: `${runs.length > 1 ? `${r.label}: ` : ""}${left ? `non-finite at step ${s.step}` : `diverged at step ${s.step}: ${nonfinite}`}`,
         });
         break;
       }
@@ -89,15 +85,24 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
             beyond: true,
           });
         }
-        continue;
+      } else
+        points.push({
+          run: r.label,
+          step: s.step,
+          loss: s.loss > 0 ? s.loss : floor,
+          atFloor: !(s.loss > 0),
+          actual: s.loss,
+        });
+      // A run stopped where its loss passed the blow-up bound (a finite value, drawn above): marked.
+      if (r.bound !== undefined && s.loss > r.bound) {
+        markers.push({
+          run: r.label,
+          step: s.step,
+          loss: ceiling,
+          text: `${runs.length > 1 ? `${r.label}: ` : ""}${left ? `diverged at step ${s.step} (past the blow-up bound)` : `diverged at step ${s.step}: the loss passed the blow-up bound ${fmtShort(r.bound)}`}`,
+        });
+        break;
       }
-      points.push({
-        run: r.label,
-        step: s.step,
-        loss: s.loss > 0 ? s.loss : floor,
-        atFloor: !(s.loss > 0),
-        actual: s.loss,
-      });
     }
     const exitPoint = () => points.filter((p) => p.run === r.label && !p["beyond"]).pop()!;
     if (left && !markers.some((m) => m.run === r.label)) {
