@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { columnMoments } from "../core/columns.js";
 import { createRng } from "../core/rng.js";
 import {
   KERNEL_NAMES,
@@ -317,15 +318,9 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
 
 /** Column-wise (x − mean)/std in place; constant columns (MNIST's border pixels) are only centred. */
 function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
-  for (let j = 0; j < cols; j++) {
-    let mean = 0;
-    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
-    mean /= rows;
-    let v = 0;
-    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
-    const std = Math.sqrt(v / rows);
+  columnMoments(x, rows, cols).forEach(({ mean, std }, j) => {
     for (let r = 0; r < rows; r++) x[r * cols + j] = std > 0 ? (x[r * cols + j]! - mean) / std : 0;
-  }
+  });
 }
 
 /** The network's loss on some of its training rows (a sampled minibatch), for minibatch curvature. */

@@ -1,3 +1,4 @@
+export { columnMoments } from "./columns.js";
 export { type SymmetricEigen, symmetricEigen } from "./eigen.js";
 export { centralGradient, centralHessian, centralHessianVector } from "./finite-differences.js";
 export { createRng, drawWithoutReplacement, type Rng } from "./rng.js";

@@ -1,3 +1,4 @@
+import { columnMoments } from "../../core/columns.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../../objectives/models.js";
@@ -185,19 +186,12 @@ function columnScales(
   rows: number,
   cols: number,
 ): { scales: { mean: number; std: number }[]; standardized: Float64Array } {
-  const scales: { mean: number; std: number }[] = [];
+  const scales = columnMoments(x, rows, cols);
   const standardized = new Float64Array(x.length);
-  for (let j = 0; j < cols; j++) {
-    let mean = 0;
-    for (let r = 0; r < rows; r++) mean += x[r * cols + j]!;
-    mean /= rows;
-    let v = 0;
-    for (let r = 0; r < rows; r++) v += (x[r * cols + j]! - mean) ** 2;
-    const std = Math.sqrt(v / rows);
+  scales.forEach(({ mean, std }, j) => {
     for (let r = 0; r < rows; r++)
       standardized[r * cols + j] = (x[r * cols + j]! - mean) / (std > 0 ? std : 1);
-    scales.push({ mean, std });
-  }
+  });
   return { scales, standardized };
 }
 

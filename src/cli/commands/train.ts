@@ -6,6 +6,7 @@ import {
   type TrainResult,
   train,
 } from "../../analysis/training/train.js";
+import { columnMoments } from "../../core/columns.js";
 import { fmt } from "../../core/format.js";
 import { layerActivations, layersFromParameters } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
@@ -583,15 +584,8 @@ function finiteOrName(_key: string, value: unknown): unknown {
 
 /** The largest |mean| or standard deviation of any input feature (the units check's "unscaled"). */
 function inputScale(x: Float64Array, features: number): number {
-  const rows = x.length / features;
-  let worst = 0;
-  for (let j = 0; j < features; j++) {
-    let mean = 0;
-    for (let r = 0; r < rows; r++) mean += x[r * features + j]!;
-    mean /= rows;
-    let v = 0;
-    for (let r = 0; r < rows; r++) v += (x[r * features + j]! - mean) ** 2;
-    worst = Math.max(worst, Math.abs(mean), Math.sqrt(v / rows));
-  }
-  return worst;
+  return Math.max(
+    0,
+    ...columnMoments(x, x.length / features, features).map((c) => Math.max(Math.abs(c.mean), c.std)),
+  );
 }
