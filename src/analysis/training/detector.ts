@@ -79,25 +79,16 @@ export interface DetectorOptions {
   readonly baseline?: number | null;
   /** B itself, when the run's bound is known (a guard restarting the detector after a rollback keeps the run's B). */
   readonly bound?: number;
-  /** Steps of the T1 projection at the current growth (default 1). */
-  readonly horizon?: number;
-  /** Rising steps needed before a trend is trusted, T2 and T3 (default 3). */
-  readonly persistence?: number;
-  /** T2/T3 project lookahead × n steps ahead, n the steps of evidence (default 1). */
-  readonly lookahead?: number;
-  /** Use T3 also when r is known (default false: the curvature is the better evidence). */
-  readonly lossTrendWithCurvature?: boolean;
   /**
    * Read the curvature along the steps (default true). With minibatches the secant between two
    * batches' gradients measures their difference more than the curvature (at a small step it is
    * all noise): the training loop turns it off and the loss alone is read.
    */
   readonly curvature?: boolean;
-  /** The ratio r at which a step overshoots (default 1: the stability limit; for the sensitivity study). */
-  readonly limit?: number;
-  /** T1 also extrapolates an accelerating rise (default true). */
-  readonly accelerate?: boolean;
 }
+
+/** Rising steps before a trend is trusted (T2, T3): the fewest in which it is more than a line through two points. */
+const PERSISTENCE = 3;
 
 /** An iterate as the training loops have it. */
 export interface Observation {
@@ -170,13 +161,7 @@ export class DivergenceDetector {
   private readonly blowUp: number;
   private readonly baseline: number | null;
   private readonly fixedBound: number | null;
-  private readonly horizon: number;
-  private readonly persistence: number;
-  private readonly lookahead: number;
-  private readonly lossTrendWithCurvature: boolean;
   private readonly useCurvature: boolean;
-  private readonly accelerate: boolean;
-  private readonly limit: number;
   private readonly sgd: Sgd | null;
   private readonly r1: number | null;
   private previous: { x: Float64Array; grad: Float64Array; lr: number } | null = null;
@@ -204,28 +189,12 @@ export class DivergenceDetector {
   private state: DetectionState = "stable";
   private firstWarning: number | null = null;
   private why = "no sign of instability";
-  /** Closest approach of each trigger's projection to the bound, ln(projection/B) (the bench's margins). */
-  readonly closest = {
-    t1: Number.NEGATIVE_INFINITY,
-    t2: Number.NEGATIVE_INFINITY,
-    t3: Number.NEGATIVE_INFINITY,
-  };
-  /** Why the first warning was raised. */
-  firstReason = "";
 
   constructor(optimizer: OptimizerConfig | { name: string }, options: DetectorOptions = {}) {
     this.blowUp = options.blowUp ?? DEFAULT_BLOW_UP_FACTOR;
     this.baseline = options.baseline ?? null;
     this.fixedBound = options.bound ?? null;
-    this.horizon = options.horizon ?? 1;
-    this.persistence = Math.max(2, Math.round(options.persistence ?? 3));
-    this.lookahead = options.lookahead ?? 1;
-    this.lossTrendWithCurvature = options.lossTrendWithCurvature ?? false;
     this.useCurvature = options.curvature ?? true;
-    // Minibatch losses are samples of different batches: a parabola through three of them
-    // extrapolates their noise, so only a full-batch rise may count as accelerating.
-    this.accelerate = (options.accelerate ?? true) && this.useCurvature;
-    this.limit = options.limit ?? 1;
     const config =
       "lr" in optimizer
         ? (optimizer as OptimizerConfig)
@@ -283,7 +252,7 @@ export class DivergenceDetector {
     // Trends over the current rising run.
     if (rose && positive) this.growth.add(k, s);
     else this.growth.reset();
-    if (rose && positive && known && ratio >= this.limit) {
+    if (rose && positive && known && ratio >= 1) {
       if (this.overshoot.n === 0) this.overshootFrom = Math.log(before);
       this.overshoot.add(k, ratio);
     } else this.overshoot.reset();
@@ -301,10 +270,11 @@ export class DivergenceDetector {
       const q = this.model(ratio);
       if (this.sgd) {
         let g = known && Number.isFinite(q) ? Math.max(s, q) : s;
-        // A rise that accelerates: the log-loss's parabola through the last three points.
-        if (this.accelerate && this.lastGrowth > 0) g = Math.max(g, 2 * s - this.lastGrowth);
-        const next = Math.log(o.loss + (o.loss - before) * Math.exp(this.horizon * g));
-        this.closest.t1 = Math.max(this.closest.t1, next - lambda);
+        // A rise that accelerates: the log-loss's parabola through the last three points — full
+        // batch only: minibatch losses are samples of different batches, and a parabola through
+        // three of them extrapolates their noise.
+        if (this.useCurvature && this.lastGrowth > 0) g = Math.max(g, 2 * s - this.lastGrowth);
+        const next = Math.log(o.loss + (o.loss - before) * Math.exp(g));
         if (next >= lambda) {
           this.warn(
             o.step,
@@ -315,14 +285,13 @@ export class DivergenceDetector {
       }
       // T2: an overshoot whose r does not come back under 1 soon enough, projected as many steps
       // ahead as it has been observed, its growth falling linearly to 0 as r reaches 1.
-      if (this.state !== "diverging" && this.overshoot.n >= this.persistence) {
+      if (this.state !== "diverging" && this.overshoot.n >= PERSISTENCE) {
         const delta = this.overshoot.slope();
         const rHat = this.overshoot.at(k);
-        const stop = delta < 0 ? Math.max(rHat - this.limit, 0) / -delta : Number.POSITIVE_INFINITY;
-        const h = this.lookahead * this.overshoot.n;
+        const stop = delta < 0 ? Math.max(rHat - 1, 0) / -delta : Number.POSITIVE_INFINITY;
+        const h = this.overshoot.n;
         const mean = (ell - this.overshootFrom) / this.overshoot.n;
         const rise = projectedRise(mean, stop, h);
-        this.closest.t2 = Math.max(this.closest.t2, ell + rise - lambda);
         if (ell + rise >= lambda) {
           this.warn(
             o.step,
@@ -331,16 +300,13 @@ export class DivergenceDetector {
           );
         }
       }
-      // T3: growth that does not decelerate soon enough (the loss alone), the same projection.
-      if (
-        this.state !== "diverging" &&
-        (!known || this.lossTrendWithCurvature) &&
-        this.growth.n >= this.persistence
-      ) {
+      // T3: growth that does not decelerate soon enough, read from the loss alone where r is not
+      // known (where it is, it is the better evidence), the same projection.
+      if (this.state !== "diverging" && !known && this.growth.n >= PERSISTENCE) {
         const ds = this.growth.slope();
         const sHat = Math.max(this.growth.at(k), 0);
         const stop = ds < 0 ? sHat / -ds : Number.POSITIVE_INFINITY;
-        const h = this.lookahead * this.growth.n;
+        const h = this.growth.n;
         // An adaptive optimizer moves each weight by at most about η a step, so over k steps the
         // weights move O(k) and a loss polynomial in them grows like k^p: its log-growth decays
         // like p/k. From a rise n steps old at log-growth ŝ (p = ŝ·n) the next h steps add at most
@@ -349,7 +315,6 @@ export class DivergenceDetector {
           ? Number.POSITIVE_INFINITY
           : sHat * this.growth.n * Math.log1p(h / this.growth.n);
         const rise = Math.min(projectedRise(sHat, stop, h), polynomial);
-        this.closest.t3 = Math.max(this.closest.t3, ell + rise - lambda);
         if (ell + rise >= lambda) {
           this.warn(
             o.step,
@@ -398,7 +363,7 @@ export class DivergenceDetector {
     const near = Number.isFinite(ratio)
       ? `the curvature along the step sits near the limit (${fmt(ratio)}×) and `
       : "";
-    if (m >= this.persistence && this.windowRises === m && this.windowGrowth > 0)
+    if (m >= PERSISTENCE && this.windowRises === m && this.windowGrowth > 0)
       return `${near}the loss rose on every one of the last ${m} steps (×${fmtFactor(Math.exp(this.windowGrowth / m))} per step): it is growing, too slowly so far for the projections to reach the blow-up bound ${fmt(Math.exp(this.logBound))}`;
     return `${near}the loss rose on ${this.windowRises} of the last ${m} steps without running away`;
   }
@@ -407,10 +372,7 @@ export class DivergenceDetector {
     if (this.state !== "diverging") {
       this.state = "diverging";
       this.recoverBelow = recoverBelow;
-      if (this.firstWarning === null) {
-        this.firstWarning = step;
-        this.firstReason = reason;
-      }
+      this.firstWarning ??= step;
       this.why = reason;
     }
   }
