@@ -119,6 +119,19 @@ export interface TrainingSearch {
 const trained = (s: RateOutcome["status"]) => s === "trained" || s === "catapult" || s === "converged";
 const overflowed = (s: RateOutcome["status"]) => s === "nonfinite" || s === "diverged";
 
+/** The run with the lowest final loss among those that did not diverge, or null. */
+function bestRun(runs: readonly RateOutcome[]): RateOutcome | null {
+  let best: RateOutcome | null = null;
+  for (const o of runs)
+    if (
+      !overflowed(o.status) &&
+      Number.isFinite(o.finalLoss) &&
+      (best === null || o.finalLoss < best.finalLoss)
+    )
+      best = o;
+  return best;
+}
+
 /** The runs of one objective at given rates, one after another in this thread. */
 export function serialEvaluator(
   objective: Objective,
@@ -192,9 +205,8 @@ export async function trainingLrSearch(
       : o;
   const sorted = () => {
     const all = [...runs.values()].sort((a, b) => a.lr - b.lr);
-    const finals = all.filter((o) => !overflowed(o.status) && Number.isFinite(o.finalLoss));
-    const best = Math.min(...finals.map((o) => o.finalLoss));
-    return Number.isFinite(best) ? all.map((o) => reclassify(o, best)) : all;
+    const best = bestRun(all);
+    return best ? all.map((o) => reclassify(o, best.finalLoss)) : all;
   };
 
   // Scan: up from half the curvature's limit (or 1e-3 without one) by √2, `parallel` rates a time.
@@ -248,41 +260,29 @@ export async function trainingLrSearch(
       ? await bisect(below.lr, firstOverflow.lr, (o) => !overflowed(o.status))
       : { below: 0, above: firstOverflow.lr, estimate: firstOverflow.lr };
   }
-  // The largest rate that trains: the last trained rate before the first that did not, bisected.
-  all = sorted();
-  let trains: Boundary | null = null;
-  const firstTrained = all.find((o) => trained(o.status));
-  if (firstTrained) {
-    const after = all.filter((o) => o.lr > firstTrained.lr);
-    const failing = after.find((o) => !trained(o.status));
-    const lastGood = all.filter((o) => trained(o.status) && (!failing || o.lr < failing.lr)).pop()!;
-    trains = failing
-      ? await bisect(lastGood.lr, failing.lr, (o) => trained(o.status))
+  // The largest rate with good(run): the last good rate before the first after it that is not,
+  // bisected; open above when every rate tried past the first good one is good.
+  const largestGood = async (good: (o: RateOutcome) => boolean): Promise<Boundary | null> => {
+    const now = sorted();
+    const first = now.find(good);
+    if (!first) return null;
+    const failing = now.find((o) => o.lr > first.lr && !good(o));
+    const lastGood = now.filter((o) => good(o) && (!failing || o.lr < failing.lr)).pop()!;
+    return failing
+      ? bisect(lastGood.lr, failing.lr, good)
       : { below: lastGood.lr, above: Number.POSITIVE_INFINITY, estimate: lastGood.lr };
-  }
+  };
+  // The largest rate that trains.
+  const trains = await largestGood((o) => trained(o.status));
 
   // The rate to pick: the largest that trains with a final loss within TRAINS_WELL_FACTOR of the
   // best run's. The best is read after the other bisections, which add runs.
-  const bestOf = () =>
-    sorted()
-      .filter((o) => !overflowed(o.status) && Number.isFinite(o.finalLoss))
-      .reduce<RateOutcome | null>((a, b) => (a === null || b.finalLoss < a.finalLoss ? b : a), null);
-  let best = bestOf();
-  let trainsWell: Boundary | null = null;
-  if (best) {
-    const limit = TRAINS_WELL_FACTOR * best.finalLoss;
-    const well = (o: RateOutcome) => trained(o.status) && o.finalLoss <= limit;
-    all = sorted();
-    const firstWell = all.find(well);
-    if (firstWell) {
-      const failing = all.find((o) => o.lr > firstWell.lr && !well(o));
-      const lastWell = all.filter((o) => well(o) && (!failing || o.lr < failing.lr)).pop()!;
-      trainsWell = failing
-        ? await bisect(lastWell.lr, failing.lr, well)
-        : { below: lastWell.lr, above: Number.POSITIVE_INFINITY, estimate: lastWell.lr };
-    }
-    best = bestOf();
-  }
+  const wellFrom = bestRun(sorted());
+  const trainsWell = wellFrom
+    ? await largestGood((o) => trained(o.status) && o.finalLoss <= TRAINS_WELL_FACTOR * wellFrom.finalLoss)
+    : null;
+  // The best again: that bisection added runs.
+  const best = bestRun(sorted());
   // A convex model's runs reach its optimum: the largest rate that still converges.
   all = sorted();
   let convergence: Boundary | null = null;
