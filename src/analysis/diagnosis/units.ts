@@ -1,3 +1,5 @@
+import { fmt } from "../../core/format.js";
+
 /**
  * Hidden units that stop working: the commonest way a too-high rate ruins a ReLU net without ever
  * overflowing. A ReLU unit is dead when its pre-activation is ≤ 0 on every row — its gradient is
@@ -58,7 +60,6 @@ export interface UnitsContext {
 }
 
 const pct = (v: number) => `${Number((100 * v).toPrecision(3))}%`;
-const fmt = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
 
 /** Follows the per-layer inactive fractions of a run, record by record, in constant memory. */
 export class UnitsWatch {
@@ -154,6 +155,20 @@ export class UnitsWatch {
       fix: `lower the learning rate${context.lr !== undefined ? ` (×10 below ${fmt(context.lr)} as a start)` : ""}; train --guard --guard-units rolls back a step that kills them and lowers the rate`,
     };
   }
+}
+
+/** "at step 9 100% of layer 1's units are dead or saturated (68.8% at the start): the layer collapsed" */
+export function collapseText(
+  step: number,
+  layers: readonly number[],
+  start: readonly number[],
+  now: readonly number[],
+): string {
+  const each = layers.map(
+    (l) =>
+      `${pct(now[l - 1]!)} of layer ${l}'s units are dead or saturated (${pct(start[l - 1]!)} at the start)`,
+  );
+  return `at step ${step} ${each.join(", ")}: the layer collapsed`;
 }
 
 /**

@@ -13,7 +13,7 @@ import { blockCurvature, layerBlocks } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
-import { collapsedSince } from "../diagnosis/units.js";
+import { collapsedSince, collapseText } from "../diagnosis/units.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate, RollbackPoints } from "./guard.js";
 import { minibatchSampler, type SamplerState } from "./minibatches.js";
@@ -268,7 +268,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           : `a non-finite value at step ${step} (loss ${loss}, ‖g‖ ${gradNorm})`
         : state === "diverging"
           ? detector.detection.reason
-          : `at step ${step} ${collapsed.map((l) => `${fmtPct(inactive![l - 1]!)} of layer ${l}'s units are dead or saturated (${fmtPct(startInactive![l - 1]!)} at the start)`).join(", ")}: the layer collapsed`;
+          : collapseText(step, collapsed, startInactive!, inactive!);
       const good = points.good;
       theta.set(good.theta);
       opt.restore(good.state);
@@ -307,7 +307,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           const t = f.evaluate(theta);
           record["trainLoss"] = t.loss;
           record["trainAccuracy"] = t.accuracy;
-          record["inactive"] = inactive ?? inactiveUnits(f, theta, data);
+          // Counted above for every step whose rows are evaluated.
+          record["inactive"] = inactive;
         } else if (sinceRecord.count > 0) {
           record["runningLoss"] = sinceRecord.sum / sinceRecord.count;
           record["runningOver"] = sinceRecord.count;
@@ -480,5 +481,3 @@ export function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpDat
     return counts.length > 0 ? off / counts.length : 0;
   });
 }
-
-const fmtPct = (v: number) => `${Number((100 * v).toPrecision(3))}%`;
