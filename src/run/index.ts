@@ -20,4 +20,4 @@ export {
 } from "./runner.js";
 export { TraceSummary, type TraceView, viewOf } from "./summary.js";
 export type { StepRecord, Verdict, VerdictStatus } from "./types.js";
-export { type JudgeContext, judge, judgeView, STALLED_FRACTION } from "./verdict.js";
+export { atBaseline, type JudgeContext, judge, judgeView, STALLED_FRACTION } from "./verdict.js";

@@ -20,6 +20,10 @@ export interface JudgeContext {
  */
 export const STALLED_FRACTION = 0.95;
 
+/** A final loss at the trivial baseline (at or above STALLED_FRACTION of it); false without one. */
+export const atBaseline = (loss: number, baseline: number | null | undefined): boolean =>
+  baseline !== null && baseline !== undefined && loss >= STALLED_FRACTION * baseline;
+
 /**
  * Classifies a finished trace:
  * - `nonfinite`: the last record holds Infinity or NaN (atStep = its step); on an objective with a
@@ -156,7 +160,7 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
   if (objective.training) {
     const f0 = first.loss;
     const baseline = objective.baseline;
-    if (last.loss < f0 && baseline && last.loss >= STALLED_FRACTION * baseline.loss) {
+    if (last.loss < f0 && baseline && atBaseline(last.loss, baseline.loss)) {
       return withCatapult({
         status: "stalled",
         atStep: null,

@@ -1,7 +1,7 @@
 import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
 import type { VerdictStatus } from "../../run/types.js";
-import { STALLED_FRACTION } from "../../run/verdict.js";
+import { atBaseline } from "../../run/verdict.js";
 import { type PathCurvature, type ProbeResult, probe, type ThresholdCriteria } from "./threshold.js";
 
 /** Values of one swept hyper-parameter. */
@@ -93,7 +93,7 @@ export function cellStatus(r: ProbeResult, training: boolean, baseline?: number)
   if (r.outcome === "unbounded") return "unbounded";
   if (training) {
     if (!(r.finalLoss < r.startLoss)) return "failed";
-    if (baseline !== undefined && r.finalLoss >= STALLED_FRACTION * baseline) return "stalled";
+    if (atBaseline(r.finalLoss, baseline)) return "stalled";
     return r.peakLoss > r.startLoss ? "catapult" : "trained";
   }
   return r.finalLoss < r.startLoss ? "converging" : "oscillating";

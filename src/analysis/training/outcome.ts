@@ -1,7 +1,7 @@
 import { fmt } from "../../core/format.js";
 import type { TrivialBaseline } from "../../objectives/types.js";
 import { boundText } from "../../run/divergence.js";
-import { STALLED_FRACTION } from "../../run/verdict.js";
+import { atBaseline } from "../../run/verdict.js";
 import type { UnitsFinding } from "../diagnosis/units.js";
 import type { TrainResult } from "./train.js";
 
@@ -101,10 +101,10 @@ export function trainOutcome(input: OutcomeInput): TrainOutcome {
     majority !== undefined && input.trainAccuracy != null && majority < 1
       ? (input.trainAccuracy - majority) / (1 - majority)
       : null;
-  const atBaseline = baseline !== null && endLoss >= STALLED_FRACTION * baseline.loss;
-  if (atBaseline || (gain !== null && gain < CHANCE_GAIN)) {
+  const stalled = atBaseline(endLoss, baseline?.loss);
+  if (stalled || (gain !== null && gain < CHANCE_GAIN)) {
     if (units) return unitsOutcome(units, end);
-    const why = atBaseline
+    const why = stalled
       ? `${endLoss >= baseline!.loss ? "not below" : "within 5% of"} the trivial baseline ${fmt(baseline!.loss)} (${baseline!.description})`
       : `a train accuracy ${fmt(100 * input.trainAccuracy!)}% against ${fmt(100 * majority!)}% for always predicting the majority class: it closed ${fmt(100 * gain!)}% of the gap to 100%`;
     return {
