@@ -177,7 +177,12 @@ function float64(t: tf.Tensor): Float64Array {
 
 /** The float64 objective of the copied model on the measurement batch. */
 export function float64Objective(spec: MlpSpec, measure: MeasureBatch): MlpObjective {
-  return mlpObjective(spec, { x: float64(measure.x), y: float64(measure.y), rows: measure.x.shape[0]! });
+  return mlpObjective(spec, measureData(measure));
+}
+
+/** The measurement batch as float64 rows. */
+function measureData(measure: MeasureBatch) {
+  return { x: float64(measure.x), y: float64(measure.y), rows: measure.x.shape[0]! };
 }
 
 /** Loss and gradient of the model on a batch, by TF.js (float32) with the model's own compiled loss, flattened in getWeights order. */
@@ -294,9 +299,9 @@ export function overshootCallback(
   const factor = options.factor ?? 0.5;
   const mapped = mlpSpecOf(model);
   const spec = "spec" in mapped ? mapped.spec : null;
-  const f64 = spec && measure ? float64Objective(spec, measure) : null;
-  const f64Data =
-    f64 && measure ? { x: float64(measure.x), y: float64(measure.y), rows: measure.x.shape[0]! } : null;
+  // The measurement batch in float64, once: the copied model's objective and the units' count read it.
+  const f64Data = spec && measure ? measureData(measure) : null;
+  const f64 = spec && f64Data ? mlpObjective(spec, f64Data) : null;
   const report: BridgeReport = {
     interventions: [],
     sharpness: [],
@@ -377,7 +382,8 @@ export function overshootCallback(
       // A layer whose units collapsed in this batch is treated as the guard treats divergence.
       let collapsed = false;
       if (f64 && Number.isFinite(o.loss)) {
-        const fresh = units.observe(batch, inactiveUnits(f64, Float64Array.from(o.x), f64Data!));
+        // With the float64 copy the observation's x is the copied parameter vector itself.
+        const fresh = units.observe(batch, inactiveUnits(f64, o.x as Float64Array, f64Data!));
         const finding = units.finding({ kinds: unitKinds, lr, unit: "batch" });
         // The latest account (the fractions go on changing); an event when a layer first collapses.
         if (finding && (report.units !== null || fresh.length > 0)) report.units = finding;

@@ -5,7 +5,7 @@ import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule }
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
 import { summaryTable, traceTable } from "../../report/table.js";
-import { boundJson, objectiveBound } from "../../run/divergence.js";
+import { boundJson } from "../../run/divergence.js";
 import {
   type RunConfig,
   runSummarized,
@@ -115,8 +115,10 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const detector =
     flags["detect"] === false
       ? null
-      : new DivergenceDetector(config, {
-          bound: objectiveBound(objective, objective.value(Float64Array.from(x0)), blowUp).value,
+      : // Its first observation is f(x₀): the run's own bound, without evaluating f(x₀) again.
+        new DivergenceDetector(config, {
+          baseline: objective.baseline?.loss ?? null,
+          ...(blowUp !== undefined ? { blowUp } : {}),
         });
   const csvFile = csv !== undefined ? new AtomicFile(csv) : null;
   const json = Boolean(flags["json"]);
