@@ -41,7 +41,7 @@ export interface MlpData {
   readonly rows: number;
 }
 
-export { erf } from "./mlp-passes.js";
+export { erf } from "../core/special.js";
 
 export interface MlpObjective extends Objective {
   readonly spec: MlpSpec;

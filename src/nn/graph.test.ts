@@ -1,0 +1,138 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { centralHessianVector } from "../core/finite-differences.js";
+import { createRng } from "../core/rng.js";
+import { Graph, type GraphSpec } from "./graph.js";
+import type { GraphLoss } from "./loss.js";
+import { graphObjective } from "./objective.js";
+import { graphSpecFromJson } from "./spec-json.js";
+import { tensor } from "./tensor.js";
+
+// Reference losses, gradients and Hessian-vector products from PyTorch float64
+// (scripts/fixtures/torch_graph.py), on graphs as torch.onnx.export wrote them.
+interface JsonTensor {
+  dims: number[];
+  dtype: string;
+  values: number[];
+}
+interface Case {
+  id: string;
+  kind: "model" | "operator";
+  description: string;
+  opset: number;
+  batchNorm: "train" | "eval" | null;
+  graph: {
+    inputs: { name: string; shape: (number | string)[] }[];
+    outputs: { name: string }[];
+    initializers: (JsonTensor & { name: string; trainable: boolean })[];
+    nodes: {
+      op: string;
+      name: string;
+      inputs: string[];
+      outputs: string[];
+      attrs: Record<string, unknown>;
+    }[];
+  };
+  input: number[];
+  loss: GraphLoss;
+  targets: number[];
+  lossValue: number;
+  params: { name: string; grad: number[]; v: number[]; hv: number[] }[];
+}
+
+const specOf = (c: Case): GraphSpec => graphSpecFromJson(c.graph, c.opset);
+
+const file = JSON.parse(readFileSync(new URL("./__golden__/torch-graph.json", import.meta.url), "utf8")) as {
+  cases: Case[];
+};
+
+/**
+ * max |a − b| / max |b| over one parameter tensor — with max |b| at least 1e-6 of the whole
+ * vector's, since an entry that is zero in exact arithmetic (a key bias under softmax, whose
+ * gradient cancels) is rounding noise on both sides and has no relative error.
+ */
+function relative(a: Float64Array, b: readonly number[], floor: number): number {
+  let d = 0;
+  let m = floor;
+  b.forEach((x, i) => {
+    d = Math.max(d, Math.abs(a[i]! - x));
+    m = Math.max(m, Math.abs(x));
+  });
+  return m === 0 ? d : d / m;
+}
+
+function setUp(c: Case) {
+  const graph = new Graph(specOf(c));
+  // The batch axis may be symbolic ("batch"): the rows are what the data holds.
+  const rest = c.graph.inputs[0]!.shape.slice(1) as number[];
+  const rows = c.input.length / rest.reduce((a, b) => a * b, 1);
+  const inputShape = [rows, ...rest];
+  const width = c.loss === "cross-entropy" ? 1 : c.targets.length / rows;
+  const objective = graphObjective(graph, {
+    input: tensor(inputShape, Float64Array.from(c.input)),
+    targets: { values: Float64Array.from(c.targets), width },
+    loss: c.loss,
+  });
+  const theta = new Float64Array(graph.dim);
+  const v = new Float64Array(graph.dim);
+  for (const p of graph.parameters) {
+    const init = c.graph.initializers.find((i) => i.name === p.name)!;
+    theta.set(init.values, p.offset);
+    v.set(c.params.find((q) => q.name === p.name)!.v, p.offset);
+  }
+  return { graph, objective, theta, v };
+}
+
+describe("the graph engine against PyTorch float64", () => {
+  it.each(file.cases.map((c) => [c.id, c] as const))("%s: loss, gradient and H·v to 1e-9", (_id, c) => {
+    const { graph, objective, theta, v } = setUp(c);
+    expect(graph.parameters.map((p) => p.name)).toEqual(c.params.map((p) => p.name));
+    const g = new Float64Array(graph.dim);
+    const f = objective.gradient(theta, g);
+    expect(Math.abs(f - c.lossValue) / Math.abs(c.lossValue)).toBeLessThan(1e-12);
+    expect(objective.value(theta)).toBe(f);
+    const hv = new Float64Array(graph.dim);
+    objective.hessianVector(theta, v, hv);
+    const gScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.grad.map(Math.abs)));
+    const hScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.hv.map(Math.abs)));
+    for (const p of graph.parameters) {
+      const ref = c.params.find((q) => q.name === p.name)!;
+      expect(
+        relative(g.subarray(p.offset, p.offset + p.size), ref.grad, gScale),
+        `${p.name} gradient`,
+      ).toBeLessThan(1e-9);
+      expect(
+        relative(hv.subarray(p.offset, p.offset + p.size), ref.hv, hScale),
+        `${p.name} H·v`,
+      ).toBeLessThan(1e-9);
+    }
+  });
+});
+
+// Every operator also against central differences of our own value and gradient (independent of
+// PyTorch): the directional derivative gᵀu and H·v, with h = 1e-5 (error O(h²)). Kinked operators
+// (Relu, MaxPool) are smooth at these points unless a step crosses a kink, which these small,
+// generic points avoid.
+describe("the graph engine against central finite differences", () => {
+  const cases = file.cases.filter(
+    (c) => c.kind === "operator" || ["preln-mlp", "transformer", "conv1d-nobias"].includes(c.id),
+  );
+  it.each(cases.map((c) => [c.id, c] as const))("%s", (_id, c) => {
+    const { graph, objective, theta, v } = setUp(c);
+    const rng = createRng(7);
+    const u = Float64Array.from({ length: graph.dim }, () => rng.uniform() - 0.5);
+    const g = new Float64Array(graph.dim);
+    objective.gradient(theta, g);
+    const h = 1e-5;
+    const plus = theta.map((t, i) => t + h * u[i]!);
+    const minus = theta.map((t, i) => t - h * u[i]!);
+    const directional = (objective.value(plus) - objective.value(minus)) / (2 * h);
+    const exact = g.reduce((s, gi, i) => s + gi * u[i]!, 0);
+    expect(Math.abs(directional - exact)).toBeLessThan(1e-6 * Math.max(1, Math.abs(exact)));
+    const hv = new Float64Array(graph.dim);
+    objective.hessianVector(theta, v, hv);
+    const fd = centralHessianVector((x, out) => objective.gradient(x, out), theta, v, h);
+    const scale = Math.max(1, ...Array.from(hv, Math.abs));
+    for (let i = 0; i < graph.dim; i++) expect(Math.abs(fd[i]! - hv[i]!)).toBeLessThan(2e-6 * scale);
+  });
+});

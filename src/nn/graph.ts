@@ -1,0 +1,286 @@
+import {
+  type BatchNormMode,
+  expansions,
+  type GraphNode,
+  type Maybe,
+  type OpContext,
+  PRIMITIVES,
+} from "./ops/index.js";
+import { GraphError, size, type Tensor, tensor } from "./tensor.js";
+
+/**
+ * A network as a graph of tensor operators (ONNX's semantics), run in float64 with exact
+ * derivatives: a forward pass that can carry tangents (the R-operator along a direction v in
+ * parameter space), and a reverse pass that carries adjoints and, with tangents, their R-operator,
+ * so one forward and one backward pass give the loss, the gradient and the Hessian-vector product
+ * H·v of any composition (Pearlmutter 1994: Hv = R_v{∇f}).
+ *
+ * The parameters are the trainable initializers, laid end to end in one vector θ in the order the
+ * file lists them; every other initializer is a constant.
+ */
+export interface InitializerSpec {
+  readonly name: string;
+  readonly dims: readonly number[];
+  /** "float32", "float64" (widened or kept as float64), "int64", "int32", "bool" … */
+  readonly dtype: string;
+  readonly values: ArrayLike<number>;
+  /** A parameter (default) or a constant (running statistics, shapes). */
+  readonly trainable?: boolean;
+}
+
+export interface GraphSpec {
+  /** The graph's data inputs (initializers excluded); dims may be symbolic (strings). */
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
+  readonly outputs: readonly { readonly name: string }[];
+  readonly initializers: readonly InitializerSpec[];
+  readonly nodes: readonly GraphNode[];
+  readonly opset: number;
+}
+
+export interface GraphOptions {
+  readonly batchNorm?: BatchNormMode;
+}
+
+/** One parameter tensor's place in θ. */
+export interface Parameter {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** What a forward pass leaves for the reverse pass. */
+export interface Pass {
+  readonly values: Map<string, Tensor>;
+  /** R{value} along the direction, for values that depend on the parameters; null without a direction. */
+  readonly tangents: Map<string, Tensor> | null;
+  readonly contexts: readonly OpContext[];
+}
+
+const FLOAT_TYPES = new Set(["float32", "float64", "float16", "bfloat16", "float", "double"]);
+
+export class Graph {
+  readonly parameters: readonly Parameter[];
+  readonly dim: number;
+  /** The data input's name and its declared shape after the batch axis. */
+  readonly input: string;
+  readonly output: string;
+  /** True when an operator takes statistics over the rows (BatchNormalization in training mode). */
+  readonly couplesRows: boolean;
+  readonly opset: number;
+  private readonly nodes: readonly GraphNode[];
+  private readonly constants: Map<string, Tensor>;
+  /** Values that depend on the parameters. */
+  private readonly varying: Set<string>;
+
+  constructor(spec: GraphSpec, options: GraphOptions = {}) {
+    this.opset = spec.opset;
+    if (spec.inputs.length !== 1)
+      throw new GraphError(
+        `the graph has ${spec.inputs.length} data inputs; one (the batch of rows) is supported`,
+      );
+    if (spec.outputs.length < 1) throw new GraphError("the graph has no output");
+    this.input = spec.inputs[0]!.name;
+    this.output = spec.outputs[0]!.name;
+    const constants = new Map<string, Tensor>();
+    const parameters: Parameter[] = [];
+    let offset = 0;
+    for (const init of spec.initializers) {
+      const float = FLOAT_TYPES.has(init.dtype);
+      if (float && init.trainable !== false) {
+        const n = size(init.dims);
+        parameters.push({ name: init.name, shape: init.dims, offset, size: n });
+        offset += n;
+      } else
+        constants.set(init.name, tensor(init.dims, Float64Array.from(init.values), float ? "float" : "int"));
+    }
+    this.parameters = parameters;
+    this.dim = offset;
+    this.constants = constants;
+
+    // Composite operators become primitives; then every node is checked and put in dependency order.
+    const rewrite = expansions(options.batchNorm ?? "as-exported");
+    let counter = 0;
+    const expanded: GraphNode[] = [];
+    let couples = false;
+    for (const n of spec.nodes) {
+      const e = rewrite.get(n.op);
+      if (!e) {
+        expanded.push(n);
+        continue;
+      }
+      const parts = e.expand(
+        n,
+        (tag) => `overshoot/${n.name}/${tag}/${counter++}`,
+        (name, t) => constants.set(name, t),
+      );
+      if (parts.some((p) => p.attrs.overshoot_all_but !== undefined)) couples = true;
+      expanded.push(...parts);
+    }
+    this.couplesRows = couples;
+    for (const n of expanded)
+      if (!PRIMITIVES.has(n.op)) throw new GraphError(`unsupported operator ${n.op} (node "${n.name}")`);
+    this.nodes = order(
+      expanded,
+      new Set([this.input, ...parameters.map((p) => p.name), ...constants.keys()]),
+    );
+
+    const varying = new Set(parameters.map((p) => p.name));
+    for (const n of this.nodes)
+      if (n.op !== "Shape" && n.inputs.some((i) => varying.has(i))) for (const o of n.outputs) varying.add(o);
+    this.varying = varying;
+    if (!this.nodes.some((n) => n.outputs.includes(this.output)))
+      throw new GraphError(`the graph's output "${this.output}" is not computed by any node`);
+  }
+
+  /**
+   * The forward pass over a block of rows, with tangents along `direction` (a vector like θ) when
+   * given: R{x} for every value that depends on the parameters.
+   */
+  run(theta: Float64Array, input: Tensor, direction: Float64Array | null): Pass {
+    const values = new Map<string, Tensor>(this.constants);
+    values.set(this.input, input);
+    const tangents = direction ? new Map<string, Tensor>() : null;
+    for (const p of this.parameters) {
+      values.set(p.name, tensor(p.shape, theta.subarray(p.offset, p.offset + p.size)));
+      tangents?.set(p.name, tensor(p.shape, direction!.subarray(p.offset, p.offset + p.size)));
+    }
+    const contexts: OpContext[] = [];
+    for (const node of this.nodes) {
+      const op = PRIMITIVES.get(node.op)!;
+      const c: OpContext = { node, opset: this.opset, cache: new Map() };
+      contexts.push(c);
+      const x = node.inputs.map((i) => (i === "" ? null : (values.get(i) ?? missing(node, i))));
+      const y = op.forward(c, x);
+      node.outputs.forEach((o, j) => {
+        if (o !== "" && y[j]) values.set(o, y[j]!);
+      });
+      if (tangents && node.outputs.some((o) => this.varying.has(o))) {
+        const dx = node.inputs.map((i) => tangents.get(i) ?? null);
+        if (dx.some((t) => t)) {
+          const dy = op.jvp(c, x, dx, y);
+          node.outputs.forEach((o, j) => {
+            if (o !== "" && dy[j] && y[j]!.dtype === "float") tangents.set(o, dy[j]!);
+          });
+        }
+      }
+    }
+    return { values, tangents, contexts };
+  }
+
+  /**
+   * The reverse pass from the adjoint of the output (and its R-operator, for H·v): adds ∂ℓ/∂θ to
+   * `gradient` and R{∂ℓ/∂θ} = H·v to `hv` where given.
+   */
+  backward(
+    pass: Pass,
+    seed: Tensor,
+    seedTangent: Tensor | null,
+    gradient: Float64Array | null,
+    hv: Float64Array | null,
+  ): void {
+    const adjoints = new Accumulator();
+    const rAdjoints = new Accumulator();
+    adjoints.add(this.output, seed);
+    if (seedTangent) rAdjoints.add(this.output, seedTangent);
+    const withR = hv !== null && pass.tangents !== null;
+    for (let k = this.nodes.length - 1; k >= 0; k--) {
+      const node = this.nodes[k]!;
+      const gy = node.outputs.map((o) => adjoints.get(o));
+      const dgy = withR ? node.outputs.map((o) => rAdjoints.get(o)) : [];
+      if (!gy.some((t) => t) && !dgy.some((t) => t)) continue;
+      const need = node.inputs.map(
+        (i) => i !== "" && this.varying.has(i) && pass.values.get(i)!.dtype === "float",
+      );
+      if (!need.some(Boolean)) continue;
+      const op = PRIMITIVES.get(node.op)!;
+      const c = pass.contexts[k]!;
+      const x = node.inputs.map((i) => (i === "" ? null : pass.values.get(i)!));
+      const y = node.outputs.map((o) => pass.values.get(o) ?? tensor([], new Float64Array(0)));
+      // The adjoints are needed for the gradient and, inside rvjp, for H·v alike.
+      if (gy.some((t) => t)) {
+        const gx = op.vjp(c, x, y, gy, need);
+        node.inputs.forEach((i, j) => {
+          if (need[j] && gx[j]) adjoints.add(i, gx[j]!);
+        });
+      }
+      if (withR) {
+        const dx = node.inputs.map((i) => pass.tangents!.get(i) ?? null);
+        const dy = node.outputs.map((o) => pass.tangents!.get(o) ?? null);
+        const dgx = op.rvjp(c, x, dx, y, dy, gy, dgy, need);
+        node.inputs.forEach((i, j) => {
+          if (need[j] && dgx[j]) rAdjoints.add(i, dgx[j]!);
+        });
+      }
+    }
+    for (const p of this.parameters) {
+      const g = adjoints.get(p.name);
+      if (gradient && g) for (let i = 0; i < p.size; i++) gradient[p.offset + i]! += g.data[i]!;
+      const r = rAdjoints.get(p.name);
+      if (hv && r) for (let i = 0; i < p.size; i++) hv[p.offset + i]! += r.data[i]!;
+    }
+  }
+}
+
+function missing(node: GraphNode, name: string): never {
+  throw new GraphError(
+    `node "${node.name}" (${node.op}) reads "${name}", which no node or initializer provides`,
+  );
+}
+
+/** Sums of adjoints per value; a tensor an operator returned is copied before anything is added to it. */
+class Accumulator {
+  private readonly sums = new Map<string, { t: Tensor; owned: boolean }>();
+  get(name: string): Maybe {
+    return this.sums.get(name)?.t ?? null;
+  }
+  add(name: string, t: Tensor): void {
+    const s = this.sums.get(name);
+    if (!s) {
+      this.sums.set(name, { t, owned: false });
+      return;
+    }
+    if (!s.owned) {
+      s.t = tensor(s.t.shape, Float64Array.from(s.t.data));
+      s.owned = true;
+    }
+    const a = s.t.data;
+    for (let i = 0; i < a.length; i++) a[i]! += t.data[i]!;
+  }
+}
+
+/** The nodes in an order where every input is computed before it is read (Kahn's algorithm). */
+function order(nodes: readonly GraphNode[], given: Set<string>): GraphNode[] {
+  const producer = new Map<string, number>();
+  nodes.forEach((n, k) => {
+    for (const o of n.outputs) {
+      if (o === "") continue;
+      if (producer.has(o) || given.has(o))
+        throw new GraphError(`value "${o}" is produced twice (node "${n.name}")`);
+      producer.set(o, k);
+    }
+  });
+  const indegree = nodes.map(() => 0);
+  const readers = nodes.map(() => [] as number[]);
+  nodes.forEach((n, k) => {
+    for (const i of n.inputs) {
+      if (i === "" || given.has(i)) continue;
+      const p = producer.get(i);
+      if (p === undefined)
+        throw new GraphError(
+          `node "${n.name}" (${n.op}) reads "${i}", which no node or initializer provides`,
+        );
+      indegree[k]!++;
+      readers[p]!.push(k);
+    }
+  });
+  const ready = nodes.map((_n, k) => k).filter((k) => indegree[k] === 0);
+  const out: GraphNode[] = [];
+  while (ready.length > 0) {
+    const k = ready.shift()!;
+    out.push(nodes[k]!);
+    for (const r of readers[k]!) if (--indegree[r]! === 0) ready.push(r);
+  }
+  if (out.length !== nodes.length) throw new GraphError("the graph has a cycle");
+  return out;
+}

@@ -1,0 +1,173 @@
+import { gemm } from "../gemm.js";
+import { GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
+import { bilinearParts } from "./_kinds.js";
+import { outputShape, tapMap, type Window, windowOf } from "./_spatial.js";
+import type { Maybe, Op, OpContext } from "./types.js";
+
+/**
+ * Conv (1-D and 2-D; strides, pads, dilations, groups, bias optional) as products over unfolded
+ * windows (im2col): per sample and group, with K = (C/G)·kh·kw taps and P output positions,
+ *   Y_g (M/G × P) = W_g (M/G × K) · cols_g (K × P),
+ * so W̄_g = Ȳ_g·cols_gᵀ and cols̄_g = W_gᵀ·Ȳ_g, folded back onto the input (col2im). The
+ * convolution is bilinear in (X, W): its R-operator and the R-operator of its VJP follow from
+ * these three products (ops/_kinds.ts); the bias adds Σ Ȳ over samples and positions.
+ */
+interface Plan {
+  readonly w: Window;
+  readonly M: number;
+  readonly G: number;
+  /** Taps per group, K = (C/G)·kh·kw, and output positions P. */
+  readonly K: number;
+  readonly P: number;
+  /** tapMap of one channel; column block c of the unfolded input reads channel c. */
+  readonly taps: Int32Array;
+  readonly cols: Float64Array;
+  readonly shape: readonly number[];
+}
+
+function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
+  let p = c.cache.get("plan") as Plan | undefined;
+  if (p) return p;
+  const where = `Conv node "${c.node.name}"`;
+  const G = (c.node.attrs.group as number | undefined) ?? 1;
+  const M = wt.shape[0]!;
+  const w = windowOf(c.node, x.shape, wt.shape.slice(2));
+  if (wt.shape.length !== x.shape.length || wt.shape[1]! * G !== w.C || M % G !== 0)
+    throw new GraphError(
+      `${where}: weight ${shapeText(wt.shape)} does not fit input ${shapeText(x.shape)} with ${G} group${G === 1 ? "" : "s"}`,
+    );
+  const K = (w.C / G) * w.kh * w.kw;
+  const P = w.oh * w.ow;
+  p = { w, M, G, K, P, taps: tapMap(w), cols: new Float64Array(K * P), shape: outputShape(w, M) };
+  c.cache.set("plan", p);
+  return p;
+}
+
+/** cols (K × P) ← the windows of sample s, group g of x. */
+function unfold(p: Plan, x: Float64Array, s: number, g: number): Float64Array {
+  const { w, K, P, taps, cols } = p;
+  const hw = w.H * w.W;
+  const kk = w.kh * w.kw;
+  const base = s * w.C * hw + g * (w.C / p.G) * hw;
+  for (let r = 0; r < K; r++) {
+    const ch = Math.floor(r / kk);
+    const tap = (r % kk) * P;
+    const off = base + ch * hw;
+    for (let q = 0; q < P; q++) {
+      const j = taps[tap + q]!;
+      cols[r * P + q] = j >= 0 ? x[off + j]! : 0;
+    }
+  }
+  return cols;
+}
+
+/** x̄ of sample s, group g += the columns folded back (the transpose of unfold). */
+function fold(p: Plan, cols: Float64Array, out: Float64Array, s: number, g: number): void {
+  const { w, K, P, taps } = p;
+  const hw = w.H * w.W;
+  const kk = w.kh * w.kw;
+  const base = s * w.C * hw + g * (w.C / p.G) * hw;
+  for (let r = 0; r < K; r++) {
+    const off = base + Math.floor(r / kk) * hw;
+    const tap = (r % kk) * P;
+    for (let q = 0; q < P; q++) {
+      const j = taps[tap + q]!;
+      if (j >= 0) out[off + j]! += cols[r * P + q]!;
+    }
+  }
+}
+
+const parts = bilinearParts({
+  product(c, x, wt) {
+    const p = planOf(c, x, wt);
+    const { w, M, G, K, P } = p;
+    const mg = M / G;
+    const out = new Float64Array(w.N * M * P);
+    for (let s = 0; s < w.N; s++)
+      for (let g = 0; g < G; g++) {
+        const cols = unfold(p, x.data, s, g);
+        gemm(mg, P, K, wt.data, g * mg * K, false, cols, 0, false, out, (s * M + g * mg) * P, true);
+      }
+    return tensor(p.shape, out);
+  },
+  leftAdjoint(c, gy, wt, x) {
+    const p = planOf(c, x, wt);
+    const { w, M, G, K, P } = p;
+    const mg = M / G;
+    const out = new Float64Array(x.data.length);
+    const cols = new Float64Array(K * P);
+    for (let s = 0; s < w.N; s++)
+      for (let g = 0; g < G; g++) {
+        gemm(K, P, mg, wt.data, g * mg * K, true, gy.data, (s * M + g * mg) * P, false, cols, 0, false);
+        fold(p, cols, out, s, g);
+      }
+    return tensor(x.shape, out);
+  },
+  rightAdjoint(c, x, gy, wt) {
+    const p = planOf(c, x, wt);
+    const { w, M, G, K, P } = p;
+    const mg = M / G;
+    const out = new Float64Array(wt.data.length);
+    for (let s = 0; s < w.N; s++)
+      for (let g = 0; g < G; g++) {
+        const cols = unfold(p, x.data, s, g);
+        gemm(mg, K, P, gy.data, (s * M + g * mg) * P, false, cols, 0, true, out, g * mg * K, true);
+      }
+    return tensor(wt.shape, out);
+  },
+});
+
+/** y[n, m, …] += b[m]. */
+function addBias(c: OpContext, y: Tensor, b: Tensor): Tensor {
+  const p = c.cache.get("plan") as Plan;
+  const out = y.data;
+  for (let s = 0; s < p.w.N; s++)
+    for (let m = 0; m < p.M; m++) {
+      const off = (s * p.M + m) * p.P;
+      for (let q = 0; q < p.P; q++) out[off + q]! += b.data[m]!;
+    }
+  return y;
+}
+
+/** b̄[m] = Σ over samples and positions of ȳ[n, m, …]. */
+function biasAdjoint(c: OpContext, gy: Tensor, b: Tensor): Tensor {
+  const p = c.cache.get("plan") as Plan;
+  const out = new Float64Array(p.M);
+  for (let s = 0; s < p.w.N; s++)
+    for (let m = 0; m < p.M; m++) {
+      const off = (s * p.M + m) * p.P;
+      let t = 0;
+      for (let q = 0; q < p.P; q++) t += gy.data[off + q]!;
+      out[m]! += t;
+    }
+  return tensor(b.shape, out);
+}
+
+const bias = (x: readonly Maybe[]): Maybe => (x.length > 2 ? (x[2] ?? null) : null);
+
+export const conv: Op = {
+  forward(c, x) {
+    const y = parts.jvp(c, x[0]!, x[1]!, x[0]!, null)!;
+    const b = bias(x);
+    return [b ? addBias(c, y, b) : y];
+  },
+  jvp(c, x, dx) {
+    let y = parts.jvp(c, x[0]!, x[1]!, dx[0] ?? null, dx[1] ?? null);
+    const db = dx.length > 2 ? (dx[2] ?? null) : null;
+    if (db) {
+      const p = c.cache.get("plan") as Plan;
+      y = addBias(c, y ?? tensor(p.shape, new Float64Array(p.w.N * p.M * p.P)), db);
+    }
+    return [y];
+  },
+  vjp(c, x, _y, [gy], need) {
+    const [gx, gw] = parts.vjp(c, x[0]!, x[1]!, gy ?? null, need);
+    const b = bias(x);
+    return [gx, gw, b && need[2] && gy ? biasAdjoint(c, gy, b) : null];
+  },
+  rvjp(c, x, dx, _y, _dy, [gy], [dgy], need) {
+    const [gx, gw] = parts.rvjp(c, x[0]!, x[1]!, dx[0] ?? null, dx[1] ?? null, gy ?? null, dgy ?? null, need);
+    const b = bias(x);
+    return [gx, gw, b && need[2] && dgy ? biasAdjoint(c, dgy, b) : null];
+  },
+};

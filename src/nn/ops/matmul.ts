@@ -1,0 +1,93 @@
+import { gemm } from "../gemm.js";
+import {
+  broadcastIndex,
+  broadcastShape,
+  GraphError,
+  shapeText,
+  size,
+  type Tensor,
+  tensor,
+} from "../tensor.js";
+import { bilinearParts } from "./_kinds.js";
+import type { Op, OpContext } from "./types.js";
+
+/**
+ * MatMul with NumPy's semantics: the last two axes multiply (a 1-D operand is a row or a column
+ * vector, its axis dropped from the result), the leading axes broadcast. For Y = A·B:
+ *   Ā = Ȳ·Bᵀ and B̄ = Aᵀ·Ȳ, each summed over the batch axes its operand was broadcast along.
+ */
+interface Plan {
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly batch: number;
+  /** For every batch index of the result, the matrix index into A and into B. */
+  readonly ia: Int32Array;
+  readonly ib: Int32Array;
+  readonly shape: readonly number[];
+}
+
+function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
+  let p = c.cache.get("plan") as Plan | undefined;
+  if (p) return p;
+  const where = `MatMul node "${c.node.name}"`;
+  if (a.shape.length === 0 || b.shape.length === 0) throw new GraphError(`${where}: a scalar operand`);
+  const as = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
+  const bs = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
+  const m = as[as.length - 2]!;
+  const k = as[as.length - 1]!;
+  const n = bs[bs.length - 1]!;
+  if (bs[bs.length - 2] !== k)
+    throw new GraphError(`${where}: ${shapeText(a.shape)} times ${shapeText(b.shape)}: inner sizes differ`);
+  const aBatch = as.slice(0, -2);
+  const bBatch = bs.slice(0, -2);
+  const batchShape = broadcastShape(aBatch, bBatch, where);
+  const shape = [...batchShape];
+  if (a.shape.length > 1) shape.push(m);
+  if (b.shape.length > 1) shape.push(n);
+  p = {
+    m,
+    k,
+    n,
+    batch: size(batchShape),
+    ia: broadcastIndex(aBatch, batchShape),
+    ib: broadcastIndex(bBatch, batchShape),
+    shape,
+  };
+  c.cache.set("plan", p);
+  return p;
+}
+
+const parts = bilinearParts({
+  product(c, a, b) {
+    const { m, k, n, batch, ia, ib, shape } = planOf(c, a, b);
+    const out = new Float64Array(batch * m * n);
+    for (let t = 0; t < batch; t++)
+      gemm(m, n, k, a.data, ia[t]! * m * k, false, b.data, ib[t]! * k * n, false, out, t * m * n, true);
+    return tensor(shape, out);
+  },
+  // Ā[t] += Ȳ[t]·B[t]ᵀ (m×n times (k×n)ᵀ).
+  leftAdjoint(c, gy, b, a) {
+    const { m, k, n, batch, ia, ib } = planOf(c, a, b);
+    const out = new Float64Array(a.data.length);
+    for (let t = 0; t < batch; t++)
+      gemm(m, k, n, gy.data, t * m * n, false, b.data, ib[t]! * k * n, true, out, ia[t]! * m * k, true);
+    return tensor(a.shape, out);
+  },
+  // B̄[t] += A[t]ᵀ·Ȳ[t] ((m×k)ᵀ times m×n).
+  rightAdjoint(c, a, gy, b) {
+    const { m, k, n, batch, ia, ib } = planOf(c, a, b);
+    const out = new Float64Array(b.data.length);
+    for (let t = 0; t < batch; t++)
+      gemm(k, n, m, a.data, ia[t]! * m * k, true, gy.data, t * m * n, false, out, ib[t]! * k * n, true);
+    return tensor(b.shape, out);
+  },
+});
+
+export const matmul: Op = {
+  forward: (c, [a, b]) => [parts.jvp(c, a!, b!, a!, null)!],
+  jvp: (c, [a, b], [da, db]) => [parts.jvp(c, a!, b!, da ?? null, db ?? null)],
+  vjp: (c, [a, b], _y, [gy], need) => parts.vjp(c, a!, b!, gy ?? null, need),
+  rvjp: (c, [a, b], [da, db], _y, _dy, [gy], [dgy], need) =>
+    parts.rvjp(c, a!, b!, da ?? null, db ?? null, gy ?? null, dgy ?? null, need),
+};

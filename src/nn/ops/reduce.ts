@@ -1,0 +1,82 @@
+import { axisOf, size, strides, type Tensor, tensor } from "../tensor.js";
+import { linear } from "./_kinds.js";
+import { intsFrom } from "./_read.js";
+import type { Maybe, Op, OpContext } from "./types.js";
+
+/**
+ * ReduceSum and ReduceMean over a set of axes (keepdims 1 by default), linear: the adjoint
+ * broadcasts ȳ back over the reduced axes (times 1/count for the mean). Two engine-only attributes
+ * let the normalization layers name their axes before the rank is known: overshoot_all_but (every
+ * axis but this one: BatchNormalization's statistics) and overshoot_from (this axis and every later
+ * one: LayerNormalization's).
+ */
+interface Plan {
+  readonly shape: readonly number[];
+  /** For every input element, the output element it adds into. */
+  readonly target: Int32Array;
+  readonly scale: number;
+}
+
+function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
+  let p = c.cache.get("plan") as Plan | undefined;
+  if (p) return p;
+  const { node } = c;
+  const where = `${node.op} node "${node.name}"`;
+  const xs = x[0]!.shape;
+  const rank = xs.length;
+  let axes: number[];
+  if (node.attrs.overshoot_all_but !== undefined) {
+    const keep = node.attrs.overshoot_all_but as number;
+    axes = xs.map((_d, i) => i).filter((i) => i !== keep);
+  } else if (node.attrs.overshoot_from !== undefined) {
+    const from = axisOf(node.attrs.overshoot_from as number, rank, where);
+    axes = xs.map((_d, i) => i).filter((i) => i >= from);
+  } else {
+    const given = intsFrom(node, x[1], "axes");
+    const noop = node.attrs.noop_with_empty_axes === 1;
+    axes =
+      given && given.length > 0 ? given.map((a) => axisOf(a, rank, where)) : noop ? [] : xs.map((_d, i) => i);
+  }
+  const keep = (node.attrs.keepdims as number | undefined) ?? 1;
+  const reduced = new Set(axes);
+  const kept = xs.map((d, i) => (reduced.has(i) ? 1 : d));
+  const shape = keep ? kept : xs.filter((_d, i) => !reduced.has(i));
+  const os = strides(kept);
+  const n = size(xs);
+  const target = new Int32Array(n);
+  const counter = new Array<number>(rank).fill(0);
+  for (let k = 0; k < n; k++) {
+    let t = 0;
+    for (let a = 0; a < rank; a++) if (!reduced.has(a)) t += counter[a]! * os[a]!;
+    target[k] = t;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++counter[a]! < xs[a]!) break;
+      counter[a] = 0;
+    }
+  }
+  const count = n / Math.max(1, size(kept));
+  p = { shape, target, scale: mean ? 1 / count : 1 };
+  c.cache.set("plan", p);
+  return p;
+}
+
+function reduction(mean: boolean): Op {
+  return linear(
+    (c, x0, x) => {
+      const { shape, target, scale } = planOf(c, x, mean);
+      const out = new Float64Array(size(shape));
+      for (let k = 0; k < target.length; k++) out[target[k]!]! += x0.data[k]!;
+      if (scale !== 1) for (let i = 0; i < out.length; i++) out[i]! *= scale;
+      return tensor(shape, out, x0.dtype);
+    },
+    (c, g, x) => {
+      const { target, scale } = planOf(c, x, mean);
+      const out = new Float64Array(target.length);
+      for (let k = 0; k < target.length; k++) out[k] = g.data[target[k]!]! * scale;
+      return tensor(x[0]!.shape, out) as Tensor;
+    },
+  );
+}
+
+export const reduceSum = reduction(false);
+export const reduceMean = reduction(true);
