@@ -5,6 +5,7 @@ import { createRng } from "../core/rng.js";
 import { Graph, type GraphSpec } from "./graph.js";
 import type { GraphLoss } from "./loss.js";
 import { graphObjective } from "./objective.js";
+import { readOnnxModel } from "./onnx/model.js";
 import { graphSpecFromJson } from "./spec-json.js";
 import { tensor } from "./tensor.js";
 
@@ -61,8 +62,8 @@ function relative(a: Float64Array, b: readonly number[], floor: number): number 
   return m === 0 ? d : d / m;
 }
 
-function setUp(c: Case) {
-  const graph = new Graph(specOf(c));
+function setUp(c: Case, spec: GraphSpec = specOf(c)) {
+  const graph = new Graph(spec);
   // The batch axis may be symbolic ("batch"): the rows are what the data holds.
   const rest = c.graph.inputs[0]!.shape.slice(1) as number[];
   const rows = c.input.length / rest.reduce((a, b) => a * b, 1);
@@ -83,9 +84,24 @@ function setUp(c: Case) {
   return { graph, objective, theta, v };
 }
 
-describe("the graph engine against PyTorch float64", () => {
+const onnxSpec = (c: Case): GraphSpec =>
+  readOnnxModel(
+    new Uint8Array(readFileSync(new URL(`./__golden__/onnx/${c.id}.onnx`, import.meta.url))),
+    `${c.id}.onnx`,
+  ).graph;
+
+describe.each([
+  ["the JSON dump", specOf],
+  ["the .onnx file", onnxSpec],
+] as const)("the graph engine on %s against PyTorch float64", (_from, read) => {
   it.each(file.cases.map((c) => [c.id, c] as const))("%s: loss, gradient and H·v to 1e-9", (_id, c) => {
-    const { graph, objective, theta, v } = setUp(c);
+    const spec = read(c);
+    expect(
+      spec.initializers
+        .filter((i) => i.trainable !== false && !/^int|^uint|^bool/.test(i.dtype))
+        .map((i) => i.name),
+    ).toEqual(c.params.map((p) => p.name));
+    const { graph, objective, theta, v } = setUp(c, spec);
     expect(graph.parameters.map((p) => p.name)).toEqual(c.params.map((p) => p.name));
     const g = new Float64Array(graph.dim);
     const f = objective.gradient(theta, g);

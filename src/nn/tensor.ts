@@ -11,8 +11,20 @@ export interface Tensor {
   readonly dtype: DType;
 }
 
-/** A malformed graph or a shape that does not fit: the message names the node and what to do. */
-export class GraphError extends Error {}
+/**
+ * A malformed graph or a shape that does not fit: the message names the node and what to do, on
+ * one line (names from a file are shown with their control characters escaped).
+ */
+export class GraphError extends Error {
+  constructor(message: string) {
+    let line = "";
+    for (const ch of message) {
+      const code = ch.charCodeAt(0);
+      line += code < 0x20 || code === 0x7f ? JSON.stringify(ch).slice(1, -1) : ch;
+    }
+    super(line);
+  }
+}
 
 export const tensor = (shape: readonly number[], data: Float64Array, dtype: DType = "float"): Tensor => ({
   shape,

@@ -1,7 +1,6 @@
-import { createRequire } from "node:module";
-import type protobuf from "protobufjs";
+import { OnnxFormatError, readOnnxModel, shown } from "../../nn/onnx/model.js";
+import type { AttrValue } from "../../nn/ops/index.js";
 import type { Activation } from "../mlp.js";
-import { ONNX_PROTO } from "./schema.js";
 
 /**
  * A feed-forward network read from an ONNX file (torch.onnx.export, tf2onnx) as weights and
@@ -9,8 +8,9 @@ import { ONNX_PROTO } from "./schema.js";
  * matched to a layer — Gemm, or MatMul then Add, for a dense layer; Relu, Tanh, Sigmoid, Gelu (and
  * the Div–Erf–Add–Mul–Mul chain that PyTorch exports for GELU before opset 20) for its activation;
  * Identity and a leading Flatten as no-ops; a final Softmax or Sigmoid as the loss's link. The
- * model is never executed: anything else is refused with the operator and the node named.
- * float32 initializers are widened to float64 exactly.
+ * model is never executed: anything else is refused with the operator and the node named (the
+ * graph engine, nn/, takes every other network). The file is read by nn/onnx/model.ts, which
+ * checks every size before it expands anything; float32 initializers are widened to float64 exactly.
  */
 export interface OnnxNetwork {
   /** Layer widths from the (flattened) input to the output. */
@@ -45,84 +45,52 @@ interface Node {
   readonly name: string;
   readonly input: readonly string[];
   readonly output: readonly string[];
-  readonly attribute: readonly {
-    name: string;
-    f?: number;
-    i?: number;
-    s?: Uint8Array;
-    t?: TensorMessage;
-    ints?: number[];
-  }[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
 }
-
-interface TensorMessage {
-  name?: string;
-  dims?: number[];
-  dataType?: number;
-  rawData?: Uint8Array;
-  floatData?: number[];
-  doubleData?: number[];
-  int64Data?: number[];
-  dataLocation?: number;
-}
-
-let modelType: protobuf.Type | null = null;
-
-/** ONNX TensorProto.DataType: FLOAT = 1, INT64 = 7, DOUBLE = 11. */
-const FLOAT = 1;
-const INT64 = 7;
-const DOUBLE = 11;
 
 export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNetwork {
-  // protobufjs is loaded on first use: about 0.1 s that no other command's start-up should pay.
-  modelType ??= (createRequire(import.meta.url)("protobufjs") as typeof protobuf)
-    .parse(ONNX_PROTO)
-    .root.lookupType("onnx.ModelProto");
-  let model: {
-    graph?: {
-      node?: Node[];
-      initializer?: TensorMessage[];
-      input?: { name: string; type?: unknown }[];
-      output?: { name: string }[];
-    };
-    opsetImport?: { domain?: string; version?: number }[];
-    producerName?: string;
-    producerVersion?: string;
-  };
+  let model: ReturnType<typeof readOnnxModel>;
   try {
-    // arrays: every repeated field present (empty when absent), so a node always has its lists.
-    model = modelType.toObject(modelType.decode(bytes), { longs: Number, arrays: true }) as typeof model;
+    model = readOnnxModel(bytes, source);
   } catch (e) {
-    throw new OnnxError(`${source} is not an ONNX model (${(e as Error).message})`);
+    if (e instanceof OnnxFormatError) throw new OnnxError(e.message);
+    throw e;
   }
-  const graph = model.graph;
-  if (!graph?.node || graph.node.length === 0)
-    throw new OnnxError(`${source} is not an ONNX model: it has no graph of nodes`);
-  const opset = model.opsetImport?.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 0;
-  const producer = [model.producerName, model.producerVersion].filter(Boolean).join(" ") || "unknown";
-
+  const { opset, producer } = model;
   const tensors = new Map<string, Tensor>();
-  for (const t of graph.initializer ?? []) tensors.set(t.name ?? "", tensorValues(t, source));
-  const nodes = graph.node;
+  for (const t of model.graph.initializers)
+    tensors.set(t.name, {
+      dims: t.dims,
+      values: Float64Array.from(t.values),
+      type: t.dtype === "float32" ? "float32" : t.dtype === "float64" ? "float64" : "int64",
+    });
+  const nodes: Node[] = model.graph.nodes.map((n) => ({
+    opType: n.op,
+    name: n.name,
+    input: n.inputs,
+    output: n.outputs,
+    attrs: n.attrs,
+  }));
   // Constant nodes are values too (PyTorch exports GELU's √2, 1 and ½ as Constant nodes).
   for (const node of nodes)
     if (node.opType === "Constant") {
-      const value = attr(node, "value")?.t;
-      const scalar = attr(node, "value_float")?.f;
-      if (value) tensors.set(node.output[0]!, tensorValues(value, source));
-      else if (scalar !== undefined)
+      const value = node.attrs.value;
+      const scalar = node.attrs.value_float;
+      if (value !== undefined && typeof value === "object" && "data" in value)
+        tensors.set(node.output[0]!, {
+          dims: value.shape,
+          values: value.data,
+          type: value.dtype === "int" ? "int64" : "float32",
+        });
+      else if (typeof scalar === "number")
         tensors.set(node.output[0]!, { dims: [], values: Float64Array.of(scalar), type: "float32" });
       else throw refuse(node, "a Constant of a kind other than a tensor or a float");
     }
-  const inputs = (graph.input ?? []).filter((i) => !tensors.has(i.name));
-  if (inputs.length !== 1)
-    throw new OnnxError(
-      `${source} has ${inputs.length} inputs (${inputs.map((i) => shown(i.name)).join(", ") || "none"}); overshoot imports networks of one input`,
-    );
-  const outputs = graph.output ?? [];
+  const inputs = model.graph.inputs;
+  const outputs = model.graph.outputs;
   if (outputs.length !== 1)
     throw new OnnxError(`${source} has ${outputs.length} outputs; overshoot imports networks of one output`);
-  const inputShape = shapeOf(inputs[0]!.type).slice(1);
+  const inputShape = model.inputShape.map((d) => d ?? 0);
   const finalName = outputs[0]!.name;
 
   /** The nodes that read a value, Constant nodes aside. */
@@ -339,13 +307,6 @@ export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNe
   }
 }
 
-/** A name from the file, as one printable line: control characters escaped, at most 80 characters. */
-function shown(name: string | undefined): string {
-  // proto2: an absent name or op_type decodes as undefined.
-  const s = JSON.stringify(name ?? "").slice(1, -1);
-  return s.length > 80 ? `${s.slice(0, 77)}…` : s;
-}
-
 /** W as out × in row-major, from B stored out × in (transB) or in × out, times alpha. */
 function outInWeights(
   b: Float64Array,
@@ -362,72 +323,15 @@ function outInWeights(
   return w;
 }
 
-function tensorValues(t: TensorMessage, source: string): Tensor {
-  const dims = (t.dims ?? []).map(Number);
-  const count = dims.reduce((a, b) => a * b, 1);
-  const name = JSON.stringify(t.name ?? "");
-  if (t.dataLocation === 1)
-    throw new OnnxError(
-      `${source}: tensor ${name} is stored in an external file; export with the weights inside the model (a model under 2 GB)`,
-    );
-  let values: Float64Array;
-  let type: Tensor["type"];
-  if (t.dataType === FLOAT) {
-    type = "float32";
-    if (t.rawData && t.rawData.length > 0) {
-      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-      values = Float64Array.from({ length: t.rawData.byteLength / 4 }, (_, i) =>
-        view.getFloat32(4 * i, true),
-      );
-    } else values = Float64Array.from(t.floatData ?? [], Math.fround);
-  } else if (t.dataType === DOUBLE) {
-    type = "float64";
-    if (t.rawData && t.rawData.length > 0) {
-      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-      values = Float64Array.from({ length: t.rawData.byteLength / 8 }, (_, i) =>
-        view.getFloat64(8 * i, true),
-      );
-    } else values = Float64Array.from(t.doubleData ?? []);
-  } else if (t.dataType === INT64) {
-    // Shapes (a Reshape's target): small integers, exact as doubles.
-    type = "int64";
-    if (t.rawData && t.rawData.length > 0) {
-      const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
-      values = Float64Array.from({ length: t.rawData.byteLength / 8 }, (_, i) =>
-        Number(view.getBigInt64(8 * i, true)),
-      );
-    } else values = Float64Array.from(t.int64Data ?? [], Number);
-  } else {
-    // Other element types are no layer's weights; a node that uses one is refused by name.
-    return { dims, values: new Float64Array(0), type: "int64" };
-  }
-  if (values.length !== count)
-    throw new OnnxError(
-      `${source}: tensor ${name} has ${values.length} values for its shape [${dims.join(", ")}]`,
-    );
-  for (const v of values)
-    if (!Number.isFinite(v)) throw new OnnxError(`${source}: tensor ${name} holds ${v}, not a finite number`);
-  return { dims, values, type };
-}
-
-function shapeOf(type: unknown): number[] {
-  const dims = (type as { tensorType?: { shape?: { dim?: { dimValue?: number }[] } } })?.tensorType?.shape
-    ?.dim;
-  return (dims ?? []).map((d) => Number(d.dimValue ?? 0));
-}
-
-function attr(node: Node, name: string) {
-  return node.attribute.find((a) => a.name === name);
-}
 function attrInt(node: Node, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a?.i !== undefined ? Number(a.i) : fallback;
+  const a = node.attrs[name];
+  return typeof a === "number" ? a : fallback;
 }
 function attrFloat(node: Node, name: string, fallback: number): number {
-  const a = attr(node, name);
-  return a?.f !== undefined ? a.f : fallback;
+  const a = node.attrs[name];
+  return typeof a === "number" ? a : fallback;
 }
 function attrString(node: Node, name: string, fallback: string): string {
-  const a = attr(node, name);
-  return a?.s ? new TextDecoder().decode(a.s) : fallback;
+  const a = node.attrs[name];
+  return typeof a === "string" ? a : fallback;
 }
