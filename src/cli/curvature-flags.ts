@@ -1,4 +1,5 @@
 import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
+import { objectiveBlocks } from "../analysis/curvature/spectrum.js";
 import { measurementObjective } from "../analysis/training/train.js";
 import type { Objective } from "../objectives/types.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
@@ -53,10 +54,11 @@ export function measuredObjective(
 /** Per-layer blocks unless --layers=false; refused for objectives without layers. */
 export function layersWanted(flags: ParsedFlags, objective: Objective): boolean {
   const layers = flags["layers"] as boolean | undefined;
-  const network = networkOf(objective);
+  // An MLP's layers, or a graph network's parameter groups (its modules).
+  const network = networkOf(objective) !== undefined || objectiveBlocks(objective) !== null;
   if (layers === true && !network)
     throw new CliError("--layers applies to a network: add --data … --model mlp");
-  return layers !== false && network !== undefined;
+  return layers !== false && network;
 }
 
 /** What --batch-size and --batches ask for, checked before any work; null without --batch-size. */

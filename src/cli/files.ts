@@ -256,3 +256,35 @@ export function readMatrixCsv(path: string): { values: Float64Array; n: number }
   });
   return { values: Float64Array.from(rows.flat()), n };
 }
+
+/** ONNX files above this are refused before they are read (protobuf's own limit is 2 GB). */
+const MAX_MODEL_BYTES = 2 ** 31 - 1;
+
+/** The file's bytes, after checking it is a regular file of a size a model can have. */
+export function readModelBytes(path: string, flag: string): Uint8Array {
+  let size: number;
+  try {
+    const s = statSync(path);
+    if (!s.isFile())
+      throw new CliError(
+        `cannot read --${flag} ${path}: not a regular file (give the .onnx file torch.onnx.export wrote)`,
+      );
+    size = s.size;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(
+      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  if (size > MAX_MODEL_BYTES)
+    throw new CliError(
+      `cannot read --${flag} ${path}: ${size} bytes, past ONNX's 2 GB limit for a model with its weights inside`,
+    );
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new CliError(
+      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { GraphLoss } from "../nn/loss.js";
 import { ExpressionError } from "../objectives/expression-error.js";
 import { mlpObjective } from "../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
@@ -11,6 +12,7 @@ import { type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
 import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
+import { graphNetworkFromFlags } from "./graph-network.js";
 import { type Network, networkFromFlags, onnxPathFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
@@ -162,6 +164,25 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
     throw new CliError(unknownMessage("model", model, MODELS));
   if (onnx && model !== "mlp")
     throw new CliError(`--${onnx.flag} ${onnx.path} is a network: drop --model ${model}`);
+  if (model === "mlp" && onnx) {
+    const seed = (flags["seed"] as number | undefined) ?? 0;
+    const g = graphNetworkFromFlags(flags, onnx, seed);
+    if (g) {
+      const description = `graph network on ${g.describe}`;
+      defaultStarts.set(g.objective, g.theta0);
+      return {
+        objective: g.objective,
+        source: {
+          kind: "graph",
+          graph: g.spec,
+          inputShape: g.inputShape,
+          loss: g.data.loss as GraphLoss,
+          data: g.data.train,
+          description,
+        },
+      };
+    }
+  }
   if (model === "mlp") {
     const network = networkFromFlags(flags);
     const description = `mlp ${network.spec.sizes.join("-")} on ${network.data.describe}`;

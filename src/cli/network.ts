@@ -26,6 +26,7 @@ import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";
+import { readModelBytes } from "./files.js";
 import { flagMessage } from "./flag-tables.js";
 import { unknownMessage } from "./suggest.js";
 
@@ -99,7 +100,7 @@ export function networkFromFlags(flags: ParsedFlags): Network {
 }
 
 /** --loss, checked against the losses there are. */
-function lossFromFlags(flags: ParsedFlags): Loss | undefined {
+export function lossFromFlags(flags: ParsedFlags): Loss | undefined {
   const loss = flags["loss"] as string | undefined;
   if (loss !== undefined && !(LOSSES as readonly string[]).includes(loss))
     throw new CliError(unknownMessage("loss", loss, LOSSES));
@@ -129,14 +130,7 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     if (flags[key] !== undefined)
       throw new CliError(`--${key} comes from the model in ${onnx.path}: drop it`);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(readFileSync(onnx.path));
-  } catch (e) {
-    throw new CliError(
-      `cannot read --${onnx.flag} ${onnx.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
+  const bytes = readModelBytes(onnx.path, onnx.flag);
   let net: OnnxNetwork;
   try {
     net = readOnnxNetwork(bytes, onnx.path);
@@ -204,7 +198,13 @@ export function initialWeights(flags: ParsedFlags, sizes: readonly number[], see
   }
 }
 
-function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): Prepared {
+export function prepareData(
+  flags: ParsedFlags,
+  loss: Loss | undefined,
+  seed: number,
+  /** The model's outputs, when it fixes them: class labels are one-hot over that many. */
+  modelOutputs?: number,
+): Prepared {
   const name = flags["data"] as string | undefined;
   if (name === undefined)
     throw new CliError(`missing --data (${SYNTHETIC.join(", ")}, or a CSV file with --target)`);
@@ -295,7 +295,15 @@ function prepareData(flags: ParsedFlags, loss: Loss | undefined, seed: number): 
     throw new CliError(
       `invalid --loss: bce has one output, for two classes; this data has ${classes}: use --loss cross-entropy`,
     );
-  const outputs = labels ? (chosen === "bce" ? 1 : Math.max(2, classes)) : 1;
+  if (labels && modelOutputs !== undefined && modelOutputs > 1 && classes > modelOutputs)
+    throw new CliError(
+      `--data ${name} has ${classes} classes; the model has ${modelOutputs} outputs (one per class)`,
+    );
+  const outputs = labels
+    ? chosen === "bce"
+      ? 1
+      : Math.max(2, classes, modelOutputs !== undefined && modelOutputs > 1 ? modelOutputs : 0)
+    : 1;
   const y = new Float64Array(rows * outputs);
   for (let r = 0; r < rows; r++) {
     if (!labels) y[r] = target![r]!;

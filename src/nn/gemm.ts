@@ -3,7 +3,63 @@
  * with op(A) = A (m×k) or Aᵀ (A stored k×m), op(B) = B (k×n) or Bᵀ (B stored n×k). Each output is
  * its old value (or 0) plus the products in increasing p, one multiply and one add each.
  */
+import { createKernels, type Kernels } from "../objectives/kernels/index.js";
+
+/** Below this many multiply–adds the copies into the WebAssembly heap cost more than they save. */
+const KERNEL_WORK = 2048;
+
+let kernels: Kernels | null = null;
+
+/** The process's kernels (WebAssembly SIMD where it loads), over a heap of at least `doubles`. */
+function heap(doubles: number): Kernels {
+  if (!kernels || kernels.f64.length < doubles) kernels = createKernels(Math.max(doubles, 2 * (kernels?.f64.length ?? 0), 1 << 16));
+  return kernels;
+}
+
+/**
+ * The product on the MLP's kernels (kernels/: WebAssembly SIMD, or their JS twin, the same bits):
+ * A, B (and C when accumulating) copied into the heap, C copied back.
+ */
 export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  A: Float64Array,
+  aOff: number,
+  transA: boolean,
+  B: Float64Array,
+  bOff: number,
+  transB: boolean,
+  C: Float64Array,
+  cOff: number,
+  accumulate: boolean,
+): void {
+  if (m * n * k < KERNEL_WORK || (transA && transB)) {
+    gemmJs(m, n, k, A, aOff, transA, B, bOff, transB, C, cOff, accumulate);
+    return;
+  }
+  const mk = m * k;
+  const kn = k * n;
+  const mn = m * n;
+  const K = heap(mk + kn + mn);
+  const h = K.f64;
+  const a = 0;
+  const b = mk;
+  const c = mk + kn;
+  h.set(A.subarray(aOff, aOff + mk), a);
+  h.set(B.subarray(bOff, bOff + kn), b);
+  if (accumulate) h.set(C.subarray(cOff, cOff + mn), c);
+  if (!transA && !transB) K.nn(m, n, k, a, k, b, n, c, n, accumulate ? 1 : 0);
+  else if (!transA) K.nt(m, n, k, a, k, b, k, c, n, accumulate ? 1 : 0);
+  else {
+    if (!accumulate) h.fill(0, c, c + mn);
+    K.tn(m, n, k, a, m, b, n, c, n);
+  }
+  C.set(h.subarray(c, c + mn), cOff);
+}
+
+/** The same product in plain loops (small products, and Aᵀ·Bᵀ). */
+export function gemmJs(
   m: number,
   n: number,
   k: number,

@@ -24,7 +24,7 @@ interface Case {
   batchNorm: "train" | "eval" | null;
   graph: {
     inputs: { name: string; shape: (number | string)[] }[];
-    outputs: { name: string }[];
+    outputs: { name: string; shape: (number | string)[] }[];
     initializers: (JsonTensor & { name: string; trainable: boolean })[];
     nodes: {
       op: string;
@@ -65,15 +65,22 @@ function relative(a: Float64Array, b: readonly number[], floor: number): number 
 function setUp(c: Case, spec: GraphSpec = specOf(c)) {
   const graph = new Graph(spec);
   // The batch axis may be symbolic ("batch"): the rows are what the data holds.
-  const rest = c.graph.inputs[0]!.shape.slice(1) as number[];
-  const rows = c.input.length / rest.reduce((a, b) => a * b, 1);
-  const inputShape = [rows, ...rest];
-  const width = c.loss === "cross-entropy" ? 1 : c.targets.length / rows;
-  const objective = graphObjective(graph, {
-    input: tensor(inputShape, Float64Array.from(c.input)),
-    targets: { values: Float64Array.from(c.targets), width },
-    loss: c.loss,
-  });
+  const inputShape = c.graph.inputs[0]!.shape.slice(1) as number[];
+  const rows = c.input.length / inputShape.reduce((a, b) => a * b, 1);
+  // Cross-entropy's integer labels become one-hot rows, as the MLP takes them.
+  let y = Float64Array.from(c.targets);
+  if (c.loss === "cross-entropy") {
+    const classes = c.graph.outputs[0]!.shape[1] as number;
+    y = new Float64Array(rows * classes);
+    c.targets.forEach((label, r) => {
+      y[r * classes + label] = 1;
+    });
+  }
+  const objective = graphObjective(
+    graph,
+    { x: Float64Array.from(c.input), y, rows },
+    { loss: c.loss, inputShape },
+  );
   const theta = new Float64Array(graph.dim);
   const v = new Float64Array(graph.dim);
   for (const p of graph.parameters) {

@@ -72,6 +72,8 @@ export class Graph {
   private readonly constants: Map<string, Tensor>;
   /** Values that depend on the parameters. */
   private readonly varying: Set<string>;
+  /** For every value, the name of the first node of the file that reads it. */
+  private readonly readers = new Map<string, string>();
 
   constructor(spec: GraphSpec, options: GraphOptions = {}) {
     this.opset = spec.opset;
@@ -98,6 +100,8 @@ export class Graph {
     this.dim = offset;
     this.constants = constants;
 
+    for (const n of spec.nodes)
+      for (const i of n.inputs) if (!this.readers.has(i)) this.readers.set(i, n.name);
     // Composite operators become primitives; then every node is checked and put in dependency order.
     const rewrite = expansions(options.batchNorm ?? "as-exported");
     let counter = 0;
@@ -131,6 +135,11 @@ export class Graph {
     this.varying = varying;
     if (!this.nodes.some((n) => n.outputs.includes(this.output)))
       throw new GraphError(`the graph's output "${this.output}" is not computed by any node`);
+  }
+
+  /** The name of the first node (as the file has it) that reads a value. */
+  readerOf(value: string): string | undefined {
+    return this.readers.get(value);
   }
 
   /**

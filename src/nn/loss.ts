@@ -5,7 +5,7 @@ import { GraphError, shapeText, type Tensor, tensor } from "./tensor.js";
  * The loss heads on a network's output y (rows × outputs, each row flattened), summed over the
  * block's rows and scaled by 1/N for the N rows of the whole batch (the MLP's conventions):
  *   mse: Σ_o (y − t)²      half-mse: ½Σ_o (y − t)²
- *   cross-entropy: logsumexp(y) − y_label (integer labels)
+ *   cross-entropy: Σ_o t_o·(logsumexp(y) − y_o) (t one-hot, or any distribution)
  *   bce: softplus(y) − t·y (one output, t ∈ [0, 1])
  * with the adjoint ȳ = ∂ℓ/∂y and its R-operator R{ȳ} = ∇²_y ℓ · R{y}.
  */
@@ -18,7 +18,7 @@ export interface Head {
   readonly adjoint: Tensor;
 }
 
-/** The targets of rows r0 … r0 + rows − 1: `width` numbers per row (mse, bce) or one label (cross-entropy). */
+/** The targets, `width` numbers per row (one-hot for cross-entropy, as the MLP takes them). */
 export interface Targets {
   readonly values: Float64Array;
   readonly width: number;
@@ -38,31 +38,34 @@ export function head(
   const Y = y.data;
   const T = targets.values;
   let value = 0;
+  if (targets.width !== width)
+    throw new GraphError(
+      `the targets have ${targets.width} values per row; the output ${shapeText(y.shape)} has ${width}`,
+    );
   if (loss === "cross-entropy") {
-    if (targets.width !== 1) throw new GraphError("cross-entropy takes one integer label per row");
     if (width < 2)
       throw new GraphError(
         `cross-entropy needs 2 or more outputs per row; the output is ${shapeText(y.shape)}`,
       );
     for (let r = 0; r < rows; r++) {
       const at = r * width;
-      const label = T[r0 + r]!;
+      const t = (r0 + r) * width;
       let m = Number.NEGATIVE_INFINITY;
       for (let o = 0; o < width; o++) m = Math.max(m, Y[at + o]!);
       let z = 0;
       for (let o = 0; o < width; o++) z += Math.exp(Y[at + o]! - m);
       const lse = m + Math.log(z);
-      value += lse - Y[at + label]!;
-      if (withAdjoint) {
-        for (let o = 0; o < width; o++) g[at + o] = Math.exp(Y[at + o]! - lse) * scale;
-        g[at + label]! -= scale;
+      let mass = 0;
+      for (let o = 0; o < width; o++) {
+        const to = T[t + o]!;
+        mass += to;
+        if (to !== 0) value += to * (lse - Y[at + o]!);
       }
+      // ∂ℓ/∂y_o = (Σt)·p_o − t_o.
+      if (withAdjoint)
+        for (let o = 0; o < width; o++) g[at + o] = (mass * Math.exp(Y[at + o]! - lse) - T[t + o]!) * scale;
     }
   } else {
-    if (targets.width !== width)
-      throw new GraphError(
-        `the targets have ${targets.width} values per row; the output ${shapeText(y.shape)} has ${width}`,
-      );
     for (let i = 0; i < Y.length; i++) {
       const z = Y[i]!;
       const t = T[r0 * width + i]!;
@@ -86,7 +89,14 @@ export function head(
 }
 
 /** R{ȳ} = scale · ∇²_y ℓ · ẏ, row by row. */
-export function headCurvature(loss: GraphLoss, y: Tensor, dy: Tensor, scale: number): Tensor {
+export function headCurvature(
+  loss: GraphLoss,
+  y: Tensor,
+  dy: Tensor,
+  targets: Targets,
+  r0: number,
+  scale: number,
+): Tensor {
   const rows = y.shape[0] ?? 1;
   const width = y.data.length / rows;
   const Y = y.data;
@@ -106,9 +116,11 @@ export function headCurvature(loss: GraphLoss, y: Tensor, dy: Tensor, scale: num
       }
       break;
     case "cross-entropy":
-      // (diag p − p pᵀ)·ẏ for p = softmax(y).
+      // (Σt)·(diag p − p pᵀ)·ẏ for p = softmax(y).
       for (let r = 0; r < rows; r++) {
         const at = r * width;
+        let mass = 0;
+        for (let o = 0; o < width; o++) mass += targets.values[(r0 + r) * width + o]!;
         let m = Number.NEGATIVE_INFINITY;
         for (let o = 0; o < width; o++) m = Math.max(m, Y[at + o]!);
         let z = 0;
@@ -116,7 +128,7 @@ export function headCurvature(loss: GraphLoss, y: Tensor, dy: Tensor, scale: num
         let pd = 0;
         for (let o = 0; o < width; o++) pd += (Math.exp(Y[at + o]! - m) / z) * D[at + o]!;
         for (let o = 0; o < width; o++)
-          out[at + o] = (Math.exp(Y[at + o]! - m) / z) * (D[at + o]! - pd) * scale;
+          out[at + o] = mass * (Math.exp(Y[at + o]! - m) / z) * (D[at + o]! - pd) * scale;
       }
       break;
   }

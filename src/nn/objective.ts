@@ -1,7 +1,7 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective, TrivialBaseline } from "../objectives/types.js";
 import type { Graph } from "./graph.js";
 import { type GraphLoss, head, headCurvature, type Targets } from "./loss.js";
-import { GraphError, type Tensor, tensor } from "./tensor.js";
+import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";
 
 /**
  * A graph network on data as an Objective: f(θ) = (1/N) Σ_rows ℓ(network(θ, row), target), its
@@ -11,37 +11,62 @@ import { GraphError, type Tensor, tensor } from "./tensor.js";
  * over all N rows at once, as PyTorch's training mode does over the batch it is given.
  */
 export interface GraphData {
-  /** N × (the model's input shape), row-major. */
-  readonly input: Tensor;
-  readonly targets: Targets;
-  readonly loss: GraphLoss;
+  /** Inputs, rows × (the model's input shape, flattened), row-major. */
+  readonly x: Float64Array;
+  /** Targets, rows × outputs (one-hot for cross-entropy). */
+  readonly y: Float64Array;
+  readonly rows: number;
 }
 
 export interface GraphObjectiveOptions {
-  /** Rows per block (default: all rows). */
+  readonly loss: GraphLoss;
+  /** The shape of one row as the model takes it (e.g. [1, 28, 28]); its product is the row's width. */
+  readonly inputShape: readonly number[];
+  /** Rows per block (default 256; all rows when an operator couples them). */
   readonly rowsPerBlock?: number;
+  readonly baseline?: TrivialBaseline;
+  readonly description?: string;
+}
+
+/** A group of parameters reported together (a layer: a module's weight and bias). */
+export interface ParameterGroup {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface GraphObjective extends Objective {
   readonly graph: Graph;
   readonly rows: number;
+  /** The parameters grouped by module (conv1, blocks.0.ln …), for per-layer curvature. */
+  readonly blocks: readonly ParameterGroup[];
+  /** Mean loss and, for classification, accuracy (rows whose largest output is the target's largest). */
+  evaluate(theta: Float64Array, data?: GraphData): { loss: number; accuracy: number | null };
+  /** The gradient on other rows (a minibatch) than the objective's own. */
+  gradientOn(theta: Float64Array, out: Float64Array, data: GraphData): number;
+  /** The same network and loss on other rows. */
+  on(data: GraphData, description?: string): GraphObjective;
 }
 
 export function graphObjective(
   graph: Graph,
   data: GraphData,
-  options: GraphObjectiveOptions = {},
+  options: GraphObjectiveOptions,
 ): GraphObjective {
-  const N = data.input.shape[0] ?? 0;
-  if (N < 1) throw new GraphError("no rows of data");
-  const rest = data.input.shape.slice(1);
-  const width = data.input.data.length / N;
-  const per = graph.couplesRows ? N : Math.max(1, Math.min(N, options.rowsPerBlock ?? N));
-  const scale = 1 / N;
-  const block = (r0: number, rows: number): Tensor =>
-    tensor([rows, ...rest], data.input.data.subarray(r0 * width, (r0 + rows) * width));
-  const blocks = (visit: (x: Tensor, r0: number) => void): void => {
-    for (let r0 = 0; r0 < N; r0 += per) visit(block(r0, Math.min(per, N - r0)), r0);
+  const width = size(options.inputShape);
+  if (data.rows < 1) throw new GraphError("no rows of data");
+  if (data.x.length !== data.rows * width)
+    throw new GraphError(
+      `${data.x.length} input values for ${data.rows} rows of ${shapeText(options.inputShape)} (${width} each)`,
+    );
+  const outputs = data.y.length / data.rows;
+  const per = graph.couplesRows ? Number.POSITIVE_INFINITY : Math.max(1, options.rowsPerBlock ?? 256);
+  const block = (d: GraphData, r0: number, rows: number): Tensor =>
+    tensor([rows, ...options.inputShape], d.x.subarray(r0 * width, (r0 + rows) * width));
+  const visit = (d: GraphData, f: (x: Tensor, r0: number, targets: Targets) => void): void => {
+    const targets: Targets = { values: d.y, width: d.y.length / d.rows };
+    const step = Math.min(per, d.rows);
+    for (let r0 = 0; r0 < d.rows; r0 += step) f(block(d, r0, Math.min(step, d.rows - r0)), r0, targets);
   };
   const names = graph.parameters.flatMap((p) =>
     Array.from({ length: p.size }, (_v, i) => (p.size === 1 ? p.name : `${p.name}[${i}]`)),
@@ -50,45 +75,99 @@ export function graphObjective(
     if (theta.length !== graph.dim)
       throw new GraphError(`a point of ${theta.length} values for ${graph.dim} parameters`);
   };
+  const value = (theta: Float64Array, d: GraphData): number => {
+    check(theta);
+    let f = 0;
+    visit(d, (x, r0, targets) => {
+      const pass = graph.run(theta, x, null);
+      f += head(options.loss, pass.values.get(graph.output)!, targets, r0, 1 / d.rows, false).value;
+    });
+    return f;
+  };
+  const gradientOn = (theta: Float64Array, out: Float64Array, d: GraphData): number => {
+    check(theta);
+    out.fill(0);
+    let f = 0;
+    visit(d, (x, r0, targets) => {
+      const pass = graph.run(theta, x, null);
+      const h = head(options.loss, pass.values.get(graph.output)!, targets, r0, 1 / d.rows, true);
+      f += h.value;
+      graph.backward(pass, h.adjoint, null, out, null);
+    });
+    return f;
+  };
   return {
     graph,
-    rows: N,
+    rows: data.rows,
     dim: graph.dim,
     names,
-    description: { kind: "builtin", name: "graph" },
+    blocks: parameterGroups(graph),
+    description: { kind: "builtin", name: options.description ?? "graph" },
     training: true,
-    value(theta) {
-      check(theta);
-      let f = 0;
-      blocks((x, r0) => {
-        const pass = graph.run(theta, x, null);
-        f += head(data.loss, pass.values.get(graph.output)!, data.targets, r0, scale, false).value;
-      });
-      return f;
-    },
-    gradient(theta, out) {
-      check(theta);
-      out.fill(0);
-      let f = 0;
-      blocks((x, r0) => {
-        const pass = graph.run(theta, x, null);
-        const h = head(data.loss, pass.values.get(graph.output)!, data.targets, r0, scale, true);
-        f += h.value;
-        graph.backward(pass, h.adjoint, null, out, null);
-      });
-      return f;
-    },
+    ...(options.baseline ? { baseline: options.baseline } : {}),
+    value: (theta) => value(theta, data),
+    gradient: (theta, out) => gradientOn(theta, out, data),
+    gradientOn,
     hessianVector(theta, v, out) {
       check(theta);
       out.fill(0);
-      blocks((x, r0) => {
+      visit(data, (x, r0, targets) => {
         const pass = graph.run(theta, x, v);
         const y = pass.values.get(graph.output)!;
-        const h = head(data.loss, y, data.targets, r0, scale, true);
+        const h = head(options.loss, y, targets, r0, 1 / data.rows, true);
         const dy = pass.tangents!.get(graph.output);
-        const r = dy ? headCurvature(data.loss, y, dy, scale) : null;
+        const r = dy ? headCurvature(options.loss, y, dy, targets, r0, 1 / data.rows) : null;
         graph.backward(pass, h.adjoint, r, null, out);
       });
     },
+    evaluate(theta, d = data) {
+      let correct = 0;
+      let f = 0;
+      const classify = options.loss === "cross-entropy" || options.loss === "bce";
+      visit(d, (x, r0, targets) => {
+        const y = graph.run(theta, x, null).values.get(graph.output)!;
+        f += head(options.loss, y, targets, r0, 1 / d.rows, false).value;
+        if (!classify) return;
+        const rows = y.shape[0]!;
+        for (let r = 0; r < rows; r++) {
+          const t = (r0 + r) * outputs;
+          if (outputs === 1) {
+            if (y.data[r]! > 0 === d.y[t]! > 0.5) correct++;
+            continue;
+          }
+          let best = 0;
+          let label = 0;
+          for (let o = 1; o < outputs; o++) {
+            if (y.data[r * outputs + o]! > y.data[r * outputs + best]!) best = o;
+            if (d.y[t + o]! > d.y[t + label]!) label = o;
+          }
+          if (best === label) correct++;
+        }
+      });
+      return { loss: f, accuracy: classify ? correct / d.rows : null };
+    },
+    on: (d, description) => graphObjective(graph, d, { ...options, ...(description ? { description } : {}) }),
   };
+}
+
+/**
+ * Parameters grouped by the module that holds them: "conv1.weight" and "conv1.bias" form "conv1";
+ * an initializer the exporter renamed ("onnx::MatMul_109", a transposed Linear weight) joins the
+ * module of the node that reads it ("/q/MatMul" → "q"), so the groups follow the model's layers.
+ */
+export function parameterGroups(graph: Graph): ParameterGroup[] {
+  const groups: ParameterGroup[] = [];
+  for (const p of graph.parameters) {
+    let name = p.name.includes(".") ? p.name.slice(0, p.name.lastIndexOf(".")) : null;
+    if (name === null) {
+      const reader = graph.readerOf(p.name);
+      const path = reader?.replace(/^\//, "").split("/") ?? [];
+      name = path.length > 1 ? path.slice(0, -1).join(".") : p.name;
+    }
+    const last = groups[groups.length - 1];
+    if (last && last.name === name && last.end === p.offset)
+      groups[groups.length - 1] = { ...last, end: p.offset + p.size };
+    else groups.push({ name, start: p.offset, end: p.offset + p.size });
+  }
+  return groups;
 }

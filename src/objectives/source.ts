@@ -1,3 +1,7 @@
+import { Graph, type GraphSpec } from "../nn/graph.js";
+import type { GraphLoss } from "../nn/loss.js";
+import { graphObjective } from "../nn/objective.js";
+import { trivialBaseline } from "./baseline.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "./mlp.js";
 import { type ModelName, modelObjective } from "./models.js";
 import { createObjectiveWith, isBuiltinName, type ObjectiveSpec } from "./spec.js";
@@ -11,7 +15,16 @@ import type { Objective } from "./types.js";
 export type ObjectiveSource =
   | { readonly kind: "spec"; readonly spec: ObjectiveSpec }
   | { readonly kind: "model"; readonly model: ModelName; readonly design: Design; readonly source: string }
-  | { readonly kind: "mlp"; readonly spec: MlpSpec; readonly data: MlpData; readonly description: string };
+  | { readonly kind: "mlp"; readonly spec: MlpSpec; readonly data: MlpData; readonly description: string }
+  | {
+      readonly kind: "graph";
+      /** The network as a graph (nn/graph.ts), plain data that crosses to a worker thread. */
+      readonly graph: GraphSpec;
+      readonly inputShape: readonly number[];
+      readonly loss: GraphLoss;
+      readonly data: MlpData;
+      readonly description: string;
+    };
 
 /** An expression compiler (compileExpression), passed in so this module does not load mathjs. */
 export type Compile = (text: string, options?: { vars: readonly string[] }) => Objective;
@@ -33,5 +46,14 @@ export function objectiveFromSource(source: ObjectiveSource, compile?: Compile):
       return modelObjective(source.model, source.design, source.source);
     case "mlp":
       return mlpObjective(source.spec, source.data, source.description);
+    case "graph": {
+      const { data, loss } = source;
+      return graphObjective(new Graph(source.graph), data, {
+        loss,
+        inputShape: source.inputShape,
+        baseline: trivialBaseline(loss, data.y, data.rows, data.y.length / data.rows),
+        description: source.description,
+      });
+    }
   }
 }

@@ -35,8 +35,10 @@ export interface SpectrumOptions {
   readonly onProbe?: (done: number, of: number) => void;
 }
 
-/** The layers of an objective that has them (a network's layout), else null. */
+/** The layers of an objective that has them (a graph's parameter groups, an MLP's layout), else null. */
 export function objectiveBlocks(objective: Objective): ParameterBlock[] | null {
+  const groups = (objective as { blocks?: readonly ParameterBlock[] }).blocks;
+  if (Array.isArray(groups) && groups.length > 0) return [...groups];
   const layout = (objective as { layout?: readonly { w: number; b: number; out: number }[] }).layout;
   return Array.isArray(layout) && layout.length > 0 ? layerBlocks(layout) : null;
 }

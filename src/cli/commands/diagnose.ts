@@ -118,6 +118,10 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
+  if (source.kind === "graph")
+    throw new CliError(
+      "diagnose --data measures scaling and minibatch noise on dense networks; for this model run overshoot stability with the same --model-onnx and --data",
+    );
   const start = Float64Array.from(requireStart(flags, objective, "init"));
   const logged = records.find((r) => r.lr !== undefined)?.lr;
   const lr = (flags["lr"] as number | undefined) ?? logged;

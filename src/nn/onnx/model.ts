@@ -47,13 +47,11 @@ export class OnnxFormatError extends Error {}
 
 // TensorProto.DataType
 const FLOAT = 1;
-const UINT8 = 2;
 const INT8 = 3;
 const UINT16 = 4;
 const INT16 = 5;
 const INT32 = 6;
 const INT64 = 7;
-const BOOL = 9;
 const FLOAT16 = 10;
 const DOUBLE = 11;
 const TYPE_NAMES: Record<number, string> = {

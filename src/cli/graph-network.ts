@@ -1,0 +1,155 @@
+import { Graph, type GraphSpec } from "../nn/graph.js";
+import type { GraphLoss } from "../nn/loss.js";
+import { type GraphObjective, graphObjective } from "../nn/objective.js";
+import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
+import { GraphError, tensor } from "../nn/tensor.js";
+import { trivialBaseline } from "../objectives/baseline.js";
+import type { Loss } from "../objectives/mlp.js";
+import { OnnxError, readOnnxNetwork } from "../objectives/onnx/read.js";
+import type { ParsedFlags } from "./args.js";
+import { CliError } from "./errors.js";
+import { readModelBytes } from "./files.js";
+import { lossFromFlags, type Prepared, prepareData } from "./network.js";
+
+/**
+ * A network from an ONNX file that is not a plain chain of dense layers (a CNN, BatchNorm,
+ * residual connections, LayerNorm, attention): run by the graph engine (nn/) on the rows of
+ * --data, each reshaped to the model's input shape.
+ */
+export interface GraphNetwork {
+  readonly objective: GraphObjective;
+  readonly data: Prepared;
+  readonly theta0: Float64Array;
+  readonly model: OnnxModel;
+  /** The graph as plain data, for worker threads (sweep). */
+  readonly spec: GraphSpec;
+  readonly inputShape: readonly number[];
+  readonly describe: string;
+}
+
+/**
+ * The graph network of --model-onnx, or null when the file is a chain of dense layers (the MLP
+ * path, which gives the same answers faster).
+ */
+export function graphNetworkFromFlags(
+  flags: ParsedFlags,
+  onnx: { path: string; flag: string },
+  seed: number,
+): GraphNetwork | null {
+  const bytes = readModelBytes(onnx.path, onnx.flag);
+  try {
+    readOnnxNetwork(bytes, onnx.path);
+    return null;
+  } catch (e) {
+    if (!(e instanceof OnnxError)) throw e;
+  }
+  let model: OnnxModel;
+  try {
+    model = readOnnxModel(bytes, onnx.path);
+  } catch (e) {
+    if (e instanceof OnnxFormatError) throw new CliError(e.message);
+    throw e;
+  }
+  for (const key of ["hidden", "activation", "dtype"])
+    if (flags[key] !== undefined)
+      throw new CliError(`--${key} comes from the model in ${onnx.path}: drop it`);
+  if (model.dtype === "mixed") throw new CliError(`${onnx.path} mixes float32 and float64 weights`);
+  // A final Softmax or Sigmoid is the loss's link: taken into cross-entropy or bce on the logits.
+  let spec = model.graph;
+  let implied: Loss | undefined;
+  const last = spec.nodes.find((n) => n.outputs[0] === spec.outputs[0]!.name);
+  if (last && (last.op === "Softmax" || last.op === "Sigmoid") && last.inputs[0]) {
+    implied = last.op === "Softmax" ? "cross-entropy" : "bce";
+    spec = {
+      ...spec,
+      nodes: spec.nodes.filter((n) => n !== last),
+      outputs: [{ name: last.inputs[0] }],
+    };
+  }
+  const lossFlag = lossFromFlags(flags);
+  if (implied && lossFlag !== undefined && lossFlag !== implied)
+    throw new CliError(
+      `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${last!.op}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
+    );
+  let graph: Graph;
+  try {
+    graph = new Graph(spec);
+  } catch (e) {
+    if (e instanceof GraphError)
+      throw new CliError(
+        `${onnx.path}: ${e.message}; overshoot's graph engine reads Conv, pooling, BatchNormalization, LayerNormalization, attention (MatMul, Softmax) and the shape operators exports use`,
+      );
+    throw e;
+  }
+  const unknown = model.inputShape.findIndex((d) => d === null);
+  if (unknown >= 0)
+    throw new CliError(
+      `${onnx.path}: its input's axis ${unknown + 1} has no fixed size (${shown(String(spec.inputs[0]!.shape[unknown + 1]))}); export with a fixed shape after the batch axis`,
+    );
+  const inputShape = model.inputShape as number[];
+  const width = inputShape.reduce((a, b) => a * b, 1);
+  const theta0 = new Float64Array(graph.dim);
+  for (const p of graph.parameters)
+    theta0.set(spec.initializers.find((i) => i.name === p.name)!.values, p.offset);
+  const data = prepareData(flags, implied ?? lossFlag, seed, outputWidth(graph, spec, theta0, inputShape));
+  if (data.inputs !== width)
+    throw new CliError(
+      `${onnx.path} takes rows of ${inputShape.join("×")} = ${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
+    );
+  const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer})`;
+  const objective = build(graph, data.train, data.loss as GraphLoss, inputShape, describe);
+  // The first evaluation finds shapes the file fixed to the batch it was exported with.
+  try {
+    objective.value(theta0);
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    const batch = spec.inputs[0]!.shape[0];
+    const shapes = /reshaped|broadcast|does not fit|inner sizes/.test(e.message);
+    throw new CliError(
+      `${onnx.path}: ${e.message}${typeof batch === "number" && shapes ? ` — the model was exported for batches of ${batch} rows: export it with dynamic_axes={"input": {0: "batch"}} so any number of rows fits` : ""}`,
+    );
+  }
+  return { objective, data, theta0, model, spec, inputShape, describe };
+}
+
+/** Values per row of the model's output: from the declared shape, else from one row through the graph. */
+function outputWidth(
+  graph: Graph,
+  spec: GraphSpec,
+  theta: Float64Array,
+  inputShape: readonly number[],
+): number | undefined {
+  const declared =
+    spec.outputs[0] && "shape" in spec.outputs[0]
+      ? (spec.outputs[0] as { shape?: unknown }).shape
+      : undefined;
+  if (
+    Array.isArray(declared) &&
+    declared.length > 1 &&
+    declared.slice(1).every((d) => typeof d === "number" && d > 0)
+  )
+    return (declared.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  try {
+    const x = tensor([1, ...inputShape], new Float64Array(inputShape.reduce((a, b) => a * b, 1)));
+    return graph.run(theta, x, null).values.get(graph.output)!.data.length;
+  } catch {
+    // A model fixed to its export's batch: the data's own classes decide, and the first evaluation explains.
+    return undefined;
+  }
+}
+
+function build(
+  graph: Graph,
+  data: Prepared["train"],
+  loss: GraphLoss,
+  inputShape: readonly number[],
+  description: string,
+): GraphObjective {
+  const outputs = data.y.length / data.rows;
+  return graphObjective(graph, data, {
+    loss,
+    inputShape,
+    baseline: trivialBaseline(loss, data.y, data.rows, outputs),
+    description,
+  });
+}
