@@ -458,16 +458,23 @@ describe("bad input to the curvature suite: one line, exit 2", () => {
     expect(r.err).toMatch(message as RegExp);
   });
 
-  it("refuses a model with an unsupported operator, naming it and its node", async () => {
-    const r = await cli([
-      "spectrum",
-      "--model-onnx",
-      join(root, "src/objectives/onnx/__golden__/layernorm.onnx"),
-      "--data",
-      "xor",
-    ]);
+  it("refuses a model with an operator out of scope, naming it and its node", async () => {
+    // A one-node model (ONNX wire format by hand): input x → LSTM "lstm" → y.
+    const field = (n: number, bytes: number[]): number[] => [(n << 3) | 2, bytes.length, ...bytes];
+    const str = (t: string): number[] => Array.from(new TextEncoder().encode(t));
+    const node = [
+      ...field(1, str("x")),
+      ...field(2, str("y")),
+      ...field(3, str("lstm")),
+      ...field(4, str("LSTM")),
+    ];
+    const graph = [...field(1, node), ...field(11, field(1, str("x"))), ...field(12, field(1, str("y")))];
+    const path = join(tmp, "lstm.onnx");
+    writeFileSync(path, Uint8Array.from([...field(7, graph), ...field(8, [0x10, 17])]));
+    const r = await cli(["spectrum", "--model-onnx", path, "--data", "xor"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unsupported ONNX operator LayerNormalization \(node "\/1\/LayerNormalization"\)/);
+    expect(r.err).toMatch(/unsupported operator LSTM \(node "lstm"\): recurrent layers are out of scope/);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
     expect(existsSync(join(tmp, "none.svg"))).toBe(false);
   });
 });

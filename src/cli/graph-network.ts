@@ -94,7 +94,7 @@ export function graphNetworkFromFlags(
   const data = prepareData(flags, implied ?? lossFlag, seed, outputWidth(graph, spec, theta0, inputShape));
   if (data.inputs !== width)
     throw new CliError(
-      `${onnx.path} takes rows of ${inputShape.join("×")} = ${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
+      `${onnx.path} takes rows of ${inputShape.length > 1 ? `${inputShape.join("×")} = ` : ""}${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
     );
   const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer})`;
   const objective = build(graph, data.train, data.loss as GraphLoss, inputShape, describe);

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { columnMoments } from "../core/columns.js";
 import { createRng } from "../core/rng.js";
+import { Graph } from "../nn/graph.js";
+import { readOnnxModel } from "../nn/onnx/model.js";
 import {
   KERNEL_NAMES,
   type KernelChoice,
@@ -135,8 +137,12 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
   try {
     net = readOnnxNetwork(bytes, onnx.path);
   } catch (e) {
-    if (e instanceof OnnxError) throw new CliError(e.message);
-    throw e;
+    if (!(e instanceof OnnxError)) throw e;
+    if (isGraphNetwork(bytes, onnx.path))
+      throw new CliError(
+        `${onnx.path} is a network beyond a chain of dense layers (the graph engine's): this command does not run those yet — stability, spectrum, critical-lr, find-lr and sweep do`,
+      );
+    throw new CliError(e.message);
   }
   const lossFlag = lossFromFlags(flags);
   const implied: Loss | undefined =
@@ -177,6 +183,16 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     theta0: Float64Array.from(net.theta),
     seed,
   };
+}
+
+/** Whether the graph engine reads the file (it is a network, just not a chain of dense layers). */
+function isGraphNetwork(bytes: Uint8Array, source: string): boolean {
+  try {
+    new Graph(readOnnxModel(bytes, source).graph);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function initialWeights(flags: ParsedFlags, sizes: readonly number[], seed: number): Float64Array {

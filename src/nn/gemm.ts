@@ -12,7 +12,8 @@ let kernels: Kernels | null = null;
 
 /** The process's kernels (WebAssembly SIMD where it loads), over a heap of at least `doubles`. */
 function heap(doubles: number): Kernels {
-  if (!kernels || kernels.f64.length < doubles) kernels = createKernels(Math.max(doubles, 2 * (kernels?.f64.length ?? 0), 1 << 16));
+  if (!kernels || kernels.f64.length < doubles)
+    kernels = createKernels(Math.max(doubles, 2 * (kernels?.f64.length ?? 0), 1 << 16));
   return kernels;
 }
 

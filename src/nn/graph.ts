@@ -57,6 +57,8 @@ export interface Pass {
   readonly contexts: readonly OpContext[];
 }
 
+const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
+
 const FLOAT_TYPES = new Set(["float32", "float64", "float16", "bfloat16", "float", "double"]);
 
 export class Graph {
@@ -123,7 +125,10 @@ export class Graph {
     }
     this.couplesRows = couples;
     for (const n of expanded)
-      if (!PRIMITIVES.has(n.op)) throw new GraphError(`unsupported operator ${n.op} (node "${n.name}")`);
+      if (!PRIMITIVES.has(n.op))
+        throw new GraphError(
+          `unsupported operator ${n.op} (node "${n.name}")${RECURRENT.has(n.op) ? ": recurrent layers are out of scope (export the feed-forward part, or measure it with a framework that unrolls it)" : ""}`,
+        );
     this.nodes = order(
       expanded,
       new Set([this.input, ...parameters.map((p) => p.name), ...constants.keys()]),
