@@ -17,7 +17,13 @@ const root = packageRoot();
 const dir = join(root, "src/nn/__golden__/onnx");
 const tmp = mkdtempSync(join(tmpdir(), "overshoot-graph-"));
 const fixtures = JSON.parse(readFileSync(join(root, "src/nn/__golden__/torch-graph.json"), "utf8")) as {
-  cases: { id: string; input: number[]; targets: number[] }[];
+  cases: {
+    id: string;
+    input: number[];
+    targets: number[];
+    lossValue: number;
+    params: { name: string; grad: number[] }[];
+  }[];
 };
 
 /** The fixture's rows as a CSV: the flattened input, then the target. */
@@ -108,6 +114,43 @@ describe("graph networks from ONNX on the command line", () => {
     expect(r.out).toMatch(/Per layer/);
     for (const name of ["1", "4", "8", "10"]) expect(r.out).toMatch(new RegExp(`\\n  ${name} +\\d+ `));
     expect(r.out).toMatch(/λmax's direction lies \d+% in \d+: that layer limits the learning rate/);
+  });
+
+  it("train on a BatchNorm residual CNN (batch statistics): step 0's loss and ‖g‖ are PyTorch's; the run trains; --save-weights names each tensor", async () => {
+    const c = fixtures.cases.find((k) => k.id === "bn-residual-cnn")!;
+    const weights = join(tmp, "bn-weights.json");
+    const r = await cli([
+      "train",
+      "--model-onnx",
+      join(dir, "bn-residual-cnn.onnx"),
+      "--data",
+      csv("bn-residual-cnn", 192),
+      "--target",
+      "y",
+      "--loss",
+      "cross-entropy",
+      "--validation",
+      "0",
+      "--lr",
+      "0.5",
+      "--steps",
+      "30",
+      "--save-weights",
+      weights,
+      "--json",
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.model.parameters).toBe(c.params.reduce((s, p) => s + p.grad.length, 0));
+    const first = j.records[0];
+    expect(Math.abs(first.loss - c.lossValue) / c.lossValue).toBeLessThan(1e-12);
+    const norm = Math.sqrt(c.params.reduce((s, p) => s + p.grad.reduce((t, g) => t + g * g, 0), 0));
+    expect(Math.abs(first.gradNorm - norm) / norm).toBeLessThan(1e-9);
+    expect(j.result.status).toBe("finished");
+    expect(j.result.outcome.status).toBe("trained");
+    const saved = JSON.parse(readFileSync(weights, "utf8")) as Record<string, number[]>;
+    expect(Object.keys(saved)).toEqual(c.params.map((p) => p.name));
   });
 
   it("refusals are one line: not a regular file, a row of the wrong width, an operator out of scope", async () => {

@@ -1,4 +1,4 @@
-import type { Objective, TrivialBaseline } from "../objectives/types.js";
+import type { NetworkObjective, ParameterGroup, TrivialBaseline } from "../objectives/types.js";
 import type { Graph } from "./graph.js";
 import { type GraphLoss, head, headCurvature, type Targets } from "./loss.js";
 import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";
@@ -28,24 +28,21 @@ export interface GraphObjectiveOptions {
   readonly description?: string;
 }
 
-/** A group of parameters reported together (a layer: a module's weight and bias). */
-export interface ParameterGroup {
-  readonly name: string;
-  readonly start: number;
-  readonly end: number;
+export interface GraphObjectiveOptions {
+  readonly loss: GraphLoss;
+  /** The shape of one row as the model takes it (e.g. [1, 28, 28]); its product is the row's width. */
+  readonly inputShape: readonly number[];
+  /** Rows per block (default 256; all rows when an operator couples them). */
+  readonly rowsPerBlock?: number;
+  readonly baseline?: TrivialBaseline;
+  readonly description?: string;
 }
 
-export interface GraphObjective extends Objective {
+/** The parameters grouped by module (conv1, blocks.0.ln …: `groups`) for per-layer curvature. */
+export interface GraphObjective extends NetworkObjective {
   readonly graph: Graph;
   readonly rows: number;
-  /** The parameters grouped by module (conv1, blocks.0.ln …), for per-layer curvature. */
-  readonly blocks: readonly ParameterGroup[];
-  /** Mean loss and, for classification, accuracy (rows whose largest output is the target's largest). */
-  evaluate(theta: Float64Array, data?: GraphData): { loss: number; accuracy: number | null };
-  /** The gradient on other rows (a minibatch) than the objective's own. */
-  gradientOn(theta: Float64Array, out: Float64Array, data: GraphData): number;
-  /** The same network and loss on other rows. */
-  on(data: GraphData, description?: string): GraphObjective;
+  onRows(data: GraphData, description: string): GraphObjective;
 }
 
 export function graphObjective(
@@ -101,7 +98,7 @@ export function graphObjective(
     rows: data.rows,
     dim: graph.dim,
     names,
-    blocks: parameterGroups(graph),
+    groups: parameterGroups(graph),
     description: { kind: "builtin", name: options.description ?? "graph" },
     training: true,
     ...(options.baseline ? { baseline: options.baseline } : {}),
@@ -146,7 +143,7 @@ export function graphObjective(
       });
       return { loss: f, accuracy: classify ? correct / d.rows : null };
     },
-    on: (d, description) => graphObjective(graph, d, { ...options, ...(description ? { description } : {}) }),
+    onRows: (d, description) => graphObjective(graph, d, { ...options, description }),
   };
 }
 

@@ -2,7 +2,7 @@ import { drawWithoutReplacement, type Rng } from "../core/rng.js";
 import { trivialBaseline } from "./baseline.js";
 import type { KernelChoice, KernelName } from "./kernels/index.js";
 import { mlpPasses, rowLoss } from "./mlp-passes.js";
-import type { Objective } from "./types.js";
+import type { NetworkObjective, Objective } from "./types.js";
 
 /**
  * A multilayer perceptron as an Objective over its flat parameter vector: for each layer, W
@@ -43,7 +43,8 @@ export interface MlpData {
 
 export { erf } from "../core/special.js";
 
-export interface MlpObjective extends Objective {
+export interface MlpObjective extends NetworkObjective {
+  onRows(data: MlpData, description: string): MlpObjective;
   readonly spec: MlpSpec;
   /** Which kernels the passes run on (WebAssembly SIMD or the JS fallback). */
   readonly kernels: KernelName;
@@ -230,6 +231,9 @@ export function mlpObjective(
     baseline: trivialBaseline(loss, data.y, data.rows, outSize),
     spec,
     layout,
+    groups: layout.map((l, i) => ({ name: `layer ${i + 1}`, start: l.w, end: l.b + l.out })),
+    float32: f32,
+    onRows: (d, name) => mlpObjective(spec, d, name, { kernels: passes.kernels }),
     kernels: passes.kernels,
     value: (theta) => value(theta),
     gradient: (theta, out) => gradient(theta, out),

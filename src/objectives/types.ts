@@ -52,3 +52,35 @@ export interface TrivialBaseline {
   /** For classification (one-hot or 0/1 targets): the accuracy of always predicting the majority class. */
   readonly accuracy?: number;
 }
+
+/** Rows of data for a network: inputs (rows × the input's width, row-major) and targets (rows × outputs; one-hot for cross-entropy). */
+export interface RowData {
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly rows: number;
+}
+
+/** Parameters reported together (a layer: its weights and bias): start ≤ i < end of the vector. */
+export interface ParameterGroup {
+  readonly name: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A network on data, MLP or graph: what training asks of it beyond an Objective — the loss and
+ * accuracy on any rows, the gradient on a minibatch, the same network on other rows (curvature on a
+ * sample), and its layers.
+ */
+export interface NetworkObjective extends Objective {
+  /** The layers, in order (per-layer update ratios and curvature). */
+  readonly groups: readonly ParameterGroup[];
+  /** Weights stored in float32 (rounded after every step), as a float32 framework keeps them. */
+  readonly float32?: boolean;
+  /** Mean loss and, for classification, accuracy (rows whose largest output is the target's). */
+  evaluate(theta: Float64Array, data?: RowData): { loss: number; accuracy: number | null };
+  /** The gradient on other rows (a minibatch) than the objective's own. */
+  gradientOn(theta: Float64Array, out: Float64Array, data: RowData): number;
+  /** The same network and loss on other rows. */
+  onRows(data: RowData, description: string): NetworkObjective;
+}

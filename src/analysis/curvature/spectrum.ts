@@ -37,7 +37,7 @@ export interface SpectrumOptions {
 
 /** The layers of an objective that has them (a graph's parameter groups, an MLP's layout), else null. */
 export function objectiveBlocks(objective: Objective): ParameterBlock[] | null {
-  const groups = (objective as { blocks?: readonly ParameterBlock[] }).blocks;
+  const groups = (objective as { groups?: readonly ParameterBlock[] }).groups;
   if (Array.isArray(groups) && groups.length > 0) return [...groups];
   const layout = (objective as { layout?: readonly { w: number; b: number; out: number }[] }).layout;
   return Array.isArray(layout) && layout.length > 0 ? layerBlocks(layout) : null;

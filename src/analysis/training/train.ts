@@ -1,15 +1,10 @@
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
-import {
-  layerActivations,
-  type MlpData,
-  type MlpObjective,
-  mlpObjective,
-  sampleRows,
-} from "../../objectives/mlp.js";
+import { layerActivations, type MlpObjective, sampleRows } from "../../objectives/mlp.js";
+import type { NetworkObjective, RowData } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { type BlowUpBound, divergence, objectiveBound } from "../../run/divergence.js";
-import { blockCurvature, layerBlocks } from "../curvature/blocks.js";
+import { blockCurvature } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
@@ -25,9 +20,10 @@ import { minibatchSampler, type SamplerState } from "./minibatches.js";
  * optimizers) measured by Lanczos on exact HVPs.
  */
 export interface TrainConfig {
-  readonly objective: MlpObjective;
-  readonly train: MlpData;
-  readonly validation: MlpData | null;
+  /** The network on the training rows: an MLP, or a graph (nn/). */
+  readonly objective: NetworkObjective;
+  readonly train: RowData;
+  readonly validation: RowData | null;
   readonly theta0: Float64Array;
   readonly optimizer: OptimizerOptions;
   readonly steps: number;
@@ -156,7 +152,6 @@ export interface TrainResult {
 
 export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult, undefined> {
   const { objective: f, train: data } = config;
-  const spec = f.spec;
   const n = f.dim;
   const batch = config.batchSize ?? data.rows;
   if (!Number.isInteger(batch) || batch < 1)
@@ -177,7 +172,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   }
   // float32 storage holds the weights in float32 too (the optimizer's moments stay float64).
   const round = () => {
-    if (spec.dtype === "float32") for (let i = 0; i < n; i++) theta[i] = Math.fround(theta[i]!);
+    if (f.float32) for (let i = 0; i < n; i++) theta[i] = Math.fround(theta[i]!);
   };
   round();
   const previous = new Float64Array(n);
@@ -332,7 +327,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           record["sharpness"] = est.top[0]!.value;
           record["eigenvalues"] = est.top.map((e) => e.value);
           if (config.layerCurvature)
-            record["layers"] = blockCurvature(op, layerBlocks(f.layout), est.vectors!.top[0]!, {
+            record["layers"] = blockCurvature(op, [...f.groups], est.vectors!.top[0]!, {
               tolerance: 1e-6,
               maxIterations: 100,
               traceProbes: 16,
@@ -408,18 +403,16 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
  * The objective curvature is measured on: the training objective itself (every row), or the loss
  * on `rows` of them drawn once without replacement (seeded, kept in their original order).
  */
-export function measurementObjective(
-  f: MlpObjective,
-  data: MlpData,
+export function measurementObjective<F extends NetworkObjective>(
+  f: F,
+  data: RowData,
   rows: number | undefined,
   seed: number,
-): MlpObjective {
+): NetworkObjective {
   if (rows === undefined || rows >= data.rows) return f;
   if (!Number.isInteger(rows) || rows < 1)
     throw new Error(`invalid curvature-rows: ${rows} (a whole number ≥ 1)`);
-  return mlpObjective(f.spec, sampleRows(data, rows, createRng(seed + 7)), "measurement rows", {
-    kernels: f.kernels,
-  });
+  return f.onRows(sampleRows(data, rows, createRng(seed + 7)), "measurement rows");
 }
 
 /** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */
@@ -442,12 +435,11 @@ export function finalTrainingLoss(config: TrainConfig): number {
   return last ? (last.trainLoss ?? last.loss) : Number.NaN;
 }
 
-function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Array): number[] {
-  return f.layout.map((l) => {
-    const end = l.b + l.out;
+function updateRatios(f: NetworkObjective, theta: Float64Array, previous: Float64Array): number[] {
+  return f.groups.map((l) => {
     let d = 0;
     let w = 0;
-    for (let i = l.w; i < end; i++) {
+    for (let i = l.start; i < l.end; i++) {
       d += (theta[i]! - previous[i]!) ** 2;
       w += previous[i]! ** 2;
     }
@@ -457,9 +449,12 @@ function updateRatios(f: MlpObjective, theta: Float64Array, previous: Float64Arr
 
 /**
  * Per hidden layer, the fraction of units that are dead (relu: pre-activation ≤ 0 on every row) or
- * saturated (tanh, sigmoid: |f′| < 0.01 on more than 90% of rows), over the given rows.
+ * saturated (tanh, sigmoid: |f′| < 0.01 on more than 90% of rows), over the given rows — for an
+ * MLP; a graph network's units are not counted (none listed).
  */
-export function inactiveUnits(f: MlpObjective, theta: Float64Array, data: MlpData): number[] {
+export function inactiveUnits(g: NetworkObjective, theta: Float64Array, data: RowData): number[] {
+  if (!("spec" in g && "activations" in g)) return [];
+  const f = g as MlpObjective;
   const hidden = f.spec.sizes.slice(1, -1);
   const active = hidden.map((s) => new Int32Array(s));
   const kinds = layerActivations(f.spec);

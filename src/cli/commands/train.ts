@@ -8,15 +8,16 @@ import {
 } from "../../analysis/training/train.js";
 import { columnMoments } from "../../core/columns.js";
 import { fmt } from "../../core/format.js";
-import { layerActivations, layersFromParameters } from "../../objectives/mlp.js";
+import { layerActivations, layersFromParameters, type MlpSpec } from "../../objectives/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
+import type { NetworkObjective } from "../../objectives/types.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
 import { boundJson, boundText } from "../../run/divergence.js";
-import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
@@ -31,9 +32,10 @@ import {
   outputFlags,
 } from "../flag-tables.js";
 import { blowUpFromFlags, guardFromFlags, optimizerFromFlags, sampledRowsText, wholeFlag } from "../flags.js";
+import { graphNetworkFromFlags } from "../graph-network.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
-import { networkFromFlags } from "../network.js";
+import { networkFromFlags, onnxPathFromFlags, type Prepared } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
@@ -143,10 +145,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   const { flags } = parsed;
   const model = (flags["model"] as string | undefined) ?? "mlp";
   if (model !== "mlp") throw new CliError(unknownMessage("model", model, ["mlp"]));
-  const network = networkFromFlags(flags);
+  const network = trainModelFromFlags(flags);
   const { data, seed, objective, theta0 } = network;
-  const sizes = network.spec.sizes;
-  const activation = network.spec.activation;
+  const layerNames = objective.groups.map((l) => l.name);
   const options = optimizerFromFlags(flags);
   try {
     resolveOptimizerConfig(options);
@@ -227,8 +228,12 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (flags["checkpointEvery"] !== undefined && checkpointPath === undefined)
     throw new CliError("--checkpoint-every needs --checkpoint FILE");
   // What makes this run this run: a checkpoint records it, --resume requires it unchanged.
+  if ((checkpointPath !== undefined || flags["resume"] !== undefined) && network.spec === null)
+    throw new CliError(
+      "--checkpoint and --resume hold an MLP's run; for a graph network (CNN, BatchNorm, attention) they are not there yet: train without them",
+    );
   const identity =
-    checkpointPath !== undefined || flags["resume"] !== undefined
+    (checkpointPath !== undefined || flags["resume"] !== undefined) && network.spec !== null
       ? runIdentity(
           network.spec,
           data.train,
@@ -247,9 +252,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       : null;
   const json = Boolean(flags["json"]);
   if (!json) {
-    io.out(
-      `Training an MLP ${sizes.join("-")} (${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}) on ${data.describe}\n`,
-    );
+    io.out(`Training ${network.text} on ${data.describe}\n`);
     io.out(
       `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${measured}${flags["layers"] ? ", per layer too" : ""})` : ""}\n\n`,
     );
@@ -333,7 +336,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         else io.out(`${line}\n`);
         continue;
       }
-      if (!json && !bar) io.out(`${recordLine(r, data.classify)}\n`);
+      if (!json && !bar) io.out(`${recordLine(r, data.classify, layerNames)}\n`);
     }
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
@@ -341,9 +344,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     log?.close();
     bar?.stop();
   }
-  if (bar) for (const r of records) if (!r.intervention) io.out(`${recordLine(r, data.classify)}\n`);
-  if (saveTo !== undefined)
-    writeFileAtomic(saveTo, `${JSON.stringify(layersFromParameters(sizes, result.theta))}\n`);
+  if (bar)
+    for (const r of records) if (!r.intervention) io.out(`${recordLine(r, data.classify, layerNames)}\n`);
+  if (saveTo !== undefined) writeFileAtomic(saveTo, `${JSON.stringify(network.weights(result.theta))}\n`);
 
   // Step 0 is always a record.
   const end = last!;
@@ -361,28 +364,28 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       .join(", "),
     baseline: objective.baseline ?? null,
     units: units.finding({
-      kinds: layerActivations(network.spec),
+      kinds: network.spec ? layerActivations(network.spec) : [],
       lr: config.lr,
-      inputScale: inputScale(data.train.x, sizes[0]!),
+      inputScale: inputScale(data.train.x, data.inputs),
     }),
     lr: config.lr,
   });
   const verdict = `${outcome.reason}${outcome.fix ? `; ${outcome.fix}` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
-      `model: MLP ${sizes.join("-")}, ${activation}, ${data.loss}, ${objective.dim} parameters, ${network.spec.dtype ?? "float64"}`,
+      `model: ${network.text}`,
       `data: ${data.describe}`,
       `optimizer: ${JSON.stringify(config)}`,
       `${steps} steps, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}`,
     ];
     writeFileAtomic(
       reportPath,
-      await trainReport(records, config.lr, objective.layout.length, settings, verdict),
+      await trainReport(records, config.lr, objective.groups.length, settings, verdict),
     );
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: { sizes, activation, loss: data.loss, parameters: objective.dim }, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep, outcome, bound: boundJson(result.bound), baseline: objective.baseline ?? null }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
+      `${JSON.stringify({ model: network.json, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep, outcome, bound: boundJson(result.bound), baseline: objective.baseline ?? null }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
@@ -393,7 +396,66 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   return 0;
 }
 
-function recordLine(r: TrainRecord, classify: boolean): string {
+/** The network train runs: an MLP (from --hidden or a dense ONNX chain) or a graph network (ONNX). */
+interface TrainModel {
+  readonly objective: NetworkObjective;
+  readonly data: Prepared;
+  readonly theta0: Float64Array;
+  readonly seed: number;
+  /** The MLP's spec; null for a graph network. */
+  readonly spec: MlpSpec | null;
+  /** "an MLP 2-16-1 (tanh, mse, 65 parameters, float64)" … */
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+  /** What --save-weights writes. */
+  weights(theta: Float64Array): unknown;
+}
+
+function trainModelFromFlags(flags: ParsedFlags): TrainModel {
+  const onnx = onnxPathFromFlags(flags);
+  const seed = (flags["seed"] as number | undefined) ?? 0;
+  const g = onnx ? graphNetworkFromFlags(flags, onnx, seed) : null;
+  if (g) {
+    const { objective } = g;
+    return {
+      objective,
+      data: g.data,
+      theta0: g.theta0,
+      seed,
+      spec: null,
+      text: `a graph network (${g.data.loss}, ${objective.dim} parameters in ${objective.groups.length} layers: ${objective.groups.map((l) => l.name).join(", ")}; float64)`,
+      json: {
+        graph: onnx!.path,
+        loss: g.data.loss,
+        parameters: objective.dim,
+        layers: objective.groups.map((l) => ({ name: l.name, parameters: l.end - l.start })),
+      },
+      // Each parameter tensor under the name the file gives it.
+      weights: (theta) =>
+        Object.fromEntries(
+          objective.graph.parameters.map((p) => [
+            p.name,
+            Array.from(theta.subarray(p.offset, p.offset + p.size)),
+          ]),
+        ),
+    };
+  }
+  const network = networkFromFlags(flags);
+  const { sizes, activation } = network.spec;
+  return {
+    objective: network.objective,
+    data: network.data,
+    theta0: network.theta0,
+    seed: network.seed,
+    spec: network.spec,
+    text: `an MLP ${sizes.join("-")} (${activation}, ${network.data.loss}, ${network.objective.dim} parameters, ${network.spec.dtype ?? "float64"})`,
+    json: { sizes, activation, loss: network.data.loss, parameters: network.objective.dim },
+    weights: (theta) => layersFromParameters(sizes, theta),
+  };
+}
+
+/** One record as a line; `layers` names the network's layers ("layer 1" …, or a graph's modules). */
+function recordLine(r: TrainRecord, classify: boolean, layers: readonly string[]): string {
   const parts = [
     `step ${String(r.step).padStart(6)}`,
     `epoch ${String(r.epoch).padStart(4)}`,
@@ -410,7 +472,9 @@ function recordLine(r: TrainRecord, classify: boolean): string {
   if (r.sharpness !== undefined) parts.push(`λmax ${fmt(r.sharpness)} vs 2/η ${fmt(r.twoOverLr!)}`);
   if (r.layers) {
     const top = r.layers.reduce((best, l, i) => (l.share > r.layers![best]!.share ? i : best), 0);
-    parts.push(`layer ${top + 1} holds ${(100 * r.layers[top]!.share).toFixed(0)}% of its direction`);
+    parts.push(
+      `${layers[top] ?? `layer ${top + 1}`} holds ${(100 * r.layers[top]!.share).toFixed(0)}% of its direction`,
+    );
   }
   if (r.preconditionedSharpness !== undefined) {
     // The adaptive optimizer's own limit: its preconditioned sharpness against its bound.
