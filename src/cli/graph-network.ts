@@ -81,7 +81,7 @@ export function graphNetworkFromFlags(
       );
     throw e;
   }
-  const unknown = model.inputShape.findIndex((d) => d === null);
+  const unknown = model.inputShape.indexOf(null);
   if (unknown >= 0)
     throw new CliError(
       `${onnx.path}: its input's axis ${unknown + 1} has no fixed size (${shown(String(spec.inputs[0]!.shape[unknown + 1]))}); export with a fixed shape after the batch axis`,

@@ -7,7 +7,6 @@ import type { GraphLoss } from "./loss.js";
 import { graphObjective } from "./objective.js";
 import { readOnnxModel } from "./onnx/model.js";
 import { graphSpecFromJson } from "./spec-json.js";
-import { tensor } from "./tensor.js";
 
 // Reference losses, gradients and Hessian-vector products from PyTorch float64
 // (scripts/fixtures/torch_graph.py), on graphs as torch.onnx.export wrote them.

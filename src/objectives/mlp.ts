@@ -2,7 +2,7 @@ import { drawWithoutReplacement, type Rng } from "../core/rng.js";
 import { trivialBaseline } from "./baseline.js";
 import type { KernelChoice, KernelName } from "./kernels/index.js";
 import { mlpPasses, rowLoss } from "./mlp-passes.js";
-import type { NetworkObjective, Objective } from "./types.js";
+import type { NetworkObjective } from "./types.js";
 
 /**
  * A multilayer perceptron as an Objective over its flat parameter vector: for each layer, W

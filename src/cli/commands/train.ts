@@ -16,7 +16,7 @@ import { limitChart, lossChart, rateChart, seriesChart } from "../../report/char
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
-import { boundJson, boundText } from "../../run/divergence.js";
+import { boundJson } from "../../run/divergence.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
 import { CliError } from "../errors.js";
