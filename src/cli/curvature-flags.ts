@@ -6,7 +6,7 @@ import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
 import { networkOf, rowsUsed, sampledRowsText, wholeFlag } from "./flags.js";
-import { type Network, networkOnRows } from "./network.js";
+import { type DataNetwork, networkOnRows } from "./network.js";
 
 /** The flags stability and spectrum share for a network's curvature: its layers and its minibatches. */
 export const CURVATURE_FLAGS: FlagSpecs = {
@@ -63,7 +63,7 @@ export function layersWanted(flags: ParsedFlags, objective: Objective): boolean 
 
 /** What --batch-size and --batches ask for, checked before any work; null without --batch-size. */
 export interface MinibatchRequest {
-  readonly network: Network;
+  readonly network: DataNetwork;
   readonly batchSize: number;
   readonly batches: number | undefined;
 }

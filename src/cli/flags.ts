@@ -13,7 +13,7 @@ import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
 import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
 import { graphNetworkFromFlags } from "./graph-network.js";
-import { type Network, networkFromFlags, onnxPathFromFlags } from "./network.js";
+import { type DataNetwork, networkFromFlags, onnxPathFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
 /** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
@@ -148,10 +148,10 @@ export async function loadExpressionCompiler(argv: readonly string[]): Promise<v
 /** Start points that come with an objective (a network's initial weights), for startFromFlags. */
 const defaultStarts = new WeakMap<Objective, Float64Array>();
 /** The network (its data split and spec) behind an objective built from --model mlp. */
-const networks = new WeakMap<Objective, Network>();
+const networks = new WeakMap<Objective, DataNetwork>();
 
 /** The network an objective from --data … --model mlp was built from: its validation rows, its spec. */
-export function networkOf(objective: Objective): Network | undefined {
+export function networkOf(objective: Objective): DataNetwork | undefined {
   return networks.get(objective);
 }
 
@@ -170,6 +170,7 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
     if (g) {
       const description = `graph network on ${g.describe}`;
       defaultStarts.set(g.objective, g.theta0);
+      networks.set(g.objective, { objective: g.objective, data: g.data, theta0: g.theta0, seed });
       return {
         objective: g.objective,
         source: {

@@ -153,6 +153,51 @@ describe("graph networks from ONNX on the command line", () => {
     expect(Object.keys(saved)).toEqual(c.params.map((p) => p.name));
   });
 
+  it("rows from NumPy files (np.savez of float64 N×1×28×28 images and int64 labels; a float32 .npy pair) give what the same rows from a CSV give", async () => {
+    const model = ["stability", "--model-onnx", join(dir, "lenet.onnx"), "--validation", "0", "--json"];
+    const golden = join(root, "src/nn/data/__golden__");
+    const fromCsv = await cli([
+      ...model,
+      "--data",
+      csv("lenet", 784),
+      "--target",
+      "y",
+      "--loss",
+      "cross-entropy",
+    ]);
+    const fromNpz = await cli([
+      ...model,
+      "--data",
+      join(golden, "lenet-rows.npz"),
+      "--features",
+      "images",
+      "--target",
+      "labels",
+    ]);
+    expect(fromNpz.err).toBe("");
+    expect(fromNpz.code).toBe(0);
+    const a = JSON.parse(fromCsv.out);
+    const b = JSON.parse(fromNpz.out);
+    expect(b.rows).toBe(6);
+    expect(b.spectrum.top[0].value).toBe(a.spectrum.top[0].value);
+    const pair = await cli([
+      ...model.slice(0, -1),
+      "--data",
+      join(golden, "lenet-x.npy"),
+      "--target",
+      join(golden, "lenet-y.npy"),
+    ]);
+    expect(pair.code).toBe(0);
+    expect(pair.out).toMatch(
+      /lenet-x\.npy, .*lenet-y\.npy: 6 rows of 1×28×28 \(<f4, widened to float64 exactly\)/,
+    );
+    const missing = await cli([...model, "--data", join(golden, "lenet-rows.npz")]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(
+      /has no array 'x' \(it holds images, labels\): name the inputs with --features and the targets with --target/,
+    );
+  });
+
   it("refusals are one line: not a regular file, a row of the wrong width, an operator out of scope", async () => {
     const zero = await cli(["stability", "--model-onnx", "/dev/zero", "--data", "xor"]);
     expect(zero.code).toBe(2);

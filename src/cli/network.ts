@@ -25,11 +25,13 @@ import {
 import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../objectives/onnx/read.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
+import type { NetworkObjective } from "../objectives/types.js";
 import type { ParsedFlags } from "./args.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";
 import { readModelBytes } from "./files.js";
 import { flagMessage } from "./flag-tables.js";
+import { npyRows } from "./npy-data.js";
 import { unknownMessage } from "./suggest.js";
 
 export interface Prepared {
@@ -42,7 +44,15 @@ export interface Prepared {
   readonly loss: Loss;
 }
 
-export interface Network {
+/** A network on data, MLP or graph: what the commands that measure or train one need of it. */
+export interface DataNetwork {
+  readonly objective: NetworkObjective;
+  readonly data: Prepared;
+  readonly theta0: Float64Array;
+  readonly seed: number;
+}
+
+export interface Network extends DataNetwork {
   readonly objective: MlpObjective;
   readonly spec: MlpSpec;
   readonly data: Prepared;
@@ -259,6 +269,10 @@ export function prepareData(
     }
     inputs = 2;
     describe = `${name} (${rows} points, noise ${noise}, seed ${seed})`;
+  } else if (/\.(npy|npz)$/i.test(name)) {
+    const set = npyRows(flags, name, loss);
+    ({ x, labels, target, rows, inputs, classes, describe } = set);
+    if (flags["standardize"]) standardizeColumns(x, rows, inputs);
   } else {
     if (!name.toLowerCase().endsWith(".csv") && !/[/\\.]/.test(name)) {
       throw new CliError(unknownMessage("data set", name, ["mnist", "iris", ...SYNTHETIC]));
@@ -348,9 +362,6 @@ function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
 }
 
 /** The network's loss on some of its training rows (a sampled minibatch), for minibatch curvature. */
-export function networkOnRows(network: Network): (rows: Int32Array) => MlpObjective {
-  return (rows) =>
-    mlpObjective(network.spec, pickRows(network.data.train, rows), "minibatch", {
-      kernels: network.objective.kernels,
-    });
+export function networkOnRows(network: DataNetwork): (rows: Int32Array) => NetworkObjective {
+  return (rows) => network.objective.onRows(pickRows(network.data.train, rows), "minibatch");
 }
