@@ -21,7 +21,6 @@ interface Plan {
   readonly P: number;
   /** tapMap of one channel; column block c of the unfolded input reads channel c. */
   readonly taps: Int32Array;
-  readonly cols: Float64Array;
   readonly shape: readonly number[];
 }
 
@@ -38,81 +37,152 @@ function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
     );
   const K = (w.C / G) * w.kh * w.kw;
   const P = w.oh * w.ow;
-  p = { w, M, G, K, P, taps: tapMap(w), cols: new Float64Array(K * P), shape: outputShape(w, M) };
+  p = { w, M, G, K, P, taps: tapMap(w), shape: outputShape(w, M) };
   c.cache.set("plan", p);
   return p;
 }
 
-/** cols (K × P) ← the windows of sample s, group g of x. */
-function unfold(p: Plan, x: Float64Array, s: number, g: number): Float64Array {
-  const { w, K, P, taps, cols } = p;
+/** Unfolded columns held at once (doubles): samples are taken in chunks that fit. */
+const COLUMN_BUDGET = 1 << 15;
+
+/** Samples per chunk: as many as keep K × (samples·P) within the budget. */
+const chunkOf = (p: Plan): number => Math.max(1, Math.min(p.w.N, Math.floor(COLUMN_BUDGET / (p.K * p.P))));
+
+/**
+ * cols (K × n·P) ← the windows of samples s0 … s0 + n − 1, group g of x, side by side: column
+ * (s − s0)·P + q is sample s's output position q, so one product serves the whole chunk.
+ */
+function unfold(
+  p: Plan,
+  x: Float64Array,
+  s0: number,
+  n: number,
+  g: number,
+  cols: Float64Array,
+): Float64Array {
+  const { w, K, P, taps } = p;
   const hw = w.H * w.W;
   const kk = w.kh * w.kw;
-  const base = s * w.C * hw + g * (w.C / p.G) * hw;
+  const width = n * P;
   for (let r = 0; r < K; r++) {
     const ch = Math.floor(r / kk);
     const tap = (r % kk) * P;
-    const off = base + ch * hw;
-    for (let q = 0; q < P; q++) {
-      const j = taps[tap + q]!;
-      cols[r * P + q] = j >= 0 ? x[off + j]! : 0;
+    for (let t = 0; t < n; t++) {
+      const off = (s0 + t) * w.C * hw + (g * (w.C / p.G) + ch) * hw;
+      const at = r * width + t * P;
+      for (let q = 0; q < P; q++) {
+        const j = taps[tap + q]!;
+        cols[at + q] = j >= 0 ? x[off + j]! : 0;
+      }
     }
   }
   return cols;
 }
 
-/** x̄ of sample s, group g += the columns folded back (the transpose of unfold). */
-function fold(p: Plan, cols: Float64Array, out: Float64Array, s: number, g: number): void {
+/** x̄ of samples s0 … s0 + n − 1, group g += the columns folded back (the transpose of unfold). */
+function fold(p: Plan, cols: Float64Array, out: Float64Array, s0: number, n: number, g: number): void {
   const { w, K, P, taps } = p;
   const hw = w.H * w.W;
   const kk = w.kh * w.kw;
-  const base = s * w.C * hw + g * (w.C / p.G) * hw;
+  const width = n * P;
   for (let r = 0; r < K; r++) {
-    const off = base + Math.floor(r / kk) * hw;
+    const ch = Math.floor(r / kk);
     const tap = (r % kk) * P;
-    for (let q = 0; q < P; q++) {
-      const j = taps[tap + q]!;
-      if (j >= 0) out[off + j]! += cols[r * P + q]!;
+    for (let t = 0; t < n; t++) {
+      const off = (s0 + t) * w.C * hw + (g * (w.C / p.G) + ch) * hw;
+      const at = r * width + t * P;
+      for (let q = 0; q < P; q++) {
+        const j = taps[tap + q]!;
+        if (j >= 0) out[off + j]! += cols[at + q]!;
+      }
     }
   }
 }
 
+/** The chunk's output channels of group g as one matrix (mg × n·P) ↔ y's N × M × P layout. */
+function gatherChannels(
+  p: Plan,
+  y: Float64Array,
+  s0: number,
+  n: number,
+  g: number,
+  out: Float64Array,
+): Float64Array {
+  const mg = p.M / p.G;
+  const width = n * p.P;
+  for (let m = 0; m < mg; m++)
+    for (let t = 0; t < n; t++)
+      out.set(
+        y.subarray(((s0 + t) * p.M + g * mg + m) * p.P, ((s0 + t) * p.M + g * mg + m + 1) * p.P),
+        m * width + t * p.P,
+      );
+  return out;
+}
+
+function scatterChannels(p: Plan, z: Float64Array, s0: number, n: number, g: number, y: Float64Array): void {
+  const mg = p.M / p.G;
+  const width = n * p.P;
+  for (let m = 0; m < mg; m++)
+    for (let t = 0; t < n; t++)
+      y.set(z.subarray(m * width + t * p.P, m * width + (t + 1) * p.P), ((s0 + t) * p.M + g * mg + m) * p.P);
+}
+
 const parts = bilinearParts({
+  // Y_g = W_g · cols_g over a chunk of samples at once.
   product(c, x, wt) {
     const p = planOf(c, x, wt);
     const { w, M, G, K, P } = p;
     const mg = M / G;
     const out = new Float64Array(w.N * M * P);
-    for (let s = 0; s < w.N; s++)
+    const chunk = chunkOf(p);
+    const cols = new Float64Array(K * chunk * P);
+    const z = new Float64Array(mg * chunk * P);
+    for (let s0 = 0; s0 < w.N; s0 += chunk) {
+      const n = Math.min(chunk, w.N - s0);
       for (let g = 0; g < G; g++) {
-        const cols = unfold(p, x.data, s, g);
-        gemm(mg, P, K, wt.data, g * mg * K, false, cols, 0, false, out, (s * M + g * mg) * P, true);
+        unfold(p, x.data, s0, n, g, cols);
+        gemm(mg, n * P, K, wt.data, g * mg * K, false, cols, 0, false, z, 0, false);
+        scatterChannels(p, z, s0, n, g, out);
       }
+    }
     return tensor(p.shape, out);
   },
+  // cols̄_g = W_gᵀ · Ȳ_g, folded back onto x̄.
   leftAdjoint(c, gy, wt, x) {
     const p = planOf(c, x, wt);
     const { w, M, G, K, P } = p;
     const mg = M / G;
     const out = new Float64Array(x.data.length);
-    const cols = new Float64Array(K * P);
-    for (let s = 0; s < w.N; s++)
+    const chunk = chunkOf(p);
+    const cols = new Float64Array(K * chunk * P);
+    const z = new Float64Array(mg * chunk * P);
+    for (let s0 = 0; s0 < w.N; s0 += chunk) {
+      const n = Math.min(chunk, w.N - s0);
       for (let g = 0; g < G; g++) {
-        gemm(K, P, mg, wt.data, g * mg * K, true, gy.data, (s * M + g * mg) * P, false, cols, 0, false);
-        fold(p, cols, out, s, g);
+        gatherChannels(p, gy.data, s0, n, g, z);
+        gemm(K, n * P, mg, wt.data, g * mg * K, true, z, 0, false, cols, 0, false);
+        fold(p, cols, out, s0, n, g);
       }
+    }
     return tensor(x.shape, out);
   },
+  // W̄_g += Ȳ_g · cols_gᵀ.
   rightAdjoint(c, x, gy, wt) {
     const p = planOf(c, x, wt);
     const { w, M, G, K, P } = p;
     const mg = M / G;
     const out = new Float64Array(wt.data.length);
-    for (let s = 0; s < w.N; s++)
+    const chunk = chunkOf(p);
+    const cols = new Float64Array(K * chunk * P);
+    const z = new Float64Array(mg * chunk * P);
+    for (let s0 = 0; s0 < w.N; s0 += chunk) {
+      const n = Math.min(chunk, w.N - s0);
       for (let g = 0; g < G; g++) {
-        const cols = unfold(p, x.data, s, g);
-        gemm(mg, K, P, gy.data, (s * M + g * mg) * P, false, cols, 0, true, out, g * mg * K, true);
+        unfold(p, x.data, s0, n, g, cols);
+        gatherChannels(p, gy.data, s0, n, g, z);
+        gemm(mg, K, n * P, z, 0, false, cols, 0, true, out, g * mg * K, true);
       }
+    }
     return tensor(wt.shape, out);
   },
 });
