@@ -127,62 +127,53 @@ function scatterChannels(p: Plan, z: Float64Array, s0: number, n: number, g: num
       y.set(z.subarray(m * width + t * p.P, m * width + (t + 1) * p.P), ((s0 + t) * p.M + g * mg + m) * p.P);
 }
 
+/** Visits every chunk of samples and every group, with scratch for the unfolded windows (cols) and one group's channels (z). */
+function eachChunk(
+  p: Plan,
+  visit: (s0: number, n: number, g: number, cols: Float64Array, z: Float64Array) => void,
+): void {
+  const chunk = chunkOf(p);
+  const cols = new Float64Array(p.K * chunk * p.P);
+  const z = new Float64Array((p.M / p.G) * chunk * p.P);
+  for (let s0 = 0; s0 < p.w.N; s0 += chunk)
+    for (let g = 0; g < p.G; g++) visit(s0, Math.min(chunk, p.w.N - s0), g, cols, z);
+}
+
 const parts = bilinearParts({
   // Y_g = W_g · cols_g over a chunk of samples at once.
   product(c, x, wt) {
     const p = planOf(c, x, wt);
-    const { w, M, G, K, P } = p;
-    const mg = M / G;
-    const out = new Float64Array(w.N * M * P);
-    const chunk = chunkOf(p);
-    const cols = new Float64Array(K * chunk * P);
-    const z = new Float64Array(mg * chunk * P);
-    for (let s0 = 0; s0 < w.N; s0 += chunk) {
-      const n = Math.min(chunk, w.N - s0);
-      for (let g = 0; g < G; g++) {
-        unfold(p, x.data, s0, n, g, cols);
-        gemm(mg, n * P, K, wt.data, g * mg * K, false, cols, 0, false, z, 0, false);
-        scatterChannels(p, z, s0, n, g, out);
-      }
-    }
+    const mg = p.M / p.G;
+    const out = new Float64Array(p.w.N * p.M * p.P);
+    eachChunk(p, (s0, n, g, cols, z) => {
+      unfold(p, x.data, s0, n, g, cols);
+      gemm(mg, n * p.P, p.K, wt.data, g * mg * p.K, false, cols, 0, false, z, 0, false);
+      scatterChannels(p, z, s0, n, g, out);
+    });
     return tensor(p.shape, out);
   },
   // cols̄_g = W_gᵀ · Ȳ_g, folded back onto x̄.
   leftAdjoint(c, gy, wt, x) {
     const p = planOf(c, x, wt);
-    const { w, M, G, K, P } = p;
-    const mg = M / G;
+    const mg = p.M / p.G;
     const out = new Float64Array(x.data.length);
-    const chunk = chunkOf(p);
-    const cols = new Float64Array(K * chunk * P);
-    const z = new Float64Array(mg * chunk * P);
-    for (let s0 = 0; s0 < w.N; s0 += chunk) {
-      const n = Math.min(chunk, w.N - s0);
-      for (let g = 0; g < G; g++) {
-        gatherChannels(p, gy.data, s0, n, g, z);
-        gemm(K, n * P, mg, wt.data, g * mg * K, true, z, 0, false, cols, 0, false);
-        fold(p, cols, out, s0, n, g);
-      }
-    }
+    eachChunk(p, (s0, n, g, cols, z) => {
+      gatherChannels(p, gy.data, s0, n, g, z);
+      gemm(p.K, n * p.P, mg, wt.data, g * mg * p.K, true, z, 0, false, cols, 0, false);
+      fold(p, cols, out, s0, n, g);
+    });
     return tensor(x.shape, out);
   },
   // W̄_g += Ȳ_g · cols_gᵀ.
   rightAdjoint(c, x, gy, wt) {
     const p = planOf(c, x, wt);
-    const { w, M, G, K, P } = p;
-    const mg = M / G;
+    const mg = p.M / p.G;
     const out = new Float64Array(wt.data.length);
-    const chunk = chunkOf(p);
-    const cols = new Float64Array(K * chunk * P);
-    const z = new Float64Array(mg * chunk * P);
-    for (let s0 = 0; s0 < w.N; s0 += chunk) {
-      const n = Math.min(chunk, w.N - s0);
-      for (let g = 0; g < G; g++) {
-        unfold(p, x.data, s0, n, g, cols);
-        gatherChannels(p, gy.data, s0, n, g, z);
-        gemm(mg, K, n * P, z, 0, false, cols, 0, true, out, g * mg * K, true);
-      }
-    }
+    eachChunk(p, (s0, n, g, cols, z) => {
+      unfold(p, x.data, s0, n, g, cols);
+      gatherChannels(p, gy.data, s0, n, g, z);
+      gemm(mg, p.K, n * p.P, z, 0, false, cols, 0, true, out, g * mg * p.K, true);
+    });
     return tensor(wt.shape, out);
   },
 });
