@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
+import type { GraphSpec } from "../nn/graph.js";
 import { type MlpData, type MlpSpec, parameterCount } from "../objectives/mlp.js";
 import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
 import { jsonNumber } from "../report/json.js";
@@ -16,8 +17,13 @@ import { writeFileAtomic } from "./files.js";
  * uninterrupted one, bit for bit. Written atomically (temporary file, fsync, rename): a process
  * killed mid-write leaves the previous checkpoint whole.
  */
+/** An MLP by its architecture; a graph network by a fingerprint of its graph (operators, attributes, parameter shapes). */
+export type ModelIdentity =
+  | (Pick<MlpSpec, "sizes" | "activation" | "loss"> & { readonly dtype: string })
+  | { readonly graph: string; readonly parameters: number; readonly loss: string; readonly dtype: string };
+
 export interface RunIdentity {
-  readonly model: Pick<MlpSpec, "sizes" | "activation" | "loss"> & { readonly dtype: string };
+  readonly model: ModelIdentity;
   /** rows and a 64-bit hash of the training inputs and targets. */
   readonly data: { readonly rows: number; readonly fingerprint: string };
   readonly optimizer: OptimizerConfig;
@@ -36,7 +42,7 @@ interface CheckpointFile extends RunIdentity {
 }
 
 export function runIdentity(
-  spec: MlpSpec,
+  spec: MlpSpec | ModelIdentity,
   train: MlpData,
   optimizer: OptimizerConfig,
   batchSize: number | null,
@@ -44,13 +50,16 @@ export function runIdentity(
   schedule: string | null,
 ): RunIdentity {
   return {
-    model: {
-      sizes: [...spec.sizes],
-      activation: spec.activation,
-      ...(spec.activations ? { activations: [...spec.activations] } : {}),
-      loss: spec.loss,
-      dtype: spec.dtype ?? "float64",
-    },
+    model:
+      "graph" in spec
+        ? spec
+        : {
+            sizes: [...spec.sizes],
+            activation: spec.activation,
+            ...("activations" in spec && spec.activations ? { activations: [...spec.activations] } : {}),
+            loss: spec.loss,
+            dtype: ("dtype" in spec ? spec.dtype : undefined) ?? "float64",
+          },
     data: { rows: train.rows, fingerprint: fingerprint(train.x, train.y) },
     optimizer,
     batchSize,
@@ -75,6 +84,20 @@ export function fingerprint(...arrays: Float64Array[]): string {
     a = Math.imul(a ^ x.length, 0x01000193);
   }
   return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+/** A graph network's identity: a fingerprint of its nodes (operators, wiring, attributes) and parameter shapes. */
+export function graphIdentity(spec: GraphSpec, parameters: number, loss: string): ModelIdentity {
+  const text = JSON.stringify({
+    nodes: spec.nodes.map((n) => [n.op, n.inputs, n.outputs, n.attrs]),
+    parameters: spec.initializers.filter((i) => i.trainable !== false).map((i) => [i.name, i.dims]),
+  });
+  return {
+    graph: fingerprint(Float64Array.from(text, (c) => c.charCodeAt(0))),
+    parameters,
+    loss,
+    dtype: "float64",
+  };
 }
 
 export function saveCheckpoint(path: string, run: RunIdentity, c: TrainCheckpoint): void {
@@ -122,15 +145,24 @@ export function loadCheckpoint(path: string, run: RunIdentity, steps: number): T
       );
   const same = (a: unknown, b: unknown) => JSON.stringify(a, plain) === JSON.stringify(b, plain);
   const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-  const model = file.model as Partial<RunIdentity["model"]> | undefined;
-  for (const key of ["sizes", "activation", "loss", "dtype"] as const) {
+  const model = file.model as Record<string, unknown> | undefined;
+  const wanted = run.model as Record<string, unknown>;
+  if ("graph" in wanted !== (model !== undefined && "graph" in model))
+    throw refuse(
+      `it holds ${"graph" in wanted ? "an MLP" : "a graph network"}, this run trains ${"graph" in wanted ? "a graph network" : "an MLP"}`,
+    );
+  for (const key of "graph" in wanted
+    ? (["graph", "parameters", "loss", "dtype"] as const)
+    : (["sizes", "activation", "loss", "dtype"] as const)) {
     const saved = model?.[key];
-    const want = run.model[key];
+    const want = wanted[key];
     if (!same(saved, want))
       throw refuse(
         key === "sizes"
           ? `it holds a ${Array.isArray(saved) ? saved.join("-") : "?"} network, this model is ${want === undefined ? "?" : (want as number[]).join("-")}`
-          : `it was saved with ${key} ${show(saved)}, this run has ${show(want)}`,
+          : key === "graph"
+            ? `it holds another graph (fingerprint ${show(saved)}; this model's is ${show(want)})`
+            : `it was saved with ${key} ${show(saved)}, this run has ${show(want)}`,
       );
   }
   if (!same(file.data, run.data))
@@ -152,7 +184,7 @@ export function loadCheckpoint(path: string, run: RunIdentity, steps: number): T
         `it was saved with ${{ batchSize: "--batch-size", seed: "--seed", schedule: "--schedule" }[key]} ${show(file[key] ?? "none")}, this run has ${show(run[key] ?? "none")}`,
       );
 
-  const dim = parameterCount(run.model.sizes);
+  const dim = "graph" in run.model ? run.model.parameters : parameterCount(run.model.sizes);
   const numbers = (v: unknown, what: string, length: number): Float64Array => {
     if (
       !Array.isArray(v) ||

@@ -153,6 +153,49 @@ describe("graph networks from ONNX on the command line", () => {
     expect(Object.keys(saved)).toEqual(c.params.map((p) => p.name));
   });
 
+  it("train --checkpoint then --resume on a graph network gives the uninterrupted run's weights bit for bit; another graph is refused", async () => {
+    const base = [
+      "train",
+      "--model-onnx",
+      join(dir, "bn-residual-cnn.onnx"),
+      "--data",
+      csv("bn-residual-cnn", 192),
+      "--target",
+      "y",
+      "--loss",
+      "cross-entropy",
+      "--validation",
+      "0",
+      "--optimizer",
+      "sgd",
+      "--momentum",
+      "0.9",
+      "--lr",
+      "0.1",
+      "--batch-size",
+      "3",
+    ];
+    const whole = join(tmp, "whole.json");
+    const resumed = join(tmp, "resumed.json");
+    const checkpoint = join(tmp, "graph-checkpoint.json");
+    expect((await cli([...base, "--steps", "12", "--save-weights", whole])).code).toBe(0);
+    const first = await cli([...base, "--steps", "5", "--checkpoint", checkpoint]);
+    expect(first.err).toBe("");
+    const second = await cli([...base, "--steps", "12", "--resume", checkpoint, "--save-weights", resumed]);
+    expect(second.err).toBe("");
+    expect(second.code).toBe(0);
+    expect(readFileSync(resumed, "utf8")).toBe(readFileSync(whole, "utf8"));
+    const other = await cli([
+      ...base.map((a) => (a.endsWith("bn-residual-cnn.onnx") ? join(dir, "bn-residual-cnn-eval.onnx") : a)),
+      "--steps",
+      "12",
+      "--resume",
+      checkpoint,
+    ]);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/cannot resume from .*: it holds another graph \(fingerprint/);
+  });
+
   it("rows from NumPy files (np.savez of float64 N×1×28×28 images and int64 labels; a float32 .npy pair) give what the same rows from a CSV give", async () => {
     const model = ["stability", "--model-onnx", join(dir, "lenet.onnx"), "--validation", "0", "--json"];
     const golden = join(root, "src/nn/data/__golden__");

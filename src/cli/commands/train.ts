@@ -18,7 +18,13 @@ import { specToSvg } from "../../report/render.js";
 import { trainPage } from "../../report/train-page.js";
 import { boundJson } from "../../run/divergence.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
-import { loadCheckpoint, runIdentity, saveCheckpoint } from "../checkpoint.js";
+import {
+  graphIdentity,
+  loadCheckpoint,
+  type ModelIdentity,
+  runIdentity,
+  saveCheckpoint,
+} from "../checkpoint.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
 import {
@@ -228,14 +234,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (flags["checkpointEvery"] !== undefined && checkpointPath === undefined)
     throw new CliError("--checkpoint-every needs --checkpoint FILE");
   // What makes this run this run: a checkpoint records it, --resume requires it unchanged.
-  if ((checkpointPath !== undefined || flags["resume"] !== undefined) && network.spec === null)
-    throw new CliError(
-      "--checkpoint and --resume hold an MLP's run; for a graph network (CNN, BatchNorm, attention) they are not there yet: train without them",
-    );
   const identity =
-    (checkpointPath !== undefined || flags["resume"] !== undefined) && network.spec !== null
+    checkpointPath !== undefined || flags["resume"] !== undefined
       ? runIdentity(
-          network.spec,
+          network.identity,
           data.train,
           config,
           batchSize ?? null,
@@ -404,6 +406,8 @@ interface TrainModel {
   readonly seed: number;
   /** The MLP's spec; null for a graph network. */
   readonly spec: MlpSpec | null;
+  /** What a checkpoint records of the model (checkpoint.ts). */
+  readonly identity: MlpSpec | ModelIdentity;
   /** "an MLP 2-16-1 (tanh, mse, 65 parameters, float64)" … */
   readonly text: string;
   readonly json: Record<string, unknown>;
@@ -423,6 +427,7 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
       theta0: g.theta0,
       seed,
       spec: null,
+      identity: graphIdentity(g.spec, objective.dim, g.data.loss),
       text: `a graph network (${g.data.loss}, ${objective.dim} parameters in ${objective.groups.length} layers: ${objective.groups.map((l) => l.name).join(", ")}; float64)`,
       json: {
         graph: onnx!.path,
@@ -448,6 +453,7 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
     theta0: network.theta0,
     seed: network.seed,
     spec: network.spec,
+    identity: network.spec,
     text: `an MLP ${sizes.join("-")} (${activation}, ${network.data.loss}, ${network.objective.dim} parameters, ${network.spec.dtype ?? "float64"})`,
     json: { sizes, activation, loss: network.data.loss, parameters: network.objective.dim },
     weights: (theta) => layersFromParameters(sizes, theta),
