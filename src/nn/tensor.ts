@@ -34,6 +34,24 @@ export const tensor = (shape: readonly number[], data: Float64Array, dtype: DTyp
 
 export const zeros = (shape: readonly number[]): Tensor => tensor(shape, new Float64Array(size(shape)));
 
+/** The most elements one tensor may hold (2 GB of float64): a shape from a file past it is refused, not allocated. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
+/** The shape's element count, refused (GraphError) when it is not a list of whole numbers ≥ 0 or holds too many. */
+export function checkedSize(shape: readonly number[], where: string): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw new GraphError(`${where}: a dimension of ${d} in ${shapeText(shape)}`);
+    n *= d;
+  }
+  if (n > MAX_TENSOR_ELEMENTS)
+    throw new GraphError(
+      `${where}: a tensor of ${shapeText(shape)} would hold ${n} values, more than the ${MAX_TENSOR_ELEMENTS} overshoot allocates for one tensor`,
+    );
+  return n;
+}
+
 /** Number of elements: the product of the dimensions (1 for a scalar). */
 export function size(shape: readonly number[]): number {
   let n = 1;
@@ -65,6 +83,7 @@ export function broadcastShape(a: readonly number[], b: readonly number[], where
       throw new GraphError(`${where}: shapes ${shapeText(a)} and ${shapeText(b)} do not broadcast`);
     out[i] = da === 1 ? db : da;
   }
+  checkedSize(out, where);
   return out;
 }
 

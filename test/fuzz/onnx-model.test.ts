@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { createRng } from "../../src/core/rng.js";
 import { Graph } from "../../src/nn/graph.js";
 import { OnnxFormatError, readOnnxModel } from "../../src/nn/onnx/model.js";
-import { GraphError } from "../../src/nn/tensor.js";
+import type { GraphNode } from "../../src/nn/ops/index.js";
+import { GraphError, tensor } from "../../src/nn/tensor.js";
 
 /**
  * Hostile and damaged ONNX files against the graph reader (src/nn/onnx/model.ts): each is refused
@@ -214,5 +215,49 @@ describe("fuzz: damaged exported graphs", () => {
     }
     expect(outcomes.read).toBeGreaterThan(50);
     expect(outcomes.refused).toBeGreaterThan(50);
+  });
+});
+
+describe("shapes from a file that would allocate without bound", () => {
+  it("ConstantOfShape [10⁶, 10⁶], a broadcast to 10¹⁰, a Range of 10¹²: one GraphError line each", () => {
+    const int = (values: number[]) => tensor([values.length], Float64Array.from(values), "int");
+    const run = (nodes: GraphNode[]) => {
+      const g = new Graph({
+        opset: 17,
+        inputs: [{ name: "x", shape: ["N", 1] }],
+        outputs: [{ name: "y" }],
+        initializers: [{ name: "w", dims: [1], dtype: "float64", values: [1] }],
+        nodes,
+      });
+      return () => g.run(Float64Array.of(1), tensor([100_000, 1], new Float64Array(100_000)), null);
+    };
+    const constant = (name: string, values: number[]): GraphNode => ({
+      op: "Constant",
+      name,
+      inputs: [],
+      outputs: [name],
+      attrs: { value: int(values) },
+    });
+    expect(
+      run([
+        constant("s", [1e6, 1e6]),
+        { op: "ConstantOfShape", name: "big", inputs: ["s"], outputs: ["b"], attrs: {} },
+        { op: "Mul", name: "y", inputs: ["b", "w"], outputs: ["y"], attrs: {} },
+      ]),
+    ).toThrow(/ConstantOfShape node "big": a tensor of \[1000000, 1000000\] would hold 1000000000000 values/);
+    expect(
+      run([
+        { op: "Transpose", name: "t", inputs: ["x"], outputs: ["xt"], attrs: { perm: [1, 0] } },
+        { op: "Add", name: "y", inputs: ["x", "xt"], outputs: ["y"], attrs: {} },
+      ]),
+    ).toThrow(/Add node "y": a tensor of \[100000, 100000\] would hold 10000000000 values/);
+    expect(
+      run([
+        constant("a", [0]),
+        constant("b", [1e12]),
+        constant("d", [1]),
+        { op: "Range", name: "r", inputs: ["a", "b", "d"], outputs: ["y"], attrs: {} },
+      ]),
+    ).toThrow(/Range node "r": a range of 1000000000000 values/);
   });
 });

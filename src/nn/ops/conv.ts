@@ -1,5 +1,5 @@
 import { gemm } from "../gemm.js";
-import { GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
+import { checkedSize, GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
 import { outputShape, tapMap, type Window, windowOf } from "./_spatial.js";
 import type { Maybe, Op, OpContext } from "./types.js";
@@ -37,6 +37,7 @@ function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
     );
   const K = (w.C / G) * w.kh * w.kw;
   const P = w.oh * w.ow;
+  checkedSize([w.N, M, P, K], where);
   p = { w, M, G, K, P, taps: tapMap(w), shape: outputShape(w, M) };
   c.cache.set("plan", p);
   return p;

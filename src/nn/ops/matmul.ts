@@ -2,6 +2,7 @@ import { gemm } from "../gemm.js";
 import {
   broadcastIndex,
   broadcastShape,
+  checkedSize,
   GraphError,
   shapeText,
   size,
@@ -45,6 +46,7 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
   const shape = [...batchShape];
   if (a.shape.length > 1) shape.push(m);
   if (b.shape.length > 1) shape.push(n);
+  checkedSize(shape, where);
   p = {
     m,
     k,

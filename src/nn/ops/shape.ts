@@ -2,7 +2,9 @@ import {
   axisOf,
   broadcastIndex,
   broadcastShape,
+  checkedSize,
   GraphError,
+  MAX_TENSOR_ELEMENTS,
   shapeText,
   size,
   strides,
@@ -202,6 +204,7 @@ export const pad = gather((c, x0, x) => {
   if (mode !== "constant" && mode !== "reflect" && mode !== "edge")
     throw new GraphError(`${where(c.node)}: mode ${mode} is not supported (constant, reflect, edge are)`);
   const shape = s.map((d, a) => d + pads![a]! + pads![a + rank]!);
+  checkedSize(shape, where(c.node));
   const source = (a: number, i: number): number => {
     const d = s[a]!;
     let j = i - pads![a]!;
@@ -427,14 +430,16 @@ export const constant = constantOp((c) => {
 
 export const constantOfShape = constantOp((c, [x]) => {
   const shape = Array.from(x!.data);
+  checkedSize(shape, where(c.node));
   const v = tensorAttr(c.node, "value");
   return [tensor(shape, new Float64Array(size(shape)).fill(v ? v.data[0]! : 0), v ? v.dtype : "float")];
 });
 
-export const range = constantOp((_c, [start, limit, delta]) => {
+export const range = constantOp((c, [start, limit, delta]) => {
   const s = start!.data[0]!;
   const d = delta!.data[0]!;
   const n = Math.max(Math.ceil((limit!.data[0]! - s) / d), 0);
+  if (!(n <= MAX_TENSOR_ELEMENTS)) throw new GraphError(`${where(c.node)}: a range of ${n} values`);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = s + i * d;
   return [tensor([n], out, start!.dtype)];
