@@ -161,7 +161,7 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
     );
   }, 120_000);
 
-  it("expressions, built-ins and a CSV model run on the queue as they do locally", async () => {
+  it("expressions, built-ins, a CSV model and a graph network run on the queue as they do locally", async () => {
     const cars = join(packageRoot(), "examples", "cars.csv");
     for (const args of [
       ["--f", "x^2 + 3*y^2 + sin(x*y)", "--x0", "1,-1", "--lr", "1e-3:1:12", "--momentum", "0:0.9:4"],
@@ -179,6 +179,22 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
         "0,0,0",
         "--lr",
         "1e-5:1e-3:8",
+      ],
+      // A graph network (LayerNorm, from ONNX): its graph and rows travel in the job.
+      [
+        "--model-onnx",
+        join(packageRoot(), "src", "objectives", "onnx", "__golden__", "layernorm.onnx"),
+        "--data",
+        cars,
+        "--target",
+        "mpg",
+        "--features",
+        "horsepower,weight,acceleration",
+        "--standardize",
+        "--lr",
+        "1e-3:0.5:6",
+        "--steps",
+        "200",
       ],
       // A network over the initial weights of five seeds: 6 × 3 × 5 cells, a start each.
       [...net.slice(0, -2), "--steps", "300", "--lr", "0.5:4:6", "--momentum", "0:0.9:3", "--seeds", "0:4"],

@@ -135,10 +135,6 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
     throw new CliError(
       "--workers is for a local sweep; with --queue the cells run on `overshoot worker`s (--concurrency there)",
     );
-  if (queueText !== undefined && source.kind === "graph")
-    throw new CliError(
-      "sweep --queue does not carry graph networks (CNNs, BatchNorm, attention) to its workers yet: run the sweep without --queue (worker threads on this machine)",
-    );
   const where = queueText !== undefined ? parseQueueUrl(queueText) : null;
   const plot = flags["plot"] as string | undefined;
   const csv = flags["csv"] as string | undefined;

@@ -1,6 +1,8 @@
 import type { SweepCell } from "../../analysis/thresholds/sweep.js";
 import { type SweepJob, startOf } from "../../analysis/thresholds/sweep-pool.js";
 import type { ThresholdCriteria } from "../../analysis/thresholds/threshold.js";
+import { GRAPH_LOSSES } from "../../nn/loss.js";
+import { expansions, PRIMITIVES } from "../../nn/ops/index.js";
 import { ACTIVATIONS, LOSSES } from "../../objectives/mlp.js";
 import type { ObjectiveSource } from "../../objectives/source.js";
 import { OPTIMIZER_NAMES, type OptimizerBase } from "../../optim/index.js";
@@ -199,7 +201,130 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
       if (typeof source["description"] !== "string") bad("source.description must be text");
       return;
     }
+    case "graph":
+      checkGraphSource(source, bad, f64);
+      return;
     default:
-      bad("source.kind must be spec, model or mlp");
+      bad("source.kind must be spec, model, mlp or graph");
   }
+}
+
+/** Caps on a graph a job may carry: what the ONNX reader allows a file (nn/onnx/model.ts). */
+const GRAPH_NODES = 100_000;
+const GRAPH_VALUES = 5e7;
+
+/**
+ * A graph network's source: every part's shape, every array's length against the sizes it claims,
+ * the operators against the engine's list, within caps — before the worker builds anything.
+ */
+function checkGraphSource(
+  source: Record<string, unknown>,
+  bad: (what: string) => never,
+  f64: (v: unknown, what: string, length: number) => void,
+): void {
+  const g = source["graph"];
+  if (!isObject(g)) return bad("source.graph must be a graph");
+  if (!isInt(g["opset"], 1, 1000)) bad("source.graph.opset must be a whole number");
+  const dims = (v: unknown, what: string, lo: number): number => {
+    if (!Array.isArray(v) || v.length > 64 || !v.every((d) => isInt(d, lo, 2 ** 31)))
+      bad(`${what} must be at most 64 whole numbers`);
+    return (v as number[]).reduce((a, b) => a * b, 1);
+  };
+  let values = 0;
+  const tensorLike = (v: unknown, what: string): void => {
+    if (!isObject(v) || (v["dtype"] !== "float" && v["dtype"] !== "int")) bad(`${what} must be a tensor`);
+    const n = dims((v as Record<string, unknown>)["shape"], `${what}.shape`, 0);
+    values += n;
+    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${GRAPH_VALUES} values`);
+    f64((v as Record<string, unknown>)["data"], `${what}.data`, n);
+  };
+  const names = (v: unknown, what: string, max: number): void => {
+    if (!Array.isArray(v) || v.length > max || !v.every((x) => typeof x === "string" && x.length <= 1000))
+      bad(`${what} must be a list of at most ${max} names`);
+  };
+  const inputs = g["inputs"];
+  if (
+    !Array.isArray(inputs) ||
+    inputs.length !== 1 ||
+    !isObject(inputs[0]) ||
+    typeof inputs[0]["name"] !== "string"
+  )
+    bad("source.graph.inputs must name one input");
+  const shape = (inputs as Record<string, unknown>[])[0]!["shape"];
+  if (
+    !Array.isArray(shape) ||
+    shape.length > 64 ||
+    !shape.every((d) => typeof d === "string" || isInt(d, 0, 2 ** 31))
+  )
+    bad("source.graph.inputs[0].shape must be at most 64 dimensions");
+  const outputs = g["outputs"];
+  if (
+    !Array.isArray(outputs) ||
+    outputs.length < 1 ||
+    outputs.length > GRAPH_NODES ||
+    !outputs.every((o) => isObject(o) && typeof o["name"] === "string")
+  )
+    bad("source.graph.outputs must name the outputs");
+  const initializers = g["initializers"];
+  if (!Array.isArray(initializers) || initializers.length > GRAPH_NODES)
+    bad(`source.graph.initializers must be a list of at most ${GRAPH_NODES}`);
+  (initializers as unknown[]).forEach((init, i) => {
+    const what = `source.graph.initializers[${i}]`;
+    if (
+      !isObject(init) ||
+      typeof init["name"] !== "string" ||
+      typeof init["dtype"] !== "string" ||
+      init["dtype"].length > 16
+    )
+      bad(`${what} must have a name and a dtype`);
+    if (init["trainable"] !== undefined && typeof init["trainable"] !== "boolean")
+      bad(`${what}.trainable must be true or false`);
+    const n = dims(init["dims"], `${what}.dims`, 0);
+    values += n;
+    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${GRAPH_VALUES} values`);
+    f64(init["values"], `${what}.values`, n);
+  });
+  const nodes = g["nodes"];
+  if (!Array.isArray(nodes) || nodes.length < 1 || nodes.length > GRAPH_NODES)
+    bad(`source.graph.nodes must be a list of 1 to ${GRAPH_NODES} nodes`);
+  const known = new Set([...PRIMITIVES.keys(), ...expansions("as-exported").keys()]);
+  (nodes as unknown[]).forEach((node, i) => {
+    const what = `source.graph.nodes[${i}]`;
+    if (
+      !isObject(node) ||
+      typeof node["op"] !== "string" ||
+      !known.has(node["op"]) ||
+      typeof node["name"] !== "string"
+    )
+      bad(`${what} must be an operator the engine runs, with a name`);
+    names(node["inputs"], `${what}.inputs`, 1000);
+    names(node["outputs"], `${what}.outputs`, 1000);
+    const attrs = node["attrs"];
+    if (!isObject(attrs) || Object.keys(attrs).length > 1000) bad(`${what}.attrs must be an object`);
+    for (const [key, v] of Object.entries(attrs as Record<string, unknown>)) {
+      const where = `${what}.attrs.${key.slice(0, 40)}`;
+      if (typeof v === "number") continue;
+      if (typeof v === "string") {
+        if (v.length > 1000) bad(`${where} is too long`);
+        continue;
+      }
+      if (Array.isArray(v)) {
+        if (v.length > 10_000 || !v.every((x) => typeof x === "number"))
+          bad(`${where} must be a list of numbers`);
+        continue;
+      }
+      tensorLike(v, where);
+    }
+  });
+  const width = dims(source["inputShape"], "source.inputShape", 1);
+  if (!(GRAPH_LOSSES as readonly unknown[]).includes(source["loss"]))
+    bad(`source.loss must be one of ${GRAPH_LOSSES.join(", ")}`);
+  const data = source["data"];
+  if (!isObject(data) || !isInt(data["rows"], 1, 1e8)) bad("source.data.rows must be a whole number");
+  const rows = (data as Record<string, unknown>)["rows"] as number;
+  f64((data as Record<string, unknown>)["x"], "source.data.x", rows * width);
+  const y = (data as Record<string, unknown>)["y"];
+  if (!(y instanceof Float64Array) || y.length % rows !== 0 || y.length === 0)
+    bad("source.data.y must be a float64 array of whole rows");
+  if (typeof source["description"] !== "string") bad("source.description must be text");
 }
