@@ -222,8 +222,9 @@ function checkGraphSource(
   bad: (what: string) => never,
   f64: (v: unknown, what: string, length: number) => void,
 ): void {
-  const g = source["graph"];
-  if (!isObject(g)) return bad("source.graph must be a graph");
+  const graph = source["graph"];
+  if (!isObject(graph)) bad("source.graph must be a graph");
+  const g = graph as Record<string, unknown>;
   if (!isInt(g["opset"], 1, 1000)) bad("source.graph.opset must be a whole number");
   const dims = (v: unknown, what: string, lo: number): number => {
     if (!Array.isArray(v) || v.length > 64 || !v.every((d) => isInt(d, lo, 2 ** 31)))
