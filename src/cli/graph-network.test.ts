@@ -251,3 +251,45 @@ describe("graph networks from ONNX on the command line", () => {
     expect(wide.err.trim().split("\n")).toHaveLength(1);
   });
 });
+
+describe("the MLP path and the graph engine on the same network", () => {
+  it("examples/model.onnx (2-32-32-1 tanh, float32 weights) through both: loss, gradient and H·v agree to 1e-12", async () => {
+    const { readOnnxNetwork } = await import("../objectives/onnx/read.js");
+    const { mlpObjective } = await import("../objectives/mlp.js");
+    const bytes = new Uint8Array(readFileSync(join(root, "examples/model.onnx")));
+    const net = readOnnxNetwork(bytes, "model.onnx");
+    const rows = 50;
+    const x = Float64Array.from({ length: rows * 2 }, (_v, i) => Math.sin(1.7 * i));
+    const y = Float64Array.from({ length: rows }, (_v, i) => Math.cos(0.3 * i));
+    const mlp = mlpObjective(
+      { sizes: net.sizes, activation: net.activations[0]!, activations: net.activations, loss: "mse" },
+      { x, y, rows },
+    );
+    const m = readOnnxModel(bytes, "model.onnx");
+    const g = new Graph(m.graph);
+    const graph = graphObjective(g, { x, y, rows }, { loss: "mse", inputShape: [2] });
+    // θ in each one's layout: the MLP's W (out × in) then b per layer; the graph's tensors as the file has them.
+    const thetaG = new Float64Array(g.dim);
+    for (const p of g.parameters)
+      thetaG.set(m.graph.initializers.find((i) => i.name === p.name)!.values, p.offset);
+    const thetaM = Float64Array.from(net.theta);
+    // torch's Gemm stores each weight out × in, as the MLP lays W out: the two vectors are one.
+    expect(Array.from(thetaG)).toEqual(Array.from(thetaM));
+    expect(Math.abs(graph.value(thetaG) - mlp.value(thetaM)) / mlp.value(thetaM)).toBeLessThan(1e-12);
+    const gm = new Float64Array(mlp.dim);
+    const gg = new Float64Array(g.dim);
+    mlp.gradient(thetaM, gm);
+    graph.gradient(thetaG, gg);
+    const close = (a: Float64Array, b: Float64Array) => {
+      const scale = Math.max(...Array.from(b, Math.abs));
+      a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-12 * scale));
+    };
+    close(gg, gm);
+    // H·v along the gradient.
+    const hm = new Float64Array(mlp.dim);
+    const hg = new Float64Array(g.dim);
+    mlp.hessianVector(thetaM, gm, hm);
+    graph.hessianVector(thetaG, gg, hg);
+    close(hg, hm);
+  });
+});
