@@ -312,7 +312,11 @@ export function prepareData(
             `invalid --target: bce needs 0/1 labels; '${column}' has ${classes} classes (use cross-entropy)`,
           );
       } else target = design.y;
-      describe = `${name} (${rows} rows, ${column} from ${design.features.join(", ")}${design.scaling ? ", standardized" : ""})`;
+      // A row of image pixels is hundreds of columns: past eight, the first two and the last.
+      const f = design.features;
+      const from =
+        f.length > 8 ? `${f.length} columns (${f[0]}, ${f[1]}, …, ${f[f.length - 1]})` : f.join(", ");
+      describe = `${name} (${rows} rows, ${column} from ${from}${design.scaling ? ", standardized" : ""})`;
     } catch (e) {
       if (e instanceof CliError) throw e;
       throw new CliError(flagMessage((e as Error).message));

@@ -380,10 +380,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `optimizer: ${JSON.stringify(config)}`,
       `${steps} steps, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}`,
     ];
-    writeFileAtomic(
-      reportPath,
-      await trainReport(records, config.lr, objective.groups.length, settings, verdict),
-    );
+    writeFileAtomic(reportPath, await trainReport(records, config.lr, layerNames, settings, verdict));
   }
   if (json) {
     io.out(
@@ -423,7 +420,8 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
     const { objective } = g;
     return {
       objective,
-      data: g.data,
+      // The data's description says how rows are reshaped and which file the model is.
+      data: { ...g.data, describe: g.describe },
       theta0: g.theta0,
       seed,
       spec: null,
@@ -505,10 +503,12 @@ function progressBar(steps: number, _stepsPerEpoch: number) {
 async function trainReport(
   records: readonly TrainRecord[],
   lr: number,
-  layers: number,
+  /** The layers' names ("layer 1" …, or a graph's modules). */
+  names: readonly string[],
   settings: readonly string[],
   verdict: string,
 ): Promise<string> {
+  const layers = names.length;
   const charts: { caption: string; svg: string }[] = [];
   const loss = lossChart(
     [
@@ -576,7 +576,7 @@ async function trainReport(
         seriesChart(
           [
             ...Array.from({ length: layers }, (_, l) => ({
-              label: `layer ${l + 1}`,
+              label: names[l]!,
               points: perLayer.map((r) => ({ step: r.step, value: r.layers![l]!.lambdaMax })),
             })),
             { label: "whole λmax", points: perLayer.map((r) => ({ step: r.step, value: r.sharpness! })) },
@@ -592,7 +592,7 @@ async function trainReport(
       svg: await specToSvg(
         seriesChart(
           Array.from({ length: layers }, (_, l) => ({
-            label: `layer ${l + 1}`,
+            label: names[l]!,
             points: perLayer.map((r) => ({ step: r.step, value: r.layers![l]!.share })),
           })),
           { title: "Where λmax's direction lies", yTitle: "share of the eigenvector" },
@@ -629,7 +629,7 @@ async function trainReport(
   const ratios = records.filter((r) => r.updateRatio !== undefined);
   if (ratios.length > 0) {
     const series = Array.from({ length: layers }, (_, l) => ({
-      label: `layer ${l + 1}`,
+      label: names[l]!,
       points: ratios.map((r) => ({ step: r.step, value: r.updateRatio![l]! })),
     }));
     charts.push({
