@@ -3,7 +3,7 @@
 // of its array's type (f64 for matrices, i32 for the sparse indices), every matrix row-major.
 //
 // Each output element is summed in the same order as the pure-JS kernels in
-// src/objectives/kernels/js.ts: its old value (or 0), then the products in increasing index
+// src/nn/kernels/js.ts: its old value (or 0), then the products in increasing index
 // order, one IEEE multiply and one add each (no fused multiply-add). The two paths therefore
 // agree bit for bit; the register blocking only decides which sums run side by side.
 

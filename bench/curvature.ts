@@ -5,7 +5,7 @@ import { type HessianOperator, hessianOperator } from "../src/analysis/curvature
 import { lanczos, powerIteration } from "../src/analysis/curvature/lanczos.js";
 import { parseGrid } from "../src/analysis/thresholds/sweep.js";
 import { createRng } from "../src/core/rng.js";
-import { initialParameters, mlpObjective } from "../src/objectives/mlp.js";
+import { initialParameters, mlpObjective } from "../src/nn/mlp/mlp.js";
 import { quadraticFromEigenvalues } from "../src/objectives/quadratic.js";
 import { fmtSpread, interleave, msPerCall, ratios, spread } from "./ab.js";
 

@@ -10,14 +10,14 @@ import { detectInTrace } from "../src/analysis/training/detector.js";
 import { train } from "../src/analysis/training/train.js";
 import { loadCars } from "../src/cli/datasets.js";
 import { fmt } from "../src/core/format.js";
+import type { Objective } from "../src/core/objective.js";
 import { createRng } from "../src/core/rng.js";
+import { initialParameters, mlpObjective } from "../src/nn/mlp/mlp.js";
 import { rosenbrock } from "../src/objectives/builtins.js";
-import { initialParameters, mlpObjective } from "../src/objectives/mlp.js";
 import { modelObjective } from "../src/objectives/models.js";
 import { quadraticFromEigenvalues } from "../src/objectives/quadratic.js";
 import { heavyRowsRegression, oneHot, synthetic } from "../src/objectives/synthetic.js";
 import { designFromTable } from "../src/objectives/table.js";
-import type { Objective } from "../src/objectives/types.js";
 import { resolveOptimizerConfig } from "../src/optim/index.js";
 import { run } from "../src/run/runner.js";
 

@@ -13,7 +13,7 @@ import { minibatches } from "../src/analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
-import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../src/objectives/mlp.js";
+import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../src/nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../src/objectives/synthetic.js";
 import type { OptimizerOptions } from "../src/optim/index.js";
 

@@ -20,15 +20,15 @@ import type { Readable, Writable } from "node:stream";
 import { train } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
-import { createKernels } from "../src/objectives/kernels/index.js";
+import { createKernels } from "../src/nn/kernels/index.js";
 import {
   initialParameters,
   type MlpData,
   type MlpObjective,
   type MlpSpec,
   mlpObjective,
-} from "../src/objectives/mlp.js";
-import { threadedMlp } from "../src/objectives/mlp-threads.js";
+} from "../src/nn/mlp/mlp.js";
+import { threadedMlp } from "../src/nn/mlp/mlp-threads.js";
 import { oneHot } from "../src/objectives/synthetic.js";
 import { createOptimizer } from "../src/optim/index.js";
 import { fmtSpread, interleave, msPerCall, ratios, type Spread, spread } from "./ab.js";

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { loadCars } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
-import { initialParameters, layersFromParameters } from "../src/objectives/mlp.js";
+import { initialParameters, layersFromParameters } from "../src/nn/mlp/mlp.js";
 
 const out = new URL("../examples/", import.meta.url);
 const cars = loadCars().table;

@@ -2,6 +2,7 @@
 
 export * from "./analysis/index.js";
 export * from "./core/index.js";
+export * from "./nn/index.js";
 export * from "./objectives/index.js";
 export * from "./optim/index.js";
 export * from "./report/index.js";

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type Activation, type Loss, type MlpObjective, mlpObjective } from "../src/objectives/mlp.js";
+import { type Activation, type Loss, type MlpObjective, mlpObjective } from "../src/nn/mlp/mlp.js";
 
 /**
  * The exact spectra of four 501–721-parameter networks' dense Hessians, from PyTorch

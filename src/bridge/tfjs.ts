@@ -12,7 +12,7 @@ import {
   type MlpObjective,
   type MlpSpec,
   mlpObjective,
-} from "../objectives/mlp.js";
+} from "../nn/mlp/mlp.js";
 import { resolveOptimizerConfig } from "../optim/index.js";
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
 import type { GraphSpec } from "../nn/graph.js";
-import { type MlpData, type MlpSpec, parameterCount } from "../objectives/mlp.js";
+import { type MlpData, type MlpSpec, parameterCount } from "../nn/mlp/mlp.js";
 import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
 import { jsonNumber } from "../report/json.js";
 import { CliError } from "./errors.js";

@@ -1,7 +1,7 @@
 import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
 import { objectiveBlocks } from "../analysis/curvature/spectrum.js";
 import { measurementObjective } from "../analysis/training/train.js";
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../../test/cli-harness.js";
-import { layersFromParameters } from "../objectives/mlp.js";
+import { layersFromParameters } from "../nn/mlp/mlp.js";
 import { packageRoot } from "./lab-site.js";
 
 /**
@@ -12,9 +12,7 @@ import { packageRoot } from "./lab-site.js";
  * checked against PyTorch's numbers for the README's example model (scripts/fixtures/torch_onnx.py).
  */
 const root = packageRoot();
-const golden = JSON.parse(
-  readFileSync(join(root, "src/objectives/onnx/__golden__/torch-onnx.json"), "utf8"),
-) as {
+const golden = JSON.parse(readFileSync(join(root, "src/nn/onnx/__golden__/torch-onnx.json"), "utf8")) as {
   example: { sizes: number[]; theta: number[]; loss0: number; top: number[]; min: number; trace: number };
 };
 const ex = golden.example;
@@ -430,7 +428,7 @@ describe("bad input to the curvature suite: one line, exit 2", () => {
       [
         "stability",
         "--model-onnx",
-        join(root, "src/objectives/onnx/__golden__/relu-f32.onnx"),
+        join(root, "src/nn/onnx/__golden__/relu-f32.onnx"),
         "--data",
         "xor",
         "--loss",

@@ -1,4 +1,4 @@
-import { ACTIVATIONS, LOSSES } from "../objectives/mlp.js";
+import { ACTIVATIONS, LOSSES } from "../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../objectives/synthetic.js";
 import { OPTIMIZER_NAMES } from "../optim/index.js";
 import type { FlagSpecs } from "./args.js";

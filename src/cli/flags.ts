@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
+import type { Objective } from "../core/objective.js";
 import type { GraphLoss } from "../nn/loss.js";
+import { mlpObjective } from "../nn/mlp/mlp.js";
 import { ExpressionError } from "../objectives/expression-error.js";
-import { mlpObjective } from "../objectives/mlp.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
 import type { Compile, ObjectiveSource } from "../objectives/source.js";
 import { BUILTIN_NAMES, createObjectiveWith, isBuiltinName, type ObjectiveSpec } from "../objectives/spec.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
-import type { Objective } from "../objectives/types.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
 import { type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";

@@ -1,11 +1,11 @@
+import { trivialBaseline } from "../nn/baseline.js";
 import { Graph, type GraphSpec } from "../nn/graph.js";
 import type { GraphLoss } from "../nn/loss.js";
+import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
+import { OnnxError, readOnnxNetwork } from "../nn/onnx/dense.js";
 import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
 import { GraphError, tensor } from "../nn/tensor.js";
-import { trivialBaseline } from "../objectives/baseline.js";
-import type { Loss } from "../objectives/mlp.js";
-import { OnnxError, readOnnxNetwork } from "../objectives/onnx/read.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { readModelBytes } from "./files.js";

@@ -1,4 +1,4 @@
-import { kernelChoice } from "../objectives/kernels/index.js";
+import { kernelChoice } from "../nn/kernels/index.js";
 import { CliError } from "./errors.js";
 import { loadExpressionCompiler } from "./flags.js";
 import type { Io } from "./io.js";

@@ -1,14 +1,9 @@
 import { readFileSync } from "node:fs";
 import { columnMoments } from "../core/columns.js";
+import type { NetworkObjective } from "../core/objective.js";
 import { createRng } from "../core/rng.js";
 import { Graph } from "../nn/graph.js";
-import { readOnnxModel } from "../nn/onnx/model.js";
-import {
-  KERNEL_NAMES,
-  type KernelChoice,
-  kernelModuleFailure,
-  wasmAvailable,
-} from "../objectives/kernels/index.js";
+import { KERNEL_NAMES, type KernelChoice, kernelModuleFailure, wasmAvailable } from "../nn/kernels/index.js";
 import {
   ACTIVATIONS,
   type Activation,
@@ -21,11 +16,11 @@ import {
   mlpObjective,
   parametersFromLayers,
   pickRows,
-} from "../objectives/mlp.js";
-import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../objectives/onnx/read.js";
+} from "../nn/mlp/mlp.js";
+import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../nn/onnx/dense.js";
+import { readOnnxModel } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
-import type { NetworkObjective } from "../objectives/types.js";
 import type { ParsedFlags } from "./args.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { type NpyArray, NpyError, readNpy, readNpz } from "../nn/data/npy.js";
-import type { Loss } from "../objectives/mlp.js";
+import type { Loss } from "../nn/mlp/mlp.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 

@@ -1,4 +1,4 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 import {
   type ChartRun,
   type ChartSpec,

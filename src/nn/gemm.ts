@@ -3,7 +3,7 @@
  * with op(A) = A (m×k) or Aᵀ (A stored k×m), op(B) = B (k×n) or Bᵀ (B stored n×k). Each output is
  * its old value (or 0) plus the products in increasing p, one multiply and one add each.
  */
-import { createKernels, type Kernels } from "../objectives/kernels/index.js";
+import { createKernels, type Kernels } from "./kernels/index.js";
 
 /** Below this many multiply–adds the copies into the WebAssembly heap cost more than they save. */
 const KERNEL_WORK = 2048;

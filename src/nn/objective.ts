@@ -1,4 +1,4 @@
-import type { NetworkObjective, ParameterGroup, TrivialBaseline } from "../objectives/types.js";
+import type { NetworkObjective, ParameterGroup, TrivialBaseline } from "../core/objective.js";
 import type { Graph } from "./graph.js";
 import { type GraphLoss, head, headCurvature, type Targets } from "./loss.js";
 import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";

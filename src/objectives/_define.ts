@@ -1,4 +1,4 @@
-import type { Objective, ObjectiveDescription } from "./types.js";
+import type { Objective, ObjectiveDescription } from "../core/objective.js";
 
 /** The pieces a small dense objective is made of; its HVP is formed from the full Hessian. */
 export interface DenseParts {

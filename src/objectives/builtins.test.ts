@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { centralGradient, centralHessian } from "../core/finite-differences.js";
+import type { Objective } from "../core/objective.js";
 import { beale, booth, himmelblau, rastrigin, rosenbrock } from "./builtins.js";
-import type { Objective } from "./types.js";
 
 const fdGradient = (f: Objective, x: number[]): number[] => Array.from(centralGradient((p) => f.value(p), x));
 const fdHessian = (f: Objective, x: number[]): number[] =>

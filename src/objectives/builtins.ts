@@ -1,5 +1,5 @@
+import type { Objective } from "../core/objective.js";
 import { defaultNames, denseObjective } from "./_define.js";
-import type { Objective } from "./types.js";
 
 /** A built-in test function with its known global minimizers (Surjanovic & Bingham, "Virtual Library of Simulation Experiments"). */
 export interface BuiltinObjective extends Objective {

@@ -1,6 +1,6 @@
+import type { Objective } from "../core/objective.js";
 import { ExpressionError } from "./expression-error.js";
 import { mathjsParse as parse } from "./mathjs-parse.js";
-import type { Objective } from "./types.js";
 
 /**
  * Typed expressions as objectives: "(1-x)^2 + 100*(y-x^2)^2" → value, gradient, Hessian and

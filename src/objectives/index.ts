@@ -1,4 +1,4 @@
-export { trivialBaseline } from "./baseline.js";
+export type { Objective, ObjectiveDescription, TrivialBaseline } from "../core/objective.js";
 export { type BuiltinObjective, beale, booth, himmelblau, rastrigin, rosenbrock } from "./builtins.js";
 export {
   type CompileOptions,
@@ -9,24 +9,7 @@ export {
   MAX_EXPRESSION_DEPTH,
   MAX_EXPRESSION_LENGTH,
 } from "./expression.js";
-export {
-  ACTIVATIONS,
-  type Activation,
-  erf,
-  type InitScheme,
-  initialParameters,
-  LOSSES,
-  type Loss,
-  layersFromParameters,
-  type MlpData,
-  type MlpObjective,
-  type MlpSpec,
-  mlpObjective,
-  parameterCount,
-  parametersFromLayers,
-} from "./mlp.js";
 export { type ModelName, type ModelObjective, modelObjective } from "./models.js";
-export { OnnxError, type OnnxNetwork, readOnnxNetwork } from "./onnx/read.js";
 export { type QuadraticObjective, quadratic, quadraticFromEigenvalues } from "./quadratic.js";
 export {
   BUILTIN_NAMES,
@@ -39,4 +22,3 @@ export { type Compile, needsCompiler, type ObjectiveSource, objectiveFromSource 
 export { createObjectiveWith } from "./spec.js";
 export { type LabelledSet, SYNTHETIC, type SyntheticName, splitRows, synthetic } from "./synthetic.js";
 export { type Design, designFromTable, numericTable, parseCsv, type Table } from "./table.js";
-export type { Objective, ObjectiveDescription, TrivialBaseline } from "./types.js";

@@ -1,6 +1,6 @@
-import { trivialBaseline } from "./baseline.js";
+import type { Objective } from "../core/objective.js";
+import { trivialBaseline } from "../nn/baseline.js";
 import type { Design } from "./table.js";
-import type { Objective } from "./types.js";
 
 /**
  * Linear and logistic regression as objectives over θ = (w₁ … w_p, b): the weights in feature

@@ -1,6 +1,6 @@
+import type { Objective } from "../core/objective.js";
 import { compileExpression } from "./expression.js";
 import { createObjectiveWith, type ObjectiveSpec } from "./spec.js";
-import type { Objective } from "./types.js";
 
 export { BUILTIN_NAMES, type BuiltinName, isBuiltinName, type ObjectiveSpec } from "./spec.js";
 

@@ -1,12 +1,12 @@
+import type { Objective } from "../core/objective.js";
+import { trivialBaseline } from "../nn/baseline.js";
 import { Graph, type GraphSpec } from "../nn/graph.js";
 import type { GraphLoss } from "../nn/loss.js";
+import { type MlpData, type MlpSpec, mlpObjective } from "../nn/mlp/mlp.js";
 import { graphObjective } from "../nn/objective.js";
-import { trivialBaseline } from "./baseline.js";
-import { type MlpData, type MlpSpec, mlpObjective } from "./mlp.js";
 import { type ModelName, modelObjective } from "./models.js";
 import { createObjectiveWith, isBuiltinName, type ObjectiveSpec } from "./spec.js";
 import type { Design } from "./table.js";
-import type { Objective } from "./types.js";
 
 /**
  * How to build an objective, as plain data: what crosses to a worker thread (functions cannot),

@@ -1,6 +1,6 @@
+import type { Objective } from "../core/objective.js";
 import { beale, booth, himmelblau, rastrigin, rosenbrock } from "./builtins.js";
 import { quadratic, quadraticFromEigenvalues } from "./quadratic.js";
-import type { Objective } from "./types.js";
 
 export const BUILTIN_NAMES = [
   "rosenbrock",

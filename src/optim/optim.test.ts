@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { Objective } from "../core/objective.js";
 import { rosenbrock } from "../objectives/builtins.js";
 import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import type { Objective } from "../objectives/types.js";
 import { createOptimizer, OPTIMIZER_NAMES, type OptimizerOptions, resolveOptimizerConfig } from "./index.js";
 
 interface TorchStep {

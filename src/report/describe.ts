@@ -1,4 +1,4 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 
 /** The objective in words, for the first line of every report. */
 export function describeObjective(objective: Objective): string {

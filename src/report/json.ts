@@ -1,4 +1,4 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 import type { OptimizerConfig } from "../optim/index.js";
 import { boundJson } from "../run/divergence.js";
 import type { RunResult, StepRecord } from "../run/index.js";

@@ -1,4 +1,4 @@
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 import type { StepRecord, TraceSummary } from "../run/index.js";
 
 /** A number in a table cell: 6 significant digits, exponent form when large or tiny. */

@@ -1,5 +1,5 @@
 import { fmt } from "../core/format.js";
-import type { Objective } from "../objectives/types.js";
+import type { Objective } from "../core/objective.js";
 
 /**
  * The one meaning of "diverged" (DESIGN.md): a run has diverged at the first step where its loss

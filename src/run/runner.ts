@@ -1,5 +1,5 @@
+import type { Objective } from "../core/objective.js";
 import { allFinite, dot, norm2 } from "../core/vec.js";
-import type { Objective } from "../objectives/types.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
 import { createOptimizer } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { Objective } from "../core/objective.js";
 import { compileExpression } from "../objectives/expression.js";
 import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
-import type { Objective } from "../objectives/types.js";
 import { run } from "./runner.js";
 
 /** The same function judged as a model trained on data would be. */

@@ -1,6 +1,6 @@
 import { fmt, fmtFactor } from "../core/format.js";
+import type { Objective } from "../core/objective.js";
 import { allFinite, dot } from "../core/vec.js";
-import type { Objective } from "../objectives/types.js";
 import type { OptimizerConfig } from "../optim/index.js";
 import { type BlowUpBound, boundText, objectiveBound } from "./divergence.js";
 import { type TraceView, viewOf } from "./summary.js";

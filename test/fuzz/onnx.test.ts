@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../src/core/rng.js";
-import { OnnxError, readOnnxNetwork } from "../../src/objectives/onnx/read.js";
+import { OnnxError, readOnnxNetwork } from "../../src/nn/onnx/dense.js";
 
 /**
  * Damaged model files (seeded byte changes and truncations of the exported fixtures): each read
  * either gives a network of finite weights or refuses with an OnnxError of one line — never another
  * exception (which the CLI would report as an internal error) and never a hang.
  */
-const dir = new URL("../../src/objectives/onnx/__golden__/", import.meta.url);
+const dir = new URL("../../src/nn/onnx/__golden__/", import.meta.url);
 const files = ["tanh-f64.onnx", "mixed-f64.onnx", "matmul-f32.onnx", "relu-f32.onnx", "skip.onnx"];
 
 describe("fuzz: damaged ONNX files", () => {

@@ -183,7 +183,7 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
       // A graph network (LayerNorm, from ONNX): its graph and rows travel in the job.
       [
         "--model-onnx",
-        join(packageRoot(), "src", "objectives", "onnx", "__golden__", "layernorm.onnx"),
+        join(packageRoot(), "src", "nn", "onnx", "__golden__", "layernorm.onnx"),
         "--data",
         cars,
         "--target",

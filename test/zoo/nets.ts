@@ -7,7 +7,7 @@ import {
   type Loss,
   type MlpObjective,
   mlpObjective,
-} from "../../src/objectives/mlp.js";
+} from "../../src/nn/mlp/mlp.js";
 import { oneHot, type SyntheticName, synthetic } from "../../src/objectives/synthetic.js";
 import { resolveOptimizerConfig } from "../../src/optim/index.js";
 

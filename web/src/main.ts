@@ -1,6 +1,6 @@
 import "./style.css";
 import wasmUrl from "../../build/mlp-kernels.wasm?url";
-import { loadKernelModule } from "../../src/objectives/kernels/index.js";
+import { loadKernelModule } from "../../src/nn/kernels/index.js";
 import type { Panel } from "./panel.js";
 import { mountTour, TOUR } from "./tour.js";
 import { panelContext, writeQuery } from "./url-state.js";

@@ -1,5 +1,5 @@
+import type { Objective } from "../../core/objective.js";
 import { norm2 } from "../../core/vec.js";
-import type { Objective } from "../../objectives/types.js";
 
 /**
  * The Hessian at a fixed point as a linear operator v ↦ H(x)·v, counting its uses: curvature

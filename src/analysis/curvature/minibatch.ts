@@ -1,5 +1,5 @@
+import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
-import type { Objective } from "../../objectives/types.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 

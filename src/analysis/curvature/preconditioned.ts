@@ -1,5 +1,5 @@
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { createOptimizer, type Optimizer, type OptimizerOptions } from "../../optim/index.js";
 import { criticalLearningRate } from "../thresholds/critical.js";
 import { type HessianOperator, hessianOperator } from "./hvp.js";

@@ -1,4 +1,4 @@
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { type BlockCurvature, blockCurvature, layerBlocks, type ParameterBlock } from "./blocks.js";
 import { type DensityCurve, densityCurve, type SpectralDensity, spectralDensity } from "./density.js";
 import { hessianOperator } from "./hvp.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadCars } from "../../cli/datasets.js";
 import { symmetricEigen } from "../../core/eigen.js";
 import { createRng } from "../../core/rng.js";
-import { mlpObjective } from "../../objectives/mlp.js";
+import { mlpObjective } from "../../nn/mlp/mlp.js";
 import { modelObjective } from "../../objectives/models.js";
 import { heavyRowsRegression } from "../../objectives/synthetic.js";
 import { designFromTable } from "../../objectives/table.js";

@@ -1,9 +1,9 @@
 import { columnMoments } from "../../core/columns.js";
+import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
-import { type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
+import { type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
 import { type ModelName, modelObjective } from "../../objectives/models.js";
 import type { Design } from "../../objectives/table.js";
-import type { Objective } from "../../objectives/types.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { criticalLearningRate } from "../thresholds/critical.js";
 import { type StabilityReport, stabilityAt } from "../thresholds/stability.js";

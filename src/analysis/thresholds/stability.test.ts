@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../../core/eigen.js";
 import { centralHessian } from "../../core/finite-differences.js";
+import type { Objective } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
+import { initialParameters, mlpObjective } from "../../nn/mlp/mlp.js";
 import { compileExpression } from "../../objectives/expression.js";
-import { initialParameters, mlpObjective } from "../../objectives/mlp.js";
 import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
-import type { Objective } from "../../objectives/types.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { run } from "../../run/runner.js";
 import { stabilityAt } from "./stability.js";

@@ -1,4 +1,4 @@
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos, type SpectrumEstimate } from "../curvature/lanczos.js";

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import type { Objective } from "../../core/objective.js";
 import { spawnWorker } from "../../core/worker.js";
 import {
   type Compile,
@@ -7,7 +8,6 @@ import {
   type ObjectiveSource,
   objectiveFromSource,
 } from "../../objectives/source.js";
-import type { Objective } from "../../objectives/types.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { type CellResult, type SweepCell, sweepCell } from "./sweep.js";
 import type { ThresholdCriteria } from "./threshold.js";

@@ -1,5 +1,5 @@
 import { parentPort } from "node:worker_threads";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { sweepCell } from "./sweep.js";
 import {
   buildObjective,

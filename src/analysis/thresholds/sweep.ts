@@ -1,4 +1,4 @@
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
 import type { VerdictStatus } from "../../run/types.js";
 import { atBaseline } from "../../run/verdict.js";

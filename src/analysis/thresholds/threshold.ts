@@ -1,5 +1,5 @@
+import type { Objective } from "../../core/objective.js";
 import { secantCurvature } from "../../core/vec.js";
-import type { Objective } from "../../objectives/types.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
 

@@ -1,5 +1,5 @@
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import {
   type OptimizerBase,
   type OptimizerConfig,

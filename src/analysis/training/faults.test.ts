@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { Objective } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
+import { initialParameters, type MlpObjective, mlpObjective } from "../../nn/mlp/mlp.js";
 import { compileExpression } from "../../objectives/expression.js";
-import { initialParameters, type MlpObjective, mlpObjective } from "../../objectives/mlp.js";
 import { synthetic } from "../../objectives/synthetic.js";
-import type { Objective } from "../../objectives/types.js";
 import { guardedRun } from "./guard.js";
 import { trainToEnd } from "./train.js";
 

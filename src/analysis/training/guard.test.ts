@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { Objective } from "../../core/objective.js";
 import { quadratic, quadraticFromEigenvalues } from "../../objectives/quadratic.js";
-import type { Objective } from "../../objectives/types.js";
 import { run } from "../../run/runner.js";
 import { guardedRun } from "./guard.js";
 

@@ -1,4 +1,4 @@
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { objectiveBound } from "../../run/divergence.js";
 import { type RunConfig, type RunResult, Stepper } from "../../run/runner.js";

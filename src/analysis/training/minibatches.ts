@@ -1,5 +1,5 @@
 import { createRng, type RngState } from "../../core/rng.js";
-import type { MlpData } from "../../objectives/mlp.js";
+import type { MlpData } from "../../nn/mlp/mlp.js";
 
 /** Where a minibatch sampler is in its stream: enough to draw the same batches from here again. */
 export interface SamplerState {

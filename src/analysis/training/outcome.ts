@@ -1,5 +1,5 @@
 import { fmt } from "../../core/format.js";
-import type { TrivialBaseline } from "../../objectives/types.js";
+import type { TrivialBaseline } from "../../core/objective.js";
 import { boundText } from "../../run/divergence.js";
 import { atBaseline } from "../../run/verdict.js";
 import type { UnitsFinding } from "../diagnosis/units.js";

@@ -1,7 +1,7 @@
 import { fmt } from "../../core/format.js";
+import type { NetworkObjective, RowData } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
-import { layerActivations, type MlpObjective, sampleRows } from "../../objectives/mlp.js";
-import type { NetworkObjective, RowData } from "../../objectives/types.js";
+import { layerActivations, type MlpObjective, sampleRows } from "../../nn/mlp/mlp.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { type BlowUpBound, divergence, objectiveBound } from "../../run/divergence.js";
 import { blockCurvature } from "../curvature/blocks.js";

@@ -9,7 +9,7 @@ import {
   trainingLrSearch,
 } from "../../analysis/thresholds/training-search.js";
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";

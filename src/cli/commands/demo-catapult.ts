@@ -3,7 +3,7 @@ import { trainingCriteria, trainingLrSearch } from "../../analysis/thresholds/tr
 import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
-import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../objectives/mlp.js";
+import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
 import { boundText } from "../../run/divergence.js";

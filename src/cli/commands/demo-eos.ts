@@ -1,7 +1,7 @@
 import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
-import { initialParameters, type MlpData, mlpObjective } from "../../objectives/mlp.js";
+import { initialParameters, type MlpData, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
 import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
 import type { ParsedFlags } from "../args.js";

@@ -10,7 +10,7 @@ import {
   type MlpData,
   type MlpObjective,
   mlpObjective,
-} from "../../objectives/mlp.js";
+} from "../../nn/mlp/mlp.js";
 import { designFromTable } from "../../objectives/table.js";
 import type { OptimizerOptions } from "../../optim/index.js";
 import { lossChart, stacked } from "../../report/charts.js";

@@ -3,7 +3,7 @@ import { type Recommendation, recommendLr } from "../../analysis/thresholds/reco
 import { minibatches } from "../../analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../../analysis/training/train.js";
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";

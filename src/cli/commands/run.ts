@@ -1,6 +1,6 @@
 import { DivergenceDetector } from "../../analysis/training/detector.js";
 import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";

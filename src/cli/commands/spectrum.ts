@@ -2,7 +2,7 @@ import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { type SpectrumReport, spectrumAt } from "../../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerCurvatureChart, spectrumChart, stacked } from "../../report/charts.js";
 import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";

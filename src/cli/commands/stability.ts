@@ -5,7 +5,7 @@ import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
 import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/stability.js";
 import { fmt } from "../../core/format.js";
-import type { Objective } from "../../objectives/types.js";
+import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";

@@ -8,9 +8,9 @@ import {
 } from "../../analysis/training/train.js";
 import { columnMoments } from "../../core/columns.js";
 import { fmt } from "../../core/format.js";
-import { layerActivations, layersFromParameters, type MlpSpec } from "../../objectives/mlp.js";
+import type { NetworkObjective } from "../../core/objective.js";
+import { layerActivations, layersFromParameters, type MlpSpec } from "../../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
-import type { NetworkObjective } from "../../objectives/types.js";
 import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";

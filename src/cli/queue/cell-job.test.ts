@@ -10,7 +10,7 @@ import { queuedCells, validateCellJob } from "./cell-job.js";
  * built from it.
  */
 const model = readOnnxModel(
-  new Uint8Array(readFileSync(new URL("../../objectives/onnx/__golden__/layernorm.onnx", import.meta.url))),
+  new Uint8Array(readFileSync(new URL("../../nn/onnx/__golden__/layernorm.onnx", import.meta.url))),
   "layernorm.onnx",
 );
 const rows = 4;

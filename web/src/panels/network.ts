@@ -4,7 +4,7 @@ import { trainOutcome } from "../../../src/analysis/training/outcome.js";
 import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/training/train.js";
 import { fmt } from "../../../src/core/format.js";
 import { createRng } from "../../../src/core/rng.js";
-import { wasmAvailable } from "../../../src/objectives/kernels/index.js";
+import { wasmAvailable } from "../../../src/nn/kernels/index.js";
 import {
   ACTIVATIONS,
   type Activation,
@@ -14,7 +14,7 @@ import {
   type MlpData,
   type MlpObjective,
   mlpObjective,
-} from "../../../src/objectives/mlp.js";
+} from "../../../src/nn/mlp/mlp.js";
 import { oneHot, SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
 import { decisionChart, lossChart, sharpnessChart } from "../../../src/report/charts.js";
 import { boundText } from "../../../src/run/divergence.js";

@@ -1,5 +1,5 @@
 import { fmt } from "../../../src/core/format.js";
-import type { Objective } from "../../../src/objectives/types.js";
+import type { Objective } from "../../../src/core/objective.js";
 import {
   type ChartSpec,
   contourChart2d,

@@ -1,5 +1,5 @@
 import { fmt } from "../../../src/core/format.js";
-import type { Objective } from "../../../src/objectives/types.js";
+import type { Objective } from "../../../src/core/objective.js";
 import { deltaChart, lossChart, pathChart1d } from "../../../src/report/charts.js";
 import { drawChart } from "../chart.js";
 import type { Panel, PanelContext } from "../panel.js";

@@ -2,8 +2,8 @@ import { criticalLearningRate } from "../../../src/analysis/thresholds/critical.
 import { stabilityAt } from "../../../src/analysis/thresholds/stability.js";
 import { type CellResult, parseGrid, type SweepCell } from "../../../src/analysis/thresholds/sweep.js";
 import { fmt } from "../../../src/core/format.js";
+import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
-import type { Objective } from "../../../src/objectives/types.js";
 import { resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { lossChart, stabilityMap, sweepChart } from "../../../src/report/charts.js";
 import { run } from "../../../src/run/runner.js";

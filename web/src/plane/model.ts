@@ -1,9 +1,9 @@
 import { criticalLearningRate } from "../../../src/analysis/thresholds/critical.js";
 import { symmetricEigen } from "../../../src/core/eigen.js";
 import { fmt } from "../../../src/core/format.js";
+import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
-import type { Objective } from "../../../src/objectives/types.js";
 import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";

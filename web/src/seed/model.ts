@@ -1,6 +1,6 @@
 import { fmt } from "../../../src/core/format.js";
+import type { Objective } from "../../../src/core/objective.js";
 import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
-import type { Objective } from "../../../src/objectives/types.js";
 import { run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";
 

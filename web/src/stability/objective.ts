@@ -1,6 +1,6 @@
+import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
-import type { Objective } from "../../../src/objectives/types.js";
 
 /** The stability panel's functions: any expression or built-in; "quadratic" is the bowl with λ = 1 and 20. */
 export function stabilityObjective(text: string): Objective {

@@ -1,6 +1,6 @@
-import { OnnxFormatError, readOnnxModel, shown } from "../../nn/onnx/model.js";
-import type { AttrValue } from "../../nn/ops/index.js";
-import type { Activation } from "../mlp.js";
+import type { Activation } from "../mlp/mlp.js";
+import type { AttrValue } from "../ops/index.js";
+import { OnnxFormatError, readOnnxModel, shown } from "./model.js";
 
 /**
  * A feed-forward network read from an ONNX file (torch.onnx.export, tf2onnx) as weights and

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { hessianOperator } from "../analysis/curvature/hvp.js";
-import { lanczos } from "../analysis/curvature/lanczos.js";
-import { centralGradient, centralHessianVector } from "../core/finite-differences.js";
-import { createRng } from "../core/rng.js";
-import { createOptimizer } from "../optim/index.js";
-import { KERNEL_NAMES, type KernelName } from "./kernels/index.js";
+import { hessianOperator } from "../../analysis/curvature/hvp.js";
+import { lanczos } from "../../analysis/curvature/lanczos.js";
+import { centralGradient, centralHessianVector } from "../../core/finite-differences.js";
+import { createRng } from "../../core/rng.js";
+import { createOptimizer } from "../../optim/index.js";
+import { KERNEL_NAMES, type KernelName } from "../kernels/index.js";
 import {
   ACTIVATIONS,
   erf,

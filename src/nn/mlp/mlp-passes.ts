@@ -1,5 +1,5 @@
-import { erf, sigmoid } from "../core/special.js";
-import { createKernels, type KernelChoice, type Kernels } from "./kernels/index.js";
+import { erf, sigmoid } from "../../core/special.js";
+import { createKernels, type KernelChoice, type Kernels } from "../kernels/index.js";
 import type { Activation, Loss } from "./mlp.js";
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { centralGradient, centralHessianVector } from "../../core/finite-differences.js";
 import { createRng } from "../../core/rng.js";
 import { maxRelativeError } from "../../core/vec.js";
-import { ACTIVATIONS, initialParameters, LOSSES, type MlpData, mlpObjective } from "../mlp.js";
+import { ACTIVATIONS, initialParameters, LOSSES, type MlpData, mlpObjective } from "../mlp/mlp.js";
 import { createKernels, type Kernels } from "./index.js";
 
 const rng = createRng(11);

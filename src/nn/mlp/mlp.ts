@@ -1,8 +1,8 @@
-import { drawWithoutReplacement, type Rng } from "../core/rng.js";
-import { trivialBaseline } from "./baseline.js";
-import type { KernelChoice, KernelName } from "./kernels/index.js";
+import type { NetworkObjective } from "../../core/objective.js";
+import { drawWithoutReplacement, type Rng } from "../../core/rng.js";
+import { trivialBaseline } from "../baseline.js";
+import type { KernelChoice, KernelName } from "../kernels/index.js";
 import { mlpPasses, rowLoss } from "./mlp-passes.js";
-import type { NetworkObjective } from "./types.js";
 
 /**
  * A multilayer perceptron as an Objective over its flat parameter vector: for each layer, W
@@ -41,7 +41,7 @@ export interface MlpData {
   readonly rows: number;
 }
 
-export { erf } from "../core/special.js";
+export { erf } from "../../core/special.js";
 
 export interface MlpObjective extends NetworkObjective {
   onRows(data: MlpData, description: string): MlpObjective;

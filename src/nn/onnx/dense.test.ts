@@ -3,8 +3,8 @@ import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import { lanczos } from "../../analysis/curvature/lanczos.js";
-import { type Activation, type Loss, mlpObjective } from "../mlp.js";
-import { readOnnxNetwork } from "./read.js";
+import { type Activation, type Loss, mlpObjective } from "../mlp/mlp.js";
+import { readOnnxNetwork } from "./dense.js";
 import { ONNX_PROTO } from "./schema.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { spawnWorker } from "../core/worker.js";
+import { spawnWorker } from "../../core/worker.js";
 import { type MlpData, type MlpObjective, type MlpSpec, mlpObjective, rowRange } from "./mlp.js";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createRng } from "../core/rng.js";
-import { maxRelativeError } from "../core/vec.js";
+import { createRng } from "../../core/rng.js";
+import { maxRelativeError } from "../../core/vec.js";
 import { initialParameters, mlpObjective } from "./mlp.js";
 import { threadedMlp } from "./mlp-threads.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { trivialBaseline } from "./baseline.js";
-import { mlpObjective } from "./mlp.js";
+import { mlpObjective } from "./mlp/mlp.js";
 
 // The trivial baseline is the loss of the best constant prediction; each case is checked against
 // its closed form, and against the network's own loss at that constant (zero weights, the

@@ -1,6 +1,6 @@
-import type { Loss } from "./mlp.js";
-import { rowLoss } from "./mlp-passes.js";
-import type { TrivialBaseline } from "./types.js";
+import type { TrivialBaseline } from "../core/objective.js";
+import type { Loss } from "./mlp/mlp.js";
+import { rowLoss } from "./mlp/mlp-passes.js";
 
 /**
  * The trivial baseline of a loss on targets y (rows × outputs): the loss of the best prediction
