@@ -143,6 +143,9 @@ describe("graph networks from ONNX on the command line", () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.model.parameters).toBe(c.params.reduce((s, p) => s + p.grad.length, 0));
+    expect(j.data).toMatch(
+      /BatchNormalization in training mode: the statistics of the rows measured, as model\.train\(\)/,
+    );
     const first = j.records[0];
     expect(Math.abs(first.loss - c.lossValue) / c.lossValue).toBeLessThan(1e-12);
     const norm = Math.sqrt(c.params.reduce((s, p) => s + p.grad.reduce((t, g) => t + g * g, 0), 0));

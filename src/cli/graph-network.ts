@@ -96,7 +96,18 @@ export function graphNetworkFromFlags(
     throw new CliError(
       `${onnx.path} takes rows of ${inputShape.length > 1 ? `${inputShape.join("×")} = ` : ""}${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
     );
-  const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer})`;
+  // BatchNormalization as the file says: training mode takes the statistics of the rows measured.
+  const norms = spec.nodes.filter((n) => n.op === "BatchNormalization");
+  const train = norms.filter((n) => n.attrs["training_mode"] === 1).length;
+  const batchNorm =
+    norms.length === 0
+      ? ""
+      : train === norms.length
+        ? "; BatchNormalization in training mode: the statistics of the rows measured, as model.train()"
+        : train === 0
+          ? "; BatchNormalization in eval mode: its running statistics, as model.eval()"
+          : `; BatchNormalization: ${train} of ${norms.length} layers in training mode`;
+  const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer}${batchNorm})`;
   const objective = build(graph, data.train, data.loss as GraphLoss, inputShape, describe);
   // The first evaluation finds shapes the file fixed to the batch it was exported with.
   try {
