@@ -44,6 +44,8 @@ export interface GraphOptions {
 /** One parameter tensor's place in θ. */
 export interface Parameter {
   readonly name: string;
+  /** The module it belongs to (conv1, blocks.0.ln …): its layer for per-layer output. */
+  readonly module: string;
   readonly shape: readonly number[];
   readonly offset: number;
   readonly size: number;
@@ -87,23 +89,36 @@ export class Graph {
     this.input = spec.inputs[0]!.name;
     this.output = spec.outputs[0]!.name;
     const constants = new Map<string, Tensor>();
+    for (const n of spec.nodes)
+      for (const i of n.inputs) if (!this.readers.has(i)) this.readers.set(i, n.name);
+    // The parameters laid out module by module (a layer's weight and bias side by side, whatever
+    // order the file lists them in), so each layer is one contiguous block of θ.
+    const trainable = spec.initializers.filter((i) => FLOAT_TYPES.has(i.dtype) && i.trainable !== false);
+    const modules = trainable.map((i) => this.moduleOf(i.name));
+    const first = new Map<string, number>();
+    modules.forEach((m, k) => {
+      if (!first.has(m)) first.set(m, k);
+    });
+    const sequence = trainable
+      .map((_i, k) => k)
+      .sort((a, b) => first.get(modules[a]!)! - first.get(modules[b]!)! || a - b);
     const parameters: Parameter[] = [];
     let offset = 0;
-    for (const init of spec.initializers) {
-      const float = FLOAT_TYPES.has(init.dtype);
-      if (float && init.trainable !== false) {
-        const n = size(init.dims);
-        parameters.push({ name: init.name, shape: init.dims, offset, size: n });
-        offset += n;
-      } else
-        constants.set(init.name, tensor(init.dims, Float64Array.from(init.values), float ? "float" : "int"));
+    for (const k of sequence) {
+      const init = trainable[k]!;
+      const n = size(init.dims);
+      parameters.push({ name: init.name, module: modules[k]!, shape: init.dims, offset, size: n });
+      offset += n;
     }
+    for (const init of spec.initializers)
+      if (!(FLOAT_TYPES.has(init.dtype) && init.trainable !== false)) {
+        const float = FLOAT_TYPES.has(init.dtype);
+        constants.set(init.name, tensor(init.dims, Float64Array.from(init.values), float ? "float" : "int"));
+      }
     this.parameters = parameters;
     this.dim = offset;
     this.constants = constants;
 
-    for (const n of spec.nodes)
-      for (const i of n.inputs) if (!this.readers.has(i)) this.readers.set(i, n.name);
     // Composite operators become primitives; then every node is checked and put in dependency order.
     const rewrite = expansions(options.batchNorm ?? "as-exported");
     let counter = 0;
@@ -142,9 +157,15 @@ export class Graph {
       throw new GraphError(`the graph's output "${this.output}" is not computed by any node`);
   }
 
-  /** The name of the first node (as the file has it) that reads a value. */
-  readerOf(value: string): string | undefined {
-    return this.readers.get(value);
+  /**
+   * The module a parameter belongs to: "conv1.weight" and "conv1.bias" to "conv1"; an initializer
+   * the exporter renamed ("onnx::MatMul_109", a transposed Linear weight) to the module of the node
+   * that reads it ("/q/MatMul" → "q").
+   */
+  moduleOf(name: string): string {
+    if (name.includes(".")) return name.slice(0, name.lastIndexOf("."));
+    const path = this.readers.get(name)?.replace(/^\//, "").split("/") ?? [];
+    return path.length > 1 ? path.slice(0, -1).join(".") : name;
   }
 
   /**

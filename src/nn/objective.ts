@@ -147,24 +147,14 @@ export function graphObjective(
   };
 }
 
-/**
- * Parameters grouped by the module that holds them: "conv1.weight" and "conv1.bias" form "conv1";
- * an initializer the exporter renamed ("onnx::MatMul_109", a transposed Linear weight) joins the
- * module of the node that reads it ("/q/MatMul" → "q"), so the groups follow the model's layers.
- */
+/** The parameters grouped by module, one contiguous block each (graph.ts lays θ out that way). */
 export function parameterGroups(graph: Graph): ParameterGroup[] {
   const groups: ParameterGroup[] = [];
   for (const p of graph.parameters) {
-    let name = p.name.includes(".") ? p.name.slice(0, p.name.lastIndexOf(".")) : null;
-    if (name === null) {
-      const reader = graph.readerOf(p.name);
-      const path = reader?.replace(/^\//, "").split("/") ?? [];
-      name = path.length > 1 ? path.slice(0, -1).join(".") : p.name;
-    }
     const last = groups[groups.length - 1];
-    if (last && last.name === name && last.end === p.offset)
+    if (last && last.name === p.module && last.end === p.offset)
       groups[groups.length - 1] = { ...last, end: p.offset + p.size };
-    else groups.push({ name, start: p.offset, end: p.offset + p.size });
+    else groups.push({ name: p.module, start: p.offset, end: p.offset + p.size });
   }
   return groups;
 }
