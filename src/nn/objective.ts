@@ -1,4 +1,5 @@
-import type { NetworkObjective, ParameterGroup, TrivialBaseline } from "../core/objective.js";
+import type { NetworkObjective, ParameterGroup, RowData } from "../core/objective.js";
+import { trivialBaseline } from "./baseline.js";
 import type { Graph } from "./graph.js";
 import { type GraphLoss, head, headCurvature, type Targets } from "./loss.js";
 import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";
@@ -10,13 +11,8 @@ import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";
  * an operator couples the rows (BatchNormalization in training mode), which takes its statistics
  * over all N rows at once, as PyTorch's training mode does over the batch it is given.
  */
-export interface GraphData {
-  /** Inputs, rows × (the model's input shape, flattened), row-major. */
-  readonly x: Float64Array;
-  /** Targets, rows × outputs (one-hot for cross-entropy). */
-  readonly y: Float64Array;
-  readonly rows: number;
-}
+/** Inputs rows × (the model's input shape, flattened); targets rows × outputs (one-hot for cross-entropy). */
+export type GraphData = RowData;
 
 export interface GraphObjectiveOptions {
   readonly loss: GraphLoss;
@@ -24,17 +20,6 @@ export interface GraphObjectiveOptions {
   readonly inputShape: readonly number[];
   /** Rows per block (default 256; all rows when an operator couples them). */
   readonly rowsPerBlock?: number;
-  readonly baseline?: TrivialBaseline;
-  readonly description?: string;
-}
-
-export interface GraphObjectiveOptions {
-  readonly loss: GraphLoss;
-  /** The shape of one row as the model takes it (e.g. [1, 28, 28]); its product is the row's width. */
-  readonly inputShape: readonly number[];
-  /** Rows per block (default 256; all rows when an operator couples them). */
-  readonly rowsPerBlock?: number;
-  readonly baseline?: TrivialBaseline;
   readonly description?: string;
 }
 
@@ -101,7 +86,8 @@ export function graphObjective(
     groups: parameterGroups(graph),
     description: { kind: "builtin", name: options.description ?? "graph" },
     training: true,
-    ...(options.baseline ? { baseline: options.baseline } : {}),
+    // What a run that learned nothing from its inputs ends at (baseline.ts), as the MLP states it.
+    baseline: trivialBaseline(options.loss, data.y, data.rows, outputs),
     value: (theta) => value(theta, data),
     gradient: (theta, out) => gradientOn(theta, out, data),
     gradientOn,

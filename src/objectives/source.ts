@@ -1,5 +1,4 @@
 import type { Objective } from "../core/objective.js";
-import { trivialBaseline } from "../nn/baseline.js";
 import { Graph, type GraphSpec } from "../nn/graph.js";
 import type { GraphLoss } from "../nn/loss.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../nn/mlp/mlp.js";
@@ -47,11 +46,9 @@ export function objectiveFromSource(source: ObjectiveSource, compile?: Compile):
     case "mlp":
       return mlpObjective(source.spec, source.data, source.description);
     case "graph": {
-      const { data, loss } = source;
-      return graphObjective(new Graph(source.graph), data, {
-        loss,
+      return graphObjective(new Graph(source.graph), source.data, {
+        loss: source.loss,
         inputShape: source.inputShape,
-        baseline: trivialBaseline(loss, data.y, data.rows, data.y.length / data.rows),
         description: source.description,
       });
     }
