@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { Objective } from "../core/objective.js";
-import type { GraphLoss } from "../nn/loss.js";
 import { mlpObjective } from "../nn/mlp/mlp.js";
 import { ExpressionError } from "../objectives/expression-error.js";
 import { type ModelName, modelObjective } from "../objectives/models.js";
@@ -177,7 +176,7 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
           kind: "graph",
           graph: g.spec,
           inputShape: g.inputShape,
-          loss: g.data.loss as GraphLoss,
+          loss: g.data.loss,
           data: g.data.train,
           description,
         },

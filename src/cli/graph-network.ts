@@ -1,9 +1,7 @@
-import { trivialBaseline } from "../nn/baseline.js";
 import { Graph, type GraphSpec } from "../nn/graph.js";
-import type { GraphLoss } from "../nn/loss.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
-import { OnnxError, readOnnxNetwork } from "../nn/onnx/dense.js";
+import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
 import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
 import { GraphError, tensor } from "../nn/tensor.js";
 import type { ParsedFlags } from "./args.js";
@@ -36,19 +34,18 @@ export function graphNetworkFromFlags(
   onnx: { path: string; flag: string },
   seed: number,
 ): GraphNetwork | null {
-  const bytes = readModelBytes(onnx.path, onnx.flag);
-  try {
-    readOnnxNetwork(bytes, onnx.path);
-    return null;
-  } catch (e) {
-    if (!(e instanceof OnnxError)) throw e;
-  }
   let model: OnnxModel;
   try {
-    model = readOnnxModel(bytes, onnx.path);
+    model = readOnnxModel(readModelBytes(onnx.path, onnx.flag), onnx.path);
   } catch (e) {
     if (e instanceof OnnxFormatError) throw new CliError(e.message);
     throw e;
+  }
+  try {
+    denseNetwork(model, onnx.path);
+    return null;
+  } catch (e) {
+    if (!(e instanceof OnnxError)) throw e;
   }
   for (const key of ["hidden", "activation", "dtype"])
     if (flags[key] !== undefined)
@@ -108,7 +105,11 @@ export function graphNetworkFromFlags(
           ? "; BatchNormalization in eval mode: its running statistics, as model.eval()"
           : `; BatchNormalization: ${train} of ${norms.length} layers in training mode`;
   const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer}${batchNorm})`;
-  const objective = build(graph, data.train, data.loss as GraphLoss, inputShape, describe);
+  const objective = graphObjective(graph, data.train, {
+    loss: data.loss,
+    inputShape,
+    description: describe,
+  });
   // The first evaluation finds shapes the file fixed to the batch it was exported with.
   try {
     objective.value(theta0);
@@ -130,15 +131,8 @@ function outputWidth(
   theta: Float64Array,
   inputShape: readonly number[],
 ): number | undefined {
-  const declared =
-    spec.outputs[0] && "shape" in spec.outputs[0]
-      ? (spec.outputs[0] as { shape?: unknown }).shape
-      : undefined;
-  if (
-    Array.isArray(declared) &&
-    declared.length > 1 &&
-    declared.slice(1).every((d) => typeof d === "number" && d > 0)
-  )
+  const declared = spec.outputs[0]?.shape;
+  if (declared && declared.length > 1 && declared.slice(1).every((d) => typeof d === "number" && d > 0))
     return (declared.slice(1) as number[]).reduce((a, b) => a * b, 1);
   try {
     const x = tensor([1, ...inputShape], new Float64Array(inputShape.reduce((a, b) => a * b, 1)));
@@ -147,20 +141,4 @@ function outputWidth(
     // A model fixed to its export's batch: the data's own classes decide, and the first evaluation explains.
     return undefined;
   }
-}
-
-function build(
-  graph: Graph,
-  data: Prepared["train"],
-  loss: GraphLoss,
-  inputShape: readonly number[],
-  description: string,
-): GraphObjective {
-  const outputs = data.y.length / data.rows;
-  return graphObjective(graph, data, {
-    loss,
-    inputShape,
-    baseline: trivialBaseline(loss, data.y, data.rows, outputs),
-    description,
-  });
 }

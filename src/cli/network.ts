@@ -2,7 +2,6 @@ import { readFileSync } from "node:fs";
 import { columnMoments } from "../core/columns.js";
 import type { NetworkObjective } from "../core/objective.js";
 import { createRng } from "../core/rng.js";
-import { Graph } from "../nn/graph.js";
 import { KERNEL_NAMES, type KernelChoice, kernelModuleFailure, wasmAvailable } from "../nn/kernels/index.js";
 import {
   ACTIVATIONS,
@@ -18,7 +17,6 @@ import {
   pickRows,
 } from "../nn/mlp/mlp.js";
 import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../nn/onnx/dense.js";
-import { readOnnxModel } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
@@ -142,12 +140,8 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
   try {
     net = readOnnxNetwork(bytes, onnx.path);
   } catch (e) {
-    if (!(e instanceof OnnxError)) throw e;
-    if (isGraphNetwork(bytes, onnx.path))
-      throw new CliError(
-        `${onnx.path} is a network beyond a chain of dense layers (the graph engine's): this command does not run those yet — stability, spectrum, critical-lr, find-lr and sweep do`,
-      );
-    throw new CliError(e.message);
+    if (e instanceof OnnxError) throw new CliError(e.message);
+    throw e;
   }
   const lossFlag = lossFromFlags(flags);
   const implied: Loss | undefined =
@@ -188,16 +182,6 @@ function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, s
     theta0: Float64Array.from(net.theta),
     seed,
   };
-}
-
-/** Whether the graph engine reads the file (it is a network, just not a chain of dense layers). */
-function isGraphNetwork(bytes: Uint8Array, source: string): boolean {
-  try {
-    new Graph(readOnnxModel(bytes, source).graph);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export function initialWeights(flags: ParsedFlags, sizes: readonly number[], seed: number): Float64Array {

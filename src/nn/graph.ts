@@ -31,7 +31,8 @@ export interface InitializerSpec {
 export interface GraphSpec {
   /** The graph's data inputs (initializers excluded); dims may be symbolic (strings). */
   readonly inputs: readonly { readonly name: string; readonly shape: readonly (number | string)[] }[];
-  readonly outputs: readonly { readonly name: string }[];
+  /** The graph's outputs (dims as declared, when the file declares them). */
+  readonly outputs: readonly { readonly name: string; readonly shape?: readonly (number | string)[] }[];
   readonly initializers: readonly InitializerSpec[];
   readonly nodes: readonly GraphNode[];
   readonly opset: number;

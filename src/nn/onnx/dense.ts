@@ -1,6 +1,6 @@
 import type { Activation } from "../mlp/mlp.js";
 import type { AttrValue } from "../ops/index.js";
-import { OnnxFormatError, readOnnxModel, shown } from "./model.js";
+import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "./model.js";
 
 /**
  * A feed-forward network read from an ONNX file (torch.onnx.export, tf2onnx) as weights and
@@ -49,13 +49,18 @@ interface Node {
 }
 
 export function readOnnxNetwork(bytes: Uint8Array, source = "the model"): OnnxNetwork {
-  let model: ReturnType<typeof readOnnxModel>;
+  let model: OnnxModel;
   try {
     model = readOnnxModel(bytes, source);
   } catch (e) {
     if (e instanceof OnnxFormatError) throw new OnnxError(e.message);
     throw e;
   }
+  return denseNetwork(model, source);
+}
+
+/** The chain of dense layers of a model already read (readOnnxModel); OnnxError when it is not one. */
+export function denseNetwork(model: OnnxModel, source: string): OnnxNetwork {
   const { opset, producer } = model;
   const tensors = new Map<string, Tensor>();
   for (const t of model.graph.initializers)
