@@ -257,34 +257,41 @@ export function readMatrixCsv(path: string): { values: Float64Array; n: number }
   return { values: Float64Array.from(rows.flat()), n };
 }
 
-/** ONNX files above this are refused before they are read (protobuf's own limit is 2 GB). */
-const MAX_MODEL_BYTES = 2 ** 31 - 1;
+/** Files above this are refused before they are read (ONNX's own limit for a model is 2 GB). */
+const MAX_INPUT_BYTES = 2 ** 31 - 1;
 
-/** The file's bytes, after checking it is a regular file of a size a model can have. */
-export function readModelBytes(path: string, flag: string): Uint8Array {
+/**
+ * An input file's bytes (a model, a NumPy array), after checking it is a regular file (not a
+ * device such as /dev/zero, which would grow without end) no larger than 2 GB: every failure one
+ * line naming the flag. `hint` follows "not a regular file"; `tooBig` says what the size is past.
+ */
+export function readInputBytes(
+  path: string,
+  flag: string,
+  words: { hint?: string; tooBig: string },
+): Uint8Array {
+  const cannot = (why: string) => new CliError(`cannot read --${flag} ${path}: ${why}`);
+  const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
   let size: number;
   try {
     const s = statSync(path);
-    if (!s.isFile())
-      throw new CliError(
-        `cannot read --${flag} ${path}: not a regular file (give the .onnx file torch.onnx.export wrote)`,
-      );
+    if (!s.isFile()) throw cannot(`not a regular file${words.hint ? ` (${words.hint})` : ""}`);
     size = s.size;
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw new CliError(
-      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw cannot(reason(e));
   }
-  if (size > MAX_MODEL_BYTES)
-    throw new CliError(
-      `cannot read --${flag} ${path}: ${size} bytes, past ONNX's 2 GB limit for a model with its weights inside`,
-    );
+  if (size > MAX_INPUT_BYTES) throw cannot(`${size} bytes, ${words.tooBig}`);
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new CliError(
-      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw cannot(reason(e));
   }
 }
+
+/** An ONNX model's bytes (readInputBytes). */
+export const readModelBytes = (path: string, flag: string): Uint8Array =>
+  readInputBytes(path, flag, {
+    hint: "give the .onnx file torch.onnx.export wrote",
+    tooBig: "past ONNX's 2 GB limit for a model with its weights inside",
+  });

@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
 import { type NpyArray, NpyError, readNpy, readNpz } from "../nn/data/npy.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
+import { readInputBytes } from "./files.js";
 
 /**
  * Rows from NumPy files, as a PyTorch user writes them with np.save / np.savez: `--data x.npz`
@@ -23,25 +23,8 @@ export interface NpyRows {
   readonly describe: string;
 }
 
-/** Files above this are refused before they are read. */
-const MAX_BYTES = 2 ** 31 - 1;
-
-function bytesOf(path: string, flag: string): Uint8Array {
-  let size: number;
-  try {
-    const s = statSync(path);
-    if (!s.isFile()) throw new CliError(`cannot read --${flag} ${path}: not a regular file`);
-    size = s.size;
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    throw new CliError(
-      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  if (size > MAX_BYTES)
-    throw new CliError(`cannot read --${flag} ${path}: ${size} bytes, more than overshoot reads (2 GB)`);
-  return new Uint8Array(readFileSync(path));
-}
+const bytesOf = (path: string, flag: string): Uint8Array =>
+  readInputBytes(path, flag, { tooBig: "more than overshoot reads (2 GB)" });
 
 function read<T>(f: () => T): T {
   try {
