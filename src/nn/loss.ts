@@ -1,16 +1,19 @@
 import { sigmoid } from "../core/special.js";
+import { LOSSES, type Loss } from "./mlp/mlp.js";
+import { logSumExp, rowLoss } from "./mlp/mlp-passes.js";
 import { GraphError, shapeText, type Tensor, tensor } from "./tensor.js";
 
 /**
  * The loss heads on a network's output y (rows × outputs, each row flattened), summed over the
- * block's rows and scaled by 1/N for the N rows of the whole batch (the MLP's conventions):
+ * block's rows and scaled by 1/N for the N rows of the whole batch — the MLP's losses, each row's
+ * value by the MLP's own formula (rowLoss):
  *   mse: Σ_o (y − t)²      half-mse: ½Σ_o (y − t)²
  *   cross-entropy: Σ_o t_o·(logsumexp(y) − y_o) (t one-hot, or any distribution)
  *   bce: softplus(y) − t·y (one output, t ∈ [0, 1])
  * with the adjoint ȳ = ∂ℓ/∂y and its R-operator R{ȳ} = ∇²_y ℓ · R{y}.
  */
-export const GRAPH_LOSSES = ["mse", "half-mse", "cross-entropy", "bce"] as const;
-export type GraphLoss = (typeof GRAPH_LOSSES)[number];
+export const GRAPH_LOSSES = LOSSES;
+export type GraphLoss = Loss;
 
 export interface Head {
   /** Σ over the block's rows of the row loss, times scale. */
@@ -42,46 +45,32 @@ export function head(
     throw new GraphError(
       `the targets have ${targets.width} values per row; the output ${shapeText(y.shape)} has ${width}`,
     );
-  if (loss === "cross-entropy") {
-    if (width < 2)
-      throw new GraphError(
-        `cross-entropy needs 2 or more outputs per row; the output is ${shapeText(y.shape)}`,
-      );
-    for (let r = 0; r < rows; r++) {
-      const at = r * width;
-      const t = (r0 + r) * width;
-      let m = Number.NEGATIVE_INFINITY;
-      for (let o = 0; o < width; o++) m = Math.max(m, Y[at + o]!);
-      let z = 0;
-      for (let o = 0; o < width; o++) z += Math.exp(Y[at + o]! - m);
-      const lse = m + Math.log(z);
-      let mass = 0;
-      for (let o = 0; o < width; o++) {
-        const to = T[t + o]!;
-        mass += to;
-        if (to !== 0) value += to * (lse - Y[at + o]!);
+  if (loss === "cross-entropy" && width < 2)
+    throw new GraphError(
+      `cross-entropy needs 2 or more outputs per row; the output is ${shapeText(y.shape)}`,
+    );
+  for (let r = 0; r < rows; r++) {
+    const at = r * width;
+    const t = (r0 + r) * width;
+    value += rowLoss(loss, Y, at, T, t, width);
+    if (!withAdjoint) continue;
+    switch (loss) {
+      case "mse":
+      case "half-mse": {
+        const c = loss === "mse" ? 2 : 1;
+        for (let o = 0; o < width; o++) g[at + o] = c * (Y[at + o]! - T[t + o]!) * scale;
+        break;
       }
-      // ∂ℓ/∂y_o = (Σt)·p_o − t_o.
-      if (withAdjoint)
+      case "bce":
+        for (let o = 0; o < width; o++) g[at + o] = (sigmoid(Y[at + o]!) - T[t + o]!) * scale;
+        break;
+      case "cross-entropy": {
+        // ∂ℓ/∂y_o = (Σt)·p_o − t_o.
+        const lse = logSumExp(Y, at, width);
+        let mass = 0;
+        for (let o = 0; o < width; o++) mass += T[t + o]!;
         for (let o = 0; o < width; o++) g[at + o] = (mass * Math.exp(Y[at + o]! - lse) - T[t + o]!) * scale;
-    }
-  } else {
-    for (let i = 0; i < Y.length; i++) {
-      const z = Y[i]!;
-      const t = T[r0 * width + i]!;
-      switch (loss) {
-        case "mse":
-        case "half-mse": {
-          const c = loss === "mse" ? 1 : 0.5;
-          value += c * (z - t) * (z - t);
-          if (withAdjoint) g[i] = 2 * c * (z - t) * scale;
-          break;
-        }
-        case "bce":
-          // softplus(z) − t·z, computed without overflow.
-          value += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - t * z;
-          if (withAdjoint) g[i] = (sigmoid(z) - t) * scale;
-          break;
+        break;
       }
     }
   }
@@ -121,14 +110,11 @@ export function headCurvature(
         const at = r * width;
         let mass = 0;
         for (let o = 0; o < width; o++) mass += targets.values[(r0 + r) * width + o]!;
-        let m = Number.NEGATIVE_INFINITY;
-        for (let o = 0; o < width; o++) m = Math.max(m, Y[at + o]!);
-        let z = 0;
-        for (let o = 0; o < width; o++) z += Math.exp(Y[at + o]! - m);
+        const lse = logSumExp(Y, at, width);
         let pd = 0;
-        for (let o = 0; o < width; o++) pd += (Math.exp(Y[at + o]! - m) / z) * D[at + o]!;
+        for (let o = 0; o < width; o++) pd += Math.exp(Y[at + o]! - lse) * D[at + o]!;
         for (let o = 0; o < width; o++)
-          out[at + o] = mass * (Math.exp(Y[at + o]! - m) / z) * (D[at + o]! - pd) * scale;
+          out[at + o] = mass * Math.exp(Y[at + o]! - lse) * (D[at + o]! - pd) * scale;
       }
       break;
   }

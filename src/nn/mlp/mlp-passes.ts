@@ -606,7 +606,7 @@ export function mlpPasses(
 }
 
 /** log Σ_o exp(h[at + o]), from the largest term so nothing overflows. */
-function logSumExp(h: Float64Array, at: number, n: number): number {
+export function logSumExp(h: Float64Array, at: number, n: number): number {
   let m = Number.NEGATIVE_INFINITY;
   for (let o = 0; o < n; o++) if (h[at + o]! > m) m = h[at + o]!;
   let sum = 0;

@@ -15,6 +15,15 @@ export function unary(
   d1: (x: number, y: number) => number,
   d2: (x: number, y: number) => number,
 ): Op {
+  // The Jacobian is diagonal, so R{y} and x̄ are the same product: f′ ⊙ u.
+  const derivative = (x: Tensor, y: Tensor, u: Tensor): Tensor => {
+    const a = x.data;
+    const b = y.data;
+    const t = u.data;
+    const out = new Float64Array(a.length);
+    for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * t[i]!;
+    return tensor(x.shape, out);
+  };
   return {
     forward(_c, [x]) {
       const a = x!.data;
@@ -22,39 +31,20 @@ export function unary(
       for (let i = 0; i < a.length; i++) out[i] = f(a[i]!);
       return [tensor(x!.shape, out)];
     },
-    jvp(_c, [x], [dx], [y]) {
-      if (!dx) return [null];
-      const a = x!.data;
-      const b = y!.data;
-      const t = dx.data;
-      const out = new Float64Array(a.length);
-      for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * t[i]!;
-      return [tensor(x!.shape, out)];
-    },
-    vjp(_c, [x], [y], [gy], need) {
-      if (!need[0] || !gy) return [null];
-      const a = x!.data;
-      const b = y!.data;
-      const g = gy.data;
-      const out = new Float64Array(a.length);
-      for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * g[i]!;
-      return [tensor(x!.shape, out)];
-    },
+    jvp: (_c, [x], [dx], [y]) => [dx ? derivative(x!, y!, dx) : null],
+    vjp: (_c, [x], [y], [gy], need) => [need[0] && gy ? derivative(x!, y!, gy) : null],
     rvjp(_c, [x], [dx], [y], _dy, [gy], [dgy], need) {
       if (!need[0]) return [null];
       const a = x!.data;
       const b = y!.data;
-      const out = new Float64Array(a.length);
+      const out = dgy ? derivative(x!, y!, dgy) : tensor(x!.shape, new Float64Array(a.length));
       if (dx && gy) {
         const t = dx.data;
         const g = gy.data;
-        for (let i = 0; i < a.length; i++) out[i] = d2(a[i]!, b[i]!) * t[i]! * g[i]!;
+        const o = out.data;
+        for (let i = 0; i < a.length; i++) o[i]! += d2(a[i]!, b[i]!) * t[i]! * g[i]!;
       }
-      if (dgy) {
-        const h = dgy.data;
-        for (let i = 0; i < a.length; i++) out[i]! += d1(a[i]!, b[i]!) * h[i]!;
-      }
-      return [tensor(x!.shape, out)];
+      return [out];
     },
   };
 }
