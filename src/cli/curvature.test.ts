@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../../test/cli-harness.js";
+import { field, str } from "../../test/onnx-bytes.js";
 import { layersFromParameters } from "../nn/mlp/mlp.js";
 import { packageRoot } from "./lab-site.js";
 
@@ -458,8 +459,6 @@ describe("bad input to the curvature suite: one line, exit 2", () => {
 
   it("refuses a model with an operator out of scope, naming it and its node", async () => {
     // A one-node model (ONNX wire format by hand): input x → LSTM "lstm" → y.
-    const field = (n: number, bytes: number[]): number[] => [(n << 3) | 2, bytes.length, ...bytes];
-    const str = (t: string): number[] => Array.from(new TextEncoder().encode(t));
     const node = [
       ...field(1, str("x")),
       ...field(2, str("y")),

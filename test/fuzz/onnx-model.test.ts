@@ -5,43 +5,54 @@ import { Graph } from "../../src/nn/graph.js";
 import { OnnxFormatError, readOnnxModel } from "../../src/nn/onnx/model.js";
 import type { GraphNode } from "../../src/nn/ops/index.js";
 import { GraphError, tensor } from "../../src/nn/tensor.js";
+import { field, intField, str, varint } from "../onnx-bytes.js";
+import { damaged } from "./damage.js";
 
 /**
  * Hostile and damaged ONNX files against the graph reader (src/nn/onnx/model.ts): each is refused
  * in one line with bounded memory and time, or read into a graph — never a crash, never a hang.
  * The files are built here with a few lines of protobuf wire format.
  */
-const varint = (n: number | bigint): number[] => {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-};
-const field = (number: number, bytes: ArrayLike<number>): number[] => [
-  ...varint((number << 3) | 2),
-  ...varint(bytes.length),
-  ...Array.from(bytes),
-];
-const intField = (number: number, v: number): number[] => [...varint(number << 3), ...varint(v)];
-const str = (s: string): number[] => Array.from(new TextEncoder().encode(s));
 
-/** A model of one Relu node on input "x", with the graph's extra fields appended. */
-function model(extraGraph: number[] = [], nodeExtra: number[] = []): Uint8Array {
+/** The GraphProto of one Relu node on input "x", with the node's and the graph's extra fields. */
+function graphFields(extraGraph: number[] = [], nodeExtra: number[] = []): number[] {
   const node = [...field(1, str("x")), ...field(2, str("y")), ...field(4, str("Relu")), ...nodeExtra];
   const valueInfo = (name: string) => field(1, str(name));
-  const graph = [
-    ...field(1, node),
-    ...field(11, valueInfo("x")),
-    ...field(12, valueInfo("y")),
-    ...extraGraph,
-  ];
-  return Uint8Array.from([...intField(1, 8), ...field(7, graph), ...field(8, [...intField(2, 17)])]);
+  return [...field(1, node), ...field(11, valueInfo("x")), ...field(12, valueInfo("y")), ...extraGraph];
 }
+
+/** A model (ir_version 8, opset 17) of that graph. */
+const model = (extraGraph: number[] = [], nodeExtra: number[] = []): Uint8Array =>
+  Uint8Array.from([
+    ...intField(1, 8),
+    ...field(7, graphFields(extraGraph, nodeExtra)),
+    ...field(8, [...intField(2, 17)]),
+  ]);
+
+/** A graph (as a model's only field) whose Add node reads x and the initializer w. */
+const readingW = (init: number[]): Uint8Array => {
+  const add = [...field(1, str("x")), ...field(1, str("w")), ...field(2, str("y")), ...field(4, str("Add"))];
+  const g = [
+    ...field(1, add),
+    ...field(5, init),
+    ...field(11, field(1, str("x"))),
+    ...field(12, field(1, str("y"))),
+  ];
+  return Uint8Array.from(field(7, g));
+};
+
+/** Byte arrays end to end, and a length-delimited field around one: for inputs too large for number[]. */
+function joined(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+const bigField = (number: number, bytes: Uint8Array): Uint8Array =>
+  joined(Uint8Array.from([...varint((number << 3) | 2), ...varint(bytes.length)]), bytes);
 
 /** TensorProto: name, dims, data type, and raw data. */
 const tensorProto = (name: string, dims: number[], type: number, raw: ArrayLike<number>): number[] => [
@@ -50,21 +61,6 @@ const tensorProto = (name: string, dims: number[], type: number, raw: ArrayLike<
   ...field(8, str(name)),
   ...field(9, raw),
 ];
-
-/** The GraphProto bytes inside a model built by `model` (its field 7). */
-function readGraph(m: Uint8Array): Uint8Array {
-  let at = 2; // field 1 (ir_version 8): tag and one byte
-  at++; // field 7's tag
-  let len = 0;
-  let shift = 1;
-  for (;;) {
-    const b = m[at++]!;
-    len += (b & 0x7f) * shift;
-    shift *= 128;
-    if ((b & 0x80) === 0) break;
-  }
-  return m.subarray(at, at + len);
-}
 
 const refusal = (bytes: Uint8Array): string => {
   try {
@@ -90,16 +86,7 @@ describe("hostile ONNX files", () => {
     const attrs = new Uint8Array(40_000_000);
     for (let i = 0; i < attrs.length; i += 2) attrs.set(one, i);
     const node = Uint8Array.from([...field(1, str("x")), ...field(2, str("y")), ...field(4, str("Relu"))]);
-    const nodeBytes = new Uint8Array(node.length + attrs.length);
-    nodeBytes.set(node);
-    nodeBytes.set(attrs, node.length);
-    const header = (n: number, len: number) => Uint8Array.from([...varint((n << 3) | 2), ...varint(len)]);
-    const nodeField = new Uint8Array([...header(1, nodeBytes.length)].length + nodeBytes.length);
-    nodeField.set(header(1, nodeBytes.length));
-    nodeField.set(nodeBytes, header(1, nodeBytes.length).length);
-    const graphField = new Uint8Array(header(7, nodeField.length).length + nodeField.length);
-    graphField.set(header(7, nodeField.length));
-    graphField.set(nodeField, header(7, nodeField.length).length);
+    const graphField = bigField(7, bigField(1, joined(node, attrs)));
     const before = process.memoryUsage().heapUsed;
     const t = performance.now();
     expect(refusal(graphField)).toMatch(/has more than 10000 attributes/);
@@ -109,41 +96,12 @@ describe("hostile ONNX files", () => {
 
   it("a 33-byte raw_data for 8 float32 values is refused, naming the sizes", () => {
     const init = tensorProto("w", [8], 1, new Uint8Array(33));
-    const bytes = model(field(5, init), []);
-    // Read by a node, so it is decoded: an Add of x and w.
-    const node = [
-      ...field(1, str("x")),
-      ...field(1, str("w")),
-      ...field(2, str("y")),
-      ...field(4, str("Add")),
-    ];
-    const g = [
-      ...field(1, node),
-      ...field(5, init),
-      ...field(11, field(1, str("x"))),
-      ...field(12, field(1, str("y"))),
-    ];
-    expect(bytes.length).toBeGreaterThan(0);
-    expect(refusal(Uint8Array.from([...field(7, g)]))).toMatch(
-      /has 33 bytes of data for 8 float32 values \(32 bytes\)/,
-    );
+    expect(refusal(readingW(init))).toMatch(/has 33 bytes of data for 8 float32 values \(32 bytes\)/);
   });
 
   it("a declared shape of 10¹² elements is refused before anything is allocated", () => {
     const init = tensorProto("w", [1_000_000, 1_000_000], 1, new Uint8Array(4));
-    const node = [
-      ...field(1, str("x")),
-      ...field(1, str("w")),
-      ...field(2, str("y")),
-      ...field(4, str("Add")),
-    ];
-    const g = [
-      ...field(1, node),
-      ...field(5, init),
-      ...field(11, field(1, str("x"))),
-      ...field(12, field(1, str("y"))),
-    ];
-    expect(refusal(Uint8Array.from([...field(7, g)]))).toMatch(/declares 1000000000000 values, past the/);
+    expect(refusal(readingW(init))).toMatch(/declares 1000000000000 values, past the/);
   });
 
   it("an unused initializer of 20 MB of float_data is never decoded", () => {
@@ -152,22 +110,8 @@ describe("hostile ONNX files", () => {
     const data = new Uint8Array(n * 5);
     for (let i = 0; i < n; i++) data[5 * i] = (4 << 3) | 5;
     const head = Uint8Array.from([...intField(1, n), ...intField(2, 1), ...field(8, str("unused"))]);
-    const init = new Uint8Array(head.length + data.length);
-    init.set(head);
-    init.set(data, head.length);
-    const header = Uint8Array.from([...varint((5 << 3) | 2), ...varint(init.length)]);
-    const extra = new Uint8Array(header.length + init.length);
-    extra.set(header);
-    extra.set(init, header.length);
-    // The small model's graph with the initializer appended, re-wrapped as field 7.
-    const graph = readGraph(model());
-    const g = new Uint8Array(graph.length + extra.length);
-    g.set(graph);
-    g.set(extra, graph.length);
-    const head7 = Uint8Array.from([...varint((7 << 3) | 2), ...varint(g.length)]);
-    const bytes = new Uint8Array(head7.length + g.length);
-    bytes.set(head7);
-    bytes.set(g, head7.length);
+    // The small graph with the initializer appended, as a model's only field.
+    const bytes = bigField(7, joined(Uint8Array.from(graphFields()), bigField(5, joined(head, data))));
     const t = performance.now();
     const m = readOnnxModel(bytes, "big.onnx");
     expect(m.graph.initializers).toEqual([]);
@@ -195,14 +139,11 @@ describe("fuzz: damaged exported graphs", () => {
   const dir = new URL("../../src/nn/__golden__/onnx/", import.meta.url);
   const files = ["lenet.onnx", "transformer-dynamic.onnx", "bn-residual-cnn.onnx", "preln-mlp-opset13.onnx"];
   it("800 seeded mutations: a graph, or one line (OnnxFormatError or GraphError)", () => {
+    const originals = files.map((f) => new Uint8Array(readFileSync(new URL(f, dir))));
     const rng = createRng(5);
     const outcomes = { read: 0, refused: 0 };
     for (let t = 0; t < 800; t++) {
-      const b = new Uint8Array(readFileSync(new URL(files[t % files.length]!, dir)));
-      const flips = 1 + Math.floor(rng.uniform() * 4);
-      for (let f = 0; f < flips; f++)
-        b[Math.floor(rng.uniform() * b.length)] = Math.floor(rng.uniform() * 256);
-      const bytes = rng.uniform() < 0.2 ? b.subarray(0, Math.floor(rng.uniform() * b.length)) : b;
+      const bytes = damaged(originals[t % originals.length]!, rng);
       try {
         const m = readOnnxModel(bytes, "damaged.onnx");
         new Graph(m.graph);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../src/core/rng.js";
 import { OnnxError, readOnnxNetwork } from "../../src/nn/onnx/dense.js";
+import { damaged } from "./damage.js";
 
 /**
  * Damaged model files (seeded byte changes and truncations of the exported fixtures): each read
@@ -13,14 +14,11 @@ const files = ["tanh-f64.onnx", "mixed-f64.onnx", "matmul-f32.onnx", "relu-f32.o
 
 describe("fuzz: damaged ONNX files", () => {
   it("1,000 seeded mutations: a network or one OnnxError line", () => {
+    const originals = files.map((f) => new Uint8Array(readFileSync(new URL(f, dir))));
     const rng = createRng(2);
     const outcomes = { read: 0, refused: 0 };
     for (let t = 0; t < 1000; t++) {
-      const b = new Uint8Array(readFileSync(new URL(files[t % files.length]!, dir)));
-      const flips = 1 + Math.floor(rng.uniform() * 4);
-      for (let f = 0; f < flips; f++)
-        b[Math.floor(rng.uniform() * b.length)] = Math.floor(rng.uniform() * 256);
-      const bytes = rng.uniform() < 0.2 ? b.subarray(0, Math.floor(rng.uniform() * b.length)) : b;
+      const bytes = damaged(originals[t % originals.length]!, rng);
       try {
         const net = readOnnxNetwork(bytes, "damaged.onnx");
         expect(net.theta.every(Number.isFinite)).toBe(true);
