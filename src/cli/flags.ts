@@ -12,7 +12,7 @@ import { CliError } from "./errors.js";
 import { readMatrixCsv } from "./files.js";
 import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
 import { graphNetworkFromFlags } from "./graph-network.js";
-import { type DataNetwork, networkFromFlags, onnxPathFromFlags } from "./network.js";
+import { type DataNetwork, networkFromFlags, onnxModelOf, onnxPathFromFlags } from "./network.js";
 import { unknownMessage } from "./suggest.js";
 
 /** The objective named by --f (or --data) and its options; files are read here, at the boundary. */
@@ -163,9 +163,11 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
     throw new CliError(unknownMessage("model", model, MODELS));
   if (onnx && model !== "mlp")
     throw new CliError(`--${onnx.flag} ${onnx.path} is a network: drop --model ${model}`);
-  if (model === "mlp" && onnx) {
+  // The ONNX file, read once for both the graph engine and the dense path.
+  const file = model === "mlp" && onnx ? onnxModelOf(onnx) : undefined;
+  if (file) {
     const seed = (flags["seed"] as number | undefined) ?? 0;
-    const g = graphNetworkFromFlags(flags, onnx, seed);
+    const g = graphNetworkFromFlags(flags, onnx!, seed, file);
     if (g) {
       const description = `graph network on ${g.describe}`;
       defaultStarts.set(g.objective, g.theta0);
@@ -184,7 +186,7 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
     }
   }
   if (model === "mlp") {
-    const network = networkFromFlags(flags);
+    const network = networkFromFlags(flags, file);
     const description = `mlp ${network.spec.sizes.join("-")} on ${network.data.describe}`;
     const objective = mlpObjective(network.spec, network.data.train, description);
     defaultStarts.set(objective, network.theta0);

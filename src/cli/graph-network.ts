@@ -2,11 +2,10 @@ import { Graph, type GraphSpec } from "../nn/graph.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
-import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
+import { type OnnxModel, shown } from "../nn/onnx/model.js";
 import { GraphError, tensor } from "../nn/tensor.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
-import { readModelBytes } from "./files.js";
 import { lossFromFlags, type Prepared, prepareData } from "./network.js";
 
 /**
@@ -33,14 +32,8 @@ export function graphNetworkFromFlags(
   flags: ParsedFlags,
   onnx: { path: string; flag: string },
   seed: number,
+  model: OnnxModel,
 ): GraphNetwork | null {
-  let model: OnnxModel;
-  try {
-    model = readOnnxModel(readModelBytes(onnx.path, onnx.flag), onnx.path);
-  } catch (e) {
-    if (e instanceof OnnxFormatError) throw new CliError(e.message);
-    throw e;
-  }
   try {
     denseNetwork(model, onnx.path);
     return null;

@@ -16,7 +16,8 @@ import {
   parametersFromLayers,
   pickRows,
 } from "../nn/mlp/mlp.js";
-import { OnnxError, type OnnxNetwork, readOnnxNetwork } from "../nn/onnx/dense.js";
+import { denseNetwork, OnnxError, type OnnxNetwork } from "../nn/onnx/dense.js";
+import { OnnxFormatError, type OnnxModel, readOnnxModel } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
@@ -64,12 +65,22 @@ export function onnxPathFromFlags(flags: ParsedFlags): { path: string; flag: str
   return null;
 }
 
-/** The network, its data split and its initial weights, from the flags. */
-export function networkFromFlags(flags: ParsedFlags): Network {
+/** The ONNX file of --model-onnx (or --init), read once: a command passes it on to what builds the network. */
+export function onnxModelOf(onnx: { path: string; flag: string }): OnnxModel {
+  try {
+    return readOnnxModel(readModelBytes(onnx.path, onnx.flag), onnx.path);
+  } catch (e) {
+    if (e instanceof OnnxFormatError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** The network, its data split and its initial weights, from the flags (and the ONNX file, if already read). */
+export function networkFromFlags(flags: ParsedFlags, model?: OnnxModel): Network {
   const seed = (flags["seed"] as number | undefined) ?? 0;
   if (!Number.isInteger(seed)) throw new CliError(`invalid --seed: ${seed} (an integer)`);
   const onnx = onnxPathFromFlags(flags);
-  if (onnx) return onnxNetwork(flags, onnx, seed);
+  if (onnx) return onnxNetwork(flags, onnx, seed, model);
   const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
   if (!(ACTIVATIONS as readonly string[]).includes(activation))
     throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
@@ -130,15 +141,19 @@ function kernelsFromFlags(flags: ParsedFlags): KernelChoice | undefined {
  * from the file, its data from --data; the loss follows the model's last node (Softmax:
  * cross-entropy, Sigmoid: bce) or --loss (default mse).
  */
-function onnxNetwork(flags: ParsedFlags, onnx: { path: string; flag: string }, seed: number): Network {
+function onnxNetwork(
+  flags: ParsedFlags,
+  onnx: { path: string; flag: string },
+  seed: number,
+  model: OnnxModel | undefined,
+): Network {
   for (const key of ["hidden", "activation", "dtype"]) {
     if (flags[key] !== undefined)
       throw new CliError(`--${key} comes from the model in ${onnx.path}: drop it`);
   }
-  const bytes = readModelBytes(onnx.path, onnx.flag);
   let net: OnnxNetwork;
   try {
-    net = readOnnxNetwork(bytes, onnx.path);
+    net = denseNetwork(model ?? onnxModelOf(onnx), onnx.path);
   } catch (e) {
     if (e instanceof OnnxError) throw new CliError(e.message);
     throw e;

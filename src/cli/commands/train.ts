@@ -41,7 +41,7 @@ import { blowUpFromFlags, guardFromFlags, optimizerFromFlags, sampledRowsText, w
 import { graphNetworkFromFlags } from "../graph-network.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
-import { networkFromFlags, onnxPathFromFlags, type Prepared } from "../network.js";
+import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
 import { terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
@@ -415,7 +415,9 @@ interface TrainModel {
 function trainModelFromFlags(flags: ParsedFlags): TrainModel {
   const onnx = onnxPathFromFlags(flags);
   const seed = (flags["seed"] as number | undefined) ?? 0;
-  const g = onnx ? graphNetworkFromFlags(flags, onnx, seed) : null;
+  // The ONNX file, read once for both the graph engine and the dense path.
+  const file = onnx ? onnxModelOf(onnx) : undefined;
+  const g = onnx && file ? graphNetworkFromFlags(flags, onnx, seed, file) : null;
   if (g) {
     const { objective } = g;
     return {
@@ -443,7 +445,7 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
         ),
     };
   }
-  const network = networkFromFlags(flags);
+  const network = networkFromFlags(flags, file);
   const { sizes, activation } = network.spec;
   return {
     objective: network.objective,
