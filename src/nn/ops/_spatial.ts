@@ -79,43 +79,31 @@ export function windowOf(
       throw new GraphError(`${where}: the window is larger than the padded input ${shapeText(xShape)}`);
     return o;
   };
-  if (spatial === 1)
-    return {
-      N,
-      C,
-      H: 1,
-      W: lens[0]!,
-      kh: 1,
-      kw: k[0]!,
-      sh: 1,
-      sw: s[0]!,
-      dh: 1,
-      dw: d[0]!,
-      pt: 0,
-      pl: p[0]!,
-      pb: 0,
-      pr: p[1]!,
-      oh: 1,
-      ow: out(lens[0]!, 0),
-      spatial,
-    };
+  // A 1-D input is a 2-D one of height 1: a leading axis of length 1, kernel 1, no padding.
+  const lift = (v: readonly number[], one: number): number[] => (spatial === 1 ? [one, ...v] : [...v]);
+  const [H, W] = lift(lens, 1) as [number, number];
+  const [kh, kw] = lift(k, 1) as [number, number];
+  const [sh, sw] = lift(s, 1) as [number, number];
+  const [dh, dw] = lift(d, 1) as [number, number];
+  const [pt, pl] = lift(p.slice(0, spatial), 0) as [number, number];
+  const [pb, pr] = lift(p.slice(spatial), 0) as [number, number];
   return {
     N,
     C,
-    H: lens[0]!,
-    W: lens[1]!,
-    kh: k[0]!,
-    kw: k[1]!,
-    sh: s[0]!,
-    sw: s[1]!,
-    dh: d[0]!,
-    dw: d[1]!,
-    pt: p[0]!,
-    pl: p[1]!,
-    pb: p[2]!,
-    pr: p[3]!,
-    oh: out(lens[0]!, 0),
-    ow: out(lens[1]!, 1),
+    H,
+    W,
+    kh,
+    kw,
+    sh,
+    sw,
+    dh,
+    dw,
+    pt,
+    pl,
+    pb,
+    pr,
+    oh: spatial === 1 ? 1 : out(lens[0]!, 0),
+    ow: out(lens[spatial - 1]!, spatial - 1),
     spatial,
   };
 }
