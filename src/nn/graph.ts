@@ -79,6 +79,8 @@ export class Graph {
   private readonly varying: Set<string>;
   /** For every value, the name of the first node of the file that reads it. */
   private readonly readers = new Map<string, string>();
+  /** Each node's plans by the input key they were made for (plansFor). */
+  private readonly plans = new Map<GraphNode, Map<string, Map<string, unknown>>>();
 
   constructor(spec: GraphSpec, options: GraphOptions = {}) {
     this.opset = spec.opset;
@@ -184,9 +186,9 @@ export class Graph {
     const contexts: OpContext[] = [];
     for (const node of this.nodes) {
       const op = PRIMITIVES.get(node.op)!;
-      const c: OpContext = { node, opset: this.opset, cache: new Map() };
-      contexts.push(c);
       const x = node.inputs.map((i) => (i === "" ? null : (values.get(i) ?? missing(node, i))));
+      const c: OpContext = { node, opset: this.opset, cache: new Map(), plans: this.plansFor(node, x) };
+      contexts.push(c);
       const y = op.forward(c, x);
       node.outputs.forEach((o, j) => {
         if (o !== "" && y[j]) values.set(o, y[j]!);
@@ -202,6 +204,24 @@ export class Graph {
       }
     }
     return { values, tangents, contexts };
+  }
+
+  /** A node's shape-only plans for these inputs' shapes (and small integer inputs), made once. */
+  private plansFor(node: GraphNode, x: readonly Maybe[]): Map<string, unknown> {
+    const key = x
+      .map((t) =>
+        !t ? "-" : `${t.shape.join("x")}${t.dtype === "int" && t.data.length <= 64 ? `=${Array.from(t.data).join(",")}` : ""}`,
+      )
+      .join(";");
+    let kept = this.plans.get(node);
+    if (!kept) this.plans.set(node, (kept = new Map()));
+    let plans = kept.get(key);
+    if (!plans) {
+      // A few shapes per node (full blocks, the last block, a minibatch); more means the rows vary.
+      if (kept.size >= 4) kept.clear();
+      kept.set(key, (plans = new Map()));
+    }
+    return plans;
   }
 
   /**

@@ -105,10 +105,14 @@ function normalize(
   }
   const shifted = fresh("shifted");
   const deviation = fresh("deviation");
+  const inverse = fresh("inverse");
   const normalized = fresh("normalized");
   out.push(node("Add", `${n.name}/epsilon`, [variance, eps], [shifted]));
   out.push(node("Sqrt", `${n.name}/sqrt`, [shifted], [deviation]));
-  out.push(node("Div", `${n.name}/normalize`, [centered, deviation], [normalized]));
+  // (x − μ)·(1/σ): the reciprocal on the small statistics tensor, a product (whose partials are
+  // the operands) on the large one.
+  out.push(node("Reciprocal", `${n.name}/inverse`, [deviation], [inverse]));
+  out.push(node("Mul", `${n.name}/normalize`, [centered, inverse], [normalized]));
   let y = normalized;
   const result = n.outputs[0]!;
   const hasScale = scale !== undefined && scale !== "";

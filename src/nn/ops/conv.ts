@@ -25,7 +25,7 @@ interface Plan {
 }
 
 function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
-  let p = c.cache.get("plan") as Plan | undefined;
+  let p = c.plans.get("plan") as Plan | undefined;
   if (p) return p;
   const where = `Conv node "${c.node.name}"`;
   const G = (c.node.attrs.group as number | undefined) ?? 1;
@@ -39,7 +39,7 @@ function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
   const P = w.oh * w.ow;
   checkedSize([w.N, M, P, K], where);
   p = { w, M, G, K, P, taps: tapMap(w), shape: outputShape(w, M) };
-  c.cache.set("plan", p);
+  c.plans.set("plan", p);
   return p;
 }
 
@@ -181,7 +181,7 @@ const parts = bilinearParts({
 
 /** y[n, m, …] += b[m]. */
 function addBias(c: OpContext, y: Tensor, b: Tensor): Tensor {
-  const p = c.cache.get("plan") as Plan;
+  const p = c.plans.get("plan") as Plan;
   const out = y.data;
   for (let s = 0; s < p.w.N; s++)
     for (let m = 0; m < p.M; m++) {
@@ -193,7 +193,7 @@ function addBias(c: OpContext, y: Tensor, b: Tensor): Tensor {
 
 /** b̄[m] = Σ over samples and positions of ȳ[n, m, …]. */
 function biasAdjoint(c: OpContext, gy: Tensor, b: Tensor): Tensor {
-  const p = c.cache.get("plan") as Plan;
+  const p = c.plans.get("plan") as Plan;
   const out = new Float64Array(p.M);
   for (let s = 0; s < p.w.N; s++)
     for (let m = 0; m < p.M; m++) {
@@ -217,7 +217,7 @@ export const conv: Op = {
     let y = parts.jvp(c, x[0]!, x[1]!, dx[0] ?? null, dx[1] ?? null);
     const db = dx.length > 2 ? (dx[2] ?? null) : null;
     if (db) {
-      const p = c.cache.get("plan") as Plan;
+      const p = c.plans.get("plan") as Plan;
       y = addBias(c, y ?? tensor(p.shape, new Float64Array(p.w.N * p.M * p.P)), db);
     }
     return [y];

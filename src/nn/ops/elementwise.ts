@@ -66,32 +66,35 @@ export const UNARY: Readonly<Record<string, Op>> = {
   ),
 };
 
-/** The partials of f(a, b) at (a, b, y = f(a, b)). */
+/**
+ * A partial derivative of f(a, b) at (a, b, y = f(a, b)): a function, or — for the common
+ * operators, so the loops below need no call per element — a constant or one of the operands.
+ */
+type Partial = number | "a" | "b" | ((a: number, b: number, y: number) => number);
+
+/** The partials of f(a, b). */
 interface Binary {
   f(a: number, b: number): number;
   /** Integer tensors (shape arithmetic) use this instead of f when both inputs are integers. */
   int?(a: number, b: number): number;
-  fa(a: number, b: number, y: number): number;
-  fb(a: number, b: number, y: number): number;
-  faa(a: number, b: number, y: number): number;
-  fab(a: number, b: number, y: number): number;
-  fbb(a: number, b: number, y: number): number;
+  fa: Partial;
+  fb: Partial;
+  faa: Partial;
+  fab: Partial;
+  fbb: Partial;
 }
 
-const zero = (): number => 0;
-const one = (): number => 1;
-
 const BINARY_RULES: Readonly<Record<string, Binary>> = {
-  Add: { f: (a, b) => a + b, fa: one, fb: one, faa: zero, fab: zero, fbb: zero },
-  Sub: { f: (a, b) => a - b, fa: one, fb: () => -1, faa: zero, fab: zero, fbb: zero },
-  Mul: { f: (a, b) => a * b, fa: (_a, b) => b, fb: (a) => a, faa: zero, fab: one, fbb: zero },
+  Add: { f: (a, b) => a + b, fa: 1, fb: 1, faa: 0, fab: 0, fbb: 0 },
+  Sub: { f: (a, b) => a - b, fa: 1, fb: -1, faa: 0, fab: 0, fbb: 0 },
+  Mul: { f: (a, b) => a * b, fa: "b", fb: "a", faa: 0, fab: 1, fbb: 0 },
   // a/b: f_b = −a/b², f_ab = −1/b², f_bb = 2a/b³.
   Div: {
     f: (a, b) => a / b,
     int: (a, b) => Math.trunc(a / b),
     fa: (_a, b) => 1 / b,
     fb: (a, b) => -a / (b * b),
-    faa: zero,
+    faa: 0,
     fab: (_a, b) => -1 / (b * b),
     fbb: (a, b) => (2 * a) / (b * b * b),
   },
@@ -113,17 +116,69 @@ interface Plan {
 }
 
 function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
-  let p = c.cache.get("plan") as Plan | undefined;
+  let p = c.plans.get("plan") as Plan | undefined;
   if (!p) {
     const shape = broadcastShape(a.shape, b.shape, `${c.node.op} node "${c.node.name}"`);
     p = { shape, ia: broadcastIndex(a.shape, shape), ib: broadcastIndex(b.shape, shape) };
-    c.cache.set("plan", p);
+    c.plans.set("plan", p);
   }
   return p;
 }
 
-/** Sum the per-element values v into an input of the given shape through its broadcast index. */
+/** The operands of one broadcast product, element by element: a[ia[i]], b[ib[i]], y[i]. */
+interface Operands {
+  readonly A: Float64Array;
+  readonly B: Float64Array;
+  readonly Y: Float64Array;
+  readonly ia: Int32Array;
+  readonly ib: Int32Array;
+}
+
+/**
+ * v[i] += d(a_i, b_i, y_i) · u[iu[i]] · (w ? w[i] : 1), for every element of the broadcast shape;
+ * nothing when d ≡ 0. One loop per kind of partial, so none calls a function per element unless
+ * the partial is one.
+ */
+function addProduct(
+  v: Float64Array,
+  d: Partial,
+  o: Operands,
+  u: Float64Array,
+  iu: Int32Array,
+  w: Float64Array | null,
+): void {
+  if (d === 0) return;
+  const { A, B, Y, ia, ib } = o;
+  const n = v.length;
+  if (typeof d === "number") {
+    if (w) for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]! * w[i]!;
+    else for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]!;
+  } else if (d === "a" || d === "b") {
+    const P = d === "a" ? A : B;
+    const ip = d === "a" ? ia : ib;
+    if (w) for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[iu[i]!]! * w[i]!;
+    else for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[iu[i]!]!;
+  } else if (w) for (let i = 0; i < n; i++) v[i]! += d(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * u[iu[i]!]! * w[i]!;
+  else for (let i = 0; i < n; i++) v[i]! += d(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * u[iu[i]!]!;
+}
+
+/** The identity index 0 … n−1 (a tensor of the broadcast shape read element by element). */
+function iota(c: OpContext, n: number): Int32Array {
+  let p = c.plans.get("iota") as Int32Array | undefined;
+  if (!p || p.length !== n) {
+    p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    c.plans.set("iota", p);
+  }
+  return p;
+}
+
+/**
+ * Sum the per-element values v into an input of the given shape through its broadcast index (an
+ * input as large as the output is broadcast along no axis: its index is the identity).
+ */
 function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor): Tensor {
+  if (idx.length === t.data.length) return tensor(t.shape, v);
   const out = new Float64Array(t.data.length);
   for (let i = 0; i < v.length; i++) out[idx[i]!]! += v[i]!;
   return tensor(t.shape, out);
@@ -144,60 +199,36 @@ function binary(r: Binary): Op {
     jvp(c, [a, b], [da, db], [y]) {
       if (!da && !db) return [null];
       const { shape, ia, ib } = planOf(c, a!, b!);
-      const A = a!.data;
-      const B = b!.data;
-      const Y = y!.data;
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
       const out = new Float64Array(ia.length);
-      if (da)
-        for (let i = 0; i < out.length; i++) out[i] = r.fa(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * da.data[ia[i]!]!;
-      if (db)
-        for (let i = 0; i < out.length; i++)
-          out[i]! += r.fb(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * db.data[ib[i]!]!;
+      if (da) addProduct(out, r.fa, o, da.data, ia, null);
+      if (db) addProduct(out, r.fb, o, db.data, ib, null);
       return [tensor(shape, out)];
     },
     vjp(c, [a, b], [y], [gy], need) {
       if (!gy) return [null, null];
       const { ia, ib } = planOf(c, a!, b!);
-      const A = a!.data;
-      const B = b!.data;
-      const Y = y!.data;
-      const G = gy.data;
-      const v = new Float64Array(ia.length);
-      const side = (d: Binary["fa"], idx: Int32Array, t: Tensor): Tensor => {
-        for (let i = 0; i < v.length; i++) v[i] = d(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * G[i]!;
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
+      const all = iota(c, ia.length);
+      const side = (d: Partial, idx: Int32Array, t: Tensor): Tensor => {
+        const v = new Float64Array(ia.length);
+        addProduct(v, d, o, gy.data, all, null);
         return reduceTo(v, idx, t);
       };
       return [need[0] ? side(r.fa, ia, a!) : null, need[1] ? side(r.fb, ib, b!) : null];
     },
     rvjp(c, [a, b], [da, db], [y], _dy, [gy], [dgy], need) {
       const { ia, ib } = planOf(c, a!, b!);
-      const A = a!.data;
-      const B = b!.data;
-      const Y = y!.data;
-      const n = ia.length;
-      const v = new Float64Array(n);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
+      const all = iota(c, ia.length);
       // R{ā} = reduce(f_aa·ȧ·ȳ + f_ab·ḃ·ȳ + f_a·R{ȳ}), and the same for b with f_ab, f_bb, f_b.
-      const side = (
-        first: Binary["fa"],
-        withA: Binary["fa"],
-        withB: Binary["fa"],
-        idx: Int32Array,
-        t: Tensor,
-      ): Tensor => {
-        v.fill(0);
+      const side = (first: Partial, withA: Partial, withB: Partial, idx: Int32Array, t: Tensor): Tensor => {
+        const v = new Float64Array(ia.length);
         if (gy) {
-          const G = gy.data;
-          if (da)
-            for (let i = 0; i < n; i++)
-              v[i]! += withA(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * da.data[ia[i]!]! * G[i]!;
-          if (db)
-            for (let i = 0; i < n; i++)
-              v[i]! += withB(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * db.data[ib[i]!]! * G[i]!;
+          if (da) addProduct(v, withA, o, da.data, ia, gy.data);
+          if (db) addProduct(v, withB, o, db.data, ib, gy.data);
         }
-        if (dgy) {
-          const H = dgy.data;
-          for (let i = 0; i < n; i++) v[i]! += first(A[ia[i]!]!, B[ib[i]!]!, Y[i]!) * H[i]!;
-        }
+        if (dgy) addProduct(v, first, o, dgy.data, all, null);
         return reduceTo(v, idx, t);
       };
       return [

@@ -29,7 +29,7 @@ interface Plan {
 }
 
 function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
-  let p = c.cache.get("plan") as Plan | undefined;
+  let p = c.plans.get("plan") as Plan | undefined;
   if (p) return p;
   const where = `MatMul node "${c.node.name}"`;
   if (a.shape.length === 0 || b.shape.length === 0) throw new GraphError(`${where}: a scalar operand`);
@@ -56,7 +56,7 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
     ib: broadcastIndex(bBatch, batchShape),
     shape,
   };
-  c.cache.set("plan", p);
+  c.plans.set("plan", p);
   return p;
 }
 

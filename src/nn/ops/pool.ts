@@ -67,7 +67,7 @@ interface AveragePlan {
 }
 
 function averagePlan(c: OpContext, x: Tensor): AveragePlan {
-  let p = c.cache.get("plan") as AveragePlan | undefined;
+  let p = c.plans.get("plan") as AveragePlan | undefined;
   if (p) return p;
   const w = windowOf(c.node, x.shape, null);
   const includePad = c.node.attrs.count_include_pad === 1;
@@ -83,7 +83,7 @@ function averagePlan(c: OpContext, x: Tensor): AveragePlan {
     ptr[q + 1] = idx.length;
   });
   p = { w, ptr, idx: Int32Array.from(idx), weight: Float64Array.from(weight) };
-  c.cache.set("plan", p);
+  c.plans.set("plan", p);
   return p;
 }
 

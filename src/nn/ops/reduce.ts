@@ -18,7 +18,7 @@ interface Plan {
 }
 
 function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
-  let p = c.cache.get("plan") as Plan | undefined;
+  let p = c.plans.get("plan") as Plan | undefined;
   if (p) return p;
   const { node } = c;
   const where = `${node.op} node "${node.name}"`;
@@ -56,7 +56,7 @@ function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
   }
   const count = n / Math.max(1, size(kept));
   p = { shape, target, scale: mean ? 1 / count : 1 };
-  c.cache.set("plan", p);
+  c.plans.set("plan", p);
   return p;
 }
 

@@ -19,7 +19,14 @@ export interface OpContext {
   readonly node: GraphNode;
   /** The model's opset (ai.onnx), where an operator's meaning changed between versions. */
   readonly opset: number;
+  /** Scratch of this pass (values the derivatives reuse: max-pool's choice …). */
   readonly cache: Map<string, unknown>;
+  /**
+   * What depends only on the inputs' shapes (and small integer inputs such as axes): broadcast
+   * indices, convolution and reduction plans. Kept across passes while those stay the same, so a
+   * training loop plans each node once.
+   */
+  readonly plans: Map<string, unknown>;
 }
 
 export type Maybe = Tensor | null;
