@@ -210,16 +210,18 @@ export class Graph {
   private plansFor(node: GraphNode, x: readonly Maybe[]): Map<string, unknown> {
     const key = x
       .map((t) =>
-        !t ? "-" : `${t.shape.join("x")}${t.dtype === "int" && t.data.length <= 64 ? `=${Array.from(t.data).join(",")}` : ""}`,
+        !t
+          ? "-"
+          : `${t.shape.join("x")}${t.dtype === "int" && t.data.length <= 64 ? `=${Array.from(t.data).join(",")}` : ""}`,
       )
       .join(";");
-    let kept = this.plans.get(node);
-    if (!kept) this.plans.set(node, (kept = new Map()));
-    let plans = kept.get(key);
-    if (!plans) {
+    const kept = this.plans.get(node) ?? new Map<string, Map<string, unknown>>();
+    this.plans.set(node, kept);
+    const plans = kept.get(key) ?? new Map<string, unknown>();
+    if (!kept.has(key)) {
       // A few shapes per node (full blocks, the last block, a minibatch); more means the rows vary.
       if (kept.size >= 4) kept.clear();
-      kept.set(key, (plans = new Map()));
+      kept.set(key, plans);
     }
     return plans;
   }
