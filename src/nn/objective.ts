@@ -42,6 +42,10 @@ export function graphObjective(
       `${data.x.length} input values for ${data.rows} rows of ${shapeText(options.inputShape)} (${width} each)`,
     );
   const outputs = data.y.length / data.rows;
+  // The mean over what the loss averages (the MLP's and PyTorch's reduction "mean"): rows for
+  // cross-entropy, every output of every row for mse, half-mse and bce.
+  const perRows = (rows: number): number =>
+    options.loss === "cross-entropy" ? 1 / rows : 1 / (rows * outputs);
   const per = graph.couplesRows ? Number.POSITIVE_INFINITY : Math.max(1, options.rowsPerBlock ?? 256);
   const block = (d: GraphData, r0: number, rows: number): Tensor =>
     tensor([rows, ...options.inputShape], d.x.subarray(r0 * width, (r0 + rows) * width));
@@ -62,7 +66,7 @@ export function graphObjective(
     let f = 0;
     visit(d, (x, r0, targets) => {
       const pass = graph.run(theta, x, null);
-      f += head(options.loss, pass.values.get(graph.output)!, targets, r0, 1 / d.rows, false).value;
+      f += head(options.loss, pass.values.get(graph.output)!, targets, r0, perRows(d.rows), false).value;
     });
     return f;
   };
@@ -72,7 +76,7 @@ export function graphObjective(
     let f = 0;
     visit(d, (x, r0, targets) => {
       const pass = graph.run(theta, x, null);
-      const h = head(options.loss, pass.values.get(graph.output)!, targets, r0, 1 / d.rows, true);
+      const h = head(options.loss, pass.values.get(graph.output)!, targets, r0, perRows(d.rows), true);
       f += h.value;
       graph.backward(pass, h.adjoint, null, out, null);
     });
@@ -97,9 +101,9 @@ export function graphObjective(
       visit(data, (x, r0, targets) => {
         const pass = graph.run(theta, x, v);
         const y = pass.values.get(graph.output)!;
-        const h = head(options.loss, y, targets, r0, 1 / data.rows, true);
+        const h = head(options.loss, y, targets, r0, perRows(data.rows), true);
         const dy = pass.tangents!.get(graph.output);
-        const r = dy ? headCurvature(options.loss, y, dy, targets, r0, 1 / data.rows) : null;
+        const r = dy ? headCurvature(options.loss, y, dy, targets, r0, perRows(data.rows)) : null;
         graph.backward(pass, h.adjoint, r, null, out);
       });
     },
@@ -109,7 +113,7 @@ export function graphObjective(
       const classify = options.loss === "cross-entropy" || options.loss === "bce";
       visit(d, (x, r0, targets) => {
         const y = graph.run(theta, x, null).values.get(graph.output)!;
-        f += head(options.loss, y, targets, r0, 1 / d.rows, false).value;
+        f += head(options.loss, y, targets, r0, perRows(d.rows), false).value;
         if (!classify) return;
         const rows = y.shape[0]!;
         for (let r = 0; r < rows; r++) {
