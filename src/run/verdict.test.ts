@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Objective } from "../core/objective.js";
+import { mlpObjective } from "../nn/mlp/mlp.js";
 import { compileExpression } from "../objectives/expression.js";
 import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
 import { run } from "./runner.js";
@@ -113,5 +114,26 @@ describe("unbounded below, named only where it is known", () => {
     });
     expect(r.verdict.status).toBe("nonfinite");
     expect(r.verdict.reason).toMatch(/fell without limit/);
+  });
+});
+
+describe("a network whose gradient vanished at the trivial baseline", () => {
+  it("is stalled, not converged: every ReLU unit dead, the output the targets' mean", () => {
+    // 1-2-1 ReLU on x = 1…4: both hidden units have w = −1, b = −1 (dead for every row) and the
+    // output bias is the targets' mean 2, so ∇f = 0 exactly and f = var(y) = 0.5, the baseline.
+    const objective = mlpObjective(
+      { sizes: [1, 2, 1], activation: "relu", loss: "mse" },
+      { x: Float64Array.of(1, 2, 3, 4), y: Float64Array.of(1, 2, 2, 3), rows: 4 },
+    );
+    const r = run({
+      objective,
+      optimizer: { name: "sgd", lr: 0.1 },
+      x0: [-1, -1, -1, -1, 0.5, 0.5, 2],
+      steps: 5,
+    });
+    expect(r.trace[r.trace.length - 1]!.gradNorm).toBe(0);
+    expect(objective.baseline!.loss).toBe(0.5);
+    expect(r.verdict.status).toBe("stalled");
+    expect(r.verdict.reason).toMatch(/at the trivial baseline 0\.5 .*dead units.*stalled at the baseline/);
   });
 });

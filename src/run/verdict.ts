@@ -117,6 +117,21 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
     ? ` after rising above its start to ${fmt(catapult.peakLoss)} at step ${catapult.peakStep} (a catapult)`
     : "";
   if (last.gradNorm <= context.tolerance) {
+    // A network whose gradient vanished at the trivial baseline has not converged to anything it
+    // learned: its output no longer depends on its inputs (every ReLU unit dead, say), and no step
+    // will move it.
+    const baseline = objective.training ? objective.baseline : null;
+    if (baseline && atBaseline(last.loss, baseline.loss))
+      return withCatapult({
+        status: "stalled",
+        atStep: null,
+        reason: sentence(
+          [
+            `‖∇f‖ = ${fmt(last.gradNorm)} ≤ tolerance ${fmt(context.tolerance)} at step ${last.step}${rose}, where f = ${fmt(last.loss)}: at the trivial baseline ${fmt(baseline.loss)} (${baseline.description}) — the output no longer depends on the inputs (dead units), and no step moves it: it stalled at the baseline`,
+          ],
+          factor,
+        ),
+      });
     return withCatapult({
       status: "converged",
       atStep: last.step,
