@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseGrid, sweepCell } from "./sweep.js";
+import { cellStatus, parseGrid, sweepCell } from "./sweep.js";
 import { runSweep, type SweepJob } from "./sweep-pool.js";
 
 describe("grids", () => {
@@ -100,5 +100,24 @@ describe("cell outcomes for a model trained on data", () => {
       horizon: 40,
     });
     expect(bounce.status).toBe("failed");
+  });
+});
+
+describe("cellStatus", () => {
+  const probe = (outcome: "converged" | "undecided", finalLoss: number) => ({
+    outcome,
+    steps: 10,
+    startLoss: 1,
+    finalLoss,
+    peakLoss: 1,
+    peakStep: 0,
+    finalX: new Float64Array(0),
+  });
+  it("a network that converged at the trivial baseline (its gradient gone with its units) stalled", () => {
+    expect(cellStatus(probe("converged", 0.5), true, 0.5)).toBe("stalled");
+    expect(cellStatus(probe("converged", 0.1), true, 0.5)).toBe("converged");
+    expect(cellStatus(probe("converged", 0.5), false)).toBe("converged");
+    expect(cellStatus(probe("undecided", 0.49), true, 0.5)).toBe("stalled");
+    expect(cellStatus(probe("undecided", 0.3), true, 0.5)).toBe("trained");
   });
 });

@@ -85,11 +85,15 @@ export interface CellResult extends SweepCell {
 /**
  * The cell status of a finished probe (see CellStatus): `diverged` past the blow-up bound,
  * `nonfinite` past float64. A model on data (`baseline` given) that ended below its start but at or
- * above STALLED_FRACTION of the trivial baseline has `stalled` — it learned next to nothing.
+ * above STALLED_FRACTION of the trivial baseline has `stalled` — it learned next to nothing; so has
+ * one that converged there.
  */
 export function cellStatus(r: ProbeResult, training: boolean, baseline?: number): CellStatus {
   if (r.outcome === "diverged") return Number.isFinite(r.finalLoss) ? "diverged" : "nonfinite";
-  if (r.outcome === "converged") return "converged";
+  // A network whose gradient vanished at the trivial baseline (its units dead) converged to
+  // nothing it learned: stalled (as run/verdict.ts judges it).
+  if (r.outcome === "converged")
+    return training && atBaseline(r.finalLoss, baseline) ? "stalled" : "converged";
   if (r.outcome === "unbounded") return "unbounded";
   if (training) {
     if (!(r.finalLoss < r.startLoss)) return "failed";

@@ -147,6 +147,9 @@ export function trainingCriteria(horizon: number): ThresholdCriteria {
   return { horizon, trackCurvature: true };
 }
 
+/** Doublings past the last rate tried when the scan ended without an overflow. */
+const OVERFLOW_SCAN = 6;
+
 export async function trainingLrSearch(
   objective: Objective,
   x0: ArrayLike<number>,
@@ -228,6 +231,19 @@ export async function trainingLrSearch(
       if (failsAfterTrained >= 2) stop = true;
       if (stop) break;
     }
+  }
+  // Runs that stopped training without overflowing (a network whose units died stalls at the
+  // baseline over a whole range of rates) leave η_max above them: on up by ×2, as far as ×2⁶
+  // past the last rate, until one diverges.
+  const top = sorted().pop()!;
+  let doublings = 0;
+  let overflow = overflowed(top.status);
+  while (!overflow && trained(lowest.status) && doublings < OVERFLOW_SCAN) {
+    const batch: number[] = [];
+    for (let i = 0; i < parallel && doublings < OVERFLOW_SCAN && top.lr * 2 ** (doublings + 1) <= maxLr; i++)
+      batch.push(top.lr * 2 ** ++doublings);
+    if (batch.length === 0) break;
+    overflow = (await run(batch)).some((o) => overflowed(o.status));
   }
 
   // Bisection of a boundary between a rate `lo` with good(lo) and `hi` with !good(hi).
