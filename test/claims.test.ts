@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,12 +24,43 @@ interface Demo {
 }
 
 function demo(name: string, steps: number | null): Demo {
-  const dir = join(scratch, `${name || "x2"}-${steps ?? "default"}`);
-  const args = ["demo", ...(name ? [name] : []), "--out", dir, ...(steps ? ["--steps", String(steps)] : [])];
+  const { dir, args } = demoArgs(name, steps);
   const r = spawnSync(process.execPath, [join(root, "bin", "overshoot.js"), ...args], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.stderr}`);
+  return demoOutput(dir, r.stdout);
+}
+
+/**
+ * The same, without blocking the test's thread: a demo that runs for a minute or more would stall
+ * the worker's messages to vitest (which then reports a timeout of its own).
+ */
+function demoAsync(name: string, steps: number | null): Promise<Demo> {
+  const { dir, args } = demoArgs(name, steps);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.stderr.on("data", (b) => (err += b));
+    child.on("close", (code) =>
+      code === 0 ? done(demoOutput(dir, out)) : fail(new Error(`overshoot ${args.join(" ")}: ${err}`)),
+    );
+  });
+}
+
+function demoArgs(name: string, steps: number | null): { dir: string; args: string[] } {
+  const dir = join(scratch, `${name || "x2"}-${steps ?? "default"}`);
   return {
-    out: r.stdout,
+    dir,
+    args: ["demo", ...(name ? [name] : []), "--out", dir, ...(steps ? ["--steps", String(steps)] : [])],
+  };
+}
+
+function demoOutput(dir: string, out: string): Demo {
+  return {
+    out,
     layers: (figure) => {
       const found: { panel: string; values: Record<string, unknown>[] }[] = [];
       const walk = (node: Record<string, unknown>, panel: string) => {
@@ -474,4 +505,87 @@ describe("demo network: the runs' sentences are the drawn losses; the reference 
     },
     60_000,
   );
+});
+
+describe("demo cnn: each run's sentence is its drawn loss and sharpness; λ0, the shares and BatchNorm's summary are the tables'", () => {
+  it("--steps 40", async () => {
+    const n = 40;
+    const d = await demoAsync("cnn", n);
+    const layers = d.layers("cnn");
+    const lambda0s: number[] = [];
+    for (const name of ["the CNN", "the CNN with BatchNorm"]) {
+      // Its search table (between "━━ name (" and the next "━━"), and its trained runs.
+      const table = d.out.slice(
+        d.out.indexOf(`━━ ${name} (`),
+        d.out.indexOf(`${name}, trained for ${n} steps:`),
+      );
+      const lambda0 = Number(match(table, String.raw`2/λmax, λ0 = ${N} \(λmin`)[1]);
+      lambda0s.push(lambda0);
+      const bound = Number(match(table, String.raw`the blow-up bound 10⁶ × [^=]+= ${N};`)[1]);
+      const baseline = Number(match(table, String.raw`trivial baseline ${N} \(`)[1]);
+      // Which layer limits the rate: the sentence's share is the largest drawn share.
+      const shares = layers
+        .filter((l) => l.panel === `${name}: each layer's block at the initial weights`)
+        .flatMap((l) => l.values);
+      const limiting = match(table, String.raw`λmax's direction lies (\d+)% in (\w+): that layer limits`);
+      const top = shares.reduce((a, b) => ((b["share"] as number) > (a["share"] as number) ? b : a));
+      expect(top["layer"]).toBe(limiting[2]);
+      expect(Number(limiting[1])).toBe(Math.round(100 * (top["share"] as number)));
+
+      const loss = series(layers, "loss", `${name}: training loss`);
+      const sharp = series(layers, "sharpness", `${name}: sharpness`);
+      const start = d.out.indexOf(`${name}, trained for ${n} steps:`);
+      const block = d.out.slice(start, d.out.indexOf("\n\n", start));
+      const lines = block.split("\n").slice(1);
+      expect(lines.length).toBe(loss.size);
+      for (const line of lines) {
+        const head = match(line, String.raw`^  η = ${N} \((.*?)\): `);
+        const lr = Number(head[1]);
+        const run = [...loss.keys()].find((k) => k.endsWith(`: ${head[2]}`))!;
+        expect(run, line).toBeDefined();
+        const l = loss.get(run)!;
+        const h = sharp.get(run)!;
+        same(String(lambda0), h[0], `${run}: λmax at step 0 is the table's λ0`);
+        if (line.includes("runs away")) {
+          const m = match(line, String.raw`the loss runs away: ${N} at step (\d+), diverged$`);
+          const k = Number(m[2]);
+          same(m[1], l[k], `${run}: the loss past the bound`);
+          expect(last(l), "the run stops where it diverged").toBe(k);
+          expect(l[k]!).toBeGreaterThan(bound);
+          expect(l.slice(0, k).every((v) => v <= bound)).toBe(true);
+          continue;
+        }
+        const m = match(
+          line,
+          String.raw`: ${N} → ${N}(?:, rising first to ${N} at step (\d+) \(×${N}\))?; λmax ${N} → ${N} against 2/η = ${N}; (.*)$`,
+        );
+        expect(last(l), `${run}: every step drawn`).toBe(n);
+        same(m[1], l[0], `${run}: start`);
+        same(m[2], l[n], `${run}: end`);
+        const peak = Math.max(...l);
+        if (m[3] !== undefined) {
+          same(m[3], peak, `${run}: peak`);
+          expect(l[Number(m[4])]).toBe(peak);
+          same(m[5], peak / l[0]!, `${run}: peak ×`);
+        } else expect(peak).toBeLessThanOrEqual(l[0]!);
+        same(m[6], h[0], `${run}: λmax at the start`);
+        same(m[7], h[last(h)], `${run}: λmax at the end`);
+        same(m[8], 2 / lr, `${run}: 2/η`);
+        const stalled = l[n]! >= 0.95 * baseline;
+        expect(m[9]!.startsWith("stalled at the trivial baseline"), `${run}: ${m[9]}`).toBe(
+          stalled && l[n]! < l[0]!,
+        );
+        if (m[9]!.startsWith("trained")) expect(l[n]! < l[0]! && !stalled).toBe(true);
+      }
+    }
+    const summary = match(
+      d.out,
+      String.raw`λ0 goes from ${N} to ${N} \(×${N}\), so 2/λ0 goes from ${N} to ${N}\.`,
+    );
+    same(summary[1], lambda0s[0], "λ0 without BatchNorm");
+    same(summary[2], lambda0s[1], "λ0 with BatchNorm");
+    same(summary[3], lambda0s[1]! / lambda0s[0]!, "the ratio");
+    same(summary[4], 2 / lambda0s[0]!, "2/λ0 without");
+    same(summary[5], 2 / lambda0s[1]!, "2/λ0 with");
+  }, 300_000);
 });

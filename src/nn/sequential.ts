@@ -9,9 +9,15 @@ import { GraphError } from "./tensor.js";
  * tests that need a CNN without an ONNX file.
  *
  * Parameter names follow PyTorch's (`0.weight`, `0.bias`, `3.running_mean` …: the layer's index
- * in the stack), so per-layer output reads as `torch.onnx.export` of the same stack would.
+ * in the stack, or its name), so per-layer output reads as `torch.onnx.export` of the same stack
+ * (or module) would.
  */
-export type Layer =
+export type Layer = LayerKind & {
+  /** The module's name (its parameters are `name.weight` …); default its index in the stack. */
+  readonly name?: string;
+};
+
+type LayerKind =
   | {
       readonly kind: "conv";
       readonly out: number;
@@ -68,7 +74,8 @@ export function sequential(spec: SequentialSpec, rng: Rng): Sequential {
     initializers.push({ name, dims, dtype: "float64", values, trainable: false });
     return name;
   };
-  spec.layers.forEach((layer, k) => {
+  spec.layers.forEach((layer, index) => {
+    const k = layer.name ?? String(index);
     const out = `${k}.out`;
     const node = (op: string, inputs: string[], attrs: GraphNode["attrs"] = {}): void => {
       nodes.push({ op, name: `/${k}/${op}`, inputs, outputs: [out], attrs });

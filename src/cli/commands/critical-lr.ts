@@ -203,7 +203,12 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
   };
 }
 
-function trainingText(objective: Objective, r: TrainingSearch, seconds: number, workers: number): string {
+export function trainingText(
+  objective: Objective,
+  r: TrainingSearch,
+  seconds: number,
+  workers: number,
+): string {
   const c = r.criteria;
   const crit = r.atStart?.critical.lr ?? null;
   // Enough digits to tell every rate of the run list apart, three at least.

@@ -9,6 +9,7 @@ import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
 import { figureNames, renderDemoCharts } from "../plot.js";
 import { demoCatapult } from "./demo-catapult.js";
+import { demoCnn } from "./demo-cnn.js";
 import { demoEos } from "./demo-eos.js";
 import { demoNetwork } from "./demo-network.js";
 import { demoUnscaled } from "./demo-unscaled.js";
@@ -42,6 +43,9 @@ Usage: overshoot demo [--out DIR] [--steps N]
        overshoot demo catapult [--out DIR] [--steps N]   the three regimes on a 2-64-2 network:
        0.5 × 2/λ0 trains, 1.5× and 3× rise first and still train (the catapult), past the
        measured η_max it overflows; λmax along each run against 2/η
+       overshoot demo cnn [--out DIR] [--steps N]        a small CNN on 256 MNIST digits, with and
+       without BatchNorm: λ0 and 2/λ0, the measured catapult window and η_max, which layer
+       limits the rate, and what BatchNorm does to the limit (default 100 steps a run)
 
 ${flagHelp(DEMO_FLAGS)}`;
 
@@ -57,9 +61,10 @@ export async function demoCommand(argv: readonly string[], io: Io): Promise<numb
   if (positionals[0] === "eos" && positionals.length === 1) return demoEos(flags, io);
   if (positionals[0] === "network" && positionals.length === 1) return demoNetwork(flags, io);
   if (positionals[0] === "catapult" && positionals.length === 1) return demoCatapult(flags, io);
+  if (positionals[0] === "cnn" && positionals.length === 1) return demoCnn(flags, io);
   if (positionals.length > 0) {
     throw new CliError(
-      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled', 'eos', 'network' or 'catapult'; see overshoot demo --help)`,
+      `unexpected argument '${positionals[0]}' (demos: the default, 'unscaled', 'eos', 'network', 'catapult' or 'cnn'; see overshoot demo --help)`,
     );
   }
   const steps = (flags["steps"] as number | undefined) ?? 12;
