@@ -37,8 +37,6 @@ export interface TrainConfig {
   /** Measure curvature at the steps this accepts instead (a demo's dense first steps). */
   readonly sharpnessAt?: (step: number) => boolean;
   readonly sharpnessK?: number;
-  /** Lanczos's relative residual for the sharpness (default 1e-6; a chart needs far less). */
-  readonly sharpnessTolerance?: number;
   /**
    * Rows curvature is measured on (default: every training row, in blocks, in bounded memory);
    * fewer are a seeded random sample drawn once, the same rows at every measurement.
@@ -322,7 +320,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
           const est = lanczos(op, {
             k: config.sharpnessK ?? 3,
             bottom: false,
-            tolerance: config.sharpnessTolerance ?? 1e-6,
+            tolerance: 1e-6,
             maxIterations: Math.min(n, 100),
             vectors: config.layerCurvature === true,
           });
