@@ -43,6 +43,11 @@ export const NETWORK_FLAGS: FlagSpecs = {
     value: "float64|float32",
     help: "mlp: storage precision (float32 rounds every stored value, as a float32 framework would; default float64)",
   },
+  "batch-norm": {
+    type: "string",
+    value: "train|eval",
+    help: "an ONNX model's BatchNormalization: train (the statistics of the rows measured, as model.train()) or eval (its running statistics, as model.eval()); default as exported",
+  },
   kernels: {
     type: "string",
     value: "auto|wasm|js",

@@ -156,6 +156,71 @@ describe("graph networks from ONNX on the command line", () => {
     expect(Object.keys(saved)).toEqual(c.params.map((p) => p.name));
   });
 
+  it("--batch-norm eval on a training-mode export: the running statistics (said so), the engine's eval numbers; refused where there is no BatchNorm", async () => {
+    const c = fixtures.cases.find((k) => k.id === "bn-residual-cnn")!;
+    const file = join(dir, "bn-residual-cnn.onnx");
+    const r = await cli([
+      "train",
+      ...["--model-onnx", file, "--batch-norm", "eval", "--data", csv("bn-residual-cnn", 192)],
+      ...[
+        "--target",
+        "y",
+        "--loss",
+        "cross-entropy",
+        "--validation",
+        "0",
+        "--lr",
+        "0.1",
+        "--steps",
+        "1",
+        "--json",
+      ],
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.data).toMatch(/BatchNormalization in eval mode: its running statistics, as model\.eval\(\)/);
+    // The engine's own eval mode on the file as read, on the same rows (one-hot labels).
+    const model = readOnnxModel(new Uint8Array(readFileSync(file)), file);
+    const graph = new Graph(model.graph, { batchNorm: "eval" });
+    const rows = c.targets.length;
+    const y = new Float64Array(rows * 5);
+    c.targets.forEach((label, i) => {
+      y[i * 5 + label] = 1;
+    });
+    const f = graphObjective(
+      graph,
+      { x: Float64Array.from(c.input), y, rows },
+      {
+        loss: "cross-entropy",
+        inputShape: [3, 8, 8],
+      },
+    );
+    const theta = new Float64Array(graph.dim);
+    for (const p of graph.parameters)
+      theta.set(model.graph.initializers.find((i) => i.name === p.name)!.values, p.offset);
+    expect(Math.abs(j.records[0].loss - f.value(theta))).toBeLessThan(1e-12 * f.value(theta));
+    expect(Math.abs(j.records[0].loss - c.lossValue)).toBeGreaterThan(1e-3);
+
+    const fused = await cli([
+      "stability",
+      ...["--model-onnx", join(dir, "bn-residual-cnn-eval.onnx"), "--batch-norm", "train"],
+      ...["--data", csv("bn-residual-cnn", 192), "--target", "y"],
+    ]);
+    expect(fused.code).toBe(2);
+    expect(fused.err).toMatch(
+      /^overshoot: --batch-norm train: .*bn-residual-cnn-eval\.onnx has no BatchNormalization layer \(an export in eval mode may have folded it into the convolutions\); drop it\n$/,
+    );
+    const bad = await cli(["stability", "--model-onnx", file, "--batch-norm", "running", "--data", "xor"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^overshoot: invalid --batch-norm: "?running"? \(train: .*; eval: .*\)\n$/);
+    const none = await cli(["stability", "--model", "mlp", "--data", "xor", "--batch-norm", "eval"]);
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(
+      /^overshoot: --batch-norm applies to a network with BatchNormalization from --model-onnx; drop it\n$/,
+    );
+  });
+
   it("train --checkpoint then --resume on a graph network gives the uninterrupted run's weights bit for bit; another graph is refused", async () => {
     const base = [
       "train",

@@ -1,4 +1,4 @@
-import { Graph, type GraphSpec } from "../nn/graph.js";
+import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
@@ -6,7 +6,7 @@ import { type OnnxModel, shown } from "../nn/onnx/model.js";
 import { GraphError, tensor } from "../nn/tensor.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
-import { lossFromFlags, type Prepared, prepareData } from "./network.js";
+import { batchNormFlag, lossFromFlags, type Prepared, prepareData } from "./network.js";
 
 /**
  * A network from an ONNX file that is not a plain chain of dense layers (a CNN, BatchNorm,
@@ -34,8 +34,11 @@ export function graphNetworkFromFlags(
   seed: number,
   model: OnnxModel,
 ): GraphNetwork | null {
+  const mode = batchNormFlag(flags);
   try {
     denseNetwork(model, onnx.path);
+    if (mode)
+      throw new CliError(`--batch-norm ${mode}: ${onnx.path} has no BatchNormalization layer; drop it`);
     return null;
   } catch (e) {
     if (!(e instanceof OnnxError)) throw e;
@@ -61,6 +64,13 @@ export function graphNetworkFromFlags(
     throw new CliError(
       `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${last!.op}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
     );
+  if (mode) {
+    if (!spec.nodes.some((n) => n.op === "BatchNormalization"))
+      throw new CliError(
+        `--batch-norm ${mode}: ${onnx.path} has no BatchNormalization layer (an export in eval mode may have folded it into the convolutions); drop it`,
+      );
+    spec = withBatchNormMode(spec, mode);
+  }
   let graph: Graph;
   try {
     graph = new Graph(spec);
@@ -86,7 +96,8 @@ export function graphNetworkFromFlags(
     throw new CliError(
       `${onnx.path} takes rows of ${inputShape.length > 1 ? `${inputShape.join("×")} = ` : ""}${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
     );
-  // BatchNormalization as the file says: training mode takes the statistics of the rows measured.
+  // BatchNormalization as the file says (or --batch-norm): training mode takes the statistics of
+  // the rows measured.
   const norms = spec.nodes.filter((n) => n.op === "BatchNormalization");
   const train = norms.filter((n) => n.attrs["training_mode"] === 1).length;
   const batchNorm =

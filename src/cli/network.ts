@@ -17,7 +17,7 @@ import {
   pickRows,
 } from "../nn/mlp/mlp.js";
 import { denseNetwork, OnnxError, type OnnxNetwork } from "../nn/onnx/dense.js";
-import { OnnxFormatError, type OnnxModel, readOnnxModel } from "../nn/onnx/model.js";
+import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
@@ -81,6 +81,10 @@ export function networkFromFlags(flags: ParsedFlags, model?: OnnxModel): Network
   if (!Number.isInteger(seed)) throw new CliError(`invalid --seed: ${seed} (an integer)`);
   const onnx = onnxPathFromFlags(flags);
   if (onnx) return onnxNetwork(flags, onnx, seed, model);
+  if (batchNormFlag(flags))
+    throw new CliError(
+      "--batch-norm applies to a network with BatchNormalization from --model-onnx; drop it",
+    );
   const activation = ((flags["activation"] as string | undefined) ?? "tanh") as Activation;
   if (!(ACTIVATIONS as readonly string[]).includes(activation))
     throw new CliError(unknownMessage("activation", activation, ACTIVATIONS));
@@ -362,4 +366,15 @@ function standardizeColumns(x: Float64Array, rows: number, cols: number): void {
 /** The network's loss on some of its training rows (a sampled minibatch), for minibatch curvature. */
 export function networkOnRows(network: DataNetwork): (rows: Int32Array) => NetworkObjective {
   return (rows) => network.objective.onRows(pickRows(network.data.train, rows), "minibatch");
+}
+
+/** --batch-norm train|eval, or null when absent. */
+export function batchNormFlag(flags: ParsedFlags): "train" | "eval" | null {
+  const v = flags["batchNorm"] as string | undefined;
+  if (v === undefined) return null;
+  if (v !== "train" && v !== "eval")
+    throw new CliError(
+      `invalid --batch-norm: ${shown(v)} (train: the batch's statistics, as model.train(); eval: the running statistics, as model.eval())`,
+    );
+  return v;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { centralHessianVector } from "../core/finite-differences.js";
 import { createRng } from "../core/rng.js";
-import { Graph, type GraphSpec } from "./graph.js";
+import { Graph, type GraphSpec, withBatchNormMode } from "./graph.js";
 import type { GraphLoss } from "./loss.js";
 import { graphObjective } from "./objective.js";
 import { readOnnxModel } from "./onnx/model.js";
@@ -171,5 +171,45 @@ describe("the graph engine against central finite differences", () => {
     const fd = centralHessianVector((x, out) => objective.gradient(x, out), theta, v, h);
     const scale = Math.max(1, ...Array.from(hv, Math.abs));
     for (let i = 0; i < graph.dim; i++) expect(Math.abs(fd[i]! - hv[i]!)).toBeLessThan(2e-6 * scale);
+  });
+});
+
+describe("BatchNormalization's mode set on the spec (withBatchNormMode, the CLI's --batch-norm)", () => {
+  // BatchNorm2d(3) exported in training mode on x·P, flattened, mse. In eval mode each channel c
+  // is the affine map y = γ_c (x·P − μ_c)/√(σ²_c + ε) + β_c with the running statistics: the loss
+  // by hand, and the graph with the mode set equals it (and the engine's own eval option).
+  it("eval mode on a training-mode export is the running statistics' affine map, in closed form", () => {
+    const c = file.cases.find((k) => k.id === "op-batchnorm2d-train")!;
+    const spec = withBatchNormMode(specOf(c), "eval");
+    const init = (name: string) => c.graph.initializers.find((i) => i.name === name)!.values.map(Number);
+    const [P, gamma, beta, mu, v] = ["P", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"].map(
+      init,
+    ) as [number[], number[], number[], number[], number[]];
+    const eps = spec.nodes.find((n) => n.op === "BatchNormalization")!.attrs.epsilon as number;
+    const rows = rowsOf(c);
+    let loss = 0;
+    for (let r = 0; r < rows; r++)
+      for (let i = 0; i < 48; i++) {
+        const ch = Math.floor(i / 16);
+        const y =
+          (gamma[ch]! * (c.input[r * 48 + i]! * P[i]! - mu[ch]!)) / Math.sqrt(v[ch]! + eps) + beta[ch]!;
+        loss += (y - c.targets[r * 48 + i]!) ** 2;
+      }
+    loss /= rows * 48;
+    const forced = setUp(c, spec);
+    expect(Math.abs(forced.objective.value(forced.theta) - loss)).toBeLessThan(1e-13 * loss);
+    expect(new Graph(spec).couplesRows).toBe(false);
+    // The same as the engine's option, gradient included; and "train" gives back the export's.
+    const option = graphObjective(
+      new Graph(specOf(c), { batchNorm: "eval" }),
+      { x: Float64Array.from(c.input), y: Float64Array.from(c.targets), rows },
+      { loss: c.loss, inputShape: inputShapeOf(c) },
+    );
+    const [a, b] = [new Float64Array(forced.graph.dim), new Float64Array(forced.graph.dim)];
+    forced.objective.gradient(forced.theta, a);
+    option.gradient(forced.theta, b);
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const back = setUp(c, withBatchNormMode(spec, "train"));
+    expect(back.objective.value(back.theta)).toBe(setUp(c).objective.value(back.theta));
   });
 });

@@ -62,6 +62,22 @@ export interface Pass {
 
 const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
 
+/**
+ * The spec with every BatchNormalization node's mode set (its training_mode attribute: 1 takes
+ * the statistics of the rows measured, as model.train(); 0 its running statistics, as
+ * model.eval()), so the mode travels with the spec (to a sweep's worker threads).
+ */
+export function withBatchNormMode(spec: GraphSpec, mode: "train" | "eval"): GraphSpec {
+  return {
+    ...spec,
+    nodes: spec.nodes.map((n) =>
+      n.op === "BatchNormalization"
+        ? { ...n, attrs: { ...n.attrs, training_mode: mode === "train" ? 1 : 0 } }
+        : n,
+    ),
+  };
+}
+
 const FLOAT_TYPES = new Set(["float32", "float64", "float16", "bfloat16", "float", "double"]);
 
 export class Graph {
