@@ -213,3 +213,67 @@ describe("BatchNormalization's mode set on the spec (withBatchNormMode, the CLI'
     expect(back.objective.value(back.theta)).toBe(setUp(c).objective.value(back.theta));
   });
 });
+
+// Keras models as tf2onnx converts them (scripts/fixtures/keras_forms.py builds the files by hand
+// in tf2onnx's forms — NHWC input and Transposes around each Conv, Dense as MatMul + Add, Flatten
+// as a Reshape in NHWC order, BatchNormalization in inference, ReduceMean for global pooling, a
+// final Softmax, TensorFlow's names — with PyTorch float64 references on the same function; its
+// mse is already the mean over every output, PyTorch's and ours).
+const keras = JSON.parse(readFileSync(new URL("./__golden__/keras-forms.json", import.meta.url), "utf8")) as {
+  cases: Case[];
+};
+
+/** The .onnx file as written, ending in Softmax as Keras's classifiers do: its logits, as the CLI takes them. */
+function kerasSpec(c: Case): GraphSpec {
+  const spec = readOnnxModel(
+    new Uint8Array(readFileSync(new URL(`./__golden__/keras/${c.id}.onnx`, import.meta.url))),
+    `${c.id}.onnx`,
+  ).graph;
+  const last = spec.nodes.find((n) => n.outputs[0] === spec.outputs[0]!.name)!;
+  if (last.op !== "Softmax") return spec;
+  return { ...spec, nodes: spec.nodes.filter((n) => n !== last), outputs: [{ name: last.inputs[0]! }] };
+}
+
+describe.each([
+  ["the JSON dump", specOf],
+  ["the .onnx file", kerasSpec],
+] as const)("Keras models in tf2onnx's forms, from %s, against PyTorch float64", (_from, read) => {
+  it.each(keras.cases.map((c) => [c.id, c] as const))("%s: loss, gradient and H·v to 1e-9", (_id, c) => {
+    const { graph, objective, theta, v } = setUp(c, read(c));
+    const g = new Float64Array(graph.dim);
+    const f = objective.gradient(theta, g);
+    expect(Math.abs(f - c.lossValue) / Math.abs(c.lossValue)).toBeLessThan(1e-12);
+    const hv = new Float64Array(graph.dim);
+    objective.hessianVector(theta, v, hv);
+    const gScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.grad.map(Math.abs)));
+    const hScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.hv.map(Math.abs)));
+    for (const p of graph.parameters) {
+      const ref = c.params.find((q) => q.name === p.name)!;
+      expect(
+        relative(g.subarray(p.offset, p.offset + p.size), ref.grad, gScale),
+        `${p.name} gradient`,
+      ).toBeLessThan(1e-9);
+      expect(
+        relative(hv.subarray(p.offset, p.offset + p.size), ref.hv, hScale),
+        `${p.name} H·v`,
+      ).toBeLessThan(1e-9);
+    }
+  });
+});
+
+describe("tf2onnx's names", () => {
+  it("group the parameters by Keras layer (conv2d, dense_1 …), without StatefulPartitionedCall and the model's name", () => {
+    const modules = (id: string) => [
+      ...new Set(new Graph(kerasSpec(keras.cases.find((c) => c.id === id)!)).parameters.map((p) => p.module)),
+    ];
+    expect(modules("keras-cnn-mnist")).toEqual(["conv2d", "conv2d_1", "dense"]);
+    expect(modules("keras-cnn-bn-gap")).toEqual([
+      "conv2d",
+      "batch_normalization",
+      "conv2d_1",
+      "dense",
+      "dense_1",
+    ]);
+    expect(modules("keras-mlp-regression")).toEqual(["dense", "dense_1", "dense_2"]);
+  });
+});

@@ -63,6 +63,19 @@ export interface Pass {
 const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
 
 /**
+ * tf2onnx's module paths without the wrapper every one of them shares: "StatefulPartitionedCall"
+ * and the Keras model's name ("sequential", "model"), leaving the layers' names (conv2d, dense_1);
+ * any other naming is kept as it is.
+ */
+function withoutTfWrapper(modules: readonly string[]): string[] {
+  const parts = modules.map((m) => m.split("."));
+  if (!parts.every((p) => p[0] === "StatefulPartitionedCall" && p.length > 1)) return [...modules];
+  const model = parts[0]![1];
+  const k = parts.every((p) => p.length > 2 && p[1] === model) ? 2 : 1;
+  return parts.map((p) => p.slice(k).join("."));
+}
+
+/**
  * The spec with every BatchNormalization node's mode set (its training_mode attribute: 1 takes
  * the statistics of the rows measured, as model.train(); 0 its running statistics, as
  * model.eval()), so the mode travels with the spec (to a sweep's worker threads).
@@ -113,7 +126,7 @@ export class Graph {
     // The parameters laid out module by module (a layer's weight and bias side by side, whatever
     // order the file lists them in), so each layer is one contiguous block of θ.
     const trainable = spec.initializers.filter((i) => FLOAT_TYPES.has(i.dtype) && i.trainable !== false);
-    const modules = trainable.map((i) => this.moduleOf(i.name));
+    const modules = withoutTfWrapper(trainable.map((i) => this.moduleOf(i.name)));
     const first = new Map<string, number>();
     modules.forEach((m, k) => {
       if (!first.has(m)) first.set(m, k);
@@ -177,7 +190,10 @@ export class Graph {
   }
 
   /**
-   * The module a parameter belongs to: "conv1.weight" and "conv1.bias" to "conv1"; an initializer
+   * The module a parameter belongs to: "conv1.weight" and "conv1.bias" to "conv1"; a TensorFlow
+   * name (tf2onnx: "StatefulPartitionedCall/sequential/dense/MatMul/ReadVariableOp:0") to the path
+   * of the node that reads it, "…sequential.dense" (the constructor then drops what every module
+   * shares, leaving Keras's layer names); an initializer
    * the exporter renamed ("onnx::MatMul_109", a transposed Linear weight) to the module of the node
    * that reads it ("/q/MatMul" → "q").
    */
