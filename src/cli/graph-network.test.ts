@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../../test/cli-harness.js";
+import { featureAxis } from "../analysis/diagnosis/data-causes.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { Graph } from "../nn/graph.js";
 import { graphObjective } from "../nn/objective.js";
 import { readOnnxModel } from "../nn/onnx/model.js";
+import { loadMnist } from "./datasets.js";
 import { packageRoot } from "./lab-site.js";
 
 /**
@@ -363,5 +365,74 @@ describe("the MLP path and the graph engine on the same network", () => {
     mlp.hessianVector(thetaM, gm, hm);
     graph.hessianVector(thetaG, gg, hg);
     close(hg, hm);
+  });
+});
+
+describe("diagnose --data on a graph network", () => {
+  it("measures the curvature raw and standardized per channel: stability's numbers on the same rows, as given and standardized by hand", async () => {
+    const lenet = join(root, "examples/lenet.onnx");
+    const log = join(tmp, "lenet-diverged.jsonl");
+    const base = ["--model-onnx", lenet, "--data", "mnist", "--n", "32", "--validation", "0"];
+    const trained = await cli(["train", ...base, "--lr", "1000", "--steps", "5", "--log", log]);
+    expect(trained.code).toBe(0);
+    const d = await cli(["diagnose", log, ...base, "--lr", "1000", "--json"]);
+    expect(d.err).toBe("");
+    expect(d.code).toBe(0);
+    const j = JSON.parse(d.out);
+    expect(j.cause).toBe("curvature-overshoot");
+    const scaling = j.measured.scaling;
+    expect(scaling.features.map((f: { name: string }) => f.name)).toEqual(["channel 1"]);
+    const raw = JSON.parse((await cli(["stability", ...base, "--json"])).out);
+    expect(Math.abs(scaling.raw.lambdaMax - raw.spectrum.top[0].value)).toBeLessThan(
+      1e-6 * raw.spectrum.top[0].value,
+    );
+    // The same 32 digits standardized by hand (one channel: every pixel of every row), as a CSV.
+    const digits = loadMnist(32);
+    const mean = digits.x.reduce((a, b) => a + b, 0) / digits.x.length;
+    const std = Math.sqrt(digits.x.reduce((a, b) => a + (b - mean) ** 2, 0) / digits.x.length);
+    expect(scaling.features[0].mean).toBeCloseTo(mean, 12);
+    expect(scaling.features[0].std).toBeCloseTo(std, 12);
+    const path = join(tmp, "mnist-standardized.csv");
+    const head = [...Array.from({ length: 784 }, (_v, i) => `p${i}`), "y"].join(",");
+    const lines = Array.from({ length: 32 }, (_v, r) =>
+      [
+        ...Array.from(digits.x.subarray(r * 784, (r + 1) * 784), (v) => (v - mean) / std),
+        digits.labels[r],
+      ].join(","),
+    );
+    writeFileSync(path, `${[head, ...lines].join("\n")}\n`);
+    const standardized = JSON.parse(
+      (
+        await cli([
+          "stability",
+          ...["--model-onnx", lenet, "--data", path, "--target", "y", "--loss", "cross-entropy"],
+          ...["--validation", "0", "--json"],
+        ])
+      ).out,
+    );
+    expect(Math.abs(scaling.standardized.lambdaMax - standardized.spectrum.top[0].value)).toBeLessThan(
+      1e-6 * standardized.spectrum.top[0].value,
+    );
+  }, 180_000);
+
+  it("refuses --batch-size where BatchNorm's batch statistics couple the rows, in one line; the feature axis of a row's shape", async () => {
+    const r = await cli([
+      "diagnose",
+      join(tmp, "lenet-diverged.jsonl"),
+      ...[
+        "--model-onnx",
+        join(dir, "bn-residual-cnn.onnx"),
+        "--data",
+        csv("bn-residual-cnn", 192),
+        "--target",
+        "y",
+      ],
+      ...["--loss", "cross-entropy", "--lr", "1", "--batch-size", "2"],
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /^overshoot: diagnose --batch-size on a model with BatchNorm in training mode: .*--batch-norm eval\n$/,
+    );
+    expect([[1, 28, 28], [28, 28, 1], [3, 32, 32], [6, 8], [5]].map(featureAxis)).toEqual([0, 2, 0, 1, 0]);
   });
 });

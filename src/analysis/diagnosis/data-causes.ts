@@ -2,6 +2,7 @@ import { columnMoments } from "../../core/columns.js";
 import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
+import type { GraphObjective } from "../../nn/objective.js";
 import { type ModelName, modelObjective } from "../../objectives/models.js";
 import type { Design } from "../../objectives/table.js";
 import type { OptimizerConfig } from "../../optim/index.js";
@@ -245,6 +246,69 @@ export function mlpProblem(
         ? { x: pickRows(x, inputs, rows), y: pickRows(data.y, outputs, rows), rows: rows.length }
         : { x, y: data.y, rows: data.rows };
       return mlpObjective(spec, d);
+    },
+  };
+}
+
+/**
+ * The axis of a row's shape whose entries are the "features" a practitioner scales: the columns of
+ * a flat row; the last axis of a sequence (T×D); the channel axis of an image — ONNX's C×H×W
+ * (PyTorch) or H×W×C (Keras through tf2onnx), told apart by which end is the smaller (a channel
+ * count below the image's side, as in every common network's input).
+ */
+export function featureAxis(shape: readonly number[]): number {
+  if (shape.length === 3) return shape[0]! <= shape[2]! ? 0 : 2;
+  return shape.length - 1;
+}
+
+/**
+ * A graph network on its training rows (nn/objective.ts), with each feature of featureAxis
+ * standardized over the rows and the other axes — per channel for images, as transforms.Normalize
+ * does, not per pixel.
+ */
+export function graphProblem(
+  objective: GraphObjective,
+  data: MlpData,
+  inputShape: readonly number[],
+  start: Float64Array,
+): DataProblem {
+  const width = inputShape.reduce((a, b) => a * b, 1);
+  const outputs = data.y.length / data.rows;
+  const axis = featureAxis(inputShape);
+  const count = inputShape[axis]!;
+  const inner = inputShape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  // Entry i of a row belongs to feature ⌊i / inner⌋ mod count.
+  const featureOf = (i: number) => Math.floor(i / inner) % count;
+  const sum = new Float64Array(count);
+  const n = new Float64Array(count);
+  for (let r = 0; r < data.rows; r++)
+    for (let i = 0; i < width; i++) {
+      sum[featureOf(i)]! += data.x[r * width + i]!;
+      n[featureOf(i)]!++;
+    }
+  const mean = Array.from(sum, (s, j) => s / n[j]!);
+  const sq = new Float64Array(count);
+  for (let r = 0; r < data.rows; r++)
+    for (let i = 0; i < width; i++) sq[featureOf(i)]! += (data.x[r * width + i]! - mean[featureOf(i)]!) ** 2;
+  const scales = mean.map((m, j) => ({ mean: m, std: Math.sqrt(sq[j]! / n[j]!) }));
+  const standardized = data.x.map((v, k) => {
+    const s = scales[featureOf(k % width)]!;
+    return (v - s.mean) / (s.std > 0 ? s.std : 1);
+  });
+  const label = inputShape.length === 3 ? "channel" : inputShape.length === 2 ? "feature" : "x";
+  return {
+    rows: data.rows,
+    features: scales.map((s, j) => ({ name: label === "x" ? `x${j + 1}` : `${label} ${j + 1}`, ...s })),
+    start,
+    objectiveOn(rows, std) {
+      const x = std ? standardized : data.x;
+      const d: MlpData = rows
+        ? { x: pickRows(x, width, rows), y: pickRows(data.y, outputs, rows), rows: rows.length }
+        : { x, y: data.y, rows: data.rows };
+      return objective.onRows(
+        d,
+        objective.description.kind === "builtin" ? objective.description.name : "graph",
+      );
     },
   };
 }

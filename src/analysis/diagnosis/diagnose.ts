@@ -219,6 +219,18 @@ export function diagnose(
     };
   }
 
+  // The inputs' scales are not to blame, but the curvature measured at the start on --data says
+  // the rate was past its limit from the first step.
+  if (scaling && lr !== undefined && lr > scaling.raw.criticalLr) {
+    evidence.push(...scalingEvidence(scaling, lr));
+    return {
+      cause: "curvature-overshoot",
+      summary: `The loss ${where}: at the start the curvature along the sharpest direction is λmax = ${fmt(scaling.raw.lambdaMax)}, so steps are stable below ${fmt(scaling.raw.criticalLr)}, and ${fmt(lr)} is ${fmt(lr / scaling.raw.criticalLr)}× that — every step overshot along that direction (for a network a rate a few times past it can still catapult and train; this one did not). The inputs' scales are not the cause (standardizing changes the limit only ${fmt(scaling.gain)}×).`,
+      evidence,
+      fix: `lower the learning rate: \`overshoot critical-lr\` with the same model and data measures the largest that trains; --guard rolls a run back when it starts to diverge`,
+    };
+  }
+
   const curv = curvatureEvidence(finite);
   if (curv) {
     evidence.push(curv.text);

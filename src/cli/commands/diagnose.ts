@@ -1,11 +1,13 @@
 import {
   type DataProblem,
+  graphProblem,
   measureNoise,
   measureScaling,
   mlpProblem,
   modelProblem,
 } from "../../analysis/diagnosis/data-causes.js";
 import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnosis/diagnose.js";
+import type { GraphObjective } from "../../nn/objective.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -118,10 +120,6 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
-  if (source.kind === "graph")
-    throw new CliError(
-      "diagnose --data measures scaling and minibatch noise on dense networks; for this model run overshoot stability with the same --model-onnx and --data",
-    );
   const start = Float64Array.from(requireStart(flags, objective, "init"));
   const logged = records.find((r) => r.lr !== undefined)?.lr;
   const lr = (flags["lr"] as number | undefined) ?? logged;
@@ -136,8 +134,14 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
   const problem: DataProblem =
     source.kind === "model"
       ? modelProblem(source.model, source.design, source.source, start)
-      : mlpProblem(source.spec, source.data, start);
+      : source.kind === "graph"
+        ? graphProblem(objective as GraphObjective, source.data, source.inputShape, start)
+        : mlpProblem(source.spec, source.data, start);
   const batch = flags["batchSize"] as number | undefined;
+  if (batch !== undefined && source.kind === "graph" && (objective as GraphObjective).graph.couplesRows)
+    throw new CliError(
+      "diagnose --batch-size on a model with BatchNorm in training mode: the gradient noise needs each row's own gradient, which batch statistics do not define; drop --batch-size, or measure with --batch-norm eval",
+    );
   if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > problem.rows))
     throw new CliError(
       `invalid --batch-size: ${batch} (a whole number from 1 to the ${problem.rows} training rows)`,
