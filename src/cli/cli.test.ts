@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -1658,9 +1660,10 @@ describe("early warning in train", () => {
 
 describe("a closed pipe (overshoot … | head -1)", () => {
   it.each([
-    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "200000", "--tolerance", "0"],
+    // Far more than a pipe holds (the JSON trace streams as it is made), so a write follows the close.
+    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "200000", "--tolerance", "0", "--json"],
     ["train", "--data", "xor", "--lr", "0.1", "--steps", "3000", "--log-every", "1"],
-  ])("%s ends quietly, exit 0, no EPIPE trace", async (...args) => {
+  ])("%s ends with one line on standard error and exit 1, no EPIPE trace", async (...args) => {
     const bin = join(process.cwd(), "bin", "overshoot.js");
     const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
@@ -1673,9 +1676,74 @@ describe("a closed pipe (overshoot … | head -1)", () => {
       }),
     );
     const code = await new Promise<number | null>((ok) => child.on("close", ok));
-    expect(err).toBe("");
-    expect(code).toBe(0);
+    expect(err).toBe(
+      "overshoot: cannot write to standard output: EPIPE (the reader closed the pipe); what it received is incomplete\n",
+    );
+    expect(code).toBe(1);
   });
+});
+
+describe("standard output never lies", () => {
+  const bin = join(process.cwd(), "bin", "overshoot.js");
+  const spawnTo = (args: string[], stdout: number | "pipe") =>
+    new Promise<{ code: number | null; out: string; err: string }>((done) => {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", stdout, "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout?.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => (err += d));
+      child.on("close", (code) => done({ code, out, err }));
+    });
+
+  it.each([
+    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1"],
+    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "5000", "--json"],
+    ["sweep", "--f", "x^2", "--x0", "-1", "--lr", "0.1,0.5,1.5", "--json"],
+  ])("a full disk (%s … > /dev/full): one line on standard error, exit 1", async (...args) => {
+    const full = openSync("/dev/full", "w");
+    try {
+      const r = await spawnTo(args, full);
+      // (sweep's progress lines go to standard error too, when it is not a terminal)
+      expect(r.err.split("\n").filter((l) => l.startsWith("overshoot:"))).toEqual([
+        "overshoot: cannot write to standard output: ENOSPC (no space left on the device); what it received is incomplete",
+      ]);
+      expect(r.err).not.toMatch(/\n\s+at |Error:/);
+      expect(r.code).toBe(1);
+    } finally {
+      closeSync(full);
+    }
+  });
+
+  it.each([["-"], ["/dev/stdout"]])(
+    "--csv %s: the data on standard output, the report on standard error",
+    async (to) => {
+      const r = await spawnTo(
+        ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "3", "--csv", to],
+        "pipe",
+      );
+      expect(r.code).toBe(0);
+      const lines = r.out.trim().split("\n");
+      expect(lines[0]).toMatch(/^step,/);
+      expect(lines).toHaveLength(5);
+      // x² from −1 at η = 0.1: x_k = −0.8^k, f = 0.64^k.
+      lines.slice(1).forEach((l, k) => {
+        expect(Number(l.split(",")[0])).toBe(k);
+      });
+      expect(r.err).toMatch(/verdict: /);
+      expect(r.err).not.toMatch(/wrote/);
+      const s = await spawnTo(["sweep", "--f", "x^2", "--x0", "-1", "--lr", "0.1,1.5", "--csv", to], "pipe");
+      expect(s.code).toBe(0);
+      expect(s.out.trim().split("\n")).toHaveLength(3);
+      const both = await spawnTo(
+        ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--csv", to, "--json"],
+        "pipe",
+      );
+      expect(both.code).toBe(2);
+      expect(both.err).toBe(
+        `overshoot: --csv ${to} and --json both write to standard output: send one of them to a file\n`,
+      );
+    },
+  );
 });
 
 describe("run --guard", () => {

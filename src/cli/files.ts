@@ -40,6 +40,7 @@ const WHY: Readonly<Record<string, string>> = {
  * flag in the message.
  */
 export function checkWritable(path: string, what: string): void {
+  if (isStandardOutput(path)) return;
   const full = resolve(path);
   const dir = dirname(full);
   const refuse = (why: string) => new CliError(`cannot write ${what} ${path}: ${why}`);
@@ -295,3 +296,39 @@ export const readModelBytes = (path: string, flag: string): Uint8Array =>
     hint: "give the .onnx file torch.onnx.export wrote",
     tooBig: "past ONNX's 2 GB limit for a model with its weights inside",
   });
+
+/** "-" and /dev/stdout name standard output, as command-line tools read them. */
+export const isStandardOutput = (path: string): boolean => path === "-" || path === "/dev/stdout";
+
+/** Where a command's file output goes: an AtomicFile, or standard output for "-" and /dev/stdout. */
+export interface OutputSink {
+  write(text: string): void;
+  commit(): void;
+  abort(): void;
+}
+
+export function outputSink(path: string, out: (text: string) => void): OutputSink {
+  if (!isStandardOutput(path)) return new AtomicFile(path);
+  return { write: out, commit: () => {}, abort: () => {} };
+}
+
+/** The whole of a file output at once: atomically to a file, or to standard output. */
+export function writeOutput(path: string, text: string, out: (text: string) => void): void {
+  if (isStandardOutput(path)) out(text);
+  else writeFileAtomic(path, text);
+}
+
+/**
+ * With --csv - the data take standard output: the command's report goes to standard error
+ * instead, and --json (which would share the stream) is refused.
+ */
+export function reportIo<T extends { out(text: string): void; err(text: string): void }>(
+  io: T,
+  csv: string | undefined,
+  json: boolean,
+): { report: T; data: (text: string) => void } {
+  if (csv === undefined || !isStandardOutput(csv)) return { report: io, data: io.out };
+  if (json)
+    throw new CliError(`--csv ${csv} and --json both write to standard output: send one of them to a file`);
+  return { report: { ...io, out: io.err }, data: io.out };
+}

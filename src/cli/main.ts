@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { kernelChoice } from "../nn/kernels/index.js";
 import { CliError } from "./errors.js";
 import { loadExpressionCompiler } from "./flags.js";
@@ -153,18 +154,53 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  // A reader that goes away (`overshoot run … | head -1`) is not an error: stop quietly, as
-  // command-line tools do on a closed pipe, instead of a stack trace.
-  for (const stream of [process.stdout, process.stderr])
-    stream.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "EPIPE") process.exit(0);
-      throw e;
-    });
   const io: Io = {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
+    out: (t) => writeAll(1, t, "standard output"),
+    err: (t) => writeAll(2, t, "standard error"),
     isTTY: Boolean(process.stderr.isTTY),
     cwd: process.cwd(),
   };
   process.exitCode = await execute(argv, io);
 }
+
+const WRITE_FAILURES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on the device",
+  EPIPE: "the reader closed the pipe",
+  EIO: "an input/output error",
+  EDQUOT: "the disk quota is exceeded",
+  EFBIG: "the file is too large",
+};
+
+/**
+ * Every byte of `text` to the file descriptor, synchronously (so nothing is left in a buffer when
+ * the process exits, and a failure is seen at the write that failed). Standard output that cannot
+ * be written (a full disk, a closed pipe) ends the command: one line on standard error, exit 1 —
+ * never an exit 0 with the output cut short. A full non-blocking pipe is waited on, not an error.
+ */
+function writeAll(fd: 1 | 2, text: string, name: string): void {
+  const bytes = Buffer.from(text, "utf8");
+  let at = 0;
+  while (at < bytes.length) {
+    try {
+      at += writeSync(fd, bytes, at, bytes.length - at);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      if (code === "EAGAIN") {
+        Atomics.wait(PAUSE, 0, 0, 2);
+        continue;
+      }
+      if (fd === 2) process.exit(1);
+      try {
+        writeSync(
+          2,
+          `overshoot: cannot write to ${name}: ${code}${WRITE_FAILURES[code] ? ` (${WRITE_FAILURES[code]})` : ""}; what it received is incomplete\n`,
+        );
+      } finally {
+        process.exit(1);
+      }
+    }
+  }
+}
+
+/** Something to wait on for a moment, synchronously (a full non-blocking pipe). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));

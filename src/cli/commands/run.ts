@@ -15,7 +15,15 @@ import {
 } from "../../run/index.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { AtomicFile, checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
+import {
+  checkFigurePath,
+  checkWritable,
+  isStandardOutput,
+  outputSink,
+  reportIo,
+  writeFileAtomic,
+  writeOutput,
+} from "../files.js";
 import {
   BLOW_UP_FLAG,
   flagMessage,
@@ -65,7 +73,8 @@ Example: overshoot run --f "x^2" --x0 -1 --lr 1.125 --steps 20 --plot run.svg
 
 ${flagHelp(RUN_FLAGS)}`;
 
-export async function runCommand(argv: readonly string[], io: Io): Promise<number> {
+export async function runCommand(argv: readonly string[], terminal: Io): Promise<number> {
+  let io = terminal;
   const parsed = commandFlags(argv, { name: "run", flags: RUN_FLAGS, help: RUN_HELP }, io);
   if (!parsed) return 0;
   const { flags } = parsed;
@@ -77,6 +86,9 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   const csv = flags["csv"] as string | undefined;
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
+  // --csv - : the trace takes standard output, the report standard error.
+  const streams = reportIo(io, csv, Boolean(flags["json"]));
+  io = streams.report;
 
   const blowUp = blowUpFromFlags(flags);
   let runConfig: RunConfig;
@@ -108,7 +120,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
     throw new CliError(
       `--guard keeps the whole trace in memory: at most ${MAX_GUARDED_STEPS.toLocaleString("en-US")} steps (got ${steps.toLocaleString("en-US")}); without --guard a run of any length streams in constant memory`,
     );
-  if (guard) return guardedCommand(flags, io, objective, runConfig, plot, format, csv, guard);
+  if (guard) return guardedCommand(flags, io, objective, runConfig, plot, format, csv, streams.data, guard);
 
   // Everything streams: the trace goes to --json and --csv as it is made and into a summary
   // (head, tail, a thinned sample for --plot), so memory stays flat however many steps.
@@ -120,7 +132,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
           baseline: objective.baseline?.loss ?? null,
           ...(blowUp !== undefined ? { blowUp } : {}),
         });
-  const csvFile = csv !== undefined ? new AtomicFile(csv) : null;
+  const csvFile = csv !== undefined ? outputSink(csv, streams.data) : null;
   const json = Boolean(flags["json"]);
   const tolerance = runConfig.tolerance ?? 1e-10;
   if (json) {
@@ -180,7 +192,7 @@ export async function runCommand(argv: readonly string[], io: Io): Promise<numbe
   else if (detection?.state === "edge-of-stability")
     io.out(`note: edge of stability — ${detection.reason}\n\n`);
   io.out(verdictText(result.verdict));
-  if (csv !== undefined) io.out(`wrote ${csv}\n`);
+  if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
 }
@@ -203,6 +215,7 @@ async function guardedCommand(
   plot: string | undefined,
   format: "svg" | "png",
   csv: string | undefined,
+  data: (text: string) => void,
   guard: GuardOptions,
 ): Promise<number> {
   let guarded: GuardedResult;
@@ -211,7 +224,7 @@ async function guardedCommand(
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
-  if (csv !== undefined) writeFileAtomic(csv, runToCsv(objective, guarded));
+  if (csv !== undefined) writeOutput(csv, runToCsv(objective, guarded), data);
   if (plot !== undefined) {
     const bytes = await renderRunFigure(
       objective,
@@ -242,7 +255,7 @@ async function guardedCommand(
     );
   if (guarded.interventions.length > 0) io.out("\n");
   io.out(verdictText(guarded.verdict));
-  if (csv !== undefined) io.out(`wrote ${csv}\n`);
+  if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
 }

@@ -18,7 +18,14 @@ import {
   minibatchRequest,
 } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
-import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
+import {
+  checkFigurePath,
+  checkWritable,
+  isStandardOutput,
+  reportIo,
+  writeFileAtomic,
+  writeOutput,
+} from "../files.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
   measurePointFromFlags,
@@ -89,7 +96,8 @@ Example: overshoot spectrum --data spiral --model mlp --hidden 16,16 --lr 0.5 --
 
 ${flagHelp(SPECTRUM_FLAGS)}`;
 
-export async function spectrumCommand(argv: readonly string[], io: Io): Promise<number> {
+export async function spectrumCommand(argv: readonly string[], terminal: Io): Promise<number> {
+  let io = terminal;
   const parsed = commandFlags(
     withoutAtInit(argv),
     { name: "spectrum", flags: SPECTRUM_FLAGS, help: SPECTRUM_HELP },
@@ -101,6 +109,9 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   const csv = flags["csv"] as string | undefined;
   if (csv !== undefined) checkWritable(csv, "--csv");
+  // --csv - : the density takes standard output, the report standard error.
+  const streams = reportIo(io, csv, Boolean(flags["json"]));
+  io = streams.report;
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   const at = Float64Array.from(measurePointFromFlags(flags, objective));
@@ -180,7 +191,7 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
   }
   if (csv !== undefined) {
     const rows = Array.from(report.curve.x, (x, i) => `${x},${report.curve.density[i]}`);
-    writeFileAtomic(csv, `eigenvalue,density\n${rows.join("\n")}\n`);
+    writeOutput(csv, `eigenvalue,density\n${rows.join("\n")}\n`, streams.data);
   }
   if (flags["json"]) {
     io.out(
@@ -189,7 +200,8 @@ export async function spectrumCommand(argv: readonly string[], io: Io): Promise<
     return 0;
   }
   io.out(spectrumText(objective, measured.rows, at, config, report, minibatch, lr));
-  for (const file of [csv, plot]) if (file !== undefined) io.out(`wrote ${file}\n`);
+  for (const file of [csv, plot])
+    if (file !== undefined && !isStandardOutput(file)) io.out(`wrote ${file}\n`);
   return 0;
 }
 

@@ -14,7 +14,14 @@ import { boundJson, boundText, divergedStatus, factorText, objectiveBound } from
 import { STALLED_FRACTION as STALLED } from "../../run/verdict.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
-import { checkFigurePath, checkWritable, writeFileAtomic } from "../files.js";
+import {
+  checkFigurePath,
+  checkWritable,
+  isStandardOutput,
+  reportIo,
+  writeFileAtomic,
+  writeOutput,
+} from "../files.js";
 import {
   BLOW_UP_FLAG,
   flagMessage,
@@ -95,7 +102,8 @@ Examples:
 
 ${flagHelp(SWEEP_FLAGS)}`;
 
-export async function sweepCommand(argv: readonly string[], io: Io): Promise<number> {
+export async function sweepCommand(argv: readonly string[], terminal: Io): Promise<number> {
+  let io = terminal;
   const parsed = commandFlags(argv, { name: "sweep", flags: SWEEP_FLAGS, help: SWEEP_HELP }, io);
   if (!parsed) return 0;
   const { flags } = parsed;
@@ -140,6 +148,9 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
   const csv = flags["csv"] as string | undefined;
   const format = plot !== undefined ? checkFigurePath(plot, "--plot") : "svg";
   if (csv !== undefined) checkWritable(csv, "--csv");
+  // --csv - : the cells take standard output, the report standard error.
+  const streams = reportIo(io, csv, Boolean(flags["json"]));
+  io = streams.report;
 
   // (seedsFromFlags refused every source but a network.)
   const starts =
@@ -226,7 +237,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
           `${r.lr},${r.momentum ?? fixed},${seeds ? `${r.seed},` : ""}${r.status},${r.steps},${r.finalLoss},${r.peakLoss},${r.peakStep}`,
       ),
     ];
-    writeFileAtomic(csv, `${lines.join("\n")}\n`);
+    writeOutput(csv, `${lines.join("\n")}\n`, streams.data);
   }
   if (plot !== undefined) {
     const spec = momenta
@@ -303,7 +314,7 @@ export async function sweepCommand(argv: readonly string[], io: Io): Promise<num
               ),
     );
     if (plot !== undefined) io.out(`wrote ${plot}\n`);
-    if (csv !== undefined) io.out(`wrote ${csv}\n`);
+    if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   }
   return 0;
 }
