@@ -1,3 +1,4 @@
+import { decimal, notDecimal } from "../core/decimal.js";
 import { CliError } from "./errors.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
@@ -89,18 +90,10 @@ function isNumeric(s: string): boolean {
   return /^-?(\d|\.\d|inf|nan)/i.test(s);
 }
 
-/** A number as typed on the command line; "1e-3", "-1.5", ".5" and "Infinity" parse, "abc" and "" do not. */
+/** A number as typed on the command line (core/decimal.ts): "1e-3", "-1.5", ".5" and "Infinity" parse; "abc", "", "0x10" do not. */
 export function parseNumber(name: string, raw: string): number {
-  const t = raw.trim();
-  const v = /^[-+]?(inf(inity)?)$/i.test(t)
-    ? t.startsWith("-")
-      ? -Infinity
-      : Infinity
-    : /^nan$/i.test(t)
-      ? Number.NaN
-      : Number(t);
-  if (t === "" || (Number.isNaN(v) && !/^nan$/i.test(t)))
-    throw new CliError(`invalid --${name}: '${raw}' is not a number`);
+  const v = decimal(raw);
+  if (v === undefined) throw new CliError(`invalid --${name}: ${notDecimal(raw)}`);
   return v;
 }
 
@@ -109,7 +102,10 @@ function convert(name: string, type: FlagType, raw: string): FlagValue {
   if (type === "numbers") {
     if (raw.trim() === "")
       throw new CliError(`invalid --${name}: empty (give numbers separated by commas, e.g. -1.2,1)`);
-    return raw.split(",").map((p) => parseNumber(name, p));
+    return raw.split(",").map((p) => {
+      if (p.trim() === "") throw new CliError(`invalid --${name}: an empty item in '${raw}'`);
+      return parseNumber(name, p);
+    });
   }
   return raw;
 }

@@ -94,6 +94,27 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
     ],
     ["--lr missing for sgd", ["run", "--f", "x^2", "--x0", "1"], /missing --lr/],
     [
+      "a hexadecimal start (Number() would start from 16)",
+      ["run", "--f", "x^2", "--x0=0x10", "--lr", "0.1"],
+      /invalid --x0: '0x10' is a hexadecimal numeral, not read: write it in decimal/,
+    ],
+    [
+      "a binary rate",
+      ["run", "--f", "x^2", "--x0", "1", "--lr=0b1"],
+      /invalid --lr: '0b1' is a binary numeral, not read: write it in decimal/,
+    ],
+    [
+      "an empty item in a start point",
+      ["run", "--f", "x^2+y^2", "--x0=1,,2", "--lr", "0.1"],
+      /invalid --x0: an empty item in '1,,2'/,
+    ],
+    [
+      "an empty item in a sweep's list (it was momentum 0)",
+      ["sweep", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--momentum=0.5,,0.9"],
+      /invalid --momentum: an empty item in '0\.5,,0\.9'/,
+    ],
+
+    [
       "unknown flag suggests the nearest",
       ["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--momentun", "0.9"],
       /unknown option for 'run': --momentun .*did you mean --momentum\?/,
@@ -1680,6 +1701,20 @@ describe("a closed pipe (overshoot … | head -1)", () => {
       "overshoot: cannot write to standard output: EPIPE (the reader closed the pipe); what it received is incomplete\n",
     );
     expect(code).toBe(1);
+  });
+});
+
+describe("numbers the user did not mean", () => {
+  it("a hexadecimal or binary cell in --data is refused (it was read as 16 or 3)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-hex-"));
+    const path = join(dir, "hex.csv");
+    writeFileSync(path, "x,y\n1,2\n0x10,3\n2,0b11\n");
+    const r = await cli(["stability", "--data", path, "--target", "y"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /row 3, column 'x': '0x10' is a hexadecimal numeral, not read: write it in decimal\n$/,
+    );
+    expect(r.err.trim().split("\n")).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { decimal, notDecimal } from "../core/decimal.js";
 /**
  * Numeric tables from CSV text: the data of the linear and logistic models. Parsing is strict —
  * a ragged row or a cell that is not a number is an error naming its row and column, never a
@@ -75,10 +76,10 @@ export function numericTable(text: string, source = "the CSV"): Table {
     }
     for (let j = 0; j < columns.length; j++) {
       const cell = record[j]!.trim();
-      const v = cell === "" ? Number.NaN : Number(cell);
+      const v = decimal(cell) ?? Number.NaN;
       if (!Number.isFinite(v)) {
         throw new Error(
-          `invalid data: ${source}, row ${r + 2}, column '${columns[j]}': ${cell === "" ? "empty cell" : `'${cell}' is not a number`}`,
+          `invalid data: ${source}, row ${r + 2}, column '${columns[j]}': ${cell === "" ? "empty cell" : notDecimal(cell)}`,
         );
       }
       values[r * columns.length + j] = v;

@@ -1,3 +1,4 @@
+import { decimal } from "../../core/decimal.js";
 import type { Objective } from "../../core/objective.js";
 import type { OptimizerBase, OptimizerOptions } from "../../optim/index.js";
 import type { VerdictStatus } from "../../run/types.js";
@@ -25,14 +26,17 @@ export function parseGrid(text: string, name: string, defaultScale: "log" | "lin
   }
   const parts = body.split(":");
   if (parts.length === 1) {
-    const values = body.split(",").map((v) => Number(v.trim()));
+    const items = body.split(",");
+    if (items.some((v) => v.trim() === "") && body !== "")
+      throw new Error(`invalid ${name}: an empty item in '${text}' (${usage})`);
+    const values = items.map((v) => decimal(v) ?? Number.NaN);
     if (body === "" || values.some((v) => !Number.isFinite(v)))
       throw new Error(`invalid ${name}: '${text}' (${usage})`);
     checkScale(values, name, scale);
     return { values, scale };
   }
   if (parts.length !== 3) throw new Error(`invalid ${name}: '${text}' (${usage})`);
-  const [a, b, n] = parts.map((p) => Number(p.trim())) as [number, number, number];
+  const [a, b, n] = parts.map((p) => decimal(p) ?? Number.NaN) as [number, number, number];
   if (![a, b, n].every(Number.isFinite) || !Number.isInteger(n) || n < 2 || n > 100_000) {
     throw new Error(`invalid ${name}: '${text}' (${usage}; count a whole number from 2 to 100000)`);
   }
