@@ -1,3 +1,4 @@
+import { fmt } from "../../core/format.js";
 /**
  * Diagnosis of a finished run or a training log: which cause made the loss blow up, with the
  * numbers that show it and the fix — or, from a loss log alone, what can and cannot be known.
@@ -69,8 +70,6 @@ export interface ProblemEvidence {
 }
 
 const FLOAT32_MAX = 3.4028234663852886e38;
-
-const fmt = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v));
 
 /**
  * `unit`: what one record of the log is, "step" or "epoch" (Keras' CSVLogger logs per epoch); the
