@@ -125,6 +125,7 @@ describe("bad input: one line on stderr, exit code 2, nothing written", () => {
       /unknown optimizer: adamm \(valid: sgd, adam, adamw, rmsprop, adagrad\); did you mean adam/,
     ],
     ["unknown command", ["rn"], /unknown command: rn .*did you mean run\?/],
+    ["a command's words in another order", ["lr-find"], /unknown command: lr-find .*did you mean find-lr\?/],
     [
       "option of another optimizer",
       ["run", "--f", "x^2", "--x0", "1", "--optimizer", "adam", "--momentum", "0.9"],

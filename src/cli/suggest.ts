@@ -13,8 +13,14 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The nearest candidate within a third of the word's length (at least 2 edits), or null. */
+/**
+ * The nearest candidate within a third of the word's length (at least 2 edits), or null; first a
+ * candidate with the same hyphenated words in another order (lr-find for find-lr).
+ */
 export function nearest(word: string, candidates: readonly string[]): string | null {
+  const words = (w: string) => w.toLowerCase().split(/[-_]/).sort().join("-");
+  const reordered = candidates.find((c) => c.includes("-") && words(c) === words(word));
+  if (reordered) return reordered;
   let best: string | null = null;
   let bestD = Math.max(2, Math.ceil(word.length / 3)) + 1;
   for (const c of candidates) {
