@@ -508,8 +508,8 @@ describe("demo network: the runs' sentences are the drawn losses; the reference 
 });
 
 describe("demo cnn: each run's sentence is its drawn loss and sharpness; λ0, the shares and BatchNorm's summary are the tables'", () => {
-  it("--steps 40", async () => {
-    const n = 40;
+  it("--steps 20", async () => {
+    const n = 20;
     const d = await demoAsync("cnn", n);
     const layers = d.layers("cnn");
     const lambda0s: number[] = [];

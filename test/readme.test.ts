@@ -107,6 +107,7 @@ describe("every command in the README runs as written", () => {
       expect(r.err, r.err).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/); // no stack trace
       expect(r.code, `${r.err}\n${r.out.slice(-400)}`).toBe(0);
     },
-    180_000,
+    // The longest, demo cnn, takes about two minutes on two busy cores.
+    300_000,
   );
 });

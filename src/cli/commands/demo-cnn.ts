@@ -31,7 +31,7 @@ import { figureFiles, figureNames } from "../plot.js";
 import { trainingText } from "./critical-lr.js";
 
 /** MNIST digits the demo trains on (the first of each digit in turn: balanced), full batch. */
-const ROWS = 128;
+const ROWS = 64;
 
 /**
  * The CNN: two stride-2 convolutions and a linear read-out, small enough that every run of the
@@ -103,7 +103,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
         { name: "sgd" },
         {
           horizon: steps,
-          relativeTolerance: 5e-2,
+          relativeTolerance: 0.1,
           parallel: workers,
           ...(pool
             ? {
@@ -145,8 +145,8 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
     // The shares and each block's λmax are the point here; the traces get a few probes only.
     const blocks = blockCurvature(op, objectiveBlocks(n.objective)!, top, {
       seed: 2,
-      traceProbes: 4,
-      maxIterations: 40,
+      traceProbes: 2,
+      maxIterations: 25,
     });
     o("");
     o("At the initial weights:");
@@ -165,7 +165,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
 
   // Each network trained at rates below and past its limits, with the sharpness measured.
   // The sharpness where it moves: every early step, then at doubling intervals.
-  const measured = (k: number) => k <= 4 || (k & (k - 1)) === 0 || k === steps;
+  const measured = (k: number) => k <= 2 || (k & (k - 1)) === 0 || k === steps;
   const figures = [];
   for (const n of networks) {
     const lambda0 = n.search.atStart?.lambdaMax;

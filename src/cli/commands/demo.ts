@@ -43,7 +43,7 @@ Usage: overshoot demo [--out DIR] [--steps N]
        overshoot demo catapult [--out DIR] [--steps N]   the three regimes on a 2-64-2 network:
        0.5 × 2/λ0 trains, 1.5× and 3× rise first and still train (the catapult), past the
        measured η_max it overflows; λmax along each run against 2/η
-       overshoot demo cnn [--out DIR] [--steps N]        a small CNN on 256 MNIST digits, with and
+       overshoot demo cnn [--out DIR] [--steps N]        a small CNN on 64 MNIST digits, with and
        without BatchNorm: λ0 and 2/λ0, the measured catapult window and η_max, which layer
        limits the rate, and what BatchNorm does to the limit (default 100 steps a run)
 
