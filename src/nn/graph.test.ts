@@ -93,6 +93,38 @@ function setUp(c: Case, spec: GraphSpec = specOf(c)) {
   return { graph, objective, theta, v };
 }
 
+/**
+ * Every parameter tensor's gradient g (computed) and H·v against the case's references (times
+ * `scale`) to 1e-9 relative, with a floor of 1e-6 of the vector's largest entry for entries that
+ * are exactly zero.
+ */
+function expectReference(c: Case, s: ReturnType<typeof setUp>, g: Float64Array, scale: number): void {
+  const { graph, objective, theta, v } = s;
+  const hv = new Float64Array(graph.dim);
+  objective.hessianVector(theta, v, hv);
+  const gScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.grad.map(Math.abs)));
+  const hScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.hv.map(Math.abs)));
+  for (const p of graph.parameters) {
+    const ref = c.params.find((q) => q.name === p.name)!;
+    expect(
+      relative(
+        g.subarray(p.offset, p.offset + p.size),
+        ref.grad.map((x) => scale * x),
+        scale * gScale,
+      ),
+      `${p.name} gradient`,
+    ).toBeLessThan(1e-9);
+    expect(
+      relative(
+        hv.subarray(p.offset, p.offset + p.size),
+        ref.hv.map((x) => scale * x),
+        scale * hScale,
+      ),
+      `${p.name} H·v`,
+    ).toBeLessThan(1e-9);
+  }
+}
+
 const onnxSpec = (c: Case): GraphSpec =>
   readOnnxModel(
     new Uint8Array(readFileSync(new URL(`./__golden__/onnx/${c.id}.onnx`, import.meta.url))),
@@ -120,29 +152,7 @@ describe.each([
     const scale = c.loss === "mse" ? rowsOf(c) / c.targets.length : 1;
     expect(Math.abs(f - scale * c.lossValue) / Math.abs(scale * c.lossValue)).toBeLessThan(1e-12);
     expect(objective.value(theta)).toBe(f);
-    const hv = new Float64Array(graph.dim);
-    objective.hessianVector(theta, v, hv);
-    const gScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.grad.map(Math.abs)));
-    const hScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.hv.map(Math.abs)));
-    for (const p of graph.parameters) {
-      const ref = c.params.find((q) => q.name === p.name)!;
-      expect(
-        relative(
-          g.subarray(p.offset, p.offset + p.size),
-          ref.grad.map((x) => scale * x),
-          scale * gScale,
-        ),
-        `${p.name} gradient`,
-      ).toBeLessThan(1e-9);
-      expect(
-        relative(
-          hv.subarray(p.offset, p.offset + p.size),
-          ref.hv.map((x) => scale * x),
-          scale * hScale,
-        ),
-        `${p.name} H·v`,
-      ).toBeLessThan(1e-9);
-    }
+    expectReference(c, { graph, objective, theta, v }, g, scale);
   });
 });
 
@@ -243,21 +253,7 @@ describe.each([
     const g = new Float64Array(graph.dim);
     const f = objective.gradient(theta, g);
     expect(Math.abs(f - c.lossValue) / Math.abs(c.lossValue)).toBeLessThan(1e-12);
-    const hv = new Float64Array(graph.dim);
-    objective.hessianVector(theta, v, hv);
-    const gScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.grad.map(Math.abs)));
-    const hScale = 1e-6 * Math.max(...c.params.flatMap((q) => q.hv.map(Math.abs)));
-    for (const p of graph.parameters) {
-      const ref = c.params.find((q) => q.name === p.name)!;
-      expect(
-        relative(g.subarray(p.offset, p.offset + p.size), ref.grad, gScale),
-        `${p.name} gradient`,
-      ).toBeLessThan(1e-9);
-      expect(
-        relative(hv.subarray(p.offset, p.offset + p.size), ref.hv, hScale),
-        `${p.name} H·v`,
-      ).toBeLessThan(1e-9);
-    }
+    expectReference(c, { graph, objective, theta, v }, g, 1);
   });
 });
 

@@ -5,7 +5,7 @@ import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
-import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
+import { recordedLossChart, recordedSharpnessChart, stacked } from "../../report/charts.js";
 import { boundText } from "../../run/divergence.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
@@ -186,42 +186,17 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     "Why: past 2/λ0 the first steps overshoot along the top eigenvector and the loss grows; in a network that growth also drives the weights to where the curvature is lower, and once λmax is back under 2/η the overshoot stops and training goes on in the flatter region (Lewkowycz et al., 2020). Beyond η_max the curvature cannot drop fast enough and the loss runs away.",
   );
 
-  const sharpSpec = sharpnessChart(
-    runs.map((r) => ({
-      label: `η = ${fmt(r.lr, 3)}: ${r.label}`,
-      lr: r.lr,
-      points: r.records
-        .filter((x) => x.sharpness !== undefined)
-        .map((x) => ({ step: x.step, sharpness: x.sharpness! })),
-    })),
-    { title: "Sharpness λmax along each run against its 2/η (dashed)", stepScale: "symlog" },
+  const recorded = runs.map((r) => ({ ...r, label: `η = ${fmt(r.lr, 3)}: ${r.label}` }));
+  const sharpSpec = recordedSharpnessChart(
+    recorded,
+    "Sharpness λmax along each run against its 2/η (dashed)",
   );
-  const lossSpec = lossChart(
-    runs.map((r) => ({
-      label: `η = ${fmt(r.lr, 3)}: ${r.label}`,
-      // A run stopped where it passed the bound is marked diverged there.
-      ...(r.status === "diverged" ? { bound: search.bound.value } : {}),
-      trace: r.records.map((x) => ({
-        step: x.step,
-        x: new Float64Array(0),
-        loss: x.loss,
-        grad: new Float64Array(0),
-        gradNorm: x.gradNorm,
-      })),
-    })),
-    {
-      title:
-        "Training loss: below 2/λ0 it falls; past it it rises first (the catapult); past η_max it diverges",
-      stepScale: "symlog",
-      // Far above the highest catapult peak the overflowing run leaves the chart, marked there.
-      clipAbove:
-        30 *
-        Math.max(
-          ...runs
-            .filter((r) => r.status !== "nonfinite" && r.status !== "diverged")
-            .flatMap((r) => r.records.map((x) => x.loss)),
-        ),
-    },
+  // A run stopped where it passed the bound is marked diverged there; far above the highest
+  // catapult peak the overflowing run leaves the chart, marked there.
+  const lossSpec = recordedLossChart(
+    recorded,
+    search.bound.value,
+    "Training loss: below 2/λ0 it falls; past it it rises first (the catapult); past η_max it diverges",
   );
   writeOutputs(io, outDir, await figureFiles("catapult", stacked([lossSpec, sharpSpec])));
   return 0;

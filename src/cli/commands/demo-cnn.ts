@@ -19,7 +19,7 @@ import { type Layer, type Sequential, sequential } from "../../nn/sequential.js"
 import { oneHot } from "../../objectives/synthetic.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { layerCurvatureChart } from "../../report/charts/spectrum.js";
-import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
+import { recordedLossChart, recordedSharpnessChart, stacked } from "../../report/charts.js";
 import { layerLines } from "../../report/curvature-text.js";
 import { atBaseline } from "../../run/verdict.js";
 import type { ParsedFlags } from "../args.js";
@@ -199,42 +199,14 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
       });
       return { label, lr, records, status: result.status };
     });
-    const chartRuns = runs.map((r) => ({ label: `η = ${fmt(r.lr, 3)}: ${r.label}`, run: r }));
+    const recorded = runs.map((r) => ({ ...r, label: `η = ${fmt(r.lr, 3)}: ${r.label}` }));
     figures.push(
-      lossChart(
-        chartRuns.map(({ label, run }) => ({
-          label,
-          ...(run.status === "diverged" ? { bound: n.search.bound.value } : {}),
-          trace: run.records.map((x) => ({
-            step: x.step,
-            x: new Float64Array(0),
-            loss: x.loss,
-            grad: new Float64Array(0),
-            gradNorm: x.gradNorm,
-          })),
-        })),
-        {
-          title: `${n.name}: training loss at rates below 2/λ0, past it, and past η_max`,
-          stepScale: "symlog",
-          clipAbove:
-            30 *
-            Math.max(
-              ...runs
-                .filter((r) => r.status !== "nonfinite" && r.status !== "diverged")
-                .flatMap((r) => r.records.map((x) => x.loss)),
-            ),
-        },
+      recordedLossChart(
+        recorded,
+        n.search.bound.value,
+        `${n.name}: training loss at rates below 2/λ0, past it, and past η_max`,
       ),
-      sharpnessChart(
-        chartRuns.map(({ label, run }) => ({
-          label,
-          lr: run.lr,
-          points: run.records
-            .filter((x) => x.sharpness !== undefined)
-            .map((x) => ({ step: x.step, sharpness: x.sharpness! })),
-        })),
-        { title: `${n.name}: sharpness λmax against each run's 2/η (dashed)`, stepScale: "symlog" },
-      ),
+      recordedSharpnessChart(recorded, `${n.name}: sharpness λmax against each run's 2/η (dashed)`),
     );
     o("");
     o(`${n.name}, trained for ${steps} steps:`);

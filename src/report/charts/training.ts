@@ -1,4 +1,5 @@
 import { fmt } from "../../core/format.js";
+import { lossChart } from "./loss.js";
 import {
   ALARM,
   type ChartSpec,
@@ -218,4 +219,59 @@ export function seriesChart(
       color: { field: "series", type: "nominal", title: null, scale: runColors(series.map((s) => s.label)) },
     },
   });
+}
+
+/** A training run as `train` yields it, for the demos' charts: its records and how it ended. */
+export interface RecordedRun {
+  readonly label: string;
+  readonly lr: number;
+  /** "diverged" when it stopped past the blow-up bound, "nonfinite" when it overflowed. */
+  readonly status: string;
+  readonly records: readonly {
+    readonly step: number;
+    readonly loss: number;
+    readonly gradNorm: number;
+    readonly sharpness?: number;
+  }[];
+}
+
+/**
+ * The runs' losses along their steps (symlog): a run stopped past the blow-up bound is marked
+ * diverged there; far above the highest loss of the runs that did not overflow (30×), an
+ * overflowing run leaves the chart, marked where it does.
+ */
+export function recordedLossChart(runs: readonly RecordedRun[], bound: number, title: string): ChartSpec {
+  const calm = runs.filter((r) => r.status !== "nonfinite" && r.status !== "diverged");
+  return lossChart(
+    runs.map((r) => ({
+      label: r.label,
+      ...(r.status === "diverged" ? { bound } : {}),
+      trace: r.records.map((x) => ({
+        step: x.step,
+        x: new Float64Array(0),
+        loss: x.loss,
+        grad: new Float64Array(0),
+        gradNorm: x.gradNorm,
+      })),
+    })),
+    {
+      title,
+      stepScale: "symlog",
+      clipAbove: 30 * Math.max(...calm.flatMap((r) => r.records.map((x) => x.loss))),
+    },
+  );
+}
+
+/** The runs' measured sharpness against each one's 2/η (symlog steps). */
+export function recordedSharpnessChart(runs: readonly RecordedRun[], title: string): ChartSpec {
+  return sharpnessChart(
+    runs.map((r) => ({
+      label: r.label,
+      lr: r.lr,
+      points: r.records
+        .filter((x) => x.sharpness !== undefined)
+        .map((x) => ({ step: x.step, sharpness: x.sharpness! })),
+    })),
+    { title, stepScale: "symlog" },
+  );
 }
