@@ -3,7 +3,7 @@ import { fmt } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
-import { lossChart, sharpnessChart, stacked } from "../../report/charts.js";
+import { lossChart, lossTrace, sharpnessChart, stacked } from "../../report/charts.js";
 import type { ParsedFlags } from "../args.js";
 import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
@@ -111,13 +111,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
   const lossSpec = lossChart(
     runs.map((r) => ({
       label: `η = ${r.lr}`,
-      trace: r.records.map((x) => ({
-        step: x.step,
-        x: new Float64Array(0),
-        loss: x.loss,
-        grad: new Float64Array(0),
-        gradNorm: x.gradNorm,
-      })),
+      trace: lossTrace(r.records),
     })),
     {
       title: [

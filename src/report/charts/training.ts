@@ -246,13 +246,7 @@ export function recordedLossChart(runs: readonly RecordedRun[], bound: number, t
     runs.map((r) => ({
       label: r.label,
       ...(r.status === "diverged" ? { bound } : {}),
-      trace: r.records.map((x) => ({
-        step: x.step,
-        x: new Float64Array(0),
-        loss: x.loss,
-        grad: new Float64Array(0),
-        gradNorm: x.gradNorm,
-      })),
+      trace: lossTrace(r.records),
     })),
     {
       title,
@@ -260,6 +254,17 @@ export function recordedLossChart(runs: readonly RecordedRun[], bound: number, t
       clipAbove: 30 * Math.max(...calm.flatMap((r) => r.records.map((x) => x.loss))),
     },
   );
+}
+
+/** Training records as the loss chart's trace: step, loss and ‖g‖ (no points or gradients kept). */
+export function lossTrace(records: RecordedRun["records"]) {
+  return records.map((x) => ({
+    step: x.step,
+    x: new Float64Array(0),
+    loss: x.loss,
+    grad: new Float64Array(0),
+    gradNorm: x.gradNorm,
+  }));
 }
 
 /** The runs' measured sharpness against each one's 2/η (symlog steps). */
