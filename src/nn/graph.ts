@@ -69,7 +69,8 @@ const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
  */
 function withoutTfWrapper(modules: readonly string[]): string[] {
   const parts = modules.map((m) => m.split("."));
-  if (!parts.every((p) => p[0] === "StatefulPartitionedCall" && p.length > 1)) return [...modules];
+  if (parts.length === 0 || !parts.every((p) => p[0] === "StatefulPartitionedCall" && p.length > 1))
+    return [...modules];
   const model = parts[0]![1];
   const k = parts.every((p) => p.length > 2 && p[1] === model) ? 2 : 1;
   return parts.map((p) => p.slice(k).join("."));
