@@ -1,9 +1,15 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { caseObjective, spectrumFixture } from "../../../test/spectrum-fixture.js";
+import { symmetricEigen } from "../../core/eigen.js";
+import { Graph } from "../../nn/graph.js";
+import { graphObjective } from "../../nn/objective.js";
+import { graphSpecFromJson, type JsonGraph } from "../../nn/spec-json.js";
 import { blockCurvature, layerBlocks } from "./blocks.js";
 import { densityMeasure, spectralDensity, wasserstein1 } from "./density.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
+import { objectiveBlocks } from "./spectrum.js";
 
 /**
  * Networks of 501–721 parameters against their exact spectra: every eigenvalue of the dense
@@ -49,5 +55,59 @@ describe.each(spectrumFixture.cases.map((c) => [`${c.name} at ${c.point}`, c] as
       else expect(Math.abs(b.trace.estimate - ref.trace)).toBeLessThan(3 * b.trace.standardError);
       expect(Math.abs(b.share! - c.topEigenvector[i]!)).toBeLessThan(1e-8);
     });
+  });
+});
+
+// A graph network (a Conv1d net without biases, exported by torch.onnx.export; its H·v is
+// PyTorch's to 1e-9 in nn/graph.test.ts): λmax, λmin and each module's block by Lanczos against
+// the Jacobi eigenvalues of the Hessian assembled from H·eᵢ, whole and block by block.
+describe("a graph network's spectrum and per-module blocks", () => {
+  it("equal the exact decomposition of its Hessian", () => {
+    const file = JSON.parse(
+      readFileSync(new URL("../../nn/__golden__/torch-graph.json", import.meta.url), "utf8"),
+    ) as { cases: { id: string; opset: number; graph: JsonGraph; input: number[]; targets: number[] }[] };
+    const c = file.cases.find((k) => k.id === "conv1d-nobias")!;
+    const spec = graphSpecFromJson(c.graph, c.opset);
+    const g = new Graph(spec);
+    const inputShape = c.graph.inputs[0]!.shape.slice(1) as number[];
+    const rows = c.input.length / inputShape.reduce((a, b) => a * b, 1);
+    const f = graphObjective(
+      g,
+      { x: Float64Array.from(c.input), y: Float64Array.from(c.targets), rows },
+      { loss: "mse", inputShape },
+    );
+    const theta = new Float64Array(g.dim);
+    for (const p of g.parameters)
+      theta.set(spec.initializers.find((i) => i.name === p.name)!.values, p.offset);
+    const n = g.dim;
+    const H = new Float64Array(n * n);
+    const e = new Float64Array(n);
+    const col = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      e.fill(0);
+      e[i] = 1;
+      f.hessianVector(theta, e, col);
+      for (let k = 0; k < n; k++) H[k * n + i] = col[k]!;
+    }
+    const exact = symmetricEigen(H, n).values;
+    const spread = exact[n - 1]! - exact[0]!;
+    const op = hessianOperator(f, theta);
+    const s = lanczos(op, { k: 1, vectors: true });
+    expect(Math.abs(s.top[0]!.value - exact[n - 1]!)).toBeLessThan(1e-10 * spread);
+    expect(Math.abs(s.bottom!.value - exact[0]!)).toBeLessThan(1e-10 * spread);
+    const blocks = objectiveBlocks(f)!;
+    expect(blocks.length).toBeGreaterThan(1);
+    const measured = blockCurvature(op, blocks, s.vectors!.top[0]!, { tolerance: 1e-12, maxIterations: 200 });
+    let shares = 0;
+    for (const b of measured) {
+      const size = b.block.end - b.block.start;
+      const sub = new Float64Array(size * size);
+      for (let a = 0; a < size; a++)
+        for (let d = 0; d < size; d++) sub[a * size + d] = H[(b.block.start + a) * n + b.block.start + d]!;
+      const blockEig = symmetricEigen(sub, size).values;
+      expect(Math.abs(b.top.value - blockEig[size - 1]!), b.block.name).toBeLessThan(1e-9 * spread);
+      shares += b.share!;
+    }
+    expect(Math.abs(shares - 1)).toBeLessThan(1e-12);
   });
 });
