@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../../test/cli-harness.js";
+import { denseHessian } from "../../test/dense-hessian.js";
 import { featureAxis } from "../analysis/diagnosis/data-causes.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { Graph } from "../nn/graph.js";
@@ -76,15 +77,7 @@ describe("graph networks from ONNX on the command line", () => {
     for (const p of g.parameters)
       theta.set(m.graph.initializers.find((i) => i.name === p.name)!.values, p.offset);
     const n = g.dim;
-    const H = new Float64Array(n * n);
-    const e = new Float64Array(n);
-    const col = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      e.fill(0);
-      e[i] = 1;
-      f.hessianVector(theta, e, col);
-      for (let k = 0; k < n; k++) H[k * n + i] = col[k]!;
-    }
+    const H = denseHessian(f, theta);
     const eig = symmetricEigen(H, n);
     const top = eig.values[n - 1]!;
     const bottom = eig.values[0]!;

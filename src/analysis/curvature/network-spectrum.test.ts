@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { denseHessian } from "../../../test/dense-hessian.js";
 import { caseObjective, spectrumFixture } from "../../../test/spectrum-fixture.js";
 import { symmetricEigen } from "../../core/eigen.js";
 import { Graph } from "../../nn/graph.js";
@@ -80,15 +81,7 @@ describe("a graph network's spectrum and per-module blocks", () => {
     for (const p of g.parameters)
       theta.set(spec.initializers.find((i) => i.name === p.name)!.values, p.offset);
     const n = g.dim;
-    const H = new Float64Array(n * n);
-    const e = new Float64Array(n);
-    const col = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      e.fill(0);
-      e[i] = 1;
-      f.hessianVector(theta, e, col);
-      for (let k = 0; k < n; k++) H[k * n + i] = col[k]!;
-    }
+    const H = denseHessian(f, theta);
     const exact = symmetricEigen(H, n).values;
     const spread = exact[n - 1]! - exact[0]!;
     const op = hessianOperator(f, theta);
