@@ -1,5 +1,6 @@
 import { decimal, notDecimal } from "../core/decimal.js";
 import { CliError } from "./errors.js";
+import { isStandardOutput } from "./files.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
@@ -10,6 +11,8 @@ export interface FlagSpec {
   readonly help: string;
   /** Shown in help as the value's name, e.g. FILE. */
   readonly value?: string;
+  /** A boolean that prints to standard output also takes "-" or /dev/stdout as its value (--json -). */
+  readonly stdout?: boolean;
 }
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
@@ -63,8 +66,15 @@ export function parseFlags(
       );
     let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (spec.type === "boolean") {
+      if (raw === undefined && spec.stdout && isStandardOutput(argv[i + 1] ?? "")) raw = argv[++i]!;
+      if (camel(name) in flags) throw new CliError(`--${name} is given twice`);
       if (raw === undefined) flags[camel(name)] = true;
       else if (raw === "true" || raw === "false") flags[camel(name)] = raw === "true";
+      else if (spec.stdout && isStandardOutput(raw)) flags[camel(name)] = true;
+      else if (spec.stdout)
+        throw new CliError(
+          `--${name}=${raw}: --${name} prints to standard output (--${name}, --${name} - or --${name} /dev/stdout); to keep it in a file, redirect it: --${name} > ${raw}`,
+        );
       else throw new CliError(`invalid --${name}: ${raw} (true or false)`);
       continue;
     }

@@ -1782,6 +1782,47 @@ describe("standard output never lies", () => {
   );
 });
 
+describe("--json - and --json /dev/stdout", () => {
+  it.each([
+    ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "4"],
+    ["sweep", "--f", "x^2", "--x0", "-1", "--lr", "0.1,1.5", "--steps", "4"],
+    ["find-lr", "--f", "x^2", "--x0", "-1", "--steps", "10"],
+  ])("%s: the same JSON as bare --json, on standard output", async (...args) => {
+    const bare = await cli([...args, "--json"]);
+    expect(bare.code).toBe(0);
+    const doc = JSON.parse(bare.out);
+    for (const form of [["--json", "-"], ["--json", "/dev/stdout"], ["--json=-"], ["--json=/dev/stdout"]]) {
+      const r = await cli([...args, ...form]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toEqual(doc);
+    }
+  });
+
+  it("--json FILE is refused in one line that says how to keep it in a file; a repeated --json too", async () => {
+    const r = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--json=out.json"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "overshoot: --json=out.json: --json prints to standard output (--json, --json - or --json /dev/stdout); to keep it in a file, redirect it: --json > out.json\n",
+    );
+    const twice = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--json", "-", "--json"]);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toBe("overshoot: --json is given twice\n");
+  });
+
+  it("diagnose --json - LOG: the dash is --json's, the log stays diagnose's file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-jsondash-"));
+    const log = join(dir, "run.jsonl");
+    writeFileSync(
+      log,
+      [1, 2, 4, 8, 16, 32].map((loss, step) => JSON.stringify({ step, loss })).join("\n") + "\n",
+    );
+    const a = await cli(["diagnose", "--json", "-", log]);
+    const b = await cli(["diagnose", log, "--json"]);
+    expect(a.code).toBe(b.code);
+    expect(JSON.parse(a.out)).toEqual(JSON.parse(b.out));
+  });
+});
+
 describe("run --guard", () => {
   it("never rolls back onto the failing step: a spike of the rate to 1e300 at step 9, a snapshot every step", async () => {
     const spike = await cli([

@@ -138,7 +138,9 @@ export const START_FLAG: FlagSpecs = {
  */
 export function outputFlags(what: { json?: string; csv?: string; plot?: string }): FlagSpecs {
   return {
-    ...(what.json ? { json: { type: "boolean", help: `print ${what.json} as JSON` } } : {}),
+    ...(what.json
+      ? { json: { type: "boolean", stdout: true, help: `print ${what.json} as JSON (--json - too)` } }
+      : {}),
     ...(what.csv ? { csv: { type: "string", value: "FILE.csv", help: `write ${what.csv} as CSV` } } : {}),
     ...(what.plot ? { plot: { type: "string", value: "FILE.svg|FILE.png", help: `draw ${what.plot}` } } : {}),
   } as FlagSpecs;
