@@ -1823,6 +1823,97 @@ describe("--json - and --json /dev/stdout", () => {
   });
 });
 
+describe("one writer per --log", () => {
+  const bin = join(process.cwd(), "bin", "overshoot.js");
+  const long = ["train", "--data", "xor", "--lr", "0.1", "--steps", "100000000", "--log-every", "1"];
+  const start = (log: string) => {
+    const child = spawn(process.execPath, [bin, ...long, "--log", log], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    const closed = new Promise<{ code: number | null; err: string }>((ok) =>
+      child.on("close", (code) => ok({ code, err })),
+    );
+    return { child, closed };
+  };
+  const until = async (ready: () => boolean) => {
+    for (let i = 0; i < 300 && !ready(); i++) await new Promise((ok) => setTimeout(ok, 50));
+    expect(ready()).toBe(true);
+  };
+  const wholeRecords = (text: string) =>
+    text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { step: number });
+
+  it("a second trainer on a log in use is refused in one line; a lock left by a killed one is taken over", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-loglock-"));
+    const log = join(dir, "run.jsonl");
+    const a = start(log);
+    await until(() => existsSync(log) && readFileSync(log, "utf8").split("\n").length > 3);
+    expect(readFileSync(`${log}.lock`, "utf8")).toMatch(new RegExp(`^${a.child.pid} \\S+\n$`));
+    const b = await cli(["train", "--data", "xor", "--lr", "0.1", "--steps", "20", "--log", log]);
+    expect(b.code).toBe(2);
+    expect(b.err).toBe(
+      `overshoot: --log ${log} is being written by another process (pid ${a.child.pid}, lock ${log}.lock): give this run a log of its own\n`,
+    );
+    a.child.kill("SIGKILL");
+    await a.closed;
+    const written = readFileSync(log, "utf8");
+    const c = await cli([
+      "train",
+      "--data",
+      "xor",
+      "--lr",
+      "0.1",
+      "--steps",
+      "20",
+      "--log-every",
+      "10",
+      "--log",
+      log,
+    ]);
+    expect(c.code).toBe(0);
+    expect(c.err).toContain(`removed ${log}.lock, left by pid ${a.child.pid}, which has ended`);
+    // Nothing of the first run's records was lost; the lock is gone with its writer.
+    const after = readFileSync(log, "utf8");
+    const cut = written.lastIndexOf("\n") + 1;
+    expect(after.startsWith(written.slice(0, cut))).toBe(true);
+    expect(wholeRecords(after.slice(cut)).map((r) => r.step)).toEqual([0, 10, 20]);
+    expect(existsSync(`${log}.lock`)).toBe(false);
+  }, 60_000);
+
+  // A full disk, as in the report: two trainers on one log of a 512 kB tmpfs (mounting needs root).
+  const root = process.getuid?.() === 0 && spawnSync("mount", ["--version"]).status === 0;
+  it.runIf(root)(
+    "on a full tmpfs two trainers never cut each other's records: the second is refused, the first ends at a whole record",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "overshoot-fulllog-"));
+      expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", dir]).status).toBe(0);
+      try {
+        const log = join(dir, "run.jsonl");
+        const a = start(log);
+        await until(() => existsSync(log) && readFileSync(log, "utf8").length > 1000);
+        const b = start(log);
+        const [ra, rb] = [await a.closed, await b.closed];
+        expect(rb.code).toBe(2);
+        expect(rb.err).toMatch(/is being written by another process/);
+        expect(ra.code).toBe(2);
+        expect(ra.err).toMatch(
+          /cannot write --log .*: no space left on the device — the log keeps every record before this one\n$/,
+        );
+        const records = wholeRecords(readFileSync(log, "utf8"));
+        expect(records.length).toBeGreaterThan(100);
+        expect(records.map((r) => r.step)).toEqual(records.map((_, i) => i));
+      } finally {
+        spawnSync("umount", [dir]);
+      }
+    },
+    120_000,
+  );
+});
+
 describe("run --guard", () => {
   it("never rolls back onto the failing step: a spike of the rate to 1e300 at step 9, a snapshot every step", async () => {
     const spike = await cli([

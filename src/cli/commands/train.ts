@@ -124,7 +124,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   log: {
     type: "string",
     value: "FILE.jsonl",
-    help: "one JSON record per logged step, written as it goes; an existing log is appended to",
+    help: "one JSON record per logged step, written as it goes; an existing log is appended to; one writer at a time (FILE.jsonl.lock)",
   },
   "log-overwrite": { type: "boolean", help: "replace an existing --log instead of appending to it" },
   report: {
