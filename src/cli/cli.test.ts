@@ -1823,6 +1823,77 @@ describe("--json - and --json /dev/stdout", () => {
   });
 });
 
+describe("text from files never drives the terminal", () => {
+  const bin = join(process.cwd(), "bin", "overshoot.js");
+  // ESC [2J clears the screen, OSC 52 writes the clipboard, U+202E reverses what follows, U+009B is CSI.
+  const hostile = "a\u001b[2Jb\u001b]52;c;aGk=\u0007c\u202ed\u009b31m";
+  const shownAs = "a\\u001b[2Jb\\u001b]52;c;aGk=\\u0007c\\u202ed\\u009b31m";
+  // Nothing but \t and \n among the controls, nothing bidirectional.
+  const inert = (text: string) =>
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the characters looked for
+    expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+
+  it.each([
+    [
+      "an ONNX producer_name",
+      (dir: string) => {
+        const model = readFileSync(join(process.cwd(), "examples", "model.onnx"));
+        // ModelProto field 2 (producer_name) follows ir_version: 0x12, its length, "pytorch".
+        expect(model.subarray(2, 11).toString("latin1")).toBe("\u0012\u0007pytorch");
+        const name = Buffer.from(hostile);
+        const path = join(dir, "m.onnx");
+        writeFileSync(
+          path,
+          Buffer.concat([model.subarray(0, 2), Buffer.from([0x12, name.length]), name, model.subarray(11)]),
+        );
+        return [
+          "stability",
+          "--model-onnx",
+          path,
+          "--data",
+          join(process.cwd(), "examples", "train.csv"),
+          "--target",
+          "y",
+        ];
+      },
+    ],
+    [
+      "a CSV header",
+      (dir: string) => {
+        const path = join(dir, "d.csv");
+        writeFileSync(path, `${hostile},y\n1,2\n2,3\n3,5\n4,4\n5,7\n6,5\n`);
+        return ["stability", "--data", path, "--target", "y", "--model", "linear"];
+      },
+    ],
+    [
+      "a CSV header named as the target",
+      (dir: string) => {
+        const path = join(dir, "d.csv");
+        writeFileSync(path, `x,y\n1,2\n2,3\n`);
+        return ["stability", "--data", path, "--target", hostile];
+      },
+    ],
+    [
+      "a log's column",
+      (dir: string) => {
+        const path = join(dir, "run.csv");
+        writeFileSync(path, `step,${hostile}\n0,1\n1,2\n`);
+        return ["diagnose", path];
+      },
+    ],
+  ])(
+    "%s reaches standard output and error escaped",
+    (_, make) => {
+      const dir = mkdtempSync(join(tmpdir(), "overshoot-escape-"));
+      const r = spawnSync(process.execPath, [bin, ...make(dir)], { encoding: "utf8" });
+      inert(r.stdout);
+      inert(r.stderr);
+      expect(r.stdout + r.stderr).toContain(shownAs);
+    },
+    60_000,
+  );
+});
+
 describe("one writer per --log", () => {
   const bin = join(process.cwd(), "bin", "overshoot.js");
   const long = ["train", "--data", "xor", "--lr", "0.1", "--steps", "100000000", "--log-every", "1"];

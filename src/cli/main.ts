@@ -4,6 +4,7 @@ import { CliError } from "./errors.js";
 import { loadExpressionCompiler } from "./flags.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
+import { forTerminal } from "./terminal.js";
 import { overshootVersion } from "./version.js";
 
 /** A command's help and handler, loaded when the command is used: start-up pays for one command only. */
@@ -155,8 +156,9 @@ export async function execute(argv: readonly string[], io: Io): Promise<number> 
 
 export async function main(argv: string[]): Promise<void> {
   const io: Io = {
-    out: (t) => writeAll(1, t, "standard output"),
-    err: (t) => writeAll(2, t, "standard error"),
+    // Everything the CLI prints passes forTerminal: text from files never drives the terminal.
+    out: (t) => writeAll(1, forTerminal(t), "standard output"),
+    err: (t) => writeAll(2, forTerminal(t), "standard error"),
     isTTY: Boolean(process.stderr.isTTY),
     cwd: process.cwd(),
   };
