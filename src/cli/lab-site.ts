@@ -132,51 +132,101 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * Host naming this machine and port (403: a page on another site that points its own name at
  * 127.0.0.1, DNS rebinding, gets nothing), and a path that decodes (400); no request ends the
  * server.
+ *
+ * Slow or idle clients are let go, so none can hold the server: the headers within
+ * `headersMs`, the whole request within `requestMs` (a trickled body included; a connection
+ * silent that long is closed too), an answer sent
+ * within `answerMs` (a reader that takes less is cut off), at most `connections` open at once (the
+ * rest are closed on arrival), and an idle kept-alive connection closed after 5 s. The folder's
+ * files are read once and shared by every answer, so a thousand readers of one file hold one copy.
  */
-export async function serveFolder(folder: string, port: number): Promise<StaticSite> {
+export interface SiteLimits {
+  readonly headersMs: number;
+  readonly requestMs: number;
+  readonly answerMs: number;
+  readonly connections: number;
+}
+
+export const SITE_LIMITS: SiteLimits = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  answerMs: 60_000,
+  connections: 64,
+};
+
+export async function serveFolder(
+  folder: string,
+  port: number,
+  limits: SiteLimits = SITE_LIMITS,
+): Promise<StaticSite> {
   const base = resolve(folder);
+  const files = new Map<string, Promise<Buffer>>();
   let hosts = new Set<string>();
   const refuse = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}) =>
     res
       .writeHead(status, { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...extra })
       .end(text);
-  const server: Server = createServer((req, res) => {
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      refuse(res, 405, "only GET and HEAD\n", { allow: "GET, HEAD" });
-      return;
-    }
-    if (!hosts.has((req.headers.host ?? "").toLowerCase())) {
-      refuse(res, 403, "unknown Host: open the lab at the address it printed\n");
-      return;
-    }
-    let path: string;
-    try {
-      path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
-    } catch {
-      refuse(res, 400, "malformed URL\n");
-      return;
-    }
-    if (path.endsWith("/")) path += "index.html";
-    const file = normalize(join(base, path));
-    if (path.includes("\0") || (file !== base && !file.startsWith(base + sep))) {
-      refuse(res, 404, "not found\n");
-      return;
-    }
-    readFile(file).then(
-      (body) => {
-        res.writeHead(200, {
-          "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-          "cache-control": "no-cache",
-          ...SECURITY_HEADERS,
-        });
-        res.end(req.method === "HEAD" ? undefined : body);
-      },
-      () => refuse(res, 404, "not found\n"),
-    );
-  });
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersMs,
+      requestTimeout: limits.requestMs,
+      keepAliveTimeout: 5000,
+      // How often the two timeouts above are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: Math.min(1000, limits.headersMs / 2),
+    },
+    (req, res) => {
+      // An answer not delivered in time frees its connection (a slow reader cannot hold a slot).
+      const deadline = setTimeout(() => res.destroy(), limits.answerMs);
+      deadline.unref();
+      res.once("close", () => clearTimeout(deadline));
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        refuse(res, 405, "only GET and HEAD\n", { allow: "GET, HEAD" });
+        return;
+      }
+      if (!hosts.has((req.headers.host ?? "").toLowerCase())) {
+        refuse(res, 403, "unknown Host: open the lab at the address it printed\n");
+        return;
+      }
+      let path: string;
+      try {
+        path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
+      } catch {
+        refuse(res, 400, "malformed URL\n");
+        return;
+      }
+      if (path.endsWith("/")) path += "index.html";
+      const file = normalize(join(base, path));
+      if (path.includes("\0") || (file !== base && !file.startsWith(base + sep))) {
+        refuse(res, 404, "not found\n");
+        return;
+      }
+      let body = files.get(file);
+      if (body === undefined) {
+        body = readFile(file);
+        // A missing file is not remembered: it may be built later.
+        body.catch(() => files.delete(file));
+        files.set(file, body);
+      }
+      body.then(
+        (body) => {
+          res.writeHead(200, {
+            "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+            "cache-control": "no-cache",
+            ...SECURITY_HEADERS,
+          });
+          res.end(req.method === "HEAD" ? undefined : body);
+        },
+        () => refuse(res, 404, "not found\n"),
+      );
+    },
+  );
+  server.maxConnections = limits.connections;
+  // A connection that sends nothing at all is not a request yet: no timeout above covers it.
+  server.timeout = limits.requestMs;
   // A client that sends garbage gets a 400 from Node's parser; it never reaches the handler.
-  server.on("clientError", (_e, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+  server.on("clientError", (e: NodeJS.ErrnoException, socket) => {
+    const status = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((ok, fail) => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Io } from "./io.js";
-import { ensureLabBuilt, labIsStale, labPaths, packageRoot, serveFolder } from "./lab-site.js";
+import { ensureLabBuilt, labIsStale, labPaths, packageRoot, SITE_LIMITS, serveFolder } from "./lab-site.js";
 import { execute } from "./main.js";
 
 /** `overshoot lab` builds the page when needed, serves it on 127.0.0.1, prints the URL, and stops. */
@@ -121,6 +121,102 @@ describe("the lab's server, asked as a stray page or an attacker would", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the lab's server, held by slow clients", () => {
+  // Limits small enough for a test; the lab itself runs with SITE_LIMITS.
+  const limits = { headersMs: 600, requestMs: 1200, answerMs: 1500, connections: 8 };
+  const serve = async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-slow-"));
+    writeFileSync(join(dir, "index.html"), "<!doctype html><title>t</title>");
+    writeFileSync(join(dir, "big.bin"), Buffer.alloc(32 << 20, 7));
+    const site = await serveFolder(dir, 0, limits);
+    const host = `Host: 127.0.0.1:${site.port}\r\n`;
+    return { site, host, dir };
+  };
+  /** A client that connects, runs `feed` on its socket, and resolves with the ms until the server closed it. */
+  const client = (port: number, feed: (s: ReturnType<typeof connect>) => void) =>
+    new Promise<number>((ok) => {
+      const t0 = Date.now();
+      const s = connect(port, "127.0.0.1", () => feed(s));
+      s.on("error", () => {});
+      s.resume(); // read (and drop) whatever comes, so the server's close is seen
+      s.on("close", () => ok(Date.now() - t0));
+    });
+  const every = (s: ReturnType<typeof connect>, ms: number, text: () => string) => {
+    const timer = setInterval(() => (s.writable ? s.write(text()) : clearInterval(timer)), ms);
+    s.on("close", () => clearInterval(timer));
+  };
+
+  it("lets go of a header every 200 ms, a trickled body and a reader that never reads; refuses connections past the cap", async () => {
+    expect(SITE_LIMITS).toEqual({ headersMs: 10_000, requestMs: 30_000, answerMs: 60_000, connections: 64 });
+    const { site, host, dir } = await serve();
+    try {
+      let n = 0;
+      const trickledHeaders = Array.from({ length: 3 }, () =>
+        client(site.port, (s) => {
+          s.write(`GET / HTTP/1.1\r\n${host}`);
+          every(s, 200, () => `x-${n++}: y\r\n`);
+        }),
+      );
+      const trickledBody = client(site.port, (s) => {
+        s.write(`GET / HTTP/1.1\r\n${host}content-length: 100000\r\n\r\n`);
+        every(s, 100, () => "z");
+      });
+      // A reader that reads nothing for 2 s: by then its answer is cut off (the server closed it
+      // at 1.5 s with its unsent rest of the 32 MB file); reading on, it gets what the kernel held, then the end.
+      let read = 0;
+      const neverReads = client(site.port, (s) => {
+        s.pause();
+        s.on("data", (d: Buffer) => (read += d.length));
+        setTimeout(() => s.resume(), 2000);
+        s.write(`GET /big.bin HTTP/1.1\r\n${host}\r\n`);
+      });
+      const held = [...trickledHeaders, trickledBody, neverReads];
+      // Connections past the cap are closed on arrival (each opened after the ones above).
+      await new Promise((ok) => setTimeout(ok, 100));
+      const extra = await Promise.all(Array.from({ length: 6 }, () => client(site.port, () => {})));
+      expect(extra.filter((ms) => ms < 400).length).toBeGreaterThanOrEqual(3);
+      // The rest sent nothing: let go once silent for 1.2 s.
+      for (const ms of extra) expect(ms).toBeLessThan(2000);
+      const closedAfter = await Promise.all(held);
+      // Headers: 600 ms (checked every 300 ms); the request: 1.2 s; the answer: 1.5 s.
+      for (const ms of closedAfter.slice(0, 3)) expect(ms).toBeLessThan(2000);
+      expect(closedAfter[3]).toBeLessThan(2500);
+      expect(closedAfter[4]).toBeLessThan(3000);
+      expect(read).toBeLessThan(32 << 20);
+      // Still serving.
+      expect(await raw(site.port, `GET / HTTP/1.1\r\n${host}connection: close\r\n\r\n`)).toMatch(
+        /^HTTP\/1\.1 200 /,
+      );
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  it("readers of one file share one copy of it (eight that never read a 32 MB file hold less than two)", async () => {
+    const { site, host, dir } = await serve();
+    try {
+      const before = process.memoryUsage().arrayBuffers;
+      const sockets: ReturnType<typeof connect>[] = [];
+      // 8 at a time (the cap), each asking for the 32 MB file and not reading it.
+      for (let i = 0; i < 8; i++) {
+        const s = connect(site.port, "127.0.0.1", () => s.write(`GET /big.bin HTTP/1.1\r\n${host}\r\n`));
+        s.on("error", () => {});
+        s.pause();
+        sockets.push(s);
+      }
+      await new Promise((ok) => setTimeout(ok, 500));
+      const grown = process.memoryUsage().arrayBuffers - before;
+      for (const s of sockets) s.destroy();
+      // One 32 MB copy and socket buffers, not eight copies.
+      expect(grown).toBeLessThan(2 * (32 << 20));
+    } finally {
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });
 
 describe("the package", () => {
