@@ -144,7 +144,7 @@ export function mlpSpecOf(model: tf.LayersModel): { spec: MlpSpec } | { reason: 
   else if (lossName === "binaryCrossentropy" && last === "sigmoid") loss = "bce";
   else
     return {
-      reason: `the loss ${String(lossName)} with a ${last} output is not one overshoot has (meanSquaredError + linear, categoricalCrossentropy + softmax, binaryCrossentropy + sigmoid)`,
+      reason: `${lossName === null ? "a loss that is not named by a string (a function or none)" : `the loss ${lossName}`} with a ${last} output is not one overshoot has (meanSquaredError + linear, categoricalCrossentropy + softmax, binaryCrossentropy + sigmoid)`,
     };
   // One activation a hidden layer; `activations` only where they differ, so a plain net's spec is as before.
   const same = hidden.every((a) => a === hidden[0]);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
+import { plural } from "../core/format.js";
 import type { GraphSpec } from "../nn/graph.js";
 import { type MlpData, type MlpSpec, parameterCount } from "../nn/mlp/mlp.js";
 import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
@@ -167,7 +168,7 @@ export function loadCheckpoint(path: string, run: RunIdentity, steps: number): T
   }
   if (!same(file.data, run.data))
     throw refuse(
-      `it was saved on other training data (${show(file.data?.rows)} rows, fingerprint ${show(file.data?.fingerprint)}; this run: ${run.data.rows} rows, ${run.data.fingerprint}): the same --data, --target, --features, --n, --noise, --seed and --standardize are needed`,
+      `it was saved on other training data (${show(file.data?.rows)} rows, fingerprint ${show(file.data?.fingerprint)}; this run: ${plural(run.data.rows, "row")}, ${run.data.fingerprint}): the same --data, --target, --features, --n, --noise, --seed and --standardize are needed`,
     );
   const saved = (file.optimizer ?? {}) as Record<string, unknown>;
   const want = run.optimizer as unknown as Record<string, unknown>;

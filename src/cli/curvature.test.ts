@@ -190,7 +190,7 @@ describe("a network from PyTorch via ONNX: the README's example against PyTorch'
       "1",
     ];
     const all = await cli(base);
-    expect(all.out).toMatch(/curvature every 1 steps \(Lanczos on exact HVPs, on all 480 training rows\)/);
+    expect(all.out).toMatch(/curvature every 1 step \(Lanczos on exact HVPs, on all 480 training rows\)/);
     const some = await cli([...base, "--curvature-rows", "100", "--json"]);
     const j = JSON.parse(some.out);
     const full = JSON.parse((await cli([...base, "--json"])).out);

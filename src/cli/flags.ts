@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { plural } from "../core/format.js";
 import type { Objective } from "../core/objective.js";
 import { mlpObjective } from "../nn/mlp/mlp.js";
 import { ExpressionError } from "../objectives/expression-error.js";
@@ -249,7 +250,6 @@ export function requireStart(
 ): number[] {
   const x = given ?? startFromFlags(flags, objective);
   const n = objective.dim;
-  const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
   if (!x) {
     throw new CliError(
       flag === "at"
@@ -347,12 +347,12 @@ export function rowsUsed(objective: Objective): { rows: number; text: string } |
       text:
         held > 0
           ? `on all ${train} training rows (${held} held out for validation; --validation 0 measures on all ${train + held})`
-          : `on all ${train} rows`,
+          : `on all ${plural(train, "row")}`,
     };
   }
   const rows =
     objective.description.kind === "builtin" ? objective.description.parameters?.["rows"] : undefined;
-  return typeof rows === "number" ? { rows, text: `on all ${rows} rows` } : null;
+  return typeof rows === "number" ? { rows, text: `on all ${plural(rows, "row")}` } : null;
 }
 
 /** The words for a seeded sample of the training rows (--curvature-rows), the same in every command. */

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
@@ -94,7 +95,7 @@ export function graphNetworkFromFlags(
   const data = prepareData(flags, implied ?? lossFlag, seed, outputWidth(graph, spec, theta0, inputShape));
   if (data.inputs !== width)
     throw new CliError(
-      `${onnx.path} takes rows of ${inputShape.length > 1 ? `${inputShape.join("×")} = ` : ""}${width} values; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
+      `${onnx.path} takes rows of ${inputShape.length > 1 ? `${inputShape.join("×")} = ` : ""}${plural(width, "value")}; --data ${flags["data"]} gives ${data.inputs}${/\.csv$/i.test(String(flags["data"])) ? " (a CSV row holds the flattened input: choose its columns with --features)" : ""}`,
     );
   // BatchNormalization as the file says (or --batch-norm): training mode takes the statistics of
   // the rows measured.
@@ -107,8 +108,8 @@ export function graphNetworkFromFlags(
         ? "; BatchNormalization in training mode: the statistics of the rows measured, as model.train()"
         : train === 0
           ? "; BatchNormalization in eval mode: its running statistics, as model.eval()"
-          : `; BatchNormalization: ${train} of ${norms.length} layers in training mode`;
-  const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${graph.dim} parameters in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer}${batchNorm})`;
+          : `; BatchNormalization: ${train} of ${plural(norms.length, "layer")} in training mode`;
+  const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${plural(graph.dim, "parameter")} in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer}${batchNorm})`;
   const objective = graphObjective(graph, data.train, {
     loss: data.loss,
     inputShape,
@@ -122,7 +123,7 @@ export function graphNetworkFromFlags(
     const batch = spec.inputs[0]!.shape[0];
     const shapes = /reshaped|broadcast|does not fit|inner sizes/.test(e.message);
     throw new CliError(
-      `${onnx.path}: ${e.message}${typeof batch === "number" && shapes ? ` — the model was exported for batches of ${batch} rows: export it with dynamic_axes={"input": {0: "batch"}} so any number of rows fits` : ""}`,
+      `${onnx.path}: ${e.message}${typeof batch === "number" && shapes ? ` — the model was exported for batches of ${plural(batch, "row")}: export it with dynamic_axes={"input": {0: "batch"}} so any number of rows fits` : ""}`,
     );
   }
   return { objective, data, theta0, model, spec, inputShape, describe };

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LogRecord } from "../analysis/diagnosis/diagnose.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
+import { plural } from "../core/format.js";
 import { parseCsv } from "../objectives/table.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
 import { CliError } from "./errors.js";
@@ -132,7 +133,7 @@ function fromJsonLines(text: string, path: string): Log {
       // Only a last line without its newline is a cut write; any other bad line is refused.
       if (i === last && !/\n\s*$/.test(text)) {
         notes.push(
-          `the last line (line ${i + 1}, ${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)}) is cut off, as an interrupted write leaves it: read the ${records.length} records before it`,
+          `the last line (line ${i + 1}, ${JSON.stringify(line.length > 40 ? `${line.slice(0, 40)}…` : line)}) is cut off, as an interrupted write leaves it: read the ${plural(records.length, "record")} before it`,
         );
         break;
       }
@@ -328,7 +329,7 @@ function fromCsv(text: string, path: string): Log {
     if (r.length !== header.length) {
       if (i === rows.length - 1 && r.length < header.length && !/\n$/.test(text)) {
         notes.push(
-          `the last row (row ${row}) is cut off (${r.length} of ${header.length} cells), as an interrupted write leaves it: read the rows before it`,
+          `the last row (row ${row}) is cut off (${r.length} of ${plural(header.length, "cell")}), as an interrupted write leaves it: read the rows before it`,
         );
         break;
       }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { columnMoments } from "../core/columns.js";
+import { plural } from "../core/format.js";
 import type { NetworkObjective } from "../core/objective.js";
 import { createRng } from "../core/rng.js";
 import { KERNEL_NAMES, type KernelChoice, kernelModuleFailure, wasmAvailable } from "../nn/kernels/index.js";
@@ -255,7 +256,7 @@ export function prepareData(
     classes = set.classes;
     inputs = set.features;
     if (flags["standardize"]) standardizeColumns(x, rows, inputs);
-    describe = `${name} (${rows} rows from ${set.source}${flags["standardize"] ? ", standardized" : ""})`;
+    describe = `${name} (${plural(rows, "row")} from ${set.source}${flags["standardize"] ? ", standardized" : ""})`;
   } else if ((SYNTHETIC as readonly string[]).includes(name)) {
     const n = (flags["n"] as number | undefined) ?? 400;
     const noise = (flags["noise"] as number | undefined) ?? 0.05;
@@ -266,7 +267,7 @@ export function prepareData(
       throw new CliError(flagMessage((e as Error).message));
     }
     inputs = 2;
-    describe = `${name} (${rows} points, noise ${noise}, seed ${seed})`;
+    describe = `${name} (${plural(rows, "point")}, noise ${noise}, seed ${seed})`;
   } else if (/\.(npy|npz)$/i.test(name)) {
     const set = npyRows(flags, name, loss);
     ({ x, labels, target, rows, inputs, classes, describe } = set);
@@ -314,7 +315,7 @@ export function prepareData(
       const f = design.features;
       const from =
         f.length > 8 ? `${f.length} columns (${f[0]}, ${f[1]}, …, ${f[f.length - 1]})` : f.join(", ");
-      describe = `${name} (${rows} rows, ${column} from ${from}${design.scaling ? ", standardized" : ""})`;
+      describe = `${name} (${plural(rows, "row")}, ${column} from ${from}${design.scaling ? ", standardized" : ""})`;
     } catch (e) {
       if (e instanceof CliError) throw e;
       throw new CliError(flagMessage((e as Error).message));

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import { type NpyArray, NpyError, readNpy, readNpz } from "../nn/data/npy.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import type { ParsedFlags } from "./args.js";
@@ -74,7 +75,7 @@ export function npyRows(flags: ParsedFlags, path: string, loss: Loss | undefined
   const rows = inputs.shape[0]!;
   const width = inputs.data.length / rows;
   if (targets.shape[0] !== rows)
-    throw new CliError(`${what}: ${rows} rows of inputs but ${targets.shape[0] ?? 0} targets`);
+    throw new CliError(`${what}: ${plural(rows, "row")} of inputs but ${targets.shape[0] ?? 0} targets`);
   if (targets.data.length !== rows)
     throw new CliError(
       `${what}: the targets have shape (${targets.shape.join(", ")}); overshoot takes one target per row (class labels, or one number for mse)`,
@@ -99,6 +100,6 @@ export function npyRows(flags: ParsedFlags, path: string, loss: Loss | undefined
     inputs: width,
     classes,
     shape: inputs.shape.slice(1),
-    describe: `${what}: ${rows} rows of ${inputs.shape.slice(1).join("×") || "1"} (${inputs.dtype}${inputs.dtype.endsWith("f4") ? ", widened to float64 exactly" : ""})`,
+    describe: `${what}: ${plural(rows, "row")} of ${inputs.shape.slice(1).join("×") || "1"} (${inputs.dtype}${inputs.dtype.endsWith("f4") ? ", widened to float64 exactly" : ""})`,
   };
 }

@@ -20,3 +20,13 @@ export function fmtFactor(v: number): string {
   const digits = Math.min(15, 2 + Math.ceil(-Math.log10(d)));
   return String(Number(v.toPrecision(digits)));
 }
+
+/** "1 step", "2 steps": a whole count and its noun, singular for exactly one. */
+export function plural(n: number, noun: string, many = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : many}`;
+}
+
+/** plural with thousands separated, for counts that run large: "1 step", "20,000 steps". */
+export function pluralLong(n: number, noun: string, many = `${noun}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? noun : many}`;
+}

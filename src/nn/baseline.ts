@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import type { TrivialBaseline } from "../core/objective.js";
 import type { Loss } from "./mlp/mlp.js";
 import { rowLoss } from "./mlp/mlp-passes.js";
@@ -18,7 +19,7 @@ import { rowLoss } from "./mlp/mlp-passes.js";
  */
 export function trivialBaseline(loss: Loss, y: Float64Array, rows: number, outputs: number): TrivialBaseline {
   if (rows < 1 || y.length !== rows * outputs)
-    throw new Error(`invalid targets: ${y.length} values for ${rows} rows × ${outputs}`);
+    throw new Error(`invalid targets: ${plural(y.length, "value")} for ${plural(rows, "row")} × ${outputs}`);
   const mean = new Float64Array(outputs);
   for (let r = 0; r < rows; r++) for (let o = 0; o < outputs; o++) mean[o]! += y[r * outputs + o]!;
   for (let o = 0; o < outputs; o++) mean[o]! /= rows;

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import { sigmoid } from "../core/special.js";
 import { LOSSES, type Loss } from "./mlp/mlp.js";
 import { logSumExp, rowLoss } from "./mlp/mlp-passes.js";
@@ -43,7 +44,7 @@ export function head(
   let value = 0;
   if (targets.width !== width)
     throw new GraphError(
-      `the targets have ${targets.width} values per row; the output ${shapeText(y.shape)} has ${width}`,
+      `the targets have ${plural(targets.width, "value")} per row; the output ${shapeText(y.shape)} has ${width}`,
     );
   if (loss === "cross-entropy" && width < 2)
     throw new GraphError(

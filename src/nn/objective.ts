@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import type { NetworkObjective, ParameterGroup, RowData } from "../core/objective.js";
 import { trivialBaseline } from "./baseline.js";
 import type { Graph } from "./graph.js";
@@ -39,7 +40,7 @@ export function graphObjective(
   if (data.rows < 1) throw new GraphError("no rows of data");
   if (data.x.length !== data.rows * width)
     throw new GraphError(
-      `${data.x.length} input values for ${data.rows} rows of ${shapeText(options.inputShape)} (${width} each)`,
+      `${data.x.length} input values for ${plural(data.rows, "row")} of ${shapeText(options.inputShape)} (${width} each)`,
     );
   const outputs = data.y.length / data.rows;
   // The mean over what the loss averages (the MLP's and PyTorch's reduction "mean"): rows for
@@ -59,7 +60,9 @@ export function graphObjective(
   );
   const check = (theta: Float64Array): void => {
     if (theta.length !== graph.dim)
-      throw new GraphError(`a point of ${theta.length} values for ${graph.dim} parameters`);
+      throw new GraphError(
+        `a point of ${plural(theta.length, "value")} for ${plural(graph.dim, "parameter")}`,
+      );
   };
   const value = (theta: Float64Array, d: GraphData): number => {
     check(theta);

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 /**
  * Dense N-D tensors of the graph engine: a shape and its elements in row-major order, always
  * float64 (integer tensors — shapes, indices — hold exact integers below 2⁵³ in the same array and
@@ -47,7 +48,7 @@ export function checkedSize(shape: readonly number[], where: string): number {
   }
   if (n > MAX_TENSOR_ELEMENTS)
     throw new GraphError(
-      `${where}: a tensor of ${shapeText(shape)} would hold ${n} values, more than the ${MAX_TENSOR_ELEMENTS} overshoot allocates for one tensor`,
+      `${where}: a tensor of ${shapeText(shape)} would hold ${plural(n, "value")}, more than the ${MAX_TENSOR_ELEMENTS} overshoot allocates for one tensor`,
     );
   return n;
 }

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import type { Optimizer, OptimizerConfig, OptimizerSnapshot } from "./types.js";
 
 /**
@@ -55,7 +56,7 @@ export abstract class BufferedOptimizer<C extends OptimizerConfig> implements Op
   protected checkDim(x: Float64Array, grad: Float64Array): void {
     if (x.length !== this.dim || grad.length !== this.dim) {
       throw new Error(
-        `optimizer for ${this.dim} parameters given x of length ${x.length} and a gradient of length ${grad.length}`,
+        `optimizer for ${plural(this.dim, "parameter")} given x of length ${x.length} and a gradient of length ${grad.length}`,
       );
     }
   }

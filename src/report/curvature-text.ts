@@ -2,7 +2,7 @@
 import type { BlockCurvature } from "../analysis/curvature/blocks.js";
 import type { MinibatchCurvature } from "../analysis/curvature/minibatch.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
-import { fmt } from "../core/format.js";
+import { fmt, plural } from "../core/format.js";
 import type { OptimizerConfig } from "../optim/index.js";
 
 /** A block's critical rate for the optimizer (2/λ for plain GD), or null where none applies. */
@@ -73,7 +73,7 @@ export function minibatchLines(
     return c === null ? "—" : fmt(c);
   };
   const lines = [
-    `Minibatch curvature (${m.batches} sampled batches of ${m.batchSize} rows, seed ${m.seed}, ${m.hvps} HVPs): λmax of a batch's loss`,
+    `Minibatch curvature (${m.batches} sampled batches of ${plural(m.batchSize, "row")}, seed ${m.seed}, ${m.hvps} HVPs): λmax of a batch's loss`,
     `  mean ${fmt(m.mean)} (sd ${fmt(m.sd)}); min ${fmt(q.min)}, 10% ${fmt(q.q10)}, median ${fmt(q.median)}, 90% ${fmt(q.q90)}, max ${fmt(q.max)}; the full data's ${fmt(full)}`,
     `  critical lr at the median batch ${crit(q.median)}, at the 90% batch ${crit(q.q90)}, at the sharpest ${crit(q.max)} (full data ${crit(full)})`,
   ];
@@ -82,7 +82,9 @@ export function minibatchLines(
       const c = blockCritical(config, l);
       return c !== null && lr > c;
     }).length;
-    lines.push(`  at lr ${fmt(lr)}: ${over} of ${m.batches} batches are past their critical rate`);
+    lines.push(
+      `  at lr ${fmt(lr)}: ${over} of ${plural(m.batches, "batch", "batches")} are past their critical rate`,
+    );
   }
   return lines;
 }

@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import type { Objective } from "../core/objective.js";
 
 /** The objective in words, for the first line of every report. */
@@ -22,5 +23,5 @@ export function describePoint(x: ArrayLike<number>, format: (v: number) => strin
   if (x.length <= 6) return `(${Array.from(x, format).join(", ")})`;
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return `a point of ${x.length} parameters with ‖x‖ = ${Number(Math.sqrt(s).toPrecision(4))}`;
+  return `a point of ${plural(x.length, "parameter")} with ‖x‖ = ${Number(Math.sqrt(s).toPrecision(4))}`;
 }

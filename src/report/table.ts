@@ -1,3 +1,4 @@
+import { plural } from "../core/format.js";
 import type { Objective } from "../core/objective.js";
 import type { StepRecord, TraceSummary } from "../run/index.js";
 
@@ -40,7 +41,7 @@ function tableOf(objective: Objective, shown: readonly (StepRecord | null)[]): s
     objective.dim === 1
       ? objective.names[0]!
       : wide
-        ? `‖x‖ (${objective.dim} parameters)`
+        ? `‖x‖ (${plural(objective.dim, "parameter")})`
         : `(${objective.names.join(", ")})`;
   const header = ["step", xName, "f(x)", "‖∇f‖", "ΔC actual", "1st-order", "2nd-order"];
   const rows = shown.map((r) =>

@@ -1,4 +1,4 @@
-import { fmt, fmtFactor } from "../core/format.js";
+import { fmt, fmtFactor, plural } from "../core/format.js";
 import type { Objective } from "../core/objective.js";
 import { allFinite, dot } from "../core/vec.js";
 import type { OptimizerConfig } from "../optim/index.js";
@@ -166,7 +166,9 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
       status: "diverging",
       atStep: view.aboveStartFrom ?? last.step,
       reason: sentence(
-        [`the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${m} steps${growth}`],
+        [
+          `the loss rose from ${fmt(start.loss)} to ${fmt(last.loss)} over the last ${plural(m, "step")}${growth}`,
+        ],
         factor,
       ),
     };
@@ -181,20 +183,22 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
         atStep: null,
         reason: sentence(
           [
-            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)} over ${n} steps${rose}, but ${last.loss >= baseline.loss ? "not below" : "only to within 5% of"} the trivial baseline ${fmt(baseline.loss)} (${baseline.description}): the model has learned next to nothing from its inputs — it stalled at the baseline`,
+            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)} over ${plural(n, "step")}${rose}, but ${last.loss >= baseline.loss ? "not below" : "only to within 5% of"} the trivial baseline ${fmt(baseline.loss)} (${baseline.description}): the model has learned next to nothing from its inputs — it stalled at the baseline`,
           ],
           factor,
         ),
       });
     }
     if (last.loss < f0) {
-      const spike = growing ? `; it was rising over the last ${m} steps (a spike, not yet a failure)` : "";
+      const spike = growing
+        ? `; it was rising over the last ${plural(m, "step")} (a spike, not yet a failure)`
+        : "";
       return withCatapult({
         status: "trained",
         atStep: null,
         reason: sentence(
           [
-            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)}${f0 > 0 && last.loss >= 0 ? ` (×${fmt(last.loss / f0)})` : ""} over ${n} steps${rose}${spike}`,
+            `the loss fell from ${fmt(f0)} to ${fmt(last.loss)}${f0 > 0 && last.loss >= 0 ? ` (×${fmt(last.loss / f0)})` : ""} over ${plural(n, "step")}${rose}${spike}`,
           ],
           factor,
         ),
@@ -207,7 +211,7 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
       atStep: null,
       reason: sentence(
         [
-          `after ${n} steps the loss is ${fmt(last.loss)}, not below its start ${fmt(f0)}${peak > last.loss ? ` (it peaked at ${fmt(peak)})` : ""}: the run did not train`,
+          `after ${plural(n, "step")} the loss is ${fmt(last.loss)}, not below its start ${fmt(f0)}${peak > last.loss ? ` (it peaked at ${fmt(peak)})` : ""}: the run did not train`,
         ],
         null,
       ),
@@ -236,7 +240,7 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
       atStep: null,
       reason: sentence(
         [
-          `after ${n} steps the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}${rose}${stillAbove(view)}`,
+          `after ${plural(n, "step")} the loss is still falling${rate}, f = ${fmt(last.loss)}, ‖∇f‖ = ${fmt(last.gradNorm)} > tolerance ${fmt(context.tolerance)}${rose}${stillAbove(view)}`,
         ],
         factor,
       ),
@@ -249,7 +253,7 @@ export function judgeView(view: TraceView, context: JudgeContext): Verdict {
     status: "oscillating",
     atStep: null,
     reason: sentence(
-      [`over the last ${m} steps the loss ${range} without falling${stillAbove(view)}`],
+      [`over the last ${plural(m, "step")} the loss ${range} without falling${stillAbove(view)}`],
       factor,
     ),
   };

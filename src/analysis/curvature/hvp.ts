@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { norm2 } from "../../core/vec.js";
 
@@ -27,7 +28,9 @@ export function hessianOperator(
 ): HessianOperator {
   const n = objective.dim;
   if (at.length !== n)
-    throw new Error(`invalid point: ${at.length} values for ${n} variables (${objective.names.join(", ")})`);
+    throw new Error(
+      `invalid point: ${plural(at.length, "value")} for ${n} variables (${objective.names.join(", ")})`,
+    );
   const x = Float64Array.from(at);
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(x[i]!))

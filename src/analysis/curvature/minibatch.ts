@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import { hessianOperator } from "./hvp.js";
@@ -41,7 +42,7 @@ export function minibatchCurvature(
   const batches = options.batches ?? 32;
   const seed = options.seed ?? 0;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > rows)
-    throw new Error(`invalid batch-size: ${batchSize} (a whole number from 1 to the ${rows} rows)`);
+    throw new Error(`invalid batch-size: ${batchSize} (a whole number from 1 to the ${plural(rows, "row")})`);
   if (!Number.isInteger(batches) || batches < 2)
     throw new Error(`invalid batches: ${batches} (a whole number ≥ 2)`);
   const rng = createRng(seed);

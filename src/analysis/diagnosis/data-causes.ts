@@ -1,4 +1,5 @@
 import { columnMoments } from "../../core/columns.js";
+import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
@@ -130,7 +131,9 @@ export function measureNoise(
   options: NoiseOptions = {},
 ): NoiseFinding {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > problem.rows)
-    throw new Error(`invalid batch-size: ${batchSize} (a whole number from 1 to the ${problem.rows} rows)`);
+    throw new Error(
+      `invalid batch-size: ${batchSize} (a whole number from 1 to the ${plural(problem.rows, "row")})`,
+    );
   const rng = createRng(options.seed ?? 0);
   const full = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
   const count = options.batches ?? 256;

@@ -1,4 +1,4 @@
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 /**
  * Diagnosis of a finished run or a training log: which cause made the loss blow up, with the
  * numbers that show it and the fix — or, from a loss log alone, what can and cannot be known.
@@ -305,7 +305,7 @@ function noiseEvidence(n: NoiseFinding): string[] {
   return [
     `full batch at the start: ${curvatureText(n.full)}; the run's rate ${fmt(n.lr)} is below it (η·λmax = ${fmt(n.lr * n.full.lambdaMax)}), so full-batch steps would not overshoot`,
     `minibatches of ${n.batchSize}: λmax up to ${fmt(n.batchLambdaMax)} (median ${fmt(n.batchLambdaMedian)}) over ${n.batches} sampled batches; ${fmt(n.lr)} is above the critical rate of ${fmt(100 * n.unstableFraction)}% of them (the smallest is ${fmt(n.batchCriticalLr)})`,
-    `gradient noise scale tr(Σ)/‖G‖² = ${fmt(n.noiseScale)} (per-example gradients of ${n.noiseRows} rows) against a batch of ${n.batchSize}${n.noiseScale > n.batchSize ? ": each minibatch gradient is mostly noise" : ""}`,
+    `gradient noise scale tr(Σ)/‖G‖² = ${fmt(n.noiseScale)} (per-example gradients of ${plural(n.noiseRows, "row")}) against a batch of ${n.batchSize}${n.noiseScale > n.batchSize ? ": each minibatch gradient is mostly noise" : ""}`,
   ];
 }
 

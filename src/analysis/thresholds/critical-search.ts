@@ -1,4 +1,4 @@
-import { fmt } from "../../core/format.js";
+import { fmt, pluralLong } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import {
   type OptimizerBase,
@@ -144,7 +144,7 @@ function explain(
   const parts: string[] = [];
   const ls = atStart?.critical.lr ?? null;
   const lm = atMinimizer?.critical.lr ?? null;
-  const steps = `${criteria.horizon.toLocaleString("en-US")} steps`;
+  const steps = pluralLong(criteria.horizon, "step");
   if (facts.gradNorm0 < criteria.gradientTolerance) {
     parts.push(
       `x₀ is a stationary point (‖∇f(x₀)‖ = ${fmt(facts.gradNorm0)} < ${fmt(criteria.gradientTolerance)}): gradient descent never moves from it, so every rate "converges" at step 0 and none diverges.${ls !== null ? ` The local limit ${fmt(ls)} is what any perturbation of x₀ would meet.` : ""}`,

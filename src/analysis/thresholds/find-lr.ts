@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import {
   createOptimizer,
@@ -111,7 +112,7 @@ export function lrRangeTest(
   let avg = 0;
   let best = Number.POSITIVE_INFINITY;
   let stoppedAt: number | null = null;
-  let stopReason = `the ramp ran its ${steps} steps without the smoothed loss passing ${stopFactor}× its best`;
+  let stopReason = `the ramp ran its ${plural(steps, "step")} without the smoothed loss passing ${stopFactor}× its best`;
   for (let k = 0; k < steps; k++) {
     const lr = lrOf(k);
     let loss = lossAt(k, x, g);

@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { RangeTest } from "./find-lr.js";
 
 /**
@@ -69,7 +70,7 @@ export async function recommendLr(
   const largestTrained = sorted.filter(([, l]) => trainedOk(l)).pop()![0];
   const nextUp = sorted.find(([lr]) => lr > winner![0]);
   let chosen = winner;
-  let reason = `the best final loss of ${trials.size} runs of the protocol from ${(u / 100).toPrecision(3)} to ${u.toPrecision(3)} (U = ${u.toPrecision(3)}, where the ramp's smoothed loss was lowest)`;
+  let reason = `the best final loss of ${plural(trials.size, "run")} of the protocol from ${(u / 100).toPrecision(3)} to ${u.toPrecision(3)} (U = ${u.toPrecision(3)}, where the ramp's smoothed loss was lowest)`;
   if (failedAbove && nextUp && nextUp[0] === failedAbove[0]) {
     const below = winner[0] / quarter;
     const l = await run(below);

@@ -1,4 +1,4 @@
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import {
   type OptimizerBase,
@@ -407,7 +407,7 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
     const under = quiet.filter((o) => o.lr <= crit);
     if (under.length > 0)
       parts.push(
-        `Below the curvature's limit ${fmt(crit)} (${r.atStart!.critical.formula} with λ0 = ${fmt(lam0!)}) the ${under.length === 1 ? "run" : `${under.length} runs`} tried trained without the loss rising above its start ${fmt(r.startLoss)}.`,
+        `Below the curvature's limit ${fmt(crit)} (${r.atStart!.critical.formula} with λ0 = ${fmt(lam0!)}) the ${under.length === 1 ? "run" : `${plural(under.length, "run")}`} tried trained without the loss rising above its start ${fmt(r.startLoss)}.`,
       );
   }
   const spikes =
@@ -433,7 +433,7 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
   const stalled = r.runs.filter((o) => o.status === "stalled");
   if (stalled.length > 0 && r.baseline)
     parts.push(
-      `${stalled.length === 1 ? "The run at" : `${stalled.length} runs, at`} ${stalled
+      `${stalled.length === 1 ? "The run at" : `${plural(stalled.length, "run")}, at`} ${stalled
         .slice(0, 6)
         .map((o) => fmt(o.lr, 5))
         .join(
@@ -449,7 +449,7 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
     const c = r.convergence;
     parts.push(
       Number.isFinite(c.above)
-        ? `Up to the convergence threshold ${fmt(c.estimate, 5)} gradient descent reaches the optimum (‖∇f‖ below the tolerance within ${r.criteria.horizon} steps); above it the runs no longer converge${r.constantHessian ? "" : ", though they may still train"}.`
+        ? `Up to the convergence threshold ${fmt(c.estimate, 5)} gradient descent reaches the optimum (‖∇f‖ below the tolerance within ${plural(r.criteria.horizon, "step")}); above it the runs no longer converge${r.constantHessian ? "" : ", though they may still train"}.`
         : `Every rate up to ${fmt(c.below, 5)} converged to the optimum (‖∇f‖ below the tolerance).`,
     );
   }
@@ -473,8 +473,8 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
     const failed = r.runs.filter((o) => o.status === "failed");
     parts.push(
       failed.length > 0
-        ? `No rate up to ${fmt(r.largestTried)} diverged within ${r.criteria.horizon} steps; from ${fmt(failed[0]!.lr)} the runs ended above their start without diverging (the loss peaked at ${fmt(Math.max(...failed.map((o) => o.peakLoss)))}), which is how training fails here.`
-        : `No rate up to ${fmt(r.largestTried)} diverged within ${r.criteria.horizon} steps.`,
+        ? `No rate up to ${fmt(r.largestTried)} diverged within ${plural(r.criteria.horizon, "step")}; from ${fmt(failed[0]!.lr)} the runs ended above their start without diverging (the loss peaked at ${fmt(Math.max(...failed.map((o) => o.peakLoss)))}), which is how training fails here.`
+        : `No rate up to ${fmt(r.largestTried)} diverged within ${plural(r.criteria.horizon, "step")}.`,
     );
   }
   if (r.trains && r.etaMax && r.trains.estimate < r.etaMax.estimate) {
@@ -482,7 +482,7 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
     const between = r.runs.filter((o) => o.lr > r.trains!.below && o.lr < r.etaMax!.above);
     if (between.length > 0)
       parts.push(
-        `Between the largest rate that trains, ${fmt(r.trains.estimate, 5)}, and η_max ≈ ${fmt(r.etaMax.estimate, 5)} the ${between.length === 1 ? "run" : `${between.length} runs`} tried ${between.every((o) => o.status === "failed") ? `neither trained nor diverged: ${between.length === 1 ? "its loss ends" : "their losses end"} at or above the start` : `went: ${tally(between)}`}.`,
+        `Between the largest rate that trains, ${fmt(r.trains.estimate, 5)}, and η_max ≈ ${fmt(r.etaMax.estimate, 5)} the ${between.length === 1 ? "run" : `${plural(between.length, "run")}`} tried ${between.every((o) => o.status === "failed") ? `neither trained nor diverged: ${between.length === 1 ? "its loss ends" : "their losses end"} at or above the start` : `went: ${tally(between)}`}.`,
       );
   }
   if (r.notAnInterval)
@@ -490,7 +490,7 @@ export function explainTraining(r: Omit<TrainingSearch, "explanation">): string 
       `The rates that train are not one interval: ${r.notAnInterval}; bisection found the first boundary.`,
     );
   parts.push(
-    `Measured over ${r.criteria.horizon} steps from these weights; a run that had not diverged by then could later, and another start moves every boundary.`,
+    `Measured over ${plural(r.criteria.horizon, "step")} from these weights; a run that had not diverged by then could later, and another start moves every boundary.`,
   );
   return parts.join(" ");
 }

@@ -1,4 +1,4 @@
-import { fmt, fmtFactor } from "../../core/format.js";
+import { fmt, fmtFactor, plural } from "../../core/format.js";
 import { secantCurvature } from "../../core/vec.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { blowUpBound, DEFAULT_BLOW_UP_FACTOR } from "../../run/divergence.js";
@@ -295,7 +295,7 @@ export class DivergenceDetector {
         if (ell + rise >= lambda) {
           this.warn(
             o.step,
-            `at step ${o.step} the loss has risen ${this.overshoot.n} steps in a row with r ≥ 1 (now ${fmt(ratio)}, trend ${fmt(delta)}/step, growth ×${fmt(Math.exp(s))}/step): ${delta < 0 ? `r would reach 1 only in ${fmt(stop)} steps` : "r is not falling (no catapult)"}, and ${fmt(h)} more steps take the loss past the bound ${fmt(Math.exp(lambda))}`,
+            `at step ${o.step} the loss has risen ${plural(this.overshoot.n, "step")} in a row with r ≥ 1 (now ${fmt(ratio)}, trend ${fmt(delta)}/step, growth ×${fmt(Math.exp(s))}/step): ${delta < 0 ? `r would reach 1 only in ${fmt(stop)} steps` : "r is not falling (no catapult)"}, and ${fmt(h)} more steps take the loss past the bound ${fmt(Math.exp(lambda))}`,
             base,
           );
         }
@@ -318,7 +318,7 @@ export class DivergenceDetector {
         if (ell + rise >= lambda) {
           this.warn(
             o.step,
-            `at step ${o.step} the loss has grown ${this.growth.n} steps in a row (×${fmt(Math.exp(s))} now, trend ${fmt(ds)}/step in log-growth): ${ds < 0 ? `decelerating, it would stop growing only in ${fmt(stop)} steps` : "not decelerating"}, and ${fmt(h)} more steps take it past the bound ${fmt(Math.exp(lambda))}`,
+            `at step ${o.step} the loss has grown ${plural(this.growth.n, "step")} in a row (×${fmt(Math.exp(s))} now, trend ${fmt(ds)}/step in log-growth): ${ds < 0 ? `decelerating, it would stop growing only in ${fmt(stop)} steps` : "not decelerating"}, and ${fmt(h)} more steps take it past the bound ${fmt(Math.exp(lambda))}`,
             base,
           );
         }
@@ -364,8 +364,8 @@ export class DivergenceDetector {
       ? `the curvature along the step sits near the limit (${fmt(ratio)}×) and `
       : "";
     if (m >= PERSISTENCE && this.windowRises === m && this.windowGrowth > 0)
-      return `${near}the loss rose on every one of the last ${m} steps (×${fmtFactor(Math.exp(this.windowGrowth / m))} per step): it is growing, too slowly so far for the projections to reach the blow-up bound ${fmt(Math.exp(this.logBound))}`;
-    return `${near}the loss rose on ${this.windowRises} of the last ${m} steps without running away`;
+      return `${near}the loss rose on every one of the last ${plural(m, "step")} (×${fmtFactor(Math.exp(this.windowGrowth / m))} per step): it is growing, too slowly so far for the projections to reach the blow-up bound ${fmt(Math.exp(this.logBound))}`;
+    return `${near}the loss rose on ${this.windowRises} of the last ${plural(m, "step")} without running away`;
   }
 
   private warn(step: number, reason: string, recoverBelow: number): void {

@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import { createRng, type RngState } from "../../core/rng.js";
 import type { MlpData } from "../../nn/mlp/mlp.js";
 
@@ -51,7 +52,7 @@ export function minibatchSampler(data: MlpData, batch: number, seed: number): Mi
     restore(state) {
       if (state.order.length !== data.rows || !(state.cursor >= 0 && state.cursor <= data.rows))
         throw new Error(
-          `invalid resume: the minibatch state is for ${state.order.length} rows, the data has ${data.rows}`,
+          `invalid resume: the minibatch state is for ${plural(state.order.length, "row")}, the data has ${data.rows}`,
         );
       rng = createRng(seed, state.rng);
       order.set(state.order);

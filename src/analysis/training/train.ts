@@ -1,4 +1,4 @@
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective, RowData } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
 import { layerActivations, type MlpObjective, sampleRows } from "../../nn/mlp/mlp.js";
@@ -165,7 +165,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   if (config.resume) {
     if (config.resume.theta.length !== n)
       throw new Error(
-        `invalid resume: the checkpoint has ${config.resume.theta.length} parameters, the model ${n}`,
+        `invalid resume: the checkpoint has ${plural(config.resume.theta.length, "parameter")}, the model ${n}`,
       );
     opt.restore(config.resume.optimizer);
     if (sampler && config.resume.sampler) sampler.restore(config.resume.sampler);

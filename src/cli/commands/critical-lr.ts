@@ -8,7 +8,7 @@ import {
   trainingCriteria,
   trainingLrSearch,
 } from "../../analysis/thresholds/training-search.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural, pluralLong } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
@@ -157,10 +157,10 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
     version: JSON_VERSION,
     objective: objectiveJson(objective),
     optimizer,
-    start: objective.dim <= 20 ? Array.from(r.x0, jsonNumber) : `${objective.dim} parameters`,
+    start: objective.dim <= 20 ? Array.from(r.x0, jsonNumber) : `${plural(objective.dim, "parameter")}`,
     startLoss: r.startLoss,
     criteria: {
-      diverged: `a non-finite loss or gradient, or the loss past the blow-up bound ${boundText(r.bound)}, within ${r.criteria.horizon} steps`,
+      diverged: `a non-finite loss or gradient, or the loss past the blow-up bound ${boundText(r.bound)}, within ${plural(r.criteria.horizon, "step")}`,
       trained: `the loss after the horizon is below the start loss and below ${STALLED} × the trivial baseline`,
       stalled: `below the start loss, but at or above ${STALLED} × the trivial baseline`,
       trainsWell: `trained, with a final loss at most ${TRAINS_WELL_FACTOR} × the best run's`,
@@ -220,8 +220,8 @@ export function trainingText(
   const baseline = r.baseline ? `, trivial baseline ${fmt(r.baseline.loss)} (${r.baseline.description})` : "";
   const lines = [
     `Learning rates of ${r.optimizer.name} on ${describeObjective(objective)}`,
-    `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${objective.dim} parameters)`}, start loss ${fmt(r.startLoss)}${baseline}`,
-    `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: diverged = a non-finite value, or the loss past the blow-up bound ${boundText(r.bound)}; trained = ended below the start loss and below ${STALLED} × the baseline (${r.constantHessian ? "" : "catapult: after rising above the start; "}stalled: at the baseline); trains well = final within ×${TRAINS_WELL_FACTOR} of the best run's; bisection to relative ${fmt(c.relativeTolerance)}; ${r.runs.length} runs on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
+    `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${plural(objective.dim, "parameter")})`}, start loss ${fmt(r.startLoss)}${baseline}`,
+    `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: diverged = a non-finite value, or the loss past the blow-up bound ${boundText(r.bound)}; trained = ended below the start loss and below ${STALLED} × the baseline (${r.constantHessian ? "" : "catapult: after rising above the start; "}stalled: at the baseline); trains well = final within ×${TRAINS_WELL_FACTOR} of the best run's; bisection to relative ${fmt(c.relativeTolerance)}; ${plural(r.runs.length, "run")} on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
     "",
   ];
   const rows: string[][] = [];
@@ -366,7 +366,7 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
   const c = r.criteria;
   const lines = [
     `Critical learning rate of ${r.optimizer.name} on ${what} from x₀ = ${point(r.x0)}`,
-    `Criteria: diverged = non-finite, or the loss past the blow-up bound ${boundText(r.bound)}; converged = ‖∇f‖ < ${fmt(c.gradientTolerance)}; horizon ${c.horizon.toLocaleString("en-US")} steps; bisection to relative ${fmt(c.relativeTolerance)}.`,
+    `Criteria: diverged = non-finite, or the loss past the blow-up bound ${boundText(r.bound)}; converged = ‖∇f‖ < ${fmt(c.gradientTolerance)}; horizon ${pluralLong(c.horizon, "step")}; bisection to relative ${fmt(c.relativeTolerance)}.`,
     "",
   ];
   const rows: string[][] = [];
@@ -376,7 +376,7 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
       ? [none, ""]
       : t.below === 0
         ? [`< ${fmt(t.above)}`, "(even the smallest rate tried)"]
-        : [fmt(t.estimate, 7), `[${fmt(t.below, 7)} … ${fmt(t.above, 7)}, ${t.probes} runs]`];
+        : [fmt(t.estimate, 7), `[${fmt(t.below, 7)} … ${fmt(t.above, 7)}, ${plural(t.probes, "run")}]`];
   const [cv, cd] = measured(r.convergence, `> ${fmt(c.maxLr)}`);
   row("convergence threshold (largest lr converging)", cv!, cd!);
   const [dv, dd] = measured(r.divergence, "none");

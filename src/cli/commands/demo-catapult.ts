@@ -1,7 +1,7 @@
 import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import { trainingCriteria, trainingLrSearch } from "../../analysis/thresholds/training-search.js";
 import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
@@ -84,7 +84,9 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
     `At the initial weights λ0 = λmax(H) = ${fmt(lambda0)} (λmin = ${fmt(search.atStart!.lambdaMin)}: negative curvature, normal at a network's start), so the classical limit is 2/λ0 = ${fmt(crit)}.`,
   );
   const trains = search.trains?.estimate ?? null;
-  o(`Measured on ${search.runs.length} runs of ${steps} steps (overshoot critical-lr's search):`);
+  o(
+    `Measured on ${plural(search.runs.length, "run")} of ${plural(steps, "step")} (overshoot critical-lr's search):`,
+  );
   const regimes: [string, string][] = [[`below 2/λ0 = ${fmt(crit)}`, "the loss falls"]];
   if (search.catapult && trains !== null)
     regimes.push([
@@ -170,8 +172,8 @@ export async function demoCatapult(flags: ParsedFlags, io: Io): Promise<number> 
           : `drops only to ${fmt(low)}, still above 2/η = ${fmt(limit)}`;
       const outcome =
         end.loss < f0
-          ? `Training settles: ${fmt(end.loss)} after ${steps} steps. The catapult.`
-          : `It ends at ${fmt(end.loss)} after ${steps} steps, above its start: it did not train.`;
+          ? `Training settles: ${fmt(end.loss)} after ${plural(steps, "step")}. The catapult.`
+          : `It ends at ${fmt(end.loss)} after ${plural(steps, "step")}, above its start: it did not train.`;
       o(
         `  The loss first rises, ${fmt(f0)} → ${fmt(peak.loss)} (×${fmt(peak.loss / f0)}) at step ${peak.step}; λmax (${fmt(lambda0)} at the start)${rise} ${drop}. ${outcome}`,
       );

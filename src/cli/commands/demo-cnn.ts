@@ -9,7 +9,7 @@ import {
   trainingLrSearch,
 } from "../../analysis/thresholds/training-search.js";
 import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
 import { Graph } from "../../nn/graph.js";
@@ -209,7 +209,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
       recordedSharpnessChart(recorded, `${n.name}: sharpness λmax against each run's 2/η (dashed)`),
     );
     o("");
-    o(`${n.name}, trained for ${steps} steps:`);
+    o(`${n.name}, trained for ${plural(steps, "step")}:`);
     for (const r of runs) o(`  η = ${fmt(r.lr)} (${r.label}): ${runSentence(r, n.objective.baseline?.loss)}`);
   }
   writeOutputs(io, outDir, await figureFiles("cnn", stacked([...layerSpecs, ...figures])));

@@ -1,5 +1,5 @@
 import { type TrainRecord, trainToEnd } from "../../analysis/training/train.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import { initialParameters, type MlpData, mlpObjective } from "../../nn/mlp/mlp.js";
 import { oneHot, synthetic } from "../../objectives/synthetic.js";
@@ -31,7 +31,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
     "Edge of stability: full-batch gradient descent on a 2-16-16-2 tanh network (mean squared error on one-hot labels, 400 spiral points, float64).",
   );
   o(
-    `Classical theory says GD is stable while the sharpness λmax(H) < 2/η. Measured every ${every} steps by Lanczos on exact Hessian-vector products:`,
+    `Classical theory says GD is stable while the sharpness λmax(H) < 2/η. Measured every ${plural(every, "step")} by Lanczos on exact Hessian-vector products:`,
   );
   const runs: { lr: number; records: TrainRecord[]; status: string; atStep: number | null }[] = [];
   for (const lr of EOS_RATES) {
@@ -82,7 +82,7 @@ export async function demoEos(flags: ParsedFlags, io: Io): Promise<number> {
         `  The sharpness climbs from ${fmt(sharp[0]!.sharpness!)} to 2/η by step ${sharp[first]!.step} (progressive sharpening), then hovers between ${fmt(lo)} and ${fmt(hi)} (${fmt(lo / limit)}–${fmt(hi / limit)} × 2/η) instead of crossing it for good.`,
       );
       o(
-        `  Meanwhile the loss keeps falling overall, ${fmt(lossStart)} → ${fmt(lossEnd)}, but not monotonically: it rose on ${rises} of the ${r.records.length - 1 - sharp[first]!.step} steps after that.`,
+        `  Meanwhile the loss keeps falling overall, ${fmt(lossStart)} → ${fmt(lossEnd)}, but not monotonically: it rose on ${rises} of the ${plural(r.records.length - 1 - sharp[first]!.step, "step")} after that.`,
       );
     } else {
       o(

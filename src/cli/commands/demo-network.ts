@@ -2,7 +2,7 @@ import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import { lanczos } from "../../analysis/curvature/lanczos.js";
 import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
 import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import { createRng } from "../../core/rng.js";
 import {
   type Activation,
@@ -108,7 +108,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const trillion = bad.findIndex((l) => l >= 1e12);
   o("");
   o(
-    `lr 1e-4: loss ${fmt(outcomes[0]!.records[0]!.loss)} → ${fmt(outcomes[0]!.records[outcomes[0]!.records.length - 1]!.loss)} after ${steps} steps.`,
+    `lr 1e-4: loss ${fmt(outcomes[0]!.records[0]!.loss)} → ${fmt(outcomes[0]!.records[outcomes[0]!.records.length - 1]!.loss)} after ${plural(steps, "step")}.`,
   );
   // Where the run stops (the chart's marker) and where plain iteration past it reaches NaN.
   const stop = outcomes[1]!.records[outcomes[1]!.records.length - 1]!;
@@ -164,7 +164,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   for (const f of fixes) {
     const last = f.records[f.records.length - 1]!;
     o(
-      `  ${f.label.padEnd(30)} ${f.status === "nonfinite" ? `non-finite at step ${f.atStep}` : `loss ${fmt(f.records[0]!.loss)} → ${fmt(last.loss)} after ${steps} steps`}`,
+      `  ${f.label.padEnd(30)} ${f.status === "nonfinite" ? `non-finite at step ${f.atStep}` : `loss ${fmt(f.records[0]!.loss)} → ${fmt(last.loss)} after ${plural(steps, "step")}`}`,
     );
   }
   o(

@@ -1,6 +1,6 @@
 import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { nonFiniteSteps } from "../../analysis/thresholds/threshold.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import { modelObjective } from "../../objectives/models.js";
 import { designFromTable } from "../../objectives/table.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
@@ -46,7 +46,7 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   o("");
   const names = cars.dropped.map((d) => d.name);
   o(
-    `Data: ${cars.table.rows} cars from ${cars.source} (${cars.dropped.length} rows with a missing value dropped: ${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}).`,
+    `Data: ${cars.table.rows} cars from ${cars.source} (${plural(cars.dropped.length, "row")} with a missing value dropped: ${names.slice(0, 3).join(", ")}${names.length > 3 ? ", …" : ""}).`,
   );
   o(
     `Model: linear regression of mpg on model year (70–82) and acceleration (seconds, 0–60 mph) in raw units;`,
@@ -98,7 +98,7 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
   );
   const scaledRun = run({ objective: scaled, optimizer: { name: "sgd", lr: 0.5 }, x0: zeros, steps: 200 });
   o(
-    `  lr 0.5 on standardized features: ${scaledRun.verdict.status}, loss ${fmt(scaledRun.trace[scaledRun.trace.length - 1]!.loss)} after ${scaledRun.trace.length - 1} steps (raw features at lr 1e-4: ${fmt(runs[0]!.result.trace[runs[0]!.result.trace.length - 1]!.loss)} after ${steps}).`,
+    `  lr 0.5 on standardized features: ${scaledRun.verdict.status}, loss ${fmt(scaledRun.trace[scaledRun.trace.length - 1]!.loss)} after ${plural(scaledRun.trace.length - 1, "step")} (raw features at lr 1e-4: ${fmt(runs[0]!.result.trace[runs[0]!.result.trace.length - 1]!.loss)} after ${steps}).`,
   );
   const heavy = modelObjective(
     "linear",
@@ -122,7 +122,7 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
       { label: "standardized, lr 0.5", trace: scaledRun.trace },
     ],
     {
-      title: `Linear regression on cars: loss over ${steps} steps`,
+      title: `Linear regression on cars: loss over ${plural(steps, "step")}`,
       // The diverging run leaves the chart (its marker says where) a thousand times above the
       // start, so the runs that train are not squashed flat against a 1e0–1e300 axis.
       clipAbove: 1e3 * runs[0]!.result.trace[0]!.loss,

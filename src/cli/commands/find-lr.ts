@@ -2,7 +2,7 @@ import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analys
 import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
 import { minibatches } from "../../analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../../analysis/training/train.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";
@@ -216,7 +216,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
           version: JSON_VERSION,
           objective: objectiveJson(objective),
           optimizer: base,
-          ...(objective.dim <= 20 ? { x0 } : { start: `${objective.dim} parameters` }),
+          ...(objective.dim <= 20 ? { x0 } : { start: `${plural(objective.dim, "parameter")}` }),
           ramp,
           points: test.points,
           stoppedAt: test.stoppedAt,
@@ -244,10 +244,10 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   const s = test.suggestions;
   const show = (v: number | null) => (v === null ? "—" : fmt(v));
   io.out(
-    `Learning-rate range test of ${base.name} on ${describeObjective(objective)} from ${objective.dim <= 6 ? describePoint(x0) : `its initial weights (${objective.dim} parameters)`}${batchSize !== undefined ? `, minibatches of ${batchSize}` : ""}${validationLoss ? ", validation loss" : ""}\n`,
+    `Learning-rate range test of ${base.name} on ${describeObjective(objective)} from ${objective.dim <= 6 ? describePoint(x0) : `its initial weights (${plural(objective.dim, "parameter")})`}${batchSize !== undefined ? `, minibatches of ${batchSize}` : ""}${validationLoss ? ", validation loss" : ""}\n`,
   );
   io.out(
-    `${test.points.length} steps (${ramp} ramp); stopped because ${test.stopReason}; suggestions from points ${test.used.from}–${test.used.to - 1}.\n\n`,
+    `${plural(test.points.length, "step")} (${ramp} ramp); stopped because ${test.stopReason}; suggestions from points ${test.used.from}–${test.used.to - 1}.\n\n`,
   );
   io.out(
     `  valley        ${show(s.valley)}\n  slide         ${show(s.slide)}${s.slide === null ? "   (needs 16 points)" : ""}\n  minimum/10    ${show(s.minimumOver10)}\n  steep         ${show(s.steepest)}\n`,
@@ -259,7 +259,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   if (recommendation) {
     io.out(`\nRecommended: lr ${fmt(recommendation.lr)} — ${recommendation.reason}.\n`);
     io.out(
-      `  Trial runs of ${trainSteps} steps${batchSize !== undefined ? ` on minibatches of ${batchSize}` : ""} (diverged = a non-finite value, or the loss past the blow-up bound ${boundText(objectiveBound(network?.objective ?? objective, recommendation.startLoss, blowUp))}):\n`,
+      `  Trial runs of ${plural(trainSteps, "step")}${batchSize !== undefined ? ` on minibatches of ${batchSize}` : ""} (diverged = a non-finite value, or the loss past the blow-up bound ${boundText(objectiveBound(network?.objective ?? objective, recommendation.startLoss, blowUp))}):\n`,
     );
     for (const t of recommendation.trials)
       io.out(

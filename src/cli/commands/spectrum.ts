@@ -1,7 +1,7 @@
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { type SpectrumReport, spectrumAt } from "../../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerCurvatureChart, spectrumChart, stacked } from "../../report/charts.js";
@@ -174,7 +174,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
         // Two short lines: vega sizes the figure by an estimate of the text's width (0.8 em a character).
         subtitle: [
           `${n} eigenvalues by stochastic Lanczos quadrature`,
-          `${d.probes.length} probes × ${d.steps} steps; Gaussian σ = ${fmt(report.curve.sigma, 3)}; area 1`,
+          `${plural(d.probes.length, "probe")} × ${plural(d.steps, "step")}; Gaussian σ = ${fmt(report.curve.sigma, 3)}; area 1`,
         ],
       },
     );
@@ -274,12 +274,12 @@ function spectrumText(
   lines.push(`  λmin = ${fmt(s.bottom!.value)} ± ${fmt(s.bottom!.residual)}`);
   const se = d.trace.standardError;
   lines.push(
-    `  trace = ${fmt(d.trace.estimate)}${se === null ? " (one probe: no standard error; use --probes 2 or more)" : ` ± ${fmt(se)} (standard error, Hutchinson over the ${d.probes.length} probes)`}`,
+    `  trace = ${fmt(d.trace.estimate)}${se === null ? " (one probe: no standard error; use --probes 2 or more)" : ` ± ${fmt(se)} (standard error, Hutchinson over the ${plural(d.probes.length, "probe")})`}`,
   );
   lines.push("");
   const lambdaMax = s.top[0]!.value;
   lines.push(
-    `Density by stochastic Lanczos quadrature: ${d.probes.length} probes × ${d.steps} steps = ${d.hvps} HVPs (seed ${d.seed}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
+    `Density by stochastic Lanczos quadrature: ${plural(d.probes.length, "probe")} × ${plural(d.steps, "step")} = ${d.hvps} HVPs (seed ${d.seed}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
   );
   const critical = criticalOf(config, r);
   lines.push("");

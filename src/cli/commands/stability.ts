@@ -4,7 +4,7 @@ import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
 import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/stability.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
@@ -329,7 +329,7 @@ function alongText(along: ReturnType<typeof sharpnessAlongRun>, steps: number): 
     return "\nNo preconditioned sharpness: the run became non-finite before the optimizer had any state.\n";
   const lines = [
     "",
-    `Preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}) along ${steps} steps, against the bound ${along.formula}:`,
+    `Preconditioned sharpness λmax(P^{-1/2} H P^{-1/2}) along ${plural(steps, "step")}, against the bound ${along.formula}:`,
   ];
   lines.push(
     `  ${"step".padStart(8)}  ${"loss".padStart(11)}  ${"sharpness".padStart(11)}  ${"bound".padStart(11)}  ratio`,

@@ -3,7 +3,7 @@ import { stabilityAt } from "../../analysis/thresholds/stability.js";
 import { type CellResult, type Grid, parseGrid, type SweepCell } from "../../analysis/thresholds/sweep.js";
 import { median, type SeedGroup, seedGroups } from "../../analysis/thresholds/sweep-groups.js";
 import { defaultWorkers, runSweep, type SweepJob } from "../../analysis/thresholds/sweep-pool.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { ObjectiveSource } from "../../objectives/source.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { stabilityMap, sweepChart } from "../../report/charts.js";
@@ -245,7 +245,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
           results,
           momenta.values.map((m) => ({ momentum: m, lr: predictedFor(m)?.lr ?? Number.NaN })),
           {
-            boundaryLabel: `${predictedFor(momenta.values.find((m) => m > 0) ?? 0.5)?.formula ?? "—"} with λmax = ${fmt(local.lambdaMax)} at ${seeds ? `the starts (median of ${curvatures.length} seeds)` : "x₀ (exact for a quadratic)"}`,
+            boundaryLabel: `${predictedFor(momenta.values.find((m) => m > 0) ?? 0.5)?.formula ?? "—"} with λmax = ${fmt(local.lambdaMax)} at ${seeds ? `the starts (median of ${plural(curvatures.length, "seed")})` : "x₀ (exact for a quadratic)"}`,
           },
         )
       : sweepChart(
@@ -289,7 +289,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
     );
   } else {
     io.out(
-      `Sweep of ${config.name} on ${describeObjective(objective)} from ${seeds ? `the initial weights of seeds ${seeds[0]}…${seeds[seeds.length - 1]}` : `x₀ = ${describePoint(x0)}`}, ${horizon} steps per run, ${cells.length} runs ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
+      `Sweep of ${config.name} on ${describeObjective(objective)} from ${seeds ? `the initial weights of seeds ${seeds[0]}…${seeds[seeds.length - 1]}` : `x₀ = ${describePoint(x0)}`}, ${plural(horizon, "step")} per run, ${plural(cells.length, "run")} ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
     );
     io.out(
       seeds
@@ -327,7 +327,7 @@ function lineText(
 ): string {
   const lines = results.map(
     (r) =>
-      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${r.steps} steps` : divergedStatus(r.status) ? `at step ${r.steps}` : r.status === "catapult" ? `peak ${fmt(r.peakLoss)} at step ${r.peakStep}` : ""}`,
+      `  ${fmt(r.lr).padStart(10)}  ${r.status.padEnd(11)} ${fmt(r.finalLoss).padStart(11)}  ${r.status === "converged" ? `after ${plural(r.steps, "step")}` : divergedStatus(r.status) ? `at step ${r.steps}` : r.status === "catapult" ? `peak ${fmt(r.peakLoss)} at step ${r.peakStep}` : ""}`,
   );
   const firstBad = results.find((r) => divergedStatus(r.status));
   const tail = [
@@ -426,7 +426,7 @@ function makeProgress(
       const tenth = Math.floor((10 * done) / total);
       if (tenth > shown) {
         shown = tenth;
-        io.err(`sweep: ${done}/${total} runs (${tenth * 10}%)\n`);
+        io.err(`sweep: ${done}/${plural(total, "run")} (${tenth * 10}%)\n`);
       }
     },
     stop: () => {},

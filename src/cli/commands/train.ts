@@ -7,7 +7,7 @@ import {
   train,
 } from "../../analysis/training/train.js";
 import { columnMoments } from "../../core/columns.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { layerActivations, layersFromParameters, type MlpSpec } from "../../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
@@ -256,7 +256,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   if (!json) {
     io.out(`Training ${network.text} on ${data.describe}\n`);
     io.out(
-      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${steps} steps (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${sharpnessEvery} steps (Lanczos on exact HVPs, ${measured}${flags["layers"] ? ", per layer too" : ""})` : ""}\n\n`,
+      `${config.name}, lr ${fmt(config.lr)}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}, ${plural(steps, "step")} (${fmt(steps / stepsPerEpoch)} epoch${steps === stepsPerEpoch ? "" : "s"})${sharpnessEvery ? `; curvature every ${plural(sharpnessEvery, "step")} (Lanczos on exact HVPs, ${measured}${flags["layers"] ? ", per layer too" : ""})` : ""}\n\n`,
     );
   }
   // On a terminal a progress bar redraws in place and the records are printed at the end (up to
@@ -378,7 +378,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `model: ${network.text}`,
       `data: ${data.describe}`,
       `optimizer: ${JSON.stringify(config)}`,
-      `${steps} steps, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}`,
+      `${plural(steps, "step")}, ${batchSize ? `minibatches of ${batchSize}` : "full batch"}`,
     ];
     writeFileAtomic(reportPath, await trainReport(records, config.lr, layerNames, settings, verdict));
   }
@@ -428,7 +428,7 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
       seed,
       spec: null,
       identity: graphIdentity(g.spec, objective.dim, g.data.loss),
-      text: `a graph network (${g.data.loss}, ${objective.dim} parameters in ${objective.groups.length} layers: ${objective.groups.map((l) => l.name).join(", ")}; float64)`,
+      text: `a graph network (${g.data.loss}, ${plural(objective.dim, "parameter")} in ${plural(objective.groups.length, "layer")}: ${objective.groups.map((l) => l.name).join(", ")}; float64)`,
       json: {
         graph: onnx!.path,
         loss: g.data.loss,
@@ -454,7 +454,7 @@ function trainModelFromFlags(flags: ParsedFlags): TrainModel {
     seed: network.seed,
     spec: network.spec,
     identity: network.spec,
-    text: `an MLP ${sizes.join("-")} (${activation}, ${network.data.loss}, ${network.objective.dim} parameters, ${network.spec.dtype ?? "float64"})`,
+    text: `an MLP ${sizes.join("-")} (${activation}, ${network.data.loss}, ${plural(network.objective.dim, "parameter")}, ${network.spec.dtype ?? "float64"})`,
     json: { sizes, activation, loss: network.data.loss, parameters: network.objective.dim },
     weights: (theta) => layersFromParameters(sizes, theta),
   };
@@ -469,7 +469,8 @@ function recordLine(r: TrainRecord, classify: boolean, layers: readonly string[]
     `‖g‖ ${fmt(r.gradNorm).padStart(9)}`,
   ];
   if (r.trainLoss !== undefined && r.trainLoss !== r.loss) parts.push(`all rows ${fmt(r.trainLoss)}`);
-  if (r.runningLoss !== undefined) parts.push(`batch mean ${fmt(r.runningLoss)} (${r.runningOver} steps)`);
+  if (r.runningLoss !== undefined)
+    parts.push(`batch mean ${fmt(r.runningLoss)} (${plural(r.runningOver ?? 0, "step")})`);
   if (classify && r.trainAccuracy != null) parts.push(`acc ${fmt(100 * r.trainAccuracy).padStart(5)}%`);
   if (r.validationLoss !== undefined)
     parts.push(

@@ -1,7 +1,7 @@
 import { availableParallelism, hostname } from "node:os";
 import { cellOptimizer } from "../../analysis/thresholds/sweep.js";
 import { buildObjective } from "../../analysis/thresholds/sweep-pool.js";
-import { fmt } from "../../core/format.js";
+import { fmt, plural } from "../../core/format.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
@@ -125,7 +125,9 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
           checked.set(data.source, dim);
         }
         if (dim !== cell.x0.length)
-          throw new Error(`invalid job: x0 has ${cell.x0.length} values, the objective ${dim} variables`);
+          throw new Error(
+            `invalid job: x0 has ${plural(cell.x0.length, "value")}, the objective ${dim} variables`,
+          );
       } catch (e) {
         throw new UnrecoverableError((e as Error).message);
       }

@@ -1,6 +1,7 @@
 import type { SweepCell } from "../../analysis/thresholds/sweep.js";
 import { type SweepJob, startOf } from "../../analysis/thresholds/sweep-pool.js";
 import type { ThresholdCriteria } from "../../analysis/thresholds/threshold.js";
+import { plural } from "../../core/format.js";
 import { GRAPH_LOSSES } from "../../nn/loss.js";
 import { ACTIVATIONS, LOSSES } from "../../nn/mlp/mlp.js";
 import { expansions, PRIMITIVES } from "../../nn/ops/index.js";
@@ -236,7 +237,7 @@ function checkGraphSource(
     if (!isObject(v) || (v["dtype"] !== "float" && v["dtype"] !== "int")) bad(`${what} must be a tensor`);
     const n = dims((v as Record<string, unknown>)["shape"], `${what}.shape`, 0);
     values += n;
-    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${GRAPH_VALUES} values`);
+    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${plural(GRAPH_VALUES, "value")}`);
     f64((v as Record<string, unknown>)["data"], `${what}.data`, n);
   };
   const names = (v: unknown, what: string, max: number): void => {
@@ -282,7 +283,7 @@ function checkGraphSource(
       bad(`${what}.trainable must be true or false`);
     const n = dims(init["dims"], `${what}.dims`, 0);
     values += n;
-    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${GRAPH_VALUES} values`);
+    if (values > GRAPH_VALUES) bad(`source.graph holds more than ${plural(GRAPH_VALUES, "value")}`);
     f64(init["values"], `${what}.values`, n);
   });
   const nodes = g["nodes"];

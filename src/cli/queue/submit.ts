@@ -1,5 +1,6 @@
 import type { CellResult } from "../../analysis/thresholds/sweep.js";
 import type { SweepJob } from "../../analysis/thresholds/sweep-pool.js";
+import { plural } from "../../core/format.js";
 import { CliError } from "../errors.js";
 import { type CellJobData, queuedCells } from "./cell-job.js";
 import { CELL_QUEUE, connection, PREFIX, type QueueUrl } from "./redis.js";
@@ -137,7 +138,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
         })),
       );
     note(
-      `sweep ${name} on ${where.shown}: ${total} cells${reused ? `, ${reused} already done (reused)` : ""}${retried ? `, ${retried} failed before and retried` : ""}${inFlight ? `, ${inFlight} already queued` : ""}, ${missing.length} queued now; reattach with --name ${name}`,
+      `sweep ${name} on ${where.shown}: ${plural(total, "cell")}${reused ? `, ${reused} already done (reused)` : ""}${retried ? `, ${retried} failed before and retried` : ""}${inFlight ? `, ${inFlight} already queued` : ""}, ${missing.length} queued now; reattach with --name ${name}`,
     );
     started = true;
     options.onProgress?.(done, total);

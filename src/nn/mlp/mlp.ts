@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { drawWithoutReplacement, type Rng } from "../../core/rng.js";
 import { trivialBaseline } from "../baseline.js";
@@ -126,11 +127,11 @@ function validate(spec: MlpSpec, data: MlpData): void {
   if (data.rows < 1) throw new Error("invalid data: no rows");
   if (data.x.length !== data.rows * inSize)
     throw new Error(
-      `invalid data: inputs have ${data.x.length} values, expected ${data.rows} rows × ${inSize}`,
+      `invalid data: inputs have ${plural(data.x.length, "value")}, expected ${plural(data.rows, "row")} × ${inSize}`,
     );
   if (data.y.length !== data.rows * outSize)
     throw new Error(
-      `invalid data: targets have ${data.y.length} values, expected ${data.rows} rows × ${outSize}`,
+      `invalid data: targets have ${plural(data.y.length, "value")}, expected ${plural(data.rows, "row")} × ${outSize}`,
     );
   if (spec.loss === "cross-entropy" && outSize < 2)
     throw new Error("invalid loss: cross-entropy needs 2 or more outputs (use bce for one)");
@@ -304,7 +305,7 @@ export function parametersFromLayers(
     throw new Error(`invalid init: ${source} has no "layers" array (the model needs W of ${expected})`);
   if (layers.length !== sizes.length - 1)
     throw new Error(
-      `invalid init: ${source} has ${layers.length} layers, the model ${sizes.length - 1} (W of ${expected})`,
+      `invalid init: ${source} has ${plural(layers.length, "layer")}, the model ${sizes.length - 1} (W of ${expected})`,
     );
   const theta = new Float64Array(parameterCount(sizes));
   let k = 0;

@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { Activation } from "../mlp/mlp.js";
 import type { AttrValue } from "../ops/index.js";
 import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "./model.js";
@@ -141,7 +142,8 @@ export function denseNetwork(model: OnnxModel, source: string): OnnxNetwork {
   const types = new Set<string>();
 
   const addLayer = (w: Float64Array, b: Float64Array, inS: number, outS: number, node: Node) => {
-    if (width !== null && inS !== width) throw refuse(node, `a layer of ${inS} inputs after ${width} values`);
+    if (width !== null && inS !== width)
+      throw refuse(node, `a layer of ${inS} inputs after ${plural(width, "value")}`);
     // Two dense layers in a row have the identity between them.
     if (layers.length > 0) activations.push(pending ?? "identity");
     pending = null;
@@ -161,7 +163,7 @@ export function denseNetwork(model: OnnxModel, source: string): OnnxNetwork {
   };
   const bias = (node: Node, t: Tensor, out: number): Float64Array => {
     if (t.values.length !== out)
-      throw refuse(node, `a bias of ${t.values.length} values for a layer of ${out} outputs`);
+      throw refuse(node, `a bias of ${plural(t.values.length, "value")} for a layer of ${out} outputs`);
     return t.values;
   };
 
@@ -321,7 +323,7 @@ function outInWeights(
   alpha: number,
 ): Float64Array {
   if (b.length !== inS * outS)
-    throw new OnnxError(`invalid ONNX weight: ${b.length} values for ${inS}×${outS}`);
+    throw new OnnxError(`invalid ONNX weight: ${plural(b.length, "value")} for ${inS}×${outS}`);
   const w = new Float64Array(inS * outS);
   for (let i = 0; i < outS; i++)
     for (let j = 0; j < inS; j++) w[i * inS + j] = alpha * (outIn ? b[i * inS + j]! : b[j * outS + i]!);

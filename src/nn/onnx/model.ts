@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import type { GraphSpec, InitializerSpec } from "../graph.js";
 import type { AttrValue, GraphNode } from "../ops/index.js";
 import { float32Decimal } from "../spec-json.js";
@@ -177,7 +178,9 @@ export function readOnnxModel(bytes: Uint8Array, source: string, limits: OnnxLim
       const count = raw.dims.reduce((a, b) => a * b, 1);
       if (raw.dims.some((d) => d < 0)) fail(`${what} has a negative dimension [${raw.dims.join(", ")}]`);
       if (!(count <= maxElements - elements))
-        fail(`${what} declares ${count} values, past the ${maxElements} overshoot decodes from one model`);
+        fail(
+          `${what} declares ${plural(count, "value")}, past the ${maxElements} overshoot decodes from one model`,
+        );
       elements += count;
       const out = new Float64Array(count);
       const size = BYTE_SIZE[raw.dataType]!;
@@ -235,7 +238,9 @@ export function readOnnxModel(bytes: Uint8Array, source: string, limits: OnnxLim
           } else repeatedInt64(f, values, count, what);
         }
         if (values.length !== count)
-          fail(`${what} has ${values.length} values for its shape [${raw.dims.join(", ")}] (${count})`);
+          fail(
+            `${what} has ${plural(values.length, "value")} for its shape [${raw.dims.join(", ")}] (${count})`,
+          );
         out.set(values);
       }
       const float = raw.dataType === FLOAT || raw.dataType === DOUBLE;

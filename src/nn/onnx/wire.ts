@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 /**
  * The protobuf wire format, read field by field over a byte view with every length checked against
  * the bytes present before anything is allocated: a tag is a varint (field number << 3 | wire
@@ -145,14 +146,14 @@ export function float32(f: Field, what: string): number {
  */
 export function repeatedInt64(f: Field, out: number[], limit: number, what: string): void {
   if (f.wire === VARINT) {
-    if (out.length >= limit) throw new WireError(`${what} has more than ${limit} values`);
+    if (out.length >= limit) throw new WireError(`${what} has more than ${plural(limit, "value")}`);
     out.push(int64(f, what));
     return;
   }
   if (f.wire !== BYTES) throw new WireError(`${what} is not a list of integers`);
   const r = new Reader(f.bytes, what);
   while (!r.done) {
-    if (out.length >= limit) throw new WireError(`${what} has more than ${limit} values`);
+    if (out.length >= limit) throw new WireError(`${what} has more than ${plural(limit, "value")}`);
     // A packed list is bare varints, with no tags.
     out.push(int64({ number: 1, wire: VARINT, varint: r.varint(), bytes: EMPTY }, what));
   }
@@ -161,12 +162,13 @@ export function repeatedInt64(f: Field, out: number[], limit: number, what: stri
 /** A repeated float field, packed (BYTES, 4 bytes each) or not (FIXED32 each). */
 export function repeatedFloat32(f: Field, out: number[], limit: number, what: string): void {
   if (f.wire === FIXED32) {
-    if (out.length >= limit) throw new WireError(`${what} has more than ${limit} values`);
+    if (out.length >= limit) throw new WireError(`${what} has more than ${plural(limit, "value")}`);
     out.push(float32(f, what));
     return;
   }
   if (f.wire !== BYTES || f.bytes.length % 4 !== 0) throw new WireError(`${what} is not a list of floats`);
-  if (out.length + f.bytes.length / 4 > limit) throw new WireError(`${what} has more than ${limit} values`);
+  if (out.length + f.bytes.length / 4 > limit)
+    throw new WireError(`${what} has more than ${plural(limit, "value")}`);
   const view = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
   for (let i = 0; i < f.bytes.length; i += 4) out.push(view.getFloat32(i, true));
 }

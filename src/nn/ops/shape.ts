@@ -1,3 +1,4 @@
+import { plural } from "../../core/format.js";
 import {
   axisOf,
   broadcastIndex,
@@ -439,7 +440,7 @@ export const range = constantOp((c, [start, limit, delta]) => {
   const s = start!.data[0]!;
   const d = delta!.data[0]!;
   const n = Math.max(Math.ceil((limit!.data[0]! - s) / d), 0);
-  if (!(n <= MAX_TENSOR_ELEMENTS)) throw new GraphError(`${where(c.node)}: a range of ${n} values`);
+  if (!(n <= MAX_TENSOR_ELEMENTS)) throw new GraphError(`${where(c.node)}: a range of ${plural(n, "value")}`);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = s + i * d;
   return [tensor([n], out, start!.dtype)];
