@@ -71,7 +71,8 @@ export function redisErrorLine(e: unknown, where: QueueUrl): string {
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || /ENOTFOUND|EAI_AGAIN/.test(message))
     return `cannot find the host of ${where.shown} (DNS lookup failed): check --queue`;
   if (/certificate|CERT_|SELF_SIGNED|altname/i.test(`${code ?? ""} ${message}`))
-    return `the TLS certificate of ${where.shown} is not trusted (${message}): give its CA in NODE_EXTRA_CA_CERTS=ca.pem, or check the host name`;
+    // Node 24 appends a hint of its own ("; if the root CA is installed locally, try …"): the cause alone.
+    return `the TLS certificate of ${where.shown} is not trusted (${message.split(";")[0]}): give its CA in NODE_EXTRA_CA_CERTS=ca.pem, or check the host name`;
   if (/Unknown RESP type|Protocol error/i.test(message))
     return `what answers at ${where.shown} is not Redis (it does not speak Redis's protocol): check the host and port`;
   if (code === "ETIMEDOUT" || /ETIMEDOUT|no answer within/.test(message))
