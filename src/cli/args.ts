@@ -1,6 +1,6 @@
 import { decimal, notDecimal } from "../core/decimal.js";
 import { CliError } from "./errors.js";
-import { isStandardOutput } from "./files.js";
+import { isStandardOutput, setMaxInput } from "./files.js";
 import type { Io } from "./io.js";
 import { unknownMessage } from "./suggest.js";
 
@@ -146,6 +146,8 @@ export function commandFlags(
   io: Io,
 ): { flags: ParsedFlags; positionals: string[] } | null {
   const parsed = parseFlags(argv, command.flags, command.name);
+  // Every file a command reads is bounded (files.ts): by its --max-input, or the defaults.
+  setMaxInput(parsed.flags["maxInput"] as number | undefined);
   if (parsed.flags["help"]) {
     io.out(`${command.help}\n`);
     return null;

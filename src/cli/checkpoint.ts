@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import type { SamplerState } from "../analysis/training/minibatches.js";
 import type { TrainCheckpoint } from "../analysis/training/train.js";
 import { plural } from "../core/format.js";
@@ -7,7 +6,7 @@ import { type MlpData, type MlpSpec, parameterCount } from "../nn/mlp/mlp.js";
 import { createOptimizer, type OptimizerConfig, type OptimizerSnapshot } from "../optim/index.js";
 import { jsonNumber } from "../report/json.js";
 import { CliError } from "./errors.js";
-import { writeFileAtomic } from "./files.js";
+import { readTextInput, writeFileAtomic } from "./files.js";
 
 /**
  * Training checkpoints on disk: JSON holding, beside the step, the flat weights, the optimizer's
@@ -127,8 +126,9 @@ export function loadCheckpoint(path: string, run: RunIdentity, steps: number): T
   const refuse = (why: string) => new CliError(`cannot resume from ${path}: ${why}`);
   let file: Partial<CheckpointFile> & { overshootCheckpoint?: unknown };
   try {
-    file = JSON.parse(readFileSync(path, "utf8"));
+    file = JSON.parse(readTextInput(path, "--resume"));
   } catch (e) {
+    if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new CliError(`cannot resume: ${path} does not exist`);
     throw refuse(code ?? `not JSON (${(e as Error).message})`);

@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -1892,6 +1893,106 @@ describe("text from files never drives the terminal", () => {
     },
     60_000,
   );
+});
+
+describe("every input bounded before it is read", () => {
+  const examples = join(process.cwd(), "examples");
+  it.each([
+    [
+      ["stability", "--data", "/dev/zero", "--target", "y"],
+      "--data /dev/zero: not text (a NUL byte at byte 1)",
+    ],
+    [
+      ["run", "--f", "quadratic", "--matrix", "/dev/zero", "--x0", "1", "--lr", "0.1"],
+      "--matrix /dev/zero: not text (a NUL byte at byte 1)",
+    ],
+    [
+      ["train", "--data", "xor", "--lr", "0.1", "--init", "/dev/zero"],
+      "--init /dev/zero: not text (a NUL byte at byte 1)",
+    ],
+    [
+      ["stability", "--model-onnx", "/dev/zero", "--data", join(examples, "train.csv"), "--target", "y"],
+      "--model-onnx /dev/zero: not a regular file",
+    ],
+  ])("%j: refused at once in one line", async (args, why) => {
+    const t0 = Date.now();
+    const r = await cli(args as string[]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`overshoot: cannot read ${why}`);
+    expect(r.err.trim().split("\n")).toHaveLength(1);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it("binary junk without a NUL byte is refused at its first chunk, as --data, --resume and a log", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-junk-"));
+    const junk = join(dir, "junk.csv");
+    const rng = createRng(7);
+    // 8 MB of bytes 1–255: what a model or a photo given by mistake looks like.
+    writeFileSync(
+      junk,
+      Uint8Array.from({ length: 8 << 20 }, () => 1 + Math.floor(rng.uniform() * 255)),
+    );
+    for (const [args, start] of [
+      [["stability", "--data", junk, "--target", "y"], `overshoot: cannot read --data ${junk}: not text (`],
+      [
+        ["train", "--data", "xor", "--lr", "0.1", "--resume", junk, "--checkpoint", join(dir, "c.json")],
+        `overshoot: cannot read --resume ${junk}: not text (`,
+      ],
+      [["diagnose", junk], `overshoot: invalid log: ${junk} is not text (`],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code).toBe(2);
+      expect(r.err.startsWith(start)).toBe(true);
+      expect(r.err).toMatch(/control bytes in its first 65,536\)/);
+    }
+  });
+
+  it("a file past the cap is refused by its size before a byte is read; --max-input raises or lowers the cap", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-big-"));
+    const big = join(dir, "big.csv");
+    // Sparse: 300 MiB that take no disk, refused from stat alone.
+    writeFileSync(big, "x,y\n");
+    truncateSync(big, 300 * 2 ** 20);
+    const r = await cli(["stability", "--data", big, "--target", "y"]);
+    expect(r.err).toBe(
+      `overshoot: cannot read --data ${big}: 314,572,800 bytes, past the 256 MiB read at most (raise it with --max-input MiB)\n`,
+    );
+    const small = await cli([
+      "stability",
+      "--data",
+      join(examples, "train.csv"),
+      "--target",
+      "y",
+      "--max-input",
+      "0.005",
+    ]);
+    expect(small.err).toMatch(/train\.csv: 8,\d{3} bytes, past the 0\.005 MiB read at most/);
+    const ok = await cli([
+      "stability",
+      "--data",
+      join(examples, "train.csv"),
+      "--target",
+      "y",
+      "--max-input",
+      "1",
+    ]);
+    expect(ok.code).toBe(0);
+  });
+
+  it("a FIFO that never ends is read to the cap and refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-fifo-"));
+    const fifo = join(dir, "rows.csv");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const writer = spawn("sh", ["-c", `{ echo x,y; yes 1,2; } > ${fifo}`], { stdio: "ignore" });
+    try {
+      const r = await cli(["stability", "--data", fifo, "--target", "y", "--max-input", "4"]);
+      expect(r.err).toBe(
+        `overshoot: cannot read --data ${fifo}: more than 4 MiB, past the 4 MiB read at most (raise it with --max-input MiB)\n`,
+      );
+    } finally {
+      writer.kill();
+    }
+  });
 });
 
 describe("one writer per --log", () => {

@@ -4,10 +4,11 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
   fsyncSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
   type Stats,
   statSync,
@@ -227,8 +228,9 @@ export class AtomicFile {
 export function readMatrixCsv(path: string): { values: Float64Array; n: number } {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readTextInput(path, "--matrix");
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw new CliError(
       `cannot read --matrix ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
@@ -258,44 +260,112 @@ export function readMatrixCsv(path: string): { values: Float64Array; n: number }
   return { values: Float64Array.from(rows.flat()), n };
 }
 
-/** Files above this are refused before they are read (ONNX's own limit for a model is 2 GB). */
-const MAX_INPUT_BYTES = 2 ** 31 - 1;
+/**
+ * Every input file is bounded before it is read: a text input (a CSV, a log, weights or a
+ * checkpoint in JSON, a matrix) at 256 MiB, a binary one (an ONNX model, a NumPy array) at 2 GiB,
+ * ONNX's own limit for a model with its weights inside; `--max-input MiB` sets both for a command.
+ * A regular file's size is checked before a byte is read; a device or FIFO (which can grow
+ * without end: /dev/zero, a pipe) is read a chunk at a time and refused at the cap; a folder is
+ * refused. A text input that is binary (a NUL byte in any chunk, or more than 1% control bytes in
+ * its first 64 KiB) is refused at the first chunk that shows it.
+ */
+export const MAX_TEXT_INPUT = 256 * 2 ** 20;
+export const MAX_BINARY_INPUT = 2 ** 31 - 1;
+let maxInputOverride: number | undefined;
+
+/** Set from a command's --max-input (MiB) by commandFlags; undefined restores the defaults. */
+export function setMaxInput(mib: number | undefined): void {
+  if (mib !== undefined && !(mib > 0 && Number.isFinite(mib)))
+    throw new CliError(`invalid --max-input: ${mib} (a size in MiB above 0, e.g. 1024)`);
+  maxInputOverride = mib === undefined ? undefined : Math.floor(mib * 2 ** 20);
+}
+
+/** The most bytes an input of this kind is read to: the default or this command's --max-input. */
+export const inputCap = (kind: "text" | "binary"): number =>
+  maxInputOverride ?? (kind === "text" ? MAX_TEXT_INPUT : MAX_BINARY_INPUT);
+
+const CHUNK = 1 << 20;
+const SNIFF = 1 << 16;
+
+/** Why a text input's first chunk is binary (more than 1% control bytes, at least 8), or undefined. */
+export function binaryHead(first: Uint8Array): string | undefined {
+  const head = first.subarray(0, SNIFF);
+  let controls = 0;
+  for (const b of head) if ((b < 32 && b !== 9 && b !== 10 && b !== 12 && b !== 13) || b === 127) controls++;
+  if (controls > Math.max(8, head.length / 100))
+    return `not text (${controls.toLocaleString("en-US")} control bytes in its first ${head.length.toLocaleString("en-US")})`;
+  return undefined;
+}
+
+const mib = (n: number) => `${Number((n / 2 ** 20).toPrecision(3))} MiB`;
 
 /**
- * An input file's bytes (a model, a NumPy array), after checking it is a regular file (not a
- * device such as /dev/zero, which would grow without end) no larger than 2 GB: every failure one
- * line naming the flag. `hint` follows "not a regular file"; `tooBig` says what the size is past.
+ * An input file's bytes, bounded as above. `flag` names it in every refusal ("--data"); `hint`
+ * follows "not a regular file" for inputs that must be files (a model needs its size known).
+ * Errors of the file system keep their code for the caller's wording: only refusals are CliErrors.
  */
-export function readInputBytes(
+export function readBoundedInput(
   path: string,
   flag: string,
-  words: { hint?: string; tooBig: string },
-): Uint8Array {
-  const cannot = (why: string) => new CliError(`cannot read --${flag} ${path}: ${why}`);
-  const reason = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-  let size: number;
+  kind: "text" | "binary",
+  options: { hint?: string; filesOnly?: boolean } = {},
+): Buffer {
+  const cap = inputCap(kind);
+  const refuse = (why: string) => new CliError(`cannot read ${flag} ${path}: ${why}`);
+  const tooBig = (size: string) =>
+    refuse(`${size}, past the ${mib(cap)} read at most (raise it with --max-input MiB)`);
+  const fd = openSync(path, "r");
   try {
-    const s = statSync(path);
-    if (!s.isFile()) throw cannot(`not a regular file${words.hint ? ` (${words.hint})` : ""}`);
-    size = s.size;
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw refuse("it is a folder");
+    if (!st.isFile() && options.filesOnly)
+      throw refuse(`not a regular file${options.hint ? ` (${options.hint})` : ""}`);
+    if (st.isFile() && st.size > cap) throw tooBig(`${st.size.toLocaleString("en-US")} bytes`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      const n = readSync(fd, chunk, 0, CHUNK, null);
+      if (n === 0) break;
+      const got = chunk.subarray(0, n);
+      if (kind === "text") {
+        const nul = got.indexOf(0);
+        if (nul >= 0) throw refuse(`not text (a NUL byte at byte ${total + nul + 1})`);
+        const binary = total === 0 ? binaryHead(got) : undefined;
+        if (binary) throw refuse(binary);
+      }
+      total += n;
+      if (total > cap) throw tooBig(`more than ${mib(cap)}`);
+      chunks.push(got);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A text input file's contents as UTF-8 (readBoundedInput). */
+export const readTextInput = (path: string, flag: string): string =>
+  readBoundedInput(path, flag, "text").toString("utf8");
+
+/**
+ * An input file's bytes (a model, a NumPy array): a regular file only, bounded as above, every
+ * failure one line naming the flag. `hint` follows "not a regular file".
+ */
+export function readInputBytes(path: string, flag: string, words: { hint?: string }): Uint8Array {
+  try {
+    return new Uint8Array(readBoundedInput(path, `--${flag}`, "binary", { filesOnly: true, ...words }));
   } catch (e) {
     if (e instanceof CliError) throw e;
-    throw cannot(reason(e));
-  }
-  if (size > MAX_INPUT_BYTES) throw cannot(`${size} bytes, ${words.tooBig}`);
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw cannot(reason(e));
+    throw new CliError(
+      `cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
 /** An ONNX model's bytes (readInputBytes). */
 export const readModelBytes = (path: string, flag: string): Uint8Array =>
-  readInputBytes(path, flag, {
-    hint: "give the .onnx file torch.onnx.export wrote",
-    tooBig: "past ONNX's 2 GB limit for a model with its weights inside",
-  });
+  readInputBytes(path, flag, { hint: "give the .onnx file torch.onnx.export wrote" });
 
 /** "-" and /dev/stdout name standard output, as command-line tools read them. */
 export const isStandardOutput = (path: string): boolean => path === "-" || path === "/dev/stdout";

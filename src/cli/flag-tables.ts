@@ -99,6 +99,11 @@ export const OBJECTIVE_FLAGS: FlagSpecs = {
     help: "a network exported from PyTorch or Keras (torch.onnx.export, tf2onnx): its layers and weights, read, never run; with --data (and --target for a CSV)",
   },
   ...NETWORK_FLAGS,
+  "max-input": {
+    type: "number",
+    value: "MiB",
+    help: "read input files up to this size (default 256 MiB for text: CSV, JSON, logs; 2048 for ONNX models and NumPy arrays)",
+  },
 };
 
 /** Every optimizer's hyper-parameters, PyTorch's names and defaults. */

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { plural } from "../core/format.js";
 import type { Objective } from "../core/objective.js";
 import { mlpObjective } from "../nn/mlp/mlp.js";
@@ -10,7 +9,7 @@ import { designFromTable, numericTable } from "../objectives/table.js";
 import { OPTIMIZER_NAMES, type OptimizerName, type OptimizerOptions } from "../optim/index.js";
 import { type ParsedFlags, parseNumber } from "./args.js";
 import { CliError } from "./errors.js";
-import { readMatrixCsv } from "./files.js";
+import { readMatrixCsv, readTextInput } from "./files.js";
 import { flagMessage, NETWORK_DATA } from "./flag-tables.js";
 import { graphNetworkFromFlags } from "./graph-network.js";
 import { type DataNetwork, networkFromFlags, onnxModelOf, onnxPathFromFlags } from "./network.js";
@@ -196,8 +195,9 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
   }
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readTextInput(path, "--data");
   } catch (e) {
+    if (e instanceof CliError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && (NETWORK_DATA as readonly string[]).includes(path))
       throw new CliError(

@@ -5,6 +5,7 @@ import { plural } from "../core/format.js";
 import { parseCsv } from "../objectives/table.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
 import { CliError } from "./errors.js";
+import { binaryHead, inputCap, MAX_TEXT_INPUT } from "./files.js";
 
 /**
  * Reads what `diagnose` is given: an `overshoot run --json` result, an `overshoot train --log`
@@ -27,10 +28,10 @@ export interface Log {
   readonly notes: string[];
 }
 
-export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+export const MAX_LOG_BYTES = MAX_TEXT_INPUT;
 const CHUNK = 1 << 20;
 
-export function readLog(path: string, maxBytes = MAX_LOG_BYTES): Log {
+export function readLog(path: string, maxBytes = inputCap("text")): Log {
   const text = readText(path, maxBytes);
   const trimmed = text.trim();
   if (trimmed === "") throw new CliError(`invalid log: ${path} is empty`);
@@ -81,10 +82,12 @@ function readText(path: string, maxBytes: number): string {
         throw new CliError(
           `invalid log: ${path} is not text (a NUL byte at byte ${total + nul + 1}); give a JSON lines or CSV log`,
         );
+      const binary = total === 0 ? binaryHead(chunk.subarray(0, n)) : undefined;
+      if (binary) throw new CliError(`invalid log: ${path} is ${binary}; give a JSON lines or CSV log`);
       total += n;
       if (total > maxBytes)
         throw new CliError(
-          `invalid log: ${path} is larger than ${fmtBytes(maxBytes)}; diagnose its last part (tail -n 100000 ${path} > last.log, with the CSV header line first)`,
+          `invalid log: ${path} is larger than ${fmtBytes(maxBytes)}; diagnose its last part (tail -n 100000 ${path} > last.log, with the CSV header line first), or raise the limit with --max-input MiB`,
         );
       chunks.push(chunk.subarray(0, n));
     }

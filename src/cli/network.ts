@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { columnMoments } from "../core/columns.js";
 import { plural } from "../core/format.js";
 import type { NetworkObjective } from "../core/objective.js";
@@ -24,7 +23,7 @@ import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";
-import { readModelBytes } from "./files.js";
+import { readModelBytes, readTextInput } from "./files.js";
 import { flagMessage } from "./flag-tables.js";
 import { npyRows } from "./npy-data.js";
 import { unknownMessage } from "./suggest.js";
@@ -210,8 +209,9 @@ export function initialWeights(flags: ParsedFlags, sizes: readonly number[], see
     return initialParameters(sizes, init, createRng(seed + 2));
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(init, "utf8"));
+    json = JSON.parse(readTextInput(init, "--init"));
   } catch (e) {
+    if (e instanceof CliError) throw e;
     throw new CliError(
       `cannot read --init ${init}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (give pytorch, glorot, he or a weights file)`,
     );
@@ -278,8 +278,9 @@ export function prepareData(
     }
     let text: string;
     try {
-      text = readFileSync(name, "utf8");
+      text = readTextInput(name, "--data");
     } catch (e) {
+      if (e instanceof CliError) throw e;
       throw new CliError(
         `cannot read --data ${name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );

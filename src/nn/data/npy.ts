@@ -1,5 +1,4 @@
 import { inflateRawSync } from "node:zlib";
-import { plural } from "../../core/format.js";
 
 /**
  * Reader for NumPy's `.npy` arrays and `.npz` archives of them, for numeric data only.
