@@ -161,6 +161,15 @@ function scalarColumns(m: i32, n: i32, j0: i32, k: i32, a: i32, ra: i32, pa: i32
  * where the previous block stored them, so the order of the additions is the plain one.
  */
 function product(m: i32, n: i32, k: i32, a: i32, ra: i32, pa: i32, b: i32, pb: i32, jb: i32, c: i32, ldc: i32, acc: bool, work: usize): void {
+  // At most WORK columns at a time, so the packed panel (n4 × kc doubles, kc ≥ 1) always fits its
+  // WORK doubles; columns are independent, so every sum is the same.
+  for (let j0 = 0; j0 < n || j0 == 0; j0 += WORK) {
+    columns(m, min(WORK, n - j0), k, a, ra, pa, b + j0 * jb, pb, jb, c + j0, ldc, acc, work);
+    if (n == 0) break;
+  }
+}
+
+function columns(m: i32, n: i32, k: i32, a: i32, ra: i32, pa: i32, b: i32, pb: i32, jb: i32, c: i32, ldc: i32, acc: bool, work: usize): void {
   const ra8 = (<usize>ra) << 3;
   const pa8 = (<usize>pa) << 3;
   const pb8 = (<usize>pb) << 3;

@@ -29,11 +29,31 @@ export function wasmAvailable(): boolean {
   return kernelModule() !== null;
 }
 
+/**
+ * The most doubles the WebAssembly heap is given: 2 GiB of its 32-bit memory (its kernels take
+ * offsets as i32). A larger heap runs on the JS kernels, which give the same bits.
+ */
+export const WASM_HEAP_DOUBLES = 2 ** 28 - 2 ** 14;
+
 /** The kernels over a heap of `doubles` float64 values. */
 export function createKernels(doubles: number, choice: KernelChoice = kernelChoice()): Kernels {
   if (choice === "js") return jsKernels(doubles);
   const module = kernelModule();
-  if (module) return wasmKernels(module, doubles);
-  if (choice === "wasm") throw new Error(`invalid kernels: wasm is not available: ${kernelModuleFailure()}`);
+  const fits = doubles <= WASM_HEAP_DOUBLES;
+  if (module && fits) {
+    try {
+      return wasmKernels(module, doubles);
+    } catch (e) {
+      // The engine refused the memory (a RangeError): the JS kernels, unless wasm was asked for.
+      if (choice === "wasm" || !(e instanceof RangeError)) throw e;
+      return jsKernels(doubles);
+    }
+  }
+  if (choice === "wasm")
+    throw new Error(
+      module
+        ? `invalid kernels: wasm holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${doubles}: use the js kernels`
+        : `invalid kernels: wasm is not available: ${kernelModuleFailure()}`,
+    );
   return jsKernels(doubles);
 }

@@ -3,7 +3,7 @@ import { centralGradient, centralHessianVector } from "../../core/finite-differe
 import { createRng } from "../../core/rng.js";
 import { maxRelativeError } from "../../core/vec.js";
 import { ACTIVATIONS, initialParameters, LOSSES, type MlpData, mlpObjective } from "../mlp/mlp.js";
-import { createKernels, type Kernels } from "./index.js";
+import { createKernels, type Kernels, WASM_HEAP_DOUBLES } from "./index.js";
 
 const rng = createRng(11);
 const SIZES = [1, 2, 3, 4, 5, 7, 9, 17];
@@ -30,6 +30,13 @@ function naiveNN(h: Float64Array, m: number, n: number, k: number, acc: 0 | 1, a
       out[i * n + j] = s;
     }
   return out;
+}
+
+/** The first index where two arrays differ (as Object.is: bit for bit but for NaN's payload), or −1. */
+function firstDifference(a: Float64Array, b: Float64Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
 }
 
 describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for bit", () => {
@@ -77,6 +84,37 @@ describe("kernels: WebAssembly SIMD and JS against a plain triple loop, bit for 
       K.nn(m, n, k, 0, k, m * k, n, c, n, 1);
       expect(Array.from(K.f64.subarray(c, c + m * n))).toEqual(Array.from(want));
     }
+  });
+
+  it("a product wider than the packed panel's 65,536 doubles (a layer of 80,000 units) is taken in column blocks, the same bits", () => {
+    const [m, n, k] = [5, 140_003, 3];
+    const [js, wasm] = pair(m * k + k * n + m * n + 10);
+    const c = m * k + k * n;
+    const want = naiveNN(js.f64, m, n, k, 1, 0, m * k, c);
+    for (const K of [js, wasm]) {
+      K.nn(m, n, k, 0, k, m * k, n, c, n, 1);
+      expect(firstDifference(K.f64.subarray(c, c + m * n), want)).toBe(-1);
+    }
+    // Bᵀ as stored (nt) and a sum over rows (tn) with the same width.
+    const [js2, wasm2] = pair(m * k + k * n + m * n + 10);
+    const h = js2.f64;
+    const wantT = new Float64Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += h[i * k + p]! * h[m * k + j * k + p]!;
+        wantT[i * n + j] = s;
+      }
+    for (const K of [js2, wasm2]) {
+      K.nt(m, n, k, 0, k, m * k, k, c, n, 0);
+      expect(firstDifference(K.f64.subarray(c, c + m * n), wantT)).toBe(-1);
+    }
+  });
+
+  it("a heap past WebAssembly's 2 GiB is refused before allocation when wasm is asked for (auto takes the JS kernels)", () => {
+    expect(() => createKernels(WASM_HEAP_DOUBLES + 1, "wasm")).toThrow(
+      `invalid kernels: wasm holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${WASM_HEAP_DOUBLES + 1}: use the js kernels`,
+    );
   });
 
   it("tn: C += Aᵀ·B (A k×m, B k×n), strided", () => {
