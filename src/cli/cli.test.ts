@@ -1995,6 +1995,50 @@ describe("every input bounded before it is read", () => {
   });
 });
 
+describe("every size checked before it is allocated", () => {
+  const COMMANDS: string[][] = [
+    ["run", "--data", "spiral", "--model", "mlp", "--lr", "0.1"],
+    ["stability", "--data", "spiral", "--model", "mlp"],
+    ["spectrum", "--data", "spiral", "--model", "mlp"],
+    ["critical-lr", "--data", "spiral", "--model", "mlp"],
+    ["find-lr", "--data", "spiral", "--model", "mlp"],
+    ["sweep", "--data", "spiral", "--model", "mlp", "--lr", "0.1,0.2"],
+    ["train", "--data", "spiral", "--lr", "0.1"],
+  ];
+  it.each(COMMANDS.map((c) => [c[0]!, c]))(
+    "%s: --hidden 1e9, 1e15 and --n 1e9 refused in one line with the estimate and the limit, at once",
+    async (_, args) => {
+      for (const [flag, value, what] of [
+        [
+          "--hidden",
+          "1e9",
+          /^overshoot: --hidden 1e9 \(an MLP 2-1000000000-2 on \d+ rows\) needs about [\d.]+ GiB, past the [\d.]+ GiB a command may use here \(3\/4 of this machine's [\d.]+ GiB\): narrower or fewer layers\n$/,
+        ],
+        ["--hidden", "1e15", /needs more memory than any machine has, past the/],
+        [
+          "--n",
+          "1e9",
+          /^overshoot: --n 1e9 \(spiral\) needs about [\d.]+ GiB, past the [\d.]+ GiB a command may use here .*: fewer rows\n$/,
+        ],
+      ] as const) {
+        const t0 = Date.now();
+        const r = await cli([...(args as string[]), flag, value]);
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(what);
+        expect(Date.now() - t0).toBeLessThan(3000);
+      }
+    },
+  );
+
+  it("find-lr --steps 1e9 on an expression is refused (every step's point is kept), not run out of heap", async () => {
+    const r = await cli(["find-lr", "--f", "x^2", "--x0", "-1", "--steps", "1e9"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "overshoot: invalid --steps: 1e9 (the ramp keeps every step's point, about 100 bytes each: at most 1,000,000; fastai's default is 100)\n",
+    );
+  });
+});
+
 describe("one writer per --log", () => {
   const bin = join(process.cwd(), "bin", "overshoot.js");
   const long = ["train", "--data", "xor", "--lr", "0.1", "--steps", "100000000", "--log-every", "1"];

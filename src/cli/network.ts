@@ -1,5 +1,5 @@
 import { columnMoments } from "../core/columns.js";
-import { plural } from "../core/format.js";
+import { fmt, plural } from "../core/format.js";
 import type { NetworkObjective } from "../core/objective.js";
 import { createRng } from "../core/rng.js";
 import { KERNEL_NAMES, type KernelChoice, kernelModuleFailure, wasmAvailable } from "../nn/kernels/index.js";
@@ -21,6 +21,7 @@ import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onn
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
 import type { ParsedFlags } from "./args.js";
+import { checkMemory, mlpBytes, rowsBytes } from "./budget.js";
 import { loadIris, loadMnist } from "./datasets.js";
 import { CliError } from "./errors.js";
 import { readModelBytes, readTextInput } from "./files.js";
@@ -99,6 +100,12 @@ export function networkFromFlags(flags: ParsedFlags, model?: OnnxModel): Network
   if (hidden.some((h) => !Number.isInteger(h) || h < 1))
     throw new CliError(`invalid --hidden: ${hiddenText} (layer widths, whole numbers ≥ 1, e.g. 128,64)`);
   const data = prepareData(flags, lossFlag, seed);
+  const sizes = [data.inputs, ...hidden, data.outputs];
+  checkMemory(
+    mlpBytes(sizes, data.train.rows),
+    `--hidden ${hiddenText} (an MLP ${sizes.join("-")} on ${plural(data.train.rows, "row")})`,
+    "narrower or fewer layers",
+  );
   const kernels = kernelsFromFlags(flags);
   const dtype = (flags["dtype"] as string | undefined) ?? "float64";
   if (dtype !== "float64" && dtype !== "float32")
@@ -260,6 +267,7 @@ export function prepareData(
   } else if ((SYNTHETIC as readonly string[]).includes(name)) {
     const n = (flags["n"] as number | undefined) ?? 400;
     const noise = (flags["noise"] as number | undefined) ?? 0.05;
+    checkMemory(rowsBytes(n, 2), `--n ${fmt(n)} (${name})`, "fewer rows");
     try {
       const set = synthetic(name as SyntheticName, n, noise, createRng(seed));
       ({ x, labels, rows, classes } = set);

@@ -133,8 +133,14 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
     (flags["trainSteps"] as number | undefined) ??
     (batchSize !== undefined && network ? Math.ceil(network.data.train.rows / batchSize) : 300);
   if (!Number.isInteger(trainSteps) || trainSteps < 1 || trainSteps > 1_000_000)
-    throw new CliError(`invalid --train-steps: ${trainSteps} (a whole number from 1 to 1000000)`);
+    throw new CliError(`invalid --train-steps: ${trainSteps} (a whole number from 1 to 1,000,000)`);
 
+  const rampSteps = flags["steps"] as number | undefined;
+  // The ramp keeps every step's point (and draws them): fastai's num_it is 100.
+  if (rampSteps !== undefined && rampSteps > 1_000_000)
+    throw new CliError(
+      `invalid --steps: ${fmt(rampSteps)} (the ramp keeps every step's point, about 100 bytes each: at most 1,000,000; fastai's default is 100)`,
+    );
   const options: RangeTestOptions = {
     ...(flags["start"] !== undefined ? { start: flags["start"] as number } : {}),
     ...(flags["end"] !== undefined ? { end: flags["end"] as number } : {}),

@@ -1,0 +1,55 @@
+import { totalmem } from "node:os";
+import { BLOCK_ROWS } from "../nn/mlp/mlp-passes.js";
+import { CliError } from "./errors.js";
+
+/**
+ * What a command may plan to allocate: three quarters of this machine's memory. Sizes the user
+ * chooses (widths, rows, steps kept in memory) are checked against an estimate of what they
+ * allocate before anything is allocated, and refused in one line naming the flag, the estimate
+ * and the limit: past it the process would be killed, or wait on swap, with nothing said.
+ */
+export function memoryLimit(): number {
+  return Math.floor(totalmem() * 0.75);
+}
+
+const bytes = (n: number): string =>
+  n >= 2 ** 30
+    ? `${Number((n / 2 ** 30).toPrecision(3))} GiB`
+    : `${Number((n / 2 ** 20).toPrecision(3))} MiB`;
+
+/** Refuses `estimate` bytes past the limit: `what` names the flags' values, `fix` what to change. */
+export function checkMemory(estimate: number, what: string, fix: string): void {
+  const limit = memoryLimit();
+  if (estimate <= limit) return;
+  const shown =
+    Number.isFinite(estimate) && estimate < 1e18
+      ? `about ${bytes(estimate)}`
+      : "more memory than any machine has";
+  throw new CliError(
+    `${what} needs ${shown}, past the ${bytes(limit)} a command may use here (3/4 of this machine's ${bytes(totalmem())}): ${fix}`,
+  );
+}
+
+/**
+ * An MLP's working memory, in bytes: its parameters with the optimizer's copies of them (θ, the
+ * step, the gradient, a velocity or Adam's two moments, the best and last snapshots: 12 vectors),
+ * the kernels' heap (mlp-passes.ts: 4 vectors of parameters, the input layer's 4 transposes, and
+ * per layer six blocks of BLOCK_ROWS rows), and the data (inputs and targets, twice: the rows and
+ * their split).
+ */
+export function mlpBytes(sizes: readonly number[], rows: number): number {
+  let parameters = 0;
+  let units = 0;
+  for (let l = 1; l < sizes.length; l++) {
+    parameters += (sizes[l - 1]! + 1) * sizes[l]!;
+    units += sizes[l]!;
+  }
+  const inputs = sizes[0]!;
+  const heap =
+    4 * parameters + 4 * inputs * (sizes[1] ?? 0) + 6 * BLOCK_ROWS * units + 3 * BLOCK_ROWS * inputs;
+  const data = 2 * rows * (inputs + sizes[sizes.length - 1]!);
+  return 8 * (12 * parameters + heap + data);
+}
+
+/** A data set of `rows` rows of `columns` numbers, in bytes: the rows and their split copies. */
+export const rowsBytes = (rows: number, columns: number): number => 8 * 3 * rows * (columns + 1);
