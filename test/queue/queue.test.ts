@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/cli/lab-site.js";
@@ -375,6 +377,174 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
     } finally {
       for (const f of onExit) f();
       await locked.stop();
+    }
+  }, 60_000);
+});
+
+describe("a queue that survives Redis and its own clients", () => {
+  const small = [
+    "--data",
+    "xor",
+    "--model",
+    "mlp",
+    "--hidden",
+    "8",
+    "--n",
+    "80",
+    "--loss",
+    "mse",
+    "--steps",
+    "2000",
+  ];
+  const grid6 = ["--lr", "0.05:20:6", "--momentum", "0:0.9:6"];
+
+  it("a sweep across a kill -9 and restart of a non-persistent redis-server ends complete and equal to the local sweep", async () => {
+    const local = await run(["sweep", ...small, ...grid6, "--json"]);
+    expect(local.code, local.err).toBe(0);
+    let redis = await startRedis();
+    const port = redis.port;
+    const pool = [0, 1].map(() => start(["worker", "--queue", redis.url, "--concurrency", "1"]));
+    try {
+      await until(
+        "the workers",
+        () => pool.every((w) => w.lines.some((l) => l.startsWith("overshoot worker "))),
+        15_000,
+      );
+      const sweep = start(["sweep", ...small, ...grid6, "--json", "--queue", redis.url, "--name", "restart"]);
+      const done = () => pool.flatMap((w) => w.lines).filter((l) => l.startsWith("done ")).length;
+      await until("some cells done", () => done() >= 6, 60_000);
+      // Redis dies with every job and result, and comes back empty on the same port.
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, 1500));
+      redis = await startRedis({ port });
+      const code = await sweep.exited;
+      expect(code, sweep.err).toBe(0);
+      expect(sweep.out).toBe(local.out);
+      expect(sweep.err).toMatch(
+        /the queue lost \d+ cells? of this sweep \(Redis restarted without its data, or was flushed\): queued again/,
+      );
+      // One line per change of state, never a stack.
+      expect(sweep.err, sweep.err).not.toMatch(/\n\s+at |Error:/);
+      expect(sweep.err.split("\n").filter((l) => /connection refused/.test(l)).length).toBeLessThanOrEqual(1);
+      expect(sweep.err).toContain(`connected to redis://127.0.0.1:${port} again`);
+      for (const w of pool) {
+        expect(w.err).not.toMatch(/\n\s+at |Error:/);
+        expect(w.err.split("\n").filter((l) => /connection refused/.test(l)).length).toBeLessThanOrEqual(1);
+      }
+    } finally {
+      for (const w of pool) w.child.kill("SIGKILL");
+      await redis.stop();
+    }
+  }, 180_000);
+
+  it("a malformed or forged result fails its cell loudly; with --queue-secret only signed results count", async () => {
+    const redis = await startRedis();
+    const { Worker } = await import("bullmq");
+    const { Redis } = await import("ioredis");
+    const { signResult } = await import("../../src/cli/queue/submit.js");
+    const forged: unknown[] = [];
+    const seen: string[] = [];
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    // A rogue client answering every cell with what the test queues up next.
+    const rogue = new Worker(
+      CELL_QUEUE,
+      async (job) => {
+        seen.push(job.id!);
+        const next = forged.shift();
+        return typeof next === "function" ? next(job.id, job.data) : next;
+      },
+      { connection, prefix: PREFIX },
+    );
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-secret-"));
+    const key = join(dir, "key");
+    writeFileSync(key, Buffer.from("0123456789abcdef0123456789abcdef"));
+    const sweepOf = (lr: string, ...extra: string[]) =>
+      run([
+        "sweep",
+        "--f",
+        "x^2",
+        "--x0",
+        "-1",
+        "--lr",
+        lr,
+        "--steps",
+        "10",
+        "--json",
+        "--queue",
+        redis.url,
+        ...extra,
+      ]);
+    try {
+      const good = { finalLoss: 0.1, lr: 0.3, peakLoss: 1, peakStep: 0, status: "converging", steps: 10 };
+      for (const [lr, value, why] of [
+        ["0.11", null, "not an object"],
+        ["0.12", 42, "not an object"],
+        ["0.13", { lr: 0.13 }, "status"],
+        ["0.14", { status: "trained", lr: "0.14" }, "lr is not the cell's 0.14"],
+        ["0.3", { ...good, lr: 0.5 }, "lr is not the cell's 0.3"],
+        ["0.31", { ...good, lr: 0.31, steps: -1 }, "steps"],
+      ] as const) {
+        forged.push(value);
+        const r = await sweepOf(lr);
+        expect(r.code, r.err).toBe(2);
+        expect(r.err).toContain(
+          `1 cell failed on a worker (the first, lr ${lr}: it came back as a malformed result (${why})`,
+        );
+        expect(r.out).toBe("");
+      }
+      // A stored malformed result is not reused: the cell is computed again (here, well formed).
+      forged.push({ ...good, lr: 0.14, status: "trained" });
+      const again = await sweepOf("0.14");
+      expect(again.code, again.err).toBe(0);
+      expect(again.err).toContain(
+        "the stored result of the cell at lr 0.14 is a malformed result (lr is not the cell's 0.14)",
+      );
+      expect(JSON.parse(again.out).cells[0]).toMatchObject({ lr: 0.14, status: "trained", finalLoss: 0.1 });
+
+      // With --queue-secret: a well-formed unsigned result, and a signed one moved from another cell, fail.
+      forged.push({ ...good, lr: 0.4 });
+      const unsigned = await sweepOf("0.4", "--queue-secret", key);
+      expect(unsigned.code).toBe(2);
+      expect(unsigned.err).toContain(
+        "it came back as an unsigned result, not one of a worker with --queue-secret's key",
+      );
+      const secret = readFileSync(key);
+      forged.push(() => signResult("c-another-cell", { ...good, lr: 0.41 }, secret));
+      const moved = await sweepOf("0.41", "--queue-secret", key);
+      expect(moved.code).toBe(2);
+      expect(moved.err).toContain("a result whose signature does not hold");
+      forged.push((id: string) => signResult(id, { ...good, lr: 0.42 }, secret));
+      const signed = await sweepOf("0.42", "--queue-secret", key);
+      expect(signed.code, signed.err).toBe(0);
+      expect(JSON.parse(signed.out).cells[0]).toMatchObject({ lr: 0.42, finalLoss: 0.1 });
+    } finally {
+      await rogue.close();
+      connection.disconnect();
+      await redis.stop();
+    }
+  }, 120_000);
+
+  it("a real worker with --queue-secret signs what the submitter with the key checks: the local sweep's numbers", async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-secret-"));
+    const key = join(dir, "key");
+    writeFileSync(key, Buffer.from("fedcba9876543210fedcba9876543210"));
+    const w = start(["worker", "--queue", redis.url, "--concurrency", "1", "--queue-secret", key]);
+    try {
+      const args = ["sweep", "--f", "x^2", "--x0", "-1", "--lr", "0.1:1.5:5", "--steps", "50", "--json"];
+      const local = await run(args);
+      const queued = await run([...args, "--queue", redis.url, "--queue-secret", key]);
+      expect(queued.code, queued.err).toBe(0);
+      expect(queued.out).toBe(local.out);
+      const short = join(dir, "short");
+      writeFileSync(short, "too short");
+      const refused = await run([...args, "--queue", redis.url, "--queue-secret", short]);
+      expect(refused.err).toBe(
+        `overshoot: invalid --queue-secret ${short}: 9 bytes (a key of 16 to 4096 bytes, e.g. head -c 32 /dev/urandom > ${short})\n`,
+      );
+    } finally {
+      w.child.kill("SIGKILL");
+      await redis.stop();
     }
   }, 60_000);
 });

@@ -28,14 +28,17 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A redis-server of this test's own: a free port on 127.0.0.1, a temporary folder, no
+ * A redis-server of this test's own: a free port (or `port`) on 127.0.0.1, a temporary folder, no
  * persistence (no RDB, no AOF), optionally a password; stopped (and its folder removed) by stop().
  */
-export async function startRedis(options: { password?: string; tls?: boolean } = {}): Promise<RedisServer> {
+export async function startRedis(
+  options: { password?: string; tls?: boolean; port?: number } = {},
+): Promise<RedisServer> {
   if (!existsSync(REDIS_SERVER))
     throw new Error(`${REDIS_SERVER} is missing: apt-get install redis-server (.ci/run does)`);
   const dir = mkdtempSync(join(tmpdir(), "overshoot-redis-"));
-  const port = await freePort();
+  // A given port: a server started again where one was killed (a restart without persistence).
+  const port = options.port ?? (await freePort());
   const args = ["--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
   let ca: string | undefined;
   if (options.tls) {

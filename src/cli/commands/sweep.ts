@@ -35,7 +35,7 @@ import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requ
 import type { Io } from "../io.js";
 import { initialWeights } from "../network.js";
 import { terminalBar } from "../progress.js";
-import { parseQueueUrl, preflight } from "../queue/redis.js";
+import { parseQueueUrl, preflight, QUEUE_SECRET_FLAG, queueSecret } from "../queue/redis.js";
 import { runQueuedSweep } from "../queue/submit.js";
 import { overshootVersion } from "../version.js";
 
@@ -74,6 +74,7 @@ export const SWEEP_FLAGS: FlagSpecs = {
     value: "NAME",
     help: "with --queue: the sweep's name, to reattach to it after an interruption (default: a hash of its cells)",
   },
+  ...QUEUE_SECRET_FLAG,
   ...BLOW_UP_FLAG,
   ...outputFlags({
     json: "every cell",
@@ -137,6 +138,9 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
   const name = flags["name"] as string | undefined;
   if (name !== undefined && queueText === undefined)
     throw new CliError("--name names a sweep on a queue: add --queue URL");
+  if (flags["queueSecret"] !== undefined && queueText === undefined)
+    throw new CliError("--queue-secret signs results on a queue: add --queue URL");
+  const secret = queueSecret(flags["queueSecret"] as string | undefined);
   if (name !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(name))
     throw new CliError(`invalid --name: '${name}' (letters, digits, '.', '_' and '-', at most 64)`);
   if (queueText !== undefined && flags["workers"] !== undefined)
@@ -194,6 +198,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
       ? await runQueuedSweep(job, {
           where,
           ...(name !== undefined ? { name } : {}),
+          ...(secret ? { secret } : {}),
           version: overshootVersion(),
           onProgress: progress.update,
           note: (t) => {

@@ -9,7 +9,17 @@ import { HELP_FLAG } from "../flag-tables.js";
 import type { Io } from "../io.js";
 import { type CellJobData, cellBlobs, cellJobId, validateCellJob } from "../queue/cell-job.js";
 import { CellThreads } from "../queue/cell-threads.js";
-import { CELL_QUEUE, connection, PREFIX, parseQueueUrl, preflight } from "../queue/redis.js";
+import {
+  CELL_QUEUE,
+  connection,
+  PREFIX,
+  parseQueueUrl,
+  preflight,
+  QUEUE_SECRET_FLAG,
+  queueSecret,
+  stateLines,
+} from "../queue/redis.js";
+import { signResult } from "../queue/submit.js";
 import { sha256, toWire } from "../queue/wire.js";
 import { overshootVersion } from "../version.js";
 
@@ -39,6 +49,7 @@ export const WORKER_FLAGS: FlagSpecs = {
     value: "N",
     help: `cells at a time, each on its own thread (default ${availableParallelism()} here: the cores)`,
   },
+  ...QUEUE_SECRET_FLAG,
   ...HELP_FLAG,
 };
 
@@ -65,12 +76,14 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const concurrency = (flags["concurrency"] as number | undefined) ?? availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
     throw new CliError(`invalid --concurrency: ${concurrency} (a whole number from 1 to 256)`);
+  const secret = queueSecret(flags["queueSecret"] as string | undefined);
   await preflight(where);
 
   const version = overshootVersion();
   const { Worker, DelayedError, UnrecoverableError } = await import("bullmq");
   const line = (t: string) => io.out(`${t}\n`);
-  const client = await connection(where, (t) => io.err(`overshoot worker: ${t}\n`));
+  const lines = stateLines(where, (t) => io.err(`overshoot worker: ${t}\n`));
+  const client = await connection(where, () => {}, lines);
   const threads = new CellThreads(concurrency);
   const blobs = new Map<string, Buffer>();
   let blobBytes = 0;
@@ -137,7 +150,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
       );
       const result = await threads.run(cell, data.source);
       line(`done ${job.id} ${result.status} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
-      return toWire(result);
+      return secret ? signResult(job.id!, toWire(result), secret) : toWire(result);
     },
     {
       connection: client,
@@ -149,7 +162,8 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
       autorun: false,
     },
   );
-  worker.on("error", (e) => io.err(`overshoot worker: ${e.message.split("\n")[0]}\n`));
+  // Its blocking connections' errors during an outage are the client's: one line a state.
+  worker.on("error", lines.error);
   worker.on("failed", (job, e) => {
     if (job && !(e instanceof DelayedError)) line(`failed ${job.id}: ${e.message}`);
   });

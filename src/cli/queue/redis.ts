@@ -1,4 +1,5 @@
 import { CliError } from "../errors.js";
+import { readBoundedInput } from "../files.js";
 
 /** How long the first contact with Redis may take before the command gives up (connect, AUTH, PING). */
 export const CONNECT_TIMEOUT_MS = 5000;
@@ -118,18 +119,62 @@ export async function preflight(where: QueueUrl): Promise<void> {
   }
 }
 
-/** A BullMQ connection for long work: retries forever (a worker outlives a Redis restart), errors only logged once each. */
-export async function connection(where: QueueUrl, onError: (line: string) => void) {
+/**
+ * One line per change of a connection's state: what went wrong (once, however often the clients
+ * retry or however many of them share the trouble), then that it is back.
+ */
+export function stateLines(where: QueueUrl, print: (line: string) => void) {
+  let last = "";
+  return {
+    error: (e: unknown) => {
+      const line = redisErrorLine(e, where);
+      if (line !== last) print(line);
+      last = line;
+    },
+    ready: () => {
+      if (last !== "") print(`connected to ${where.shown} again`);
+      last = "";
+    },
+  };
+}
+
+/** A BullMQ connection for long work: retries forever (a worker outlives a Redis restart), its errors said once a state (stateLines). */
+export async function connection(
+  where: QueueUrl,
+  onError: (line: string) => void,
+  lines: ReturnType<typeof stateLines> = stateLines(where, onError),
+) {
   const { Redis } = await import("ioredis");
   const client = new Redis(where.url, { maxRetriesPerRequest: null });
-  let lastLine = "";
-  client.on("error", (e) => {
-    const line = redisErrorLine(e, where);
-    if (line !== lastLine) onError(line);
-    lastLine = line;
-  });
-  client.on("ready", () => {
-    lastLine = "";
-  });
+  client.on("error", lines.error);
+  client.on("ready", lines.ready);
   return client;
+}
+
+/** --queue-secret on `sweep` and `worker`: the key file whose HMAC authenticates results. */
+export const QUEUE_SECRET_FLAG = {
+  "queue-secret": {
+    type: "string",
+    value: "KEYFILE",
+    help: "a file holding a secret key (at least 16 bytes, e.g. head -c 32 /dev/urandom > key) shared by the submitter and its workers: results are signed with it and checked, so no other Redis client can forge one",
+  },
+} as const;
+
+/** The key of --queue-secret: a file of at least 16 bytes (at most 4 KiB), read whole. */
+export function queueSecret(path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  let key: Buffer;
+  try {
+    key = readBoundedInput(path, "--queue-secret", "binary", { filesOnly: true, hint: "a key file" });
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(
+      `cannot read --queue-secret ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  if (key.length < 16 || key.length > 4096)
+    throw new CliError(
+      `invalid --queue-secret ${path}: ${key.length} bytes (a key of 16 to 4096 bytes, e.g. head -c 32 /dev/urandom > ${path})`,
+    );
+  return key;
 }

@@ -1,4 +1,5 @@
-import type { CellResult } from "../../analysis/thresholds/sweep.js";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import type { CellResult, CellStatus, SweepCell } from "../../analysis/thresholds/sweep.js";
 import type { SweepJob } from "../../analysis/thresholds/sweep-pool.js";
 import { plural } from "../../core/format.js";
 import { CliError } from "../errors.js";
@@ -26,6 +27,8 @@ export interface QueuedSweepOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** One line for the user (stderr). */
   readonly note: (line: string) => void;
+  /** --queue-secret's key: every result must carry its HMAC (see signResult). */
+  readonly secret?: Buffer;
 }
 
 /**
@@ -41,6 +44,9 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
   const total = job.cells.length;
   const client = await connection(where, note);
   const queue = new Queue(CELL_QUEUE, { connection: client, prefix: PREFIX });
+  // Its connection's errors are the client's, said once a state by connection(): BullMQ would
+  // print each retry's stack.
+  queue.on("error", () => {});
   let events: InstanceType<typeof QueueEvents> | null = null;
   try {
     // The name is bound to the sweep's cells: the same name with another grid is refused.
@@ -72,9 +78,18 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     let done = 0;
     let lastDone = Date.now();
     let started = false;
+    const cellOf = (id: string) => job.cells[indexOf.get(id)![0]!]!;
     const finish = (id: string, value: unknown) => {
-      if (!pending.delete(id)) return;
-      results.set(id, resultFrom(value));
+      if (!pending.has(id)) return;
+      let result: CellResult;
+      try {
+        result = resultFrom(openResult(id, value, options.secret), cellOf(id));
+      } catch (e) {
+        failed.set(id, `it came back as ${(e as Error).message}`);
+        return;
+      }
+      pending.delete(id);
+      results.set(id, result);
       done += indexOf.get(id)!.length;
       lastDone = Date.now();
       if (started) options.onProgress?.(done, total);
@@ -113,12 +128,21 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
       const { id } = q.jobs[j]!;
       pending.add(id);
       const was = old[j];
-      if (states[j] === "completed") {
-        if (was && was.returnvalue !== null && was.returnvalue !== undefined) {
-          finish(id, was.returnvalue);
-          reused += indexOf.get(id)!.length;
+      if (states[j] === "completed" && was) {
+        try {
+          resultFrom(openResult(id, was.returnvalue, options.secret), cellOf(id));
+        } catch (e) {
+          // A stored result that does not hold is computed again.
+          note(
+            `the stored result of the cell at lr ${cellOf(id).lr} is ${(e as Error).message}: computing it again`,
+          );
+          await was.remove();
+          missing.push(q.jobs[j]!);
           continue;
         }
+        finish(id, was.returnvalue);
+        reused += indexOf.get(id)!.length;
+        continue;
       }
       if (states[j] === "failed") {
         await was?.retry("failed");
@@ -128,15 +152,18 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
       if (states[j] === "unknown") missing.push(q.jobs[j]!);
       else inFlight++;
     }
-    for (let at = 0; at < missing.length; at += 500)
-      await queue.addBulk(
-        missing.slice(at, at + 500).map((m) => ({
-          name: "cell",
-          data: m.data,
-          // Kept when done: a resubmitted sweep reuses them, and the ids stay taken.
-          opts: { jobId: m.id, removeOnComplete: false, removeOnFail: false },
-        })),
-      );
+    const add = async (jobs: readonly { id: string; data: CellJobData }[]) => {
+      for (let at = 0; at < jobs.length; at += 500)
+        await queue.addBulk(
+          jobs.slice(at, at + 500).map((m) => ({
+            name: "cell",
+            data: m.data,
+            // Kept when done: a resubmitted sweep reuses them, and the ids stay taken.
+            opts: { jobId: m.id, removeOnComplete: false, removeOnFail: false },
+          })),
+        );
+    };
+    await add(missing);
     note(
       `sweep ${name} on ${where.shown}: ${plural(total, "cell")}${reused ? `, ${reused} already done (reused)` : ""}${retried ? `, ${retried} failed before and retried` : ""}${inFlight ? `, ${inFlight} already queued` : ""}, ${missing.length} queued now; reattach with --name ${name}`,
     );
@@ -147,7 +174,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     while (pending.size > 0) {
       if (failed.size > 0) {
         const [id, reason] = [...failed][0]!;
-        const cell = job.cells[indexOf.get(id)![0]!]!;
+        const cell = cellOf(id);
         throw new CliError(
           `${failed.size} cell${failed.size === 1 ? "" : "s"} failed on a worker (the first, lr ${cell.lr}${cell.momentum !== undefined ? ` momentum ${cell.momentum}` : ""}: ${reason}); run the sweep again to retry them`,
         );
@@ -166,6 +193,21 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     async function reconcile(): Promise<void> {
       const ids = [...pending];
       const now = await Promise.all(ids.map((id) => queue.getJobState(id)));
+      // Jobs the queue no longer has: Redis restarted without its data, or was flushed. They go
+      // in again, with the sweep's data and name (a cell a worker was running is run twice, to
+      // the same result).
+      const lost = ids.filter((_, k) => now[k] === "unknown");
+      if (lost.length > 0) {
+        note(
+          `the queue lost ${plural(lost.length, "cell")} of this sweep (Redis restarted without its data, or was flushed): queued again`,
+        );
+        await client.set(nameKey, q.sweepHash, "NX");
+        for (const [hash, bytes] of q.blobs)
+          await client.set(`${PREFIX}:blob:${hash}`, bytes, "EX", BLOB_SECONDS);
+        const byId = new Map(q.jobs.map((j) => [j.id, j]));
+        await add(lost.map((id) => byId.get(id)!));
+        lastDone = Date.now();
+      }
       for (let k = 0; k < ids.length; k++) {
         if (now[k] !== "completed" && now[k] !== "failed") continue;
         const j = await Job.fromId(queue, ids[k]!);
@@ -180,30 +222,112 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
   }
 }
 
-/** A worker's returned cell back in the order and shape a local sweep gives (so the JSON out is the same text). */
-function resultFrom(value: unknown): CellResult {
-  const r = fromWire(value) as Record<string, unknown>;
-  const status = r["status"];
-  if (typeof status !== "string" || typeof r["lr"] !== "number")
-    throw new CliError(
-      `a worker returned something that is not a cell result: ${JSON.stringify(value).slice(0, 80)}`,
-    );
-  return {
-    lr: r["lr"] as number,
-    ...(r["momentum"] !== undefined ? { momentum: r["momentum"] as number } : {}),
-    ...(r["seed"] !== undefined ? { seed: r["seed"] as number } : {}),
-    index: 0,
-    status: status as CellResult["status"],
-    steps: r["steps"] as number,
-    finalLoss: r["finalLoss"] as number,
-    peakLoss: r["peakLoss"] as number,
-    peakStep: r["peakStep"] as number,
-    ...(r["curvature"] !== undefined
-      ? { curvature: curvatureFrom(r["curvature"] as Record<string, number>) }
-      : {}),
+const STATUSES: readonly CellStatus[] = [
+  "converged",
+  "converging",
+  "oscillating",
+  "diverging",
+  "diverged",
+  "nonfinite",
+  "stalled",
+  "unbounded",
+  "trained",
+  "failed",
+  "catapult",
+];
+
+/** A number of a result: finite, or ±Infinity / NaN where a run can end so (a loss past float64). */
+const isNumber = (v: unknown): v is number => typeof v === "number";
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/**
+ * A worker's returned cell, checked field by field against the cell it answers (its rate,
+ * momentum and seed), back in the order and shape a local sweep gives (so the JSON out is the same
+ * text). Throws an Error naming the first field that is wrong: anything can write a result into
+ * Redis, and a wrong one must fail its cell, not become a silently wrong sweep.
+ */
+export function resultFrom(value: unknown, cell: SweepCell): CellResult {
+  const bad = (what: string): never => {
+    throw new Error(`a malformed result (${what}): ${shownValue(value)}`);
   };
+  let r: unknown;
+  try {
+    r = fromWire(value);
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  if (r === null || typeof r !== "object" || Array.isArray(r)) return bad("not an object");
+  const o = r as Record<string, unknown>;
+  if (!STATUSES.includes(o["status"] as CellStatus)) bad("status");
+  if (o["lr"] !== cell.lr) bad(`lr is not the cell's ${cell.lr}`);
+  if (o["momentum"] !== cell.momentum) bad(`momentum is not the cell's ${cell.momentum}`);
+  if (o["seed"] !== cell.seed) bad(`seed is not the cell's ${cell.seed}`);
+  if (!isCount(o["steps"])) bad("steps");
+  if (!isNumber(o["finalLoss"])) bad("finalLoss");
+  if (!isNumber(o["peakLoss"])) bad("peakLoss");
+  if (!isCount(o["peakStep"])) bad("peakStep");
+  const c = o["curvature"];
+  if (c !== undefined) {
+    if (c === null || typeof c !== "object") bad("curvature");
+    for (const k of ["first", "atPeak", "last", "max", "min"])
+      if (!isNumber((c as Record<string, unknown>)[k])) bad(`curvature.${k}`);
+  }
+  return {
+    lr: cell.lr,
+    ...(cell.momentum !== undefined ? { momentum: cell.momentum } : {}),
+    ...(cell.seed !== undefined ? { seed: cell.seed } : {}),
+    index: 0,
+    status: o["status"] as CellStatus,
+    steps: o["steps"] as number,
+    finalLoss: o["finalLoss"] as number,
+    peakLoss: o["peakLoss"] as number,
+    peakStep: o["peakStep"] as number,
+    ...(c !== undefined ? { curvature: curvatureFrom(c as Record<string, number>) } : {}),
+  };
+}
+
+function shownValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
 
 function curvatureFrom(c: Record<string, number>): NonNullable<CellResult["curvature"]> {
   return { first: c["first"]!, atPeak: c["atPeak"]!, last: c["last"]!, max: c["max"]!, min: c["min"]! };
+}
+
+/**
+ * Authenticated results (--queue-secret KEYFILE on the workers and the submitter): a worker
+ * returns { r, mac } with mac = HMAC-SHA256(key, job id, newline, r as JSON), and the submitter
+ * takes r only when the MAC holds, so a Redis client without the key can neither forge a result
+ * nor move one to another cell. Without a key results are taken as they come: every client of
+ * the Redis server is then trusted.
+ */
+export function signResult(id: string, r: unknown, secret: Buffer): { r: unknown; mac: string } {
+  return {
+    r,
+    mac: createHmac("sha256", secret)
+      .update(`${id}\n${JSON.stringify(r)}`)
+      .digest("hex"),
+  };
+}
+
+/** A returned value's result: checked against its MAC when there is a key (see signResult). */
+export function openResult(id: string, value: unknown, secret: Buffer | undefined): unknown {
+  const signed =
+    value !== null && typeof value === "object" && !Array.isArray(value) && "mac" in value && "r" in value
+      ? (value as { r: unknown; mac: unknown })
+      : null;
+  if (!secret) return signed ? signed.r : value;
+  if (!signed || typeof signed.mac !== "string")
+    throw new Error("an unsigned result, not one of a worker with --queue-secret's key");
+  const want = Buffer.from(signResult(id, signed.r, secret).mac, "hex");
+  const got = Buffer.from(signed.mac, "hex");
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    throw new Error("a result whose signature does not hold: not from a worker with --queue-secret's key");
+  return signed.r;
 }
