@@ -282,9 +282,30 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(state).toBe("delayed");
-      expect((await Job.fromId(queue, base.id))!.progress).toEqual({
+      expect((await Job.fromId(queue, base.id))!.progress).toMatchObject({
         refused: `this worker is overshoot ${overshootVersion()} and the cell was made by 0.0.0-other: run \`overshoot worker\` of version 0.0.0-other`,
       });
+      // Handed back a bounded number of times, then failed with the reason (not bounced forever).
+      const tired = cells(
+        {
+          source: { kind: "spec", spec: { f: "x^2" } },
+          x0: [1],
+          optimizer: { name: "sgd" },
+          cells: [{ lr: 0.2 }],
+          criteria: { horizon: 10 },
+        },
+        "0.0.0-other",
+      ).jobs[0]!;
+      const late = await queue.add("cell", tired.data, { jobId: tired.id, delay: 1000 });
+      await late.updateProgress({ refused: "earlier", times: 29 });
+      for (let t = 0; t < 200 && state !== "failed"; t++) {
+        state = await queue.getJobState(tired.id);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(state).toBe("failed");
+      expect((await Job.fromId(queue, tired.id))!.failedReason).toMatch(
+        /made by 0\.0\.0-other: .* \(handed back 30 times: no worker of that version took it\)$/,
+      );
 
       // The same version, but an activation that does not exist, and an expression that names a
       // property of Object.prototype: each fails at the worker's check, with the reason.

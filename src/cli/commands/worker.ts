@@ -7,7 +7,7 @@ import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
 import { HELP_FLAG } from "../flag-tables.js";
 import type { Io } from "../io.js";
-import { type CellJobData, cellBlobs, cellJobId, validateCellJob } from "../queue/cell-job.js";
+import { type CellJobData, cellBlobs, cellJobId, JOB_LIMITS, validateCellJob } from "../queue/cell-job.js";
 import { CellThreads } from "../queue/cell-threads.js";
 import {
   CELL_QUEUE,
@@ -35,6 +35,9 @@ export const STALLED_MS = 3000;
 const MAX_STALLED = 3;
 /** A worker of another version hands a job back for this long before anyone looks at it again. */
 const REFUSED_DELAY_MS = 10_000;
+/** A job no worker here can run (another version's) is handed back this often, then failed. */
+const MAX_HANDBACKS = 30;
+
 /** Data fetched by hash and kept for the next cells (bytes). */
 const BLOB_CACHE_BYTES = 512 * 2 ** 20;
 
@@ -94,6 +97,12 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const fetchBlobs = async (data: CellJobData) => {
     for (const hash of cellBlobs(data)) {
       if (blobs.has(hash)) continue;
+      // Its size before its bytes: a job may name any key, of any size.
+      const size = await client.strlen(`${PREFIX}:blob:${hash}`);
+      if (size > JOB_LIMITS.blobBytes)
+        throw new UnrecoverableError(
+          `its data ${hash.slice(0, 12)}… is ${size} bytes, past the ${JOB_LIMITS.blobBytes / 2 ** 20} MiB a job's data may have`,
+        );
       const bytes = await client.getBuffer(`${PREFIX}:blob:${hash}`);
       if (!bytes)
         throw new UnrecoverableError(
@@ -119,7 +128,13 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
         // computes. Handed back (for a worker of that version), and said why, on both sides.
         const reason = `this worker is overshoot ${version} and the cell was made by ${String(data?.version)}: run \`overshoot worker\` of version ${String(data?.version)}`;
         line(`refused ${job.id}: ${reason}`);
-        await job.updateProgress({ refused: reason });
+        // Handed back a bounded number of times: then failed with its reason, not bounced forever.
+        const times = ((job.progress as { times?: unknown } | null)?.times as number | undefined) ?? 0;
+        if (!Number.isInteger(times) || times + 1 >= MAX_HANDBACKS)
+          throw new UnrecoverableError(
+            `${reason} (handed back ${MAX_HANDBACKS} times: no worker of that version took it)`,
+          );
+        await job.updateProgress({ refused: reason, times: times + 1 });
         await job.moveToDelayed(Date.now() + REFUSED_DELAY_MS, token);
         throw new DelayedError();
       }

@@ -70,3 +70,48 @@ describe("graph networks as queue jobs", () => {
     );
   });
 });
+
+describe("what a job may ask of a worker", () => {
+  const cellOf = (src: unknown, x0: number[] = [1]) => {
+    const q = queuedCells(
+      {
+        source: src as ObjectiveSource,
+        x0,
+        optimizer: { name: "sgd" },
+        cells: [{ lr: 0.1 }],
+        criteria: { horizon: 10 },
+      } as never,
+      "test",
+    );
+    return () => validateCellJob(q.jobs[0]!.data, q.blobs);
+  };
+
+  it("a quadratic of 30,000 eigenvalues (a dense 30,000² matrix, 7 GB) is refused before it is built; 2,000 pass", () => {
+    const spec = (n: number) => ({
+      kind: "spec",
+      spec: { f: "quadratic", eigenvalues: Array.from({ length: n }, (_v, i) => 1 + i), rotate: 1 },
+    });
+    expect(cellOf(spec(30_000), new Array(30_000).fill(1))).toThrow(
+      "invalid job: source.spec.eigenvalues must be at most 2000 numbers (a dense 2000² matrix)",
+    );
+    expect(() => cellOf(spec(2_000), new Array(2_000).fill(1))()).not.toThrow();
+  });
+
+  it("an expression past 10,000 characters, a dimension past 10,000 and an MLP past 2 GiB of working memory are refused", () => {
+    expect(cellOf({ kind: "spec", spec: { f: `x${"+x".repeat(6000)}` } })).toThrow(
+      "invalid job: source.spec.f must be an expression of at most 10000 characters or a built-in name",
+    );
+    expect(cellOf({ kind: "spec", spec: { f: "rastrigin", dim: 100_000 } })).toThrow(
+      "invalid job: source.spec.dim must be a whole number from 1 to 10000",
+    );
+    const wide = {
+      kind: "mlp",
+      spec: { sizes: [2, 50_000, 50_000, 1], activation: "tanh", loss: "mse" },
+      data: { x: new Float64Array(8), y: new Float64Array(4), rows: 4 },
+      description: "wide",
+    };
+    expect(cellOf(wide)).toThrow(
+      "invalid job: source.spec.sizes 2-50000-50000-1 on 4 rows need more than 2 GiB",
+    );
+  });
+});

@@ -7,6 +7,7 @@ import { ACTIVATIONS, LOSSES } from "../../nn/mlp/mlp.js";
 import { expansions, PRIMITIVES } from "../../nn/ops/index.js";
 import type { ObjectiveSource } from "../../objectives/source.js";
 import { OPTIMIZER_NAMES, type OptimizerBase } from "../../optim/index.js";
+import { mlpBytes } from "../budget.js";
 import { blobRefs, fromWire, sha256, toWire, type Wire } from "./wire.js";
 
 /**
@@ -148,20 +149,29 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
   switch (source["kind"]) {
     case "spec": {
       const spec = source["spec"];
-      if (!isObject(spec) || typeof spec["f"] !== "string" || spec["f"].length > 100_000)
-        bad("source.spec.f must be an expression or a built-in name");
+      if (!isObject(spec) || typeof spec["f"] !== "string" || spec["f"].length > JOB_LIMITS.expression)
+        bad(
+          `source.spec.f must be an expression of at most ${JOB_LIMITS.expression} characters or a built-in name`,
+        );
       const s = spec as Record<string, unknown>;
       if (s["vars"] !== undefined && !isStrings(s["vars"])) bad("source.spec.vars must be a list of names");
-      if (s["eigenvalues"] !== undefined && !isNumbers(s["eigenvalues"]))
-        bad("source.spec.eigenvalues must be numbers");
-      if (s["linear"] !== undefined && !isNumbers(s["linear"])) bad("source.spec.linear must be numbers");
+      if (
+        s["eigenvalues"] !== undefined &&
+        !(isNumbers(s["eigenvalues"]) && s["eigenvalues"].length <= JOB_LIMITS.denseDim)
+      )
+        bad(
+          `source.spec.eigenvalues must be at most ${JOB_LIMITS.denseDim} numbers (a dense ${JOB_LIMITS.denseDim}² matrix)`,
+        );
+      if (s["linear"] !== undefined && !(isNumbers(s["linear"]) && s["linear"].length <= JOB_LIMITS.denseDim))
+        bad(`source.spec.linear must be at most ${JOB_LIMITS.denseDim} numbers`);
       if (s["rotate"] !== undefined && !isInt(s["rotate"], -(2 ** 31), 2 ** 31))
         bad("source.spec.rotate must be an integer");
-      if (s["dim"] !== undefined && !isInt(s["dim"], 1, 100_000))
-        bad("source.spec.dim must be a whole number");
+      if (s["dim"] !== undefined && !isInt(s["dim"], 1, JOB_LIMITS.dim))
+        bad(`source.spec.dim must be a whole number from 1 to ${JOB_LIMITS.dim}`);
       if (s["matrix"] !== undefined) {
         const m = s["matrix"];
-        if (!isObject(m) || !isInt(m["n"], 1, 10_000)) bad("source.spec.matrix.n must be a whole number");
+        if (!isObject(m) || !isInt(m["n"], 1, JOB_LIMITS.denseDim))
+          bad(`source.spec.matrix.n must be a whole number from 1 to ${JOB_LIMITS.denseDim}`);
         f64(m["values"], "source.spec.matrix.values", (m["n"] as number) ** 2);
       }
       return;
@@ -173,6 +183,8 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
       if (!isObject(design) || !isInt(design["rows"], 1, 1e8) || !isStrings(design["features"]))
         bad("source.design must have rows and features");
       const rows = design["rows"] as number;
+      if (rows * ((design["features"] as string[]).length + 1) > JOB_LIMITS.values)
+        bad(`source.design holds more than ${JOB_LIMITS.values} values`);
       f64(design["x"], "source.design.x", rows * (design["features"] as string[]).length);
       f64(design["y"], "source.design.y", rows);
       if (typeof design["target"] !== "string") bad("source.design.target must be a column name");
@@ -197,6 +209,12 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
         bad("source.spec.kernels must be auto, wasm or js");
       if (!isObject(data) || !isInt(data["rows"], 1, 1e8)) bad("source.data.rows must be a whole number");
       const rows = data["rows"] as number;
+      if (rows * ((sizes[0] as number) + (sizes[sizes.length - 1] as number)) > JOB_LIMITS.values)
+        bad(`source.data holds more than ${JOB_LIMITS.values} values`);
+      if (mlpBytes(sizes as number[], rows) > JOB_LIMITS.bytes)
+        bad(
+          `source.spec.sizes ${sizes.join("-")} on ${rows} rows need more than ${JOB_LIMITS.bytes / 2 ** 30} GiB`,
+        );
       f64(data["x"], "source.data.x", rows * (sizes[0] as number));
       f64(data["y"], "source.data.y", rows * (sizes[sizes.length - 1] as number));
       if (typeof source["description"] !== "string") bad("source.description must be text");
@@ -209,6 +227,22 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
       bad("source.kind must be spec, model, mlp or graph");
   }
 }
+
+/**
+ * What a job may ask of a worker, checked before anything is built: an expression's length, a
+ * dense objective's size (a quadratic's eigenvalues or matrix: n² doubles, n³ to rotate), a
+ * dimension, the numbers of data a job carries, and an MLP's working memory (cli/budget.ts).
+ * Anyone who can write to the Redis server can queue a job: these keep one from taking a worker's
+ * memory or its minutes.
+ */
+export const JOB_LIMITS = {
+  expression: 10_000,
+  denseDim: 2_000,
+  dim: 10_000,
+  values: 5e7,
+  bytes: 2 ** 31,
+  blobBytes: 2 ** 28,
+} as const;
 
 /** Caps on a graph a job may carry: what the ONNX reader allows a file (nn/onnx/model.ts). */
 const GRAPH_NODES = 100_000;
