@@ -2039,6 +2039,49 @@ describe("every size checked before it is allocated", () => {
   });
 });
 
+describe("long work says how long, and Ctrl-C keeps what was done", () => {
+  const bin = join(process.cwd(), "bin", "overshoot.js");
+  const interrupted = (args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string }>((done) => {
+      const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (d) => (out += d));
+      child.stderr!.on("data", (d) => {
+        err += d;
+        // Once it has said how long: Ctrl-C.
+        if (/about .* left/.test(err) && !child.killed) child.kill("SIGINT");
+      });
+      child.on("close", (code) => done({ code, out, err }));
+    });
+
+  it("run --steps 1e12: an estimate after 2 s, then Ctrl-C ends it with the CSV and the JSON whole (exit 130)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-long-"));
+    const csv = join(dir, "trace.csv");
+    const base = ["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--steps", "1e12", "--tolerance", "0"];
+    const r = await interrupted([...base, "--csv", csv]);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: step [\d,]+ of 1,000,000,000,000 \([\d.e-]+%\), \d+ s so far, about [\d,.]+ (days|years) left at [\d.]+ µs a step; Ctrl-C stops and keeps what was done\n/,
+    );
+    const stopped =
+      /stopped by Ctrl-C at step ([\d,]+) of 1,000,000,000,000: what is written holds the steps done/.exec(
+        r.err,
+      );
+    expect(stopped).not.toBeNull();
+    const last = Number(stopped![1]!.replace(/,/g, ""));
+    const rows = readFileSync(csv, "utf8").trimEnd().split("\n");
+    expect(rows).toHaveLength(last + 2); // the header, steps 0…last
+    expect(rows[rows.length - 1]!.split(",")[0]).toBe(String(last));
+    expect(r.out).toMatch(/verdict: /);
+    const j = await interrupted([...base, "--json"]);
+    expect(j.code).toBe(130);
+    const doc = JSON.parse(j.out);
+    expect(doc.trace.length).toBeGreaterThan(1000);
+    expect(doc.verdict.status).toBeDefined();
+  }, 60_000);
+});
+
 describe("one writer per --log", () => {
   const bin = join(process.cwd(), "bin", "overshoot.js");
   const long = ["train", "--data", "xor", "--lr", "0.1", "--steps", "100000000", "--log-every", "1"];

@@ -14,3 +14,79 @@ export function terminalBar(format: string): SingleBar {
     cliProgress.Presets.shades_classic,
   );
 }
+
+/** A duration for a person: "40 s", "12 min", "3.5 h", "11 days", "3,200 years". */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "forever";
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 48 * 3600) return `${Number((seconds / 3600).toPrecision(2))} h`;
+  if (seconds < 730 * 86400) return `${Math.round(seconds / 86400).toLocaleString("en-US")} days`;
+  return `${Math.round(seconds / (365.25 * 86400)).toLocaleString("en-US")} years`;
+}
+
+/**
+ * Long work of a known size (a run of N steps): silent for its first 2 s, then its estimate in one
+ * line and another every 5 s (a bar on a terminal), on standard error. Ctrl-C asks the work to stop
+ * (`stopRequested`: it ends at the next step and writes what it did), a second Ctrl-C exits at once.
+ */
+export class LongWork {
+  private readonly started = Date.now();
+  private lastLine = 0;
+  private stop = false;
+  private bar: ReturnType<typeof terminalBar> | null = null;
+  private readonly onSignal = () => {
+    if (this.stop) process.exit(130);
+    this.stop = true;
+    this.clear();
+    this.err(`overshoot: stopping at the next step (Ctrl-C again to stop at once)\n`);
+  };
+
+  constructor(
+    private readonly total: number,
+    private readonly unit: string,
+    private readonly err: (text: string) => void,
+    private readonly tty: boolean,
+  ) {
+    process.on("SIGINT", this.onSignal);
+  }
+
+  get stopRequested(): boolean {
+    return this.stop;
+  }
+
+  /** `done` units so far (cheap: call it every thousand steps). */
+  tick(done: number): void {
+    const now = Date.now();
+    const elapsed = (now - this.started) / 1000;
+    if (elapsed < 2 || done <= 0 || this.stop) return;
+    const each = elapsed / done;
+    const left = duration(each * (this.total - done));
+    if (this.tty) {
+      if (!this.bar) {
+        this.bar = terminalBar(
+          `{bar} {percentage}% | ${this.unit} {value}/{total} | about {left} left | Ctrl-C stops`,
+        );
+        this.bar.start(this.total, done, { left });
+      } else this.bar.update(done, { left });
+      return;
+    }
+    if (now - this.lastLine < 5000 && this.lastLine !== 0) return;
+    this.lastLine = now;
+    const share = (100 * done) / this.total;
+    this.err(
+      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${Number((each * 1e6).toPrecision(2))} µs a ${this.unit}; Ctrl-C stops and keeps what was done\n`,
+    );
+  }
+
+  private clear(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+
+  /** Ends the display and the Ctrl-C handling. */
+  finish(): void {
+    this.clear();
+    process.off("SIGINT", this.onSignal);
+  }
+}

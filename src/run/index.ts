@@ -13,6 +13,7 @@ export {
   type RunResult,
   run,
   runSummarized,
+  runSummarizedAsync,
   Stepper,
   type StepperState,
   type SummarizedRun,

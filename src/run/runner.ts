@@ -243,6 +243,51 @@ export function runSummarized(
   };
 }
 
+/**
+ * runSummarized that gives the event loop a turn every `yieldMs` (so a signal handler or a timer
+ * runs during a long run) and stops early once `stop()` says so: the summary and verdict are then
+ * those of the steps taken, and `stopped` is true.
+ */
+export async function runSummarizedAsync(
+  config: RunConfig,
+  onRecord: (record: StepRecord) => void,
+  control: { stop: () => boolean; yieldMs?: number },
+): Promise<SummarizedRun & { stopped: boolean }> {
+  const stepper = new Stepper(config);
+  const summary = new TraceSummary({});
+  const bound = objectiveBound(config.objective, stepper.startLoss, config.blowUp);
+  summary.bound = bound.value;
+  const yieldMs = control.yieldMs ?? 50;
+  let last = Date.now();
+  let stopped = false;
+  let n = 0;
+  for (let r = stepper.next(); r !== null; r = stepper.next()) {
+    summary.push(r);
+    onRecord(r);
+    // The clock read every 1,024 steps only: a step can take well under a microsecond.
+    if ((++n & 1023) === 0 && Date.now() - last >= yieldMs) {
+      await new Promise((ok) => setImmediate(ok));
+      last = Date.now();
+      if (control.stop()) {
+        stopped = true;
+        break;
+      }
+    }
+  }
+  const optimizer = stepper.optimizerConfig;
+  const tolerance = config.tolerance ?? 1e-10;
+  return {
+    optimizer,
+    x0: Float64Array.from(config.x0),
+    steps: config.steps,
+    tolerance,
+    bound,
+    summary,
+    verdict: judgeView(summary, { objective: config.objective, optimizer, tolerance, bound }),
+    stopped,
+  };
+}
+
 /** Runs to the end, keeping every record, and judges the trace (see `judge`). */
 export function run(config: RunConfig): RunResult {
   const trace: StepRecord[] = [];

@@ -28,14 +28,11 @@ parentPort!.on("message", async (message: WorkerRequest) => {
     }
     const f = await objective!;
     for (const i of message.cells) {
-      const result = sweepCell(
-        f,
-        startOf(job!, job!.cells[i]!),
-        job!.optimizer,
-        job!.cells[i]!,
-        i,
-        job!.criteria,
-      );
+      const x0 = startOf(job!, job!.cells[i]!);
+      // A queued job's start is checked here, where its objective is built (off the worker's main thread).
+      if (x0.length !== f.dim)
+        throw new Error(`invalid job: x0 has ${x0.length} values, the objective ${f.dim} variables`);
+      const result = sweepCell(f, x0, job!.optimizer, job!.cells[i]!, i, job!.criteria);
       parentPort!.postMessage({ type: "result", result } satisfies WorkerReply);
     }
     parentPort!.postMessage({ type: "idle" } satisfies WorkerReply);

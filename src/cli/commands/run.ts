@@ -8,7 +8,7 @@ import { summaryTable, traceTable } from "../../report/table.js";
 import { boundJson } from "../../run/divergence.js";
 import {
   type RunConfig,
-  runSummarized,
+  runSummarizedAsync,
   type SummarizedRun,
   type Verdict,
   validateRun,
@@ -43,6 +43,7 @@ import {
 } from "../flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
+import { LongWork } from "../progress.js";
 
 const MAX_GUARDED_STEPS = 1_000_000;
 
@@ -145,22 +146,33 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   }
   csvFile?.write(`${csvHeader(objective)}\n`);
   let records = 0;
-  let result: SummarizedRun;
+  let result: SummarizedRun & { stopped: boolean };
+  // A long run says how long, and Ctrl-C ends it with what was done written.
+  const work = new LongWork(steps, "step", io.err, io.isTTY && Boolean(process.stderr.isTTY));
   try {
-    result = runSummarized(runConfig, (r) => {
-      detector?.observe({ step: r.step, x: r.x, loss: r.loss, grad: r.grad, lr: r.lr ?? config.lr });
-      if (json)
-        io.out(
-          `${records === 0 ? "" : ","}\n    ${JSON.stringify(recordJson(r), null, 2).replace(/\n/g, "\n    ")}`,
-        );
-      csvFile?.write(`${csvRow(r)}\n`);
-      records++;
-    });
+    result = await runSummarizedAsync(
+      runConfig,
+      (r) => {
+        detector?.observe({ step: r.step, x: r.x, loss: r.loss, grad: r.grad, lr: r.lr ?? config.lr });
+        if (json)
+          io.out(
+            `${records === 0 ? "" : ","}\n    ${JSON.stringify(recordJson(r), null, 2).replace(/\n/g, "\n    ")}`,
+          );
+        csvFile?.write(`${csvRow(r)}\n`);
+        if ((++records & 4095) === 0) work.tick(r.step);
+      },
+      { stop: () => work.stopRequested },
+    );
   } catch (e) {
     csvFile?.abort();
     throw e;
+  } finally {
+    work.finish();
   }
   csvFile?.commit();
+  const stoppedNote = result.stopped
+    ? `overshoot: stopped by Ctrl-C at step ${result.summary.last.step.toLocaleString("en-US")} of ${steps.toLocaleString("en-US")}: what is written holds the steps done\n`
+    : "";
   if (plot !== undefined) {
     const bytes = await renderRunFigure(
       objective,
@@ -181,7 +193,8 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
         .map(([k, v]) => jsonField(k, v))
         .join(",\n")}\n}\n`,
     );
-    return 0;
+    io.err(stoppedNote);
+    return result.stopped ? 130 : 0;
   }
   io.out(
     `${describeObjective(objective)}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
@@ -194,7 +207,8 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   io.out(verdictText(result.verdict));
   if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
-  return 0;
+  io.err(stoppedNote);
+  return result.stopped ? 130 : 0;
 }
 
 /** A top-level field of a JSON object as JSON.stringify(…, null, 2) would lay it out. */

@@ -1,7 +1,6 @@
 import { availableParallelism, hostname } from "node:os";
 import { cellOptimizer } from "../../analysis/thresholds/sweep.js";
-import { buildObjective } from "../../analysis/thresholds/sweep-pool.js";
-import { fmt, plural } from "../../core/format.js";
+import { fmt } from "../../core/format.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
@@ -90,8 +89,6 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const threads = new CellThreads(concurrency);
   const blobs = new Map<string, Buffer>();
   let blobBytes = 0;
-  /** Sources already built once here (their hash → the objective's size): checked, not rebuilt. */
-  const checked = new Map<string, number>();
 
   /** The job's data by hash: from this worker's cache or from Redis, checked against its name. */
   const fetchBlobs = async (data: CellJobData) => {
@@ -145,17 +142,6 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
       try {
         cell = validateCellJob(data, blobs);
         resolveOptimizerConfig(cellOptimizer(cell.optimizer, cell.cell));
-        // The objective is built here once a source, to check it (an expression through the
-        // whitelist, the start's size) before a thread runs it.
-        let dim = checked.get(data.source);
-        if (dim === undefined) {
-          dim = (await buildObjective(cell.source)).dim;
-          checked.set(data.source, dim);
-        }
-        if (dim !== cell.x0.length)
-          throw new Error(
-            `invalid job: x0 has ${plural(cell.x0.length, "value")}, the objective ${dim} variables`,
-          );
       } catch (e) {
         throw new UnrecoverableError((e as Error).message);
       }
@@ -163,7 +149,15 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
       line(
         `start ${job.id} lr ${fmt(cell.cell.lr)}${cell.cell.momentum !== undefined ? ` momentum ${fmt(cell.cell.momentum)}` : ""}`,
       );
-      const result = await threads.run(cell, data.source);
+      // The objective is built (an expression through the whitelist) and the start checked
+      // against it on the cell's thread: the main thread stays free to renew the jobs' locks.
+      let result: Awaited<ReturnType<typeof threads.run>>;
+      try {
+        result = await threads.run(cell, data.source);
+      } catch (e) {
+        const message = (e as Error).message;
+        throw /^invalid |^unknown |^Unknown /.test(message) ? new UnrecoverableError(message) : e;
+      }
       line(`done ${job.id} ${result.status} in ${((Date.now() - started) / 1000).toFixed(2)} s`);
       return secret ? signResult(job.id!, toWire(result), secret) : toWire(result);
     },
