@@ -307,6 +307,40 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
         /made by 0\.0\.0-other: .* \(handed back 30 times: no worker of that version took it\)$/,
       );
 
+      // Data that is no cell of any version fails at once, with the reason (it was handed back forever).
+      for (const [id, data] of [
+        ["cnotacell1", 42],
+        ["cnotacell2", { version: 7 }],
+      ] as const) {
+        await queue.add("cell", data as never, { jobId: id });
+        let s = "";
+        for (let t = 0; t < 200 && s !== "failed"; t++) {
+          s = await queue.getJobState(id);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(s).toBe("failed");
+        expect((await Job.fromId(queue, id))!.failedReason).toBe(
+          "invalid job: not a sweep cell (expected version, source and cell)",
+        );
+      }
+
+      // Data that is not JSON (written into the job's hash by another client): BullMQ cannot read
+      // it and left it "active" for ever; the workers fail it with the reason.
+      const { Redis } = await import("ioredis");
+      const raw = new Redis(redis.url);
+      await queue.add("cell", { a: 1 }, { jobId: "cnotjson", delay: 1000 });
+      await raw.hset(`${PREFIX}:${CELL_QUEUE}:cnotjson`, "data", "{not json");
+      let unreadable = "";
+      for (let t = 0; t < 400 && unreadable !== "failed"; t++) {
+        unreadable = await queue.getJobState("cnotjson");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(unreadable).toBe("failed");
+      expect(await raw.hget(`${PREFIX}:${CELL_QUEUE}:cnotjson`, "failedReason")).toBe(
+        "invalid job: its data is not JSON",
+      );
+      raw.disconnect();
+
       // The same version, but an activation that does not exist, and an expression that names a
       // property of Object.prototype: each fails at the worker's check, with the reason.
       for (const [spec, reason] of [
@@ -346,7 +380,7 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
     } finally {
       await queue.close();
     }
-  }, 60_000);
+  }, 120_000);
 
   it("a silent host, a wrong password, no password, nothing listening: one line, exit 2, within the documented timeout", async () => {
     const locked = await startRedis({ password: "s3cret pass" });

@@ -34,6 +34,8 @@ export const STALLED_MS = 3000;
 const MAX_STALLED = 3;
 /** A worker of another version hands a job back for this long before anyone looks at it again. */
 const REFUSED_DELAY_MS = 10_000;
+/** How often the active jobs are searched for data BullMQ cannot read. */
+const UNREADABLE_MS = 5000;
 /** A job no worker here can run (another version's) is handed back this often, then failed. */
 const MAX_HANDBACKS = 30;
 
@@ -120,7 +122,15 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     CELL_QUEUE,
     async (job, token) => {
       const data = job.data as CellJobData;
-      if (data?.version !== version) {
+      // Not a cell of any version: failed at once with the reason (no worker could run it).
+      if (
+        data === null ||
+        typeof data !== "object" ||
+        Array.isArray(data) ||
+        typeof data.version !== "string"
+      )
+        throw new UnrecoverableError("invalid job: not a sweep cell (expected version, source and cell)");
+      if (data.version !== version) {
         // Another version's cell: its numbers could differ from what the submitter's version
         // computes. Handed back (for a worker of that version), and said why, on both sides.
         const reason = `this worker is overshoot ${version} and the cell was made by ${String(data?.version)}: run \`overshoot worker\` of version ${String(data?.version)}`;
@@ -189,6 +199,34 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
     );
     await worker.close();
   };
+  // A job whose data is not JSON cannot be read by BullMQ itself: it fails in the worker's fetch
+  // and stays "active", with no lock anyone renews, for ever. Such jobs are found here and moved
+  // to the failed set with the reason, as BullMQ's own failure would.
+  const sweepUnreadable = async () => {
+    const active = await client.lrange(`${PREFIX}:${CELL_QUEUE}:active`, 0, 999);
+    for (const id of active) {
+      const key = `${PREFIX}:${CELL_QUEUE}:${id}`;
+      const data = await client.hget(key, "data");
+      if (data === null) continue;
+      try {
+        JSON.parse(data);
+        continue;
+      } catch {
+        // unreadable: failed below
+      }
+      const now = Date.now();
+      await client
+        .multi()
+        .lrem(`${PREFIX}:${CELL_QUEUE}:active`, 0, id)
+        .del(`${key}:lock`)
+        .hset(key, "failedReason", "invalid job: its data is not JSON", "finishedOn", String(now))
+        .zadd(`${PREFIX}:${CELL_QUEUE}:failed`, now, id)
+        .exec();
+      line(`failed ${id}: invalid job: its data is not JSON`);
+    }
+  };
+  const unreadable = setInterval(() => void sweepUnreadable().catch(() => {}), UNREADABLE_MS);
+  unreadable.unref();
   const onSignal = () => void stop();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -196,6 +234,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   try {
     await worker.run();
   } finally {
+    clearInterval(unreadable);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     await threads.close();

@@ -117,7 +117,9 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     // The finished and failed ones' jobs, fetched together (not one round trip after another).
     const old = await Promise.all(
       q.jobs.map((j, k) =>
-        states[k] === "completed" || states[k] === "failed" ? Job.fromId(queue, j.id) : undefined,
+        states[k] === "completed" || states[k] === "failed"
+          ? Job.fromId(queue, j.id).catch(() => undefined)
+          : undefined,
       ),
     );
     let reused = 0;
@@ -128,6 +130,12 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
       const { id } = q.jobs[j]!;
       pending.add(id);
       const was = old[j];
+      if ((states[j] === "completed" || states[j] === "failed") && !was) {
+        // A job of this id that cannot be read back (its data overwritten): replaced by this cell.
+        await queue.remove(id).catch(() => {});
+        missing.push(q.jobs[j]!);
+        continue;
+      }
       if (states[j] === "completed" && was) {
         try {
           resultFrom(openResult(id, was.returnvalue, options.secret), cellOf(id));
@@ -210,7 +218,8 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
       }
       for (let k = 0; k < ids.length; k++) {
         if (now[k] !== "completed" && now[k] !== "failed") continue;
-        const j = await Job.fromId(queue, ids[k]!);
+        // A job whose data was overwritten with what is not JSON cannot be read back.
+        const j = await Job.fromId(queue, ids[k]!).catch(() => undefined);
         if (now[k] === "completed" && j) finish(ids[k]!, j.returnvalue);
         else if (now[k] === "failed") failed.set(ids[k]!, j?.failedReason ?? "failed");
       }
