@@ -230,6 +230,16 @@ export function runSummarized(
     summary.push(r);
     onRecord?.(r);
   }
+  return summarized(config, stepper, summary, bound);
+}
+
+/** A summarized run's result from its stepper and summary: the verdict on what was kept. */
+function summarized(
+  config: RunConfig,
+  stepper: Stepper,
+  summary: TraceSummary,
+  bound: BlowUpBound,
+): SummarizedRun {
   const optimizer = stepper.optimizerConfig;
   const tolerance = config.tolerance ?? 1e-10;
   return {
@@ -274,18 +284,7 @@ export async function runSummarizedAsync(
       }
     }
   }
-  const optimizer = stepper.optimizerConfig;
-  const tolerance = config.tolerance ?? 1e-10;
-  return {
-    optimizer,
-    x0: Float64Array.from(config.x0),
-    steps: config.steps,
-    tolerance,
-    bound,
-    summary,
-    verdict: judgeView(summary, { objective: config.objective, optimizer, tolerance, bound }),
-    stopped,
-  };
+  return { ...summarized(config, stepper, summary, bound), stopped };
 }
 
 /** Runs to the end, keeping every record, and judges the trace (see `judge`). */
