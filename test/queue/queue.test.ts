@@ -406,6 +406,16 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
           `redis://127.0.0.1:${port}`,
           /nothing is listening at redis:\/\/127\.0\.0\.1:\d+ \(connection refused\)/,
         ],
+        // A database the server does not have (it went on with database 0), and a password whose
+        // '%' starts no escape (an internal error).
+        [
+          `redis://:${encodeURIComponent("s3cret pass")}@127.0.0.1:${locked.port}/16`,
+          /has no database 16 \(a server has 16, \/0 to \/15, unless its "databases" setting says more\): pick one it has$/,
+        ],
+        [
+          `redis://:wrong%zz@127.0.0.1:${locked.port}`,
+          /^overshoot: invalid --queue: the password in redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ has a '%' that starts no escape: write a '%' of it as %25$/,
+        ],
       ];
       for (const [url, message] of cases) {
         for (const args of [

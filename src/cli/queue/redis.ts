@@ -35,6 +35,18 @@ export function parseQueueUrl(text: string): QueueUrl {
     );
   if (u.hostname === "")
     throw new CliError(`invalid --queue: ${mask(text)} names no host (redis://HOST:PORT)`);
+  for (const [part, value] of [
+    ["user", u.username],
+    ["password", u.password],
+  ] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      throw new CliError(
+        `invalid --queue: the ${part} in ${mask(text)} has a '%' that starts no escape: write a '%' of it as %25`,
+      );
+    }
+  }
   const db = u.pathname.replace(/^\//, "");
   if (db !== "" && !/^\d{1,2}$/.test(db))
     throw new CliError(
@@ -65,6 +77,8 @@ export function redisErrorLine(e: unknown, where: QueueUrl): string {
   const code = (e as { code?: string }).code;
   if (/WRONGPASS|invalid username-password/i.test(message))
     return `Redis at ${where.shown} refused the password: check the user and password in --queue (redis://USER:PASSWORD@HOST:PORT)`;
+  if (/DB index is out of range/i.test(message))
+    return `Redis at ${where.shown} has no database ${new URL(where.url).pathname.slice(1)} (a server has 16, /0 to /15, unless its "databases" setting says more): pick one it has`;
   if (/NOAUTH/i.test(message))
     return `Redis at ${where.shown} needs a password: put it in --queue (redis://:PASSWORD@HOST:PORT)`;
   if (code === "ECONNREFUSED" || /ECONNREFUSED/.test(message))
@@ -110,7 +124,16 @@ export async function preflight(where: QueueUrl): Promise<void> {
     );
   });
   try {
-    await Promise.race([client.connect().then(() => client.ping()), deadline]);
+    // The database too: a server without it (16 by default, 0–15) refuses SELECT, and ioredis
+    // would go on with database 0.
+    const db = Number(new URL(where.url).pathname.slice(1) || 0);
+    await Promise.race([
+      client
+        .connect()
+        .then(() => client.ping())
+        .then(() => (db > 0 ? client.select(db) : "OK")),
+      deadline,
+    ]);
   } catch (e) {
     throw new CliError(redisErrorLine(last ?? e, where));
   } finally {
