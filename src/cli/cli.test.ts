@@ -1992,6 +1992,23 @@ describe("every input bounded before it is read", () => {
     } finally {
       writer.kill();
     }
+    // A FIFO with no writer given where a model file must be: refused from stat, not waited on.
+    const lonely = join(dir, "model.onnx");
+    expect(spawnSync("mkfifo", [lonely]).status).toBe(0);
+    const t0 = Date.now();
+    const m = await cli([
+      "stability",
+      "--model-onnx",
+      lonely,
+      "--data",
+      join(examples, "train.csv"),
+      "--target",
+      "y",
+    ]);
+    expect(m.err).toBe(
+      `overshoot: cannot read --model-onnx ${lonely}: not a regular file (give the .onnx file torch.onnx.export wrote)\n`,
+    );
+    expect(Date.now() - t0).toBeLessThan(5000);
   });
 });
 

@@ -314,21 +314,31 @@ export function readBoundedInput(
   const refuse = (why: string) => new CliError(`cannot read ${flag} ${path}: ${why}`);
   const tooBig = (size: string) =>
     refuse(`${size}, past the ${mib(cap)} read at most (raise it with --max-input MiB)`);
+  // A file that must be one is checked before it is opened: opening a FIFO waits for its writer.
+  if (options.filesOnly && !statSync(path).isFile())
+    throw refuse(`not a regular file${options.hint ? ` (${options.hint})` : ""}`);
   const fd = openSync(path, "r");
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw refuse("it is a folder");
-    if (!st.isFile() && options.filesOnly)
-      throw refuse(`not a regular file${options.hint ? ` (${options.hint})` : ""}`);
     if (st.isFile() && st.size > cap) throw tooBig(`${st.size.toLocaleString("en-US")} bytes`);
-    const chunks: Buffer[] = [];
+    // A regular file is read into one buffer of its size (a 2 GiB model is held once); a device
+    // or FIFO a chunk at a time, to the cap.
+    const regular = st.isFile();
+    let buffer = Buffer.allocUnsafe(regular ? st.size : CHUNK);
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      const n = readSync(fd, chunk, 0, CHUNK, null);
+      if (total === buffer.length) {
+        // A regular file is read to the size it had (one being written goes on growing).
+        if (regular) break;
+        const grown = Buffer.allocUnsafe(Math.min(2 * buffer.length, cap + CHUNK));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
+      const n = readSync(fd, buffer, total, Math.min(CHUNK, buffer.length - total), null);
       if (n === 0) break;
-      const got = chunk.subarray(0, n);
       if (kind === "text") {
+        const got = buffer.subarray(total, total + n);
         const nul = got.indexOf(0);
         if (nul >= 0) throw refuse(`not text (a NUL byte at byte ${total + nul + 1})`);
         const binary = total === 0 ? binaryHead(got) : undefined;
@@ -336,9 +346,8 @@ export function readBoundedInput(
       }
       total += n;
       if (total > cap) throw tooBig(`more than ${mib(cap)}`);
-      chunks.push(got);
     }
-    return Buffer.concat(chunks, total);
+    return buffer.subarray(0, total);
   } finally {
     closeSync(fd);
   }
