@@ -288,7 +288,7 @@ const CHUNK = 1 << 20;
 const SNIFF = 1 << 16;
 
 /** Why a text input's first chunk is binary (more than 1% control bytes, at least 8), or undefined. */
-export function binaryHead(first: Uint8Array): string | undefined {
+function binaryHead(first: Uint8Array): string | undefined {
   const head = first.subarray(0, SNIFF);
   let controls = 0;
   for (const b of head) if ((b < 32 && b !== 9 && b !== 10 && b !== 12 && b !== 13) || b === 127) controls++;
@@ -299,38 +299,40 @@ export function binaryHead(first: Uint8Array): string | undefined {
 
 const mib = (n: number) => `${Number((n / 2 ** 20).toPrecision(3))} MiB`;
 
+/** Why readCapped refused an input, for its caller to put in its own words. */
+export class InputRefusal extends Error {
+  constructor(
+    readonly kind: "folder" | "not-a-file" | "not-text" | "too-big",
+    /** "it is a folder", "not a regular file", "not text (…)", or the size past the cap. */
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
 /**
- * An input file's bytes, bounded as above. `flag` names it in every refusal ("--data"); `hint`
- * follows "not a regular file" for inputs that must be files (a model needs its size known).
- * Errors of the file system keep their code for the caller's wording: only refusals are CliErrors.
+ * A file's bytes, bounded as above: at most `cap` bytes, a text input refused at the first chunk
+ * that shows it binary, a file that must be a regular one (`filesOnly`) checked before it is
+ * opened (opening a FIFO waits for its writer). Refusals are InputRefusals; errors of the file
+ * system keep their code.
  */
-export function readBoundedInput(
-  path: string,
-  flag: string,
-  kind: "text" | "binary",
-  options: { hint?: string; filesOnly?: boolean } = {},
-): Buffer {
-  const cap = inputCap(kind);
-  const refuse = (why: string) => new CliError(`cannot read ${flag} ${path}: ${why}`);
-  const tooBig = (size: string) =>
-    refuse(`${size}, past the ${mib(cap)} read at most (raise it with --max-input MiB)`);
-  // A file that must be one is checked before it is opened: opening a FIFO waits for its writer.
-  if (options.filesOnly && !statSync(path).isFile())
-    throw refuse(`not a regular file${options.hint ? ` (${options.hint})` : ""}`);
+export function readCapped(path: string, kind: "text" | "binary", cap: number, filesOnly = false): Buffer {
+  if (filesOnly && !statSync(path).isFile()) throw new InputRefusal("not-a-file", "not a regular file");
   const fd = openSync(path, "r");
   try {
     const st = fstatSync(fd);
-    if (st.isDirectory()) throw refuse("it is a folder");
-    if (st.isFile() && st.size > cap) throw tooBig(`${st.size.toLocaleString("en-US")} bytes`);
-    // A regular file is read into one buffer of its size (a 2 GiB model is held once); a device
-    // or FIFO a chunk at a time, to the cap.
-    const regular = st.isFile();
-    let buffer = Buffer.allocUnsafe(regular ? st.size : CHUNK);
+    if (st.isDirectory()) throw new InputRefusal("folder", "it is a folder");
+    if (st.isFile() && st.size > cap)
+      throw new InputRefusal("too-big", `${st.size.toLocaleString("en-US")} bytes`);
+    // A regular file is read into one buffer of its size (a 2 GiB model is held once); a device,
+    // a FIFO or a file that does not know its size (/proc) a chunk at a time, to the cap.
+    const sized = st.isFile() && st.size > 0;
+    let buffer = Buffer.allocUnsafe(sized ? st.size : CHUNK);
     let total = 0;
     for (;;) {
       if (total === buffer.length) {
         // A regular file is read to the size it had (one being written goes on growing).
-        if (regular) break;
+        if (sized) break;
         const grown = Buffer.allocUnsafe(Math.min(2 * buffer.length, cap + CHUNK));
         buffer.copy(grown, 0, 0, total);
         buffer = grown;
@@ -340,16 +342,42 @@ export function readBoundedInput(
       if (kind === "text") {
         const got = buffer.subarray(total, total + n);
         const nul = got.indexOf(0);
-        if (nul >= 0) throw refuse(`not text (a NUL byte at byte ${total + nul + 1})`);
+        if (nul >= 0) throw new InputRefusal("not-text", `not text (a NUL byte at byte ${total + nul + 1})`);
         const binary = total === 0 ? binaryHead(got) : undefined;
-        if (binary) throw refuse(binary);
+        if (binary) throw new InputRefusal("not-text", binary);
       }
       total += n;
-      if (total > cap) throw tooBig(`more than ${mib(cap)}`);
+      if (total > cap) throw new InputRefusal("too-big", `more than ${mib(cap)}`);
     }
     return buffer.subarray(0, total);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * An input file's bytes (readCapped at this command's cap), every refusal one line naming the
+ * flag ("--data"); `hint` follows "not a regular file". Errors of the file system keep their code
+ * for the caller's wording.
+ */
+export function readBoundedInput(
+  path: string,
+  flag: string,
+  kind: "text" | "binary",
+  options: { hint?: string; filesOnly?: boolean } = {},
+): Buffer {
+  const cap = inputCap(kind);
+  try {
+    return readCapped(path, kind, cap, options.filesOnly);
+  } catch (e) {
+    if (!(e instanceof InputRefusal)) throw e;
+    const why =
+      e.kind === "too-big"
+        ? `${e.detail}, past the ${mib(cap)} read at most (raise it with --max-input MiB)`
+        : e.kind === "not-a-file" && options.hint
+          ? `${e.detail} (${options.hint})`
+          : e.detail;
+    throw new CliError(`cannot read ${flag} ${path}: ${why}`);
   }
 }
 

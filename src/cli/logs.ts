@@ -1,11 +1,10 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { LogRecord } from "../analysis/diagnosis/diagnose.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { plural } from "../core/format.js";
 import { parseCsv } from "../objectives/table.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
 import { CliError } from "./errors.js";
-import { binaryHead, inputCap, MAX_TEXT_INPUT } from "./files.js";
+import { InputRefusal, inputCap, MAX_TEXT_INPUT, readCapped } from "./files.js";
 
 /**
  * Reads what `diagnose` is given: an `overshoot run --json` result, an `overshoot train --log`
@@ -29,7 +28,6 @@ export interface Log {
 }
 
 export const MAX_LOG_BYTES = MAX_TEXT_INPUT;
-const CHUNK = 1 << 20;
 
 export function readLog(path: string, maxBytes = inputCap("text")): Log {
   const text = readText(path, maxBytes);
@@ -54,46 +52,21 @@ export function readLog(path: string, maxBytes = inputCap("text")): Log {
   return fromCsv(text, path);
 }
 
-/** The file's text, read a chunk at a time: refused past the cap or at the first NUL byte. */
+/** The file's text (readCapped): refused past the cap or as soon as it shows itself binary. */
 function readText(path: string, maxBytes: number): string {
-  let fd: number;
   try {
-    fd = openSync(path, "r");
+    return readCapped(path, "text", maxBytes).toString("utf8");
   } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    if (fstatSync(fd).isDirectory()) throw new CliError(`cannot read ${path}: it is a folder`);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK);
-      let n: number;
-      try {
-        n = readSync(fd, chunk, 0, CHUNK, null);
-      } catch (e) {
-        throw new CliError(
-          `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
-      if (n === 0) break;
-      const nul = chunk.subarray(0, n).indexOf(0);
-      if (nul >= 0)
-        throw new CliError(
-          `invalid log: ${path} is not text (a NUL byte at byte ${total + nul + 1}); give a JSON lines or CSV log`,
-        );
-      const binary = total === 0 ? binaryHead(chunk.subarray(0, n)) : undefined;
-      if (binary) throw new CliError(`invalid log: ${path} is ${binary}; give a JSON lines or CSV log`);
-      total += n;
-      if (total > maxBytes)
+    if (e instanceof InputRefusal) {
+      if (e.kind === "not-text")
+        throw new CliError(`invalid log: ${path} is ${e.detail}; give a JSON lines or CSV log`);
+      if (e.kind === "too-big")
         throw new CliError(
           `invalid log: ${path} is larger than ${fmtBytes(maxBytes)}; diagnose its last part (tail -n 100000 ${path} > last.log, with the CSV header line first), or raise the limit with --max-input MiB`,
         );
-      chunks.push(chunk.subarray(0, n));
+      throw new CliError(`cannot read ${path}: ${e.detail}`);
     }
-    return Buffer.concat(chunks, total).toString("utf8");
-  } finally {
-    closeSync(fd);
+    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
