@@ -59,8 +59,12 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
         );
       note(`sweep ${name}: reattaching`);
     }
-    for (const [hash, bytes] of q.blobs)
-      await client.set(`${PREFIX}:blob:${hash}`, bytes, "EX", BLOB_SECONDS);
+    // The sweep's data beside its jobs (again after a Redis that lost it).
+    const putBlobs = async () => {
+      for (const [hash, bytes] of q.blobs)
+        await client.set(`${PREFIX}:blob:${hash}`, bytes, "EX", BLOB_SECONDS);
+    };
+    await putBlobs();
 
     // Events from a second before now: the completions of cells queued below cannot be missed.
     const [seconds, micros] = await client.time();
@@ -79,20 +83,26 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
     let lastDone = Date.now();
     let started = false;
     const cellOf = (id: string) => job.cells[indexOf.get(id)![0]!]!;
-    const finish = (id: string, value: unknown) => {
-      if (!pending.has(id)) return;
-      let result: CellResult;
-      try {
-        result = resultFrom(openResult(id, value, options.secret), cellOf(id));
-      } catch (e) {
-        failed.set(id, `it came back as ${(e as Error).message}`);
-        return;
-      }
+    /** A returned value as its cell's result: its signature and every field checked (throws). */
+    const resultOf = (id: string, value: unknown) =>
+      resultFrom(openResult(id, value, options.secret), cellOf(id));
+    const settle = (id: string, result: CellResult) => {
       pending.delete(id);
       results.set(id, result);
       done += indexOf.get(id)!.length;
       lastDone = Date.now();
       if (started) options.onProgress?.(done, total);
+    };
+    const finish = (id: string, value: unknown) => {
+      if (!pending.has(id)) return;
+      let result: CellResult;
+      try {
+        result = resultOf(id, value);
+      } catch (e) {
+        failed.set(id, `it came back as ${(e as Error).message}`);
+        return;
+      }
+      settle(id, result);
     };
     const refusals = new Set<string>();
     events.on("completed", ({ jobId, returnvalue }) => {
@@ -137,8 +147,9 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
         continue;
       }
       if (states[j] === "completed" && was) {
+        let result: CellResult;
         try {
-          resultFrom(openResult(id, was.returnvalue, options.secret), cellOf(id));
+          result = resultOf(id, was.returnvalue);
         } catch (e) {
           // A stored result that does not hold is computed again.
           note(
@@ -148,7 +159,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
           missing.push(q.jobs[j]!);
           continue;
         }
-        finish(id, was.returnvalue);
+        settle(id, result);
         reused += indexOf.get(id)!.length;
         continue;
       }
@@ -210,8 +221,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
           `the queue lost ${plural(lost.length, "cell")} of this sweep (Redis restarted without its data, or was flushed): queued again`,
         );
         await client.set(nameKey, q.sweepHash, "NX");
-        for (const [hash, bytes] of q.blobs)
-          await client.set(`${PREFIX}:blob:${hash}`, bytes, "EX", BLOB_SECONDS);
+        await putBlobs();
         const byId = new Map(q.jobs.map((j) => [j.id, j]));
         await add(lost.map((id) => byId.get(id)!));
         lastDone = Date.now();
