@@ -87,7 +87,7 @@ export async function workerCommand(argv: readonly string[], io: Io): Promise<nu
   const { Worker, DelayedError, UnrecoverableError } = await import("bullmq");
   const line = (t: string) => io.out(`${t}\n`);
   const lines = stateLines(where, (t) => io.err(`overshoot worker: ${t}\n`));
-  const client = await connection(where, () => {}, lines);
+  const client = await connection(where, lines);
   const threads = new CellThreads(concurrency);
   const blobs = new Map<string, Buffer>();
   let blobBytes = 0;

@@ -13,6 +13,8 @@ export interface QueueUrl {
   readonly url: string;
   /** The URL with any password replaced by ***, for messages. */
   readonly shown: string;
+  /** The database it names (/N; 0 when none). */
+  readonly db: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export function parseQueueUrl(text: string): QueueUrl {
     throw new CliError(
       `invalid --queue: database '${db}' in ${mask(text)} is not a number (redis://HOST:PORT/0)`,
     );
-  return { url: text, shown: mask(text) };
+  return { url: text, shown: mask(text), db: db === "" ? 0 : Number(db) };
 }
 
 function mask(text: string): string {
@@ -78,7 +80,7 @@ export function redisErrorLine(e: unknown, where: QueueUrl): string {
   if (/WRONGPASS|invalid username-password/i.test(message))
     return `Redis at ${where.shown} refused the password: check the user and password in --queue (redis://USER:PASSWORD@HOST:PORT)`;
   if (/DB index is out of range/i.test(message))
-    return `Redis at ${where.shown} has no database ${new URL(where.url).pathname.slice(1)} (a server has 16, /0 to /15, unless its "databases" setting says more): pick one it has`;
+    return `Redis at ${where.shown} has no database ${where.db} (a server has 16, /0 to /15, unless its "databases" setting says more): pick one it has`;
   if (/NOAUTH/i.test(message))
     return `Redis at ${where.shown} needs a password: put it in --queue (redis://:PASSWORD@HOST:PORT)`;
   if (code === "ECONNREFUSED" || /ECONNREFUSED/.test(message))
@@ -126,7 +128,7 @@ export async function preflight(where: QueueUrl): Promise<void> {
   try {
     // The database too: a server without it (16 by default, 0–15) refuses SELECT, and ioredis
     // would go on with database 0.
-    const db = Number(new URL(where.url).pathname.slice(1) || 0);
+    const { db } = where;
     await Promise.race([
       client
         .connect()
@@ -162,11 +164,7 @@ export function stateLines(where: QueueUrl, print: (line: string) => void) {
 }
 
 /** A BullMQ connection for long work: retries forever (a worker outlives a Redis restart), its errors said once a state (stateLines). */
-export async function connection(
-  where: QueueUrl,
-  onError: (line: string) => void,
-  lines: ReturnType<typeof stateLines> = stateLines(where, onError),
-) {
+export async function connection(where: QueueUrl, lines: ReturnType<typeof stateLines>) {
   const { Redis } = await import("ioredis");
   const client = new Redis(where.url, { maxRetriesPerRequest: null });
   client.on("error", lines.error);

@@ -4,7 +4,7 @@ import type { SweepJob } from "../../analysis/thresholds/sweep-pool.js";
 import { plural } from "../../core/format.js";
 import { CliError } from "../errors.js";
 import { type CellJobData, queuedCells } from "./cell-job.js";
-import { CELL_QUEUE, connection, PREFIX, type QueueUrl } from "./redis.js";
+import { CELL_QUEUE, connection, PREFIX, type QueueUrl, stateLines } from "./redis.js";
 import { fromWire } from "./wire.js";
 
 /** Blobs (a sweep's data) are kept a week after the last sweep that used them. */
@@ -42,7 +42,7 @@ export async function runQueuedSweep(job: SweepJob, options: QueuedSweepOptions)
   const q = queuedCells(job, options.version);
   const name = options.name ?? q.sweepHash.slice(0, 12);
   const total = job.cells.length;
-  const client = await connection(where, note);
+  const client = await connection(where, stateLines(where, note));
   const queue = new Queue(CELL_QUEUE, { connection: client, prefix: PREFIX });
   // Its connection's errors are the client's, said once a state by connection(): BullMQ would
   // print each retry's stack.
