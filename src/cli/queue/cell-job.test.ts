@@ -28,11 +28,12 @@ const source: ObjectiveSource = {
 };
 const dim = model.graph.initializers.reduce((s, i) => s + i.values.length, 0);
 
-function job(src: unknown) {
+/** A thunk validating the job of one cell on `src` from `x0` (the layernorm net's size by default). */
+function job(src: unknown, x0: number[] = new Array(dim).fill(0.1)) {
   const q = queuedCells(
     {
       source: src as ObjectiveSource,
-      x0: new Array(dim).fill(0.1),
+      x0,
       optimizer: { name: "sgd" },
       cells: [{ lr: 0.1 }],
       criteria: { horizon: 10 },
@@ -72,19 +73,7 @@ describe("graph networks as queue jobs", () => {
 });
 
 describe("what a job may ask of a worker", () => {
-  const cellOf = (src: unknown, x0: number[] = [1]) => {
-    const q = queuedCells(
-      {
-        source: src as ObjectiveSource,
-        x0,
-        optimizer: { name: "sgd" },
-        cells: [{ lr: 0.1 }],
-        criteria: { horizon: 10 },
-      } as never,
-      "test",
-    );
-    return () => validateCellJob(q.jobs[0]!.data, q.blobs);
-  };
+  const cellOf = (src: unknown, x0: number[] = [1]) => job(src, x0);
 
   it("a quadratic of 30,000 eigenvalues (a dense 30,000² matrix, 7 GB) is refused before it is built; 2,000 pass", () => {
     const spec = (n: number) => ({
