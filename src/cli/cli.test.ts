@@ -2097,6 +2097,59 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     expect(doc.trace.length).toBeGreaterThan(1000);
     expect(doc.verdict.status).toBeDefined();
   }, 60_000);
+
+  it("train --steps 1e8: an estimate, then Ctrl-C ends it at a recorded step with its checkpoint, and --resume goes on bit for bit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-long-train-"));
+    const ckpt = join(dir, "c.json");
+    const base = [
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "60",
+      "--hidden",
+      "6",
+      "--lr",
+      "0.1",
+      "--log-every",
+      "1000000",
+    ];
+    const r = await interrupted([...base, "--steps", "1e8", "--checkpoint", ckpt, "--json"]);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: step [\d,]+ of 100,000,000 \([\d.e-]+%\), \d+ s so far, about [\d,.]+ (min|h|days) left at [\d.]+ µs a step; Ctrl-C stops and keeps what was done\n/,
+    );
+    const doc = JSON.parse(r.out);
+    const at = doc.result.stoppedAt as number;
+    expect(at).toBeGreaterThan(100);
+    expect(doc.result.status).toBe("finished");
+    // The stop is a record (step 0 and the last), with the rows evaluated, and the checkpoint's step.
+    expect(doc.records.map((x: { step: number }) => x.step)).toEqual([0, at]);
+    expect(doc.records[1].trainLoss).toBeLessThan(doc.records[0].trainLoss);
+    expect(JSON.parse(readFileSync(ckpt, "utf8")).step).toBe(at);
+    expect(r.err).toContain(
+      `stopped by Ctrl-C at step ${at.toLocaleString("en-US")} of 100,000,000: what is written holds the steps done (--resume ${ckpt} goes on from there)`,
+    );
+    // Resumed to 50 steps past the stop: the same weights, to the bit, as a run straight there.
+    const resumed = await cli([
+      ...base,
+      "--steps",
+      String(at + 50),
+      "--resume",
+      ckpt,
+      "--save-weights",
+      join(dir, "r.json"),
+      "--json",
+    ]);
+    const straight = await cli([...base, "--steps", String(at + 50), "--save-weights", join(dir, "s.json")]);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.out).records[0].step).toBe(at);
+    expect(readFileSync(join(dir, "r.json"), "utf8")).toBe(readFileSync(join(dir, "s.json"), "utf8"));
+    // In text, the verdict says it was stopped.
+    const text = await interrupted([...base, "--steps", "1e8"]);
+    expect(text.code).toBe(130);
+    expect(text.out).toMatch(/verdict: stopped by Ctrl-C at step [\d,]+ of 100,000,000: /);
+  }, 90_000);
 });
 
 describe("one writer per --log", () => {

@@ -47,6 +47,8 @@ export class LongWork {
     private readonly unit: string,
     private readonly err: (text: string) => void,
     private readonly tty: boolean,
+    /** display: false — only Ctrl-C is handled (the caller shows progress its own way). */
+    private readonly options: { readonly display?: boolean } = {},
   ) {
     process.on("SIGINT", this.onSignal);
   }
@@ -59,7 +61,7 @@ export class LongWork {
   tick(done: number): void {
     const now = Date.now();
     const elapsed = (now - this.started) / 1000;
-    if (elapsed < 2 || done <= 0 || this.stop) return;
+    if (elapsed < 2 || done <= 0 || this.stop || this.options.display === false) return;
     const each = elapsed / done;
     const left = duration(each * (this.total - done));
     if (this.tty) {

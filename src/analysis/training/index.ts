@@ -10,7 +10,9 @@ export {
 export { type GuardedResult, type GuardOptions, guardedRun, type Intervention } from "./guard.js";
 export {
   finalTrainingLoss,
+  isPause,
   type TrainConfig,
+  type TrainPause,
   type TrainRecord,
   type TrainResult,
   train,

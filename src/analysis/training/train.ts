@@ -68,6 +68,18 @@ export interface TrainConfig {
   readonly includeWeights?: boolean;
   /** Called after every step's gradient (for a progress bar). */
   readonly onStep?: (step: number, loss: number) => void;
+  /**
+   * Asked before each step after the first: true makes this step the run's last (recorded and
+   * checkpointed like the planned last one); the result then carries `stoppedAt`. Ctrl-C in the
+   * CLI.
+   */
+  readonly stop?: () => boolean;
+  /**
+   * Yield a `TrainPause` when this many milliseconds have passed since the last yield, so that a
+   * caller driving the generator can give the event loop a turn (a signal handler, a timer)
+   * between records that are far apart. Off by default.
+   */
+  readonly pauseEveryMs?: number;
   /** The blow-up bound's factor (run/divergence.ts; default 10⁶). */
   readonly blowUp?: number;
   /**
@@ -133,6 +145,14 @@ export interface TrainCheckpoint {
   readonly sampler?: SamplerState;
 }
 
+/** Yielded between records when `pauseEveryMs` is set: no record, a turn for the caller. */
+export interface TrainPause {
+  readonly pause: true;
+  readonly step: number;
+}
+
+export const isPause = (r: TrainRecord | TrainPause): r is TrainPause => "pause" in r;
+
 export interface TrainResult {
   readonly interventions: readonly Intervention[];
   readonly theta: Float64Array;
@@ -148,9 +168,16 @@ export interface TrainResult {
   readonly stepsPerEpoch: number;
   /** The run's blow-up bound: 10⁶ (blowUp) × max(|loss at the start|, the trivial baseline). */
   readonly bound: BlowUpBound;
+  /** The step the run was stopped at by `stop` (its last record), when it was. */
+  readonly stoppedAt?: number;
 }
 
-export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult, undefined> {
+/** Without `pauseEveryMs` every value yielded is a record. */
+export function train(
+  config: TrainConfig & { readonly pauseEveryMs?: undefined },
+): Generator<TrainRecord, TrainResult, undefined>;
+export function train(config: TrainConfig): Generator<TrainRecord | TrainPause, TrainResult, undefined>;
+export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause, TrainResult, undefined> {
   const { objective: f, train: data } = config;
   const n = f.dim;
   const batch = config.batchSize ?? data.rows;
@@ -205,12 +232,16 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
   // The inactive fractions at the run's first measurement, the reference of a collapse.
   let startInactive: number[] | null = null;
   let step = config.resume?.step ?? 0;
+  const firstStep = step;
+  let stoppedAt: number | undefined;
+  let lastYield = Date.now();
   for (; step <= config.steps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
+    const stopping = step > firstStep && config.stop?.() === true;
     // A checkpoint of this step holds the sampler as it is before this step's batch is drawn.
     const checkpointDue =
       config.onCheckpoint !== undefined &&
-      (step === config.steps || (step > 0 && step % (config.checkpointEvery ?? 100) === 0));
+      (step === config.steps || stopping || (step > 0 && step % (config.checkpointEvery ?? 100) === 0));
     const samplerState = checkpointDue && sampler ? sampler.save() : undefined;
     const loss = sampler ? f.gradientOn(theta, g, sampler.next()) : f.gradient(theta, g);
     let s = 0;
@@ -222,12 +253,12 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     const finite = diverged !== "nonfinite" && (diverged === null || config.runPastBound === true);
     const state = detector.observe({ step, x: theta, loss, grad: g, lr: lrAt(step) });
     if (!warnedBefore && detector.detection.firstWarningStep !== null) config.onWarning?.(detector.detection);
-    const last = step === config.steps || !finite;
+    const last = step === config.steps || stopping || !finite;
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
     const fullBatch = batch === data.rows;
     const recordDue =
-      step % config.logEvery === 0 || last || measureAt(step) || (endOfEpoch && batch < data.rows);
-    const rowsDue = recordDue && (fullBatch || step === 0 || endOfEpoch || last);
+      step % config.logEvery === 0 || step === firstStep || last || measureAt(step) || (endOfEpoch && batch < data.rows);
+    const rowsDue = recordDue && (fullBatch || step === firstStep || endOfEpoch || last);
     // The hidden units' inactive fractions over every row, where a record evaluates the rows —
     // and, guarded full-batch, at every rollback point too (a forward pass beside the step's
     // own): a collapse of a layer (diagnosis/units.ts) is rolled back like a divergence, before a
@@ -353,6 +384,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
       }
       sinceRecord.sum = 0;
       sinceRecord.count = 0;
+      lastYield = Date.now();
       yield record as unknown as TrainRecord;
     }
     if (!finite)
@@ -374,8 +406,9 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
         ...(samplerState ? { sampler: samplerState } : {}),
       });
     // The last step is always checkpointed (a finite state: a non-finite end returned above).
-    if (step === config.steps) {
+    if (step === config.steps || stopping) {
       if (checkpointDue) checkpoint();
+      if (stopping) stoppedAt = step;
       break;
     }
     if (keepDue && state !== "diverging")
@@ -387,6 +420,10 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
     opt.step(theta, g);
     round();
+    if (config.pauseEveryMs !== undefined && Date.now() - lastYield >= config.pauseEveryMs) {
+      lastYield = Date.now();
+      yield { pause: true, step };
+    }
   }
   return {
     theta,
@@ -396,6 +433,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord, TrainResult,
     atStep: null,
     stepsPerEpoch,
     bound,
+    ...(stoppedAt !== undefined ? { stoppedAt } : {}),
   };
 }
 
@@ -420,7 +458,7 @@ export function trainToEnd(config: TrainConfig): { records: TrainRecord[]; resul
   const records: TrainRecord[] = [];
   const it = train(config);
   let r = it.next();
-  for (; !r.done; r = it.next()) records.push(r.value);
+  for (; !r.done; r = it.next()) if (!isPause(r.value)) records.push(r.value);
   return { records, result: r.value };
 }
 

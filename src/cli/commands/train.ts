@@ -1,6 +1,7 @@
 import { UnitsWatch } from "../../analysis/diagnosis/units.js";
 import { trainOutcome } from "../../analysis/training/outcome.js";
 import {
+  isPause,
   type TrainCheckpoint,
   type TrainRecord,
   type TrainResult,
@@ -42,7 +43,7 @@ import { graphNetworkFromFlags } from "../graph-network.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
-import { terminalBar } from "../progress.js";
+import { LongWork, terminalBar } from "../progress.js";
 import { unknownMessage } from "../suggest.js";
 
 /** Records --json and --report hold in memory; past it they are refused before the run. */
@@ -277,6 +278,10 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   let endLoss = Number.NaN;
   const units = new UnitsWatch();
   let result: TrainResult;
+  // A long run says how long (the bar does on a terminal), and Ctrl-C ends it at the next step
+  // with its records, report, weights and checkpoint written as for a run that ended.
+  const work = new LongWork(steps, "step", io.err, false, { display: bar === null });
+  let lastStep = 0;
   try {
     const it = train({
       objective,
@@ -303,16 +308,20 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       ...(resume ? { resume } : {}),
       // The warning the moment it fires, on stderr so a --json stdout stays clean.
       onWarning: (d) => io.err(`overshoot: warning at step ${d.firstWarningStep}: diverging — ${d.reason}\n`),
-      ...(bar
-        ? {
-            onStep: (step: number, loss: number) =>
-              bar.update(step, {
-                loss: fmt(loss),
-                sharpness: Number.isNaN(lastSharpness) ? "—" : fmt(lastSharpness),
-                epoch: Math.floor(step / stepsPerEpoch),
-              }),
+      onStep: bar
+        ? (step: number, loss: number) => {
+            lastStep = step;
+            bar.update(step, {
+              loss: fmt(loss),
+              sharpness: Number.isNaN(lastSharpness) ? "—" : fmt(lastSharpness),
+              epoch: Math.floor(step / stepsPerEpoch),
+            });
           }
-        : {}),
+        : (step: number) => {
+            lastStep = step;
+          },
+      stop: () => work.stopRequested,
+      pauseEveryMs: 50,
     });
     for (;;) {
       const next = it.next();
@@ -321,6 +330,12 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         break;
       }
       const r = next.value;
+      if (isPause(r)) {
+        work.tick(lastStep);
+        await new Promise((ok) => setImmediate(ok));
+        continue;
+      }
+      work.tick(lastStep);
       if (keep) records.push(r);
       if (!r.intervention) last = r;
       if (!r.intervention && r.trainLoss !== undefined) {
@@ -343,6 +358,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   } finally {
+    work.finish();
     log?.close();
     bar?.stop();
   }
@@ -372,7 +388,11 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     }),
     lr: config.lr,
   });
-  const verdict = `${outcome.reason}${outcome.fix ? `; ${outcome.fix}` : ""}.`;
+  const stopped =
+    result.stoppedAt !== undefined
+      ? `stopped by Ctrl-C at step ${result.stoppedAt.toLocaleString("en-US")} of ${steps.toLocaleString("en-US")}: `
+      : "";
+  const verdict = `${stopped}${outcome.reason}${outcome.fix ? `; ${outcome.fix}` : ""}.`;
   if (reportPath !== undefined) {
     const settings = [
       `model: ${network.text}`,
@@ -384,13 +404,19 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   }
   if (json) {
     io.out(
-      `${JSON.stringify({ model: network.json, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep, outcome, bound: boundJson(result.bound), baseline: objective.baseline ?? null }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
+      `${JSON.stringify({ model: network.json, data: data.describe, optimizer: config, steps, stepsPerEpoch, records, result: { status: result.status, atStep: result.atStep, ...(result.stoppedAt !== undefined ? { stoppedAt: result.stoppedAt } : {}), outcome, bound: boundJson(result.bound), baseline: objective.baseline ?? null }, detection: result.detection, ...(flags["guard"] ? { guard: { interventions: result.interventions } } : {}) }, finiteOrName, 2)}\n`,
     );
   } else {
     io.out(`\nverdict: ${verdict}\n`);
     if (saveTo !== undefined) io.out(`wrote ${saveTo}\n`);
     if (reportPath !== undefined) io.out(`wrote ${reportPath}\n`);
     if (logPath !== undefined) io.out(`wrote ${logPath}\n`);
+  }
+  if (result.stoppedAt !== undefined) {
+    io.err(
+      `overshoot: stopped by Ctrl-C at step ${result.stoppedAt.toLocaleString("en-US")} of ${steps.toLocaleString("en-US")}: what is written holds the steps done${checkpointPath !== undefined ? ` (--resume ${checkpointPath} goes on from there)` : ""}\n`,
+    );
+    return 130;
   }
   return 0;
 }

@@ -1,0 +1,120 @@
+// The detector and the guard on the labelled zoo of network runs (issue 12), for `npm run bench`.
+//
+// 1. The detector replayed over every stored run of the labelled sets (test/zoo/labelled.ts): the
+//    zoo it was chosen on, and runs made by PyTorch it was judged on; per label how often it
+//    warned, and for runs that diverged how many steps before they passed the blow-up bound.
+// 2. The guard, live: every run of every net with at most 20,000 parameters trained again with
+//    `train`'s guard on — rollbacks on runs that would have trained, and whether each run that
+//    overflowed without it ended finite and below its start with it.
+import { readFileSync } from "node:fs";
+import { endsBelowStart, judgeSet, labelledSet, type SetName } from "../test/zoo/labelled.js";
+import { buildNet, guardedZooRun, ZOO_HOLDOUT, ZOO_NETS } from "../test/zoo/nets.js";
+
+interface ZooRun {
+  multiple: number;
+  lr: number;
+  label: string;
+  nonfiniteStep: number | null;
+  loss: (number | string)[];
+  curvature: (number | string)[];
+}
+interface Zoo {
+  horizon: number;
+  nets: { id: string; parameters: number; runs: ZooRun[] }[];
+}
+const read = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../test/zoo/__golden__/${name}`, import.meta.url), "utf8")) as Zoo;
+const LABELS = ["no-rise", "edge-of-stability", "catapult", "failed", "diverged"];
+
+const STATES = ["stable", "edge-of-stability", "catapult", "diverging"];
+const LABELS_ALL = ["no-rise", "edge-of-stability", "catapult", "stalled", "failed", "diverged"];
+const spread = (xs: readonly number[]) => {
+  if (xs.length === 0) return "—";
+  const s = [...xs].sort((a, b) => a - b);
+  return `median ${s[s.length >> 1]}, min ${s[0]}, max ${s[s.length - 1]}`;
+};
+
+/**
+ * The confusion table of the detector on a labelled set (test/zoo/labelled.ts: diverged = past
+ * 10⁶ × max(start, baseline) or non-finite), per kind of run: for each label, how many runs the
+ * detector warned about, and for diverged runs how many strictly before the step they diverged,
+ * with the lead times to that step and (where the run went on to overflow) to the first non-finite
+ * value.
+ */
+function detectorTable(name: string, set: SetName): void {
+  const judged = judgeSet(labelledSet(set));
+  console.log(
+    `\n${name}: ${judged.length} runs — warned (final state) per label; diverged = past the blow-up bound or non-finite`,
+  );
+  console.log(
+    `  ${"kind".padEnd(14)} ${"label".padEnd(18)} ${"runs".padStart(5)} ${"warned".padStart(7)} ${"in time".padStart(8)}   ${STATES.map((s) => s.padStart(19)).join("")}`,
+  );
+  for (const kind of [...new Set(judged.map((j) => j.run.kind))])
+    for (const label of LABELS_ALL) {
+      const rows = judged.filter((j) => j.run.kind === kind && j.run.label === label);
+      if (rows.length === 0) continue;
+      const warned = rows.filter((j) => j.replay.detection.firstWarningStep !== null).length;
+      const inTime = rows.filter((j) => j.lead !== null).length;
+      const states = STATES.map((st) =>
+        String(rows.filter((j) => j.replay.detection.state === st).length).padStart(19),
+      );
+      console.log(
+        `  ${kind.padEnd(14)} ${label.padEnd(18)} ${String(rows.length).padStart(5)} ${String(warned).padStart(7)} ${(label === "diverged" ? String(inTime) : "").padStart(8)}   ${states.join("")}`,
+      );
+    }
+  const falseAlarms = judged.filter(
+    (j) => endsBelowStart(j.run) && j.replay.detection.firstWarningStep !== null,
+  );
+  const diverged = judged.filter((j) => j.run.divergedStep !== null);
+  const leads = diverged.flatMap((j) => (j.lead !== null ? [j.lead] : []));
+  const toNonfinite = diverged.flatMap((j) =>
+    j.run.nonfiniteStep !== null &&
+    j.replay.detection.firstWarningStep !== null &&
+    j.replay.detection.firstWarningStep < j.run.nonfiniteStep
+      ? [j.run.nonfiniteStep - j.replay.detection.firstWarningStep]
+      : [],
+  );
+  console.log(
+    `  warnings on runs that ended below their start: ${falseAlarms.length} of ${judged.filter((j) => endsBelowStart(j.run)).length}${falseAlarms.length ? ` (${falseAlarms.map((j) => `${j.run.id}, ${j.run.label}, peak ×${j.run.peakRatio.toPrecision(3)}`).join("; ")})` : ""}`,
+  );
+  console.log(
+    `  diverged runs warned strictly before they diverged: ${leads.length} of ${diverged.length}; lead in steps ${spread(leads)}${toNonfinite.length ? `; to the first non-finite value ${spread(toNonfinite)}` : ""}`,
+  );
+}
+
+function guardTable(name: string, zoo: Zoo, nets: typeof ZOO_NETS): void {
+  const rows = new Map<string, { runs: number; rolledBack: number; rescued: number }>();
+  let skipped = 0;
+  const t0 = performance.now();
+  for (const net of zoo.nets) {
+    if (net.parameters > 20_000) {
+      skipped += net.runs.length;
+      continue;
+    }
+    const built = buildNet(nets.find((n) => n.id === net.id)!);
+    for (const run of net.runs) {
+      const { result, finalLoss: last } = guardedZooRun(built, run.lr, zoo.horizon);
+      const row = rows.get(run.label) ?? { runs: 0, rolledBack: 0, rescued: 0 };
+      row.runs++;
+      if (result.interventions.length > 0) row.rolledBack++;
+      if (Number.isFinite(last) && last < Number(run.loss[0])) row.rescued++;
+      rows.set(run.label, row);
+    }
+  }
+  console.log(
+    `\n${name}: the guard live (train --guard, full batch, ${zoo.horizon} steps; ${skipped} runs of nets over 20,000 parameters left out; ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+  );
+  console.log(
+    `  ${"label".padEnd(18)} ${"runs".padStart(5)} ${"rolled back".padStart(12)} ${"ended below start".padStart(18)}`,
+  );
+  for (const label of LABELS) {
+    const r = rows.get(label);
+    if (r)
+      console.log(
+        `  ${label.padEnd(18)} ${String(r.runs).padStart(5)} ${String(r.rolledBack).padStart(12)} ${String(r.rescued).padStart(18)}`,
+      );
+  }
+}
+
+
+for (const s of ["zoo","holdout","torch","torch-b"] as SetName[]) detectorTable(s, s);
