@@ -2117,7 +2117,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     const r = await interrupted([...base, "--steps", "1e8", "--checkpoint", ckpt, "--json"]);
     expect(r.code).toBe(130);
     expect(r.err).toMatch(
-      /^overshoot: step [\d,]+ of 100,000,000 \([\d.e-]+%\), \d+ s so far, about [\d,.]+ (min|h|days) left at [\d.]+ µs a step; Ctrl-C stops and keeps what was done\n/,
+      /^overshoot: step [\d,]+ of 100,000,000 \([\d.e-]+%\), \d+ s so far, about [\d,.]+ (min|h|days) left at [\d.]+ (µs|ms) a step; Ctrl-C stops and keeps what was done\n/,
     );
     const doc = JSON.parse(r.out);
     const at = doc.result.stoppedAt as number;
@@ -2141,7 +2141,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
       join(dir, "r.json"),
       "--json",
     ]);
-    const straight = await cli([...base, "--steps", String(at + 50), "--save-weights", join(dir, "s.json")]);
+    await cli([...base, "--steps", String(at + 50), "--save-weights", join(dir, "s.json")]);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.out).records[0].step).toBe(at);
     expect(readFileSync(join(dir, "r.json"), "utf8")).toBe(readFileSync(join(dir, "s.json"), "utf8"));
@@ -2149,6 +2149,47 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     const text = await interrupted([...base, "--steps", "1e8"]);
     expect(text.code).toBe(130);
     expect(text.out).toMatch(/verdict: stopped by Ctrl-C at step [\d,]+ of 100,000,000: /);
+  }, 90_000);
+
+  it("critical-lr on a network: about how many runs are left, then Ctrl-C ends it with the brackets its runs reached (exit 130)", async () => {
+    const args = [
+      "critical-lr",
+      "--data",
+      "xor",
+      "--model",
+      "mlp",
+      "--n",
+      "80",
+      "--hidden",
+      "24",
+      "--loss",
+      "mse",
+      "--steps",
+      "40000",
+      "--workers",
+      "1",
+    ];
+    const r = await interrupted([...args, "--json"]);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: run \d+ of about \d+ \([\d.]+%\), \d+ s so far, about [\d,.]+ (s|min) left at [\d.]+ (ms|s) a run; Ctrl-C stops and keeps what was done\n/,
+    );
+    expect(r.err).toContain(
+      "overshoot: stopping once the runs under way end (Ctrl-C again to stop at once)\n",
+    );
+    const doc = JSON.parse(r.out);
+    expect(doc.stopped).toMatch(/^by Ctrl-C/);
+    expect(doc.runs.length).toBeGreaterThanOrEqual(1);
+    expect(r.err).toContain(
+      `stopped by Ctrl-C after ${doc.runs.length === 1 ? "1 run" : `${doc.runs.length} runs`}: the boundaries are the brackets`,
+    );
+    // Whatever it reports agrees with its runs: a bracket's ends are rates it ran.
+    const rates = new Set(doc.runs.map((o: { lr: number }) => o.lr));
+    for (const b of [doc.etaMax, doc.largestTrained])
+      if (b && b.below > 0 && b.above !== "Infinity") {
+        expect(rates.has(b.below)).toBe(true);
+        expect(rates.has(b.above)).toBe(true);
+      }
   }, 90_000);
 });
 

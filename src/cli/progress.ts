@@ -25,6 +25,13 @@ export function duration(seconds: number): string {
   return `${Math.round(seconds / (365.25 * 86400)).toLocaleString("en-US")} years`;
 }
 
+/** The time a unit takes, for a person: "0.42 µs", "3.1 ms", "2.4 s". */
+function perUnit(seconds: number): string {
+  if (seconds < 1e-3) return `${Number((seconds * 1e6).toPrecision(2))} µs`;
+  if (seconds < 1) return `${Number((seconds * 1e3).toPrecision(2))} ms`;
+  return `${Number(seconds.toPrecision(2))} s`;
+}
+
 /**
  * Long work of a known size (a run of N steps): silent for its first 2 s, then its estimate in one
  * line and another every 5 s (a bar on a terminal), on standard error. Ctrl-C asks the work to stop
@@ -39,16 +46,27 @@ export class LongWork {
     if (this.stop) process.exit(130);
     this.stop = true;
     this.clear();
-    this.err(`overshoot: stopping at the next step (Ctrl-C again to stop at once)\n`);
+    this.err(
+      `overshoot: stopping ${this.options.stopping ?? "at the next step"} (Ctrl-C again to stop at once)\n`,
+    );
   };
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly unit: string,
     private readonly err: (text: string) => void,
     private readonly tty: boolean,
-    /** display: false — only Ctrl-C is handled (the caller shows progress its own way). */
-    private readonly options: { readonly display?: boolean } = {},
+    /**
+     * display: false — only Ctrl-C is handled (the caller shows progress its own way);
+     * approximate: the total is an estimate that `tick` may revise ("of about N"); stopping: when
+     * Ctrl-C takes effect, in its message.
+     */
+    private readonly options: {
+      readonly display?: boolean;
+      readonly approximate?: boolean;
+      /** When Ctrl-C takes effect, for its message (default "at the next step"). */
+      readonly stopping?: string;
+    } = {},
   ) {
     process.on("SIGINT", this.onSignal);
   }
@@ -57,8 +75,9 @@ export class LongWork {
     return this.stop;
   }
 
-  /** `done` units so far (cheap: call it every thousand steps). */
-  tick(done: number): void {
+  /** `done` units so far (cheap: call it every thousand steps); `total` revises an approximate total. */
+  tick(done: number, total?: number): void {
+    if (total !== undefined) this.total = total;
     const now = Date.now();
     const elapsed = (now - this.started) / 1000;
     if (elapsed < 2 || done <= 0 || this.stop || this.options.display === false) return;
@@ -70,14 +89,17 @@ export class LongWork {
           `{bar} {percentage}% | ${this.unit} {value}/{total} | about {left} left | Ctrl-C stops`,
         );
         this.bar.start(this.total, done, { left });
-      } else this.bar.update(done, { left });
+      } else {
+        this.bar.setTotal(this.total);
+        this.bar.update(done, { left });
+      }
       return;
     }
     if (now - this.lastLine < 5000 && this.lastLine !== 0) return;
     this.lastLine = now;
     const share = (100 * done) / this.total;
     this.err(
-      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${Number((each * 1e6).toPrecision(2))} µs a ${this.unit}; Ctrl-C stops and keeps what was done\n`,
+      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.options.approximate ? "about " : ""}${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${perUnit(each)} a ${this.unit}; Ctrl-C stops and keeps what was done\n`,
     );
   }
 

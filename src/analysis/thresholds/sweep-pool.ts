@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { Worker } from "node:worker_threads";
+import type { ResourceLimits, Worker } from "node:worker_threads";
 import type { Objective } from "../../core/objective.js";
 import { spawnWorker } from "../../core/worker.js";
 import {
@@ -31,8 +31,15 @@ export function startOf(job: Pick<SweepJob, "x0" | "starts">, cell: SweepCell): 
   return start;
 }
 
-export type WorkerRequest = { type: "job"; job: SweepJob; key?: string } | { type: "cells"; cells: number[] };
+/**
+ * `announce`: reply `built` once the objective is built and the first cell's start checked (a
+ * queue worker times the build of an untrusted job by it).
+ */
+export type WorkerRequest =
+  | { type: "job"; job: SweepJob; key?: string; announce?: boolean }
+  | { type: "cells"; cells: number[] };
 export type WorkerReply =
+  | { type: "built" }
   | { type: "result"; result: CellResult }
   | { type: "idle" }
   | { type: "error"; message: string };
@@ -182,6 +189,6 @@ export class SweepPool {
 }
 
 /** A thread running the worker script beside this module (sweep-worker.ts, or .js when built). */
-export function spawnSweepThread(): Worker {
-  return spawnWorker(import.meta.url, "sweep-worker");
+export function spawnSweepThread(resourceLimits?: ResourceLimits): Worker {
+  return spawnWorker(import.meta.url, "sweep-worker", resourceLimits);
 }

@@ -15,12 +15,14 @@ import {
 let job: SweepJob | null = null;
 let objective: Promise<Objective> | null = null;
 let key: string | undefined;
+let announce = false;
 
 parentPort!.on("message", async (message: WorkerRequest) => {
   try {
     if (message.type === "job") {
       job = message.job;
       // A queue worker's next cell of the same source keeps the objective built for the last.
+      announce = message.announce === true;
       if (message.key !== undefined && message.key === key && objective) return;
       key = message.key;
       objective = buildObjective(job.source);
@@ -32,6 +34,10 @@ parentPort!.on("message", async (message: WorkerRequest) => {
       // A queued job's start is checked here, where its objective is built (off the worker's main thread).
       if (x0.length !== f.dim)
         throw new Error(`invalid job: x0 has ${x0.length} values, the objective ${f.dim} variables`);
+      if (announce) {
+        announce = false;
+        parentPort!.postMessage({ type: "built" } satisfies WorkerReply);
+      }
       const result = sweepCell(f, x0, job!.optimizer, job!.cells[i]!, i, job!.criteria);
       parentPort!.postMessage({ type: "result", result } satisfies WorkerReply);
     }

@@ -54,6 +54,12 @@ export interface TrainingSearchOptions {
   readonly parallel?: number;
   /** Called after each round with the runs so far. */
   readonly onRound?: (runs: readonly RateOutcome[]) => void;
+  /**
+   * Asked before each round: true ends the search there (Ctrl-C in the CLI). Its result is then
+   * what the runs so far show — each boundary the bracket reached, not bisected further — with
+   * `stopped` set.
+   */
+  readonly stop?: () => boolean;
 }
 
 /** One run of the search. */
@@ -112,6 +118,8 @@ export interface TrainingSearch {
   readonly notAnInterval: string | null;
   /** Every run, by rate. */
   readonly runs: readonly RateOutcome[];
+  /** The search was stopped (`stop`) before it finished: the boundaries are the brackets it had reached. */
+  readonly stopped?: boolean;
   /** Sentences derived from what was measured. */
   readonly explanation: string;
 }
@@ -186,9 +194,17 @@ export async function trainingLrSearch(
   const crit = atStart?.critical.lr ?? null;
 
   const runs = new Map<number, RateOutcome>();
-  const run = async (rates: readonly number[]) => {
+  let stopped = false;
+  // The outcomes at these rates, run where new; once stopped, only those already run.
+  const run = async (rates: readonly number[]): Promise<RateOutcome[]> => {
     const fresh = rates.filter((lr) => !runs.has(lr));
-    if (fresh.length > 0) {
+    if (fresh.length > 0 && runs.size > 0 && !stopped && options.stop) {
+      // A turn of the event loop first: runs in this thread hold it, and a signal's handler
+      // (which sets what stop() reads) waits for one.
+      await new Promise((ok) => setTimeout(ok, 0));
+      if (options.stop()) stopped = true;
+    }
+    if (fresh.length > 0 && !stopped) {
       const out = await evaluate(fresh);
       out.forEach((o, i) => {
         runs.set(fresh[i]!, { ...o, lr: fresh[i]! });
@@ -196,7 +212,7 @@ export async function trainingLrSearch(
       options.onRound?.(sorted());
     }
     const now = sorted();
-    return rates.map((lr) => now.find((o) => o.lr === lr)!);
+    return rates.flatMap((lr) => now.filter((o) => o.lr === lr));
   };
   // A run at the trivial baseline has stalled — unless the best run of the search is near the
   // baseline too (a model that can barely beat it on these data): then a run that closed at least
@@ -218,11 +234,12 @@ export async function trainingLrSearch(
   first = Math.min(Math.max(first, minLr), maxLr);
   // If the first rate does not train, walk down until one does.
   let lowest = (await run([first]))[0]!;
-  while (!trained(lowest.status) && lowest.lr / 4 >= minLr) lowest = (await run([lowest.lr / 4]))[0]!;
+  while (!stopped && !trained(lowest.status) && lowest.lr / 4 >= minLr)
+    lowest = (await run([lowest.lr / 4]))[0] ?? lowest;
   let next = first * ratio;
   let failsAfterTrained = 0;
   let stop = !trained(lowest.status);
-  while (!stop && next <= maxLr) {
+  while (!stop && !stopped && next <= maxLr) {
     const batch: number[] = [];
     for (let i = 0; i < parallel && next <= maxLr; i++, next *= ratio) batch.push(next);
     for (const o of await run(batch)) {
@@ -238,7 +255,7 @@ export async function trainingLrSearch(
   const top = sorted().pop()!;
   let doublings = 0;
   let overflow = overflowed(top.status);
-  while (!overflow && trained(lowest.status) && doublings < OVERFLOW_SCAN) {
+  while (!overflow && !stopped && trained(lowest.status) && doublings < OVERFLOW_SCAN) {
     const batch: number[] = [];
     for (let i = 0; i < parallel && doublings < OVERFLOW_SCAN && top.lr * 2 ** (doublings + 1) <= maxLr; i++)
       batch.push(top.lr * 2 ** ++doublings);
@@ -248,7 +265,7 @@ export async function trainingLrSearch(
 
   // Bisection of a boundary between a rate `lo` with good(lo) and `hi` with !good(hi).
   const bisect = async (lo: number, hi: number, good: (o: RateOutcome) => boolean): Promise<Boundary> => {
-    while (hi / lo - 1 > rtol) {
+    while (!stopped && hi / lo - 1 > rtol) {
       const k = parallel;
       const l = Math.log(lo);
       const h = Math.log(hi);
@@ -346,8 +363,45 @@ export async function trainingLrSearch(
     largestTried,
     notAnInterval,
     runs: all,
+    ...(stopped ? { stopped: true } : {}),
   };
   return { ...result, explanation: explainTraining(result) };
+}
+
+/**
+ * About how many more runs the search needs, from the runs so far (for a progress estimate, not
+ * a promise): each boundary already bracketed — the first overflow above the last rate below it,
+ * the first rate after a trained one that did not train — costs its bisection rounds,
+ * ⌈log_{p+1}(ln(hi/lo)/ln(1 + rtol))⌉ of `parallel` runs; with no overflow yet, a few more rounds
+ * of the scan and the bisection of one doubling are counted for it.
+ */
+export function searchRunsLeft(
+  runs: readonly RateOutcome[],
+  relativeTolerance: number,
+  parallel: number,
+): number {
+  const p = Math.max(1, parallel);
+  const rounds = (lo: number, hi: number) =>
+    hi / lo - 1 > relativeTolerance
+      ? Math.ceil(Math.log(Math.log(hi / lo) / Math.log1p(relativeTolerance)) / Math.log(p + 1))
+      : 0;
+  const all = [...runs].sort((a, b) => a.lr - b.lr);
+  let left = 0;
+  const firstOverflow = all.find((o) => overflowed(o.status));
+  if (firstOverflow) {
+    const below = all.filter((o) => o.lr < firstOverflow.lr && !overflowed(o.status)).pop();
+    if (below) left += rounds(below.lr, firstOverflow.lr) * p;
+  } else left += (3 + rounds(1, 2)) * p;
+  const first = all.find((o) => trained(o.status));
+  const failing = first ? all.find((o) => o.lr > first.lr && !trained(o.status)) : undefined;
+  if (first && failing) {
+    const lastGood = all.filter((o) => trained(o.status) && o.lr < failing.lr).pop()!;
+    // The largest rate that trains, and the one that trains well below it.
+    left += 2 * rounds(lastGood.lr, failing.lr) * p;
+  }
+  // Called while the search goes on: at least one more round (the brackets of the rate that trains
+  // well and of convergence are not counted until they are known).
+  return Math.max(left, p);
 }
 
 /** Where the trained / not-trained outcome changes more than once along the rates tried. */

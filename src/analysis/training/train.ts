@@ -257,7 +257,11 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
     const endOfEpoch = (step + 1) % stepsPerEpoch === 0;
     const fullBatch = batch === data.rows;
     const recordDue =
-      step % config.logEvery === 0 || step === firstStep || last || measureAt(step) || (endOfEpoch && batch < data.rows);
+      step % config.logEvery === 0 ||
+      step === firstStep ||
+      last ||
+      measureAt(step) ||
+      (endOfEpoch && batch < data.rows);
     const rowsDue = recordDue && (fullBatch || step === firstStep || endOfEpoch || last);
     // The hidden units' inactive fractions over every row, where a record evaluates the rows —
     // and, guarded full-batch, at every rollback point too (a forward pass beside the step's

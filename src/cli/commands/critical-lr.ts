@@ -3,6 +3,7 @@ import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.
 import type { ThresholdResult } from "../../analysis/thresholds/threshold.js";
 import {
   type RateOutcome,
+  searchRunsLeft,
   TRAINS_WELL_FACTOR,
   type TrainingSearch,
   trainingCriteria,
@@ -28,6 +29,7 @@ import {
 } from "../flag-tables.js";
 import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
+import { LongWork } from "../progress.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
 
@@ -109,6 +111,18 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     const started = performance.now();
     const pool = workers > 1 ? new SweepPool(workers) : null;
     let result: TrainingSearch;
+    // A long search says about how long (its runs so far and the bisections left), and Ctrl-C
+    // ends it after the round under way with what its runs show.
+    const work = new LongWork(
+      searchRunsLeft([], rtol, workers),
+      "run",
+      io.err,
+      io.isTTY && Boolean(process.stderr.isTTY),
+      {
+        approximate: true,
+        stopping: "once the runs under way end",
+      },
+    );
     try {
       const criteria = { ...trainingCriteria(horizon), ...(blowUp !== undefined ? { blowUp } : {}) };
       result = await trainingLrSearch(objective, x0, optimizer as OptimizerBase, {
@@ -117,6 +131,8 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
         relativeTolerance: rtol,
         maxLr,
         parallel: workers,
+        onRound: (runs) => work.tick(runs.length, runs.length + searchRunsLeft(runs, rtol, workers)),
+        stop: () => work.stopRequested,
         ...(pool
           ? { evaluate: pool.evaluator({ source, x0, optimizer: optimizer as OptimizerBase, criteria }) }
           : {}),
@@ -124,12 +140,19 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     } catch (e) {
       throw new CliError(flagMessage((e as Error).message));
     } finally {
+      work.finish();
       await pool?.close();
     }
     const seconds = (performance.now() - started) / 1000;
     if (flags["json"])
       io.out(`${JSON.stringify(trainingJson(objective, result, seconds, workers), null, 2)}\n`);
     else io.out(trainingText(objective, result, seconds, workers));
+    if (result.stopped) {
+      io.err(
+        `overshoot: stopped by Ctrl-C after ${plural(result.runs.length, "run")}: the boundaries are the brackets those runs reached, not bisected to the tolerance\n`,
+      );
+      return 130;
+    }
     return 0;
   }
   let result: CriticalSearch;
@@ -199,6 +222,7 @@ function trainingJson(objective: Objective, r: TrainingSearch, seconds: number, 
     })),
     seconds,
     workers,
+    ...(r.stopped ? { stopped: "by Ctrl-C: the boundaries are the brackets the runs reached" } : {}),
     explanation: r.explanation,
   };
 }
@@ -222,6 +246,11 @@ export function trainingText(
     `Learning rates of ${r.optimizer.name} on ${describeObjective(objective)}`,
     `from ${objective.dim <= 20 ? `x₀ = ${describePoint(r.x0, (v) => fmt(v))}` : `its initial weights (${plural(objective.dim, "parameter")})`}, start loss ${fmt(r.startLoss)}${baseline}`,
     `Runs of ${c.horizon.toLocaleString("en-US")} full-batch steps: diverged = a non-finite value, or the loss past the blow-up bound ${boundText(r.bound)}; trained = ended below the start loss and below ${STALLED} × the baseline (${r.constantHessian ? "" : "catapult: after rising above the start; "}stalled: at the baseline); trains well = final within ×${TRAINS_WELL_FACTOR} of the best run's; bisection to relative ${fmt(c.relativeTolerance)}; ${plural(r.runs.length, "run")} on ${workers} thread${workers === 1 ? "" : "s"} in ${seconds.toFixed(1)} s.`,
+    ...(r.stopped
+      ? [
+          `Stopped by Ctrl-C after ${plural(r.runs.length, "run")}: each boundary below is the bracket those runs reached, not bisected to the tolerance.`,
+        ]
+      : []),
     "",
   ];
   const rows: string[][] = [];
