@@ -2840,6 +2840,25 @@ describe("overshoot diagnose", () => {
     const c = await cli(["diagnose", log, "--data", "spiral", "--model", "mlp"]);
     expect(c.err).toMatch(/missing --lr/);
   });
+
+  it("a train log given the flags of another run is refused in one line (its measurements would describe that other run)", async () => {
+    const log = join(mkdtempSync(join(tmpdir(), "overshoot-otherrun-")), "s.jsonl");
+    const run = ["--hidden", "16", "--lr", "0.5"];
+    await cli(["train", "--data", "spiral", ...run, "--steps", "20", "--log", log]);
+    const start = JSON.parse(readFileSync(log, "utf8").split("\n")[0]!).trainLoss as number;
+    const other = await cli(["diagnose", log, "--data", "circles", "--model", "mlp", ...run]);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(
+      /^overshoot: --data circles is not the log's run: the log's loss on every training row at step 0 is ([\d.]+), this model on these data from its start gives ([\d.]+) — give the flags of the run that wrote the log \(its data, model, --seed or --init\), or drop --data to read the log alone\n$/,
+    );
+    expect(Number(/step 0 is ([\d.]+)/.exec(other.err)![1])).toBeCloseTo(start, 3);
+    // Another seed is another start too; the run's own flags are read.
+    const seed = await cli(["diagnose", log, "--data", "spiral", "--model", "mlp", ...run, "--seed", "7"]);
+    expect(seed.code).toBe(2);
+    const same = await cli(["diagnose", log, "--data", "spiral", "--model", "mlp", ...run, "--json"]);
+    expect(same.code).toBe(0);
+    expect(JSON.parse(same.out).measured.scaling).toBeDefined();
+  });
 });
 
 describe("diagnose a guarded training log", () => {

@@ -174,6 +174,7 @@ function normalize(o: Record<string, unknown>, index: number, where: string): Lo
   return {
     step: o["step"] !== undefined ? num("step") : index,
     loss: num("loss"),
+    ...opt("trainLoss"),
     ...opt("lr"),
     ...opt("sharpness"),
     ...opt("twoOverLr"),

@@ -39,6 +39,8 @@ export interface Diagnosis {
 export interface LogRecord {
   readonly step: number;
   readonly loss: number;
+  /** The loss on every training row, where the log carries it (train --log: at its first step, each epoch's end). */
+  readonly trainLoss?: number;
   readonly lr?: number;
   readonly sharpness?: number;
   readonly twoOverLr?: number;

@@ -7,6 +7,7 @@ import {
   modelProblem,
 } from "../../analysis/diagnosis/data-causes.js";
 import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnosis/diagnose.js";
+import { fmt } from "../../core/format.js";
 import type { GraphObjective } from "../../nn/objective.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
@@ -115,12 +116,29 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   return 0;
 }
 
+/**
+ * The problem the flags rebuild must be the one the log is of: where the log carries the loss on
+ * every training row at step 0 (train --log does), this model on these data from this start must
+ * give it (to 1e-6 relative: the same float64 computation, a float32 run's rounding within it).
+ * Otherwise the measurements would describe another run, silently.
+ */
+function sameRun(records: Log["records"], startLoss: number, data: string): void {
+  const first = records.find((r) => !r.intervention && r.step === 0);
+  const logged = first?.trainLoss;
+  if (logged === undefined || !Number.isFinite(logged)) return;
+  if (Math.abs(logged - startLoss) <= 1e-6 * Math.max(Math.abs(logged), Math.abs(startLoss))) return;
+  throw new CliError(
+    `--data ${data} is not the log's run: the log's loss on every training row at step 0 is ${fmt(logged)}, this model on these data from its start gives ${fmt(startLoss)} — give the flags of the run that wrote the log (its data, model, --seed or --init), or drop --data to read the log alone`,
+  );
+}
+
 /** The run's problem rebuilt from the flags, and what it shows about scaling and minibatch noise. */
 function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvidence {
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
   const start = Float64Array.from(requireStart(flags, objective, "init"));
+  sameRun(records, objective.value(start), flags["data"] as string);
   const logged = records.find((r) => r.lr !== undefined)?.lr;
   const lr = (flags["lr"] as number | undefined) ?? logged;
   if (lr === undefined)
