@@ -126,8 +126,12 @@ detectorTable(
   "torch",
 );
 detectorTable(
-  "PyTorch set B (torch_holdout.py --set b: disjoint seeds, other data shapes, β 0.8/0.95, Nesterov, batches of 16 and 64; made after the revision, judged on once)",
+  "PyTorch set B (torch_holdout.py --set b: disjoint seeds, other data shapes, β 0.8/0.95, Nesterov, batches of 16 and 64; made after the first revision, judged on once, then used with the three above for the second)",
   "torch-b",
+);
+detectorTable(
+  "PyTorch set C (torch_holdout_c.py, another generator: CNNs, residual+LayerNorm, BatchNorm, attention, deep narrow nets; β 0.5–0.99, Adam β₂ 0.98, batches 8–100; made blind to the detector, judged on once)",
+  "torch-c",
 );
 guardTable("zoo", zoo, ZOO_NETS);
 guardTable("held-out nets", holdout, ZOO_HOLDOUT);

@@ -17,10 +17,15 @@ import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "./nets.js";
  *   rule was first chosen; judged on once, then used to revise the rule (its failures named the
  *   minibatch secant, Adam's bounded steps and the loss-only trend);
  * - `torch-b`: holdout-torch-b.json, the same generator with `--set b` (disjoint seeds, other data
- *   shapes, β = 0.8 and 0.95, Nesterov, batches of 16 and 64) — made after the revision and read
- *   only to judge it.
+ *   shapes, β = 0.8 and 0.95, Nesterov, batches of 16 and 64) — made after the first revision and
+ *   read only to judge it; then, with all four sets above, used for the second revision (growth
+ *   read on the run's scale, one step's growth extrapolated only when corroborated);
+ * - `torch-c`: holdout-torch-c.json, another generator (scripts/fixtures/torch_holdout_c.py: CNNs,
+ *   residual blocks with LayerNorm, BatchNorm, self-attention, deep narrow nets; other data; β from
+ *   0.5 to 0.99; Adam's β₂ = 0.98; batches of 8 to 100) — made without sight of the detector while
+ *   the second revision was chosen, and read only to judge it.
  */
-export type SetName = "zoo" | "holdout" | "torch" | "torch-b";
+export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c";
 export type Label = "diverged" | "failed" | "stalled" | "catapult" | "edge-of-stability" | "no-rise";
 
 export interface LabelledRun {
@@ -122,14 +127,16 @@ interface TorchFile {
   }[];
 }
 
-function torchSet(name: "torch" | "torch-b"): LabelledRun[] {
-  const file = read<TorchFile>(name === "torch" ? "holdout-torch.json" : "holdout-torch-b.json");
+function torchSet(name: "torch" | "torch-b" | "torch-c"): LabelledRun[] {
+  const file = read<TorchFile>(
+    name === "torch" ? "holdout-torch.json" : name === "torch-b" ? "holdout-torch-b.json" : "holdout-torch-c.json",
+  );
   return file.nets.flatMap((n) =>
     n.runs.map((r) => {
       const o = r.optimizer;
       const optimizer =
         o.name === "adam"
-          ? resolveOptimizerConfig({ name: "adam", lr: r.lr })
+          ? resolveOptimizerConfig({ name: "adam", lr: r.lr, ...(o.betas ? { betas: [o.betas[0]!, o.betas[1]!] as const } : {}) })
           : resolveOptimizerConfig({
               name: "sgd",
               lr: r.lr,
@@ -158,7 +165,7 @@ function torchSet(name: "torch" | "torch-b"): LabelledRun[] {
 }
 
 export function labelledSet(set: SetName): LabelledRun[] {
-  return set === "torch" || set === "torch-b" ? torchSet(set) : zooSet(set);
+  return set === "torch" || set === "torch-b" || set === "torch-c" ? torchSet(set) : zooSet(set);
 }
 
 export interface Replay {

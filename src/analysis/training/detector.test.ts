@@ -57,10 +57,11 @@ describe("divergence detector", () => {
     );
   });
 
-  // Adam (the loss alone): 1, 0.5, 30, 2e3, 4e5. From step 2 the loss rises three steps in a row
-  // (log-growth ln 60, ln 66.7, ln 200); an adaptive optimizer's loss grows at most polynomially,
-  // so the fitted growth ŝ ≈ 5.25 over the n = 3 steps seen projects ŝ·n·ln 2 ≈ 10.9 in log over
-  // the next three: 4e5·e¹⁰·⁹ ≈ 2e10 > B = 10⁶ at step 4, before the bound is passed (step 5).
+  // Adam (the loss alone): 1, 0.5, 30, 2e3, 4e5. From step 2 the loss climbs three steps in a row
+  // (log-growth ln 30 — counted from the run's scale 1, not from 0.5 below it —, ln 66.7, ln 200:
+  // slope 0.9486); an adaptive optimizer's loss grows at most polynomially, so the fitted growth
+  // ŝ ≈ 5.25 over the n = 3 steps seen projects ŝ·n·ln 2 ≈ 10.9 in log over the next three:
+  // 4e5·e¹⁰·⁹ ≈ 2e10 > B = 10⁶ at step 4, before the bound is passed (step 5).
   it("reads the loss alone for an adaptive optimizer, and warns before the bound", () => {
     const d = new DivergenceDetector({ name: "adam" });
     const losses = [1, 0.5, 30, 2e3, 4e5, 1e9, Infinity];
@@ -69,7 +70,7 @@ describe("divergence detector", () => {
     });
     expect(d.detection.firstWarningStep).toBe(4);
     expect(d.detection.reason).toBe(
-      "at step 4 the loss has grown 3 steps in a row (×200 now, trend 0.602/step in log-growth): not decelerating, and 3 more steps take it past the bound 1000000",
+      "at step 4 the loss has grown 3 steps in a row (×200 now, trend 0.9486/step in log-growth): not decelerating, and 3 more steps take it past the bound 1000000",
     );
     // A one-step jump of ×1600 is not a trend for an optimizer whose steps are bounded.
     const jump = new DivergenceDetector({ name: "adam" });
@@ -80,6 +81,39 @@ describe("divergence detector", () => {
   });
 
   // Back to calm: a warned rise that comes back below the start is not left "diverging".
+  // Growth is read on the run's scale S = max(start, baseline): a minibatch loss that was 3e-15
+  // (a confident classifier's batch) and is 0.26·S on the next batch has grown ×10¹⁴ from the
+  // step before, and not at all from where the run began. The detector reads no growth there.
+  it("reads no runaway in a loss climbing back from near 0 to below the run's scale", () => {
+    const d = new DivergenceDetector({ name: "sgd", lr: 16 }, { bound: 1e6, curvature: false });
+    [1, 0.4, 0.09, 2.9e-15, 0.26, 0.55, 0.26, 0.41].forEach((loss, k) => {
+      d.observeScalars({ step: k, loss, curvature: Number.NaN, lr: 16 });
+    });
+    expect(d.detection.firstWarningStep).toBeNull();
+  });
+
+  // One step's growth is extrapolated only when corroborated. With momentum β = 0.9 (r = ηc/3.8):
+  // a loss of 0 that jumps to 680·S and then ×229 with r = 0.58 along the step is one step of
+  // growth from above the scale, the curvature saying it contracts — no warning (this run peaked
+  // at 5.4e5·S and trained). A loss that climbs ×48, ×45, ×24 from S with r = 0.74 has climbed two
+  // steps from above the scale: at 5.46e4·S one more step at ×24 passes B = 10⁶·S, and it is
+  // warned at step 4, strictly before it passes B (step 5, at 4.1e6·S).
+  it("extrapolates one step's growth only when the curvature or a second climbing step corroborates it", () => {
+    const momentum = resolveOptimizerConfig({ name: "sgd", lr: 1, momentum: 0.9 });
+    const catapult = new DivergenceDetector(momentum, { bound: 1e6 });
+    [1, 0.2, 1e-9, 0, 680, 1.557e5, 0, 5.38e5, 2.6e5, 3e4, 0.5, 0.1].forEach((loss, k) => {
+      catapult.observeScalars({ step: k, loss, curvature: k === 5 ? 0.58 * 3.8 : 0.3, lr: 1 });
+    });
+    expect(catapult.detection.firstWarningStep).toBeNull();
+    const momentum8 = resolveOptimizerConfig({ name: "sgd", lr: 1, momentum: 0.8 });
+    const runaway = new DivergenceDetector(momentum8, { bound: 1e6 });
+    const states = [1, 1.074, 51.4, 2290, 54630, 4.137e6].map((loss, k) =>
+      runaway.observeScalars({ step: k, loss, curvature: k === 0 ? Number.NaN : 0.74 * 3.6, lr: 1 }),
+    );
+    expect(states.indexOf("diverging")).toBe(4);
+    expect(runaway.detection.reason).toMatch(/^at step 4 the loss 54630 rose ×23\.86 with r = 0\.74/);
+  });
+
   it("goes back to calm once a warned spike has recovered", () => {
     const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: 1 }));
     // ×30 a step with r = 3: T1 projects one more step past B = 10⁶ at step 4 (2.7e4·30 ≈ 8e5·…).
