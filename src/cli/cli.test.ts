@@ -2151,6 +2151,26 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     expect(text.out).toMatch(/verdict: stopped by Ctrl-C at step [\d,]+ of 100,000,000: /);
   }, 90_000);
 
+  it("spectrum on a network: a line every 5 s with the probes left, saying Ctrl-C abandons it (one computation)", async () => {
+    const r = await cli([
+      "spectrum",
+      "--data",
+      "spiral",
+      "--model",
+      "mlp",
+      "--hidden",
+      "64,64",
+      "--probes",
+      "40",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(
+      /^overshoot: probe \d+ of 40 \([\d.]+%\), \d+ s so far, about \d+ s left at [\d.]+ (ms|s) a probe; Ctrl-C abandons it\n/,
+    );
+    expect(JSON.parse(r.out).density.probes).toBe(40);
+  }, 90_000);
+
   it("critical-lr on a network: about how many runs are left, then Ctrl-C ends it with the brackets its runs reached (exit 130)", async () => {
     const args = [
       "critical-lr",

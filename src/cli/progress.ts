@@ -66,9 +66,14 @@ export class LongWork {
       readonly approximate?: boolean;
       /** When Ctrl-C takes effect, for its message (default "at the next step"). */
       readonly stopping?: string;
+      /**
+       * false: work that cannot stop part-way (one synchronous computation): Ctrl-C keeps its
+       * default (the process ends, nothing written), and the lines say so.
+       */
+      readonly interruptible?: boolean;
     } = {},
   ) {
-    process.on("SIGINT", this.onSignal);
+    if (this.options.interruptible !== false) process.on("SIGINT", this.onSignal);
   }
 
   get stopRequested(): boolean {
@@ -86,7 +91,7 @@ export class LongWork {
     if (this.tty) {
       if (!this.bar) {
         this.bar = terminalBar(
-          `{bar} {percentage}% | ${this.unit} {value}/{total} | about {left} left | Ctrl-C stops`,
+          `{bar} {percentage}% | ${this.unit} {value}/{total} | about {left} left | Ctrl-C ${this.options.interruptible === false ? "abandons" : "stops"}`,
         );
         this.bar.start(this.total, done, { left });
       } else {
@@ -99,7 +104,7 @@ export class LongWork {
     this.lastLine = now;
     const share = (100 * done) / this.total;
     this.err(
-      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.options.approximate ? "about " : ""}${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${perUnit(each)} a ${this.unit}; Ctrl-C stops and keeps what was done\n`,
+      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.options.approximate ? "about " : ""}${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${perUnit(each)} a ${this.unit}; ${this.options.interruptible === false ? "Ctrl-C abandons it" : "Ctrl-C stops and keeps what was done"}\n`,
     );
   }
 

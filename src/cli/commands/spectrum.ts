@@ -35,7 +35,7 @@ import {
   withoutAtInit,
 } from "../flags.js";
 import type { Io } from "../io.js";
-import { terminalBar } from "../progress.js";
+import { LongWork } from "../progress.js";
 
 export const SPECTRUM_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -130,11 +130,11 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   const minibatchAsked = minibatchRequest(flags, objective);
   let config: OptimizerConfig;
   let report: SpectrumReport;
-  // On a terminal, a bar over the quadrature's probes (the bulk of the HVPs), on stderr.
-  const bar =
-    io.isTTY && process.stderr.isTTY && !flags["json"]
-      ? terminalBar("spectrum {bar} probe {value}/{total} | eta {eta}s")
-      : null;
+  // Over the quadrature's probes (the bulk of the HVPs), on stderr: a bar on a terminal, else a
+  // line every 5 s once it has run 2 s. One synchronous computation: Ctrl-C abandons it.
+  const work = new LongWork(1, "probe", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
+    interruptible: false,
+  });
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
     report = spectrumAt(measured.objective, at, {
@@ -147,19 +147,12 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
       seed,
       layers,
       finiteDifference: Boolean(flags["finiteDifference"]),
-      ...(bar
-        ? {
-            onProbe: (done: number, of: number) => {
-              if (done === 1) bar.start(of, 1);
-              else bar.update(done);
-            },
-          }
-        : {}),
+      onProbe: (done: number, of: number) => work.tick(done, of),
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   } finally {
-    bar?.stop();
+    work.finish();
   }
   const minibatch = minibatchFor(minibatchAsked, at, seed);
   const lr = options.lr;
