@@ -97,7 +97,7 @@ describe("the detector on the zoo and the held-out nets", () => {
   // was chosen on, no run that ends below its start is warned about, none is left `diverging`,
   // and every diverged run is warned about no later than the step it diverged (strictly before
   // on most: the bench prints the lead times). The PyTorch sets are checked the same way.
-  it.each(["zoo", "holdout", "torch", "torch-b"] as const)(
+  it.each(["zoo", "holdout", "torch", "torch-b", "torch-c"] as const)(
     "%s: no warning on a run that ends below its start; every divergence warned by its step",
     (name) => {
       const judged = judgeSet(labelledSet(name));

@@ -179,6 +179,8 @@ export class DivergenceDetector {
 
   private start = Number.NaN;
   private logBound = Number.NaN;
+  /** The run's scale S = B / blowUp (B's own rounding aside: a loss at its start counts as at S). */
+  private scale = Number.NaN;
   private last = Number.NaN;
   private index = 0;
   /** Consecutive rising steps, with the trend of their log-growth. */
@@ -244,7 +246,9 @@ export class DivergenceDetector {
     if (Number.isNaN(this.start)) {
       this.start = o.loss;
       this.last = o.loss;
-      this.logBound = Math.log(this.fixedBound ?? blowUpBound(o.loss, this.baseline, this.blowUp).value);
+      const bound = this.fixedBound ?? blowUpBound(o.loss, this.baseline, this.blowUp).value;
+      this.logBound = Math.log(bound);
+      this.scale = bound / this.blowUp;
       return this.state;
     }
     const k = ++this.index;
@@ -256,7 +260,7 @@ export class DivergenceDetector {
     // returning, not running away (from a loss near 0, as a confident classifier's is, one step
     // can multiply it by 10¹⁴ and mean nothing). A step climbs when it ends above both the loss
     // before it and S; its growth is counted from the larger of the two.
-    const scale = Math.exp(this.logBound) / this.blowUp;
+    const scale = this.scale;
     const from = Math.max(before, scale);
     const positive = o.loss > 0 && from > 0;
     const ell = positive ? Math.log(o.loss) : Number.NaN;
@@ -301,7 +305,7 @@ export class DivergenceDetector {
         // before this one, both above the run's scale. Where the curvature is not read
         // (minibatches) the growth stands alone.
         const corroborated =
-          !known || ratio >= 1 || (this.lastClimbed && this.lastBefore >= scale);
+          !known || ratio >= 1 || (this.lastClimbed && this.lastBefore >= scale * (1 - 1e-12));
         if (next >= lambda && corroborated) {
           this.warn(
             o.step,
