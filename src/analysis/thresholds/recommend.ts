@@ -34,6 +34,9 @@ export interface Recommendation {
   readonly reason: string;
 }
 
+/** The trial runs recommendLr makes (at most: a rate already run is not run again). */
+export const RECOMMEND_TRIALS = 7;
+
 export async function recommendLr(
   test: RangeTest,
   trainAt: (lr: number) => Promise<number> | number,

@@ -1,5 +1,5 @@
 import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
-import { type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
+import { RECOMMEND_TRIALS, type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
 import { minibatches } from "../../analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../../analysis/training/train.js";
 import { fmt, plural } from "../../core/format.js";
@@ -30,6 +30,7 @@ import {
   requireStart,
 } from "../flags.js";
 import type { Io } from "../io.js";
+import { LongWork } from "../progress.js";
 
 const { lr: _lr, ...OPTIMIZER_FLAGS_WITHOUT_LR } = OPTIMIZER_FLAGS;
 
@@ -196,10 +197,32 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         ...(blowUp !== undefined ? { blowUp } : {}),
       });
     };
+    // Seven trial runs (recommend.ts: five a √10 apart below the ramp's lowest point, two a
+    // quarter-decade around the best): a line every 5 s once they have taken 2 s.
+    const work = new LongWork(
+      RECOMMEND_TRIALS,
+      "trial run",
+      io.err,
+      io.isTTY && Boolean(process.stderr.isTTY),
+      {
+        interruptible: false,
+      },
+    );
+    let trials = 0;
     try {
-      recommendation = await recommendLr(test, trainAt, startLoss);
+      recommendation = await recommendLr(
+        test,
+        (lr) => {
+          const loss = trainAt(lr);
+          work.tick(++trials);
+          return loss;
+        },
+        startLoss,
+      );
     } catch (e) {
       throw new CliError(flagMessage((e as Error).message));
+    } finally {
+      work.finish();
     }
   }
   const critical = test.curvature?.critical.lr ?? null;
