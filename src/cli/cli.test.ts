@@ -834,7 +834,7 @@ describe("overshoot sweep", () => {
     expect(readFileSync(join(dir, "map.svg"), "utf8")).toContain("Stability map");
     expect(readdirSync(dir).sort()).toEqual(["cells.csv", "map.svg"]);
     // Not a terminal: progress is plain lines on stderr.
-    expect(r.err).toMatch(/^sweep: \d+\/120 runs \(10%\)$/m);
+    expect(r.err).toMatch(/^sweep: \d+\/120 runs \(1\d%\)(, \d+ s so far, about \d+ s left)?$/m);
   });
 
   it("a single-momentum sweep prints the outcome per lr and the predicted rate", async () => {

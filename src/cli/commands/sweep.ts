@@ -34,7 +34,7 @@ import {
 import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { initialWeights } from "../network.js";
-import { terminalBar } from "../progress.js";
+import { duration, terminalBar } from "../progress.js";
 import { parseQueueUrl, preflight, QUEUE_SECRET_FLAG, queueSecret } from "../queue/redis.js";
 import { runQueuedSweep } from "../queue/submit.js";
 import { overshootVersion } from "../version.js";
@@ -424,14 +424,24 @@ function makeProgress(
       clear: () => process.stderr.write("\r\x1b[K"),
     };
   }
-  // Not a terminal: a plain line at every tenth, nothing that redraws.
+  // Not a terminal: a plain line at every tenth, and every 5 s between them once the sweep has
+  // run 2 s, with the time so far and an estimate of the rest; nothing that redraws.
   let shown = 0;
+  const started = Date.now();
+  let last = started;
   return {
     update: (done) => {
       const tenth = Math.floor((10 * done) / total);
-      if (tenth > shown) {
-        shown = tenth;
-        io.err(`sweep: ${done}/${plural(total, "run")} (${tenth * 10}%)\n`);
+      const now = Date.now();
+      const elapsed = (now - started) / 1000;
+      if (tenth > shown || (elapsed >= 2 && now - last >= 5000)) {
+        shown = Math.max(shown, tenth);
+        last = now;
+        const timing =
+          elapsed >= 2 && done > 0 && done < total
+            ? `, ${duration(elapsed)} so far, about ${duration((elapsed / done) * (total - done))} left`
+            : "";
+        io.err(`sweep: ${done}/${plural(total, "run")} (${Math.floor((100 * done) / total)}%)${timing}\n`);
       }
     },
     stop: () => {},
