@@ -31,6 +31,19 @@ export function checkMemory(estimate: number, what: string, fix: string): void {
 }
 
 /**
+ * A Lanczos run's basis, in bytes: full reorthogonalization keeps every one of its `vectors`
+ * vectors of `n` numbers (lanczos.ts, density.ts), and the eigenvectors it returns are as many
+ * again at most. `flag` names what set the count.
+ */
+export function checkLanczos(vectors: number, n: number, flag: string): void {
+  checkMemory(
+    16 * vectors * n,
+    `${flag} (a Lanczos basis of ${vectors.toLocaleString("en-US")} vectors of ${n.toLocaleString("en-US")} numbers)`,
+    `a smaller ${flag.split(" ")[0]} (the basis is kept whole for full reorthogonalization)`,
+  );
+}
+
+/**
  * An MLP's working memory, in bytes: its parameters with the optimizer's copies of them (θ, the
  * step, the gradient, a velocity or Adam's two moments, the best and last snapshots: 12 vectors),
  * the kernels' heap (mlp-passes.ts: 4 vectors of parameters, the input layer's 4 transposes, and

@@ -2047,6 +2047,55 @@ describe("every size checked before it is allocated", () => {
     },
   );
 
+  it("Lanczos bases, sweep grids and a function's critical-lr steps are checked before the work, in one line", async () => {
+    const big = ["--data", "spiral", "--model", "mlp", "--hidden", "1024,1024"];
+    const basis =
+      /needs about [\d.]+ TiB|needs about [\d,.]+ GiB, past the [\d.]+ GiB a command may use here/;
+    for (const [args, what] of [
+      [
+        ["spectrum", ...big, "--lanczos-steps", "1000000"],
+        "--lanczos-steps 1000000 (a Lanczos basis of 1,000,000 vectors of 1,054,722 numbers)",
+      ],
+      [
+        ["stability", ...big, "--k", "1000000"],
+        "--k 1000000 (a Lanczos basis of 1,000,000 vectors of 1,054,722 numbers)",
+      ],
+      [
+        ["stability", ...big, "--max-hvps", "1e9"],
+        "--max-hvps 1000000000 (a Lanczos basis of 1,054,722 vectors of 1,054,722 numbers)",
+      ],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code).toBe(2);
+      expect(r.err.startsWith(`overshoot: ${what} needs about `)).toBe(true);
+      expect(r.err).toMatch(
+        /: a smaller --(lanczos-steps|k|max-hvps) \(the basis is kept whole for full reorthogonalization\)\n$/,
+      );
+      expect(r.err.split("\n")).toHaveLength(2);
+    }
+    void basis;
+    const sweep = await cli([
+      "sweep",
+      "--f",
+      "x^2",
+      "--x0",
+      "-1",
+      "--lr",
+      "0.1:1:1000",
+      "--momentum",
+      "0:0.9:100000",
+    ]);
+    expect(sweep.code).toBe(2);
+    expect(sweep.err).toBe(
+      "overshoot: a sweep of 100,000,000 cells (1,000 rates × 100,000 momenta) is past the 1,000,000 a sweep may have: coarser grids, or several sweeps\n",
+    );
+    const critical = await cli(["critical-lr", "--f", "x^2", "--x0", "-1", "--steps", "1e9"]);
+    expect(critical.code).toBe(2);
+    expect(critical.err).toMatch(
+      /^overshoot: invalid --steps: 1,000,000,000 \(at most 10,000,000 on a function/,
+    );
+  });
+
   it("find-lr --steps 1e9 on an expression is refused (every step's point is kept), not run out of heap", async () => {
     const r = await cli(["find-lr", "--f", "x^2", "--x0", "-1", "--steps", "1e9"]);
     expect(r.code).toBe(2);

@@ -82,6 +82,9 @@ Example: overshoot critical-lr --f "x^4 + x^2" --x0 2
 
 ${flagHelp(CRITICAL_FLAGS)}`;
 
+/** The most steps a function's critical-lr runs take. */
+const MAX_FUNCTION_STEPS = 10_000_000;
+
 export async function criticalLrCommand(argv: readonly string[], io: Io): Promise<number> {
   if (argv.includes("--lr") || argv.some((a) => a.startsWith("--lr="))) {
     throw new CliError(
@@ -98,6 +101,12 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
   const horizon = (flags["steps"] as number | undefined) ?? (training ? 2000 : 200_000);
   if (!Number.isInteger(horizon) || horizon < 1)
     throw new CliError(`invalid --steps: ${horizon} (a whole number ≥ 1)`);
+  // A function's search runs in one computation, a few dozen runs that may each take every step
+  // (a rate at the boundary oscillates to the end): bounded so that it ends in minutes.
+  if (!training && horizon > MAX_FUNCTION_STEPS)
+    throw new CliError(
+      `invalid --steps: ${horizon.toLocaleString("en-US")} (at most ${MAX_FUNCTION_STEPS.toLocaleString("en-US")} on a function: the search's few dozen runs may each take them all; overshoot run shows one run of any length)`,
+    );
   const rtol = (flags["tolerance"] as number | undefined) ?? (training ? 1e-3 : 1e-6);
   if (!(rtol > 0 && rtol < 1)) throw new CliError(`invalid --tolerance: ${rtol} (a number between 0 and 1)`);
   const maxLr = (flags["maxLr"] as number | undefined) ?? 1e6;

@@ -10,6 +10,7 @@ import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
+import { checkLanczos } from "../budget.js";
 import {
   CURVATURE_FLAGS,
   layersWanted,
@@ -120,6 +121,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   const k = wholeFlag(flags, "k", 1, n);
   const probes = wholeFlag(flags, "probes", 1, 100_000);
   const steps = wholeFlag(flags, "lanczosSteps", 1, n);
+  if (steps !== undefined) checkLanczos(steps, n, `--lanczos-steps ${steps}`);
   const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
   const seed = (flags["probeSeed"] as number | undefined) ?? 0;
   if (!Number.isInteger(seed)) throw new CliError(`invalid --probe-seed: ${seed} (an integer)`);

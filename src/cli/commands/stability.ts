@@ -11,6 +11,7 @@ import { layerLines, layersJson, minibatchLines } from "../../report/curvature-t
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
+import { checkLanczos } from "../budget.js";
 import {
   CURVATURE_FLAGS,
   layersWanted,
@@ -91,6 +92,12 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   const minibatch = minibatchRequest(flags, objective);
   const k = wholeFlag(flags, "k", 1, objective.dim);
   const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
+  // The basis: as many vectors as the Lanczos steps it may take (at most n), and k eigenvectors.
+  checkLanczos(
+    Math.min(objective.dim, Math.max(maxHvps ?? Math.min(objective.dim, 300), k ?? 1)),
+    objective.dim,
+    maxHvps !== undefined ? `--max-hvps ${maxHvps}` : `--k ${k ?? 1}`,
+  );
   let config: OptimizerConfig;
   let report: StabilityReport;
   try {

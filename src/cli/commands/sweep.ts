@@ -39,6 +39,12 @@ import { parseQueueUrl, preflight, QUEUE_SECRET_FLAG, queueSecret } from "../que
 import { runQueuedSweep } from "../queue/submit.js";
 import { overshootVersion } from "../version.js";
 
+/**
+ * The most cells a sweep may have: each is a run, its result kept (about 200 bytes, more on the
+ * queue) and drawn; a million runs of even 100 steps of x² take minutes, of a network days.
+ */
+export const MAX_CELLS = 1_000_000;
+
 export const SWEEP_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
   ...START_FLAG,
@@ -163,6 +169,12 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
           seeds.map((s) => [String(s), Array.from(initialWeights(flags, source.spec.sizes, s))]),
         )
       : undefined;
+  // Each cell is a run: a sweep's size is the product of its grids, checked before any is made.
+  const count = lrs.values.length * (momenta?.values.length ?? 1) * (seeds?.length ?? 1);
+  if (count > MAX_CELLS)
+    throw new CliError(
+      `a sweep of ${count.toLocaleString("en-US")} cells (${lrs.values.length.toLocaleString("en-US")} rates${momenta ? ` × ${momenta.values.length.toLocaleString("en-US")} momenta` : ""}${seeds ? ` × ${seeds.length} seeds` : ""}) is past the ${MAX_CELLS.toLocaleString("en-US")} a sweep may have: coarser grids, or several sweeps`,
+    );
   const cells: SweepCell[] = [];
   for (const m of momenta?.values ?? [undefined])
     for (const lr of lrs.values)
