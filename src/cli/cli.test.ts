@@ -2049,8 +2049,6 @@ describe("every size checked before it is allocated", () => {
 
   it("Lanczos bases, sweep grids and a function's critical-lr steps are checked before the work, in one line", async () => {
     const big = ["--data", "spiral", "--model", "mlp", "--hidden", "1024,1024"];
-    const basis =
-      /needs about [\d.]+ TiB|needs about [\d,.]+ GiB, past the [\d.]+ GiB a command may use here/;
     for (const [args, what] of [
       [
         ["spectrum", ...big, "--lanczos-steps", "1000000"],
@@ -2073,7 +2071,6 @@ describe("every size checked before it is allocated", () => {
       );
       expect(r.err.split("\n")).toHaveLength(2);
     }
-    void basis;
     const sweep = await cli([
       "sweep",
       "--f",
