@@ -2197,8 +2197,8 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     expect(text.out).toMatch(/verdict: stopped by Ctrl-C at step [\d,]+ of 100,000,000: /);
   }, 90_000);
 
-  it("spectrum on a network: a line every 5 s with the probes left, saying Ctrl-C abandons it (one computation)", async () => {
-    const r = await cli([
+  it("spectrum on a network: a line every 5 s with the probes left, and Ctrl-C ends the density at the probes done (exit 130)", async () => {
+    const args = [
       "spectrum",
       "--data",
       "spiral",
@@ -2207,14 +2207,27 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
       "--hidden",
       "64,64",
       "--probes",
-      "40",
+      "400",
       "--json",
-    ]);
-    expect(r.code).toBe(0);
+    ];
+    const r = await interrupted(args);
+    expect(r.code).toBe(130);
     expect(r.err).toMatch(
-      /^overshoot: probe \d+ of 40 \([\d.]+%\), \d+ s so far, about \d+ s left at [\d.]+ (ms|s) a probe; Ctrl-C abandons it\n/,
+      /^overshoot: probe \d+ of 400 \([\d.]+%\), \d+ s so far, about [\d.]+ (s|min) left at [\d.]+ (ms|s) a probe; Ctrl-C stops and keeps what was done\n/,
     );
-    expect(JSON.parse(r.out).density.probes).toBe(40);
+    expect(r.err).toContain("overshoot: stopping after the probe under way (Ctrl-C again to stop at once)\n");
+    const doc = JSON.parse(r.out);
+    const done = doc.density.probes as number;
+    expect(done).toBeGreaterThanOrEqual(1);
+    expect(done).toBeLessThan(400);
+    expect(doc.trace.probes).toBe(done);
+    expect(doc.stopped).toBe(`by Ctrl-C after ${done === 1 ? "1 probe" : `${done} probes`}`);
+    expect(r.err).toContain(
+      `stopped by Ctrl-C after ${done} of 400 probes: the density and the trace are those probes'`,
+    );
+    // The probes done are the first of the full run's: the same trace as a run of that many.
+    const same = await cli([...args.slice(0, -3), "--probes", String(Math.max(done, 2)), "--json"]);
+    if (done >= 2) expect(JSON.parse(same.out).trace.estimate).toBe(doc.trace.estimate);
   }, 90_000);
 
   it("critical-lr on a network: about how many runs are left, then Ctrl-C ends it with the brackets its runs reached (exit 130)", async () => {

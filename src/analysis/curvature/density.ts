@@ -34,6 +34,9 @@ export interface SpectralDensity {
   readonly trace: { readonly estimate: number; readonly standardError: number | null };
 }
 
+/** Probes when none are asked for. */
+export const DEFAULT_PROBES = 16;
+
 export interface DensityOptions {
   /** Random start vectors (default 16). */
   readonly probes?: number;
@@ -45,8 +48,39 @@ export interface DensityOptions {
 }
 
 export function spectralDensity(op: HessianOperator, options: DensityOptions = {}): SpectralDensity {
+  const it = densityProbes(op, options);
+  let r = it.next();
+  while (!r.done) r = it.next();
+  return r.value;
+}
+
+/**
+ * spectralDensity that gives the event loop a turn after each probe and ends early once `stop()`
+ * says so: the density and trace are then those of the probes done (at least one), and `stopped`
+ * is true.
+ */
+export async function spectralDensityAsync(
+  op: HessianOperator,
+  options: DensityOptions & { readonly stop: () => boolean },
+): Promise<SpectralDensity & { readonly stopped: boolean }> {
+  const it = densityProbes(op, options);
+  let r = it.next();
+  let stopped = false;
+  while (!r.done) {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (options.stop()) stopped = true;
+    r = it.next(stopped);
+  }
+  return { ...r.value, stopped };
+}
+
+/** The probes one at a time: yields after each; `next(true)` ends it with the probes done. */
+function* densityProbes(
+  op: HessianOperator,
+  options: DensityOptions,
+): Generator<number, SpectralDensity, boolean | undefined> {
   const n = op.dim;
-  const probes = options.probes ?? 16;
+  const probes = options.probes ?? DEFAULT_PROBES;
   const steps = options.steps ?? Math.min(n, 50);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(probes) || probes < 1)
@@ -60,10 +94,12 @@ export function spectralDensity(op: HessianOperator, options: DensityOptions = {
     const q = Float64Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1) / Math.sqrt(n));
     out.push(quadrature(op, q, steps));
     options.onProbe?.(p + 1, probes);
+    if (p + 1 < probes && (yield p + 1) === true) break;
   }
+  const done = out.length;
   const forms = out.map((p) => p.quadraticForm);
-  const mean = forms.reduce((a, b) => a + b, 0) / probes;
-  const variance = probes > 1 ? forms.reduce((a, b) => a + (b - mean) ** 2, 0) / (probes - 1) : null;
+  const mean = forms.reduce((a, b) => a + b, 0) / done;
+  const variance = done > 1 ? forms.reduce((a, b) => a + (b - mean) ** 2, 0) / (done - 1) : null;
   return {
     dim: n,
     probes: out,
@@ -71,7 +107,7 @@ export function spectralDensity(op: HessianOperator, options: DensityOptions = {
     hvps: op.count - before,
     exactHvp: op.exact,
     seed,
-    trace: { estimate: mean, standardError: variance === null ? null : Math.sqrt(variance / probes) },
+    trace: { estimate: mean, standardError: variance === null ? null : Math.sqrt(variance / done) },
   };
 }
 

@@ -1,6 +1,13 @@
 import type { Objective } from "../../core/objective.js";
 import { type BlockCurvature, blockCurvature, layerBlocks, type ParameterBlock } from "./blocks.js";
-import { type DensityCurve, densityCurve, type SpectralDensity, spectralDensity } from "./density.js";
+import {
+  type DensityCurve,
+  type DensityOptions,
+  densityCurve,
+  type SpectralDensity,
+  spectralDensity,
+  spectralDensityAsync,
+} from "./density.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos, type SpectrumEstimate } from "./lanczos.js";
 
@@ -48,6 +55,26 @@ export function spectrumAt(
   at: ArrayLike<number>,
   options: SpectrumOptions = {},
 ): SpectrumReport {
+  const parts = spectrumParts(objective, at, options);
+  return parts.finish(spectralDensity(parts.op, parts.density));
+}
+
+/**
+ * spectrumAt that gives the event loop a turn after each quadrature probe and, once `stop()` says
+ * so, ends the density at the probes done (`stopped`); the extremes and the layers are whole.
+ */
+export async function spectrumAtAsync(
+  objective: Objective,
+  at: ArrayLike<number>,
+  options: SpectrumOptions & { readonly stop: () => boolean },
+): Promise<SpectrumReport & { readonly stopped: boolean }> {
+  const parts = spectrumParts(objective, at, options);
+  const density = await spectralDensityAsync(parts.op, { ...parts.density, stop: options.stop });
+  return { ...parts.finish(density), stopped: density.stopped };
+}
+
+/** The extremes (Lanczos), then what the density needs and what follows it (curve, layers). */
+function spectrumParts(objective: Objective, at: ArrayLike<number>, options: SpectrumOptions) {
   const n = objective.dim;
   const op = hessianOperator(objective, at, options.finiteDifference ? { finiteDifference: true } : {});
   const seed = options.seed ?? 0;
@@ -59,18 +86,21 @@ export function spectrumAt(
     seed,
     vectors: blocks !== null,
   });
-  const density = spectralDensity(op, {
+  const density: DensityOptions = {
     ...(options.probes !== undefined ? { probes: options.probes } : {}),
     ...(options.steps !== undefined ? { steps: options.steps } : {}),
     seed: seed + 1,
     ...(options.onProbe ? { onProbe: options.onProbe } : {}),
-  });
-  const curve = densityCurve(density, options.sigma !== undefined ? { sigma: options.sigma } : {});
-  const perLayer = blocks
-    ? blockCurvature(op, blocks, extremes.vectors!.top[0]!, {
-        ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
-        seed: seed + 2,
-      })
-    : null;
-  return { extremes, density, curve, blocks: perLayer, hvps: op.count };
+  };
+  const finish = (d: SpectralDensity): SpectrumReport => {
+    const curve = densityCurve(d, options.sigma !== undefined ? { sigma: options.sigma } : {});
+    const perLayer = blocks
+      ? blockCurvature(op, blocks, extremes.vectors!.top[0]!, {
+          ...(options.tolerance !== undefined ? { tolerance: options.tolerance } : {}),
+          seed: seed + 2,
+        })
+      : null;
+    return { extremes, density: d, curve, blocks: perLayer, hvps: op.count };
+  };
+  return { op, density, finish };
 }

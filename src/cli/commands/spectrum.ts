@@ -1,5 +1,6 @@
+import { DEFAULT_PROBES } from "../../analysis/curvature/density.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
-import { type SpectrumReport, spectrumAt } from "../../analysis/curvature/spectrum.js";
+import { type SpectrumReport, spectrumAtAsync } from "../../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
 import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
@@ -131,15 +132,15 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   const layers = layersWanted(flags, objective);
   const minibatchAsked = minibatchRequest(flags, objective);
   let config: OptimizerConfig;
-  let report: SpectrumReport;
+  let report: SpectrumReport & { readonly stopped: boolean };
   // Over the quadrature's probes (the bulk of the HVPs), on stderr: a bar on a terminal, else a
-  // line every 5 s once it has run 2 s. One synchronous computation: Ctrl-C abandons it.
+  // line every 5 s once it has run 2 s; Ctrl-C ends the density at the probes done.
   const work = new LongWork(1, "probe", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
-    interruptible: false,
+    stopping: "after the probe under way",
   });
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = spectrumAt(measured.objective, at, {
+    report = await spectrumAtAsync(measured.objective, at, {
       ...(k !== undefined ? { k } : {}),
       ...(probes !== undefined ? { probes } : {}),
       ...(steps !== undefined ? { steps } : {}),
@@ -150,6 +151,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
       layers,
       finiteDifference: Boolean(flags["finiteDifference"]),
       onProbe: (done: number, of: number) => work.tick(done, of),
+      stop: () => work.stopRequested,
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
@@ -188,16 +190,21 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
     const rows = Array.from(report.curve.x, (x, i) => `${x},${report.curve.density[i]}`);
     writeOutput(csv, `eigenvalue,density\n${rows.join("\n")}\n`, streams.data);
   }
+  const stopped = report.stopped
+    ? `overshoot: stopped by Ctrl-C after ${report.density.probes.length} of ${plural(probes ?? DEFAULT_PROBES, "probe")}: the density and the trace are those probes'\n`
+    : "";
   if (flags["json"]) {
     io.out(
-      `${JSON.stringify(spectrumJson(objective, measured.rows, config, report, minibatch, lr), null, 2)}\n`,
+      `${JSON.stringify({ ...spectrumJson(objective, measured.rows, config, report, minibatch, lr), ...(report.stopped ? { stopped: `by Ctrl-C after ${plural(report.density.probes.length, "probe")}` } : {}) }, null, 2)}\n`,
     );
-    return 0;
+    io.err(stopped);
+    return report.stopped ? 130 : 0;
   }
   io.out(spectrumText(objective, measured.rows, at, config, report, minibatch, lr));
   for (const file of [csv, plot])
     if (file !== undefined && !isStandardOutput(file)) io.out(`wrote ${file}\n`);
-  return 0;
+  io.err(stopped);
+  return report.stopped ? 130 : 0;
 }
 
 function spectrumJson(
