@@ -2230,6 +2230,26 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     if (done >= 2) expect(JSON.parse(same.out).trace.estimate).toBe(doc.trace.estimate);
   }, 90_000);
 
+  it("stability with a large --max-hvps: Lanczos steps against their cap every 5 s", async () => {
+    const r = await cli([
+      "stability",
+      "--data",
+      "spiral",
+      "--model",
+      "mlp",
+      "--hidden",
+      "128,128",
+      "--max-hvps",
+      "2000",
+      "--tolerance",
+      "1e-15",
+      "--json",
+    ]);
+    expect(r.err).toMatch(
+      /^overshoot: Lanczos step \d+ of at most 2,000 \([\d.]+%\), \d+ s so far, about [\d.]+ (s|min) left if it runs to the cap, at [\d.]+ (ms|s) a Lanczos step; Ctrl-C abandons it\n/,
+    );
+  }, 120_000);
+
   it("critical-lr on a network: about how many runs are left, then Ctrl-C ends it with the brackets its runs reached (exit 130)", async () => {
     const args = [
       "critical-lr",

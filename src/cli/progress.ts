@@ -64,6 +64,8 @@ export class LongWork {
     private readonly options: {
       readonly display?: boolean;
       readonly approximate?: boolean;
+      /** The total is a cap the work usually ends well before ("of at most N", "about … left if it runs to the cap"). */
+      readonly cap?: boolean;
       /** When Ctrl-C takes effect, for its message (default "at the next step"). */
       readonly stopping?: string;
       /**
@@ -104,7 +106,7 @@ export class LongWork {
     this.lastLine = now;
     const share = (100 * done) / this.total;
     this.err(
-      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.options.approximate ? "about " : ""}${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left at ${perUnit(each)} a ${this.unit}; ${this.options.interruptible === false ? "Ctrl-C abandons it" : "Ctrl-C stops and keeps what was done"}\n`,
+      `overshoot: ${this.unit} ${done.toLocaleString("en-US")} of ${this.options.approximate ? "about " : this.options.cap ? "at most " : ""}${this.total.toLocaleString("en-US")} (${Number(share.toPrecision(2))}%), ${duration(elapsed)} so far, about ${left} left${this.options.cap ? " if it runs to the cap," : ""} at ${perUnit(each)} a ${this.unit}; ${this.options.interruptible === false ? "Ctrl-C abandons it" : "Ctrl-C stops and keeps what was done"}\n`,
     );
   }
 

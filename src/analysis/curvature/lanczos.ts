@@ -40,6 +40,8 @@ export interface LanczosOptions {
   readonly seed?: number;
   /** Also return the Ritz vectors (Q·s for T's eigenvectors s), e.g. to see where λmax's direction lies. */
   readonly vectors?: boolean;
+  /** Called after each step with the steps taken and the cap (for progress; it usually ends well before). */
+  readonly onStep?: (steps: number, cap: number) => void;
 }
 
 /**
@@ -81,6 +83,7 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
     const breakdown = b <= 1e-12 * size || m === n;
     // The Ritz values cost O(m²) per check (QL on T), small beside the O(n·m) reorthogonalization.
     result = ritz(alpha, beta, breakdown ? 0 : b, k, wantBottom, tolerance);
+    options.onStep?.(m, maxIterations);
     if (m === n || m === maxIterations) break;
     if (breakdown) {
       // A random start has a component along every eigenvector, so the invariant subspace holds

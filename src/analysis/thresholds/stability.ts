@@ -16,6 +16,8 @@ export interface StabilityOptions {
   readonly seed?: number;
   /** Also the Ritz vectors (spectrum.vectors), e.g. for where λmax's direction lies. */
   readonly vectors?: boolean;
+  /** After each Lanczos step: the steps taken and the cap (for progress). */
+  readonly onStep?: (steps: number, cap: number) => void;
 }
 
 export interface StabilityReport {
@@ -62,6 +64,7 @@ export function stabilityAt(
     maxIterations: options.maxHvps ?? Math.min(n, 300),
     seed: options.seed ?? 0,
     ...(options.vectors ? { vectors: true } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
   });
   const lambdaMax = spectrum.top[0]!.value;
   const lambdaMin = spectrum.bottom!.value;

@@ -30,6 +30,7 @@ import {
   withoutAtInit,
 } from "../flags.js";
 import type { Io } from "../io.js";
+import { LongWork } from "../progress.js";
 
 export const STABILITY_FLAGS: FlagSpecs = {
   ...OBJECTIVE_FLAGS,
@@ -100,6 +101,12 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   );
   let config: OptimizerConfig;
   let report: StabilityReport;
+  // Lanczos steps against their cap, on stderr once it has run 2 s (one computation: Ctrl-C
+  // abandons it).
+  const work = new LongWork(1, "Lanczos step", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
+    cap: true,
+    interruptible: false,
+  });
   try {
     // The learning rate does not enter the formulas; sgd may be asked about without one.
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
@@ -109,9 +116,12 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       ...(maxHvps !== undefined ? { maxHvps } : {}),
       finiteDifference: Boolean(flags["finiteDifference"]),
       vectors: layers,
+      onStep: (steps, cap) => work.tick(steps, cap),
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
+  } finally {
+    work.finish();
   }
   if (!report.spectrum.converged) {
     const parts = [
