@@ -2230,6 +2230,34 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     if (done >= 2) expect(JSON.parse(same.out).trace.estimate).toBe(doc.trace.estimate);
   }, 90_000);
 
+  it("find-lr --recommend: its trial runs say how long, and Ctrl-C ends them with the ramp's answer written and no recommendation (exit 130)", async () => {
+    const args = [
+      "find-lr",
+      "--data",
+      "spiral",
+      "--model",
+      "mlp",
+      "--hidden",
+      "64,64",
+      "--recommend",
+      "--train-steps",
+      "3000",
+      "--json",
+    ];
+    const r = await interrupted(args);
+    expect(r.code).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: trial run [1-6] of 7 \([\d.]+%\), \d+ s so far, about [\d.]+ (s|min) left at [\d.]+ s a trial run; Ctrl-C stops and keeps what was done\n/,
+    );
+    const doc = JSON.parse(r.out);
+    expect(doc.recommendation).toBeNull();
+    expect(doc.recommendationStopped).toMatch(/^by Ctrl-C after [1-6] trial runs? of 7$/);
+    expect(doc.suggestions.valley).toBeGreaterThan(0);
+    expect(r.err).toMatch(
+      /stopped by Ctrl-C after [1-6] trial runs? of 7: no recommendation; the ramp's answer is written\n$/,
+    );
+  }, 120_000);
+
   it("stability with a large --max-hvps: Lanczos steps against their cap every 5 s", async () => {
     const r = await cli([
       "stability",

@@ -175,6 +175,8 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   }
   const blowUp = blowUpFromFlags(flags);
   let recommendation: Recommendation | null = null;
+  let recommendStopped = false;
+  let trialsRun = 0;
   if (flags["recommend"]) {
     const startLoss = objective.value(Float64Array.from(x0));
     const trainAt = (lr: number): number => {
@@ -198,33 +200,39 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       });
     };
     // Seven trial runs (recommend.ts: five a √10 apart below the ramp's lowest point, two a
-    // quarter-decade around the best): a line every 5 s once they have taken 2 s.
+    // quarter-decade around the best): a line every 5 s once they have taken 2 s. Ctrl-C ends
+    // them after the run under way: the ramp's answer is written, without a recommendation.
     const work = new LongWork(
       RECOMMEND_TRIALS,
       "trial run",
       io.err,
       io.isTTY && Boolean(process.stderr.isTTY),
-      {
-        interruptible: false,
-      },
+      { stopping: "after the trial run under way" },
     );
-    let trials = 0;
+    const stopped = new Error("stopped");
     try {
       recommendation = await recommendLr(
         test,
-        (lr) => {
+        async (lr) => {
+          // A turn of the event loop first, for a Ctrl-C to be heard.
+          await new Promise((ok) => setTimeout(ok, 0));
+          if (work.stopRequested) throw stopped;
           const loss = trainAt(lr);
-          work.tick(++trials);
+          work.tick(++trialsRun);
           return loss;
         },
         startLoss,
       );
     } catch (e) {
-      throw new CliError(flagMessage((e as Error).message));
+      if (e !== stopped) throw new CliError(flagMessage((e as Error).message));
+      recommendStopped = true;
     } finally {
       work.finish();
     }
   }
+  const stoppedNote = recommendStopped
+    ? `overshoot: stopped by Ctrl-C after ${plural(trialsRun, "trial run")} of ${RECOMMEND_TRIALS}: no recommendation; the ramp's answer is written\n`
+    : "";
   const critical = test.curvature?.critical.lr ?? null;
   if (plot !== undefined) {
     const marks = [
@@ -263,12 +271,18 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
             trainSteps,
           },
           advice: test.advice,
+          ...(recommendStopped
+            ? {
+                recommendationStopped: `by Ctrl-C after ${plural(trialsRun, "trial run")} of ${RECOMMEND_TRIALS}`,
+              }
+            : {}),
         },
         null,
         2,
       )}\n`,
     );
-    return 0;
+    io.err(stoppedNote);
+    return recommendStopped ? 130 : 0;
   }
   const s = test.suggestions;
   const show = (v: number | null) => (v === null ? "—" : fmt(v));
@@ -299,7 +313,8 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
     );
   }
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
-  return 0;
+  io.err(stoppedNote);
+  return recommendStopped ? 130 : 0;
 }
 
 /**
