@@ -2274,7 +2274,25 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
       "--json",
     ]);
     expect(r.err).toMatch(
-      /^overshoot: Lanczos step \d+ of at most 2,000 \([\d.]+%\), \d+ s so far, about [\d.]+ (s|min) left if it runs to the cap, at [\d.]+ (ms|s) a Lanczos step; Ctrl-C abandons it\n/,
+      /^overshoot: Lanczos step \d+ of at most 2,000 \([\d.]+%\), \d+ s so far, about [\d.]+ (s|min) left if it runs to the cap, at [\d.]+ (ms|s) a Lanczos step; Ctrl-C stops and keeps what was done\n/,
+    );
+    // Ctrl-C: the estimates of the steps taken, each with its bound, in one line (exit 130).
+    const stopped = await interrupted([
+      "stability",
+      "--data",
+      "spiral",
+      "--model",
+      "mlp",
+      "--hidden",
+      "128,128",
+      "--max-hvps",
+      "3000",
+      "--tolerance",
+      "1e-15",
+    ]);
+    expect(stopped.code).toBe(130);
+    expect(stopped.err).toMatch(
+      /\novershoot: stopped by Ctrl-C after \d+ Lanczos steps, before convergence: λ1 ≈ [\d.e-]+ ± [\d.e-]+, λ2 ≈ [\d.e-]+ ± [\d.e-]+, λ3 ≈ [\d.e-]+ ± [\d.e-]+, λmin ≈ -?[\d.e-]+ ± [\d.e-]+ \(each within its ± of an eigenvalue of the Hessian\); run again for the stability answer\n$/,
     );
   }, 120_000);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { symmetricEigen } from "../../core/eigen.js";
 import { createRng } from "../../core/rng.js";
 import { matrixOperator } from "./hvp.js";
-import { lanczos } from "./lanczos.js";
+import { lanczos, lanczosAsync } from "./lanczos.js";
 
 // A breakdown of the Lanczos recurrence (β = 0) means span(Q) is an invariant subspace: the Ritz
 // values are eigenvalues, exactly. Hessians that break down at once are the simplest ones there
@@ -83,4 +83,30 @@ describe("Lanczos at a breakdown returns the exact answer", () => {
       check(rotated(values, 7 * n), n, Math.min(3, n));
     },
   );
+});
+
+describe("Lanczos stopped part-way (Ctrl-C)", () => {
+  // The async iteration stopped after j steps is the iteration capped at j steps: the same Krylov
+  // basis from the same seed, so the same Ritz values and residuals to the bit, and each residual
+  // a bound: a true eigenvalue lies within it (checked against the dense decomposition).
+  it("ends with the Ritz values of the steps taken, each within its residual of an eigenvalue", async () => {
+    const values = Array.from({ length: 40 }, (_v, i) => 1 + i * i * 0.01);
+    const op = () => matrixOperator(rotated(values, 7), 40);
+    let asked = 0;
+    const stopped = await lanczosAsync(op(), { k: 2, tolerance: 1e-14, stop: () => ++asked >= 6 });
+    expect(stopped.stopped).toBe(true);
+    expect(stopped.iterations).toBe(6);
+    const capped = lanczos(op(), { k: 2, tolerance: 1e-14, maxIterations: 6 });
+    expect(stopped.top).toEqual(capped.top);
+    expect(stopped.bottom).toEqual(capped.bottom);
+    expect(stopped.converged).toBe(false);
+    for (const e of [...stopped.top, stopped.bottom!])
+      expect(Math.min(...values.map((v) => Math.abs(v - e.value)))).toBeLessThanOrEqual(
+        e.residual * (1 + 1e-9),
+      );
+    // Not stopped: the whole answer, as the synchronous iteration gives it.
+    const whole = await lanczosAsync(op(), { k: 2, tolerance: 1e-10, stop: () => false });
+    expect(whole.stopped).toBe(false);
+    expect(whole.top).toEqual(lanczos(op(), { k: 2, tolerance: 1e-10 }).top);
+  });
 });

@@ -52,6 +52,37 @@ export interface LanczosOptions {
  * copies of converged eigenvalues appear.
  */
 export function lanczos(op: HessianOperator, options: LanczosOptions = {}): SpectrumEstimate {
+  const it = lanczosSteps(op, options);
+  let r = it.next();
+  while (!r.done) r = it.next();
+  return r.value;
+}
+
+/**
+ * lanczos that gives the event loop a turn after each step and, once `stop()` says so, ends with
+ * the Ritz values of the steps taken — each with its residual, a bound on its distance to an
+ * eigenvalue of H (converged false unless they met the tolerance) — and `stopped` set.
+ */
+export async function lanczosAsync(
+  op: HessianOperator,
+  options: LanczosOptions & { readonly stop: () => boolean },
+): Promise<SpectrumEstimate & { readonly stopped: boolean }> {
+  const it = lanczosSteps(op, options);
+  let r = it.next();
+  let stopped = false;
+  while (!r.done) {
+    await new Promise((ok) => setTimeout(ok, 0));
+    if (options.stop()) stopped = true;
+    r = it.next(stopped);
+  }
+  return { ...r.value, stopped };
+}
+
+/** The iteration one step at a time: yields the steps taken after each; `next(true)` ends it there. */
+function* lanczosSteps(
+  op: HessianOperator,
+  options: LanczosOptions,
+): Generator<number, SpectrumEstimate, boolean | undefined> {
   const n = op.dim;
   const k = options.k ?? 1;
   const wantBottom = options.bottom ?? true;
@@ -85,6 +116,7 @@ export function lanczos(op: HessianOperator, options: LanczosOptions = {}): Spec
     result = ritz(alpha, beta, breakdown ? 0 : b, k, wantBottom, tolerance);
     options.onStep?.(m, maxIterations);
     if (m === n || m === maxIterations) break;
+    if ((yield m) === true) break;
     if (breakdown) {
       // A random start has a component along every eigenvector, so the invariant subspace holds
       // every distinct eigenvalue: λmax and λmin are exact. Only a repeated eigenvalue can hide a

@@ -1,7 +1,7 @@
 import type { Objective } from "../../core/objective.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
-import { lanczos, type SpectrumEstimate } from "../curvature/lanczos.js";
+import { type LanczosOptions, lanczos, lanczosAsync, type SpectrumEstimate } from "../curvature/lanczos.js";
 import { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 
 export interface StabilityOptions {
@@ -56,16 +56,47 @@ export function stabilityAt(
   optimizer: OptimizerConfig,
   options: StabilityOptions = {},
 ): StabilityReport {
+  const { op, lanczosOptions } = stabilityLanczos(objective, at, options);
+  return stabilityFrom(objective, at, optimizer, lanczos(op, lanczosOptions));
+}
+
+/**
+ * stabilityAt that gives the event loop a turn after each Lanczos step and, once `stop()` says so,
+ * ends with the estimates of the steps taken (`spectrum.converged` false unless they met the
+ * tolerance; each residual a bound) and `stopped` set.
+ */
+export async function stabilityAtAsync(
+  objective: Objective,
+  at: ArrayLike<number>,
+  optimizer: OptimizerConfig,
+  options: StabilityOptions & { readonly stop: () => boolean },
+): Promise<StabilityReport & { readonly stopped: boolean }> {
+  const { op, lanczosOptions } = stabilityLanczos(objective, at, options);
+  const spectrum = await lanczosAsync(op, { ...lanczosOptions, stop: options.stop });
+  return { ...stabilityFrom(objective, at, optimizer, spectrum), stopped: spectrum.stopped };
+}
+
+function stabilityLanczos(objective: Objective, at: ArrayLike<number>, options: StabilityOptions) {
   const n = objective.dim;
   const op = hessianOperator(objective, at, options.finiteDifference ? { finiteDifference: true } : {});
-  const spectrum = lanczos(op, {
+  const lanczosOptions: LanczosOptions = {
     k: options.k ?? Math.min(3, n),
     tolerance: options.tolerance ?? 1e-10,
     maxIterations: options.maxHvps ?? Math.min(n, 300),
     seed: options.seed ?? 0,
     ...(options.vectors ? { vectors: true } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
-  });
+  };
+  return { op, lanczosOptions };
+}
+
+/** What the extreme eigenvalues imply for the learning rate. */
+function stabilityFrom(
+  objective: Objective,
+  at: ArrayLike<number>,
+  optimizer: OptimizerConfig,
+  spectrum: SpectrumEstimate,
+): StabilityReport {
   const lambdaMax = spectrum.top[0]!.value;
   const lambdaMin = spectrum.bottom!.value;
   // Eigenvalues within rounding of zero count as zero, not as curvature of either sign.

@@ -3,7 +3,7 @@ import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
 import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
-import { type StabilityReport, stabilityAt } from "../../analysis/thresholds/stability.js";
+import { type StabilityReport, stabilityAtAsync } from "../../analysis/thresholds/stability.js";
 import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
@@ -100,23 +100,24 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     maxHvps !== undefined ? `--max-hvps ${maxHvps}` : `--k ${k ?? 1}`,
   );
   let config: OptimizerConfig;
-  let report: StabilityReport;
-  // Lanczos steps against their cap, on stderr once it has run 2 s (one computation: Ctrl-C
-  // abandons it).
+  let report: StabilityReport & { readonly stopped: boolean };
+  // Lanczos steps against their cap, on stderr once it has run 2 s; Ctrl-C ends the iteration
+  // after the step under way with the estimates it has, each with its bound.
   const work = new LongWork(1, "Lanczos step", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
     cap: true,
-    interruptible: false,
+    stopping: "after the Lanczos step under way",
   });
   try {
     // The learning rate does not enter the formulas; sgd may be asked about without one.
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = stabilityAt(measured.objective, at, config, {
+    report = await stabilityAtAsync(measured.objective, at, config, {
       ...(k !== undefined ? { k } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(maxHvps !== undefined ? { maxHvps } : {}),
       finiteDifference: Boolean(flags["finiteDifference"]),
       vectors: layers,
       onStep: (steps, cap) => work.tick(steps, cap),
+      stop: () => work.stopRequested,
     });
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
@@ -128,6 +129,13 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       ...report.spectrum.top.map((e, i) => `λ${i + 1} ≈ ${fmt(e.value)} ± ${fmt(e.residual)}`),
       `λmin ≈ ${fmt(report.lambdaMin)} ± ${fmt(report.spectrum.bottom!.residual)}`,
     ];
+    // Stopped: what the steps taken show, each estimate within its residual of an eigenvalue.
+    if (report.stopped) {
+      io.err(
+        `overshoot: stopped by Ctrl-C after ${plural(report.spectrum.iterations, "Lanczos step")}, before convergence: ${parts.join(", ")} (each within its ± of an eigenvalue of the Hessian); run again for the stability answer\n`,
+      );
+      return 130;
+    }
     throw new CliError(
       `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
     );
