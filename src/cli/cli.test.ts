@@ -2103,6 +2103,7 @@ describe("every size checked before it is allocated", () => {
 });
 
 describe("long work says how long, and Ctrl-C keeps what was done", () => {
+  const spiralMlp = (hidden: string) => ["--data", "spiral", "--model", "mlp", "--hidden", hidden];
   const bin = join(process.cwd(), "bin", "overshoot.js");
   const interrupted = (args: string[]) =>
     new Promise<{ code: number | null; out: string; err: string }>((done) => {
@@ -2198,18 +2199,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
   }, 90_000);
 
   it("spectrum on a network: a line every 5 s with the probes left, and Ctrl-C ends the density at the probes done (exit 130)", async () => {
-    const args = [
-      "spectrum",
-      "--data",
-      "spiral",
-      "--model",
-      "mlp",
-      "--hidden",
-      "64,64",
-      "--probes",
-      "400",
-      "--json",
-    ];
+    const args = ["spectrum", ...spiralMlp("64,64"), "--probes", "400", "--json"];
     const r = await interrupted(args);
     expect(r.code).toBe(130);
     expect(r.err).toMatch(
@@ -2231,19 +2221,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
   }, 90_000);
 
   it("find-lr --recommend: its trial runs say how long, and Ctrl-C ends them with the ramp's answer written and no recommendation (exit 130)", async () => {
-    const args = [
-      "find-lr",
-      "--data",
-      "spiral",
-      "--model",
-      "mlp",
-      "--hidden",
-      "64,64",
-      "--recommend",
-      "--train-steps",
-      "3000",
-      "--json",
-    ];
+    const args = ["find-lr", ...spiralMlp("64,64"), "--recommend", "--train-steps", "3000", "--json"];
     const r = await interrupted(args);
     expect(r.code).toBe(130);
     expect(r.err).toMatch(

@@ -1,4 +1,5 @@
 import { createRng } from "../../core/rng.js";
+import { runStoppable, runToEnd, type Stoppable } from "../../core/stoppable.js";
 import { tridiagonalEigen } from "../../core/tridiagonal.js";
 import type { HessianOperator } from "./hvp.js";
 import { lanczosStep } from "./lanczos.js";
@@ -48,10 +49,7 @@ export interface DensityOptions {
 }
 
 export function spectralDensity(op: HessianOperator, options: DensityOptions = {}): SpectralDensity {
-  const it = densityProbes(op, options);
-  let r = it.next();
-  while (!r.done) r = it.next();
-  return r.value;
+  return runToEnd(densityProbes(op, options));
 }
 
 /**
@@ -63,22 +61,12 @@ export async function spectralDensityAsync(
   op: HessianOperator,
   options: DensityOptions & { readonly stop: () => boolean },
 ): Promise<SpectralDensity & { readonly stopped: boolean }> {
-  const it = densityProbes(op, options);
-  let r = it.next();
-  let stopped = false;
-  while (!r.done) {
-    await new Promise((ok) => setTimeout(ok, 0));
-    if (options.stop()) stopped = true;
-    r = it.next(stopped);
-  }
-  return { ...r.value, stopped };
+  const { value, stopped } = await runStoppable(densityProbes(op, options), options.stop);
+  return { ...value, stopped };
 }
 
 /** The probes one at a time: yields after each; `next(true)` ends it with the probes done. */
-function* densityProbes(
-  op: HessianOperator,
-  options: DensityOptions,
-): Generator<number, SpectralDensity, boolean | undefined> {
+function* densityProbes(op: HessianOperator, options: DensityOptions): Stoppable<SpectralDensity> {
   const n = op.dim;
   const probes = options.probes ?? DEFAULT_PROBES;
   const steps = options.steps ?? Math.min(n, 50);

@@ -1,4 +1,5 @@
 import { createRng } from "../../core/rng.js";
+import { runStoppable, runToEnd, type Stoppable } from "../../core/stoppable.js";
 import { tridiagonalEigen } from "../../core/tridiagonal.js";
 import { allFinite, dot, norm2 } from "../../core/vec.js";
 import type { HessianOperator } from "./hvp.js";
@@ -52,10 +53,7 @@ export interface LanczosOptions {
  * copies of converged eigenvalues appear.
  */
 export function lanczos(op: HessianOperator, options: LanczosOptions = {}): SpectrumEstimate {
-  const it = lanczosSteps(op, options);
-  let r = it.next();
-  while (!r.done) r = it.next();
-  return r.value;
+  return runToEnd(lanczosSteps(op, options));
 }
 
 /**
@@ -67,22 +65,12 @@ export async function lanczosAsync(
   op: HessianOperator,
   options: LanczosOptions & { readonly stop: () => boolean },
 ): Promise<SpectrumEstimate & { readonly stopped: boolean }> {
-  const it = lanczosSteps(op, options);
-  let r = it.next();
-  let stopped = false;
-  while (!r.done) {
-    await new Promise((ok) => setTimeout(ok, 0));
-    if (options.stop()) stopped = true;
-    r = it.next(stopped);
-  }
-  return { ...r.value, stopped };
+  const { value, stopped } = await runStoppable(lanczosSteps(op, options), options.stop);
+  return { ...value, stopped };
 }
 
 /** The iteration one step at a time: yields the steps taken after each; `next(true)` ends it there. */
-function* lanczosSteps(
-  op: HessianOperator,
-  options: LanczosOptions,
-): Generator<number, SpectrumEstimate, boolean | undefined> {
+function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Stoppable<SpectrumEstimate> {
   const n = op.dim;
   const k = options.k ?? 1;
   const wantBottom = options.bottom ?? true;
