@@ -129,14 +129,22 @@ interface TorchFile {
 
 function torchSet(name: "torch" | "torch-b" | "torch-c"): LabelledRun[] {
   const file = read<TorchFile>(
-    name === "torch" ? "holdout-torch.json" : name === "torch-b" ? "holdout-torch-b.json" : "holdout-torch-c.json",
+    name === "torch"
+      ? "holdout-torch.json"
+      : name === "torch-b"
+        ? "holdout-torch-b.json"
+        : "holdout-torch-c.json",
   );
   return file.nets.flatMap((n) =>
     n.runs.map((r) => {
       const o = r.optimizer;
       const optimizer =
         o.name === "adam"
-          ? resolveOptimizerConfig({ name: "adam", lr: r.lr, ...(o.betas ? { betas: [o.betas[0]!, o.betas[1]!] as const } : {}) })
+          ? resolveOptimizerConfig({
+              name: "adam",
+              lr: r.lr,
+              ...(o.betas ? { betas: [o.betas[0]!, o.betas[1]!] as const } : {}),
+            })
           : resolveOptimizerConfig({
               name: "sgd",
               lr: r.lr,
