@@ -2538,7 +2538,7 @@ describe("train --guard, checkpoints and --resume", () => {
       "--json",
     ];
     // No --checkpoint-every: the last step (130, not a multiple of the default 100) is written.
-    await cli([...common, "--steps", "130", "--checkpoint", ckpt]);
+    const writer = await cli([...common, "--steps", "130", "--checkpoint", ckpt]);
     const saved = JSON.parse(readFileSync(ckpt, "utf8"));
     expect(saved.step).toBe(130);
     expect(saved.sampler.order).toHaveLength(48); // the training rows (80% of 60)
@@ -2556,15 +2556,24 @@ describe("train --guard, checkpoints and --resume", () => {
     const b = JSON.parse(straight.out).records;
     expect(a[0].step).toBe(130);
     // Every record from the resumed step on, to the last bit (the shuffle state was saved too) —
-    // but for what the first one cannot know of the steps before it: the running mean of the
-    // batch losses since the previous record, and the update ratio against the previous weights.
+    // but for what the first one cannot know of the steps before it (the running mean of the
+    // batch losses since the previous record, the update ratio against the previous weights), and
+    // that a resumed run's first record evaluates every row, as any run's first does: the same
+    // numbers the run that wrote the checkpoint ended with at that step.
     const {
       runningLoss: _l,
       runningOver: _o,
       updateRatio: _u,
       ...first
     } = b.find((r: { step: number }) => r.step === 130);
-    expect(a[0]).toEqual({ ...first, runningLoss: a[0].loss, runningOver: 1 });
+    const ended = JSON.parse(writer.out).records.at(-1);
+    expect(ended.step).toBe(130);
+    expect(a[0]).toEqual({
+      ...first,
+      trainLoss: ended.trainLoss,
+      trainAccuracy: ended.trainAccuracy,
+      inactive: ended.inactive,
+    });
     expect(a.slice(1)).toEqual(b.filter((r: { step: number }) => r.step > 130));
     expect(readFileSync(join(dir, "r.json"), "utf8")).toBe(readFileSync(join(dir, "s.json"), "utf8"));
   });

@@ -138,7 +138,6 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
   const start = Float64Array.from(requireStart(flags, objective, "init"));
-  sameRun(records, objective.value(start), flags["data"] as string);
   const logged = records.find((r) => r.lr !== undefined)?.lr;
   const lr = (flags["lr"] as number | undefined) ?? logged;
   if (lr === undefined)
@@ -164,6 +163,8 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
     throw new CliError(
       `invalid --batch-size: ${batch} (a whole number from 1 to the ${problem.rows} training rows)`,
     );
+  // The flags checked, then the data against the log, before anything is measured.
+  sameRun(records, objective.value(start), flags["data"] as string);
   return {
     lr,
     scaling: measureScaling(problem, optimizer),
