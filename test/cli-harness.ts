@@ -1,7 +1,11 @@
 import type { Io } from "../src/cli/io.js";
 import { execute } from "../src/cli/main.js";
 
-/** Runs one overshoot command in this process, as the binary would, and returns its exit code and output. */
+/**
+ * Runs one overshoot command in this process, as the binary would, and returns its exit code and
+ * output. Progress lines (which appear only once work has run 2 s, so depend on the machine's
+ * load) are off: stderr is compared whole; the tests of progress spawn the binary.
+ */
 export async function cli(
   args: string[],
   cwd = process.cwd(),
@@ -17,6 +21,7 @@ export async function cli(
     },
     isTTY: false,
     cwd,
+    progress: false,
   };
   const code = await execute(args, io);
   return { code, out, err };

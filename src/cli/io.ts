@@ -6,4 +6,6 @@ export interface Io {
   readonly cwd: string;
   /** Ends long-running commands (the lab's server) when aborted; absent: Ctrl-C / SIGTERM do. */
   readonly signal?: AbortSignal;
+  /** false: no progress lines or bars on stderr (tests that compare stderr whole); default shown. */
+  readonly progress?: boolean;
 }

@@ -129,6 +129,7 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
       io.isTTY && Boolean(process.stderr.isTTY),
       {
         approximate: true,
+        display: io.progress !== false,
         stopping: "once the runs under way end",
       },
     );

@@ -207,7 +207,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       "trial run",
       io.err,
       io.isTTY && Boolean(process.stderr.isTTY),
-      { stopping: "after the trial run under way" },
+      { stopping: "after the trial run under way", display: io.progress !== false },
     );
     const stopped = new Error("stopped");
     try {

@@ -148,7 +148,9 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   let records = 0;
   let result: SummarizedRun & { stopped: boolean };
   // A long run says how long, and Ctrl-C ends it with what was done written.
-  const work = new LongWork(steps, "step", io.err, io.isTTY && Boolean(process.stderr.isTTY));
+  const work = new LongWork(steps, "step", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
+    display: io.progress !== false,
+  });
   try {
     result = await runSummarizedAsync(
       runConfig,

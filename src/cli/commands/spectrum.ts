@@ -137,6 +137,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   // line every 5 s once it has run 2 s; Ctrl-C ends the density at the probes done.
   const work = new LongWork(1, "probe", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
     stopping: "after the probe under way",
+    display: io.progress !== false,
   });
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);

@@ -105,6 +105,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   // after the step under way with the estimates it has, each with its bound.
   const work = new LongWork(1, "Lanczos step", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
     cap: true,
+    display: io.progress !== false,
     stopping: "after the Lanczos step under way",
   });
   try {

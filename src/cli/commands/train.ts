@@ -280,7 +280,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
   let result: TrainResult;
   // A long run says how long (the bar does on a terminal), and Ctrl-C ends it at the next step
   // with its records, report, weights and checkpoint written as for a run that ended.
-  const work = new LongWork(steps, "step", io.err, false, { display: bar === null });
+  const work = new LongWork(steps, "step", io.err, false, {
+    display: bar === null && io.progress !== false,
+  });
   let lastStep = 0;
   try {
     const it = train({
