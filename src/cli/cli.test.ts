@@ -2145,6 +2145,60 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     expect(doc.verdict.status).toBeDefined();
   }, 60_000);
 
+  it("critical-lr on a function: an estimate in runs, then Ctrl-C ends it with the brackets reached, in the text and the JSON (exit 130)", async () => {
+    const base = ["critical-lr", "--f", "x^2+y^4", "--x0", "-1,1", "--steps", "1e7"];
+    const r = await interrupted(base);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: run \d+ of about 51 \(\d+%\), \d+ s so far, about .* left at .* a run; Ctrl-C stops and keeps what was done\n/,
+    );
+    expect(r.err).toContain("stopped by Ctrl-C: the thresholds are the brackets the runs reached");
+    expect(r.out).toMatch(/Stopped by Ctrl-C after \d+ runs: each threshold is the bracket its runs reached/);
+    expect(r.out).toMatch(/divergence threshold \(smallest lr diverging\) .*(stopped by Ctrl-C|runs\])/);
+    const j = await interrupted([...base, "--json"]);
+    expect(j.code, j.err).toBe(130);
+    const doc = JSON.parse(j.out);
+    // The runs reached some bracket of the divergence threshold, and it holds the true one: the
+    // y⁴ step y ↦ y(1 − 4ηy²) from y = 1 grows without end for η > 1/2, and x² alone would take η > 1.
+    const d = doc.divergence;
+    expect(d.runs).toBeGreaterThan(0);
+    if (d.stopped) expect(d.below < 1 && (d.above === "Infinity" || d.above > 0.5)).toBe(true);
+    else expect(d.below).toBeLessThanOrEqual(0.5000001);
+  }, 60_000);
+
+  it("sweep: Ctrl-C after the estimate ends it once the runs under way finish, with those runs written, equal to a fresh sweep of their rates (exit 130)", async () => {
+    const base = ["sweep", ...spiralMlp("16"), "--loss", "mse", "--steps", "1500", "--workers", "2"];
+    const r = await interrupted([...base, "--lr", "0.01:1:30", "--json"]);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(/stopping once the runs under way end/);
+    const doc = JSON.parse(r.out);
+    const cells = doc.cells as { index: number; lr: number }[];
+    expect(cells.length).toBeGreaterThan(0);
+    expect(cells.length).toBeLessThan(30);
+    expect(doc.stopped).toBe(
+      `stopped by Ctrl-C after ${cells.length} of 30 runs: cells holds the runs that finished`,
+    );
+    expect(r.err).toContain(`overshoot: stopped by Ctrl-C after ${cells.length} of 30 runs`);
+    // Grid order, each cell once; and each the run a sweep of its rate alone makes.
+    const indices = cells.map((c) => c.index);
+    expect(indices).toEqual([...indices].sort((a, b) => a - b));
+    expect(new Set(indices).size).toBe(indices.length);
+    const fresh = await cli([...base, "--lr", cells.map((c) => String(c.lr)).join(","), "--json"]);
+    expect(fresh.code, fresh.err).toBe(0);
+    const again = JSON.parse(fresh.out).cells as { index: number }[];
+    expect(cells.map(({ index: _i, ...rest }) => rest)).toEqual(again.map(({ index: _i, ...rest }) => rest));
+
+    // A map stopped part-way leaves the cells not run blank, and says so.
+    const m = await interrupted([...base, "--lr", "0.01:1:15", "--momentum", "0,0.9"]);
+    expect(m.code, m.err).toBe(130);
+    expect(m.out).toMatch(
+      /, 30 runs on 2 threads — stopped by Ctrl-C after \d+ of 30 runs: below are the runs that finished\n/,
+    );
+    expect(m.out).toContain("(blank) not run");
+    const top = /^ {2}β = 0\.9 +(.*)$/m.exec(m.out)!;
+    expect(top[1]!.replace(/\|/g, "")).toMatch(/ $/);
+  }, 60_000);
+
   it("train --steps 1e8: an estimate, then Ctrl-C ends it at a recorded step with its checkpoint, and --resume goes on bit for bit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "overshoot-long-train-"));
     const ckpt = join(dir, "c.json");

@@ -49,6 +49,11 @@ export interface SweepRunOptions {
   readonly workers?: number;
   /** Called after every finished cell. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Asked before each cell is handed out: true ends the sweep once the cells under way finish
+   * (Ctrl-C). The result then holds the finished cells only, in grid order, each with its index.
+   */
+  readonly stop?: () => boolean;
 }
 
 /**
@@ -74,10 +79,10 @@ export function defaultWorkers(): number {
  */
 export async function runSweep(job: SweepJob, options: SweepRunOptions = {}): Promise<CellResult[]> {
   const workers = Math.min(options.workers ?? defaultWorkers(), job.cells.length);
-  if (workers <= 1) return runSerial(job, options.onProgress);
+  if (workers <= 1) return runSerial(job, options.onProgress, options.stop);
   const pool = new SweepPool(workers);
   try {
-    return await pool.run(job, options.onProgress);
+    return await pool.run(job, options.onProgress, options.stop);
   } finally {
     await pool.close();
   }
@@ -86,12 +91,15 @@ export async function runSweep(job: SweepJob, options: SweepRunOptions = {}): Pr
 async function runSerial(
   job: SweepJob,
   onProgress?: (done: number, total: number) => void,
+  stop?: () => boolean,
 ): Promise<CellResult[]> {
   const total = job.cells.length;
-  const results: CellResult[] = new Array(total);
+  const results: CellResult[] = [];
   // The expression compiler (and mathjs with it) only when the objective is an expression.
   const objective = await buildObjective(job.source);
+  let yielded = Date.now();
   for (let i = 0; i < total; i++) {
+    if (stop?.()) break;
     results[i] = sweepCell(
       objective,
       startOf(job, job.cells[i]!),
@@ -101,8 +109,11 @@ async function runSerial(
       job.criteria,
     );
     onProgress?.(i + 1, total);
-    // Let a progress bar draw between cells.
-    if (i % 16 === 15) await new Promise((r) => setImmediate(r));
+    // Let a progress bar draw, and a Ctrl-C be heard, between cells.
+    if (i % 16 === 15 || Date.now() - yielded > 100) {
+      await new Promise((r) => setImmediate(r));
+      yielded = Date.now();
+    }
   }
   return results;
 }
@@ -118,7 +129,11 @@ export class SweepPool {
     this.workers = Array.from({ length: size }, () => spawnSweepThread());
   }
 
-  async run(job: SweepJob, onProgress?: (done: number, total: number) => void): Promise<CellResult[]> {
+  async run(
+    job: SweepJob,
+    onProgress?: (done: number, total: number) => void,
+    stop?: () => boolean,
+  ): Promise<CellResult[]> {
     const total = job.cells.length;
     const results: CellResult[] = new Array(total);
     let done = 0;
@@ -126,6 +141,7 @@ export class SweepPool {
     let next = 0;
     const take = (): number[] => {
       const cells: number[] = [];
+      if (stop?.()) return cells;
       while (cells.length < chunk && next < total) cells.push(next++);
       return cells;
     };
@@ -175,7 +191,8 @@ export class SweepPool {
           }),
       ),
     );
-    return results;
+    // Stopped: the cells that finished (filter skips the holes the others left).
+    return next < total ? results.filter((r) => r !== undefined) : results;
   }
 
   /** Runs of one objective at given rates, as the training search asks for them (trainingLrSearch's `evaluate`). */

@@ -34,7 +34,7 @@ import {
 import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
 import type { Io } from "../io.js";
 import { initialWeights } from "../network.js";
-import { duration, terminalBar } from "../progress.js";
+import { duration, LongWork, terminalBar } from "../progress.js";
 import { parseQueueUrl, preflight, QUEUE_SECRET_FLAG, queueSecret } from "../queue/redis.js";
 import { runQueuedSweep } from "../queue/submit.js";
 import { overshootVersion } from "../version.js";
@@ -204,6 +204,14 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
   };
   if (where) await preflight(where);
   const progress = makeProgress(io, cells.length);
+  // Ctrl-C on a local sweep ends it once the runs under way finish, and writes what they show. (A
+  // queued sweep's cells go on on the workers: the same command with --name reattaches to it.)
+  const work = where
+    ? null
+    : new LongWork(cells.length, "run", io.err, false, {
+        display: false,
+        stopping: "once the runs under way end",
+      });
   let results: CellResult[];
   try {
     results = where
@@ -218,10 +226,15 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
             io.err(`${t}\n`);
           },
         })
-      : await runSweep(job, { workers, onProgress: progress.update });
+      : await runSweep(job, { workers, onProgress: progress.update, stop: () => work!.stopRequested });
   } finally {
+    work?.finish();
     progress.stop();
   }
+  const stopped =
+    results.length < cells.length
+      ? `stopped by Ctrl-C after ${results.length.toLocaleString("en-US")} of ${plural(cells.length, "run")}`
+      : null;
 
   // The prediction: curvature at the start, turned into each cell's critical rate.
   // With seeds: the median over (up to 64 of) the seeds' starts, and the range it spans.
@@ -293,6 +306,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
                 groups,
               }
             : {}),
+          ...(stopped ? { stopped: `${stopped}: cells holds the runs that finished` } : {}),
           cells: results.map((r) => ({
             ...r,
             finalLoss: jsonNumber(r.finalLoss),
@@ -306,7 +320,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
     );
   } else {
     io.out(
-      `Sweep of ${config.name} on ${describeObjective(objective)} from ${seeds ? `the initial weights of seeds ${seeds[0]}…${seeds[seeds.length - 1]}` : `x₀ = ${describePoint(x0)}`}, ${plural(horizon, "step")} per run, ${plural(cells.length, "run")} ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}\n`,
+      `Sweep of ${config.name} on ${describeObjective(objective)} from ${seeds ? `the initial weights of seeds ${seeds[0]}…${seeds[seeds.length - 1]}` : `x₀ = ${describePoint(x0)}`}, ${plural(horizon, "step")} per run, ${plural(cells.length, "run")} ${where ? `on the workers of ${where.shown}` : `on ${Math.min(workers, cells.length)} thread${workers === 1 ? "" : "s"}`}${stopped ? ` — ${stopped}: below are the runs that finished` : ""}\n`,
     );
     io.out(
       seeds
@@ -320,7 +334,7 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
       groups && momenta
         ? seededMapText(groups, lrs, momenta, predictedFor)
         : groups
-          ? seededLineText(groups, line?.lr ?? null, line?.formula ?? "")
+          ? seededLineText(groups, line?.lr ?? null, line?.formula ?? "", stopped !== null)
           : momenta
             ? mapText(results, lrs, momenta, predictedFor)
             : lineText(
@@ -328,10 +342,17 @@ export async function sweepCommand(argv: readonly string[], terminal: Io): Promi
                 line?.lr ?? null,
                 line?.formula ?? "",
                 line?.note || "this optimizer rescales its steps, so λmax alone gives no fixed rate",
+                stopped !== null,
               ),
     );
     if (plot !== undefined) io.out(`wrote ${plot}\n`);
     if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
+  }
+  if (stopped) {
+    io.err(
+      `overshoot: ${stopped}: what is written holds the runs that finished (the others are left out, not counted as anything)\n`,
+    );
+    return 130;
   }
   return 0;
 }
@@ -341,6 +362,7 @@ function lineText(
   predicted: number | null,
   formula: string,
   note: string,
+  partial: boolean,
 ): string {
   const lines = results.map(
     (r) =>
@@ -352,7 +374,11 @@ function lineText(
     predicted !== null
       ? `Predicted critical rate at x₀: ${formula} = ${fmt(predicted)}`
       : `No fixed critical rate is predicted: ${note}`,
-    firstBad ? `Smallest swept rate that blew up: ${fmt(firstBad.lr)}` : "No swept rate blew up.",
+    firstBad
+      ? `Smallest swept rate that blew up: ${fmt(firstBad.lr)}`
+      : partial
+        ? "No finished run blew up."
+        : "No swept rate blew up.",
   ];
   return `          lr  outcome      final loss\n${lines.join("\n")}\n${tail.join("\n")}\n`;
 }
@@ -392,19 +418,35 @@ function mapText(
   predictedFor: (m: number | undefined) => { lr: number | null } | null,
 ): string {
   const seen = Object.keys(SYMBOL).filter((k) => results.some((r) => r.status === k));
-  const legend = seen.map((k) => `${SYMBOL[k]} ${SYMBOL_NAME[k]}`).join("  ");
-  return gridText(lrs, momenta, predictedFor, (k) => SYMBOL[results[k]!.status]!, legend);
+  // A cell by its place in the grid (momentum-major); a sweep stopped by Ctrl-C lacks some.
+  const byIndex = new Map(results.map((r) => [r.index, r]));
+  const n = lrs.values.length;
+  const missing = byIndex.size < n * momenta.values.length;
+  const legend = [
+    ...seen.map((k) => `${SYMBOL[k]} ${SYMBOL_NAME[k]}`),
+    ...(missing ? ["(blank) not run"] : []),
+  ].join("  ");
+  return gridText(
+    lrs,
+    momenta,
+    predictedFor,
+    (i, j) => {
+      const r = byIndex.get(j * n + i);
+      return r ? SYMBOL[r.status]! : " ";
+    },
+    legend,
+  );
 }
 
 /**
- * The lr × momentum map as text, the largest momentum on top: one mark a cell (`mark(k)` for the
- * k-th cell in grid order, momentum-major), "|" where the predicted boundary crosses a row.
+ * The lr × momentum map as text, the largest momentum on top: one mark a cell (`mark(i, j)` for
+ * the i-th rate and the j-th momentum), "|" where the predicted boundary crosses a row.
  */
 function gridText(
   lrs: Grid,
   momenta: Grid,
   predictedFor: (m: number | undefined) => { lr: number | null } | null,
-  mark: (k: number) => string,
+  mark: (lr: number, momentum: number) => string,
   legend: string,
 ): string {
   const n = lrs.values.length;
@@ -415,7 +457,7 @@ function gridText(
     let row = "";
     for (let i = 0; i < n; i++) {
       const crossing = edge !== null && i > 0 && lrs.values[i - 1]! < edge && lrs.values[i]! >= edge;
-      row += (crossing ? "|" : "") + mark(j * n + i);
+      row += (crossing ? "|" : "") + mark(i, j);
     }
     rows.push(`  β = ${fmt(m).padEnd(7)} ${row}`);
   }
@@ -490,7 +532,12 @@ function seedsFromFlags(flags: ParsedFlags, source: ObjectiveSource): number[] |
 const spread = (g: SeedGroup) =>
   g.finalLoss ? `${fmt(g.finalLoss.median)} (${fmt(g.finalLoss.min)}–${fmt(g.finalLoss.max)})` : "—";
 
-function seededLineText(groups: readonly SeedGroup[], predicted: number | null, formula: string): string {
+function seededLineText(
+  groups: readonly SeedGroup[],
+  predicted: number | null,
+  formula: string,
+  partial: boolean,
+): string {
   const lines = groups.map(
     (g) => `  ${fmt(g.lr).padStart(10)}  ${`${g.diverged}/${g.seeds}`.padStart(8)}   ${spread(g)}`,
   );
@@ -502,7 +549,9 @@ function seededLineText(groups: readonly SeedGroup[], predicted: number | null, 
       : []),
     firstBad
       ? `Smallest swept rate at which some seed blew up: ${fmt(firstBad.lr)}`
-      : "No swept rate blew up for any seed.",
+      : partial
+        ? "No finished run blew up."
+        : "No swept rate blew up for any seed.",
     ...(allBad ? [`Smallest swept rate at which every seed blew up: ${fmt(allBad.lr)}`] : []),
   ];
   return `${["          lr  diverged   final loss: median (min–max over the seeds that stayed finite)", ...lines, "", ...tail].join("\n")}\n`;
@@ -521,11 +570,17 @@ function seededMapText(
       : g.diverged === g.seeds
         ? "✕"
         : String(Math.min(9, Math.max(1, Math.round(10 * g.fractionDiverged))));
+  // A group by its rate and momentum; a sweep stopped by Ctrl-C lacks some, and its last may be short of seeds.
+  const byCell = new Map(groups.map((g) => [`${g.lr}|${g.momentum ?? ""}`, g]));
+  const missing = groups.length < lrs.values.length * momenta.values.length;
   return gridText(
     lrs,
     momenta,
     predictedFor,
-    (k) => mark(groups[k]!),
-    `· no seed diverged  1–9 that many tenths of the ${groups[0]?.seeds ?? 0} seeds diverged  ✕ all diverged`,
+    (i, j) => {
+      const g = byCell.get(`${lrs.values[i]}|${momenta.values[j]}`);
+      return g ? mark(g) : " ";
+    },
+    `· no seed diverged  1–9 that many tenths of the ${groups[0]?.seeds ?? 0} seeds diverged  ✕ all diverged${missing ? "  (blank) not run" : ""}`,
   );
 }
