@@ -1,5 +1,6 @@
 import { fmt, pluralLong } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
+import { runToEnd, type Stoppable } from "../../core/stoppable.js";
 import {
   type OptimizerBase,
   type OptimizerConfig,
@@ -9,8 +10,7 @@ import {
 import { type BlowUpBound, boundText, DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
-  convergenceThreshold,
-  divergenceThreshold,
+  lrBoundarySteps,
   type ProbeResult,
   probe,
   type SearchOptions,
@@ -36,6 +36,18 @@ export interface CriticalSearch {
   readonly atMinimizer: StabilityReport | null;
   /** One or two sentences on why the local and measured answers differ (or agree). */
   readonly explanation: string;
+  /**
+   * Stopped by Ctrl-C: each threshold is the bracket its runs reached (marked `stopped`; one not
+   * begun has no runs), and no run was traced for the explanation.
+   */
+  readonly stopped?: true;
+}
+
+/** The runs a search makes, about: bracketing from the start's prediction, then bisection, for both thresholds, and the traced runs. */
+export function criticalSearchRuns(relativeTolerance: number): number {
+  // From a ×4 bracket, bisection on log lr halves ln 4 until it is below ln(1 + tol).
+  const bisections = Math.ceil(Math.log2(Math.log(4) / Math.log1p(relativeTolerance)));
+  return 2 * (2 + bisections) + 5;
 }
 
 /**
@@ -48,6 +60,20 @@ export function criticalLrSearch(
   optimizer: OptimizerBase,
   options: SearchOptions = {},
 ): CriticalSearch {
+  return runToEnd(criticalLrSearchSteps(objective, x0, optimizer, options));
+}
+
+/**
+ * criticalLrSearch as a computation that yields after each run (runStoppable gives Ctrl-C a turn
+ * between them); `onRun` hears the count of runs made. Stopped, it ends with the brackets reached.
+ */
+export function* criticalLrSearchSteps(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  optimizer: OptimizerBase,
+  options: SearchOptions = {},
+  onRun?: (runs: number) => void,
+): Stoppable<CriticalSearch> {
   const criteria = {
     horizon: options.horizon ?? 200_000,
     blowUp: options.blowUp ?? DEFAULT_BLOW_UP_FACTOR,
@@ -64,37 +90,73 @@ export function criticalLrSearch(
   const atStart = local(x0);
   const start = atStart?.critical.lr ?? atStart?.criticalGd.lr ?? 1e-3;
   const search = { ...criteria, start };
-  const divergence = divergenceThreshold(objective, x0, optimizer, search);
-  const convergence = convergenceThreshold(objective, x0, optimizer, search);
+  let runs = 0;
+  const run = (lr: number, c: typeof criteria & { trackCurvature?: boolean }) => {
+    const r = probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, c);
+    onRun?.(++runs);
+    return r;
+  };
+  const bound = objectiveBound(objective, objective.value(Float64Array.from(x0)), criteria.blowUp);
+  // Stopped: what was measured (undefined: a threshold not begun, which has no runs).
+  const partial = (
+    divergence: ThresholdResult | null,
+    convergence: ThresholdResult | null | undefined,
+  ): CriticalSearch => {
+    const none: ThresholdResult = {
+      below: 0,
+      above: Infinity,
+      estimate: Number.NaN,
+      probes: 0,
+      stopped: true,
+    };
+    return {
+      optimizer: config,
+      x0: Float64Array.from(x0),
+      criteria,
+      divergence,
+      convergence: convergence === undefined ? none : convergence,
+      atStart,
+      bound,
+      minimizer: null,
+      atMinimizer: null,
+      explanation: `Stopped by Ctrl-C after ${pluralLong(runs, "run")}: each threshold is the bracket its runs reached, not bisected to the tolerance.`,
+      stopped: true,
+    };
+  };
+  const divergence = yield* lrBoundarySteps((lr) => run(lr, search).outcome === "diverged", search);
+  if (divergence?.stopped) return partial(divergence, undefined);
+  if (yield) return partial(divergence, undefined);
+  const convergence = yield* lrBoundarySteps((lr) => run(lr, search).outcome !== "converged", search);
+  if (convergence?.stopped) return partial(divergence, convergence);
   let minimizer: Float64Array | null = null;
   if (convergence && convergence.below > 0) {
-    const settled = probe(
-      objective,
-      x0,
-      { ...optimizer, lr: convergence.below } as OptimizerOptions,
-      criteria,
-    );
+    const settled = run(convergence.below, criteria);
     if (settled.outcome === "converged") minimizer = settled.finalX;
   }
   const atMinimizer = minimizer ? local(minimizer) : null;
   // The runs the explanation is read from: either side of the divergence threshold, and one in the
   // gap between the thresholds, with the curvature along their steps.
   const traced = { ...criteria, trackCurvature: true };
-  const at = (lr: number) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, traced);
+  // The traced runs, each followed by a turn (a stop there leaves the thresholds whole: the
+  // explanation is then not written).
+  const lastStable =
+    divergence && divergence.below > 0 ? { lr: divergence.below, run: run(divergence.below, traced) } : null;
+  if (yield) return partial(divergence, convergence);
+  const firstDiverged = divergence ? { lr: divergence.above, run: run(divergence.above, traced) } : null;
+  if (yield) return partial(divergence, convergence);
+  const atStartRate = run(start, traced);
+  if (yield) return partial(divergence, convergence);
+  const gapLr =
+    convergence && divergence && convergence.below > 0 && divergence.below > convergence.above
+      ? Math.sqrt(convergence.above * divergence.below)
+      : null;
   const facts: Facts = {
     gradNorm0: startGradNorm(objective, x0),
-    bound: objectiveBound(objective, objective.value(Float64Array.from(x0)), criteria.blowUp),
-    lastStable:
-      divergence && divergence.below > 0 ? { lr: divergence.below, run: at(divergence.below) } : null,
-    firstDiverged: divergence ? { lr: divergence.above, run: at(divergence.above) } : null,
-    atStartRate: at(start),
-    inGap:
-      convergence && divergence && convergence.below > 0 && divergence.below > convergence.above
-        ? (() => {
-            const lr = Math.sqrt(convergence.above * divergence.below);
-            return { lr, run: at(lr) };
-          })()
-        : null,
+    bound,
+    lastStable,
+    firstDiverged,
+    atStartRate,
+    inGap: gapLr === null ? null : { lr: gapLr, run: run(gapLr, traced) },
   };
   return {
     optimizer: config,

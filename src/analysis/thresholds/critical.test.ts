@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { runStoppable } from "../../core/stoppable.js";
 import { quadraticFromEigenvalues } from "../../objectives/quadratic.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
-import { divergenceThreshold, probe } from "./threshold.js";
+import { criticalLrSearch, criticalLrSearchSteps } from "./critical-search.js";
+import { divergenceThreshold, lrBoundary, lrBoundarySteps, probe } from "./threshold.js";
 
 // A rotated quadratic with eigenvalues 0.5 and 10: λmax = 10 is not along an axis.
 const f = quadraticFromEigenvalues([0.5, 10], 4);
@@ -78,5 +80,67 @@ describe("optimal fixed steps", () => {
     expect(heavy.outcome).toBe("converged");
     expect(plain.outcome).toBe("converged");
     expect(heavy.steps).toBeLessThan(plain.steps / 2);
+  });
+});
+
+describe("a search stopped part-way (Ctrl-C) keeps the bracket its runs reached", () => {
+  it("lrBoundary stopped after k rates: below and above are the largest good and smallest bad of those k", async () => {
+    const tried: number[] = [];
+    const bad = (lr: number) => {
+      tried.push(lr);
+      return lr > Math.PI;
+    };
+    const whole = lrBoundary(bad, { start: 1e-3 })!;
+    const all = [...tried];
+    expect(whole.below).toBeLessThanOrEqual(Math.PI);
+    expect(whole.above).toBeGreaterThan(Math.PI);
+    for (const k of [1, 3, 8, 12]) {
+      tried.length = 0;
+      let seen = 0;
+      const { value, stopped } = await runStoppable(lrBoundarySteps(bad, { start: 1e-3 }), () => ++seen >= k);
+      expect(stopped).toBe(true);
+      // The same rates, in the same order, up to the stop.
+      expect(tried).toEqual(all.slice(0, k));
+      const good = tried.filter((lr) => lr <= Math.PI);
+      const over = tried.filter((lr) => lr > Math.PI);
+      expect(value!.stopped).toBe(true);
+      expect(value!.probes).toBe(k);
+      expect(value!.below).toBe(good.length ? Math.max(...good) : 0);
+      expect(value!.above).toBe(over.length ? Math.min(...over) : Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it("criticalLrSearch to its end equals its stoppable form run without a stop; stopped, it says so and skips the traced runs", async () => {
+    const f = quadraticFromEigenvalues([4, 1]);
+    const x0 = [1, 1];
+    const whole = criticalLrSearch(f, x0, { name: "sgd" }, { horizon: 2000 });
+    let runs = 0;
+    const free = await runStoppable(
+      criticalLrSearchSteps(f, x0, { name: "sgd" }, { horizon: 2000 }, (n) => (runs = n)),
+      () => false,
+    );
+    expect(free.stopped).toBe(false);
+    expect(free.value.divergence).toEqual(whole.divergence);
+    expect(free.value.convergence).toEqual(whole.convergence);
+    expect(free.value.explanation).toBe(whole.explanation);
+    // 2/λmax = 0.5 on a quadratic; just above it the error grows by |1 − 4η| a step, and must
+    // pass the bound (10⁶ × f(x₀), the loss squared) within 2000 steps: η ≈ 0.5 + ln(10⁶)/16000.
+    expect(whole.divergence!.below).toBeGreaterThanOrEqual(0.5);
+    expect(whole.divergence!.above).toBeLessThan(0.5 + Math.log(1e6) / 16000 + 1e-4);
+    expect(runs).toBeGreaterThan(whole.divergence!.probes + whole.convergence!.probes);
+    let heard = 0;
+    const cut = await runStoppable(
+      criticalLrSearchSteps(f, x0, { name: "sgd" }, { horizon: 2000 }, (n) => (heard = n)),
+      () => heard >= 5,
+    );
+    expect(cut.stopped).toBe(true);
+    expect(cut.value.stopped).toBe(true);
+    expect(heard).toBe(5);
+    expect(cut.value.divergence!.stopped).toBe(true);
+    expect(cut.value.divergence!.probes).toBe(5);
+    expect(cut.value.convergence).toMatchObject({ probes: 0, stopped: true });
+    expect(cut.value.explanation).toBe(
+      "Stopped by Ctrl-C after 5 runs: each threshold is the bracket its runs reached, not bisected to the tolerance.",
+    );
   });
 });

@@ -1,4 +1,5 @@
 import type { Objective } from "../../core/objective.js";
+import { runToEnd, type Stoppable } from "../../core/stoppable.js";
 import { secantCurvature } from "../../core/vec.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
@@ -128,6 +129,12 @@ export interface ThresholdResult {
   /** Geometric midpoint of the bracket. */
   readonly estimate: number;
   readonly probes: number;
+  /**
+   * Stopped (Ctrl-C) before the bisection ended: `below` is the largest rate found good so far (0
+   * when none), `above` the smallest found bad (Infinity when none), `estimate` their geometric
+   * midpoint when both are known (NaN otherwise).
+   */
+  readonly stopped?: true;
 }
 
 export interface SearchOptions extends ThresholdCriteria {
@@ -150,34 +157,63 @@ export function lrBoundary(
   bad: (lr: number) => boolean,
   options: SearchOptions = {},
 ): ThresholdResult | null {
+  return runToEnd(lrBoundarySteps(bad, options));
+}
+
+/**
+ * lrBoundary as a computation that yields after each rate tried: stopped there (`next(true)`),
+ * it ends with the bracket reached so far, marked `stopped`.
+ */
+export function* lrBoundarySteps(
+  bad: (lr: number) => boolean,
+  options: SearchOptions = {},
+): Stoppable<ThresholdResult | null> {
   const rtol = options.relativeTolerance ?? 1e-6;
   const maxLr = options.maxLr ?? 1e6;
   const minLr = options.minLr ?? 1e-12;
   if (!(rtol > 0)) throw new Error(`invalid tolerance: ${rtol} (a number > 0)`);
   let probes = 0;
-  const test = (lr: number) => {
+  // The largest rate found good and the smallest found bad, so far.
+  let good = 0;
+  let worst = Number.POSITIVE_INFINITY;
+  let stop: boolean | undefined = false;
+  const test = function* (lr: number): Generator<unknown, boolean, boolean | undefined> {
     probes++;
-    return bad(lr);
+    const b = bad(lr);
+    if (b) worst = Math.min(worst, lr);
+    else good = Math.max(good, lr);
+    stop = yield;
+    return b;
   };
+  const stopped = (): ThresholdResult => ({
+    below: good,
+    above: worst,
+    estimate: good > 0 && Number.isFinite(worst) ? Math.sqrt(good * worst) : Number.NaN,
+    probes,
+    stopped: true,
+  });
   let lo = options.start ?? 1e-3;
   let hi = lo;
   if (!(lo > 0 && Number.isFinite(lo))) throw new Error(`invalid start: ${lo} (a learning rate > 0)`);
-  if (test(lo)) {
+  if (yield* test(lo)) {
     do {
+      if (stop) return stopped();
       hi = lo;
       lo /= 4;
       if (lo < minLr) return { below: 0, above: hi, estimate: hi, probes };
-    } while (test(lo));
+    } while (yield* test(lo));
   } else {
     do {
+      if (stop) return stopped();
       lo = hi;
       hi *= 4;
       if (hi > maxLr) return null;
-    } while (!test(hi));
+    } while (!(yield* test(hi)));
   }
   while (hi / lo - 1 > rtol) {
+    if (stop) return stopped();
     const mid = Math.sqrt(lo * hi);
-    if (test(mid)) hi = mid;
+    if (yield* test(mid)) hi = mid;
     else lo = mid;
   }
   return { below: lo, above: hi, estimate: Math.sqrt(lo * hi), probes };

@@ -1,4 +1,8 @@
-import { type CriticalSearch, criticalLrSearch } from "../../analysis/thresholds/critical-search.js";
+import {
+  type CriticalSearch,
+  criticalLrSearchSteps,
+  criticalSearchRuns,
+} from "../../analysis/thresholds/critical-search.js";
 import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import type { ThresholdResult } from "../../analysis/thresholds/threshold.js";
 import {
@@ -11,6 +15,7 @@ import {
 } from "../../analysis/thresholds/training-search.js";
 import { fmt, plural, pluralLong } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
+import { runStoppable } from "../../core/stoppable.js";
 import type { OptimizerBase } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
@@ -166,18 +171,36 @@ export async function criticalLrCommand(argv: readonly string[], io: Io): Promis
     return 0;
   }
   let result: CriticalSearch;
+  // The same: about how long (in runs, each up to the horizon), and Ctrl-C ends the search after
+  // the run under way with the brackets its runs reached.
+  const estimate = criticalSearchRuns(rtol);
+  const work = new LongWork(estimate, "run", io.err, io.isTTY && Boolean(process.stderr.isTTY), {
+    approximate: true,
+    display: io.progress !== false,
+    stopping: "once the run under way ends",
+  });
   try {
-    result = criticalLrSearch(objective, x0, optimizer, {
-      horizon,
-      relativeTolerance: rtol,
-      maxLr,
-      ...(blowUp !== undefined ? { blowUp } : {}),
-    });
+    const search = criticalLrSearchSteps(
+      objective,
+      x0,
+      optimizer,
+      { horizon, relativeTolerance: rtol, maxLr, ...(blowUp !== undefined ? { blowUp } : {}) },
+      (runs) => work.tick(runs, Math.max(estimate, runs + 1)),
+    );
+    result = (await runStoppable(search, () => work.stopRequested)).value;
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
+  } finally {
+    work.finish();
   }
   if (flags["json"]) io.out(`${JSON.stringify(criticalJson(objective, result), null, 2)}\n`);
   else io.out(criticalText(objective, result));
+  if (result.stopped) {
+    io.err(
+      "overshoot: stopped by Ctrl-C: the thresholds are the brackets the runs reached, not bisected to the tolerance\n",
+    );
+    return 130;
+  }
   return 0;
 }
 
@@ -369,7 +392,15 @@ function alignedRows(rows: readonly (readonly string[])[]): string[] {
 }
 
 const bracket = (t: ThresholdResult | null) =>
-  t === null ? null : { estimate: t.estimate, below: t.below, above: t.above, runs: t.probes };
+  t === null
+    ? null
+    : {
+        estimate: jsonNumber(t.estimate),
+        below: t.below,
+        above: jsonNumber(t.above),
+        runs: t.probes,
+        ...(t.stopped ? { stopped: "by Ctrl-C: the bracket the runs reached" } : {}),
+      };
 
 function criticalJson(objective: Objective, r: CriticalSearch) {
   const { lr: _unused, ...optimizer } = r.optimizer;
@@ -413,9 +444,20 @@ function criticalText(objective: Objective, r: CriticalSearch): string {
   const measured = (t: ThresholdResult | null, none: string) =>
     t === null
       ? [none, ""]
-      : t.below === 0
-        ? [`< ${fmt(t.above)}`, "(even the smallest rate tried)"]
-        : [fmt(t.estimate, 7), `[${fmt(t.below, 7)} … ${fmt(t.above, 7)}, ${plural(t.probes, "run")}]`];
+      : t.stopped
+        ? t.probes === 0
+          ? ["not measured", "(stopped by Ctrl-C before its runs)"]
+          : [
+              t.below === 0
+                ? `< ${fmt(t.above, 7)}`
+                : Number.isFinite(t.above)
+                  ? fmt(t.estimate, 7)
+                  : `> ${fmt(t.below, 7)}`,
+              `[${fmt(t.below, 7)} … ${Number.isFinite(t.above) ? fmt(t.above, 7) : "?"}, ${plural(t.probes, "run")}; stopped by Ctrl-C]`,
+            ]
+        : t.below === 0
+          ? [`< ${fmt(t.above)}`, "(even the smallest rate tried)"]
+          : [fmt(t.estimate, 7), `[${fmt(t.below, 7)} … ${fmt(t.above, 7)}, ${plural(t.probes, "run")}]`];
   const [cv, cd] = measured(r.convergence, `> ${fmt(c.maxLr)}`);
   row("convergence threshold (largest lr converging)", cv!, cd!);
   const [dv, dd] = measured(r.divergence, "none");
