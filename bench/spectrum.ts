@@ -16,13 +16,13 @@ import { densityMeasure, spectralDensity, wasserstein1 } from "../src/analysis/c
 import { hessianOperator } from "../src/analysis/curvature/hvp.js";
 import { caseObjective, type SpectrumCase, spectrumFixture } from "../test/spectrum-fixture.js";
 import { fmtSpread, interleave, ratios, spread } from "./ab.js";
+import { cpuFlags, judge, torchEnvironment } from "./torch-blas.js";
 
 type Case = SpectrumCase;
 const golden = spectrumFixture;
 
 const ROUNDS = 5;
 const SEEDS = [0, 1, 2, 3, 4];
-const PYTHON_ENV = { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" };
 const script = new URL("./pyhessian_density.py", import.meta.url).pathname;
 
 interface PyHessianOut {
@@ -33,6 +33,12 @@ interface PyHessianOut {
   pyhessian_commit: string;
 }
 let missing: string | null = process.env["PYHESSIAN_DIR"] ? null : "PYHESSIAN_DIR is not set";
+// One thread, and PyTorch's BLAS checked before a time ratio is formed against it (bench/torch-blas.ts).
+const side = missing ? null : torchEnvironment("/usr/bin/python3");
+const PYTHON_ENV = side?.env ?? {};
+const fairness = side ? judge(side.report, cpuFlags()) : null;
+if (side?.note) console.log(side.note);
+if (fairness) console.log(`${fairness.fair ? "" : "NO RATIOS: "}${fairness.says}`);
 
 function pyhessian(
   c: Case,
@@ -118,7 +124,7 @@ for (const c of golden.cases.filter((c) => c.point === "init" || c.name === "tan
         () => 1000 * pyhessian(c, probes, steps, 0, 1)!.seconds[0]!,
       ]);
       console.log(
-        `  time of one call: overshoot ${fmtSpread(spread(a!), 1)} ms, PyHessian ${fmtSpread(spread(b!), 1)} ms; overshoot/PyHessian ${fmtSpread(spread(ratios(a!, b!)), 2)}×`,
+        `  time of one call: overshoot ${fmtSpread(spread(a!), 1)} ms, PyHessian ${fmtSpread(spread(b!), 1)} ms; ${fairness?.fair ? `overshoot/PyHessian ${fmtSpread(spread(ratios(a!, b!)), 2)}×` : "no ratio (PyTorch's BLAS, above)"}`,
       );
     }
   }

@@ -8,7 +8,8 @@ line on stdin, answers one JSON line on stdout:
 
   {"op": "setup", "sizes", "activation", "loss", "rows", "data": raw float64 file of x then y,
    "theta": the same flat parameters as ours (per layer W row-major, then b), "v": HVP direction}
-      -> {"loss0": loss at theta, "threads": torch.get_num_threads(), "torch": version}
+      -> {"loss0": loss at theta, "threads": torch.get_num_threads(), "torch": version,
+          "blas": the library torch's dgemm_ resolves and OpenBLAS's kernel}
   {"op": "time", "what": "step" | "hvp", "reps": n}  -> {"ms": ms per call over n calls}
   {"op": "gemm", "n": n, "reps": r}                  -> {"gflops": one-thread float64 n×n×n GEMM}
 
@@ -22,6 +23,8 @@ import time
 
 import numpy as np
 import torch
+
+from torch_blas import dgemm_kernel
 
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
     if os.environ.get(var) != "1":
@@ -87,10 +90,8 @@ def setup(req):
 
 
 def blas():
-    """The BLAS library this process has mapped: OpenBLAS, or Debian's slow reference libblas."""
-    with open("/proc/self/maps") as maps:
-        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
-    return ", ".join(sorted(p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1] for p in paths)) or "none"
+    """What this process's dgemm_ runs on (torch_blas.py): the library, and OpenBLAS's kernel."""
+    return dgemm_kernel(torch)
 
 
 def timed(req):
