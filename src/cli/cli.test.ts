@@ -2166,6 +2166,27 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     else expect(d.below).toBeLessThanOrEqual(0.5000001);
   }, 60_000);
 
+  it("find-lr: the ramp says how long, and Ctrl-C ends it where it is, with its points so far and no curvature (exit 130)", async () => {
+    const r = await interrupted(["find-lr", ...spiralMlp("32,32"), "--steps", "1000000", "--json"]);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: ramp step [\d,]+ of at most 1,000,000 \([\d.]+%\), \d+ s so far, about .* left if it runs to the cap, at .* a ramp step; Ctrl-C stops and keeps what was done\n/,
+    );
+    const stopped =
+      /stopped by Ctrl-C at ramp step (\d+): the suggestions are the ramp's points so far; the curvature at the start was not measured/.exec(
+        r.err,
+      );
+    expect(stopped).not.toBeNull();
+    const j = JSON.parse(r.out);
+    const k = Number(stopped![1]);
+    expect(j.stoppedAt).toBe(k);
+    expect(j.points).toHaveLength(k);
+    expect(j.critical).toBeNull();
+    expect(j.stopped).toMatch(/^by Ctrl-C/);
+    // The points are the ramp's: η_k = 1e-7·(10/1e-7)^(k/N), fastai's defaults.
+    for (const p of j.points.slice(0, 50)) expect(p.lr).toBeCloseTo(1e-7 * (10 / 1e-7) ** (p.step / 1e6), 20);
+  }, 60_000);
+
   it("sweep: Ctrl-C after the estimate ends it once the runs under way finish, with those runs written, equal to a fresh sweep of their rates (exit 130)", async () => {
     const base = ["sweep", ...spiralMlp("16"), "--loss", "mse", "--steps", "1500", "--workers", "2"];
     const r = await interrupted([...base, "--lr", "0.01:1:30", "--json"]);

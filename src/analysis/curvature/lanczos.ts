@@ -70,7 +70,7 @@ export async function lanczosAsync(
 }
 
 /** The iteration one step at a time: yields the steps taken after each; `next(true)` ends it there. */
-function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Stoppable<SpectrumEstimate> {
+export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Stoppable<SpectrumEstimate> {
   const n = op.dim;
   const k = options.k ?? 1;
   const wantBottom = options.bottom ?? true;

@@ -1,12 +1,13 @@
 import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
+import { runToEnd, type Stoppable } from "../../core/stoppable.js";
 import {
   createOptimizer,
   type OptimizerBase,
   type OptimizerOptions,
   resolveOptimizerConfig,
 } from "../../optim/index.js";
-import { type StabilityReport, stabilityAt } from "./stability.js";
+import { type StabilityReport, stabilityAtSteps } from "./stability.js";
 
 /**
  * The learning-rate range test (Smith, 2017), as fastai's `lr_find` runs it (fastai 2.8.9,
@@ -48,6 +49,8 @@ export interface RangeTestOptions {
   readonly validationLoss?: (x: Float64Array) => number;
   /** λmax at the start (default: by Lanczos on the objective; null to skip it). */
   readonly curvature?: StabilityReport | null;
+  /** Hears the ramp's steps taken, of its total (the ramp usually stops before it). */
+  readonly onStep?: (steps: number, total: number) => void;
 }
 
 export interface RangePoint {
@@ -73,6 +76,8 @@ export interface RangeTest {
   /** The curvature at the start point, and the critical rate it implies for this optimizer. */
   readonly curvature: StabilityReport | null;
   readonly advice: string;
+  /** Stopped by Ctrl-C: the ramp ends at `stoppedAt`, and the curvature was not measured. */
+  readonly stopped?: true;
 }
 
 export function lrRangeTest(
@@ -81,6 +86,23 @@ export function lrRangeTest(
   base: OptimizerBase,
   options: RangeTestOptions = {},
 ): RangeTest {
+  return runToEnd(lrRangeTestSteps(objective, x0, base, options));
+}
+
+/** Between yields of the ramp (a turn of the event loop each, for Ctrl-C), at least this long. */
+const YIELD_MS = 100;
+
+/**
+ * lrRangeTest as a computation that yields every YIELD_MS of the ramp and after each Lanczos step
+ * of the curvature: stopped there (`next(true)`), the ramp ends where it is (its suggestions from
+ * the points so far) and the curvature is not measured.
+ */
+export function* lrRangeTestSteps(
+  objective: Objective,
+  x0: ArrayLike<number>,
+  base: OptimizerBase,
+  options: RangeTestOptions = {},
+): Stoppable<RangeTest> {
   const start = options.start ?? 1e-7;
   const end = options.end ?? 10;
   const steps = Math.max(options.steps ?? 100, 6);
@@ -113,7 +135,19 @@ export function lrRangeTest(
   let best = Number.POSITIVE_INFINITY;
   let stoppedAt: number | null = null;
   let stopReason = `the ramp ran its ${plural(steps, "step")} without the smoothed loss passing ${stopFactor}× its best`;
+  let stopped = false;
+  let yielded = performance.now();
   for (let k = 0; k < steps; k++) {
+    if (performance.now() - yielded >= YIELD_MS) {
+      options.onStep?.(k, steps);
+      if ((yield k) === true) {
+        stopped = true;
+        stoppedAt = k;
+        stopReason = `it was stopped by Ctrl-C at step ${k} (lr ${lrOf(k).toPrecision(3)})`;
+        break;
+      }
+      yielded = performance.now();
+    }
     const lr = lrOf(k);
     let loss = lossAt(k, x, g);
     if (options.validationLoss && Number.isFinite(loss)) {
@@ -142,11 +176,17 @@ export function lrRangeTest(
   }
   let curvature: StabilityReport | null = null;
   if (options.curvature !== undefined) curvature = options.curvature;
-  else {
+  else if (!stopped) {
     const config = resolveOptimizerConfig({ ...base, lr: 1 } as OptimizerOptions);
     try {
-      const r = stabilityAt(objective, x0, config, { k: 1, tolerance: 1e-8 });
-      curvature = r.spectrum.converged ? r : null;
+      const steps = stabilityAtSteps(objective, x0, config, { k: 1, tolerance: 1e-8 });
+      let r = steps.next();
+      while (!r.done) {
+        const stop = (yield) === true;
+        if (stop) stopped = true;
+        r = steps.next(stop);
+      }
+      curvature = r.value.spectrum.converged && !stopped ? r.value : null;
     } catch {
       curvature = null;
     }
@@ -167,7 +207,10 @@ export function lrRangeTest(
     used: { from, to },
     suggestions,
     curvature,
-    advice: advise(suggestions, curvature, base.name),
+    advice: stopped
+      ? `Stopped by Ctrl-C: ${kept.length ? `the suggestions are read from the ${plural(points.length, "point")} the ramp reached` : `the ramp reached ${plural(points.length, "point")}, too few for a suggestion once the first ${from} are skipped`}, and the curvature at the start was not measured; run it again for the whole answer.`
+      : advise(suggestions, curvature, base.name),
+    ...(stopped ? { stopped: true as const } : {}),
   };
 }
 

@@ -1,7 +1,14 @@
 import type { Objective } from "../../core/objective.js";
+import type { Stoppable } from "../../core/stoppable.js";
 import type { OptimizerConfig } from "../../optim/index.js";
 import { hessianOperator } from "../curvature/hvp.js";
-import { type LanczosOptions, lanczos, lanczosAsync, type SpectrumEstimate } from "../curvature/lanczos.js";
+import {
+  type LanczosOptions,
+  lanczos,
+  lanczosAsync,
+  lanczosSteps,
+  type SpectrumEstimate,
+} from "../curvature/lanczos.js";
 import { type CriticalRate, criticalLearningRate, optimalGdStep, optimalHeavyBall } from "./critical.js";
 
 export interface StabilityOptions {
@@ -58,6 +65,18 @@ export function stabilityAt(
 ): StabilityReport {
   const { op, lanczosOptions } = stabilityLanczos(objective, at, options);
   return stabilityFrom(objective, at, optimizer, lanczos(op, lanczosOptions));
+}
+
+/** stabilityAt one Lanczos step at a time (core/stoppable.ts): stopped, the estimates of the steps taken. */
+export function* stabilityAtSteps(
+  objective: Objective,
+  at: ArrayLike<number>,
+  optimizer: OptimizerConfig,
+  options: StabilityOptions = {},
+): Stoppable<StabilityReport> {
+  const { op, lanczosOptions } = stabilityLanczos(objective, at, options);
+  const spectrum = yield* lanczosSteps(op, lanczosOptions);
+  return stabilityFrom(objective, at, optimizer, spectrum);
 }
 
 /**

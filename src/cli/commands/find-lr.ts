@@ -1,9 +1,14 @@
-import { lrRangeTest, type RangeTest, type RangeTestOptions } from "../../analysis/thresholds/find-lr.js";
+import {
+  lrRangeTestSteps,
+  type RangeTest,
+  type RangeTestOptions,
+} from "../../analysis/thresholds/find-lr.js";
 import { RECOMMEND_TRIALS, type Recommendation, recommendLr } from "../../analysis/thresholds/recommend.js";
 import { minibatches } from "../../analysis/training/minibatches.js";
 import { finalTrainingLoss } from "../../analysis/training/train.js";
 import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
+import { runStoppable } from "../../core/stoppable.js";
 import { createOptimizer, type OptimizerBase, type OptimizerOptions } from "../../optim/index.js";
 import { rangeTestChart } from "../../report/charts.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
@@ -163,8 +168,25 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
     Object.assign(options, { validationLoss: (x: Float64Array) => network.objective.evaluate(x, held).loss });
   }
   let test: RangeTest;
+  // The ramp (and the curvature at the start after it) says how long once it has taken 2 s, and
+  // Ctrl-C ends it where it is: the suggestions from the points so far, no curvature.
+  const work = new LongWork(
+    options.steps ?? 100,
+    "ramp step",
+    io.err,
+    io.isTTY && Boolean(process.stderr.isTTY),
+    {
+      cap: true,
+      display: io.progress !== false,
+    },
+  );
   try {
-    test = lrRangeTest(objective, x0, base, options);
+    test = (
+      await runStoppable(
+        lrRangeTestSteps(objective, x0, base, { ...options, onStep: (k) => work.tick(k) }),
+        () => work.stopRequested,
+      )
+    ).value;
   } catch (e) {
     throw new CliError(
       flagMessage((e as Error).message)
@@ -172,12 +194,14 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
         .replace(/^invalid stop factor/, "invalid --stop-factor")
         .replace(/^invalid (skip-start|skip-end|beta)/, "invalid --$1"),
     );
+  } finally {
+    work.finish();
   }
   const blowUp = blowUpFromFlags(flags);
   let recommendation: Recommendation | null = null;
   let recommendStopped = false;
   let trialsRun = 0;
-  if (flags["recommend"]) {
+  if (flags["recommend"] && !test.stopped) {
     const startLoss = objective.value(Float64Array.from(x0));
     const trainAt = (lr: number): number => {
       if (!network) {
@@ -230,9 +254,11 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       work.finish();
     }
   }
-  const stoppedNote = recommendStopped
-    ? `overshoot: stopped by Ctrl-C after ${plural(trialsRun, "trial run")} of ${RECOMMEND_TRIALS}: no recommendation; the ramp's answer is written\n`
-    : "";
+  const stoppedNote = test.stopped
+    ? `overshoot: stopped by Ctrl-C ${test.stoppedAt !== null ? `at ramp step ${test.stoppedAt}` : "while measuring the curvature at the start"}: the suggestions are the ramp's points so far${flags["recommend"] ? ", no trial runs" : ""}; the curvature at the start was not measured\n`
+    : recommendStopped
+      ? `overshoot: stopped by Ctrl-C after ${plural(trialsRun, "trial run")} of ${RECOMMEND_TRIALS}: no recommendation; the ramp's answer is written\n`
+      : "";
   const critical = test.curvature?.critical.lr ?? null;
   if (plot !== undefined) {
     const marks = [
@@ -271,6 +297,9 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
             trainSteps,
           },
           advice: test.advice,
+          ...(test.stopped
+            ? { stopped: "by Ctrl-C: the suggestions are the ramp's points so far; no curvature" }
+            : {}),
           ...(recommendStopped
             ? {
                 recommendationStopped: `by Ctrl-C after ${plural(trialsRun, "trial run")} of ${RECOMMEND_TRIALS}`,
@@ -282,7 +311,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
       )}\n`,
     );
     io.err(stoppedNote);
-    return recommendStopped ? 130 : 0;
+    return recommendStopped || test.stopped ? 130 : 0;
   }
   const s = test.suggestions;
   const show = (v: number | null) => (v === null ? "—" : fmt(v));
@@ -290,7 +319,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
     `Learning-rate range test of ${base.name} on ${describeObjective(objective)} from ${objective.dim <= 6 ? describePoint(x0) : `its initial weights (${plural(objective.dim, "parameter")})`}${batchSize !== undefined ? `, minibatches of ${batchSize}` : ""}${validationLoss ? ", validation loss" : ""}\n`,
   );
   io.out(
-    `${plural(test.points.length, "step")} (${ramp} ramp); stopped because ${test.stopReason}; suggestions from points ${test.used.from}–${test.used.to - 1}.\n\n`,
+    `${plural(test.points.length, "step")} (${ramp} ramp); stopped because ${test.stopReason}; ${test.used.to > test.used.from ? `suggestions from points ${test.used.from}–${test.used.to - 1}` : "too few points for suggestions"}.\n\n`,
   );
   io.out(
     `  valley        ${show(s.valley)}\n  slide         ${show(s.slide)}${s.slide === null ? "   (needs 16 points)" : ""}\n  minimum/10    ${show(s.minimumOver10)}\n  steep         ${show(s.steepest)}\n`,
@@ -314,7 +343,7 @@ export async function findLrCommand(argv: readonly string[], io: Io): Promise<nu
   }
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   io.err(stoppedNote);
-  return recommendStopped ? 130 : 0;
+  return recommendStopped || test.stopped ? 130 : 0;
 }
 
 /**
