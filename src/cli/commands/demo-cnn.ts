@@ -4,11 +4,12 @@ import { lanczos } from "../../analysis/curvature/lanczos.js";
 import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { defaultWorkers, SweepPool } from "../../analysis/thresholds/sweep-pool.js";
 import {
+  searchRunsLeft,
   type TrainingSearch,
   trainingCriteria,
   trainingLrSearch,
 } from "../../analysis/thresholds/training-search.js";
-import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
+import { isPause, type TrainRecord, type TrainResult, train } from "../../analysis/training/train.js";
 import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
@@ -28,6 +29,7 @@ import { CliError } from "../errors.js";
 import type { Io } from "../io.js";
 import { outputDir, writeOutputs } from "../output-dir.js";
 import { figureFiles, figureNames } from "../plot.js";
+import { LongWork } from "../progress.js";
 import { trainingText } from "./critical-lr.js";
 
 /** MNIST digits the demo trains on (the first of each digit in turn: balanced), full batch. */
@@ -96,6 +98,15 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
     const pool = workers > 1 ? new SweepPool(workers) : null;
     const started = performance.now();
     let search: TrainingSearch;
+    // Each search says about how long once it has taken 2 s (Ctrl-C ends the demo: it writes its
+    // figure only at the end).
+    const work = new LongWork(
+      searchRunsLeft([], 0.1, workers),
+      `${batchNorm ? "BatchNorm CNN" : "CNN"} search run`,
+      io.err,
+      io.isTTY && Boolean(process.stderr.isTTY),
+      { approximate: true, display: io.progress !== false, interruptible: false },
+    );
     try {
       search = await trainingLrSearch(
         objective,
@@ -105,6 +116,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
           horizon: steps,
           relativeTolerance: 0.1,
           parallel: workers,
+          onRound: (runs) => work.tick(runs.length, runs.length + searchRunsLeft(runs, 0.1, workers)),
           ...(pool
             ? {
                 evaluate: pool.evaluator({
@@ -125,6 +137,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
         },
       );
     } finally {
+      work.finish();
       await pool?.close();
     }
     networks.push({ name, net, objective, search, seconds: (performance.now() - started) / 1000, workers });
@@ -167,6 +180,15 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
   // The sharpness where it moves: every early step, then at doubling intervals.
   const measured = (k: number) => k <= 2 || (k & (k - 1)) === 0 || k === steps;
   const figures = [];
+  // The six runs say how long (a line every 5 s once they have taken 2 s), in steps.
+  const trainWork = new LongWork(
+    6 * (steps + 1),
+    "demo training step",
+    io.err,
+    io.isTTY && Boolean(process.stderr.isTTY),
+    { cap: true, display: io.progress !== false, interruptible: false },
+  );
+  let stepsDone = 0;
   for (const n of networks) {
     const lambda0 = n.search.atStart?.lambdaMax;
     if (lambda0 === undefined) continue;
@@ -183,7 +205,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
     if (etaMax !== null)
       rates.push({ label: `${fmt(1.1 * (etaMax / crit), 3)} × 2/λ0, past η_max`, lr: 1.1 * etaMax });
     const runs: DemoRun[] = rates.map(({ label, lr }) => {
-      const { records, result } = trainToEnd({
+      const it = train({
         objective: n.objective,
         train: data,
         validation: null,
@@ -197,7 +219,14 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
         sharpnessAt: measured,
         sharpnessK: 1,
       });
-      return { label, lr, records, status: result.status };
+      const records: TrainRecord[] = [];
+      let r = it.next();
+      for (; !r.done; r = it.next())
+        if (!isPause(r.value)) {
+          records.push(r.value);
+          trainWork.tick(++stepsDone);
+        }
+      return { label, lr, records, status: r.value.status };
     });
     const recorded = runs.map((r) => ({ ...r, label: `η = ${fmt(r.lr, 3)}: ${r.label}` }));
     figures.push(
@@ -212,6 +241,7 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
     o(`${n.name}, trained for ${plural(steps, "step")}:`);
     for (const r of runs) o(`  η = ${fmt(r.lr)} (${r.label}): ${runSentence(r, n.objective.baseline?.loss)}`);
   }
+  trainWork.finish();
   writeOutputs(io, outDir, await figureFiles("cnn", stacked([...layerSpecs, ...figures])));
   return 0;
 }
