@@ -6,6 +6,11 @@
 // src/nn/kernels/js.ts: its old value (or 0), then the products in increasing index
 // order, one IEEE multiply and one add each (no fused multiply-add). The two paths therefore
 // agree bit for bit; the register blocking only decides which sums run side by side.
+//
+// Built a second time with relaxed SIMD enabled (build/mlp-kernels-fma.wasm), each multiply and
+// add is one fused multiply-add (f64x2.relaxed_madd, an FMA on x86-64 with FMA3): the same order,
+// one rounding per product instead of two, so it differs from the plain kernels in the last bits
+// (within the bound the tests state).
 
 @inline function f(p: i32): usize {
   return (<usize>p) << 3;
@@ -20,6 +25,7 @@
 }
 
 @inline function madd(c: v128, a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f64x2.relaxed_madd(a, b, c);
   return f64x2.add(c, f64x2.mul(a, b));
 }
 

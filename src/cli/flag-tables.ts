@@ -51,7 +51,7 @@ export const NETWORK_FLAGS: FlagSpecs = {
   kernels: {
     type: "string",
     value: "auto|wasm|js",
-    help: "mlp: the products' kernels, WebAssembly SIMD or the JS fallback, bit-for-bit the same numbers (default auto: wasm where it loads; or OVERSHOOT_KERNELS)",
+    help: "mlp: the products' kernels, WebAssembly SIMD or the JS fallback, bit-for-bit the same numbers (default auto: wasm where it loads; or OVERSHOOT_KERNELS); wasm-fma: fused multiply-adds (relaxed SIMD), faster, equal to wasm's within rounding",
   },
 };
 

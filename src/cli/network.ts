@@ -2,7 +2,14 @@ import { columnMoments } from "../core/columns.js";
 import { fmt, plural } from "../core/format.js";
 import type { NetworkObjective } from "../core/objective.js";
 import { createRng } from "../core/rng.js";
-import { KERNEL_NAMES, type KernelChoice, kernelModuleFailure, wasmAvailable } from "../nn/kernels/index.js";
+import {
+  fmaAvailable,
+  fmaKernelModuleFailure,
+  KERNEL_NAMES,
+  type KernelChoice,
+  kernelModuleFailure,
+  wasmAvailable,
+} from "../nn/kernels/index.js";
 import {
   ACTIVATIONS,
   type Activation,
@@ -143,6 +150,10 @@ function kernelsFromFlags(flags: ParsedFlags): KernelChoice | undefined {
   if (kernels === "wasm" && !wasmAvailable())
     throw new CliError(
       `invalid kernels: wasm is not available here (${kernelModuleFailure()}); use --kernels js`,
+    );
+  if (kernels === "wasm-fma" && !fmaAvailable())
+    throw new CliError(
+      `invalid kernels: wasm-fma is not available here (${fmaKernelModuleFailure()}); use --kernels wasm`,
     );
   return kernels as KernelChoice;
 }

@@ -10,7 +10,11 @@ type MathJs = Pick<typeof import("mathjs/lib/browser/math.js").default, "parse">
 let mathjs: MathJs | null = null;
 
 export function mathjsParse(text: string): unknown {
-  mathjs ??= requireWithCodeCache(import.meta.url, "../../build/mathjs-parse.cjs", "mathjs-parse") as MathJs | null;
+  mathjs ??= requireWithCodeCache(
+    import.meta.url,
+    "../../build/mathjs-parse.cjs",
+    "mathjs-parse",
+  ) as MathJs | null;
   if (!mathjs) throw new Error("mathjs is not loaded here: a page bundles mathjs-parse.browser.ts instead");
   return mathjs.parse(text);
 }

@@ -205,8 +205,11 @@ function checkSource(source: Record<string, unknown>, bad: (what: string) => nev
         bad(`source.spec.loss must be one of ${LOSSES.join(", ")}`);
       if (spec["dtype"] !== undefined && spec["dtype"] !== "float64" && spec["dtype"] !== "float32")
         bad("source.spec.dtype must be float64 or float32");
-      if (spec["kernels"] !== undefined && !["auto", "wasm", "js"].includes(spec["kernels"] as string))
-        bad("source.spec.kernels must be auto, wasm or js");
+      if (
+        spec["kernels"] !== undefined &&
+        !["auto", "wasm", "wasm-fma", "js"].includes(spec["kernels"] as string)
+      )
+        bad("source.spec.kernels must be auto, wasm, wasm-fma or js");
       if (!isObject(data) || !isInt(data["rows"], 1, 1e8)) bad("source.data.rows must be a whole number");
       const rows = data["rows"] as number;
       if (rows * ((sizes[0] as number) + (sizes[sizes.length - 1] as number)) > JOB_LIMITS.values)

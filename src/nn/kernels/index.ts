@@ -1,11 +1,20 @@
 import { jsKernels } from "./js.js";
 import { KERNEL_NAMES, type KernelName, type Kernels } from "./types.js";
-import { kernelModule, kernelModuleFailure, wasmKernels } from "./wasm.js";
+import {
+  fmaKernelModule,
+  fmaKernelModuleFailure,
+  kernelModule,
+  kernelModuleFailure,
+  wasmKernels,
+} from "./wasm.js";
 
 export { KERNEL_NAMES, type KernelName, type Kernels } from "./types.js";
-export { kernelModuleFailure, loadKernelModule, setKernelModule } from "./wasm.js";
+export { fmaKernelModuleFailure, kernelModuleFailure, loadKernelModule, setKernelModule } from "./wasm.js";
 
-/** "auto": WebAssembly SIMD where it loads, else the JS kernels. */
+/**
+ * "auto": WebAssembly SIMD where it loads (the plain kernels: the JS kernels' bits), else the JS
+ * kernels. The fused multiply-add kernels are asked for by name (wasm-fma).
+ */
 export type KernelChoice = KernelName | "auto";
 
 let preferred: KernelChoice | undefined;
@@ -29,6 +38,11 @@ export function wasmAvailable(): boolean {
   return kernelModule() !== null;
 }
 
+/** True where the fused multiply-add kernels compile (relaxed SIMD). */
+export function fmaAvailable(): boolean {
+  return fmaKernelModule() !== null;
+}
+
 /**
  * The most doubles the WebAssembly heap is given: 2 GiB of its 32-bit memory (its kernels take
  * offsets as i32). A larger heap runs on the JS kernels, which give the same bits.
@@ -38,6 +52,15 @@ export const WASM_HEAP_DOUBLES = 2 ** 28 - 2 ** 14;
 /** The kernels over a heap of `doubles` float64 values. */
 export function createKernels(doubles: number, choice: KernelChoice = kernelChoice()): Kernels {
   if (choice === "js") return jsKernels(doubles);
+  if (choice === "wasm-fma") {
+    const fma = fmaKernelModule();
+    if (!fma) throw new Error(`invalid kernels: wasm-fma is not available: ${fmaKernelModuleFailure()}`);
+    if (doubles > WASM_HEAP_DOUBLES)
+      throw new Error(
+        `invalid kernels: wasm-fma holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${doubles}: use the js kernels`,
+      );
+    return wasmKernels(fma, doubles, "wasm-fma");
+  }
   const module = kernelModule();
   const fits = doubles <= WASM_HEAP_DOUBLES;
   if (module && fits) {

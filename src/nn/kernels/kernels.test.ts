@@ -292,3 +292,77 @@ describe("the MLP on WebAssembly SIMD and on JS: gradients and HVPs agree to 1e-
     expect(maxRelativeError(seen[1]!, seen[0]!)).toBeLessThanOrEqual(1e-13);
   });
 });
+
+describe("kernels: fused multiply-add (relaxed SIMD) against the plain SIMD kernels, within the rounding bound", () => {
+  // Each path sums c and the k products in the same order; the plain one rounds each product and
+  // each sum, the FMA one each fused step once. Both are within γ_{k+1}·(|c| + Σ|a_p·b_p|) of the
+  // exact sum (Higham, Accuracy and Stability, §3.1; γ_n = n·u/(1 − n·u), u = 2⁻⁵³), so they are
+  // within twice that of each other.
+  const u = 2 ** -53;
+  const gamma = (n: number) => (n * u) / (1 - n * u);
+  const shapes = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [17, 9, 33],
+    [8, 40, 300],
+    [33, 70, 513],
+  ] as const;
+
+  it("nn, nt and tn: every element within 2γ_{k+1}·(|c| + Σ|a||b|) of the plain kernels', and some differ (the FMA is live)", () => {
+    let differ = 0;
+    for (const [m, n, k] of shapes)
+      for (const kind of ["nn", "nt", "tn"] as const)
+        for (const acc of [0, 1] as const) {
+          const a = 0;
+          const b = m * k;
+          const c = b + k * n;
+          const doubles = c + m * n;
+          const plain = createKernels(doubles, "wasm");
+          const fma = createKernels(doubles, "wasm-fma");
+          expect(fma.name).toBe("wasm-fma");
+          for (let i = 0; i < doubles; i++) plain.f64[i] = fma.f64[i] = rng.normal();
+          const h = Float64Array.from(plain.f64);
+          // A[i][p] and B[p][j] as each kind stores them.
+          const A = (i: number, p: number) => (kind === "tn" ? h[a + p * m + i]! : h[a + i * k + p]!);
+          const B = (p: number, j: number) => (kind === "nt" ? h[b + j * k + p]! : h[b + p * n + j]!);
+          const withC = kind === "tn" || acc === 1;
+          for (const K of [plain, fma]) {
+            if (kind === "nn") K.nn(m, n, k, a, k, b, n, c, n, acc);
+            else if (kind === "nt") K.nt(m, n, k, a, k, b, k, c, n, acc);
+            else K.tn(m, n, k, a, m, b, n, c, n);
+          }
+          for (let i = 0; i < m; i++)
+            for (let j = 0; j < n; j++) {
+              let size = withC ? Math.abs(h[c + i * n + j]!) : 0;
+              for (let p = 0; p < k; p++) size += Math.abs(A(i, p) * B(p, j));
+              const x = plain.f64[c + i * n + j]!;
+              const y = fma.f64[c + i * n + j]!;
+              expect(Math.abs(x - y), `${kind} ${m}×${n}×${k} acc ${acc} at ${i},${j}`).toBeLessThanOrEqual(
+                2 * gamma(k + 1) * size,
+              );
+              if (x !== y) differ++;
+            }
+        }
+    expect(differ).toBeGreaterThan(100);
+  });
+
+  it("the MLP on wasm-fma: its gradient and HVP within 1e-12 of the plain kernels', and the derivatives by central differences", () => {
+    const sizes = [12, 16, 8, 3];
+    const spec = { sizes, activation: "tanh" as const, loss: "cross-entropy" as const };
+    const d = data(50, 3, "cross-entropy", false, 5);
+    const plain = mlpObjective(spec, d, "mlp", { kernels: "wasm" });
+    const fma = mlpObjective(spec, d, "mlp", { kernels: "wasm-fma" });
+    expect(fma.kernels).toBe("wasm-fma");
+    const theta = initialParameters(sizes, "glorot", createRng(8));
+    const v = Float64Array.from({ length: plain.dim }, () => rng.normal());
+    const [gp, gf, hp, hf] = Array.from({ length: 4 }, () => new Float64Array(plain.dim));
+    const lp = plain.gradient(theta, gp!);
+    expect(Math.abs(fma.gradient(theta, gf!) - lp)).toBeLessThanOrEqual(1e-13 * Math.abs(lp));
+    plain.hessianVector(theta, v, hp!);
+    fma.hessianVector(theta, v, hf!);
+    expect(maxRelativeError(gf!, gp!)).toBeLessThanOrEqual(1e-12);
+    expect(maxRelativeError(hf!, hp!)).toBeLessThanOrEqual(1e-12);
+    expect(maxRelativeError(gf!, centralGradient(fma.value, theta, 1e-6))).toBeLessThan(1e-6);
+    expect(maxRelativeError(hf!, centralHessianVector(fma.gradient, theta, v, 1e-5))).toBeLessThan(1e-6);
+  });
+});

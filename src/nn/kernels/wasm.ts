@@ -26,8 +26,52 @@ interface WasmApi {
 const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 let compiled: KernelModule | null | undefined;
+let compiledFma: KernelModule | null | undefined;
 const WORK = 65536 + 1024;
 let failure = "";
+let fmaFailure = "";
+
+/**
+ * The fused multiply-add build (build/mlp-kernels-fma.wasm: relaxed SIMD's f64x2.relaxed_madd),
+ * compiled where the runtime has relaxed SIMD: Node 24 by default; Node 20 behind a V8 flag, which
+ * is set here before compiling (V8 reads its wasm features when a module is compiled). Null where
+ * it cannot be had (a browser without relaxed SIMD: the plain kernels serve).
+ */
+export function fmaKernelModule(): KernelModule | null {
+  if (compiledFma !== undefined) return compiledFma;
+  compiledFma = null;
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.("node:fs") as typeof import("node:fs") | undefined;
+  if (!wasm || !fs) {
+    fmaFailure = "relaxed SIMD kernels are loaded in Node only";
+    return null;
+  }
+  const url = new URL("../../../build/mlp-kernels-fma.wasm", import.meta.url);
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(url);
+  } catch (e) {
+    fmaFailure = `${url.pathname} could not be read (${(e as Error).message}): run npm run build`;
+    return null;
+  }
+  try {
+    compiledFma = new wasm.Module(bytes);
+  } catch {
+    const v8 = proc?.getBuiltinModule?.("node:v8") as typeof import("node:v8") | undefined;
+    v8?.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    try {
+      compiledFma = new wasm.Module(bytes);
+    } catch (e) {
+      fmaFailure = `this runtime has no relaxed SIMD (${(e as Error).message.split("\n")[0]})`;
+    }
+  }
+  return compiledFma;
+}
+
+/** Why fmaKernelModule() is null. */
+export function fmaKernelModuleFailure(): string {
+  return fmaFailure;
+}
 
 /** The module, compiled synchronously from the build in Node; null where it cannot be had. */
 export function kernelModule(): KernelModule | null {
@@ -71,7 +115,11 @@ export async function loadKernelModule(url: string | URL): Promise<void> {
   setKernelModule(await wasm.compile(await response.arrayBuffer()));
 }
 
-export function wasmKernels(module: KernelModule, doubles: number): Kernels {
+export function wasmKernels(
+  module: KernelModule,
+  doubles: number,
+  name: "wasm" | "wasm-fma" = "wasm",
+): Kernels {
   if (!wasm) throw new Error("invalid kernels: this JavaScript engine has no WebAssembly");
   // Past the heap: the kernels' packed copy of B's block (assembly/kernels.ts, WORK doubles).
   const pages = Math.max(1, Math.ceil(((doubles + WORK) * 8) / 65536));
@@ -80,7 +128,7 @@ export function wasmKernels(module: KernelModule, doubles: number): Kernels {
   const e = instance.exports as unknown as Exports;
   e.setWork(doubles);
   return {
-    name: "wasm",
+    name,
     f64: new Float64Array(memory.buffer, 0, doubles),
     i32: new Int32Array(memory.buffer, 0, doubles * 2),
     nn: e.nn,
