@@ -1,7 +1,7 @@
 import { gemm } from "../gemm.js";
 import { checkedSize, GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
-import { outputShape, tapMap, type Window, windowOf } from "./_spatial.js";
+import { outputShape, type Window, windowOf } from "./_spatial.js";
 import type { Maybe, Op, OpContext } from "./types.js";
 
 /**
@@ -19,9 +19,37 @@ interface Plan {
   /** Taps per group, K = (C/G)·kh·kw, and output positions P. */
   readonly K: number;
   readonly P: number;
-  /** tapMap of one channel; column block c of the unfolded input reads channel c. */
-  readonly taps: Int32Array;
+  /**
+   * Per kernel tap and output row (tap·oh + oi), three numbers: the input position in its
+   * channel's image read at output column `lo` (−1 when the row is all padding), and the columns
+   * [lo, hi) that read the input; the others read padding (0). Along a row the input advances by
+   * the stride sw, so a row of the unfolded input is a strided copy, not a gather.
+   */
+  readonly rows: Int32Array;
   readonly shape: readonly number[];
+}
+
+/** Plan.rows of a window (see there). */
+function tapRows(w: Window): Int32Array {
+  const rows = new Int32Array(w.kh * w.kw * w.oh * 3);
+  for (let ki = 0; ki < w.kh; ki++)
+    for (let kj = 0; kj < w.kw; kj++)
+      for (let oi = 0; oi < w.oh; oi++) {
+        const at = ((ki * w.kw + kj) * w.oh + oi) * 3;
+        const ih = oi * w.sh - w.pt + ki * w.dh;
+        // Columns whose input column oj·sw − pl + kj·dw falls inside [0, W).
+        const shift = kj * w.dw - w.pl;
+        let lo = Math.max(0, Math.ceil(-shift / w.sw));
+        let hi = Math.min(w.ow, Math.floor((w.W - 1 - shift) / w.sw) + 1);
+        if (ih < 0 || ih >= w.H || lo >= hi) {
+          lo = 0;
+          hi = 0;
+        }
+        rows[at] = hi > lo ? ih * w.W + lo * w.sw + shift : -1;
+        rows[at + 1] = lo;
+        rows[at + 2] = hi;
+      }
+  return rows;
 }
 
 function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
@@ -38,7 +66,7 @@ function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
   const K = (w.C / G) * w.kh * w.kw;
   const P = w.oh * w.ow;
   checkedSize([w.N, M, P, K], where);
-  p = { w, M, G, K, P, taps: tapMap(w), shape: outputShape(w, M) };
+  p = { w, M, G, K, P, rows: tapRows(w), shape: outputShape(w, M) };
   c.plans.set("plan", p);
   return p;
 }
@@ -61,19 +89,31 @@ function unfold(
   g: number,
   cols: Float64Array,
 ): Float64Array {
-  const { w, K, P, taps } = p;
+  const { w, K, P, rows } = p;
   const hw = w.H * w.W;
   const kk = w.kh * w.kw;
+  const { oh, ow, sw } = w;
   const width = n * P;
   for (let r = 0; r < K; r++) {
     const ch = Math.floor(r / kk);
-    const tap = (r % kk) * P;
+    const tap = (r % kk) * oh * 3;
     for (let t = 0; t < n; t++) {
       const off = (s0 + t) * w.C * hw + (g * (w.C / p.G) + ch) * hw;
       const at = r * width + t * P;
-      for (let q = 0; q < P; q++) {
-        const j = taps[tap + q]!;
-        cols[at + q] = j >= 0 ? x[off + j]! : 0;
+      for (let oi = 0; oi < oh; oi++) {
+        const src = rows[tap + oi * 3]!;
+        const lo = rows[tap + oi * 3 + 1]!;
+        const hi = rows[tap + oi * 3 + 2]!;
+        const dst = at + oi * ow;
+        if (src < 0) {
+          cols.fill(0, dst, dst + ow);
+          continue;
+        }
+        for (let q = 0; q < lo; q++) cols[dst + q] = 0;
+        const from = off + src - lo * sw;
+        if (sw === 1) for (let q = lo; q < hi; q++) cols[dst + q] = x[from + q]!;
+        else for (let q = lo; q < hi; q++) cols[dst + q] = x[from + q * sw]!;
+        for (let q = hi; q < ow; q++) cols[dst + q] = 0;
       }
     }
   }
@@ -82,19 +122,26 @@ function unfold(
 
 /** x̄ of samples s0 … s0 + n − 1, group g += the columns folded back (the transpose of unfold). */
 function fold(p: Plan, cols: Float64Array, out: Float64Array, s0: number, n: number, g: number): void {
-  const { w, K, P, taps } = p;
+  const { w, K, P, rows } = p;
   const hw = w.H * w.W;
   const kk = w.kh * w.kw;
+  const { oh, ow, sw } = w;
   const width = n * P;
   for (let r = 0; r < K; r++) {
     const ch = Math.floor(r / kk);
-    const tap = (r % kk) * P;
+    const tap = (r % kk) * oh * 3;
     for (let t = 0; t < n; t++) {
       const off = (s0 + t) * w.C * hw + (g * (w.C / p.G) + ch) * hw;
       const at = r * width + t * P;
-      for (let q = 0; q < P; q++) {
-        const j = taps[tap + q]!;
-        if (j >= 0) out[off + j]! += cols[at + q]!;
+      for (let oi = 0; oi < oh; oi++) {
+        const src = rows[tap + oi * 3]!;
+        if (src < 0) continue;
+        const lo = rows[tap + oi * 3 + 1]!;
+        const hi = rows[tap + oi * 3 + 2]!;
+        const dst = at + oi * ow;
+        const to = off + src - lo * sw;
+        if (sw === 1) for (let q = lo; q < hi; q++) out[to + q]! += cols[dst + q]!;
+        else for (let q = lo; q < hi; q++) out[to + q * sw]! += cols[dst + q]!;
       }
     }
   }
