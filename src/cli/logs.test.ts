@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CliError } from "./errors.js";
-import { readLog } from "./logs.js";
+import { pythonJsonTokens, readLog } from "./logs.js";
 
 const dir = mkdtempSync(join(tmpdir(), "overshoot-logs-"));
 const file = (name: string, text: string | Buffer) => {
@@ -30,6 +30,34 @@ describe("readLog: JSON lines", () => {
     expect(log.notes).toEqual([
       'the last line (line 3, "{\\"step\\":60") is cut off, as an interrupted write leaves it: read the 2 records before it',
     ]);
+  });
+
+  it("Python's json.dumps (NaN, Infinity, -Infinity as bare tokens) and JavaScript's JSON.stringify (null) are read as the non-finite values they are", () => {
+    // Written by /usr/bin/python3's json.dumps and Node's JSON.stringify, copied as they printed.
+    const python = [
+      '{"step": 0, "loss": 2.5, "lr": 0.001, "note": "NaN or Infinity in a string stays text"}',
+      '{"step": 1, "loss": Infinity, "lr": 0.001}',
+      '{"step": 2, "loss": NaN, "grad_norm": -Infinity}',
+    ];
+    const py = readLog(file("python.jsonl", `${python.join("\n")}\n`));
+    expect(py.records.map((r) => [r.step, r.loss, r.lr])).toEqual([
+      [0, 2.5, 0.001],
+      [1, Number.POSITIVE_INFINITY, 0.001],
+      [2, Number.NaN, undefined],
+    ]);
+    const js = readLog(file("tfjs.jsonl", '{"step":3,"loss":0.5}\n{"step":4,"loss":null}\n'));
+    expect(js.records.map((r) => [r.step, r.loss])).toEqual([
+      [3, 0.5],
+      [4, Number.NaN],
+    ]);
+    // Only bare tokens: a key or a string holding the words is text, and a misspelt token is refused.
+    expect(pythonJsonTokens('{"NaN": "Infinity", "loss": -Infinity}')).toBe(
+      '{"NaN": "Infinity", "loss": "-Infinity"}',
+    );
+    expect(pythonJsonTokens('{"a": "say \\"NaN\\"", "b": NaN}')).toBe('{"a": "say \\"NaN\\"", "b": "NaN"}');
+    expect(refusal(file("nan2.jsonl", '{"step":0,"loss":NaNx}\n{"step":1,"loss":1}\n'))).toMatch(
+      /line 1 is not JSON/,
+    );
   });
 
   it("a bad line that is not the last, or a last one with its newline, is refused with its line", () => {

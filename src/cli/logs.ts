@@ -93,6 +93,39 @@ function logNumber(v: unknown): number | null | undefined {
   return undefined;
 }
 
+/**
+ * A JSON line as Python's json module writes it (allow_nan, its default): the bare tokens NaN,
+ * Infinity and -Infinity outside strings become the strings "NaN", "Infinity", "-Infinity", which
+ * logNumber reads. Anything else is left for JSON.parse to judge.
+ */
+export function pythonJsonTokens(line: string): string {
+  if (!/NaN|Infinity/.test(line)) return line;
+  let out = "";
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (inString) {
+      out += c;
+      if (c === "\\") out += line[++i] ?? "";
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') {
+      inString = true;
+      out += c;
+      continue;
+    }
+    const token = /^(-?Infinity|NaN)(?![\w$])/.exec(line.slice(i, i + 10));
+    if (token && !/[\w$.]/.test(line[i - 1] ?? "")) {
+      out += `"${token[1]}"`;
+      i += token[1]!.length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 function fromJsonLines(text: string, path: string): Log {
   const lines = text.split(/\r?\n/);
   let last = lines.length - 1;
@@ -104,7 +137,7 @@ function fromJsonLines(text: string, path: string): Log {
     if (line.trim() === "") continue;
     let o: unknown;
     try {
-      o = JSON.parse(line);
+      o = JSON.parse(pythonJsonTokens(line));
     } catch (e) {
       // Only a last line without its newline is a cut write; any other bad line is refused.
       if (i === last && !/\n\s*$/.test(text)) {
@@ -164,6 +197,9 @@ function supersede(records: LogRecord[], notes: string[]): LogRecord[] {
 function normalize(o: Record<string, unknown>, index: number, where: string): LogRecord {
   if (!("loss" in o))
     throw new CliError(`invalid log: ${where} has no "loss" (fields: ${Object.keys(o).join(", ")})`);
+  // JavaScript's JSON.stringify (TF.js, a Node trainer) writes NaN and ±Infinity as null: a loss
+  // of null is a loss that was not finite.
+  if (o["loss"] === null) o = { ...o, loss: Number.NaN };
   const num = (k: string): number => {
     const v = logNumber(o[k]);
     if (v === undefined || v === null)

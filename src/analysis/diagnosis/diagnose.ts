@@ -249,13 +249,73 @@ export function diagnose(
     evidence.push(
       `from ${unit} ${rate.from} the loss grew ×${fmt(rate.factor)} per ${unit}, steadily (geometric growth)`,
     );
+  // With the rate known (the log's lr column, or --lr), the growth says how curved: under plain
+  // gradient descent the error along the top eigenvector is multiplied by 1 − ηλ a step, so the
+  // loss by (1 − ηλ)² = r; overshooting (ηλ > 2), λ = (1 + √r)/η and the stable rates end at 2/λ.
+  const estimate = unit === "step" ? curvatureFromLoss(finite, problem.lr) : null;
+  if (estimate)
+    evidence.push(
+      `with η = ${fmt(estimate.lr)} (${estimate.lrFrom}), a loss growing ×r per step along one direction means |1 − ηλ| = √r, so λ ≈ (1 + √r)/η = ${fmt(estimate.lambda)} (${fmt(estimate.low)} to ${fmt(estimate.high)} over the last ${plural(estimate.steps, "step")}' growth): for plain SGD the stable rates end at 2/λ ≈ ${fmt(2 / estimate.lambda)} (${fmt(2 / estimate.high)} to ${fmt(2 / estimate.low)})`,
+    );
   return {
     cause: "undetermined",
     summary: `The loss ${where}${rate ? ", growing geometrically, which is what an overshooting step does: |1 − ηλ|² per step along the top eigenvector" : ""}.`,
     evidence,
-    fix: "measure the curvature: `overshoot train … --sharpness-every 10 --log run.jsonl` (or `overshoot stability`) and diagnose that log",
+    fix: estimate
+      ? `a learning rate below 2/λ ≈ ${fmt(2 / estimate.lambda)} (read from the growth; with momentum or Adam the relation differs), or measure the curvature to know why λ is ${fmt(estimate.lambda)}: \`overshoot diagnose LOG --data … --model-onnx …\` measures it at the start and tells unscaled inputs and minibatch noise apart`
+      : "measure the curvature: `overshoot train … --sharpness-every 10 --log run.jsonl` (or `overshoot stability`) and diagnose that log; with the model and data (`--data … --model-onnx …`), diagnose measures it for this log",
     unknowable:
       "A loss log alone cannot say why λ is large — unscaled inputs, the initialization or the data — nor separate curvature from minibatch noise; it needs the sharpness (or the points and gradients) beside the loss.",
+  };
+}
+
+const STEADY_STEPS = 5;
+const STEADY_SPREAD = 1.25;
+
+/** λ from a loss-only log's geometric growth at its learning rate (the lr column, or `lr`), or null. */
+export function curvatureFromLoss(records: readonly LogRecord[], lr?: number) {
+  const rate = growthRate(records);
+  return rate ? curvatureFromGrowth(records, rate.from, lr) : null;
+}
+
+/**
+ * λ from a loss growing geometrically at a known rate η (see above): each step's λ_k = (1 +
+ * √r_k)/η with r_k the step's growth factor, over the steady growth from `from` on (its first
+ * step dropped: the other directions may still be fading there); the estimate is their median,
+ * the range their spread. Null without a single rate over those steps, and unless the growth is
+ * steady — at least STEADY_STEPS steps whose λ_k agree within STEADY_SPREAD — as it is along one
+ * direction of a locally quadratic loss; a network running away faster than geometrically (its
+ * curvature growing as its weights do) has no single λ to read.
+ */
+function curvatureFromGrowth(
+  records: readonly LogRecord[],
+  from: number,
+  given: number | undefined,
+): { lambda: number; low: number; high: number; lr: number; lrFrom: string; steps: number } | null {
+  const run = records.filter((r) => r.step >= from);
+  const rates = new Set(run.map((r) => r.lr).filter((v) => v !== undefined));
+  const lr = given ?? (rates.size === 1 ? [...rates][0] : undefined);
+  if (lr === undefined || !(lr > 0) || (given === undefined && run.some((r) => r.lr === undefined)))
+    return null;
+  const lambdas: number[] = [];
+  for (let k = 2; k < run.length; k++) {
+    const a = run[k - 1]!;
+    const b = run[k]!;
+    const r = (b.loss / a.loss) ** (1 / (b.step - a.step));
+    if (r > 1 && Number.isFinite(r)) lambdas.push((1 + Math.sqrt(r)) / lr);
+  }
+  if (lambdas.length < STEADY_STEPS) return null;
+  lambdas.sort((x, y) => x - y);
+  if (lambdas[lambdas.length - 1]! > STEADY_SPREAD * lambdas[0]!) return null;
+  const mid = lambdas.length >> 1;
+  const lambda = lambdas.length % 2 ? lambdas[mid]! : (lambdas[mid - 1]! + lambdas[mid]!) / 2;
+  return {
+    lambda,
+    low: lambdas[0]!,
+    high: lambdas[lambdas.length - 1]!,
+    lr,
+    lrFrom: given !== undefined ? "given" : "the log's lr column",
+    steps: lambdas.length,
   };
 }
 
