@@ -43,6 +43,16 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
     value: "B",
     help: "with --data: the run's minibatch size, to measure minibatch noise (omit for full batch)",
   },
+  "loss-tag": {
+    type: "string",
+    value: "TAG",
+    help: "a TensorBoard log: the scalar that is the training loss (default: loss, train_loss, epoch_loss, … the first found)",
+  },
+  "lr-tag": {
+    type: "string",
+    value: "TAG",
+    help: "a TensorBoard log: the scalar that is the learning rate (default: lr, learning_rate, lr-SGD, … the first found)",
+  },
   ...BLOW_UP_FLAG,
   ...outputFlags({ json: "the diagnosis" }),
   ...HELP_FLAG,
@@ -50,9 +60,11 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
 
 export const DIAGNOSE_HELP = `overshoot diagnose — why did this run blow up?
 
-Reads an 'overshoot run --json' result, an 'overshoot train --log' JSONL file, or a CSV training log
-with a loss column (Keras' CSVLogger, a row an epoch; PyTorch Lightning's metrics.csv, its
-training, validation and lr rows interleaved), and names the cause with the numbers that show
+Reads an 'overshoot run --json' result, an 'overshoot train --log' JSONL file (Python's json and
+JavaScript's JSON.stringify too), a CSV training log with a loss column (Keras' CSVLogger, a row an
+epoch; PyTorch Lightning's metrics.csv, its training, validation and lr rows interleaved), or a
+TensorBoard log (an events.out.tfevents.* file, or a folder of runs: PyTorch's SummaryWriter,
+Lightning's TensorBoardLogger, Keras' TensorBoard callback), and names the cause with the numbers that show
 it and the fix: curvature overshoot, an adaptive optimizer past its bound, a bad initialization,
 float32 overflow, hidden units that died or saturated (from the inactive fractions train logs) —
 or, from a loss column alone, what can and cannot be known. A run diverged when a loss is not
@@ -83,7 +95,11 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   const { flags, positionals } = parsed;
   if (positionals.length !== 1)
     throw new CliError("give one log file: overshoot diagnose FILE (see overshoot diagnose --help)");
-  const { records, format, unit, notes } = readLog(positionals[0]!);
+  const tags = {
+    ...(flags["lossTag"] !== undefined ? { loss: flags["lossTag"] as string } : {}),
+    ...(flags["lrTag"] !== undefined ? { lr: flags["lrTag"] as string } : {}),
+  };
+  const { records, format, unit, notes } = readLog(positionals[0]!, undefined, tags);
   const blowUp = blowUpFromFlags(flags);
   const measured = flags["data"] !== undefined ? measureProblem(flags, records) : {};
   const problem = { ...measured, ...(blowUp !== undefined ? { blowUp } : {}) };
