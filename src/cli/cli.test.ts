@@ -2152,7 +2152,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     const r = await interrupted(base);
     expect(r.code, r.err).toBe(130);
     expect(r.err).toMatch(
-      /^overshoot: run \d+ of about 51 \(\d+%\), \d+ s so far, about .* left at .* a run; Ctrl-C stops and keeps what was done\n/,
+      /^overshoot: run \d+ of about 51 \([\d.]+%\), \d+ s so far, about .* left at .* a run; Ctrl-C stops and keeps what was done\n/,
     );
     expect(r.err).toContain("stopped by Ctrl-C: the thresholds are the brackets the runs reached");
     expect(r.out).toMatch(
