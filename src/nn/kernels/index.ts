@@ -52,31 +52,23 @@ export const WASM_HEAP_DOUBLES = 2 ** 28 - 2 ** 14;
 /** The kernels over a heap of `doubles` float64 values. */
 export function createKernels(doubles: number, choice: KernelChoice = kernelChoice()): Kernels {
   if (choice === "js") return jsKernels(doubles);
-  if (choice === "wasm-fma") {
-    const fma = fmaKernelModule();
-    if (!fma) throw new Error(`invalid kernels: wasm-fma is not available: ${fmaKernelModuleFailure()}`);
-    if (doubles > WASM_HEAP_DOUBLES)
-      throw new Error(
-        `invalid kernels: wasm-fma holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${doubles}: use the js kernels`,
-      );
-    return wasmKernels(fma, doubles, "wasm-fma");
-  }
-  const module = kernelModule();
+  const name = choice === "wasm-fma" ? "wasm-fma" : "wasm";
+  const module = name === "wasm-fma" ? fmaKernelModule() : kernelModule();
   const fits = doubles <= WASM_HEAP_DOUBLES;
   if (module && fits) {
     try {
-      return wasmKernels(module, doubles);
+      return wasmKernels(module, doubles, name);
     } catch (e) {
       // The engine refused the memory (a RangeError): the JS kernels, unless wasm was asked for.
-      if (choice === "wasm" || !(e instanceof RangeError)) throw e;
+      if (choice !== "auto" || !(e instanceof RangeError)) throw e;
       return jsKernels(doubles);
     }
   }
-  if (choice === "wasm")
+  if (choice !== "auto")
     throw new Error(
       module
-        ? `invalid kernels: wasm holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${doubles}: use the js kernels`
-        : `invalid kernels: wasm is not available: ${kernelModuleFailure()}`,
+        ? `invalid kernels: ${name} holds at most ${WASM_HEAP_DOUBLES} doubles (2 GiB), this network needs ${doubles}: use the js kernels`
+        : `invalid kernels: ${name} is not available: ${name === "wasm-fma" ? fmaKernelModuleFailure() : kernelModuleFailure()}`,
     );
   return jsKernels(doubles);
 }

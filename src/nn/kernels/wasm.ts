@@ -40,24 +40,20 @@ let fmaFailure = "";
 export function fmaKernelModule(): KernelModule | null {
   if (compiledFma !== undefined) return compiledFma;
   compiledFma = null;
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.("node:fs") as typeof import("node:fs") | undefined;
-  if (!wasm || !fs) {
+  if (!wasm || !nodeFs()) {
     fmaFailure = "relaxed SIMD kernels are loaded in Node only";
     return null;
   }
-  const url = new URL("../../../build/mlp-kernels-fma.wasm", import.meta.url);
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(url);
-  } catch (e) {
-    fmaFailure = `${url.pathname} could not be read (${(e as Error).message}): run npm run build`;
+  const file = buildFile("mlp-kernels-fma.wasm");
+  if (typeof file === "string") {
+    fmaFailure = file;
     return null;
   }
+  const { bytes } = file;
   try {
     compiledFma = new wasm.Module(bytes);
   } catch {
-    const v8 = proc?.getBuiltinModule?.("node:v8") as typeof import("node:v8") | undefined;
+    const v8 = nodeProcess()?.getBuiltinModule?.("node:v8") as typeof import("node:v8") | undefined;
     v8?.setFlagsFromString("--experimental-wasm-relaxed-simd");
     try {
       compiledFma = new wasm.Module(bytes);
@@ -82,19 +78,35 @@ export function kernelModule(): KernelModule | null {
     return null;
   }
   // Node only: the browser build hands the module over with setKernelModule (see loadKernelModule).
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.("node:fs") as typeof import("node:fs") | undefined;
-  if (!fs) {
+  if (!nodeFs()) {
     failure = "the WebAssembly kernels were not loaded (loadKernelModule)";
     return null;
   }
-  const url = new URL("../../../build/mlp-kernels.wasm", import.meta.url);
+  const file = buildFile("mlp-kernels.wasm");
+  if (typeof file === "string") {
+    failure = file;
+    return null;
+  }
   try {
-    compiled = new wasm.Module(fs.readFileSync(url));
+    compiled = new wasm.Module(file.bytes);
   } catch (e) {
-    failure = `${url.pathname} could not be loaded (${(e as Error).message}): run npm run build`;
+    failure = `${file.path} could not be loaded (${(e as Error).message}): run npm run build`;
   }
   return compiled;
+}
+
+const nodeProcess = () =>
+  (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+const nodeFs = () => nodeProcess()?.getBuiltinModule?.("node:fs") as typeof import("node:fs") | undefined;
+
+/** A file of the build (build/, beside dist/ and src/), read in Node; a string says why it could not be. */
+function buildFile(name: string): { bytes: Uint8Array; path: string } | string {
+  const url = new URL(`../../../build/${name}`, import.meta.url);
+  try {
+    return { bytes: nodeFs()!.readFileSync(url), path: url.pathname };
+  } catch (e) {
+    return `${url.pathname} could not be loaded (${(e as Error).message}): run npm run build`;
+  }
 }
 
 /** Why kernelModule() is null. */
