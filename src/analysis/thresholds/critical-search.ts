@@ -10,7 +10,9 @@ import {
 import { type BlowUpBound, boundText, DEFAULT_BLOW_UP_FACTOR, objectiveBound } from "../../run/divergence.js";
 import { type StabilityReport, stabilityAt } from "./stability.js";
 import {
+  diverged,
   lrBoundarySteps,
+  notConverged,
   type ProbeResult,
   probe,
   type SearchOptions,
@@ -123,10 +125,11 @@ export function* criticalLrSearchSteps(
       stopped: true,
     };
   };
-  const divergence = yield* lrBoundarySteps((lr) => run(lr, search).outcome === "diverged", search);
+  // The smallest rate that diverges, then the largest that still converges.
+  const divergence = yield* lrBoundarySteps((lr) => diverged(run(lr, search)), search);
   if (divergence?.stopped) return partial(divergence, undefined);
   if (yield) return partial(divergence, undefined);
-  const convergence = yield* lrBoundarySteps((lr) => run(lr, search).outcome !== "converged", search);
+  const convergence = yield* lrBoundarySteps((lr) => notConverged(run(lr, search)), search);
   if (convergence?.stopped) return partial(divergence, convergence);
   let minimizer: Float64Array | null = null;
   if (convergence && convergence.below > 0) {

@@ -219,6 +219,13 @@ export function* lrBoundarySteps(
   return { below: lo, above: hi, estimate: Math.sqrt(lo * hi), probes };
 }
 
+/**
+ * The bad side of the two boundaries a search bisects: past the divergence threshold a run
+ * diverges; past the convergence threshold it no longer converges.
+ */
+export const diverged = (r: ProbeResult): boolean => r.outcome === "diverged";
+export const notConverged = (r: ProbeResult): boolean => r.outcome !== "converged";
+
 /** The smallest learning rate whose run diverges within the horizon; null if none up to maxLr. */
 export function divergenceThreshold(
   objective: Objective,
@@ -227,20 +234,7 @@ export function divergenceThreshold(
   options: SearchOptions = {},
 ): ThresholdResult | null {
   return lrBoundary(
-    (lr) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options).outcome === "diverged",
-    options,
-  );
-}
-
-/** The largest learning rate whose run still converges (‖∇f‖ below tolerance) within the horizon. */
-export function convergenceThreshold(
-  objective: Objective,
-  x0: ArrayLike<number>,
-  optimizer: OptimizerBase,
-  options: SearchOptions = {},
-): ThresholdResult | null {
-  return lrBoundary(
-    (lr) => probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options).outcome !== "converged",
+    (lr) => diverged(probe(objective, x0, { ...optimizer, lr } as OptimizerOptions, options)),
     options,
   );
 }
