@@ -458,11 +458,18 @@ export function measurementObjective<F extends NetworkObjective>(
 }
 
 /** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */
-export function trainToEnd(config: TrainConfig): { records: TrainRecord[]; result: TrainResult } {
+export function trainToEnd(
+  config: TrainConfig,
+  onRecord?: (record: TrainRecord) => void,
+): { records: TrainRecord[]; result: TrainResult } {
   const records: TrainRecord[] = [];
   const it = train(config);
   let r = it.next();
-  for (; !r.done; r = it.next()) if (!isPause(r.value)) records.push(r.value);
+  for (; !r.done; r = it.next())
+    if (!isPause(r.value)) {
+      records.push(r.value);
+      onRecord?.(r.value);
+    }
   return { records, result: r.value };
 }
 

@@ -9,7 +9,7 @@ import {
   trainingCriteria,
   trainingLrSearch,
 } from "../../analysis/thresholds/training-search.js";
-import { isPause, type TrainRecord, type TrainResult, train } from "../../analysis/training/train.js";
+import { type TrainRecord, type TrainResult, trainToEnd } from "../../analysis/training/train.js";
 import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
@@ -205,28 +205,24 @@ export async function demoCnn(flags: ParsedFlags, io: Io): Promise<number> {
     if (etaMax !== null)
       rates.push({ label: `${fmt(1.1 * (etaMax / crit), 3)} × 2/λ0, past η_max`, lr: 1.1 * etaMax });
     const runs: DemoRun[] = rates.map(({ label, lr }) => {
-      const it = train({
-        objective: n.objective,
-        train: data,
-        validation: null,
-        theta0: n.net.theta0,
-        optimizer: { name: "sgd", lr },
-        steps,
-        batchSize: null,
-        seed: 0,
-        logEvery: 1,
-        sharpnessEvery: steps,
-        sharpnessAt: measured,
-        sharpnessK: 1,
-      });
-      const records: TrainRecord[] = [];
-      let r = it.next();
-      for (; !r.done; r = it.next())
-        if (!isPause(r.value)) {
-          records.push(r.value);
-          trainWork.tick(++stepsDone);
-        }
-      return { label, lr, records, status: r.value.status };
+      const { records, result } = trainToEnd(
+        {
+          objective: n.objective,
+          train: data,
+          validation: null,
+          theta0: n.net.theta0,
+          optimizer: { name: "sgd", lr },
+          steps,
+          batchSize: null,
+          seed: 0,
+          logEvery: 1,
+          sharpnessEvery: steps,
+          sharpnessAt: measured,
+          sharpnessK: 1,
+        },
+        () => trainWork.tick(++stepsDone),
+      );
+      return { label, lr, records, status: result.status };
     });
     const recorded = runs.map((r) => ({ ...r, label: `η = ${fmt(r.lr, 3)}: ${r.label}` }));
     figures.push(
