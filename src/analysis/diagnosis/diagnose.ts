@@ -10,6 +10,7 @@ import { fmt, plural } from "../../core/format.js";
  * (data-causes.ts), also the two causes a log cannot show: minibatch gradient noise and unscaled inputs.
  */
 import { blowUpBound, boundText } from "../../run/divergence.js";
+import { median } from "../thresholds/sweep-groups.js";
 import type { NoiseFinding, ScalingFinding } from "./data-causes.js";
 import { UnitsWatch } from "./units.js";
 
@@ -252,7 +253,7 @@ export function diagnose(
   // With the rate known (the log's lr column, or --lr), the growth says how curved: under plain
   // gradient descent the error along the top eigenvector is multiplied by 1 − ηλ a step, so the
   // loss by (1 − ηλ)² = r; overshooting (ηλ > 2), λ = (1 + √r)/η and the stable rates end at 2/λ.
-  const estimate = unit === "step" ? curvatureFromLoss(finite, problem.lr) : null;
+  const estimate = unit === "step" && rate ? curvatureFromGrowth(finite, rate.from, problem.lr) : null;
   if (estimate)
     evidence.push(
       `with η = ${fmt(estimate.lr)} (${estimate.lrFrom}), a loss growing ×r per step along one direction means |1 − ηλ| = √r, so λ ≈ (1 + √r)/η = ${fmt(estimate.lambda)} (${fmt(estimate.low)} to ${fmt(estimate.high)} over the last ${plural(estimate.steps, "step")}' growth): for plain SGD the stable rates end at 2/λ ≈ ${fmt(2 / estimate.lambda)} (${fmt(2 / estimate.high)} to ${fmt(2 / estimate.low)})`,
@@ -307,10 +308,8 @@ function curvatureFromGrowth(
   if (lambdas.length < STEADY_STEPS) return null;
   lambdas.sort((x, y) => x - y);
   if (lambdas[lambdas.length - 1]! > STEADY_SPREAD * lambdas[0]!) return null;
-  const mid = lambdas.length >> 1;
-  const lambda = lambdas.length % 2 ? lambdas[mid]! : (lambdas[mid - 1]! + lambdas[mid]!) / 2;
   return {
-    lambda,
+    lambda: median(lambdas),
     low: lambdas[0]!,
     high: lambdas[lambdas.length - 1]!,
     lr,
