@@ -5,7 +5,7 @@ import { parseCsv } from "../objectives/table.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../optim/index.js";
 import { CliError } from "./errors.js";
 import { InputRefusal, inputCap, MAX_TEXT_INPUT, readCapped } from "./files.js";
-import { isTensorBoardPath, readTensorBoard, type TagChoice } from "./tensorboard.js";
+import { readTensorBoard, type TagChoice, tensorBoardFiles } from "./tensorboard.js";
 
 /**
  * Reads what `diagnose` is given: an `overshoot run --json` result, an `overshoot train --log`
@@ -32,7 +32,8 @@ export const MAX_LOG_BYTES = MAX_TEXT_INPUT;
 
 export function readLog(path: string, maxBytes = inputCap("text"), tags: TagChoice = {}): Log {
   // TensorBoard: an event file, or a folder of runs (tensorboard.ts).
-  if (isTensorBoardPath(path)) return { ...readTensorBoard(path, tags), unit: "step" };
+  const events = tensorBoardFiles(path);
+  if (events) return { ...readTensorBoard(path, tags, events), unit: "step" };
   if (tags.loss !== undefined || tags.lr !== undefined)
     throw new CliError(`--loss-tag and --lr-tag choose a TensorBoard log's scalars; ${path} is not one`);
   const text = readText(path, maxBytes);

@@ -203,14 +203,20 @@ function scalarOf(v: Record<string, unknown>): number | null {
 
 const EVENT_FILE = /^events\.out\.tfevents\./;
 
-/** Whether `path` is a TensorBoard log: an event file, or a folder holding one (at any depth to 4). */
-export function isTensorBoardPath(path: string): boolean {
+/**
+ * The event files of a TensorBoard log — `path` itself, or those a folder holds (at any depth to
+ * 4) — or null when `path` is not one.
+ */
+export function tensorBoardFiles(path: string): string[] | null {
   try {
-    if (statSync(path).isDirectory()) return eventFiles(path).length > 0;
+    if (statSync(path).isDirectory()) {
+      const files = eventFiles(path);
+      return files.length > 0 ? files : null;
+    }
   } catch {
-    return false;
+    return null;
   }
-  return EVENT_FILE.test(basename(path));
+  return EVENT_FILE.test(basename(path)) ? [path] : null;
 }
 
 function eventFiles(dir: string, depth = 0): string[] {
@@ -267,11 +273,11 @@ function pick(tags: readonly string[], rules: ((t: string) => boolean)[]): strin
 export function readTensorBoard(
   path: string,
   tags: TagChoice = {},
+  files = tensorBoardFiles(path),
 ): { records: LogRecord[]; format: string; notes: string[] } {
-  const folder = statSync(path).isDirectory();
-  const files = folder ? eventFiles(path) : [path];
-  if (files.length === 0)
+  if (!files)
     throw new CliError(`invalid log: ${path} holds no TensorBoard event files (events.out.tfevents.*)`);
+  const folder = statSync(path).isDirectory();
   const runs = new Map<string, string[]>();
   for (const f of files) {
     const run = relative(folder ? path : join(f, ".."), join(f, "..")) || ".";
