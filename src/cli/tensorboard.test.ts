@@ -124,6 +124,10 @@ describe("TensorBoard event files", () => {
     expect(refusal(() => readLog(fake))).toBe(
       `invalid log: ${fake} is not a TensorBoard event file (its first record's length fails its CRC)`,
     );
+    writeFileSync(fake, "junk");
+    expect(refusal(() => readLog(fake))).toBe(
+      `invalid log: ${fake} is not a TensorBoard event file (4 bytes, shorter than one record's header)`,
+    );
     expect(refusal(() => readTensorBoard(join(root, "pytorch"), { loss: "nope" }))).toMatch(
       /^invalid log: no scalar tagged 'nope' in .* \(tags: Loss\/train, lr\); choose one with --loss-tag$/,
     );

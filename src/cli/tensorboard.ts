@@ -126,6 +126,10 @@ export function eventFileScalars(bytes: Uint8Array, name: string): { scalars: Sc
   let records = 0;
   while (at < bytes.length) {
     if (bytes.length - at < 12) {
+      if (at === 0)
+        throw new CliError(
+          `invalid log: ${name} is not a TensorBoard event file (${bytes.length} bytes, shorter than one record's header)`,
+        );
       notes.push(
         `${name}: a record cut short at byte ${at} (${bytes.length - at} bytes of its header): read the ${plural(records, "record")} before it`,
       );
