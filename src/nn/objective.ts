@@ -55,9 +55,13 @@ export function graphObjective(
     const step = Math.min(per, d.rows);
     for (let r0 = 0; r0 < d.rows; r0 += step) f(block(d, r0, Math.min(step, d.rows - r0)), r0, targets);
   };
-  const names = graph.parameters.flatMap((p) =>
-    Array.from({ length: p.size }, (_v, i) => (p.size === 1 ? p.name : `${p.name}[${i}]`)),
-  );
+  // The parameters' names on first use: an objective built per minibatch or per row (diagnose's
+  // noise measurement, onRows) never reads them, and a large net has 10⁵ or more.
+  let names: string[] | null = null;
+  const parameterNames = (): string[] =>
+    (names ??= graph.parameters.flatMap((p) =>
+      Array.from({ length: p.size }, (_v, i) => (p.size === 1 ? p.name : `${p.name}[${i}]`)),
+    ));
   const check = (theta: Float64Array): void => {
     if (theta.length !== graph.dim)
       throw new GraphError(
@@ -89,7 +93,9 @@ export function graphObjective(
     graph,
     rows: data.rows,
     dim: graph.dim,
-    names,
+    get names() {
+      return parameterNames();
+    },
     groups: parameterGroups(graph),
     description: { kind: "builtin", name: options.description ?? "graph" },
     training: true,

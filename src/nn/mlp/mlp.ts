@@ -172,11 +172,18 @@ export function mlpObjective(
     data.x,
   );
 
-  const names: string[] = [];
-  layout.forEach((lay, l) => {
-    for (let i = 0; i < lay.out; i++) for (let j = 0; j < lay.in; j++) names.push(`W${l + 1}[${i},${j}]`);
-    for (let i = 0; i < lay.out; i++) names.push(`b${l + 1}[${i}]`);
-  });
+  // The parameters' names on first use: a wide net has 10⁵ of them, and an objective built per
+  // minibatch or per row (diagnose's noise measurement) never reads them.
+  let names: string[] | null = null;
+  const parameterNames = (): string[] => {
+    if (names) return names;
+    names = [];
+    layout.forEach((lay, l) => {
+      for (let i = 0; i < lay.out; i++) for (let j = 0; j < lay.in; j++) names!.push(`W${l + 1}[${i},${j}]`);
+      for (let i = 0; i < lay.out; i++) names!.push(`b${l + 1}[${i}]`);
+    });
+    return names;
+  };
 
   const value = (theta: Float64Array, d: MlpData = data): number =>
     st(passes.lossSum(theta, d.x, d.y, d.rows) / passes.count(d.rows));
@@ -216,7 +223,9 @@ export function mlpObjective(
 
   return {
     dim,
-    names,
+    get names() {
+      return parameterNames();
+    },
     description: {
       kind: "builtin",
       name: description,
