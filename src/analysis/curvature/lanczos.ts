@@ -182,11 +182,26 @@ export function lanczosStep(
   op.apply(q, w);
   if (!allFinite(w)) throw new Error("curvature: the Hessian-vector product is not finite at this point");
   const a = dot(q, w);
-  for (let pass = 0; pass < 2; pass++)
-    for (const v of basis) {
-      const c = dot(v, w);
+  // Gram–Schmidt twice over the basis: 2m updates w −= (vᵀw)·v in turn. Each update's sweep also
+  // forms the next vector's product with the updated w (entry i of w is final once updated), so w
+  // is read once per update rather than twice; the sums are the same, in the same order.
+  const m = basis.length;
+  let c = dot(basis[0]!, w);
+  for (let u = 0; u < 2 * m; u++) {
+    const v = basis[u % m]!;
+    const next = u + 1 < 2 * m ? basis[(u + 1) % m]! : null;
+    if (next === null) {
       for (let i = 0; i < n; i++) w[i]! -= c * v[i]!;
+      break;
     }
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]! - c * v[i]!;
+      w[i] = wi;
+      s += next[i]! * wi;
+    }
+    c = s;
+  }
   return { a, b: norm2(w) };
 }
 
