@@ -2107,7 +2107,7 @@ describe("every size checked before it is allocated", () => {
 describe("long work says how long, and Ctrl-C keeps what was done", () => {
   const spiralMlp = (hidden: string) => ["--data", "spiral", "--model", "mlp", "--hidden", hidden];
   const bin = join(process.cwd(), "bin", "overshoot.js");
-  const interrupted = (args: string[]) =>
+  const interrupted = (args: string[], when = /about .* left/) =>
     new Promise<{ code: number | null; out: string; err: string }>((done) => {
       const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
@@ -2116,7 +2116,7 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
       child.stderr!.on("data", (d) => {
         err += d;
         // Once it has said how long: Ctrl-C.
-        if (/about .* left/.test(err) && !child.killed) child.kill("SIGINT");
+        if (when.test(err) && !child.killed) child.kill("SIGINT");
       });
       child.on("close", (code) => done({ code, out, err }));
     });
@@ -2222,6 +2222,31 @@ describe("long work says how long, and Ctrl-C keeps what was done", () => {
     expect(m.out).toContain("(blank) not run");
     const top = /^ {2}β = 0\.9 +(.*)$/m.exec(m.out)!;
     expect(top[1]!.replace(/\|/g, "")).toMatch(/ $/);
+  }, 60_000);
+
+  it("diagnose --data --batch-size: the curvature in Lanczos steps, then the minibatches, and Ctrl-C writes the diagnosis with the minibatches measured (exit 130)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-long-diagnose-"));
+    const log = join(dir, "run.jsonl");
+    const problem = [...spiralMlp("32,32"), "--lr", "3"];
+    const t = await cli(["train", ...problem, "--batch-size", "8", "--steps", "30", "--log", log]);
+    expect(t.code, t.err).toBe(0);
+    const args = ["diagnose", log, ...problem, "--batch-size", "8", "--noise-batches", "100000", "--json"];
+    const r = await interrupted(args, /minibatch [\d,]+ of 100,000 .*about .* left/);
+    expect(r.code, r.err).toBe(130);
+    expect(r.err).toMatch(
+      /^overshoot: minibatch [\d,]+ of 100,000 \([\d.]+%\), \d+ s so far, about .* left at .* a minibatch; Ctrl-C stops and keeps what was done$/m,
+    );
+    expect(r.err).toContain("overshoot: the measurements were stopped by Ctrl-C");
+    const doc = JSON.parse(r.out);
+    expect(doc.measured.stopped).toBe(true);
+    const noise = doc.measured.noise;
+    expect(noise.batches).toBeGreaterThan(0);
+    expect(noise.batches).toBeLessThan(100_000);
+    expect(noise.batchesPlanned).toBe(100_000);
+    expect(noise.noiseScale).toBeNull();
+    // The full batch was measured whole, once, and serves both findings.
+    expect(doc.measured.scaling.raw).toEqual(noise.full);
+    expect(doc.cause).toEqual(expect.any(String));
   }, 60_000);
 
   it("train --steps 1e8: an estimate, then Ctrl-C ends it at a recorded step with its checkpoint, and --resume goes on bit for bit", async () => {

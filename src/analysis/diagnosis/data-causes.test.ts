@@ -9,7 +9,7 @@ import { designFromTable } from "../../objectives/table.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { run } from "../../run/runner.js";
 import { train } from "../training/train.js";
-import { measureNoise, measureScaling, mlpProblem, modelProblem } from "./data-causes.js";
+import { measureNoise, measureScaling, measureSteps, mlpProblem, modelProblem } from "./data-causes.js";
 import { diagnose, type LogRecord } from "./diagnose.js";
 
 /** λmax of the least-squares Hessian (2/n)·AᵀA with A = [X 1], by an exact eigen-decomposition. */
@@ -78,6 +78,42 @@ describe("minibatch gradient noise, measured", () => {
     const G = [0, 1, 2].map((j) => g.reduce((s, v) => s + v[j]!, 0) / set.rows);
     const trace = g.reduce((s, v) => s + v.reduce((t, vj, j) => t + (vj - G[j]!) ** 2, 0), 0) / set.rows;
     expect(n.noiseScale).toBeCloseTo(trace / G.reduce((s, v) => s + v * v, 0), 8);
+  });
+
+  it("stopped among the minibatches: the finding of those measured, equal to a measurement of that many", () => {
+    const whole = measureNoise(problem, sgd(0.01), 8, { batches: 40 });
+    expect(whole.batches).toBe(40);
+    expect(whole.noiseScale).not.toBeNull();
+    // Stop once the progress says 25 minibatches are done: the run under way (the 26th) is left out.
+    let done = 0;
+    const steps = measureSteps(problem, sgd(0.01), { batchSize: 8, batches: 40 }, (phase, d) => {
+      if (phase === "minibatches") done = d;
+    });
+    let r = steps.next();
+    while (!r.done) r = steps.next(done >= 25);
+    const m = r.value;
+    expect(m.stopped).toBe(true);
+    expect(m.scaling).toBeDefined();
+    const n = m.noise!;
+    expect(n.batches).toBe(25);
+    expect(n.batchesPlanned).toBe(40);
+    expect(n.noiseScale).toBeNull();
+    expect(n.noiseRows).toBe(0);
+    // The same draws as a measurement of 25 minibatches (one generator of draws, in the same order).
+    const first = measureNoise(problem, sgd(0.01), 8, { batches: 25 });
+    expect(n.batchLambdaMax).toBe(first.batchLambdaMax);
+    expect(n.batchLambdaMedian).toBe(first.batchLambdaMedian);
+    expect(n.unstableFraction).toBe(first.unstableFraction);
+    expect(n.batchCriticalLr).toBe(first.batchCriticalLr);
+    expect(n.full).toEqual(whole.full);
+  });
+
+  it("stopped during the full-batch curvature: nothing measured", () => {
+    const steps = measureSteps(problem, sgd(0.01), { batchSize: 8 });
+    expect(steps.next().done).toBe(false);
+    const r = steps.next(true);
+    expect(r.done).toBe(true);
+    expect(r.value).toEqual({ stopped: true });
   });
 
   it("says noise-driven only when the full batch is stable and some minibatches are not", () => {

@@ -2,13 +2,16 @@ import { columnMoments } from "../../core/columns.js";
 import { plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { createRng, drawWithoutReplacement } from "../../core/rng.js";
+import { delegate, runToEnd, type Stoppable } from "../../core/stoppable.js";
 import { type MlpData, type MlpSpec, mlpObjective } from "../../nn/mlp/mlp.js";
 import type { GraphObjective } from "../../nn/objective.js";
 import { type ModelName, modelObjective } from "../../objectives/models.js";
 import type { Design } from "../../objectives/table.js";
 import type { OptimizerConfig } from "../../optim/index.js";
+import { hessianOperator } from "../curvature/hvp.js";
+import { lanczosSteps } from "../curvature/lanczos.js";
 import { criticalLearningRate } from "../thresholds/critical.js";
-import { type StabilityReport, stabilityAt } from "../thresholds/stability.js";
+import { stabilityAtSteps } from "../thresholds/stability.js";
 
 /**
  * The two causes of divergence that live in the data rather than in the log: inputs on scales that
@@ -63,14 +66,16 @@ export interface NoiseFinding {
   /** λmax of sampled minibatches at the start: largest and median, and how many were measured. */
   readonly batchLambdaMax: number;
   readonly batchLambdaMedian: number;
+  /** Minibatches measured, of those planned (fewer when stopped). */
   readonly batches: number;
+  readonly batchesPlanned: number;
   /** Fraction of sampled minibatches on which a step at `lr` overshoots (lr above that batch's critical rate). */
   readonly unstableFraction: number;
   /** The smallest per-batch critical rate seen. */
   readonly batchCriticalLr: number;
   /** Gradient noise scale B = tr(Σ)/‖G‖² (McCandlish et al. 2018), Σ the per-example gradient covariance. */
-  readonly noiseScale: number;
-  /** Rows whose per-example gradients entered tr(Σ). */
+  readonly noiseScale: number | null;
+  /** Rows whose per-example gradients entered tr(Σ) (0, and no noise scale, when stopped before them). */
   readonly noiseRows: number;
   /** Full-batch steps at `lr` are stable at the start, yet some minibatch steps are not. */
   readonly noiseDriven: boolean;
@@ -79,40 +84,27 @@ export interface NoiseFinding {
 /** At least this factor between the critical rates before and after standardizing counts as "unscaled". */
 export const UNSCALED_GAIN = 10;
 
-function curvature(
+/** The curvature with k = 1 and λmin (for the condition number), at the start: one Lanczos run. */
+function* curvatureSteps(
   objective: Objective,
   start: Float64Array,
   optimizer: OptimizerConfig,
-  tolerance = 1e-8,
-): Curvature {
-  const report: StabilityReport = stabilityAt(objective, start, optimizer, { k: 1, tolerance });
-  return {
-    lambdaMax: report.lambdaMax,
-    condition: report.conditionNumber,
-    criticalLr: report.critical.lr ?? report.criticalGd.lr ?? Number.POSITIVE_INFINITY,
+  onStep: () => void,
+): Generator<unknown, { curvature: Curvature; stopped: boolean }, boolean | undefined> {
+  const { value, stopped } = yield* delegate(
+    stabilityAtSteps(objective, start, optimizer, { k: 1, tolerance: 1e-8, onStep }),
+  );
+  const curvature = {
+    lambdaMax: value.lambdaMax,
+    condition: value.conditionNumber,
+    criticalLr: value.critical.lr ?? value.criticalGd.lr ?? Number.POSITIVE_INFINITY,
   };
+  return { curvature, stopped };
 }
 
 /** The curvature with the inputs as they are and standardized, at the start point. */
 export function measureScaling(problem: DataProblem, optimizer: OptimizerConfig): ScalingFinding {
-  const raw = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
-  const standardized = curvature(problem.objectiveOn(null, true), problem.start, optimizer);
-  const stds = problem.features.map((f) => f.std).filter((s) => s > 0);
-  const spread = stds.length > 0 ? Math.max(...stds) / Math.min(...stds) : 1;
-  const offset = Math.max(
-    0,
-    ...problem.features.filter((f) => f.std > 0).map((f) => Math.abs(f.mean) / f.std),
-  );
-  const gain = standardized.criticalLr / raw.criticalLr;
-  return {
-    features: problem.features,
-    spread,
-    offset,
-    raw,
-    standardized,
-    gain,
-    unscaled: gain >= UNSCALED_GAIN,
-  };
+  return runToEnd(measureSteps(problem, optimizer)).scaling!;
 }
 
 export interface NoiseOptions {
@@ -130,55 +122,155 @@ export function measureNoise(
   batchSize: number,
   options: NoiseOptions = {},
 ): NoiseFinding {
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > problem.rows)
+  return runToEnd(measureSteps(problem, optimizer, { batchSize, ...options })).noise!;
+}
+
+/** What the measurements found; with `stopped`, only the parts finished before the stop. */
+export interface Measurements {
+  readonly scaling?: ScalingFinding;
+  readonly noise?: NoiseFinding;
+  readonly stopped: boolean;
+}
+
+/**
+ * How far the measurements are, by phase: the full-batch curvature in Lanczos steps (two runs, raw
+ * and standardized inputs; `total` an estimate, the cap until the first run ends, then as long as
+ * it took), then the noise in minibatches measured (the per-example gradients at the end of the
+ * last). Each phase's units cost about the same, so the time per unit so far predicts the rest.
+ */
+export type MeasureProgress = (phase: "curvature" | "minibatches", done: number, total: number) => void;
+
+/**
+ * measureScaling, then (with `noise`) measureNoise, as one stoppable computation (core/stoppable.ts)
+ * that yields after every Hessian-vector product and reports its progress. The full-batch curvature
+ * of the raw inputs is measured once and serves both. Stopped during the scaling, it finds nothing;
+ * during the minibatches, the noise finding of the batches finished (no noise scale); during the
+ * per-example gradients, the noise scale of the rows done.
+ */
+export function* measureSteps(
+  problem: DataProblem,
+  optimizer: OptimizerConfig,
+  noise?: NoiseOptions & { readonly batchSize: number },
+  onProgress?: MeasureProgress,
+): Stoppable<Measurements> {
+  const batchSize = noise?.batchSize;
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > problem.rows))
     throw new Error(
       `invalid batch-size: ${batchSize} (a whole number from 1 to the ${plural(problem.rows, "row")})`,
     );
-  const rng = createRng(options.seed ?? 0);
-  const full = curvature(problem.objectiveOn(null, false), problem.start, optimizer);
-  const count = options.batches ?? 256;
+  const cap = Math.min(problem.start.length, 300);
+  const count = noise ? (noise.batches ?? 256) : 0;
+  const m = noise ? Math.min(problem.rows, noise.noiseRows ?? 512) : 0;
+  let steps = 0;
+  let firstRun: number | null = null;
+  const onFullStep = () => {
+    steps++;
+    const expected =
+      firstRun === null ? 2 * Math.max(cap, steps) : firstRun + Math.max(firstRun, steps - firstRun);
+    onProgress?.("curvature", steps, Math.max(expected, steps));
+  };
+
+  const raw = yield* curvatureSteps(problem.objectiveOn(null, false), problem.start, optimizer, onFullStep);
+  if (raw.stopped) return { stopped: true };
+  firstRun = steps;
+  const standardized = yield* curvatureSteps(
+    problem.objectiveOn(null, true),
+    problem.start,
+    optimizer,
+    onFullStep,
+  );
+  if (standardized.stopped) return { stopped: true };
+  const scaling = scalingFinding(problem, raw.curvature, standardized.curvature);
+  if (!noise || batchSize === undefined) return { scaling, stopped: false };
+
+  const rng = createRng(noise.seed ?? 0);
+  const full = raw.curvature;
   const order = Int32Array.from({ length: problem.rows }, (_, i) => i);
   const lambdas: number[] = [];
   let unstable = 0;
   let batchCritical = Number.POSITIVE_INFINITY;
   for (let b = 0; b < count; b++) {
+    onProgress?.("minibatches", b, count);
     const objective = problem.objectiveOn(drawWithoutReplacement(order, batchSize, rng), false);
-    const report = stabilityAt(objective, problem.start, optimizer, { k: 1, tolerance: 1e-6 });
-    lambdas.push(report.lambdaMax);
-    const critical = criticalLearningRate(optimizer, report.lambdaMax).lr ?? 2 / report.lambdaMax;
+    // Only λmax decides a minibatch's critical rate: the top of the spectrum alone, which Lanczos
+    // resolves in a few dozen products where λmin can take its whole cap.
+    const run = yield* delegate(
+      lanczosSteps(hessianOperator(objective, problem.start), {
+        k: 1,
+        bottom: false,
+        tolerance: 1e-6,
+        maxIterations: cap,
+      }),
+    );
+    // A run stopped part-way has a lower bound on its λmax, not the value: left out.
+    if (run.stopped) break;
+    const lambda = run.value.top[0]!.value;
+    lambdas.push(lambda);
+    const critical = criticalLearningRate(optimizer, lambda).lr ?? 2 / lambda;
     batchCritical = Math.min(batchCritical, critical);
     if (optimizer.lr > critical) unstable++;
   }
+  if (lambdas.length === 0) return { scaling, stopped: true };
+  const stopped = lambdas.length < count;
   lambdas.sort((a, b) => a - b);
 
   // tr(Σ) = mean over examples of ‖g_i − G‖², with G the full-batch gradient.
-  const all = problem.objectiveOn(null, false);
-  const G = new Float64Array(all.dim);
-  all.gradient(problem.start, G);
-  let g2 = 0;
-  for (const v of G) g2 += v * v;
-  const m = Math.min(problem.rows, options.noiseRows ?? 512);
-  const rows = drawWithoutReplacement(order, m, rng);
-  const gi = new Float64Array(all.dim);
   let trace = 0;
-  for (const r of rows) {
-    problem.objectiveOn(Int32Array.of(r), false).gradient(problem.start, gi);
-    for (let j = 0; j < gi.length; j++) trace += (gi[j]! - G[j]!) ** 2;
+  let rowsDone = 0;
+  let g2 = 0;
+  if (!stopped) {
+    const all = problem.objectiveOn(null, false);
+    const G = new Float64Array(all.dim);
+    all.gradient(problem.start, G);
+    for (const v of G) g2 += v * v;
+    const rows = drawWithoutReplacement(order, m, rng);
+    const gi = new Float64Array(all.dim);
+    for (const r of rows) {
+      problem.objectiveOn(Int32Array.of(r), false).gradient(problem.start, gi);
+      for (let j = 0; j < gi.length; j++) trace += (gi[j]! - G[j]!) ** 2;
+      rowsDone++;
+      if ((yield rowsDone) === true) break;
+    }
+    trace /= Math.max(rowsDone, 1);
   }
-  trace /= m;
-  const unstableFraction = unstable / count;
+  onProgress?.("minibatches", count, count);
+  const unstableFraction = unstable / lambdas.length;
   return {
-    lr: optimizer.lr,
-    batchSize,
-    full,
-    batchLambdaMax: lambdas[lambdas.length - 1]!,
-    batchLambdaMedian: lambdas[Math.floor(lambdas.length / 2)]!,
-    batches: count,
-    unstableFraction,
-    batchCriticalLr: batchCritical,
-    noiseScale: g2 > 0 ? trace / g2 : Number.POSITIVE_INFINITY,
-    noiseRows: m,
-    noiseDriven: optimizer.lr < full.criticalLr && unstableFraction > 0,
+    scaling,
+    noise: {
+      lr: optimizer.lr,
+      batchSize,
+      full,
+      batchLambdaMax: lambdas[lambdas.length - 1]!,
+      batchLambdaMedian: lambdas[Math.floor(lambdas.length / 2)]!,
+      batches: lambdas.length,
+      batchesPlanned: count,
+      unstableFraction,
+      batchCriticalLr: batchCritical,
+      noiseScale: rowsDone === 0 ? null : g2 > 0 ? trace / g2 : Number.POSITIVE_INFINITY,
+      noiseRows: rowsDone,
+      noiseDriven: optimizer.lr < full.criticalLr && unstableFraction > 0,
+    },
+    stopped: stopped || rowsDone < m,
+  };
+}
+
+function scalingFinding(problem: DataProblem, raw: Curvature, standardized: Curvature): ScalingFinding {
+  const stds = problem.features.map((f) => f.std).filter((s) => s > 0);
+  const spread = stds.length > 0 ? Math.max(...stds) / Math.min(...stds) : 1;
+  const offset = Math.max(
+    0,
+    ...problem.features.filter((f) => f.std > 0).map((f) => Math.abs(f.mean) / f.std),
+  );
+  const gain = standardized.criticalLr / raw.criticalLr;
+  return {
+    features: problem.features,
+    spread,
+    offset,
+    raw,
+    standardized,
+    gain,
+    unscaled: gain >= UNSCALED_GAIN,
   };
 }
 

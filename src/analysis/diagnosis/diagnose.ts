@@ -196,7 +196,7 @@ export function diagnose(
   if (noise?.noiseDriven) {
     evidence.push(...noiseEvidence(noise));
     const batchFix =
-      noise.noiseScale > noise.batchSize
+      noise.noiseScale !== null && noise.noiseScale > noise.batchSize
         ? `larger minibatches (the noise scale suggests about ${fmt(Math.ceil(noise.noiseScale))} rows)`
         : "larger minibatches";
     return {
@@ -365,8 +365,10 @@ function curvatureText(c: { lambdaMax: number; condition: number | null; critica
 function noiseEvidence(n: NoiseFinding): string[] {
   return [
     `full batch at the start: ${curvatureText(n.full)}; the run's rate ${fmt(n.lr)} is below it (η·λmax = ${fmt(n.lr * n.full.lambdaMax)}), so full-batch steps would not overshoot`,
-    `minibatches of ${n.batchSize}: λmax up to ${fmt(n.batchLambdaMax)} (median ${fmt(n.batchLambdaMedian)}) over ${n.batches} sampled batches; ${fmt(n.lr)} is above the critical rate of ${fmt(100 * n.unstableFraction)}% of them (the smallest is ${fmt(n.batchCriticalLr)})`,
-    `gradient noise scale tr(Σ)/‖G‖² = ${fmt(n.noiseScale)} (per-example gradients of ${plural(n.noiseRows, "row")}) against a batch of ${n.batchSize}${n.noiseScale > n.batchSize ? ": each minibatch gradient is mostly noise" : ""}`,
+    `minibatches of ${n.batchSize}: λmax up to ${fmt(n.batchLambdaMax)} (median ${fmt(n.batchLambdaMedian)}) over ${n.batches} sampled batches${n.batches < n.batchesPlanned ? ` (of ${n.batchesPlanned} planned: stopped)` : ""}; ${fmt(n.lr)} is above the critical rate of ${fmt(100 * n.unstableFraction)}% of them (the smallest is ${fmt(n.batchCriticalLr)})`,
+    n.noiseScale === null
+      ? "gradient noise scale not measured (stopped before the per-example gradients)"
+      : `gradient noise scale tr(Σ)/‖G‖² = ${fmt(n.noiseScale)} (per-example gradients of ${plural(n.noiseRows, "row")}) against a batch of ${n.batchSize}${n.noiseScale > n.batchSize ? ": each minibatch gradient is mostly noise" : ""}`,
   ];
 }
 

@@ -1,13 +1,13 @@
 import {
   type DataProblem,
   graphProblem,
-  measureNoise,
-  measureScaling,
+  measureSteps,
   mlpProblem,
   modelProblem,
 } from "../../analysis/diagnosis/data-causes.js";
 import { type Diagnosis, diagnose, type ProblemEvidence } from "../../analysis/diagnosis/diagnose.js";
 import { fmt } from "../../core/format.js";
+import { runStoppable } from "../../core/stoppable.js";
 import type { GraphObjective } from "../../nn/objective.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
@@ -20,9 +20,16 @@ import {
   OPTIMIZER_FLAGS,
   outputFlags,
 } from "../flag-tables.js";
-import { blowUpFromFlags, objectiveWithSourceFromFlags, optimizerFromFlags, requireStart } from "../flags.js";
+import {
+  blowUpFromFlags,
+  objectiveWithSourceFromFlags,
+  optimizerFromFlags,
+  requireStart,
+  wholeFlag,
+} from "../flags.js";
 import type { Io } from "../io.js";
 import { type Log, readLog } from "../logs.js";
+import { LongWork } from "../progress.js";
 
 const {
   f: _f,
@@ -42,6 +49,11 @@ export const DIAGNOSE_FLAGS: FlagSpecs = {
     type: "number",
     value: "B",
     help: "with --data: the run's minibatch size, to measure minibatch noise (omit for full batch)",
+  },
+  "noise-batches": {
+    type: "number",
+    value: "N",
+    help: "with --batch-size: the minibatches sampled for their curvature (default 256; fewer is faster and coarser)",
   },
   "loss-tag": {
     type: "string",
@@ -101,10 +113,11 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   };
   const { records, format, unit, notes } = readLog(positionals[0]!, undefined, tags);
   const blowUp = blowUpFromFlags(flags);
-  const measured = flags["data"] !== undefined ? measureProblem(flags, records) : {};
+  const { stopped, ...measured } =
+    flags["data"] !== undefined ? await measureProblem(flags, records, io) : { stopped: false };
   const problem = { ...measured, ...(blowUp !== undefined ? { blowUp } : {}) };
   if (flags["data"] === undefined) {
-    const stray = ["batchSize", "target", "model", "lr"].find((k) => flags[k] !== undefined);
+    const stray = ["batchSize", "noiseBatches", "target", "model", "lr"].find((k) => flags[k] !== undefined);
     if (stray !== undefined)
       throw new CliError(
         `--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} describes the run's problem: add --data (see overshoot diagnose --help)`,
@@ -118,9 +131,9 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   }
   if (flags["json"]) {
     io.out(
-      `${JSON.stringify({ format, unit, records: records.length, notes, ...d, measured: problem }, null, 2)}\n`,
+      `${JSON.stringify({ format, unit, records: records.length, notes, ...d, measured: { ...problem, stopped } }, null, 2)}\n`,
     );
-    return 0;
+    return stoppedExit(stopped, io);
   }
   io.out(`${positionals[0]} (${format}, ${records.length} ${unit}s)\n`);
   for (const n of notes) io.out(`note: ${n}\n`);
@@ -129,7 +142,15 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   for (const e of d.evidence) io.out(`  · ${e}\n`);
   io.out(`fix: ${d.fix}\n`);
   if (d.unknowable) io.out(`cannot tell: ${d.unknowable}\n`);
-  return 0;
+  return stoppedExit(stopped, io);
+}
+
+function stoppedExit(stopped: boolean, io: Io): number {
+  if (!stopped) return 0;
+  io.err(
+    "overshoot: the measurements were stopped by Ctrl-C: the diagnosis uses those finished (the log, and the findings it names)\n",
+  );
+  return 130;
 }
 
 /**
@@ -148,8 +169,15 @@ function sameRun(records: Log["records"], startLoss: number, data: string): void
   );
 }
 
-/** The run's problem rebuilt from the flags, and what it shows about scaling and minibatch noise. */
-function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvidence {
+/**
+ * The run's problem rebuilt from the flags, and what it shows about scaling and minibatch noise:
+ * minutes on a large net (hundreds of Lanczos runs), so with its estimate, progress and Ctrl-C.
+ */
+async function measureProblem(
+  flags: ParsedFlags,
+  records: Log["records"],
+  io: Io,
+): Promise<ProblemEvidence & { readonly stopped: boolean }> {
   const { objective, source } = objectiveWithSourceFromFlags(flags);
   if (source.kind === "spec")
     throw new CliError("diagnose --data needs a model on data (linear, logistic or mlp), not an expression");
@@ -179,13 +207,39 @@ function measureProblem(flags: ParsedFlags, records: Log["records"]): ProblemEvi
     throw new CliError(
       `invalid --batch-size: ${batch} (a whole number from 1 to the ${problem.rows} training rows)`,
     );
+  const batches = wholeFlag(flags, "noiseBatches", 1, 100_000);
+  if (batches !== undefined && batch === undefined)
+    throw new CliError("--noise-batches sets how many minibatches measure the noise: add --batch-size");
   // The flags checked, then the data against the log, before anything is measured.
   sameRun(records, objective.value(start), flags["data"] as string);
-  return {
-    lr,
-    scaling: measureScaling(problem, optimizer),
-    ...(batch !== undefined && batch < problem.rows
-      ? { noise: measureNoise(problem, optimizer, batch) }
-      : {}),
-  };
+  const noise =
+    batch !== undefined && batch < problem.rows
+      ? { batchSize: batch, ...(batches !== undefined ? { batches } : {}) }
+      : undefined;
+  // A line per phase: the full-batch curvature in Lanczos steps, then the minibatches.
+  const tty = io.isTTY && Boolean(process.stderr.isTTY);
+  const phaseWork = (unit: string, total: number, approximate: boolean) =>
+    new LongWork(total, unit, io.err, tty, {
+      approximate,
+      display: io.progress !== false,
+      stopping: "after the Hessian-vector product under way",
+    });
+  let phase: "curvature" | "minibatches" = "curvature";
+  let work = phaseWork("Lanczos step", 600, true);
+  let stop = false;
+  try {
+    const steps = measureSteps(problem, optimizer, noise, (now, done, total) => {
+      if (now !== phase) {
+        stop ||= work.stopRequested;
+        work.finish();
+        phase = now;
+        work = phaseWork("minibatch", total, false);
+      }
+      work.tick(done, total);
+    });
+    const { value } = await runStoppable(steps, () => stop || work.stopRequested);
+    return { lr, ...value };
+  } finally {
+    work.finish();
+  }
 }
