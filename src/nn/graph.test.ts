@@ -7,6 +7,7 @@ import type { GraphLoss } from "./loss.js";
 import { graphObjective } from "./objective.js";
 import { readOnnxModel } from "./onnx/model.js";
 import { graphSpecFromJson } from "./spec-json.js";
+import { tensor } from "./tensor.js";
 
 // Reference losses, gradients and Hessian-vector products from PyTorch float64
 // (scripts/fixtures/torch_graph.py), on graphs as torch.onnx.export wrote them.
@@ -271,5 +272,44 @@ describe("tf2onnx's names", () => {
       "dense_1",
     ]);
     expect(modules("keras-mlp-regression")).toEqual(["dense", "dense_1", "dense_2"]);
+  });
+});
+
+describe("a convolution's size check", () => {
+  it("counts what it allocates (the output, one sample's columns), not rows × outputs × taps: ResNet-8's 128 images of 32×32 fit", () => {
+    // 1024 samples of 64×3×3 under a 3×3 kernel to 512 channels: one output position, so the
+    // convolution is the product y[n, m] = Σ_k W[m, k]·x[n, k] + b[m] over k = (c, i, j). Rows ×
+    // channels × positions × taps = 3.0e8 passes the 2.7e8 cap; the output (5.2e5) and one
+    // sample's columns (576) do not.
+    const [N, C, M] = [1024, 64, 512];
+    const K = C * 9;
+    const rng = createRng(3);
+    const w = Float64Array.from({ length: M * K }, () => rng.normal());
+    const b = Float64Array.from({ length: M }, () => rng.normal());
+    const spec: GraphSpec = {
+      inputs: [{ name: "x", shape: ["N", C, 3, 3] }],
+      outputs: [{ name: "y" }],
+      initializers: [
+        { name: "w", dims: [M, C, 3, 3], dtype: "float64", values: w },
+        { name: "b", dims: [M], dtype: "float64", values: b },
+      ],
+      nodes: [{ op: "Conv", name: "conv", inputs: ["x", "w", "b"], outputs: ["y"], attrs: {} }],
+      opset: 17,
+    };
+    const graph = new Graph(spec);
+    const x = Float64Array.from({ length: N * K }, () => rng.normal());
+    const theta = new Float64Array(graph.dim);
+    for (const p of graph.parameters) theta.set(p.name === "w" ? w : b, p.offset);
+    const y = graph.run(theta, tensor([N, C, 3, 3], x), null).values.get("y")!;
+    expect(y.shape).toEqual([N, M, 1, 1]);
+    for (const [n, m] of [
+      [0, 0],
+      [1023, 511],
+      [517, 42],
+    ] as const) {
+      let s = b[m]!;
+      for (let k = 0; k < K; k++) s += w[m * K + k]! * x[n * K + k]!;
+      expect(Math.abs(y.data[n * M + m]! - s)).toBeLessThan(1e-12 * K);
+    }
   });
 });

@@ -65,7 +65,9 @@ function planOf(c: OpContext, x: Tensor, wt: Tensor): Plan {
     );
   const K = (w.C / G) * w.kh * w.kw;
   const P = w.oh * w.ow;
-  checkedSize([w.N, M, P, K], where);
+  // What is allocated: the output, and one sample's unfolded columns (chunks never hold fewer).
+  checkedSize([w.N, M, P], where);
+  checkedSize([K, P], where);
   p = { w, M, G, K, P, rows: tapRows(w), shape: outputShape(w, M) };
   c.plans.set("plan", p);
   return p;
