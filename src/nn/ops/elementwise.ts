@@ -132,7 +132,32 @@ interface Operands {
   readonly Y: Float64Array;
   readonly ia: Int32Array;
   readonly ib: Int32Array;
+  /** The identity index of the broadcast shape. */
+  readonly all: Int32Array;
 }
+
+/** An operand's index, or null where it is the identity (the operand has the broadcast shape). */
+const gather = (idx: Int32Array, t: Tensor): Int32Array | null => (t.data.length === idx.length ? null : idx);
+
+/**
+ * The forward loops of the common operators, each its own function so that none calls f per
+ * element (the generic loop's f differs from node to node and is never inlined). Same results.
+ */
+type Loop = (out: Float64Array, A: Float64Array, ia: Int32Array, B: Float64Array, ib: Int32Array) => void;
+const LOOPS: Readonly<Record<string, Loop>> = {
+  Add(out, A, ia, B, ib) {
+    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! + B[ib[i]!]!;
+  },
+  Sub(out, A, ia, B, ib) {
+    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! - B[ib[i]!]!;
+  },
+  Mul(out, A, ia, B, ib) {
+    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! * B[ib[i]!]!;
+  },
+  Div(out, A, ia, B, ib) {
+    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! / B[ib[i]!]!;
+  },
+};
 
 /**
  * v[i] += d(a_i, b_i, y_i) · u[iu[i]] · (w ? w[i] : 1), for every element of the broadcast shape;
@@ -144,12 +169,27 @@ function addProduct(
   d: Partial,
   o: Operands,
   u: Float64Array,
-  iu: Int32Array,
+  iu: Int32Array | null,
   w: Float64Array | null,
 ): void {
   if (d === 0) return;
   const { A, B, Y, ia, ib } = o;
   const n = v.length;
+  // u read in place (iu null: u has the broadcast shape), the common case without the gather.
+  if (iu === null && typeof d === "number") {
+    if (w) for (let i = 0; i < n; i++) v[i]! += d * u[i]! * w[i]!;
+    else if (d === 1) for (let i = 0; i < n; i++) v[i]! += u[i]!;
+    else for (let i = 0; i < n; i++) v[i]! += d * u[i]!;
+    return;
+  }
+  if (iu === null && (d === "a" || d === "b")) {
+    const P = d === "a" ? A : B;
+    const ip = d === "a" ? ia : ib;
+    if (w) for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]! * w[i]!;
+    else for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]!;
+    return;
+  }
+  if (iu === null) iu = o.all;
   if (typeof d === "number") {
     if (w) for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]! * w[i]!;
     else for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]!;
@@ -184,7 +224,8 @@ function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor): Tensor {
   return tensor(t.shape, out);
 }
 
-function binary(r: Binary): Op {
+function binary(name: string, r: Binary): Op {
+  const loop = LOOPS[name];
   return {
     forward(c, [a, b]) {
       const { shape, ia, ib } = planOf(c, a!, b!);
@@ -192,43 +233,48 @@ function binary(r: Binary): Op {
       const B = b!.data;
       const out = new Float64Array(ia.length);
       const ints = a!.dtype === "int" && b!.dtype === "int";
-      const f = ints && r.int ? r.int : r.f;
-      for (let i = 0; i < out.length; i++) out[i] = f(A[ia[i]!]!, B[ib[i]!]!);
+      if (loop && !(ints && r.int)) loop(out, A, ia, B, ib);
+      else {
+        const f = ints && r.int ? r.int : r.f;
+        for (let i = 0; i < out.length; i++) out[i] = f(A[ia[i]!]!, B[ib[i]!]!);
+      }
       return [tensor(shape, out, ints ? "int" : "float")];
     },
     jvp(c, [a, b], [da, db], [y]) {
       if (!da && !db) return [null];
       const { shape, ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
       const out = new Float64Array(ia.length);
-      if (da) addProduct(out, r.fa, o, da.data, ia, null);
-      if (db) addProduct(out, r.fb, o, db.data, ib, null);
+      if (da) addProduct(out, r.fa, o, da.data, gather(ia, a!), null);
+      if (db) addProduct(out, r.fb, o, db.data, gather(ib, b!), null);
       return [tensor(shape, out)];
     },
     vjp(c, [a, b], [y], [gy], need) {
       if (!gy) return [null, null];
       const { ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
-      const all = iota(c, ia.length);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
       const side = (d: Partial, idx: Int32Array, t: Tensor): Tensor => {
+        // ∂f/∂a ≡ 1 (Add, Sub's a): the adjoint itself, summed where a was broadcast (the
+        // accumulator copies a tensor before adding to it, so gy is shared, not changed).
+        if (d === 1) return reduceTo(gy.data, idx, t);
         const v = new Float64Array(ia.length);
-        addProduct(v, d, o, gy.data, all, null);
+        addProduct(v, d, o, gy.data, null, null);
         return reduceTo(v, idx, t);
       };
       return [need[0] ? side(r.fa, ia, a!) : null, need[1] ? side(r.fb, ib, b!) : null];
     },
     rvjp(c, [a, b], [da, db], [y], _dy, [gy], [dgy], need) {
       const { ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib };
-      const all = iota(c, ia.length);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
       // R{ā} = reduce(f_aa·ȧ·ȳ + f_ab·ḃ·ȳ + f_a·R{ȳ}), and the same for b with f_ab, f_bb, f_b.
       const side = (first: Partial, withA: Partial, withB: Partial, idx: Int32Array, t: Tensor): Tensor => {
+        if (withA === 0 && withB === 0 && first === 1 && dgy) return reduceTo(dgy.data, idx, t);
         const v = new Float64Array(ia.length);
         if (gy) {
-          if (da) addProduct(v, withA, o, da.data, ia, gy.data);
-          if (db) addProduct(v, withB, o, db.data, ib, gy.data);
+          if (da) addProduct(v, withA, o, da.data, gather(ia, a!), gy.data);
+          if (db) addProduct(v, withB, o, db.data, gather(ib, b!), gy.data);
         }
-        if (dgy) addProduct(v, first, o, dgy.data, all, null);
+        if (dgy) addProduct(v, first, o, dgy.data, null, null);
         return reduceTo(v, idx, t);
       };
       return [
@@ -240,7 +286,7 @@ function binary(r: Binary): Op {
 }
 
 export const BINARY: Readonly<Record<string, Op>> = Object.fromEntries(
-  Object.entries(BINARY_RULES).map(([name, r]) => [name, binary(r)]),
+  Object.entries(BINARY_RULES).map(([name, r]) => [name, binary(name, r)]),
 );
 
 /** x unchanged (Identity; Dropout at inference, whose optional mask output is all ones). */
