@@ -13,12 +13,9 @@
 // (threadedMlp: the same passes on each half, combined). GFLOP/s counts the dense products' multiply-adds of the layers (2·N·in·out
 // for each product a pass forms), the same nominal count for both sides: on MNIST's mostly-zero
 // inputs our first layer does less real work than that, which the figure credits to us.
-import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import type { Readable, Writable } from "node:stream";
 import { train } from "../src/analysis/training/train.js";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
@@ -35,51 +32,10 @@ import { oneHot } from "../src/objectives/synthetic.js";
 import { createOptimizer } from "../src/optim/index.js";
 import { fmtSpread, interleave, msPerCall, ratios, type Spread, spread } from "./ab.js";
 import { cpuFlags, judge, torchEnvironment } from "./torch-blas.js";
+import { calibrate, haveTorch, python, Torch } from "./torch-process.js";
 
 // 9 rounds: this 2-core VM's neighbours move single rounds by ±30%; the median of 9 holds.
 const ROUNDS = 9;
-const python = "/usr/bin/python3";
-
-function haveTorch(): boolean {
-  if (!existsSync(python)) return false;
-  try {
-    execFileSync(python, ["-c", "import torch"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The PyTorch side: one process, one JSON request and answer a line. */
-class Torch {
-  private readonly proc: ChildProcessByStdio<Writable, Readable, null>;
-  private readonly lines: AsyncIterator<string>;
-  constructor(env: NodeJS.ProcessEnv) {
-    this.proc = spawn(python, [new URL("./torch_server.py", import.meta.url).pathname], {
-      env,
-      stdio: ["pipe", "pipe", "inherit"],
-    });
-    this.lines = createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();
-  }
-  async ask<T>(request: object): Promise<T> {
-    this.proc.stdin.write(`${JSON.stringify(request)}\n`);
-    const next = await this.lines.next();
-    if (next.done) throw new Error("torch_server.py ended early");
-    return JSON.parse(next.value) as T;
-  }
-  close(): void {
-    this.proc.stdin.end();
-  }
-}
-
-/** Calls per timing so that one timing takes about `targetMs`. */
-function calibrate(body: () => void, targetMs = 200): number {
-  body();
-  const t0 = performance.now();
-  body();
-  const ms = performance.now() - t0;
-  return Math.max(1, Math.min(2000, Math.round(targetMs / Math.max(ms, 1e-3))));
-}
 
 /** Nominal multiply-adds ×2 of the passes: see the header. */
 function flops(sizes: readonly number[], rows: number, what: "step" | "hvp"): number {
@@ -238,13 +194,7 @@ try {
         const reps = calibrate(body, f === js && c.spec.sizes[1]! >= 1024 ? 100 : 200);
         sides.push(() => msPerCall(reps, body));
       }
-      if (torch) {
-        let reps = 1;
-        await torch.ask({ op: "time", what, reps: 1 });
-        const probe = await torch.ask<{ ms: number }>({ op: "time", what, reps: 1 });
-        reps = Math.max(1, Math.min(2000, Math.round(200 / Math.max(probe.ms, 1e-3))));
-        sides.push(async () => (await torch.ask<{ ms: number }>({ op: "time", what, reps })).ms);
-      }
+      if (torch) sides.push(await torch.timer(what));
       const times = await interleave(ROUNDS, sides);
       const t = torch ? times[times.length - 1] : undefined;
       const [w, j] = times;

@@ -13,6 +13,13 @@ line on stdin, answers one JSON line on stdout:
   {"op": "time", "what": "step" | "hvp", "reps": n}  -> {"ms": ms per call over n calls}
   {"op": "gemm", "n": n, "reps": r}                  -> {"gflops": one-thread float64 n×n×n GEMM}
 
+  {"op": "setup_graph", "model": "lenet" | "resnet8" | "transformer", "rows", "classes",
+   "data": raw float64 file of x (rows × the model's input) then one-hot y, "onnx": path to write}
+      -> {"loss0", "dim", "threads", "torch", "blas"}: the model built in float64 from
+         torch.manual_seed(0) and exported to "onnx" (bench/graph.ts reads its weights from there);
+         BatchNorm in training mode is exported as such (TrainingMode.TRAINING, no constant folding).
+         "step" and "hvp" then time the gradient and the HVP of this model over all rows.
+
 A step is what the bench's own side does: zero the gradients, forward, the loss, backward, one SGD
 update (torch.optim.SGD, foreach=False). An HVP is the double-backward Hessian-vector product.
 """
@@ -89,6 +96,149 @@ def setup(req):
     return {"loss0": loss0, "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas()}
 
 
+class LeNet5(torch.nn.Sequential):
+    """LeNet-5 on 1×28×28: Conv 1→6 k5 pad 2, ReLU, MaxPool 2, Conv 6→16 k5, ReLU, MaxPool 2, 400→120→84→10."""
+
+    def __init__(self):
+        nn = torch.nn
+        super().__init__(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+class Block(torch.nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = None
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (x if self.short is None else self.short(x)))
+
+
+class ResNet8(torch.nn.Module):
+    """CIFAR-style ResNet-8 of width 16 on 3×32×32: stem conv 3→16, blocks 16, 32 (stride 2), 64 (stride 2)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.layers(torch.relu(self.bn(self.conv(x))))
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+class EncoderLayer(torch.nn.Module):
+    """A pre-LN encoder layer: d, heads, MLP 4d with exact GELU."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        nn = torch.nn
+        self.heads, self.dh = heads, d // heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.fc1, self.fc2 = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        B, T, D = x.shape
+        h = self.ln1(x)
+        split = lambda t: t.view(B, T, self.heads, self.dh).transpose(1, 2)
+        q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
+        a = torch.softmax(q @ k.transpose(-2, -1) / self.dh ** 0.5, dim=-1) @ v
+        x = x + self.o(a.transpose(1, 2).reshape(B, T, D))
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+
+
+class Encoder(torch.nn.Module):
+    """Two pre-LN encoder layers (d = 64, 4 heads) on sequences of 32, mean over the sequence, 64→10."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(EncoderLayer(64, 4), EncoderLayer(64, 4))
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.head(self.layers(x).mean(dim=1))
+
+
+GRAPHS = {"lenet": (LeNet5, [1, 28, 28]), "resnet8": (ResNet8, [3, 32, 32]), "transformer": (Encoder, [32, 64])}
+
+
+def setup_graph(req):
+    build, shape = GRAPHS[req["model"]]
+    rows, classes = req["rows"], req["classes"]
+    torch.manual_seed(0)
+    net = build().to(torch.float64)
+    # Norm layers' affine parameters drawn (not PyTorch's ones and zeros, which the exporter would
+    # fold into one shared initializer, tying parameters the module keeps apart).
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (torch.nn.LayerNorm, torch.nn.BatchNorm2d)):
+                m.weight.copy_(1 + 0.1 * torch.randn(m.weight.shape, dtype=torch.float64))
+                m.bias.copy_(0.1 * torch.randn(m.bias.shape, dtype=torch.float64))
+    width = int(np.prod(shape))
+    raw = np.fromfile(req["data"], dtype="<f8")
+    x = torch.tensor(raw[: rows * width].reshape(rows, *shape), dtype=torch.float64)
+    labels = torch.tensor(raw[rows * width:].reshape(rows, classes).argmax(axis=1))
+    bn = any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    net.train(bn)
+    kwargs = {"training": torch.onnx.TrainingMode.TRAINING, "do_constant_folding": False} if bn else {}
+    torch.onnx.export(net, x[:1], req["onnx"], input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
+    net.train(bn)
+    params = [p for p in net.parameters()]
+    loss_fn = lambda: torch.nn.functional.cross_entropy(net(x), labels)
+    g = torch.Generator().manual_seed(1)
+    v = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+
+    def step():
+        for p in params:
+            p.grad = None
+        loss_fn().backward()
+
+    def hvp():
+        grads = torch.autograd.grad(loss_fn(), params, create_graph=True)
+        dot = sum((gi * vi).sum() for gi, vi in zip(grads, v))
+        torch.autograd.grad(dot, params)
+
+    # Nominal forward multiply-adds ×2: every convolution and linear layer (forward hooks), and
+    # attention's two products per layer, 2·B·T·T·d each.
+    flops = [0]
+
+    def count(m, inp, out):
+        if isinstance(m, torch.nn.Conv2d):
+            flops[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        else:
+            flops[0] += 2 * out.numel() * m.in_features
+
+    hooks = [m.register_forward_hook(count) for m in net.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        loss0 = float(loss_fn())
+    for h in hooks:
+        h.remove()
+    for m in net.modules():
+        if isinstance(m, EncoderLayer):
+            flops[0] += 2 * 2 * rows * shape[0] * shape[0] * shape[1]
+    state.update(step=step, hvp=hvp)
+    return {"loss0": loss0, "flops": flops[0], "dim": sum(p.numel() for p in params), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "blas": blas()}
+
+
 def blas():
     """What this process's dgemm_ runs on (torch_blas.py): the library, and OpenBLAS's kernel."""
     return dgemm_kernel(torch)
@@ -115,6 +265,6 @@ def gemm(req):
 
 for line in sys.stdin:
     req = json.loads(line)
-    out = {"setup": setup, "time": timed, "gemm": gemm}[req["op"]](req)
+    out = {"setup": setup, "setup_graph": setup_graph, "time": timed, "gemm": gemm}[req["op"]](req)
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()

@@ -1,0 +1,149 @@
+// Graph-engine figures for `npm run bench` (issue 27, point 1): our float64 graph engine against
+// PyTorch float64 on one thread, interleaved rounds in one run, on the three networks the issue
+// names — LeNet-5 on 256 MNIST digits, a CIFAR-style ResNet-8 of width 16 (BatchNorm in training
+// mode) on 128 3×32×32 images, and a 2-layer pre-LN transformer encoder (d = 64, 4 heads, MLP 256,
+// sequences of 32) on 64 sequences.
+//
+// PyTorch (bench/torch_server.py, one thread: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and
+// torch.set_num_threads(1), its BLAS checked by torch-blas.ts) builds each model in float64 from
+// torch.manual_seed(0) and exports it with torch.onnx.export; we read that file (its weights are
+// the starting point of both sides) and the same rows, and the loss at the start is printed by
+// both. A "gradient" is the full-batch cross-entropy and its gradient (ours: one reverse pass;
+// PyTorch: backward with the gradients zeroed first); an "HVP" is one exact Hessian-vector product
+// over the full batch (ours: the R-operator; PyTorch: double backward), along the same random
+// direction on each side (not the same draw: the figure is the time, not the vector).
+// GFLOP/s are nominal, the same count for both sides: F = the multiply-adds ×2 of the forward
+// pass's convolutions and products (torch_server.py counts them with forward hooks), a gradient
+// 3F and an HVP 8F.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadMnist } from "../src/cli/datasets.js";
+import { createRng } from "../src/core/rng.js";
+import { Graph } from "../src/nn/graph.js";
+import { graphObjective } from "../src/nn/objective.js";
+import { readOnnxModel } from "../src/nn/onnx/model.js";
+import { oneHot } from "../src/objectives/synthetic.js";
+import { fmtSpread, interleave, msPerCall, ratios, spread } from "./ab.js";
+import { cpuFlags, judge, torchEnvironment } from "./torch-blas.js";
+import { calibrate, haveTorch, python, Torch } from "./torch-process.js";
+
+const ROUNDS = 5;
+
+interface Case {
+  readonly model: "lenet" | "resnet8" | "transformer";
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly rows: number;
+  readonly x: Float64Array;
+  readonly labels: Int32Array;
+  /** Issue 27's targets, ours / PyTorch medians, at most. */
+  readonly target: { readonly step: number; readonly hvp: number };
+}
+
+const rng = createRng(5);
+const normal = (n: number) => Float64Array.from({ length: n }, () => rng.normal());
+const labelsOf = (n: number) => Int32Array.from({ length: n }, () => Math.floor(10 * rng.uniform()));
+const digits = loadMnist(256);
+const cases: Case[] = [
+  {
+    model: "lenet",
+    label: "LeNet-5 (1×28×28, conv 6 and 16, 120-84-10), 256 MNIST digits",
+    shape: [1, 28, 28],
+    rows: 256,
+    x: digits.x,
+    labels: digits.labels,
+    target: { step: 1.5, hvp: 2 },
+  },
+  {
+    model: "resnet8",
+    label: "ResNet-8 of width 16 (16-32-64, BatchNorm in training mode), 128 images 3×32×32",
+    shape: [3, 32, 32],
+    rows: 128,
+    x: normal(128 * 3 * 32 * 32),
+    labels: labelsOf(128),
+    target: { step: 2, hvp: 2.5 },
+  },
+  {
+    model: "transformer",
+    label: "transformer encoder, 2 pre-LN layers (d = 64, 4 heads, MLP 256), 64 sequences of 32",
+    shape: [32, 64],
+    rows: 64,
+    x: normal(64 * 32 * 64),
+    labels: labelsOf(64),
+    target: { step: 2, hvp: 2.5 },
+  },
+];
+
+const side = haveTorch() ? torchEnvironment(python) : null;
+const torch = side ? new Torch(side.env) : null;
+const dir = mkdtempSync(join(tmpdir(), "overshoot-bench-graph-"));
+try {
+  console.log("\nGraph engine: our float64 CNNs and transformer against PyTorch float64 on one thread;");
+  console.log(`ms per call over the full batch, median (min–max) of ${ROUNDS} interleaved rounds.\n`);
+  if (!torch) console.log("  (PyTorch not installed here: its side and the ratios are skipped)\n");
+  const fairness = side ? judge(side.report, cpuFlags(), 0) : null;
+  if (side?.note) console.log(`  ${side.note}`);
+  if (fairness && !fairness.fair) console.log(`  NO RATIOS: ${fairness.says}`);
+  for (const c of cases) {
+    if (!torch) break;
+    const y = oneHot(c.labels, 10);
+    const file = join(dir, `${c.model}.f64`);
+    const raw = new Float64Array(c.x.length + y.length);
+    raw.set(c.x);
+    raw.set(y, c.x.length);
+    writeFileSync(file, Buffer.from(raw.buffer));
+    const onnx = join(dir, `${c.model}.onnx`);
+    const t = await torch.ask<{ loss0: number; dim: number; flops: number; threads: number; blas: string }>({
+      op: "setup_graph",
+      model: c.model,
+      rows: c.rows,
+      classes: 10,
+      data: file,
+      onnx,
+    });
+    const model = readOnnxModel(new Uint8Array(readFileSync(onnx)), onnx);
+    const graph = new Graph(model.graph);
+    const theta = new Float64Array(graph.dim);
+    for (const p of graph.parameters)
+      theta.set(model.graph.initializers.find((i) => i.name === p.name)!.values, p.offset);
+    const objective = graphObjective(
+      graph,
+      { x: c.x, y, rows: c.rows },
+      { loss: "cross-entropy", inputShape: c.shape, rowsPerBlock: c.rows },
+    );
+    const ours = objective.value(theta);
+    console.log(
+      `  ${c.label} (${graph.dim.toLocaleString("en-US")} parameters; PyTorch ${t.dim.toLocaleString("en-US")})`,
+    );
+    const g = new Float64Array(graph.dim);
+    const v = normal(graph.dim);
+    const hv = new Float64Array(graph.dim);
+    for (const what of ["step", "hvp"] as const) {
+      const body =
+        what === "step" ? () => objective.gradient(theta, g) : () => objective.hessianVector(theta, v, hv);
+      const reps = calibrate(body);
+      const times = await interleave(ROUNDS, [() => msPerCall(reps, body), await torch.timer(what)]);
+      const fl = (what === "step" ? 3 : 8) * t.flops;
+      const gf = (ms: readonly number[]) => spread(ms.map((x) => fl / x / 1e6)).median.toFixed(2);
+      const name = what === "step" ? "gradient" : "HVP";
+      for (const [i, who] of ["overshoot (WebAssembly SIMD)", "PyTorch float64, 1 thread"].entries())
+        console.log(
+          `    ${who.padEnd(30)} ${name.padEnd(8)} ${fmtSpread(spread(times[i]!), 1).padStart(26)} ms  ${gf(times[i]!).padStart(6)} GFLOP/s`,
+        );
+      if (fairness?.fair) {
+        const r = spread(ratios(times[0]!, times[1]!));
+        const goal = c.target[what];
+        console.log(
+          `    ours / PyTorch: ${fmtSpread(r)}×; target ≤ ${goal}× — ${r.median <= goal ? "met" : "NOT met"}`,
+        );
+      }
+    }
+    console.log(
+      `    loss at the start: ours ${ours.toPrecision(12)}, PyTorch ${t.loss0.toPrecision(12)} (${Math.abs(ours / t.loss0 - 1) < 1e-10 ? "equal" : "DIFFERENT"}); PyTorch threads ${t.threads}, dgemm_ from ${t.blas}\n`,
+    );
+  }
+} finally {
+  torch?.close();
+  rmSync(dir, { recursive: true, force: true });
+}
