@@ -70,7 +70,14 @@ export const UNARY: Readonly<Record<string, Op>> = {
  * A partial derivative of f(a, b) at (a, b, y = f(a, b)): a function, or — for the common
  * operators, so the loops below need no call per element — a constant or one of the operands.
  */
-type Partial = number | "a" | "b" | ((a: number, b: number, y: number) => number);
+type Partial =
+  | number
+  | "a"
+  | "b"
+  /** Div's ∂/∂a = 1/b and ∂/∂b = −a/b², written out in the loops (the same expressions). */
+  | "1/b"
+  | "-a/b²"
+  | ((a: number, b: number, y: number) => number);
 
 /** The partials of f(a, b). */
 interface Binary {
@@ -92,8 +99,8 @@ const BINARY_RULES: Readonly<Record<string, Binary>> = {
   Div: {
     f: (a, b) => a / b,
     int: (a, b) => Math.trunc(a / b),
-    fa: (_a, b) => 1 / b,
-    fb: (a, b) => -a / (b * b),
+    fa: "1/b",
+    fb: "-a/b²",
     faa: 0,
     fab: (_a, b) => -1 / (b * b),
     fbb: (a, b) => (2 * a) / (b * b * b),
@@ -190,7 +197,21 @@ function addProduct(
     return;
   }
   if (iu === null) iu = o.all;
-  if (typeof d === "number") {
+  if (d === "1/b") {
+    if (w) for (let i = 0; i < n; i++) v[i]! += (1 / B[ib[i]!]!) * u[iu[i]!]! * w[i]!;
+    else for (let i = 0; i < n; i++) v[i]! += (1 / B[ib[i]!]!) * u[iu[i]!]!;
+  } else if (d === "-a/b²") {
+    if (w)
+      for (let i = 0; i < n; i++) {
+        const b = B[ib[i]!]!;
+        v[i]! += (-A[ia[i]!]! / (b * b)) * u[iu[i]!]! * w[i]!;
+      }
+    else
+      for (let i = 0; i < n; i++) {
+        const b = B[ib[i]!]!;
+        v[i]! += (-A[ia[i]!]! / (b * b)) * u[iu[i]!]!;
+      }
+  } else if (typeof d === "number") {
     if (w) for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]! * w[i]!;
     else for (let i = 0; i < n; i++) v[i]! += d * u[iu[i]!]!;
   } else if (d === "a" || d === "b") {
