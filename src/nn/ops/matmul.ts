@@ -26,6 +26,12 @@ interface Plan {
   readonly ia: Int32Array;
   readonly ib: Int32Array;
   readonly shape: readonly number[];
+  /**
+   * B one matrix for the whole batch and A's matrices in order (a Linear layer on a sequence):
+   * the batch of products is one product of A's stacked rows, batch·m × k, with B — the same sums
+   * in the same order (each output's products in increasing p), in one call instead of `batch`.
+   */
+  readonly stacked: boolean;
 }
 
 function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
@@ -47,14 +53,17 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
   if (a.shape.length > 1) shape.push(m);
   if (b.shape.length > 1) shape.push(n);
   checkedSize(shape, where);
+  const ia = broadcastIndex(aBatch, batchShape);
+  const ib = broadcastIndex(bBatch, batchShape);
   p = {
     m,
     k,
     n,
     batch: size(batchShape),
-    ia: broadcastIndex(aBatch, batchShape),
-    ib: broadcastIndex(bBatch, batchShape),
+    ia,
+    ib,
     shape,
+    stacked: ib.every((t) => t === 0) && ia.every((t, i) => t === i),
   };
   c.plans.set("plan", p);
   return p;
@@ -62,26 +71,33 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
 
 const parts = bilinearParts({
   product(c, a, b) {
-    const { m, k, n, batch, ia, ib, shape } = planOf(c, a, b);
+    const { m, k, n, batch, ia, ib, shape, stacked } = planOf(c, a, b);
     const out = new Float64Array(batch * m * n);
-    for (let t = 0; t < batch; t++)
-      gemm(m, n, k, a.data, ia[t]! * m * k, false, b.data, ib[t]! * k * n, false, out, t * m * n, true);
+    if (stacked) gemm(batch * m, n, k, a.data, 0, false, b.data, 0, false, out, 0, true);
+    else
+      for (let t = 0; t < batch; t++)
+        gemm(m, n, k, a.data, ia[t]! * m * k, false, b.data, ib[t]! * k * n, false, out, t * m * n, true);
     return tensor(shape, out);
   },
   // Ā[t] += Ȳ[t]·B[t]ᵀ (m×n times (k×n)ᵀ).
   leftAdjoint(c, gy, b, a) {
-    const { m, k, n, batch, ia, ib } = planOf(c, a, b);
+    const { m, k, n, batch, ia, ib, stacked } = planOf(c, a, b);
     const out = new Float64Array(a.data.length);
-    for (let t = 0; t < batch; t++)
-      gemm(m, k, n, gy.data, t * m * n, false, b.data, ib[t]! * k * n, true, out, ia[t]! * m * k, true);
+    if (stacked) gemm(batch * m, k, n, gy.data, 0, false, b.data, 0, true, out, 0, true);
+    else
+      for (let t = 0; t < batch; t++)
+        gemm(m, k, n, gy.data, t * m * n, false, b.data, ib[t]! * k * n, true, out, ia[t]! * m * k, true);
     return tensor(a.shape, out);
   },
   // B̄[t] += A[t]ᵀ·Ȳ[t] ((m×k)ᵀ times m×n).
   rightAdjoint(c, a, gy, b) {
-    const { m, k, n, batch, ia, ib } = planOf(c, a, b);
+    const { m, k, n, batch, ia, ib, stacked } = planOf(c, a, b);
     const out = new Float64Array(b.data.length);
-    for (let t = 0; t < batch; t++)
-      gemm(k, n, m, a.data, ia[t]! * m * k, true, gy.data, t * m * n, false, out, ib[t]! * k * n, true);
+    // Σ_t A[t]ᵀ·Ȳ[t]: the products over t and then p are one sum over the stacked rows.
+    if (stacked) gemm(k, n, batch * m, a.data, 0, true, gy.data, 0, false, out, 0, true);
+    else
+      for (let t = 0; t < batch; t++)
+        gemm(k, n, m, a.data, ia[t]! * m * k, true, gy.data, t * m * n, false, out, ib[t]! * k * n, true);
     return tensor(b.shape, out);
   },
 });
