@@ -33,6 +33,10 @@ import torch
 
 from torch_blas import dgemm_kernel
 
+# torchvision's BasicBlock, as the graph fixtures build it (scripts/fixtures/torch_graph.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "fixtures"))
+from torch_graph import BasicBlock  # noqa: E402
+
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
     if os.environ.get(var) != "1":
         sys.exit(f"torch_server.py: {var}=1 must be set in the environment (it is {os.environ.get(var)!r})")
@@ -107,24 +111,6 @@ class LeNet5(torch.nn.Sequential):
             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
 
 
-class Block(torch.nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        nn = torch.nn
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.short = None
-        if stride != 1 or cin != cout:
-            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + (x if self.short is None else self.short(x)))
-
-
 class ResNet8(torch.nn.Module):
     """CIFAR-style ResNet-8 of width 16 on 3×32×32: stem conv 3→16, blocks 16, 32 (stride 2), 64 (stride 2)."""
 
@@ -133,7 +119,7 @@ class ResNet8(torch.nn.Module):
         nn = torch.nn
         self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(16)
-        self.layers = nn.Sequential(Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2))
+        self.layers = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(64, 10)
 
