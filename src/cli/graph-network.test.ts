@@ -375,7 +375,9 @@ describe("diagnose --data on a graph network", () => {
     expect(j.cause).toBe("curvature-overshoot");
     const scaling = j.measured.scaling;
     expect(scaling.features.map((f: { name: string }) => f.name)).toEqual(["channel 1"]);
-    const raw = JSON.parse((await cli(["stability", ...base, "--json"])).out);
+    // stability with diagnose's own settings (λmax and λmin, k = 1, tolerance 1e-8), no per-layer blocks.
+    const same = ["--k", "1", "--tolerance", "1e-8", "--layers=false"];
+    const raw = JSON.parse((await cli(["stability", ...base, ...same, "--json"])).out);
     expect(Math.abs(scaling.raw.lambdaMax - raw.spectrum.top[0].value)).toBeLessThan(
       1e-6 * raw.spectrum.top[0].value,
     );
@@ -399,7 +401,7 @@ describe("diagnose --data on a graph network", () => {
         await cli([
           "stability",
           ...["--model-onnx", lenet, "--data", path, "--target", "y", "--loss", "cross-entropy"],
-          ...["--validation", "0", "--json"],
+          ...["--validation", "0", ...same, "--json"],
         ])
       ).out,
     );
