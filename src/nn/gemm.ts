@@ -8,6 +8,12 @@ import { createKernels, type Kernels } from "./kernels/index.js";
 /** Below this many multiply–adds the copies into the WebAssembly heap cost more than they save. */
 const KERNEL_WORK = 2048;
 
+/**
+ * Doubles of A, B and C one kernel call copies into the heap (16 MB), which never shrinks: a
+ * larger product (a Linear layer on every token of a block at once) is done in slices.
+ */
+export const HEAP_BUDGET = 1 << 21;
+
 let kernels: Kernels | null = null;
 
 /** The process's kernels (WebAssembly SIMD where it loads), over a heap of at least `doubles`. */
@@ -42,6 +48,10 @@ export function gemm(
   const mk = m * k;
   const kn = k * n;
   const mn = m * n;
+  if (mk + kn + mn > HEAP_BUDGET && (transA ? k : m) > 1) {
+    sliced(m, n, k, A, aOff, transA, B, bOff, transB, C, cOff, accumulate);
+    return;
+  }
   const K = heap(mk + kn + mn);
   const h = K.f64;
   const a = 0;
@@ -57,6 +67,41 @@ export function gemm(
     K.tn(m, n, k, a, m, b, n, c, n);
   }
   C.set(h.subarray(c, c + mn), cOff);
+}
+
+/**
+ * A product past the heap budget in slices, each its own call: for A·B and A·Bᵀ, slices of A's
+ * rows and C's (the other rows' outputs untouched); for Aᵀ·B, slices of p — rows of the stored Aᵀ
+ * and of B — each adding into C. Every output is still its old value plus its products in
+ * increasing p, so the result is the same, bit for bit.
+ */
+function sliced(
+  m: number,
+  n: number,
+  k: number,
+  A: Float64Array,
+  aOff: number,
+  transA: boolean,
+  B: Float64Array,
+  bOff: number,
+  transB: boolean,
+  C: Float64Array,
+  cOff: number,
+  accumulate: boolean,
+): void {
+  if (!transA) {
+    const rows = Math.max(1, Math.floor((HEAP_BUDGET - k * n) / (k + n)));
+    for (let i = 0; i < m; i += rows) {
+      const r = Math.min(rows, m - i);
+      gemm(r, n, k, A, aOff + i * k, false, B, bOff, transB, C, cOff + i * n, accumulate);
+    }
+    return;
+  }
+  const depth = Math.max(1, Math.floor((HEAP_BUDGET - m * n) / (m + n)));
+  for (let p = 0; p < k; p += depth) {
+    const d = Math.min(depth, k - p);
+    gemm(m, n, d, A, aOff + p * m, true, B, bOff + p * n, false, C, cOff, accumulate || p > 0);
+  }
 }
 
 /** The same product in plain loops (small products, and Aᵀ·Bᵀ). */
