@@ -63,6 +63,13 @@ const COMMANDS = {
       return { help: m.DIAGNOSE_HELP, handler: m.diagnoseCommand };
     },
   },
+  watch: {
+    summary: "follow a training log as it grows (any trainer) and act when the run starts to diverge",
+    load: async (): Promise<Command> => {
+      const m = await import("./commands/watch.js");
+      return { help: m.WATCH_HELP, handler: m.watchCommand };
+    },
+  },
   train: {
     summary: "train a float64 MLP with loss, accuracy, units and sharpness vs 2/η monitored",
     load: async (): Promise<Command> => {
