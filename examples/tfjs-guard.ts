@@ -34,25 +34,15 @@ const nan = losses.findIndex((l) => !Number.isFinite(l));
 console.log(`  epoch losses: ${losses.slice(0, 5).map(fmt).join(", ")}, … → ${fmt(losses[losses.length - 1]!)}`);
 console.log(`  ${nan >= 0 ? `non-finite from epoch ${nan + 1}: the run is lost` : "finished"}\n`);
 
-console.log("With overshootCallback (the whole data set as the measurement batch, sharpness every 52 batches):");
+console.log("With overshootCallback: one line, callbacks: [overshootCallback(model)]");
 const guarded = model();
-const { callback, report } = overshootCallback(guarded, {
-  measure: { x, y },
-  sharpnessEvery: 52,
-  onEvent: (e) => {
-    if (e.kind === "rollback") {
-      const i = e.intervention;
-      console.log(`  batch ${i.atBatch}: ${i.reason}`);
-      console.log(`    rolled back to batch ${i.rolledBackTo}; lr ${fmt(i.oldLr)} → ${fmt(i.newLr)} (${i.how})`);
-    } else if (e.kind === "sharpness") {
-      const m = e.measurement;
-      console.log(`  batch ${m.batch}: λmax = ${fmt(m.lambdaMax)} vs 2/η = ${fmt(m.twoOverLr)}${m.approximate ? " (approximate)" : ""}`);
-    } else console.log(`  gave up at batch ${e.atBatch}: ${e.reason}`);
-  },
-});
+// Its defaults: every event printed, a log overshoot-tfjs.jsonl (npx overshoot diagnose or watch read
+// it), and the first batch as the measurement batch (a model the float64 engine copies): exact
+// curvature, so a rollback caps the rate from λmax at the restored weights.
+const callback = overshootCallback(guarded, { sharpnessEvery: 52 });
 const safe = await guarded.fit(x, y, { ...fit, callbacks: [callback] });
 const after = safe.history["loss"] as number[];
 console.log(`  epoch losses: ${after.slice(0, 5).map(fmt).join(", ")}, … → ${fmt(after[after.length - 1]!)}`);
 console.log(
-  `  ${report.status}: ${report.interventions.length} rollback(s); curvature measured ${report.engine === "float64-exact" ? "exactly in overshoot's float64 engine" : report.engine}`,
+  `  ${callback.report.status}: ${callback.report.interventions.length} rollback(s); curvature measured ${callback.report.engine === "float64-exact" ? "exactly in overshoot's float64 engine" : callback.report.engine}`,
 );

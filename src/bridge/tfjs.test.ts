@@ -1,9 +1,15 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { cli } from "../../test/cli-harness.js";
 import { hessianOperator } from "../analysis/curvature/hvp.js";
 import { lanczos } from "../analysis/curvature/lanczos.js";
+import { loadCars } from "../cli/datasets.js";
 import { symmetricEigen } from "../core/eigen.js";
 import { createRng } from "../core/rng.js";
+import { designFromTable } from "../objectives/table.js";
 import {
   finiteDifferenceOperator,
   float64Objective,
@@ -169,7 +175,7 @@ describe("overshootCallback during model.fit", () => {
   it("measures sharpness exactly beside 2/η, and the finite-difference path agrees within 2%, flagged approximate", async () => {
     const d = data();
     const m = model(0.005);
-    const exact = overshootCallback(m, { measure: d, sharpnessEvery: 4 });
+    const exact = overshootCallback(m, { measure: d, sharpnessEvery: 4, quiet: true, log: false });
     await m.fit(d.x, d.y, {
       epochs: 1,
       batchSize: 16,
@@ -211,7 +217,7 @@ describe("overshootCallback during model.fit", () => {
       ],
     });
     elu.compile({ optimizer: tf.train.sgd(0.001), loss: "meanSquaredError" });
-    const other = overshootCallback(elu, { measure: d, sharpnessEvery: 4 });
+    const other = overshootCallback(elu, { measure: d, sharpnessEvery: 4, quiet: true, log: false });
     expect(other.report.engine).toBe("tfjs-finite-differences");
     expect(other.report.unsupported).toContain("elu");
     await elu.fit(d.x, d.y, {
@@ -237,6 +243,8 @@ describe("overshootCallback during model.fit", () => {
     const events: string[] = [];
     const { callback, report } = overshootCallback(guarded, {
       measure: d,
+      quiet: true,
+      log: false,
       onEvent: (e) => events.push(e.kind),
     });
     const g = await guarded.fit(d.x, d.y, {
@@ -274,7 +282,7 @@ describe("overshootCallback during model.fit", () => {
     const bare = await make().fit(d.x, d.y, { epochs: 10, batchSize: 16, shuffle: false, verbose: 0 });
     expect((bare.history["loss"] as number[]).some((l) => !Number.isFinite(l) || l > 1e6)).toBe(true);
     const m = make();
-    const { callback, report } = overshootCallback(m, { measure: d });
+    const { callback, report } = overshootCallback(m, { measure: d, quiet: true, log: false });
     const h = await m.fit(d.x, d.y, {
       epochs: 10,
       batchSize: 16,
@@ -292,7 +300,12 @@ describe("overshootCallback during model.fit", () => {
     const d = data();
     const m = model(0.1, 1, "relu");
     const events: string[] = [];
-    const { callback, report } = overshootCallback(m, { measure: d, onEvent: (e) => events.push(e.kind) });
+    const { callback, report } = overshootCallback(m, {
+      measure: d,
+      quiet: true,
+      log: false,
+      onEvent: (e) => events.push(e.kind),
+    });
     const h = await m.fit(d.x, d.y, {
       epochs: 10,
       batchSize: 16,
@@ -317,10 +330,15 @@ describe("overshootCallback during model.fit", () => {
 
   it("stops with a clear report after the allowed rollbacks", async () => {
     const d = data();
-    // No measurement batch, so no curvature to find a safe rate: each rollback only takes ×0.99.
+    // No measurement batch, so no curvature to find a safe rate, and momentum, so no rate read off
+    // the rise either: each rollback only takes ×0.99.
     const m = model(1e3);
+    m.compile({ optimizer: tf.train.momentum(1e3, 0.5), loss: "meanSquaredError" });
     const events: string[] = [];
     const { callback, report } = overshootCallback(m, {
+      measure: false,
+      quiet: true,
+      log: false,
       maxRetries: 2,
       factor: 0.99,
       onEvent: (e) => events.push(e.kind),
@@ -332,4 +350,133 @@ describe("overshootCallback during model.fit", () => {
     expect(report.interventions[1]!.newLr).toBeCloseTo(1e3 * 0.99 * 0.99, 6);
     expect(events).toEqual(["rollback", "rollback", "gave-up"]);
   }, 60_000);
+});
+
+/**
+ * The seed's setting: mpg of 392 cars from model year and acceleration, raw units, in a seeded
+ * random order (the file is sorted by year: unshuffled batches are not samples of the data).
+ */
+function cars(): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const design = designFromTable(loadCars().table, "mpg", ["year", "acceleration"]);
+  const rng = createRng(7);
+  const order = Array.from({ length: design.rows }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return {
+    x: tf.tensor2d(order.map((i) => [design.x[2 * i]!, design.x[2 * i + 1]!])),
+    y: tf.tensor2d(order.map((i) => [design.y[i]!])),
+  };
+}
+
+/** The model's mean squared error on all rows. */
+const fullLoss = (m: tf.LayersModel, d: { x: tf.Tensor; y: tf.Tensor }) =>
+  (m.evaluate(d.x, d.y) as tf.Scalar).dataSync()[0]!;
+
+/** A 2-8-1 dense net (linear hidden units, as `demo network`), SGD at lr 1e-3. */
+function carNet(seed: number, activation: "linear" | "tanh" = "linear"): tf.Sequential {
+  const m = tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units: 8,
+        activation,
+        inputShape: [2],
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      }),
+      tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 100 }) }),
+    ],
+  });
+  m.compile({ optimizer: tf.train.sgd(1e-3), loss: "meanSquaredError" });
+  return m;
+}
+
+describe("overshootCallback by default: one line of wiring", () => {
+  it("callbacks: [overshootCallback(model)] prints its events, measures the first batch exactly, and writes a log diagnose reads", async () => {
+    const d = cars();
+    const m = carNet(1);
+    const log = join(mkdtempSync(join(tmpdir(), "overshoot-tfjs-")), "run.jsonl");
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((t: string) => {
+      lines.push(t);
+    });
+    let cb: ReturnType<typeof overshootCallback>;
+    let h: tf.History;
+    try {
+      cb = overshootCallback(m, { log, sharpnessEvery: 13 });
+      h = await m.fit(d.x, d.y, { epochs: 3, batchSize: 32, shuffle: false, verbose: 0, callbacks: [cb] });
+    } finally {
+      spy.mockRestore();
+    }
+    const loss = h.history["loss"] as number[];
+    expect(Number.isFinite(loss.at(-1)!)).toBe(true);
+    // The first batch (32 cars) became the measurement batch: exact curvature, the rate from it.
+    expect(cb.report.engine).toBe("float64-exact");
+    expect(cb.report.interventions.length).toBeGreaterThan(0);
+    expect(cb.report.interventions[0]!.how).toMatch(/critical rate .* measured at the restored weights/);
+    expect(cb.report.sharpness.every((s) => !s.approximate)).toBe(true);
+    expect(cb.callback).toBe(cb);
+    // Every event on the console, one line each.
+    expect(lines.filter((l) => / rolled back to batch \d+, learning rate /.test(l))).toHaveLength(
+      cb.report.interventions.length,
+    );
+    expect(lines.every((l) => l.startsWith("overshoot: batch "))).toBe(true);
+    // The log: a record a batch, the rollbacks among them, read by diagnose as a guard's save.
+    const records = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(records.map((r) => r.step)).toEqual(Array.from({ length: 3 * 13 }, (_, i) => i + 1));
+    expect(records.filter((r) => r.intervention).length).toBe(cb.report.interventions.length);
+    const r = await cli(["diagnose", log]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("the guard saved it");
+    expect(r.out).toMatch(/cause: curvature-overshoot/);
+  }, 60_000);
+
+  it("a callback made for another model, or no model, is a clear error", async () => {
+    const d = cars();
+    expect(() => overshootCallback(undefined as unknown as tf.LayersModel)).toThrow(
+      /give the tf\.LayersModel you will fit/,
+    );
+    const cb = overshootCallback(carNet(1), { quiet: true, log: false });
+    await expect(
+      carNet(2).fit(d.x, d.y, { epochs: 1, batchSize: 32, verbose: 0, callbacks: [cb] }),
+    ).rejects.toThrow(/was made for another model/);
+  });
+
+  it("the seed's setting without a measurement (lr 1e-3, raw cars, minibatches of 32): 10 of 10 repeats train, none ends at Infinity", async () => {
+    const d = cars();
+    const outcomes: string[] = [];
+    for (let seed = 0; seed < 10; seed++) {
+      const bare = await carNet(seed).fit(d.x, d.y, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
+      // Unguarded, each repeat is lost within its first epochs.
+      expect((bare.history["loss"] as number[]).some((l) => !Number.isFinite(l) || l > 1e9)).toBe(true);
+      const m = carNet(seed);
+      const start = fullLoss(m, d);
+      const cb = overshootCallback(m, { measure: false, quiet: true, log: false });
+      expect(cb.report.engine).toBe("none");
+      const h = await m.fit(d.x, d.y, {
+        epochs: 10,
+        batchSize: 32,
+        shuffle: false,
+        verbose: 0,
+        callbacks: [cb],
+      });
+      const loss = h.history["loss"] as number[];
+      // Trained: it held after its rollbacks, finite to the end, the loss on all rows far below its start's.
+      const end = fullLoss(m, d);
+      expect(cb.report.status).toBe("finished");
+      expect(Number.isFinite(loss.at(-1)!)).toBe(true);
+      expect(end).toBeLessThan(start / 2);
+      expect(cb.report.interventions.length).toBeGreaterThan(0);
+      for (const i of cb.report.interventions) expect(i.newLr).toBeLessThan(i.oldLr);
+      // The first rate came from the rise itself (plain SGD, no curvature measured), not a blind halving.
+      expect(cb.report.interventions[0]!.how).toMatch(/λ̂ = \(1 \+ √r\)\/η = .* from the rise's first step/);
+      outcomes.push(
+        `${seed}: ${cb.report.interventions.length} rollback(s), η → ${cb.report.interventions.map((i) => i.newLr.toPrecision(2)).join(", ")}; loss on all rows ${start.toPrecision(4)} → ${end.toPrecision(4)}`,
+      );
+    }
+    console.log(`the seed's setting without a measurement:\n  ${outcomes.join("\n  ")}`);
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import { lanczos } from "../analysis/curvature/lanczos.js";
 import { type UnitsFinding, UnitsWatch } from "../analysis/diagnosis/units.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { type Detection, DivergenceDetector } from "../analysis/training/detector.js";
+import { RollbackPoints } from "../analysis/training/guard.js";
 import { inactiveUnits } from "../analysis/training/train.js";
 import {
   type Activation,
@@ -40,10 +41,19 @@ export interface MeasureBatch {
 
 export interface OvershootCallbackOptions {
   /**
-   * A fixed batch for the detector's gradients and the sharpness. `onBatchEnd` is not given the
-   * batch it trained on, so without one the detector watches the batch loss alone.
+   * A fixed batch for the detector's gradients and the sharpness. Default: for a model the float64
+   * engine copies, the first batch trained on; false: none (the detector watches the batch loss
+   * alone: `onBatchEnd` is not given the batch it trained on).
    */
-  readonly measure?: MeasureBatch;
+  readonly measure?: MeasureBatch | false;
+  /** No line on the console per event (default: each event is printed). */
+  readonly quiet?: boolean;
+  /**
+   * A JSON lines log, a record a batch (step, loss, lr; λmax where measured; each rollback), which
+   * `overshoot diagnose` and `overshoot watch` read; appended to. Default in Node
+   * "overshoot-tfjs.jsonl"; false for none (a browser writes none).
+   */
+  readonly log?: string | false;
   /** Measure λmax every k batches (needs `measure`; default 0, never). */
   readonly sharpnessEvery?: number;
   /** Batches between snapshots of the good state (default 1). */
@@ -287,35 +297,85 @@ export function setLearningRate(model: tf.LayersModel, lr: number): void {
 
 // ── The callback ────────────────────────────────────────────────────────────────────────────────
 
-/** A callback for `model.fit(…, { callbacks: [callback] })` and the report it fills as training runs. */
+/** The callback itself, for `callbacks: [overshootCallback(model)]`, with the report it fills. */
+export type OvershootCallback = tf.CustomCallback & {
+  readonly report: BridgeReport;
+  /** The callback itself (for `const { callback, report } = overshootCallback(model)`). */
+  readonly callback: tf.CustomCallback;
+};
+
+/** The JSON lines log a Node process writes by default: what `overshoot diagnose` and `watch` read. */
+export const DEFAULT_LOG = "overshoot-tfjs.jsonl";
+
+const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+
+/** The inner LayersModel a Sequential trains through (fit hands the callbacks that one). */
+const innerModel = (model: tf.LayersModel): tf.LayersModel =>
+  (model as unknown as { model?: tf.LayersModel }).model ?? model;
+
+/**
+ * A callback for `model.fit(x, y, { callbacks: [overshootCallback(model)] })`: the detector on
+ * every batch, rollback with a lowered rate on divergence, events printed and logged.
+ *
+ * By default (each can be turned off): every event is printed on the console (`quiet: true`);
+ * in Node every batch is appended to the JSON lines log `overshoot-tfjs.jsonl` (`log: PATH` or
+ * `false`), which `overshoot diagnose` and `overshoot watch` read; and a model the float64 engine
+ * can copy is measured on the first batch it trains on (`measure: { x, y }` to choose the batch,
+ * `false` for none): the detector reads the curvature along the steps, and a rollback sets the
+ * rate from λmax at the restored weights.
+ *
+ * Without a measurement the detector reads the batch loss alone, and a rollback goes to the last
+ * point whose loss was seen finite and at most the run's first (RollbackPoints: a snapshot counts
+ * only once the next batch has shown its loss), with the rate lowered by `factor` — or, for plain
+ * SGD, to 0.9 × 2/λ̂ where λ̂ = (1 + √r)/η is the curvature the rise implies (a loss growing ×r a
+ * step along one direction has |1 − ηλ| = √r), read from the first step of the rise, the one
+ * nearest the quadratic regime, when that is lower.
+ */
 export function overshootCallback(
   model: tf.LayersModel,
   options: OvershootCallbackOptions = {},
-): { callback: tf.CustomCallback; report: BridgeReport } {
-  const measure = options.measure;
+): OvershootCallback {
+  if (!model || typeof (model as { fit?: unknown }).fit !== "function" || !Array.isArray(model.layers))
+    throw new TypeError(
+      "overshootCallback(model): give the tf.LayersModel you will fit, e.g. callbacks: [overshootCallback(model)]",
+    );
   const every = options.sharpnessEvery ?? 0;
   const keepEvery = options.keepEvery ?? 1;
   const maxRetries = options.maxRetries ?? 5;
   const factor = options.factor ?? 0.5;
   const mapped = mlpSpecOf(model);
   const spec = "spec" in mapped ? mapped.spec : null;
-  // The measurement batch in float64, once: the copied model's objective and the units' count read it.
-  const f64Data = spec && measure ? measureData(measure) : null;
-  const f64 = spec && f64Data ? mlpObjective(spec, f64Data) : null;
+  // The measurement batch: the user's, else (for a model the float64 engine copies) the first batch
+  // trained on, captured when fit starts; false: none.
+  let measure: MeasureBatch | undefined = options.measure || undefined;
+  const captureFirst = options.measure === undefined && spec !== null;
+  let f64Data = spec && measure ? measureData(measure) : null;
+  let f64 = spec && f64Data ? mlpObjective(spec, f64Data) : null;
   const report: BridgeReport = {
     interventions: [],
     sharpness: [],
     detection: { state: "stable", firstWarningStep: null, reason: "no sign of instability" },
     firstWarningBatch: null,
     status: "running",
-    engine: !measure ? "none" : f64 ? "float64-exact" : "tfjs-finite-differences",
+    engine: measure
+      ? f64
+        ? "float64-exact"
+        : "tfjs-finite-differences"
+      : captureFirst
+        ? "float64-exact"
+        : "none",
     unsupported: "reason" in mapped ? mapped.reason : null,
     units: null,
   };
   // The units' inactive fractions on the measurement batch, when the float64 copy can count them.
   let units = new UnitsWatch();
   const unitKinds = spec ? layerActivations(spec) : [];
-  const emit = (e: BridgeEvent) => options.onEvent?.(e);
+  const logPath = options.log === undefined ? (isNode ? DEFAULT_LOG : false) : options.log;
+  let append: ((line: string) => void) | null = null;
+  const emit = (e: BridgeEvent) => {
+    options.onEvent?.(e);
+    if (!options.quiet) console.log(`overshoot: ${eventLine(e)}`);
+  };
   const sgdLike = () => {
     const name = model.optimizer.getClassName();
     return name === "SGD" || name === "Momentum";
@@ -328,11 +388,17 @@ export function overshootCallback(
       { baseline: f64?.baseline?.loss ?? null, curvature: measure !== undefined },
     );
 
-  let detector = newDetector();
+  let detector: DivergenceDetector | null = null;
   let batch = 0;
-  let good: { batch: number; weights: tf.Tensor[]; optimizer: { name: string; tensor: tf.Tensor }[] } | null =
-    null;
+  type Snapshot = { batch: number; weights: tf.Tensor[]; optimizer: { name: string; tensor: tf.Tensor }[] };
+  let points: RollbackPoints<Snapshot> | null = null;
+  const held = new Set<Snapshot>();
   let cap = Number.POSITIVE_INFINITY;
+  /** The run's scale: the first loss the detector saw (a point at or below it is at least as good as the start). */
+  let scale = Number.NaN;
+  let lastLoss = Number.NaN;
+  /** The growth factor of the first step of the current rise above the scale (NaN when the loss is not rising). */
+  let firstRise = Number.NaN;
 
   /** λmax at the current weights: exact in float64 when the model maps, else by differences. */
   const sharpness = (): { value: number; approximate: boolean } | null => {
@@ -358,32 +424,77 @@ export function overshootCallback(
     return { x: flatWeights(model).values, loss, grad };
   };
 
-  /** Copies of the weights and of the optimizer's state (iterations, momentum or Adam's moments). */
-  const keep = async () => {
+  /** A copy of the weights and of the optimizer's state (iterations, momentum or Adam's moments). */
+  const snapshot = async (): Promise<Snapshot> => {
     const state = await model.optimizer.getWeights();
-    if (good) tf.dispose([...good.weights, ...good.optimizer.map((s) => s.tensor)]);
-    good = {
+    const s: Snapshot = {
       batch,
       weights: model.getWeights().map((w) => w.clone()),
-      optimizer: state.map((s) => ({ name: s.name, tensor: s.tensor.clone() })),
+      optimizer: state.map((o) => ({ name: o.name, tensor: o.tensor.clone() })),
     };
+    held.add(s);
+    return s;
   };
+  /** Frees the snapshots the rollback points no longer hold. */
+  const release = (keep: readonly (Snapshot | null)[]) => {
+    for (const s of held)
+      if (!keep.includes(s)) {
+        tf.dispose([...s.weights, ...s.optimizer.map((o) => o.tensor)]);
+        held.delete(s);
+      }
+  };
+  const record = (r: Record<string, unknown>) =>
+    append?.(
+      `${JSON.stringify(r, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v))}\n`,
+    );
+
+  // The first batch trained on, captured as fit hands it to the training function (fit, fitDataset
+  // and trainOnBatch all make theirs through makeTrainFunction).
+  if (captureFirst) {
+    const target = innerModel(model) as unknown as {
+      makeTrainFunction: () => (data: tf.Tensor[]) => tf.Scalar[];
+    };
+    const make = target.makeTrainFunction.bind(target);
+    target.makeTrainFunction = () => {
+      const train = make();
+      return (data: tf.Tensor[]) => {
+        if (!measure && data.length >= 2) {
+          measure = { x: tf.keep(data[0]!.clone()), y: tf.keep(data[1]!.clone()) };
+          f64Data = measureData(measure);
+          f64 = mlpObjective(spec!, f64Data);
+        }
+        return train(data);
+      };
+    };
+  }
 
   const callback = new tf.CustomCallback({
     onTrainBegin: async () => {
-      await keep();
+      if (logPath && !append) {
+        const fs = await import("node:fs");
+        append = (line) => fs.appendFileSync(logPath, line);
+      }
+      points ??= new RollbackPoints(await snapshot());
     },
     onBatchEnd: async (_b, logs) => {
       batch++;
+      detector ??= newDetector();
       const lr = learningRateOf(model);
-      const o = observation(typeof logs?.["loss"] === "number" ? logs["loss"] : Number.NaN);
+      const batchLoss = typeof logs?.["loss"] === "number" ? logs["loss"] : Number.NaN;
+      const o = observation(batchLoss);
       const state = detector.observe({ step: batch, x: o.x, loss: o.loss, grad: o.grad, lr });
       report.detection = detector.detection;
+      if (Number.isNaN(scale) && Number.isFinite(o.loss)) scale = o.loss;
+      // The rise's first step: its growth is the one nearest the quadratic model.
+      if (Number.isFinite(o.loss) && o.loss > Math.max(lastLoss, scale)) {
+        if (Number.isNaN(firstRise)) firstRise = o.loss / Math.max(lastLoss, scale);
+      } else if (Number.isFinite(o.loss) && o.loss <= scale) firstRise = Number.NaN;
+      lastLoss = o.loss;
       // A layer whose units collapsed in this batch is treated as the guard treats divergence.
       let collapsed = false;
-      if (f64 && Number.isFinite(o.loss)) {
+      if (f64 && f64Data && Number.isFinite(o.loss)) {
         // With the float64 copy the observation's x is the copied parameter vector itself.
-        const fresh = units.observe(batch, inactiveUnits(f64, o.x as Float64Array, f64Data!));
+        const fresh = units.observe(batch, inactiveUnits(f64, o.x as Float64Array, f64Data));
         const finding = units.finding({ kinds: unitKinds, lr, unit: "batch" });
         // The latest account (the fractions go on changing); an event when a layer first collapses.
         if (finding && (report.units !== null || fresh.length > 0)) report.units = finding;
@@ -394,9 +505,10 @@ export function overshootCallback(
       }
       if (state === "diverging" || !Number.isFinite(o.loss) || collapsed) {
         report.firstWarningBatch ??= batch;
-        if (report.interventions.length >= maxRetries || !good) {
+        if (report.interventions.length >= maxRetries || !points) {
           report.status = "gave-up";
           model.stopTraining = true;
+          record({ step: batch, loss: o.loss, lr, gaveUp: true });
           emit({
             kind: "gave-up",
             atBatch: batch,
@@ -404,22 +516,21 @@ export function overshootCallback(
           });
           return;
         }
-        const restored: {
-          batch: number;
-          weights: tf.Tensor[];
-          optimizer: { name: string; tensor: tf.Tensor }[];
-        } = good;
+        const restored = points.good;
+        points.rolledBack();
+        release([restored]);
         model.setWeights(restored.weights);
         // The optimizer's state goes back too: a momentum built up while diverging would repeat it.
         await model.optimizer.setWeights(
           restored.optimizer.map((s) => ({ name: s.name, tensor: s.tensor.clone() })),
         );
-        // The curvature at the restored weights, when it can be measured, says how far to lower η.
+        // The curvature at the restored weights, when it can be measured, says how far to lower η;
+        // without it, plain SGD's rise says how sharp the direction it overshot is.
         let newLr = lr * factor;
         let how = `× ${factor} (no curvature measured)`;
+        const momentum = (model.optimizer as unknown as { momentum?: number }).momentum ?? 0;
         const s = sharpness();
         if (s && s.value > 0 && sgdLike()) {
-          const momentum = (model.optimizer as unknown as { momentum?: number }).momentum ?? 0;
           const nesterov = (model.optimizer as unknown as { useNesterov?: boolean }).useNesterov ?? false;
           const critical = criticalLearningRate(
             resolveOptimizerConfig({ name: "sgd", lr: 1, momentum, nesterov }),
@@ -429,6 +540,12 @@ export function overshootCallback(
             newLr = 0.9 * critical;
             how = `0.9 × the critical rate ${critical.toPrecision(4)} measured at the restored weights (λmax = ${s.value.toPrecision(4)}${s.approximate ? ", approximate" : ""})`;
           } else how = `× ${factor} (the curvature gave no lower safe rate)`;
+        } else if (!s && sgdLike() && momentum === 0 && firstRise > 1 && Number.isFinite(firstRise)) {
+          const lambda = (1 + Math.sqrt(firstRise)) / lr;
+          if (0.9 * (2 / lambda) < newLr) {
+            newLr = 0.9 * (2 / lambda);
+            how = `0.9 × 2/λ̂ with λ̂ = (1 + √r)/η = ${lambda.toPrecision(4)} from the rise's first step (×${firstRise.toPrecision(3)}: |1 − ηλ| = √r; no curvature measured)`;
+          }
         }
         cap = Math.min(cap, newLr);
         setLearningRate(model, newLr);
@@ -445,13 +562,23 @@ export function overshootCallback(
           how,
         };
         report.interventions.push(intervention);
+        record({ step: batch, loss: o.loss, lr, intervention: { ...intervention, atStep: batch } });
         emit({ kind: "rollback", intervention });
         detector = newDetector();
+        lastLoss = Number.NaN;
+        firstRise = Number.NaN;
         // The restored weights are measured afresh: the collapse is judged against them.
         units = new UnitsWatch();
         return;
       }
-      if (state === "stable" && batch % keepEvery === 0) await keep();
+      const entry: Record<string, unknown> = { step: batch, loss: batchLoss, lr };
+      // A point is offered once its loss is finite, the detector calm and the loss at most the run's
+      // first; it becomes the rollback point when the next one is offered (its loss seen too).
+      if (o.loss <= scale && batch % keepEvery === 0 && points) {
+        points.offer(await snapshot());
+        release(points.kept);
+      }
+      points?.stepped(lr);
       if (every > 0 && batch % every === 0) {
         const s = sharpness();
         if (s) {
@@ -462,15 +589,42 @@ export function overshootCallback(
             approximate: s.approximate,
           };
           report.sharpness.push(m);
+          entry["sharpness"] = s.value;
+          entry["twoOverLr"] = 2 / lr;
           emit({ kind: "sharpness", measurement: m });
         }
       }
+      record(entry);
     },
     onTrainEnd: async () => {
       if (report.status === "running") report.status = "finished";
-      if (good) tf.dispose([...good.weights, ...good.optimizer.map((s) => s.tensor)]);
-      good = null;
+      release([]);
+      points = null;
     },
   });
-  return { callback, report };
+  // fit hands its callbacks the model it trains (a Sequential's inner one): another model is a wiring mistake.
+  const setModel = callback.setModel.bind(callback);
+  callback.setModel = (m: Parameters<typeof setModel>[0]) => {
+    if (m !== model && m !== innerModel(model))
+      throw new Error(
+        "overshootCallback(model) was made for another model: make it with the model you fit (model.fit(x, y, { callbacks: [overshootCallback(model)] }))",
+      );
+    setModel(m);
+  };
+  return Object.assign(callback, { report, callback });
+}
+
+/** An event as one line of text. */
+function eventLine(e: BridgeEvent): string {
+  const p = (v: number) => (Number.isFinite(v) ? v.toPrecision(4) : String(v));
+  if (e.kind === "rollback") {
+    const i = e.intervention;
+    return `batch ${i.atBatch}: ${i.reason}; rolled back to batch ${i.rolledBackTo}, learning rate ${p(i.oldLr)} → ${p(i.newLr)} (${i.how})`;
+  }
+  if (e.kind === "sharpness") {
+    const m = e.measurement;
+    return `batch ${m.batch}: λmax = ${p(m.lambdaMax)} beside 2/η = ${p(m.twoOverLr)}${m.approximate ? " (approximate)" : ""}`;
+  }
+  if (e.kind === "units") return `batch ${e.atBatch}: ${e.finding.summary}`;
+  return `gave up at batch ${e.atBatch}: ${e.reason}`;
 }

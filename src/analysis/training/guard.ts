@@ -156,6 +156,11 @@ export class RollbackPoints<S> {
     return this.current;
   }
 
+  /** The states held: the good one and the one pending (a caller that owns their memory frees the rest). */
+  get kept(): readonly S[] {
+    return this.pending === null ? [this.current] : [this.current, this.pending];
+  }
+
   /** The largest rate used since the good state. */
   get maxLrSince(): number {
     return this.lrSinceGood;
