@@ -12,6 +12,7 @@ import { collapsedSince, collapseText } from "../diagnosis/units.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
 import { type Intervention, lowerRate, RollbackPoints } from "./guard.js";
 import { minibatchSampler, type SamplerState } from "./minibatches.js";
+import { ZClip, ZScoreSkip } from "./spikes.js";
 
 /**
  * Training an MLP: minibatches (or the full batch), any optimizer, and the monitors that explain a
@@ -19,6 +20,10 @@ import { minibatchSampler, type SamplerState } from "./minibatches.js";
  * top Hessian eigenvalues beside 2/η (the preconditioned sharpness beside its bound for adaptive
  * optimizers) measured by Lanczos on exact HVPs.
  */
+/** What the guard does with a bad step (TrainConfig.guard.action). */
+export type GuardAction = "rollback" | "skip" | "clip" | "rollback-skip";
+export const GUARD_ACTIONS: readonly GuardAction[] = ["rollback", "skip", "clip", "rollback-skip"];
+
 export interface TrainConfig {
   /** The network on the training rows: an MLP, or a graph (nn/). */
   readonly objective: NetworkObjective;
@@ -53,6 +58,15 @@ export interface TrainConfig {
     readonly factor?: number;
     /** Also roll back when a hidden layer's units collapse (die or saturate: diagnosis/units.ts). */
     readonly units?: boolean;
+    /**
+     * What the guard does (default "rollback"): roll back to the last good state and cap the rate;
+     * "skip": skip a step whose loss or gradient norm is a z-score outlier (spikes.ts); "clip":
+     * clip the gradient adaptively (ZClip, spikes.ts); "rollback-skip": roll back `rollbackSteps`
+     * steps or more and go on at the same rate past the batches seen since (PaLM's restart).
+     */
+    readonly action?: GuardAction;
+    /** rollback-skip: how far back a rollback goes, at least (default 100 steps). */
+    readonly rollbackSteps?: number;
   };
   /**
    * Called every `checkpointEvery` steps (default 100) and at the last step with a copy of the
@@ -129,6 +143,10 @@ export interface TrainRecord {
   readonly bound?: number;
   /** Present on the record of a step where the guard rolled the run back. */
   readonly intervention?: Intervention;
+  /** Why the guard ("skip", or "clip" on a non-finite gradient) did not take this step. */
+  readonly skipped?: string;
+  /** The gradient norm this step was clipped to ("clip"), where it was. */
+  readonly clippedTo?: number;
   /** The learning rate of this step, under a schedule. */
   readonly lr?: number;
   /** The weights at this step, when the config asks for them (includeWeights). */
@@ -216,6 +234,13 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
   let cap = config.resume?.lrCap ?? Number.POSITIVE_INFINITY;
   const lrAt = (k: number) => Math.min(cap, config.schedule ? config.schedule(k) : lr);
   const guard = config.guard;
+  const action: GuardAction = guard?.action ?? "rollback";
+  const rollsBack = guard !== undefined && (action === "rollback" || action === "rollback-skip");
+  const skipper = guard && action === "skip" ? new ZScoreSkip() : null;
+  const clipper = guard && action === "clip" ? new ZClip() : null;
+  const reach = guard?.rollbackSteps ?? 100;
+  // rollback-skip's points: every calm snapshot back to `reach` steps and one more.
+  const ring: { step: number; theta: Float64Array; state: ReturnType<typeof opt.snapshot> }[] = [];
   const interventions: Intervention[] = [];
   // Where a rollback goes (two deep, as in guardedRun: see RollbackPoints).
   const points = new RollbackPoints({
@@ -248,6 +273,25 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
     for (let i = 0; i < n; i++) s += g[i]! * g[i]!;
     const gradNorm = Math.sqrt(s);
     config.onStep?.(step, loss);
+    // Spike handling before anything judges the step: a skipped step is not taken (its batch is
+    // consumed), a clipped one goes on with the gradient scaled to the clipped norm.
+    let clippedTo: number | undefined;
+    if (skipper || clipper) {
+      const to = clipper ? clipper.clipTo(gradNorm) : gradNorm;
+      const why = skipper
+        ? skipper.judge(loss, gradNorm)
+        : Number.isNaN(to)
+          ? `a non-finite value (loss ${loss}, ‖g‖ ${gradNorm})`
+          : null;
+      if (why !== null && step < config.steps) {
+        yield { step, epoch, loss, gradNorm, skipped: why } as TrainRecord;
+        continue;
+      }
+      if (!Number.isNaN(to) && to < gradNorm) {
+        clippedTo = to;
+        for (let i = 0; i < n; i++) g[i]! *= to / gradNorm;
+      }
+    }
     const warnedBefore = detector.detection.firstWarningStep !== null;
     const diverged = divergence(loss, gradNorm, bound);
     const finite = diverged !== "nonfinite" && (diverged === null || config.runPastBound === true);
@@ -278,7 +322,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
         ? collapsedSince(startInactive, inactive)
         : [];
     const bad = !finite || state === "diverging" || collapsed.length > 0;
-    if (guard && bad && interventions.length >= (guard.maxRetries ?? 5)) {
+    if (rollsBack && bad && interventions.length >= (guard!.maxRetries ?? 5)) {
       // Out of retries: stop rather than train on unguarded.
       yield { step, epoch, loss, gradNorm } as TrainRecord;
       return {
@@ -291,7 +335,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
         bound,
       };
     }
-    if (guard && bad) {
+    if (guard && rollsBack && bad) {
       const reason = !finite
         ? diverged === "bound"
           ? `the loss ${fmt(loss)} passed the blow-up bound ${fmt(bound.value)} at step ${step}`
@@ -299,12 +343,25 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
         : state === "diverging"
           ? detector.detection.reason
           : collapseText(step, collapsed, startInactive!, inactive!);
-      const good = points.good;
+      // rollback-skip goes `reach` steps back (or as far as it can) and keeps the rate: the batches
+      // since are not seen again (the sampler goes on), which is what a spike from bad data needs.
+      const far =
+        action === "rollback-skip"
+          ? ([...ring].reverse().find((p) => p.step <= step - reach) ?? ring[0])
+          : undefined;
+      const good = far ?? points.good;
       theta.set(good.theta);
       opt.restore(good.state);
       const oldLr = Math.max(points.maxLrSince, lrAt(step));
-      const lowered = lowerRate(measure, theta, opt.config, oldLr, guard.factor ?? 0.5);
+      const lowered =
+        action === "rollback-skip"
+          ? {
+              newCap: cap,
+              how: `back ${step - good.step} steps at the same rate, past the batches since (rollback-skip)`,
+            }
+          : lowerRate(measure, theta, opt.config, oldLr, guard.factor ?? 0.5);
       cap = lowered.newCap;
+      if (far) ring.splice(ring.indexOf(far) + 1);
       const intervention = {
         atStep: step,
         rolledBackTo: good.step,
@@ -329,6 +386,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
       if (config.includeWeights) record["theta"] = Float64Array.from(theta);
       const stepLr = lrAt(step);
       if (config.schedule || cap < Number.POSITIVE_INFINITY) record["lr"] = stepLr;
+      if (clippedTo !== undefined) record["clippedTo"] = clippedTo;
       if (finite) {
         // The whole training set costs a forward pass over every row: with minibatches it is
         // evaluated at the start, at the end of each epoch and at the last step; in between the
@@ -415,8 +473,14 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
       if (stopping) stoppedAt = step;
       break;
     }
-    if (keepDue && state !== "diverging")
-      points.offer({ step, theta: Float64Array.from(theta), state: opt.snapshot() });
+    if (keepDue && state !== "diverging") {
+      const snapshot = { step, theta: Float64Array.from(theta), state: opt.snapshot() };
+      points.offer(snapshot);
+      if (action === "rollback-skip") {
+        ring.push(snapshot);
+        while (ring.length > 2 && ring[1]!.step <= step - reach) ring.shift();
+      }
+    }
     if (checkpointDue) checkpoint();
     previous.set(theta);
     const stepLr = lrAt(step);

@@ -1,6 +1,8 @@
 import { UnitsWatch } from "../../analysis/diagnosis/units.js";
 import { trainOutcome } from "../../analysis/training/outcome.js";
 import {
+  GUARD_ACTIONS,
+  type GuardAction,
   isPause,
   type TrainCheckpoint,
   type TrainRecord,
@@ -84,6 +86,16 @@ export const TRAIN_FLAGS: FlagSpecs = {
     help: "guard: also roll back when a hidden layer's units die or saturate (most of the layer), as for divergence",
   },
   ...GUARD_FLAGS,
+  "guard-action": {
+    type: "string",
+    value: "NAME",
+    help: "guard: rollback (to the last good state, the rate capped; default), skip (a step whose loss or ‖g‖ is > 6σ over the last 128), clip (ZClip: the gradient clipped adaptively), rollback-skip (back 100+ steps, same rate, past the batches since)",
+  },
+  "rollback-steps": {
+    type: "number",
+    value: "N",
+    help: "guard-action rollback-skip: how far back a rollback goes, at least (default 100)",
+  },
   checkpoint: {
     type: "string",
     value: "FILE.json",
@@ -227,7 +239,26 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
 
   const guarded = guardFromFlags(flags);
   if (flags["guardUnits"] && !guarded) throw new CliError("--guard-units sets the guard: add --guard");
-  const guard = guarded && flags["guardUnits"] ? { ...guarded, units: true } : guarded;
+  const actionName = flags["guardAction"] as string | undefined;
+  const rollbackSteps = flags["rollbackSteps"] as number | undefined;
+  if ((actionName !== undefined || rollbackSteps !== undefined) && !guarded)
+    throw new CliError(
+      `--${actionName !== undefined ? "guard-action" : "rollback-steps"} sets the guard: add --guard`,
+    );
+  if (actionName !== undefined && !(GUARD_ACTIONS as readonly string[]).includes(actionName))
+    throw new CliError(`invalid --guard-action: ${actionName} (${GUARD_ACTIONS.join(", ")})`);
+  if (rollbackSteps !== undefined && actionName !== "rollback-skip")
+    throw new CliError("--rollback-steps is rollback-skip's: add --guard-action rollback-skip");
+  if (rollbackSteps !== undefined && (!Number.isInteger(rollbackSteps) || rollbackSteps < 1))
+    throw new CliError(`invalid --rollback-steps: ${rollbackSteps} (a whole number ≥ 1)`);
+  const guard = guarded
+    ? {
+        ...guarded,
+        ...(flags["guardUnits"] ? { units: true } : {}),
+        ...(actionName !== undefined ? { action: actionName as GuardAction } : {}),
+        ...(rollbackSteps !== undefined ? { rollbackSteps } : {}),
+      }
+    : guarded;
   const blowUp = blowUpFromFlags(flags);
   const checkpointEvery = flags["checkpointEvery"] as number | undefined;
   if (checkpointEvery !== undefined && (!Number.isInteger(checkpointEvery) || checkpointEvery < 1))
@@ -338,6 +369,12 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
         continue;
       }
       work.tick(lastStep);
+      if (r.skipped !== undefined) {
+        // A step the guard did not take: said, logged, not a record of the run's progress.
+        log?.line(JSON.stringify(r, finiteOrName));
+        if (!json) (bar ? io.err : io.out)(`guard: step ${r.step} skipped — ${r.skipped}\n`);
+        continue;
+      }
       if (keep) records.push(r);
       if (!r.intervention) last = r;
       if (!r.intervention && r.trainLoss !== undefined) {
