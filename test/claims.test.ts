@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,11 +30,30 @@ const root = packageRoot();
 const scratch = mkdtempSync(join(tmpdir(), "overshoot-claims-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function demo(name: string, steps: number | null): Demo {
+/**
+ * Runs a demo in a child process, awaited, never spawnSync: a test worker blocked on a child for a
+ * minute (a demo on a loaded machine) cannot answer vitest's runner, whose calls time out at 60 s
+ * and fail a run whose every test passed.
+ */
+function demo(name: string, steps: number | null): Promise<Demo> {
   const { dir, args } = demoArgs(name, steps);
-  const r = spawnSync(process.execPath, [join(root, "bin", "overshoot.js"), ...args], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.stderr}`);
-  return demoOutput(dir, r.stdout);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b;
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      err += b;
+    });
+    child.on("close", (code) => {
+      if (code !== 0) fail(new Error(`overshoot ${args.join(" ")}: ${err}`));
+      else done(demoOutput(dir, out));
+    });
+  });
 }
 
 function demoArgs(name: string, steps: number | null): { dir: string; args: string[] } {
@@ -46,8 +65,8 @@ function demoArgs(name: string, steps: number | null): { dir: string; args: stri
 }
 
 describe("demo (x² at η = 0.1, 1, 1.125): the verdicts and the table are the drawn runs'", () => {
-  it.each([[null], [20]])("--steps %s", (steps) => {
-    const d = demo("", steps);
+  it.each([[null], [20]])("--steps %s", async (steps) => {
+    const d = await demo("", steps);
     const n = steps ?? 12;
     const loss = series(d.layers("loss"), "loss");
     const path = series(d.layers("path"), "f");
@@ -143,8 +162,8 @@ describe("demo unscaled: the car regression's sentences are its drawn runs', and
     return losses;
   };
 
-  it.each([[null], [800]])("--steps %s", (steps) => {
-    const d = demo("unscaled", steps);
+  it.each([[null], [800]])("--steps %s", async (steps) => {
+    const d = await demo("unscaled", steps);
     const n = steps ?? 3000;
     const layers = d.layers("loss");
     const loss = series(layers, "loss");
@@ -187,8 +206,8 @@ describe("demo unscaled: the car regression's sentences are its drawn runs', and
 describe("demo eos: the table, the climb to 2/η and the hovering are the drawn sharpness and loss", () => {
   it.each([[null], [2600]])(
     "--steps %s",
-    (steps) => {
-      const d = demo("eos", steps);
+    async (steps) => {
+      const d = await demo("eos", steps);
       const n = steps ?? 4000;
       const layers = d.layers("eos");
       const sharp = series(layers, "sharpness");
@@ -249,8 +268,8 @@ describe("demo eos: the table, the climb to 2/η and the hovering are the drawn 
 describe("demo catapult: each run's rise, drop and settling are its drawn loss and sharpness", () => {
   it.each([[null], [600]])(
     "--steps %s",
-    (steps) => {
-      const d = demo("catapult", steps);
+    async (steps) => {
+      const d = await demo("catapult", steps);
       const n = steps ?? 1000;
       const layers = d.layers("catapult");
       const loss = series(layers, "loss");
@@ -364,8 +383,8 @@ describe("demo network: the runs' sentences are the drawn losses; the reference 
 
   it.each([[null], [600]])(
     "--steps %s",
-    (steps) => {
-      const d = demo("network", steps);
+    async (steps) => {
+      const d = await demo("network", steps);
       const n = steps ?? 2000;
       const layers = d.layers("loss");
       const loss = series(layers, "loss");

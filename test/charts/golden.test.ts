@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -25,17 +25,29 @@ const golden = join(root, "test", "charts", "__golden__");
 const scratch = mkdtempSync(join(tmpdir(), "overshoot-golden-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function cli(...args: string[]): void {
-  const r = spawnSync(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
-    cwd: scratch,
-    encoding: "utf8",
+/**
+ * Runs the CLI in a child process, awaited (never spawnSync: a test worker blocked on a child for a
+ * minute cannot answer vitest's runner, whose calls time out at 60 s).
+ */
+function cli(...args: string[]): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
+      cwd: scratch,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (b: Buffer) => {
+      err += b;
+    });
+    child.on("close", (code) =>
+      code === 0 ? done() : fail(new Error(`overshoot ${args.join(" ")}: ${err}`)),
+    );
   });
-  if (r.status !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.stderr}`);
 }
 
 /** NAME → the SVG file the CLI wrote. */
-const charts: [string, () => string][] = [
-  ...["path", "loss", "delta"].map((n): [string, () => string] => [
+const charts: [string, () => Promise<string>][] = [
+  ...["path", "loss", "delta"].map((n): [string, () => Promise<string>] => [
     `demo-${n}`,
     () => demoFile("", `${n}.svg`),
   ]),
@@ -104,13 +116,13 @@ const charts: [string, () => string][] = [
     () => plot("find-lr.svg", "find-lr", "--f", "rosenbrock", "--x0", "-1.2,1", "--momentum", "0.9"),
   ],
   // train --report: a guarded run at a diverging rate, with sharpness, the rate's rollback and update ratios.
-  ...[1, 2, 3, 4].map((k): [string, () => string] => [`train-report-${k}`, () => reportFigure(k)]),
+  ...[1, 2, 3, 4].map((k): [string, () => Promise<string>] => [`train-report-${k}`, () => reportFigure(k)]),
 ];
 let report: string[] | null = null;
-function reportFigure(k: number): string {
+async function reportFigure(k: number): Promise<string> {
   if (!report) {
     const file = join(scratch, "report.html");
-    cli(
+    await cli(
       "train",
       "--data",
       "spiral",
@@ -132,24 +144,24 @@ function reportFigure(k: number): string {
   return report[k - 1]!;
 }
 const demos = new Map<string, string>();
-function demoFile(name: string, file: string): string {
+async function demoFile(name: string, file: string): Promise<string> {
   if (!demos.has(name)) {
     const out = join(scratch, `demo-${name || "x2"}`);
-    cli("demo", ...(name ? [name] : []), "--out", out);
+    await cli("demo", ...(name ? [name] : []), "--out", out);
     demos.set(name, out);
   }
   return readFileSync(join(demos.get(name)!, file), "utf8");
 }
-function plot(file: string, ...args: string[]): string {
-  cli(...args, "--plot", join(scratch, file));
+async function plot(file: string, ...args: string[]): Promise<string> {
+  await cli(...args, "--plot", join(scratch, file));
   return readFileSync(join(scratch, file), "utf8");
 }
 
 describe("every chart the CLI writes", () => {
   it.each(charts)(
     "%s matches its golden outline and normalised SVG, and no two texts overlap",
-    (name, render) => {
-      const svg = render();
+    async (name, render) => {
+      const svg = await render();
       const clash = overlaps(textBoxes(svg)).map(([a, b]) => `"${a.text}" × "${b.text}"`);
       expect(clash).toEqual([]);
       // The outline is the review (a diff of texts, places and colours); the normalised SVG is
