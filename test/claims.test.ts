@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadCars } from "../src/cli/datasets.js";
 import { packageRoot } from "../src/cli/lab-site.js";
+import { runProcess } from "./cli-harness.js";
 import {
   type Demo,
   defined,
@@ -30,30 +30,12 @@ const root = packageRoot();
 const scratch = mkdtempSync(join(tmpdir(), "overshoot-claims-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/**
- * Runs a demo in a child process, awaited, never spawnSync: a test worker blocked on a child for a
- * minute (a demo on a loaded machine) cannot answer vitest's runner, whose calls time out at 60 s
- * and fail a run whose every test passed.
- */
-function demo(name: string, steps: number | null): Promise<Demo> {
+/** Runs a demo in a child process (awaited: runProcess). */
+async function demo(name: string, steps: number | null): Promise<Demo> {
   const { dir, args } = demoArgs(name, steps);
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b;
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      err += b;
-    });
-    child.on("close", (code) => {
-      if (code !== 0) fail(new Error(`overshoot ${args.join(" ")}: ${err}`));
-      else done(demoOutput(dir, out));
-    });
-  });
+  const r = await runProcess(process.execPath, [join(root, "bin", "overshoot.js"), ...args]);
+  if (r.code !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.err}`);
+  return demoOutput(dir, r.out);
 }
 
 function demoArgs(name: string, steps: number | null): { dir: string; args: string[] } {

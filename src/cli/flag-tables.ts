@@ -162,6 +162,20 @@ export const BLOW_UP_FLAG: FlagSpecs = {
   },
 };
 
+/** diagnose and watch: which of a TensorBoard log's scalars are the loss and the rate. */
+export const LOG_TAG_FLAGS: FlagSpecs = {
+  "loss-tag": {
+    type: "string",
+    value: "TAG",
+    help: "a TensorBoard log: the scalar that is the training loss (default: loss, train_loss, epoch_loss, … the first found)",
+  },
+  "lr-tag": {
+    type: "string",
+    value: "TAG",
+    help: "a TensorBoard log: the scalar that is the learning rate (default: lr, learning_rate, lr-SGD, … the first found)",
+  },
+};
+
 /** run and train: the guard. */
 export const GUARD_FLAGS: FlagSpecs = {
   guard: {

@@ -3,9 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cli } from "../../test/cli-harness.js";
-import type { Io } from "./io.js";
-import { execute } from "./main.js";
+import { cli, runProcess as run } from "../../test/cli-harness.js";
 
 const dir = () => mkdtempSync(join(tmpdir(), "overshoot-watch-"));
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -37,27 +35,10 @@ function overshootingLines(steps: number, turn: number, g: number): string[] {
  * Runs watch in this process; `onWaiting` is called when it says it is waiting for the log (the
  * test's writer starts then, so the waiting is seen whatever the machine's load).
  */
-async function watchWith(
-  args: string[],
-  onWaiting: () => void,
-): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: Io = {
-    out: (t) => {
-      out += t;
-      if (t.startsWith("waiting: ")) onWaiting();
-    },
-    err: (t) => {
-      err += t;
-    },
-    isTTY: false,
-    cwd: process.cwd(),
-    progress: false,
-  };
-  const code = await execute(args, io);
-  return { code, out, err };
-}
+const watchWith = (args: string[], onWaiting: () => void) =>
+  cli(args, process.cwd(), (t) => {
+    if (t.startsWith("waiting: ")) onWaiting();
+  });
 
 describe("overshoot watch: refusals, before anything is followed", () => {
   it("bad flags and a signal file that is not ours are one line and exit 2; the file is left as it was", async () => {
@@ -240,26 +221,6 @@ function requireTorch(): void {
     throw new Error(
       `these tests run a PyTorch trainer: install Debian's python3-torch (apt-get install python3-torch python3-protobuf protobuf-compiler); ${PYTHON}: ${r.stderr || r.error}`,
     );
-}
-
-/** Runs a process to its end: its exit code and output. */
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (b: Buffer) => {
-      out += b;
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      err += b;
-    });
-    child.on("close", (code) => done({ code, out, err }));
-  });
 }
 
 describe("overshoot watch beside a real PyTorch trainer (examples/watch/train_torch.py)", () => {

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -12,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/cli/lab-site.js";
+import { runProcess } from "../cli-harness.js";
 import { normalizeSvg, outline, overlaps, textBoxes } from "./svg-text.js";
 
 /**
@@ -25,24 +25,10 @@ const golden = join(root, "test", "charts", "__golden__");
 const scratch = mkdtempSync(join(tmpdir(), "overshoot-golden-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/**
- * Runs the CLI in a child process, awaited (never spawnSync: a test worker blocked on a child for a
- * minute cannot answer vitest's runner, whose calls time out at 60 s).
- */
-function cli(...args: string[]): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [join(root, "bin", "overshoot.js"), ...args], {
-      cwd: scratch,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let err = "";
-    child.stderr.on("data", (b: Buffer) => {
-      err += b;
-    });
-    child.on("close", (code) =>
-      code === 0 ? done() : fail(new Error(`overshoot ${args.join(" ")}: ${err}`)),
-    );
-  });
+/** Runs the CLI in a child process (awaited: runProcess). */
+async function cli(...args: string[]): Promise<void> {
+  const r = await runProcess(process.execPath, [join(root, "bin", "overshoot.js"), ...args], scratch);
+  if (r.code !== 0) throw new Error(`overshoot ${args.join(" ")}: ${r.err}`);
 }
 
 /** NAME → the SVG file the CLI wrote. */

@@ -31,7 +31,9 @@ const net = [
   "--steps",
   "3000",
 ];
-const grid = ["--lr", "0.01:30:20", "--momentum", "0:0.95:20"];
+// 12 × 12 cells: enough for a worker to be killed mid-cell with others still to run (20 × 20 took
+// 73 s of a CI pass for the same check).
+const grid = ["--lr", "0.01:30:12", "--momentum", "0:0.95:12"];
 
 interface Proc {
   readonly child: ChildProcess;
@@ -96,7 +98,7 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
     await redis?.stop();
   });
 
-  it("a 20×20 map on 3 workers, one killed with kill -9 mid-cell: complete, and equal to the local sweep bit for bit", async () => {
+  it("a 12×12 map on 3 workers, one killed with kill -9 mid-cell: complete, and equal to the local sweep bit for bit", async () => {
     const local = await run(["sweep", ...net, ...grid, "--json"]);
     expect(local.code, local.err).toBe(0);
     for (let k = 0; k < 3; k++) workers.push(start(["worker", "--queue", redis.url, "--concurrency", "1"]));
@@ -105,7 +107,7 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
       () => workers.every((w) => w.lines.some((l) => l.startsWith("overshoot worker "))),
       15_000,
     );
-    const sweep = start(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map20"]);
+    const sweep = start(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map12"]);
     // A worker mid-cell: it has said "start" for a cell of a small rate (one that trains for the
     // whole horizon, tens of ms) and not yet "done". Its output is a pipe, written synchronously,
     // so a "done" it wrote before the kill still arrives: then the kill was not mid-cell after
@@ -139,27 +141,27 @@ describe("sweeps on a Redis queue with overshoot workers", () => {
     expect(code, sweep.err).toBe(0);
     // Every cell, each the same bits as the local run (the JSON prints each float64 exactly).
     expect(sweep.out).toBe(local.out);
-    expect(JSON.parse(sweep.out).cells).toHaveLength(400);
+    expect(JSON.parse(sweep.out).cells).toHaveLength(144);
     // The killed worker's cell was taken up by another worker (stalled-job recovery) and finished there.
     const others = workers.filter((w) => !killed.includes(w)).flatMap((w) => w.lines);
     expect(
       others.some((l) => l.startsWith(`done ${cut} `)),
       `cell ${cut} was not finished by another worker`,
     ).toBe(true);
-    expect(sweep.err).toMatch(/sweep map20 on redis:\/\/127\.0\.0\.1:\d+: 400 cells, 400 queued now/);
+    expect(sweep.err).toMatch(/sweep map12 on redis:\/\/127\.0\.0\.1:\d+: 144 cells, 144 queued now/);
   }, 180_000);
 
   it("resubmitting the same sweep reuses every cell and says so; its --name bound to another grid is refused", async () => {
-    const again = await run(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map20"]);
+    const again = await run(["sweep", ...net, ...grid, "--json", "--queue", redis.url, "--name", "map12"]);
     expect(again.code, again.err).toBe(0);
-    expect(again.err).toContain("sweep map20: reattaching");
-    expect(again.err).toMatch(/400 cells, 400 already done \(reused\), 0 queued now/);
+    expect(again.err).toContain("sweep map12: reattaching");
+    expect(again.err).toMatch(/144 cells, 144 already done \(reused\), 0 queued now/);
     const local = await run(["sweep", ...net, ...grid, "--json"]);
     expect(again.out).toBe(local.out);
-    const other = await run(["sweep", ...net, "--lr", "0.1:1:3", "--queue", redis.url, "--name", "map20"]);
+    const other = await run(["sweep", ...net, "--lr", "0.1:1:3", "--queue", redis.url, "--name", "map12"]);
     expect(other.code).toBe(2);
     expect(other.err.trim()).toBe(
-      `overshoot: --name map20 is another sweep on ${redis.url} (other cells): repeat that sweep's flags to reattach, or pick another --name`,
+      `overshoot: --name map12 is another sweep on ${redis.url} (other cells): repeat that sweep's flags to reattach, or pick another --name`,
     );
   }, 120_000);
 

@@ -7,7 +7,7 @@ import { OPTIMIZER_NAMES, type OptimizerConfig, resolveOptimizerConfig } from ".
 import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { CliError } from "../errors.js";
 import { checkWritable, writeFileAtomic } from "../files.js";
-import { BLOW_UP_FLAG, HELP_FLAG } from "../flag-tables.js";
+import { BLOW_UP_FLAG, HELP_FLAG, LOG_TAG_FLAGS } from "../flag-tables.js";
 import { blowUpFromFlags } from "../flags.js";
 import type { Io } from "../io.js";
 import { readLog } from "../logs.js";
@@ -48,16 +48,7 @@ export const WATCH_FLAGS: FlagSpecs = {
     help: `the run's optimizer, ${OPTIMIZER_NAMES.join("|")} (default sgd): an adaptive one's loss cannot grow geometrically step to step, and is read so`,
   },
   momentum: { type: "number", value: "β", help: "sgd: the run's momentum (default 0)" },
-  "loss-tag": {
-    type: "string",
-    value: "TAG",
-    help: "a TensorBoard log: the scalar that is the training loss (default: loss, train_loss, epoch_loss, … the first found)",
-  },
-  "lr-tag": {
-    type: "string",
-    value: "TAG",
-    help: "a TensorBoard log: the scalar that is the learning rate (default: lr, learning_rate, lr-SGD, … the first found)",
-  },
+  ...LOG_TAG_FLAGS,
   ...BLOW_UP_FLAG,
   json: { type: "boolean", help: "print each event as a line of JSON" },
   ...HELP_FLAG,
