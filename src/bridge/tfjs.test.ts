@@ -477,3 +477,45 @@ describe("overshootCallback by default: one line of wiring", () => {
     );
   }, 120_000);
 });
+
+describe("overshootCallback's actions on a bad batch (targets ×100 in one batch of 40, shuffle off)", () => {
+  /** Ten passes over the 64 rows as one epoch of 40 batches; batch 31's targets ×100 when `bad`. */
+  function stream(bad: boolean): { x: tf.Tensor2D; y: tf.Tensor2D } {
+    const d = data();
+    const xs = Array.from({ length: 10 }, () => d.xs).flat();
+    const ys = Array.from({ length: 10 }, () => d.ys)
+      .flat()
+      .map((r, i) => (bad && i >= 480 && i < 496 ? [100 * r[0]!] : r));
+    return { x: tf.tensor2d(xs), y: tf.tensor2d(ys) };
+  }
+  const trainWith = async (bad: boolean, action?: "rollback" | "skip" | "clip") => {
+    const m = model(0.02);
+    const s = stream(bad);
+    const cb = action ? overshootCallback(m, { action, measure: false, quiet: true, log: false }) : null;
+    await m.fit(s.x, s.y, {
+      epochs: 1,
+      batchSize: 16,
+      shuffle: false,
+      verbose: 0,
+      callbacks: cb ? [cb] : [],
+    });
+    const d = data();
+    return { loss: fullLoss(m, d), report: cb?.report };
+  };
+
+  it("skip undoes exactly the bad batch and ends where the clean run ends; clip damps it", async () => {
+    const clean = await trainWith(false);
+    const none = await trainWith(true);
+    const skip = await trainWith(true, "skip");
+    const clip = await trainWith(true, "clip");
+    console.log(
+      `loss on the 64 rows after the epoch: clean ${clean.loss.toPrecision(4)}, bad batch unguarded ${none.loss.toPrecision(4)}, skip ${skip.loss.toPrecision(4)} (undone: ${skip.report!.skipped.join(", ")}), clip ${clip.loss.toPrecision(4)} (${clip.report!.clipped} steps clipped)`,
+    );
+    expect(none.loss).toBeGreaterThan(2 * clean.loss);
+    expect(skip.report!.skipped).toEqual([31]);
+    expect(Math.abs(skip.loss - clean.loss) / clean.loss).toBeLessThan(0.05);
+    expect(clip.report!.clipped).toBeGreaterThan(0);
+    expect(clip.loss).toBeLessThan(none.loss);
+    expect(Number.isFinite(clip.loss)).toBe(true);
+  }, 60_000);
+});

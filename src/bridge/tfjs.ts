@@ -5,6 +5,7 @@ import { type UnitsFinding, UnitsWatch } from "../analysis/diagnosis/units.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { type Detection, DivergenceDetector } from "../analysis/training/detector.js";
 import { RollbackPoints } from "../analysis/training/guard.js";
+import { ZClip, ZScoreSkip } from "../analysis/training/spikes.js";
 import { inactiveUnits } from "../analysis/training/train.js";
 import {
   type Activation,
@@ -67,6 +68,14 @@ export interface OvershootCallbackOptions {
    * batch), as for divergence (default false: the collapse is reported as a `units` event).
    */
   readonly guardUnits?: boolean;
+  /**
+   * What the callback does with a bad batch (default "rollback": roll back and lower the rate, as
+   * above). "skip": undo a batch whose loss is more than 6σ above the last 128 batches' (or not
+   * finite) — OLMo-core's step skipping, on the loss alone (a callback is not given the gradient);
+   * "clip": clip each step's gradient adaptively (ZClip) as the optimizer applies it. Neither
+   * lowers the rate: a rate that is simply too high is the rollback's.
+   */
+  readonly action?: "rollback" | "skip" | "clip";
   /** Called with every event as it happens (a rollback, a measurement, giving up). */
   readonly onEvent?: (event: BridgeEvent) => void;
 }
@@ -93,7 +102,8 @@ export type BridgeEvent =
   | { readonly kind: "rollback"; readonly intervention: BridgeIntervention }
   | { readonly kind: "sharpness"; readonly measurement: SharpnessMeasurement }
   | { readonly kind: "gave-up"; readonly atBatch: number; readonly reason: string }
-  | { readonly kind: "units"; readonly atBatch: number; readonly finding: UnitsFinding };
+  | { readonly kind: "units"; readonly atBatch: number; readonly finding: UnitsFinding }
+  | { readonly kind: "skipped"; readonly atBatch: number; readonly reason: string };
 
 export interface BridgeReport {
   readonly interventions: BridgeIntervention[];
@@ -111,6 +121,9 @@ export interface BridgeReport {
    * batch every batch when the model maps to the float64 engine; null while none has.
    */
   units: UnitsFinding | null;
+  /** The batches undone ("skip"), and the steps whose gradient was clipped ("clip"). */
+  readonly skipped: number[];
+  clipped: number;
 }
 
 // ── The model as overshoot's float64 MLP ────────────────────────────────────────────────────────
@@ -366,7 +379,14 @@ export function overshootCallback(
         : "none",
     unsupported: "reason" in mapped ? mapped.reason : null,
     units: null,
+    skipped: [],
+    clipped: 0,
   };
+  const action = options.action ?? "rollback";
+  if (!["rollback", "skip", "clip"].includes(action))
+    throw new TypeError(`overshootCallback: invalid action ${String(action)} (rollback, skip or clip)`);
+  const skipper = action === "skip" ? new ZScoreSkip() : null;
+  const clipper = action === "clip" ? new ZClip() : null;
   // The units' inactive fractions on the measurement batch, when the float64 copy can count them.
   let units = new UnitsWatch();
   const unitKinds = spec ? layerActivations(spec) : [];
@@ -392,6 +412,10 @@ export function overshootCallback(
   let batch = 0;
   type Snapshot = { batch: number; weights: tf.Tensor[]; optimizer: { name: string; tensor: tf.Tensor }[] };
   let points: RollbackPoints<Snapshot> | null = null;
+  /** skip: the state before the batch under way, to undo it. */
+  let previous: Snapshot | null = null;
+  /** clip: the optimizer's own applyGradients, put back when training ends. */
+  let unpatch: (() => void) | null = null;
   const held = new Set<Snapshot>();
   let cap = Number.POSITIVE_INFINITY;
   /** The run's scale: the first loss the detector saw (a point at or below it is at least as good as the start). */
@@ -475,12 +499,55 @@ export function overshootCallback(
         append = (line) => fs.appendFileSync(logPath, line);
       }
       points ??= new RollbackPoints(await snapshot());
+      if (skipper) previous = points.good;
+      if (clipper && !unpatch) {
+        // The global norm of each step's gradient, clipped as ZClip says before the step is applied.
+        const optimizer = model.optimizer as unknown as {
+          applyGradients(g: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void;
+        };
+        const own = optimizer.applyGradients;
+        optimizer.applyGradients = (grads) => {
+          const named = Array.isArray(grads)
+            ? grads
+            : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+          let sum = 0;
+          for (const g of named) sum += tf.tidy(() => tf.sum(tf.square(g.tensor))).dataSync()[0]!;
+          const norm = Math.sqrt(sum);
+          const to = clipper.clipTo(norm);
+          if (Number.isNaN(to)) return; // a non-finite gradient is not applied
+          if (!(to < norm)) return own.call(optimizer, grads);
+          report.clipped++;
+          const scaled = named.map((g) => ({ name: g.name, tensor: tf.mul(g.tensor, to / norm) }));
+          own.call(optimizer, scaled);
+          tf.dispose(scaled.map((g) => g.tensor));
+        };
+        unpatch = () => {
+          optimizer.applyGradients = own;
+        };
+      }
     },
     onBatchEnd: async (_b, logs) => {
       batch++;
       detector ??= newDetector();
       const lr = learningRateOf(model);
       const batchLoss = typeof logs?.["loss"] === "number" ? logs["loss"] : Number.NaN;
+      if (skipper) {
+        // The batch's loss was taken before its step: a spike means the step it drove is undone.
+        const why = skipper.judge(batchLoss, null);
+        if (why !== null && previous) {
+          model.setWeights(previous.weights);
+          await model.optimizer.setWeights(
+            previous.optimizer.map((o) => ({ name: o.name, tensor: o.tensor.clone() })),
+          );
+          report.skipped.push(batch);
+          record({ step: batch, loss: batchLoss, lr, skipped: why });
+          emit({ kind: "skipped", atBatch: batch, reason: why });
+          return;
+        }
+        const kept = await snapshot();
+        previous = kept;
+        release([...(points?.kept ?? []), kept]);
+      }
       const o = observation(batchLoss);
       const state = detector.observe({ step: batch, x: o.x, loss: o.loss, grad: o.grad, lr });
       report.detection = detector.detection;
@@ -503,7 +570,7 @@ export function overshootCallback(
           emit({ kind: "units", atBatch: batch, finding });
         }
       }
-      if (state === "diverging" || !Number.isFinite(o.loss) || collapsed) {
+      if (action === "rollback" && (state === "diverging" || !Number.isFinite(o.loss) || collapsed)) {
         report.firstWarningBatch ??= batch;
         if (report.interventions.length >= maxRetries || !points) {
           report.status = "gave-up";
@@ -576,7 +643,7 @@ export function overshootCallback(
       // first; it becomes the rollback point when the next one is offered (its loss seen too).
       if (o.loss <= scale && batch % keepEvery === 0 && points) {
         points.offer(await snapshot());
-        release(points.kept);
+        release([...points.kept, previous]);
       }
       points?.stepped(lr);
       if (every > 0 && batch % every === 0) {
@@ -600,6 +667,9 @@ export function overshootCallback(
       if (report.status === "running") report.status = "finished";
       release([]);
       points = null;
+      previous = null;
+      unpatch?.();
+      unpatch = null;
     },
   });
   // fit hands its callbacks the model it trains (a Sequential's inner one): another model is a wiring mistake.
@@ -626,5 +696,6 @@ function eventLine(e: BridgeEvent): string {
     return `batch ${m.batch}: λmax = ${p(m.lambdaMax)} beside 2/η = ${p(m.twoOverLr)}${m.approximate ? " (approximate)" : ""}`;
   }
   if (e.kind === "units") return `batch ${e.atBatch}: ${e.finding.summary}`;
+  if (e.kind === "skipped") return `batch ${e.atBatch} undone (skip): ${e.reason}`;
   return `gave up at batch ${e.atBatch}: ${e.reason}`;
 }

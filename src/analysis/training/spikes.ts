@@ -63,18 +63,21 @@ export class ZScoreSkip {
     this.warmup = options.warmup ?? 16;
   }
 
-  /** Why the step with this loss and gradient norm is skipped, or null (the step is taken and enters the window). */
-  judge(loss: number, gradNorm: number): string | null {
-    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-      return `a non-finite value (loss ${loss}, ‖g‖ ${gradNorm})`;
+  /**
+   * Why the step with this loss and gradient norm is skipped, or null (the step is taken and
+   * enters the window). A gradient norm of null is unknown (a callback sees the loss only).
+   */
+  judge(loss: number, gradNorm: number | null): string | null {
+    if (!Number.isFinite(loss) || (gradNorm !== null && !Number.isFinite(gradNorm)))
+      return `a non-finite value (loss ${loss}${gradNorm !== null ? `, ‖g‖ ${gradNorm}` : ""})`;
     if (this.loss.count >= this.warmup) {
       const zl = zScore(loss, this.loss.mean, this.loss.std);
-      const zg = zScore(gradNorm, this.norm.mean, this.norm.std);
+      const zg = gradNorm === null ? 0 : zScore(gradNorm, this.norm.mean, this.norm.std);
       if (zl > this.threshold || zg > this.threshold)
-        return `${zl > this.threshold ? `the loss ${fmtZ(loss, zl)}` : `‖g‖ ${fmtZ(gradNorm, zg)}`} over the last ${this.loss.count} steps (> ${this.threshold}σ)`;
+        return `${zl > this.threshold ? `the loss ${fmtZ(loss, zl)}` : `‖g‖ ${fmtZ(gradNorm!, zg)}`} over the last ${this.loss.count} steps (> ${this.threshold}σ)`;
     }
     this.loss.add(loss);
-    this.norm.add(gradNorm);
+    this.norm.add(gradNorm ?? 0);
     return null;
   }
 }
