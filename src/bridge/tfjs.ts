@@ -361,7 +361,13 @@ export function overshootCallback(
   // The measurement batch: the user's, else (for a model the float64 engine copies) the first batch
   // trained on, captured when fit starts; false: none.
   let measure: MeasureBatch | undefined = options.measure || undefined;
-  const captureFirst = options.measure === undefined && spec !== null;
+  // makeTrainFunction is TF.js 4's (protected); where it is not, no batch is captured and the
+  // detector reads the batch loss alone, as with measure: false.
+  const target = innerModel(model) as unknown as {
+    makeTrainFunction?: () => (data: tf.Tensor[]) => tf.Scalar[];
+  };
+  const captureFirst =
+    options.measure === undefined && spec !== null && typeof target.makeTrainFunction === "function";
   let f64Data = spec && measure ? measureData(measure) : null;
   let f64 = spec && f64Data ? mlpObjective(spec, f64Data) : null;
   const report: BridgeReport = {
@@ -474,10 +480,7 @@ export function overshootCallback(
 
   // The first batch trained on, captured as fit hands it to the training function (fit, fitDataset
   // and trainOnBatch all make theirs through makeTrainFunction).
-  if (captureFirst) {
-    const target = innerModel(model) as unknown as {
-      makeTrainFunction: () => (data: tf.Tensor[]) => tf.Scalar[];
-    };
+  if (captureFirst && target.makeTrainFunction) {
     const make = target.makeTrainFunction.bind(target);
     target.makeTrainFunction = () => {
       const train = make();
