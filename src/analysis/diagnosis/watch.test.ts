@@ -102,16 +102,18 @@ describe("LogWatch: the detector live over a growing log", () => {
     expect(w.detection.state).not.toBe("diverging");
   });
 
-  it("λmax logged beside the rate: the edge of stability when it reaches 2/η, said once an episode", () => {
+  it("λmax logged beside the rate: the edge of stability when it reaches 2/η, said once a rate", () => {
+    // λmax oscillates about 2/η = 10 at η = 0.2; at step 8 the rate halves (2/η = 20).
     const log: LogRecord[] = Array.from({ length: 12 }, (_, k) => ({
       step: k,
       loss: 1 - 0.01 * k,
-      lr: 0.2,
-      sharpness: [2, 6, 9, 10.2, 10.1, 9.7, 10.4, 10.3, 8, 7, 10.5, 10.6][k]!,
+      lr: k < 8 ? 0.2 : 0.1,
+      sharpness: [2, 6, 9, 10.2, 11.9, 8.4, 10.4, 10.3, 12, 17, 20.5, 19][k]!,
     }));
     const edges = new LogWatch().feed(log).filter((e) => e.kind === "edge");
-    expect(edges.map((e) => e.step)).toEqual([3, 6, 10]);
+    expect(edges.map((e) => e.step)).toEqual([3, 10]);
     expect(edges[0]!.text).toContain("2/η = 10");
+    expect(edges[1]!.text).toContain("2/η = 20");
   });
 
   it("a non-finite loss is a divergence at once, said in one event", () => {

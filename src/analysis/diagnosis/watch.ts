@@ -57,8 +57,8 @@ export class LogWatch {
   private curvature = false;
   /** The last state reported in an event (what the watcher was told). */
   private shown: DetectionState = "stable";
-  /** Whether the last record's λmax was at or past 2/η. */
-  private atEdge = false;
+  /** The 2/η that λmax last reached (null: not yet). */
+  private edgeLimit: number | null = null;
 
   constructor(options: LogWatchOptions = {}) {
     this.options = options;
@@ -140,7 +140,7 @@ export class LogWatch {
     this.state = "stable";
     this.bound = null;
     this.diverged = false;
-    this.atEdge = false;
+    this.edgeLimit = null;
     this.shown = "stable";
     this.detector = this.newDetector(null);
   }
@@ -191,13 +191,14 @@ export class LogWatch {
     // λmax logged beside the rate (overshoot train --sharpness-every): the edge of stability itself.
     const limit = r.twoOverLr ?? (r.lr !== undefined && r.lr > 0 ? 2 / r.lr : undefined);
     if (r.sharpness !== undefined && limit !== undefined) {
-      const at = r.sharpness >= limit;
-      if (at && !this.atEdge)
+      // Said once a rate: at the edge λmax oscillates about 2/η (±20% is common), so crossings
+      // are not news; a new rate (a schedule, a guard's cap) is a new limit to reach.
+      if (r.sharpness >= limit && this.edgeLimit !== limit)
         emit(
           "edge",
           `λmax = ${fmt(r.sharpness)} reached 2/η = ${fmt(limit)}: the edge of stability (the loss may rise and fall while λmax hovers there; past it a run either comes back or diverges)`,
         );
-      this.atEdge = at;
+      if (r.sharpness >= limit) this.edgeLimit = limit;
     }
     if (!this.diverged && (!Number.isFinite(r.loss) || r.loss > this.bound.value)) {
       this.diverged = true;
