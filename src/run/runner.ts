@@ -110,6 +110,28 @@ export class Stepper {
     return this.k;
   }
 
+  /** The loss and the gradient's norm at the point the next step starts from. */
+  get current(): { loss: number; gradNorm: number } {
+    return { loss: this.loss, gradNorm: norm2(this.g) };
+  }
+
+  /** Scales the gradient the next step takes (the guard's clipping). */
+  scaleGradient(factor: number): void {
+    const g = new Float64Array(this.g);
+    for (let i = 0; i < g.length; i++) g[i]! *= factor;
+    this.g = g;
+  }
+
+  /**
+   * Passes over step k without taking it (the guard's skipping): the point and the optimizer's
+   * state stay, the step index moves on, and the loss and gradient are evaluated afresh.
+   */
+  skip(): void {
+    this.k++;
+    this.g = new Float64Array(this.n);
+    this.loss = this.config.objective.gradient(this.x, this.g);
+  }
+
   /** Everything needed to come back to this point later (the guard's rollback). */
   save(): StepperState {
     return {

@@ -61,6 +61,63 @@ describe("the guards recover from 240 one-off injected faults", () => {
     expect(failed).toEqual([]);
   });
 
+  it("run --guard --guard-action skip and clip: the same faults past the statistics' warm-up (calls 41 to 80) are passed over or clipped, and the run ends where a clean one does", () => {
+    const bowl = compileExpression("(x^4 + y^4)/4 + (x^2 + y^2)/2");
+    const config = { optimizer: { name: "sgd", lr: 0.1 }, x0: [1, -1], steps: 250 } as const;
+    // The clean run stops at its tolerance before the last step; a skipped step costs one more.
+    const clean = guardedRun({ ...config, objective: bowl }).trace.at(-1)!.step;
+    const failed: string[] = [];
+    let spikesSkipped = 0;
+    for (const action of ["skip", "clip"] as const)
+      for (const kind of ["nan", "inf", "spike"] as const)
+        for (let at = 41; at <= 80; at++) {
+          const r = guardedRun({ ...config, objective: inject(bowl, kind, at) }, { action });
+          const last = r.trace[r.trace.length - 1]!;
+          // The fault is at gradient call `at`: the start's evaluation is call 1, step k's point call k + 1.
+          const ok =
+            r.guardStatus === "finished" &&
+            // skip costs the one step it passed over; clip moves the point, so it may take longer.
+            last.step <= (action === "skip" && r.skipped.length > 0 ? clean + 1 : config.steps) &&
+            last.loss < 1e-9 &&
+            r.interventions.length === 0 &&
+            // Never a clean step passed over; a non-finite one always; a finite spike when it is past
+            // 6σ of the window (late in the run the window's early, large norms widen it, and the
+            // spike is taken — the run must then still end converged).
+            r.skipped.every((k) => k.step === at - 1) &&
+            (kind !== "spike" ? r.skipped.length === 1 : true) &&
+            (action === "clip" && kind === "spike" ? r.clipped >= 1 : true);
+          if (!ok)
+            failed.push(
+              `${action}, ${kind} at call ${at}: ${r.guardStatus}, last step ${last.step}, loss ${last.loss}, skipped ${r.skipped.map((s) => s.step).join(",")}, clipped ${r.clipped}`,
+            );
+          if (action === "skip" && kind === "spike" && r.skipped.length === 1) spikesSkipped++;
+        }
+    expect(failed).toEqual([]);
+    expect(spikesSkipped).toBeGreaterThanOrEqual(30);
+  });
+
+  it("run --guard --guard-action skip: a spike that is the function's own (there again when evaluated afresh) is passed over once, then taken", () => {
+    const bowl = compileExpression("(x^4 + y^4)/4 + (x^2 + y^2)/2");
+    const config = { optimizer: { name: "sgd", lr: 0.1 }, x0: [1, -1], steps: 100 } as const;
+    const at = guardedRun({ ...config, objective: bowl }).trace[50]!.x;
+    // The gradient ×10⁴ wherever the point is the one step 50 starts from: the same at every evaluation.
+    const cliff = {
+      ...bowl,
+      gradient(x: Float64Array, out: Float64Array) {
+        const loss = bowl.gradient(x, out);
+        if (x.every((v, i) => v === at[i])) for (let i = 0; i < out.length; i++) out[i]! *= 1e4;
+        return loss;
+      },
+    };
+    const r = guardedRun({ ...config, objective: cliff }, { action: "skip" });
+    // (The point it lands on is far out, with a gradient past 6σ again: passed over once too.)
+    expect(r.skipped[0]!.step).toBe(50);
+    // Step 51 starts from the same point, with the same gradient, and takes it.
+    const taken = r.trace.find((t) => t.step === 51)!;
+    expect(Array.from(taken.x)).toEqual(Array.from(at));
+    expect(taken.gradNorm).toBeGreaterThan(1e3 * r.trace.find((t) => t.step === 49)!.gradNorm);
+  });
+
   it("train --guard: a 2-16-1 tanh MLP on the spiral, full batch", () => {
     const set = synthetic("spiral", 60, 0, createRng(1));
     const data = { x: set.x, y: Float64Array.from(set.labels), rows: set.rows };

@@ -8,6 +8,7 @@ import { hessianOperator } from "../curvature/hvp.js";
 import { lanczos } from "../curvature/lanczos.js";
 import { criticalLearningRate } from "../thresholds/critical.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
+import { ZClip, ZScoreSkip } from "./spikes.js";
 
 /**
  * The guard: runs the optimizer with the early-warning detector on, keeps the last good state
@@ -25,7 +26,24 @@ export interface GuardOptions {
   readonly maxRetries?: number;
   /** Fallback reduction of the learning rate (default 0.5). */
   readonly factor?: number;
+  /**
+   * What the guard does (default "rollback"): "skip" passes over a step whose loss or gradient
+   * norm is past 6σ of the last 128 (spikes.ts) — once: a spike that is there again when the
+   * point is evaluated afresh is the function's, not a fault, and the step is taken; "clip"
+   * clips the gradient adaptively (ZClip). A function has no batches: rollback-skip is train's.
+   */
+  readonly action?: "rollback" | "skip" | "clip";
 }
+
+/** A step the guard passed over ("skip"). */
+export interface SkippedStep {
+  readonly step: number;
+  readonly reason: string;
+}
+
+/** What the guard does with a bad step (train's TrainConfig.guard.action; guardedRun has the first three). */
+export type GuardAction = "rollback" | "skip" | "clip" | "rollback-skip";
+export const GUARD_ACTIONS: readonly GuardAction[] = ["rollback", "skip", "clip", "rollback-skip"];
 
 export interface Intervention {
   /** Step at which the problem was seen. */
@@ -43,6 +61,9 @@ export interface GuardedResult extends RunResult {
   readonly interventions: readonly Intervention[];
   /** "finished", or "gave-up" after maxRetries rollbacks. */
   readonly guardStatus: "finished" | "gave-up";
+  /** The steps passed over ("skip"), and the steps whose gradient was clipped ("clip"). */
+  readonly skipped: readonly SkippedStep[];
+  readonly clipped: number;
   readonly detection: Detection;
 }
 
@@ -70,9 +91,39 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
   let detector = newDetector();
   const points = new RollbackPoints({ state: stepper.save(), traceLength: 0 });
   let guardStatus: GuardedResult["guardStatus"] = "finished";
+  const action = options.action ?? "rollback";
+  const skipper = action === "skip" ? new ZScoreSkip() : null;
+  const clipper = action === "clip" ? new ZClip() : null;
+  const skipped: SkippedStep[] = [];
+  let clipped = 0;
+  /** The values of the step last passed over: seen again at the same point, they are the function's. */
+  let passed: { loss: number; gradNorm: number } | null = null;
 
   for (;;) {
     const k = stepper.step;
+    if ((skipper || clipper) && k < config.steps) {
+      const { loss, gradNorm } = stepper.current;
+      const again = passed !== null && Object.is(passed.loss, loss) && Object.is(passed.gradNorm, gradNorm);
+      passed = null;
+      const to = clipper ? clipper.clipTo(gradNorm) : gradNorm;
+      const why = again
+        ? null
+        : skipper
+          ? skipper.judge(loss, gradNorm)
+          : Number.isNaN(to) || !Number.isFinite(loss)
+            ? `a non-finite value (loss ${loss}, ‖g‖ ${gradNorm})`
+            : null;
+      if (why !== null) {
+        skipped.push({ step: k, reason: why });
+        passed = { loss, gradNorm };
+        stepper.skip();
+        continue;
+      }
+      if (!Number.isNaN(to) && to < gradNorm) {
+        clipped++;
+        stepper.scaleGradient(to / gradNorm);
+      }
+    }
     // A snapshot candidate: the state this step starts from. It carries the loss and gradient at
     // its point (evaluated by the previous step), so it becomes the good state only once this
     // step's record has shown them finite and the detector calm — never a state not yet checked.
@@ -84,7 +135,7 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
     const state = finite
       ? detector.observe({ step: k, x: record.x, loss: record.loss, grad: record.grad, lr })
       : "diverging";
-    if (!finite || state === "diverging") {
+    if (action === "rollback" && (!finite || state === "diverging")) {
       if (interventions.length >= maxRetries) {
         trace.push({
           step: record.step,
@@ -135,6 +186,8 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
     interventions,
     guardStatus,
     detection: detector.detection,
+    skipped,
+    clipped,
   };
 }
 

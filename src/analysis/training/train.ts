@@ -10,7 +10,10 @@ import { lanczos } from "../curvature/lanczos.js";
 import { preconditionedOperator, preconditioning } from "../curvature/preconditioned.js";
 import { collapsedSince, collapseText } from "../diagnosis/units.js";
 import { type Detection, DivergenceDetector } from "./detector.js";
-import { type Intervention, lowerRate, RollbackPoints } from "./guard.js";
+import { type GuardAction, type Intervention, lowerRate, RollbackPoints } from "./guard.js";
+
+export { GUARD_ACTIONS, type GuardAction } from "./guard.js";
+
 import { minibatchSampler, type SamplerState } from "./minibatches.js";
 import { ZClip, ZScoreSkip } from "./spikes.js";
 
@@ -20,10 +23,6 @@ import { ZClip, ZScoreSkip } from "./spikes.js";
  * top Hessian eigenvalues beside 2/η (the preconditioned sharpness beside its bound for adaptive
  * optimizers) measured by Lanczos on exact HVPs.
  */
-/** What the guard does with a bad step (TrainConfig.guard.action). */
-export type GuardAction = "rollback" | "skip" | "clip" | "rollback-skip";
-export const GUARD_ACTIONS: readonly GuardAction[] = ["rollback", "skip", "clip", "rollback-skip"];
-
 export interface TrainConfig {
   /** The network on the training rows: an MLP, or a graph (nn/). */
   readonly objective: NetworkObjective;
@@ -280,7 +279,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
       const to = clipper ? clipper.clipTo(gradNorm) : gradNorm;
       const why = skipper
         ? skipper.judge(loss, gradNorm)
-        : Number.isNaN(to)
+        : Number.isNaN(to) || !Number.isFinite(loss)
           ? `a non-finite value (loss ${loss}, ‖g‖ ${gradNorm})`
           : null;
       if (why !== null && step < config.steps) {

@@ -57,6 +57,11 @@ export const RUN_FLAGS: FlagSpecs = {
   detect: { type: "boolean", help: "early divergence warning (on; --detect=false to turn off)" },
   ...BLOW_UP_FLAG,
   ...GUARD_FLAGS,
+  "guard-action": {
+    type: "string",
+    value: "NAME",
+    help: "guard: rollback (to the last good point, the rate capped; default), skip (pass over a step whose loss or ‖g‖ is > 6σ over the last 128, once a point), clip (ZClip: the gradient clipped adaptively)",
+  },
   schedule: {
     type: "string",
     value: "NAME:ARGS",
@@ -114,7 +119,21 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   } catch (e) {
     throw new CliError(flagMessage((e as Error).message));
   }
-  const guard = guardFromFlags(flags);
+  const guarded = guardFromFlags(flags);
+  const actionName = flags["guardAction"] as string | undefined;
+  if (actionName !== undefined && !guarded) throw new CliError("--guard-action sets the guard: add --guard");
+  if (actionName === "rollback-skip")
+    throw new CliError(
+      "invalid --guard-action: rollback-skip goes back past the minibatches seen, and a function has none (train has it; here: rollback, skip or clip)",
+    );
+  if (actionName !== undefined && !["rollback", "skip", "clip"].includes(actionName))
+    throw new CliError(`invalid --guard-action: ${actionName} (rollback, skip or clip)`);
+  const guard = guarded
+    ? {
+        ...guarded,
+        ...(actionName !== undefined ? { action: actionName as "rollback" | "skip" | "clip" } : {}),
+      }
+    : null;
   // The guard rolls back into its trace, so it keeps all of it (about 1 KB a step): bounded here
   // rather than by the heap, which would end the process with a native trace.
   if (guard && steps > MAX_GUARDED_STEPS)
@@ -249,7 +268,14 @@ async function guardedCommand(
     );
     writeFileAtomic(plot, bytes);
   }
-  const guardJson = { guard: { status: guarded.guardStatus, interventions: guarded.interventions } };
+  const guardJson = {
+    guard: {
+      status: guarded.guardStatus,
+      interventions: guarded.interventions,
+      skipped: guarded.skipped,
+      clipped: guarded.clipped,
+    },
+  };
   if (flags["json"]) {
     io.out(
       `${JSON.stringify({ ...runToJson(objective, guarded), bound: boundJson(guarded.bound), detection: guarded.detection, ...guardJson }, null, 2)}\n`,
@@ -265,11 +291,16 @@ async function guardedCommand(
       `guard: at step ${i.atStep}, rolled back to step ${i.rolledBackTo} — ${i.reason}; lr ${i.oldLr} → ${Number(i.newLr.toPrecision(4))} (${i.how})\n`,
     );
   }
+  for (const k of guarded.skipped) io.out(`guard: step ${k.step} skipped — ${k.reason}\n`);
+  if (guarded.clipped > 0)
+    io.out(
+      `guard: the gradient was clipped at ${guarded.clipped} step${guarded.clipped === 1 ? "" : "s"} (ZClip)\n`,
+    );
   if (guarded.guardStatus === "gave-up")
     io.out(
       `guard: gave up after ${guarded.interventions.length} rollbacks (--max-retries); the run stops here.\n`,
     );
-  if (guarded.interventions.length > 0) io.out("\n");
+  if (guarded.interventions.length + guarded.skipped.length + guarded.clipped > 0) io.out("\n");
   io.out(verdictText(guarded.verdict));
   if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
