@@ -480,18 +480,24 @@ describe("overshootCallback by default: one line of wiring", () => {
 
 describe("overshootCallback's actions on a bad batch (targets ×100 in one batch of 40, shuffle off)", () => {
   /** Ten passes over the 64 rows as one epoch of 40 batches; batch 31's targets ×100 when `bad`. */
-  function stream(bad: boolean): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  function stream(bad: boolean, scale = 100): { x: tf.Tensor2D; y: tf.Tensor2D } {
     const d = data();
     const xs = Array.from({ length: 10 }, () => d.xs).flat();
     const ys = Array.from({ length: 10 }, () => d.ys)
       .flat()
-      .map((r, i) => (bad && i >= 480 && i < 496 ? [100 * r[0]!] : r));
+      .map((r, i) => (bad && i >= 480 && i < 496 ? [scale * r[0]!] : r));
     return { x: tf.tensor2d(xs), y: tf.tensor2d(ys) };
   }
-  const trainWith = async (bad: boolean, action?: "rollback" | "skip" | "clip") => {
+  const trainWith = async (
+    bad: boolean,
+    action?: "rollback" | "skip" | "clip" | "rollback-skip",
+    scale = 100,
+  ) => {
     const m = model(0.02);
-    const s = stream(bad);
-    const cb = action ? overshootCallback(m, { action, measure: false, quiet: true, log: false }) : null;
+    const s = stream(bad, scale);
+    const cb = action
+      ? overshootCallback(m, { action, measure: false, quiet: true, log: false, rollbackBatches: 8 })
+      : null;
     await m.fit(s.x, s.y, {
       epochs: 1,
       batchSize: 16,
@@ -517,5 +523,23 @@ describe("overshootCallback's actions on a bad batch (targets ×100 in one batch
     expect(clip.report!.clipped).toBeGreaterThan(0);
     expect(clip.loss).toBeLessThan(none.loss);
     expect(Number.isFinite(clip.loss)).toBe(true);
+  }, 60_000);
+
+  it("rollback-skip: a batch ×10⁴ that throws the run into divergence is gone past; the rate is kept", async () => {
+    const clean = await trainWith(false);
+    const none = await trainWith(true, undefined, 1e4);
+    const back = await trainWith(true, "rollback-skip", 1e4);
+    const lowered = await trainWith(true, "rollback", 1e4);
+    console.log(
+      `batch 31 ×10⁴: unguarded ${none.loss.toPrecision(4)}, rollback-skip ${back.loss.toPrecision(4)} (${back.report!.interventions.map((i) => `${i.atBatch} → ${i.rolledBackTo}, lr ${i.newLr}`).join("; ")}), rollback ${lowered.loss.toPrecision(4)} (lr → ${lowered.report!.interventions.map((i) => i.newLr.toPrecision(3)).join(", ")}), clean ${clean.loss.toPrecision(4)}`,
+    );
+    expect(!Number.isFinite(none.loss) || none.loss > 10 * clean.loss).toBe(true);
+    expect(back.report!.status).toBe("finished");
+    expect(back.report!.interventions.length).toBeGreaterThan(0);
+    for (const i of back.report!.interventions) {
+      expect(i.newLr).toBe(i.oldLr);
+      expect(i.atBatch - i.rolledBackTo).toBeGreaterThanOrEqual(8);
+    }
+    expect(back.loss).toBeLessThan(2 * clean.loss);
   }, 60_000);
 });

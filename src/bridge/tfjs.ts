@@ -75,7 +75,12 @@ export interface OvershootCallbackOptions {
    * "clip": clip each step's gradient adaptively (ZClip) as the optimizer applies it. Neither
    * lowers the rate: a rate that is simply too high is the rollback's.
    */
-  readonly action?: "rollback" | "skip" | "clip";
+  readonly action?: "rollback" | "skip" | "clip" | "rollback-skip";
+  /**
+   * rollback-skip (PaLM's restart): on divergence go back at least this many batches (default 100)
+   * and keep the rate; the data pipeline goes on, so the batches since are not seen again.
+   */
+  readonly rollbackBatches?: number;
   /** Called with every event as it happens (a rollback, a measurement, giving up). */
   readonly onEvent?: (event: BridgeEvent) => void;
 }
@@ -389,8 +394,17 @@ export function overshootCallback(
     clipped: 0,
   };
   const action = options.action ?? "rollback";
-  if (!["rollback", "skip", "clip"].includes(action))
-    throw new TypeError(`overshootCallback: invalid action ${String(action)} (rollback, skip or clip)`);
+  if (!["rollback", "skip", "clip", "rollback-skip"].includes(action))
+    throw new TypeError(
+      `overshootCallback: invalid action ${String(action)} (rollback, skip, clip or rollback-skip)`,
+    );
+  const reach = options.rollbackBatches ?? 100;
+  if (!(Number.isInteger(reach) && reach >= 1))
+    throw new TypeError(`overshootCallback: invalid rollbackBatches ${reach} (a whole number ≥ 1)`);
+  const rollsBack = action === "rollback" || action === "rollback-skip";
+  // rollback-skip's points: about ten snapshots over the reach, the oldest at least `reach` back.
+  const ringEvery = Math.max(keepEvery, Math.ceil(reach / 10));
+  const ring: Snapshot[] = [];
   const skipper = action === "skip" ? new ZScoreSkip() : null;
   const clipper = action === "clip" ? new ZClip() : null;
   // The units' inactive fractions on the measurement batch, when the float64 copy can count them.
@@ -573,7 +587,7 @@ export function overshootCallback(
           emit({ kind: "units", atBatch: batch, finding });
         }
       }
-      if (action === "rollback" && (state === "diverging" || !Number.isFinite(o.loss) || collapsed)) {
+      if (rollsBack && (state === "diverging" || !Number.isFinite(o.loss) || collapsed)) {
         report.firstWarningBatch ??= batch;
         if (report.interventions.length >= maxRetries || !points) {
           report.status = "gave-up";
@@ -586,9 +600,14 @@ export function overshootCallback(
           });
           return;
         }
-        const restored = points.good;
+        const far =
+          action === "rollback-skip"
+            ? ([...ring].reverse().find((r) => r.batch <= batch - reach) ?? ring[0])
+            : undefined;
+        const restored = far ?? points.good;
         points.rolledBack();
-        release([restored]);
+        if (far) ring.splice(ring.indexOf(far) + 1);
+        release([restored, ...ring]);
         model.setWeights(restored.weights);
         // The optimizer's state goes back too: a momentum built up while diverging would repeat it.
         await model.optimizer.setWeights(
@@ -599,8 +618,11 @@ export function overshootCallback(
         let newLr = lr * factor;
         let how = `× ${factor} (no curvature measured)`;
         const momentum = (model.optimizer as unknown as { momentum?: number }).momentum ?? 0;
-        const s = sharpness();
-        if (s && s.value > 0 && sgdLike()) {
+        const s = action === "rollback-skip" ? null : sharpness();
+        if (action === "rollback-skip") {
+          newLr = lr;
+          how = `back ${batch - restored.batch} batches at the same rate, past the batches since (rollback-skip)`;
+        } else if (s && s.value > 0 && sgdLike()) {
           const nesterov = (model.optimizer as unknown as { useNesterov?: boolean }).useNesterov ?? false;
           const critical = criticalLearningRate(
             resolveOptimizerConfig({ name: "sgd", lr: 1, momentum, nesterov }),
@@ -645,8 +667,13 @@ export function overshootCallback(
       // A point is offered once its loss is finite, the detector calm and the loss at most the run's
       // first; it becomes the rollback point when the next one is offered (its loss seen too).
       if (o.loss <= scale && batch % keepEvery === 0 && points) {
-        points.offer(await snapshot());
-        release([...points.kept, previous]);
+        const kept = await snapshot();
+        points.offer(kept);
+        if (action === "rollback-skip" && batch % ringEvery === 0) {
+          ring.push(kept);
+          while (ring.length > 2 && ring[1]!.batch <= batch - reach) ring.shift();
+        }
+        release([...points.kept, previous, ...ring]);
       }
       points?.stepped(lr);
       if (every > 0 && batch % every === 0) {
