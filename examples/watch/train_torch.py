@@ -10,7 +10,7 @@ a trillion to inf. The loop writes one JSON line a step and stops when the signa
     npx overshoot watch run.jsonl --signal-file stop.json
 
 --tensorboard DIR writes TensorBoard events too (PyTorch's SummaryWriter's records: tag
-"Loss/train" as simple_value, and "lr"), through scripts/fixtures/tensorboard_events.py's writer
+"Loss/train" as simple_value, "lr" and "grad_norm"), through scripts/fixtures/tensorboard_events.py's writer
 (Python's protobuf with TensorBoard's schema compiled by protoc, and the TFRecord framing): Debian
 has no python3-tensorboard.
 """
@@ -59,7 +59,7 @@ def main():
 
     log = open(a.log, "a") if a.log else None
 
-    def write(step, loss, lr):
+    def write(step, loss, lr, grad_norm):
         if log:
             log.write(json.dumps({"step": step, "loss": loss, "lr": lr}) + "\n")
             log.flush()
@@ -67,6 +67,7 @@ def main():
             ev = pb.Event(wall_time=time.time(), step=step)
             ev.summary.value.add(tag="Loss/train", simple_value=loss)
             ev.summary.value.add(tag="lr", simple_value=lr)
+            ev.summary.value.add(tag="grad_norm", simple_value=grad_norm)
             events.write(tb.record(ev.SerializeToString()))
             events.flush()
 
@@ -78,9 +79,11 @@ def main():
             loss = loss_fn(model(x[idx]), y[idx])
             opt.zero_grad()
             loss.backward()
+            # The gradient's norm (max_norm inf: measured, not clipped), for the TensorBoard log.
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), float("inf")).item()
             opt.step()
             # The three lines a loop needs: log the step, and stop on the watcher's signal.
-            write(step, loss.item(), opt.param_groups[0]["lr"])
+            write(step, loss.item(), opt.param_groups[0]["lr"], grad_norm)
             if os.path.exists(a.signal):
                 print(f"stopped at step {step}: {json.load(open(a.signal))['reason']}")
                 return

@@ -174,6 +174,11 @@ export const LOG_TAG_FLAGS: FlagSpecs = {
     value: "TAG",
     help: "a TensorBoard log: the scalar that is the learning rate (default: lr, learning_rate, lr-SGD, … the first found)",
   },
+  "grad-norm-tag": {
+    type: "string",
+    value: "TAG",
+    help: "a TensorBoard log: the scalar that is the gradient's norm (default: grad_norm, gradient_norm, grad_2.0_norm_total, … the first found)",
+  },
 };
 
 /** run and train: the guard. */

@@ -189,3 +189,23 @@ describe("readLog: what is not a log", () => {
     expect(refusal(join(dir, "none.csv"))).toMatch(/cannot read .*ENOENT/);
   });
 });
+
+describe("readLog: the gradient's norm", () => {
+  it("a CSV's grad_2.0_norm_total (Lightning's) and a JSON line's gradNorm (train --log's) are carried with their step", () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-gradnorm-"));
+    const csv = join(dir, "metrics.csv");
+    writeFileSync(
+      csv,
+      "epoch,step,train_loss,grad_2.0_norm_total,val_loss\n0,0,1.5,3.25,\n0,1,1.4,,\n0,1,,,1.6\n0,2,1.3,2.5,\n",
+    );
+    const a = readLog(csv);
+    expect(a.records.map((r) => [r.step, r.loss, r.gradNorm])).toEqual([
+      [0, 1.5, 3.25],
+      [1, 1.4, undefined],
+      [2, 1.3, 2.5],
+    ]);
+    const jsonl = join(dir, "run.jsonl");
+    writeFileSync(jsonl, '{"step": 0, "loss": 2, "gradNorm": 0.5}\n{"step": 1, "loss": 1.9}\n');
+    expect(readLog(jsonl).records.map((r) => r.gradNorm)).toEqual([0.5, undefined]);
+  });
+});

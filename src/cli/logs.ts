@@ -34,8 +34,10 @@ export function readLog(path: string, maxBytes = inputCap("text"), tags: TagChoi
   // TensorBoard: an event file, or a folder of runs (tensorboard.ts).
   const events = tensorBoardFiles(path);
   if (events) return { ...readTensorBoard(path, tags, events), unit: "step" };
-  if (tags.loss !== undefined || tags.lr !== undefined)
-    throw new CliError(`--loss-tag and --lr-tag choose a TensorBoard log's scalars; ${path} is not one`);
+  if (tags.loss !== undefined || tags.lr !== undefined || tags.gradNorm !== undefined)
+    throw new CliError(
+      `--loss-tag, --lr-tag and --grad-norm-tag choose a TensorBoard log's scalars; ${path} is not one`,
+    );
   const text = readText(path, maxBytes);
   const trimmed = text.trim();
   if (trimmed === "") throw new CliError(`invalid log: ${path} is empty`);
@@ -218,6 +220,7 @@ function normalize(o: Record<string, unknown>, index: number, where: string): Lo
     loss: num("loss"),
     ...opt("trainLoss"),
     ...opt("lr"),
+    ...opt("gradNorm"),
     ...opt("sharpness"),
     ...opt("twoOverLr"),
     ...opt("preconditionedSharpness"),
@@ -330,6 +333,13 @@ function fromCsv(text: string, path: string): Log {
     (h) => h === "lr" || h === "learning_rate",
     (h) => /^lr[-_]/.test(h),
   );
+  // The gradient's norm: grad_norm, gradient_norm, Lightning's grad_2.0_norm_total, …
+  const gradCol = column(
+    header,
+    (h) => h === "grad_norm" || h === "gradient_norm" || h === "gradnorm",
+    (h) => /^grad_2(\.0)?_norm_total$/.test(h),
+    (h) => /(^|[_/])(total_)?grad(ient)?_norm(_total)?$/.test(h) && !validation(h),
+  );
   const notes: string[] = [];
   const records: LogRecord[] = [];
   let lr: number | undefined;
@@ -364,7 +374,13 @@ function fromCsv(text: string, path: string): Log {
       continue;
     }
     const step = stepCol >= 0 ? cell(r, stepCol, row) : null;
-    records.push({ step: step ?? records.length, loss, ...(lr !== undefined ? { lr } : {}) });
+    const g = gradCol >= 0 ? cell(r, gradCol, row) : null;
+    records.push({
+      step: step ?? records.length,
+      loss,
+      ...(lr !== undefined ? { lr } : {}),
+      ...(g !== null ? { gradNorm: g } : {}),
+    });
   }
   if (noLoss > 0)
     notes.push(

@@ -134,7 +134,7 @@ describe("TensorBoard event files", () => {
     const csv = join(root, "plain.csv");
     writeFileSync(csv, "step,loss\n0,1\n1,2\n");
     expect(refusal(() => readLog(csv, undefined, { loss: "x" }))).toBe(
-      `--loss-tag and --lr-tag choose a TensorBoard log's scalars; ${csv} is not one`,
+      `--loss-tag, --lr-tag and --grad-norm-tag choose a TensorBoard log's scalars; ${csv} is not one`,
     );
   });
 });

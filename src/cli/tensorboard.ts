@@ -244,6 +244,7 @@ function eventFiles(dir: string, depth = 0): string[] {
 export interface TagChoice {
   readonly loss?: string;
   readonly lr?: string;
+  readonly gradNorm?: string;
 }
 
 const validation = (t: string) => /(^|[_/-])(val|valid|validation|test)([_/-]|$)/i.test(t);
@@ -259,6 +260,13 @@ const LR_TAGS: ((t: string) => boolean)[] = [
   (t) => t === "lr" || t === "learning_rate",
   (t) => t === "epoch_learning_rate" || t === "epoch_lr",
   (t) => /^lr[-_/]/.test(t) || /(^|[_/])(lr|learning_rate)$/.test(t),
+];
+
+/** The gradient's norm: Lightning's grad_2.0_norm_total, OLMo's optim/total_grad_norm, grad_norm, … */
+const GRAD_NORM_TAGS: ((t: string) => boolean)[] = [
+  (t) => t === "grad_norm" || t === "gradient_norm" || t === "grad_norm/total",
+  (t) => /^grad_2(\.0)?_norm_total$/.test(t),
+  (t) => /(^|[_/])(total_)?grad(ient)?_norm(_total)?$/i.test(t) && !validation(t),
 ];
 
 function pick(tags: readonly string[], rules: ((t: string) => boolean)[]): string | undefined {
@@ -321,6 +329,11 @@ export function readTensorBoard(
     throw new CliError(
       `invalid log: no scalar tagged '${tags.lr}' in ${path} (tags: ${all.slice(0, 20).join(", ")}); choose one with --lr-tag`,
     );
+  const gradTag = tags.gradNorm ?? pick(all, GRAD_NORM_TAGS);
+  if (tags.gradNorm !== undefined && !all.includes(tags.gradNorm))
+    throw new CliError(
+      `invalid log: no scalar tagged '${tags.gradNorm}' in ${path} (tags: ${all.slice(0, 20).join(", ")}); choose one with --grad-norm-tag`,
+    );
   // By step, the newest value of a step kept (a restarted run writes its steps again).
   const byStep = (tag: string) => {
     const m = new Map<number, number>();
@@ -330,13 +343,17 @@ export function readTensorBoard(
   const lrs = lrTag ? byStep(lrTag) : [];
   let j = 0;
   let lr: number | undefined;
+  // The gradient's norm is a value of its step (not in force until the next, as a rate is).
+  const norms = new Map(gradTag ? byStep(gradTag) : []);
   const records: LogRecord[] = byStep(lossTag).map(([step, loss]) => {
     while (j < lrs.length && lrs[j]![0] <= step) lr = lrs[j++]![1];
-    return { step, loss, ...(lr !== undefined ? { lr } : {}) };
+    const g = norms.get(step);
+    return { step, loss, ...(lr !== undefined ? { lr } : {}), ...(g !== undefined ? { gradNorm: g } : {}) };
   });
+  const named = [lossTag, lrTag, gradTag].filter((t) => t !== undefined);
   return {
     records,
-    format: `TensorBoard, ${chosen === "." ? "" : `run ${chosen}, `}tag ${lossTag}${lrTag ? ` and ${lrTag}` : ""}`,
+    format: `TensorBoard, ${chosen === "." ? "" : `run ${chosen}, `}tag ${named.slice(0, -1).join(", ")}${named.length > 1 ? " and " : ""}${named.at(-1)}`,
     notes,
   };
 }

@@ -289,14 +289,15 @@ describe("overshoot watch beside a real PyTorch trainer (examples/watch/train_to
     ]);
     expect(w.err).toBe("");
     expect(w.code).toBe(3);
-    expect(w.out).toContain("TensorBoard, tag Loss/train and lr");
+    expect(w.out).toContain("TensorBoard, tag Loss/train, lr and grad_norm");
+    // The gradient's norm, found by its tag, beside the loss in each event.
+    expect(w.out).toMatch(/step \d+ {2}loss \S+ {2}lr 0\.001 {2}‖g‖ \S+ {2}diverging: /);
     expect(t.code).toBe(0);
     expect(t.out).toMatch(/^stopped at step \d+: /m);
     // The same losses through the other format (float32 values: simple_value holds them exactly).
     const jsonl = await cli(["watch", join(d, "run.jsonl"), "--interval", "0.01", "--idle", "0.1"]);
     expect(jsonl.code).toBe(3);
-    expect(/step (\d+) .* diverging: .*/.exec(w.out)![0]).toBe(
-      /step (\d+) .* diverging: .*/.exec(jsonl.out)![0],
-    );
+    const warning = (out: string) => /step (\d+) .* diverging: (.*)/.exec(out)!.slice(1);
+    expect(warning(w.out)).toEqual(warning(jsonl.out));
   }, 60_000);
 });

@@ -43,6 +43,8 @@ export interface LogRecord {
   /** The loss on every training row, where the log carries it (train --log: at its first step, each epoch's end). */
   readonly trainLoss?: number;
   readonly lr?: number;
+  /** The gradient's norm at this step, where the log carries it. */
+  readonly gradNorm?: number;
   readonly sharpness?: number;
   readonly twoOverLr?: number;
   readonly preconditionedSharpness?: number;

@@ -27,6 +27,8 @@ export interface WatchEvent {
   readonly loss: number;
   /** The learning rate logged at or before this record, where the log has one. */
   readonly lr?: number;
+  /** The gradient's norm logged at this record, where the log has one. */
+  readonly gradNorm?: number;
   /** The detector's state after this record. */
   readonly state: DetectionState;
   /** What happened, in one sentence: the detector's reason for a state. */
@@ -234,4 +236,7 @@ export class LogWatch {
   }
 }
 
-const lrOf = (r: LogRecord): { lr?: number } => (r.lr !== undefined ? { lr: r.lr } : {});
+const lrOf = (r: LogRecord): { lr?: number; gradNorm?: number } => ({
+  ...(r.lr !== undefined ? { lr: r.lr } : {}),
+  ...(r.gradNorm !== undefined ? { gradNorm: r.gradNorm } : {}),
+});

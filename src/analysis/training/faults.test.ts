@@ -118,6 +118,32 @@ describe("the guards recover from 240 one-off injected faults", () => {
     expect(taken.gradNorm).toBeGreaterThan(1e3 * r.trace.find((t) => t.step === 49)!.gradNorm);
   });
 
+  it("run --guard --guard-action rollback-skip: back 20 steps or more at the same rate, it recovers from every one-off fault; a rate too high it cannot cure, and gives up", () => {
+    const bowl = compileExpression("(x^4 + y^4)/4 + (x^2 + y^2)/2");
+    const config = { optimizer: { name: "sgd", lr: 0.1 }, x0: [1, -1], steps: 250 } as const;
+    const failed: string[] = [];
+    for (const [kind, at] of FAULTS) {
+      const r = guardedRun(
+        { ...config, objective: inject(bowl, kind, at) },
+        { action: "rollback-skip", rollbackSteps: 20 },
+      );
+      const last = r.trace[r.trace.length - 1]!;
+      const ok =
+        r.guardStatus === "finished" &&
+        last.loss < 1e-9 &&
+        r.interventions.every(
+          (i) => i.newLr === i.oldLr && i.atStep - i.rolledBackTo >= Math.min(20, i.atStep),
+        );
+      if (!ok) failed.push(`${kind} at call ${at}: ${r.guardStatus}, loss ${last.loss}`);
+    }
+    expect(failed).toEqual([]);
+    // x² at η = 1.5: |1 − 2η| = 2, every step doubles the distance; only a lower rate cures it.
+    const steep = compileExpression("x^2");
+    const run = { objective: steep, optimizer: { name: "sgd", lr: 1.5 }, x0: [1], steps: 200 } as const;
+    expect(guardedRun(run, { action: "rollback-skip" }).guardStatus).toBe("gave-up");
+    expect(guardedRun(run).guardStatus).toBe("finished");
+  });
+
   it("train --guard: a 2-16-1 tanh MLP on the spiral, full batch", () => {
     const set = synthetic("spiral", 60, 0, createRng(1));
     const data = { x: set.x, y: Float64Array.from(set.labels), rows: set.rows };

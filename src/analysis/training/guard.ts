@@ -30,9 +30,13 @@ export interface GuardOptions {
    * What the guard does (default "rollback"): "skip" passes over a step whose loss or gradient
    * norm is past 6σ of the last 128 (spikes.ts) — once: a spike that is there again when the
    * point is evaluated afresh is the function's, not a fault, and the step is taken; "clip"
-   * clips the gradient adaptively (ZClip). A function has no batches: rollback-skip is train's.
+   * clips the gradient adaptively (ZClip); "rollback-skip" goes back `rollbackSteps` or more and
+   * keeps the rate (PaLM's restart: in train it also goes past the batches seen; a function has
+   * none, so here it recovers from a one-off fault, and gives up on a rate that is too high).
    */
-  readonly action?: "rollback" | "skip" | "clip";
+  readonly action?: "rollback" | "skip" | "clip" | "rollback-skip";
+  /** rollback-skip: how far back a rollback goes, at least (default 100 steps). */
+  readonly rollbackSteps?: number;
 }
 
 /** A step the guard passed over ("skip"). */
@@ -96,6 +100,9 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
   const clipper = action === "clip" ? new ZClip() : null;
   const skipped: SkippedStep[] = [];
   let clipped = 0;
+  const reach = options.rollbackSteps ?? 100;
+  // rollback-skip's points: every snapshot back to `reach` steps and one more.
+  const ring: { state: ReturnType<Stepper["save"]>; traceLength: number }[] = [];
   /** The values of the step last passed over: seen again at the same point, they are the function's. */
   let passed: { loss: number; gradNorm: number } | null = null;
 
@@ -135,7 +142,7 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
     const state = finite
       ? detector.observe({ step: k, x: record.x, loss: record.loss, grad: record.grad, lr })
       : "diverging";
-    if (action === "rollback" && (!finite || state === "diverging")) {
+    if ((action === "rollback" || action === "rollback-skip") && (!finite || state === "diverging")) {
       if (interventions.length >= maxRetries) {
         trace.push({
           step: record.step,
@@ -151,13 +158,21 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
         ? detector.detection.reason
         : `a non-finite value at step ${k} (loss ${record.loss}, ‖g‖ ${record.gradNorm})`;
       const oldLr = Math.max(points.maxLrSince, lr);
-      const good = points.good;
+      const far =
+        action === "rollback-skip"
+          ? ([...ring].reverse().find((p) => p.state.k <= k - reach) ?? ring[0])
+          : undefined;
+      const good = far ?? points.good;
+      if (far) ring.splice(ring.indexOf(far) + 1);
       // The restored point's loss and gradient are evaluated afresh: a one-off fault in them (or
       // in the start's) is not brought back.
       stepper.restore(good.state, { reevaluate: true });
       points.rolledBack();
       trace.length = good.traceLength;
-      const lowered = lowerRate(objective, good.state.x, stepper.optimizerConfig, oldLr, factor);
+      const lowered =
+        action === "rollback-skip"
+          ? { newCap: cap, how: `back ${k - good.state.k} steps at the same rate (rollback-skip)` }
+          : lowerRate(objective, good.state.x, stepper.optimizerConfig, oldLr, factor);
       cap = lowered.newCap;
       interventions.push({
         atStep: k,
@@ -170,7 +185,13 @@ export function guardedRun(config: RunConfig, options: GuardOptions = {}): Guard
       detector = newDetector();
       continue;
     }
-    if (candidate) points.offer(candidate);
+    if (candidate) {
+      points.offer(candidate);
+      if (action === "rollback-skip") {
+        ring.push(candidate);
+        while (ring.length > 2 && ring[1]!.state.k <= k - reach) ring.shift();
+      }
+    }
     points.stepped(lr);
     trace.push(record);
   }

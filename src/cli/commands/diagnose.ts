@@ -102,6 +102,7 @@ export async function diagnoseCommand(argv: readonly string[], io: Io): Promise<
   const tags = {
     ...(flags["lossTag"] !== undefined ? { loss: flags["lossTag"] as string } : {}),
     ...(flags["lrTag"] !== undefined ? { lr: flags["lrTag"] as string } : {}),
+    ...(flags["gradNormTag"] !== undefined ? { gradNorm: flags["gradNormTag"] as string } : {}),
   };
   const { records, format, unit, notes } = readLog(positionals[0]!, undefined, tags);
   const blowUp = blowUpFromFlags(flags);

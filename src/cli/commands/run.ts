@@ -1,5 +1,11 @@
 import { DivergenceDetector } from "../../analysis/training/detector.js";
-import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
+import {
+  GUARD_ACTIONS,
+  type GuardAction,
+  type GuardedResult,
+  type GuardOptions,
+  guardedRun,
+} from "../../analysis/training/guard.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
@@ -60,7 +66,12 @@ export const RUN_FLAGS: FlagSpecs = {
   "guard-action": {
     type: "string",
     value: "NAME",
-    help: "guard: rollback (to the last good point, the rate capped; default), skip (pass over a step whose loss or ‖g‖ is > 6σ over the last 128, once a point), clip (ZClip: the gradient clipped adaptively)",
+    help: "guard: rollback (to the last good point, the rate capped; default), skip (pass over a step whose loss or ‖g‖ is > 6σ over the last 128, once a point), clip (ZClip: the gradient clipped adaptively), rollback-skip (back 100+ steps at the same rate)",
+  },
+  "rollback-steps": {
+    type: "number",
+    value: "N",
+    help: "guard-action rollback-skip: how far back a rollback goes, at least (default 100)",
   },
   schedule: {
     type: "string",
@@ -122,16 +133,18 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   const guarded = guardFromFlags(flags);
   const actionName = flags["guardAction"] as string | undefined;
   if (actionName !== undefined && !guarded) throw new CliError("--guard-action sets the guard: add --guard");
-  if (actionName === "rollback-skip")
-    throw new CliError(
-      "invalid --guard-action: rollback-skip goes back past the minibatches seen, and a function has none (train has it; here: rollback, skip or clip)",
-    );
-  if (actionName !== undefined && !["rollback", "skip", "clip"].includes(actionName))
-    throw new CliError(`invalid --guard-action: ${actionName} (rollback, skip or clip)`);
+  if (actionName !== undefined && !(GUARD_ACTIONS as readonly string[]).includes(actionName))
+    throw new CliError(`invalid --guard-action: ${actionName} (${GUARD_ACTIONS.join(", ")})`);
+  const rollbackSteps = flags["rollbackSteps"] as number | undefined;
+  if (rollbackSteps !== undefined && actionName !== "rollback-skip")
+    throw new CliError("--rollback-steps is rollback-skip's: add --guard-action rollback-skip");
+  if (rollbackSteps !== undefined && (!Number.isInteger(rollbackSteps) || rollbackSteps < 1))
+    throw new CliError(`invalid --rollback-steps: ${rollbackSteps} (a whole number ≥ 1)`);
   const guard = guarded
     ? {
         ...guarded,
-        ...(actionName !== undefined ? { action: actionName as "rollback" | "skip" | "clip" } : {}),
+        ...(actionName !== undefined ? { action: actionName as GuardAction } : {}),
+        ...(rollbackSteps !== undefined ? { rollbackSteps } : {}),
       }
     : null;
   // The guard rolls back into its trace, so it keeps all of it (about 1 KB a step): bounded here

@@ -105,6 +105,7 @@ export async function watchCommand(argv: readonly string[], io: Io): Promise<num
   const tags = {
     ...(flags["lossTag"] !== undefined ? { loss: flags["lossTag"] as string } : {}),
     ...(flags["lrTag"] !== undefined ? { lr: flags["lrTag"] as string } : {}),
+    ...(flags["gradNormTag"] !== undefined ? { gradNorm: flags["gradNormTag"] as string } : {}),
   };
   const signalFile = flags["signalFile"] as string | undefined;
   const command = flags["onDiverge"] as string | undefined;
@@ -369,7 +370,7 @@ function runHook(command: string, e: WatchEvent, path: string, io: Io): Promise<
 const jsonNumber = (v: number): number | string => (Number.isFinite(v) ? v : String(v));
 
 function eventText(e: WatchEvent): string {
-  const at = `step ${e.step}  loss ${fmt(e.loss)}${e.lr !== undefined ? `  lr ${fmt(e.lr)}` : ""}`;
+  const at = `step ${e.step}  loss ${fmt(e.loss)}${e.lr !== undefined ? `  lr ${fmt(e.lr)}` : ""}${e.gradNorm !== undefined ? `  ‖g‖ ${fmt(e.gradNorm)}` : ""}`;
   const what = {
     state: e.state,
     edge: "edge-of-stability",
