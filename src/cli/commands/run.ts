@@ -1,11 +1,5 @@
 import { DivergenceDetector } from "../../analysis/training/detector.js";
-import {
-  GUARD_ACTIONS,
-  type GuardAction,
-  type GuardedResult,
-  type GuardOptions,
-  guardedRun,
-} from "../../analysis/training/guard.js";
+import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
@@ -47,6 +41,7 @@ import {
   optimizerFromFlags,
   requireStart,
 } from "../flags.js";
+import { guardActionFromFlags } from "../guard-flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 import { LongWork } from "../progress.js";
@@ -131,22 +126,8 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
     throw new CliError(flagMessage((e as Error).message));
   }
   const guarded = guardFromFlags(flags);
-  const actionName = flags["guardAction"] as string | undefined;
-  if (actionName !== undefined && !guarded) throw new CliError("--guard-action sets the guard: add --guard");
-  if (actionName !== undefined && !(GUARD_ACTIONS as readonly string[]).includes(actionName))
-    throw new CliError(`invalid --guard-action: ${actionName} (${GUARD_ACTIONS.join(", ")})`);
-  const rollbackSteps = flags["rollbackSteps"] as number | undefined;
-  if (rollbackSteps !== undefined && actionName !== "rollback-skip")
-    throw new CliError("--rollback-steps is rollback-skip's: add --guard-action rollback-skip");
-  if (rollbackSteps !== undefined && (!Number.isInteger(rollbackSteps) || rollbackSteps < 1))
-    throw new CliError(`invalid --rollback-steps: ${rollbackSteps} (a whole number ≥ 1)`);
-  const guard = guarded
-    ? {
-        ...guarded,
-        ...(actionName !== undefined ? { action: actionName as GuardAction } : {}),
-        ...(rollbackSteps !== undefined ? { rollbackSteps } : {}),
-      }
-    : null;
+  const actions = guardActionFromFlags(flags, guarded !== null);
+  const guard = guarded ? { ...guarded, ...actions } : null;
   // The guard rolls back into its trace, so it keeps all of it (about 1 KB a step): bounded here
   // rather than by the heap, which would end the process with a native trace.
   if (guard && steps > MAX_GUARDED_STEPS)

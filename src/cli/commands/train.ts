@@ -1,8 +1,6 @@
 import { UnitsWatch } from "../../analysis/diagnosis/units.js";
 import { trainOutcome } from "../../analysis/training/outcome.js";
 import {
-  GUARD_ACTIONS,
-  type GuardAction,
   isPause,
   type TrainCheckpoint,
   type TrainRecord,
@@ -42,6 +40,7 @@ import {
 } from "../flag-tables.js";
 import { blowUpFromFlags, guardFromFlags, optimizerFromFlags, sampledRowsText, wholeFlag } from "../flags.js";
 import { graphNetworkFromFlags } from "../graph-network.js";
+import { guardActionFromFlags } from "../guard-flags.js";
 import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
@@ -239,25 +238,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
 
   const guarded = guardFromFlags(flags);
   if (flags["guardUnits"] && !guarded) throw new CliError("--guard-units sets the guard: add --guard");
-  const actionName = flags["guardAction"] as string | undefined;
-  const rollbackSteps = flags["rollbackSteps"] as number | undefined;
-  if ((actionName !== undefined || rollbackSteps !== undefined) && !guarded)
-    throw new CliError(
-      `--${actionName !== undefined ? "guard-action" : "rollback-steps"} sets the guard: add --guard`,
-    );
-  if (actionName !== undefined && !(GUARD_ACTIONS as readonly string[]).includes(actionName))
-    throw new CliError(`invalid --guard-action: ${actionName} (${GUARD_ACTIONS.join(", ")})`);
-  if (rollbackSteps !== undefined && actionName !== "rollback-skip")
-    throw new CliError("--rollback-steps is rollback-skip's: add --guard-action rollback-skip");
-  if (rollbackSteps !== undefined && (!Number.isInteger(rollbackSteps) || rollbackSteps < 1))
-    throw new CliError(`invalid --rollback-steps: ${rollbackSteps} (a whole number ≥ 1)`);
+  const actions = guardActionFromFlags(flags, guarded !== null);
   const guard = guarded
-    ? {
-        ...guarded,
-        ...(flags["guardUnits"] ? { units: true } : {}),
-        ...(actionName !== undefined ? { action: actionName as GuardAction } : {}),
-        ...(rollbackSteps !== undefined ? { rollbackSteps } : {}),
-      }
+    ? { ...guarded, ...(flags["guardUnits"] ? { units: true } : {}), ...actions }
     : guarded;
   const blowUp = blowUpFromFlags(flags);
   const checkpointEvery = flags["checkpointEvery"] as number | undefined;
