@@ -78,8 +78,8 @@ export interface WatchedPage {
 }
 
 /**
- * A new page at the given size that records every console error, page error, violation of the
- * server's Content-Security-Policy and outside request.
+ * A new page at the given size that records every console error and warning, page error,
+ * violation of the server's Content-Security-Policy and outside request.
  */
 export async function newPage(lab: Lab, width = 1280, height = 900): Promise<WatchedPage> {
   const page = await lab.context.newPage();
@@ -87,7 +87,8 @@ export async function newPage(lab: Lab, width = 1280, height = 900): Promise<Wat
   const problems: string[] = [];
   const outside: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+    // A first visit has a clean console: a warning (vega's among them) is a problem too.
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
   // The server's Content-Security-Policy: anything the page does that it forbids is a problem too.

@@ -37,6 +37,7 @@ function split(spec: ChartSpec): {
 } {
   const sets: unknown[][] = [];
   const domains: unknown[][] = [];
+  const domainIndex = new Map<string, number>();
   const primitive = (v: unknown) => typeof v === "number" || typeof v === "string";
   const walk = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(walk);
@@ -49,8 +50,16 @@ function split(spec: ChartSpec): {
         out[key] = { ...rest, name: `overshoot_${sets.length}` };
         sets.push(values);
       } else if (key === "domain" && Array.isArray(value) && value.every(primitive)) {
-        out[key] = { expr: `overshoot_domain_${domains.length}` };
-        domains.push(value);
+        // Equal domains share one parameter: the layers of a chart repeat their shared scale's
+        // domain, and as distinct parameters vega-lite would take them for conflicting domains.
+        const text = JSON.stringify(value);
+        let i = domainIndex.get(text);
+        if (i === undefined) {
+          i = domains.length;
+          domainIndex.set(text, i);
+          domains.push(value);
+        }
+        out[key] = { expr: `overshoot_domain_${i}` };
       } else out[key] = walk(value);
     }
     return out;
@@ -80,8 +89,8 @@ function label(el: HTMLElement, spec: ChartSpec): void {
 /**
  * Each chart element's latest drawing, redrawn when the column it sits in changes width: a panel
  * drawn while hidden (width 0) is laid out for its column when it is shown, and a phone turned
- * sideways gets its charts laid out again. The column (the element's parent) is what is watched and
- * measured: a chart in a row of flexible boxes is as wide as its drawing, so its own width would
+ * sideways gets its charts laid out again. The column (the element's parent, or the box it is laid
+ * out in) is what is watched and measured: a chart in a row of flexible boxes is as wide as its drawing, so its own width would
  * follow the chart rather than lead it.
  */
 const redrawers = new WeakMap<HTMLElement, () => unknown>();
@@ -101,21 +110,32 @@ const observer =
       });
 
 function refitOnResize(el: HTMLElement, redrawNow: () => unknown): void {
-  const column = el.parentElement;
-  if (column && !redrawers.has(el)) {
+  // Both the parent and the one above it are watched: on a phone the panel's columns dissolve
+  // (display: contents, style.css) and the panel itself is the column.
+  const watched = [el.parentElement, el.parentElement?.parentElement].filter((c) => c != null);
+  if (watched.length > 0 && !redrawers.has(el)) {
     widths.set(el, room(el));
-    if (!charts.has(column)) {
-      charts.set(column, new Set());
-      observer?.observe(column);
+    for (const column of watched) {
+      if (!charts.has(column)) {
+        charts.set(column, new Set());
+        observer?.observe(column);
+      }
+      charts.get(column)!.add(el);
     }
-    charts.get(column)!.add(el);
   }
   redrawers.set(el, redrawNow);
 }
 
+/** The box a chart is laid out in: its parent, or the first ancestor that draws a box (not display: contents). */
+function columnOf(el: HTMLElement): HTMLElement | null {
+  let column = el.parentElement;
+  while (column && getComputedStyle(column).display === "contents") column = column.parentElement;
+  return column;
+}
+
 /** The CSS pixels a chart may take in its column, less its own padding and border (0 while hidden). */
 function room(el: HTMLElement): number {
-  const column = el.parentElement;
+  const column = columnOf(el);
   if (!column) return el.clientWidth;
   const c = getComputedStyle(column);
   const own = getComputedStyle(el);

@@ -2,7 +2,7 @@ import "./style.css";
 import wasmUrl from "../../build/mlp-kernels.wasm?url";
 import { loadKernelModule } from "../../src/nn/kernels/index.js";
 import type { Panel } from "./panel.js";
-import { mountTour, TOUR } from "./tour.js";
+import { landingQuery, mountTour, TOUR } from "./tour.js";
 import { panelContext, writeQuery } from "./url-state.js";
 
 /**
@@ -48,7 +48,19 @@ function show(id: string): void {
     b.tabIndex = on ? 0 : -1;
     p.setVisible?.(on);
   }
+  revealTab(id);
 }
+
+/** On a narrow screen the tabs are one scrolling row: bring the active one into it. */
+function revealTab(id: string): void {
+  const active = buttons.get(id);
+  if (!active || tabs.scrollWidth <= tabs.clientWidth) return;
+  const left = active.offsetLeft - tabs.offsetLeft;
+  if (left < tabs.scrollLeft || left + active.offsetWidth > tabs.scrollLeft + tabs.clientWidth)
+    tabs.scrollLeft = Math.max(0, left - 16);
+}
+// The shipped fonts widen the tabs once they load.
+void document.fonts?.ready.then(() => revealTab(activeId()));
 
 for (const p of panels) {
   const button = document.createElement("button");
@@ -98,11 +110,17 @@ window.addEventListener("popstate", restoreAll);
 // The walk-through (?tour=1 … 5): one sentence and one control a step, above the panels.
 const tourStep = Number(new URLSearchParams(location.search).get("tour"));
 const tourBox = document.getElementById("tour")!;
-if (Number.isInteger(tourStep) && tourStep >= 1 && tourStep <= TOUR.length)
+if (Number.isInteger(tourStep) && tourStep >= 1 && tourStep <= TOUR.length) {
+  const landing = landingQuery(new URLSearchParams(location.search), tourStep);
+  if (landing) {
+    writeQuery(landing, "replace");
+    restoreAll();
+  }
   mountTour(tourBox, tourStep, (params) => {
     writeQuery(params, "push");
     restoreAll();
   });
+}
 
 // The speed benchmark's in-page half (bench/lab.ts), only when asked for.
 if (new URLSearchParams(location.search).has("bench")) void import("./bench.js");

@@ -52,14 +52,38 @@ export const TOUR: readonly TourStep[] = [
   },
 ];
 
+/** `params` with step `k`'s settings in place: its panel starts from its defaults, then takes them. */
+export function withStep(params: URLSearchParams, k: number): URLSearchParams {
+  const step = TOUR[k - 1]!;
+  const out = new URLSearchParams(params);
+  const prefix = `${step.settings["panel"]}.`;
+  for (const key of [...out.keys()]) if (key.startsWith(prefix)) out.delete(key);
+  for (const [key, value] of Object.entries(step.settings)) out.set(key, value);
+  out.set("tour", String(k));
+  return out;
+}
+
+/**
+ * A link to step `k` lands in its state: `params` with whatever of the step's settings it lacks
+ * (a bare `?tour=4` gets the bowl; a step's settings the learner changed since stay changed), or
+ * null when nothing is missing.
+ */
+export function landingQuery(params: URLSearchParams, k: number): URLSearchParams | null {
+  const step = TOUR[k - 1]!;
+  const missing = Object.entries(step.settings).filter(([key]) => !params.has(key));
+  if (missing.length === 0) return null;
+  const out = new URLSearchParams(params);
+  for (const [key, value] of missing) out.set(key, value);
+  return out;
+}
+
 /** The walk-through's box for step `k` (1-based), in `el`; `apply` loads a query into the lab. */
 export function mountTour(el: HTMLElement, k: number, apply: (params: URLSearchParams) => void): void {
   const step = TOUR[k - 1]!;
   const link = (n: number, text: string) => {
     const a = document.createElement("a");
-    const params = new URLSearchParams(location.search);
-    params.set("tour", String(n));
-    a.href = `?${params}`;
+    // The link carries its step's settings, so it shows that step's state when it is opened.
+    a.href = `?${withStep(new URLSearchParams(location.search), n)}`;
     a.textContent = text;
     return a;
   };
@@ -74,12 +98,7 @@ export function mountTour(el: HTMLElement, k: number, apply: (params: URLSearchP
   control.id = "tour-control";
   control.textContent = step.control;
   control.addEventListener("click", () => {
-    const params = new URLSearchParams(location.search);
-    // The step's panel starts from its defaults, then takes the step's settings.
-    const prefix = `${step.settings["panel"]}.`;
-    for (const key of [...params.keys()]) if (key.startsWith(prefix)) params.delete(key);
-    for (const [key, value] of Object.entries(step.settings)) params.set(key, value);
-    apply(params);
+    apply(withStep(new URLSearchParams(location.search), k));
     if (step.press) document.getElementById(step.press)?.click();
   });
   const nav = document.createElement("p");

@@ -54,7 +54,7 @@ class SeedPanel implements Panel {
         <div id="seed-f-error" class="error" role="alert"></div>
         <label for="seed-lr-slider">learning rate η (log scale)</label>
         <div class="slider">
-          <input id="seed-lr-slider" type="range" min="${LOG_MIN}" max="${LOG_MAX}" step="0.001" />
+          <input id="seed-lr-slider" type="range" min="${LOG_MIN}" max="${LOG_MAX}" step="0.01" />
           <div class="slider-mark" id="seed-critical-mark" hidden><span></span></div>
         </div>
         <div class="row fields">

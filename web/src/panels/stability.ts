@@ -52,16 +52,20 @@ class StabilityPanel implements Panel {
     this.ctx = ctx;
     this.root = root;
     root.classList.add("two-columns");
-    const field = (key: Key, label: string, mode = "decimal") =>
-      `<label>${label} <input id="stability-${key}" type="text" inputmode="${mode}" spellcheck="false" autocomplete="off" aria-describedby="stability-${key}-error" /></label>
-       <div id="stability-${key}-error" class="error" role="alert"></div>`;
+    const input = (key: Key, label: string, mode = "decimal") =>
+      `<label>${label} <input id="stability-${key}" type="text" inputmode="${mode}" spellcheck="false" autocomplete="off" aria-describedby="stability-${key}-error" /></label>`;
+    const error = (key: Key) => `<div id="stability-${key}-error" class="error" role="alert"></div>`;
+    const field = (key: Key, label: string, mode = "decimal") => `${input(key, label, mode)}${error(key)}`;
     root.innerHTML = `
       <div class="controls">
         ${field("f", "function (expression or built-in name)", "text")}
-        ${field("x0", "start x₀ (comma-separated)")}
         ${field("lr", "learning rates: start:stop:count (log-spaced)")}
         ${field("momentum", "momenta: start:stop:count (linear)")}
-        ${field("steps", "steps per run", "numeric")}
+        <div class="row fields">
+          ${input("x0", "start x₀ (comma-separated)")}
+          ${input("steps", "steps per run", "numeric")}
+        </div>
+        ${error("x0")}${error("steps")}
         <div class="row">
           <button type="button" id="stability-run">Compute</button>
           <progress id="stability-progress" max="1" value="0" aria-label="cells computed"></progress>
