@@ -133,5 +133,9 @@ detectorTable(
   "PyTorch set C (torch_holdout_c.py, another generator: CNNs, residual+LayerNorm, BatchNorm, attention, deep narrow nets; β 0.5–0.99, Adam β₂ 0.98, batches 8–100; made blind to the detector, judged on once)",
   "torch-c",
 );
+detectorTable(
+  "PyTorch set D (torch_holdout_d.py, a fourth generator: RNNs, GRUs, 1-D convolutions, wide and deep MLPs, residual MLPs without normalisation, autoencoders, deep linear nets; xavier/kaiming/orthogonal and scaled inits; β 0.7–0.95, Nesterov 0.8, Adam (0.8, 0.99), batches 10–50; made blind to the detector, judged on once: 3 false warnings, all Adam catapults that peaked at ×10⁵–×10⁶ their start)",
+  "torch-d",
+);
 guardTable("zoo", zoo, ZOO_NETS);
 guardTable("held-out nets", holdout, ZOO_HOLDOUT);
