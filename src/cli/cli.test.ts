@@ -1622,10 +1622,38 @@ describe("learning-rate schedules in run and train", () => {
     expect(recs[1]!.twoOverLr).toBeCloseTo(8, 10);
   });
 
+  it("--lr-changes moves the rate at the given steps (the lab's η moved while it ran): x² matches the closed form", async () => {
+    const r = await cli([
+      "run",
+      "--f",
+      "x^2",
+      "--x0",
+      "-1",
+      "--lr",
+      "0.1",
+      "--steps",
+      "40",
+      "--lr-changes",
+      "9:1.125",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    // x_k = −0.8^k up to step 9, then ×(1 − 2·1.125) = ×(−1.25) a step.
+    const x40 = -(0.8 ** 9) * (-1.25) ** 31;
+    expect(j.trace[40].x[0] / x40).toBeCloseTo(1, 12);
+    expect(j.trace[8].lr).toBe(0.1);
+    expect(j.trace[9].lr).toBe(1.125);
+    const bad = await cli(["run", "--f", "x^2", "--x0", "-1", "--lr", "0.1", "--lr-changes", "9:-1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim().split("\n")).toHaveLength(1);
+    expect(bad.err).toMatch(/invalid --lr-changes: invalid rate change '9:-1': expected STEP:η/);
+  });
+
   it("a misspelt schedule lists the valid ones", async () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--schedule", "cosin:10"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/invalid schedule: 'cosin:10' \(valid: constant, step:S,G/);
+    expect(r.err).toMatch(/invalid --schedule: 'cosin:10' \(valid: constant, step:S,G/);
   });
 });
 

@@ -81,3 +81,56 @@ export function schedule(spec: ScheduleSpec, lr: number): Schedule {
     }
   }
 }
+
+/** A new base learning rate from a step on: η moved while the run ran (the lab), or a plan of rates. */
+export interface RateChange {
+  readonly step: number;
+  readonly lr: number;
+}
+
+/**
+ * The schedule `spec` (null: constant) on a base rate that changes at the given steps: from each
+ * change's step on the base is its rate, and the schedule keeps its shape over the run's own step
+ * count (a cosine over 100 steps with η halved at step 40 goes on from its step-40 value, halved).
+ * The steps before the first change use `lr`.
+ */
+export function scheduleWithChanges(
+  spec: ScheduleSpec | null,
+  lr: number,
+  changes: readonly RateChange[],
+): Schedule {
+  const sorted = [...changes].sort((a, b) => a.step - b.step);
+  // One schedule per base rate (not the shape times the base: cosine's MIN is a rate of its own).
+  const bases = new Map<number, Schedule>();
+  const on = (base: number) => {
+    let f = bases.get(base);
+    if (!f) {
+      f = spec ? schedule(spec, base) : () => base;
+      bases.set(base, f);
+    }
+    return f;
+  };
+  return (k) => {
+    let base = lr;
+    for (const c of sorted) if (c.step <= k) base = c.lr;
+    return on(base)(k);
+  };
+}
+
+/** "12:0.5,30:1.1" (step:η pairs, as the lab's links carry them) → changes; errors say the form. */
+export function parseRateChanges(text: string): RateChange[] {
+  if (text.trim() === "") return [];
+  return text.split(",").map((part) => {
+    const [s, v] = part.split(":");
+    const step = Number(s);
+    const lr = Number(v);
+    if (!(Number.isInteger(step) && step >= 0 && Number.isFinite(lr) && lr > 0))
+      throw new Error(
+        `invalid rate change '${part.trim()}': expected STEP:η with a whole step ≥ 0 and η > 0 (e.g. 12:0.5)`,
+      );
+    return { step, lr };
+  });
+}
+
+export const formatRateChanges = (changes: readonly RateChange[]): string =>
+  changes.map((c) => `${c.step}:${c.lr}`).join(",");

@@ -25,7 +25,8 @@ export abstract class BufferedOptimizer<C extends OptimizerConfig> implements Op
 
   /** Changes the learning rate from the next step on, keeping all state (schedules, range tests, the guard). */
   setLearningRate(lr: number): void {
-    if (!(lr > 0) || !Number.isFinite(lr)) throw new Error(`invalid lr: ${lr} (a finite number > 0)`);
+    // 0 is a schedule's floor (cosine:T past T): the step then leaves the weights where they are.
+    if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`invalid lr: ${lr} (a finite number ≥ 0)`);
     this.current = { ...this.current, lr };
   }
 

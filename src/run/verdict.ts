@@ -313,6 +313,8 @@ function gdFactor(record: StepRecord | null, context: JudgeContext, scheduled?: 
   const lambda = dot(record.grad, hg) / dot(record.grad, record.grad);
   if (!Number.isFinite(lambda)) return null;
   const lr = record.lr ?? scheduled ?? o.lr;
+  // A schedule that reached 0 (cosine:T past T): the steps stand still, whatever the curvature.
+  if (lr === 0) return "the schedule's rate is 0 here (η = 0), so the steps no longer move x";
   const f = 1 - lr * lambda;
   const cmp = Math.abs(f) > 1 + 1e-12 ? ">" : Math.abs(f) < 1 - 1e-12 ? "<" : "=";
   const where =

@@ -1,7 +1,7 @@
 import { DivergenceDetector } from "../../analysis/training/detector.js";
 import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
 import type { Objective } from "../../core/objective.js";
-import { type OptimizerConfig, parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
+import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
 import { summaryTable, traceTable } from "../../report/table.js";
@@ -45,6 +45,7 @@ import { guardActionFromFlags } from "../guard-flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 import { LongWork } from "../progress.js";
+import { scheduleFromFlags } from "../schedule-flags.js";
 
 const MAX_GUARDED_STEPS = 1_000_000;
 
@@ -72,6 +73,11 @@ export const RUN_FLAGS: FlagSpecs = {
     type: "string",
     value: "NAME:ARGS",
     help: "learning-rate schedule: step:S,G exp:G cosine:T[,MIN] warmup:W onecycle:T[,PCT] (default constant)",
+  },
+  "lr-changes": {
+    type: "string",
+    value: "STEP:η,…",
+    help: "the rate moved at those steps (as the lab's η moved while it ran): a new base rate from each step on, under --schedule's shape",
   },
   ...outputFlags({ plot: "the loss per step, and the path for 1-D/2-D objectives" }),
   ...HELP_FLAG,
@@ -107,11 +113,7 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   let config: OptimizerConfig;
   try {
     config = resolveOptimizerConfig(optimizer);
-    const scheduleText = flags["schedule"] as string | undefined;
-    const lrSchedule =
-      scheduleText === undefined
-        ? undefined
-        : schedule(parseSchedule(scheduleText), resolveOptimizerConfig(optimizer).lr);
+    const lrSchedule = scheduleFromFlags(flags, config.lr);
     runConfig = {
       objective,
       optimizer,

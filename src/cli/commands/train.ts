@@ -12,7 +12,7 @@ import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { layerActivations, layersFromParameters, type MlpSpec } from "../../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
-import { parseSchedule, resolveOptimizerConfig, schedule } from "../../optim/index.js";
+import { resolveOptimizerConfig } from "../../optim/index.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
@@ -45,6 +45,7 @@ import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
 import { LongWork, terminalBar } from "../progress.js";
+import { scheduleFromFlags } from "../schedule-flags.js";
 import { unknownMessage } from "../suggest.js";
 
 /** Records --json and --report hold in memory; past it they are refused before the run. */
@@ -110,6 +111,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     type: "string",
     value: "NAME:ARGS",
     help: "learning-rate schedule: step:S,G exp:G cosine:T[,MIN] warmup:W onecycle:T[,PCT] (default constant)",
+  },
+  "lr-changes": {
+    type: "string",
+    value: "STEP:η,…",
+    help: "the rate moved at those steps (as the lab's η moved while it ran): a new base rate from each step on, under --schedule's shape",
   },
   steps: { type: "number", value: "N", help: "optimizer steps (default 1000)" },
   epochs: { type: "number", value: "E", help: "instead of --steps: passes over the training rows" },
@@ -228,13 +234,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       `${flags["json"] ? "--json" : "--report"} holds every record: about ${expectedRecords.toLocaleString("en-US")} at --log-every ${logEvery}, past the ${MAX_KEPT_RECORDS.toLocaleString("en-US")} it keeps; raise --log-every (--log streams any number)`,
     );
   const config = resolveOptimizerConfig(options);
-  let lrSchedule: ((k: number) => number) | undefined;
-  try {
-    const text = flags["schedule"] as string | undefined;
-    lrSchedule = text === undefined ? undefined : schedule(parseSchedule(text), config.lr);
-  } catch (e) {
-    throw new CliError(flagMessage((e as Error).message));
-  }
+  const lrSchedule = scheduleFromFlags(flags, config.lr);
 
   const guarded = guardFromFlags(flags);
   if (flags["guardUnits"] && !guarded) throw new CliError("--guard-units sets the guard: add --guard");
@@ -257,7 +257,8 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
           config,
           batchSize ?? null,
           seed,
-          (flags["schedule"] as string | undefined) ?? null,
+          // The schedule, and the rate's changes when there are any.
+          [flags["schedule"], flags["lrChanges"]].filter((t) => typeof t === "string").join(" ") || null,
         )
       : null;
   const resume =
