@@ -3,6 +3,7 @@
  * them to SVG/PNG (render.ts) and the lab hands the same specs to vega. One module a chart family
  * in charts/, the shared look in charts/style.ts.
  */
+export * from "./charts/changes.js";
 export * from "./charts/decision.js";
 export * from "./charts/delta.js";
 export * from "./charts/layout.js";

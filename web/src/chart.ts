@@ -1,6 +1,7 @@
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { type ChartSpec, fitToWidth } from "../../src/report/charts.js";
+import { download } from "./export.js";
 
 /**
  * A chart's live view: the spec with its inline data taken out ("shape"), and the data sets.
@@ -21,6 +22,42 @@ interface Live {
  */
 export type Renderer = "svg" | "canvas";
 const live = new WeakMap<HTMLElement, Live>();
+/** The views drawInteractive made, for export. */
+const interactive = new WeakMap<HTMLElement, vega.View>();
+
+/**
+ * A chart's export buttons, under it: its drawing as SVG (vega's own SVG of the view, the same
+ * renderer the CLI's figures come from) and as PNG at twice its pixels. Made in the page.
+ */
+function exportBar(el: HTMLElement): HTMLElement {
+  const bar = document.createElement("div");
+  bar.className = "chart-export";
+  for (const kind of ["svg", "png"] as const) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset["export"] = kind;
+    b.textContent = kind.toUpperCase();
+    b.setAttribute("aria-label", `save this chart as ${kind.toUpperCase()}`);
+    b.addEventListener("click", () => void exportChart(el, kind));
+    bar.append(b);
+  }
+  return bar;
+}
+
+/** Saves the chart drawn in `el` as overshoot-<chart>.svg or .png. */
+export async function exportChart(el: HTMLElement, kind: "svg" | "png"): Promise<void> {
+  const view = live.get(el)?.view ?? interactive.get(el);
+  if (!view) return;
+  const name = `overshoot-${el.id.replace(/-chart$/, "")}.${kind}`;
+  if (kind === "svg") {
+    download(new Blob([await view.toSVG()], { type: "image/svg+xml" }), name);
+    return;
+  }
+  const canvas = (await view.toCanvas(2)) as unknown as HTMLCanvasElement;
+  canvas.toBlob((blob) => {
+    if (blob) download(blob, name);
+  }, "image/png");
+}
 /** A redraw under way, and the newest spec asked for meanwhile: only that one is drawn next. */
 const queued = new WeakMap<HTMLElement, { running: Promise<void>; pending: ChartSpec | null }>();
 
@@ -174,7 +211,7 @@ async function redraw(el: HTMLElement, given: ChartSpec, renderer: Renderer): Pr
   const host = document.createElement("div");
   await view.initialize(host).runAsync();
   current?.view.finalize();
-  el.replaceChildren(host);
+  el.replaceChildren(host, exportBar(el));
   live.set(el, { view, shape: parts.shape, renderer });
   label(el, spec);
 }
@@ -229,7 +266,8 @@ export async function drawInteractive(
   const view = new vega.View(runtime, { renderer: "svg", hover: false });
   const host = document.createElement("div");
   await view.initialize(host).runAsync();
-  el.replaceChildren(host);
+  el.replaceChildren(host, exportBar(el));
+  interactive.set(el, view);
   const svg = host.querySelector("svg");
   if (!svg) return;
   svg.setAttribute("role", "img");

@@ -1,3 +1,4 @@
+import { type ChartChange, changeLayers } from "./changes.js";
 import {
   ALARM,
   blowUp,
@@ -28,6 +29,8 @@ export interface LossChartOptions {
   readonly clipAbove?: number;
   /** Horizontal reference lines, each labelled (e.g. the variance a dead network predicts). */
   readonly references?: readonly { readonly loss: number; readonly label: string }[];
+  /** Changes made while the run ran (η, momentum, optimizer), marked at their steps. */
+  readonly changes?: readonly ChartChange[];
 }
 
 /**
@@ -214,6 +217,13 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       );
     }
   }
+  layers.push(
+    ...changeLayers(
+      options.changes ?? [],
+      x,
+      Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step))),
+    ),
+  );
   return top({
     title: options.title ?? "Loss per step",
     width: WIDTH,

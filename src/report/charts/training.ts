@@ -1,4 +1,5 @@
 import { fmt } from "../../core/format.js";
+import { type ChartChange, changeLayers } from "./changes.js";
 import { lossChart } from "./loss.js";
 import {
   ALARM,
@@ -95,7 +96,16 @@ export function sharpnessChart(
  */
 export function limitChart(
   points: readonly { readonly step: number; readonly value: number; readonly limit: number }[],
-  options: { title: string; valueLabel: string; limitLabel: string; yTitle: string },
+  options: {
+    title: string;
+    valueLabel: string;
+    limitLabel: string;
+    yTitle: string;
+    /** Changes made while the run ran, marked at their steps. */
+    changes?: readonly ChartChange[];
+    /** "step-after": each value holds until the next step (a rate is used for the step from k to k+1). */
+    interpolate?: "linear" | "step-after";
+  },
 ): ChartSpec {
   const rows = points.flatMap((p) => [
     ...(Number.isFinite(p.value) && p.value > 0
@@ -106,14 +116,17 @@ export function limitChart(
       : []),
   ]);
   const domain = [options.valueLabel, options.limitLabel];
-  return top({
-    title: options.title,
-    width: WIDTH,
-    height: HEIGHT,
+  const x = { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } };
+  const lines: ChartSpec = {
     data: { values: rows },
-    mark: { type: "line", strokeWidth: 2, point: points.length <= 80 ? { size: 20 } : false },
+    mark: {
+      type: "line",
+      strokeWidth: 2,
+      point: points.length <= 80 ? { size: 20 } : false,
+      ...(options.interpolate === "step-after" ? { interpolate: "step-after" } : {}),
+    },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } },
+      x,
       y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log" } },
       color: {
         field: "series",
@@ -135,7 +148,12 @@ export function limitChart(
         },
       },
     },
-  });
+  };
+  const changes = options.changes ?? [];
+  const body = { title: options.title, width: WIDTH, height: HEIGHT };
+  if (changes.length === 0) return top({ ...body, ...lines });
+  const lastStep = Math.max(1, ...points.map((p) => p.step));
+  return top({ ...body, layer: [lines, ...changeLayers(changes, x, lastStep)] });
 }
 
 /**

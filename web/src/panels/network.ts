@@ -16,10 +16,25 @@ import {
   mlpObjective,
 } from "../../../src/nn/mlp/mlp.js";
 import { oneHot, SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
-import { decisionChart, lossChart, sharpnessChart } from "../../../src/report/charts.js";
+import { createOptimizer } from "../../../src/optim/index.js";
+import {
+  parseSchedule,
+  type RateChange,
+  type Schedule,
+  type ScheduleSpec,
+  scheduleWithChanges,
+} from "../../../src/optim/schedule.js";
+import {
+  type ChartChange,
+  decisionChart,
+  limitChart,
+  lossChart,
+  sharpnessChart,
+} from "../../../src/report/charts.js";
 import { boundText } from "../../../src/run/divergence.js";
 import type { StepRecord } from "../../../src/run/types.js";
 import { drawChart } from "../chart.js";
+import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { Panel, PanelContext } from "../panel.js";
 
 /**
@@ -42,6 +57,7 @@ const DEFAULTS = {
   loss: "mse",
   optimizer: "sgd",
   lr: "0.2",
+  schedule: "constant",
   batch: "",
   every: "20",
   steps: "4000",
@@ -64,8 +80,39 @@ interface Setup {
   readonly batch: number | null;
   readonly every: number;
   readonly guard: boolean;
-  readonly optimizer: "sgd" | "momentum" | "adam";
+  readonly optimizer: OptimizerChoice;
+  readonly seed: number;
+  readonly schedule: ScheduleSpec | null;
 }
+
+type OptimizerChoice = "sgd" | "momentum" | "adam";
+const OPTIMIZERS: readonly OptimizerChoice[] = ["sgd", "momentum", "adam"];
+
+/**
+ * A change made while the run ran, from its step on: a new base η (the schedule keeps its shape)
+ * or another optimizer, started fresh from the weights where they are (as a new optimizer object
+ * in PyTorch would be). Kept in the link as `network.changes=120:0.5,300:adam`, so a link replays
+ * the run with its changes at the same steps.
+ */
+type Change =
+  | { readonly step: number; readonly lr: number }
+  | { readonly step: number; readonly optimizer: OptimizerChoice };
+
+function parseChanges(text: string): Change[] {
+  if (text.trim() === "") return [];
+  return text.split(",").map((part) => {
+    const [a, b = ""] = part.split(":");
+    const step = Number(a);
+    if (!(Number.isInteger(step) && step >= 1)) throw new Error(`invalid change '${part}'`);
+    if ((OPTIMIZERS as readonly string[]).includes(b)) return { step, optimizer: b as OptimizerChoice };
+    const lr = Number(b);
+    if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`invalid change '${part}'`);
+    return { step, lr };
+  });
+}
+
+const formatChanges = (changes: readonly Change[]): string =>
+  changes.map((c) => `${c.step}:${"lr" in c ? c.lr : c.optimizer}`).join(",");
 
 class NetworkPanel implements Panel {
   readonly id = "network";
@@ -82,6 +129,12 @@ class NetworkPanel implements Panel {
   private frame = 0;
   private lastDraw = 0;
   private turn = 0;
+  /** Changes made while it ran (and replayed from a link), in step order. */
+  private changes: Change[] = [];
+  /** The steps whose optimizer switch has been made in this run. */
+  private switched = new Set<number>();
+  /** The rate of each step: the schedule on the base η, moved by the changes (read live by train). */
+  private plan: Schedule = () => Number.NaN;
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -93,23 +146,24 @@ class NetworkPanel implements Panel {
       `<label>${label} <select id="network-${key}">${options.map((o) => `<option>${o}</option>`).join("")}</select></label>`;
     root.innerHTML = `
       <div class="controls">
-        <div class="row fields">
+        <div class="row fields more">
           ${select("data", "data set", SYNTHETIC)}
           ${text("n", "points", "numeric")}
           ${text("noise", "noise")}
           ${text("seed", "seed", "numeric")}
         </div>
-        <div class="row fields">
+        <div class="row fields more">
           ${text("hidden", "hidden layers", "text")}
           ${select("activation", "activation", ACTIVATIONS)}
           ${select("loss", "loss", ["mse", "cross-entropy"])}
         </div>
         <div class="row fields">
-          ${select("optimizer", "optimizer", ["sgd", "momentum", "adam"])}
+          ${select("optimizer", "optimizer", OPTIMIZERS)}
           ${text("lr", "learning rate η")}
+          ${text("schedule", "schedule (step:S,G, cosine:T, warmup:W, …)", "text")}
           ${text("batch", "batch (empty: full)", "numeric")}
         </div>
-        <div class="row fields">
+        <div class="row fields more">
           ${text("every", "sharpness every k steps", "numeric")}
           ${text("steps", "steps", "numeric")}
           <label class="switch"><input id="network-guard" type="checkbox" /> guard (roll back, lower η)</label>
@@ -128,6 +182,7 @@ class NetworkPanel implements Panel {
         </div>
         <div id="network-verdict" class="verdict" aria-live="polite"></div>
         <ul id="network-log" class="log" aria-label="guard interventions"></ul>
+        <div id="network-export"></div>
       </div>
       <div class="charts">
         <div class="chart" id="network-boundary-chart"></div>
@@ -136,9 +191,10 @@ class NetworkPanel implements Panel {
       </div>`;
     for (const key of KEYS) {
       const el = this.root.querySelector<HTMLInputElement | HTMLSelectElement>(`#network-${key}`)!;
-      el.addEventListener("change", () => this.onEdit());
+      el.addEventListener("change", () => this.onEdit(key));
     }
     this.el("network-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    mountExport(this.el("network-export"), "network", () => this.exportRun());
     this.el("network-step").addEventListener("click", () => {
       this.pause();
       this.advance(1);
@@ -179,6 +235,11 @@ class NetworkPanel implements Panel {
         (this.el("network-guard") as HTMLInputElement).checked = (ctx.get(key) ?? DEFAULTS.guard) === "on";
       else this.field(key).value = ctx.get(key) ?? DEFAULTS[key];
     }
+    try {
+      this.changes = parseChanges(ctx.get("changes") ?? "");
+    } catch {
+      this.changes = []; // a hand-edited link with a bad list: the run without changes
+    }
     this.start();
   }
 
@@ -188,8 +249,15 @@ class NetworkPanel implements Panel {
     else this.draw(true);
   }
 
-  private onEdit(): void {
+  private onEdit(key: Key): void {
+    // η, the optimizer or the schedule changed part-way through a run: it goes on from here.
+    const running = this.records.length > 1 && !this.result;
+    if (running && (key === "lr" || key === "optimizer" || key === "schedule")) {
+      this.changeWhileRunning(key);
+      return;
+    }
     this.pause();
+    this.changes = [];
     if (!this.start()) return;
     const values: Record<string, string | null> = {};
     for (const key of KEYS)
@@ -199,7 +267,159 @@ class NetworkPanel implements Panel {
             ? "on"
             : "off"
           : this.field(key).value.trim();
-    this.ctx.set(values, "push");
+    this.ctx.set({ ...values, changes: null }, "push");
+  }
+
+  /**
+   * A new η takes effect at the next step (the schedule train reads is this panel's plan); another
+   * optimizer starts fresh from the current weights at the next step; a new schedule reshapes the
+   * rate from here. The weights, the records so far and the charts stay.
+   */
+  private changeWhileRunning(key: "lr" | "optimizer" | "schedule"): void {
+    const s = this.setup!;
+    const last = this.records[this.records.length - 1]!;
+    const at = last.step + 1;
+    const errors: string[] = [];
+    let spec = s.schedule;
+    if (key === "lr") {
+      const lr = Number(this.field("lr").value.trim());
+      if (!(Number.isFinite(lr) && lr > 0)) errors.push(`lr: a number > 0, got '${this.field("lr").value}'`);
+      else this.changes = [...this.changes.filter((c) => c.step < at || !("lr" in c)), { step: at, lr }];
+    } else if (key === "optimizer") {
+      const optimizer = this.field("optimizer").value as OptimizerChoice;
+      this.changes = [
+        ...this.changes.filter((c) => c.step < last.step || "lr" in c),
+        { step: last.step, optimizer },
+      ].sort((a, b) => a.step - b.step);
+    } else {
+      try {
+        spec = scheduleSetting(this.field("schedule").value);
+      } catch (e) {
+        errors.push(`schedule: ${(e as Error).message}`);
+      }
+    }
+    this.el("network-errors").textContent = errors.join("\n");
+    if (errors.length > 0) return;
+    this.setup = { ...s, schedule: spec };
+    this.replan();
+    this.ctx.set(
+      {
+        changes: formatChanges(this.changes),
+        schedule:
+          key === "schedule" ? this.field("schedule").value.trim() : (this.ctx.get("schedule") ?? null),
+      },
+      "push",
+    );
+    this.draw(true);
+  }
+
+  /**
+   * The records so far (CSV: one row a step; JSON: the settings, the changes and the records, the
+   * weights left out) and the \`overshoot train\` command that trains the same network on the same
+   * rows from the same weights (\`--validation 0\`: the page trains on every row).
+   */
+  private exportRun(): RunExport | null {
+    const s = this.setup;
+    if (!s) return null;
+    const v = (key: Key) => this.field(key).value.trim();
+    const linked = (this.ctx.get("optimizer") ?? v("optimizer")) as OptimizerChoice;
+    const first = this.changes.some((c) => "optimizer" in c) ? linked : s.optimizer;
+    const args = ["train", "--data", v("data"), "--n", v("n"), "--noise", v("noise"), "--seed", v("seed")];
+    args.push("--hidden", v("hidden") === "" ? "none" : v("hidden"), "--activation", v("activation"));
+    args.push("--loss", v("loss"), "--validation", "0");
+    if (first === "adam") args.push("--optimizer", "adam");
+    if (first === "momentum") args.push("--momentum", "0.9");
+    args.push("--lr", String(s.lr), "--steps", String(s.steps), "--sharpness-every", String(s.every));
+    if (s.batch !== null) args.push("--batch-size", String(s.batch));
+    if (s.schedule) args.push("--schedule", s.schedule.text);
+    const moves = this.changes.flatMap((c) => ("lr" in c ? [`${c.step}:${c.lr}`] : []));
+    if (moves.length > 0) args.push("--lr-changes", moves.join(","));
+    if (s.guard) args.push("--guard", "--max-retries", "10");
+    const switches = this.changes.filter((c) => "optimizer" in c);
+    const records = () =>
+      this.records.map((r) => ({
+        step: r.step,
+        loss: r.loss,
+        lr: r.lr ?? s.lr,
+        ...(r.sharpness !== undefined ? { sharpness: r.sharpness } : {}),
+        gradNorm: r.gradNorm,
+        ...(r.trainAccuracy != null ? { trainAccuracy: r.trainAccuracy } : {}),
+        ...(r.intervention ? { intervention: r.intervention } : {}),
+      }));
+    const cell = (x: number | undefined | null) => (x === undefined || x === null ? "" : String(x));
+    return {
+      name: "network",
+      command: commandLine(args),
+      ...(switches.length > 0
+        ? {
+            note: `The optimizer switched while it ran (${switches.map((c) => `at step ${c.step} to ${"optimizer" in c ? c.optimizer : ""}`).join(", ")}): the command trains with the first optimizer throughout.`,
+          }
+        : {}),
+      csv: () =>
+        `step,loss,lr,sharpness,gradNorm,trainAccuracy\n${records()
+          .map((r) => [r.step, r.loss, r.lr, r.sharpness, r.gradNorm, r.trainAccuracy].map(cell).join(","))
+          .join("\n")}\n`,
+      json: () =>
+        `${JSON.stringify(
+          {
+            command: commandLine(args),
+            changes: this.changes,
+            records: records(),
+            ...(this.result
+              ? { result: { status: this.result.status, atStep: this.result.atStep ?? null } }
+              : {}),
+          },
+          (_, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
+          2,
+        )}\n`,
+    };
+  }
+
+  /** The plan train reads every step: the schedule on the run's base η, moved by the η changes. */
+  private replan(): void {
+    const s = this.setup!;
+    const moves: RateChange[] = this.changes.flatMap((c) => ("lr" in c ? [{ step: c.step, lr: c.lr }] : []));
+    this.plan = scheduleWithChanges(s.schedule, s.lr, moves);
+  }
+
+  /** The library's training run from `theta0` (step 0), or resumed at a step with another optimizer. */
+  private trainer(
+    s: Setup,
+    optimizer: OptimizerChoice,
+    resume: { step: number; theta: Float64Array } | null,
+  ): Generator<TrainRecord, TrainResult, undefined> {
+    const options =
+      optimizer === "adam"
+        ? ({ name: "adam", lr: s.lr } as const)
+        : ({ name: "sgd", lr: s.lr, momentum: optimizer === "momentum" ? 0.9 : 0 } as const);
+    return train({
+      objective: s.objective,
+      train: s.data,
+      validation: null,
+      theta0: s.theta0,
+      optimizer: options,
+      // Read at every step, so a change made while it runs takes effect at the next one.
+      schedule: (k) => this.plan(k),
+      steps: s.steps,
+      batchSize: s.batch,
+      seed: s.seed,
+      logEvery: 1,
+      sharpnessEvery: s.every,
+      sharpnessK: 1,
+      includeWeights: true,
+      ...(s.guard ? { guard: { keepEvery: 10, maxRetries: 10 } } : {}),
+      ...(resume
+        ? {
+            resume: {
+              step: resume.step,
+              theta: resume.theta,
+              // A new optimizer: no momentum or moments carried over.
+              optimizer: createOptimizer(options, resume.theta.length).snapshot(),
+              lrCap: Number.POSITIVE_INFINITY,
+            },
+          }
+        : {}),
+    });
   }
 
   /** Reads the settings, builds the data and the network, and sets up a fresh run. False on bad input (shown). */
@@ -224,6 +444,12 @@ class NetworkPanel implements Panel {
       errors.push(
         `batch: a whole number from 1 to the ${n} points, or empty for the full batch, got '${batchText}'`,
       );
+    let schedule: ScheduleSpec | null = null;
+    try {
+      schedule = scheduleSetting(this.field("schedule").value);
+    } catch (e) {
+      errors.push(`schedule: ${(e as Error).message}`);
+    }
     const hiddenText = this.field("hidden").value.trim();
     const hidden = hiddenText === "" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
     if (hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 256))
@@ -252,27 +478,23 @@ class NetworkPanel implements Panel {
       batch,
       every,
       guard: (this.el("network-guard") as HTMLInputElement).checked,
-      optimizer: this.field("optimizer").value as Setup["optimizer"],
+      optimizer: this.field("optimizer").value as OptimizerChoice,
+      seed,
+      schedule,
     };
     const s = this.setup;
-    this.it = train({
-      objective,
-      train: data,
-      validation: null,
-      theta0: s.theta0,
-      optimizer:
-        s.optimizer === "adam"
-          ? { name: "adam", lr }
-          : { name: "sgd", lr, momentum: s.optimizer === "momentum" ? 0.9 : 0 },
-      steps,
-      batchSize: batch,
-      seed,
-      logEvery: 1,
-      sharpnessEvery: every,
-      sharpnessK: 1,
-      includeWeights: true,
-      ...(s.guard ? { guard: { keepEvery: 10, maxRetries: 10 } } : {}),
-    });
+    // With switches made while it ran, the run starts on the link's optimizer (a switch never
+    // writes it), and the select shows the one in use.
+    const linked = this.ctx.get("optimizer") as OptimizerChoice | null;
+    const startWith =
+      this.changes.some((c) => "optimizer" in c) && linked && OPTIMIZERS.includes(linked)
+        ? linked
+        : s.optimizer;
+    this.field("optimizer").value = startWith;
+    this.setup = { ...s, optimizer: startWith };
+    this.replan();
+    this.switched = new Set();
+    this.it = this.trainer(this.setup, startWith, null);
     this.records = [];
     this.result = null;
     this.theta = s.theta0;
@@ -319,6 +541,17 @@ class NetworkPanel implements Panel {
   private advance(count: number): boolean {
     if (!this.it || this.result) return false;
     for (let i = 0; i < count; i++) {
+      const last = this.records[this.records.length - 1];
+      const sw = last
+        ? this.changes.find((c) => "optimizer" in c && c.step === last.step && !this.switched.has(c.step))
+        : undefined;
+      if (last?.theta && sw && "optimizer" in sw) {
+        // The update from this step on is the new optimizer's: resumed here, fresh state.
+        this.switched.add(sw.step);
+        this.field("optimizer").value = sw.optimizer;
+        this.it = this.trainer(this.setup!, sw.optimizer, { step: last.step, theta: last.theta });
+        this.it.next(); // the resumed run's first record is this step again
+      }
       const r = this.it.next();
       if (r.done) {
         this.result = r.value;
@@ -359,13 +592,35 @@ class NetworkPanel implements Panel {
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
     this.lastDraw = now;
+    const planned = s.schedule !== null || this.changes.length > 0;
+    // The changes the run has reached, marked on the charts.
+    const changes: ChartChange[] = this.changes
+      .filter((c) => c.step <= step)
+      .map((c) => ({ step: c.step, text: "lr" in c ? `η → ${fmt(c.lr)}` : `→ ${c.optimizer}` }));
     const charts = [
       // 576 cells and 400 points, recoloured at every redraw: one canvas, not a thousand SVG nodes.
       () => drawChart(this.el("network-boundary-chart"), this.boundary(s), "canvas"),
       () =>
         drawChart(
           this.el("network-sharpness-chart"),
-          sharpnessChart(sharpnessRuns(this.records, s.lr), { title: "Sharpness λmax against 2/η" }),
+          // A rate that moves (a schedule, a change while it ran): λmax against 2/η_k, step by step.
+          planned
+            ? limitChart(
+                thin(this.records.filter((r) => !r.intervention)).map((r) => ({
+                  step: r.step,
+                  value: r.sharpness ?? Number.NaN,
+                  limit: 2 / (r.lr ?? s.lr),
+                })),
+                {
+                  title: "Sharpness λmax against 2/η_k",
+                  valueLabel: "λmax",
+                  limitLabel: "2/η_k",
+                  yTitle: "sharpness λmax (log scale)",
+                  changes,
+                  interpolate: "step-after",
+                },
+              )
+            : sharpnessChart(sharpnessRuns(this.records, s.lr), { title: "Sharpness λmax against 2/η" }),
         ),
       () => {
         const trace = thin(this.records.filter((r) => !r.intervention)).map(asStepRecord);
@@ -376,15 +631,16 @@ class NetworkPanel implements Panel {
             [
               {
                 label:
-                  lrNow < s.lr
+                  this.records.some((r) => r.intervention) && lrNow < this.plan(step)
                     ? `η = ${fmt(s.lr)}, capped at ${fmt(lrNow)} by the guard`
-                    : `η = ${fmt(s.lr)}`,
+                    : `η = ${fmt(s.lr)}${s.schedule ? `, schedule ${s.schedule.text}` : ""}${this.changes.length > 0 ? ", then changed" : ""}`,
                 trace,
                 ...(this.result?.status === "diverged" ? { bound: this.result.bound.value } : {}),
               },
             ],
             {
               title: "Loss per step (full training set)",
+              changes,
             },
           ),
         );
@@ -450,6 +706,12 @@ class NetworkPanel implements Panel {
   private field(key: Key): HTMLInputElement | HTMLSelectElement {
     return this.el(`network-${key}`) as HTMLInputElement | HTMLSelectElement;
   }
+}
+
+/** The schedule box: empty or "constant" is none; anything else in the CLI's form. */
+function scheduleSetting(text: string): ScheduleSpec | null {
+  const t = text.trim();
+  return t === "" || t === "constant" ? null : parseSchedule(t);
 }
 
 /** At most ~600 points of a long run for the chart (every record while short; the last always). */

@@ -1,13 +1,17 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
+import type { OptimizerOptions } from "../../../src/optim/index.js";
+import { parseSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
 import {
   type ChartSpec,
   contourChart2d,
+  limitChart,
   lossChart,
   OPTIMIZER_COLORS,
   ROLE,
 } from "../../../src/report/charts.js";
 import { drawChart, drawInteractive } from "../chart.js";
+import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
   type Eigenpair,
@@ -19,14 +23,33 @@ import {
   PlaneError,
   PRESETS,
   planeObjective,
+  QUADRATIC_EIGENVALUES,
+  rateAgainstLimit,
   runPaths,
 } from "../plane/model.js";
 
 /**
  * Several optimizers side by side on a 2-D function: the map of f with each path drawn on it, the
  * Hessian's eigenvectors at the start with the critical step each sets, a verdict per optimizer.
- * Clicking the map moves the start.
+ * Clicking the map moves the start. A schedule (the CLI's forms) shapes every optimizer's η, and
+ * the first gradient-descent path's rate is drawn step by step against its critical rate there.
  */
+
+/** The CLI's optimizer flags for the panel's options. */
+function optimizerArgs(o: OptimizerOptions): string[] {
+  const args = ["--optimizer", o.name, "--lr", String(o.lr)];
+  if ("momentum" in o && o.momentum) args.push("--momentum", String(o.momentum));
+  if ("nesterov" in o && o.nesterov) args.push("--nesterov");
+  if ("betas" in o && o.betas) args.push("--betas", o.betas.join(","));
+  if ("alpha" in o && o.alpha !== undefined) args.push("--alpha", String(o.alpha));
+  return args;
+}
+
+/** The schedule box as the link keeps it: null for constant. */
+function scheduleText(text: string): string | null {
+  const t = text.trim();
+  return t === "" || t === "constant" ? null : t;
+}
 
 export const order = 2;
 
@@ -45,6 +68,12 @@ class PlanePanel implements Panel {
     paths: PathResult[];
     x0: [number, number];
     pairs: Eigenpair[];
+    /** η_k against the critical rate at x_k along the first gradient-descent path. */
+    rates: { label: string; points: { step: number; value: number; limit: number }[] } | null;
+    spec: ScheduleSpec | null;
+    chosen: { id: OptimizerId; options: OptimizerOptions }[];
+    f: string;
+    steps: number;
   } | null = null;
 
   mount(root: HTMLElement, ctx: PanelContext): void {
@@ -82,6 +111,11 @@ class PlanePanel implements Panel {
         </div>
         <div id="plane-x0-error" class="error" role="alert"></div>
         <div id="plane-steps-error" class="error" role="alert"></div>
+        <div class="field more">
+          <label for="plane-schedule">schedule for every optimizer's η: constant, step:S,G, cosine:T, warmup:W, …</label>
+          <input id="plane-schedule" type="text" spellcheck="false" autocomplete="off" aria-describedby="plane-schedule-error" />
+          <div id="plane-schedule-error" class="error" role="alert"></div>
+        </div>
         ${rows}
       </div>
       <div class="charts">
@@ -91,6 +125,8 @@ class PlanePanel implements Panel {
           <ul id="plane-verdicts" class="verdicts" aria-live="polite"></ul>
         </div>
         <div class="chart" id="plane-loss-chart"></div>
+        <div class="chart" id="plane-rate-chart"></div>
+        <div id="plane-export"></div>
       </div>`;
 
     const commit = () => this.onEdit();
@@ -105,7 +141,60 @@ class PlanePanel implements Panel {
         this.restore(this.ctx);
       });
     }
+    mountExport(this.el("plane-export"), "plane", () => this.exportRun());
     this.restore(ctx);
+  }
+
+  /**
+   * Every path (CSV: a row a step and optimizer; JSON: each optimizer's settings, verdict and
+   * trace) and one \`overshoot run\` command per optimizer that computes its path again.
+   */
+  private exportRun(): RunExport | null {
+    const last = this.last;
+    if (!last) return null;
+    const fArgs =
+      last.f === "quadratic"
+        ? ["--f", "quadratic", "--eigenvalues", QUADRATIC_EIGENVALUES.join(","), "--rotate", "7"]
+        : ["--f", last.f];
+    const commands = last.chosen.map(({ options }) => {
+      const args = ["run", ...fArgs, "--x0", last.x0.join(","), "--steps", String(last.steps)];
+      args.push("--tolerance", "1e-8", ...optimizerArgs(options));
+      if (last.spec) args.push("--schedule", last.spec.text);
+      return commandLine(args);
+    });
+    const cell = (x: number) => String(x);
+    return {
+      name: "plane",
+      command: commands.join("\n"),
+      csv: () =>
+        `optimizer,step,x,y,loss\n${last.paths
+          .flatMap((p) =>
+            p.trace.map((r) =>
+              [p.id, r.step, r.x[0]!, r.x[1]!, r.loss]
+                .map((v) => (typeof v === "number" ? cell(v) : v))
+                .join(","),
+            ),
+          )
+          .join("\n")}\n`,
+      json: () =>
+        `${JSON.stringify(
+          {
+            f: last.f,
+            x0: last.x0,
+            steps: last.steps,
+            schedule: last.spec?.text ?? null,
+            paths: last.paths.map((p, i) => ({
+              optimizer: p.id,
+              options: last.chosen[i]!.options,
+              command: commands[i],
+              verdict: p.verdict,
+              trace: p.trace.map((r) => ({ step: r.step, x: [r.x[0], r.x[1]], loss: r.loss })),
+            })),
+          },
+          (_, x) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x),
+          2,
+        )}\n`,
+    };
   }
 
   restore(ctx: PanelContext): void {
@@ -113,6 +202,7 @@ class PlanePanel implements Panel {
     this.input("plane-f").value = ctx.get("f") ?? DEFAULT_F;
     this.input("plane-x0").value = ctx.get("x0") ?? PRESETS[DEFAULT_F]!.x0.join(",");
     this.input("plane-steps").value = ctx.get("steps") ?? String(DEFAULT_STEPS);
+    this.input("plane-schedule").value = ctx.get("schedule") ?? "constant";
     const on = ctx.get("on")?.split(",") ?? DEFAULT_ON;
     for (const o of OPTIMIZERS) {
       this.input(`plane-on-${o.id}`).checked = on.includes(o.id);
@@ -133,10 +223,11 @@ class PlanePanel implements Panel {
   /** A committed edit: recompute, and record the settings in the URL only when they are all good. */
   private onEdit(): void {
     if (!this.recompute()) return;
-    const values: Record<string, string> = {
+    const values: Record<string, string | null> = {
       f: this.input("plane-f").value.trim(),
       x0: this.input("plane-x0").value.replace(/\s+/g, ""),
       steps: this.input("plane-steps").value.trim(),
+      schedule: scheduleText(this.input("plane-schedule").value),
       on: OPTIMIZERS.filter((o) => this.input(`plane-on-${o.id}`).checked)
         .map((o) => o.id)
         .join(","),
@@ -186,6 +277,13 @@ class PlanePanel implements Panel {
         "steps",
         `steps must be a whole number from 1 to 5000, got '${this.input("plane-steps").value}'`,
       );
+    let spec: ScheduleSpec | null = null;
+    try {
+      const text = scheduleText(this.input("plane-schedule").value);
+      spec = text === null ? null : parseSchedule(text);
+    } catch (e) {
+      errors.set("schedule", (e as Error).message);
+    }
     const chosen: { id: OptimizerId; options: ReturnType<typeof optimizerOptions> }[] = [];
     for (const o of OPTIMIZERS) {
       if (!this.input(`plane-on-${o.id}`).checked) continue;
@@ -206,7 +304,7 @@ class PlanePanel implements Panel {
       }
       if (bad !== null) errors.set(o.id, bad);
     }
-    for (const key of ["f", "x0", "steps", ...OPTIMIZERS.map((o) => o.id)]) {
+    for (const key of ["f", "x0", "steps", "schedule", ...OPTIMIZERS.map((o) => o.id)]) {
       const el = this.root.querySelector(`#plane-${key}-error`);
       if (el) el.textContent = errors.get(key) ?? (key === "x0" ? startNote : "");
     }
@@ -214,7 +312,27 @@ class PlanePanel implements Panel {
     if (errors.size > 0 || !objective || !x0) return false;
     const pairs = eigenpairs(objective, x0);
     const lambdaMax = Math.max(...pairs.map((p) => p.value));
-    this.last = { objective, x0, pairs, paths: runPaths(objective, x0, steps, chosen, lambdaMax) };
+    const paths = runPaths(objective, x0, steps, chosen, lambdaMax, spec);
+    // η_k against the critical rate at x_k, for the first gradient-descent optimizer on.
+    const gd = chosen.findIndex((c) => c.id === "sgd" || c.id === "momentum" || c.id === "nesterov");
+    const rates =
+      gd >= 0
+        ? {
+            label: paths[gd]!.label,
+            points: rateAgainstLimit(objective, paths[gd]!, chosen[gd]!.options, spec),
+          }
+        : null;
+    this.last = {
+      objective,
+      x0,
+      pairs,
+      paths,
+      rates,
+      spec,
+      chosen,
+      f: this.input("plane-f").value.trim(),
+      steps,
+    };
     this.draw();
     return true;
   }
@@ -270,6 +388,18 @@ class PlanePanel implements Panel {
     });
     if (runs.length > 0)
       void drawChart(this.el("plane-loss-chart"), lossChart(runs, { title: "Loss per step" }));
+    if (last.rates)
+      void drawChart(
+        this.el("plane-rate-chart"),
+        limitChart(last.rates.points, {
+          title: `${last.rates.label}${last.spec ? `, schedule ${last.spec.text}` : ""}: η_k against its critical rate at x_k`,
+          valueLabel: "η_k",
+          limitLabel: "critical rate from λmax(x_k)",
+          yTitle: "rate (log scale)",
+          interpolate: "step-after",
+        }),
+      );
+    else this.el("plane-rate-chart").replaceChildren();
   }
 
   private el(id: string): HTMLElement {

@@ -1,11 +1,21 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
-import { deltaChart, lossChart, pathChart1d } from "../../../src/report/charts.js";
+import { formatRateChanges, parseRateChanges, type RateChange } from "../../../src/optim/schedule.js";
+import {
+  type ChartChange,
+  deltaChart,
+  limitChart,
+  lossChart,
+  pathChart1d,
+} from "../../../src/report/charts.js";
+import { runToCsv, runToJson } from "../../../src/report/json.js";
 import { drawChart } from "../chart.js";
+import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
   compileSeed,
   parseNumberSetting,
+  parseScheduleSetting,
   SEED_DEFAULTS,
   type SeedResult,
   type SeedSettings,
@@ -18,6 +28,9 @@ import {
  * The seed example made visible: gradient descent on a 1-D function, the path on the curve, the
  * loss per step, and for the current step the actual change of the loss beside the first- and
  * second-order predictions. The critical step 2/f''(x₀) is marked on the learning-rate slider.
+ * η moved while the run plays (or while it is paused part-way) takes effect from the step shown:
+ * the run goes on from there at the new rate, and the change is marked on the charts. A schedule
+ * (the CLI's forms) shapes the rate, drawn per step against the local limit 2/f''(x_k).
  */
 
 export const order = 1;
@@ -42,6 +55,8 @@ class SeedPanel implements Panel {
   private drawToken = 0;
   private visible = true;
   private editing = false;
+  /** η moved while the run ran: from each change's step on, the new base rate (`seed.changes`). */
+  private changes: RateChange[] = [];
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -65,6 +80,11 @@ class SeedPanel implements Panel {
         <div id="seed-lr-error" class="error" role="alert"></div>
         <div id="seed-x0-error" class="error" role="alert"></div>
         <div id="seed-steps-error" class="error" role="alert"></div>
+        <div class="field more">
+          <label for="seed-schedule">schedule: constant, step:S,G, cosine:T[,MIN], warmup:W, exp:G, onecycle:T</label>
+          <input id="seed-schedule" type="text" spellcheck="false" autocomplete="off" aria-describedby="seed-schedule-error" />
+          <div id="seed-schedule-error" class="error" role="alert"></div>
+        </div>
         <div class="row" role="group" aria-label="animation">
           <button type="button" id="seed-play">Play</button>
           <button type="button" id="seed-step">Step</button>
@@ -78,15 +98,18 @@ class SeedPanel implements Panel {
           <button type="button" data-lr="1.125">η = 1.125</button>
         </div>
         <div id="seed-verdict" class="verdict" aria-live="polite"></div>
+        <p id="seed-changes" class="note" hidden><span></span> <button type="button" id="seed-clear-changes">Clear the changes</button></p>
         <p id="seed-critical" class="note"></p>
         <table class="numbers" id="seed-table" aria-label="the current step">
           <caption id="seed-table-caption"></caption>
           <tbody></tbody>
         </table>
+        <div id="seed-export"></div>
       </div>
       <div class="charts">
         <div class="chart" id="seed-path-chart"></div>
         <div class="chart" id="seed-loss-chart"></div>
+        <div class="chart" id="seed-rate-chart"></div>
         <div class="chart" id="seed-delta-chart"></div>
       </div>`;
 
@@ -99,13 +122,20 @@ class SeedPanel implements Panel {
       this.input(`seed-${key}`).addEventListener("input", () => this.onNumber(key));
       this.input(`seed-${key}`).addEventListener("change", () => this.endEdit());
     }
+    this.input("seed-schedule").addEventListener("input", () => this.onSchedule());
+    this.input("seed-schedule").addEventListener("change", () => this.endEdit());
+    this.button("seed-clear-changes").addEventListener("click", () => this.clearChanges());
     this.button("seed-play").addEventListener("click", () => this.togglePlay());
+    mountExport(this.el("seed-export"), "seed", () => this.exportRun());
     this.button("seed-step").addEventListener("click", () => this.stepOnce());
     this.button("seed-reset").addEventListener("click", () => this.reset());
     for (const b of root.querySelectorAll<HTMLButtonElement>(".presets button")) {
       b.addEventListener("click", () => {
         this.stop();
-        this.ctx.set({ f: null, x0: null, lr: b.dataset["lr"] ?? null, k: null }, "push");
+        this.ctx.set(
+          { f: null, x0: null, lr: b.dataset["lr"] ?? null, k: null, changes: null, schedule: null },
+          "push",
+        );
         this.restore(this.ctx);
       });
     }
@@ -121,6 +151,15 @@ class SeedPanel implements Panel {
     this.input("seed-lr").value = ctx.get("lr") ?? String(SEED_DEFAULTS.lr);
     this.input("seed-x0").value = ctx.get("x0") ?? String(SEED_DEFAULTS.x0);
     this.input("seed-steps").value = ctx.get("steps") ?? String(SEED_DEFAULTS.steps);
+    this.input("seed-schedule").value = ctx.get("schedule") ?? "constant";
+    try {
+      this.changes = parseRateChanges(ctx.get("changes") ?? "");
+    } catch {
+      this.changes = []; // a hand-edited link with a bad list: the run as it started
+    }
+    // The box shows the rate in force at the end of the run: the last change's, when there is one.
+    const last = this.changes[this.changes.length - 1];
+    if (last) this.input("seed-lr").value = String(last.lr);
     this.objective = null;
     this.recompute(ctx.get("k"));
   }
@@ -160,8 +199,53 @@ class SeedPanel implements Panel {
   }
 
   private onNumber(key: NumberKey): void {
+    if (key === "lr" && this.midRun()) {
+      this.changeRate();
+      return;
+    }
     this.stop();
-    if (this.recompute(null)) this.record({ [key]: this.input(`seed-${key}`).value.trim(), k: null });
+    if (key === "lr") this.changes = [];
+    if (this.recompute(null))
+      this.record({
+        [key]: this.input(`seed-${key}`).value.trim(),
+        k: null,
+        ...(key === "lr" ? { changes: null } : {}),
+      });
+  }
+
+  private onSchedule(): void {
+    this.stop();
+    const text = this.input("seed-schedule").value.trim();
+    if (this.recompute(null))
+      this.record({ schedule: text === "" || text === "constant" ? null : text, k: null });
+  }
+
+  /** Playing, or paused part-way: a new η then continues the run from the step shown. */
+  private midRun(): boolean {
+    const last = (this.result?.trace.length ?? 0) - 1;
+    return this.result !== null && (this.timer !== null || (this.k > 0 && this.k < last));
+  }
+
+  /** η from the step shown on: the run so far stays, the rest is run again at the new rate. */
+  private changeRate(): void {
+    let lr: number;
+    try {
+      lr = parseNumberSetting("lr", this.input("seed-lr").value);
+    } catch {
+      this.recompute(String(this.k)); // shows the box's error, keeps the run
+      return;
+    }
+    const k = this.k;
+    this.changes = [...this.changes.filter((c) => c.step < k), { step: k, lr }];
+    if (this.recompute(String(k))) this.record({ changes: formatRateChanges(this.changes), k: String(k) });
+  }
+
+  private clearChanges(): void {
+    this.stop();
+    this.changes = [];
+    this.input("seed-lr").value = this.ctx.get("lr") ?? String(SEED_DEFAULTS.lr);
+    if (this.recompute(null)) this.record({ changes: null, k: null });
+    this.endEdit();
   }
 
   private togglePlay(): void {
@@ -170,12 +254,13 @@ class SeedPanel implements Panel {
       this.ctx.set({ k: String(this.k) }, "replace");
       return;
     }
-    const result = this.result;
-    if (!result) return;
-    if (this.k >= result.trace.length - 1) this.k = 0;
+    if (!this.result) return;
+    if (this.k >= this.result.trace.length - 1) this.k = 0;
     this.button("seed-play").textContent = "Pause";
     this.button("seed-play").setAttribute("aria-pressed", "true");
     const tick = () => {
+      // The run as it is now: η moved while playing runs the rest again.
+      const result = this.result!;
       if (this.k >= result.trace.length - 1) {
         this.stop();
         this.ctx.set({ k: null }, "replace");
@@ -216,6 +301,24 @@ class SeedPanel implements Panel {
     }
   }
 
+  /** The run as `overshoot run --json`/`--csv` write it, and the command that computes it again. */
+  private exportRun(): RunExport | null {
+    const r = this.result;
+    if (!r) return null;
+    const { settings } = r;
+    const args = ["run", "--f", settings.f.trim(), "--x0", String(settings.x0), "--lr", String(settings.lr)];
+    args.push("--steps", String(settings.steps));
+    const schedule = (settings.schedule ?? "").trim();
+    if (schedule !== "" && schedule !== "constant") args.push("--schedule", schedule);
+    if (this.changes.length > 0) args.push("--lr-changes", formatRateChanges(this.changes));
+    return {
+      name: "seed",
+      csv: () => runToCsv(r.objective, r.run),
+      json: () => `${JSON.stringify(runToJson(r.objective, r.run), null, 2)}\n`,
+      command: commandLine(args),
+    };
+  }
+
   // ── Computing and drawing ─────────────────────────────────────────────────────────────────
 
   /**
@@ -241,18 +344,32 @@ class SeedPanel implements Panel {
         errors[key] = errorText(e, "");
       }
     }
-    for (const key of ["f", "lr", "x0", "steps"] as const) {
+    try {
+      parseScheduleSetting(this.input("seed-schedule").value);
+    } catch (e) {
+      errors.schedule = errorText(e, "");
+    }
+    for (const key of ["f", "lr", "x0", "steps", "schedule"] as const) {
       this.el(`seed-${key}-error`).textContent = errors[key] ?? "";
       this.input(`seed-${key}`).setAttribute("aria-invalid", String(errors[key] !== undefined));
     }
     if (values.lr !== undefined) this.syncSlider(values.lr);
     if (objective === null || Object.keys(errors).length > 0) return false;
 
+    // With changes the box holds the latest rate; the run starts at the link's own η.
+    let start = values.lr!;
+    if (this.changes.length > 0) {
+      const text = this.ctx.get("lr");
+      start = text === null ? SEED_DEFAULTS.lr : Number(text);
+      if (!(Number.isFinite(start) && start > 0)) start = values.lr!;
+    }
     const settings: SeedSettings = {
       f: this.input("seed-f").value,
-      lr: values.lr!,
+      lr: start,
       x0: values.x0!,
       steps: values.steps!,
+      schedule: this.input("seed-schedule").value,
+      changes: this.changes,
     };
     let result: SeedResult;
     try {
@@ -282,7 +399,15 @@ class SeedPanel implements Panel {
     const { trace, settings, name } = result;
     const k = this.k;
     const shown = trace.slice(0, k + 1);
-    const label = `η = ${fmt(settings.lr)}`;
+    const label = `η = ${fmt(settings.lr)}${this.changes.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && settings.schedule && !/^\s*(constant)?\s*$/.test(settings.schedule) ? `, schedule ${settings.schedule.trim()}` : ""}`;
+    const changes: ChartChange[] = this.changes
+      .filter((c) => c.step <= k)
+      .map((c) => ({ step: c.step, text: `η → ${fmt(c.lr)}` }));
+    const note = this.el("seed-changes");
+    note.hidden = this.changes.length === 0;
+    note.querySelector("span")!.textContent = `η moved while it ran: ${this.changes
+      .map((c) => `at step ${c.step} to ${fmt(c.lr)}`)
+      .join(", ")} (the run started at ${fmt(settings.lr)}).`;
 
     // The verdict is the whole run's; the table and the charts follow the animation.
     const verdict = this.el("seed-verdict");
@@ -311,7 +436,22 @@ class SeedPanel implements Panel {
             title: `The path on f(${name}) = ${settings.f}`,
           }),
       ],
-      ["seed-loss-chart", () => lossChart([{ label, trace: shown }], { title: "Loss per step" })],
+      ["seed-loss-chart", () => lossChart([{ label, trace: shown }], { title: "Loss per step", changes })],
+      [
+        "seed-rate-chart",
+        () =>
+          limitChart(
+            result.rates.slice(0, k + 1).map((r) => ({ step: r.step, value: r.lr, limit: r.limit })),
+            {
+              title: `The rate η_k against the local limit 2/f''(${name}_k)`,
+              valueLabel: "η_k",
+              limitLabel: `2/f''(${name}_k)`,
+              yTitle: "rate (log scale)",
+              changes,
+              interpolate: "step-after",
+            },
+          ),
+      ],
       [
         "seed-delta-chart",
         () =>
@@ -372,7 +512,7 @@ class SeedPanel implements Panel {
     this.el("seed-table-caption").textContent =
       result.trace.length === 1
         ? "No step taken"
-        : `Step ${j} → ${j + 1} with η = ${fmt(result.settings.lr)}`;
+        : `Step ${j} → ${j + 1} with η = ${fmt(result.rates[j]?.lr ?? result.settings.lr)}`;
     const body = this.root.querySelector("#seed-table tbody")!;
     body.innerHTML = "";
     for (const [label, value] of rows) {

@@ -5,6 +5,7 @@ import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
 import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
+import { type ScheduleSpec, schedule } from "../../../src/optim/schedule.js";
 import { run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";
 
@@ -137,6 +138,32 @@ export interface PathResult {
   readonly lr: number;
 }
 
+/**
+ * The rate each step of a path used against the optimizer's critical rate from λmax at that
+ * step's point (Hessian exact in 2-D): η_k above it overshoots along the steepest direction there.
+ * Only for the gradient-descent family, whose critical rate λmax fixes (critical.ts).
+ */
+export function rateAgainstLimit(
+  objective: Objective,
+  path: PathResult,
+  options: OptimizerOptions,
+  spec: ScheduleSpec | null,
+): { step: number; value: number; limit: number }[] {
+  const config = resolveOptimizerConfig(options);
+  const rate = spec ? schedule(spec, config.lr) : () => config.lr;
+  return path.trace.map((r) => {
+    const x = r.x as Float64Array;
+    const finite = Number.isFinite(x[0]!) && Number.isFinite(x[1]!);
+    const top = finite ? Math.max(...eigenpairs(objective, [x[0]!, x[1]!]).map((p) => p.value)) : Number.NaN;
+    return {
+      step: r.step,
+      value: rate(r.step),
+      limit:
+        top > 0 && Number.isFinite(top) ? (criticalLearningRate(config, top).lr ?? Number.NaN) : Number.NaN,
+    };
+  });
+}
+
 export interface Eigenpair {
   readonly value: number;
   readonly vector: [number, number];
@@ -174,9 +201,18 @@ export function runPaths(
   steps: number,
   chosen: readonly { id: OptimizerId; options: OptimizerOptions }[],
   lambdaMax: number,
+  /** One schedule for every optimizer, on its own η (the CLI's forms); null: constant. */
+  spec: ScheduleSpec | null = null,
 ): PathResult[] {
   return chosen.map(({ id, options }) => {
-    const r = run({ objective, optimizer: options, x0: [...x0], steps, tolerance: 1e-8 });
+    const r = run({
+      objective,
+      optimizer: options,
+      x0: [...x0],
+      steps,
+      tolerance: 1e-8,
+      ...(spec ? { schedule: schedule(spec, resolveOptimizerConfig(options).lr) } : {}),
+    });
     const config = resolveOptimizerConfig(options);
     const label = OPTIMIZERS.find((o) => o.id === id)!.label;
     return {

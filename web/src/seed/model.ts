@@ -1,7 +1,13 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
-import { run } from "../../../src/run/runner.js";
+import {
+  parseSchedule,
+  type RateChange,
+  type ScheduleSpec,
+  scheduleWithChanges,
+} from "../../../src/optim/schedule.js";
+import { type RunResult, run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";
 
 /**
@@ -15,6 +21,10 @@ export interface SeedSettings {
   readonly lr: number;
   readonly x0: number;
   readonly steps: number;
+  /** A learning-rate schedule in the CLI's form ("cosine:30", "step:10,0.5", "warmup:5"); constant when absent. */
+  readonly schedule?: string;
+  /** η moved while the run ran: a new base rate from each change's step on. */
+  readonly changes?: readonly RateChange[];
 }
 
 export const SEED_DEFAULTS: SeedSettings = { f: "x^2", lr: 0.1, x0: -1, steps: 30 };
@@ -43,6 +53,24 @@ export interface SeedResult {
   /** f''(x₀) and the critical step 2/f''(x₀) (null when f''(x₀) ≤ 0: no local limit). */
   readonly curvature: number;
   readonly critical: number | null;
+  /**
+   * Each step's rate η_k against the local limit 2/f''(x_k) (NaN where f'' ≤ 0: no limit there):
+   * the step from x_k overshoots the minimum of the local parabola when η_k > 2/f''(x_k).
+   */
+  readonly rates: readonly { readonly step: number; readonly lr: number; readonly limit: number }[];
+  /** The library's run, as `overshoot run` has it (for export). */
+  readonly run: RunResult;
+}
+
+/** The schedule box: empty or "constant" is none; anything else in the CLI's form, or an error naming the forms. */
+export function parseScheduleSetting(text: string): ScheduleSpec | null {
+  const t = text.trim();
+  if (t === "" || t === "constant") return null;
+  try {
+    return parseSchedule(t);
+  } catch (e) {
+    throw new SettingError("schedule", (e as Error).message);
+  }
 }
 
 /** Compiles a 1-D expression, or throws a SettingError that names the position. */
@@ -81,14 +109,25 @@ export function parseNumberSetting(setting: "lr" | "x0" | "steps", text: string)
 
 /** Runs plain gradient descent with the settings and says what happened. */
 export function seedRun(objective: Objective, settings: SeedSettings): SeedResult {
+  const spec = parseScheduleSetting(settings.schedule ?? "");
+  const changes = settings.changes ?? [];
+  const planned = spec !== null || changes.length > 0;
+  const plan = scheduleWithChanges(spec, settings.lr, changes);
   const result = run({
     objective,
     optimizer: { name: "sgd", lr: settings.lr },
     x0: [settings.x0],
     steps: settings.steps,
+    ...(planned ? { schedule: plan } : {}),
   });
   const curvature = secondDerivative(objective, settings.x0);
+  const rates = result.trace.map((r) => {
+    const c = Number.isFinite(r.x[0]!) ? secondDerivative(objective, r.x[0]!) : Number.NaN;
+    return { step: r.step, lr: plan(r.step), limit: c > 0 ? 2 / c : Number.NaN };
+  });
   return {
+    run: result,
+    rates,
     settings,
     objective,
     name: objective.names[0]!,

@@ -1,0 +1,176 @@
+import { describe, expect, it } from "vitest";
+import { chartsDrawn, newPage, screenshot } from "./harness.js";
+import { useLab } from "./use-lab.js";
+
+/**
+ * Change it while it runs (issue 29, point 1): η moved during play continues the run from the step
+ * shown, in the 1-D panel and the network panel, and another optimizer picks up the network's
+ * weights where they are; the change is marked on the charts and kept in the link, which replays
+ * the run with its changes at the same steps. A schedule shapes the rate, drawn against the local
+ * limit 2/λmax. The numbers are checked against closed forms on x² and, for the network, against
+ * the replay of its own link.
+ */
+const lab = useLab();
+
+/** The table's value in the row whose label is `label`, as a number. */
+const row = (label: string) =>
+  `Number([...document.querySelectorAll("#seed-table tr")].find((r) => r.querySelector("th").textContent === ${JSON.stringify(label)}).querySelector("td").textContent)`;
+
+describe("changing η while it runs", () => {
+  it("1-D: η moved during play goes on from the step shown; the path matches the closed form", async () => {
+    const { page, problems } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
+    await chartsDrawn(page, "seed");
+    await page.click("#seed-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
+    );
+    await page.fill("#seed-lr", "1.125");
+    // Still playing, from where it was.
+    expect(await page.textContent("#seed-play")).toBe("Pause");
+    const changed = await page.textContent("#seed-changes");
+    const at = Number(/at step (\d+) to 1\.125/.exec(changed ?? "")?.[1]);
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThan(40);
+    expect(new URL(page.url()).searchParams.get("seed.changes")).toBe(`${at}:1.125`);
+    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
+      timeout: 30_000,
+    });
+    // x_k = −0.8^k up to the change, then ×(1 − 2·1.125) = ×(−1.25) a step: x_39 in the table.
+    const x39 = -(0.8 ** at) * (-1.25) ** (39 - at);
+    expect(Math.abs((await page.evaluate(row("x_39"))) as number) / Math.abs(x39) - 1).toBeLessThan(1e-5);
+    expect(await page.textContent("#seed-verdict strong")).toMatch(/^Explodes/);
+    expect(await page.textContent("#seed-table-caption")).toBe("Step 39 → 40 with η = 1.125");
+    // Marked on the loss chart and the rate chart.
+    for (const chart of ["#seed-loss-chart", "#seed-rate-chart"])
+      expect(await page.textContent(chart)).toContain("η → 1.125");
+    await screenshot(page, "seed-change-while-running-1280");
+
+    // The link replays it; clearing the changes gives the run at the start rate back.
+    await page.goto(page.url().replace(/seed\.k=\d+&?/, ""));
+    await chartsDrawn(page, "seed");
+    expect(Math.abs((await page.evaluate(row("x_39"))) as number) / Math.abs(x39) - 1).toBeLessThan(1e-5);
+    await page.click("#seed-clear-changes");
+    expect(await page.inputValue("#seed-lr")).toBe("0.1");
+    expect(await page.textContent("#seed-verdict strong")).toMatch(/^Converges/);
+    expect(new URL(page.url()).searchParams.has("seed.changes")).toBe(false);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it("1-D: a step schedule, drawn against 2/f''; the path matches the closed form", async () => {
+    const { page, problems } = await newPage(lab, 1280, 900);
+    // η = 1.2 overshoots x² (factor −1.4); halved every 10 steps it comes back under 2/f'' = 1.
+    await page.goto(`${lab.url}?seed.lr=1.2&seed.steps=30&seed.schedule=step:10,0.5`);
+    await chartsDrawn(page, "seed");
+    const x29 = -((-1.4) ** 10) * (-0.2) ** 10 * 0.4 ** 9;
+    expect(Math.abs((await page.evaluate(row("x_29"))) as number) / Math.abs(x29) - 1).toBeLessThan(1e-5);
+    expect(await page.textContent("#seed-table-caption")).toBe("Step 29 → 30 with η = 0.3");
+    const rate = (await page.textContent("#seed-rate-chart")) ?? "";
+    expect(rate).toContain("The rate η_k against the local limit 2/f''(x_k)");
+    expect(rate).toContain("η_k");
+    // A bad schedule names the forms and keeps the last good drawing.
+    await page.fill("#seed-schedule", "cosine:x");
+    expect(await page.textContent("#seed-schedule-error")).toMatch(/invalid schedule: 'cosine:x'/);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("network: η and the optimizer changed while it trains go on from the weights where they are; the link replays it", async () => {
+    const { page, problems } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=network&network.steps=600`);
+    await page.waitForSelector("#network-sharpness-chart svg");
+    const stepNow = () =>
+      page.evaluate(
+        `Number(/step (\\d+) of/.exec(document.querySelector("#network-position").textContent)[1])`,
+      ) as Promise<number>;
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#network-position").textContent)[1]) >= 100`,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.fill("#network-lr", "0.05");
+    await page.dispatchEvent("#network-lr", "change");
+    const after = await stepNow();
+    expect(after).toBeGreaterThanOrEqual(100); // not reset to step 0
+    expect(await page.textContent("#network-play")).toBe("Pause");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#network-position").textContent)[1]) >= 300`,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.selectOption("#network-optimizer", "momentum");
+    await page.waitForFunction(
+      `/^(Trained|Stalled|Failed|Dead|Saturated|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+      undefined,
+      { timeout: 90_000 },
+    );
+    const changes = new URL(page.url()).searchParams.get("network.changes") ?? "";
+    expect(changes).toMatch(/^\d+:0\.05,\d+:momentum$/);
+    const verdict = await page.textContent("#network-verdict");
+    expect(verdict).toContain("against 2/η = 40");
+    expect(await page.textContent("#network-sharpness-chart")).toContain("Sharpness λmax against 2/η_k");
+    for (const chart of ["#network-sharpness-chart", "#network-loss-chart"]) {
+      expect(await page.textContent(chart)).toContain("η → 0.05");
+      expect(await page.textContent(chart)).toContain("→ momentum");
+    }
+    await screenshot(page, "network-change-while-running-1280");
+
+    // The link trains the same run again, the changes at the same steps: the same final numbers.
+    await page.goto(page.url());
+    await page.waitForSelector("#network-sharpness-chart svg");
+    expect(await page.inputValue("#network-optimizer")).toBe("sgd");
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `/^(Trained|Stalled|Failed|Dead|Saturated|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+      undefined,
+      { timeout: 90_000 },
+    );
+    expect(await page.textContent("#network-verdict")).toBe(verdict);
+    expect(await page.inputValue("#network-optimizer")).toBe("momentum");
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  it("2-D: a schedule brings SGD back under 2/λmax = 0.1 on the bowl; its rate drawn against the limit", async () => {
+    const { page, problems } = await newPage(lab, 1280, 900);
+    const sgd = () => page.textContent("#plane-verdicts [data-optimizer=sgd]");
+    await page.goto(`${lab.url}?panel=plane&plane.f=quadratic&plane.x0=1,1&plane.on=sgd&plane.sgd=0.11`);
+    await chartsDrawn(page, "plane");
+    expect(await sgd()).toMatch(/diverge/);
+    // Halved every 30 steps: 0.11 for 30 steps (×(1 − 20·0.11) = ×−1.2 a step along λ = 20), then
+    // 0.055 (×−0.1): back under the limit, the run converges.
+    await page.fill("#plane-schedule", "step:30,0.5");
+    await page.dispatchEvent("#plane-schedule", "change");
+    await page.waitForFunction(
+      `!/diverge/.test(document.querySelector("#plane-verdicts [data-optimizer=sgd]").textContent)`,
+    );
+    expect(await sgd()).toMatch(/converg/);
+    expect(new URL(page.url()).searchParams.get("plane.schedule")).toBe("step:30,0.5");
+    const rate = (await page.textContent("#plane-rate-chart")) ?? "";
+    expect(rate).toContain("SGD η=0.11, schedule step:30,0.5: η_k against its critical rate at x_k");
+    expect(rate).toContain("critical rate from λmax(x_k)");
+    await screenshot(page, "plane-schedule-1280");
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("network: a cosine schedule, λmax drawn against 2/η_k", async () => {
+    const { page, problems } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=network&network.steps=300&network.schedule=cosine:600`);
+    await page.waitForSelector("#network-sharpness-chart svg");
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `/^(Trained|Stalled|Failed|Dead|Saturated|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+      undefined,
+      { timeout: 90_000 },
+    );
+    // η at step 300 of cosine:600 from 0.2: 0.1·(1 + cos(π/2)) = 0.1, so 2/η = 20.
+    expect(await page.textContent("#network-verdict")).toContain("against 2/η = 20");
+    expect(await page.textContent("#network-sharpness-chart")).toContain("2/η_k");
+    expect(await page.textContent("#network-loss-chart")).toContain("schedule cosine:600");
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+});
