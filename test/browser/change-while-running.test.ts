@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
 import { useLab } from "./use-lab.js";
 
@@ -11,6 +16,13 @@ import { useLab } from "./use-lab.js";
  * the replay of its own link.
  */
 const lab = useLab();
+
+/** The network panel's CLI command, as arguments (the page quotes nothing in it). */
+async function commands(page: Page, id: string): Promise<string[][]> {
+  await page.click(`#${id}-export-cli`);
+  const text = (await page.textContent(`#${id}-command code`)) ?? "";
+  return text.split("\n").map((l) => l.trim().split(/\s+/).slice(1));
+}
 
 /** The table's value in the row whose label is `label`, as a number. */
 const row = (label: string) =>
@@ -173,4 +185,57 @@ describe("changing η while it runs", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);
+});
+
+describe("the network's curvature view", () => {
+  it("every k steps, in a worker: the density and each layer's λmax at that step, as `overshoot spectrum` finds them there", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=network&network.steps=400&network.view=200`);
+    await page.waitForSelector("#network-sharpness-chart svg");
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `(document.querySelector("#network-spectrum-chart").textContent || "").includes("at step 400")`,
+      undefined,
+      { timeout: 120_000 },
+    );
+    const density = (await page.textContent("#network-spectrum-chart")) ?? "";
+    const layers = (await page.textContent("#network-layers-chart")) ?? "";
+    expect(density).toContain("Hessian eigenvalue density at step 400");
+    expect(density).toContain("2/η 10");
+    expect(layers).toContain("Which layer limits the rate, at step 400");
+    const pageMax = Number(/λmax ([\d.]+)/.exec(density)?.[1]);
+    // The same network trained by the CLI to step 400, its weights saved, its spectrum measured.
+    const [args] = await commands(page, "network");
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-view-"));
+    const weights = join(dir, "w.json");
+    const trained = await cli([...args!, "--save-weights", weights]);
+    expect(trained.code).toBe(0);
+    const net = args!.slice(1, args!.indexOf("--validation"));
+    const spectrum = await cli([
+      "spectrum",
+      "--model",
+      "mlp",
+      ...net,
+      "--validation",
+      "0",
+      "--init",
+      weights,
+      "--lr",
+      "0.2",
+      "--json",
+    ]);
+    expect(spectrum.code).toBe(0);
+    const j = JSON.parse(spectrum.out) as {
+      extremes: { top: { value: number }[] };
+      layers: { name: string }[];
+    };
+    const cliMax = j.extremes.top[0]!.value;
+    expect(Math.abs(pageMax - cliMax) / cliMax).toBeLessThan(0.005); // the label's 3 digits
+    for (const layer of j.layers) expect(layers).toContain(layer.name);
+    rmSync(dir, { recursive: true, force: true });
+    await screenshot(page, "network-curvature-view-1280");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 180_000);
 });

@@ -3,19 +3,16 @@ import type { Intervention } from "../../../src/analysis/training/guard.js";
 import { trainOutcome } from "../../../src/analysis/training/outcome.js";
 import { type TrainRecord, type TrainResult, train } from "../../../src/analysis/training/train.js";
 import { fmt } from "../../../src/core/format.js";
-import { createRng } from "../../../src/core/rng.js";
 import { wasmAvailable } from "../../../src/nn/kernels/index.js";
 import {
   ACTIVATIONS,
   type Activation,
-  initialParameters,
   type Loss,
   layerActivations,
   type MlpData,
   type MlpObjective,
-  mlpObjective,
 } from "../../../src/nn/mlp/mlp.js";
-import { oneHot, SYNTHETIC, type SyntheticName, synthetic } from "../../../src/objectives/synthetic.js";
+import { SYNTHETIC, type SyntheticName } from "../../../src/objectives/synthetic.js";
 import { createOptimizer } from "../../../src/optim/index.js";
 import {
   parseSchedule,
@@ -27,14 +24,19 @@ import {
 import {
   type ChartChange,
   decisionChart,
+  layerCurvatureChart,
   limitChart,
   lossChart,
   sharpnessChart,
+  spectrumChart,
 } from "../../../src/report/charts.js";
 import { boundText } from "../../../src/run/divergence.js";
 import type { StepRecord } from "../../../src/run/types.js";
 import { drawChart } from "../chart.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
+import type { CurvatureReply, CurvatureRequest, CurvatureView } from "../network/curvature.worker.js";
+import { type NetworkSpec, networkProblem } from "../network/model.js";
+import { VIEW_PROBES, VIEW_STEPS } from "../network/view-sizes.js";
 import type { Panel, PanelContext } from "../panel.js";
 
 /**
@@ -60,6 +62,7 @@ const DEFAULTS = {
   schedule: "constant",
   batch: "",
   every: "20",
+  view: "200",
   steps: "4000",
   guard: "off",
 };
@@ -83,6 +86,9 @@ interface Setup {
   readonly optimizer: OptimizerChoice;
   readonly seed: number;
   readonly schedule: ScheduleSpec | null;
+  readonly spec: NetworkSpec;
+  /** Steps between curvature views (density and layers, in a worker); 0: none. */
+  readonly view: number;
 }
 
 type OptimizerChoice = "sgd" | "momentum" | "adam";
@@ -133,6 +139,13 @@ class NetworkPanel implements Panel {
   private changes: Change[] = [];
   /** The steps whose optimizer switch has been made in this run. */
   private switched = new Set<number>();
+  /** The curvature view's worker, its job number, the step it was last asked for, and its latest view. */
+  private viewer: Worker | null = null;
+  private viewJob = 0;
+  private viewBusy = false;
+  private viewAsked = -1;
+  private viewNext: CurvatureRequest | null = null;
+  private lastView: CurvatureView | null = null;
   /** The rate of each step: the schedule on the base η, moved by the changes (read live by train). */
   private plan: Schedule = () => Number.NaN;
 
@@ -165,6 +178,7 @@ class NetworkPanel implements Panel {
         </div>
         <div class="row fields more">
           ${text("every", "sharpness every k steps", "numeric")}
+          ${text("view", "density and layers every k steps (0: off)", "numeric")}
           ${text("steps", "steps", "numeric")}
           <label class="switch"><input id="network-guard" type="checkbox" /> guard (roll back, lower η)</label>
         </div>
@@ -188,6 +202,8 @@ class NetworkPanel implements Panel {
         <div class="chart" id="network-boundary-chart"></div>
         <div class="chart" id="network-sharpness-chart"></div>
         <div class="chart" id="network-loss-chart"></div>
+        <div class="chart" id="network-spectrum-chart"></div>
+        <div class="chart" id="network-layers-chart"></div>
       </div>`;
     for (const key of KEYS) {
       const el = this.root.querySelector<HTMLInputElement | HTMLSelectElement>(`#network-${key}`)!;
@@ -246,7 +262,10 @@ class NetworkPanel implements Panel {
   setVisible(visible: boolean): void {
     this.visible = visible;
     if (!visible) this.pause();
-    else this.draw(true);
+    else {
+      this.draw(true);
+      this.drawView();
+    }
   }
 
   private onEdit(key: Key): void {
@@ -375,6 +394,73 @@ class NetworkPanel implements Panel {
     };
   }
 
+  /**
+   * Every \`view\` steps, the weights go to the curvature worker, one view at a time: a step reached
+   * while it is busy waits, the newest such step replacing an older one, and is sent when the view
+   * before it comes back, so the last multiple of k is always shown however fast the run goes.
+   */
+  private askView(r: TrainRecord): void {
+    const s = this.setup;
+    if (!s || s.view === 0 || !r.theta || r.intervention) return;
+    if (r.step % s.view !== 0 || r.step === this.viewAsked) return;
+    if (typeof Worker === "undefined") return;
+    this.viewAsked = r.step;
+    const request: CurvatureRequest = { job: this.viewJob, step: r.step, spec: s.spec, theta: r.theta };
+    if (this.viewBusy) {
+      this.viewNext = request;
+      return;
+    }
+    this.viewer ??= this.makeViewer();
+    this.viewBusy = true;
+    this.viewer.postMessage(request);
+  }
+
+  private makeViewer(): Worker {
+    const worker = new Worker(new URL("../network/curvature.worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (event: MessageEvent<CurvatureReply>) => {
+      const reply = event.data;
+      // The worker is free: the step waiting, if any, goes now (a reply of an earlier run too).
+      this.viewBusy = false;
+      const next = this.viewNext;
+      this.viewNext = null;
+      if (next && next.job === this.viewJob) {
+        this.viewBusy = true;
+        worker.postMessage(next);
+      }
+      if (reply.job !== this.viewJob) return;
+      if ("error" in reply) {
+        this.el("network-errors").textContent = `curvature view: ${reply.error}`;
+        return;
+      }
+      this.lastView = reply.view;
+      this.drawView();
+    };
+    return worker;
+  }
+
+  /** The latest view: the density with 2/η of its step marked, and each layer's λmax and share. */
+  private drawView(): void {
+    const v = this.lastView;
+    const s = this.setup;
+    if (!v || !s || !this.visible) return;
+    const lr = this.records.find((r) => r.step === v.step)?.lr ?? this.plan(v.step);
+    void drawChart(
+      this.el("network-spectrum-chart"),
+      spectrumChart(
+        v.curve,
+        { lambdaMax: v.lambdaMax, lambdaMin: v.lambdaMin, twoOverLr: 2 / lr },
+        {
+          title: `Hessian eigenvalue density at step ${v.step}`,
+          subtitle: `${VIEW_PROBES} probes × ${VIEW_STEPS} Lanczos steps, in a worker; every ${s.view} steps`,
+        },
+      ),
+    );
+    void drawChart(
+      this.el("network-layers-chart"),
+      layerCurvatureChart(v.layers, { title: `Which layer limits the rate, at step ${v.step}` }),
+    );
+  }
+
   /** The plan train reads every step: the schedule on the run's base η, moved by the η changes. */
   private replan(): void {
     const s = this.setup!;
@@ -437,6 +523,7 @@ class NetworkPanel implements Panel {
     const seed = num("seed", int(0, 1e9), "a whole number ≥ 0");
     const lr = num("lr", (v) => v > 0 && Number.isFinite(v), "a number > 0");
     const every = num("every", int(1, 10000), "a whole number ≥ 1");
+    const view = num("view", int(0, 100000), "a whole number of steps (0: off)");
     const steps = num("steps", int(1, 100000), "a whole number from 1 to 100000");
     const batchText = this.field("batch").value.trim();
     const batch = batchText === "" ? null : Number(batchText);
@@ -459,20 +546,19 @@ class NetworkPanel implements Panel {
     this.el("network-errors").textContent = errors.join("\n");
     if (errors.length > 0) return false;
 
-    const set = synthetic(this.field("data").value as SyntheticName, n, noise, createRng(seed));
-    const loss = this.field("loss").value as Loss;
-    const y = oneHot(set.labels, 2);
-    const data: MlpData = { x: set.x, y, rows: set.rows };
-    const sizes = [2, ...hidden, 2];
-    const objective = mlpObjective(
-      { sizes, activation: this.field("activation").value as Activation, loss },
-      data,
-    );
+    const spec: NetworkSpec = {
+      data: this.field("data").value as SyntheticName,
+      n,
+      noise,
+      seed,
+      hidden,
+      activation: this.field("activation").value as Activation,
+      loss: this.field("loss").value as Loss,
+    };
     this.setup = {
-      objective,
-      data,
-      labels: set.labels,
-      theta0: initialParameters(sizes, "pytorch", createRng(seed + 2)),
+      ...networkProblem(spec),
+      spec,
+      view,
       lr,
       steps,
       batch,
@@ -497,6 +583,13 @@ class NetworkPanel implements Panel {
     this.it = this.trainer(this.setup, startWith, null);
     this.records = [];
     this.result = null;
+    // A new run: a view of the old one still being computed is dropped when it arrives.
+    this.viewJob++;
+    this.viewAsked = -1;
+    this.viewNext = null;
+    this.lastView = null;
+    this.el("network-spectrum-chart").replaceChildren();
+    this.el("network-layers-chart").replaceChildren();
     this.theta = s.theta0;
     this.el("network-log").replaceChildren();
     this.advance(1);
@@ -559,6 +652,7 @@ class NetworkPanel implements Panel {
       }
       this.records.push(r.value);
       if (r.value.theta) this.theta = r.value.theta;
+      this.askView(r.value);
       if (r.value.intervention) this.logIntervention(r.value.intervention);
     }
     return true;
