@@ -38,7 +38,8 @@ self.onmessage = (event: MessageEvent<CurvatureRequest>) => {
     const report = spectrumAt(built.problem.objective, theta, {
       k: 1,
       probes: VIEW_PROBES,
-      steps: VIEW_STEPS,
+      // At most the dimension: the Krylov space of a small model closes sooner.
+      steps: Math.min(VIEW_STEPS, built.problem.objective.dim),
       seed: 0,
     });
     const view: CurvatureView = {

@@ -1,0 +1,290 @@
+import { fmt, plural } from "../../../src/core/format.js";
+import { ACTIVATIONS, type Activation } from "../../../src/nn/mlp/mlp.js";
+import { layerCurvatureChart, spectrumChart } from "../../../src/report/charts.js";
+import { drawChart } from "../chart.js";
+import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.worker.js";
+import type { DataSpec } from "../data/model.js";
+import { readTable } from "../data/model.js";
+import { commandLine, mountExport, type RunExport } from "../export.js";
+import { VIEW_PROBES, VIEW_STEPS } from "../network/view-sizes.js";
+import type { Panel, PanelContext } from "../panel.js";
+
+/**
+ * Your data: a CSV picked or dropped on the page (read there, never sent anywhere), a target
+ * column, a linear model or an MLP; a web worker measures the curvature at the start — λmax, so
+ * the largest stable rate 2/λmax, λmin, the eigenvalue density and each layer's block — with the
+ * library code the CLI runs, and the page says where a learning rate stands against it. The file
+ * itself is not in the link (it never leaves the machine); the settings are.
+ */
+
+export const order = 5;
+
+const DEFAULTS = { model: "mlp", hidden: "16", activation: "tanh", standardize: "on", seed: "0", lr: "" };
+
+class DataPanel implements Panel {
+  readonly id = "data";
+  readonly title = "Your data: its curvature";
+  private ctx!: PanelContext;
+  private root!: HTMLElement;
+  private visible = false;
+  private file: { name: string; text: string; columns: readonly string[] } | null = null;
+  private worker: Worker | null = null;
+  private job = 0;
+  private measured: { spec: DataSpec; lr: number | null; result: Measured } | null = null;
+
+  mount(root: HTMLElement, ctx: PanelContext): void {
+    this.ctx = ctx;
+    this.root = root;
+    root.classList.add("two-columns");
+    root.innerHTML = `
+      <div class="controls">
+        <label for="data-file">a CSV with a header row (numbers only), or drop one on this panel</label>
+        <input id="data-file" type="file" accept=".csv,text/csv" />
+        <div id="data-file-error" class="error" role="alert"></div>
+        <div class="row fields">
+          <label>target column <select id="data-target"></select></label>
+          <label>model <select id="data-model"><option value="mlp">MLP</option><option value="linear">linear</option></select></label>
+        </div>
+        <div class="row fields">
+          <label>hidden layers <input id="data-hidden" type="text" autocomplete="off" /></label>
+          <label>activation <select id="data-activation">${ACTIVATIONS.map((a) => `<option>${a}</option>`).join("")}</select></label>
+          <label>seed <input id="data-seed" type="text" inputmode="numeric" autocomplete="off" /></label>
+        </div>
+        <div class="row fields">
+          <label>your learning rate η (optional) <input id="data-lr" type="text" inputmode="decimal" autocomplete="off" /></label>
+          <label class="switch"><input id="data-standardize" type="checkbox" /> standardize the features</label>
+        </div>
+        <div class="row">
+          <button type="button" id="data-measure">Measure</button>
+          <span id="data-status" aria-live="polite"></span>
+        </div>
+        <div id="data-verdict" class="verdict" aria-live="polite"></div>
+        <div id="data-export"></div>
+      </div>
+      <div class="charts">
+        <div class="chart" id="data-spectrum-chart"></div>
+        <div class="chart" id="data-layers-chart"></div>
+      </div>`;
+    const file = this.el("data-file") as HTMLInputElement;
+    file.addEventListener("change", () => {
+      const f = file.files?.[0];
+      if (f) void this.load(f);
+    });
+    // Drop a file anywhere on the panel.
+    root.addEventListener("dragover", (e) => e.preventDefault());
+    root.addEventListener("drop", (e) => {
+      e.preventDefault();
+      const f = e.dataTransfer?.files[0];
+      if (f) void this.load(f);
+    });
+    this.el("data-measure").addEventListener("click", () => this.measure());
+    for (const id of [
+      "data-model",
+      "data-hidden",
+      "data-activation",
+      "data-seed",
+      "data-lr",
+      "data-standardize",
+      "data-target",
+    ])
+      this.el(id).addEventListener("change", () => this.record());
+    mountExport(this.el("data-export"), "data", () => this.exportRun());
+    this.restore(ctx);
+  }
+
+  restore(ctx: PanelContext): void {
+    this.ctx = ctx;
+    const get = (key: keyof typeof DEFAULTS) => ctx.get(key) ?? DEFAULTS[key];
+    (this.el("data-model") as HTMLSelectElement).value = get("model");
+    this.input("data-hidden").value = get("hidden");
+    (this.el("data-activation") as HTMLSelectElement).value = get("activation");
+    this.input("data-seed").value = get("seed");
+    this.input("data-lr").value = get("lr");
+    this.input("data-standardize").checked = get("standardize") === "on";
+    const target = ctx.get("target");
+    if (target && this.file?.columns.includes(target))
+      (this.el("data-target") as HTMLSelectElement).value = target;
+  }
+
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    if (visible) this.draw();
+  }
+
+  private record(): void {
+    this.ctx.set(
+      {
+        target: (this.el("data-target") as HTMLSelectElement).value || null,
+        model: (this.el("data-model") as HTMLSelectElement).value,
+        hidden: this.input("data-hidden").value.trim(),
+        activation: (this.el("data-activation") as HTMLSelectElement).value,
+        seed: this.input("data-seed").value.trim(),
+        lr: this.input("data-lr").value.trim() || null,
+        standardize: this.input("data-standardize").checked ? "on" : "off",
+      },
+      "push",
+    );
+  }
+
+  /** Reads the file in the page and offers its columns as targets (the link's, or the last column). */
+  private async load(f: File): Promise<void> {
+    const error = this.el("data-file-error");
+    error.textContent = "";
+    try {
+      const text = await f.text();
+      const table = readTable(text, f.name);
+      this.file = { name: f.name, text, columns: table.columns };
+      const select = this.el("data-target") as HTMLSelectElement;
+      select.replaceChildren(...table.columns.map((c) => new Option(c, c)));
+      const wanted = this.ctx.get("target");
+      select.value =
+        wanted && table.columns.includes(wanted) ? wanted : table.columns[table.columns.length - 1]!;
+      this.el("data-status").textContent =
+        `${f.name}: ${plural(table.rows, "row")}, ${table.columns.length} columns`;
+    } catch (e) {
+      this.file = null;
+      error.textContent = (e as Error).message;
+    }
+  }
+
+  /** The settings as typed, or an error naming the box. */
+  private spec(): { spec: DataSpec; lr: number | null } | string {
+    const hiddenText = this.input("data-hidden").value.trim();
+    const hidden =
+      hiddenText === "" || hiddenText === "none" ? [] : hiddenText.split(",").map((h) => Number(h.trim()));
+    if (hidden.some((h) => !Number.isInteger(h) || h < 1 || h > 256))
+      return `hidden layers: widths from 1 to 256 separated by commas (e.g. 16,16), got '${hiddenText}'`;
+    const seed = Number(this.input("data-seed").value.trim());
+    if (!(Number.isInteger(seed) && seed >= 0))
+      return `seed: a whole number ≥ 0, got '${this.input("data-seed").value}'`;
+    const lrText = this.input("data-lr").value.trim();
+    const lr = lrText === "" ? null : Number(lrText);
+    if (lr !== null && !(Number.isFinite(lr) && lr > 0)) return `η: a number > 0, or empty, got '${lrText}'`;
+    return {
+      spec: {
+        target: (this.el("data-target") as HTMLSelectElement).value,
+        model: (this.el("data-model") as HTMLSelectElement).value as DataSpec["model"],
+        hidden,
+        activation: (this.el("data-activation") as HTMLSelectElement).value as Activation,
+        standardize: this.input("data-standardize").checked,
+        seed,
+      },
+      lr,
+    };
+  }
+
+  private measure(): void {
+    const status = this.el("data-status");
+    if (!this.file) {
+      status.textContent = "pick or drop a CSV first";
+      return;
+    }
+    const read = this.spec();
+    if (typeof read === "string") {
+      status.textContent = read;
+      return;
+    }
+    this.record();
+    // A new measurement replaces one under way.
+    this.worker?.terminate();
+    const worker = new Worker(new URL("../data/measure.worker.ts", import.meta.url), { type: "module" });
+    this.worker = worker;
+    const job = ++this.job;
+    status.textContent = "measuring in a web worker …";
+    worker.onmessage = (event: MessageEvent<MeasureReply>) => {
+      const reply = event.data;
+      if (reply.job !== this.job) return;
+      worker.terminate();
+      this.worker = null;
+      if ("error" in reply) {
+        // No stale answer beside the error.
+        status.textContent = "";
+        this.el("data-file-error").textContent = reply.error;
+        this.measured = null;
+        this.el("data-verdict").textContent = "";
+        this.el("data-spectrum-chart").replaceChildren();
+        this.el("data-layers-chart").replaceChildren();
+        return;
+      }
+      this.el("data-file-error").textContent = "";
+      status.textContent = `${this.file!.name}: measured at the start (${plural(reply.measured.parameters, "parameter")})`;
+      this.measured = { ...read, result: reply.measured };
+      this.draw();
+    };
+    worker.postMessage({
+      job,
+      text: this.file.text,
+      name: this.file.name,
+      spec: read.spec,
+    } satisfies MeasureRequest);
+  }
+
+  private draw(): void {
+    const m = this.measured;
+    if (!m || !this.visible) return;
+    const r = m.result;
+    const limit = r.lambdaMax > 0 ? 2 / r.lambdaMax : null;
+    const verdict = this.el("data-verdict");
+    verdict.dataset["lambdaMax"] = String(r.lambdaMax);
+    const where =
+      m.lr === null || limit === null
+        ? ""
+        : m.lr < limit
+          ? ` Your η = ${fmt(m.lr)} is below it (${fmt(m.lr / limit)}×).`
+          : ` Your η = ${fmt(m.lr)} is above it (${fmt(m.lr / limit)}×): ${r.constantHessian ? "every run diverges" : "at the start each step overshoots along the top eigenvector; a network's curvature can fall while the loss rises (a catapult) and train, up to a larger η_max that `overshoot critical-lr` measures"}.`;
+    verdict.textContent =
+      limit === null
+        ? `λmax = ${fmt(r.lambdaMax)} ≤ 0 at the start: no local limit on η there.`
+        : `At the start λmax = ${fmt(r.lambdaMax)} (λmin = ${fmt(r.lambdaMin)}): plain gradient descent is stable below 2/λmax = ${fmt(limit)}${r.constantHessian ? ", everywhere: this model's Hessian is the same at every point, so 2/λmax is the exact limit" : " near the start; a network's curvature changes as it trains"}.${where}`;
+    void drawChart(
+      this.el("data-spectrum-chart"),
+      spectrumChart(
+        r.curve,
+        { lambdaMax: r.lambdaMax, lambdaMin: r.lambdaMin, ...(m.lr !== null ? { twoOverLr: 2 / m.lr } : {}) },
+        {
+          title: `Hessian eigenvalue density at the start, ${this.file?.name ?? "your data"}`,
+          subtitle: `${VIEW_PROBES} probes × ${VIEW_STEPS} Lanczos steps, in a worker; ${plural(r.rows, "row")}`,
+        },
+      ),
+    );
+    if (r.layers.length > 0)
+      void drawChart(
+        this.el("data-layers-chart"),
+        layerCurvatureChart(r.layers, { title: "Which layer limits the rate" }),
+      );
+    else this.el("data-layers-chart").replaceChildren();
+  }
+
+  /** The CLI commands that measure the same: spectrum, and critical-lr for the catapult window. */
+  private exportRun(): RunExport | null {
+    const m = this.measured;
+    if (!m || !this.file) return null;
+    const s = m.spec;
+    const base = ["--data", this.file.name, "--target", s.target];
+    if (s.model === "mlp")
+      base.push("--model", "mlp", "--hidden", s.hidden.length ? s.hidden.join(",") : "none");
+    if (s.model === "mlp") base.push("--activation", s.activation, "--loss", "mse", "--seed", String(s.seed));
+    if (s.standardize) base.push("--standardize");
+    if (s.model === "mlp") base.push("--validation", "0");
+    const spectrum = commandLine(["spectrum", ...base, ...(m.lr !== null ? ["--lr", String(m.lr)] : [])]);
+    const critical = commandLine(["critical-lr", ...base]);
+    const r = m.result;
+    return {
+      name: "data",
+      command: `${spectrum}\n${critical}`,
+      note: "Run them where the CSV is: the page read it in place and sent it nowhere.",
+      csv: () => `eigenvalue,density\n${r.curve.x.map((x, i) => `${x},${r.curve.density[i]}`).join("\n")}\n`,
+      json: () => `${JSON.stringify({ file: this.file?.name, spec: s, lr: m.lr, ...r }, null, 2)}\n`,
+    };
+  }
+
+  private el(id: string): HTMLElement {
+    return this.root.querySelector<HTMLElement>(`#${id}`)!;
+  }
+
+  private input(id: string): HTMLInputElement {
+    return this.el(id) as HTMLInputElement;
+  }
+}
+
+export const panel: Panel = new DataPanel();
