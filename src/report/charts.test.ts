@@ -15,6 +15,7 @@ import {
   RUN_COLORS,
   rangeTestChart,
   rateChart,
+  rateLimitChart,
   seriesChart,
   sharpnessChart,
   sideBySide,
@@ -350,5 +351,36 @@ describe("fitToWidth: a chart laid out again for a phone's column", () => {
       "vs predicted",
     ]);
     expect(((delta["config"] as ChartSpec)["legend"] as ChartSpec)["columns"]).toBe(1);
+  });
+});
+
+describe("a clipped run and a rate against its limit", () => {
+  const rec = (step: number, loss: number): StepRecord => ({
+    step,
+    x: new Float64Array(1),
+    loss,
+    grad: new Float64Array(1),
+    gradNorm: 1,
+  });
+  it("a run that leaves a clipped chart is marked with the loss it really had there", () => {
+    const spec = lossChart(
+      [{ label: "lr 1e-3", trace: [rec(0, 600), rec(1, 7e4), rec(2, 8.443e6), rec(3, 1e9)] }],
+      {
+        clipAbove: 6e5,
+      },
+    );
+    const text = JSON.stringify(spec);
+    expect(text).toContain("leaves the chart at step 2 (loss 8.443e6)");
+  });
+  it("rateLimitChart says in each row's label whether η is above or below 2/λmax", () => {
+    const spec = rateLimitChart([
+      { label: "raw, lr 0.001", lr: 1e-3, limit: 1.66e-4 },
+      { label: "raw, lr 0.0001", lr: 1e-4, limit: 1.66e-4 },
+    ]);
+    const rows = (spec["data"] as { values: { run: string }[] }).values.map((r) => r.run);
+    expect(rows).toEqual([
+      "raw, lr 0.001: above 2/λmax = 0.000166",
+      "raw, lr 0.0001: below 2/λmax = 0.000166",
+    ]);
   });
 });

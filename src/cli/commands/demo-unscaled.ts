@@ -4,7 +4,7 @@ import { fmt, plural } from "../../core/format.js";
 import { modelObjective } from "../../objectives/models.js";
 import { designFromTable } from "../../objectives/table.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
-import { lossChart } from "../../report/charts.js";
+import { lossChart, rateLimitChart, stacked } from "../../report/charts.js";
 import { traceTable } from "../../report/table.js";
 import { run } from "../../run/index.js";
 import type { ParsedFlags } from "../args.js";
@@ -130,6 +130,15 @@ export async function demoUnscaled(flags: ParsedFlags, io: Io): Promise<number> 
       stepScale: "symlog",
     },
   );
-  writeOutputs(io, outDir, await figureFiles("loss", chart));
+  // The explanation itself: each run's rate against its model's 2/λmax (exact here: the loss is a
+  // quadratic in the weights, so its Hessian is the same everywhere).
+  const limits = rateLimitChart(
+    [
+      ...runs.map((r) => ({ label: `raw, ${r.label}`, lr: r.lr, limit: critical })),
+      { label: "standardized, lr 0.5", lr: 0.5, limit: after.critical.lr! },
+    ],
+    { title: "Each run's learning rate against its model's 2/λmax" },
+  );
+  writeOutputs(io, outDir, await figureFiles("loss", stacked([chart, limits])));
   return 0;
 }

@@ -1,3 +1,4 @@
+import { fmt } from "../../core/format.js";
 import { type ChartChange, changeLayers } from "./changes.js";
 import {
   ALARM,
@@ -108,18 +109,21 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       }
     }
     const exitPoint = () => points.filter((p) => p.run === r.label && !p["beyond"]).pop()!;
+    // A marker drawn at the edge says where the run really was there, not just that it left.
+    const leaves = (exit: ChartSpec) =>
+      `leaves the chart at step ${exit.step} (loss ${fmt(exit["actual"] as number)})`;
     if (left && !markers.some((m) => m.run === r.label)) {
       const exit = exitPoint();
       markers.push({
         run: r.label,
         step: exit.step,
         loss: ceiling,
-        text: `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}`,
+        text: `${runs.length > 1 ? `${r.label}: ` : ""}${leaves(exit)}`,
       });
     } else if (left) {
       const exit = exitPoint();
       const m = markers.find((x) => x.run === r.label)!;
-      m.text = `${runs.length > 1 ? `${r.label}: ` : ""}leaves the chart at step ${exit.step}, ${(m.text as string).replace(`${r.label}: `, "")}`;
+      m.text = `${runs.length > 1 ? `${r.label}: ` : ""}${leaves(exit)}, ${(m.text as string).replace(`${r.label}: `, "")}`;
       m.step = exit.step;
     }
   }

@@ -298,3 +298,53 @@ export function recordedSharpnessChart(runs: readonly RecordedRun[], title: stri
     { title, stepScale: "symlog" },
   );
 }
+
+/**
+ * Each run's learning rate against the largest stable rate 2/λmax of its model, on one log axis:
+ * a dot for η (red past the limit), a tick for 2/λmax, one row a run, labelled with the
+ * comparison. A dot right of its tick is a rate past the limit: on a quadratic loss every run
+ * there diverges.
+ */
+export function rateLimitChart(
+  rows: readonly { readonly label: string; readonly lr: number; readonly limit: number }[],
+  options: { title?: string } = {},
+): ChartSpec {
+  // The comparison is in the row's own label: text in the plot would cross the ticks.
+  const data = rows.map((r) => ({
+    run: `${r.label}: ${r.lr > r.limit ? "above" : "below"} 2/λmax = ${fmt(r.limit, 3)}`,
+    lr: r.lr,
+    limit: r.limit,
+  }));
+  const values = rows.flatMap((r) => [r.lr, r.limit]);
+  const domain = [Math.min(...values) / 3, Math.max(...values) * 3];
+  const x = {
+    type: "quantitative",
+    scale: { type: "log", domain },
+    title: "learning rate (log scale)",
+    axis: { format: logAxisFormat(domain) },
+  };
+  const y = { field: "run", type: "nominal", title: null, sort: null, axis: { labelLimit: 400 } };
+  return top({
+    title: options.title ?? "The learning rate against 2/λmax",
+    width: WIDTH,
+    height: 40 * rows.length,
+    data: { values: data },
+    layer: [
+      {
+        mark: { type: "tick", thickness: 2, color: ROLE.reference },
+        encoding: { x: { field: "limit", ...x }, y },
+      },
+      {
+        mark: { type: "point", filled: true, size: 90 },
+        encoding: {
+          x: { field: "lr", ...x },
+          y,
+          color: {
+            condition: { test: "datum.lr > datum.limit", value: ALARM },
+            value: RUN_COLORS[0]!,
+          },
+        },
+      },
+    ],
+  });
+}
