@@ -1,5 +1,4 @@
-import { spectrumAt } from "../../../src/analysis/curvature/spectrum.js";
-import { VIEW_PROBES, VIEW_STEPS } from "../network/view-sizes.js";
+import { type CurvatureMeasure, curvatureMeasure } from "../network/view.js";
 import { type DataSpec, dataProblem, readTable } from "./model.js";
 
 /**
@@ -14,15 +13,11 @@ export interface MeasureRequest {
   readonly spec: DataSpec;
 }
 
-export interface Measured {
+export interface Measured extends CurvatureMeasure {
   readonly rows: number;
   readonly features: readonly string[];
   readonly parameters: number;
   readonly constantHessian: boolean;
-  readonly lambdaMax: number;
-  readonly lambdaMin: number;
-  readonly curve: { readonly x: number[]; readonly density: number[]; readonly sigma: number };
-  readonly layers: { readonly name: string; readonly lambdaMax: number; readonly share: number | null }[];
 }
 
 export type MeasureReply =
@@ -33,30 +28,12 @@ self.onmessage = (event: MessageEvent<MeasureRequest>) => {
   const { job, text, name, spec } = event.data;
   try {
     const problem = dataProblem(readTable(text, name), name, spec);
-    const report = spectrumAt(problem.objective, problem.start, {
-      k: 1,
-      probes: VIEW_PROBES,
-      // At most the dimension: the Krylov space of a small model closes sooner.
-      steps: Math.min(VIEW_STEPS, problem.objective.dim),
-      seed: 0,
-    });
     const measured: Measured = {
       rows: problem.rows,
       features: problem.features,
       parameters: problem.objective.dim,
       constantHessian: problem.objective.constantHessian === true,
-      lambdaMax: report.extremes.top[0]!.value,
-      lambdaMin: report.extremes.bottom!.value,
-      curve: {
-        x: Array.from(report.curve.x),
-        density: Array.from(report.curve.density),
-        sigma: report.curve.sigma,
-      },
-      layers: (report.blocks ?? []).map((b) => ({
-        name: b.block.name,
-        lambdaMax: b.top.value,
-        share: b.share,
-      })),
+      ...curvatureMeasure(problem.objective, problem.start),
     };
     (self as unknown as Worker).postMessage({ job, measured } satisfies MeasureReply);
   } catch (e) {

@@ -1,6 +1,5 @@
-import { spectrumAt } from "../../../src/analysis/curvature/spectrum.js";
 import { type NetworkSpec, networkProblem } from "./model.js";
-import { VIEW_PROBES, VIEW_STEPS } from "./view-sizes.js";
+import { type CurvatureMeasure, curvatureMeasure } from "./view.js";
 
 /**
  * The network panel's curvature view, off the page's thread: at the weights it is sent, the
@@ -16,12 +15,8 @@ export interface CurvatureRequest {
   readonly theta: Float64Array;
 }
 
-export interface CurvatureView {
+export interface CurvatureView extends CurvatureMeasure {
   readonly step: number;
-  readonly curve: { readonly x: number[]; readonly density: number[]; readonly sigma: number };
-  readonly lambdaMax: number;
-  readonly lambdaMin: number;
-  readonly layers: { readonly name: string; readonly lambdaMax: number; readonly share: number | null }[];
 }
 
 export type CurvatureReply =
@@ -35,28 +30,7 @@ self.onmessage = (event: MessageEvent<CurvatureRequest>) => {
   try {
     const key = JSON.stringify(spec);
     if (built?.key !== key) built = { key, problem: networkProblem(spec) };
-    const report = spectrumAt(built.problem.objective, theta, {
-      k: 1,
-      probes: VIEW_PROBES,
-      // At most the dimension: the Krylov space of a small model closes sooner.
-      steps: Math.min(VIEW_STEPS, built.problem.objective.dim),
-      seed: 0,
-    });
-    const view: CurvatureView = {
-      step,
-      curve: {
-        x: Array.from(report.curve.x),
-        density: Array.from(report.curve.density),
-        sigma: report.curve.sigma,
-      },
-      lambdaMax: report.extremes.top[0]!.value,
-      lambdaMin: report.extremes.bottom!.value,
-      layers: (report.blocks ?? []).map((b) => ({
-        name: b.block.name,
-        lambdaMax: b.top.value,
-        share: b.share,
-      })),
-    };
+    const view: CurvatureView = { step, ...curvatureMeasure(built.problem.objective, theta) };
     (self as unknown as Worker).postMessage({ job, view } satisfies CurvatureReply);
   } catch (e) {
     (self as unknown as Worker).postMessage({ job, error: (e as Error).message } satisfies CurvatureReply);

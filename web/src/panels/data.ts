@@ -6,7 +6,7 @@ import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.wor
 import type { DataSpec } from "../data/model.js";
 import { readTable } from "../data/model.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
-import { VIEW_PROBES, VIEW_STEPS } from "../network/view-sizes.js";
+import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
 import type { Panel, PanelContext } from "../panel.js";
 
 /**

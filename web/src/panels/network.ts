@@ -36,7 +36,7 @@ import { drawChart } from "../chart.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { CurvatureReply, CurvatureRequest, CurvatureView } from "../network/curvature.worker.js";
 import { type NetworkSpec, networkProblem } from "../network/model.js";
-import { VIEW_PROBES, VIEW_STEPS } from "../network/view-sizes.js";
+import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
 import type { Panel, PanelContext } from "../panel.js";
 
 /**
