@@ -211,6 +211,7 @@ export function flagMessage(message: string): string {
       "steps",
       "tolerance",
       "blow-up",
+      "schedule",
     ];
     if (known.includes(kebab)) return `invalid --${kebab}${m[2]}`;
     return message;

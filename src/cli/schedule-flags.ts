@@ -1,6 +1,7 @@
 import { parseRateChanges, parseSchedule, type Schedule, scheduleWithChanges } from "../optim/schedule.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
+import { flagMessage } from "./flag-tables.js";
 
 /**
  * The rate of each step from --schedule and --lr-changes (run and train), or undefined for a
@@ -14,7 +15,7 @@ export function scheduleFromFlags(flags: ParsedFlags, lr: number): Schedule | un
   try {
     spec = text === undefined ? null : parseSchedule(text);
   } catch (e) {
-    throw new CliError(`${(e as Error).message.replace(/^invalid schedule/, "invalid --schedule")}`);
+    throw new CliError(flagMessage((e as Error).message));
   }
   let changes: ReturnType<typeof parseRateChanges> = [];
   try {

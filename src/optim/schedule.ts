@@ -50,6 +50,15 @@ export function parseSchedule(text: string): ScheduleSpec {
   return { name: name as ScheduleSpec["name"], args, text: text.trim() };
 }
 
+/**
+ * A schedule as a box or a link holds it: empty or "constant" is none (null), anything else is
+ * parsed (errors as parseSchedule's). Null means no schedule to state: no flag, no label.
+ */
+export function optionalSchedule(text: string): ScheduleSpec | null {
+  const t = text.trim();
+  return t === "" || t === "constant" ? null : parseSchedule(t);
+}
+
 /** The schedule for a base learning rate. */
 export function schedule(spec: ScheduleSpec, lr: number): Schedule {
   const a = spec.args;

@@ -1,5 +1,6 @@
+import { numericTable } from "../../../src/objectives/table.js";
 import { type CurvatureMeasure, curvatureMeasure } from "../network/view.js";
-import { type DataSpec, dataProblem, readTable } from "./model.js";
+import { type DataSpec, dataProblem } from "./model.js";
 
 /**
  * Measures the curvature of the user's model on the user's data at its start, off the page's
@@ -27,7 +28,7 @@ export type MeasureReply =
 self.onmessage = (event: MessageEvent<MeasureRequest>) => {
   const { job, text, name, spec } = event.data;
   try {
-    const problem = dataProblem(readTable(text, name), name, spec);
+    const problem = dataProblem(numericTable(text, name), name, spec);
     const measured: Measured = {
       rows: problem.rows,
       features: problem.features,

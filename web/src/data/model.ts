@@ -2,7 +2,7 @@ import type { Objective } from "../../../src/core/objective.js";
 import { createRng } from "../../../src/core/rng.js";
 import { type Activation, initialParameters, mlpObjective } from "../../../src/nn/mlp/mlp.js";
 import { modelObjective } from "../../../src/objectives/models.js";
-import { designFromTable, numericTable, type Table } from "../../../src/objectives/table.js";
+import { designFromTable, type Table } from "../../../src/objectives/table.js";
 
 /**
  * The "your data" panel's problem, apart from the DOM so its worker builds it: a CSV the user
@@ -25,11 +25,6 @@ export interface DataProblem {
   readonly start: Float64Array;
   readonly rows: number;
   readonly features: readonly string[];
-}
-
-/** The table of a CSV (strict: a bad cell is an error naming its row and column). */
-export function readTable(text: string, name: string): Table {
-  return numericTable(text, name);
 }
 
 export function dataProblem(table: Table, name: string, spec: DataSpec): DataProblem {

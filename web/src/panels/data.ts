@@ -1,10 +1,10 @@
 import { fmt, plural } from "../../../src/core/format.js";
 import { ACTIVATIONS, type Activation } from "../../../src/nn/mlp/mlp.js";
+import { numericTable } from "../../../src/objectives/table.js";
 import { layerCurvatureChart, spectrumChart } from "../../../src/report/charts.js";
 import { drawChart } from "../chart.js";
 import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.worker.js";
 import type { DataSpec } from "../data/model.js";
-import { readTable } from "../data/model.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
 import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
 import type { Panel, PanelContext } from "../panel.js";
@@ -132,7 +132,7 @@ class DataPanel implements Panel {
     error.textContent = "";
     try {
       const text = await f.text();
-      const table = readTable(text, f.name);
+      const table = numericTable(text, f.name);
       this.file = { name: f.name, text, columns: table.columns };
       const select = this.el("data-target") as HTMLSelectElement;
       select.replaceChildren(...table.columns.map((c) => new Option(c, c)));

@@ -15,7 +15,7 @@ import {
 import { SYNTHETIC, type SyntheticName } from "../../../src/objectives/synthetic.js";
 import { createOptimizer } from "../../../src/optim/index.js";
 import {
-  parseSchedule,
+  optionalSchedule,
   type RateChange,
   type Schedule,
   type ScheduleSpec,
@@ -312,7 +312,7 @@ class NetworkPanel implements Panel {
       ].sort((a, b) => a.step - b.step);
     } else {
       try {
-        spec = scheduleSetting(this.field("schedule").value);
+        spec = optionalSchedule(this.field("schedule").value);
       } catch (e) {
         errors.push(`schedule: ${(e as Error).message}`);
       }
@@ -533,7 +533,7 @@ class NetworkPanel implements Panel {
       );
     let schedule: ScheduleSpec | null = null;
     try {
-      schedule = scheduleSetting(this.field("schedule").value);
+      schedule = optionalSchedule(this.field("schedule").value);
     } catch (e) {
       errors.push(`schedule: ${(e as Error).message}`);
     }
@@ -800,12 +800,6 @@ class NetworkPanel implements Panel {
   private field(key: Key): HTMLInputElement | HTMLSelectElement {
     return this.el(`network-${key}`) as HTMLInputElement | HTMLSelectElement;
   }
-}
-
-/** The schedule box: empty or "constant" is none; anything else in the CLI's form. */
-function scheduleSetting(text: string): ScheduleSpec | null {
-  const t = text.trim();
-  return t === "" || t === "constant" ? null : parseSchedule(t);
 }
 
 /** At most ~600 points of a long run for the chart (every record while short; the last always). */

@@ -1,7 +1,7 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import type { OptimizerOptions } from "../../../src/optim/index.js";
-import { parseSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
+import { optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
 import {
   type ChartSpec,
   contourChart2d,
@@ -43,12 +43,6 @@ function optimizerArgs(o: OptimizerOptions): string[] {
   if ("betas" in o && o.betas) args.push("--betas", o.betas.join(","));
   if ("alpha" in o && o.alpha !== undefined) args.push("--alpha", String(o.alpha));
   return args;
-}
-
-/** The schedule box as the link keeps it: null for constant. */
-function scheduleText(text: string): string | null {
-  const t = text.trim();
-  return t === "" || t === "constant" ? null : t;
 }
 
 export const order = 2;
@@ -227,7 +221,7 @@ class PlanePanel implements Panel {
       f: this.input("plane-f").value.trim(),
       x0: this.input("plane-x0").value.replace(/\s+/g, ""),
       steps: this.input("plane-steps").value.trim(),
-      schedule: scheduleText(this.input("plane-schedule").value),
+      schedule: optionalSchedule(this.input("plane-schedule").value)?.text ?? null,
       on: OPTIMIZERS.filter((o) => this.input(`plane-on-${o.id}`).checked)
         .map((o) => o.id)
         .join(","),
@@ -279,8 +273,7 @@ class PlanePanel implements Panel {
       );
     let spec: ScheduleSpec | null = null;
     try {
-      const text = scheduleText(this.input("plane-schedule").value);
-      spec = text === null ? null : parseSchedule(text);
+      spec = optionalSchedule(this.input("plane-schedule").value);
     } catch (e) {
       errors.set("schedule", (e as Error).message);
     }

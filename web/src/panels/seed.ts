@@ -1,6 +1,11 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
-import { formatRateChanges, parseRateChanges, type RateChange } from "../../../src/optim/schedule.js";
+import {
+  formatRateChanges,
+  optionalSchedule,
+  parseRateChanges,
+  type RateChange,
+} from "../../../src/optim/schedule.js";
 import {
   type ChartChange,
   deltaChart,
@@ -216,8 +221,7 @@ class SeedPanel implements Panel {
   private onSchedule(): void {
     this.stop();
     const text = this.input("seed-schedule").value.trim();
-    if (this.recompute(null))
-      this.record({ schedule: text === "" || text === "constant" ? null : text, k: null });
+    if (this.recompute(null)) this.record({ schedule: optionalSchedule(text)?.text ?? null, k: null });
   }
 
   /** Playing, or paused part-way: a new η then continues the run from the step shown. */
@@ -308,8 +312,7 @@ class SeedPanel implements Panel {
     const { settings } = r;
     const args = ["run", "--f", settings.f.trim(), "--x0", String(settings.x0), "--lr", String(settings.lr)];
     args.push("--steps", String(settings.steps));
-    const schedule = (settings.schedule ?? "").trim();
-    if (schedule !== "" && schedule !== "constant") args.push("--schedule", schedule);
+    if (r.schedule) args.push("--schedule", r.schedule.text);
     if (this.changes.length > 0) args.push("--lr-changes", formatRateChanges(this.changes));
     return {
       name: "seed",
@@ -399,7 +402,7 @@ class SeedPanel implements Panel {
     const { trace, settings, name } = result;
     const k = this.k;
     const shown = trace.slice(0, k + 1);
-    const label = `η = ${fmt(settings.lr)}${this.changes.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && settings.schedule && !/^\s*(constant)?\s*$/.test(settings.schedule) ? `, schedule ${settings.schedule.trim()}` : ""}`;
+    const label = `η = ${fmt(settings.lr)}${this.changes.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && result.schedule ? `, schedule ${result.schedule.text}` : ""}`;
     const changes: ChartChange[] = this.changes
       .filter((c) => c.step <= k)
       .map((c) => ({ step: c.step, text: `η → ${fmt(c.lr)}` }));

@@ -2,7 +2,7 @@ import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
 import {
-  parseSchedule,
+  optionalSchedule,
   type RateChange,
   type ScheduleSpec,
   scheduleWithChanges,
@@ -60,14 +60,14 @@ export interface SeedResult {
   readonly rates: readonly { readonly step: number; readonly lr: number; readonly limit: number }[];
   /** The library's run, as `overshoot run` has it (for export). */
   readonly run: RunResult;
+  /** The schedule it ran under (null: constant). */
+  readonly schedule: ScheduleSpec | null;
 }
 
 /** The schedule box: empty or "constant" is none; anything else in the CLI's form, or an error naming the forms. */
 export function parseScheduleSetting(text: string): ScheduleSpec | null {
-  const t = text.trim();
-  if (t === "" || t === "constant") return null;
   try {
-    return parseSchedule(t);
+    return optionalSchedule(text);
   } catch (e) {
     throw new SettingError("schedule", (e as Error).message);
   }
@@ -127,6 +127,7 @@ export function seedRun(objective: Objective, settings: SeedSettings): SeedResul
   });
   return {
     run: result,
+    schedule: spec,
     rates,
     settings,
     objective,
