@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
+import { commands } from "./page-export.js";
 import { useLab } from "./use-lab.js";
 
 /**
@@ -16,13 +16,6 @@ import { useLab } from "./use-lab.js";
  * the replay of its own link.
  */
 const lab = useLab();
-
-/** The network panel's CLI command, as arguments (the page quotes nothing in it). */
-async function commands(page: Page, id: string): Promise<string[][]> {
-  await page.click(`#${id}-export-cli`);
-  const text = (await page.textContent(`#${id}-command code`)) ?? "";
-  return text.split("\n").map((l) => l.trim().split(/\s+/).slice(1));
-}
 
 /** The table's value in the row whose label is `label`, as a number. */
 const row = (label: string) =>
