@@ -114,6 +114,23 @@ describe("divergence detector", () => {
     expect(runaway.detection.reason).toMatch(/^at step 4 the loss 54630 rose ×23\.86 with r = 0\.74/);
   });
 
+  // Divergence feeds itself: the curvature along the step grows with the loss. A deep linear net
+  // of set D (gd, B = 1.073e7) climbed ×3, ×4.6, ×59 with ηc 2.44, 2.60, 25.4: at 2636, r = 12.7
+  // extrapolated to r²/rₖ₋₁ = 124 gives one more step past B — warned at step 5, a step before
+  // it passed B (4.3e9). The same losses with the curvature falling at the last step (a catapult's
+  // sign) extrapolate only the loss's own acceleration, ×758, short of B: no warning.
+  it("extrapolates a curvature that rises with the loss", () => {
+    const gd = resolveOptimizerConfig({ name: "sgd", lr: 1 });
+    const losses = [8.269, 3.37, 3.168, 9.579, 44.39, 2636];
+    const run = (last: number) => {
+      const d = new DivergenceDetector(gd, { bound: 1.0729e7 });
+      const curvature = [Number.NaN, 0.7614, 1.972, 2.437, 2.602, last];
+      return losses.map((loss, k) => d.observeScalars({ step: k, loss, curvature: curvature[k]!, lr: 1 }));
+    };
+    expect(run(25.35).indexOf("diverging")).toBe(5);
+    expect(run(2.3)).not.toContain("diverging");
+  });
+
   it("goes back to calm once a warned spike has recovered", () => {
     const d = new DivergenceDetector(resolveOptimizerConfig({ name: "sgd", lr: 1 }));
     // ×30 a step with r = 3: T1 projects one more step past B = 10⁶ at step 4 (2.7e4·30 ≈ 8e5·…).
