@@ -137,5 +137,9 @@ detectorTable(
   "PyTorch set D (torch_holdout_d.py, a fourth generator: RNNs, GRUs, 1-D convolutions, wide and deep MLPs, residual MLPs without normalisation, autoencoders, deep linear nets; xavier/kaiming/orthogonal and scaled inits; β 0.7–0.95, Nesterov 0.8, Adam (0.8, 0.99), batches 10–50; made blind to the detector, judged on once: 3 false warnings, all Adam catapults that peaked at ×10⁵–×10⁶ their start)",
   "torch-d",
 );
+detectorTable(
+  "PyTorch set E (torch_holdout_e.py, a fifth generator: LSTMs, ResNets with BatchNorm2d, pre-LN and post-LN transformer blocks, an MLP-Mixer block, GLU/SwiGLU MLPs, embeddings, a 640-wide MLP, a 4-wide deep net; β 0.6–0.98, Nesterov 0.9/0.95, Adam (0.95, 0.999) and (0.5, 0.9), batches 8–64; made blind to the detector after its last change, judged on once: 2 false warnings, gd catapults that peaked ×1.3e4 and ×7.7e4)",
+  "torch-e",
+);
 guardTable("zoo", zoo, ZOO_NETS);
 guardTable("held-out nets", holdout, ZOO_HOLDOUT);

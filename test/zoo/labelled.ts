@@ -29,9 +29,17 @@ import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "./nets.js";
  *   deep linear nets; xavier, kaiming, orthogonal and scaled inits; Nesterov β 0.8, Adam's betas
  *   (0.8, 0.99); batches of 10–50) — made by a helper blind to the detector after the rule was
  *   last revised, and judged once, with the rule unchanged: it raised 3 false warnings (Adam
- *   catapults that peaked at ×10⁵–×10⁶ their start); the rule has not been revised on it.
+ *   catapults that peaked at ×10⁵–×10⁶ their start).
+ * - `torch-e`: holdout-torch-e.json, a fifth generator (scripts/fixtures/torch_holdout_e.py: LSTMs,
+ *   small 2-D ResNets with BatchNorm, pre-LN and post-LN transformer blocks, an MLP-Mixer block,
+ *   GLU/SwiGLU MLPs, embeddings, a 640-unit wide MLP, a 4×4-wide deep net; trunc_normal,
+ *   kaiming_uniform, orthogonal, ×0.1 and ×3 inits; β 0.6–0.98, Nesterov 0.9/0.95, Adam betas
+ *   (0.95, 0.999) and (0.5, 0.9); batches of 8–64) — made by a helper blind to the detector after
+ *   the rule's last change (T1's extrapolated curvature, chosen on the five sets above), judged
+ *   once: 2 false warnings (gd catapults that peaked ×1.3e4 and ×7.7e4) — the rule before that
+ *   change gives the same table on it.
  */
-export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c" | "torch-d";
+export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e";
 export type Label = "diverged" | "failed" | "stalled" | "catapult" | "edge-of-stability" | "no-rise";
 
 export interface LabelledRun {
@@ -133,12 +141,13 @@ interface TorchFile {
   }[];
 }
 
-type TorchSetName = "torch" | "torch-b" | "torch-c" | "torch-d";
+type TorchSetName = "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e";
 const TORCH_FILES: Record<TorchSetName, string> = {
   torch: "holdout-torch.json",
   "torch-b": "holdout-torch-b.json",
   "torch-c": "holdout-torch-c.json",
   "torch-d": "holdout-torch-d.json",
+  "torch-e": "holdout-torch-e.json",
 };
 
 function torchSet(name: TorchSetName): LabelledRun[] {

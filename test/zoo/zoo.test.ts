@@ -149,6 +149,29 @@ describe("the detector on the zoo and the held-out nets", () => {
     );
   });
 
+  // Set E, by a fifth generator blind to the rule (labelled.ts), judged once on the rule as it is:
+  // asserted as measured, failures included — every divergence warned by its step, none left
+  // `diverging`, and two false warnings, both gd catapults that peaked ×10⁴ or more over their
+  // start (issue 24, point 4: open).
+  it("torch-e (blind): every divergence warned by its step; two gd catapults that peaked ×10⁴ warned", () => {
+    const judged = judgeSet(labelledSet("torch-e"));
+    const calm = judged.filter((j) => labelledEndsBelow(j.run));
+    const warned = calm.filter((j) => j.replay.detection.firstWarningStep !== null);
+    expect(calm.filter((j) => j.replay.detection.state === "diverging")).toEqual([]);
+    expect(warned.map((j) => j.run.kind)).toEqual(["gd", "gd"]);
+    for (const j of warned) expect(j.run.peakRatio).toBeGreaterThan(1e4);
+    const diverged = judged.filter((j) => j.run.divergedStep !== null);
+    const late = diverged.filter(
+      (j) =>
+        j.replay.detection.firstWarningStep === null ||
+        j.replay.detection.firstWarningStep > j.run.divergedStep!,
+    );
+    expect(late.map((j) => j.run.id)).toEqual([]);
+    expect(diverged.length).toBe(57);
+    expect(calm.length).toBe(95);
+    expect(diverged.filter((j) => j.lead !== null).length).toBe(36);
+  });
+
   it("the PyTorch set: every divergence warned by the step it diverged, whatever the optimizer", () => {
     const judged = judgeSet(labelledSet("torch"));
     expect(new Set(judged.map((j) => j.run.kind))).toEqual(
