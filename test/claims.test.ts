@@ -392,8 +392,15 @@ describe("demo network: the runs' sentences are the drawn losses; the reference 
       ).toBe(true);
       const variance = layers
         .flatMap((l) => l.values)
-        .find((p) => String(p["label"]).startsWith("variance of mpg"));
+        .find((p) => String(p["label"]).startsWith("the variance of mpg"));
       expect(variance!["loss"]).toBeCloseTo(mpg, 9);
+      // The rate chart: the linear net's limit is the 2/λmax the text gives, the rate 1e-3 above it.
+      const critical = match(d.out, `the critical step 2/λmax = ${N}`)[1];
+      const rates = layers.flatMap((l) => l.values).filter((p) => "limit" in p && "lr" in p);
+      const linear = rates.filter((p) => String(p["run"]).startsWith("linear, lr"));
+      expect(linear.map((p) => p["lr"])).toEqual([1e-4, 1e-3]);
+      for (const p of linear) same(critical, p["limit"] as number, "the linear net's 2/λmax");
+      expect(String(linear[1]!["run"])).toContain("above 2/λmax");
       const relu = loss.get("ReLU, lr 1e-3")!;
       const ends = match(d.out, String.raw`(?:it ends at|the loss ends at) ${N}`);
       same(ends[1], relu[n], "ReLU ends at");
@@ -406,7 +413,7 @@ describe("demo network: the runs' sentences are the drawn losses; the reference 
       if (d.out.includes("can fall no lower than the variance"))
         expect(Math.abs(relu[n]! / mpg - 1)).toBeLessThan(0.05);
       else expect(Math.abs(relu[n]! / mpg - 1)).toBeGreaterThanOrEqual(0.05);
-      for (const fix of ["standardized inputs, lr 1e-3", "raw inputs, lr 1e-4", "raw inputs, Adam lr 1e-3"]) {
+      for (const fix of ["standardized inputs, lr 1e-3", "linear, lr 1e-4", "linear, Adam lr 1e-3"]) {
         const m = match(
           d.out,
           String.raw`${fix.replace(/[.,]/g, "\\$&")} +loss ${N} → ${N} after (\d+) steps`,

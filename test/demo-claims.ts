@@ -50,9 +50,11 @@ export function series(
       if (typeof p["run"] !== "string" || typeof p["step"] !== "number" || !(field in p) || "text" in p)
         continue;
       const v = field === "loss" && "actual" in p ? p["actual"] : p[field];
-      const s = runs.get(p["run"]) ?? [];
+      // The sharpness chart names each run's limit in its legend: "η = 0.2 (dashed: 2/η = 10)".
+      const run = p["run"].replace(/ \(dashed: 2\/η = [^)]*\)$/, "");
+      const s = runs.get(run) ?? [];
       s[p["step"]] = v === null ? Number.NaN : (v as number);
-      runs.set(p["run"], s);
+      runs.set(run, s);
     }
   }
   return runs;

@@ -1423,7 +1423,7 @@ describe("overshoot demo network", () => {
     expect(r.out).toMatch(/lr 0\.001 is [\d.]+× that: predicted to overshoot/);
     expect(r.out).toMatch(/lr 1e-3: loss [\d.]+ → .* past a trillion at step \d+, .*NaN at step \d+/);
     expect(r.out).toMatch(/100% of the hidden units end dead/);
-    for (const fix of ["standardized inputs, lr 1e-3", "raw inputs, lr 1e-4", "raw inputs, Adam lr 1e-3"]) {
+    for (const fix of ["standardized inputs, lr 1e-3", "linear, lr 1e-4", "linear, Adam lr 1e-3"]) {
       expect(r.out).toMatch(
         new RegExp(`${fix.replace(/[.,]/g, "\\$&")} +loss [\\d.]+ → [\\d.]+ after 600 steps`),
       );

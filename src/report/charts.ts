@@ -9,6 +9,7 @@ export * from "./charts/delta.js";
 export * from "./charts/layout.js";
 export * from "./charts/loss.js";
 export * from "./charts/paths.js";
+export * from "./charts/place.js";
 export * from "./charts/range-test.js";
 export * from "./charts/spectrum.js";
 export * from "./charts/style.js";

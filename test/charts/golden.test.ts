@@ -12,12 +12,13 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/cli/lab-site.js";
 import { runProcess } from "../cli-harness.js";
-import { normalizeSvg, outline, overlaps, textBoxes } from "./svg-text.js";
+import { crossedLabels, labelsOutside, normalizeSvg, outline, overlaps, textBoxes } from "./svg-text.js";
 
 /**
  * Every chart the CLI writes, rendered as a user gets it, against its golden outline
  * (test/charts/__golden__/NAME.txt: texts and their places, mark counts, colours; see outline())
- * and its whole normalised SVG (NAME.svg, see normalizeSvg()), and with no two texts overlapping. `UPDATE_GOLDEN=1 npx vitest run test/charts` writes the
+ * and its whole normalised SVG (NAME.svg, see normalizeSvg()), with no two texts overlapping and
+ * no line or rule of the data running through a label in the plot (crossedLabels()). `UPDATE_GOLDEN=1 npx vitest run test/charts` writes the
  * outlines anew; the diff is the review.
  */
 const root = packageRoot();
@@ -145,11 +146,13 @@ async function plot(file: string, ...args: string[]): Promise<string> {
 
 describe("every chart the CLI writes", () => {
   it.each(charts)(
-    "%s matches its golden outline and normalised SVG, and no two texts overlap",
+    "%s matches its golden outline and normalised SVG; no two texts overlap, no line crosses a label, none leaves its plot",
     async (name, render) => {
       const svg = await render();
       const clash = overlaps(textBoxes(svg)).map(([a, b]) => `"${a.text}" × "${b.text}"`);
       expect(clash).toEqual([]);
+      expect(crossedLabels(svg).map((c) => `"${c.text}" crossed by ${c.by} segments`)).toEqual([]);
+      expect(labelsOutside(svg)).toEqual([]);
       // The outline is the review (a diff of texts, places and colours); the normalised SVG is
       // the whole picture, so that nothing else changes unseen.
       for (const [ext, text] of [
@@ -174,6 +177,20 @@ describe("every chart the CLI writes", () => {
 });
 
 describe("the overlap check itself", () => {
+  it("finds a line drawn through a label, and not one that passes beside it", () => {
+    const svg = (y: number) =>
+      `<svg width="200" height="100"><g transform="translate(10,10)"><g class="mark-line role-mark"><path d="M0,${y}L150,${y}"/></g><g class="mark-text role-mark"><text transform="translate(20,40)" font-size="11px">label</text></g></g></svg>`;
+    expect(crossedLabels(svg(36))).toEqual([{ text: "label", by: 1 }]);
+    expect(crossedLabels(svg(60))).toEqual([]);
+  });
+
+  it("finds a label that sticks out of its plot, and not one inside it", () => {
+    const svg = (x: number) =>
+      `<svg width="300" height="100"><g transform="translate(10,10)"><path class="background" d="M0.5,0.5h100v50h-100Z"/><g class="mark-text role-mark"><text transform="translate(${x},30)" font-size="11px">a label</text></g></g></svg>`;
+    expect(labelsOutside(svg(80))).toEqual(["a label"]);
+    expect(labelsOutside(svg(20))).toEqual([]);
+  });
+
   it("finds two texts drawn over each other, and not two apart", () => {
     const svg = (b: number) =>
       `<svg width="100" height="50"><g transform="translate(10,10)"><text transform="translate(0,10)" font-size="10px">20</text><text transform="translate(${b},10)" font-size="10px">0</text></g></svg>`;

@@ -134,3 +134,146 @@ export function normalizeSvg(svg: string): string {
     .replace(/>\s*</g, ">\n<")
     .trim()}\n`;
 }
+
+/** A straight piece of a drawn line or rule, in page coordinates. */
+export interface Segment {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
+
+/** The points of a path's polyline commands (M, L, H, V, absolute; Z closes): vega's lines and rules. */
+function polyline(d: string, ox: number, oy: number): Segment[] {
+  const out: Segment[] = [];
+  let x = 0;
+  let y = 0;
+  let start: [number, number] = [0, 0];
+  for (const [, cmd, args] of d.matchAll(/([MLHVZ])([^MLHVZA-Za-z]*)/g)) {
+    const n = (args ?? "").split(/[ ,]+/).filter(Boolean).map(Number);
+    if (cmd === "Z") {
+      out.push({ x0: ox + x, y0: oy + y, x1: ox + start[0], y1: oy + start[1] });
+      [x, y] = start;
+      continue;
+    }
+    const points: [number, number][] =
+      cmd === "H" ? n.map((v) => [v, y]) : cmd === "V" ? n.map((v) => [x, v]) : [];
+    if (cmd === "M" || cmd === "L") for (let i = 0; i + 1 < n.length; i += 2) points.push([n[i]!, n[i + 1]!]);
+    points.forEach(([px, py], i) => {
+      if (cmd === "M" && i === 0) start = [px, py];
+      else out.push({ x0: ox + x, y0: oy + y, x1: ox + px, y1: oy + py });
+      [x, y] = [px, py];
+    });
+  }
+  return out;
+}
+
+/**
+ * The data's lines and rules as segments in page coordinates (vega draws a line mark as one path of
+ * straight pieces, a rule as a <line> translated to its start), and the texts drawn as marks in the
+ * plot (annotations and labels, not axes or legends), each with its box and the plot it is drawn
+ * in (the view's background rectangle, `M0.5,0.5hWvHh-WZ`).
+ */
+export function plotMarks(svg: string): {
+  segments: Segment[];
+  labels: (TextBox & { frame: TextBox | null })[];
+} {
+  const segments: Segment[] = [];
+  const labels: (TextBox & { frame: TextBox | null })[] = [];
+  interface Level {
+    x: number;
+    y: number;
+    kind: string;
+    frame: TextBox | null;
+  }
+  const stack: Level[] = [{ x: 0, y: 0, kind: "", frame: null }];
+  const tags = /<(\/?)(g|text|path|line)\b([^>]*)>([^<]*)/g;
+  for (let m = tags.exec(svg); m !== null; m = tags.exec(svg)) {
+    const [, close, tag, attrs] = m;
+    const top = stack[stack.length - 1]!;
+    if (tag === "g") {
+      if (close) stack.pop();
+      else if (!attrs!.endsWith("/")) {
+        const [dx, dy] = translate(/transform="([^"]*)"/.exec(attrs!)?.[1]);
+        const kind = /class="mark-(line|rule|text) role-mark/.exec(attrs!)?.[1] ?? top.kind;
+        stack.push({ x: top.x + dx, y: top.y + dy, kind, frame: top.frame });
+      }
+      continue;
+    }
+    if (close) continue;
+    const [tx, ty] = translate(/transform="([^"]*)"/.exec(attrs!)?.[1]);
+    const background = /class="background"[^>]*\sd="M0\.5,0\.5h([\d.]+)v([\d.]+)h/.exec(attrs!);
+    if (tag === "path" && background) {
+      // The view this group draws: its children's plot. Set on the enclosing level and below.
+      const frame = {
+        text: "",
+        x0: top.x,
+        y0: top.y,
+        x1: top.x + Number(background[1]),
+        y1: top.y + Number(background[2]),
+      };
+      for (let i = stack.length - 1; i >= 0 && stack[i]!.x === top.x && stack[i]!.y === top.y; i--)
+        stack[i]!.frame = frame;
+    } else if (tag === "path" && top.kind === "line") {
+      const d = /\sd="([^"]*)"/.exec(attrs!)?.[1] ?? "";
+      segments.push(...polyline(d, top.x + tx, top.y + ty));
+    } else if (tag === "line" && top.kind === "rule") {
+      const n = (a: string) => Number(new RegExp(`\\s${a}="([-\\d.e]+)"`).exec(attrs!)?.[1] ?? 0);
+      const [x, y] = [top.x + tx, top.y + ty];
+      segments.push({ x0: x + n("x1"), y0: y + n("y1"), x1: x + n("x2"), y1: y + n("y2") });
+    } else if (tag === "text" && top.kind === "text") {
+      // The same estimate as textBoxes, on the text alone inside its groups' offset.
+      const box = textBoxes(`<g transform="translate(${top.x},${top.y})">${m[0]}</text></g>`)[0];
+      if (box) labels.push({ ...box, frame: top.frame });
+    }
+  }
+  return { segments, labels };
+}
+
+/** Whether a segment passes through a box shrunk by `slack` px on every side (Liang–Barsky clipping). */
+function crosses(s: Segment, b: TextBox, slack: number): boolean {
+  const [x0, x1, y0, y1] = [b.x0 + slack, b.x1 - slack, b.y0 + slack, b.y1 - slack];
+  if (x0 >= x1 || y0 >= y1) return false;
+  const dx = s.x1 - s.x0;
+  const dy = s.y1 - s.y0;
+  let t0 = 0;
+  let t1 = 1;
+  for (const [p, q] of [
+    [-dx, s.x0 - x0],
+    [dx, x1 - s.x0],
+    [-dy, s.y0 - y0],
+    [dy, y1 - s.y0],
+  ] as const) {
+    if (p === 0) {
+      if (q < 0) return false;
+      continue;
+    }
+    const t = q / p;
+    if (p < 0) t0 = Math.max(t0, t);
+    else t1 = Math.min(t1, t);
+    if (t0 > t1) return false;
+  }
+  return true;
+}
+
+/** Labels drawn as marks that stick out of their plot by more than `slack` px. */
+export function labelsOutside(svg: string, slack = 2): string[] {
+  return plotMarks(svg).labels.flatMap((b) =>
+    b.frame &&
+    (b.x0 < b.frame.x0 - slack ||
+      b.x1 > b.frame.x1 + slack ||
+      b.y0 < b.frame.y0 - slack ||
+      b.y1 > b.frame.y1 + slack)
+      ? [b.text]
+      : [],
+  );
+}
+
+/** Labels in the plot that a line or a rule runs through (`slack` px forgiven each side). */
+export function crossedLabels(svg: string, slack = 2): { text: string; by: number }[] {
+  const { segments, labels } = plotMarks(svg);
+  return labels.flatMap((b) => {
+    const by = segments.filter((s) => crosses(s, b, slack)).length;
+    return by > 0 ? [{ text: b.text, by }] : [];
+  });
+}

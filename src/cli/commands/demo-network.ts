@@ -13,7 +13,8 @@ import {
 } from "../../nn/mlp/mlp.js";
 import { designFromTable } from "../../objectives/table.js";
 import type { OptimizerOptions } from "../../optim/index.js";
-import { lossChart, stacked } from "../../report/charts.js";
+import { RUN_COLORS } from "../../report/charts/style.js";
+import { lossChart, rateLimitChart, stacked } from "../../report/charts.js";
 import type { ParsedFlags } from "../args.js";
 import { loadCars } from "../datasets.js";
 import { CliError } from "../errors.js";
@@ -26,6 +27,8 @@ const HIDDEN = 8;
 
 interface Outcome {
   readonly label: string;
+  /** The run's colour, the same in every panel it appears in. */
+  readonly color: string;
   readonly records: TrainRecord[];
   readonly status: TrainResult["status"];
   readonly atStep: number | null;
@@ -55,7 +58,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   const sharpness = (f: MlpObjective) =>
     lanczos(hessianOperator(f, theta0), { k: 1, bottom: false, tolerance: 1e-8, maxIterations: f.dim })
       .top[0]!.value;
-  const run = (label: string, f: MlpObjective, options: OptimizerOptions): Outcome => {
+  const run = (label: string, color: string, f: MlpObjective, options: OptimizerOptions): Outcome => {
     const { records, result } = trainToEnd({
       // The story runs on past the blow-up bound to the overflow.
       runPastBound: true,
@@ -70,7 +73,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
       logEvery: 1,
       sharpnessEvery: null,
     });
-    return { label, records, status: result.status, atStep: result.atStep };
+    return { label, color, records, status: result.status, atStep: result.atStep };
   };
 
   const linearRaw = net("identity", raw);
@@ -99,9 +102,11 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     );
   }
 
+  // One colour per configuration, in every panel: raw inputs at 1e-4 is the same run in both.
+  const [slow, fast, reluColor, standardized, adam] = RUN_COLORS as [string, string, string, string, string];
   const outcomes: Outcome[] = [
-    run("linear, lr 1e-4", linearRaw, { name: "sgd", lr: 1e-4 }),
-    run("linear, lr 1e-3", linearRaw, { name: "sgd", lr: 1e-3 }),
+    run("linear, lr 1e-4", slow, linearRaw, { name: "sgd", lr: 1e-4 }),
+    run("linear, lr 1e-3", fast, linearRaw, { name: "sgd", lr: 1e-3 }),
   ];
   const explode = nonFiniteSteps(linearRaw, theta0, { name: "sgd", lr: 1e-3 });
   const bad = outcomes[1]!.records.map((r) => r.loss);
@@ -126,7 +131,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     `lr 1e-3: loss ${fmt(bad[0]!)} → ${fmt(bad[1]!)} after one step, past a trillion at step ${trillion}, ${end}.`,
   );
 
-  const relu = run("ReLU, lr 1e-3", reluRaw, { name: "sgd", lr: 1e-3 });
+  const relu = run("ReLU, lr 1e-3", reluColor, reluRaw, { name: "sgd", lr: 1e-3 });
   const reluLast = relu.records[relu.records.length - 1]!;
   let variance = 0;
   const mean = raw.y.reduce((a, b) => a + b, 0) / raw.rows;
@@ -154,9 +159,9 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
   o("Three fixes, side by side (linear hidden units, lr 1e-3 unless said):");
   const lamScaled = sharpness(linearScaled);
   const fixes = [
-    run("standardized inputs, lr 1e-3", linearScaled, { name: "sgd", lr: 1e-3 }),
-    run("raw inputs, lr 1e-4", linearRaw, { name: "sgd", lr: 1e-4 }),
-    run("raw inputs, Adam lr 1e-3", linearRaw, { name: "adam", lr: 1e-3 }),
+    run("standardized inputs, lr 1e-3", standardized, linearScaled, { name: "sgd", lr: 1e-3 }),
+    run("linear, lr 1e-4", slow, linearRaw, { name: "sgd", lr: 1e-4 }),
+    run("linear, Adam lr 1e-3", adam, linearRaw, { name: "adam", lr: 1e-3 }),
   ];
   o(
     `  standardized inputs: λmax = ${fmt(lamScaled)}, so 2/λmax = ${fmt(2 / lamScaled)} (${fmt(2 / lamScaled / critical)}× larger); lr 1e-3 now trains.`,
@@ -183,7 +188,7 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
     }));
   const chart = stacked([
     lossChart(
-      outcomes.slice(0, 2).map((r) => ({ label: r.label, trace: toTrace(r) })),
+      outcomes.slice(0, 2).map((r) => ({ label: r.label, color: r.color, trace: toTrace(r) })),
       {
         title: "Linear hidden units on raw inputs: lr 1e-4 trains, lr 1e-3 blows up",
         stepScale: "symlog",
@@ -193,12 +198,23 @@ export async function demoNetwork(flags: ParsedFlags, io: Io): Promise<number> {
       },
     ),
     lossChart(
-      [outcomes[2]!, ...fixes].map((r) => ({ label: r.label, trace: toTrace(r) })),
+      [outcomes[2]!, ...fixes].map((r) => ({ label: r.label, color: r.color, trace: toTrace(r) })),
       {
         title: `ReLU at lr 1e-3 ${sticks ? "stalls at the variance" : atVariance ? "ends at the variance (the mean)" : "trains slowly"}; the three fixes train`,
         stepScale: "symlog",
-        references: [{ loss: variance, label: `variance of mpg ${fmt(variance)}: predicting the mean` }],
+        references: [{ loss: variance, label: "the variance of mpg: predicting the mean" }],
       },
+    ),
+    // The explanation: each SGD run's rate against 2/λmax of its own model at the start (Adam
+    // rescales every step, so it has no such limit).
+    rateLimitChart(
+      [
+        { label: "linear, lr 1e-4", lr: 1e-4, limit: critical },
+        { label: "linear, lr 1e-3", lr: 1e-3, limit: critical },
+        { label: "ReLU, lr 1e-3", lr: 1e-3, limit: 2 / sharpness(reluRaw) },
+        { label: "standardized inputs, lr 1e-3", lr: 1e-3, limit: 2 / lamScaled },
+      ],
+      { title: "Each SGD run's learning rate against 2/λmax of its network at the start" },
     ),
   ]);
   writeOutputs(io, outDir, await figureFiles("loss", chart));

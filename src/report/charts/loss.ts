@@ -1,5 +1,6 @@
 import { fmt } from "../../core/format.js";
 import { type ChartChange, changeLayers } from "./changes.js";
+import { type Box, firstClear, polylineSegments, textWidth } from "./place.js";
 import {
   ALARM,
   blowUp,
@@ -135,11 +136,19 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
     scale: runScale(runs),
   };
   const symlog = options.stepScale === "symlog";
+  const steps = runs.flatMap((r) => r.trace.map((s) => s.step));
+  const first = Math.min(0, ...steps);
+  const last = Math.max(first + 1, ...steps);
+  // The pixel grid the labels are placed on (vega's symlog has constant 1: sign(v)·log1p(|v|)).
+  const sl = (v: number) => (symlog ? Math.sign(v) * Math.log1p(Math.abs(v)) : v);
+  const px = (step: number) => (WIDTH * (sl(step) - sl(first))) / (sl(last) - sl(first));
+  const py = (loss: number) =>
+    (HEIGHT * (Math.log(ceiling * 3) - Math.log(loss))) / (Math.log(ceiling * 3) - Math.log(floor));
   const x = {
     field: "step",
     type: "quantitative",
     title: symlog ? "step k (symlog scale: the first steps spread out)" : "step k",
-    ...(symlog ? { scale: { type: "symlog" } } : {}),
+    scale: { ...(symlog ? { type: "symlog" } : {}), domain: [first, last], nice: false },
     axis: symlog ? { values: symlogTicks(longest), format: "d" } : { tickMinStep: 1, format: "d" },
   };
   const y = {
@@ -166,59 +175,76 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       },
     },
   ];
+  // A reference line is named under the title, not beside the line: no place along a line the
+  // runs cross is sure to be clear of them.
   const refs = (options.references ?? []).filter((r) => r.loss > 0 && Number.isFinite(r.loss));
-  if (refs.length > 0) {
-    layers.push(
-      {
-        data: { values: refs },
-        mark: { type: "rule", color: ROLE.reference, strokeDash: [2, 3], strokeWidth: 1.5 },
-        encoding: { y },
-      },
-      {
-        data: { values: refs },
-        mark: {
-          type: "text",
-          color: ROLE.reference,
-          align: "right",
-          dy: -6,
-          x: { expr: "width - 4" },
-          fontSize: 11,
-        },
-        encoding: { y, text: { field: "label" } },
-      },
-    );
-  }
+  if (refs.length > 0)
+    layers.push({
+      data: { values: refs },
+      mark: { type: "rule", color: ROLE.reference, strokeDash: [2, 3], strokeWidth: 1.5 },
+      encoding: { y, tooltip: [{ field: "label", type: "nominal", title: "reference" }] },
+    });
+  // Marker labels go where no line runs: the chart maps its data to pixels (explicit domains, no
+  // nice rounding) and tries, for each label in step order, a row under the crosses right of its
+  // marker, then left of it, one row lower each time; a label with no clear place is said under the
+  // title instead.
+  const overflow: string[] = [];
   if (markers.length > 0) {
-    // Labels point inward so they never run over the axis: left of centre they read rightwards.
-    const lastStep = Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step)));
-    const mid = symlog ? Math.sqrt(lastStep) : lastStep / 2;
-    const side = (left: boolean) => markers.filter((m) => (m.step as number) < mid === left);
     layers.push({
       data: { values: markers },
       mark: { type: "point", shape: "cross", size: 160, filled: true, color: ALARM },
       encoding: { x, y },
     });
-    for (const left of [true, false]) {
-      if (side(left).length === 0) continue;
-      // One line each, downwards in step order: two runs that blow up a step apart would
-      // otherwise print their labels over each other.
-      const rows = [...side(left)].sort((a, b) => (a.step as number) - (b.step as number));
-      layers.push(
-        ...rows.map((m, i) => ({
-          data: { values: [m] },
-          mark: {
-            type: "text",
-            color: ALARM,
-            align: left ? "left" : "right",
-            dx: left ? 10 : -10,
-            // Below the crosses, one line each, and below a reference line's label near the top.
-            dy: 28 + 14 * i,
-            fontSize: 11,
-            fontWeight: "bold",
-          },
-          encoding: { x, y, text: { field: "text" } },
-        })),
+    const segments = runs.flatMap((r) =>
+      polylineSegments(
+        points
+          .filter((p) => p.run === r.label && !p["beyond"])
+          .map((p) => [px(p.step as number), py(p.loss as number)] as [number, number]),
+      ),
+    );
+    const taken: Box[] = markers.map((m) => {
+      const [cx, cy] = [px(m.step as number), py(m.loss as number)];
+      return { x0: cx - 7, x1: cx + 7, y0: cy - 7, y1: cy + 7 };
+    });
+    const rows = [...markers].sort((a, b) => (a.step as number) - (b.step as number));
+    for (const m of rows) {
+      const text = m.text as string;
+      const w = textWidth(text, 11, true);
+      const [cx, cy] = [px(m.step as number), py(m.loss as number)];
+      // Beside the marker (reading away from it), else from the plot's left or right edge.
+      const places = ["after", "before", "left edge", "right edge"] as const;
+      const options = Array.from({ length: 8 }, (_, row) => 28 + 14 * row).flatMap((dy) =>
+        places.map((place) => ({ dy, place })),
       );
+      const left = { after: cx + 10, before: cx - 10 - w, "left edge": 4, "right edge": WIDTH - 4 - w };
+      const boxes = options.map(({ dy, place }) => ({
+        x0: left[place],
+        x1: left[place] + w,
+        y0: cy + dy - 9,
+        y1: cy + dy + 3,
+      }));
+      const i = firstClear(boxes, { width: WIDTH, height: HEIGHT }, { boxes: taken, segments });
+      if (i < 0) {
+        overflow.push(`✚ ${text}`);
+        continue;
+      }
+      taken.push(boxes[i]!);
+      const { dy, place } = options[i]!;
+      const beside = place === "after" || place === "before";
+      layers.push({
+        data: { values: [m] },
+        mark: {
+          type: "text",
+          color: ALARM,
+          align: place === "after" || place === "left edge" ? "left" : "right",
+          ...(beside ? { dx: place === "after" ? 10 : -10 } : {}),
+          ...(place === "left edge" ? { x: 4 } : place === "right edge" ? { x: { expr: "width - 4" } } : {}),
+          dy,
+          fontSize: 11,
+          fontWeight: "bold",
+        },
+        encoding: { ...(beside ? { x } : {}), y, text: { field: "text" } },
+      });
     }
   }
   layers.push(
@@ -228,8 +254,20 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       Math.max(1, ...runs.flatMap((r) => r.trace.map((s) => s.step))),
     ),
   );
+  const title = options.title ?? "Loss per step";
+  const subtitle = [
+    ...overflow,
+    ...(refs.length > 0 ? [`dotted: ${refs.map((r) => `${r.label} (${fmt(r.loss)})`).join("; ")}`] : []),
+  ];
   return top({
-    title: options.title ?? "Loss per step",
+    title:
+      subtitle.length > 0
+        ? {
+            text: title,
+            subtitle,
+            subtitleColor: overflow.length > 0 ? ALARM : ROLE.reference,
+          }
+        : title,
     width: WIDTH,
     height: HEIGHT,
     layer: layers,

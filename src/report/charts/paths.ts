@@ -1,3 +1,4 @@
+import { type Box, firstClear, polylineSegments, textWidth } from "./place.js";
 import {
   ALARM,
   type ChartRun,
@@ -70,7 +71,7 @@ function pathPanel(f: (x: number) => number, run: ChartRun, name: string, maxExt
   const fs = [...curve.map((c) => c.f as number), ...path.map((p) => p.f as number)];
   const fLo = Math.min(...fs);
   const fHi = Math.max(...fs) + 0.12 * (Math.max(...fs) - Math.min(...fs) || 1);
-  const labelled = stepLabels(path, [lo, hi], [fLo, fHi]);
+  const labelled = stepLabels(path, [lo, hi], [fLo, fHi], [curve, path]);
   const x = {
     field: "x",
     type: "quantitative",
@@ -123,19 +124,25 @@ function pathPanel(f: (x: number) => number, run: ChartRun, name: string, maxExt
           ],
         },
       },
-      {
-        data: { values: labelled },
-        mark: { type: "text", dy: -10, fontSize: 11, color: "#0d47a1" },
-        encoding: { x, y, text: { field: "label", type: "nominal" } },
-      },
+      // One layer per place a label took (vega-lite offsets a text only by the mark's dx, dy).
+      ...[...new Set(labelled.map((l) => `${l.dx},${l.dy}`))].map((place) => {
+        const [dx, dy] = place.split(",").map(Number);
+        return {
+          data: { values: labelled.filter((l) => `${l.dx},${l.dy}` === place) },
+          mark: { type: "text", baseline: "middle", dx, dy, fontSize: 11, color: "#0d47a1" },
+          encoding: { x, y, text: { field: "label", type: "nominal" } },
+        };
+      }),
     ],
   };
 }
 
 /**
  * Step numbers for a path's points: iterates that land on the same spot (a 2-cycle) share one
- * label, "0, 2, 4, …", instead of overprinting each other, and a label whose box would touch one
- * already placed (in step order, on the panel's pixel grid) is left out — near a minimum the
+ * label, "0, 2, 4, …", instead of overprinting each other. Each label goes above its point (centred,
+ * then to the right, then the left), or else below it likewise, or else beside it — the first place, on the panel's pixel grid, where its box
+ * touches no label already placed (in step order), no point and no line drawn (`lines`: the curve
+ * and the path, in data coordinates); a label with no such place is left out — near a minimum the
  * points crowd, and "2" beside "0" must not read as "20". Later steps of a long path are left
  * unlabelled except the last.
  */
@@ -143,6 +150,7 @@ export function stepLabels(
   path: readonly ChartSpec[],
   xDomain: readonly [number, number],
   fDomain: readonly [number, number],
+  lines: readonly (readonly ChartSpec[])[] = [],
 ): ChartSpec[] {
   const groups = new Map<string, { x: number; f: number; steps: number[] }>();
   path.forEach((p, i) => {
@@ -155,16 +163,43 @@ export function stepLabels(
   const fSpan = fDomain[1] - fDomain[0] || 1;
   const px = (x: number) => ((x - xDomain[0]) / (xDomain[1] - xDomain[0])) * PANEL_WIDTH;
   const py = (f: number) => (1 - (f - fDomain[0]) / fSpan) * PANEL_HEIGHT;
-  // A label's box: about 7 px a character at 11 px, 13 px high, centred 10 px above its point.
-  const placed: { x0: number; x1: number; y0: number; y1: number }[] = [];
+  const segments = lines.flatMap((line) =>
+    polylineSegments(line.map((p) => [px(p.x as number), py(p.f as number)])),
+  );
+  // Every point as a 9 px square (its symbol), so no label sits on another iterate.
+  const placed: Box[] = path.map((p) => {
+    const [x, y] = [px(p.x as number), py(p.f as number)];
+    return { x0: x - 4.5, x1: x + 4.5, y0: y - 4.5, y1: y + 4.5 };
+  });
   const out: ChartSpec[] = [];
   for (const g of groups.values()) {
     const label = g.steps.length > 3 ? `${g.steps.slice(0, 3).join(", ")}, …` : g.steps.join(", ");
-    const w = 7 * label.length + 4;
-    const box = { x0: px(g.x) - w / 2, x1: px(g.x) + w / 2, y0: py(g.f) - 23, y1: py(g.f) - 4 };
-    if (placed.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) continue;
-    placed.push(box);
-    out.push({ x: g.x, f: g.f, label });
+    // 13 px high; the offsets are the box's centre from its point.
+    const w = textWidth(label) + 2;
+    const h = 15;
+    const [x, y] = [px(g.x), py(g.f)];
+    // Above, then above to either side, below likewise, then beside.
+    const [up, down, side] = [-(h / 2 + 6), h / 2 + 6, w / 2 + 7];
+    const offsets = [
+      [0, up],
+      [side - 2, up],
+      [2 - side, up],
+      [0, down],
+      [side - 2, down],
+      [2 - side, down],
+      [side, 0],
+      [-side, 0],
+    ] as const;
+    const boxes = offsets.map(([dx, dy]) => ({
+      x0: x + dx - w / 2,
+      x1: x + dx + w / 2,
+      y0: y + dy - h / 2,
+      y1: y + dy + h / 2,
+    }));
+    const i = firstClear(boxes, { width: PANEL_WIDTH, height: PANEL_HEIGHT }, { boxes: placed, segments });
+    if (i < 0) continue;
+    placed.push(boxes[i]!);
+    out.push({ x: g.x, f: g.f, label, dx: offsets[i]![0], dy: offsets[i]![1] });
   }
   return out;
 }

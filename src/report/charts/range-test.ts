@@ -19,13 +19,17 @@ export function rangeTestChart(
     scale: { type: "log" },
     axis: { format: logAxisFormat(points.map((p) => p.lr)) },
   };
+  // Each suggestion is a dashed rule named in a legend of its own: beside the rules, a label
+  // wider than the gap to the next one would cross it.
   const markRows = marks
     .filter((m) => Number.isFinite(m.lr))
-    .map((m, i) => ({ lr: m.lr, text: `${m.label} ${fmt(m.lr, 3)}`, dy: 12 + 14 * i }));
+    .map((m) => ({ lr: m.lr, text: `${m.label} ${fmt(m.lr, 3)}` }))
+    .sort((a, b) => a.lr - b.lr);
   return top({
     title: options.title ?? "Learning-rate range test",
     width: WIDTH,
     height: HEIGHT,
+    resolve: { scale: { color: "independent", strokeDash: "independent" } },
     layer: [
       {
         data: { values: rows },
@@ -48,19 +52,38 @@ export function rangeTestChart(
       },
       {
         data: { values: markRows },
-        mark: { type: "rule", strokeDash: [5, 4], color: ROLE.alarm },
-        encoding: { x },
-      },
-      {
-        data: { values: markRows },
-        mark: { type: "text", align: "left", dx: 4, baseline: "top", fontSize: 11, color: ROLE.alarm },
+        mark: { type: "rule", strokeWidth: 1.5 },
         encoding: {
           x,
-          y: { value: 0 },
-          yOffset: { field: "dy", type: "quantitative", scale: null },
-          text: { field: "text" },
+          color: {
+            field: "text",
+            type: "nominal",
+            title: "suggested rates",
+            sort: null,
+            scale: { range: SUGGESTION_COLORS },
+            // In the rules' order, left to right; in a column of its own beside the loss's.
+            legend: { symbolType: "stroke", symbolStrokeWidth: 2, columns: 1, orient: "right" },
+          },
+          strokeDash: {
+            field: "text",
+            type: "nominal",
+            sort: null,
+            scale: {
+              range: [
+                [6, 3],
+                [2, 2],
+                [8, 3, 2, 3],
+                [4, 4],
+                [1, 3],
+              ],
+            },
+            title: "suggested rates",
+          },
         },
       },
     ],
   });
 }
+
+/** Reds and purples for the suggestion rules, apart from the loss's grey and blue. */
+const SUGGESTION_COLORS = ["#c62828", "#6a1b9a", "#ef6c00", "#2e7d32", "#ad1457", "#00838f"];

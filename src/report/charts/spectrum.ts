@@ -21,11 +21,30 @@ export function spectrumChart(
     eigenvalue: curve.x[i]!,
     density: Math.max(curve.density[i]!, floor),
   }));
+  // Each mark is a rule named in the legend: labels beside the rules would meet each other (λmin
+  // and λmax close on a narrow chart) and the density's curve, which reaches the top at its bulk.
   const markRows = [
-    { eigenvalue: marks.lambdaMin, text: `λmin ${fmt(marks.lambdaMin, 3)}`, color: ROLE.reference, dy: 4 },
-    { eigenvalue: marks.lambdaMax, text: `λmax ${fmt(marks.lambdaMax, 3)}`, color: ROLE.reference, dy: 4 },
+    {
+      eigenvalue: marks.lambdaMin,
+      text: `λmin ${fmt(marks.lambdaMin, 3)}`,
+      color: ROLE.reference,
+      dash: [2, 3],
+    },
+    {
+      eigenvalue: marks.lambdaMax,
+      text: `λmax ${fmt(marks.lambdaMax, 3)}`,
+      color: ROLE.reference,
+      dash: [6, 3],
+    },
     ...(marks.twoOverLr !== undefined && Number.isFinite(marks.twoOverLr)
-      ? [{ eigenvalue: marks.twoOverLr, text: `2/η ${fmt(marks.twoOverLr, 3)}`, color: ROLE.alarm, dy: 18 }]
+      ? [
+          {
+            eigenvalue: marks.twoOverLr,
+            text: `2/η ${fmt(marks.twoOverLr, 3)}`,
+            color: ROLE.alarm,
+            dash: [8, 3, 2, 3],
+          },
+        ]
       : []),
   ];
   const x = {
@@ -66,27 +85,25 @@ export function spectrumChart(
       },
       {
         data: { values: markRows },
-        mark: { type: "rule", strokeDash: [5, 4] },
-        encoding: { x, color: { field: "color", type: "nominal", scale: null } },
-      },
-      // λmin's label to the right of its rule (it sits at the left edge), the others to the left.
-      ...[markRows.slice(0, 1), markRows.slice(1)].map((values, i) => ({
-        data: { values },
-        mark: {
-          type: "text",
-          align: i === 0 ? "left" : "right",
-          dx: i === 0 ? 4 : -4,
-          baseline: "top",
-          fontSize: 11,
-        },
+        mark: { type: "rule", strokeWidth: 1.5 },
         encoding: {
           x,
-          y: { value: 0 },
-          yOffset: { field: "dy", type: "quantitative", scale: null },
-          text: { field: "text" },
-          color: { field: "color", type: "nominal", scale: null },
+          color: {
+            field: "text",
+            type: "nominal",
+            title: null,
+            sort: null,
+            scale: { domain: markRows.map((m) => m.text), range: markRows.map((m) => m.color) },
+            legend: { symbolType: "stroke", symbolStrokeWidth: 2, orient: "bottom", labelLimit: 1000 },
+          },
+          strokeDash: {
+            field: "text",
+            type: "nominal",
+            sort: null,
+            scale: { domain: markRows.map((m) => m.text), range: markRows.map((m) => m.dash) },
+          },
         },
-      })),
+      },
     ],
   });
 }

@@ -30,14 +30,24 @@ export function sharpnessChart(
   runs: readonly SharpnessRun[],
   options: { title?: string; stepScale?: "linear" | "symlog" } = {},
 ): ChartSpec {
-  const labels = runs.map((r) => r.label);
+  // Each run's limit is named in its legend entry, not beside its dashed line: the sharpness at
+  // the edge of stability hovers on that line, so no place along it is clear of the data.
+  const name = (r: SharpnessRun) => `${r.label} (dashed: 2/η = ${fmt(2 / r.lr)})`;
+  const labels = runs.map(name);
   const rows = runs.flatMap((r) =>
     r.points
       .filter((p) => Number.isFinite(p.sharpness))
-      .map((p) => ({ run: r.label, step: p.step, sharpness: p.sharpness })),
+      .map((p) => ({ run: name(r), step: p.step, sharpness: p.sharpness })),
   );
-  const limits = runs.map((r) => ({ run: r.label, limit: 2 / r.lr, text: `2/η = ${fmt(2 / r.lr)}` }));
-  const color = { field: "run", type: "nominal", title: null, scale: runColors(labels) };
+  const limits = runs.map((r) => ({ run: name(r), limit: 2 / r.lr }));
+  const color = {
+    field: "run",
+    type: "nominal",
+    title: null,
+    scale: runColors(labels),
+    // Two to a row: each name carries its limit, and a cut name would hide it.
+    legend: { columns: 2, labelLimit: 1000 },
+  };
   const y = {
     type: "quantitative",
     title: "sharpness λmax (log scale)",
@@ -79,11 +89,6 @@ export function sharpnessChart(
         data: { values: limits },
         mark: { type: "rule", strokeDash: [6, 4], strokeWidth: 1.5 },
         encoding: { y: { field: "limit", ...y }, color },
-      },
-      {
-        data: { values: limits },
-        mark: { type: "text", align: "right", dy: -6, x: { expr: "width - 4" }, fontSize: 11 },
-        encoding: { y: { field: "limit", ...y }, text: { field: "text" }, color },
       },
     ],
   });

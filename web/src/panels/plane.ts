@@ -3,12 +3,17 @@ import type { Objective } from "../../../src/core/objective.js";
 import type { OptimizerOptions } from "../../../src/optim/index.js";
 import { optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
 import {
+  type Box,
   type ChartSpec,
   contourChart2d,
+  firstClear,
   limitChart,
   lossChart,
   OPTIMIZER_COLORS,
+  polylineSegments,
   ROLE,
+  type Segment,
+  textWidth,
 } from "../../../src/report/charts.js";
 import { drawChart, drawInteractive } from "../chart.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
@@ -432,7 +437,10 @@ function verdictWords(p: PathResult): string {
 
 /**
  * The start point and, through it, the Hessian's eigenvectors, each labelled with its λ and 2/λ:
- * the directions along which a plain gradient step first overshoots.
+ * the directions along which a plain gradient step first overshoots. Each label goes at an end of
+ * its line, above or below it, reading away from the line — the first place on the map's pixel
+ * grid (its explicit domains) where it crosses neither line, no path and no other label; a label
+ * with no such place is said under the title.
  */
 function addStartAndEigenvectors(spec: ChartSpec, x0: [number, number], pairs: readonly Eigenpair[]): void {
   const layer = spec["layer"] as ChartSpec[];
@@ -440,34 +448,94 @@ function addStartAndEigenvectors(spec: ChartSpec, x0: [number, number], pairs: r
   const yEnc = (layer[1]!["encoding"] as { y: ChartSpec })["y"];
   const xDomain = (xEnc["scale"] as { domain: [number, number] }).domain;
   const yDomain = (yEnc["scale"] as { domain: [number, number] }).domain;
+  const height = spec["height"] as number;
   const reach = 0.3 * Math.min(xDomain[1] - xDomain[0], yDomain[1] - yDomain[0]);
-  const inside = (x: number, y: number) =>
-    x >= xDomain[0] && x <= xDomain[1] && y >= yDomain[0] && y <= yDomain[1];
-  const segments = pairs.flatMap((p, i) => {
-    const name = `λ${i === 0 ? "₁" : "₂"} = ${fmt(p.value)}${p.critical !== null ? `, 2/λ = ${fmt(p.critical)}` : ""}`;
-    // The labelled end is the one that stays on the map.
-    const s = inside(x0[0] + reach * p.vector[0], x0[1] + reach * p.vector[1]) ? 1 : -1;
-    const ex = x0[0] + s * reach * p.vector[0];
-    // The label reads away from the nearer side of the map, so it stays on it.
-    const align = ex < (xDomain[0] + xDomain[1]) / 2 ? "left" : "right";
-    return [
-      { x: x0[0] - s * reach * p.vector[0], y: x0[1] - s * reach * p.vector[1], pair: name, end: 0, align },
-      { x: ex, y: x0[1] + s * reach * p.vector[1], pair: name, end: 1, align },
-    ];
+  const lines = pairs.map((p) => {
+    const name = `λ${subscript(pairs.indexOf(p))} = ${fmt(p.value)}${p.critical !== null ? `, 2/λ = ${fmt(p.critical)}` : ""}`;
+    const ends = [-1, 1].map((s) => ({
+      x: x0[0] + s * reach * p.vector[0],
+      y: x0[1] + s * reach * p.vector[1],
+    }));
+    return { name, ends };
   });
+  // The map as drawn at its own width and as a phone's column narrows it (fitToWidth keeps the
+  // height): a label's place must be clear at both, since its offsets are pixels and the lines'
+  // are data.
+  const path = (layer[1]!["data"] as { values: { run: string; step: number; x: number; y: number }[] })
+    .values;
+  const grid = (width: number) => {
+    const px = (x: number) => (width * (x - xDomain[0])) / (xDomain[1] - xDomain[0]);
+    const py = (y: number) => height * (1 - (y - yDomain[0]) / (yDomain[1] - yDomain[0]));
+    const segments: Segment[] = lines.map(
+      ({ ends: [a, b] }) => [px(a!.x), py(a!.y), px(b!.x), py(b!.y)] as const,
+    );
+    for (const run of new Set(path.map((p) => p.run)))
+      segments.push(
+        ...polylineSegments(
+          path
+            .filter((p) => p.run === run)
+            .sort((a, b) => a.step - b.step)
+            .map((p) => [px(p.x), py(p.y)] as [number, number]),
+        ),
+      );
+    const start: Box = { x0: px(x0[0]) - 8, x1: px(x0[0]) + 8, y0: py(x0[1]) - 8, y1: py(x0[1]) + 8 };
+    return { width, px, py, segments, placed: [start] };
+  };
+  const grids = [grid(spec["width"] as number), grid(NARROWEST_MAP)];
+  const labels: { x: number; y: number; pair: string; align: "left" | "right"; dy: number }[] = [];
+  const unplaced: string[] = [];
+  for (const { name, ends } of lines) {
+    const w = textWidth(name, 11, true);
+    const options = ends.flatMap((e) =>
+      [-8, 14].flatMap((dy) => (["left", "right"] as const).map((align) => ({ e, dy, align }))),
+    );
+    const boxesOn = (g: (typeof grids)[number]) =>
+      options.map(({ e, dy, align }) => {
+        const [ex, ey] = [g.px(e.x), g.py(e.y)];
+        const left = align === "left" ? ex + 4 : ex - 4 - w;
+        return { x0: left, x1: left + w, y0: ey + dy - 9, y1: ey + dy + 3 };
+      });
+    const boxes = grids.map(boxesOn);
+    const i = options.findIndex((_, k) =>
+      grids.every(
+        (g, j) =>
+          firstClear(
+            [boxes[j]![k]!],
+            { width: g.width, height },
+            { boxes: g.placed, segments: g.segments },
+          ) === 0,
+      ),
+    );
+    if (i < 0) {
+      unplaced.push(name);
+      continue;
+    }
+    grids.forEach((g, j) => {
+      g.placed.push(boxes[j]![i]!);
+    });
+    const { e, dy, align } = options[i]!;
+    labels.push({ x: e.x, y: e.y, pair: name, align, dy });
+  }
+  if (unplaced.length > 0) {
+    const title = spec["title"] as { text: string; subtitle?: string | string[] };
+    const before = title.subtitle ? [title.subtitle].flat().filter((t) => t !== "") : [];
+    spec["title"] = { ...title, subtitle: [...before, `dashed: ${unplaced.join("; ")}`] };
+  }
   layer.push(
     {
-      data: { values: segments },
+      data: {
+        values: lines.flatMap(({ name, ends }) => ends.map((e, end) => ({ ...e, pair: name, end }))),
+      },
       mark: { type: "line", clip: true, strokeDash: [4, 3], strokeWidth: 1.5, color: ROLE.reference },
       encoding: { x: xEnc, y: yEnc, detail: { field: "pair" }, order: { field: "end" } },
     },
-    ...(["left", "right"] as const).map((align) => ({
-      data: { values: segments.filter((s) => s.end === 1 && s.align === align) },
+    ...labels.map((l) => ({
+      data: { values: [l] },
       mark: {
         type: "text",
-        align,
-        dx: align === "left" ? 4 : -4,
-        dy: -8,
+        align: l.align,
+        dx: l.align === "left" ? 4 : -4,
+        dy: l.dy,
         fontSize: 11,
         color: ROLE.reference,
         fontWeight: "bold",
@@ -488,6 +556,12 @@ function addStartAndEigenvectors(spec: ChartSpec, x0: [number, number], pairs: r
     },
   );
 }
+
+/** The narrowest the map is drawn (a 360 px phone's column, after fitToWidth). */
+const NARROWEST_MAP = 240;
+
+/** ₁, ₂: the eigenvalue's index as a subscript, largest first. */
+const subscript = (i: number) => (i === 0 ? "₁" : "₂");
 
 function caretMessage(e: unknown, text: string): string {
   if (e instanceof PlaneError && e.position !== null)
