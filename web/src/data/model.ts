@@ -2,6 +2,7 @@ import type { Objective } from "../../../src/core/objective.js";
 import { createRng } from "../../../src/core/rng.js";
 import { type Activation, initialParameters, mlpObjective } from "../../../src/nn/mlp/mlp.js";
 import { modelObjective } from "../../../src/objectives/models.js";
+import { splitRows } from "../../../src/objectives/synthetic.js";
 import { designFromTable, type Table } from "../../../src/objectives/table.js";
 
 /**
@@ -39,9 +40,20 @@ export function dataProblem(table: Table, name: string, spec: DataSpec): DataPro
     };
   }
   const sizes = [design.features.length, ...spec.hidden, 1];
+  // The rows in the order the CLI trains on them (--validation 0 still shuffles them, with the
+  // seed's split stream): the sums over rows then add in the same order, and every number the page
+  // computes is the CLI's to the last bit.
+  const order = splitRows(design.rows, 0, createRng(spec.seed + 1)).train;
+  const d = design.features.length;
+  const x = new Float64Array(design.rows * d);
+  const y = new Float64Array(design.rows);
+  order.forEach((from, to) => {
+    x.set(design.x.subarray(from * d, from * d + d), to * d);
+    y[to] = design.y[from]!;
+  });
   const objective = mlpObjective(
     { sizes, activation: spec.activation, loss: "mse" },
-    { x: design.x, y: design.y, rows: design.rows },
+    { x, y, rows: design.rows },
   );
   return {
     objective,

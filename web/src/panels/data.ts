@@ -1,8 +1,10 @@
+import { TRAINS_WELL_FACTOR } from "../../../src/analysis/thresholds/training-search.js";
 import { fmt, plural } from "../../../src/core/format.js";
 import { ACTIVATIONS, type Activation } from "../../../src/nn/mlp/mlp.js";
 import { numericTable } from "../../../src/objectives/table.js";
-import { layerCurvatureChart, spectrumChart } from "../../../src/report/charts.js";
+import { layerCurvatureChart, spectrumChart, sweepChart } from "../../../src/report/charts.js";
 import { drawChart } from "../chart.js";
+import type { CatapultFound, CatapultReply, CatapultRequest } from "../data/catapult.worker.js";
 import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.worker.js";
 import type { DataSpec } from "../data/model.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
@@ -19,7 +21,18 @@ import type { Panel, PanelContext } from "../panel.js";
 
 export const order = 5;
 
-const DEFAULTS = { model: "mlp", hidden: "16", activation: "tanh", standardize: "on", seed: "0", lr: "" };
+// A page's search is shorter than the CLI's (2,000 steps, tolerance 1e-3): a few dozen runs in a
+// worker while the learner waits; the command shown runs the same search.
+const DEFAULTS = {
+  model: "mlp",
+  hidden: "16",
+  activation: "tanh",
+  standardize: "on",
+  seed: "0",
+  lr: "",
+  steps: "500",
+  tolerance: "0.01",
+};
 
 class DataPanel implements Panel {
   readonly id = "data";
@@ -31,6 +44,9 @@ class DataPanel implements Panel {
   private worker: Worker | null = null;
   private job = 0;
   private measured: { spec: DataSpec; lr: number | null; result: Measured } | null = null;
+  private searchWorker: Worker | null = null;
+  private searchJob = 0;
+  private window: { spec: DataSpec; steps: number; tolerance: number; found: CatapultFound } | null = null;
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -59,11 +75,21 @@ class DataPanel implements Panel {
           <span id="data-status" aria-live="polite"></span>
         </div>
         <div id="data-verdict" class="verdict" aria-live="polite"></div>
+        <div class="row fields">
+          <label>steps per run <input id="data-steps" type="text" inputmode="numeric" autocomplete="off" /></label>
+          <label>bisection tolerance <input id="data-tolerance" type="text" inputmode="decimal" autocomplete="off" /></label>
+        </div>
+        <div class="row">
+          <button type="button" id="data-window-find">Find η_max and the catapult window</button>
+          <span id="data-window-status" aria-live="polite"></span>
+        </div>
+        <div id="data-window" class="verdict" aria-live="polite"></div>
         <div id="data-export"></div>
       </div>
       <div class="charts">
         <div class="chart" id="data-spectrum-chart"></div>
         <div class="chart" id="data-layers-chart"></div>
+        <div class="chart" id="data-window-chart"></div>
       </div>`;
     const file = this.el("data-file") as HTMLInputElement;
     file.addEventListener("change", () => {
@@ -78,6 +104,7 @@ class DataPanel implements Panel {
       if (f) void this.load(f);
     });
     this.el("data-measure").addEventListener("click", () => this.measure());
+    this.el("data-window-find").addEventListener("click", () => this.findWindow());
     for (const id of [
       "data-model",
       "data-hidden",
@@ -86,6 +113,8 @@ class DataPanel implements Panel {
       "data-lr",
       "data-standardize",
       "data-target",
+      "data-steps",
+      "data-tolerance",
     ])
       this.el(id).addEventListener("change", () => this.record());
     mountExport(this.el("data-export"), "data", () => this.exportRun());
@@ -101,6 +130,8 @@ class DataPanel implements Panel {
     this.input("data-seed").value = get("seed");
     this.input("data-lr").value = get("lr");
     this.input("data-standardize").checked = get("standardize") === "on";
+    this.input("data-steps").value = get("steps");
+    this.input("data-tolerance").value = get("tolerance");
     const target = ctx.get("target");
     if (target && this.file?.columns.includes(target))
       (this.el("data-target") as HTMLSelectElement).value = target;
@@ -121,6 +152,8 @@ class DataPanel implements Panel {
         seed: this.input("data-seed").value.trim(),
         lr: this.input("data-lr").value.trim() || null,
         standardize: this.input("data-standardize").checked ? "on" : "off",
+        steps: this.input("data-steps").value.trim(),
+        tolerance: this.input("data-tolerance").value.trim(),
       },
       "push",
     );
@@ -219,6 +252,135 @@ class DataPanel implements Panel {
     } satisfies MeasureRequest);
   }
 
+  /** The search settings as typed, or an error naming the box. */
+  private searchSettings(): { steps: number; tolerance: number } | string {
+    const stepsText = this.input("data-steps").value.trim();
+    const steps = Number(stepsText);
+    if (!(Number.isInteger(steps) && steps >= 10 && steps <= 100_000))
+      return `steps per run: a whole number from 10 to 100000, got '${stepsText}'`;
+    const tolText = this.input("data-tolerance").value.trim();
+    const tolerance = Number(tolText);
+    if (!(tolerance >= 1e-6 && tolerance < 1))
+      return `bisection tolerance: a number from 1e-6 to below 1, got '${tolText}'`;
+    return { steps, tolerance };
+  }
+
+  private findWindow(): void {
+    const status = this.el("data-window-status");
+    if (!this.file) {
+      status.textContent = "pick or drop a CSV first";
+      return;
+    }
+    const read = this.spec();
+    const settings = this.searchSettings();
+    if (typeof read === "string" || typeof settings === "string") {
+      status.textContent = typeof read === "string" ? read : (settings as string);
+      return;
+    }
+    this.record();
+    this.searchWorker?.terminate();
+    const worker = new Worker(new URL("../data/catapult.worker.ts", import.meta.url), { type: "module" });
+    this.searchWorker = worker;
+    const job = ++this.searchJob;
+    const started = performance.now();
+    status.textContent = "searching in a web worker …";
+    worker.onmessage = (event: MessageEvent<CatapultReply>) => {
+      const reply = event.data;
+      if (reply.job !== this.searchJob) return;
+      if ("runs" in reply) {
+        status.textContent = `searching in a web worker: ${plural(reply.runs, "run")} so far …`;
+        return;
+      }
+      worker.terminate();
+      this.searchWorker = null;
+      if ("error" in reply) {
+        status.textContent = "";
+        this.el("data-file-error").textContent = reply.error;
+        this.window = null;
+        this.drawWindow();
+        return;
+      }
+      status.textContent = `${plural(reply.found.runs.length, "run")} of ${settings.steps.toLocaleString("en-US")} steps in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      this.window = { spec: read.spec, ...settings, found: reply.found };
+      this.drawWindow();
+    };
+    worker.postMessage({
+      job,
+      text: this.file.text,
+      name: this.file.name,
+      spec: read.spec,
+      ...settings,
+    } satisfies CatapultRequest);
+  }
+
+  /** The search's boundaries in words, each with its bracket, and its runs on a chart. */
+  private drawWindow(): void {
+    const out = this.el("data-window");
+    const w = this.window;
+    if (!w) {
+      out.replaceChildren();
+      this.el("data-window-chart").replaceChildren();
+      return;
+    }
+    const r = w.found;
+    const crit = r.atStart?.critical.lr ?? null;
+    const times = (lr: number) => (crit !== null ? ` (${fmt(lr / crit, 3)} × 2/λ0)` : "");
+    const bracket = (b: { below: number; above: number }) =>
+      Number.isFinite(b.above) ? ` [${fmt(b.below, 5)} … ${fmt(b.above, 5)}]` : "";
+    const rows: [string, string][] = [
+      ["2/λ0, the curvature's limit at the start", crit === null ? "not measured" : fmt(crit, 5)],
+      [
+        "largest rate that trains",
+        r.trains === null
+          ? "none"
+          : `${fmt(r.trains.estimate, 5)}${bracket(r.trains)}${times(r.trains.estimate)}`,
+      ],
+      [
+        "largest rate that trains well",
+        r.trainsWell === null || r.best === null
+          ? "none"
+          : `${fmt(r.trainsWell.estimate, 5)}${times(r.trainsWell.estimate)}, final within ×${TRAINS_WELL_FACTOR} of the best ${fmt(r.best.finalLoss)}`,
+      ],
+      ...(r.constantHessian
+        ? []
+        : ([
+            [
+              "catapult window",
+              r.catapult === null
+                ? "no run above 2/λ0 rose above its start and trained"
+                : `${fmt(r.catapult.from, 4)} … ${fmt(r.catapult.to, 4)}: rose above the start and trained; highest peak ×${fmt(r.catapult.peak.loss / r.startLoss, 3)} the start at η = ${fmt(r.catapult.peak.lr, 4)}`,
+            ],
+          ] as [string, string][])),
+      [
+        "η_max, the smallest rate that diverges",
+        r.etaMax === null
+          ? `none up to ${fmt(r.largestTried)}`
+          : r.etaMax.below === 0
+            ? `< ${fmt(r.etaMax.above)}`
+            : `${fmt(r.etaMax.estimate, 5)}${bracket(r.etaMax)}${times(r.etaMax.estimate)}`,
+      ],
+    ];
+    const table = document.createElement("dl");
+    for (const [k, v] of rows) {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      table.append(dt, dd);
+    }
+    const words = document.createElement("p");
+    words.textContent = r.explanation;
+    out.replaceChildren(table, words);
+    out.dataset["etaMax"] = r.etaMax ? String(r.etaMax.estimate) : "";
+    out.dataset["trains"] = r.trains ? String(r.trains.estimate) : "";
+    void drawChart(
+      this.el("data-window-chart"),
+      sweepChart(r.runs, crit !== null ? { lr: crit, label: "2/λ0" } : null, {
+        title: `Final loss of each run of the search, ${w.steps.toLocaleString("en-US")} steps`,
+      }),
+    );
+  }
+
   private draw(): void {
     const m = this.measured;
     if (!m || !this.visible) return;
@@ -267,14 +429,20 @@ class DataPanel implements Panel {
     if (s.standardize) base.push("--standardize");
     if (s.model === "mlp") base.push("--validation", "0");
     const spectrum = commandLine(["spectrum", ...base, ...(m.lr !== null ? ["--lr", String(m.lr)] : [])]);
-    const critical = commandLine(["critical-lr", ...base]);
+    const w = this.window;
+    const critical = commandLine([
+      "critical-lr",
+      ...base,
+      ...(w ? ["--steps", String(w.steps), "--tolerance", String(w.tolerance), "--workers", "1"] : []),
+    ]);
     const r = m.result;
     return {
       name: "data",
       command: `${spectrum}\n${critical}`,
       note: "Run them where the CSV is: the page read it in place and sent it nowhere.",
       csv: () => `eigenvalue,density\n${r.curve.x.map((x, i) => `${x},${r.curve.density[i]}`).join("\n")}\n`,
-      json: () => `${JSON.stringify({ file: this.file?.name, spec: s, lr: m.lr, ...r }, null, 2)}\n`,
+      json: () =>
+        `${JSON.stringify({ file: this.file?.name, spec: s, lr: m.lr, ...r, ...(w ? { search: { steps: w.steps, tolerance: w.tolerance, ...w.found } } : {}) }, null, 2)}\n`,
     };
   }
 
