@@ -1,5 +1,6 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { cli } from "../cli-harness.js";
 import { newPage, screenshot, type WatchedPage } from "./harness.js";
 import { useLab } from "./use-lab.js";
 
@@ -50,6 +51,59 @@ describe("the stability panel", () => {
     expect(outside).toEqual([]);
     await page.close();
   }, 90_000);
+
+  // Your CSV on the stability panel: the map over the model on it, cell by cell the CLI's
+  // `overshoot sweep --data FILE` (the same library runs in the workers), and for linear regression
+  // (a constant Hessian) the exact boundary 2(1+β)/λmax.
+  it("a CSV dropped on the panel: the map of a linear model on it is `overshoot sweep --data`'s, cell by cell", async () => {
+    const { page, problems, outside } = await open(
+      "&stability.lr=1e-3:1:12&stability.momentum=0:0.9:4&stability.steps=200",
+    );
+    const before = await page.getAttribute("#panel-stability", "data-computed");
+    await page.setInputFiles("#stability-file", "examples/cars.csv");
+    await computed(page, before ?? "");
+    await page.selectOption("#stability-target", "mpg");
+    const second = await page.getAttribute("#panel-stability", "data-computed");
+    await computed(page, second ?? "");
+    expect(await page.inputValue("#stability-x0")).toBe("the model's initial weights");
+    const cells = (await page.getAttribute("#stability-map-chart", "data-cells"))!.split(";").map((c) => {
+      const [lr, m, status] = c.split(",");
+      return { lr: Number(lr), m: Number(m), status: status! };
+    });
+    const r = await cli([
+      "sweep",
+      "--data",
+      "examples/cars.csv",
+      "--target",
+      "mpg",
+      "--standardize",
+      "--lr",
+      "1e-3:1:12",
+      "--momentum",
+      "0:0.9:4",
+      "--steps",
+      "200",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const theirs = JSON.parse(r.out) as {
+      lambdaMax: number;
+      cells: { lr: number; momentum: number; status: string }[];
+    };
+    expect(cells.map((c) => c.status)).toEqual(theirs.cells.map((c) => c.status));
+    expect(cells.map((c) => c.lr)).toEqual(theirs.cells.map((c) => c.lr));
+    // A constant Hessian: past 2(1+β)/λmax (with a margin for 200 steps) every cell diverged.
+    for (const c of cells)
+      if (c.lr > 1.25 * ((2 * (1 + c.m)) / theirs.lambdaMax))
+        expect(["diverged", "nonfinite"]).toContain(c.status);
+    expect(await page.textContent("#stability-threshold")).toContain(
+      `2/λmax = ${Number((2 / theirs.lambdaMax).toPrecision(4))}`,
+    );
+    await screenshot(page, "stability-csv-1280");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
 
   it("shows the run of the cell under the pointer", async () => {
     const { page, problems } = await open();

@@ -4,12 +4,13 @@ import { type CellResult, parseGrid, type SweepCell } from "../../../src/analysi
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
+import { numericTable } from "../../../src/objectives/table.js";
 import { resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { lossChart, stabilityMap, sweepChart } from "../../../src/report/charts.js";
 import { run } from "../../../src/run/runner.js";
 import { drawChart, drawInteractive } from "../chart.js";
 import type { Panel, PanelContext } from "../panel.js";
-import { stabilityObjective } from "../stability/objective.js";
+import { type StabilitySource, sourceObjective } from "../stability/objective.js";
 import { SweepPool } from "../stability/pool.js";
 
 /**
@@ -26,7 +27,7 @@ type Key = keyof typeof DEFAULTS;
 const KEYS = Object.keys(DEFAULTS) as Key[];
 
 interface Settings {
-  readonly f: string;
+  readonly source: StabilitySource;
   readonly objective: Objective;
   readonly x0: number[];
   readonly lrs: readonly number[];
@@ -47,6 +48,57 @@ class StabilityPanel implements Panel {
   private settings: Settings | null = null;
   private cells: CellResult[] = [];
   private hovered = -1;
+  /** The user's CSV, read in the page (not in the link: it never leaves the machine). */
+  private data: { name: string; text: string; columns: readonly string[] } | null = null;
+
+  /** Reads a picked or dropped CSV; its last column is the target until another is chosen. */
+  private async load(f: File): Promise<void> {
+    const error = this.el("stability-file-error");
+    error.textContent = "";
+    try {
+      const text = await f.text();
+      const table = numericTable(text, f.name);
+      this.data = { name: f.name, text, columns: table.columns };
+      const select = this.el("stability-target") as HTMLSelectElement;
+      select.replaceChildren(...table.columns.map((c) => new Option(c, c)));
+      select.value = table.columns[table.columns.length - 1]!;
+    } catch (e) {
+      this.data = null;
+      error.textContent = (e as Error).message;
+    }
+    this.showData();
+    this.compute();
+  }
+
+  /** With a CSV the function and x₀ boxes give way to the model's settings (its start is its initial weights). */
+  private showData(): void {
+    const on = this.data !== null;
+    (this.el("stability-data") as HTMLElement).hidden = !on;
+    this.input("f").disabled = on;
+    this.input("x0").disabled = on;
+    if (on) this.input("x0").value = "the model's initial weights";
+    else this.input("x0").value = this.ctx.get("x0") ?? DEFAULTS.x0;
+  }
+
+  /** The source the boxes describe: the CSV with its model, or the function. */
+  private source(): StabilitySource {
+    if (!this.data) return { f: this.input("f").value.trim() };
+    const mlp = (this.el("stability-model") as HTMLSelectElement).value === "mlp";
+    return {
+      data: {
+        text: this.data.text,
+        name: this.data.name,
+        spec: {
+          target: (this.el("stability-target") as HTMLSelectElement).value,
+          model: mlp ? "mlp" : "linear",
+          hidden: mlp ? [16] : [],
+          activation: "tanh",
+          standardize: (this.el("stability-standardize") as HTMLInputElement).checked,
+          seed: 0,
+        },
+      },
+    };
+  }
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -59,6 +111,17 @@ class StabilityPanel implements Panel {
     root.innerHTML = `
       <div class="controls">
         ${field("f", "function (expression or built-in name)", "text")}
+        <div class="row fields">
+          <label for="stability-file">or your data: a CSV (numbers, a header row), or drop one here</label>
+          <input id="stability-file" type="file" accept=".csv,text/csv" />
+        </div>
+        <div id="stability-data" class="row fields" hidden>
+          <label>target column <select id="stability-target"></select></label>
+          <label>model <select id="stability-model"><option value="linear">linear</option><option value="mlp">MLP 16 tanh</option></select></label>
+          <label class="switch"><input id="stability-standardize" type="checkbox" checked /> standardize</label>
+          <button type="button" id="stability-data-clear">Back to the function</button>
+        </div>
+        <div id="stability-file-error" class="error" role="alert"></div>
         ${field("lr", "learning rates: start:stop:count (log-spaced)")}
         ${field("momentum", "momenta: start:stop:count (linear)")}
         <div class="row fields">
@@ -88,12 +151,32 @@ class StabilityPanel implements Panel {
     );
     map.addEventListener("keydown", (event) => this.key(event));
     this.el("stability-run").addEventListener("click", () => this.onEdit());
+    const file = this.el("stability-file") as HTMLInputElement;
+    file.addEventListener("change", () => {
+      const f = file.files?.[0];
+      if (f) void this.load(f);
+    });
+    root.addEventListener("dragover", (e) => e.preventDefault());
+    root.addEventListener("drop", (e) => {
+      e.preventDefault();
+      const f = e.dataTransfer?.files[0];
+      if (f) void this.load(f);
+    });
+    for (const id of ["stability-target", "stability-model", "stability-standardize"])
+      this.el(id).addEventListener("change", () => this.compute());
+    this.el("stability-data-clear").addEventListener("click", () => {
+      this.data = null;
+      file.value = "";
+      this.showData();
+      this.compute();
+    });
     this.restore(ctx);
   }
 
   restore(ctx: PanelContext): void {
     this.ctx = ctx;
     for (const key of KEYS) this.input(key).value = ctx.get(key) ?? DEFAULTS[key];
+    if (this.data) this.showData();
     this.pending = true;
     if (this.visible) this.compute();
   }
@@ -107,7 +190,8 @@ class StabilityPanel implements Panel {
   private onEdit(): void {
     if (!this.read()) return;
     const values: Record<string, string> = {};
-    for (const key of KEYS) values[key] = this.input(key).value.trim();
+    // With a CSV, x₀ is the model's own start: the link keeps the function's.
+    for (const key of KEYS) if (!(this.data && key === "x0")) values[key] = this.input(key).value.trim();
     this.ctx.set(values, "push");
     this.compute();
   }
@@ -116,20 +200,28 @@ class StabilityPanel implements Panel {
   private read(): Settings | null {
     const errors = new Map<Key, string>();
     let objective: Objective | null = null;
+    let start: Float64Array | null = null;
+    const source = this.source();
     const f = this.input("f").value.trim();
     try {
-      objective = stabilityObjective(f);
+      ({ objective, start } = sourceObjective(source));
     } catch (e) {
       const pos = e instanceof ExpressionError ? e.position : null;
-      errors.set(
-        "f",
-        pos !== null ? `${(e as Error).message}\n${f}\n${" ".repeat(pos - 1)}^` : (e as Error).message,
-      );
+      if ("data" in source) this.el("stability-file-error").textContent = (e as Error).message;
+      else
+        errors.set(
+          "f",
+          pos !== null ? `${(e as Error).message}\n${f}\n${" ".repeat(pos - 1)}^` : (e as Error).message,
+        );
     }
-    const x0 = this.input("x0")
-      .value.split(",")
-      .map((v) => Number(v.trim()));
-    if (!x0.every(Number.isFinite) || this.input("x0").value.trim() === "")
+    if ("data" in source && !objective) return null;
+    if ("data" in source) this.el("stability-file-error").textContent = "";
+    const x0 = start
+      ? Array.from(start)
+      : this.input("x0")
+          .value.split(",")
+          .map((v) => Number(v.trim()));
+    if (!start && (!x0.every(Number.isFinite) || this.input("x0").value.trim() === ""))
       errors.set("x0", `x₀ must be finite numbers separated by commas, got '${this.input("x0").value}'`);
     else if (objective && x0.length !== objective.dim)
       errors.set("x0", `x₀ needs ${objective.dim} values (${objective.names.join(", ")}), got ${x0.length}`);
@@ -163,7 +255,7 @@ class StabilityPanel implements Panel {
     const lambdaMax = stabilityAt(objective, x0, resolveOptimizerConfig({ name: "sgd", lr: 1 }), {
       k: 1,
     }).lambdaMax;
-    return { f, objective, x0, lrs, momenta, horizon, lambdaMax };
+    return { source, objective, x0, lrs, momenta, horizon, lambdaMax };
   }
 
   private compute(): void {
@@ -192,7 +284,7 @@ class StabilityPanel implements Panel {
         : `λmax at x₀ = ${fmt(settings.lambdaMax)} ≤ 0: no curvature limit at the start.`;
     const started = performance.now();
     this.pool
-      .run(settings.f, settings.x0, settings.horizon, all, (_r, done) => {
+      .run(settings.source, settings.x0, settings.horizon, all, (_r, done) => {
         if (job !== this.job) return;
         progress.value = done;
         this.el("stability-status").textContent = `${done} of ${all.length} runs`;

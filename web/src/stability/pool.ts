@@ -1,4 +1,5 @@
 import type { CellResult, SweepCell } from "../../../src/analysis/thresholds/sweep.js";
+import type { StabilitySource } from "./objective.js";
 import type { SweepReply, SweepRequest } from "./sweep.worker.js";
 
 /**
@@ -11,7 +12,7 @@ export class SweepPool {
   private job = 0;
 
   run(
-    f: string,
+    source: StabilitySource,
     x0: readonly number[],
     horizon: number,
     cells: readonly SweepCell[],
@@ -47,7 +48,7 @@ export class SweepPool {
           reject(new Error(event.message || "a sweep worker failed"));
         };
         const share = cells.map((c, index) => ({ ...c, index })).filter((_, i) => i % count === w);
-        worker.postMessage({ job, f, x0, horizon, cells: share } satisfies SweepRequest);
+        worker.postMessage({ job, source, x0, horizon, cells: share } satisfies SweepRequest);
       }
     });
   }
