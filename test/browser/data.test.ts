@@ -157,6 +157,58 @@ describe("your data", () => {
     await page.close();
   }, 240_000);
 
+  // Your ONNX model with its data: read in the page by the library's ONNX reader, its own weights
+  // the start; λmax is `overshoot spectrum --model-onnx`'s on the same files.
+  it("an ONNX model with its CSV: λmax at its weights is the CLI's; a classifier is refused in one line", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=data`);
+    await page.setInputFiles("#data-file", "examples/train.csv");
+    await page.waitForFunction(`document.querySelector("#data-target").options.length === 3`);
+    await page.selectOption("#data-target", "y");
+    await page.selectOption("#data-model", "onnx");
+    await page.uncheck("#data-standardize");
+    await page.setInputFiles("#data-onnx", "examples/model.onnx");
+    await page.click("#data-measure");
+    await page.waitForFunction(
+      `/^At the start/.test(document.querySelector("#data-verdict").textContent)`,
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
+    const ours = Number(await page.getAttribute("#data-verdict", "data-lambda-max"));
+    const theirs = await lambdaMaxOf([
+      "--model-onnx",
+      "examples/model.onnx",
+      "--data",
+      "examples/train.csv",
+      "--target",
+      "y",
+      "--loss",
+      "mse",
+      "--seed",
+      "0",
+      "--validation",
+      "0",
+    ]);
+    expect(Math.abs(ours - theirs) / theirs).toBeLessThan(1e-12);
+    await page.click("#data-export-cli");
+    expect((await page.textContent("#data-command code")) ?? "").toContain(
+      "overshoot spectrum --model-onnx model.onnx --data train.csv --target y --loss mse --seed 0 --validation 0",
+    );
+    await screenshot(page, "data-onnx-1280");
+    // LeNet on a two-column CSV: its input count is named, in one line.
+    await page.setInputFiles("#data-onnx", "examples/lenet.onnx");
+    await page.click("#data-measure");
+    await page.waitForFunction(`document.querySelector("#data-file-error").textContent !== ""`);
+    const error = (await page.textContent("#data-file-error")) ?? "";
+    expect(error.split("\n")).toHaveLength(1);
+    expect(error).toMatch(/lenet\.onnx/);
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it("a dropped CSV is read in the page; a bad cell is one line naming its row and column", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
     await page.goto(`${lab.url}?panel=data`);

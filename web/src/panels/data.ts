@@ -44,6 +44,8 @@ class DataPanel implements Panel {
   private worker: Worker | null = null;
   private job = 0;
   private measured: { spec: DataSpec; lr: number | null; result: Measured } | null = null;
+  /** The user's ONNX model, read in the page like the CSV. */
+  private onnx: { name: string; bytes: Uint8Array } | null = null;
   private searchWorker: Worker | null = null;
   private searchJob = 0;
   private window: { spec: DataSpec; steps: number; tolerance: number; found: CatapultFound } | null = null;
@@ -59,7 +61,11 @@ class DataPanel implements Panel {
         <div id="data-file-error" class="error" role="alert"></div>
         <div class="row fields">
           <label>target column <select id="data-target"></select></label>
-          <label>model <select id="data-model"><option value="mlp">MLP</option><option value="linear">linear</option></select></label>
+          <label>model <select id="data-model"><option value="mlp">MLP</option><option value="linear">linear</option><option value="onnx">your ONNX model</option></select></label>
+        </div>
+        <div class="row fields" id="data-onnx-row" hidden>
+          <label for="data-onnx">the model's ONNX file (dense layers, one output; its weights are the start)</label>
+          <input id="data-onnx" type="file" accept=".onnx" />
         </div>
         <div class="row fields">
           <label>hidden layers <input id="data-hidden" type="text" autocomplete="off" /></label>
@@ -104,6 +110,12 @@ class DataPanel implements Panel {
       if (f) void this.load(f);
     });
     this.el("data-measure").addEventListener("click", () => this.measure());
+    const onnx = this.el("data-onnx") as HTMLInputElement;
+    onnx.addEventListener("change", async () => {
+      const f = onnx.files?.[0];
+      this.onnx = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : null;
+    });
+    this.el("data-model").addEventListener("change", () => this.showModel());
     this.el("data-window-find").addEventListener("click", () => this.findWindow());
     for (const id of [
       "data-model",
@@ -125,6 +137,7 @@ class DataPanel implements Panel {
     this.ctx = ctx;
     const get = (key: keyof typeof DEFAULTS) => ctx.get(key) ?? DEFAULTS[key];
     (this.el("data-model") as HTMLSelectElement).value = get("model");
+    this.showModel();
     this.input("data-hidden").value = get("hidden");
     (this.el("data-activation") as HTMLSelectElement).value = get("activation");
     this.input("data-seed").value = get("seed");
@@ -135,6 +148,12 @@ class DataPanel implements Panel {
     const target = ctx.get("target");
     if (target && this.file?.columns.includes(target))
       (this.el("data-target") as HTMLSelectElement).value = target;
+  }
+
+  /** The ONNX file's box with that model; the hidden layers, activation and seed's boxes stay (the seed orders the rows). */
+  private showModel(): void {
+    (this.el("data-onnx-row") as HTMLElement).hidden =
+      (this.el("data-model") as HTMLSelectElement).value !== "onnx";
   }
 
   setVisible(visible: boolean): void {
@@ -193,10 +212,13 @@ class DataPanel implements Panel {
     const lrText = this.input("data-lr").value.trim();
     const lr = lrText === "" ? null : Number(lrText);
     if (lr !== null && !(Number.isFinite(lr) && lr > 0)) return `η: a number > 0, or empty, got '${lrText}'`;
+    const model = (this.el("data-model") as HTMLSelectElement).value as DataSpec["model"];
+    if (model === "onnx" && !this.onnx) return "choose the model's ONNX file";
     return {
       spec: {
         target: (this.el("data-target") as HTMLSelectElement).value,
-        model: (this.el("data-model") as HTMLSelectElement).value as DataSpec["model"],
+        model,
+        ...(model === "onnx" && this.onnx ? { onnx: this.onnx } : {}),
         hidden,
         activation: (this.el("data-activation") as HTMLSelectElement).value as Activation,
         standardize: this.input("data-standardize").checked,
@@ -422,12 +444,16 @@ class DataPanel implements Panel {
     const m = this.measured;
     if (!m || !this.file) return null;
     const s = m.spec;
-    const base = ["--data", this.file.name, "--target", s.target];
+    const base =
+      s.model === "onnx"
+        ? ["--model-onnx", s.onnx!.name, "--data", this.file.name, "--target", s.target]
+        : ["--data", this.file.name, "--target", s.target];
     if (s.model === "mlp")
       base.push("--model", "mlp", "--hidden", s.hidden.length ? s.hidden.join(",") : "none");
-    if (s.model === "mlp") base.push("--activation", s.activation, "--loss", "mse", "--seed", String(s.seed));
+    if (s.model === "mlp") base.push("--activation", s.activation);
+    if (s.model !== "linear") base.push("--loss", "mse", "--seed", String(s.seed));
     if (s.standardize) base.push("--standardize");
-    if (s.model === "mlp") base.push("--validation", "0");
+    if (s.model !== "linear") base.push("--validation", "0");
     const spectrum = commandLine(["spectrum", ...base, ...(m.lr !== null ? ["--lr", String(m.lr)] : [])]);
     const w = this.window;
     const critical = commandLine([
@@ -439,10 +465,10 @@ class DataPanel implements Panel {
     return {
       name: "data",
       command: `${spectrum}\n${critical}`,
-      note: "Run them where the CSV is: the page read it in place and sent it nowhere.",
+      note: `Run them where the CSV${s.model === "onnx" ? " and the ONNX file are" : " is"}: the page read ${s.model === "onnx" ? "them" : "it"} in place and sent ${s.model === "onnx" ? "them" : "it"} nowhere.`,
       csv: () => `eigenvalue,density\n${r.curve.x.map((x, i) => `${x},${r.curve.density[i]}`).join("\n")}\n`,
       json: () =>
-        `${JSON.stringify({ file: this.file?.name, spec: s, lr: m.lr, ...r, ...(w ? { search: { steps: w.steps, tolerance: w.tolerance, ...w.found } } : {}) }, null, 2)}\n`,
+        `${JSON.stringify({ file: this.file?.name, spec: { ...s, onnx: s.onnx?.name }, lr: m.lr, ...r, ...(w ? { search: { steps: w.steps, tolerance: w.tolerance, ...w.found } } : {}) }, null, 2)}\n`,
     };
   }
 
