@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { cli } from "../cli-harness.js";
 import { newPage, screenshot, type WatchedPage } from "./harness.js";
+import { commands, saved } from "./page-export.js";
 import { useLab } from "./use-lab.js";
 
 /** The network panel: training in the page, sharpness against 2/η, the guard's rollbacks, the URL. */
@@ -94,4 +99,51 @@ describe("the network panel", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
+});
+
+describe("the network panel on your points", () => {
+  // Two interleaved classes in the plane, written as a CSV (x, y, then the class).
+  const points = Array.from({ length: 120 }, (_, i) => {
+    const c = i % 2;
+    const t = 0.37 * i;
+    return `${(c ? 1 : -1) * 0.8 + 0.5 * Math.sin(t)},${0.6 * Math.cos(1.7 * t) + (c ? 0.3 : -0.3)},${c}`;
+  });
+  const csv = `u,v,class\n${points.join("\n")}\n`;
+
+  it("a CSV of points picked in the page trains as `overshoot train --data FILE --target class` does", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "overshoot-points-")), "points.csv");
+    writeFileSync(file, csv);
+    const { page, problems, outside } = await open("&network.steps=200&network.every=50&network.hidden=8");
+    await page.setInputFiles("#network-file", file);
+    await page.waitForFunction(`document.querySelector("#network-data").value === "csv"`);
+    await page.waitForSelector("#network-boundary-chart canvas, #network-boundary-chart svg");
+    const verdict = await trainToEnd(page);
+    expect(verdict).toMatch(/^(Trained|Stalled|Failed)/);
+    const [args] = await commands(page, "network");
+    expect(args!.slice(0, 7)).toEqual(["train", "--data", "points.csv", "--target", "class", "--seed", "0"]);
+    const json = JSON.parse((await saved(page, "#network-export-json")).text) as {
+      records: { step: number; loss: number }[];
+    };
+    const last = json.records[json.records.length - 1]!;
+    const theirs = await cli([...args!.map((a) => (a === "points.csv" ? file : a)), "--json"]);
+    expect(theirs.code).toBe(0);
+    const records = (JSON.parse(theirs.out) as { records: { step: number; loss: number }[] }).records;
+    const end = records[records.length - 1]!;
+    expect(end.step).toBe(last.step);
+    // The page trains on the rows in the CLI's order: the same sums; chromium's Math.tanh may
+    // round a last bit differently from Node's.
+    expect(Math.abs(end.loss - last.loss) / last.loss).toBeLessThan(1e-9);
+    await screenshot(page, "network-csv-1280");
+    // A CSV that is not points and classes: one line naming the problem.
+    const bad = join(mkdtempSync(join(tmpdir(), "overshoot-points-")), "bad.csv");
+    writeFileSync(bad, "a,b,c\n0,1,0\n1,2,2\n");
+    await page.setInputFiles("#network-file", bad);
+    await page.waitForFunction(
+      `/classes must be 0 or 1/.test(document.querySelector("#network-errors").textContent)`,
+    );
+    expect(((await page.textContent("#network-errors")) ?? "").split("\n")).toHaveLength(1);
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
 });

@@ -13,6 +13,7 @@ import {
   type MlpObjective,
 } from "../../../src/nn/mlp/mlp.js";
 import { SYNTHETIC, type SyntheticName } from "../../../src/objectives/synthetic.js";
+import { numericTable } from "../../../src/objectives/table.js";
 import { createOptimizer } from "../../../src/optim/index.js";
 import {
   optionalSchedule,
@@ -87,6 +88,8 @@ interface Setup {
   readonly seed: number;
   readonly schedule: ScheduleSpec | null;
   readonly spec: NetworkSpec;
+  /** The class column of the user's CSV (null for a synthetic set). */
+  readonly target: string | null;
   /** Steps between curvature views (density and layers, in a worker); 0: none. */
   readonly view: number;
 }
@@ -148,6 +151,16 @@ class NetworkPanel implements Panel {
   private lastView: CurvatureView | null = null;
   /** The rate of each step: the schedule on the base η, moved by the changes (read live by train). */
   private plan: Schedule = () => Number.NaN;
+  /** The user's CSV of points, when the data set is "csv". */
+  private csv: { name: string; text: string } | null = null;
+
+  private async loadCsv(f: File): Promise<void> {
+    this.csv = { name: f.name, text: await f.text() };
+    this.field("data").value = "csv";
+    // A CSV's classes train on cross-entropy (see start()).
+    this.field("loss").value = "cross-entropy";
+    this.onEdit("data");
+  }
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -160,7 +173,7 @@ class NetworkPanel implements Panel {
     root.innerHTML = `
       <div class="controls">
         <div class="row fields more">
-          ${select("data", "data set", SYNTHETIC)}
+          <label>data set <select id="network-data">${SYNTHETIC.map((o) => `<option>${o}</option>`).join("")}<option value="csv">your CSV (pick or drop)</option></select></label>
           ${text("n", "points", "numeric")}
           ${text("noise", "noise")}
           ${text("seed", "seed", "numeric")}
@@ -181,6 +194,10 @@ class NetworkPanel implements Panel {
           ${text("view", "density and layers every k steps (0: off)", "numeric")}
           ${text("steps", "steps", "numeric")}
           <label class="switch"><input id="network-guard" type="checkbox" /> guard (roll back, lower η)</label>
+        </div>
+        <div class="row fields" id="network-csv-row" hidden>
+          <label for="network-file">your points: a CSV of two feature columns, then a column of classes 0 and 1 (or drop one on this panel)</label>
+          <input id="network-file" type="file" accept=".csv,text/csv" />
         </div>
         <div id="network-errors" class="error" role="alert"></div>
         <div class="row" role="group" aria-label="training">
@@ -210,6 +227,18 @@ class NetworkPanel implements Panel {
       el.addEventListener("change", () => this.onEdit(key));
     }
     this.el("network-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    // Your points: read in the page, kept out of the link (the file stays on this machine).
+    const file = this.el("network-file") as HTMLInputElement;
+    file.addEventListener("change", () => {
+      const f = file.files?.[0];
+      if (f) void this.loadCsv(f);
+    });
+    root.addEventListener("dragover", (e) => e.preventDefault());
+    root.addEventListener("drop", (e) => {
+      e.preventDefault();
+      const f = e.dataTransfer?.files[0];
+      if (f) void this.loadCsv(f);
+    });
     mountExport(this.el("network-export"), "network", () => this.exportRun());
     this.el("network-step").addEventListener("click", () => {
       this.pause();
@@ -343,7 +372,10 @@ class NetworkPanel implements Panel {
     const v = (key: Key) => this.field(key).value.trim();
     const linked = (this.ctx.get("optimizer") ?? v("optimizer")) as OptimizerChoice;
     const first = this.changes.some((c) => "optimizer" in c) ? linked : s.optimizer;
-    const args = ["train", "--data", v("data"), "--n", v("n"), "--noise", v("noise"), "--seed", v("seed")];
+    const args =
+      s.spec.data === "csv"
+        ? ["train", "--data", s.spec.csv!.name, "--target", s.target!, "--seed", v("seed")]
+        : ["train", "--data", v("data"), "--n", v("n"), "--noise", v("noise"), "--seed", v("seed")];
     args.push("--hidden", v("hidden") === "" ? "none" : v("hidden"), "--activation", v("activation"));
     args.push("--loss", v("loss"), "--validation", "0");
     if (first === "adam") args.push("--optimizer", "adam");
@@ -546,8 +578,26 @@ class NetworkPanel implements Panel {
     this.el("network-errors").textContent = errors.join("\n");
     if (errors.length > 0) return false;
 
+    const data = this.field("data").value as SyntheticName | "csv";
+    (this.el("network-csv-row") as HTMLElement).hidden = data !== "csv";
+    // A CSV brings its own points: the synthetic set's count and noise do not apply.
+    for (const key of ["n", "noise"] as const)
+      (this.field(key) as HTMLInputElement).disabled = data === "csv";
+    if (data === "csv" && this.field("loss").value === "mse") {
+      // `overshoot train --data FILE --loss mse` fits a column as a number (one output), not as
+      // one-hot classes as the page's synthetic sets are: the page would train another network.
+      this.el("network-errors").textContent =
+        "loss: your CSV's classes train with cross-entropy here (overshoot train --data FILE --loss mse fits the class column as a number)";
+      return false;
+    }
+    if (data === "csv" && !this.csv) {
+      this.el("network-errors").textContent =
+        "data: pick or drop a CSV of points (two feature columns, then a column of classes 0 and 1); a link does not carry the file, which stays on the machine it was picked on";
+      return false;
+    }
     const spec: NetworkSpec = {
-      data: this.field("data").value as SyntheticName,
+      data,
+      ...(data === "csv" ? { csv: this.csv! } : {}),
       n,
       noise,
       seed,
@@ -555,9 +605,22 @@ class NetworkPanel implements Panel {
       activation: this.field("activation").value as Activation,
       loss: this.field("loss").value as Loss,
     };
+    let problem: ReturnType<typeof networkProblem>;
+    try {
+      problem = networkProblem(spec);
+    } catch (e) {
+      this.el("network-errors").textContent = `data: ${(e as Error).message}`;
+      return false;
+    }
+    if (batch !== null && batch > problem.data.rows) {
+      this.el("network-errors").textContent =
+        `batch: a whole number from 1 to the ${problem.data.rows} points, or empty for the full batch, got '${batchText}'`;
+      return false;
+    }
     this.setup = {
-      ...networkProblem(spec),
+      ...problem,
       spec,
+      target: data === "csv" ? numericTable(this.csv!.text, this.csv!.name).columns[2]! : null,
       view,
       lr,
       steps,
