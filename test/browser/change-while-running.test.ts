@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
-import { commands } from "./page-export.js";
+import { commands, saved } from "./page-export.js";
 import { useLab } from "./use-lab.js";
 
 /**
@@ -22,6 +22,70 @@ const row = (label: string) =>
   `Number([...document.querySelectorAll("#seed-table tr")].find((r) => r.querySelector("th").textContent === ${JSON.stringify(label)}).querySelector("td").textContent)`;
 
 describe("changing η while it runs", () => {
+  // 2-D: SGD on the bowl with λ = 1 and 20 (critical rate 0.1) at η = 0.03 converges (the steep
+  // direction ×0.4 a step); paused part-way and moved to 0.15 (×2 a step there), it goes on from the
+  // step shown and diverges. The steps up to the
+  // change are the unchanged run's, the whole path is `overshoot run … --lr-changes k:0.15`'s, and
+  // the link replays it.
+  it("2-D: η moved while the paths play goes on from the step shown; the CLI's --lr-changes gives the same path", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=plane&plane.on=sgd&plane.sgd=0.03&plane.steps=100`);
+    await chartsDrawn(page, "plane");
+    expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/converg/);
+    await page.click("#plane-play");
+    await page.waitForFunction(
+      `(() => { const m = /^step (\\d+)/.exec(document.querySelector("#plane-position").textContent); return m && Number(m[1]) >= 20; })()`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.click("#plane-play");
+    const k = Number(
+      /^step (\d+) of 100 \(paused\)/.exec((await page.textContent("#plane-position")) ?? "")![1],
+    );
+    expect(k).toBeGreaterThanOrEqual(20);
+    expect(k).toBeLessThan(100);
+    await page.fill("#plane-sgd-lr", "0.15");
+    await page.dispatchEvent("#plane-sgd-lr", "change");
+    await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
+    expect(await page.textContent("#plane-changes span")).toBe(
+      `η moved while the paths ran: SGD to 0.15 at step ${k}.`,
+    );
+    expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/diverge/);
+    const [args] = await commands(page, "plane");
+    expect(args).toContain("--lr-changes");
+    expect(args![args!.indexOf("--lr-changes") + 1]).toBe(`${k}:0.15`);
+    expect(args![args!.indexOf("--lr") + 1]).toBe("0.03");
+    const json = JSON.parse((await saved(page, "#plane-export-json")).text) as {
+      paths: { trace: { loss: number | string }[] }[];
+    };
+    const page0 = json.paths[0]!.trace.map((r) => r.loss);
+    const changed = await cli([...args!, "--json"]);
+    expect(changed.code).toBe(0);
+    expect(
+      (JSON.parse(changed.out) as { trace: { loss: number | string }[] }).trace.map((r) => r.loss),
+    ).toEqual(page0);
+    // Up to the change, the run as it was.
+    const before = args!.slice(0, args!.indexOf("--lr-changes"));
+    const plain = await cli([...before, "--json"]);
+    const plainLoss = (JSON.parse(plain.out) as { trace: { loss: number | string }[] }).trace.map(
+      (r) => r.loss,
+    );
+    expect(page0.slice(0, k + 1)).toEqual(plainLoss.slice(0, k + 1));
+    expect(page0[k + 5]).not.toEqual(plainLoss[k + 5]);
+    // The link replays it.
+    await page.reload();
+    await chartsDrawn(page, "plane");
+    expect(await page.inputValue("#plane-sgd-lr")).toBe("0.15");
+    expect(await page.textContent("#plane-changes span")).toBe(
+      `η moved while the paths ran: SGD to 0.15 at step ${k}.`,
+    );
+    expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/diverge/);
+    await screenshot(page, "plane-change-1280");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it("1-D: η moved during play goes on from the step shown; the path matches the closed form", async () => {
     const { page, problems } = await newPage(lab, 1280, 900);
     await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);

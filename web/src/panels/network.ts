@@ -195,7 +195,7 @@ class NetworkPanel implements Panel {
           ${text("steps", "steps", "numeric")}
           <label class="switch"><input id="network-guard" type="checkbox" /> guard (roll back, lower η)</label>
         </div>
-        <div class="row fields" id="network-csv-row" hidden>
+        <div class="row fields more" id="network-csv-row" hidden>
           <label for="network-file">your points: a CSV of two feature columns, then a column of classes 0 and 1 (or drop one on this panel)</label>
           <input id="network-file" type="file" accept=".csv,text/csv" />
         </div>

@@ -4,6 +4,7 @@ import type { OptimizerOptions } from "../../../src/optim/index.js";
 import { optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
 import {
   type Box,
+  type ChartChange,
   type ChartSpec,
   contourChart2d,
   firstClear,
@@ -19,14 +20,18 @@ import { drawChart, drawInteractive } from "../chart.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
+  changesByOptimizer,
   type Eigenpair,
   eigenpairs,
+  formatPlaneChanges,
   OPTIMIZERS,
   type OptimizerId,
   optimizerOptions,
   type PathResult,
+  type PlaneChange,
   PlaneError,
   PRESETS,
+  parsePlaneChanges,
   planeObjective,
   QUADRATIC_EIGENVALUES,
   rateAgainstLimit,
@@ -55,6 +60,8 @@ export const order = 2;
 const DEFAULT_F = "quadratic";
 const DEFAULT_ON: readonly OptimizerId[] = ["sgd", "momentum", "adam"];
 const DEFAULT_STEPS = 100;
+/** Milliseconds between the frames of a playing run. */
+const PLAY_FRAME_MS = 100;
 
 class PlanePanel implements Panel {
   readonly id = "plane";
@@ -68,12 +75,94 @@ class PlanePanel implements Panel {
     x0: [number, number];
     pairs: Eigenpair[];
     /** η_k against the critical rate at x_k along the first gradient-descent path. */
-    rates: { label: string; points: { step: number; value: number; limit: number }[] } | null;
+    rates: {
+      id: OptimizerId;
+      label: string;
+      points: { step: number; value: number; limit: number }[];
+    } | null;
     spec: ScheduleSpec | null;
     chosen: { id: OptimizerId; options: OptimizerOptions }[];
     f: string;
     steps: number;
   } | null = null;
+  /** η moved while the paths played (or paused part-way), from the step shown: `plane.changes`. */
+  private changes: PlaneChange[] = [];
+  /** The step the paths are drawn to while playing or paused part-way; null: every step. */
+  private shown: number | null = null;
+  private timer: number | null = null;
+
+  /** An optimizer's η at the start of the run: the link's (a box moved part-way holds the latest). */
+  private baseRate(id: OptimizerId): number {
+    const saved = Number(this.ctx.get(id)?.split(",")[0]);
+    return Number.isFinite(saved) && saved > 0
+      ? saved
+      : OPTIMIZERS.find((o) => o.id === id)!.params[0]!.value;
+  }
+
+  /**
+   * η edited: part-way through the paths (playing, or paused before the end) it takes effect from
+   * the step shown and the paths go on from there — each run again from the start with its rate
+   * changed at that step, the same steps up to it; otherwise it is a new run.
+   */
+  private onRate(id: OptimizerId): void {
+    const last = this.last;
+    const k = this.shown;
+    if (!last || k === null || k >= last.steps || !last.chosen.some((c) => c.id === id)) {
+      this.changes = [];
+      this.shown = null;
+      this.stop();
+      this.onEdit();
+      return;
+    }
+    const lr = Number(this.input(`plane-${id}-lr`).value);
+    if (!(Number.isFinite(lr) && lr > 0)) {
+      this.el(`plane-${id}-error`).textContent =
+        `η must be a number > 0, got '${this.input(`plane-${id}-lr`).value}'`;
+      return;
+    }
+    this.changes = [...this.changes.filter((c) => !(c.id === id && c.step >= k)), { step: k, id, lr }];
+    if (this.recompute()) this.ctx.set({ changes: formatPlaneChanges(this.changes) }, "push");
+  }
+
+  /** Plays the paths step by step from the start (or from where they were paused). */
+  private togglePlay(): void {
+    if (this.timer !== null) {
+      this.stop();
+      this.draw(); // "paused" beside the step
+      return;
+    }
+    const last = this.last;
+    if (!last) return;
+    if (this.shown === null || this.shown >= last.steps) this.shown = 0;
+    const play = this.el("plane-play");
+    play.textContent = "Pause";
+    play.setAttribute("aria-pressed", "true");
+    // About four seconds for the whole run, whatever its length.
+    const stride = Math.max(1, Math.round(last.steps / 40));
+    const tick = () => {
+      const steps = this.last!.steps;
+      this.shown = Math.min(steps, (this.shown ?? 0) + stride);
+      this.draw();
+      if (this.shown >= steps) {
+        this.stop();
+        this.shown = null;
+        return;
+      }
+      this.timer = window.setTimeout(tick, PLAY_FRAME_MS);
+    };
+    this.draw();
+    this.timer = window.setTimeout(tick, PLAY_FRAME_MS);
+  }
+
+  private stop(): void {
+    if (this.timer !== null) window.clearTimeout(this.timer);
+    this.timer = null;
+    const play = this.root?.querySelector<HTMLElement>("#plane-play");
+    if (play) {
+      play.textContent = "Play";
+      play.setAttribute("aria-pressed", "false");
+    }
+  }
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -87,7 +176,7 @@ class PlanePanel implements Panel {
             ${o.params
               .map(
                 (p) =>
-                  `<label>${p.label} <input type="text" inputmode="decimal" id="plane-${o.id}-${p.key}" aria-describedby="plane-${o.id}-error" autocomplete="off" /></label>`,
+                  `<label>${p.label} <input type="text" inputmode="decimal" id="plane-${o.id}-${p.key}" aria-describedby="plane-${o.id}-error" autocomplete="off"${p.key === "lr" ? ` data-rate="${o.id}"` : ""} /></label>`,
               )
               .join("")}
           </div>
@@ -110,6 +199,11 @@ class PlanePanel implements Panel {
         </div>
         <div id="plane-x0-error" class="error" role="alert"></div>
         <div id="plane-steps-error" class="error" role="alert"></div>
+        <div class="row" role="group" aria-label="playing the paths">
+          <button type="button" id="plane-play" aria-pressed="false">Play</button>
+          <span id="plane-position" aria-live="polite"></span>
+        </div>
+        <p id="plane-changes" class="note" hidden><span></span> <button type="button" id="plane-clear-changes">Clear the changes</button></p>
         <div class="field more">
           <label for="plane-schedule">schedule for every optimizer's η: constant, step:S,G, cosine:T, warmup:W, …</label>
           <input id="plane-schedule" type="text" spellcheck="false" autocomplete="off" aria-describedby="plane-schedule-error" />
@@ -130,7 +224,18 @@ class PlanePanel implements Panel {
 
     const commit = () => this.onEdit();
     for (const input of root.querySelectorAll<HTMLInputElement>("input[type=text]"))
-      input.addEventListener("change", commit);
+      input.addEventListener("change", () =>
+        input.dataset["rate"] ? this.onRate(input.dataset["rate"] as OptimizerId) : commit(),
+      );
+    this.el("plane-play").addEventListener("click", () => this.togglePlay());
+    this.el("plane-clear-changes").addEventListener("click", () => {
+      this.stop();
+      this.changes = [];
+      this.shown = null;
+      // Each box back to the rate the run started at.
+      for (const o of OPTIMIZERS) this.input(`plane-${o.id}-lr`).value = String(this.baseRate(o.id));
+      if (this.recompute()) this.ctx.set({ changes: null }, "push");
+    });
     for (const box of root.querySelectorAll<HTMLInputElement>("input[type=checkbox]"))
       box.addEventListener("change", commit);
     for (const b of root.querySelectorAll<HTMLButtonElement>(".presets button")) {
@@ -155,10 +260,12 @@ class PlanePanel implements Panel {
       last.f === "quadratic"
         ? ["--f", "quadratic", "--eigenvalues", QUADRATIC_EIGENVALUES.join(","), "--rotate", "7"]
         : ["--f", last.f];
-    const commands = last.chosen.map(({ options }) => {
+    const commands = last.chosen.map(({ id, options }) => {
       const args = ["run", ...fArgs, "--x0", last.x0.join(","), "--steps", String(last.steps)];
       args.push("--tolerance", "1e-8", ...optimizerArgs(options));
       if (last.spec) args.push("--schedule", last.spec.text);
+      const moved = this.changes.filter((c) => c.id === id);
+      if (moved.length > 0) args.push("--lr-changes", moved.map((c) => `${c.step}:${c.lr}`).join(","));
       return commandLine(args);
     });
     const cell = (x: number) => String(x);
@@ -182,6 +289,7 @@ class PlanePanel implements Panel {
             x0: last.x0,
             steps: last.steps,
             schedule: last.spec?.text ?? null,
+            changes: this.changes,
             paths: last.paths.map((p, i) => ({
               optimizer: p.id,
               options: last.chosen[i]!.options,
@@ -202,6 +310,13 @@ class PlanePanel implements Panel {
     this.input("plane-x0").value = ctx.get("x0") ?? PRESETS[DEFAULT_F]!.x0.join(",");
     this.input("plane-steps").value = ctx.get("steps") ?? String(DEFAULT_STEPS);
     this.input("plane-schedule").value = ctx.get("schedule") ?? "constant";
+    this.stop();
+    this.shown = null;
+    try {
+      this.changes = parsePlaneChanges(ctx.get("changes") ?? "");
+    } catch {
+      this.changes = []; // a hand-edited link with a bad list: the runs as they started
+    }
     const on = ctx.get("on")?.split(",") ?? DEFAULT_ON;
     for (const o of OPTIMIZERS) {
       this.input(`plane-on-${o.id}`).checked = on.includes(o.id);
@@ -209,6 +324,9 @@ class PlanePanel implements Panel {
       o.params.forEach((p, i) => {
         this.input(`plane-${o.id}-${p.key}`).value = saved?.[i] ?? String(p.value);
       });
+      // With changes the box holds the latest rate; the run starts at the link's own η.
+      const moved = this.changes.filter((c) => c.id === o.id);
+      if (moved.length > 0) this.input(`plane-${o.id}-lr`).value = String(moved[moved.length - 1]!.lr);
     }
     this.recompute();
   }
@@ -221,6 +339,9 @@ class PlanePanel implements Panel {
 
   /** A committed edit: recompute, and record the settings in the URL only when they are all good. */
   private onEdit(): void {
+    this.stop();
+    this.changes = [];
+    this.shown = null;
     if (!this.recompute()) return;
     const values: Record<string, string | null> = {
       f: this.input("plane-f").value.trim(),
@@ -233,7 +354,7 @@ class PlanePanel implements Panel {
     };
     for (const o of OPTIMIZERS)
       values[o.id] = o.params.map((p) => this.input(`plane-${o.id}-${p.key}`).value.trim()).join(",");
-    this.ctx.set(values, "push");
+    this.ctx.set({ ...values, changes: null }, "push");
   }
 
   /** Validates every box (each error under its own), runs the chosen optimizers, draws. Keeps the last drawing on error. */
@@ -293,6 +414,8 @@ class PlanePanel implements Panel {
         if (text.trim() === "" || !Number.isFinite(v)) bad ??= `${p.label} must be a number, got '${text}'`;
         values[p.key] = v;
       }
+      // A rate moved part-way: the run starts at its own η, the box holds the latest.
+      if (this.changes.some((c) => c.id === o.id)) values["lr"] = this.baseRate(o.id);
       if (bad === null) {
         try {
           chosen.push({ id: o.id, options: optimizerOptions(o.id, values) });
@@ -310,14 +433,16 @@ class PlanePanel implements Panel {
     if (errors.size > 0 || !objective || !x0) return false;
     const pairs = eigenpairs(objective, x0);
     const lambdaMax = Math.max(...pairs.map((p) => p.value));
-    const paths = runPaths(objective, x0, steps, chosen, lambdaMax, spec);
+    const moved = changesByOptimizer(this.changes);
+    const paths = runPaths(objective, x0, steps, chosen, lambdaMax, spec, moved);
     // η_k against the critical rate at x_k, for the first gradient-descent optimizer on.
     const gd = chosen.findIndex((c) => c.id === "sgd" || c.id === "momentum" || c.id === "nesterov");
     const rates =
       gd >= 0
         ? {
+            id: chosen[gd]!.id,
             label: paths[gd]!.label,
-            points: rateAgainstLimit(objective, paths[gd]!, chosen[gd]!.options, spec),
+            points: rateAgainstLimit(objective, paths[gd]!, chosen[gd]!.options, spec, moved[chosen[gd]!.id]),
           }
         : null;
     this.last = {
@@ -356,17 +481,35 @@ class PlanePanel implements Panel {
         head.textContent = `${p.label}: ${verdictWords(p)}`;
         const limit = document.createElement("div");
         limit.className = "reason";
-        limit.textContent =
+        const moved = this.changes.filter((c) => c.id === p.id);
+        limit.textContent = `${
           p.critical !== null
             ? `its critical rate from λmax at the start is ${fmt(p.critical)} (η is ${fmt(p.lr / p.critical)}× that)`
-            : "an adaptive optimizer: no fixed critical rate follows from λmax alone";
+            : "an adaptive optimizer: no fixed critical rate follows from λmax alone"
+        }${moved.map((c) => `; η moved to ${fmt(c.lr)} at step ${c.step}${p.critical !== null ? ` (${fmt(c.lr / p.critical)}×)` : ""}`).join("")}`;
         li.append(head, limit);
         return li;
       }),
     );
     const f = (a: number, b: number) => objective.value(Float64Array.of(a, b));
+    // Playing (or paused part-way): each path up to the step shown.
+    const upTo = this.shown;
+    this.el("plane-position").textContent =
+      upTo === null ? "" : `step ${upTo} of ${last.steps}${this.timer !== null ? "" : " (paused)"}`;
+    const note = this.el("plane-changes");
+    note.hidden = this.changes.length === 0;
+    note.querySelector("span")!.textContent =
+      `η moved while the paths ran: ${this.changes.map((c) => `${OPTIMIZERS.find((o) => o.id === c.id)!.label} to ${fmt(c.lr)} at step ${c.step}`).join(", ")}.`;
     // Each optimizer in its own colour, the same on the map and on the loss chart whichever are on.
-    const runs = paths.map((p) => ({ label: p.label, trace: p.trace, color: OPTIMIZER_COLORS[p.id] }));
+    const runs = paths.map((p) => ({
+      label: p.label,
+      trace: upTo === null ? p.trace : p.trace.slice(0, upTo + 1),
+      color: OPTIMIZER_COLORS[p.id],
+    }));
+    const marks: ChartChange[] = this.changes.map((c) => ({
+      step: c.step,
+      text: `${OPTIMIZERS.find((o) => o.id === c.id)!.label} η → ${fmt(c.lr)}`,
+    }));
     // With no optimizer chosen the map still covers the start.
     const here = {
       step: 0,
@@ -385,7 +528,10 @@ class PlanePanel implements Panel {
       },
     });
     if (runs.length > 0)
-      void drawChart(this.el("plane-loss-chart"), lossChart(runs, { title: "Loss per step" }));
+      void drawChart(
+        this.el("plane-loss-chart"),
+        lossChart(runs, { title: "Loss per step", changes: marks }),
+      );
     if (last.rates)
       void drawChart(
         this.el("plane-rate-chart"),
@@ -395,6 +541,7 @@ class PlanePanel implements Panel {
           limitLabel: "critical rate from λmax(x_k)",
           yTitle: "rate (log scale)",
           interpolate: "step-after",
+          changes: marks.filter((_, i) => this.changes[i]!.id === last.rates!.id),
         }),
       );
     else this.el("plane-rate-chart").replaceChildren();

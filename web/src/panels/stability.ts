@@ -111,17 +111,17 @@ class StabilityPanel implements Panel {
     root.innerHTML = `
       <div class="controls">
         ${field("f", "function (expression or built-in name)", "text")}
-        <div class="row fields">
+        <div class="row fields more">
           <label for="stability-file">or your data: a CSV (numbers, a header row), or drop one here</label>
           <input id="stability-file" type="file" accept=".csv,text/csv" />
         </div>
-        <div id="stability-data" class="row fields" hidden>
+        <div id="stability-data" class="row fields more" hidden>
           <label>target column <select id="stability-target"></select></label>
           <label>model <select id="stability-model"><option value="linear">linear</option><option value="mlp">MLP 16 tanh</option></select></label>
           <label class="switch"><input id="stability-standardize" type="checkbox" checked /> standardize</label>
           <button type="button" id="stability-data-clear">Back to the function</button>
         </div>
-        <div id="stability-file-error" class="error" role="alert"></div>
+        <div id="stability-file-error" class="error more" role="alert"></div>
         ${field("lr", "learning rates: start:stop:count (log-spaced)")}
         ${field("momentum", "momenta: start:stop:count (linear)")}
         <div class="row fields">

@@ -5,7 +5,7 @@ import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
 import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
-import { type ScheduleSpec, schedule } from "../../../src/optim/schedule.js";
+import { type RateChange, type ScheduleSpec, scheduleWithChanges } from "../../../src/optim/schedule.js";
 import { run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";
 
@@ -148,9 +148,10 @@ export function rateAgainstLimit(
   path: PathResult,
   options: OptimizerOptions,
   spec: ScheduleSpec | null,
+  changes: readonly RateChange[] = [],
 ): { step: number; value: number; limit: number }[] {
   const config = resolveOptimizerConfig(options);
-  const rate = spec ? schedule(spec, config.lr) : () => config.lr;
+  const rate = scheduleWithChanges(spec, config.lr, changes);
   return path.trace.map((r) => {
     const x = r.x as Float64Array;
     const finite = Number.isFinite(x[0]!) && Number.isFinite(x[1]!);
@@ -203,15 +204,19 @@ export function runPaths(
   lambdaMax: number,
   /** One schedule for every optimizer, on its own η (the CLI's forms); null: constant. */
   spec: ScheduleSpec | null = null,
+  /** η moved while the paths played, per optimizer: from each change's step on, its new base rate. */
+  changes: Readonly<Partial<Record<OptimizerId, readonly RateChange[]>>> = {},
 ): PathResult[] {
   return chosen.map(({ id, options }) => {
+    const moved = changes[id] ?? [];
+    const lr = resolveOptimizerConfig(options).lr;
     const r = run({
       objective,
       optimizer: options,
       x0: [...x0],
       steps,
       tolerance: 1e-8,
-      ...(spec ? { schedule: schedule(spec, resolveOptimizerConfig(options).lr) } : {}),
+      ...(spec || moved.length > 0 ? { schedule: scheduleWithChanges(spec, lr, moved) } : {}),
     });
     const config = resolveOptimizerConfig(options);
     const label = OPTIMIZERS.find((o) => o.id === id)!.label;
@@ -225,4 +230,39 @@ export function runPaths(
       lr: config.lr,
     };
   });
+}
+
+/** A change of one optimizer's η while the paths played: "20:sgd:0.11" in the link. */
+export interface PlaneChange extends RateChange {
+  readonly id: OptimizerId;
+}
+
+/** "20:sgd:0.11,40:adam:0.2" → changes; an error says the form. */
+export function parsePlaneChanges(text: string): PlaneChange[] {
+  if (text.trim() === "") return [];
+  return text.split(",").map((part) => {
+    const [s, id, v] = part.split(":");
+    const step = Number(s);
+    const lr = Number(v);
+    if (
+      !(Number.isInteger(step) && step >= 0 && Number.isFinite(lr) && lr > 0) ||
+      !OPTIMIZERS.some((o) => o.id === id)
+    )
+      throw new Error(
+        `invalid change '${part.trim()}': expected STEP:OPTIMIZER:η (e.g. 20:sgd:0.11), the optimizer one of ${OPTIMIZERS.map((o) => o.id).join(", ")}`,
+      );
+    return { step, id: id as OptimizerId, lr };
+  });
+}
+
+export const formatPlaneChanges = (changes: readonly PlaneChange[]): string =>
+  changes.map((c) => `${c.step}:${c.id}:${c.lr}`).join(",");
+
+/** The changes grouped by optimizer, as runPaths takes them. */
+export function changesByOptimizer(
+  changes: readonly PlaneChange[],
+): Partial<Record<OptimizerId, RateChange[]>> {
+  const out: Partial<Record<OptimizerId, RateChange[]>> = {};
+  for (const c of changes) out[c.id] = [...(out[c.id] ?? []), { step: c.step, lr: c.lr }];
+  return out;
 }
