@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { crossedLabels, labelsOutside, overlaps, textBoxes } from "../charts/svg-text.js";
-import { chartsDrawn, newPage, screenshot } from "./harness.js";
+import { chartsDrawn, newPage, screenshot, trainToEnd } from "./harness.js";
 import { useLab } from "./use-lab.js";
 
 /**
@@ -39,16 +39,8 @@ describe("the lab's charts", () => {
         );
       if (panel === "seed" || panel === "plane") await chartsDrawn(page, panel);
       else await page.waitForSelector(`#panel-${panel} .chart svg`, { timeout: 30_000 });
-      if (panel === "network") {
-        // Trained to the end, its charts drawn from every step.
-        await page.click("#network-play");
-        await page.waitForFunction(
-          `/^(Trained|Stalled|Failed|Diverged|Dead units|Saturated units)/.test(document.querySelector("#network-verdict").textContent)`,
-          undefined,
-          { timeout: 60_000 },
-        );
-        await page.waitForTimeout(300);
-      }
+      // The network trained to the end, its charts drawn from every step.
+      if (panel === "network") await trainToEnd(page);
       await page.evaluate("document.fonts.ready");
       // A chart that redraws (a run animating) settles first.
       await page.waitForTimeout(500);

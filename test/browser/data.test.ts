@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { cli } from "../cli-harness.js";
 import { newPage, screenshot } from "./harness.js";
@@ -18,23 +19,31 @@ const lambdaMaxOf = async (args: string[]) => {
   return (JSON.parse(r.out) as { extremes: { top: { value: number }[] } }).extremes.top[0]!.value;
 };
 
+/** The data panel with a CSV picked and its target chosen, once its columns are read. */
+async function pick(page: Page, file: string, columns: number, target: string): Promise<void> {
+  await page.goto(`${lab.url}?panel=data`);
+  await page.setInputFiles("#data-file", file);
+  await page.waitForFunction(`document.querySelector("#data-target").options.length === ${columns}`);
+  await page.selectOption("#data-target", target);
+}
+
+/** Presses Measure and waits for the worker's verdict. */
+async function measure(page: Page, verdict = "^At the start"): Promise<void> {
+  await page.click("#data-measure");
+  await page.waitForFunction(
+    `/${verdict}/.test(document.querySelector("#data-verdict").textContent)`,
+    undefined,
+    { timeout: 60_000 },
+  );
+}
+
 describe("your data", () => {
   it("a picked CSV: an MLP's λmax at the start is the CLI's, in a worker; a linear model's limit is exact", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?panel=data`);
-    await page.setInputFiles("#data-file", CARS);
-    await page.waitForFunction(`document.querySelector("#data-target").options.length === 6`);
-    await page.selectOption("#data-target", "mpg");
+    await pick(page, CARS, 6, "mpg");
     await page.fill("#data-hidden", "8");
     await page.fill("#data-lr", "0.5");
-    await page.click("#data-measure");
-    await page.waitForFunction(
-      `/^At the start/.test(document.querySelector("#data-verdict").textContent)`,
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await measure(page);
     const ours = Number(await page.getAttribute("#data-verdict", "data-lambda-max"));
     const theirs = await lambdaMaxOf([
       "--data",
@@ -73,14 +82,7 @@ describe("your data", () => {
 
     // Linear regression: its Hessian is constant, so 2/λmax is the exact limit, said so.
     await page.selectOption("#data-model", "linear");
-    await page.click("#data-measure");
-    await page.waitForFunction(
-      `/everywhere/.test(document.querySelector("#data-verdict").textContent)`,
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await measure(page, "everywhere");
     const linear = Number(await page.getAttribute("#data-verdict", "data-lambda-max"));
     const cliLinear = await lambdaMaxOf(["--data", CARS, "--target", "mpg", "--standardize"]);
     expect(Math.abs(linear - cliLinear) / cliLinear).toBeLessThan(1e-9);
@@ -91,24 +93,14 @@ describe("your data", () => {
 
   // The catapult window in the page: the library's training search in a worker, the same runs
   // as `overshoot critical-lr --workers 1` with the page's steps and tolerance — so the same
-  // boundaries, to the last digit (full-batch runs from the same start, in float64).
+  // outcomes and brackets (full-batch runs from the same start, in float64).
   it("finds η_max and the catapult window in a worker, the numbers the CLI's critical-lr prints", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?panel=data`);
-    await page.setInputFiles("#data-file", CARS);
-    await page.waitForFunction(`document.querySelector("#data-target").options.length === 6`);
-    await page.selectOption("#data-target", "mpg");
+    await pick(page, CARS, 6, "mpg");
     await page.fill("#data-hidden", "8");
     await page.fill("#data-steps", "200");
     await page.fill("#data-tolerance", "0.02");
-    await page.click("#data-measure");
-    await page.waitForFunction(
-      `/^At the start/.test(document.querySelector("#data-verdict").textContent)`,
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await measure(page);
     await page.click("#data-window-find");
     await page.waitForFunction(
       `document.querySelector("#data-window").dataset.etaMax !== undefined`,
@@ -161,21 +153,11 @@ describe("your data", () => {
   // the start; λmax is `overshoot spectrum --model-onnx`'s on the same files.
   it("an ONNX model with its CSV: λmax at its weights is the CLI's; a classifier is refused in one line", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?panel=data`);
-    await page.setInputFiles("#data-file", "examples/train.csv");
-    await page.waitForFunction(`document.querySelector("#data-target").options.length === 3`);
-    await page.selectOption("#data-target", "y");
+    await pick(page, "examples/train.csv", 3, "y");
     await page.selectOption("#data-model", "onnx");
     await page.uncheck("#data-standardize");
     await page.setInputFiles("#data-onnx", "examples/model.onnx");
-    await page.click("#data-measure");
-    await page.waitForFunction(
-      `/^At the start/.test(document.querySelector("#data-verdict").textContent)`,
-      undefined,
-      {
-        timeout: 60_000,
-      },
-    );
+    await measure(page);
     const ours = Number(await page.getAttribute("#data-verdict", "data-lambda-max"));
     const theirs = await lambdaMaxOf([
       "--model-onnx",

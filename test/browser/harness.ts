@@ -113,6 +113,18 @@ export async function chartsDrawn(page: Page, panel: string): Promise<void> {
   );
 }
 
+/** Presses the network panel's Train and waits for its verdict and the final drawing; the verdict's text. */
+export async function trainToEnd(page: Page): Promise<string> {
+  await page.click("#network-play");
+  await page.waitForFunction(
+    `/^(Trained|Stalled|Failed|Diverged|Dead units|Saturated units)/.test(document.querySelector("#network-verdict").textContent)`,
+    undefined,
+    { timeout: 60_000 },
+  );
+  await page.waitForTimeout(300);
+  return (await page.textContent("#network-verdict"))!;
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });

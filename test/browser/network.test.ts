@@ -1,10 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { cli } from "../cli-harness.js";
-import { newPage, screenshot, type WatchedPage } from "./harness.js";
+import { newPage, screenshot, trainToEnd, type WatchedPage } from "./harness.js";
 import { commands, saved } from "./page-export.js";
 import { useLab } from "./use-lab.js";
 
@@ -17,18 +16,6 @@ async function open(query: string, width = 1280): Promise<WatchedPage> {
   await w.page.goto(`${lab.url}?panel=network${query}`);
   await w.page.waitForSelector("#network-loss-chart svg", { timeout: 20_000 });
   return w;
-}
-
-/** Trains to the end (or to the blow-up) and waits for the final drawing. */
-async function trainToEnd(page: Page): Promise<string> {
-  await page.click("#network-play");
-  await page.waitForFunction(
-    `/^(Trained|Stalled|Failed|Diverged|Dead units|Saturated units)/.test(document.querySelector("#network-verdict").textContent)`,
-    undefined,
-    { timeout: 60_000 },
-  );
-  await page.waitForTimeout(300);
-  return (await page.textContent("#network-verdict"))!;
 }
 
 describe("the network panel", () => {

@@ -8,6 +8,7 @@ import type { CatapultFound, CatapultReply, CatapultRequest } from "../data/cata
 import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.worker.js";
 import type { DataSpec } from "../data/model.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
+import { onFileGiven } from "../file-input.js";
 import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
 import type { Panel, PanelContext } from "../panel.js";
 
@@ -98,17 +99,7 @@ class DataPanel implements Panel {
         <div class="chart" id="data-window-chart"></div>
       </div>`;
     const file = this.el("data-file") as HTMLInputElement;
-    file.addEventListener("change", () => {
-      const f = file.files?.[0];
-      if (f) void this.load(f);
-    });
-    // Drop a file anywhere on the panel.
-    root.addEventListener("dragover", (e) => e.preventDefault());
-    root.addEventListener("drop", (e) => {
-      e.preventDefault();
-      const f = e.dataTransfer?.files[0];
-      if (f) void this.load(f);
-    });
+    onFileGiven(root, file, (f) => void this.load(f));
     this.el("data-measure").addEventListener("click", () => this.measure());
     const onnx = this.el("data-onnx") as HTMLInputElement;
     onnx.addEventListener("change", async () => {

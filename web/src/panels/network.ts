@@ -35,6 +35,7 @@ import { boundText } from "../../../src/run/divergence.js";
 import type { StepRecord } from "../../../src/run/types.js";
 import { drawChart } from "../chart.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
+import { onFileGiven } from "../file-input.js";
 import type { CurvatureReply, CurvatureRequest, CurvatureView } from "../network/curvature.worker.js";
 import { type NetworkSpec, networkProblem } from "../network/model.js";
 import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
@@ -229,16 +230,7 @@ class NetworkPanel implements Panel {
     this.el("network-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     // Your points: read in the page, kept out of the link (the file stays on this machine).
     const file = this.el("network-file") as HTMLInputElement;
-    file.addEventListener("change", () => {
-      const f = file.files?.[0];
-      if (f) void this.loadCsv(f);
-    });
-    root.addEventListener("dragover", (e) => e.preventDefault());
-    root.addEventListener("drop", (e) => {
-      e.preventDefault();
-      const f = e.dataTransfer?.files[0];
-      if (f) void this.loadCsv(f);
-    });
+    onFileGiven(root, file, (f) => void this.loadCsv(f));
     mountExport(this.el("network-export"), "network", () => this.exportRun());
     this.el("network-step").addEventListener("click", () => {
       this.pause();

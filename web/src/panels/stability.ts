@@ -9,6 +9,7 @@ import { resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { lossChart, stabilityMap, sweepChart } from "../../../src/report/charts.js";
 import { run } from "../../../src/run/runner.js";
 import { drawChart, drawInteractive } from "../chart.js";
+import { onFileGiven } from "../file-input.js";
 import type { Panel, PanelContext } from "../panel.js";
 import { type StabilitySource, sourceObjective } from "../stability/objective.js";
 import { SweepPool } from "../stability/pool.js";
@@ -152,16 +153,7 @@ class StabilityPanel implements Panel {
     map.addEventListener("keydown", (event) => this.key(event));
     this.el("stability-run").addEventListener("click", () => this.onEdit());
     const file = this.el("stability-file") as HTMLInputElement;
-    file.addEventListener("change", () => {
-      const f = file.files?.[0];
-      if (f) void this.load(f);
-    });
-    root.addEventListener("dragover", (e) => e.preventDefault());
-    root.addEventListener("drop", (e) => {
-      e.preventDefault();
-      const f = e.dataTransfer?.files[0];
-      if (f) void this.load(f);
-    });
+    onFileGiven(root, file, (f) => void this.load(f));
     for (const id of ["stability-target", "stability-model", "stability-standardize"])
       this.el(id).addEventListener("change", () => this.compute());
     this.el("stability-data-clear").addEventListener("click", () => {
