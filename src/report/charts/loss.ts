@@ -29,7 +29,7 @@ export interface LossChartOptions {
    * step and where it went (so a blow-up to 1e300 does not flatten the runs that train).
    */
   readonly clipAbove?: number;
-  /** Horizontal reference lines, each labelled (e.g. the variance a dead network predicts). */
+  /** Horizontal reference lines (e.g. the variance a dead network predicts), dotted, named under the title. */
   readonly references?: readonly { readonly loss: number; readonly label: string }[];
   /** Changes made while the run ran (η, momentum, optimizer), marked at their steps. */
   readonly changes?: readonly ChartChange[];
@@ -185,9 +185,9 @@ export function lossChart(runs: readonly ChartRun[], options: LossChartOptions =
       encoding: { y, tooltip: [{ field: "label", type: "nominal", title: "reference" }] },
     });
   // Marker labels go where no line runs: the chart maps its data to pixels (explicit domains, no
-  // nice rounding) and tries, for each label in step order, a row under the crosses right of its
-  // marker, then left of it, one row lower each time; a label with no clear place is said under the
-  // title instead.
+  // nice rounding) and tries, for each label in step order, a row under the crosses — right of its
+  // marker, left of it, then from the plot's left or right edge — one row lower each time; a label
+  // with no clear place is said under the title instead.
   const overflow: string[] = [];
   if (markers.length > 0) {
     layers.push({
