@@ -36,7 +36,7 @@ import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "./nets.js";
  *   kaiming_uniform, orthogonal, ×0.1 and ×3 inits; β 0.6–0.98, Nesterov 0.9/0.95, Adam betas
  *   (0.95, 0.999) and (0.5, 0.9); batches of 8–64) — made by a helper blind to the detector after
  *   the rule's last change (T1's extrapolated curvature, chosen on the five sets above), judged
- *   once: 2 false warnings (gd catapults that peaked ×1.3e4 and ×7.7e4) — the rule before that
+ *   once: 2 false warnings (gd runs that peaked ×1.3e4, a catapult, and ×7.7e4, stalled at the baseline after) — the rule before that
  *   change gives the same table on it.
  */
 export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e";

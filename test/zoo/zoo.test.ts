@@ -151,9 +151,9 @@ describe("the detector on the zoo and the held-out nets", () => {
 
   // Set E, by a fifth generator blind to the rule (labelled.ts), judged once on the rule as it is:
   // asserted as measured, failures included — every divergence warned by its step, none left
-  // `diverging`, and two false warnings, both gd catapults that peaked ×10⁴ or more over their
+  // `diverging`, and two false warnings, both gd runs that peaked ×10⁴ or more over their
   // start (issue 24, point 4: open).
-  it("torch-e (blind): every divergence warned by its step; two gd catapults that peaked ×10⁴ warned", () => {
+  it("torch-e (blind): every divergence warned by its step; two gd runs that peaked ×10⁴ and came back below their start warned", () => {
     const judged = judgeSet(labelledSet("torch-e"));
     const calm = judged.filter((j) => labelledEndsBelow(j.run));
     const warned = calm.filter((j) => j.replay.detection.firstWarningStep !== null);
