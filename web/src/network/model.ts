@@ -33,6 +33,8 @@ export interface NetworkProblem {
   readonly data: MlpData;
   readonly labels: Int32Array;
   readonly theta0: Float64Array;
+  /** The class column of the user's CSV (null for a synthetic set). */
+  readonly target: string | null;
 }
 
 export function networkProblem(spec: NetworkSpec): NetworkProblem {
@@ -46,6 +48,7 @@ export function networkProblem(spec: NetworkSpec): NetworkProblem {
     data,
     labels: set.labels,
     theta0: initialParameters(sizes, "pytorch", createRng(spec.seed + 2)),
+    target: "target" in set ? set.target : null,
   };
 }
 
@@ -55,7 +58,7 @@ export function networkProblem(spec: NetworkSpec): NetworkProblem {
  * --target COLUMN --validation 0` trains on them (it shuffles them with the seed's split stream
  * even with no validation), so the page's sums are the CLI's.
  */
-function csvPoints(spec: NetworkSpec): { x: Float64Array; labels: Int32Array; rows: number } {
+function csvPoints(spec: NetworkSpec): { x: Float64Array; labels: Int32Array; rows: number; target: string } {
   if (!spec.csv)
     throw new Error("pick a CSV of points: two feature columns, then a column of classes 0 and 1");
   const table = numericTable(spec.csv.text, spec.csv.name);
@@ -77,5 +80,5 @@ function csvPoints(spec: NetworkSpec): { x: Float64Array; labels: Int32Array; ro
     x[2 * to + 1] = table.values[from * 3 + 1]!;
     labels[to] = label;
   });
-  return { x, labels, rows: table.rows };
+  return { x, labels, rows: table.rows, target: table.columns[2]! };
 }

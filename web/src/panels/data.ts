@@ -1,14 +1,13 @@
 import { TRAINS_WELL_FACTOR } from "../../../src/analysis/thresholds/training-search.js";
 import { fmt, plural } from "../../../src/core/format.js";
 import { ACTIVATIONS, type Activation } from "../../../src/nn/mlp/mlp.js";
-import { numericTable } from "../../../src/objectives/table.js";
 import { layerCurvatureChart, spectrumChart, sweepChart } from "../../../src/report/charts.js";
 import { drawChart } from "../chart.js";
 import type { CatapultFound, CatapultReply, CatapultRequest } from "../data/catapult.worker.js";
 import type { Measured, MeasureReply, MeasureRequest } from "../data/measure.worker.js";
 import type { DataSpec } from "../data/model.js";
 import { commandLine, mountExport, type RunExport } from "../export.js";
-import { onFileGiven } from "../file-input.js";
+import { type GivenCsv, offerTargets, onFileGiven, readCsv } from "../file-input.js";
 import { VIEW_PROBES, VIEW_STEPS } from "../network/view.js";
 import type { Panel, PanelContext } from "../panel.js";
 
@@ -41,7 +40,7 @@ class DataPanel implements Panel {
   private ctx!: PanelContext;
   private root!: HTMLElement;
   private visible = false;
-  private file: { name: string; text: string; columns: readonly string[] } | null = null;
+  private file: GivenCsv | null = null;
   private worker: Worker | null = null;
   private job = 0;
   private measured: { spec: DataSpec; lr: number | null; result: Measured } | null = null;
@@ -174,16 +173,11 @@ class DataPanel implements Panel {
     const error = this.el("data-file-error");
     error.textContent = "";
     try {
-      const text = await f.text();
-      const table = numericTable(text, f.name);
-      this.file = { name: f.name, text, columns: table.columns };
-      const select = this.el("data-target") as HTMLSelectElement;
-      select.replaceChildren(...table.columns.map((c) => new Option(c, c)));
-      const wanted = this.ctx.get("target");
-      select.value =
-        wanted && table.columns.includes(wanted) ? wanted : table.columns[table.columns.length - 1]!;
+      const csv = await readCsv(f);
+      this.file = csv;
+      offerTargets(this.el("data-target") as HTMLSelectElement, csv.columns, this.ctx.get("target"));
       this.el("data-status").textContent =
-        `${f.name}: ${plural(table.rows, "row")}, ${table.columns.length} columns`;
+        `${f.name}: ${plural(csv.rows, "row")}, ${csv.columns.length} columns`;
     } catch (e) {
       this.file = null;
       error.textContent = (e as Error).message;

@@ -13,7 +13,6 @@ import {
   type MlpObjective,
 } from "../../../src/nn/mlp/mlp.js";
 import { SYNTHETIC, type SyntheticName } from "../../../src/objectives/synthetic.js";
-import { numericTable } from "../../../src/objectives/table.js";
 import { createOptimizer } from "../../../src/optim/index.js";
 import {
   optionalSchedule,
@@ -89,7 +88,7 @@ interface Setup {
   readonly seed: number;
   readonly schedule: ScheduleSpec | null;
   readonly spec: NetworkSpec;
-  /** The class column of the user's CSV (null for a synthetic set). */
+  /** The class column of the user's CSV (null for a synthetic set): the problem's. */
   readonly target: string | null;
   /** Steps between curvature views (density and layers, in a worker); 0: none. */
   readonly view: number;
@@ -612,7 +611,6 @@ class NetworkPanel implements Panel {
     this.setup = {
       ...problem,
       spec,
-      target: data === "csv" ? numericTable(this.csv!.text, this.csv!.name).columns[2]! : null,
       view,
       lr,
       steps,

@@ -4,12 +4,11 @@ import { type CellResult, parseGrid, type SweepCell } from "../../../src/analysi
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
-import { numericTable } from "../../../src/objectives/table.js";
 import { resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { lossChart, stabilityMap, sweepChart } from "../../../src/report/charts.js";
 import { run } from "../../../src/run/runner.js";
 import { drawChart, drawInteractive } from "../chart.js";
-import { onFileGiven } from "../file-input.js";
+import { type GivenCsv, offerTargets, onFileGiven, readCsv } from "../file-input.js";
 import type { Panel, PanelContext } from "../panel.js";
 import { type StabilitySource, sourceObjective } from "../stability/objective.js";
 import { SweepPool } from "../stability/pool.js";
@@ -50,19 +49,15 @@ class StabilityPanel implements Panel {
   private cells: CellResult[] = [];
   private hovered = -1;
   /** The user's CSV, read in the page (not in the link: it never leaves the machine). */
-  private data: { name: string; text: string; columns: readonly string[] } | null = null;
+  private data: GivenCsv | null = null;
 
   /** Reads a picked or dropped CSV; its last column is the target until another is chosen. */
   private async load(f: File): Promise<void> {
     const error = this.el("stability-file-error");
     error.textContent = "";
     try {
-      const text = await f.text();
-      const table = numericTable(text, f.name);
-      this.data = { name: f.name, text, columns: table.columns };
-      const select = this.el("stability-target") as HTMLSelectElement;
-      select.replaceChildren(...table.columns.map((c) => new Option(c, c)));
-      select.value = table.columns[table.columns.length - 1]!;
+      this.data = await readCsv(f);
+      offerTargets(this.el("stability-target") as HTMLSelectElement, this.data.columns, null);
     } catch (e) {
       this.data = null;
       error.textContent = (e as Error).message;
