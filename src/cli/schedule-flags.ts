@@ -1,4 +1,6 @@
+import { checkHyperChanges, type HyperChange, parseHyperChanges } from "../optim/hyper.js";
 import { parseRateChanges, parseSchedule, type Schedule, scheduleWithChanges } from "../optim/schedule.js";
+import type { OptimizerConfig } from "../optim/types.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
@@ -24,4 +26,15 @@ export function scheduleFromFlags(flags: ParsedFlags, lr: number): Schedule | un
     throw new CliError(`invalid --lr-changes: ${(e as Error).message}`);
   }
   return spec === null && changes.length === 0 ? undefined : scheduleWithChanges(spec, lr, changes);
+}
+
+/** --hyper-changes (run): momentum, a beta or alpha set at given steps, checked against the optimizer; [] when absent. */
+export function hyperChangesFromFlags(flags: ParsedFlags, optimizer: OptimizerConfig["name"]): HyperChange[] {
+  try {
+    const changes = parseHyperChanges((flags["hyperChanges"] as string | undefined) ?? "");
+    checkHyperChanges(optimizer, changes);
+    return changes;
+  } catch (e) {
+    throw new CliError(`invalid --hyper-changes: ${(e as Error).message}`);
+  }
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { Objective } from "../core/objective.js";
 import { rosenbrock } from "../objectives/builtins.js";
 import { quadraticFromEigenvalues } from "../objectives/quadratic.js";
+import { run } from "../run/runner.js";
+import { checkHyperChanges, formatHyperChanges, type HyperChange, parseHyperChanges } from "./hyper.js";
 import { createOptimizer, OPTIMIZER_NAMES, type OptimizerOptions, resolveOptimizerConfig } from "./index.js";
 
 interface TorchStep {
@@ -14,6 +16,8 @@ interface TorchCase {
   objective: "bowl" | "rosenbrock";
   optimizer: OptimizerOptions;
   steps: TorchStep[];
+  /** Set as `param_groups[0][key] = value` before the step of that index (hyper.ts). */
+  changes?: HyperChange[];
 }
 const golden = JSON.parse(
   readFileSync(new URL("./__golden__/torch-optim.json", import.meta.url), "utf8"),
@@ -21,6 +25,7 @@ const golden = JSON.parse(
   torch: string;
   steps: number;
   cases: TorchCase[];
+  changed: TorchCase[];
 };
 
 const REL = 1e-12;
@@ -104,6 +109,92 @@ describe("optimizers against torch.optim traces", () => {
       if (k < 60) opt.step(x, g);
       expectClose(x, c.steps[Math.min(k + 1, 60)]!.x, `step ${k + 1} x`);
     }
+  });
+});
+
+// Momentum, a beta or alpha edited between steps, every buffer kept: PyTorch's param_groups
+// semantics, including momentum set to 0 (the buffer kept, unused) and back on from the stale one.
+describe("hyper-parameters changed part-way, against torch.optim", () => {
+  const objectives: Record<TorchCase["objective"], Objective> = {
+    bowl: quadraticFromEigenvalues([2, 20]),
+    rosenbrock: rosenbrock(),
+  };
+  const changedLabel = (c: TorchCase) => `${label(c)}, ${formatHyperChanges(c.changes!)}`;
+  it("the fixture changes every key, momentum to 0 and back", () => {
+    const keys = new Set(
+      golden.changed.flatMap((c) => c.changes!.map((h) => `${c.optimizer.name}.${h.key}`)),
+    );
+    for (const k of [
+      "sgd.momentum",
+      "adam.beta1",
+      "adam.beta2",
+      "adamw.beta1",
+      "rmsprop.alpha",
+      "rmsprop.momentum",
+    ])
+      expect(keys).toContain(k);
+    expect(golden.changed.some((c) => c.changes!.some((h) => h.key === "momentum" && h.value === 0))).toBe(
+      true,
+    );
+  });
+  it.each(golden.changed.map((c) => [changedLabel(c), c] as const))("update rule: %s", (_, c) => {
+    const opt = createOptimizer(c.optimizer, 2);
+    const x = new Float64Array(2);
+    for (let k = 0; k < 60; k++) {
+      for (const h of c.changes!) if (h.step === k) opt.setHyperparameter(h.key, h.value);
+      x.set(c.steps[k]!.x);
+      opt.step(x, Float64Array.from(c.steps[k]!.grad));
+      expectClose(x, c.steps[k + 1]!.x, `step ${k + 1} x`);
+    }
+  });
+  it.each(golden.changed.map((c) => [changedLabel(c), c] as const))("run with hyperChanges: %s", (_, c) => {
+    const r = run({
+      objective: objectives[c.objective],
+      optimizer: c.optimizer,
+      x0: c.steps[0]!.x,
+      steps: 60,
+      tolerance: 0,
+      hyperChanges: c.changes!,
+    });
+    expect(r.trace).toHaveLength(61);
+    r.trace.forEach((rec, k) => {
+      expectClose([rec.loss], [c.steps[k]!.loss], `step ${k} loss`);
+      expectClose(rec.x, c.steps[k]!.x, `step ${k} x`);
+    });
+    // Without the changes the run is another one: the changes are what the fixture tests.
+    const plain = run({
+      objective: objectives[c.objective],
+      optimizer: c.optimizer,
+      x0: c.steps[0]!.x,
+      steps: 60,
+      tolerance: 0,
+    });
+    expect(plain.trace[60]!.loss).not.toBe(r.trace[60]!.loss);
+  });
+  it("refuses a key the optimizer lacks, and values outside PyTorch's ranges, in one sentence", () => {
+    expect(() => checkHyperChanges("adagrad", parseHyperChanges("3:momentum=0.5"))).toThrow(
+      "invalid change '3:momentum=0.5': adagrad has no momentum (it has none to change besides η)",
+    );
+    expect(() => checkHyperChanges("sgd", parseHyperChanges("3:beta1=0.5"))).toThrow(
+      "sgd has no beta1 (it takes momentum)",
+    );
+    expect(() => parseHyperChanges("3:beta2=1")).toThrow("beta2 must be a number in [0, 1)");
+    expect(() => parseHyperChanges("3:momentum=-1")).toThrow("momentum must be a finite number ≥ 0");
+    expect(() => parseHyperChanges("x:momentum=1")).toThrow("expected STEP:KEY=VALUE");
+    expect(() => parseHyperChanges("3:lr=1")).toThrow("expected STEP:KEY=VALUE");
+    expect(parseHyperChanges("40:momentum=0.5, 60:beta1=0.8")).toEqual([
+      { step: 40, key: "momentum", value: 0.5 },
+      { step: 60, key: "beta1", value: 0.8 },
+    ]);
+    expect(() =>
+      run({
+        objective: objectives.bowl,
+        optimizer: { name: "adam" },
+        x0: [1, 1],
+        steps: 3,
+        hyperChanges: [{ step: 1, key: "alpha", value: 0.5 }],
+      }),
+    ).toThrow("adam has no alpha (it takes beta1, beta2)");
   });
 });
 

@@ -20,7 +20,13 @@ export class Rmsprop extends BufferedOptimizer<RmspropConfig> {
     const { lr, alpha, eps, weightDecay, momentum } = this.config;
     const s = this.buffers["squareAvg"]!;
     const a = this.buffers["gradAvg"] ?? null;
-    const b = this.buffers["momentumBuffer"] ?? null;
+    // Momentum 0 leaves the buffer alone (PyTorch keeps it in its state); set > 0 part-way on a
+    // run that started without, it starts from zeros, as PyTorch's would at its first step.
+    let b = momentum > 0 ? (this.buffers["momentumBuffer"] ?? null) : null;
+    if (momentum > 0 && b === null) {
+      b = new Float64Array(this.dim);
+      this.buffers["momentumBuffer"] = b;
+    }
     for (let i = 0; i < this.dim; i++) {
       let g = grad[i]!;
       if (weightDecay !== 0) g += weightDecay * x[i]!;

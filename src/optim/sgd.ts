@@ -16,7 +16,9 @@ export class Sgd extends BufferedOptimizer<SgdConfig> {
     this.checkDim(x, grad);
     const { lr, momentum, dampening, nesterov, weightDecay } = this.config;
     const n = this.dim;
-    let buf = this.buffers["momentumBuffer"] ?? null;
+    // With momentum 0 the buffer is left alone (kept for a later momentum > 0, as PyTorch keeps
+    // it in its state); momentum set > 0 part-way starts one from that step's d.
+    let buf = momentum !== 0 ? (this.buffers["momentumBuffer"] ?? null) : null;
     const first = buf === null;
     if (momentum !== 0 && buf === null) {
       buf = new Float64Array(n);

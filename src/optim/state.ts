@@ -1,4 +1,5 @@
 import { plural } from "../core/format.js";
+import { type HyperKey, withHyper } from "./hyper.js";
 import type { Optimizer, OptimizerConfig, OptimizerSnapshot } from "./types.js";
 
 /**
@@ -28,6 +29,14 @@ export abstract class BufferedOptimizer<C extends OptimizerConfig> implements Op
     // 0 is a schedule's floor (cosine:T past T): the step then leaves the weights where they are.
     if (!(lr >= 0) || !Number.isFinite(lr)) throw new Error(`invalid lr: ${lr} (a finite number ≥ 0)`);
     this.current = { ...this.current, lr };
+  }
+
+  /**
+   * Sets one hyper-parameter from the next step on, keeping all state, as editing PyTorch's
+   * `param_groups[0]` does (hyper.ts; the key is checked against the optimizer there).
+   */
+  setHyperparameter(key: HyperKey, value: number): void {
+    this.current = withHyper(this.current, key, value);
   }
 
   abstract step(x: Float64Array, grad: Float64Array): void;

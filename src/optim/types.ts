@@ -1,3 +1,5 @@
+import type { HyperKey } from "./hyper.js";
+
 /** The optimizers overshoot implements, with PyTorch's names. */
 export const OPTIMIZER_NAMES = ["sgd", "adam", "adamw", "rmsprop", "adagrad"] as const;
 export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
@@ -66,6 +68,8 @@ export interface Optimizer {
   step(x: Float64Array, grad: Float64Array): void;
   /** Changes the learning rate from the next step on, keeping all state. */
   setLearningRate(lr: number): void;
+  /** Changes momentum, a beta or alpha from the next step on, keeping all state (hyper.ts). */
+  setHyperparameter(key: HyperKey, value: number): void;
   /** Forgets all state, as a freshly created optimizer. */
   reset(): void;
   /** A copy of the state, for rolling a run back to an earlier step. */

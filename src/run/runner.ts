@@ -1,7 +1,8 @@
 import type { Objective } from "../core/objective.js";
 import { allFinite, dot, norm2 } from "../core/vec.js";
+import { checkHyperChanges, type HyperChange, type HyperKey, hyperAt, hyperValue } from "../optim/hyper.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
-import { createOptimizer } from "../optim/index.js";
+import { createOptimizer, resolveOptimizerConfig } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
 import { type BlowUpBound, objectiveBound } from "./divergence.js";
 import { TraceSummary } from "./summary.js";
@@ -17,6 +18,11 @@ export interface RunConfig {
   readonly steps: number;
   /** The learning rate of each step (from optim/schedule.ts); the optimizer's own lr when absent. */
   readonly schedule?: Schedule;
+  /**
+   * Momentum, a beta or alpha changed at given steps, every buffer kept (optim/hyper.ts): the
+   * value at step k is the latest change at or before k, else the optimizer's own.
+   */
+  readonly hyperChanges?: readonly HyperChange[];
   /** Converged when ‖∇f(x_k)‖ ≤ tolerance; the run stops there. Default 1e-10. */
   readonly tolerance?: number;
   /**
@@ -50,6 +56,8 @@ export function validateRun(config: RunConfig): void {
       throw new Error(`invalid x0: ${objective.names[i]} = ${x0[i]} is not finite`);
   }
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`invalid steps: ${steps} (a whole number ≥ 0)`);
+  if (config.hyperChanges && config.hyperChanges.length > 0)
+    checkHyperChanges(resolveOptimizerConfig(config.optimizer).name, config.hyperChanges);
   const tolerance = config.tolerance ?? 1e-10;
   if (!(tolerance >= 0)) throw new Error(`invalid tolerance: ${tolerance} (a number ≥ 0)`);
 }
@@ -82,12 +90,17 @@ export class Stepper {
   private k = 0;
   private finished = false;
   private readonly initialLoss: number;
+  /** The configuration the run started with and the keys its hyper-parameter changes touch. */
+  private readonly base: OptimizerConfig;
+  private readonly hyperKeys: readonly HyperKey[];
 
   constructor(private readonly config: RunConfig) {
     validateRun(config);
     this.n = config.objective.dim;
     this.tolerance = config.tolerance ?? 1e-10;
     this.optimizer = createOptimizer(config.optimizer, this.n);
+    this.base = this.optimizer.config;
+    this.hyperKeys = [...new Set((config.hyperChanges ?? []).map((c) => c.key))];
     this.x = new Float64Array(config.x0);
     this.g = new Float64Array(this.n);
     this.loss = config.objective.gradient(this.x, this.g);
@@ -186,6 +199,10 @@ export class Stepper {
     const xNext = new Float64Array(x);
     const lr = lrOverride ?? this.config.schedule?.(k);
     if (lr !== undefined) this.optimizer.setLearningRate(lr);
+    if (this.hyperKeys.length > 0) {
+      const at = hyperAt(this.base, this.config.hyperChanges!, k);
+      for (const key of this.hyperKeys) this.optimizer.setHyperparameter(key, hyperValue(at, key));
+    }
     this.optimizer.step(xNext, g);
     const gNext = new Float64Array(n);
     const lossNext = objective.gradient(xNext, gNext);

@@ -48,7 +48,7 @@ describe("changing η while it runs", () => {
     await page.dispatchEvent("#plane-sgd-lr", "change");
     await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
     expect(await page.textContent("#plane-changes span")).toBe(
-      `η moved while the paths ran: SGD to 0.15 at step ${k}.`,
+      `Changed while the paths ran: SGD η to 0.15 at step ${k}.`,
     );
     expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/diverge/);
     const [args] = await commands(page, "plane");
@@ -77,10 +77,85 @@ describe("changing η while it runs", () => {
     await chartsDrawn(page, "plane");
     expect(await page.inputValue("#plane-sgd-lr")).toBe("0.15");
     expect(await page.textContent("#plane-changes span")).toBe(
-      `η moved while the paths ran: SGD to 0.15 at step ${k}.`,
+      `Changed while the paths ran: SGD η to 0.15 at step ${k}.`,
     );
     expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/diverge/);
     await screenshot(page, "plane-change-1280");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  // 2-D, momentum: heavy ball on the same bowl at η = 0.15 converges with β = 0.9 (its limit
+  // 2(1 + β)/λmax = 0.19); β moved to 0.3 part-way (limit 0.13) makes it diverge from that step
+  // on, the velocity it had carried on. The page's path is `overshoot run … --hyper-changes
+  // k:momentum=0.3`'s (the runner's semantics are checked against torch.optim in optim.test.ts),
+  // and the rate chart's limit drops to 2(1 + 0.3)/λmax(x_k) at the change.
+  it("2-D: β moved while the paths play keeps the velocity and goes on from the step shown; the CLI's --hyper-changes gives the same path", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=plane&plane.on=momentum&plane.momentum=0.15,0.9&plane.steps=100`);
+    await chartsDrawn(page, "plane");
+    expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toMatch(/converg/);
+    await page.click("#plane-play");
+    await page.waitForFunction(
+      `(() => { const m = /^step (\\d+)/.exec(document.querySelector("#plane-position").textContent); return m && Number(m[1]) >= 20; })()`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.click("#plane-play");
+    const k = Number(
+      /^step (\d+) of 100 \(paused\)/.exec((await page.textContent("#plane-position")) ?? "")![1],
+    );
+    expect(k).toBeGreaterThanOrEqual(20);
+    expect(k).toBeLessThan(100);
+    await page.fill("#plane-momentum-momentum", "0.3");
+    await page.dispatchEvent("#plane-momentum-momentum", "change");
+    await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
+    expect(await page.textContent("#plane-changes span")).toBe(
+      `Changed while the paths ran: Momentum β to 0.3 at step ${k}.`,
+    );
+    expect(new URL(page.url()).searchParams.get("plane.changes")).toBe(`${k}:momentum:momentum=0.3`);
+    expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toMatch(/diverge/);
+    expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toContain(
+      `β moved to 0.3 at step ${k}`,
+    );
+    const [args] = await commands(page, "plane");
+    expect(args![args!.indexOf("--hyper-changes") + 1]).toBe(`${k}:momentum=0.3`);
+    expect(args![args!.indexOf("--momentum") + 1]).toBe("0.9");
+    expect(args).not.toContain("--lr-changes");
+    const json = JSON.parse((await saved(page, "#plane-export-json")).text) as {
+      paths: { trace: { loss: number | string }[] }[];
+    };
+    const page0 = json.paths[0]!.trace.map((r) => r.loss);
+    const changed = await cli([...args!, "--json"]);
+    expect(changed.code).toBe(0);
+    expect(
+      (JSON.parse(changed.out) as { trace: { loss: number | string }[] }).trace.map((r) => r.loss),
+    ).toEqual(page0);
+    const before = args!.slice(0, args!.indexOf("--hyper-changes"));
+    const plain = await cli([...before, "--json"]);
+    const plainLoss = (JSON.parse(plain.out) as { trace: { loss: number | string }[] }).trace.map(
+      (r) => r.loss,
+    );
+    expect(page0.slice(0, k + 1)).toEqual(plainLoss.slice(0, k + 1));
+    expect(page0[k + 5]).not.toEqual(plainLoss[k + 5]);
+    // The change is marked on the rate chart (its limit's values are checked in plane-model.test.ts).
+    const rate = (await page.textContent("#plane-rate-chart")) ?? "";
+    expect(rate).toContain(`Momentum β → 0.3`);
+    // The link replays it; the box holds the latest β.
+    await page.reload();
+    await chartsDrawn(page, "plane");
+    expect(await page.inputValue("#plane-momentum-momentum")).toBe("0.3");
+    expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toMatch(/diverge/);
+    await screenshot(page, "plane-beta-change-1280");
+    await page.setViewportSize({ width: 360, height: 780 });
+    await screenshot(page, "plane-beta-change-360");
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // Cleared, the run is the one it was.
+    await page.click("#plane-clear-changes");
+    await page.waitForFunction(`document.querySelector("#plane-changes").hidden`);
+    expect(await page.inputValue("#plane-momentum-momentum")).toBe("0.9");
+    expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toMatch(/converg/);
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
     await page.close();

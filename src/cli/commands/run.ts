@@ -1,6 +1,7 @@
 import { DivergenceDetector } from "../../analysis/training/detector.js";
 import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysis/training/guard.js";
 import type { Objective } from "../../core/objective.js";
+import type { HyperChange } from "../../optim/hyper.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
@@ -45,7 +46,7 @@ import { guardActionFromFlags } from "../guard-flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 import { LongWork } from "../progress.js";
-import { scheduleFromFlags } from "../schedule-flags.js";
+import { hyperChangesFromFlags, scheduleFromFlags } from "../schedule-flags.js";
 
 const MAX_GUARDED_STEPS = 1_000_000;
 
@@ -79,6 +80,11 @@ export const RUN_FLAGS: FlagSpecs = {
     value: "STEP:η,…",
     help: "the rate moved at those steps (as the lab's η moved while it ran): a new base rate from each step on, under --schedule's shape",
   },
+  "hyper-changes": {
+    type: "string",
+    value: "STEP:KEY=V,…",
+    help: "momentum, beta1, beta2 or alpha set to V from that step on, every buffer kept (as PyTorch's param_groups edited between steps; the lab's boxes moved while it ran), e.g. 40:momentum=0.5",
+  },
   ...outputFlags({ plot: "the loss per step, and the path for 1-D/2-D objectives" }),
   ...HELP_FLAG,
 };
@@ -111,15 +117,18 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   const blowUp = blowUpFromFlags(flags);
   let runConfig: RunConfig;
   let config: OptimizerConfig;
+  let hyperChanges: HyperChange[] = [];
   try {
     config = resolveOptimizerConfig(optimizer);
     const lrSchedule = scheduleFromFlags(flags, config.lr);
+    hyperChanges = hyperChangesFromFlags(flags, config.name);
     runConfig = {
       objective,
       optimizer,
       x0,
       steps,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
+      ...(hyperChanges.length > 0 ? { hyperChanges } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(blowUp !== undefined ? { blowUp } : {}),
     };
@@ -152,7 +161,10 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   const json = Boolean(flags["json"]);
   const tolerance = runConfig.tolerance ?? 1e-10;
   if (json) {
-    const head = runJsonHead(objective, { optimizer: config, x0, steps, tolerance });
+    const head = {
+      ...runJsonHead(objective, { optimizer: config, x0, steps, tolerance }),
+      ...(hyperChanges.length > 0 ? { hyperChanges } : {}),
+    };
     io.out(
       `{\n${Object.entries(head)
         .map(([k, v]) => jsonField(k, v))

@@ -1,7 +1,8 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
+import { formatHyperChanges } from "../../../src/optim/hyper.js";
 import type { OptimizerOptions } from "../../../src/optim/index.js";
-import { optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
+import { formatRateChanges, optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
 import {
   type Box,
   type ChartChange,
@@ -85,26 +86,28 @@ class PlanePanel implements Panel {
     f: string;
     steps: number;
   } | null = null;
-  /** η moved while the paths played (or paused part-way), from the step shown: `plane.changes`. */
+  /** η, β or α moved while the paths played (or paused part-way), from the step shown: `plane.changes`. */
   private changes: PlaneChange[] = [];
   /** The step the paths are drawn to while playing or paused part-way; null: every step. */
   private shown: number | null = null;
   private timer: number | null = null;
 
-  /** An optimizer's η at the start of the run: the link's (a box moved part-way holds the latest). */
-  private baseRate(id: OptimizerId): number {
-    const saved = Number(this.ctx.get(id)?.split(",")[0]);
-    return Number.isFinite(saved) && saved > 0
-      ? saved
-      : OPTIMIZERS.find((o) => o.id === id)!.params[0]!.value;
+  /** An optimizer's setting at the start of the run: the link's (a box moved part-way holds the latest). */
+  private baseValue(id: OptimizerId, key: PlaneChange["key"]): number {
+    const params = OPTIMIZERS.find((o) => o.id === id)!.params;
+    const i = params.findIndex((p) => p.key === key);
+    const text = this.ctx.get(id)?.split(",")[i];
+    const saved = Number(text);
+    return text !== undefined && text.trim() !== "" && Number.isFinite(saved) ? saved : params[i]!.value;
   }
 
   /**
-   * η edited: part-way through the paths (playing, or paused before the end) it takes effect from
-   * the step shown and the paths go on from there — each run again from the start with its rate
-   * changed at that step, the same steps up to it; otherwise it is a new run.
+   * η, β or α edited: part-way through the paths (playing, or paused before the end) it takes
+   * effect from the step shown and the paths go on from there — each run again from the start with
+   * the setting changed at that step and every buffer kept (momentum, Adam's moments), the same
+   * steps up to it, as editing PyTorch's param_groups between steps; otherwise it is a new run.
    */
-  private onRate(id: OptimizerId): void {
+  private onParam(id: OptimizerId, key: PlaneChange["key"]): void {
     const last = this.last;
     const k = this.shown;
     if (!last || k === null || k >= last.steps || !last.chosen.some((c) => c.id === id)) {
@@ -114,13 +117,23 @@ class PlanePanel implements Panel {
       this.onEdit();
       return;
     }
-    const lr = Number(this.input(`plane-${id}-lr`).value);
-    if (!(Number.isFinite(lr) && lr > 0)) {
+    const box = this.input(`plane-${id}-${key}`);
+    const value = Number(box.value);
+    const label = paramLabel(id, key);
+    const beta = key === "beta1" || key === "beta2";
+    const ok =
+      box.value.trim() !== "" &&
+      Number.isFinite(value) &&
+      (key === "lr" ? value > 0 : value >= 0 && (!beta || value < 1));
+    if (!ok) {
       this.el(`plane-${id}-error`).textContent =
-        `η must be a number > 0, got '${this.input(`plane-${id}-lr`).value}'`;
+        `${label} must be a number ${key === "lr" ? "> 0" : beta ? "in [0, 1)" : "≥ 0"}, got '${box.value}'`;
       return;
     }
-    this.changes = [...this.changes.filter((c) => !(c.id === id && c.step >= k)), { step: k, id, lr }];
+    this.changes = [
+      ...this.changes.filter((c) => !(c.id === id && c.key === key && c.step >= k)),
+      { step: k, id, key, value },
+    ];
     if (this.recompute()) this.ctx.set({ changes: formatPlaneChanges(this.changes) }, "push");
   }
 
@@ -176,7 +189,7 @@ class PlanePanel implements Panel {
             ${o.params
               .map(
                 (p) =>
-                  `<label>${p.label} <input type="text" inputmode="decimal" id="plane-${o.id}-${p.key}" aria-describedby="plane-${o.id}-error" autocomplete="off"${p.key === "lr" ? ` data-rate="${o.id}"` : ""} /></label>`,
+                  `<label>${p.label} <input type="text" inputmode="decimal" id="plane-${o.id}-${p.key}" aria-describedby="plane-${o.id}-error" autocomplete="off" data-param="${o.id}:${p.key}" /></label>`,
               )
               .join("")}
           </div>
@@ -224,16 +237,20 @@ class PlanePanel implements Panel {
 
     const commit = () => this.onEdit();
     for (const input of root.querySelectorAll<HTMLInputElement>("input[type=text]"))
-      input.addEventListener("change", () =>
-        input.dataset["rate"] ? this.onRate(input.dataset["rate"] as OptimizerId) : commit(),
-      );
+      input.addEventListener("change", () => {
+        const param = input.dataset["param"]?.split(":");
+        if (param) this.onParam(param[0] as OptimizerId, param[1] as PlaneChange["key"]);
+        else commit();
+      });
     this.el("plane-play").addEventListener("click", () => this.togglePlay());
     this.el("plane-clear-changes").addEventListener("click", () => {
       this.stop();
       this.changes = [];
       this.shown = null;
-      // Each box back to the rate the run started at.
-      for (const o of OPTIMIZERS) this.input(`plane-${o.id}-lr`).value = String(this.baseRate(o.id));
+      // Each box back to the value the run started at.
+      for (const o of OPTIMIZERS)
+        for (const p of o.params)
+          this.input(`plane-${o.id}-${p.key}`).value = String(this.baseValue(o.id, p.key));
       if (this.recompute()) this.ctx.set({ changes: null }, "push");
     });
     for (const box of root.querySelectorAll<HTMLInputElement>("input[type=checkbox]"))
@@ -264,8 +281,9 @@ class PlanePanel implements Panel {
       const args = ["run", ...fArgs, "--x0", last.x0.join(","), "--steps", String(last.steps)];
       args.push("--tolerance", "1e-8", ...optimizerArgs(options));
       if (last.spec) args.push("--schedule", last.spec.text);
-      const moved = this.changes.filter((c) => c.id === id);
-      if (moved.length > 0) args.push("--lr-changes", moved.map((c) => `${c.step}:${c.lr}`).join(","));
+      const moved = changesByOptimizer(this.changes)[id];
+      if (moved && moved.rates.length > 0) args.push("--lr-changes", formatRateChanges(moved.rates));
+      if (moved && moved.hyper.length > 0) args.push("--hyper-changes", formatHyperChanges(moved.hyper));
       return commandLine(args);
     });
     const cell = (x: number) => String(x);
@@ -324,9 +342,9 @@ class PlanePanel implements Panel {
       o.params.forEach((p, i) => {
         this.input(`plane-${o.id}-${p.key}`).value = saved?.[i] ?? String(p.value);
       });
-      // With changes the box holds the latest rate; the run starts at the link's own η.
-      const moved = this.changes.filter((c) => c.id === o.id);
-      if (moved.length > 0) this.input(`plane-${o.id}-lr`).value = String(moved[moved.length - 1]!.lr);
+      // With changes a box holds its latest value; the run starts at the link's own.
+      for (const c of this.changes)
+        if (c.id === o.id) this.input(`plane-${o.id}-${c.key}`).value = String(c.value);
     }
     this.recompute();
   }
@@ -414,8 +432,8 @@ class PlanePanel implements Panel {
         if (text.trim() === "" || !Number.isFinite(v)) bad ??= `${p.label} must be a number, got '${text}'`;
         values[p.key] = v;
       }
-      // A rate moved part-way: the run starts at its own η, the box holds the latest.
-      if (this.changes.some((c) => c.id === o.id)) values["lr"] = this.baseRate(o.id);
+      // A setting moved part-way: the run starts at its own value, the box holds the latest.
+      for (const c of this.changes) if (c.id === o.id) values[c.key] = this.baseValue(o.id, c.key);
       if (bad === null) {
         try {
           chosen.push({ id: o.id, options: optimizerOptions(o.id, values) });
@@ -486,7 +504,7 @@ class PlanePanel implements Panel {
           p.critical !== null
             ? `its critical rate from λmax at the start is ${fmt(p.critical)} (η is ${fmt(p.lr / p.critical)}× that)`
             : "an adaptive optimizer: no fixed critical rate follows from λmax alone"
-        }${moved.map((c) => `; η moved to ${fmt(c.lr)} at step ${c.step}${p.critical !== null ? ` (${fmt(c.lr / p.critical)}×)` : ""}`).join("")}`;
+        }${moved.map((c) => `; ${paramLabel(c.id, c.key)} moved to ${fmt(c.value)} at step ${c.step}${c.key === "lr" && p.critical !== null ? ` (${fmt(c.value / p.critical)}× the critical rate at the start)` : ""}`).join("")}`;
         li.append(head, limit);
         return li;
       }),
@@ -499,7 +517,7 @@ class PlanePanel implements Panel {
     const note = this.el("plane-changes");
     note.hidden = this.changes.length === 0;
     note.querySelector("span")!.textContent =
-      `η moved while the paths ran: ${this.changes.map((c) => `${OPTIMIZERS.find((o) => o.id === c.id)!.label} to ${fmt(c.lr)} at step ${c.step}`).join(", ")}.`;
+      `Changed while the paths ran: ${this.changes.map((c) => `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${paramLabel(c.id, c.key)} to ${fmt(c.value)} at step ${c.step}`).join(", ")}.`;
     // Each optimizer in its own colour, the same on the map and on the loss chart whichever are on.
     const runs = paths.map((p) => ({
       label: p.label,
@@ -508,7 +526,7 @@ class PlanePanel implements Panel {
     }));
     const marks: ChartChange[] = this.changes.map((c) => ({
       step: c.step,
-      text: `${OPTIMIZERS.find((o) => o.id === c.id)!.label} η → ${fmt(c.lr)}`,
+      text: `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${paramLabel(c.id, c.key)} → ${fmt(c.value)}`,
     }));
     // With no optimizer chosen the map still covers the start.
     const here = {
@@ -554,6 +572,11 @@ class PlanePanel implements Panel {
   private input(id: string): HTMLInputElement {
     return this.el(id) as HTMLInputElement;
   }
+}
+
+/** The box's own label of a setting: η, β, β₁, β₂, α. */
+function paramLabel(id: OptimizerId, key: PlaneChange["key"]): string {
+  return OPTIMIZERS.find((o) => o.id === id)!.params.find((p) => p.key === key)!.label;
 }
 
 function verdictWords(p: PathResult): string {

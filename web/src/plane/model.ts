@@ -4,6 +4,7 @@ import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
+import { type HyperChange, type HyperKey, hyperAt } from "../../../src/optim/hyper.js";
 import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { type RateChange, type ScheduleSpec, scheduleWithChanges } from "../../../src/optim/schedule.js";
 import { run } from "../../../src/run/runner.js";
@@ -29,7 +30,11 @@ export type OptimizerId = "sgd" | "momentum" | "nesterov" | "adam" | "rmsprop" |
 export const OPTIMIZERS: readonly {
   readonly id: OptimizerId;
   readonly label: string;
-  readonly params: readonly { readonly key: string; readonly label: string; readonly value: number }[];
+  readonly params: readonly {
+    readonly key: "lr" | HyperKey;
+    readonly label: string;
+    readonly value: number;
+  }[];
 }[] = [
   { id: "sgd", label: "SGD", params: [{ key: "lr", label: "η", value: 0.09 }] },
   {
@@ -148,10 +153,10 @@ export function rateAgainstLimit(
   path: PathResult,
   options: OptimizerOptions,
   spec: ScheduleSpec | null,
-  changes: readonly RateChange[] = [],
+  changes: OptimizerChanges = { rates: [], hyper: [] },
 ): { step: number; value: number; limit: number }[] {
   const config = resolveOptimizerConfig(options);
-  const rate = scheduleWithChanges(spec, config.lr, changes);
+  const rate = scheduleWithChanges(spec, config.lr, changes.rates);
   return path.trace.map((r) => {
     const x = r.x as Float64Array;
     const finite = Number.isFinite(x[0]!) && Number.isFinite(x[1]!);
@@ -160,7 +165,10 @@ export function rateAgainstLimit(
       step: r.step,
       value: rate(r.step),
       limit:
-        top > 0 && Number.isFinite(top) ? (criticalLearningRate(config, top).lr ?? Number.NaN) : Number.NaN,
+        // The momentum of that step: a β moved part-way moves the limit 2(1 + β)/λ with it.
+        top > 0 && Number.isFinite(top)
+          ? (criticalLearningRate(hyperAt(config, changes.hyper, r.step), top).lr ?? Number.NaN)
+          : Number.NaN,
     };
   });
 }
@@ -204,11 +212,15 @@ export function runPaths(
   lambdaMax: number,
   /** One schedule for every optimizer, on its own η (the CLI's forms); null: constant. */
   spec: ScheduleSpec | null = null,
-  /** η moved while the paths played, per optimizer: from each change's step on, its new base rate. */
-  changes: Readonly<Partial<Record<OptimizerId, readonly RateChange[]>>> = {},
+  /**
+   * Settings moved while the paths played, per optimizer: from each change's step on, its new
+   * base rate, or its new momentum, β or α (every buffer kept).
+   */
+  changes: Readonly<Partial<Record<OptimizerId, OptimizerChanges>>> = {},
 ): PathResult[] {
   return chosen.map(({ id, options }) => {
-    const moved = changes[id] ?? [];
+    const moved = changes[id]?.rates ?? [];
+    const hyper = changes[id]?.hyper ?? [];
     const lr = resolveOptimizerConfig(options).lr;
     const r = run({
       objective,
@@ -217,6 +229,7 @@ export function runPaths(
       steps,
       tolerance: 1e-8,
       ...(spec || moved.length > 0 ? { schedule: scheduleWithChanges(spec, lr, moved) } : {}),
+      ...(hyper.length > 0 ? { hyperChanges: hyper } : {}),
     });
     const config = resolveOptimizerConfig(options);
     const label = OPTIMIZERS.find((o) => o.id === id)!.label;
@@ -232,37 +245,57 @@ export function runPaths(
   });
 }
 
-/** A change of one optimizer's η while the paths played: "20:sgd:0.11" in the link. */
-export interface PlaneChange extends RateChange {
+/**
+ * A change of one optimizer's setting while the paths played: its η ("20:sgd:0.11" in the link)
+ * or a hyper-parameter, every buffer kept ("30:momentum:momentum=0.5", "40:adam:beta1=0.5").
+ */
+export interface PlaneChange {
+  readonly step: number;
   readonly id: OptimizerId;
+  readonly key: "lr" | HyperKey;
+  readonly value: number;
 }
 
-/** "20:sgd:0.11,40:adam:0.2" → changes; an error says the form. */
+/** "20:sgd:0.11,40:adam:beta1=0.5" → changes; an error says the form. */
 export function parsePlaneChanges(text: string): PlaneChange[] {
   if (text.trim() === "") return [];
   return text.split(",").map((part) => {
-    const [s, id, v] = part.split(":");
+    const [s, id, setting = ""] = part.split(":");
     const step = Number(s);
-    const lr = Number(v);
+    const [key = "", v] = setting.includes("=") ? setting.split("=", 2) : ["lr", setting];
+    const value = Number(v);
+    const optimizer = OPTIMIZERS.find((o) => o.id === id);
     if (
-      !(Number.isInteger(step) && step >= 0 && Number.isFinite(lr) && lr > 0) ||
-      !OPTIMIZERS.some((o) => o.id === id)
+      !(Number.isInteger(step) && step >= 0 && Number.isFinite(value)) ||
+      !optimizer?.params.some((p) => p.key === key) ||
+      (key === "lr" ? !(value > 0) : !(value >= 0 && (key.startsWith("beta") ? value < 1 : true)))
     )
       throw new Error(
-        `invalid change '${part.trim()}': expected STEP:OPTIMIZER:η (e.g. 20:sgd:0.11), the optimizer one of ${OPTIMIZERS.map((o) => o.id).join(", ")}`,
+        `invalid change '${part.trim()}': expected STEP:OPTIMIZER:η or STEP:OPTIMIZER:KEY=VALUE (e.g. 20:sgd:0.11, 30:momentum:momentum=0.5), the optimizer one of ${OPTIMIZERS.map((o) => o.id).join(", ")} with a setting it has`,
       );
-    return { step, id: id as OptimizerId, lr };
+    return { step, id: id as OptimizerId, key: key as PlaneChange["key"], value };
   });
 }
 
 export const formatPlaneChanges = (changes: readonly PlaneChange[]): string =>
-  changes.map((c) => `${c.step}:${c.id}:${c.lr}`).join(",");
+  changes.map((c) => `${c.step}:${c.id}:${c.key === "lr" ? "" : `${c.key}=`}${c.value}`).join(",");
+
+/** One optimizer's changes as the runner takes them: its rates, and its other settings. */
+export interface OptimizerChanges {
+  readonly rates: readonly RateChange[];
+  readonly hyper: readonly HyperChange[];
+}
 
 /** The changes grouped by optimizer, as runPaths takes them. */
 export function changesByOptimizer(
   changes: readonly PlaneChange[],
-): Partial<Record<OptimizerId, RateChange[]>> {
-  const out: Partial<Record<OptimizerId, RateChange[]>> = {};
-  for (const c of changes) out[c.id] = [...(out[c.id] ?? []), { step: c.step, lr: c.lr }];
+): Partial<Record<OptimizerId, OptimizerChanges>> {
+  const out: Partial<Record<OptimizerId, { rates: RateChange[]; hyper: HyperChange[] }>> = {};
+  for (const c of changes) {
+    const own = out[c.id] ?? { rates: [], hyper: [] };
+    out[c.id] = own;
+    if (c.key === "lr") own.rates.push({ step: c.step, lr: c.value });
+    else own.hyper.push({ step: c.step, key: c.key, value: c.value });
+  }
   return out;
 }
