@@ -3,8 +3,9 @@ import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
 import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
+import { outputWidth, weightsOf, withoutFinalLink } from "../nn/onnx/graph-start.js";
 import { type OnnxModel, shown } from "../nn/onnx/model.js";
-import { GraphError, tensor } from "../nn/tensor.js";
+import { GraphError } from "../nn/tensor.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { batchNormFlag, lossFromFlags, type Prepared, prepareData } from "./network.js";
@@ -49,21 +50,13 @@ export function graphNetworkFromFlags(
       throw new CliError(`--${key} comes from the model in ${onnx.path}: drop it`);
   if (model.dtype === "mixed") throw new CliError(`${onnx.path} mixes float32 and float64 weights`);
   // A final Softmax or Sigmoid is the loss's link: taken into cross-entropy or bce on the logits.
-  let spec = model.graph;
-  let implied: Loss | undefined;
-  const last = spec.nodes.find((n) => n.outputs[0] === spec.outputs[0]!.name);
-  if (last && (last.op === "Softmax" || last.op === "Sigmoid") && last.inputs[0]) {
-    implied = last.op === "Softmax" ? "cross-entropy" : "bce";
-    spec = {
-      ...spec,
-      nodes: spec.nodes.filter((n) => n !== last),
-      outputs: [{ name: last.inputs[0] }],
-    };
-  }
+  const stripped = withoutFinalLink(model.graph);
+  let spec = stripped.spec;
+  const implied = stripped.implied;
   const lossFlag = lossFromFlags(flags);
   if (implied && lossFlag !== undefined && lossFlag !== implied)
     throw new CliError(
-      `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${last!.op}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
+      `invalid --loss: ${lossFlag}, but ${onnx.path} ends in ${stripped.link}, which overshoot takes as ${implied} on the logits before it (drop --loss)`,
     );
   if (mode) {
     if (!spec.nodes.some((n) => n.op === "BatchNormalization"))
@@ -89,9 +82,7 @@ export function graphNetworkFromFlags(
     );
   const inputShape = model.inputShape as number[];
   const width = inputShape.reduce((a, b) => a * b, 1);
-  const theta0 = new Float64Array(graph.dim);
-  for (const p of graph.parameters)
-    theta0.set(spec.initializers.find((i) => i.name === p.name)!.values, p.offset);
+  const theta0 = weightsOf(graph, spec);
   const data = prepareData(flags, implied ?? lossFlag, seed, outputWidth(graph, spec, theta0, inputShape));
   if (data.inputs !== width)
     throw new CliError(
@@ -127,23 +118,4 @@ export function graphNetworkFromFlags(
     );
   }
   return { objective, data, theta0, model, spec, inputShape, describe };
-}
-
-/** Values per row of the model's output: from the declared shape, else from one row through the graph. */
-function outputWidth(
-  graph: Graph,
-  spec: GraphSpec,
-  theta: Float64Array,
-  inputShape: readonly number[],
-): number | undefined {
-  const declared = spec.outputs[0]?.shape;
-  if (declared && declared.length > 1 && declared.slice(1).every((d) => typeof d === "number" && d > 0))
-    return (declared.slice(1) as number[]).reduce((a, b) => a * b, 1);
-  try {
-    const x = tensor([1, ...inputShape], new Float64Array(inputShape.reduce((a, b) => a * b, 1)));
-    return graph.run(theta, x, null).values.get(graph.output)!.data.length;
-  } catch {
-    // A model fixed to its export's batch: the data's own classes decide, and the first evaluation explains.
-    return undefined;
-  }
 }

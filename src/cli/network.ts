@@ -24,6 +24,7 @@ import {
   pickRows,
 } from "../nn/mlp/mlp.js";
 import { denseNetwork, OnnxError, type OnnxNetwork } from "../nn/onnx/dense.js";
+import { classWidth } from "../nn/onnx/graph-start.js";
 import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
@@ -352,11 +353,7 @@ export function prepareData(
     throw new CliError(
       `--data ${name} has ${classes} classes; the model has ${modelOutputs} outputs (one per class)`,
     );
-  const outputs = labels
-    ? chosen === "bce"
-      ? 1
-      : Math.max(2, classes, modelOutputs !== undefined && modelOutputs > 1 ? modelOutputs : 0)
-    : 1;
+  const outputs = labels ? classWidth(chosen, classes, modelOutputs) : 1;
   const y = new Float64Array(rows * outputs);
   for (let r = 0; r < rows; r++) {
     if (!labels) y[r] = target![r]!;

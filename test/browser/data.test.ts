@@ -1,6 +1,9 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { loadMnist } from "../../src/cli/datasets.js";
 import { cli } from "../cli-harness.js";
 import { newPage, screenshot } from "./harness.js";
 import { useLab } from "./use-lab.js";
@@ -190,6 +193,68 @@ describe("your data", () => {
     expect(outside).toEqual([]);
     await page.close();
   }, 120_000);
+
+  // A graph, not a chain of dense layers: LeNet-5 (convolutions, pooling, ten logits) on a CSV
+  // of 24 MNIST digits, each row its 784 pixels and a class. The page runs it on the graph engine
+  // with cross-entropy on the logits (its ten outputs), as `overshoot spectrum --model-onnx` does
+  // on the same files: λmax equal, each layer's block drawn, and the command shown gives it.
+  it("a CNN's ONNX with a CSV of images: λmax on the graph engine is the CLI's; the loss follows the model", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-digits-"));
+    try {
+      const digits = loadMnist(24);
+      const header = [...Array.from({ length: 784 }, (_, i) => `p${i}`), "label"].join(",");
+      const lines = Array.from({ length: digits.rows }, (_, r) =>
+        [...digits.x.subarray(r * 784, (r + 1) * 784), digits.labels[r]!].join(","),
+      );
+      const csv = join(dir, "digits.csv");
+      writeFileSync(csv, `${header}\n${lines.join("\n")}\n`);
+      const { page, problems, outside } = await newPage(lab, 1280, 900);
+      await pick(page, csv, 785, "label");
+      await page.selectOption("#data-model", "onnx");
+      await page.uncheck("#data-standardize");
+      await page.setInputFiles("#data-onnx", "examples/lenet.onnx");
+      await measure(page);
+      expect(await page.textContent("#data-status")).toMatch(/lenet\.onnx: a graph .*cross-entropy/);
+      const ours = Number(await page.getAttribute("#data-verdict", "data-lambda-max"));
+      const args = [
+        "--model-onnx",
+        "examples/lenet.onnx",
+        "--data",
+        csv,
+        "--target",
+        "label",
+        "--loss",
+        "cross-entropy",
+        "--seed",
+        "0",
+        "--validation",
+        "0",
+      ];
+      const theirs = await lambdaMaxOf(args);
+      expect(theirs).toBeGreaterThan(0);
+      expect(Math.abs(ours - theirs) / theirs).toBeLessThan(1e-12);
+      await page.click("#data-export-cli");
+      expect((await page.textContent("#data-command code")) ?? "").toContain(
+        "overshoot spectrum --model-onnx lenet.onnx --data digits.csv --target label --loss cross-entropy --seed 0 --validation 0",
+      );
+      await screenshot(page, "data-onnx-lenet-1280");
+      await page.setViewportSize({ width: 360, height: 780 });
+      await screenshot(page, "data-onnx-lenet-360");
+      await page.setViewportSize({ width: 1280, height: 900 });
+      // Squared error on ten logits against one number a row: one line naming both.
+      await page.selectOption("#data-loss", "mse");
+      await page.click("#data-measure");
+      await page.waitForFunction(`document.querySelector("#data-file-error").textContent !== ""`);
+      const error = (await page.textContent("#data-file-error")) ?? "";
+      expect(error.split("\n")).toHaveLength(1);
+      expect(error).toMatch(/lenet\.onnx/);
+      expect(problems).toEqual([]);
+      expect(outside).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it("a dropped CSV is read in the page; a bad cell is one line naming its row and column", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);

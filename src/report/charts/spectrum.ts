@@ -125,7 +125,13 @@ export function layerCurvatureChart(
         mark: { type: "bar", color: RUN_COLORS[0]! },
         encoding: {
           y,
-          x: { field: "lambdaMax", type: "quantitative", title: "λmax of the layer's block" },
+          // A narrow panel (the lab at 360 px, or beside another chart) drops labels that would touch.
+          x: {
+            field: "lambdaMax",
+            type: "quantitative",
+            title: "λmax of the layer's block",
+            axis: { tickCount: 5, labelOverlap: "greedy", labelSeparation: 4 },
+          },
         },
       },
       {
@@ -140,7 +146,7 @@ export function layerCurvatureChart(
             type: "quantitative",
             title: "share of λmax's eigenvector",
             scale: { domain: [0, 1] },
-            axis: { format: "~%" },
+            axis: { format: "~%", tickCount: 5, labelOverlap: "greedy", labelSeparation: 4 },
           },
         },
       },

@@ -1,6 +1,6 @@
 import { numericTable } from "../../../src/objectives/table.js";
 import { type CurvatureMeasure, curvatureMeasure } from "../network/view.js";
-import { type DataSpec, dataProblem } from "./model.js";
+import { type DataProblem, type DataSpec, dataProblem } from "./model.js";
 
 /**
  * Measures the curvature of the user's model on the user's data at its start, off the page's
@@ -19,6 +19,10 @@ export interface Measured extends CurvatureMeasure {
   readonly features: readonly string[];
   readonly parameters: number;
   readonly constantHessian: boolean;
+  /** The loss measured, whether the model implies it, and what was read. */
+  readonly loss: DataProblem["loss"];
+  readonly impliedLoss: boolean;
+  readonly describe: string;
 }
 
 export type MeasureReply =
@@ -34,6 +38,9 @@ self.onmessage = (event: MessageEvent<MeasureRequest>) => {
       features: problem.features,
       parameters: problem.objective.dim,
       constantHessian: problem.objective.constantHessian === true,
+      loss: problem.loss,
+      impliedLoss: problem.impliedLoss,
+      describe: problem.describe,
       ...curvatureMeasure(problem.objective, problem.start),
     };
     (self as unknown as Worker).postMessage({ job, measured } satisfies MeasureReply);

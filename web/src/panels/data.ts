@@ -25,6 +25,7 @@ export const order = 5;
 // worker while the learner waits; the command shown runs the same search.
 const DEFAULTS = {
   model: "mlp",
+  loss: "auto",
   hidden: "16",
   activation: "tanh",
   standardize: "on",
@@ -63,9 +64,13 @@ class DataPanel implements Panel {
           <label>target column <select id="data-target"></select></label>
           <label>model <select id="data-model"><option value="mlp">MLP</option><option value="linear">linear</option><option value="onnx">your ONNX model</option></select></label>
         </div>
-        <div class="row fields" id="data-onnx-row" hidden>
-          <label for="data-onnx">the model's ONNX file (dense layers, one output; its weights are the start)</label>
+        <div class="field" id="data-onnx-row" hidden>
+          <label for="data-onnx">the model's ONNX file, its weights the start: an MLP, a CNN, BatchNorm, residual blocks, LayerNorm, attention (a CSV row is its input, flattened)</label>
           <input id="data-onnx" type="file" accept=".onnx" />
+        </div>
+        <div class="field" id="data-loss-row" hidden>
+          <label>loss <select id="data-loss"><option value="auto">as the model says</option><option value="mse">squared error (a number)</option><option value="cross-entropy">cross-entropy (a class 0, 1, …)</option></select></label>
+          <p class="note">"As the model says": a final Softmax or Sigmoid is cross-entropy or bce on the logits before it; otherwise cross-entropy for several outputs, squared error for one.</p>
         </div>
         <div class="row fields">
           <label>hidden layers <input id="data-hidden" type="text" autocomplete="off" /></label>
@@ -109,6 +114,7 @@ class DataPanel implements Panel {
     this.el("data-window-find").addEventListener("click", () => this.findWindow());
     for (const id of [
       "data-model",
+      "data-loss",
       "data-hidden",
       "data-activation",
       "data-seed",
@@ -127,6 +133,7 @@ class DataPanel implements Panel {
     this.ctx = ctx;
     const get = (key: keyof typeof DEFAULTS) => ctx.get(key) ?? DEFAULTS[key];
     (this.el("data-model") as HTMLSelectElement).value = get("model");
+    (this.el("data-loss") as HTMLSelectElement).value = get("loss");
     this.showModel();
     this.input("data-hidden").value = get("hidden");
     (this.el("data-activation") as HTMLSelectElement).value = get("activation");
@@ -142,8 +149,9 @@ class DataPanel implements Panel {
 
   /** The ONNX file's box with that model; the hidden layers, activation and seed's boxes stay (the seed orders the rows). */
   private showModel(): void {
-    (this.el("data-onnx-row") as HTMLElement).hidden =
-      (this.el("data-model") as HTMLSelectElement).value !== "onnx";
+    const onnx = (this.el("data-model") as HTMLSelectElement).value === "onnx";
+    (this.el("data-onnx-row") as HTMLElement).hidden = !onnx;
+    (this.el("data-loss-row") as HTMLElement).hidden = !onnx;
   }
 
   setVisible(visible: boolean): void {
@@ -156,6 +164,7 @@ class DataPanel implements Panel {
       {
         target: (this.el("data-target") as HTMLSelectElement).value || null,
         model: (this.el("data-model") as HTMLSelectElement).value,
+        loss: (this.el("data-loss") as HTMLSelectElement).value,
         hidden: this.input("data-hidden").value.trim(),
         activation: (this.el("data-activation") as HTMLSelectElement).value,
         seed: this.input("data-seed").value.trim(),
@@ -203,7 +212,9 @@ class DataPanel implements Panel {
       spec: {
         target: (this.el("data-target") as HTMLSelectElement).value,
         model,
-        ...(model === "onnx" && this.onnx ? { onnx: this.onnx } : {}),
+        ...(model === "onnx" && this.onnx
+          ? { onnx: this.onnx, loss: (this.el("data-loss") as HTMLSelectElement).value as DataSpec["loss"] }
+          : {}),
         hidden,
         activation: (this.el("data-activation") as HTMLSelectElement).value as Activation,
         standardize: this.input("data-standardize").checked,
@@ -247,7 +258,7 @@ class DataPanel implements Panel {
         return;
       }
       this.el("data-file-error").textContent = "";
-      status.textContent = `${this.file!.name}: measured at the start (${plural(reply.measured.parameters, "parameter")})`;
+      status.textContent = `${this.file!.name}: ${reply.measured.describe}, ${reply.measured.loss}, measured at the start (${plural(reply.measured.parameters, "parameter")})`;
       this.measured = { ...read, result: reply.measured };
       this.draw();
     };
@@ -436,7 +447,9 @@ class DataPanel implements Panel {
     if (s.model === "mlp")
       base.push("--model", "mlp", "--hidden", s.hidden.length ? s.hidden.join(",") : "none");
     if (s.model === "mlp") base.push("--activation", s.activation);
-    if (s.model !== "linear") base.push("--loss", "mse", "--seed", String(s.seed));
+    // The loss as measured; none for a model whose final Softmax or Sigmoid implies it.
+    if (s.model !== "linear" && !m.result.impliedLoss) base.push("--loss", m.result.loss);
+    if (s.model !== "linear") base.push("--seed", String(s.seed));
     if (s.standardize) base.push("--standardize");
     if (s.model !== "linear") base.push("--validation", "0");
     const spectrum = commandLine(["spectrum", ...base, ...(m.lr !== null ? ["--lr", String(m.lr)] : [])]);
