@@ -1,6 +1,5 @@
 import { plural } from "../core/format.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
-import type { Loss } from "../nn/mlp/mlp.js";
 import { type GraphObjective, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
 import { outputWidth, weightsOf, withoutFinalLink } from "../nn/onnx/graph-start.js";
