@@ -331,12 +331,18 @@ class Accumulator {
       this.sums.set(name, { t, owned: false });
       return;
     }
+    const b = t.data;
     if (!s.owned) {
-      s.t = tensor(s.t.shape, Float64Array.from(s.t.data));
+      // The first sum into a new array of its own, in one pass (the first adjoint may be shared).
+      const a = s.t.data;
+      const sum = new Float64Array(a.length);
+      for (let i = 0; i < a.length; i++) sum[i] = a[i]! + b[i]!;
+      s.t = tensor(s.t.shape, sum);
       s.owned = true;
+      return;
     }
     const a = s.t.data;
-    for (let i = 0; i < a.length; i++) a[i]! += t.data[i]!;
+    for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
   }
 }
 

@@ -138,3 +138,19 @@ export function axisOf(axis: number, rank: number, where: string): number {
     throw new GraphError(`${where}: axis ${axis} is outside a tensor of rank ${rank}`);
   return a;
 }
+
+/**
+ * R when the index is constant on every aligned run of R elements (an input broadcast along the
+ * last axes: a mean over a row, BatchNorm's statistic over a channel's pixels), else 1.
+ */
+export function runLength(idx: Int32Array): number {
+  const n = idx.length;
+  let r = 1;
+  while (r < n && idx[r] === idx[0]) r++;
+  if (r === 1 || n % r !== 0) return 1;
+  for (let j = 0; j < n; j += r) {
+    const v = idx[j]!;
+    for (let i = j + 1; i < j + r; i++) if (idx[i] !== v) return 1;
+  }
+  return r;
+}

@@ -14,6 +14,16 @@ export function unary(
   f: (x: number) => number,
   d1: (x: number, y: number) => number,
   d2: (x: number, y: number) => number,
+  /**
+   * The same f and f′ as loops of their own, for the hottest operators: these closures share one
+   * call site for f across every operator, which V8 then never inlines (a call per element).
+   */
+  loops?: {
+    readonly forward: (a: Float64Array, out: Float64Array) => void;
+    readonly derivative: (a: Float64Array, y: Float64Array, t: Float64Array, out: Float64Array) => void;
+    /** f″ ≡ 0 (a piecewise-linear f): R{x̄} = f′·R{ȳ} alone. */
+    readonly linearPieces: boolean;
+  },
 ): Op {
   // The Jacobian is diagonal, so R{y} and x̄ are the same product: f′ ⊙ u.
   const derivative = (x: Tensor, y: Tensor, u: Tensor): Tensor => {
@@ -21,14 +31,16 @@ export function unary(
     const b = y.data;
     const t = u.data;
     const out = new Float64Array(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * t[i]!;
+    if (loops) loops.derivative(a, b, t, out);
+    else for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * t[i]!;
     return tensor(x.shape, out);
   };
   return {
     forward(_c, [x]) {
       const a = x!.data;
       const out = new Float64Array(a.length);
-      for (let i = 0; i < a.length; i++) out[i] = f(a[i]!);
+      if (loops) loops.forward(a, out);
+      else for (let i = 0; i < a.length; i++) out[i] = f(a[i]!);
       return [tensor(x!.shape, out)];
     },
     jvp: (_c, [x], [dx], [y]) => [dx ? derivative(x!, y!, dx) : null],
@@ -38,7 +50,7 @@ export function unary(
       const a = x!.data;
       const b = y!.data;
       const out = dgy ? derivative(x!, y!, dgy) : tensor(x!.shape, new Float64Array(a.length));
-      if (dx && gy) {
+      if (dx && gy && !loops?.linearPieces) {
         const t = dx.data;
         const g = gy.data;
         const o = out.data;
@@ -79,14 +91,23 @@ export interface IndexMap {
   readonly fill: number;
 }
 
-/** A linear operator given by an index map, computed from the input once per pass (cached). */
-export function gather(mapOf: (c: OpContext, x0: Tensor, x: readonly Maybe[]) => IndexMap): Op {
+/**
+ * A linear operator given by an index map, computed from the input once per pass (cached) — or,
+ * where `shapeOnly` says the map follows from the shapes and small integer inputs alone (a
+ * transpose, an expand, a slice), once for all passes with those shapes (the node's plans, which
+ * are keyed by exactly that), instead of again on every pass.
+ */
+export function gather(
+  mapOf: (c: OpContext, x0: Tensor, x: readonly Maybe[]) => IndexMap,
+  shapeOnly: (x: readonly Maybe[]) => boolean = () => false,
+): Op {
   // Computed from the forward pass's input x[0] (max-pool's choice is the primal's), then reused.
   const cached = (c: OpContext, x: readonly Maybe[]): IndexMap => {
-    let m = c.cache.get("map") as IndexMap | undefined;
+    const store = shapeOnly(x) ? c.plans : c.cache;
+    let m = store.get("map") as IndexMap | undefined;
     if (!m) {
       m = mapOf(c, x[0]!, x);
-      c.cache.set("map", m);
+      store.set("map", m);
     }
     return m;
   };

@@ -1,5 +1,5 @@
 import { erf, sigmoid } from "../../core/special.js";
-import { broadcastIndex, broadcastShape, type Tensor, tensor } from "../tensor.js";
+import { broadcastIndex, broadcastShape, runLength, type Tensor, tensor } from "../tensor.js";
 import { unary } from "./_kinds.js";
 import type { Op, OpContext } from "./types.js";
 
@@ -17,6 +17,15 @@ export const UNARY: Readonly<Record<string, Op>> = {
     (x) => Math.max(x, 0),
     (x) => (x > 0 ? 1 : 0),
     () => 0,
+    {
+      forward(a, out) {
+        for (let i = 0; i < a.length; i++) out[i] = Math.max(a[i]!, 0);
+      },
+      derivative(a, _y, t, out) {
+        for (let i = 0; i < a.length; i++) out[i] = a[i]! > 0 ? t[i]! : 0;
+      },
+      linearPieces: true,
+    },
   ),
   // f′ = 1 − y², f″ = −2y(1 − y²).
   Tanh: unary(
@@ -35,6 +44,18 @@ export const UNARY: Readonly<Record<string, Op>> = {
     erf,
     (x) => TWO_OVER_SQRT_PI * Math.exp(-x * x),
     (x) => -2 * x * TWO_OVER_SQRT_PI * Math.exp(-x * x),
+    {
+      forward(a, out) {
+        for (let i = 0; i < a.length; i++) out[i] = erf(a[i]!);
+      },
+      derivative(a, _y, t, out) {
+        for (let i = 0; i < a.length; i++) {
+          const x = a[i]!;
+          out[i] = TWO_OVER_SQRT_PI * Math.exp(-x * x) * t[i]!;
+        }
+      },
+      linearPieces: false,
+    },
   ),
   // f′ = 1/(2y), f″ = −1/(4y³).
   Sqrt: unary(
@@ -120,16 +141,39 @@ interface Plan {
   readonly shape: readonly number[];
   readonly ia: Int32Array;
   readonly ib: Int32Array;
+  /** The run length of each index (runLength): how reduceTo sums an adjoint into that input. */
+  readonly ra: number;
+  readonly rb: number;
+  /** Each index's period when it is i mod the input's size (a bias over the last axes), else 0. */
+  readonly pa: number;
+  readonly pb: number;
 }
 
 function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
   let p = c.plans.get("plan") as Plan | undefined;
   if (!p) {
     const shape = broadcastShape(a.shape, b.shape, `${c.node.op} node "${c.node.name}"`);
-    p = { shape, ia: broadcastIndex(a.shape, shape), ib: broadcastIndex(b.shape, shape) };
+    const ia = broadcastIndex(a.shape, shape);
+    const ib = broadcastIndex(b.shape, shape);
+    p = {
+      shape,
+      ia,
+      ib,
+      ra: runLength(ia),
+      rb: runLength(ib),
+      pa: periodOf(ia, a.data.length),
+      pb: periodOf(ib, b.data.length),
+    };
     c.plans.set("plan", p);
   }
   return p;
+}
+
+/** m when idx[i] = i mod m for every i (an input repeated whole along the leading axes), else 0. */
+function periodOf(idx: Int32Array, m: number): number {
+  if (m <= 1 || m >= idx.length || idx.length % m !== 0) return 0;
+  for (let i = 0; i < idx.length; i++) if (idx[i] !== i % m) return 0;
+  return m;
 }
 
 /** The operands of one broadcast product, element by element: a[ia[i]], b[ib[i]], y[i]. */
@@ -139,6 +183,9 @@ interface Operands {
   readonly Y: Float64Array;
   readonly ia: Int32Array;
   readonly ib: Int32Array;
+  /** The run lengths of ia and ib (runLength). */
+  readonly ra: number;
+  readonly rb: number;
   /** The identity index of the broadcast shape. */
   readonly all: Int32Array;
 }
@@ -150,21 +197,72 @@ const gather = (idx: Int32Array, t: Tensor): Int32Array | null => (t.data.length
  * The forward loops of the common operators, each its own function so that none calls f per
  * element (the generic loop's f differs from node to node and is never inlined). Same results.
  */
-type Loop = (out: Float64Array, A: Float64Array, ia: Int32Array, B: Float64Array, ib: Int32Array) => void;
+type Loop = (
+  out: Float64Array,
+  A: Float64Array,
+  ia: Int32Array,
+  B: Float64Array,
+  ib: Int32Array,
+  /**
+   * How b is read when a has the output's shape: 1, one value a run of k (a row's mean, a
+   * channel's statistic); 2, whole every k elements (a bias); 0, through the indices.
+   */
+  mode: number,
+  k: number,
+) => void;
 const LOOPS: Readonly<Record<string, Loop>> = {
-  Add(out, A, ia, B, ib) {
-    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! + B[ib[i]!]!;
+  Add(out, A, ia, B, ib, mode, k) {
+    if (mode === 1)
+      for (let j = 0; j < out.length; j += k) {
+        const b = B[ib[j]!]!;
+        for (let i = j; i < j + k; i++) out[i] = A[i]! + b;
+      }
+    else if (mode === 2)
+      for (let j = 0; j < out.length; j += k) for (let t = 0; t < k; t++) out[j + t] = A[j + t]! + B[t]!;
+    else for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! + B[ib[i]!]!;
   },
-  Sub(out, A, ia, B, ib) {
-    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! - B[ib[i]!]!;
+  Sub(out, A, ia, B, ib, mode, k) {
+    if (mode === 1)
+      for (let j = 0; j < out.length; j += k) {
+        const b = B[ib[j]!]!;
+        for (let i = j; i < j + k; i++) out[i] = A[i]! - b;
+      }
+    else if (mode === 2)
+      for (let j = 0; j < out.length; j += k) for (let t = 0; t < k; t++) out[j + t] = A[j + t]! - B[t]!;
+    else for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! - B[ib[i]!]!;
   },
-  Mul(out, A, ia, B, ib) {
-    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! * B[ib[i]!]!;
+  Mul(out, A, ia, B, ib, mode, k) {
+    if (mode === 1)
+      for (let j = 0; j < out.length; j += k) {
+        const b = B[ib[j]!]!;
+        for (let i = j; i < j + k; i++) out[i] = A[i]! * b;
+      }
+    else if (mode === 2)
+      for (let j = 0; j < out.length; j += k) for (let t = 0; t < k; t++) out[j + t] = A[j + t]! * B[t]!;
+    else for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! * B[ib[i]!]!;
   },
-  Div(out, A, ia, B, ib) {
-    for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! / B[ib[i]!]!;
+  Div(out, A, ia, B, ib, mode, k) {
+    if (mode === 1)
+      for (let j = 0; j < out.length; j += k) {
+        const b = B[ib[j]!]!;
+        for (let i = j; i < j + k; i++) out[i] = A[i]! / b;
+      }
+    else if (mode === 2)
+      for (let j = 0; j < out.length; j += k) for (let t = 0; t < k; t++) out[j + t] = A[j + t]! / B[t]!;
+    else for (let i = 0; i < out.length; i++) out[i] = A[ia[i]!]! / B[ib[i]!]!;
   },
 };
+
+/** Add and Mul give the same with their operands swapped (IEEE + and × commute exactly). */
+const COMMUTES = new Set(["Add", "Mul"]);
+
+/** How a loop reads b (Loop's mode and k), given the plan; [0, 0] for the indexed loop. */
+function modeOf(p: Plan, aFull: boolean): [number, number] {
+  if (!aFull) return [0, 0];
+  if (p.rb > 1) return [1, p.rb];
+  if (p.pb > 0) return [2, p.pb];
+  return [0, 0];
+}
 
 /**
  * v[i] += d(a_i, b_i, y_i) · u[iu[i]] · (w ? w[i] : 1), for every element of the broadcast shape;
@@ -192,7 +290,17 @@ function addProduct(
   if (iu === null && (d === "a" || d === "b")) {
     const P = d === "a" ? A : B;
     const ip = d === "a" ? ia : ib;
-    if (w) for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]! * w[i]!;
+    const run = d === "a" ? o.ra : o.rb;
+    if (P.length === n) {
+      // P has the broadcast shape: its index is the identity.
+      if (w) for (let i = 0; i < n; i++) v[i]! += P[i]! * u[i]! * w[i]!;
+      else for (let i = 0; i < n; i++) v[i]! += P[i]! * u[i]!;
+    } else if (run > 1 && !w)
+      for (let j = 0; j < n; j += run) {
+        const p = P[ip[j]!]!;
+        for (let i = j; i < j + run; i++) v[i]! += p * u[i]!;
+      }
+    else if (w) for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]! * w[i]!;
     else for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]!;
     return;
   }
@@ -236,12 +344,23 @@ function iota(c: OpContext, n: number): Int32Array {
 
 /**
  * Sum the per-element values v into an input of the given shape through its broadcast index (an
- * input as large as the output is broadcast along no axis: its index is the identity).
+ * input as large as the output is broadcast along no axis: its index is the identity). Where the
+ * index is constant on runs of `run` elements, each run is summed first and added once: the same
+ * sum in another order, without a store to the same element on every step.
  */
-function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor): Tensor {
+function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor, run: number, period = 0): Tensor {
   if (idx.length === t.data.length) return tensor(t.shape, v);
   const out = new Float64Array(t.data.length);
-  for (let i = 0; i < v.length; i++) out[idx[i]!]! += v[i]!;
+  if (period > 0) {
+    // idx[i] = i mod period: row after row into the same vector, in the same order as below.
+    for (let j = 0; j < v.length; j += period) for (let k = 0; k < period; k++) out[k]! += v[j + k]!;
+  } else if (run > 1) {
+    for (let j = 0; j < v.length; j += run) {
+      let sum = 0;
+      for (let i = j; i < j + run; i++) sum += v[i]!;
+      out[idx[j]!]! += sum;
+    }
+  } else for (let i = 0; i < v.length; i++) out[idx[i]!]! += v[i]!;
   return tensor(t.shape, out);
 }
 
@@ -249,13 +368,33 @@ function binary(name: string, r: Binary): Op {
   const loop = LOOPS[name];
   return {
     forward(c, [a, b]) {
-      const { shape, ia, ib } = planOf(c, a!, b!);
+      const plan = planOf(c, a!, b!);
+      const { shape, ia, ib } = plan;
       const A = a!.data;
       const B = b!.data;
       const out = new Float64Array(ia.length);
       const ints = a!.dtype === "int" && b!.dtype === "int";
-      if (loop && !(ints && r.int)) loop(out, A, ia, B, ib);
-      else {
+      if (loop && !(ints && r.int)) {
+        // The full operand read in place and the other once a run or whole every period: the
+        // common broadcasts (a row's mean, a channel's statistic, a bias), without the indices.
+        const swap = COMMUTES.has(name) && B.length === ia.length && A.length < ia.length;
+        if (swap) {
+          const flipped: Plan = {
+            ...plan,
+            ia: ib,
+            ib: ia,
+            ra: plan.rb,
+            rb: plan.ra,
+            pa: plan.pb,
+            pb: plan.pa,
+          };
+          const [mode, k] = modeOf(flipped, true);
+          loop(out, B, ib, A, ia, mode, k);
+        } else {
+          const [mode, k] = modeOf(plan, A.length === ia.length);
+          loop(out, A, ia, B, ib, mode, k);
+        }
+      } else {
         const f = ints && r.int ? r.int : r.f;
         for (let i = 0; i < out.length; i++) out[i] = f(A[ia[i]!]!, B[ib[i]!]!);
       }
@@ -263,8 +402,8 @@ function binary(name: string, r: Binary): Op {
     },
     jvp(c, [a, b], [da, db], [y]) {
       if (!da && !db) return [null];
-      const { shape, ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
+      const { shape, ia, ib, ra, rb } = planOf(c, a!, b!);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
       const out = new Float64Array(ia.length);
       if (da) addProduct(out, r.fa, o, da.data, gather(ia, a!), null);
       if (db) addProduct(out, r.fb, o, db.data, gather(ib, b!), null);
@@ -272,35 +411,43 @@ function binary(name: string, r: Binary): Op {
     },
     vjp(c, [a, b], [y], [gy], need) {
       if (!gy) return [null, null];
-      const { ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
-      const side = (d: Partial, idx: Int32Array, t: Tensor): Tensor => {
+      const { ia, ib, ra, rb, pa, pb } = planOf(c, a!, b!);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
+      const side = (d: Partial, idx: Int32Array, run: number, period: number, t: Tensor): Tensor => {
         // ∂f/∂a ≡ 1 (Add, Sub's a): the adjoint itself, summed where a was broadcast (the
         // accumulator copies a tensor before adding to it, so gy is shared, not changed).
-        if (d === 1) return reduceTo(gy.data, idx, t);
+        if (d === 1) return reduceTo(gy.data, idx, t, run, period);
         const v = new Float64Array(ia.length);
         addProduct(v, d, o, gy.data, null, null);
-        return reduceTo(v, idx, t);
+        return reduceTo(v, idx, t, run, period);
       };
-      return [need[0] ? side(r.fa, ia, a!) : null, need[1] ? side(r.fb, ib, b!) : null];
+      return [need[0] ? side(r.fa, ia, ra, pa, a!) : null, need[1] ? side(r.fb, ib, rb, pb, b!) : null];
     },
     rvjp(c, [a, b], [da, db], [y], _dy, [gy], [dgy], need) {
-      const { ia, ib } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, all: iota(c, ia.length) };
+      const { ia, ib, ra, rb, pa, pb } = planOf(c, a!, b!);
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
       // R{ā} = reduce(f_aa·ȧ·ȳ + f_ab·ḃ·ȳ + f_a·R{ȳ}), and the same for b with f_ab, f_bb, f_b.
-      const side = (first: Partial, withA: Partial, withB: Partial, idx: Int32Array, t: Tensor): Tensor => {
-        if (withA === 0 && withB === 0 && first === 1 && dgy) return reduceTo(dgy.data, idx, t);
+      const side = (
+        first: Partial,
+        withA: Partial,
+        withB: Partial,
+        idx: Int32Array,
+        run: number,
+        period: number,
+        t: Tensor,
+      ): Tensor => {
+        if (withA === 0 && withB === 0 && first === 1 && dgy) return reduceTo(dgy.data, idx, t, run, period);
         const v = new Float64Array(ia.length);
         if (gy) {
           if (da) addProduct(v, withA, o, da.data, gather(ia, a!), gy.data);
           if (db) addProduct(v, withB, o, db.data, gather(ib, b!), gy.data);
         }
         if (dgy) addProduct(v, first, o, dgy.data, null, null);
-        return reduceTo(v, idx, t);
+        return reduceTo(v, idx, t, run, period);
       };
       return [
-        need[0] ? side(r.fa, r.faa, r.fab, ia, a!) : null,
-        need[1] ? side(r.fb, r.fab, r.fbb, ib, b!) : null,
+        need[0] ? side(r.fa, r.faa, r.fab, ia, ra, pa, a!) : null,
+        need[1] ? side(r.fb, r.fab, r.fbb, ib, rb, pb, b!) : null,
       ];
     },
   };

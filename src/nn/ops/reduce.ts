@@ -1,4 +1,4 @@
-import { axisOf, size, strides, type Tensor, tensor } from "../tensor.js";
+import { axisOf, runLength, size, strides, type Tensor, tensor } from "../tensor.js";
 import { linear } from "./_kinds.js";
 import { intsFrom } from "./_read.js";
 import type { Maybe, Op, OpContext } from "./types.js";
@@ -15,6 +15,8 @@ interface Plan {
   /** For every input element, the output element it adds into. */
   readonly target: Int32Array;
   readonly scale: number;
+  /** The run length of target (tensor.ts runLength): a row's mean sums each run before storing it. */
+  readonly run: number;
 }
 
 function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
@@ -55,7 +57,7 @@ function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
     }
   }
   const count = n / Math.max(1, size(kept));
-  p = { shape, target, scale: mean ? 1 / count : 1 };
+  p = { shape, target, scale: mean ? 1 / count : 1, run: runLength(target) };
   c.plans.set("plan", p);
   return p;
 }
@@ -63,9 +65,16 @@ function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
 function reduction(mean: boolean): Op {
   return linear(
     (c, x0, x) => {
-      const { shape, target, scale } = planOf(c, x, mean);
+      const { shape, target, scale, run } = planOf(c, x, mean);
       const out = new Float64Array(size(shape));
-      for (let k = 0; k < target.length; k++) out[target[k]!]! += x0.data[k]!;
+      const data = x0.data;
+      if (run > 1)
+        for (let j = 0; j < target.length; j += run) {
+          let sum = 0;
+          for (let k = j; k < j + run; k++) sum += data[k]!;
+          out[target[j]!]! += sum;
+        }
+      else for (let k = 0; k < target.length; k++) out[target[k]!]! += data[k]!;
       if (scale !== 1) for (let i = 0; i < out.length; i++) out[i]! *= scale;
       return tensor(shape, out, x0.dtype);
     },

@@ -80,6 +80,16 @@ export const unsqueeze = relabel((c, x) => {
   return out;
 });
 
+/** A map that follows from the input's shape alone (a transpose's, from its perm attribute). */
+const always = (): boolean => true;
+
+/**
+ * A map that follows from the shapes and the integer inputs (starts, ends, a target shape), when
+ * those are small enough to be part of the node's plan key (graph.ts plansFor: at most 64 values).
+ */
+const smallIntegerInputs = (x: readonly Maybe[]): boolean =>
+  x.slice(1).every((t) => !t || (t.dtype === "int" && t.data.length <= 64));
+
 /** The flat index in a tensor of `shape` of every element of the sub-array given per axis by `index(axis, i)`. */
 function indexGrid(
   outShape: readonly number[],
@@ -121,7 +131,7 @@ export const transpose = gather((c, x0) => {
     ),
     fill: 0,
   };
-});
+}, always);
 
 export const slice = gather((c, x0, x) => {
   const s = x0.shape;
@@ -154,7 +164,7 @@ export const slice = gather((c, x0, x) => {
     shape[a] = Math.max(0, Math.ceil((e - b) / k));
   });
   return { shape, map: indexGrid(shape, strides(s), (a, i) => first[a]! + i * step[a]!), fill: 0 };
-});
+}, smallIntegerInputs);
 
 export const gatherOp = gather((c, x0, x) => {
   const s = x0.shape;
@@ -182,7 +192,7 @@ export const expand = gather((c, x0, x) => {
   if (!target) throw new GraphError(`${where(c.node)}: no shape`);
   const shape = broadcastShape(x0.shape, target, where(c.node));
   return { shape, map: broadcastIndex(x0.shape, shape), fill: 0 };
-});
+}, smallIntegerInputs);
 
 /** Pad (opset 11+: pads, constant_value, axes as inputs; before: attributes) in constant, reflect or edge mode. */
 export const pad = gather((c, x0, x) => {
