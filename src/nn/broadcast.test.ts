@@ -95,7 +95,7 @@ describe("binary operators under broadcasting", () => {
     const spec = graphSpecFromJson(
       {
         inputs: [{ name: "input", shape: ["batch", ...row] }],
-        outputs: [{ name: "y", shape: [] }],
+        outputs: [{ name: "y" }],
         initializers: [{ name: "w", dims: w, dtype: "float64", values: Array.from(wv), trainable: true }],
         nodes: [
           { op, name: "op", inputs, outputs: ["z"], attrs: {} },

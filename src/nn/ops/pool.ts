@@ -32,6 +32,21 @@ function windows(w: Window, visit: (q: number, taps: number[], padded: number) =
     }
 }
 
+/** Each output position's taps in one plane, as CSR (ptr, idx): shape-only, planned once. */
+function tapTable(c: OpContext, w: Window): { ptr: Int32Array; idx: Int32Array } {
+  let t = c.plans.get("taps") as { ptr: Int32Array; idx: Int32Array } | undefined;
+  if (t) return t;
+  const ptr = new Int32Array(w.oh * w.ow + 1);
+  const idx: number[] = [];
+  windows(w, (q, taps) => {
+    for (const tap of taps) idx.push(tap);
+    ptr[q + 1] = idx.length;
+  });
+  t = { ptr, idx: Int32Array.from(idx) };
+  c.plans.set("taps", t);
+  return t;
+}
+
 export const maxPool: Op = gather((c, x) => {
   const w = windowOf(c.node, x.shape, null);
   const P = w.oh * w.ow;
@@ -39,22 +54,27 @@ export const maxPool: Op = gather((c, x) => {
   const planes = w.N * w.C;
   const map = new Int32Array(planes * P);
   const a = x.data;
-  windows(w, (q, taps) => {
-    for (let plane = 0; plane < planes; plane++) {
-      const off = plane * hw;
+  const { ptr, idx } = tapTable(c, w);
+  // Plane by plane (each plane's pixels are contiguous), the first largest tap of each window;
+  // a NaN wins and ends the window, as PyTorch's max_pool propagates it.
+  for (let plane = 0; plane < planes; plane++) {
+    const off = plane * hw;
+    const base = plane * P;
+    for (let q = 0; q < P; q++) {
       let best = -1;
       let top = Number.NEGATIVE_INFINITY;
-      for (const t of taps) {
-        const v = a[off + t]!;
+      for (let e = ptr[q]!; e < ptr[q + 1]!; e++) {
+        const at = off + idx[e]!;
+        const v = a[at]!;
         if (best < 0 || v > top || Number.isNaN(v)) {
-          best = off + t;
+          best = at;
           top = v;
           if (Number.isNaN(v)) break;
         }
       }
-      map[plane * P + q] = best;
+      map[base + q] = best;
     }
-  });
+  }
   return { shape: outputShape(w, w.C), map, fill: 0 };
 });
 
