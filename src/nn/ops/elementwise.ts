@@ -304,6 +304,23 @@ function addProduct(
     else for (let i = 0; i < n; i++) v[i]! += P[ip[i]!]! * u[i]!;
     return;
   }
+  // Div's partials with b one value a run (a LayerNorm's deviation over a row), a read in place.
+  if (iu === null && (d === "1/b" || d === "-a/b²") && o.rb > 1 && A.length === n) {
+    const run = o.rb;
+    for (let j = 0; j < n; j += run) {
+      const b = B[ib[j]!]!;
+      if (d === "1/b") {
+        const r = 1 / b;
+        if (w) for (let i = j; i < j + run; i++) v[i]! += r * u[i]! * w[i]!;
+        else for (let i = j; i < j + run; i++) v[i]! += r * u[i]!;
+      } else {
+        const bb = b * b;
+        if (w) for (let i = j; i < j + run; i++) v[i]! += (-A[i]! / bb) * u[i]! * w[i]!;
+        else for (let i = j; i < j + run; i++) v[i]! += (-A[i]! / bb) * u[i]!;
+      }
+    }
+    return;
+  }
   if (iu === null) iu = o.all;
   if (d === "1/b") {
     if (w) for (let i = 0; i < n; i++) v[i]! += (1 / B[ib[i]!]!) * u[iu[i]!]! * w[i]!;
