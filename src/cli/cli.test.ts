@@ -1650,6 +1650,48 @@ describe("learning-rate schedules in run and train", () => {
     expect(bad.err).toMatch(/invalid --lr-changes: invalid rate change '9:-1': expected STEP:η/);
   });
 
+  // Momentum moved part-way with its buffer kept (PyTorch's semantics: optim.test.ts checks them
+  // against torch.optim). In train: a change at step 0 is the run with that momentum throughout,
+  // bit for bit; a change at step 30 leaves the first 30 records as they were and moves the rest.
+  it("train --hyper-changes sets momentum from a step on: at step 0 it is --momentum itself; later, the steps before it unchanged", async () => {
+    const base = [
+      "train",
+      "--data",
+      "xor",
+      "--n",
+      "40",
+      "--hidden",
+      "4",
+      "--lr",
+      "0.2",
+      "--steps",
+      "60",
+      "--log-every",
+      "1",
+      "--validation",
+      "0",
+      "--json",
+    ];
+    // A record a step: record k is the loss at step k, before step k's update.
+    const losses = async (extra: string[]) => {
+      const r = await cli([...base, ...extra]);
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.out).records as { step: number; loss: number }[]).map((x) => x.loss);
+    };
+    const half = await losses(["--momentum", "0.5"]);
+    expect(await losses(["--momentum", "0.9", "--hyper-changes", "0:momentum=0.5"])).toEqual(half);
+    const steady = await losses(["--momentum", "0.9"]);
+    const moved = await losses(["--momentum", "0.9", "--hyper-changes", "30:momentum=0.5"]);
+    expect(moved.slice(0, 31)).toEqual(steady.slice(0, 31));
+    expect(moved[40]).not.toBe(steady[40]);
+    expect(moved[40]).not.toBe(half[40]);
+    const bad = await cli([...base, "--optimizer", "adam", "--hyper-changes", "30:momentum=0.5"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe(
+      "overshoot: invalid --hyper-changes: invalid change '30:momentum=0.5': adam has no momentum (it takes beta1, beta2)\n",
+    );
+  });
+
   it("a misspelt schedule lists the valid ones", async () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--schedule", "cosin:10"]);
     expect(r.code).toBe(2);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
@@ -21,6 +22,45 @@ const lab = useLab();
 const row = (label: string) =>
   `Number([...document.querySelectorAll("#seed-table tr")].find((r) => r.querySelector("th").textContent === ${JSON.stringify(label)}).querySelector("td").textContent)`;
 
+/** Plays the 2-D paths and pauses once they pass step 20; the step shown. */
+async function pausePastStep20(page: Page): Promise<number> {
+  await page.click("#plane-play");
+  await page.waitForFunction(
+    `(() => { const m = /^step (\\d+)/.exec(document.querySelector("#plane-position").textContent); return m && Number(m[1]) >= 20; })()`,
+    undefined,
+    { timeout: 20_000 },
+  );
+  await page.click("#plane-play");
+  const k = Number(
+    /^step (\d+) of 100 \(paused\)/.exec((await page.textContent("#plane-position")) ?? "")![1],
+  );
+  expect(k).toBeGreaterThanOrEqual(20);
+  expect(k).toBeLessThan(100);
+  return k;
+}
+
+/** The losses of `overshoot ARGS --json`'s trace. */
+async function cliLosses(args: readonly string[]): Promise<(number | string)[]> {
+  const r = await cli([...args, "--json"]);
+  expect(r.code).toBe(0);
+  return (JSON.parse(r.out) as { trace: { loss: number | string }[] }).trace.map((t) => t.loss);
+}
+
+/**
+ * The page's exported path is the command's, and up to step k the run without the change
+ * (`flag` and what follows it dropped); after it, another path.
+ */
+async function expectTheCliPath(page: Page, args: readonly string[], flag: string, k: number): Promise<void> {
+  const json = JSON.parse((await saved(page, "#plane-export-json")).text) as {
+    paths: { trace: { loss: number | string }[] }[];
+  };
+  const ours = json.paths[0]!.trace.map((r) => r.loss);
+  expect(await cliLosses(args)).toEqual(ours);
+  const plain = await cliLosses(args.slice(0, args.indexOf(flag)));
+  expect(ours.slice(0, k + 1)).toEqual(plain.slice(0, k + 1));
+  expect(ours[k + 5]).not.toEqual(plain[k + 5]);
+}
+
 describe("changing η while it runs", () => {
   // 2-D: SGD on the bowl with λ = 1 and 20 (critical rate 0.1) at η = 0.03 converges (the steep
   // direction ×0.4 a step); paused part-way and moved to 0.15 (×2 a step there), it goes on from the
@@ -32,18 +72,7 @@ describe("changing η while it runs", () => {
     await page.goto(`${lab.url}?panel=plane&plane.on=sgd&plane.sgd=0.03&plane.steps=100`);
     await chartsDrawn(page, "plane");
     expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toMatch(/converg/);
-    await page.click("#plane-play");
-    await page.waitForFunction(
-      `(() => { const m = /^step (\\d+)/.exec(document.querySelector("#plane-position").textContent); return m && Number(m[1]) >= 20; })()`,
-      undefined,
-      { timeout: 20_000 },
-    );
-    await page.click("#plane-play");
-    const k = Number(
-      /^step (\d+) of 100 \(paused\)/.exec((await page.textContent("#plane-position")) ?? "")![1],
-    );
-    expect(k).toBeGreaterThanOrEqual(20);
-    expect(k).toBeLessThan(100);
+    const k = await pausePastStep20(page);
     await page.fill("#plane-sgd-lr", "0.15");
     await page.dispatchEvent("#plane-sgd-lr", "change");
     await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
@@ -55,23 +84,7 @@ describe("changing η while it runs", () => {
     expect(args).toContain("--lr-changes");
     expect(args![args!.indexOf("--lr-changes") + 1]).toBe(`${k}:0.15`);
     expect(args![args!.indexOf("--lr") + 1]).toBe("0.03");
-    const json = JSON.parse((await saved(page, "#plane-export-json")).text) as {
-      paths: { trace: { loss: number | string }[] }[];
-    };
-    const page0 = json.paths[0]!.trace.map((r) => r.loss);
-    const changed = await cli([...args!, "--json"]);
-    expect(changed.code).toBe(0);
-    expect(
-      (JSON.parse(changed.out) as { trace: { loss: number | string }[] }).trace.map((r) => r.loss),
-    ).toEqual(page0);
-    // Up to the change, the run as it was.
-    const before = args!.slice(0, args!.indexOf("--lr-changes"));
-    const plain = await cli([...before, "--json"]);
-    const plainLoss = (JSON.parse(plain.out) as { trace: { loss: number | string }[] }).trace.map(
-      (r) => r.loss,
-    );
-    expect(page0.slice(0, k + 1)).toEqual(plainLoss.slice(0, k + 1));
-    expect(page0[k + 5]).not.toEqual(plainLoss[k + 5]);
+    await expectTheCliPath(page, args!, "--lr-changes", k);
     // The link replays it.
     await page.reload();
     await chartsDrawn(page, "plane");
@@ -96,18 +109,7 @@ describe("changing η while it runs", () => {
     await page.goto(`${lab.url}?panel=plane&plane.on=momentum&plane.momentum=0.15,0.9&plane.steps=100`);
     await chartsDrawn(page, "plane");
     expect(await page.textContent("#plane-verdicts [data-optimizer=momentum]")).toMatch(/converg/);
-    await page.click("#plane-play");
-    await page.waitForFunction(
-      `(() => { const m = /^step (\\d+)/.exec(document.querySelector("#plane-position").textContent); return m && Number(m[1]) >= 20; })()`,
-      undefined,
-      { timeout: 20_000 },
-    );
-    await page.click("#plane-play");
-    const k = Number(
-      /^step (\d+) of 100 \(paused\)/.exec((await page.textContent("#plane-position")) ?? "")![1],
-    );
-    expect(k).toBeGreaterThanOrEqual(20);
-    expect(k).toBeLessThan(100);
+    const k = await pausePastStep20(page);
     await page.fill("#plane-momentum-momentum", "0.3");
     await page.dispatchEvent("#plane-momentum-momentum", "change");
     await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
@@ -123,22 +125,7 @@ describe("changing η while it runs", () => {
     expect(args![args!.indexOf("--hyper-changes") + 1]).toBe(`${k}:momentum=0.3`);
     expect(args![args!.indexOf("--momentum") + 1]).toBe("0.9");
     expect(args).not.toContain("--lr-changes");
-    const json = JSON.parse((await saved(page, "#plane-export-json")).text) as {
-      paths: { trace: { loss: number | string }[] }[];
-    };
-    const page0 = json.paths[0]!.trace.map((r) => r.loss);
-    const changed = await cli([...args!, "--json"]);
-    expect(changed.code).toBe(0);
-    expect(
-      (JSON.parse(changed.out) as { trace: { loss: number | string }[] }).trace.map((r) => r.loss),
-    ).toEqual(page0);
-    const before = args!.slice(0, args!.indexOf("--hyper-changes"));
-    const plain = await cli([...before, "--json"]);
-    const plainLoss = (JSON.parse(plain.out) as { trace: { loss: number | string }[] }).trace.map(
-      (r) => r.loss,
-    );
-    expect(page0.slice(0, k + 1)).toEqual(plainLoss.slice(0, k + 1));
-    expect(page0[k + 5]).not.toEqual(plainLoss[k + 5]);
+    await expectTheCliPath(page, args!, "--hyper-changes", k);
     // The change is marked on the rate chart (its limit's values are checked in plane-model.test.ts).
     const rate = (await page.textContent("#plane-rate-chart")) ?? "";
     expect(rate).toContain(`Momentum β → 0.3`);
@@ -274,6 +261,64 @@ describe("changing η while it runs", () => {
     expect(await page.textContent("#network-verdict")).toBe(verdict);
     expect(await page.inputValue("#network-optimizer")).toBe("momentum");
     expect(problems).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  // The heavy ball's β moved while the network trains keeps its velocity (PyTorch's param_groups
+  // semantics, checked against torch.optim in optim.test.ts): the change is marked on the charts
+  // and kept in the link, and the exported `train … --momentum 0.9 --hyper-changes K:momentum=0.5`
+  // gives the page's last loss (to rounding: the CLI sums the rows in another order).
+  it("network: momentum's β moved while it trains goes on with the velocity kept; the train command reproduces it", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=network&network.optimizer=momentum&network.lr=0.05&network.steps=1500`);
+    await page.waitForSelector("#network-sharpness-chart svg");
+    // Paused part-way (the run is fast), β moved, then trained to the end.
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#network-position").textContent)[1]) >= 100`,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.click("#network-play");
+    expect(await page.textContent("#network-play")).toBe("Train");
+    await page.fill("#network-momentum", "0.5");
+    await page.dispatchEvent("#network-momentum", "change");
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `/^(Trained|Stalled|Failed|Dead|Saturated|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+      undefined,
+      { timeout: 90_000 },
+    );
+    const changes = new URL(page.url()).searchParams.get("network.changes") ?? "";
+    expect(changes).toMatch(/^\d+:momentum=0\.5$/);
+    const k = Number(changes.split(":")[0]);
+    expect(k).toBeGreaterThan(100);
+    for (const chart of ["#network-sharpness-chart", "#network-loss-chart"])
+      expect(await page.textContent(chart)).toContain("β → 0.5");
+    const [args] = await commands(page, "network");
+    expect(args![args!.indexOf("--momentum") + 1]).toBe("0.9");
+    expect(args![args!.indexOf("--hyper-changes") + 1]).toBe(`${k}:momentum=0.5`);
+    const json = JSON.parse((await saved(page, "#network-export-json")).text) as {
+      records: { step: number; loss: number }[];
+    };
+    const last = json.records[json.records.length - 1]!;
+    const theirs = await cli([...args!, "--json"]);
+    expect(theirs.code).toBe(0);
+    const records = (JSON.parse(theirs.out) as { records: { step: number; loss: number }[] }).records;
+    const end = records[records.length - 1]!;
+    expect(end.step).toBe(last.step);
+    expect(Math.abs(end.loss - last.loss) / last.loss).toBeLessThan(1e-9);
+    // Without the change the CLI's run ends elsewhere: the change is what the page trained.
+    const steady = await cli([
+      ...args!.slice(0, args!.indexOf("--hyper-changes")),
+      ...args!.slice(args!.indexOf("--hyper-changes") + 2),
+      "--json",
+    ]);
+    const steadyEnd = (JSON.parse(steady.out) as { records: { loss: number }[] }).records.at(-1)!;
+    expect(Math.abs(steadyEnd.loss - last.loss) / last.loss).toBeGreaterThan(1e-6);
+    await screenshot(page, "network-beta-change-1280");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
     await page.close();
   }, 240_000);
 

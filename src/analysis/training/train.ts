@@ -2,6 +2,7 @@ import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective, RowData } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
 import { layerActivations, type MlpObjective, sampleRows } from "../../nn/mlp/mlp.js";
+import type { HyperKey } from "../../optim/hyper.js";
 import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
 import { type BlowUpBound, divergence, objectiveBound } from "../../run/divergence.js";
 import { blockCurvature } from "../curvature/blocks.js";
@@ -50,6 +51,12 @@ export interface TrainConfig {
   readonly layerCurvature?: boolean;
   /** The learning rate of each step; the optimizer's own when absent. */
   readonly schedule?: (step: number) => number;
+  /**
+   * Momentum, a beta or alpha to use from each step on, every buffer kept (optim/hyper.ts: PyTorch's
+   * param_groups edited between steps); read at every step, so a change made while it runs takes
+   * effect at the next one. The keys must be the optimizer's own.
+   */
+  readonly hyper?: (step: number) => Readonly<Partial<Record<HyperKey, number>>>;
   /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
   readonly guard?: {
     readonly keepEvery?: number;
@@ -485,6 +492,9 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
     const stepLr = lrAt(step);
     points.stepped(stepLr);
     if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
+    if (config.hyper)
+      for (const [key, value] of Object.entries(config.hyper(step)))
+        opt.setHyperparameter(key as HyperKey, value!);
     opt.step(theta, g);
     round();
     if (config.pauseEveryMs !== undefined && Date.now() - lastYield >= config.pauseEveryMs) {

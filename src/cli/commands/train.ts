@@ -12,6 +12,7 @@ import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { layerActivations, layersFromParameters, type MlpSpec } from "../../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
+import { hyperAt, hyperValue } from "../../optim/hyper.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
@@ -45,7 +46,7 @@ import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
 import { LongWork, terminalBar } from "../progress.js";
-import { scheduleFromFlags } from "../schedule-flags.js";
+import { hyperChangesFromFlags, scheduleFromFlags } from "../schedule-flags.js";
 import { unknownMessage } from "../suggest.js";
 
 /** Records --json and --report hold in memory; past it they are refused before the run. */
@@ -116,6 +117,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     type: "string",
     value: "STEP:η,…",
     help: "the rate moved at those steps (as the lab's η moved while it ran): a new base rate from each step on, under --schedule's shape",
+  },
+  "hyper-changes": {
+    type: "string",
+    value: "STEP:KEY=V,…",
+    help: "momentum, beta1, beta2 or alpha set to V from that step on, every buffer kept (PyTorch's param_groups edited between steps; the lab's β moved while it trained), e.g. 300:momentum=0.5",
   },
   steps: { type: "number", value: "N", help: "optimizer steps (default 1000)" },
   epochs: { type: "number", value: "E", help: "instead of --steps: passes over the training rows" },
@@ -235,6 +241,15 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     );
   const config = resolveOptimizerConfig(options);
   const lrSchedule = scheduleFromFlags(flags, config.lr);
+  const hyperChanges = hyperChangesFromFlags(flags, config.name);
+  // The value of each changed key at a step: the latest change at or before it, else the run's own.
+  const hyper =
+    hyperChanges.length > 0
+      ? (step: number) => {
+          const at = hyperAt(config, hyperChanges, step);
+          return Object.fromEntries(hyperChanges.map((c) => [c.key, hyperValue(at, c.key)]));
+        }
+      : undefined;
 
   const guarded = guardFromFlags(flags);
   if (flags["guardUnits"] && !guarded) throw new CliError("--guard-units sets the guard: add --guard");
@@ -258,7 +273,9 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
           batchSize ?? null,
           seed,
           // The schedule, and the rate's changes when there are any.
-          [flags["schedule"], flags["lrChanges"]].filter((t) => typeof t === "string").join(" ") || null,
+          [flags["schedule"], flags["lrChanges"], flags["hyperChanges"]]
+            .filter((t) => typeof t === "string")
+            .join(" ") || null,
         )
       : null;
   const resume =
@@ -314,6 +331,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       ...(curvatureRows !== undefined ? { measurementRows: curvatureRows } : {}),
       ...(flags["layers"] ? { layerCurvature: true } : {}),
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
+      ...(hyper ? { hyper } : {}),
       ...(guard ? { guard } : {}),
       ...(blowUp !== undefined ? { blowUp } : {}),
       ...(checkpointPath !== undefined

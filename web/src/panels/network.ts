@@ -59,6 +59,7 @@ const DEFAULTS = {
   activation: "tanh",
   loss: "mse",
   optimizer: "sgd",
+  momentum: "0.9",
   lr: "0.2",
   schedule: "constant",
   batch: "",
@@ -85,6 +86,8 @@ interface Setup {
   readonly every: number;
   readonly guard: boolean;
   readonly optimizer: OptimizerChoice;
+  /** The heavy ball's β, for the optimizer "momentum" (PyTorch's SGD momentum). */
+  readonly momentum: number;
   readonly seed: number;
   readonly schedule: ScheduleSpec | null;
   readonly spec: NetworkSpec;
@@ -98,13 +101,15 @@ type OptimizerChoice = "sgd" | "momentum" | "adam";
 const OPTIMIZERS: readonly OptimizerChoice[] = ["sgd", "momentum", "adam"];
 
 /**
- * A change made while the run ran, from its step on: a new base η (the schedule keeps its shape)
- * or another optimizer, started fresh from the weights where they are (as a new optimizer object
- * in PyTorch would be). Kept in the link as `network.changes=120:0.5,300:adam`, so a link replays
- * the run with its changes at the same steps.
+ * A change made while the run ran, from its step on: a new base η (the schedule keeps its shape),
+ * a new momentum β (the velocity kept, as editing PyTorch's param_groups), or another optimizer,
+ * started fresh from the weights where they are (as a new optimizer object in PyTorch would be).
+ * Kept in the link as `network.changes=120:0.5,200:momentum=0.5,300:adam`, so a link replays the
+ * run with its changes at the same steps.
  */
 type Change =
   | { readonly step: number; readonly lr: number }
+  | { readonly step: number; readonly momentum: number }
   | { readonly step: number; readonly optimizer: OptimizerChoice };
 
 function parseChanges(text: string): Change[] {
@@ -114,6 +119,11 @@ function parseChanges(text: string): Change[] {
     const step = Number(a);
     if (!(Number.isInteger(step) && step >= 1)) throw new Error(`invalid change '${part}'`);
     if ((OPTIMIZERS as readonly string[]).includes(b)) return { step, optimizer: b as OptimizerChoice };
+    if (b.startsWith("momentum=")) {
+      const momentum = Number(b.slice("momentum=".length));
+      if (!(b.length > 9 && momentum >= 0 && momentum < 1)) throw new Error(`invalid change '${part}'`);
+      return { step, momentum };
+    }
     const lr = Number(b);
     if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`invalid change '${part}'`);
     return { step, lr };
@@ -121,7 +131,9 @@ function parseChanges(text: string): Change[] {
 }
 
 const formatChanges = (changes: readonly Change[]): string =>
-  changes.map((c) => `${c.step}:${"lr" in c ? c.lr : c.optimizer}`).join(",");
+  changes
+    .map((c) => `${c.step}:${"lr" in c ? c.lr : "momentum" in c ? `momentum=${c.momentum}` : c.optimizer}`)
+    .join(",");
 
 class NetworkPanel implements Panel {
   readonly id = "network";
@@ -186,6 +198,7 @@ class NetworkPanel implements Panel {
         <div class="row fields">
           ${select("optimizer", "optimizer", OPTIMIZERS)}
           ${text("lr", "learning rate η")}
+          ${text("momentum", "momentum β (for momentum)")}
           ${text("schedule", "schedule (step:S,G, cosine:T, warmup:W, …)", "text")}
           ${text("batch", "batch (empty: full)", "numeric")}
         </div>
@@ -291,7 +304,7 @@ class NetworkPanel implements Panel {
   private onEdit(key: Key): void {
     // η, the optimizer or the schedule changed part-way through a run: it goes on from here.
     const running = this.records.length > 1 && !this.result;
-    if (running && (key === "lr" || key === "optimizer" || key === "schedule")) {
+    if (running && (key === "lr" || key === "optimizer" || key === "schedule" || key === "momentum")) {
       this.changeWhileRunning(key);
       return;
     }
@@ -314,7 +327,7 @@ class NetworkPanel implements Panel {
    * optimizer starts fresh from the current weights at the next step; a new schedule reshapes the
    * rate from here. The weights, the records so far and the charts stay.
    */
-  private changeWhileRunning(key: "lr" | "optimizer" | "schedule"): void {
+  private changeWhileRunning(key: "lr" | "optimizer" | "schedule" | "momentum"): void {
     const s = this.setup!;
     const last = this.records[this.records.length - 1]!;
     const at = last.step + 1;
@@ -324,10 +337,19 @@ class NetworkPanel implements Panel {
       const lr = Number(this.field("lr").value.trim());
       if (!(Number.isFinite(lr) && lr > 0)) errors.push(`lr: a number > 0, got '${this.field("lr").value}'`);
       else this.changes = [...this.changes.filter((c) => c.step < at || !("lr" in c)), { step: at, lr }];
+    } else if (key === "momentum") {
+      const momentum = Number(this.field("momentum").value.trim());
+      if (!(this.field("momentum").value.trim() !== "" && momentum >= 0 && momentum < 1))
+        errors.push(`momentum: a number in [0, 1), got '${this.field("momentum").value}'`);
+      else
+        this.changes = [
+          ...this.changes.filter((c) => c.step < at || !("momentum" in c)),
+          { step: at, momentum },
+        ].sort((a, b) => a.step - b.step);
     } else if (key === "optimizer") {
       const optimizer = this.field("optimizer").value as OptimizerChoice;
       this.changes = [
-        ...this.changes.filter((c) => c.step < last.step || "lr" in c),
+        ...this.changes.filter((c) => c.step < last.step || !("optimizer" in c)),
         { step: last.step, optimizer },
       ].sort((a, b) => a.step - b.step);
     } else {
@@ -370,12 +392,15 @@ class NetworkPanel implements Panel {
     args.push("--hidden", v("hidden") === "" ? "none" : v("hidden"), "--activation", v("activation"));
     args.push("--loss", v("loss"), "--validation", "0");
     if (first === "adam") args.push("--optimizer", "adam");
-    if (first === "momentum") args.push("--momentum", "0.9");
+    if (first === "momentum") args.push("--momentum", String(s.momentum));
     args.push("--lr", String(s.lr), "--steps", String(s.steps), "--sharpness-every", String(s.every));
     if (s.batch !== null) args.push("--batch-size", String(s.batch));
     if (s.schedule) args.push("--schedule", s.schedule.text);
     const moves = this.changes.flatMap((c) => ("lr" in c ? [`${c.step}:${c.lr}`] : []));
     if (moves.length > 0) args.push("--lr-changes", moves.join(","));
+    // β moved while it ran: the command's optimizer has it when it is the heavy ball throughout.
+    const betas = this.changes.flatMap((c) => ("momentum" in c ? [`${c.step}:momentum=${c.momentum}`] : []));
+    if (betas.length > 0 && first === "momentum") args.push("--hyper-changes", betas.join(","));
     if (s.guard) args.push("--guard", "--max-retries", "10");
     const switches = this.changes.filter((c) => "optimizer" in c);
     const records = () =>
@@ -484,6 +509,13 @@ class NetworkPanel implements Panel {
     );
   }
 
+  /** The heavy ball's β at step k: the latest β change at or before it, else the run's own. */
+  private betaAt(k: number): number {
+    let beta = this.setup!.momentum;
+    for (const c of this.changes) if ("momentum" in c && c.step <= k) beta = c.momentum;
+    return beta;
+  }
+
   /** The plan train reads every step: the schedule on the run's base η, moved by the η changes. */
   private replan(): void {
     const s = this.setup!;
@@ -500,7 +532,7 @@ class NetworkPanel implements Panel {
     const options =
       optimizer === "adam"
         ? ({ name: "adam", lr: s.lr } as const)
-        : ({ name: "sgd", lr: s.lr, momentum: optimizer === "momentum" ? 0.9 : 0 } as const);
+        : ({ name: "sgd", lr: s.lr, momentum: optimizer === "momentum" ? s.momentum : 0 } as const);
     return train({
       objective: s.objective,
       train: s.data,
@@ -509,6 +541,7 @@ class NetworkPanel implements Panel {
       optimizer: options,
       // Read at every step, so a change made while it runs takes effect at the next one.
       schedule: (k) => this.plan(k),
+      ...(optimizer === "momentum" ? { hyper: (k: number) => ({ momentum: this.betaAt(k) }) } : {}),
       steps: s.steps,
       batchSize: s.batch,
       seed: s.seed,
@@ -545,6 +578,7 @@ class NetworkPanel implements Panel {
     const noise = num("noise", (v) => v >= 0 && v <= 10, "a number from 0 to 10");
     const seed = num("seed", int(0, 1e9), "a whole number ≥ 0");
     const lr = num("lr", (v) => v > 0 && Number.isFinite(v), "a number > 0");
+    const momentum = num("momentum", (v) => v >= 0 && v < 1, "a number in [0, 1)");
     const every = num("every", int(1, 10000), "a whole number ≥ 1");
     const view = num("view", int(0, 100000), "a whole number of steps (0: off)");
     const steps = num("steps", int(1, 100000), "a whole number from 1 to 100000");
@@ -618,6 +652,7 @@ class NetworkPanel implements Panel {
       every,
       guard: (this.el("network-guard") as HTMLInputElement).checked,
       optimizer: this.field("optimizer").value as OptimizerChoice,
+      momentum,
       seed,
       schedule,
     };
@@ -743,7 +778,11 @@ class NetworkPanel implements Panel {
     // The changes the run has reached, marked on the charts.
     const changes: ChartChange[] = this.changes
       .filter((c) => c.step <= step)
-      .map((c) => ({ step: c.step, text: "lr" in c ? `η → ${fmt(c.lr)}` : `→ ${c.optimizer}` }));
+      .map((c) => ({
+        step: c.step,
+        text:
+          "lr" in c ? `η → ${fmt(c.lr)}` : "momentum" in c ? `β → ${fmt(c.momentum)}` : `→ ${c.optimizer}`,
+      }));
     const charts = [
       // 576 cells and 400 points, recoloured at every redraw: one canvas, not a thousand SVG nodes.
       () => drawChart(this.el("network-boundary-chart"), this.boundary(s), "canvas"),
