@@ -148,27 +148,23 @@ describe("hyper-parameters changed part-way, against torch.optim", () => {
     }
   });
   it.each(golden.changed.map((c) => [changedLabel(c), c] as const))("run with hyperChanges: %s", (_, c) => {
-    const r = run({
-      objective: objectives[c.objective],
-      optimizer: c.optimizer,
-      x0: c.steps[0]!.x,
-      steps: 60,
-      tolerance: 0,
-      hyperChanges: c.changes!,
-    });
+    const sixty = (hyperChanges: readonly HyperChange[]) =>
+      run({
+        objective: objectives[c.objective],
+        optimizer: c.optimizer,
+        x0: c.steps[0]!.x,
+        steps: 60,
+        tolerance: 0,
+        hyperChanges,
+      });
+    const r = sixty(c.changes!);
     expect(r.trace).toHaveLength(61);
     r.trace.forEach((rec, k) => {
       expectClose([rec.loss], [c.steps[k]!.loss], `step ${k} loss`);
       expectClose(rec.x, c.steps[k]!.x, `step ${k} x`);
     });
     // Without the changes the run is another one: the changes are what the fixture tests.
-    const plain = run({
-      objective: objectives[c.objective],
-      optimizer: c.optimizer,
-      x0: c.steps[0]!.x,
-      steps: 60,
-      tolerance: 0,
-    });
+    const plain = sixty([]);
     expect(plain.trace[60]!.loss).not.toBe(r.trace[60]!.loss);
   });
   it("refuses a key the optimizer lacks, and values outside PyTorch's ranges, in one sentence", () => {

@@ -186,6 +186,10 @@ function onnxProblem(
   const theta = weightsOf(graph, stripped.spec);
   const outputs = outputWidth(graph, stripped.spec, theta, inputShape);
   const loss = lossOf(stripped.implied, stripped.link ?? "", outputs);
+  if (loss !== "cross-entropy" && outputs !== undefined && outputs > 1)
+    throw new Error(
+      `${file} has ${outputs} outputs a row; ${loss === "bce" ? "bce" : "squared error"} on the column '${spec.target}' takes one — choose cross-entropy for a class column`,
+    );
   const y = targetsFor(loss, target, spec.target, outputs);
   const objective = graphObjective(graph, { x, y: y.values, rows }, { loss, inputShape });
   try {
