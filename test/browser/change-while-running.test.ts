@@ -240,8 +240,11 @@ describe("changing η while it runs", () => {
     const changes = new URL(page.url()).searchParams.get("network.changes") ?? "";
     expect(changes).toMatch(/^\d+:0\.05,\d+:momentum$/);
     const verdict = await page.textContent("#network-verdict");
-    expect(verdict).toContain("against 2/η = 40");
-    expect(await page.textContent("#network-sharpness-chart")).toContain("Sharpness λmax against 2/η_k");
+    // It ends on the heavy ball (β = 0.9) at η = 0.05: its limit is 2(1 + β)/η = 76, not 2/η = 40.
+    expect(verdict).toContain("against 2(1+β)/η = 76");
+    expect(await page.textContent("#network-sharpness-chart")).toContain(
+      "Sharpness λmax against its limit at each step",
+    );
     for (const chart of ["#network-sharpness-chart", "#network-loss-chart"]) {
       expect(await page.textContent(chart)).toContain("η → 0.05");
       expect(await page.textContent(chart)).toContain("→ momentum");
@@ -291,6 +294,13 @@ describe("changing η while it runs", () => {
     );
     const changes = new URL(page.url()).searchParams.get("network.changes") ?? "";
     expect(changes).toMatch(/^\d+:momentum=0\.5$/);
+    // The heavy ball's limit at the end, 2(1 + 0.5)/0.05, is what λmax is measured against, in
+    // the verdict and on the density of the last curvature view (step 1400).
+    expect(await page.textContent("#network-verdict")).toContain("against 2(1+β)/η = 60");
+    await page.waitForFunction(
+      `/at step 1400/.test(document.querySelector("#network-spectrum-chart").textContent)`,
+    );
+    expect(await page.textContent("#network-spectrum-chart")).toContain("2(1+β)/η 60");
     const k = Number(changes.split(":")[0]);
     expect(k).toBeGreaterThan(100);
     for (const chart of ["#network-sharpness-chart", "#network-loss-chart"])

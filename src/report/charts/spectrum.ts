@@ -11,7 +11,13 @@ export const DENSITY_FLOOR = 1e-6;
  */
 export function spectrumChart(
   curve: { readonly x: ArrayLike<number>; readonly density: ArrayLike<number>; readonly sigma: number },
-  marks: { readonly lambdaMax: number; readonly lambdaMin: number; readonly twoOverLr?: number },
+  marks: {
+    readonly lambdaMax: number;
+    readonly lambdaMin: number;
+    /** The rate's limit on λ, drawn as a line: 2/η, or the heavy ball's 2(1+β)/η (named by `limitName`). */
+    readonly twoOverLr?: number;
+    readonly limitName?: string;
+  },
   options: { title?: string; subtitle?: string | readonly string[] } = {},
 ): ChartSpec {
   let peak = 0;
@@ -40,7 +46,7 @@ export function spectrumChart(
       ? [
           {
             eigenvalue: marks.twoOverLr,
-            text: `2/η ${fmt(marks.twoOverLr, 3)}`,
+            text: `${marks.limitName ?? "2/η"} ${fmt(marks.twoOverLr, 3)}`,
             color: ROLE.alarm,
             dash: [8, 3, 2, 3],
           },

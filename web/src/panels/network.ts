@@ -496,7 +496,12 @@ class NetworkPanel implements Panel {
       this.el("network-spectrum-chart"),
       spectrumChart(
         v.curve,
-        { lambdaMax: v.lambdaMax, lambdaMin: v.lambdaMin, twoOverLr: 2 / lr },
+        {
+          lambdaMax: v.lambdaMax,
+          lambdaMin: v.lambdaMin,
+          twoOverLr: this.limitAt(v.step, lr),
+          limitName: this.optimizerAt(v.step) === "momentum" ? "2(1+β)/η" : "2/η",
+        },
         {
           title: `Hessian eigenvalue density at step ${v.step}`,
           subtitle: `${VIEW_PROBES} probes × ${VIEW_STEPS} Lanczos steps, in a worker; every ${s.view} steps`,
@@ -507,6 +512,21 @@ class NetworkPanel implements Panel {
       this.el("network-layers-chart"),
       layerCurvatureChart(v.layers, { title: `Which layer limits the rate, at step ${v.step}` }),
     );
+  }
+
+  /** The optimizer in use at step k: the run's first, then each switch from its step on. */
+  private optimizerAt(k: number): OptimizerChoice {
+    let o = this.setup!.optimizer;
+    for (const c of this.changes) if ("optimizer" in c && c.step <= k) o = c.optimizer;
+    return o;
+  }
+
+  /**
+   * The sharpness past which step k's update overshoots on a quadratic: 2/η for gradient descent,
+   * 2(1 + β)/η for the heavy ball (its iteration's eigenvalues leave the unit circle there).
+   */
+  private limitAt(k: number, lr: number): number {
+    return this.optimizerAt(k) === "momentum" ? (2 * (1 + this.betaAt(k))) / lr : 2 / lr;
   }
 
   /** The heavy ball's β at step k: the latest β change at or before it, else the run's own. */
@@ -765,16 +785,20 @@ class NetworkPanel implements Panel {
     verdict.className = `verdict ${diverged ? "nonfinite" : ""}`;
     const sharp = [...this.records].reverse().find((r) => r.sharpness !== undefined);
     const lrNow = last?.lr ?? s.lr;
+    const heavy = this.optimizerAt(step) === "momentum";
+    const against = `against ${heavy ? "2(1+β)/η" : "2/η"} = ${fmt(this.limitAt(step, lrNow))}`;
     verdict.textContent = diverged
-      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : `the loss passed the blow-up bound ${boundText(this.result!.bound)}`}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)})` : ""}.`
+      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : `the loss passed the blow-up bound ${boundText(this.result!.bound)}`}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} ${against})` : ""}.`
       : this.records.length <= 1 && !this.playing && !this.result
         ? `Ready: press Train for ${s.steps} steps at η = ${fmt(s.lr)}${last ? ` (loss at the start ${fmt(last.loss)})` : ""}.`
-        : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} against 2/η = ${fmt(2 / lrNow)}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+        : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} ${against}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
     // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
     this.lastDraw = now;
-    const planned = s.schedule !== null || this.changes.length > 0;
+    // The heavy ball's limit is 2(1+β)/η, not the 2/η the plain chart draws.
+    const momentum = s.optimizer === "momentum" || this.changes.some((c) => "optimizer" in c);
+    const planned = s.schedule !== null || this.changes.length > 0 || momentum;
     // The changes the run has reached, marked on the charts.
     const changes: ChartChange[] = this.changes
       .filter((c) => c.step <= step)
@@ -795,12 +819,14 @@ class NetworkPanel implements Panel {
                 thin(this.records.filter((r) => !r.intervention)).map((r) => ({
                   step: r.step,
                   value: r.sharpness ?? Number.NaN,
-                  limit: 2 / (r.lr ?? s.lr),
+                  limit: this.limitAt(r.step, r.lr ?? s.lr),
                 })),
                 {
-                  title: "Sharpness λmax against 2/η_k",
+                  title: momentum
+                    ? "Sharpness λmax against its limit at each step"
+                    : "Sharpness λmax against 2/η_k",
                   valueLabel: "λmax",
-                  limitLabel: "2/η_k",
+                  limitLabel: momentum ? "2/η_k (SGD), 2(1+β_k)/η_k (momentum)" : "2/η_k",
                   yTitle: "sharpness λmax (log scale)",
                   changes,
                   interpolate: "step-after",
