@@ -5,6 +5,8 @@
 // a digit, 0.31 a space or narrow letter, bold 8% wider); a line is 1 em high, its baseline 0.8 em
 // down.
 
+import { crosses as segmentCrosses } from "../../src/report/charts/place.js";
+
 export interface TextBox {
   readonly text: string;
   readonly x0: number;
@@ -230,30 +232,14 @@ export function plotMarks(svg: string): {
   return { segments, labels };
 }
 
-/** Whether a segment passes through a box shrunk by `slack` px on every side (Liang–Barsky clipping). */
+/**
+ * Whether a segment passes through a box shrunk by `slack` px on every side: the placement's own
+ * clipping (place.ts `crosses`, checked against sampling in place.test.ts).
+ */
 function crosses(s: Segment, b: TextBox, slack: number): boolean {
-  const [x0, x1, y0, y1] = [b.x0 + slack, b.x1 - slack, b.y0 + slack, b.y1 - slack];
-  if (x0 >= x1 || y0 >= y1) return false;
-  const dx = s.x1 - s.x0;
-  const dy = s.y1 - s.y0;
-  let t0 = 0;
-  let t1 = 1;
-  for (const [p, q] of [
-    [-dx, s.x0 - x0],
-    [dx, x1 - s.x0],
-    [-dy, s.y0 - y0],
-    [dy, y1 - s.y0],
-  ] as const) {
-    if (p === 0) {
-      if (q < 0) return false;
-      continue;
-    }
-    const t = q / p;
-    if (p < 0) t0 = Math.max(t0, t);
-    else t1 = Math.min(t1, t);
-    if (t0 > t1) return false;
-  }
-  return true;
+  const box = { x0: b.x0 + slack, x1: b.x1 - slack, y0: b.y0 + slack, y1: b.y1 - slack };
+  if (box.x0 >= box.x1 || box.y0 >= box.y1) return false;
+  return segmentCrosses([s.x0, s.y0, s.x1, s.y1], box);
 }
 
 /** Labels drawn as marks that stick out of their plot by more than `slack` px. */
