@@ -24,7 +24,7 @@ import {
   pickRows,
 } from "../nn/mlp/mlp.js";
 import { denseNetwork, OnnxError, type OnnxNetwork } from "../nn/onnx/dense.js";
-import { classWidth } from "../nn/onnx/graph-start.js";
+import { classLabels, classWidth } from "../nn/onnx/graph-start.js";
 import { OnnxFormatError, type OnnxModel, readOnnxModel, shown } from "../nn/onnx/model.js";
 import { SYNTHETIC, type SyntheticName, splitRows, synthetic } from "../objectives/synthetic.js";
 import { designFromTable, numericTable } from "../objectives/table.js";
@@ -317,20 +317,11 @@ export function prepareData(
       rows = design.rows;
       inputs = design.features.length;
       if (loss === "cross-entropy" || loss === "bce") {
-        labels = Int32Array.from(design.y, (v, r) => {
-          if (!Number.isInteger(v) || v < 0)
-            throw new CliError(
-              `invalid --target: '${column}' must hold class numbers 0, 1, 2, … for ${loss}; row ${r + 2} has ${v}`,
-            );
-          return v;
-        });
-        classes = Math.max(...labels) + 1;
-        if (classes > 1000)
-          throw new CliError(`invalid --target: '${column}' has ${classes} classes (at most 1000)`);
-        if (loss === "bce" && classes > 2)
-          throw new CliError(
-            `invalid --target: bce needs 0/1 labels; '${column}' has ${classes} classes (use cross-entropy)`,
-          );
+        try {
+          ({ labels, classes } = classLabels(design.y, column, loss));
+        } catch (e) {
+          throw new CliError(`invalid --target: ${(e as Error).message}`);
+        }
       } else target = design.y;
       // A row of image pixels is hundreds of columns: past eight, the first two and the last.
       const f = design.features;

@@ -62,3 +62,29 @@ export function classWidth(loss: Loss, classes: number, modelOutputs?: number): 
   if (loss === "bce") return 1;
   return Math.max(2, classes, modelOutputs !== undefined && modelOutputs > 1 ? modelOutputs : 0);
 }
+
+/**
+ * A target column read as classes 0, 1, 2, … for cross-entropy or bce (at most 1000; two for
+ * bce). An error names the column and the first row that is not a class, numbered as a CSV with
+ * a header counts it (`rowOf` maps an index to the file's own row order when the rows were moved).
+ */
+export function classLabels(
+  values: Float64Array,
+  column: string,
+  loss: "cross-entropy" | "bce",
+  rowOf: (i: number) => number = (i) => i,
+): { readonly labels: Int32Array; readonly classes: number } {
+  const labels = Int32Array.from(values, (v, r) => {
+    if (!Number.isInteger(v) || v < 0)
+      throw new Error(
+        `'${column}' must hold class numbers 0, 1, 2, … for ${loss}; row ${rowOf(r) + 2} has ${v}`,
+      );
+    return v;
+  });
+  let classes = 0;
+  for (const c of labels) classes = Math.max(classes, c + 1);
+  if (classes > 1000) throw new Error(`'${column}' has ${classes} classes (at most 1000)`);
+  if (loss === "bce" && classes > 2)
+    throw new Error(`bce needs 0/1 labels; '${column}' has ${classes} classes (use cross-entropy)`);
+  return { labels, classes };
+}

@@ -6,7 +6,13 @@ import type { Loss } from "../../../src/nn/mlp/mlp.js";
 import { type Activation, initialParameters, mlpObjective } from "../../../src/nn/mlp/mlp.js";
 import { graphObjective } from "../../../src/nn/objective.js";
 import { denseNetwork, OnnxError, type OnnxNetwork } from "../../../src/nn/onnx/dense.js";
-import { classWidth, outputWidth, weightsOf, withoutFinalLink } from "../../../src/nn/onnx/graph-start.js";
+import {
+  classLabels,
+  classWidth,
+  outputWidth,
+  weightsOf,
+  withoutFinalLink,
+} from "../../../src/nn/onnx/graph-start.js";
 import { readOnnxModel } from "../../../src/nn/onnx/model.js";
 import { GraphError } from "../../../src/nn/tensor.js";
 import { modelObjective } from "../../../src/objectives/models.js";
@@ -79,7 +85,7 @@ export function dataProblem(table: Table, name: string, spec: DataSpec): DataPro
     x.set(design.x.subarray(from * d, from * d + d), to * d);
     target[to] = design.y[from]!;
   });
-  if (spec.model === "onnx") return onnxProblem(spec, design.features, x, target);
+  if (spec.model === "onnx") return onnxProblem(spec, design.features, x, target, order);
   const sizes = [d, ...spec.hidden, 1];
   const objective = mlpObjective(
     { sizes, activation: spec.activation, loss: "mse" },
@@ -107,6 +113,8 @@ function onnxProblem(
   features: readonly string[],
   x: Float64Array,
   target: Float64Array,
+  /** Each row's place in the file (the CLI's order moved them). */
+  order: Int32Array,
 ): DataProblem {
   if (!spec.onnx) throw new Error("choose the model's ONNX file");
   const file = spec.onnx.name;
@@ -137,7 +145,7 @@ function onnxProblem(
     const implied: Loss | undefined =
       dense.output === "softmax" ? "cross-entropy" : dense.output === "sigmoid" ? "bce" : undefined;
     const loss = lossOf(implied, dense.output === "softmax" ? "Softmax" : "Sigmoid", outputs);
-    const y = targetsFor(loss, target, spec.target);
+    const y = targetsFor(loss, target, spec.target, order);
     if (y.width !== outputs)
       throw new Error(
         `${file} has ${plural(outputs, "output")}; the column '${spec.target}' with ${loss} needs ${y.width}`,
@@ -190,7 +198,7 @@ function onnxProblem(
     throw new Error(
       `${file} has ${outputs} outputs a row; ${loss === "bce" ? "bce" : "squared error"} on the column '${spec.target}' takes one — choose cross-entropy for a class column`,
     );
-  const y = targetsFor(loss, target, spec.target, outputs);
+  const y = targetsFor(loss, target, spec.target, order, outputs);
   const objective = graphObjective(graph, { x, y: y.values, rows }, { loss, inputShape });
   try {
     objective.value(theta);
@@ -211,24 +219,19 @@ function onnxProblem(
 
 /**
  * The target column as the loss takes it: the numbers themselves for squared error; for
- * cross-entropy and bce classes 0, 1, 2, … one-hot over classWidth's outputs (as the CLI's data).
+ * cross-entropy and bce classes 0, 1, 2, … (the CLI's rule, classLabels) one-hot over classWidth's
+ * outputs. `order` maps each row to its place in the file, for the row an error names.
  */
 function targetsFor(
   loss: Loss,
   target: Float64Array,
   column: string,
+  order: Int32Array,
   modelOutputs?: number,
 ): { values: Float64Array; width: number } {
   if (loss !== "cross-entropy" && loss !== "bce") return { values: target, width: 1 };
-  let classes = 0;
-  target.forEach((v) => {
-    if (!Number.isInteger(v) || v < 0)
-      throw new Error(`the column '${column}' must hold class numbers 0, 1, 2, … for ${loss}; it has ${v}`);
-    classes = Math.max(classes, v + 1);
-  });
-  if (loss === "bce" && classes > 2)
-    throw new Error(`bce needs 0/1 labels; the column '${column}' has ${classes} classes`);
+  const { labels, classes } = classLabels(target, column, loss, (i) => order[i]!);
   const width = classWidth(loss, classes, modelOutputs);
   if (width === 1) return { values: target, width };
-  return { values: oneHot(Int32Array.from(target), width), width };
+  return { values: oneHot(labels, width), width };
 }
