@@ -1,3 +1,4 @@
+import { fuseChains } from "./fuse.js";
 import {
   type BatchNormMode,
   expansions,
@@ -40,6 +41,11 @@ export interface GraphSpec {
 
 export interface GraphOptions {
   readonly batchNorm?: BatchNormMode;
+  /**
+   * Replace the chains an exporter writes for a LayerNorm or a GELU by one operator each
+   * (fuse.ts; default true). Off, the graph runs exactly the file's primitives.
+   */
+  readonly fuse?: boolean;
 }
 
 /** One parameter tensor's place in θ. */
@@ -172,15 +178,20 @@ export class Graph {
       expanded.push(...parts);
     }
     this.couplesRows = couples;
-    for (const n of expanded)
+    const fused =
+      options.fuse === false
+        ? expanded
+        : fuseChains(
+            expanded,
+            (name) => constants.get(name) ?? constantOf(expanded, name, this.opset),
+            new Set(spec.outputs.map((o) => o.name)),
+          );
+    for (const n of fused)
       if (!PRIMITIVES.has(n.op))
         throw new GraphError(
           `unsupported operator ${n.op} (node "${n.name}")${RECURRENT.has(n.op) ? ": recurrent layers are out of scope (export the feed-forward part, or measure it with a framework that unrolls it)" : ""}`,
         );
-    this.nodes = order(
-      expanded,
-      new Set([this.input, ...parameters.map((p) => p.name), ...constants.keys()]),
-    );
+    this.nodes = order(fused, new Set([this.input, ...parameters.map((p) => p.name), ...constants.keys()]));
 
     const varying = new Set(parameters.map((p) => p.name));
     for (const n of this.nodes)
@@ -188,6 +199,11 @@ export class Graph {
     this.varying = varying;
     if (!this.nodes.some((n) => n.outputs.includes(this.output)))
       throw new GraphError(`the graph's output "${this.output}" is not computed by any node`);
+  }
+
+  /** The operators the graph runs, in order (after expansion and fusion). */
+  get operators(): readonly string[] {
+    return this.nodes.map((n) => n.op);
   }
 
   /**
@@ -310,6 +326,18 @@ export class Graph {
       const r = rAdjoints.get(p.name);
       if (hv && r) for (let i = 0; i < p.size; i++) hv[p.offset + i]! += r.data[i]!;
     }
+  }
+}
+
+/** The value of a Constant node's output, or null (no such node, or a value the engine does not read). */
+function constantOf(nodes: readonly GraphNode[], name: string, opset: number): Tensor | null {
+  const node = nodes.find((n) => n.op === "Constant" && n.outputs[0] === name);
+  if (!node) return null;
+  try {
+    const c: OpContext = { node, opset, cache: new Map(), plans: new Map() };
+    return PRIMITIVES.get("Constant")!.forward(c, [])[0] ?? null;
+  } catch {
+    return null;
   }
 }
 

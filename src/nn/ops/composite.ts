@@ -67,7 +67,8 @@ export const gemmExpansion: Expansion = {
 
 /**
  * (x − μ)/√(σ² + ε)·γ + β over the axes `reduce` names (engine attributes of ReduceMean), with μ,
- * σ² either computed (population variance, as PyTorch normalizes in training) or given.
+ * σ² either computed (population variance, as PyTorch normalizes in training: one
+ * overshoot.Normalize, fused.ts) or given.
  */
 function normalize(
   n: GraphNode,
@@ -80,8 +81,7 @@ function normalize(
   toChannel: boolean,
 ): GraphNode[] {
   const out: GraphNode[] = [];
-  const eps = fresh("epsilon");
-  constant(eps, tensor([], Float64Array.of((n.attrs.epsilon as number | undefined) ?? 1e-5)));
+  const epsilon = (n.attrs.epsilon as number | undefined) ?? 1e-5;
   // γ and β (and given statistics) are vectors over the channel axis 1: shaped 1×C×1… like x.
   const asChannel = (v: string, tag: string): string => {
     if (!toChannel) return v;
@@ -89,30 +89,29 @@ function normalize(
     out.push(node("overshoot.Channel", `${n.name}/${tag}`, [v, x], [r]));
     return r;
   };
-  const centered = fresh("centered");
-  const variance = fresh("variance");
+  const normalized = fresh("normalized");
   if ("mean" in stats && typeof stats.mean === "string") {
     const s = stats as { mean: string; variance: string };
+    const centered = fresh("centered");
+    const shifted = fresh("shifted");
+    const deviation = fresh("deviation");
+    const inverse = fresh("inverse");
+    const eps = fresh("epsilon");
+    constant(eps, tensor([], Float64Array.of(epsilon)));
     out.push(node("Sub", `${n.name}/center`, [x, asChannel(s.mean, "mean")], [centered]));
-    out.push(node("Identity", `${n.name}/variance`, [asChannel(s.variance, "var")], [variance]));
-  } else {
-    const mean = fresh("mean");
-    const squared = fresh("squared");
-    out.push(node("ReduceMean", `${n.name}/mean`, [x], [mean], stats as GraphNode["attrs"]));
-    out.push(node("Sub", `${n.name}/center`, [x, mean], [centered]));
-    out.push(node("Mul", `${n.name}/square`, [centered, centered], [squared]));
-    out.push(node("ReduceMean", `${n.name}/variance`, [squared], [variance], stats as GraphNode["attrs"]));
-  }
-  const shifted = fresh("shifted");
-  const deviation = fresh("deviation");
-  const inverse = fresh("inverse");
-  const normalized = fresh("normalized");
-  out.push(node("Add", `${n.name}/epsilon`, [variance, eps], [shifted]));
-  out.push(node("Sqrt", `${n.name}/sqrt`, [shifted], [deviation]));
-  // (x − μ)·(1/σ): the reciprocal on the small statistics tensor, a product (whose partials are
-  // the operands) on the large one.
-  out.push(node("Reciprocal", `${n.name}/inverse`, [deviation], [inverse]));
-  out.push(node("Mul", `${n.name}/normalize`, [centered, inverse], [normalized]));
+    out.push(node("Add", `${n.name}/epsilon`, [asChannel(s.variance, "var"), eps], [shifted]));
+    out.push(node("Sqrt", `${n.name}/sqrt`, [shifted], [deviation]));
+    // (x − μ)·(1/σ): the reciprocal on the small statistics tensor, a product (whose partials are
+    // the operands) on the large one.
+    out.push(node("Reciprocal", `${n.name}/inverse`, [deviation], [inverse]));
+    out.push(node("Mul", `${n.name}/normalize`, [centered, inverse], [normalized]));
+  } else
+    out.push(
+      node("overshoot.Normalize", `${n.name}/normalize`, [x], [normalized], {
+        ...(stats as GraphNode["attrs"]),
+        epsilon,
+      }),
+    );
   let y = normalized;
   const result = n.outputs[0]!;
   const hasScale = scale !== undefined && scale !== "";
@@ -168,38 +167,42 @@ export const layerNormExpansion: Expansion = {
   },
 };
 
-/** Gelu (opset 20), exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)); the tanh approximation too. */
+/**
+ * Gelu (opset 20), exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), one overshoot.ErfGelu (fused.ts); the
+ * tanh approximation as its chain of primitives.
+ */
 export const geluExpansion: Expansion = {
   expand(n, fresh, constant) {
     const x = n.inputs[0]!;
+    const y = n.outputs[0]!;
     const approximate = (n.attrs.approximate as string | undefined) ?? "none";
+    if (approximate !== "tanh")
+      return [
+        node("overshoot.ErfGelu", `${n.name}/gelu`, [x], [y], {
+          divisor: Math.SQRT2,
+          offset: 1,
+          factor: 0.5,
+          early: 0,
+        }),
+      ];
     const k = (v: number, tag: string): string => {
       const name = fresh(tag);
       constant(name, tensor([], Float64Array.of(v)));
       return name;
     };
-    const t = fresh("t");
-    const e = fresh("e");
-    const one = fresh("onePlus");
-    const half = fresh("halfX");
-    const out: GraphNode[] = [];
-    if (approximate === "tanh") {
-      // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-      const cube = fresh("cube");
-      const inner = fresh("inner");
-      const sum = fresh("sum");
-      out.push(node("Pow", `${n.name}/cube`, [x, k(3, "three")], [cube]));
-      out.push(node("Mul", `${n.name}/c`, [cube, k(0.044715, "c")], [inner]));
-      out.push(node("Add", `${n.name}/sum`, [x, inner], [sum]));
-      out.push(node("Mul", `${n.name}/scale`, [sum, k(Math.sqrt(2 / Math.PI), "s")], [t]));
-      out.push(node("Tanh", `${n.name}/tanh`, [t], [e]));
-    } else {
-      out.push(node("Mul", `${n.name}/scale`, [x, k(Math.SQRT1_2, "s")], [t]));
-      out.push(node("Erf", `${n.name}/erf`, [t], [e]));
-    }
-    out.push(node("Add", `${n.name}/one`, [e, k(1, "one")], [one]));
-    out.push(node("Mul", `${n.name}/half`, [x, k(0.5, "half")], [half]));
-    out.push(node("Mul", `${n.name}/out`, [half, one], [n.outputs[0]!]));
-    return out;
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    const [cube, inner, sum, t, e, one, half] = ["cube", "inner", "sum", "t", "e", "onePlus", "halfX"].map(
+      fresh,
+    );
+    return [
+      node("Pow", `${n.name}/cube`, [x, k(3, "three")], [cube!]),
+      node("Mul", `${n.name}/c`, [cube!, k(0.044715, "c")], [inner!]),
+      node("Add", `${n.name}/sum`, [x, inner!], [sum!]),
+      node("Mul", `${n.name}/scale`, [sum!, k(Math.sqrt(2 / Math.PI), "s")], [t!]),
+      node("Tanh", `${n.name}/tanh`, [t!], [e!]),
+      node("Add", `${n.name}/one`, [e!, k(1, "one")], [one!]),
+      node("Mul", `${n.name}/half`, [x, k(0.5, "half")], [half!]),
+      node("Mul", `${n.name}/out`, [half!, one!], [y]),
+    ];
   },
 };

@@ -1,6 +1,7 @@
 import { batchNormExpansion, geluExpansion, gemmExpansion, layerNormExpansion } from "./composite.js";
 import { conv } from "./conv.js";
 import { BINARY, identity, UNARY } from "./elementwise.js";
+import { erfGeluOp, normalizeOp } from "./fused.js";
 import { matmul } from "./matmul.js";
 import { averagePool, globalAveragePool, maxPool } from "./pool.js";
 import { reduceMean, reduceSum } from "./reduce.js";
@@ -63,6 +64,8 @@ export const PRIMITIVES: ReadonlyMap<string, Op> = new Map<string, Op>([
   ["Range", range],
   ["Equal", equal],
   ["overshoot.Channel", channel],
+  ["overshoot.Normalize", normalizeOp],
+  ["overshoot.ErfGelu", erfGeluOp],
 ]);
 
 /** How BatchNormalization takes its statistics: as the file says, or forced. */

@@ -1,3 +1,4 @@
+import { exp } from "../../core/special.js";
 import { axisOf, size, type Tensor, tensor } from "../tensor.js";
 import type { Op, OpContext } from "./types.js";
 
@@ -46,7 +47,7 @@ export const softmax: Op = {
         for (let j = 0; j < l.len; j++) m = Math.max(m, a[base + j * l.inner]!);
         let z = 0;
         for (let j = 0; j < l.len; j++) {
-          const e = Math.exp(a[base + j * l.inner]! - m);
+          const e = exp(a[base + j * l.inner]! - m);
           out[base + j * l.inner] = e;
           z += e;
         }
