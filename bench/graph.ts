@@ -85,7 +85,9 @@ try {
   const fairness = side ? judge(side.report, cpuFlags(), 0) : null;
   if (side?.note) console.log(`  ${side.note}`);
   if (fairness && !fairness.fair) console.log(`  NO RATIOS: ${fairness.says}`);
-  for (const c of cases) {
+  // `tsx bench/graph.ts transformer` runs the cases named (all by default).
+  const only = process.argv.slice(2);
+  for (const c of cases.filter((k) => only.length === 0 || only.includes(k.model))) {
     if (!torch) break;
     const y = oneHot(c.labels, 10);
     const file = join(dir, `${c.model}.f64`);

@@ -1,3 +1,4 @@
+import { floats } from "./arena.js";
 import { fuseChains } from "./fuse.js";
 import {
   type BatchNormMode,
@@ -363,7 +364,7 @@ class Accumulator {
     if (!s.owned) {
       // The first sum into a new array of its own, in one pass (the first adjoint may be shared).
       const a = s.t.data;
-      const sum = new Float64Array(a.length);
+      const sum = floats(a.length);
       for (let i = 0; i < a.length; i++) sum[i] = a[i]! + b[i]!;
       s.t = tensor(s.t.shape, sum);
       s.owned = true;

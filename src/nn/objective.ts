@@ -1,5 +1,6 @@
 import { plural } from "../core/format.js";
 import type { NetworkObjective, ParameterGroup, RowData } from "../core/objective.js";
+import { pooled } from "./arena.js";
 import { trivialBaseline } from "./baseline.js";
 import type { Graph } from "./graph.js";
 import { type GraphLoss, head, headCurvature, type Targets } from "./loss.js";
@@ -53,7 +54,10 @@ export function graphObjective(
   const visit = (d: GraphData, f: (x: Tensor, r0: number, targets: Targets) => void): void => {
     const targets: Targets = { values: d.y, width: d.y.length / d.rows };
     const step = Math.min(per, d.rows);
-    for (let r0 = 0; r0 < d.rows; r0 += step) f(block(d, r0, Math.min(step, d.rows - r0)), r0, targets);
+    // Each block's arrays are reused by the next (arena.ts): f keeps nothing of its pass but numbers
+    // and sums into the caller's vectors.
+    for (let r0 = 0; r0 < d.rows; r0 += step)
+      pooled(() => f(block(d, r0, Math.min(step, d.rows - r0)), r0, targets));
   };
   // The parameters' names on first use: an objective built per minibatch or per row (diagnose's
   // noise measurement, onRows) never reads them, and a large net has 10⁵ or more.

@@ -1,3 +1,4 @@
+import { floats } from "../arena.js";
 import { type Tensor, tensor } from "../tensor.js";
 import type { Maybe, Op, OpContext } from "./types.js";
 
@@ -30,7 +31,7 @@ export function unary(
     const a = x.data;
     const b = y.data;
     const t = u.data;
-    const out = new Float64Array(a.length);
+    const out = floats(a.length);
     if (loops) loops.derivative(a, b, t, out);
     else for (let i = 0; i < a.length; i++) out[i] = d1(a[i]!, b[i]!) * t[i]!;
     return tensor(x.shape, out);
@@ -38,7 +39,7 @@ export function unary(
   return {
     forward(_c, [x]) {
       const a = x!.data;
-      const out = new Float64Array(a.length);
+      const out = floats(a.length);
       if (loops) loops.forward(a, out);
       else for (let i = 0; i < a.length; i++) out[i] = f(a[i]!);
       return [tensor(x!.shape, out)];
@@ -49,7 +50,7 @@ export function unary(
       if (!need[0]) return [null];
       const a = x!.data;
       const b = y!.data;
-      const out = dgy ? derivative(x!, y!, dgy) : tensor(x!.shape, new Float64Array(a.length));
+      const out = dgy ? derivative(x!, y!, dgy) : tensor(x!.shape, floats(a.length));
       if (dx && gy && !loops?.linearPieces) {
         const t = dx.data;
         const g = gy.data;
@@ -116,7 +117,7 @@ export function gather(
       const { shape, map, fill } = cached(c, x);
       const v = homogeneous ? 0 : fill;
       const a = x0.data;
-      const out = new Float64Array(map.length);
+      const out = floats(map.length);
       for (let i = 0; i < map.length; i++) {
         const j = map[i]!;
         out[i] = j >= 0 ? a[j]! : v;
@@ -126,7 +127,7 @@ export function gather(
     (c, g, x) => {
       const x0 = x[0]!;
       const { map } = cached(c, x);
-      const out = new Float64Array(x0.data.length);
+      const out = floats(x0.data.length);
       const h = g.data;
       for (let i = 0; i < map.length; i++) {
         const j = map[i]!;
@@ -151,7 +152,7 @@ export function constantOp(forward: (c: OpContext, x: readonly Maybe[]) => Tenso
 export function plus(a: Maybe, b: Maybe): Maybe {
   if (!a) return b;
   if (!b) return a;
-  const out = new Float64Array(a.data.length);
+  const out = floats(a.data.length);
   for (let i = 0; i < out.length; i++) out[i] = a.data[i]! + b.data[i]!;
   return tensor(a.shape, out);
 }

@@ -1,3 +1,4 @@
+import { floats } from "../arena.js";
 import { gemm } from "../gemm.js";
 import { checkedSize, GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
@@ -183,8 +184,8 @@ function eachChunk(
   visit: (s0: number, n: number, g: number, cols: Float64Array, z: Float64Array) => void,
 ): void {
   const chunk = chunkOf(p);
-  const cols = new Float64Array(p.K * chunk * p.P);
-  const z = new Float64Array((p.M / p.G) * chunk * p.P);
+  const cols = floats(p.K * chunk * p.P);
+  const z = floats((p.M / p.G) * chunk * p.P);
   for (let s0 = 0; s0 < p.w.N; s0 += chunk)
     for (let g = 0; g < p.G; g++) visit(s0, Math.min(chunk, p.w.N - s0), g, cols, z);
 }
@@ -194,7 +195,7 @@ const parts = bilinearParts({
   product(c, x, wt) {
     const p = planOf(c, x, wt);
     const mg = p.M / p.G;
-    const out = new Float64Array(p.w.N * p.M * p.P);
+    const out = floats(p.w.N * p.M * p.P);
     eachChunk(p, (s0, n, g, cols, z) => {
       unfold(p, x.data, s0, n, g, cols);
       gemm(mg, n * p.P, p.K, wt.data, g * mg * p.K, false, cols, 0, false, z, 0, false);
@@ -206,7 +207,7 @@ const parts = bilinearParts({
   leftAdjoint(c, gy, wt, x) {
     const p = planOf(c, x, wt);
     const mg = p.M / p.G;
-    const out = new Float64Array(x.data.length);
+    const out = floats(x.data.length);
     eachChunk(p, (s0, n, g, cols, z) => {
       gatherChannels(p, gy.data, s0, n, g, z);
       gemm(p.K, n * p.P, mg, wt.data, g * mg * p.K, true, z, 0, false, cols, 0, false);
@@ -218,7 +219,7 @@ const parts = bilinearParts({
   rightAdjoint(c, x, gy, wt) {
     const p = planOf(c, x, wt);
     const mg = p.M / p.G;
-    const out = new Float64Array(wt.data.length);
+    const out = floats(wt.data.length);
     eachChunk(p, (s0, n, g, cols, z) => {
       unfold(p, x.data, s0, n, g, cols);
       gatherChannels(p, gy.data, s0, n, g, z);
@@ -243,7 +244,7 @@ function addBias(c: OpContext, y: Tensor, b: Tensor): Tensor {
 /** b̄[m] = Σ over samples and positions of ȳ[n, m, …]. */
 function biasAdjoint(c: OpContext, gy: Tensor, b: Tensor): Tensor {
   const p = c.plans.get("plan") as Plan;
-  const out = new Float64Array(p.M);
+  const out = floats(p.M);
   for (let s = 0; s < p.w.N; s++)
     for (let m = 0; m < p.M; m++) {
       const off = (s * p.M + m) * p.P;
@@ -267,7 +268,7 @@ export const conv: Op = {
     const db = dx.length > 2 ? (dx[2] ?? null) : null;
     if (db) {
       const p = c.plans.get("plan") as Plan;
-      y = addBias(c, y ?? tensor(p.shape, new Float64Array(p.w.N * p.M * p.P)), db);
+      y = addBias(c, y ?? tensor(p.shape, floats(p.w.N * p.M * p.P)), db);
     }
     return [y];
   },

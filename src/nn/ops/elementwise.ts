@@ -1,4 +1,5 @@
 import { erf, sigmoid } from "../../core/special.js";
+import { floats } from "../arena.js";
 import { broadcastIndex, broadcastShape, runLength, type Tensor, tensor } from "../tensor.js";
 import { unary } from "./_kinds.js";
 import type { Op, OpContext } from "./types.js";
@@ -367,7 +368,7 @@ function iota(c: OpContext, n: number): Int32Array {
  */
 function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor, run: number, period = 0): Tensor {
   if (idx.length === t.data.length) return tensor(t.shape, v);
-  const out = new Float64Array(t.data.length);
+  const out = floats(t.data.length);
   if (period > 0) {
     // idx[i] = i mod period: row after row into the same vector, in the same order as below.
     for (let j = 0; j < v.length; j += period) for (let k = 0; k < period; k++) out[k]! += v[j + k]!;
@@ -389,7 +390,7 @@ function binary(name: string, r: Binary): Op {
       const { shape, ia, ib } = plan;
       const A = a!.data;
       const B = b!.data;
-      const out = new Float64Array(ia.length);
+      const out = floats(ia.length);
       const ints = a!.dtype === "int" && b!.dtype === "int";
       if (loop && !(ints && r.int)) {
         // The full operand read in place and the other once a run or whole every period: the
@@ -421,7 +422,7 @@ function binary(name: string, r: Binary): Op {
       if (!da && !db) return [null];
       const { shape, ia, ib, ra, rb } = planOf(c, a!, b!);
       const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
-      const out = new Float64Array(ia.length);
+      const out = floats(ia.length);
       if (da) addProduct(out, r.fa, o, da.data, gather(ia, a!), null);
       if (db) addProduct(out, r.fb, o, db.data, gather(ib, b!), null);
       return [tensor(shape, out)];
@@ -434,7 +435,7 @@ function binary(name: string, r: Binary): Op {
         // ∂f/∂a ≡ 1 (Add, Sub's a): the adjoint itself, summed where a was broadcast (the
         // accumulator copies a tensor before adding to it, so gy is shared, not changed).
         if (d === 1) return reduceTo(gy.data, idx, t, run, period);
-        const v = new Float64Array(ia.length);
+        const v = floats(ia.length);
         addProduct(v, d, o, gy.data, null, null);
         return reduceTo(v, idx, t, run, period);
       };
@@ -454,7 +455,7 @@ function binary(name: string, r: Binary): Op {
         t: Tensor,
       ): Tensor => {
         if (withA === 0 && withB === 0 && first === 1 && dgy) return reduceTo(dgy.data, idx, t, run, period);
-        const v = new Float64Array(ia.length);
+        const v = floats(ia.length);
         if (gy) {
           if (da) addProduct(v, withA, o, da.data, gather(ia, a!), gy.data);
           if (db) addProduct(v, withB, o, db.data, gather(ib, b!), gy.data);
@@ -476,7 +477,7 @@ export const BINARY: Readonly<Record<string, Op>> = Object.fromEntries(
 
 /** x unchanged (Identity; Dropout at inference, whose optional mask output is all ones). */
 export const identity: Op = {
-  forward: (_c, [x]) => [x!, tensor(x!.shape, new Float64Array(x!.data.length).fill(1))],
+  forward: (_c, [x]) => [x!, tensor(x!.shape, floats(x!.data.length).fill(1))],
   jvp: (_c, _x, [dx]) => [dx ?? null, null],
   vjp: (_c, _x, _y, [gy], need) => [need[0] ? (gy ?? null) : null],
   rvjp: (_c, _x, _dx, _y, _dy, _gy, [dgy], need) => [need[0] ? (dgy ?? null) : null],

@@ -1,4 +1,5 @@
-import { erf, exp } from "../../core/special.js";
+import { erf, erfSlope } from "../../core/special.js";
+import { floats } from "../arena.js";
 import { axisOf, GraphError, size, type Tensor, tensor } from "../tensor.js";
 import { floatAttr } from "./_read.js";
 import type { Op, OpContext } from "./types.js";
@@ -10,8 +11,6 @@ import type { Op, OpContext } from "./types.js";
  * graph and the unfused one agree to rounding (tested against each other, and against finite
  * differences).
  */
-
-const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 /**
  * The statistics' layout: the tensor viewed as [outer, groups, inner], one mean and variance per
@@ -98,8 +97,8 @@ export const normalizeOp: Op = {
     const eps = floatAttr(c.node, "epsilon", 1e-5);
     // ReduceMean's scale, 1/N, multiplied (the chain's rounding).
     const scale = 1 / (l.outer * l.inner);
-    const out = new Float64Array(a.length);
-    const s = new Float64Array(l.groups);
+    const out = floats(a.length);
+    const s = floats(l.groups);
     for (let g = 0; g < l.groups; g++) {
       const mu = groupSum(l, g, a, null) * scale;
       for (let o = 0; o < l.outer; o++) {
@@ -118,13 +117,13 @@ export const normalizeOp: Op = {
   },
   jvp(c, [x], [dx], [y]) {
     if (!dx) return [null];
-    const out = new Float64Array(y!.data.length);
+    const out = floats(y!.data.length);
     applyJacobian(layoutOf(c, x!), y!.data, c.cache.get("s") as Float64Array, dx.data, out);
     return [tensor(y!.shape, out)];
   },
   vjp(c, [x], [y], [gy], need) {
     if (!need[0] || !gy) return [null];
-    const out = new Float64Array(y!.data.length);
+    const out = floats(y!.data.length);
     applyJacobian(layoutOf(c, x!), y!.data, c.cache.get("s") as Float64Array, gy.data, out);
     return [tensor(y!.shape, out)];
   },
@@ -133,7 +132,7 @@ export const normalizeOp: Op = {
     const l = layoutOf(c, x!);
     const n = y!.data;
     const s = c.cache.get("s") as Float64Array;
-    const out = new Float64Array(n.length);
+    const out = floats(n.length);
     if (dgy) applyJacobian(l, n, s, dgy.data, out);
     if (dx && dy && gy) {
       const count = l.outer * l.inner;
@@ -176,19 +175,16 @@ function geluParts(c: OpContext): { a: number; b: number; k: number; early: bool
 }
 
 /**
- * erf(t) from the forward pass, and E′(t) made once on first use: the derivatives' passes (jvp,
- * vjp, rvjp) then cost no erf and one exponential per element between them.
+ * erf(t) from the forward pass, and E′(t) (special.ts erfSlope) made once on first use: the
+ * derivatives' passes (jvp, vjp, rvjp) then cost no erf, and one E′ per element between them.
  */
 function erfAndSlope(c: OpContext, x: Float64Array): { e: Float64Array; de: Float64Array } {
   const e = c.cache.get("erf") as Float64Array;
   let de = c.cache.get("erf'") as Float64Array | undefined;
   if (!de) {
     const { a } = geluParts(c);
-    de = new Float64Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const t = x[i]! / a;
-      de[i] = TWO_OVER_SQRT_PI * exp(-t * t);
-    }
+    de = floats(x.length);
+    for (let i = 0; i < x.length; i++) de[i] = erfSlope(x[i]! / a);
     c.cache.set("erf'", de);
   }
   return { e, de };
@@ -205,8 +201,8 @@ export const erfGeluOp: Op = {
   forward(c, [x]) {
     const { a, b, k, early } = geluParts(c);
     const v = x!.data;
-    const out = new Float64Array(v.length);
-    const e = new Float64Array(v.length);
+    const out = floats(v.length);
+    const e = floats(v.length);
     for (let i = 0; i < v.length; i++) e[i] = erf(v[i]! / a);
     if (early) for (let i = 0; i < v.length; i++) out[i] = v[i]! * k * (e[i]! + b);
     else for (let i = 0; i < v.length; i++) out[i] = v[i]! * (e[i]! + b) * k;
@@ -215,20 +211,20 @@ export const erfGeluOp: Op = {
   },
   jvp(c, [x], [dx]) {
     if (!dx) return [null];
-    const out = new Float64Array(x!.data.length);
+    const out = floats(x!.data.length);
     geluSlope(c, x!.data, dx.data, out);
     return [tensor(x!.shape, out)];
   },
   vjp(c, [x], _y, [gy], need) {
     if (!need[0] || !gy) return [null];
-    const out = new Float64Array(x!.data.length);
+    const out = floats(x!.data.length);
     geluSlope(c, x!.data, gy.data, out);
     return [tensor(x!.shape, out)];
   },
   rvjp(c, [x], [dx], _y, _dy, [gy], [dgy], need) {
     if (!need[0]) return [null];
     const v = x!.data;
-    const out = new Float64Array(v.length);
+    const out = floats(v.length);
     if (dgy) geluSlope(c, v, dgy.data, out);
     if (dx && gy) {
       const { a, k } = geluParts(c);

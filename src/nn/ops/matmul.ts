@@ -1,3 +1,4 @@
+import { floats } from "../arena.js";
 import { gemm } from "../gemm.js";
 import {
   broadcastIndex,
@@ -72,7 +73,7 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
 const parts = bilinearParts({
   product(c, a, b) {
     const { m, k, n, batch, ia, ib, shape, stacked } = planOf(c, a, b);
-    const out = new Float64Array(batch * m * n);
+    const out = floats(batch * m * n);
     if (stacked) gemm(batch * m, n, k, a.data, 0, false, b.data, 0, false, out, 0, true);
     else
       for (let t = 0; t < batch; t++)
@@ -82,7 +83,7 @@ const parts = bilinearParts({
   // Ā[t] += Ȳ[t]·B[t]ᵀ (m×n times (k×n)ᵀ).
   leftAdjoint(c, gy, b, a) {
     const { m, k, n, batch, ia, ib, stacked } = planOf(c, a, b);
-    const out = new Float64Array(a.data.length);
+    const out = floats(a.data.length);
     if (stacked) gemm(batch * m, k, n, gy.data, 0, false, b.data, 0, true, out, 0, true);
     else
       for (let t = 0; t < batch; t++)
@@ -92,7 +93,7 @@ const parts = bilinearParts({
   // B̄[t] += A[t]ᵀ·Ȳ[t] ((m×k)ᵀ times m×n).
   rightAdjoint(c, a, gy, b) {
     const { m, k, n, batch, ia, ib, stacked } = planOf(c, a, b);
-    const out = new Float64Array(b.data.length);
+    const out = floats(b.data.length);
     // Σ_t A[t]ᵀ·Ȳ[t]: the products over t and then p are one sum over the stacked rows.
     if (stacked) gemm(k, n, batch * m, a.data, 0, true, gy.data, 0, false, out, 0, true);
     else

@@ -1,3 +1,4 @@
+import { floats } from "../arena.js";
 import { GraphError, shapeText, size, type Tensor, tensor } from "../tensor.js";
 import { gather, linear } from "./_kinds.js";
 import { outputShape, type Window, windowOf } from "./_spatial.js";
@@ -112,7 +113,7 @@ export const averagePool: Op = linear(
     const { w, ptr, idx, weight } = averagePlan(c, x[0]!);
     const P = w.oh * w.ow;
     const hw = w.H * w.W;
-    const out = new Float64Array(w.N * w.C * P);
+    const out = floats(w.N * w.C * P);
     for (let plane = 0; plane < w.N * w.C; plane++)
       for (let q = 0; q < P; q++) {
         let s = 0;
@@ -125,7 +126,7 @@ export const averagePool: Op = linear(
     const { w, ptr, idx, weight } = averagePlan(c, x[0]!);
     const P = w.oh * w.ow;
     const hw = w.H * w.W;
-    const out = new Float64Array(x[0]!.data.length);
+    const out = floats(x[0]!.data.length);
     for (let plane = 0; plane < w.N * w.C; plane++)
       for (let q = 0; q < P; q++) {
         const v = g.data[plane * P + q]!;
@@ -145,7 +146,7 @@ export const globalAveragePool: Op = linear(
       );
     const planes = shape[0]! * shape[1]!;
     const n = size(shape.slice(2));
-    const out = new Float64Array(planes);
+    const out = floats(planes);
     for (let p = 0; p < planes; p++) {
       let s = 0;
       for (let i = 0; i < n; i++) s += x0.data[p * n + i]!;
@@ -157,7 +158,7 @@ export const globalAveragePool: Op = linear(
     const shape = x[0]!.shape;
     const planes = shape[0]! * shape[1]!;
     const n = size(shape.slice(2));
-    const out = new Float64Array(planes * n);
+    const out = floats(planes * n);
     for (let p = 0; p < planes; p++) out.fill(g.data[p]! / n, p * n, (p + 1) * n);
     return tensor(shape, out);
   },

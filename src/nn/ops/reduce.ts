@@ -1,3 +1,4 @@
+import { floats } from "../arena.js";
 import { axisOf, runLength, size, strides, type Tensor, tensor } from "../tensor.js";
 import { linear } from "./_kinds.js";
 import { intsFrom } from "./_read.js";
@@ -66,7 +67,7 @@ function reduction(mean: boolean): Op {
   return linear(
     (c, x0, x) => {
       const { shape, target, scale, run } = planOf(c, x, mean);
-      const out = new Float64Array(size(shape));
+      const out = floats(size(shape));
       const data = x0.data;
       if (run > 1)
         for (let j = 0; j < target.length; j += run) {
@@ -80,7 +81,7 @@ function reduction(mean: boolean): Op {
     },
     (c, g, x) => {
       const { target, scale } = planOf(c, x, mean);
-      const out = new Float64Array(target.length);
+      const out = floats(target.length);
       for (let k = 0; k < target.length; k++) out[k] = g.data[target[k]!]! * scale;
       return tensor(x[0]!.shape, out) as Tensor;
     },

@@ -1,4 +1,5 @@
 import { plural } from "../../core/format.js";
+import { floats } from "../arena.js";
 import {
   axisOf,
   broadcastIndex,
@@ -259,7 +260,7 @@ function concatOf(
 ): Tensor {
   const p = concatPlan(c, x);
   const total = p.shape[p.axis]!;
-  const out = new Float64Array(size(p.shape));
+  const out = floats(size(p.shape));
   let at = 0;
   parts.forEach((t, i) => {
     const w = p.widths[i]!;
@@ -279,7 +280,7 @@ function slabs(c: OpContext, x: readonly Maybe[], g: Tensor, need: readonly bool
     const start = at;
     at += w;
     if (!need[i]) return null;
-    const out = new Float64Array(p.outer * w * p.inner);
+    const out = floats(p.outer * w * p.inner);
     for (let o = 0; o < p.outer; o++)
       out.set(
         g.data.subarray((o * total + start) * p.inner, (o * total + start + w) * p.inner),
@@ -322,7 +323,7 @@ function pieces(c: OpContext, x: readonly Maybe[], t: Tensor): Tensor[] {
   return p.widths.map((w) => {
     const start = at;
     at += w;
-    const out = new Float64Array(p.outer * w * p.inner);
+    const out = floats(p.outer * w * p.inner);
     for (let o = 0; o < p.outer; o++)
       out.set(t.data.subarray((o * p.d + start) * p.inner, (o * p.d + start + w) * p.inner), o * w * p.inner);
     const shape = [...t.shape];
@@ -333,7 +334,7 @@ function pieces(c: OpContext, x: readonly Maybe[], t: Tensor): Tensor[] {
 
 function joined(c: OpContext, x: readonly Maybe[], g: readonly Maybe[]): Tensor {
   const p = splitPlan(c, x);
-  const out = new Float64Array(x[0]!.data.length);
+  const out = floats(x[0]!.data.length);
   let at = 0;
   p.widths.forEach((w, i) => {
     const t = g[i];
@@ -361,7 +362,7 @@ function select(cond: Tensor, a: Maybe, b: Maybe, shape: readonly number[]): Ten
   const ic = broadcastIndex(cond.shape, shape);
   const ia = a ? broadcastIndex(a.shape, shape) : null;
   const ib = b ? broadcastIndex(b.shape, shape) : null;
-  const out = new Float64Array(n);
+  const out = floats(n);
   for (let i = 0; i < n; i++)
     out[i] = cond.data[ic[i]!] ? (a ? a.data[ia![i]!]! : 0) : b ? b.data[ib![i]!]! : 0;
   return tensor(shape, out, a && b && a.dtype === "int" && b.dtype === "int" ? "int" : "float");
@@ -370,7 +371,7 @@ function select(cond: Tensor, a: Maybe, b: Maybe, shape: readonly number[]): Ten
 function unselect(cond: Tensor, g: Tensor, t: Tensor, whenTrue: boolean): Tensor {
   const ic = broadcastIndex(cond.shape, g.shape);
   const it = broadcastIndex(t.shape, g.shape);
-  const out = new Float64Array(t.data.length);
+  const out = floats(t.data.length);
   for (let i = 0; i < g.data.length; i++)
     if (Boolean(cond.data[ic[i]!]) === whenTrue) out[it[i]!]! += g.data[i]!;
   return tensor(t.shape, out);
@@ -443,7 +444,7 @@ export const constantOfShape = constantOp((c, [x]) => {
   const shape = Array.from(x!.data);
   checkedSize(shape, where(c.node));
   const v = tensorAttr(c.node, "value");
-  return [tensor(shape, new Float64Array(size(shape)).fill(v ? v.data[0]! : 0), v ? v.dtype : "float")];
+  return [tensor(shape, floats(size(shape)).fill(v ? v.data[0]! : 0), v ? v.dtype : "float")];
 });
 
 export const range = constantOp((c, [start, limit, delta]) => {
@@ -451,7 +452,7 @@ export const range = constantOp((c, [start, limit, delta]) => {
   const d = delta!.data[0]!;
   const n = Math.max(Math.ceil((limit!.data[0]! - s) / d), 0);
   if (!(n <= MAX_TENSOR_ELEMENTS)) throw new GraphError(`${where(c.node)}: a range of ${plural(n, "value")}`);
-  const out = new Float64Array(n);
+  const out = floats(n);
   for (let i = 0; i < n; i++) out[i] = s + i * d;
   return [tensor([n], out, start!.dtype)];
 });
@@ -460,7 +461,7 @@ export const equal = constantOp((c, [a, b]) => {
   const shape = broadcastShape(a!.shape, b!.shape, where(c.node));
   const ia = broadcastIndex(a!.shape, shape);
   const ib = broadcastIndex(b!.shape, shape);
-  const out = new Float64Array(ia.length);
+  const out = floats(ia.length);
   for (let i = 0; i < out.length; i++) out[i] = a!.data[ia[i]!] === b!.data[ib[i]!] ? 1 : 0;
   return [tensor(shape, out, "int")];
 });

@@ -1,4 +1,4 @@
-import { exp } from "../../core/special.js";
+import { floats } from "../arena.js";
 import { axisOf, size, type Tensor, tensor } from "../tensor.js";
 import type { Op, OpContext } from "./types.js";
 
@@ -39,7 +39,7 @@ export const softmax: Op = {
   forward(c, [x]) {
     const l = lanesOf(c, x!);
     const a = x!.data;
-    const out = new Float64Array(a.length);
+    const out = floats(a.length);
     for (let o = 0; o < l.outer; o++)
       for (let i = 0; i < l.inner; i++) {
         const base = o * l.len * l.inner + i;
@@ -47,7 +47,7 @@ export const softmax: Op = {
         for (let j = 0; j < l.len; j++) m = Math.max(m, a[base + j * l.inner]!);
         let z = 0;
         for (let j = 0; j < l.len; j++) {
-          const e = exp(a[base + j * l.inner]! - m);
+          const e = Math.exp(a[base + j * l.inner]! - m);
           out[base + j * l.inner] = e;
           z += e;
         }
@@ -57,13 +57,13 @@ export const softmax: Op = {
   },
   jvp(c, [x], [dx], [y]) {
     if (!dx) return [null];
-    const out = new Float64Array(y!.data.length);
+    const out = floats(y!.data.length);
     jacobian(lanesOf(c, x!), y!.data, dx.data, out);
     return [tensor(y!.shape, out)];
   },
   vjp(c, [x], [y], [gy], need) {
     if (!need[0] || !gy) return [null];
-    const out = new Float64Array(y!.data.length);
+    const out = floats(y!.data.length);
     jacobian(lanesOf(c, x!), y!.data, gy.data, out);
     return [tensor(y!.shape, out)];
   },
@@ -71,7 +71,7 @@ export const softmax: Op = {
     if (!need[0]) return [null];
     const l = lanesOf(c, x!);
     const Y = y!.data;
-    const out = new Float64Array(Y.length);
+    const out = floats(Y.length);
     if (dgy) jacobian(l, Y, dgy.data, out);
     if (dy && gy) {
       const D = dy.data;
