@@ -60,7 +60,7 @@ const cases = (
 describe("fusing the chains torch.onnx.export writes", () => {
   // Below opset 17 the exporter spells LayerNorm as ReduceMean → Sub → Pow → ReduceMean → Add →
   // Sqrt → Div, and below opset 20 the exact GELU as Div → Erf → Add → Mul → Mul, with its
-  // constants in float32 when the model was (-f32).
+  // constants in float32 when the model was (-f32); a Linear layer is MatMul → Add(bias, ·).
   it.each(["preln-mlp-opset13", "preln-mlp-opset13-f32", "transformer", "transformer-dynamic-f32"])(
     "%s: one operator a chain; the chain's loss bit for bit, its gradient and H·v to rounding",
     (id) => {
@@ -75,7 +75,10 @@ describe("fusing the chains torch.onnx.export writes", () => {
       );
       expect(count(fused, "overshoot.ErfGelu") - count(plain, "overshoot.ErfGelu")).toBe(count(plain, "Erf"));
       expect(count(fused, "Sqrt") + count(fused, "Erf") + count(fused, "Pow")).toBe(0);
-      for (const op of ["MatMul", "Softmax", "Gemm"]) expect(count(fused, op)).toBe(count(plain, op));
+      // Every Linear layer's bias: a MatMul whose product only an Add with a 1-D initializer reads.
+      expect(count(fused, "overshoot.MatMulBias")).toBeGreaterThan(0);
+      expect(count(fused, "MatMul") + count(fused, "overshoot.MatMulBias")).toBe(count(plain, "MatMul"));
+      expect(count(fused, "Softmax")).toBe(count(plain, "Softmax"));
 
       const shape = c.graph.inputs[0]!.shape.slice(1) as number[];
       const rows = c.input.length / shape.reduce((p, q) => p * q, 1);
@@ -120,10 +123,10 @@ function sandwich(
 }
 
 /** The gradient and H·v of an mse objective over the graph against central differences. */
-function checkAgainstDifferences(graph: Graph, row: number[], rows: number): void {
+function checkAgainstDifferences(graph: Graph, row: number[], rows: number, width?: number): void {
   const n = row.reduce((a, b) => a * b, 1);
   const theta = uniform(graph.dim, 0.5, 1.5);
-  const data = { x: uniform(rows * n, -2, 2), y: uniform(rows * n), rows };
+  const data = { x: uniform(rows * n, -2, 2), y: uniform(rows * (width ?? n)), rows };
   const u = uniform(graph.dim, -0.5, 0.5);
   const { g, hv, objective } = derivatives(graph, theta, u, data, row, "mse");
   const h = 1e-5;
@@ -263,4 +266,37 @@ describe("what is not fused", () => {
   it("leaves a power other than 2", () => expect(fusedCount(ln({ power: 3 }))).toBe(0));
   it("leaves axes named from the front (the rank is not known when the graph is built)", () =>
     expect(fusedCount(ln({ axes: [2] }))).toBe(0));
+});
+
+describe("overshoot.MatMulBias", () => {
+  it.each([
+    ["a bias per output", [4]],
+    ["one bias for all", [1]],
+  ] as const)(
+    "%s: the chain's values bit for bit, gradient and H·v against finite differences",
+    (_label, dims) => {
+      const spec: JsonGraph = {
+        inputs: [{ name: "input", shape: ["batch", 2, 3] }],
+        outputs: [{ name: "y" }],
+        initializers: [
+          { name: "w", dims: [3, 4], dtype: "float64", values: Array.from(uniform(12)) },
+          { name: "b", dims: [...dims], dtype: "float64", values: Array.from(uniform(dims[0]!)) },
+        ],
+        nodes: [
+          { op: "MatMul", name: "mm", inputs: ["input", "w"], outputs: ["z"], attrs: {} },
+          { op: "Add", name: "bias", inputs: ["b", "z"], outputs: ["a"], attrs: {} },
+          { op: "Tanh", name: "t", inputs: ["a"], outputs: ["h"], attrs: {} },
+          { op: "Flatten", name: "flat", inputs: ["h"], outputs: ["y"], attrs: {} },
+        ],
+      };
+      const fused = new Graph(graphSpecFromJson(spec, 17));
+      const plain = new Graph(graphSpecFromJson(spec, 17), { fuse: false });
+      expect(fused.operators).toContain("overshoot.MatMulBias");
+      const theta = uniform(fused.dim);
+      const x = uniform(5 * 6, -2, 2);
+      const run = (g: Graph) => g.run(theta, tensor([5, 2, 3], x), null).values.get("y")!.data;
+      expect(Array.from(run(fused))).toEqual(Array.from(run(plain)));
+      checkAgainstDifferences(fused, [2, 3], 5, 8);
+    },
+  );
 });

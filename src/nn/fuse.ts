@@ -10,7 +10,9 @@ import type { Tensor } from "./tensor.js";
  *   μ = ReduceMean(x) → d = Sub(x, μ) → Pow(d, 2) → ReduceMean → Add ε → Sqrt → Div(d, ·), the
  *   means over trailing axes, becomes overshoot.Normalize(x);
  * - the exact GELU, as exported below opset 20: Div(x, a) → Erf → Add b → Mul x → Mul k (or x·k
- *   first), becomes overshoot.ErfGelu(x).
+ *   first), becomes overshoot.ErfGelu(x);
+ * - a Linear layer's bias: MatMul(A, B) → Add with a 1-D initializer (as exported, Add(b, ·))
+ *   becomes overshoot.MatMulBias(A, B, b), the bias added into the product in place.
  *
  * A chain is fused only when every value inside it is read by the chain alone (no other node, no
  * graph output reads it) and its constants are scalars the file fixes; anything else is left as
@@ -22,6 +24,8 @@ export function fuseChains(
   constantValue: (name: string) => Tensor | null,
   /** Values read from outside the nodes (the graph's outputs). */
   outputs: ReadonlySet<string>,
+  /** Whether a value is a float initializer of one axis (a bias). */
+  isVector: (name: string) => boolean = () => false,
 ): GraphNode[] {
   const producer = new Map<string, GraphNode>();
   const readers = new Map<string, GraphNode[]>();
@@ -94,6 +98,17 @@ export function fuseChains(
         inputs: [x],
         outputs: [div.outputs[0]!],
         attrs: { epsilon: eps, overshoot_from: from },
+      });
+    } else if (r1.op === "MatMul" && r1.inputs.length === 2) {
+      const add = soleReader(r1.outputs[0]!);
+      const b = add?.op === "Add" ? other(add, r1.outputs[0]!) : undefined;
+      if (!add || b === undefined || b === r1.outputs[0] || !isVector(b) || !free([r1, add])) continue;
+      fuse([r1, add], {
+        op: "overshoot.MatMulBias",
+        name: `${add.name}/fused`,
+        inputs: [r1.inputs[0]!, r1.inputs[1]!, b],
+        outputs: [add.outputs[0]!],
+        attrs: {},
       });
     } else if (r1.op === "Erf") {
       const div = producer.get(r1.inputs[0]!);

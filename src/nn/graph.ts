@@ -179,6 +179,9 @@ export class Graph {
       expanded.push(...parts);
     }
     this.couplesRows = couples;
+    const vectors = new Set(
+      spec.initializers.filter((i) => FLOAT_TYPES.has(i.dtype) && i.dims.length === 1).map((i) => i.name),
+    );
     const fused =
       options.fuse === false
         ? expanded
@@ -186,6 +189,7 @@ export class Graph {
             expanded,
             (name) => constants.get(name) ?? constantOf(expanded, name, this.opset),
             new Set(spec.outputs.map((o) => o.name)),
+            (name) => vectors.has(name),
           );
     for (const n of fused)
       if (!PRIMITIVES.has(n.op))

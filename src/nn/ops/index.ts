@@ -66,6 +66,7 @@ export const PRIMITIVES: ReadonlyMap<string, Op> = new Map<string, Op>([
   ["overshoot.Channel", channel],
   ["overshoot.Normalize", normalizeOp],
   ["overshoot.ErfGelu", erfGeluOp],
+  ["overshoot.MatMulBias", matmul],
 ]);
 
 /** How BatchNormalization takes its statistics: as the file says, or forced. */

@@ -11,7 +11,7 @@ import {
   tensor,
 } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
-import type { Op, OpContext } from "./types.js";
+import type { Maybe, Op, OpContext } from "./types.js";
 
 /**
  * MatMul with NumPy's semantics: the last two axes multiply (a 1-D operand is a row or a column
@@ -103,10 +103,68 @@ const parts = bilinearParts({
   },
 });
 
+/**
+ * y += b broadcast along the last axis (b of its length, or one value), in place: the bias of a
+ * Linear layer that fuse.ts folded into its MatMul, added to the finished product as the Add it
+ * replaces did (b + y, the same bits).
+ */
+function addBias(c: OpContext, y: Tensor, b: Tensor): Tensor {
+  const n = y.shape.length > 0 ? y.shape[y.shape.length - 1]! : 1;
+  const out = y.data;
+  if (b.data.length === 1) {
+    const v = b.data[0]!;
+    for (let i = 0; i < out.length; i++) out[i]! += v;
+    return y;
+  }
+  if (b.data.length !== n)
+    throw new GraphError(
+      `${c.node.op} node "${c.node.name}": a bias of ${shapeText(b.shape)} does not broadcast over a product of ${shapeText(y.shape)}`,
+    );
+  const B = b.data;
+  for (let r = 0; r < out.length; r += n) for (let j = 0; j < n; j++) out[r + j]! += B[j]!;
+  return y;
+}
+
+/** b̄[j] = Σ over the rows of ȳ[…, j] (a single b: the sum of ȳ). */
+function biasAdjoint(gy: Tensor, b: Tensor): Tensor {
+  const out = floats(b.data.length);
+  const G = gy.data;
+  const n = b.data.length;
+  if (n === 1) {
+    let t = 0;
+    for (let i = 0; i < G.length; i++) t += G[i]!;
+    out[0] = t;
+  } else for (let r = 0; r < G.length; r += n) for (let j = 0; j < n; j++) out[j]! += G[r + j]!;
+  return tensor(b.shape, out);
+}
+
+const bias = (x: readonly Maybe[]): Maybe => (x.length > 2 ? (x[2] ?? null) : null);
+
+/**
+ * MatMul, and overshoot.MatMulBias: MatMul(A, B) + b with b along the last axis (fuse.ts), its
+ * bias's derivatives those of the Add it replaces: R{y} gains ḃ, b̄ = Σ ȳ over the rows.
+ */
 export const matmul: Op = {
-  forward: (c, [a, b]) => [parts.jvp(c, a!, b!, a!, null)!],
-  jvp: (c, [a, b], [da, db]) => [parts.jvp(c, a!, b!, da ?? null, db ?? null)],
-  vjp: (c, [a, b], _y, [gy], need) => parts.vjp(c, a!, b!, gy ?? null, need),
-  rvjp: (c, [a, b], [da, db], _y, _dy, [gy], [dgy], need) =>
-    parts.rvjp(c, a!, b!, da ?? null, db ?? null, gy ?? null, dgy ?? null, need),
+  forward(c, x) {
+    const y = parts.jvp(c, x[0]!, x[1]!, x[0]!, null)!;
+    const b = bias(x);
+    return [b ? addBias(c, y, b) : y];
+  },
+  jvp(c, x, dx) {
+    const y = parts.jvp(c, x[0]!, x[1]!, dx[0] ?? null, dx[1] ?? null);
+    const db = dx.length > 2 ? (dx[2] ?? null) : null;
+    if (!db) return [y];
+    const { batch, m, n, shape } = planOf(c, x[0]!, x[1]!);
+    return [addBias(c, y ?? tensor(shape, floats(batch * m * n)), db)];
+  },
+  vjp(c, x, _y, [gy], need) {
+    const [ga, gb] = parts.vjp(c, x[0]!, x[1]!, gy ?? null, need);
+    const b = bias(x);
+    return [ga, gb, b && need[2] && gy ? biasAdjoint(gy, b) : null];
+  },
+  rvjp(c, x, dx, _y, _dy, [gy], [dgy], need) {
+    const [ga, gb] = parts.rvjp(c, x[0]!, x[1]!, dx[0] ?? null, dx[1] ?? null, gy ?? null, dgy ?? null, need);
+    const b = bias(x);
+    return [ga, gb, b && need[2] && dgy ? biasAdjoint(dgy, b) : null];
+  },
 };
