@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { loadMnist } from "../src/cli/datasets.js";
 import { createRng } from "../src/core/rng.js";
 import { Graph } from "../src/nn/graph.js";
+import { fmaAvailable, setKernelChoice } from "../src/nn/kernels/index.js";
 import { graphObjective } from "../src/nn/objective.js";
 import { readOnnxModel } from "../src/nn/onnx/model.js";
 import { oneHot } from "../src/objectives/synthetic.js";
@@ -125,20 +126,45 @@ try {
       const body =
         what === "step" ? () => objective.gradient(theta, g) : () => objective.hessianVector(theta, v, hv);
       const reps = calibrate(body);
-      const times = await interleave(ROUNDS, [() => msPerCall(reps, body), await torch.timer(what)]);
+      // The fused multiply-add build where the runtime has relaxed SIMD (the kernels' loader sets
+      // Node 20's flag): the same passes, each product rounding once per multiply-add.
+      const withKernels = (choice: "wasm" | "wasm-fma") => () => {
+        setKernelChoice(choice);
+        try {
+          return msPerCall(reps, body);
+        } finally {
+          setKernelChoice("auto");
+        }
+      };
+      const sides: [string, () => number | Promise<number>][] = [
+        ["overshoot, WebAssembly SIMD", withKernels("wasm")],
+        ...(fmaAvailable()
+          ? [["overshoot, WebAssembly FMA", withKernels("wasm-fma")] as [string, () => number]]
+          : []),
+        ["PyTorch float64, 1 thread", await torch.timer(what)],
+      ];
+      const times = await interleave(
+        ROUNDS,
+        sides.map(([, f]) => f),
+      );
       const fl = (what === "step" ? 3 : 8) * t.flops;
       const gf = (ms: readonly number[]) => spread(ms.map((x) => fl / x / 1e6)).median.toFixed(2);
       const name = what === "step" ? "gradient" : "HVP";
-      for (const [i, who] of ["overshoot (WebAssembly SIMD)", "PyTorch float64, 1 thread"].entries())
+      for (const [i, [who]] of sides.entries())
         console.log(
           `    ${who.padEnd(30)} ${name.padEnd(8)} ${fmtSpread(spread(times[i]!), 1).padStart(26)} ms  ${gf(times[i]!).padStart(6)} GFLOP/s`,
         );
       if (fairness?.fair) {
-        const r = spread(ratios(times[0]!, times[1]!));
+        const theirs = times[sides.length - 1]!;
         const goal = c.target[what];
-        console.log(
-          `    ours / PyTorch: ${fmtSpread(r)}×; target ≤ ${goal}× — ${r.median <= goal ? "met" : "NOT met"}`,
-        );
+        // The target is judged on the fastest one-thread kernels: FMA where the runtime has it.
+        for (let i = 0; i < sides.length - 1; i++) {
+          const r = spread(ratios(times[i]!, theirs));
+          const judged = i === sides.length - 2;
+          console.log(
+            `    ${sides[i]![0].replace("overshoot, ", "")} / PyTorch: ${fmtSpread(r)}×${judged ? `; target ≤ ${goal}× — ${r.median <= goal ? "met" : "NOT met"}` : ""}`,
+          );
+        }
       }
     }
     console.log(

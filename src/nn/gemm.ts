@@ -3,7 +3,7 @@
  * with op(A) = A (m×k) or Aᵀ (A stored k×m), op(B) = B (k×n) or Bᵀ (B stored n×k). Each output is
  * its old value (or 0) plus the products in increasing p, one multiply and one add each.
  */
-import { createKernels, type Kernels } from "./kernels/index.js";
+import { createKernels, type KernelChoice, type Kernels, kernelChoice } from "./kernels/index.js";
 
 /** Below this many multiply–adds the copies into the WebAssembly heap cost more than they save. */
 const KERNEL_WORK = 2048;
@@ -14,12 +14,17 @@ const KERNEL_WORK = 2048;
  */
 export const HEAP_BUDGET = 1 << 21;
 
-let kernels: Kernels | null = null;
+/** The kernels by the process's choice (kernelChoice: auto, wasm, wasm-fma, js), each made once. */
+const made = new Map<KernelChoice, Kernels>();
 
 /** The process's kernels (WebAssembly SIMD where it loads), over a heap of at least `doubles`. */
 function heap(doubles: number): Kernels {
-  if (!kernels || kernels.f64.length < doubles)
-    kernels = createKernels(Math.max(doubles, 2 * (kernels?.f64.length ?? 0), 1 << 16));
+  const choice = kernelChoice();
+  let kernels = made.get(choice);
+  if (!kernels || kernels.f64.length < doubles) {
+    kernels = createKernels(Math.max(doubles, 2 * (kernels?.f64.length ?? 0), 1 << 16), choice);
+    made.set(choice, kernels);
+  }
   return kernels;
 }
 
