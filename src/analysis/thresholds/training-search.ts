@@ -155,6 +155,9 @@ export function trainingCriteria(horizon: number): ThresholdCriteria {
   return { horizon, trackCurvature: true };
 }
 
+/** Steps of ×1/4 the walk down takes below the first rate past runs that stall at the baseline. */
+const WALK_DOWN_STALLED = 5;
+
 /** Doublings past the last rate tried when the scan ended without an overflow. */
 const OVERFLOW_SCAN = 6;
 
@@ -232,9 +235,21 @@ export async function trainingLrSearch(
   const ratio = Math.SQRT2;
   let first = crit !== null ? crit / 2 : 1e-3;
   first = Math.min(Math.max(first, minLr), maxLr);
-  // If the first rate does not train, walk down until one does.
+  // If the first rate does not train, walk down until one does. Judged on the run's own outcome,
+  // not as reclassified against the best so far: a lone run at the baseline is the best of one,
+  // and every run stalling at the first rates says they are too high, not that the model can do
+  // no better than the baseline.
+  // Runs that stall are walked down at most ×4⁵ below the first rate (a model that cannot leave
+  // the baseline at a thousandth of the curvature's limit will not in this horizon), runs that
+  // fail otherwise as far as the smallest rate.
+  const own = (o: RateOutcome): RateOutcome => runs.get(o.lr) ?? o;
   let lowest = (await run([first]))[0]!;
-  while (!stopped && !trained(lowest.status) && lowest.lr / 4 >= minLr)
+  while (
+    !stopped &&
+    !trained(own(lowest).status) &&
+    lowest.lr / 4 >= minLr &&
+    !(own(lowest).status === "stalled" && lowest.lr / 4 < first / 4 ** WALK_DOWN_STALLED)
+  )
     lowest = (await run([lowest.lr / 4]))[0] ?? lowest;
   let next = first * ratio;
   let failsAfterTrained = 0;
