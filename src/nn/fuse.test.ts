@@ -154,8 +154,8 @@ describe("overshoot.Normalize", () => {
   });
 
   it("equals the chain of primitives it replaces, with BatchNorm's statistics", () => {
-    // (x − μ)/√(σ² + ε) spelled out, its means over every axis but 1.
-    const all = { overshoot_all_but: 1 };
+    // (x − μ)/√(σ² + ε) spelled out, its means over every axis of [rows, 3, 2, 2] but 1.
+    const all = { axes: [0, 2, 3] };
     const chain: JsonGraph["nodes"] = [
       { op: "ReduceMean", name: "m", inputs: ["a"], outputs: ["mu"], attrs: all },
       { op: "Sub", name: "d", inputs: ["a", "mu"], outputs: ["d"], attrs: {} },
@@ -196,7 +196,7 @@ describe("overshoot.Normalize", () => {
                       name: "op",
                       inputs: ["a"],
                       outputs: ["b"],
-                      attrs: { ...all, epsilon: 1e-5 },
+                      attrs: { overshoot_all_but: 1, epsilon: 1e-5 },
                     },
                   ]
                 : [epsNode, ...chain]),

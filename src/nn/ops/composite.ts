@@ -66,7 +66,7 @@ export const gemmExpansion: Expansion = {
 };
 
 /**
- * (x − μ)/√(σ² + ε)·γ + β over the axes `reduce` names (engine attributes of ReduceMean), with μ,
+ * (x − μ)/√(σ² + ε)·γ + β over the axes `stats` names (overshoot.Normalize's attributes), with μ,
  * σ² either computed (population variance, as PyTorch normalizes in training: one
  * overshoot.Normalize, fused.ts) or given.
  */

@@ -14,9 +14,10 @@ import type { Op, OpContext } from "./types.js";
 
 /**
  * The statistics' layout: the tensor viewed as [outer, groups, inner], one mean and variance per
- * group over its outer·inner elements. LayerNorm's trailing axes from f: outer 1, groups the rows
- * (every axis before f), inner the normalized size. BatchNorm's every axis but k: outer the axes
- * before k, groups its channels, inner the axes after it.
+ * group over its outer·inner elements, named before the rank is known by one of two attributes.
+ * overshoot_from = f, LayerNorm's trailing axes from f: outer 1, groups the rows (every axis
+ * before f), inner the normalized size. overshoot_all_but = k, BatchNorm's every axis but k: outer
+ * the axes before k, groups its channels, inner the axes after it.
  */
 interface Layout {
   readonly outer: number;

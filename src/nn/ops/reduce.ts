@@ -6,10 +6,7 @@ import type { Maybe, Op, OpContext } from "./types.js";
 
 /**
  * ReduceSum and ReduceMean over a set of axes (keepdims 1 by default), linear: the adjoint
- * broadcasts ȳ back over the reduced axes (times 1/count for the mean). Two engine-only attributes
- * let the normalization layers name their axes before the rank is known: overshoot_all_but (every
- * axis but this one: BatchNormalization's statistics) and overshoot_from (this axis and every later
- * one: LayerNormalization's).
+ * broadcasts ȳ back over the reduced axes (times 1/count for the mean).
  */
 interface Plan {
   readonly shape: readonly number[];
@@ -27,19 +24,10 @@ function planOf(c: OpContext, x: readonly Maybe[], mean: boolean): Plan {
   const where = `${node.op} node "${node.name}"`;
   const xs = x[0]!.shape;
   const rank = xs.length;
-  let axes: number[];
-  if (node.attrs.overshoot_all_but !== undefined) {
-    const keep = node.attrs.overshoot_all_but as number;
-    axes = xs.map((_d, i) => i).filter((i) => i !== keep);
-  } else if (node.attrs.overshoot_from !== undefined) {
-    const from = axisOf(node.attrs.overshoot_from as number, rank, where);
-    axes = xs.map((_d, i) => i).filter((i) => i >= from);
-  } else {
-    const given = intsFrom(node, x[1], "axes");
-    const noop = node.attrs.noop_with_empty_axes === 1;
-    axes =
-      given && given.length > 0 ? given.map((a) => axisOf(a, rank, where)) : noop ? [] : xs.map((_d, i) => i);
-  }
+  const given = intsFrom(node, x[1], "axes");
+  const noop = node.attrs.noop_with_empty_axes === 1;
+  const axes =
+    given && given.length > 0 ? given.map((a) => axisOf(a, rank, where)) : noop ? [] : xs.map((_d, i) => i);
   const keep = (node.attrs.keepdims as number | undefined) ?? 1;
   const reduced = new Set(axes);
   const kept = xs.map((d, i) => (reduced.has(i) ? 1 : d));
