@@ -40,22 +40,6 @@ export const softmax: Op = {
     const l = lanesOf(c, x!);
     const a = x!.data;
     const out = floats(a.length);
-    const len = l.len;
-    if (l.inner === 1) {
-      // Lanes along the last axis, contiguous (attention's rows): the same sums, read in place.
-      for (let base = 0; base < a.length; base += len) {
-        let m = Number.NEGATIVE_INFINITY;
-        for (let j = base; j < base + len; j++) m = Math.max(m, a[j]!);
-        let z = 0;
-        for (let j = base; j < base + len; j++) {
-          const e = Math.exp(a[j]! - m);
-          out[j] = e;
-          z += e;
-        }
-        for (let j = base; j < base + len; j++) out[j]! /= z;
-      }
-      return [tensor(x!.shape, out)];
-    }
     for (let o = 0; o < l.outer; o++)
       for (let i = 0; i < l.inner; i++) {
         const base = o * l.len * l.inner + i;
