@@ -134,7 +134,7 @@ export function fuseChains(
         // (x·k)·p
         const early = producer.get(with_);
         const k = early?.op === "Mul" ? scalar(other(early, x)) : null;
-        if (!early || k === null || soleReader(with_) !== mul || !early.inputs.includes(x)) continue;
+        if (!early || k === null || soleReader(with_) !== mul) continue;
         const chain = [div, r1, add, early, mul];
         if (!free(chain)) continue;
         fuse(chain, gelu(mul, x, a, b, k, 1));

@@ -182,12 +182,13 @@ export class Graph {
     const vectors = new Set(
       spec.initializers.filter((i) => FLOAT_TYPES.has(i.dtype) && i.dims.length === 1).map((i) => i.name),
     );
+    const constantNodes = new Map(expanded.filter((n) => n.op === "Constant").map((n) => [n.outputs[0]!, n]));
     const fused =
       options.fuse === false
         ? expanded
         : fuseChains(
             expanded,
-            (name) => constants.get(name) ?? constantOf(expanded, name, this.opset),
+            (name) => constants.get(name) ?? constantOf(constantNodes.get(name), this.opset),
             new Set(spec.outputs.map((o) => o.name)),
             (name) => vectors.has(name),
           );
@@ -334,9 +335,8 @@ export class Graph {
   }
 }
 
-/** The value of a Constant node's output, or null (no such node, or a value the engine does not read). */
-function constantOf(nodes: readonly GraphNode[], name: string, opset: number): Tensor | null {
-  const node = nodes.find((n) => n.op === "Constant" && n.outputs[0] === name);
+/** The value of a Constant node, or null (no node, or a value the engine does not read). */
+function constantOf(node: GraphNode | undefined, opset: number): Tensor | null {
   if (!node) return null;
   try {
     const c: OpContext = { node, opset, cache: new Map(), plans: new Map() };
