@@ -1692,6 +1692,54 @@ describe("learning-rate schedules in run and train", () => {
     );
   });
 
+  // Another optimizer from a step on is a fresh torch.optim object over the same weights: `run`
+  // with --optimizer-changes equals the first run to that step and then a second command started
+  // at its point (JSON's shortest round-trip digits carry x exactly); in train, a switch at 0 is
+  // --optimizer itself, and a later one leaves the records before it unchanged.
+  it("run and train --optimizer-changes: another optimizer from a step on, fresh, equal to the runs it composes", async () => {
+    const common = ["run", "--f", "rosenbrock", "--lr", "0.001", "--json"];
+    const trace = async (extra: string[]) => {
+      const r = await cli([...common, ...extra]);
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out) as { trace: { x: number[]; loss: number }[] }).trace;
+    };
+    const switched = await trace(["--x0=-1.2,1", "--steps", "70", "--optimizer-changes", "40:adam"]);
+    const first = await trace(["--x0=-1.2,1", "--steps", "40"]);
+    const second = await trace([`--x0=${first.at(-1)!.x.join(",")}`, "--steps", "30", "--optimizer", "adam"]);
+    expect(switched.map((r) => r.x)).toEqual([...first.slice(0, 40), ...second].map((r) => r.x));
+    const text = await cli([
+      "run",
+      "--f",
+      "rosenbrock",
+      "--x0=-1.2,1",
+      "--lr",
+      "0.001",
+      "--steps",
+      "70",
+      "--optimizer-changes",
+      "40:adam",
+    ]);
+    expect(text.out).toContain("rosenbrock, sgd with lr 0.001, then adam from step 40, from (-1.2, 1)");
+
+    const base = ["train", "--data", "xor", "--n", "40", "--hidden", "4", "--lr", "0.05", "--steps", "60"];
+    const losses = async (extra: string[]) => {
+      const r = await cli([...base, "--log-every", "1", "--validation", "0", "--json", ...extra]);
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out).records as { step: number; loss: number }[]).map((x) => x.loss);
+    };
+    expect(await losses(["--optimizer-changes", "0:adam"])).toEqual(await losses(["--optimizer", "adam"]));
+    const steady = await losses(["--momentum", "0.9"]);
+    const moved = await losses(["--momentum", "0.9", "--optimizer-changes", "30:adam"]);
+    expect(moved.slice(0, 31)).toEqual(steady.slice(0, 31));
+    expect(moved[40]).not.toBe(steady[40]);
+    const bad = await cli([...base, "--optimizer-changes", "30:lion"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(
+      /^overshoot: invalid --optimizer-changes: invalid switch '30:lion': expected STEP:NAME\[:KEY=VALUE…\]/,
+    );
+    expect(bad.err.split("\n")).toHaveLength(2);
+  });
+
   it("a misspelt schedule lists the valid ones", async () => {
     const r = await cli(["run", "--f", "x^2", "--x0", "1", "--lr", "0.1", "--schedule", "cosin:10"]);
     expect(r.code).toBe(2);

@@ -1,5 +1,10 @@
-import { checkHyperChanges, type HyperChange, parseHyperChanges } from "../optim/hyper.js";
+import { type HyperChange, parseHyperChanges } from "../optim/hyper.js";
 import { parseRateChanges, parseSchedule, type Schedule, scheduleWithChanges } from "../optim/schedule.js";
+import {
+  checkChangesAgainstSwitches,
+  type OptimizerSwitch,
+  parseOptimizerSwitches,
+} from "../optim/switches.js";
 import type { OptimizerConfig } from "../optim/types.js";
 import type { ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
@@ -28,11 +33,27 @@ export function scheduleFromFlags(flags: ParsedFlags, lr: number): Schedule | un
   return spec === null && changes.length === 0 ? undefined : scheduleWithChanges(spec, lr, changes);
 }
 
-/** --hyper-changes (run): momentum, a beta or alpha set at given steps, checked against the optimizer; [] when absent. */
-export function hyperChangesFromFlags(flags: ParsedFlags, optimizer: OptimizerConfig["name"]): HyperChange[] {
+/** --optimizer-changes (run, train): another optimizer, fresh, from given steps on; [] when absent. */
+export function switchesFromFlags(flags: ParsedFlags): OptimizerSwitch[] {
+  try {
+    return parseOptimizerSwitches((flags["optimizerChanges"] as string | undefined) ?? "");
+  } catch (e) {
+    throw new CliError(`invalid --optimizer-changes: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * --hyper-changes (run, train): momentum, a beta or alpha set at given steps, each checked against
+ * the optimizer in use at its step (the first, or the latest --optimizer-changes); [] when absent.
+ */
+export function hyperChangesFromFlags(
+  flags: ParsedFlags,
+  optimizer: OptimizerConfig["name"],
+  switches: readonly OptimizerSwitch[] = [],
+): HyperChange[] {
   try {
     const changes = parseHyperChanges((flags["hyperChanges"] as string | undefined) ?? "");
-    checkHyperChanges(optimizer, changes);
+    checkChangesAgainstSwitches(optimizer, switches, changes);
     return changes;
   } catch (e) {
     throw new CliError(`invalid --hyper-changes: ${(e as Error).message}`);

@@ -1,9 +1,17 @@
 import type { Objective } from "../core/objective.js";
 import { allFinite, dot, norm2 } from "../core/vec.js";
-import { checkHyperChanges, type HyperChange, type HyperKey, hyperAt, hyperValue } from "../optim/hyper.js";
+import { type HyperChange, type HyperKey, hyperValue } from "../optim/hyper.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
-import { createOptimizer, resolveOptimizerConfig } from "../optim/index.js";
+import { resolveOptimizerConfig } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
+import {
+  checkChangesAgainstSwitches,
+  hyperWithSwitches,
+  OptimizerSequence,
+  type OptimizerSwitch,
+  ownsKey,
+  switchesAt,
+} from "../optim/switches.js";
 import { type BlowUpBound, objectiveBound } from "./divergence.js";
 import { TraceSummary } from "./summary.js";
 import type { StepRecord, Verdict } from "./types.js";
@@ -23,6 +31,11 @@ export interface RunConfig {
    * value at step k is the latest change at or before k, else the optimizer's own.
    */
   readonly hyperChanges?: readonly HyperChange[];
+  /**
+   * Another optimizer from given steps on, fresh, at the rate then in force (optim/switches.ts); a
+   * hyper-parameter change belongs to the optimizer in use at its step.
+   */
+  readonly optimizerChanges?: readonly OptimizerSwitch[];
   /** Converged when ‖∇f(x_k)‖ ≤ tolerance; the run stops there. Default 1e-10. */
   readonly tolerance?: number;
   /**
@@ -56,8 +69,15 @@ export function validateRun(config: RunConfig): void {
       throw new Error(`invalid x0: ${objective.names[i]} = ${x0[i]} is not finite`);
   }
   if (!Number.isInteger(steps) || steps < 0) throw new Error(`invalid steps: ${steps} (a whole number ≥ 0)`);
+  const first = resolveOptimizerConfig(config.optimizer).name;
+  const switches = config.optimizerChanges ?? [];
+  for (const s of switches) {
+    if (!Number.isInteger(s.step) || s.step < 0)
+      throw new Error(`invalid switch at step ${s.step} (a whole number ≥ 0)`);
+    resolveOptimizerConfig({ lr: 1, ...s.optimizer } as OptimizerOptions);
+  }
   if (config.hyperChanges && config.hyperChanges.length > 0)
-    checkHyperChanges(resolveOptimizerConfig(config.optimizer).name, config.hyperChanges);
+    checkChangesAgainstSwitches(first, switches, config.hyperChanges);
   const tolerance = config.tolerance ?? 1e-10;
   if (!(tolerance >= 0)) throw new Error(`invalid tolerance: ${tolerance} (a number ≥ 0)`);
 }
@@ -81,7 +101,8 @@ export interface StepperState {
 export class Stepper {
   private readonly n: number;
   private readonly tolerance: number;
-  private readonly optimizer: Optimizer;
+  /** The optimizer, switched part-way when the run says so. */
+  private readonly sequence: OptimizerSequence;
   private x: Float64Array;
   private g: Float64Array;
   private loss: number;
@@ -90,16 +111,20 @@ export class Stepper {
   private k = 0;
   private finished = false;
   private readonly initialLoss: number;
-  /** The configuration the run started with and the keys its hyper-parameter changes touch. */
-  private readonly base: OptimizerConfig;
+  /** The configuration the run started with, and the keys its hyper-parameter changes touch. */
+  private readonly first: OptimizerConfig;
   private readonly hyperKeys: readonly HyperKey[];
 
   constructor(private readonly config: RunConfig) {
     validateRun(config);
     this.n = config.objective.dim;
     this.tolerance = config.tolerance ?? 1e-10;
-    this.optimizer = createOptimizer(config.optimizer, this.n);
-    this.base = this.optimizer.config;
+    this.sequence = new OptimizerSequence(
+      config.optimizer,
+      this.n,
+      switchesAt(config.optimizerChanges ?? []),
+    );
+    this.first = this.optimizer.config;
     this.hyperKeys = [...new Set((config.hyperChanges ?? []).map((c) => c.key))];
     this.x = new Float64Array(config.x0);
     this.g = new Float64Array(this.n);
@@ -107,6 +132,10 @@ export class Stepper {
     this.initialLoss = this.loss;
     this.dx = new Float64Array(this.n);
     this.hdx = new Float64Array(this.n);
+  }
+
+  private get optimizer(): Optimizer {
+    return this.sequence.optimizer;
   }
 
   get optimizerConfig(): OptimizerConfig {
@@ -168,7 +197,7 @@ export class Stepper {
     this.g = state.g;
     this.loss = state.loss;
     this.finished = state.finished;
-    this.optimizer.restore(state.optimizer);
+    this.sequence.restore(state.k, state.optimizer, this.optimizer.config.lr);
     if (options.reevaluate) {
       this.g = new Float64Array(this.n);
       this.loss = this.config.objective.gradient(this.x, this.g);
@@ -197,11 +226,18 @@ export class Stepper {
       return { step: k, x, loss, grad: g, gradNorm };
     }
     const xNext = new Float64Array(x);
+    this.sequence.before(k);
     const lr = lrOverride ?? this.config.schedule?.(k);
     if (lr !== undefined) this.optimizer.setLearningRate(lr);
     if (this.hyperKeys.length > 0) {
-      const at = hyperAt(this.base, this.config.hyperChanges!, k);
-      for (const key of this.hyperKeys) this.optimizer.setHyperparameter(key, hyperValue(at, key));
+      const at = hyperWithSwitches(
+        this.first,
+        this.config.optimizerChanges ?? [],
+        this.config.hyperChanges!,
+        k,
+      );
+      for (const key of this.hyperKeys)
+        if (ownsKey(at.name, key)) this.optimizer.setHyperparameter(key, hyperValue(at, key));
     }
     this.optimizer.step(xNext, g);
     const gNext = new Float64Array(n);

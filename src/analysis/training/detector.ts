@@ -183,8 +183,8 @@ export class DivergenceDetector {
   private readonly baseline: number | null;
   private readonly fixedBound: number | null;
   private readonly useCurvature: boolean;
-  private readonly sgd: Sgd | null;
-  private readonly r1: number | null;
+  private sgd: Sgd | null;
+  private r1: number | null;
   private previous: { x: Float64Array; grad: Float64Array; lr: number } | null = null;
 
   private start = Number.NaN;
@@ -221,12 +221,25 @@ export class DivergenceDetector {
     this.baseline = options.baseline ?? null;
     this.fixedBound = options.bound ?? null;
     this.useCurvature = options.curvature ?? true;
+    this.sgd = null;
+    this.r1 = null;
+    this.setOptimizer(optimizer);
+  }
+
+  /**
+   * The optimizer from the next step on (a switch part-way, optim/switches.ts): its reading (the
+   * SGD family's critical rate, or an adaptive optimizer's bounded steps) applies from here, and
+   * the overshoot run the old one's curvature test was following ends; the bound, the run's scale
+   * and any warning stay.
+   */
+  setOptimizer(optimizer: OptimizerConfig | { name: string }): void {
     const config =
       "lr" in optimizer
         ? (optimizer as OptimizerConfig)
         : resolveOptimizerConfig({ ...(optimizer as { name: "sgd" }), lr: 1 });
     this.sgd = config.name === "sgd" ? config : null;
     this.r1 = this.sgd ? criticalLearningRate({ ...this.sgd, weightDecay: 0, lr: 1 }, 1).lr : null;
+    this.overshoot.reset();
   }
 
   get detection(): Detection {

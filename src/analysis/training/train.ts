@@ -3,7 +3,8 @@ import type { NetworkObjective, RowData } from "../../core/objective.js";
 import { createRng } from "../../core/rng.js";
 import { layerActivations, type MlpObjective, sampleRows } from "../../nn/mlp/mlp.js";
 import type { HyperKey } from "../../optim/hyper.js";
-import { createOptimizer, type OptimizerOptions, type OptimizerSnapshot } from "../../optim/index.js";
+import type { OptimizerOptions, OptimizerSnapshot } from "../../optim/index.js";
+import { OptimizerSequence, ownsKey } from "../../optim/switches.js";
 import { type BlowUpBound, divergence, objectiveBound } from "../../run/divergence.js";
 import { blockCurvature } from "../curvature/blocks.js";
 import { hessianOperator } from "../curvature/hvp.js";
@@ -57,6 +58,12 @@ export interface TrainConfig {
    * effect at the next one. The keys must be the optimizer's own.
    */
   readonly hyper?: (step: number) => Readonly<Partial<Record<HyperKey, number>>>;
+  /**
+   * Another optimizer from step k on, when this gives one for k (optim/switches.ts): fresh state, at
+   * the rate then in force. Read at every step, as `hyper` is; a key `hyper` gives that the optimizer
+   * in use does not have is not applied.
+   */
+  readonly switchAt?: (step: number) => OptimizerOptions | undefined;
   /** Roll back to the last good state and cap the rate when divergence is detected (see guard.ts). */
   readonly guard?: {
     readonly keepEvery?: number;
@@ -211,13 +218,18 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
     throw new Error(`invalid batch-size: ${batch} is larger than the ${data.rows} training rows`);
   const stepsPerEpoch = Math.ceil(data.rows / batch);
   const sampler = batch < data.rows ? minibatchSampler(data, batch, config.seed) : null;
-  const opt = createOptimizer(config.optimizer, n);
+  const sequence = new OptimizerSequence(config.optimizer, n, config.switchAt ?? (() => undefined));
+  // The optimizer in use: `sequence` replaces it at a switch, and at a rollback across one.
+  let opt = sequence.optimizer;
   const theta = Float64Array.from(config.resume?.theta ?? config.theta0);
   if (config.resume) {
     if (config.resume.theta.length !== n)
       throw new Error(
         `invalid resume: the checkpoint has ${plural(config.resume.theta.length, "parameter")}, the model ${n}`,
       );
+    // The optimizer of the checkpoint's step: the switches before it are made first.
+    for (let k = 0; k < config.resume.step; k++) sequence.before(k);
+    opt = sequence.optimizer;
     opt.restore(config.resume.optimizer);
     if (sampler && config.resume.sampler) sampler.restore(config.resume.sampler);
   }
@@ -357,7 +369,8 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
           : undefined;
       const good = far ?? points.good;
       theta.set(good.theta);
-      opt.restore(good.state);
+      sequence.restore(good.step, good.state, opt.config.lr);
+      opt = sequence.optimizer;
       const oldLr = Math.max(points.maxLrSince, lrAt(step));
       const lowered =
         action === "rollback-skip"
@@ -491,10 +504,15 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
     previous.set(theta);
     const stepLr = lrAt(step);
     points.stepped(stepLr);
+    if (sequence.before(step)) {
+      // A new optimizer: the detector reads the steps by its rule from here.
+      opt = sequence.optimizer;
+      detector.setOptimizer(opt.config);
+    }
     if (config.schedule || cap < Number.POSITIVE_INFINITY) opt.setLearningRate(stepLr);
     if (config.hyper)
       for (const [key, value] of Object.entries(config.hyper(step)))
-        opt.setHyperparameter(key as HyperKey, value!);
+        if (ownsKey(opt.config.name, key as HyperKey)) opt.setHyperparameter(key as HyperKey, value!);
     opt.step(theta, g);
     round();
     if (config.pauseEveryMs !== undefined && Date.now() - lastYield >= config.pauseEveryMs) {

@@ -3,6 +3,7 @@ import { type GuardedResult, type GuardOptions, guardedRun } from "../../analysi
 import type { Objective } from "../../core/objective.js";
 import type { HyperChange } from "../../optim/hyper.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
+import { hyperWithSwitches, type OptimizerSwitch } from "../../optim/switches.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { csvHeader, csvRow, recordJson, runJsonHead, runToCsv, runToJson } from "../../report/json.js";
 import { summaryTable, traceTable } from "../../report/table.js";
@@ -46,7 +47,7 @@ import { guardActionFromFlags } from "../guard-flags.js";
 import type { Io } from "../io.js";
 import { renderRunFigure } from "../plot.js";
 import { LongWork } from "../progress.js";
-import { hyperChangesFromFlags, scheduleFromFlags } from "../schedule-flags.js";
+import { hyperChangesFromFlags, scheduleFromFlags, switchesFromFlags } from "../schedule-flags.js";
 
 const MAX_GUARDED_STEPS = 1_000_000;
 
@@ -85,6 +86,11 @@ export const RUN_FLAGS: FlagSpecs = {
     value: "STEP:KEY=V,…",
     help: "momentum, beta1, beta2 or alpha set to V from that step on, every buffer kept (as PyTorch's param_groups edited between steps; the lab's boxes moved while it ran), e.g. 40:momentum=0.5",
   },
+  "optimizer-changes": {
+    type: "string",
+    value: "STEP:NAME,…",
+    help: "another optimizer from that step on, fresh (no momentum or moments carried over), at the rate then in force (the lab's optimizer switched while it ran), e.g. 40:adam or 60:sgd:momentum=0.9; KEY=V sets momentum, beta1, beta2, alpha or nesterov (0/1)",
+  },
   ...outputFlags({ plot: "the loss per step, and the path for 1-D/2-D objectives" }),
   ...HELP_FLAG,
 };
@@ -118,10 +124,12 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
   let runConfig: RunConfig;
   let config: OptimizerConfig;
   let hyperChanges: HyperChange[] = [];
+  let switches: OptimizerSwitch[] = [];
   try {
     config = resolveOptimizerConfig(optimizer);
     const lrSchedule = scheduleFromFlags(flags, config.lr);
-    hyperChanges = hyperChangesFromFlags(flags, config.name);
+    switches = switchesFromFlags(flags);
+    hyperChanges = hyperChangesFromFlags(flags, config.name, switches);
     runConfig = {
       objective,
       optimizer,
@@ -129,6 +137,7 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
       steps,
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(hyperChanges.length > 0 ? { hyperChanges } : {}),
+      ...(switches.length > 0 ? { optimizerChanges: switches } : {}),
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(blowUp !== undefined ? { blowUp } : {}),
     };
@@ -164,6 +173,7 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
     const head = {
       ...runJsonHead(objective, { optimizer: config, x0, steps, tolerance }),
       ...(hyperChanges.length > 0 ? { hyperChanges } : {}),
+      ...(switches.length > 0 ? { optimizerChanges: switches } : {}),
     };
     io.out(
       `{\n${Object.entries(head)
@@ -183,6 +193,9 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
       runConfig,
       (r) => {
         detector?.observe({ step: r.step, x: r.x, loss: r.loss, grad: r.grad, lr: r.lr ?? config.lr });
+        // The step from this point is the switched optimizer's: read by its rule from here.
+        if (switches.some((s) => s.step === r.step))
+          detector?.setOptimizer(hyperWithSwitches(config, switches, [], r.step));
         if (json)
           io.out(
             `${records === 0 ? "" : ","}\n    ${JSON.stringify(recordJson(r), null, 2).replace(/\n/g, "\n    ")}`,
@@ -226,7 +239,7 @@ export async function runCommand(argv: readonly string[], terminal: Io): Promise
     return result.stopped ? 130 : 0;
   }
   io.out(
-    `${describeObjective(objective)}, ${result.optimizer.name} with lr ${result.optimizer.lr}, from ${describePoint(result.x0)}\n\n`,
+    `${describeObjective(objective)}, ${optimizerText(runConfig)}, from ${describePoint(result.x0)}\n\n`,
   );
   io.out(`${summaryTable(objective, result.summary)}\n\n`);
   if (detection?.firstWarningStep != null)
@@ -291,7 +304,7 @@ async function guardedCommand(
     return 0;
   }
   io.out(
-    `${describeObjective(objective)}, ${guarded.optimizer.name} with lr ${guarded.optimizer.lr}, from ${describePoint(guarded.x0)}\n\n`,
+    `${describeObjective(objective)}, ${optimizerText(runConfig)}, from ${describePoint(guarded.x0)}\n\n`,
   );
   io.out(`${traceTable(objective, guarded.trace)}\n\n`);
   for (const i of guarded.interventions) {
@@ -313,4 +326,11 @@ async function guardedCommand(
   if (csv !== undefined && !isStandardOutput(csv)) io.out(`wrote ${csv}\n`);
   if (plot !== undefined) io.out(`wrote ${plot}\n`);
   return 0;
+}
+
+/** "sgd with lr 0.001", and the optimizers it switched to: ", then adam from step 40". */
+function optimizerText(config: RunConfig): string {
+  const first = resolveOptimizerConfig(config.optimizer);
+  const then = (config.optimizerChanges ?? []).map((s) => `${s.optimizer.name} from step ${s.step}`);
+  return `${first.name} with lr ${first.lr}${then.length > 0 ? `, then ${then.join(", then ")}` : ""}`;
 }

@@ -12,8 +12,9 @@ import { fmt, plural } from "../../core/format.js";
 import type { NetworkObjective } from "../../core/objective.js";
 import { layerActivations, layersFromParameters, type MlpSpec } from "../../nn/mlp/mlp.js";
 import { SYNTHETIC } from "../../objectives/synthetic.js";
-import { hyperAt, hyperValue } from "../../optim/hyper.js";
+import { hyperValue } from "../../optim/hyper.js";
 import { resolveOptimizerConfig } from "../../optim/index.js";
+import { hyperWithSwitches, ownsKey, switchesAt } from "../../optim/switches.js";
 import { limitChart, lossChart, rateChart, seriesChart } from "../../report/charts.js";
 import { jsonNumber } from "../../report/json.js";
 import { specToSvg } from "../../report/render.js";
@@ -46,7 +47,7 @@ import type { Io } from "../io.js";
 import { LogWriter } from "../log-writer.js";
 import { networkFromFlags, onnxModelOf, onnxPathFromFlags, type Prepared } from "../network.js";
 import { LongWork, terminalBar } from "../progress.js";
-import { hyperChangesFromFlags, scheduleFromFlags } from "../schedule-flags.js";
+import { hyperChangesFromFlags, scheduleFromFlags, switchesFromFlags } from "../schedule-flags.js";
 import { unknownMessage } from "../suggest.js";
 
 /** Records --json and --report hold in memory; past it they are refused before the run. */
@@ -122,6 +123,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
     type: "string",
     value: "STEP:KEY=V,…",
     help: "momentum, beta1, beta2 or alpha set to V from that step on, every buffer kept (PyTorch's param_groups edited between steps; the lab's β moved while it trained), e.g. 300:momentum=0.5",
+  },
+  "optimizer-changes": {
+    type: "string",
+    value: "STEP:NAME,…",
+    help: "another optimizer from that step on, fresh (no momentum or moments carried over), at the rate then in force (the lab's optimizer switched while it ran), e.g. 40:adam or 60:sgd:momentum=0.9; KEY=V sets momentum, beta1, beta2, alpha or nesterov (0/1)",
   },
   steps: { type: "number", value: "N", help: "optimizer steps (default 1000)" },
   epochs: { type: "number", value: "E", help: "instead of --steps: passes over the training rows" },
@@ -241,13 +247,17 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
     );
   const config = resolveOptimizerConfig(options);
   const lrSchedule = scheduleFromFlags(flags, config.lr);
-  const hyperChanges = hyperChangesFromFlags(flags, config.name);
-  // The value of each changed key at a step: the latest change at or before it, else the run's own.
+  const switches = switchesFromFlags(flags);
+  const hyperChanges = hyperChangesFromFlags(flags, config.name, switches);
+  // The value of each changed key at a step: the latest change at or before it since the optimizer
+  // then in use took over, else that optimizer's own (a key it does not have is not applied).
   const hyper =
     hyperChanges.length > 0
       ? (step: number) => {
-          const at = hyperAt(config, hyperChanges, step);
-          return Object.fromEntries(hyperChanges.map((c) => [c.key, hyperValue(at, c.key)]));
+          const at = hyperWithSwitches(config, switches, hyperChanges, step);
+          return Object.fromEntries(
+            hyperChanges.filter((c) => ownsKey(at.name, c.key)).map((c) => [c.key, hyperValue(at, c.key)]),
+          );
         }
       : undefined;
 
@@ -273,7 +283,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
           batchSize ?? null,
           seed,
           // The schedule, and the rate's changes when there are any.
-          [flags["schedule"], flags["lrChanges"], flags["hyperChanges"]]
+          [flags["schedule"], flags["lrChanges"], flags["hyperChanges"], flags["optimizerChanges"]]
             .filter((t) => typeof t === "string")
             .join(" ") || null,
         )
@@ -332,6 +342,7 @@ export async function trainCommand(argv: readonly string[], io: Io): Promise<num
       ...(flags["layers"] ? { layerCurvature: true } : {}),
       ...(lrSchedule ? { schedule: lrSchedule } : {}),
       ...(hyper ? { hyper } : {}),
+      ...(switches.length > 0 ? { switchAt: switchesAt(switches) } : {}),
       ...(guard ? { guard } : {}),
       ...(blowUp !== undefined ? { blowUp } : {}),
       ...(checkpointPath !== undefined
