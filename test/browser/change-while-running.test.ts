@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
+import { fmt } from "../../src/core/format.js";
 import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
 import { commands, saved } from "./page-export.js";
@@ -59,6 +60,25 @@ async function expectTheCliPath(page: Page, args: readonly string[], flag: strin
   const plain = await cliLosses(args.slice(0, args.indexOf(flag)));
   expect(ours.slice(0, k + 1)).toEqual(plain.slice(0, k + 1));
   expect(ours[k + 5]).not.toEqual(plain[k + 5]);
+}
+
+interface TrainJsonRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly preconditionedSharpness?: number;
+  readonly bound?: number;
+}
+
+/** The network's exported command, run: its last loss is the page's (to the rows' summation order); its records. */
+async function expectTheCliEnd(page: Page, args: readonly string[]): Promise<TrainJsonRecord[]> {
+  const json = JSON.parse((await saved(page, "#network-export-json")).text) as { records: TrainJsonRecord[] };
+  const last = json.records.at(-1)!;
+  const theirs = await cli([...args, "--json"]);
+  expect(theirs.code, theirs.err).toBe(0);
+  const records = (JSON.parse(theirs.out) as { records: TrainJsonRecord[] }).records;
+  expect(records.at(-1)!.step).toBe(last.step);
+  expect(Math.abs(records.at(-1)!.loss - last.loss) / last.loss).toBeLessThan(1e-9);
+  return records;
 }
 
 describe("changing η while it runs", () => {
@@ -222,7 +242,9 @@ describe("changing η while it runs", () => {
       { timeout: 60_000 },
     );
     await page.fill("#network-lr", "0.05");
-    await page.dispatchEvent("#network-lr", "change");
+    // Leaving the box is what a learner does, and it fires the one native change (a synthetic one
+    // would leave the native one pending until the next click, which then edits a finished run).
+    await page.locator("#network-lr").blur();
     const after = await stepNow();
     expect(after).toBeGreaterThanOrEqual(100); // not reset to step 0
     expect(await page.textContent("#network-play")).toBe("Pause");
@@ -243,13 +265,20 @@ describe("changing η while it runs", () => {
     // It ends on the heavy ball (β = 0.9) at η = 0.05: its limit is 2(1 + β)/η = 76, not 2/η = 40.
     expect(verdict).toContain("against 2(1+β)/η = 76");
     expect(await page.textContent("#network-sharpness-chart")).toContain(
-      "Sharpness λmax against its limit at each step",
+      "Sharpness against its optimizer's limit at each step",
     );
     for (const chart of ["#network-sharpness-chart", "#network-loss-chart"]) {
       expect(await page.textContent(chart)).toContain("η → 0.05");
       expect(await page.textContent(chart)).toContain("→ momentum");
     }
     await screenshot(page, "network-change-while-running-1280");
+    // The exported command makes the same switch (`train --optimizer-changes`: a fresh optimizer at
+    // that step) and ends at the page's loss.
+    const [k1, k2] = changes.split(",").map((c) => Number(c.split(":")[0]));
+    const [args] = await commands(page, "network");
+    expect(args![args!.indexOf("--lr-changes") + 1]).toBe(`${k1}:0.05`);
+    expect(args![args!.indexOf("--optimizer-changes") + 1]).toBe(`${k2}:sgd:momentum=0.9`);
+    await expectTheCliEnd(page, args!);
 
     // The link trains the same run again, the changes at the same steps: the same final numbers.
     await page.goto(page.url());
@@ -264,6 +293,53 @@ describe("changing η while it runs", () => {
     expect(await page.textContent("#network-verdict")).toBe(verdict);
     expect(await page.inputValue("#network-optimizer")).toBe("momentum");
     expect(problems).toEqual([]);
+    await page.close();
+  }, 240_000);
+
+  // Adam switched in while it trains: from that step the sharpness that matters is the
+  // preconditioned one, λmax(P^{-1/2}HP^{-1/2}) with P = diag(√v̂ + ε), against Adam's bound
+  // (2 + 2β₁)/((1 − β₁)η̂), 38/η once the bias correction has faded (Cohen et al. 2022). The page
+  // reads it from train's records; the exported command switches at the same step and its JSON
+  // carries the same reading, and its last loss is the page's.
+  it("network: Adam switched in while it trains is measured against its own limit, 38/η, and the command reproduces it", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=network&network.lr=0.05&network.steps=600`);
+    await page.waitForSelector("#network-sharpness-chart svg");
+    await page.click("#network-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#network-position").textContent)[1]) >= 150`,
+      undefined,
+      { timeout: 60_000 },
+    );
+    await page.selectOption("#network-optimizer", "adam");
+    await page.waitForFunction(
+      `/^(Trained|Stalled|Failed|Dead|Saturated|Diverged)/.test(document.querySelector("#network-verdict").textContent)`,
+      undefined,
+      { timeout: 90_000 },
+    );
+    const changes = new URL(page.url()).searchParams.get("network.changes") ?? "";
+    expect(changes).toMatch(/^\d+:adam$/);
+    const k = Number(changes.split(":")[0]);
+    const [args] = await commands(page, "network");
+    expect(args![args!.indexOf("--optimizer-changes") + 1]).toBe(`${k}:adam`);
+    const records = await expectTheCliEnd(page, args!);
+    // The CLI's last preconditioned reading is the one the verdict states, against its bound
+    // (at step 600, 0.9^(600 − k) has faded: 38/0.05 = 760).
+    const lastPre = records.filter((r) => r.preconditionedSharpness !== undefined).at(-1)!;
+    expect(lastPre.step).toBe(600);
+    expect(lastPre.bound!).toBeCloseTo(760, 6);
+    const verdict = (await page.textContent("#network-verdict")) ?? "";
+    expect(verdict).toContain(
+      `preconditioned λmax ${fmt(lastPre.preconditionedSharpness!)} against Adam's 38/η̂ = 760`,
+    );
+    const chart = (await page.textContent("#network-sharpness-chart")) ?? "";
+    expect(chart).toContain("→ adam");
+    expect(chart).toContain("38/η̂_k (Adam)");
+    await screenshot(page, "network-adam-limit-1280");
+    await page.setViewportSize({ width: 360, height: 780 });
+    await screenshot(page, "network-adam-limit-360");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
     await page.close();
   }, 240_000);
 

@@ -13,7 +13,7 @@ import {
   type MlpObjective,
 } from "../../../src/nn/mlp/mlp.js";
 import { SYNTHETIC, type SyntheticName } from "../../../src/objectives/synthetic.js";
-import { createOptimizer } from "../../../src/optim/index.js";
+import type { OptimizerOptions } from "../../../src/optim/index.js";
 import {
   optionalSchedule,
   type RateChange,
@@ -21,6 +21,7 @@ import {
   type ScheduleSpec,
   scheduleWithChanges,
 } from "../../../src/optim/schedule.js";
+import { formatOptimizerSwitches } from "../../../src/optim/switches.js";
 import {
   type ChartChange,
   decisionChart,
@@ -152,8 +153,6 @@ class NetworkPanel implements Panel {
   private turn = 0;
   /** Changes made while it ran (and replayed from a link), in step order. */
   private changes: Change[] = [];
-  /** The steps whose optimizer switch has been made in this run. */
-  private switched = new Set<number>();
   /** The curvature view's worker, its job number, the step it was last asked for, and its latest view. */
   private viewer: Worker | null = null;
   private viewJob = 0;
@@ -383,8 +382,8 @@ class NetworkPanel implements Panel {
     const s = this.setup;
     if (!s) return null;
     const v = (key: Key) => this.field(key).value.trim();
-    const linked = (this.ctx.get("optimizer") ?? v("optimizer")) as OptimizerChoice;
-    const first = this.changes.some((c) => "optimizer" in c) ? linked : s.optimizer;
+    // The run's first optimizer (the box shows the one in use).
+    const first = s.optimizer;
     const args =
       s.spec.data === "csv"
         ? ["train", "--data", s.spec.csv!.name, "--target", s.target!, "--seed", v("seed")]
@@ -398,11 +397,28 @@ class NetworkPanel implements Panel {
     if (s.schedule) args.push("--schedule", s.schedule.text);
     const moves = this.changes.flatMap((c) => ("lr" in c ? [`${c.step}:${c.lr}`] : []));
     if (moves.length > 0) args.push("--lr-changes", moves.join(","));
-    // β moved while it ran: the command's optimizer has it when it is the heavy ball throughout.
-    const betas = this.changes.flatMap((c) => ("momentum" in c ? [`${c.step}:momentum=${c.momentum}`] : []));
-    if (betas.length > 0 && first === "momentum") args.push("--hyper-changes", betas.join(","));
+    // β moved while it ran: a change while the heavy ball is in use is its (a switch to it
+    // carries the β of its step, so earlier changes need not follow it).
+    const betas = this.changes.flatMap((c) =>
+      "momentum" in c && this.optimizerAt(c.step) === "momentum" ? [`${c.step}:momentum=${c.momentum}`] : [],
+    );
+    if (betas.length > 0) args.push("--hyper-changes", betas.join(","));
+    // The optimizer switched while it ran: the same switches, each a fresh optimizer at its step.
+    const switches = this.changes.flatMap((c) =>
+      "optimizer" in c ? [{ step: c.step, optimizer: this.optionsOf(c.optimizer, c.step) }] : [],
+    );
+    if (switches.length > 0)
+      args.push(
+        "--optimizer-changes",
+        formatOptimizerSwitches(
+          // The rate is the one in force (train's plan), not a setting of the switch.
+          switches.map(({ step, optimizer: { lr: _lr, ...o } }) => ({
+            step,
+            optimizer: o as OptimizerOptions,
+          })),
+        ),
+      );
     if (s.guard) args.push("--guard", "--max-retries", "10");
-    const switches = this.changes.filter((c) => "optimizer" in c);
     const records = () =>
       this.records.map((r) => ({
         step: r.step,
@@ -417,11 +433,6 @@ class NetworkPanel implements Panel {
     return {
       name: "network",
       command: commandLine(args),
-      ...(switches.length > 0
-        ? {
-            note: `The optimizer switched while it ran (${switches.map((c) => `at step ${c.step} to ${"optimizer" in c ? c.optimizer : ""}`).join(", ")}): the command trains with the first optimizer throughout.`,
-          }
-        : {}),
       csv: () =>
         `step,loss,lr,sharpness,gradNorm,trainAccuracy\n${records()
           .map((r) => [r.step, r.loss, r.lr, r.sharpness, r.gradNorm, r.trainAccuracy].map(cell).join(","))
@@ -499,7 +510,8 @@ class NetworkPanel implements Panel {
         {
           lambdaMax: v.lambdaMax,
           lambdaMin: v.lambdaMin,
-          twoOverLr: this.limitAt(v.step, lr),
+          // Under Adam the limit bounds the preconditioned Hessian, not this one: no line.
+          ...(this.limitAt(v.step, lr) !== null ? { twoOverLr: this.limitAt(v.step, lr)! } : {}),
           limitName: this.optimizerAt(v.step) === "momentum" ? "2(1+β)/η" : "2/η",
         },
         {
@@ -523,10 +535,41 @@ class NetworkPanel implements Panel {
 
   /**
    * The sharpness past which step k's update overshoots on a quadratic: 2/η for gradient descent,
-   * 2(1 + β)/η for the heavy ball (its iteration's eigenvalues leave the unit circle there).
+   * 2(1 + β)/η for the heavy ball (its iteration's eigenvalues leave the unit circle there). Adam's
+   * is a bound on the preconditioned sharpness instead (see `measured`): null here.
    */
-  private limitAt(k: number, lr: number): number {
-    return this.optimizerAt(k) === "momentum" ? (2 * (1 + this.betaAt(k))) / lr : 2 / lr;
+  private limitAt(k: number, lr: number): number | null {
+    const o = this.optimizerAt(k);
+    return o === "adam" ? null : o === "momentum" ? (2 * (1 + this.betaAt(k))) / lr : 2 / lr;
+  }
+
+  /**
+   * What a curvature record is read against, by the optimizer in use at its step: λmax of H
+   * against 2/η or 2(1 + β)/η; under Adam, λmax of the preconditioned Hessian P^{-1/2}HP^{-1/2}
+   * (P = diag(√v̂ + ε) at that step) against (2 + 2β₁)/((1 − β₁)·η̂), 38/η once the bias correction
+   * has faded (Cohen et al. 2022, "Adaptive gradient methods at the edge of stability"; the train
+   * record carries both, from analysis/curvature/preconditioned.ts).
+   */
+  private measured(r: TrainRecord): { value: number; limit: number; name: string } {
+    const lr = r.lr ?? this.setup!.lr;
+    if (this.optimizerAt(r.step) === "adam") {
+      // Between measurements the bound from its formula: t Adam steps taken by this record, β₁ = 0.9.
+      let since = 0;
+      for (const c of this.changes) if ("optimizer" in c && c.step <= r.step) since = c.step;
+      const t = r.step - since;
+      const formula = t > 0 ? (2 + 2 * 0.9) / ((1 - 0.9) * (lr / (1 - 0.9 ** t))) : Number.NaN;
+      return {
+        value: r.preconditionedSharpness ?? Number.NaN,
+        limit: r.bound ?? formula,
+        name: "Adam's 38/η̂",
+      };
+    }
+    const heavy = this.optimizerAt(r.step) === "momentum";
+    return {
+      value: r.sharpness ?? Number.NaN,
+      limit: this.limitAt(r.step, lr)!,
+      name: heavy ? "2(1+β)/η" : "2/η",
+    };
   }
 
   /** The heavy ball's β at step k: the latest β change at or before it, else the run's own. */
@@ -543,25 +586,34 @@ class NetworkPanel implements Panel {
     this.plan = scheduleWithChanges(s.schedule, s.lr, moves);
   }
 
-  /** The library's training run from `theta0` (step 0), or resumed at a step with another optimizer. */
-  private trainer(
-    s: Setup,
-    optimizer: OptimizerChoice,
-    resume: { step: number; theta: Float64Array } | null,
-  ): Generator<TrainRecord, TrainResult, undefined> {
-    const options =
-      optimizer === "adam"
-        ? ({ name: "adam", lr: s.lr } as const)
-        : ({ name: "sgd", lr: s.lr, momentum: optimizer === "momentum" ? s.momentum : 0 } as const);
+  /** The optimizer a choice stands for, as `train` takes it (the heavy ball with β at step k). */
+  private optionsOf(optimizer: OptimizerChoice, k: number): OptimizerOptions {
+    const s = this.setup!;
+    return optimizer === "adam"
+      ? { name: "adam", lr: s.lr }
+      : { name: "sgd", lr: s.lr, ...(optimizer === "momentum" ? { momentum: this.betaAt(k) } : {}) };
+  }
+
+  /**
+   * The library's training run from `theta0`. A switch made while it runs is read at every step
+   * (train's switchAt: a fresh optimizer over the weights where they are, the sampler going on),
+   * as `train --optimizer-changes` makes it; β moves through train's hyper hook while the heavy
+   * ball is in use.
+   */
+  private trainer(s: Setup, optimizer: OptimizerChoice): Generator<TrainRecord, TrainResult, undefined> {
     return train({
       objective: s.objective,
       train: s.data,
       validation: null,
       theta0: s.theta0,
-      optimizer: options,
+      optimizer: this.optionsOf(optimizer, 0),
       // Read at every step, so a change made while it runs takes effect at the next one.
       schedule: (k) => this.plan(k),
-      ...(optimizer === "momentum" ? { hyper: (k: number) => ({ momentum: this.betaAt(k) }) } : {}),
+      hyper: (k: number) => (this.optimizerAt(k) === "momentum" ? { momentum: this.betaAt(k) } : {}),
+      switchAt: (k: number) => {
+        const c = this.changes.find((c) => "optimizer" in c && c.step === k);
+        return c && "optimizer" in c ? this.optionsOf(c.optimizer, k) : undefined;
+      },
       steps: s.steps,
       batchSize: s.batch,
       seed: s.seed,
@@ -570,17 +622,6 @@ class NetworkPanel implements Panel {
       sharpnessK: 1,
       includeWeights: true,
       ...(s.guard ? { guard: { keepEvery: 10, maxRetries: 10 } } : {}),
-      ...(resume
-        ? {
-            resume: {
-              step: resume.step,
-              theta: resume.theta,
-              // A new optimizer: no momentum or moments carried over.
-              optimizer: createOptimizer(options, resume.theta.length).snapshot(),
-              lrCap: Number.POSITIVE_INFINITY,
-            },
-          }
-        : {}),
     });
   }
 
@@ -687,8 +728,7 @@ class NetworkPanel implements Panel {
     this.field("optimizer").value = startWith;
     this.setup = { ...s, optimizer: startWith };
     this.replan();
-    this.switched = new Set();
-    this.it = this.trainer(this.setup, startWith, null);
+    this.it = this.trainer(this.setup, startWith);
     this.records = [];
     this.result = null;
     // A new run: a view of the old one still being computed is dropped when it arrives.
@@ -743,16 +783,8 @@ class NetworkPanel implements Panel {
     if (!this.it || this.result) return false;
     for (let i = 0; i < count; i++) {
       const last = this.records[this.records.length - 1];
-      const sw = last
-        ? this.changes.find((c) => "optimizer" in c && c.step === last.step && !this.switched.has(c.step))
-        : undefined;
-      if (last?.theta && sw && "optimizer" in sw) {
-        // The update from this step on is the new optimizer's: resumed here, fresh state.
-        this.switched.add(sw.step);
-        this.field("optimizer").value = sw.optimizer;
-        this.it = this.trainer(this.setup!, sw.optimizer, { step: last.step, theta: last.theta });
-        this.it.next(); // the resumed run's first record is this step again
-      }
+      // The box shows the optimizer in use as a replayed link passes its switches.
+      if (last) this.field("optimizer").value = this.optimizerAt(last.step);
       const r = this.it.next();
       if (r.done) {
         this.result = r.value;
@@ -783,22 +815,29 @@ class NetworkPanel implements Panel {
     const verdict = this.el("network-verdict");
     const diverged = this.result?.status === "nonfinite" || this.result?.status === "diverged";
     verdict.className = `verdict ${diverged ? "nonfinite" : ""}`;
-    const sharp = [...this.records].reverse().find((r) => r.sharpness !== undefined);
+    // The latest curvature reading the optimizer of its step has (Adam's first one comes after a step).
+    const sharp = [...this.records]
+      .reverse()
+      .find((r) => r.sharpness !== undefined && Number.isFinite(this.measured(r).value));
     const lrNow = last?.lr ?? s.lr;
-    const heavy = this.optimizerAt(step) === "momentum";
-    const against = `against ${heavy ? "2(1+β)/η" : "2/η"} = ${fmt(this.limitAt(step, lrNow))}`;
+    const reading = sharp ? this.measured(sharp) : null;
+    const sharpText = reading
+      ? `${this.optimizerAt(sharp!.step) === "adam" ? "preconditioned λmax" : "λmax"} ${fmt(reading.value)} against ${reading.name} = ${fmt(reading.limit)}`
+      : "";
     verdict.textContent = diverged
-      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : `the loss passed the blow-up bound ${boundText(this.result!.bound)}`}${sharp ? ` (last λmax ${fmt(sharp.sharpness!)} ${against})` : ""}.`
+      ? `Diverged at step ${this.result!.atStep}: ${this.result!.status === "nonfinite" ? "the loss left the floating-point range" : `the loss passed the blow-up bound ${boundText(this.result!.bound)}`}${reading ? ` (last ${sharpText})` : ""}.`
       : this.records.length <= 1 && !this.playing && !this.result
         ? `Ready: press Train for ${s.steps} steps at η = ${fmt(s.lr)}${last ? ` (loss at the start ${fmt(last.loss)})` : ""}.`
-        : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${sharp ? `; λmax ${fmt(sharp.sharpness!)} ${against}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
+        : `${this.result ? outcomeWords(this.records, this.result, s) : `${this.playing ? "Training" : "Paused"}: loss ${last ? fmt(last.loss) : "—"}`}${reading ? `; ${sharpText}` : ""}${this.records.some((r) => r.intervention) ? `; the guard rolled back ${this.records.filter((r) => r.intervention).length}×` : ""}.`;
     // While training, one chart per redraw (each costs tens of milliseconds to build), in turn,
     // so no single frame does all three; a forced draw (pause, step, the end) does all of them.
     if (!force && now - this.lastDraw < DRAW_MS / 3) return;
     this.lastDraw = now;
     // The heavy ball's limit is 2(1+β)/η, not the 2/η the plain chart draws.
     const momentum = s.optimizer === "momentum" || this.changes.some((c) => "optimizer" in c);
-    const planned = s.schedule !== null || this.changes.length > 0 || momentum;
+    const adam =
+      s.optimizer === "adam" || this.changes.some((c) => "optimizer" in c && c.optimizer === "adam");
+    const planned = s.schedule !== null || this.changes.length > 0 || momentum || adam;
     // The changes the run has reached, marked on the charts.
     const changes: ChartChange[] = this.changes
       .filter((c) => c.step <= step)
@@ -818,15 +857,15 @@ class NetworkPanel implements Panel {
             ? limitChart(
                 thin(this.records.filter((r) => !r.intervention)).map((r) => ({
                   step: r.step,
-                  value: r.sharpness ?? Number.NaN,
-                  limit: this.limitAt(r.step, r.lr ?? s.lr),
+                  ...this.measured(r),
                 })),
                 {
-                  title: momentum
-                    ? "Sharpness λmax against its limit at each step"
-                    : "Sharpness λmax against 2/η_k",
-                  valueLabel: "λmax",
-                  limitLabel: momentum ? "2/η_k (SGD), 2(1+β_k)/η_k (momentum)" : "2/η_k",
+                  title:
+                    momentum || adam
+                      ? "Sharpness against its optimizer's limit at each step"
+                      : "Sharpness λmax against 2/η_k",
+                  valueLabel: adam ? (momentum ? "λmax (of P⁻¹H under Adam)" : "λmax of P⁻¹H") : "λmax",
+                  limitLabel: limitLabel(momentum, adam),
                   yTitle: "sharpness λmax (log scale)",
                   changes,
                   interpolate: "step-after",
@@ -998,4 +1037,11 @@ function outcomeWords(records: readonly TrainRecord[], result: TrainResult, s: S
         : "";
   const text = `${outcome.reason}${catapult}`;
   return `${word}${word ? text : `${text.charAt(0).toUpperCase()}${text.slice(1)}`}`;
+}
+
+/** The limit line's name for the optimizers a run used. */
+function limitLabel(momentum: boolean, adam: boolean): string {
+  if (!momentum && !adam) return "2/η_k";
+  if (!momentum) return "(2 + 2β₁)/((1 − β₁)η̂_k), 38/η once bias-corrected";
+  return `2/η_k (SGD), 2(1+β_k)/η_k (momentum)${adam ? ", 38/η̂_k (Adam)" : ""}`;
 }
