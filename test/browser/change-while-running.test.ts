@@ -168,6 +168,62 @@ describe("changing η while it runs", () => {
     await page.close();
   }, 120_000);
 
+  // 2-D: the SGD path switched to Adam part-way: from the step shown a fresh Adam (no moments
+  // carried) with the settings of its own row (η 0.1), the steps before it SGD's. The page's path is
+  // `overshoot run … --lr-changes k:0.1 --optimizer-changes k:adam…`'s (the switch's semantics are
+  // checked against the runs it composes in switches.test.ts), and the link replays it.
+  it("2-D: a path switched to another optimizer while the paths play goes on from the step shown; the CLI's --optimizer-changes gives the same path", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?panel=plane&plane.on=sgd&plane.sgd=0.03&plane.steps=100`);
+    await chartsDrawn(page, "plane");
+    // Before it plays there is no step to switch at: said under the row, nothing changed.
+    await page.selectOption("#plane-sgd-switch", "adam");
+    expect(await page.textContent("#plane-sgd-error")).toMatch(/play the paths, or pause part-way, first/);
+    expect(await page.inputValue("#plane-sgd-switch")).toBe("");
+    const k = await pausePastStep20(page);
+    await page.selectOption("#plane-sgd-switch", "adam");
+    await page.waitForFunction(`!document.querySelector("#plane-changes").hidden`);
+    expect(await page.textContent("#plane-changes span")).toBe(
+      `Changed while the paths ran: SGD switched to Adam (fresh, η 0.1) at step ${k}.`,
+    );
+    expect(new URL(page.url()).searchParams.get("plane.changes")).toBe(`${k}:sgd:optimizer=adam`);
+    expect(await page.textContent("#plane-verdicts [data-optimizer=sgd]")).toContain(
+      `switched to Adam (fresh, η 0.1) at step ${k}`,
+    );
+    const [args] = await commands(page, "plane");
+    expect(args![args!.indexOf("--lr-changes") + 1]).toBe(`${k}:0.1`);
+    expect(args![args!.indexOf("--optimizer-changes") + 1]).toBe(`${k}:adam:beta1=0.9:beta2=0.999`);
+    // The page's path is the command's: to 1e-12, not bit for bit, since Adam's bias correction
+    // β^t goes through Math.pow, which chromium and Node round differently in the last bit.
+    const ours = (
+      JSON.parse((await saved(page, "#plane-export-json")).text) as { paths: { trace: { loss: number }[] }[] }
+    ).paths[0]!.trace.map((r) => r.loss);
+    const theirs = (await cliLosses(args!)) as number[];
+    expect(theirs).toHaveLength(ours.length);
+    for (let i = 0; i < ours.length; i++)
+      expect(Math.abs(theirs[i]! - ours[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(ours[i]!));
+    // Up to the switch it is SGD's path, bit for bit; after it, another.
+    const plain = (await cliLosses(args!.slice(0, args!.indexOf("--lr-changes")))) as number[];
+    expect(ours.slice(0, k + 1)).toEqual(plain.slice(0, k + 1));
+    expect(Math.abs(ours[k + 5]! - plain[k + 5]!)).toBeGreaterThan(1e-6 * Math.abs(plain[k + 5]!));
+    expect(await page.textContent("#plane-loss-chart")).toContain("SGD → Adam");
+    await screenshot(page, "plane-switch-1280");
+    await page.setViewportSize({ width: 360, height: 780 });
+    await screenshot(page, "plane-switch-360");
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // The link replays it.
+    const json = (await saved(page, "#plane-export-json")).text;
+    await page.reload();
+    await chartsDrawn(page, "plane");
+    expect(await page.textContent("#plane-changes span")).toBe(
+      `Changed while the paths ran: SGD switched to Adam (fresh, η 0.1) at step ${k}.`,
+    );
+    expect((await saved(page, "#plane-export-json")).text).toBe(json);
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it("1-D: η moved during play goes on from the step shown; the path matches the closed form", async () => {
     const { page, problems } = await newPage(lab, 1280, 900);
     await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);

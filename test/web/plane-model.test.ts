@@ -14,6 +14,58 @@ import {
  * the link, run with every buffer kept, and the limit the rate chart draws moving with β.
  */
 describe("the 2-D panel's changes while the paths play", () => {
+  it("a switch in the link's form: the target's η becomes a rate change at its step, its other settings the fresh optimizer's", () => {
+    const changes = parsePlaneChanges("12:sgd:0.05,30:sgd:optimizer=adam,31:momentum:optimizer=rmsprop");
+    expect(changes[1]).toEqual({ step: 30, id: "sgd", key: "optimizer", to: "adam" });
+    expect(formatPlaneChanges(changes)).toBe(
+      "12:sgd:0.05,30:sgd:optimizer=adam,31:momentum:optimizer=rmsprop",
+    );
+    const moved = changesByOptimizer(changes);
+    expect(moved["sgd"]).toEqual({
+      rates: [
+        { step: 12, lr: 0.05 },
+        { step: 30, lr: 0.1 },
+      ],
+      hyper: [],
+      switches: [{ step: 30, optimizer: { name: "adam", betas: [0.9, 0.999] } }],
+    });
+    expect(moved["momentum"]!.switches).toEqual([{ step: 31, optimizer: { name: "rmsprop", alpha: 0.99 } }]);
+    expect(() => parsePlaneChanges("30:sgd:optimizer=lion")).toThrow(
+      /expected STEP:OPTIMIZER:optimizer=OPTIMIZER/,
+    );
+    // The path: SGD's up to 30, then a fresh Adam at η 0.1 from x₃₀ (the runner's semantics).
+    const f = planeObjective("quadratic");
+    const [switched] = runPaths(
+      f,
+      [1, 1],
+      60,
+      [{ id: "sgd", options: optimizerOptions("sgd", { lr: 0.03 }) }],
+      20,
+      null,
+      {
+        sgd: changesByOptimizer(parsePlaneChanges("30:sgd:optimizer=adam"))["sgd"]!,
+      },
+    );
+    const [sgd] = runPaths(
+      f,
+      [1, 1],
+      30,
+      [{ id: "sgd", options: optimizerOptions("sgd", { lr: 0.03 }) }],
+      20,
+    );
+    const [adam] = runPaths(
+      f,
+      [sgd!.trace[30]!.x[0]!, sgd!.trace[30]!.x[1]!],
+      30,
+      [{ id: "adam", options: optimizerOptions("adam", { lr: 0.1, beta1: 0.9, beta2: 0.999 }) }],
+      20,
+    );
+    expect(switched!.trace.map((r) => r.loss)).toEqual([
+      ...sgd!.trace.slice(0, 30).map((r) => r.loss),
+      ...adam!.trace.map((r) => r.loss),
+    ]);
+  });
+
   it("reads and writes the link's form, η alone or KEY=VALUE, and refuses a setting the optimizer lacks", () => {
     const text = "20:sgd:0.11,30:momentum:momentum=0.3,40:adam:beta1=0.5,41:rmsprop:alpha=0.9";
     const changes = parsePlaneChanges(text);
@@ -27,6 +79,7 @@ describe("the 2-D panel's changes while the paths play", () => {
     expect(changesByOptimizer(changes)["momentum"]).toEqual({
       rates: [],
       hyper: [{ step: 30, key: "momentum", value: 0.3 }],
+      switches: [],
     });
     for (const bad of [
       "20:sgd:momentum=0.3",

@@ -1,8 +1,9 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
-import { formatHyperChanges } from "../../../src/optim/hyper.js";
+import { formatHyperChanges, type HyperKey } from "../../../src/optim/hyper.js";
 import type { OptimizerOptions } from "../../../src/optim/index.js";
 import { formatRateChanges, optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
+import { formatOptimizerSwitches, ownsKey } from "../../../src/optim/switches.js";
 import {
   type Box,
   type ChartChange,
@@ -93,7 +94,7 @@ class PlanePanel implements Panel {
   private timer: number | null = null;
 
   /** An optimizer's setting at the start of the run: the link's (a box moved part-way holds the latest). */
-  private baseValue(id: OptimizerId, key: PlaneChange["key"]): number {
+  private baseValue(id: OptimizerId, key: Setting): number {
     const params = OPTIMIZERS.find((o) => o.id === id)!.params;
     const i = params.findIndex((p) => p.key === key);
     const text = this.ctx.get(id)?.split(",")[i];
@@ -107,7 +108,7 @@ class PlanePanel implements Panel {
    * the setting changed at that step and every buffer kept (momentum, Adam's moments), the same
    * steps up to it, as editing PyTorch's param_groups between steps; otherwise it is a new run.
    */
-  private onParam(id: OptimizerId, key: PlaneChange["key"]): void {
+  private onParam(id: OptimizerId, key: Setting): void {
     const last = this.last;
     const k = this.shown;
     if (!last || k === null || k >= last.steps || !last.chosen.some((c) => c.id === id)) {
@@ -130,11 +131,62 @@ class PlanePanel implements Panel {
         `${label} must be a number ${key === "lr" ? "> 0" : beta ? "in [0, 1)" : "≥ 0"}, got '${box.value}'`;
       return;
     }
+    // After a switch the path runs another optimizer: a β or α it lacks is not its to change.
+    const now = this.switchedTo(id, k);
+    if (key !== "lr" && now !== id) {
+      const options = this.settings(now);
+      if (!ownsKey(options.name, key)) {
+        this.el(`plane-${id}-error`).textContent =
+          `this path runs ${OPTIMIZERS.find((o) => o.id === now)!.label} from step ${this.switchStep(id, k)}, which has no ${label}: only η still moves it`;
+        return;
+      }
+    }
     this.changes = [
       ...this.changes.filter((c) => !(c.id === id && c.key === key && c.step >= k)),
       { step: k, id, key, value },
     ];
     if (this.recompute()) this.ctx.set({ changes: formatPlaneChanges(this.changes) }, "push");
+  }
+
+  /**
+   * The path of optimizer `id` switched to another from the step shown: a fresh optimizer (no
+   * momentum or moments carried over) with the settings its own row holds, η among them, as
+   * `run --optimizer-changes` and `--lr-changes` at that step make it. Later changes of that path
+   * are dropped: they were made for the optimizer it had.
+   */
+  private onSwitch(id: OptimizerId, to: OptimizerId): void {
+    const last = this.last;
+    const k = this.shown;
+    if (!last || k === null || k >= last.steps || !last.chosen.some((c) => c.id === id)) {
+      this.el(`plane-${id}-error`).textContent =
+        "a switch takes effect from the step shown: play the paths, or pause part-way, first";
+      return;
+    }
+    this.el(`plane-${id}-error`).textContent = "";
+    this.changes = [
+      ...this.changes.filter((c) => !(c.id === id && c.step >= k)),
+      { step: k, id, key: "optimizer", to },
+    ];
+    if (this.recompute()) this.ctx.set({ changes: formatPlaneChanges(this.changes) }, "push");
+  }
+
+  /** The optimizer a path runs at step k: its own, or the latest it switched to at or before k. */
+  private switchedTo(id: OptimizerId, k: number): OptimizerId {
+    let now = id;
+    for (const c of this.changes) if (c.id === id && c.key === "optimizer" && c.step <= k) now = c.to;
+    return now;
+  }
+
+  private switchStep(id: OptimizerId, k: number): number {
+    let at = 0;
+    for (const c of this.changes) if (c.id === id && c.key === "optimizer" && c.step <= k) at = c.step;
+    return at;
+  }
+
+  /** An optimizer as its row holds it at the start of the run (a switch's target). */
+  private settings(id: OptimizerId): OptimizerOptions {
+    const o = OPTIMIZERS.find((x) => x.id === id)!;
+    return optimizerOptions(id, Object.fromEntries(o.params.map((p) => [p.key, this.baseValue(id, p.key)])));
   }
 
   /** Plays the paths step by step from the start (or from where they were paused). */
@@ -193,6 +245,14 @@ class PlanePanel implements Panel {
               )
               .join("")}
           </div>
+          <label class="switch-to">from the step shown, switch to
+            <select id="plane-${o.id}-switch" data-switch="${o.id}">
+              <option value="">—</option>
+              ${OPTIMIZERS.filter((x) => x.id !== o.id)
+                .map((x) => `<option value="${x.id}">${x.label}</option>`)
+                .join("")}
+            </select>
+          </label>
           <div class="error" id="plane-${o.id}-error" role="alert"></div>
         </fieldset>`,
     ).join("");
@@ -239,8 +299,14 @@ class PlanePanel implements Panel {
     for (const input of root.querySelectorAll<HTMLInputElement>("input[type=text]"))
       input.addEventListener("change", () => {
         const param = input.dataset["param"]?.split(":");
-        if (param) this.onParam(param[0] as OptimizerId, param[1] as PlaneChange["key"]);
+        if (param) this.onParam(param[0] as OptimizerId, param[1] as Setting);
         else commit();
+      });
+    for (const select of root.querySelectorAll<HTMLSelectElement>("select[data-switch]"))
+      select.addEventListener("change", () => {
+        const to = select.value as OptimizerId | "";
+        select.value = "";
+        if (to !== "") this.onSwitch(select.dataset["switch"] as OptimizerId, to);
       });
     this.el("plane-play").addEventListener("click", () => this.togglePlay());
     this.el("plane-clear-changes").addEventListener("click", () => {
@@ -281,9 +347,11 @@ class PlanePanel implements Panel {
       const args = ["run", ...fArgs, "--x0", last.x0.join(","), "--steps", String(last.steps)];
       args.push("--tolerance", "1e-8", ...optimizerArgs(options));
       if (last.spec) args.push("--schedule", last.spec.text);
-      const moved = changesByOptimizer(this.changes)[id];
+      const moved = changesByOptimizer(this.changes, (to) => this.settings(to))[id];
       if (moved && moved.rates.length > 0) args.push("--lr-changes", formatRateChanges(moved.rates));
       if (moved && moved.hyper.length > 0) args.push("--hyper-changes", formatHyperChanges(moved.hyper));
+      if (moved?.switches && moved.switches.length > 0)
+        args.push("--optimizer-changes", formatOptimizerSwitches(moved.switches));
       return commandLine(args);
     });
     const cell = (x: number) => String(x);
@@ -344,7 +412,8 @@ class PlanePanel implements Panel {
       });
       // With changes a box holds its latest value; the run starts at the link's own.
       for (const c of this.changes)
-        if (c.id === o.id) this.input(`plane-${o.id}-${c.key}`).value = String(c.value);
+        if (c.id === o.id && c.key !== "optimizer")
+          this.input(`plane-${o.id}-${c.key}`).value = String(c.value);
     }
     this.recompute();
   }
@@ -433,7 +502,8 @@ class PlanePanel implements Panel {
         values[p.key] = v;
       }
       // A setting moved part-way: the run starts at its own value, the box holds the latest.
-      for (const c of this.changes) if (c.id === o.id) values[c.key] = this.baseValue(o.id, c.key);
+      for (const c of this.changes)
+        if (c.id === o.id && c.key !== "optimizer") values[c.key] = this.baseValue(o.id, c.key);
       if (bad === null) {
         try {
           chosen.push({ id: o.id, options: optimizerOptions(o.id, values) });
@@ -451,7 +521,7 @@ class PlanePanel implements Panel {
     if (errors.size > 0 || !objective || !x0) return false;
     const pairs = eigenpairs(objective, x0);
     const lambdaMax = Math.max(...pairs.map((p) => p.value));
-    const moved = changesByOptimizer(this.changes);
+    const moved = changesByOptimizer(this.changes, (to) => this.settings(to));
     const paths = runPaths(objective, x0, steps, chosen, lambdaMax, spec, moved);
     // η_k against the critical rate at x_k, for the first gradient-descent optimizer on.
     const gd = chosen.findIndex((c) => c.id === "sgd" || c.id === "momentum" || c.id === "nesterov");
@@ -504,7 +574,7 @@ class PlanePanel implements Panel {
           p.critical !== null
             ? `its critical rate from λmax at the start is ${fmt(p.critical)} (η is ${fmt(p.lr / p.critical)}× that)`
             : "an adaptive optimizer: no fixed critical rate follows from λmax alone"
-        }${moved.map((c) => `; ${paramLabel(c.id, c.key)} moved to ${fmt(c.value)} at step ${c.step}${c.key === "lr" && p.critical !== null ? ` (${fmt(c.value / p.critical)}× the critical rate at the start)` : ""}`).join("")}`;
+        }${moved.map((c) => (c.key === "optimizer" ? `; switched to ${switchText(c.to, this.settings(c.to).lr!)} at step ${c.step}` : `; ${paramLabel(c.id, c.key)} moved to ${fmt(c.value)} at step ${c.step}${c.key === "lr" && p.critical !== null ? ` (${fmt(c.value / p.critical)}× the critical rate at the start)` : ""}`)).join("")}`;
         li.append(head, limit);
         return li;
       }),
@@ -517,7 +587,7 @@ class PlanePanel implements Panel {
     const note = this.el("plane-changes");
     note.hidden = this.changes.length === 0;
     note.querySelector("span")!.textContent =
-      `Changed while the paths ran: ${this.changes.map((c) => `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${paramLabel(c.id, c.key)} to ${fmt(c.value)} at step ${c.step}`).join(", ")}.`;
+      `Changed while the paths ran: ${this.changes.map((c) => `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${c.key === "optimizer" ? `switched to ${switchText(c.to, this.settings(c.to).lr!)}` : `${paramLabel(c.id, c.key)} to ${fmt(c.value)}`} at step ${c.step}`).join(", ")}.`;
     // Each optimizer in its own colour, the same on the map and on the loss chart whichever are on.
     const runs = paths.map((p) => ({
       label: p.label,
@@ -526,7 +596,7 @@ class PlanePanel implements Panel {
     }));
     const marks: ChartChange[] = this.changes.map((c) => ({
       step: c.step,
-      text: `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${paramLabel(c.id, c.key)} → ${fmt(c.value)}`,
+      text: `${OPTIMIZERS.find((o) => o.id === c.id)!.label} ${c.key === "optimizer" ? `→ ${OPTIMIZERS.find((o) => o.id === c.to)!.label}` : `${paramLabel(c.id, c.key)} → ${fmt(c.value)}`}`,
     }));
     // With no optimizer chosen the map still covers the start.
     const here = {
@@ -575,7 +645,7 @@ class PlanePanel implements Panel {
 }
 
 /** The box's own label of a setting: η, β, β₁, β₂, α. */
-function paramLabel(id: OptimizerId, key: PlaneChange["key"]): string {
+function paramLabel(id: OptimizerId, key: Setting): string {
   return OPTIMIZERS.find((o) => o.id === id)!.params.find((p) => p.key === key)!.label;
 }
 
@@ -746,4 +816,12 @@ function stationary(objective: Objective, x: readonly [number, number]): boolean
   const g = new Float64Array(2);
   const f = objective.gradient(Float64Array.from(x), g);
   return Math.hypot(g[0]!, g[1]!) <= 1e-12 * Math.max(1, Math.abs(f));
+}
+
+/** A setting a box holds: η or a hyper-parameter. */
+type Setting = "lr" | HyperKey;
+
+/** "Adam (fresh, η 0.1)": a switch's target as the text names it. */
+function switchText(to: OptimizerId, lr: number): string {
+  return `${OPTIMIZERS.find((o) => o.id === to)!.label} (fresh, η ${fmt(lr)})`;
 }

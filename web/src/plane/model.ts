@@ -4,9 +4,10 @@ import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { ExpressionError } from "../../../src/objectives/expression.js";
 import { createObjective } from "../../../src/objectives/registry.js";
-import { type HyperChange, type HyperKey, hyperAt } from "../../../src/optim/hyper.js";
+import type { HyperChange, HyperKey } from "../../../src/optim/hyper.js";
 import { type OptimizerOptions, resolveOptimizerConfig } from "../../../src/optim/index.js";
 import { type RateChange, type ScheduleSpec, scheduleWithChanges } from "../../../src/optim/schedule.js";
+import { hyperWithSwitches, type OptimizerSwitch } from "../../../src/optim/switches.js";
 import { run } from "../../../src/run/runner.js";
 import type { StepRecord, Verdict } from "../../../src/run/types.js";
 
@@ -165,9 +166,13 @@ export function rateAgainstLimit(
       step: r.step,
       value: rate(r.step),
       limit:
-        // The momentum of that step: a β moved part-way moves the limit 2(1 + β)/λ with it.
+        // The optimizer and momentum of that step: a β moved part-way moves the limit 2(1 + β)/λ
+        // with it; after a switch to an adaptive optimizer there is none from λmax alone.
         top > 0 && Number.isFinite(top)
-          ? (criticalLearningRate(hyperAt(config, changes.hyper, r.step), top).lr ?? Number.NaN)
+          ? (criticalLearningRate(
+              hyperWithSwitches(config, changes.switches ?? [], changes.hyper, r.step),
+              top,
+            ).lr ?? Number.NaN)
           : Number.NaN,
     };
   });
@@ -230,6 +235,7 @@ export function runPaths(
       tolerance: 1e-8,
       ...(spec || moved.length > 0 ? { schedule: scheduleWithChanges(spec, lr, moved) } : {}),
       ...(hyper.length > 0 ? { hyperChanges: hyper } : {}),
+      ...((changes[id]?.switches ?? []).length > 0 ? { optimizerChanges: changes[id]!.switches! } : {}),
     });
     const config = resolveOptimizerConfig(options);
     const label = OPTIMIZERS.find((o) => o.id === id)!.label;
@@ -247,21 +253,42 @@ export function runPaths(
 
 /**
  * A change of one optimizer's setting while the paths played: its η ("20:sgd:0.11" in the link)
- * or a hyper-parameter, every buffer kept ("30:momentum:momentum=0.5", "40:adam:beta1=0.5").
+ * or a hyper-parameter, every buffer kept ("30:momentum:momentum=0.5", "40:adam:beta1=0.5"); or
+ * the path switched to another optimizer from that step, fresh, with that optimizer's settings
+ * as its row holds them ("40:sgd:optimizer=adam").
  */
-export interface PlaneChange {
-  readonly step: number;
-  readonly id: OptimizerId;
-  readonly key: "lr" | HyperKey;
-  readonly value: number;
-}
+export type PlaneChange =
+  | {
+      readonly step: number;
+      readonly id: OptimizerId;
+      readonly key: "lr" | HyperKey;
+      readonly value: number;
+    }
+  | {
+      readonly step: number;
+      readonly id: OptimizerId;
+      readonly key: "optimizer";
+      readonly to: OptimizerId;
+    };
 
 /** "20:sgd:0.11,40:adam:beta1=0.5" → changes; an error says the form. */
 export function parsePlaneChanges(text: string): PlaneChange[] {
   if (text.trim() === "") return [];
-  return text.split(",").map((part) => {
+  return text.split(",").map((part): PlaneChange => {
     const [s, id, setting = ""] = part.split(":");
     const step = Number(s);
+    const to = /^optimizer=(\w+)$/.exec(setting)?.[1];
+    if (to !== undefined) {
+      if (
+        !(Number.isInteger(step) && step >= 0) ||
+        !OPTIMIZERS.some((o) => o.id === id) ||
+        !OPTIMIZERS.some((o) => o.id === to)
+      )
+        throw new Error(
+          `invalid switch '${part.trim()}': expected STEP:OPTIMIZER:optimizer=OPTIMIZER (e.g. 40:sgd:optimizer=adam), each one of ${OPTIMIZERS.map((o) => o.id).join(", ")}`,
+        );
+      return { step, id: id as OptimizerId, key: "optimizer", to: to as OptimizerId };
+    }
     const [key = "", v] = setting.includes("=") ? setting.split("=", 2) : ["lr", setting];
     const value = Number(v);
     const optimizer = OPTIMIZERS.find((o) => o.id === id);
@@ -273,28 +300,53 @@ export function parsePlaneChanges(text: string): PlaneChange[] {
       throw new Error(
         `invalid change '${part.trim()}': expected STEP:OPTIMIZER:η or STEP:OPTIMIZER:KEY=VALUE (e.g. 20:sgd:0.11, 30:momentum:momentum=0.5), the optimizer one of ${OPTIMIZERS.map((o) => o.id).join(", ")} with a setting it has`,
       );
-    return { step, id: id as OptimizerId, key: key as PlaneChange["key"], value };
+    return { step, id: id as OptimizerId, key: key as "lr" | HyperKey, value };
   });
 }
 
 export const formatPlaneChanges = (changes: readonly PlaneChange[]): string =>
-  changes.map((c) => `${c.step}:${c.id}:${c.key === "lr" ? "" : `${c.key}=`}${c.value}`).join(",");
+  changes
+    .map((c) =>
+      c.key === "optimizer"
+        ? `${c.step}:${c.id}:optimizer=${c.to}`
+        : `${c.step}:${c.id}:${c.key === "lr" ? "" : `${c.key}=`}${c.value}`,
+    )
+    .join(",");
 
-/** One optimizer's changes as the runner takes them: its rates, and its other settings. */
+/**
+ * One optimizer's changes as the runner takes them: its rates, its other settings, and the
+ * optimizers it switched to (fresh; each switch's η is a rate change at its step, so a schedule
+ * shapes it as it shapes any other, as `run --lr-changes` does).
+ */
 export interface OptimizerChanges {
   readonly rates: readonly RateChange[];
   readonly hyper: readonly HyperChange[];
+  readonly switches?: readonly OptimizerSwitch[];
 }
 
-/** The changes grouped by optimizer, as runPaths takes them. */
+/**
+ * The changes grouped by optimizer, as runPaths takes them; `settings(to)` is a switch's target
+ * as its row holds it (its η among them).
+ */
 export function changesByOptimizer(
   changes: readonly PlaneChange[],
+  settings: (to: OptimizerId) => OptimizerOptions = (to) =>
+    optimizerOptions(
+      to,
+      Object.fromEntries(OPTIMIZERS.find((o) => o.id === to)!.params.map((p) => [p.key, p.value])),
+    ),
 ): Partial<Record<OptimizerId, OptimizerChanges>> {
-  const out: Partial<Record<OptimizerId, { rates: RateChange[]; hyper: HyperChange[] }>> = {};
-  for (const c of changes) {
-    const own = out[c.id] ?? { rates: [], hyper: [] };
+  const out: Partial<
+    Record<OptimizerId, { rates: RateChange[]; hyper: HyperChange[]; switches: OptimizerSwitch[] }>
+  > = {};
+  for (const c of [...changes].sort((a, b) => a.step - b.step)) {
+    const own = out[c.id] ?? { rates: [], hyper: [], switches: [] };
     out[c.id] = own;
-    if (c.key === "lr") own.rates.push({ step: c.step, lr: c.value });
+    if (c.key === "optimizer") {
+      const { lr, ...options } = settings(c.to) as OptimizerOptions & { lr: number };
+      own.switches.push({ step: c.step, optimizer: options as OptimizerOptions });
+      own.rates.push({ step: c.step, lr });
+    } else if (c.key === "lr") own.rates.push({ step: c.step, lr: c.value });
     else own.hyper.push({ step: c.step, key: c.key, value: c.value });
   }
   return out;
