@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { loadMnist } from "../../src/cli/datasets.js";
+import { createRng } from "../../src/core/rng.js";
 import { cli } from "../cli-harness.js";
 import { newPage, screenshot } from "./harness.js";
 import { useLab } from "./use-lab.js";
@@ -159,6 +160,77 @@ describe("your data", () => {
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
     await page.close();
+  }, 240_000);
+
+  // The catapult window of a graph, not a chain of dense layers: a pre-LN residual MLP (LayerNorm,
+  // a skip connection, GELU; exported by torch.onnx, its own weights the start; three logits) on
+  // 48 rows of a fixed-seed three-class problem. The page runs the library's training search on the graph engine in a
+  // worker; `overshoot critical-lr --model-onnx … --workers 1` runs the same search.
+  it("finds the catapult window of a graph model (a residual LayerNorm MLP's ONNX) in a worker, as critical-lr does", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "overshoot-graph-window-"));
+    try {
+      const rng = createRng(7);
+      const lines = Array.from({ length: 48 }, () => {
+        const x = Array.from({ length: 6 }, () => rng.normal());
+        // Three classes, for the model's three logits: where x₀ + 0.5·x₁x₂ falls.
+        const t = x[0]! + 0.5 * x[1]! * x[2]!;
+        return [...x, t < -0.4 ? 0 : t < 0.4 ? 1 : 2].join(",");
+      });
+      const csv = join(dir, "classes.csv");
+      writeFileSync(csv, `a,b,c,d,e,f,class\n${lines.join("\n")}\n`);
+      const model = "src/nn/__golden__/onnx/preln-mlp.onnx";
+      const { page, problems, outside } = await newPage(lab, 1280, 900);
+      await pick(page, csv, 7, "class");
+      await page.selectOption("#data-model", "onnx");
+      await page.uncheck("#data-standardize");
+      await page.setInputFiles("#data-onnx", model);
+      await page.fill("#data-steps", "100");
+      await page.fill("#data-tolerance", "0.05");
+      await measure(page);
+      expect(await page.textContent("#data-status")).toMatch(/preln-mlp\.onnx: a graph/);
+      await page.click("#data-window-find");
+      await page.waitForFunction(
+        `document.querySelector("#data-window").dataset.etaMax !== undefined`,
+        undefined,
+        {
+          timeout: 150_000,
+        },
+      );
+      const ours = {
+        etaMax: Number(await page.getAttribute("#data-window", "data-eta-max")),
+        trains: Number(await page.getAttribute("#data-window", "data-trains")),
+      };
+      const words = (await page.textContent("#data-window")) ?? "";
+      expect(words).toContain("η_max, the smallest rate that diverges");
+      expect(words).toMatch(/catapult window\s*[\d.]+ … [\d.]+: rose above the start and trained/);
+      await page.click("#data-export-cli");
+      const line = ((await page.textContent("#data-command code")) ?? "")
+        .split("\n")
+        .find((l) => l.startsWith("overshoot critical-lr"))!;
+      expect(line).toBe(
+        "overshoot critical-lr --model-onnx preln-mlp.onnx --data classes.csv --target class --loss cross-entropy --seed 0 --validation 0 --steps 100 --tolerance 0.05 --workers 1",
+      );
+      const args = line
+        .split(" ")
+        .slice(1)
+        .map((a) => (a === "classes.csv" ? csv : a === "preln-mlp.onnx" ? model : a));
+      const r = await cli([...args, "--json"]);
+      expect(r.code, r.err).toBe(0);
+      const theirs = JSON.parse(r.out) as {
+        etaMax: { estimate: number } | null;
+        largestTrained: { estimate: number } | null;
+      };
+      // The same runs to the same outcomes; to 1e-12, as chromium's Math.tanh and Math.pow round
+      // differently from Node's in the last bit (see the MLP's window above).
+      expect(Math.abs(ours.etaMax / theirs.etaMax!.estimate - 1)).toBeLessThan(1e-12);
+      expect(Math.abs(ours.trains / theirs.largestTrained!.estimate - 1)).toBeLessThan(1e-12);
+      await screenshot(page, "data-graph-window-1280");
+      expect(problems).toEqual([]);
+      expect(outside).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 240_000);
 
   // Your ONNX model with its data: read in the page by the library's ONNX reader, its own weights
