@@ -265,6 +265,69 @@ describe("changing η while it runs", () => {
     await page.close();
   }, 90_000);
 
+  // 1-D momentum: x² from −1 at η = 0.1, plain gradient descent (x ×0.8 a step) until β is set to
+  // 0.9 during play. From there PyTorch's heavy ball, v ← βv + f′(x), x ← x − ηv, its velocity
+  // starting as the gradient at the change (SGD makes no buffer while β is 0); its limit on the
+  // parabola is 2(1 + β)/f'' = 1.9. The path is checked against that recurrence and against the
+  // exported `run … --momentum 0 --hyper-changes k:momentum=0.9`, loss for loss.
+  it("1-D: momentum β set during play goes on from the step shown with the velocity kept; the path matches the recurrence and the CLI", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
+    await chartsDrawn(page, "seed");
+    await page.click("#seed-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
+    );
+    await page.fill("#seed-momentum", "0.9");
+    expect(await page.textContent("#seed-play")).toBe("Pause");
+    const changed = (await page.textContent("#seed-changes")) ?? "";
+    const at = Number(/β moved while it ran, the velocity kept: at step (\d+) to 0\.9/.exec(changed)?.[1]);
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThan(40);
+    expect(new URL(page.url()).searchParams.get("seed.hyper")).toBe(`${at}:momentum=0.9`);
+    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
+      timeout: 30_000,
+    });
+    // The recurrence, by hand.
+    let x = -1;
+    let v: number | null = null;
+    for (let k = 0; k < 39; k++) {
+      const g = 2 * x;
+      if (k < at) x -= 0.1 * g;
+      else {
+        v = v === null ? g : 0.9 * v + g;
+        x -= 0.1 * v;
+      }
+    }
+    expect(Math.abs((await page.evaluate(row("x_39"))) as number) / Math.abs(x) - 1).toBeLessThan(1e-5);
+    for (const chart of ["#seed-loss-chart", "#seed-rate-chart"])
+      expect(await page.textContent(chart)).toContain("β → 0.9");
+    expect(await page.textContent("#seed-rate-chart")).toContain("2(1+β_k)/f''(x_k)");
+    expect(await page.textContent("#seed-table")).toContain("critical step 2(1+β)/f''(x_39)1.9");
+    expect(await page.textContent("#seed-table-caption")).toBe("Step 39 → 40 with η = 0.1, β = 0.9");
+    // The command is the page's run, loss for loss.
+    const [args] = await commands(page, "seed");
+    expect(args![args!.indexOf("--hyper-changes") + 1]).toBe(`${at}:momentum=0.9`);
+    const ours = (
+      JSON.parse((await saved(page, "#seed-export-json")).text) as { trace: { loss: number }[] }
+    ).trace.map((r) => r.loss);
+    expect(await cliLosses(args!)).toEqual(ours);
+    await screenshot(page, "seed-momentum-change-1280");
+    await page.setViewportSize({ width: 360, height: 780 });
+    await screenshot(page, "seed-momentum-change-360");
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // β = 0.9 from the start on x² at η = 1.5: past plain descent's 2/f'' = 1, under 2(1+β)/f'' = 1.9.
+    await page.goto(`${lab.url}?seed.lr=1.5&seed.momentum=0.9&seed.steps=200`);
+    await chartsDrawn(page, "seed");
+    expect(await page.textContent("#seed-critical")).toContain(
+      "Critical step with momentum 2(1+β)/f''(x₀) = 2(1 + 0.9)/2 = 1.9",
+    );
+    expect(await page.textContent("#seed-verdict strong")).toMatch(/^Converges/);
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("1-D: a step schedule, drawn against 2/f''; the path matches the closed form", async () => {
     const { page, problems } = await newPage(lab, 1280, 900);
     // η = 1.2 overshoots x² (factor −1.4); halved every 10 steps it comes back under 2/f'' = 1.

@@ -1,5 +1,6 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
+import { formatHyperChanges, type HyperChange, parseHyperChanges } from "../../../src/optim/hyper.js";
 import {
   formatRateChanges,
   optionalSchedule,
@@ -19,6 +20,8 @@ import { commandLine, mountExport, type RunExport } from "../export.js";
 import type { Panel, PanelContext } from "../panel.js";
 import {
   compileSeed,
+  criticalStep,
+  momentumAt,
   parseNumberSetting,
   parseScheduleSetting,
   SEED_DEFAULTS,
@@ -45,7 +48,8 @@ const LOG_MIN = -4;
 const LOG_MAX = 1;
 const FRAME_MS = 400;
 
-type NumberKey = "lr" | "x0" | "steps";
+type NumberKey = "lr" | "x0" | "steps" | "momentum";
+const NUMBER_KEYS = ["lr", "x0", "steps", "momentum"] as const;
 
 class SeedPanel implements Panel {
   readonly id = "seed";
@@ -62,6 +66,8 @@ class SeedPanel implements Panel {
   private editing = false;
   /** η moved while the run ran: from each change's step on, the new base rate (`seed.changes`). */
   private changes: RateChange[] = [];
+  /** β moved while the run ran: from each change's step on, the velocity kept (`seed.hyper`). */
+  private momentumChanges: HyperChange[] = [];
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -81,10 +87,12 @@ class SeedPanel implements Panel {
           <label>η <input id="seed-lr" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-lr-error" /></label>
           <label>x₀ <input id="seed-x0" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-x0-error" /></label>
           <label>steps <input id="seed-steps" type="text" inputmode="numeric" autocomplete="off" aria-describedby="seed-steps-error" /></label>
+          <label>momentum β <input id="seed-momentum" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-momentum-error" /></label>
         </div>
         <div id="seed-lr-error" class="error" role="alert"></div>
         <div id="seed-x0-error" class="error" role="alert"></div>
         <div id="seed-steps-error" class="error" role="alert"></div>
+        <div id="seed-momentum-error" class="error" role="alert"></div>
         <div class="field more">
           <label for="seed-schedule">schedule: constant, step:S,G, cosine:T[,MIN], warmup:W, exp:G, onecycle:T</label>
           <input id="seed-schedule" type="text" spellcheck="false" autocomplete="off" aria-describedby="seed-schedule-error" />
@@ -123,7 +131,7 @@ class SeedPanel implements Panel {
     const slider = this.input("seed-lr-slider");
     slider.addEventListener("input", () => this.onSlider());
     slider.addEventListener("change", () => this.endEdit());
-    for (const key of ["lr", "x0", "steps"] as const) {
+    for (const key of NUMBER_KEYS) {
       this.input(`seed-${key}`).addEventListener("input", () => this.onNumber(key));
       this.input(`seed-${key}`).addEventListener("change", () => this.endEdit());
     }
@@ -138,7 +146,16 @@ class SeedPanel implements Panel {
       b.addEventListener("click", () => {
         this.stop();
         this.ctx.set(
-          { f: null, x0: null, lr: b.dataset["lr"] ?? null, k: null, changes: null, schedule: null },
+          {
+            f: null,
+            x0: null,
+            lr: b.dataset["lr"] ?? null,
+            k: null,
+            changes: null,
+            schedule: null,
+            momentum: null,
+            hyper: null,
+          },
           "push",
         );
         this.restore(this.ctx);
@@ -157,14 +174,22 @@ class SeedPanel implements Panel {
     this.input("seed-x0").value = ctx.get("x0") ?? String(SEED_DEFAULTS.x0);
     this.input("seed-steps").value = ctx.get("steps") ?? String(SEED_DEFAULTS.steps);
     this.input("seed-schedule").value = ctx.get("schedule") ?? "constant";
+    this.input("seed-momentum").value = ctx.get("momentum") ?? "0";
     try {
       this.changes = parseRateChanges(ctx.get("changes") ?? "");
     } catch {
       this.changes = []; // a hand-edited link with a bad list: the run as it started
     }
+    try {
+      this.momentumChanges = parseHyperChanges(ctx.get("hyper") ?? "").filter((c) => c.key === "momentum");
+    } catch {
+      this.momentumChanges = [];
+    }
     // The box shows the rate in force at the end of the run: the last change's, when there is one.
     const last = this.changes[this.changes.length - 1];
     if (last) this.input("seed-lr").value = String(last.lr);
+    const lastBeta = this.momentumChanges[this.momentumChanges.length - 1];
+    if (lastBeta) this.input("seed-momentum").value = String(lastBeta.value);
     this.objective = null;
     this.recompute(ctx.get("k"));
   }
@@ -208,14 +233,38 @@ class SeedPanel implements Panel {
       this.changeRate();
       return;
     }
+    if (key === "momentum" && this.midRun()) {
+      this.changeMomentum();
+      return;
+    }
     this.stop();
     if (key === "lr") this.changes = [];
+    if (key === "momentum") this.momentumChanges = [];
     if (this.recompute(null))
       this.record({
         [key]: this.input(`seed-${key}`).value.trim(),
         k: null,
         ...(key === "lr" ? { changes: null } : {}),
+        ...(key === "momentum" ? { hyper: null } : {}),
       });
+  }
+
+  /** β from the step shown on, the velocity kept: the run so far stays, the rest is run again. */
+  private changeMomentum(): void {
+    let value: number;
+    try {
+      value = parseNumberSetting("momentum", this.input("seed-momentum").value);
+    } catch {
+      this.recompute(String(this.k)); // shows the box's error, keeps the run
+      return;
+    }
+    const k = this.k;
+    this.momentumChanges = [
+      ...this.momentumChanges.filter((c) => c.step < k),
+      { step: k, key: "momentum", value },
+    ];
+    if (this.recompute(String(k)))
+      this.record({ hyper: formatHyperChanges(this.momentumChanges), k: String(k) });
   }
 
   private onSchedule(): void {
@@ -247,8 +296,10 @@ class SeedPanel implements Panel {
   private clearChanges(): void {
     this.stop();
     this.changes = [];
+    this.momentumChanges = [];
     this.input("seed-lr").value = this.ctx.get("lr") ?? String(SEED_DEFAULTS.lr);
-    if (this.recompute(null)) this.record({ changes: null, k: null });
+    this.input("seed-momentum").value = this.ctx.get("momentum") ?? "0";
+    if (this.recompute(null)) this.record({ changes: null, hyper: null, k: null });
     this.endEdit();
   }
 
@@ -314,6 +365,10 @@ class SeedPanel implements Panel {
     args.push("--steps", String(settings.steps));
     if (r.schedule) args.push("--schedule", r.schedule.text);
     if (this.changes.length > 0) args.push("--lr-changes", formatRateChanges(this.changes));
+    if ((settings.momentum ?? 0) > 0 || this.momentumChanges.length > 0)
+      args.push("--momentum", String(settings.momentum ?? 0));
+    if (this.momentumChanges.length > 0)
+      args.push("--hyper-changes", formatHyperChanges(this.momentumChanges));
     return {
       name: "seed",
       csv: () => runToCsv(r.objective, r.run),
@@ -340,7 +395,7 @@ class SeedPanel implements Panel {
       }
     }
     const values: Partial<Record<NumberKey, number>> = {};
-    for (const key of ["lr", "x0", "steps"] as const) {
+    for (const key of NUMBER_KEYS) {
       try {
         values[key] = parseNumberSetting(key, this.input(`seed-${key}`).value);
       } catch (e) {
@@ -352,7 +407,7 @@ class SeedPanel implements Panel {
     } catch (e) {
       errors.schedule = errorText(e, "");
     }
-    for (const key of ["f", "lr", "x0", "steps", "schedule"] as const) {
+    for (const key of ["f", "lr", "x0", "steps", "schedule", "momentum"] as const) {
       this.el(`seed-${key}-error`).textContent = errors[key] ?? "";
       this.input(`seed-${key}`).setAttribute("aria-invalid", String(errors[key] !== undefined));
     }
@@ -366,6 +421,13 @@ class SeedPanel implements Panel {
       start = text === null ? SEED_DEFAULTS.lr : Number(text);
       if (!(Number.isFinite(start) && start > 0)) start = values.lr!;
     }
+    // Likewise β: the box holds the latest, the run starts at the link's own.
+    let beta = values.momentum!;
+    if (this.momentumChanges.length > 0) {
+      const text = this.ctx.get("momentum");
+      beta = text === null ? 0 : Number(text);
+      if (!(Number.isFinite(beta) && beta >= 0 && beta < 1)) beta = values.momentum!;
+    }
     const settings: SeedSettings = {
       f: this.input("seed-f").value,
       lr: start,
@@ -373,6 +435,8 @@ class SeedPanel implements Panel {
       steps: values.steps!,
       schedule: this.input("seed-schedule").value,
       changes: this.changes,
+      momentum: beta,
+      momentumChanges: this.momentumChanges,
     };
     let result: SeedResult;
     try {
@@ -402,15 +466,28 @@ class SeedPanel implements Panel {
     const { trace, settings, name } = result;
     const k = this.k;
     const shown = trace.slice(0, k + 1);
-    const label = `η = ${fmt(settings.lr)}${this.changes.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && result.schedule ? `, schedule ${result.schedule.text}` : ""}`;
-    const changes: ChartChange[] = this.changes
+    const heavy = this.heavy(result);
+    const label = `η = ${fmt(settings.lr)}${heavy ? `, β = ${fmt(settings.momentum ?? 0)}` : ""}${this.changes.length + this.momentumChanges.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && result.schedule ? `, schedule ${result.schedule.text}` : ""}`;
+    const changes: ChartChange[] = [
+      ...this.changes.map((c) => ({ step: c.step, text: `η → ${fmt(c.lr)}` })),
+      ...this.momentumChanges.map((c) => ({ step: c.step, text: `β → ${fmt(c.value)}` })),
+    ]
       .filter((c) => c.step <= k)
-      .map((c) => ({ step: c.step, text: `η → ${fmt(c.lr)}` }));
+      .sort((a, b) => a.step - b.step);
     const note = this.el("seed-changes");
-    note.hidden = this.changes.length === 0;
-    note.querySelector("span")!.textContent = `η moved while it ran: ${this.changes
-      .map((c) => `at step ${c.step} to ${fmt(c.lr)}`)
-      .join(", ")} (the run started at ${fmt(settings.lr)}).`;
+    note.hidden = this.changes.length + this.momentumChanges.length === 0;
+    note.querySelector("span")!.textContent = [
+      ...(this.changes.length > 0
+        ? [
+            `η moved while it ran: ${this.changes.map((c) => `at step ${c.step} to ${fmt(c.lr)}`).join(", ")} (the run started at ${fmt(settings.lr)}).`,
+          ]
+        : []),
+      ...(this.momentumChanges.length > 0
+        ? [
+            `β moved while it ran, the velocity kept: ${this.momentumChanges.map((c) => `at step ${c.step} to ${fmt(c.value)}`).join(", ")} (the run started at ${fmt(settings.momentum ?? 0)}).`,
+          ]
+        : []),
+    ].join(" ");
 
     // The verdict is the whole run's; the table and the charts follow the animation.
     const verdict = this.el("seed-verdict");
@@ -446,9 +523,9 @@ class SeedPanel implements Panel {
           limitChart(
             result.rates.slice(0, k + 1).map((r) => ({ step: r.step, value: r.lr, limit: r.limit })),
             {
-              title: `The rate η_k against the local limit 2/f''(${name}_k)`,
+              title: `The rate η_k against the local limit ${heavy ? "2(1+β_k)" : "2"}/f''(${name}_k)`,
               valueLabel: "η_k",
-              limitLabel: `2/f''(${name}_k)`,
+              limitLabel: `${heavy ? "2(1+β_k)" : "2"}/f''(${name}_k)`,
               yTitle: "rate (log scale)",
               changes,
               interpolate: "step-after",
@@ -484,14 +561,25 @@ class SeedPanel implements Panel {
     mark.hidden = !(at >= 0 && at <= 1);
     // The thumb's centre travels 8 px in from each end of the track.
     mark.style.left = `calc(8px + (100% - 16px) * ${at.toFixed(4)})`;
-    mark.querySelector("span")!.textContent = `2/f'' = ${fmt(critical)}`;
+    const beta = settings.momentum ?? 0;
+    const heavy = this.heavy(result);
+    const form = heavy ? "2(1+β)/f''" : "2/f''";
+    mark.querySelector("span")!.textContent = `${form} = ${fmt(critical)}`;
     const cmp =
       settings.lr < critical * (1 - 1e-12)
-        ? "below it, so near the start each step shrinks the distance to the minimum"
+        ? heavy
+          ? "below it, so near the start the iterates close in on the minimum (they may swing past it, by less each time)"
+          : "below it, so near the start each step shrinks the distance to the minimum"
         : settings.lr > critical * (1 + 1e-12)
-          ? "above it, so each step overshoots the minimum by more than it started"
-          : "exactly at it, so each step lands as far on the other side";
-    text.textContent = `Critical step 2/f''(${name}₀) = 2/${fmt(curvature)} = ${fmt(critical)}; η = ${fmt(settings.lr)} is ${cmp}.`;
+          ? heavy
+            ? "above it, so the swings about the minimum grow"
+            : "above it, so each step overshoots the minimum by more than it started"
+          : heavy
+            ? "exactly at it, so the swings keep their size"
+            : "exactly at it, so each step lands as far on the other side";
+    text.textContent = heavy
+      ? `Critical step with momentum 2(1+β)/f''(${name}₀) = 2(1 + ${fmt(beta)})/${fmt(curvature)} = ${fmt(critical)} (the heavy ball's iteration on the parabola leaves the unit circle there); η = ${fmt(settings.lr)} is ${cmp}.`
+      : `Critical step 2/f''(${name}₀) = 2/${fmt(curvature)} = ${fmt(critical)}; η = ${fmt(settings.lr)} is ${cmp}.`;
   }
 
   /** The step that led to the point shown (the first step while at the start). */
@@ -507,15 +595,30 @@ class SeedPanel implements Panel {
       [`f(${name}_${j})`, num(r.loss)],
       [`g = f'(${name}_${j})`, num(g)],
       [`f''(${name}_${j})`, num(curvature)],
-      [`critical step 2/f''(${name}_${j})`, curvature > 0 ? num(2 / curvature) : "no limit (f'' ≤ 0)"],
-      ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
-      ["1st order −η‖g‖²", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
-      ["2nd order −η‖g‖² + η²/2·gᵀHg", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+      ...(this.heavy(result)
+        ? ([
+            [
+              `critical step 2(1+β)/f''(${name}_${j})`,
+              curvature > 0
+                ? num(criticalStep(curvature, momentumAt(result.settings, j)))
+                : "no limit (f'' ≤ 0)",
+            ],
+            ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
+            // With momentum the step Δx is −η·v, not −η·g: the predictions are along the step taken.
+            ["1st order gᵀΔx", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
+            ["2nd order gᵀΔx + ½ΔxᵀHΔx", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+          ] as [string, string][])
+        : ([
+            [`critical step 2/f''(${name}_${j})`, curvature > 0 ? num(2 / curvature) : "no limit (f'' ≤ 0)"],
+            ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
+            ["1st order −η‖g‖²", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
+            ["2nd order −η‖g‖² + η²/2·gᵀHg", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+          ] as [string, string][])),
     ];
     this.el("seed-table-caption").textContent =
       result.trace.length === 1
         ? "No step taken"
-        : `Step ${j} → ${j + 1} with η = ${fmt(result.rates[j]?.lr ?? result.settings.lr)}`;
+        : `Step ${j} → ${j + 1} with η = ${fmt(result.rates[j]?.lr ?? result.settings.lr)}${this.heavy(result) ? `, β = ${fmt(momentumAt(result.settings, j))}` : ""}`;
     const body = this.root.querySelector("#seed-table tbody")!;
     body.innerHTML = "";
     for (const [label, value] of rows) {
@@ -528,6 +631,11 @@ class SeedPanel implements Panel {
       tr.append(th, td);
       body.append(tr);
     }
+  }
+
+  /** Whether the run uses momentum at any step (β > 0 at the start or after a change). */
+  private heavy(result: SeedResult): boolean {
+    return (result.settings.momentum ?? 0) > 0 || this.momentumChanges.some((c) => c.value > 0);
   }
 
   private el(id: string): HTMLElement {

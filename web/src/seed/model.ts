@@ -1,6 +1,7 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
+import type { HyperChange } from "../../../src/optim/hyper.js";
 import {
   optionalSchedule,
   type RateChange,
@@ -25,6 +26,13 @@ export interface SeedSettings {
   readonly schedule?: string;
   /** η moved while the run ran: a new base rate from each change's step on. */
   readonly changes?: readonly RateChange[];
+  /**
+   * Heavy-ball momentum β (PyTorch's SGD momentum, dampening 0): v ← βv + f′(x), x ← x − ηv.
+   * 0 or absent: plain gradient descent.
+   */
+  readonly momentum?: number;
+  /** β moved while the run ran, the velocity kept (PyTorch's param_groups edited between steps). */
+  readonly momentumChanges?: readonly HyperChange[];
 }
 
 export const SEED_DEFAULTS: SeedSettings = { f: "x^2", lr: 0.1, x0: -1, steps: 30 };
@@ -92,10 +100,16 @@ export function compileSeed(text: string): Objective {
 }
 
 /** Reads and checks the numeric settings as typed, so the message names the box and the fix. */
-export function parseNumberSetting(setting: "lr" | "x0" | "steps", text: string): number {
+export function parseNumberSetting(setting: "lr" | "x0" | "steps" | "momentum", text: string): number {
   const t = text.trim();
   const v = t === "" ? Number.NaN : Number(t);
-  if (setting === "lr") {
+  if (setting === "momentum") {
+    if (!(Number.isFinite(v) && v >= 0 && v < 1))
+      throw new SettingError(
+        "momentum",
+        `β must be a number in [0, 1), got '${text}' (0: plain gradient descent)`,
+      );
+  } else if (setting === "lr") {
     if (!(Number.isFinite(v) && v > 0))
       throw new SettingError("lr", `η must be a number > 0, got '${text}' (e.g. 0.1)`);
   } else if (setting === "x0") {
@@ -107,23 +121,33 @@ export function parseNumberSetting(setting: "lr" | "x0" | "steps", text: string)
   return v;
 }
 
-/** Runs plain gradient descent with the settings and says what happened. */
+/**
+ * Runs gradient descent (with heavy-ball momentum when β > 0) with the settings and says what
+ * happened.
+ */
 export function seedRun(objective: Objective, settings: SeedSettings): SeedResult {
   const spec = parseScheduleSetting(settings.schedule ?? "");
   const changes = settings.changes ?? [];
   const planned = spec !== null || changes.length > 0;
   const plan = scheduleWithChanges(spec, settings.lr, changes);
+  const beta = settings.momentum ?? 0;
+  const momentumChanges = settings.momentumChanges ?? [];
   const result = run({
     objective,
-    optimizer: { name: "sgd", lr: settings.lr },
+    optimizer: { name: "sgd", lr: settings.lr, momentum: beta },
     x0: [settings.x0],
     steps: settings.steps,
     ...(planned ? { schedule: plan } : {}),
+    ...(momentumChanges.length > 0 ? { hyperChanges: momentumChanges } : {}),
   });
   const curvature = secondDerivative(objective, settings.x0);
   const rates = result.trace.map((r) => {
     const c = Number.isFinite(r.x[0]!) ? secondDerivative(objective, r.x[0]!) : Number.NaN;
-    return { step: r.step, lr: plan(r.step), limit: c > 0 ? 2 / c : Number.NaN };
+    return {
+      step: r.step,
+      lr: plan(r.step),
+      limit: c > 0 ? criticalStep(c, momentumAt(settings, r.step)) : Number.NaN,
+    };
   });
   return {
     run: result,
@@ -136,8 +160,24 @@ export function seedRun(objective: Objective, settings: SeedSettings): SeedResul
     verdict: result.verdict,
     headline: headline(result.trace, result.verdict, objective.names[0]!),
     curvature,
-    critical: curvature > 0 && Number.isFinite(curvature) ? 2 / curvature : null,
+    critical: curvature > 0 && Number.isFinite(curvature) ? criticalStep(curvature, beta) : null,
   };
+}
+
+/**
+ * The largest stable step on a parabola of curvature c: 2/c for gradient descent, 2(1 + β)/c for
+ * the heavy ball (the roots of z² − (1 + β − ηc)z + β leave the unit circle through −1 there).
+ */
+export function criticalStep(curvature: number, beta: number): number {
+  return (2 * (1 + beta)) / curvature;
+}
+
+/** β at step k: the latest change at or before k, else the run's own. */
+export function momentumAt(settings: SeedSettings, k: number): number {
+  let beta = settings.momentum ?? 0;
+  for (const c of [...(settings.momentumChanges ?? [])].sort((a, b) => a.step - b.step))
+    if (c.step <= k) beta = c.value;
+  return beta;
 }
 
 export function secondDerivative(objective: Objective, x: number): number {
