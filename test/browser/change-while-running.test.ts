@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { fmt } from "../../src/core/format.js";
 import { cli } from "../cli-harness.js";
 import { chartsDrawn, newPage, screenshot } from "./harness.js";
+import { labelProblems } from "./label-check.js";
 import { commands, saved } from "./page-export.js";
 import { useLab } from "./use-lab.js";
 
@@ -69,15 +70,22 @@ interface TrainJsonRecord {
   readonly bound?: number;
 }
 
-/** The network's exported command, run: its last loss is the page's (to the rows' summation order); its records. */
-async function expectTheCliEnd(page: Page, args: readonly string[]): Promise<TrainJsonRecord[]> {
+/**
+ * The network's exported command, run: its last loss is the page's, to `tolerance` (the rows are
+ * summed in another order, and chromium's Math.pow rounds differently from Node's); its records.
+ */
+async function expectTheCliEnd(
+  page: Page,
+  args: readonly string[],
+  tolerance = 1e-9,
+): Promise<TrainJsonRecord[]> {
   const json = JSON.parse((await saved(page, "#network-export-json")).text) as { records: TrainJsonRecord[] };
   const last = json.records.at(-1)!;
   const theirs = await cli([...args, "--json"]);
   expect(theirs.code, theirs.err).toBe(0);
   const records = (JSON.parse(theirs.out) as { records: TrainJsonRecord[] }).records;
   expect(records.at(-1)!.step).toBe(last.step);
-  expect(Math.abs(records.at(-1)!.loss - last.loss) / last.loss).toBeLessThan(1e-9);
+  expect(Math.abs(records.at(-1)!.loss - last.loss) / last.loss).toBeLessThan(tolerance);
   return records;
 }
 
@@ -208,8 +216,11 @@ describe("changing η while it runs", () => {
     expect(Math.abs(ours[k + 5]! - plain[k + 5]!)).toBeGreaterThan(1e-6 * Math.abs(plain[k + 5]!));
     expect(await page.textContent("#plane-loss-chart")).toContain("SGD → Adam");
     await screenshot(page, "plane-switch-1280");
+    expect(await labelProblems(page, "plane")).toEqual([]);
     await page.setViewportSize({ width: 360, height: 780 });
+    await page.waitForTimeout(500);
     await screenshot(page, "plane-switch-360");
+    expect(await labelProblems(page, "plane")).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 900 });
     // The link replays it.
     const json = (await saved(page, "#plane-export-json")).text;
@@ -313,8 +324,11 @@ describe("changing η while it runs", () => {
     ).trace.map((r) => r.loss);
     expect(await cliLosses(args!)).toEqual(ours);
     await screenshot(page, "seed-momentum-change-1280");
+    expect(await labelProblems(page, "seed")).toEqual([]);
     await page.setViewportSize({ width: 360, height: 780 });
+    await page.waitForTimeout(500);
     await screenshot(page, "seed-momentum-change-360");
+    expect(await labelProblems(page, "seed")).toEqual([]);
     await page.setViewportSize({ width: 1280, height: 900 });
     // β = 0.9 from the start on x² at η = 1.5: past plain descent's 2/f'' = 1, under 2(1+β)/f'' = 1.9.
     await page.goto(`${lab.url}?seed.lr=1.5&seed.momentum=0.9&seed.steps=200`);
@@ -422,7 +436,7 @@ describe("changing η while it runs", () => {
   // carries the same reading, and its last loss is the page's.
   it("network: Adam switched in while it trains is measured against its own limit, 38/η, and the command reproduces it", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?panel=network&network.lr=0.05&network.steps=600`);
+    await page.goto(`${lab.url}?panel=network&network.lr=0.01&network.steps=600`);
     await page.waitForSelector("#network-sharpness-chart svg");
     await page.click("#network-play");
     await page.waitForFunction(
@@ -441,22 +455,32 @@ describe("changing η while it runs", () => {
     const k = Number(changes.split(":")[0]);
     const [args] = await commands(page, "network");
     expect(args![args!.indexOf("--optimizer-changes") + 1]).toBe(`${k}:adam`);
+    // Adam's bias correction β^t goes through Math.pow, whose last bit differs between chromium
+    // and Node. At η = 0.05 the run reaches its edge of stability within a hundred steps and
+    // amplifies that bit (the ends were 3e-5 apart); at 0.01 it gets there late, and the ends
+    // agree to 1e-9 — against a run without the switch that ends elsewhere by far more.
     const records = await expectTheCliEnd(page, args!);
+    const plain = await cli([...args!.slice(0, args!.indexOf("--optimizer-changes")), "--json"]);
+    const plainEnd = (JSON.parse(plain.out) as { records: TrainJsonRecord[] }).records.at(-1)!;
+    expect(Math.abs(plainEnd.loss / records.at(-1)!.loss - 1)).toBeGreaterThan(1e-3);
     // The CLI's last preconditioned reading is the one the verdict states, against its bound
-    // (at step 600, 0.9^(600 − k) has faded: 38/0.05 = 760).
+    // (at step 600, 0.9^(600 − k) has faded: 38/0.01 = 3800).
     const lastPre = records.filter((r) => r.preconditionedSharpness !== undefined).at(-1)!;
     expect(lastPre.step).toBe(600);
-    expect(lastPre.bound!).toBeCloseTo(760, 6);
+    expect(lastPre.bound!).toBeCloseTo(3800, 6);
     const verdict = (await page.textContent("#network-verdict")) ?? "";
     expect(verdict).toContain(
-      `preconditioned λmax ${fmt(lastPre.preconditionedSharpness!)} against Adam's 38/η̂ = 760`,
+      `preconditioned λmax ${fmt(lastPre.preconditionedSharpness!)} against Adam's 38/η̂ = 3800`,
     );
     const chart = (await page.textContent("#network-sharpness-chart")) ?? "";
     expect(chart).toContain("→ adam");
-    expect(chart).toContain("38/η̂_k (Adam)");
+    expect(chart).toContain("2/η, 2(1+β)/η or Adam's 38/η̂");
     await screenshot(page, "network-adam-limit-1280");
+    expect(await labelProblems(page, "network")).toEqual([]);
     await page.setViewportSize({ width: 360, height: 780 });
+    await page.waitForTimeout(500);
     await screenshot(page, "network-adam-limit-360");
+    expect(await labelProblems(page, "network")).toEqual([]);
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
     await page.close();

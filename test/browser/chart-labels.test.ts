@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { crossedLabels, labelsOutside, overlaps, textBoxes } from "../charts/svg-text.js";
 import { chartsDrawn, newPage, screenshot, trainToEnd } from "./harness.js";
+import { labelProblems } from "./label-check.js";
 import { useLab } from "./use-lab.js";
 
 /**
@@ -41,20 +41,10 @@ describe("the lab's charts", () => {
       else await page.waitForSelector(`#panel-${panel} .chart svg`, { timeout: 30_000 });
       // The network trained to the end, its charts drawn from every step.
       if (panel === "network") await trainToEnd(page);
-      await page.evaluate("document.fonts.ready");
       // A chart that redraws (a run animating) settles first.
       await page.waitForTimeout(500);
-      const svgs = await page.$$eval(`#panel-${panel} .chart svg`, (els) =>
-        els.map((e) => ({ id: e.closest("[id]")?.id ?? "", svg: e.outerHTML })),
-      );
-      expect(svgs.length).toBeGreaterThan(0);
-      const found = svgs.flatMap(({ id, svg }) => [
-        // Vega places an axis title from the labels' widths as the page measures them; the boxes
-        // here are estimated from the font's advances, a pixel or two off: 3 px forgiven.
-        ...overlaps(textBoxes(svg), 3).map(([a, b]) => `${id}: "${a.text}" × "${b.text}"`),
-        ...crossedLabels(svg).map((c) => `${id}: "${c.text}" crossed by ${c.by} segments`),
-        ...labelsOutside(svg).map((t) => `${id}: "${t}" outside its plot`),
-      ]);
+      expect((await page.$$(`#panel-${panel} .chart svg`)).length).toBeGreaterThan(0);
+      const found = await labelProblems(page, panel);
       await screenshot(page, `chart-labels-${name.replace(/\W+/g, "-")}-${width}`);
       expect(found, name).toEqual([]);
       expect(problems).toEqual([]);

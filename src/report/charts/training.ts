@@ -122,6 +122,14 @@ export function limitChart(
   ]);
   const domain = [options.valueLabel, options.limitLabel];
   const x = { field: "step", type: "quantitative", title: "step k", axis: { tickMinStep: 1, format: "d" } };
+  const changes = options.changes ?? [];
+  // The changes' labels take the plot's top lines (changes.ts): with any, the log axis reaches
+  // past the data by that share of the height, so no line runs through them.
+  const values = rows.map((r) => r.value);
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  const band = changes.length > 0 ? (6 + 14 * Math.min(changes.length, 3)) / HEIGHT : 0;
+  const headroom =
+    band > 0 && values.length > 0 ? { domain: [lo, hi * Math.max(hi / lo, 10) ** (band / (1 - band))] } : {};
   const lines: ChartSpec = {
     data: { values: rows },
     mark: {
@@ -132,7 +140,7 @@ export function limitChart(
     },
     encoding: {
       x,
-      y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log" } },
+      y: { field: "value", type: "quantitative", title: options.yTitle, scale: { type: "log", ...headroom } },
       color: {
         field: "series",
         type: "nominal",
@@ -154,7 +162,6 @@ export function limitChart(
       },
     },
   };
-  const changes = options.changes ?? [];
   const body = { title: options.title, width: WIDTH, height: HEIGHT };
   if (changes.length === 0) return top({ ...body, ...lines });
   const lastStep = Math.max(1, ...points.map((p) => p.step));

@@ -1042,6 +1042,7 @@ function outcomeWords(records: readonly TrainRecord[], result: TrainResult, s: S
 /** The limit line's name for the optimizers a run used. */
 function limitLabel(momentum: boolean, adam: boolean): string {
   if (!momentum && !adam) return "2/η_k";
-  if (!momentum) return "(2 + 2β₁)/((1 − β₁)η̂_k), 38/η once bias-corrected";
-  return `2/η_k (SGD), 2(1+β_k)/η_k (momentum)${adam ? ", 38/η̂_k (Adam)" : ""}`;
+  if (!momentum) return "Adam's (2+2β₁)/((1−β₁)η̂_k)";
+  // Short enough for a phone's legend: the title says it is each step's own optimizer's.
+  return adam ? "2/η, 2(1+β)/η or Adam's 38/η̂" : "2/η_k (SGD), 2(1+β_k)/η_k (momentum)";
 }
