@@ -334,6 +334,63 @@ describe("changing η while it runs", () => {
     await page.close();
   }, 90_000);
 
+  // 1-D, another optimizer during play: x² from −1, gradient descent at η = 0.1 until Adam takes
+  // over, fresh, from the step shown. The page's path is the exported `run … --optimizer-changes
+  // k:adam`'s (to 1e-12: Adam's β^t goes through Math.pow, whose last bit differs between chromium
+  // and Node), gradient descent's bit for bit before the switch; Adam has no critical rate from
+  // f'', which the table and the rate chart say.
+  it("1-D: the optimizer switched during play goes on from the step shown, fresh; the path is the CLI's", async () => {
+    const { page, problems, outside } = await newPage(lab, 1280, 900);
+    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
+    await chartsDrawn(page, "seed");
+    await page.click("#seed-play");
+    await page.waitForFunction(
+      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
+    );
+    await page.selectOption("#seed-optimizer", "adam");
+    const changed = (await page.textContent("#seed-changes")) ?? "";
+    const at = Number(/to Adam at step (\d+)/.exec(changed)?.[1]);
+    expect(at).toBeGreaterThanOrEqual(5);
+    expect(at).toBeLessThan(40);
+    expect(new URL(page.url()).searchParams.get("seed.switches")).toBe(`${at}:adam`);
+    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
+      timeout: 30_000,
+    });
+    expect(await page.textContent("#seed-table-caption")).toBe("Step 39 → 40 with Adam, η = 0.1");
+    expect(await page.textContent("#seed-table")).toContain("none from f'' (Adam is adaptive)");
+    for (const chart of ["#seed-loss-chart", "#seed-rate-chart"])
+      expect(await page.textContent(chart)).toContain("→ Adam");
+    const [args] = await commands(page, "seed");
+    expect(args![args!.indexOf("--optimizer-changes") + 1]).toBe(`${at}:adam`);
+    const ours = (
+      JSON.parse((await saved(page, "#seed-export-json")).text) as { trace: { loss: number }[] }
+    ).trace.map((r) => r.loss);
+    const theirs = (await cliLosses(args!)) as number[];
+    expect(theirs).toHaveLength(ours.length);
+    for (let i = 0; i < ours.length; i++)
+      expect(Math.abs(theirs[i]! - ours[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(ours[i]!));
+    // Up to the switch, gradient descent's steps x ← x − 0.1·2x, exactly.
+    let x = -1;
+    for (let i = 0; i <= at; i++, x -= 0.1 * (2 * x)) expect(ours[i]).toBe(x * x);
+    await screenshot(page, "seed-switch-1280");
+    expect(await labelProblems(page, "seed")).toEqual([]);
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.waitForTimeout(500);
+    await screenshot(page, "seed-switch-360");
+    expect(await labelProblems(page, "seed")).toEqual([]);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    // Adam from the start: no critical rate from f''.
+    await page.goto(`${lab.url}?seed.lr=0.1&seed.optimizer=adam`);
+    await chartsDrawn(page, "seed");
+    expect(await page.textContent("#seed-critical")).toMatch(
+      /^Adam divides each step by a running root-mean-square/,
+    );
+    expect(await page.inputValue("#seed-optimizer")).toBe("adam");
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("1-D: a step schedule, drawn against 2/f''; the path matches the closed form", async () => {
     const { page, problems } = await newPage(lab, 1280, 900);
     // η = 1.2 overshoots x² (factor −1.4); halved every 10 steps it comes back under 2/f'' = 1.

@@ -1,12 +1,14 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { formatHyperChanges, type HyperChange, parseHyperChanges } from "../../../src/optim/hyper.js";
+import type { OptimizerOptions } from "../../../src/optim/index.js";
 import {
   formatRateChanges,
   optionalSchedule,
   parseRateChanges,
   type RateChange,
 } from "../../../src/optim/schedule.js";
+import { formatOptimizerSwitches } from "../../../src/optim/switches.js";
 import {
   type ChartChange,
   deltaChart,
@@ -22,9 +24,12 @@ import {
   compileSeed,
   criticalStep,
   momentumAt,
+  optimizerAt,
   parseNumberSetting,
   parseScheduleSetting,
   SEED_DEFAULTS,
+  SEED_OPTIMIZERS,
+  type SeedOptimizer,
   type SeedResult,
   type SeedSettings,
   SettingError,
@@ -68,6 +73,8 @@ class SeedPanel implements Panel {
   private changes: RateChange[] = [];
   /** β moved while the run ran: from each change's step on, the velocity kept (`seed.hyper`). */
   private momentumChanges: HyperChange[] = [];
+  /** The optimizer switched while the run ran: from each step on, another, fresh (`seed.switches`). */
+  private switches: { step: number; to: SeedOptimizer }[] = [];
 
   mount(root: HTMLElement, ctx: PanelContext): void {
     this.ctx = ctx;
@@ -87,12 +94,15 @@ class SeedPanel implements Panel {
           <label>η <input id="seed-lr" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-lr-error" /></label>
           <label>x₀ <input id="seed-x0" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-x0-error" /></label>
           <label>steps <input id="seed-steps" type="text" inputmode="numeric" autocomplete="off" aria-describedby="seed-steps-error" /></label>
-          <label>momentum β <input id="seed-momentum" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-momentum-error" /></label>
         </div>
         <div id="seed-lr-error" class="error" role="alert"></div>
         <div id="seed-x0-error" class="error" role="alert"></div>
         <div id="seed-steps-error" class="error" role="alert"></div>
         <div id="seed-momentum-error" class="error" role="alert"></div>
+        <div class="row fields more">
+          <label>momentum β <input id="seed-momentum" type="text" inputmode="decimal" autocomplete="off" aria-describedby="seed-momentum-error" /></label>
+          <label>optimizer <select id="seed-optimizer">${SEED_OPTIMIZERS.map((o) => `<option value="${o}">${OPTIMIZER_LABELS[o]}</option>`).join("")}</select></label>
+        </div>
         <div class="field more">
           <label for="seed-schedule">schedule: constant, step:S,G, cosine:T[,MIN], warmup:W, exp:G, onecycle:T</label>
           <input id="seed-schedule" type="text" spellcheck="false" autocomplete="off" aria-describedby="seed-schedule-error" />
@@ -135,6 +145,7 @@ class SeedPanel implements Panel {
       this.input(`seed-${key}`).addEventListener("input", () => this.onNumber(key));
       this.input(`seed-${key}`).addEventListener("change", () => this.endEdit());
     }
+    this.el("seed-optimizer").addEventListener("change", () => this.onOptimizer());
     this.input("seed-schedule").addEventListener("input", () => this.onSchedule());
     this.input("seed-schedule").addEventListener("change", () => this.endEdit());
     this.button("seed-clear-changes").addEventListener("click", () => this.clearChanges());
@@ -155,6 +166,8 @@ class SeedPanel implements Panel {
             schedule: null,
             momentum: null,
             hyper: null,
+            optimizer: null,
+            switches: null,
           },
           "push",
         );
@@ -190,6 +203,9 @@ class SeedPanel implements Panel {
     if (last) this.input("seed-lr").value = String(last.lr);
     const lastBeta = this.momentumChanges[this.momentumChanges.length - 1];
     if (lastBeta) this.input("seed-momentum").value = String(lastBeta.value);
+    this.switches = parseSwitches(ctx.get("switches") ?? "");
+    // The box shows the optimizer in use at the end: the last switch's, when there is one.
+    this.select().value = this.switches.at(-1)?.to ?? startOptimizer(ctx);
     this.objective = null;
     this.recompute(ctx.get("k"));
   }
@@ -249,8 +265,37 @@ class SeedPanel implements Panel {
       });
   }
 
+  /**
+   * Another optimizer: before a run, the run's; playing or paused part-way, from the step shown,
+   * fresh, the steps so far kept (later switches and β changes dropped: they were for the old one).
+   */
+  private onOptimizer(): void {
+    const to = this.select().value as SeedOptimizer;
+    if (!this.midRun()) {
+      this.stop();
+      this.switches = [];
+      if (this.recompute(null)) this.record({ optimizer: to === "gd" ? null : to, switches: null, k: null });
+      return;
+    }
+    const k = this.k;
+    this.switches = [...this.switches.filter((s) => s.step < k), { step: k, to }];
+    this.momentumChanges = this.momentumChanges.filter((c) => c.step < k);
+    if (this.recompute(String(k)))
+      this.record({
+        switches: formatSwitches(this.switches),
+        hyper: this.momentumChanges.length > 0 ? formatHyperChanges(this.momentumChanges) : null,
+        k: String(k),
+      });
+  }
+
   /** β from the step shown on, the velocity kept: the run so far stays, the rest is run again. */
   private changeMomentum(): void {
+    const now = this.result ? optimizerAt(this.result.settings, this.k) : "gd";
+    if (now !== "gd") {
+      this.el("seed-momentum-error").textContent =
+        `β is gradient descent's momentum; from step ${this.k} this run uses ${OPTIMIZER_LABELS[now]}, which keeps its own moments`;
+      return;
+    }
     let value: number;
     try {
       value = parseNumberSetting("momentum", this.input("seed-momentum").value);
@@ -297,9 +342,11 @@ class SeedPanel implements Panel {
     this.stop();
     this.changes = [];
     this.momentumChanges = [];
+    this.switches = [];
     this.input("seed-lr").value = this.ctx.get("lr") ?? String(SEED_DEFAULTS.lr);
     this.input("seed-momentum").value = this.ctx.get("momentum") ?? "0";
-    if (this.recompute(null)) this.record({ changes: null, hyper: null, k: null });
+    this.select().value = startOptimizer(this.ctx);
+    if (this.recompute(null)) this.record({ changes: null, hyper: null, switches: null, k: null });
     this.endEdit();
   }
 
@@ -365,10 +412,25 @@ class SeedPanel implements Panel {
     args.push("--steps", String(settings.steps));
     if (r.schedule) args.push("--schedule", r.schedule.text);
     if (this.changes.length > 0) args.push("--lr-changes", formatRateChanges(this.changes));
-    if ((settings.momentum ?? 0) > 0 || this.momentumChanges.length > 0)
+    const first = settings.optimizer ?? "gd";
+    if (first !== "gd") args.push("--optimizer", first);
+    else if ((settings.momentum ?? 0) > 0 || this.momentumChanges.length > 0)
       args.push("--momentum", String(settings.momentum ?? 0));
     if (this.momentumChanges.length > 0)
       args.push("--hyper-changes", formatHyperChanges(this.momentumChanges));
+    if (this.switches.length > 0)
+      args.push(
+        "--optimizer-changes",
+        formatOptimizerSwitches(
+          this.switches.map((w) => ({
+            step: w.step,
+            optimizer:
+              w.to === "gd"
+                ? { name: "sgd", momentum: momentumAt(settings, w.step) }
+                : ({ name: w.to } as OptimizerOptions),
+          })),
+        ),
+      );
     return {
       name: "seed",
       csv: () => runToCsv(r.objective, r.run),
@@ -437,6 +499,9 @@ class SeedPanel implements Panel {
       changes: this.changes,
       momentum: beta,
       momentumChanges: this.momentumChanges,
+      // With switches the box shows the optimizer in use; the run starts on the link's own.
+      optimizer: this.switches.length > 0 ? startOptimizer(this.ctx) : (this.select().value as SeedOptimizer),
+      switches: this.switches,
     };
     let result: SeedResult;
     try {
@@ -467,15 +532,18 @@ class SeedPanel implements Panel {
     const k = this.k;
     const shown = trace.slice(0, k + 1);
     const heavy = this.heavy(result);
-    const label = `η = ${fmt(settings.lr)}${heavy ? `, β = ${fmt(settings.momentum ?? 0)}` : ""}${this.changes.length + this.momentumChanges.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && result.schedule ? `, schedule ${result.schedule.text}` : ""}`;
+    const firstName =
+      settings.optimizer && settings.optimizer !== "gd" ? `${OPTIMIZER_LABELS[settings.optimizer]}, ` : "";
+    const label = `${firstName}η = ${fmt(settings.lr)}${heavy ? `, β = ${fmt(settings.momentum ?? 0)}` : ""}${this.changes.length + this.momentumChanges.length + this.switches.length > 0 ? ", then moved" : ""}${result.rates.length > 1 && result.schedule ? `, schedule ${result.schedule.text}` : ""}`;
     const changes: ChartChange[] = [
       ...this.changes.map((c) => ({ step: c.step, text: `η → ${fmt(c.lr)}` })),
       ...this.momentumChanges.map((c) => ({ step: c.step, text: `β → ${fmt(c.value)}` })),
+      ...this.switches.map((w) => ({ step: w.step, text: `→ ${OPTIMIZER_LABELS[w.to]}` })),
     ]
       .filter((c) => c.step <= k)
       .sort((a, b) => a.step - b.step);
     const note = this.el("seed-changes");
-    note.hidden = this.changes.length + this.momentumChanges.length === 0;
+    note.hidden = this.changes.length + this.momentumChanges.length + this.switches.length === 0;
     note.querySelector("span")!.textContent = [
       ...(this.changes.length > 0
         ? [
@@ -485,6 +553,11 @@ class SeedPanel implements Panel {
       ...(this.momentumChanges.length > 0
         ? [
             `β moved while it ran, the velocity kept: ${this.momentumChanges.map((c) => `at step ${c.step} to ${fmt(c.value)}`).join(", ")} (the run started at ${fmt(settings.momentum ?? 0)}).`,
+          ]
+        : []),
+      ...(this.switches.length > 0
+        ? [
+            `The optimizer switched while it ran, each fresh from its step: ${this.switches.map((w) => `to ${OPTIMIZER_LABELS[w.to]} at step ${w.step}`).join(", ")} (the run started with ${OPTIMIZER_LABELS[settings.optimizer ?? "gd"]}).`,
           ]
         : []),
     ].join(" ");
@@ -552,6 +625,12 @@ class SeedPanel implements Panel {
     const mark = this.el("seed-critical-mark");
     const text = this.el("seed-critical");
     const { critical, curvature, settings, name } = result;
+    const first = settings.optimizer ?? "gd";
+    if (first !== "gd") {
+      mark.hidden = true;
+      text.textContent = `${OPTIMIZER_LABELS[first]} divides each step by a running root-mean-square of the gradients: no fixed critical rate follows from f''(${name}₀) = ${fmt(curvature)} alone (2/f'' bounds gradient descent's η).`;
+      return;
+    }
     if (critical === null) {
       mark.hidden = true;
       text.textContent = `f''(${name}₀) = ${fmt(curvature)} ≤ 0: the curve bends down at the start, so there is no local limit on η there.`;
@@ -595,30 +674,43 @@ class SeedPanel implements Panel {
       [`f(${name}_${j})`, num(r.loss)],
       [`g = f'(${name}_${j})`, num(g)],
       [`f''(${name}_${j})`, num(curvature)],
-      ...(this.heavy(result)
+      ...(optimizerAt(result.settings, j) !== "gd"
         ? ([
             [
-              `critical step 2(1+β)/f''(${name}_${j})`,
-              curvature > 0
-                ? num(criticalStep(curvature, momentumAt(result.settings, j)))
-                : "no limit (f'' ≤ 0)",
+              `critical step`,
+              `none from f'' (${OPTIMIZER_LABELS[optimizerAt(result.settings, j)]} is adaptive)`,
             ],
             ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
-            // With momentum the step Δx is −η·v, not −η·g: the predictions are along the step taken.
             ["1st order gᵀΔx", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
             ["2nd order gᵀΔx + ½ΔxᵀHΔx", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
           ] as [string, string][])
-        : ([
-            [`critical step 2/f''(${name}_${j})`, curvature > 0 ? num(2 / curvature) : "no limit (f'' ≤ 0)"],
-            ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
-            ["1st order −η‖g‖²", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
-            ["2nd order −η‖g‖² + η²/2·gᵀHg", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
-          ] as [string, string][])),
+        : this.heavy(result)
+          ? ([
+              [
+                `critical step 2(1+β)/f''(${name}_${j})`,
+                curvature > 0
+                  ? num(criticalStep(curvature, momentumAt(result.settings, j)))
+                  : "no limit (f'' ≤ 0)",
+              ],
+              ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
+              // With momentum the step Δx is −η·v, not −η·g: the predictions are along the step taken.
+              ["1st order gᵀΔx", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
+              ["2nd order gᵀΔx + ½ΔxᵀHΔx", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+            ] as [string, string][])
+          : ([
+              [
+                `critical step 2/f''(${name}_${j})`,
+                curvature > 0 ? num(2 / curvature) : "no limit (f'' ≤ 0)",
+              ],
+              ["actual ΔC = f(next) − f(now)", r.deltaLoss === undefined ? "—" : num(r.deltaLoss)],
+              ["1st order −η‖g‖²", r.firstOrder === undefined ? "—" : num(r.firstOrder)],
+              ["2nd order −η‖g‖² + η²/2·gᵀHg", r.secondOrder === undefined ? "—" : num(r.secondOrder)],
+            ] as [string, string][])),
     ];
     this.el("seed-table-caption").textContent =
       result.trace.length === 1
         ? "No step taken"
-        : `Step ${j} → ${j + 1} with η = ${fmt(result.rates[j]?.lr ?? result.settings.lr)}${this.heavy(result) ? `, β = ${fmt(momentumAt(result.settings, j))}` : ""}`;
+        : `Step ${j} → ${j + 1} with ${optimizerAt(result.settings, j) === "gd" ? "" : `${OPTIMIZER_LABELS[optimizerAt(result.settings, j)]}, `}η = ${fmt(result.rates[j]?.lr ?? result.settings.lr)}${this.heavy(result) && optimizerAt(result.settings, j) === "gd" ? `, β = ${fmt(momentumAt(result.settings, j))}` : ""}`;
     const body = this.root.querySelector("#seed-table tbody")!;
     body.innerHTML = "";
     for (const [label, value] of rows) {
@@ -635,7 +727,15 @@ class SeedPanel implements Panel {
 
   /** Whether the run uses momentum at any step (β > 0 at the start or after a change). */
   private heavy(result: SeedResult): boolean {
-    return (result.settings.momentum ?? 0) > 0 || this.momentumChanges.some((c) => c.value > 0);
+    return (
+      ((result.settings.optimizer ?? "gd") === "gd" && (result.settings.momentum ?? 0) > 0) ||
+      this.momentumChanges.some((c) => c.value > 0) ||
+      this.switches.some((w) => w.to === "gd" && momentumAt(result.settings, w.step) > 0)
+    );
+  }
+
+  private select(): HTMLSelectElement {
+    return this.el("seed-optimizer") as HTMLSelectElement;
   }
 
   private el(id: string): HTMLElement {
@@ -668,3 +768,35 @@ function errorText(e: unknown, text: string): string {
 }
 
 export const panel: Panel = new SeedPanel();
+
+const OPTIMIZER_LABELS: Readonly<Record<SeedOptimizer, string>> = {
+  gd: "gradient descent",
+  adam: "Adam",
+  rmsprop: "RMSprop",
+};
+
+/** The optimizer a link starts its run with (gradient descent when it names none or a bad one). */
+function startOptimizer(ctx: PanelContext): SeedOptimizer {
+  const o = ctx.get("optimizer");
+  return (SEED_OPTIMIZERS as readonly string[]).includes(o ?? "") ? (o as SeedOptimizer) : "gd";
+}
+
+/** "40:adam,80:gd" → switches in step order; a hand-edited link with a bad part: none. */
+function parseSwitches(text: string): { step: number; to: SeedOptimizer }[] {
+  if (text.trim() === "") return [];
+  const out = text.split(",").map((part) => {
+    const [s, to] = part.split(":");
+    return { step: Number(s), to: to as SeedOptimizer };
+  });
+  const ok = out.every(
+    (w, i) =>
+      Number.isInteger(w.step) &&
+      w.step >= 0 &&
+      (SEED_OPTIMIZERS as readonly string[]).includes(w.to) &&
+      (i === 0 || w.step > out[i - 1]!.step),
+  );
+  return ok ? out : [];
+}
+
+const formatSwitches = (switches: readonly { step: number; to: SeedOptimizer }[]): string =>
+  switches.map((w) => `${w.step}:${w.to}`).join(",");

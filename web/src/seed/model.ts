@@ -2,6 +2,7 @@ import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
 import { compileExpression, ExpressionError } from "../../../src/objectives/expression.js";
 import type { HyperChange } from "../../../src/optim/hyper.js";
+import type { OptimizerOptions } from "../../../src/optim/index.js";
 import {
   optionalSchedule,
   type RateChange,
@@ -33,6 +34,26 @@ export interface SeedSettings {
   readonly momentum?: number;
   /** β moved while the run ran, the velocity kept (PyTorch's param_groups edited between steps). */
   readonly momentumChanges?: readonly HyperChange[];
+  /** The optimizer the run starts with: gradient descent (with β) by default, or an adaptive one. */
+  readonly optimizer?: SeedOptimizer;
+  /** The optimizer switched while the run ran: another, fresh, from each switch's step on. */
+  readonly switches?: readonly { readonly step: number; readonly to: SeedOptimizer }[];
+}
+
+/** Gradient descent (the heavy ball when β > 0), or Adam or RMSprop with PyTorch's defaults. */
+export const SEED_OPTIMIZERS = ["gd", "adam", "rmsprop"] as const;
+export type SeedOptimizer = (typeof SEED_OPTIMIZERS)[number];
+
+/** The optimizer in use at step k: the run's first, then each switch from its step on. */
+export function optimizerAt(settings: SeedSettings, k: number): SeedOptimizer {
+  let o = settings.optimizer ?? "gd";
+  for (const s of [...(settings.switches ?? [])].sort((a, b) => a.step - b.step)) if (s.step <= k) o = s.to;
+  return o;
+}
+
+/** The library's options for an optimizer of this panel at step k (its rate is the run's). */
+function optionsAt(settings: SeedSettings, o: SeedOptimizer, k: number): OptimizerOptions {
+  return o === "gd" ? { name: "sgd", momentum: momentumAt(settings, k) } : ({ name: o } as OptimizerOptions);
 }
 
 export const SEED_DEFAULTS: SeedSettings = { f: "x^2", lr: 0.1, x0: -1, steps: 30 };
@@ -132,13 +153,19 @@ export function seedRun(objective: Objective, settings: SeedSettings): SeedResul
   const plan = scheduleWithChanges(spec, settings.lr, changes);
   const beta = settings.momentum ?? 0;
   const momentumChanges = settings.momentumChanges ?? [];
+  const first = settings.optimizer ?? "gd";
+  const switches = (settings.switches ?? []).map((s) => ({
+    step: s.step,
+    optimizer: optionsAt(settings, s.to, s.step),
+  }));
   const result = run({
     objective,
-    optimizer: { name: "sgd", lr: settings.lr, momentum: beta },
+    optimizer: { ...optionsAt(settings, first, 0), lr: settings.lr } as OptimizerOptions,
     x0: [settings.x0],
     steps: settings.steps,
     ...(planned ? { schedule: plan } : {}),
     ...(momentumChanges.length > 0 ? { hyperChanges: momentumChanges } : {}),
+    ...(switches.length > 0 ? { optimizerChanges: switches } : {}),
   });
   const curvature = secondDerivative(objective, settings.x0);
   const rates = result.trace.map((r) => {
@@ -146,7 +173,11 @@ export function seedRun(objective: Objective, settings: SeedSettings): SeedResul
     return {
       step: r.step,
       lr: plan(r.step),
-      limit: c > 0 ? criticalStep(c, momentumAt(settings, r.step)) : Number.NaN,
+      // An adaptive optimizer divides its step by a running RMS of the gradients: no limit from f''.
+      limit:
+        c > 0 && optimizerAt(settings, r.step) === "gd"
+          ? criticalStep(c, momentumAt(settings, r.step))
+          : Number.NaN,
     };
   });
   return {
@@ -160,7 +191,8 @@ export function seedRun(objective: Objective, settings: SeedSettings): SeedResul
     verdict: result.verdict,
     headline: headline(result.trace, result.verdict, objective.names[0]!),
     curvature,
-    critical: curvature > 0 && Number.isFinite(curvature) ? criticalStep(curvature, beta) : null,
+    critical:
+      curvature > 0 && Number.isFinite(curvature) && first === "gd" ? criticalStep(curvature, beta) : null,
   };
 }
 
