@@ -81,6 +81,23 @@ async function expectTheCliEnd(page: Page, args: readonly string[]): Promise<Tra
   return records;
 }
 
+/**
+ * Screenshots of a panel's state at 1280 and 360 px, each with its charts' label checks (no text
+ * on text or on a line, none outside its plot); the page is left at 1280.
+ */
+async function checkedShots(page: Page, panel: string, name: string): Promise<void> {
+  for (const [width, height] of [
+    [1280, 900],
+    [360, 780],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    await page.waitForTimeout(500);
+    await screenshot(page, `${name}-${width}`);
+    expect(await labelProblems(page, panel), `${name} at ${width} px`).toEqual([]);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 describe("changing η while it runs", () => {
   // 2-D: SGD on the bowl with λ = 1 and 20 (critical rate 0.1) at η = 0.03 converges (the steep
   // direction ×0.4 a step); paused part-way and moved to 0.15 (×2 a step there), it goes on from the
@@ -207,13 +224,7 @@ describe("changing η while it runs", () => {
     expect(ours.slice(0, k + 1)).toEqual(plain.slice(0, k + 1));
     expect(Math.abs(ours[k + 5]! - plain[k + 5]!)).toBeGreaterThan(1e-6 * Math.abs(plain[k + 5]!));
     expect(await page.textContent("#plane-loss-chart")).toContain("SGD → Adam");
-    await screenshot(page, "plane-switch-1280");
-    expect(await labelProblems(page, "plane")).toEqual([]);
-    await page.setViewportSize({ width: 360, height: 780 });
-    await page.waitForTimeout(500);
-    await screenshot(page, "plane-switch-360");
-    expect(await labelProblems(page, "plane")).toEqual([]);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await checkedShots(page, "plane", "plane-switch");
     // The link replays it.
     const json = (await saved(page, "#plane-export-json")).text;
     await page.reload();
@@ -315,13 +326,7 @@ describe("changing η while it runs", () => {
       JSON.parse((await saved(page, "#seed-export-json")).text) as { trace: { loss: number }[] }
     ).trace.map((r) => r.loss);
     expect(await cliLosses(args!)).toEqual(ours);
-    await screenshot(page, "seed-momentum-change-1280");
-    expect(await labelProblems(page, "seed")).toEqual([]);
-    await page.setViewportSize({ width: 360, height: 780 });
-    await page.waitForTimeout(500);
-    await screenshot(page, "seed-momentum-change-360");
-    expect(await labelProblems(page, "seed")).toEqual([]);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await checkedShots(page, "seed", "seed-momentum-change");
     // β = 0.9 from the start on x² at η = 1.5: past plain descent's 2/f'' = 1, under 2(1+β)/f'' = 1.9.
     await page.goto(`${lab.url}?seed.lr=1.5&seed.momentum=0.9&seed.steps=200`);
     await chartsDrawn(page, "seed");
@@ -372,13 +377,7 @@ describe("changing η while it runs", () => {
     // Up to the switch, gradient descent's steps x ← x − 0.1·2x, exactly.
     let x = -1;
     for (let i = 0; i <= at; i++, x -= 0.1 * (2 * x)) expect(ours[i]).toBe(x * x);
-    await screenshot(page, "seed-switch-1280");
-    expect(await labelProblems(page, "seed")).toEqual([]);
-    await page.setViewportSize({ width: 360, height: 780 });
-    await page.waitForTimeout(500);
-    await screenshot(page, "seed-switch-360");
-    expect(await labelProblems(page, "seed")).toEqual([]);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await checkedShots(page, "seed", "seed-switch");
     // Adam from the start: no critical rate from f''.
     await page.goto(`${lab.url}?seed.lr=0.1&seed.optimizer=adam`);
     await chartsDrawn(page, "seed");
@@ -525,12 +524,7 @@ describe("changing η while it runs", () => {
     const chart = (await page.textContent("#network-sharpness-chart")) ?? "";
     expect(chart).toContain("→ adam");
     expect(chart).toContain("2/η, 2(1+β)/η or Adam's 38/η̂");
-    await screenshot(page, "network-adam-limit-1280");
-    expect(await labelProblems(page, "network")).toEqual([]);
-    await page.setViewportSize({ width: 360, height: 780 });
-    await page.waitForTimeout(500);
-    await screenshot(page, "network-adam-limit-360");
-    expect(await labelProblems(page, "network")).toEqual([]);
+    await checkedShots(page, "network", "network-adam-limit");
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
     await page.close();
