@@ -23,6 +23,16 @@ const lab = useLab();
 const row = (label: string) =>
   `Number([...document.querySelectorAll("#seed-table tr")].find((r) => r.querySelector("th").textContent === ${JSON.stringify(label)}).querySelector("td").textContent)`;
 
+/** The 1-D panel on x² from −1 at η = 0.1 for 40 steps, playing, past step 5. */
+async function playSeedPastStep5(page: Page): Promise<void> {
+  await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
+  await chartsDrawn(page, "seed");
+  await page.click("#seed-play");
+  await page.waitForFunction(
+    `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
+  );
+}
+
 /** Plays the 2-D paths and pauses once they pass step 20; the step shown. */
 async function pausePastStep20(page: Page): Promise<number> {
   await page.click("#plane-play");
@@ -240,12 +250,7 @@ describe("changing η while it runs", () => {
 
   it("1-D: η moved during play goes on from the step shown; the path matches the closed form", async () => {
     const { page, problems } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
-    await chartsDrawn(page, "seed");
-    await page.click("#seed-play");
-    await page.waitForFunction(
-      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
-    );
+    await playSeedPastStep5(page);
     await page.fill("#seed-lr", "1.125");
     // Still playing, from where it was.
     expect(await page.textContent("#seed-play")).toBe("Pause");
@@ -286,12 +291,7 @@ describe("changing η while it runs", () => {
   // exported `run … --momentum 0 --hyper-changes k:momentum=0.9`, loss for loss.
   it("1-D: momentum β set during play goes on from the step shown with the velocity kept; the path matches the recurrence and the CLI", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
-    await chartsDrawn(page, "seed");
-    await page.click("#seed-play");
-    await page.waitForFunction(
-      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
-    );
+    await playSeedPastStep5(page);
     await page.fill("#seed-momentum", "0.9");
     expect(await page.textContent("#seed-play")).toBe("Pause");
     const changed = (await page.textContent("#seed-changes")) ?? "";
@@ -346,12 +346,7 @@ describe("changing η while it runs", () => {
   // f'', which the table and the rate chart say.
   it("1-D: the optimizer switched during play goes on from the step shown, fresh; the path is the CLI's", async () => {
     const { page, problems, outside } = await newPage(lab, 1280, 900);
-    await page.goto(`${lab.url}?seed.lr=0.1&seed.steps=40`);
-    await chartsDrawn(page, "seed");
-    await page.click("#seed-play");
-    await page.waitForFunction(
-      `Number(/step (\\d+) of/.exec(document.querySelector("#seed-position").textContent)[1]) >= 5`,
-    );
+    await playSeedPastStep5(page);
     await page.selectOption("#seed-optimizer", "adam");
     const changed = (await page.textContent("#seed-changes")) ?? "";
     const at = Number(/to Adam at step (\d+)/.exec(changed)?.[1]);
