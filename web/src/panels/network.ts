@@ -783,8 +783,10 @@ class NetworkPanel implements Panel {
     if (!this.it || this.result) return false;
     for (let i = 0; i < count; i++) {
       const last = this.records[this.records.length - 1];
-      // The box shows the optimizer in use as a replayed link passes its switches.
-      if (last) this.field("optimizer").value = this.optimizerAt(last.step);
+      // The box shows the optimizer in use as a replayed link passes its switches (written only
+      // when it differs: this runs every step).
+      const inUse = last ? this.optimizerAt(last.step) : null;
+      if (inUse && this.field("optimizer").value !== inUse) this.field("optimizer").value = inUse;
       const r = this.it.next();
       if (r.done) {
         this.result = r.value;
