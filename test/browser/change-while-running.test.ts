@@ -33,6 +33,17 @@ async function playSeedPastStep5(page: Page): Promise<void> {
   );
 }
 
+/**
+ * Pauses the 1-D animation and opens its link without the step shown: the whole run with the
+ * change made while it played (a link replays it; waiting for 400 ms frames would take 15 s).
+ */
+async function seedWholeRun(page: Page): Promise<void> {
+  await page.click("#seed-play");
+  await page.waitForFunction(`/seed\\.k=\\d+/.test(location.search)`);
+  await page.goto(page.url().replace(/seed\.k=\d+&?/, ""));
+  await chartsDrawn(page, "seed");
+}
+
 /** Plays the 2-D paths and pauses once they pass step 20; the step shown. */
 async function pausePastStep20(page: Page): Promise<number> {
   await page.click("#plane-play");
@@ -259,9 +270,7 @@ describe("changing η while it runs", () => {
     expect(at).toBeGreaterThanOrEqual(5);
     expect(at).toBeLessThan(40);
     expect(new URL(page.url()).searchParams.get("seed.changes")).toBe(`${at}:1.125`);
-    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
-      timeout: 30_000,
-    });
+    await seedWholeRun(page);
     // x_k = −0.8^k up to the change, then ×(1 − 2·1.125) = ×(−1.25) a step: x_39 in the table.
     const x39 = -(0.8 ** at) * (-1.25) ** (39 - at);
     expect(Math.abs((await page.evaluate(row("x_39"))) as number) / Math.abs(x39) - 1).toBeLessThan(1e-5);
@@ -299,9 +308,7 @@ describe("changing η while it runs", () => {
     expect(at).toBeGreaterThanOrEqual(5);
     expect(at).toBeLessThan(40);
     expect(new URL(page.url()).searchParams.get("seed.hyper")).toBe(`${at}:momentum=0.9`);
-    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
-      timeout: 30_000,
-    });
+    await seedWholeRun(page);
     // The recurrence, by hand.
     let x = -1;
     let v: number | null = null;
@@ -353,9 +360,7 @@ describe("changing η while it runs", () => {
     expect(at).toBeGreaterThanOrEqual(5);
     expect(at).toBeLessThan(40);
     expect(new URL(page.url()).searchParams.get("seed.switches")).toBe(`${at}:adam`);
-    await page.waitForFunction(`document.querySelector("#seed-play").textContent === "Play"`, undefined, {
-      timeout: 30_000,
-    });
+    await seedWholeRun(page);
     expect(await page.textContent("#seed-table-caption")).toBe("Step 39 → 40 with Adam, η = 0.1");
     expect(await page.textContent("#seed-table")).toContain("none from f'' (Adam is adaptive)");
     for (const chart of ["#seed-loss-chart", "#seed-rate-chart"])
