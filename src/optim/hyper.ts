@@ -23,6 +23,11 @@ const OWNERS: Readonly<Record<HyperKey, readonly OptimizerConfig["name"][]>> = {
   alpha: ["rmsprop"],
 };
 
+/** Whether an optimizer (by its resolved name) has a key. */
+export function ownsKey(name: string, key: HyperKey): boolean {
+  return (OWNERS[key] as readonly string[]).includes(name);
+}
+
 const FORM = "STEP:KEY=VALUE (e.g. 40:momentum=0.5), KEY one of momentum, beta1, beta2, alpha";
 
 /** "40:momentum=0.5,60:beta1=0.8" → changes; an error names the part and the form. */

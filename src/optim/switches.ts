@@ -1,5 +1,6 @@
 import { resolveOptimizerConfig } from "./config.js";
-import { checkHyperChanges, HYPER_KEYS, type HyperChange, type HyperKey, withHyper } from "./hyper.js";
+import { checkHyperChanges, HYPER_KEYS, type HyperChange, ownsKey, withHyper } from "./hyper.js";
+
 import { createOptimizer } from "./index.js";
 import {
   OPTIMIZER_NAMES,
@@ -80,19 +81,6 @@ export function formatOptimizerSwitches(switches: readonly OptimizerSwitch[]): s
       return parts.join(":");
     })
     .join(",");
-}
-
-/** Which hyper-parameter keys an optimizer has (hyper.ts's owners, by its resolved name). */
-export function ownsKey(name: string, key: HyperKey): boolean {
-  switch (key) {
-    case "momentum":
-      return name === "sgd" || name === "rmsprop";
-    case "beta1":
-    case "beta2":
-      return name === "adam" || name === "adamw";
-    case "alpha":
-      return name === "rmsprop";
-  }
 }
 
 /**

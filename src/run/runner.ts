@@ -1,6 +1,6 @@
 import type { Objective } from "../core/objective.js";
 import { allFinite, dot, norm2 } from "../core/vec.js";
-import { type HyperChange, type HyperKey, hyperValue } from "../optim/hyper.js";
+import { type HyperChange, type HyperKey, hyperValue, ownsKey } from "../optim/hyper.js";
 import type { Optimizer, OptimizerConfig, OptimizerOptions, OptimizerSnapshot } from "../optim/index.js";
 import { resolveOptimizerConfig } from "../optim/index.js";
 import type { Schedule } from "../optim/schedule.js";
@@ -9,7 +9,6 @@ import {
   hyperWithSwitches,
   OptimizerSequence,
   type OptimizerSwitch,
-  ownsKey,
   switchesAt,
 } from "../optim/switches.js";
 import { type BlowUpBound, objectiveBound } from "./divergence.js";

@@ -1,9 +1,9 @@
 import { fmt } from "../../../src/core/format.js";
 import type { Objective } from "../../../src/core/objective.js";
-import { formatHyperChanges, type HyperKey } from "../../../src/optim/hyper.js";
+import { formatHyperChanges, type HyperKey, ownsKey } from "../../../src/optim/hyper.js";
 import type { OptimizerOptions } from "../../../src/optim/index.js";
 import { formatRateChanges, optionalSchedule, type ScheduleSpec } from "../../../src/optim/schedule.js";
-import { formatOptimizerSwitches, ownsKey } from "../../../src/optim/switches.js";
+import { formatOptimizerSwitches } from "../../../src/optim/switches.js";
 import {
   type Box,
   type ChartChange,
