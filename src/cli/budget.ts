@@ -9,7 +9,29 @@ import { CliError } from "./errors.js";
  * and the limit: past it the process would be killed, or wait on swap, with nothing said.
  */
 export function memoryLimit(): number {
-  return Math.floor(totalmem() * 0.75);
+  const given = process.env["OVERSHOOT_MEMORY_LIMIT"];
+  if (given !== undefined && given !== "") {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(given.trim());
+    if (!m || !(Number(m[1]) > 0))
+      throw new CliError(
+        `invalid OVERSHOOT_MEMORY_LIMIT: ${JSON.stringify(given)} (bytes a command may use, e.g. 4G or 512M)`,
+      );
+    const unit = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as "" | "k"]!;
+    return Math.floor(Number(m[1]) * unit);
+  }
+  // A container's memory limit (cgroups) is what the process may use, not the host's total.
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const total = constrained > 0 && constrained < totalmem() ? constrained : totalmem();
+  return Math.floor(total * 0.75);
+}
+
+/** Where the limit comes from, for the refusal's reader. */
+function limitSource(): string {
+  if (process.env["OVERSHOOT_MEMORY_LIMIT"]) return "OVERSHOOT_MEMORY_LIMIT";
+  const constrained = process.constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < totalmem()
+    ? `3/4 of this container's ${bytes(constrained)}`
+    : `3/4 of this machine's ${bytes(totalmem())}`;
 }
 
 const bytes = (n: number): string =>
@@ -26,7 +48,7 @@ export function checkMemory(estimate: number, what: string, fix: string): void {
       ? `about ${bytes(estimate)}`
       : "more memory than any machine has";
   throw new CliError(
-    `${what} needs ${shown}, past the ${bytes(limit)} a command may use here (3/4 of this machine's ${bytes(totalmem())}): ${fix}`,
+    `${what} needs ${shown}, past the ${bytes(limit)} a command may use here (${limitSource()}): ${fix}`,
   );
 }
 

@@ -48,6 +48,11 @@ export const NETWORK_FLAGS: FlagSpecs = {
     value: "train|eval",
     help: "an ONNX model's BatchNormalization: train (the statistics of the rows measured, as model.train()) or eval (its running statistics, as model.eval()); default as exported",
   },
+  "bn-batch": {
+    type: "number",
+    value: "B",
+    help: "BatchNormalization in training mode: each block of B rows takes its own statistics, as a minibatch of B does in model.train(), so memory grows with B, not the rows (default --batch-size where given, else all rows at once)",
+  },
   kernels: {
     type: "string",
     value: "auto|wasm|js",

@@ -181,6 +181,7 @@ function dataObjectiveFromFlags(flags: ParsedFlags): { objective: Objective; sou
           loss: g.data.loss,
           data: g.data.train,
           description,
+          ...(g.statsRows === undefined ? {} : { statsRows: g.statsRows }),
         },
       };
     }

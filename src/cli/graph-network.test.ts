@@ -6,9 +6,11 @@ import { cli } from "../../test/cli-harness.js";
 import { denseHessian } from "../../test/dense-hessian.js";
 import { featureAxis } from "../analysis/diagnosis/data-causes.js";
 import { symmetricEigen } from "../core/eigen.js";
+import { createRng } from "../core/rng.js";
 import { Graph } from "../nn/graph.js";
 import { graphObjective } from "../nn/objective.js";
 import { readOnnxModel } from "../nn/onnx/model.js";
+import { splitRows } from "../objectives/synthetic.js";
 import { loadMnist } from "./datasets.js";
 import { packageRoot } from "./lab-site.js";
 
@@ -26,18 +28,28 @@ const fixtures = JSON.parse(readFileSync(join(root, "src/nn/__golden__/torch-gra
     targets: number[];
     lossValue: number;
     params: { name: string; grad: number[] }[];
+    ghost?: { rows: number; lossValue: number; params: { grad: number[] }[] };
   }[];
 };
 
-/** The fixture's rows as a CSV: the flattened input, then the target. */
-function csv(id: string, width: number): string {
+/**
+ * The fixture's rows as a CSV: the flattened input, then the target. With `shuffled`, placed where
+ * the CLI's seeded split (seed 0, --validation 0) takes them from, so that its training rows are the
+ * fixture's in the fixture's order (for BatchNorm's blocks of rows).
+ */
+function csv(id: string, width: number, shuffled = false): string {
   const c = fixtures.cases.find((k) => k.id === id)!;
   const rows = c.targets.length;
   const head = [...Array.from({ length: width }, (_v, i) => `x${i}`), "y"].join(",");
+  const at = Array.from({ length: rows }, (_v, r) => r);
+  if (shuffled)
+    splitRows(rows, 0, createRng(1)).train.forEach((from, k) => {
+      at[from] = k;
+    });
   const lines = Array.from({ length: rows }, (_v, r) =>
-    [...c.input.slice(r * width, (r + 1) * width), c.targets[r]].join(","),
+    [...c.input.slice(at[r]! * width, (at[r]! + 1) * width), c.targets[at[r]!]].join(","),
   );
-  const path = join(tmp, `${id}.csv`);
+  const path = join(tmp, `${id}${shuffled ? "-shuffled" : ""}.csv`);
   writeFileSync(path, `${[head, ...lines].join("\n")}\n`);
   return path;
 }
@@ -149,6 +161,79 @@ describe("graph networks from ONNX on the command line", () => {
     expect(j.result.outcome.status).toBe("trained");
     const saved = JSON.parse(readFileSync(weights, "utf8")) as Record<string, number[]>;
     expect(Object.keys(saved)).toEqual(c.params.map((p) => p.name));
+  });
+
+  it("--bn-batch: BatchNorm's statistics over blocks of rows are PyTorch's block-by-block model.train(); a block past the memory budget is refused before any work, naming the fix", async () => {
+    const c = fixtures.cases.find((k) => k.id === "bn-residual-cnn")!;
+    const ghost = c.ghost!;
+    const base = [
+      "--model-onnx",
+      join(dir, "bn-residual-cnn.onnx"),
+      "--data",
+      csv("bn-residual-cnn", 192, true),
+    ];
+    const flags = ["--target", "y", "--loss", "cross-entropy", "--validation", "0", "--lr", "0.1"];
+    // One pass over 2 rows and over 4 counts what a row needs (1.1 MB here): all 6 rows at once
+    // need about 6.7 MB, blocks of 4 about 4.5 MB.
+    const limit = process.env["OVERSHOOT_MEMORY_LIMIT"];
+    process.env["OVERSHOOT_MEMORY_LIMIT"] = "5.5M";
+    try {
+      const refused = await cli(["train", ...base, ...flags, "--steps", "1"]);
+      expect(refused.code).toBe(2);
+      expect(refused.out).toBe("");
+      expect(refused.err).toMatch(
+        /^overshoot: BatchNormalization in training mode over all 6 rows \(one pass holds them at once\) needs about [\d.]+ MiB, past the 5\.5 MiB a command may use here \(OVERSHOOT_MEMORY_LIMIT\): give --bn-batch B \(each block of B rows takes its own statistics, as a minibatch of B does in model\.train\(\)\), or --batch-norm eval\n$/,
+      );
+      const r = await cli([
+        "train",
+        ...base,
+        ...flags,
+        "--steps",
+        "1",
+        "--bn-batch",
+        String(ghost.rows),
+        "--json",
+      ]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j.data).toMatch(
+        /BatchNormalization in training mode: the statistics of each block of 4 rows on its own, as model\.train\(\)/,
+      );
+      const first = j.records[0];
+      expect(Math.abs(first.loss - ghost.lossValue) / ghost.lossValue).toBeLessThan(1e-12);
+      const norm = Math.sqrt(ghost.params.reduce((s, p) => s + p.grad.reduce((t, g) => t + g * g, 0), 0));
+      expect(Math.abs(first.gradNorm - norm) / norm).toBeLessThan(1e-9);
+    } finally {
+      if (limit === undefined) delete process.env["OVERSHOOT_MEMORY_LIMIT"];
+      else process.env["OVERSHOOT_MEMORY_LIMIT"] = limit;
+    }
+    // --batch-size sets the blocks where --bn-batch is not given, and the description says so.
+    const mini = await cli(["train", ...base, ...flags, "--steps", "2", "--batch-size", "4", "--json"]);
+    expect(mini.code).toBe(0);
+    expect(JSON.parse(mini.out).data).toMatch(
+      /each block of 4 rows on its own \(--batch-size; --bn-batch sets it\)/,
+    );
+    const bad = await cli(["train", ...base, ...flags, "--bn-batch", "0"]);
+    expect([bad.code, bad.err]).toEqual([
+      2,
+      "overshoot: invalid --bn-batch: 0 (rows per block of BatchNorm statistics, a whole number ≥ 1)\n",
+    ]);
+    const noBn = await cli([
+      "stability",
+      "--model-onnx",
+      join(dir, "lenet.onnx"),
+      "--data",
+      "mnist",
+      "--n",
+      "8",
+      "--bn-batch",
+      "4",
+    ]);
+    expect(noBn.code).toBe(2);
+    expect(noBn.err).toMatch(
+      /^overshoot: --bn-batch: .*lenet\.onnx has no BatchNormalization in training mode, whose statistics it sets; drop it\n$/,
+    );
   });
 
   it("--batch-norm eval on a training-mode export: the running statistics (said so), the engine's eval numbers; refused where there is no BatchNorm", async () => {

@@ -1,11 +1,13 @@
 import { plural } from "../core/format.js";
+import { floatsMade } from "../nn/arena.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
-import { type GraphObjective, graphObjective } from "../nn/objective.js";
+import { type GraphObjective, type GraphObjectiveOptions, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
 import { outputWidth, weightsOf, withoutFinalLink } from "../nn/onnx/graph-start.js";
 import { type OnnxModel, shown } from "../nn/onnx/model.js";
 import { GraphError } from "../nn/tensor.js";
 import type { ParsedFlags } from "./args.js";
+import { checkMemory } from "./budget.js";
 import { CliError } from "./errors.js";
 import { batchNormFlag, lossFromFlags, type Prepared, prepareData } from "./network.js";
 
@@ -23,6 +25,8 @@ export interface GraphNetwork {
   readonly spec: GraphSpec;
   readonly inputShape: readonly number[];
   readonly describe: string;
+  /** Rows per block of BatchNorm statistics (--bn-batch, or --batch-size); undefined: all rows. */
+  readonly statsRows?: number;
 }
 
 /**
@@ -91,20 +95,28 @@ export function graphNetworkFromFlags(
   // the rows measured.
   const norms = spec.nodes.filter((n) => n.op === "BatchNormalization");
   const train = norms.filter((n) => n.attrs["training_mode"] === 1).length;
+  const statsRows = statsRowsFromFlags(flags, graph, onnx.path);
+  const statistics =
+    statsRows === undefined
+      ? "the statistics of the rows measured"
+      : `the statistics of each block of ${plural(statsRows, "row")} on its own${flags["bnBatch"] === undefined ? " (--batch-size; --bn-batch sets it)" : ""}`;
   const batchNorm =
     norms.length === 0
       ? ""
       : train === norms.length
-        ? "; BatchNormalization in training mode: the statistics of the rows measured, as model.train()"
+        ? `; BatchNormalization in training mode: ${statistics}, as model.train()`
         : train === 0
           ? "; BatchNormalization in eval mode: its running statistics, as model.eval()"
-          : `; BatchNormalization: ${train} of ${plural(norms.length, "layer")} in training mode`;
+          : `; BatchNormalization: ${train} of ${plural(norms.length, "layer")} in training mode (${statistics})`;
   const describe = `${data.describe}, each row reshaped to ${inputShape.join("×")}; model ${onnx.path} (${plural(graph.dim, "parameter")} in ${graph.parameters.length} tensors; ${model.dtype === "float32" ? "float32 weights widened to float64" : "float64 weights"}; ONNX opset ${model.opset} from ${model.producer}${batchNorm})`;
-  const objective = graphObjective(graph, data.train, {
+  const options = {
     loss: data.loss,
     inputShape,
     description: describe,
-  });
+    ...(statsRows === undefined ? {} : { statsRows }),
+  };
+  if (graph.couplesRows) checkCoupledMemory(graph, data.train, options, theta0, statsRows);
+  const objective = graphObjective(graph, data.train, options);
   // The first evaluation finds shapes the file fixed to the batch it was exported with.
   try {
     objective.value(theta0);
@@ -116,5 +128,84 @@ export function graphNetworkFromFlags(
       `${onnx.path}: ${e.message}${typeof batch === "number" && shapes ? ` — the model was exported for batches of ${plural(batch, "row")}: export it with dynamic_axes={"input": {0: "batch"}} so any number of rows fits` : ""}`,
     );
   }
-  return { objective, data, theta0, model, spec, inputShape, describe };
+  return {
+    objective,
+    data,
+    theta0,
+    model,
+    spec,
+    inputShape,
+    describe,
+    ...(statsRows === undefined ? {} : { statsRows }),
+  };
+}
+
+/**
+ * --bn-batch, or --batch-size where the graph's BatchNorm takes batch statistics (the blocks a
+ * minibatch run would see); undefined (all rows at once) otherwise. Refused where nothing couples
+ * the rows: it would change nothing.
+ */
+function statsRowsFromFlags(flags: ParsedFlags, graph: Graph, path: string): number | undefined {
+  const given = flags["bnBatch"] as number | undefined;
+  if (given !== undefined) {
+    if (!Number.isInteger(given) || given < 1)
+      throw new CliError(
+        `invalid --bn-batch: ${given} (rows per block of BatchNorm statistics, a whole number ≥ 1)`,
+      );
+    if (!graph.couplesRows)
+      throw new CliError(
+        `--bn-batch: ${path} has no BatchNormalization in training mode, whose statistics it sets; drop it`,
+      );
+    return given;
+  }
+  const batch = flags["batchSize"] as number | undefined;
+  return graph.couplesRows && typeof batch === "number" && Number.isInteger(batch) && batch >= 1
+    ? batch
+    : undefined;
+}
+
+/**
+ * Where BatchNorm couples the rows, one pass holds every row of a block at once (all rows without
+ * --bn-batch): the arrays of an HVP (the largest pass: values, tangents, adjoints) are counted
+ * over 2 rows and over 4, half their difference is a row's (what does not grow with the rows, the
+ * parameters' arrays, cancels), and a block past the memory budget is refused before any work.
+ */
+function checkCoupledMemory(
+  graph: Graph,
+  rows: Prepared["train"],
+  options: GraphObjectiveOptions,
+  theta: Float64Array,
+  statsRows: number | undefined,
+): void {
+  if (rows.rows <= 4) return;
+  const width = rows.x.length / rows.rows;
+  const outs = rows.y.length / rows.rows;
+  const v = new Float64Array(graph.dim);
+  const bytesOver = (n: number): number => {
+    const sample = graphObjective(
+      graph,
+      { x: rows.x.subarray(0, n * width), y: rows.y.subarray(0, n * outs), rows: n },
+      { ...options, statsRows: n },
+    );
+    const before = floatsMade();
+    sample.hessianVector(theta, v, new Float64Array(graph.dim));
+    return 8 * (floatsMade() - before);
+  };
+  let two: number;
+  let four: number;
+  try {
+    two = bytesOver(2);
+    four = bytesOver(4);
+  } catch (e) {
+    // A shape fixed to the export's batch: the first evaluation says so in its own words.
+    if (e instanceof GraphError) return;
+    throw e;
+  }
+  const block = Math.min(statsRows ?? rows.rows, rows.rows);
+  const perRow = (four - two) / 2;
+  checkMemory(
+    two + perRow * (block - 2),
+    `BatchNormalization in training mode over ${statsRows === undefined ? "all " : "blocks of "}${plural(block, "row")} (one pass holds them at once)`,
+    `give --bn-batch B (each block of B rows takes its own statistics, as a minibatch of B does in model.train()), or --batch-norm eval`,
+  );
 }

@@ -16,9 +16,17 @@ const SMALL = 4096;
 
 let handed: Float64Array[] | null = null;
 let free = new Map<number, Float64Array[]>();
+/** Doubles handed out so far, reused or not: what a pass needs, for a memory estimate. */
+let made = 0;
+
+/** The doubles `floats` has handed out since the process started (differences measure a pass). */
+export function floatsMade(): number {
+  return made;
+}
 
 /** A zeroed array of n doubles: reused inside a `pooled` scope, fresh outside one. */
 export function floats(n: number): Float64Array {
+  made += n;
   if (handed === null || n < SMALL) return new Float64Array(n);
   const reused = free.get(n)?.pop();
   const a = reused ? reused.fill(0) : new Float64Array(n);

@@ -16,15 +16,18 @@ const model = (name: string) =>
 /*
  * The graph objective split by rows over threads is the same function: its loss, gradient and
  * H·v equal one thread's to the rounding of one more sum (1e-13), on a CNN (LeNet, convolutions
- * and pooling) and a pre-LN residual MLP (LayerNorm, GELU, a skip), for cross-entropy and mse.
+ * and pooling) and a pre-LN residual MLP (LayerNorm, GELU, a skip), for cross-entropy and mse;
+ * and a BatchNorm residual CNN whose statistics are over blocks of 4 rows (statsRows), split
+ * between blocks (14 rows: blocks of 4, 4, 4 and 2, shares of 8 and 6).
  */
 describe("the graph objective split by rows over threads", () => {
   it.each([
-    ["lenet-f32", [1, 28, 28], 10, "cross-entropy", 2, 37],
-    ["preln-mlp", [6], 3, "mse", 3, 101],
+    ["lenet-f32", [1, 28, 28], 10, "cross-entropy", 2, 37, undefined],
+    ["preln-mlp", [6], 3, "mse", 3, 101, undefined],
+    ["bn-residual-cnn", [3, 8, 8], 5, "cross-entropy", 2, 14, 4],
   ] as const)(
     "%s: loss, gradient and H·v equal one thread's to 1e-13",
-    async (name, shape, outs, loss, threads, rows) => {
+    async (name, shape, outs, loss, threads, rows, statsRows) => {
       const spec = model(name);
       const rng = createRng(11);
       const width = (shape as readonly number[]).reduce((a, b) => a * b, 1);
@@ -34,7 +37,7 @@ describe("the graph objective split by rows over threads", () => {
         if (loss === "cross-entropy") y[r * outs + Math.floor(rng.uniform() * outs)] = 1;
         else for (let o = 0; o < outs; o++) y[r * outs + o] = rng.normal();
       const data = { x, y, rows };
-      const options = { loss, inputShape: [...shape] } as const;
+      const options = { loss, inputShape: [...shape], ...(statsRows ? { statsRows } : {}) } as const;
       const one = graphObjective(new Graph(spec), data, options);
       const many = await threadedGraph(spec, {}, data, options, threads);
       try {

@@ -17,7 +17,8 @@ import { GraphError } from "./tensor.js";
  *
  * A graph whose operators couple the rows (BatchNormalization in training mode: its statistics
  * are over the whole batch) cannot be split so: each share would normalise by its own statistics,
- * another function. It is refused.
+ * another function. It is refused, unless its statistics are taken over blocks of rows
+ * (`statsRows`): then the shares are split between blocks, and each block is whole in one share.
  */
 export interface ThreadedGraph extends GraphObjective {
   readonly threads: number;
@@ -47,11 +48,16 @@ export async function threadedGraph(
   threads: number,
 ): Promise<ThreadedGraph> {
   const graph = new Graph(spec, graphOptions);
-  if (graph.couplesRows)
+  const stats = options.statsRows;
+  if (graph.couplesRows && stats === undefined)
     throw new GraphError(
       "this graph takes statistics over all its rows at once (BatchNormalization in training mode): its rows cannot be split over threads",
     );
-  const bounds = shareBounds(data.rows, threads);
+  // Whole blocks of statistics to each share: the bounds of the blocks split as rows would be.
+  const bounds =
+    graph.couplesRows && stats !== undefined
+      ? shareBounds(Math.ceil(data.rows / stats), threads).map((b) => Math.min(data.rows, b * stats))
+      : shareBounds(data.rows, threads);
   const whole = graphObjective(graph, data, options);
   // Each share's loss is a mean over its rows (its rows × outputs for the squared errors): the
   // whole batch's is their mean weighted by the rows.

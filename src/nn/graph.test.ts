@@ -39,6 +39,8 @@ interface Case {
   targets: number[];
   lossValue: number;
   params: { name: string; grad: number[]; v: number[]; hv: number[] }[];
+  /** BatchNorm in training mode over blocks of `rows` rows, each its own model.train() call. */
+  ghost?: { rows: number; lossValue: number; params: { grad: number[]; hv: number[] }[] };
 }
 
 const specOf = (c: Case): GraphSpec => graphSpecFromJson(c.graph, c.opset);
@@ -66,7 +68,7 @@ function relative(a: Float64Array, b: readonly number[], floor: number): number 
 const inputShapeOf = (c: Case): number[] => c.graph.inputs[0]!.shape.slice(1) as number[];
 const rowsOf = (c: Case): number => c.input.length / inputShapeOf(c).reduce((a, b) => a * b, 1);
 
-function setUp(c: Case, spec: GraphSpec = specOf(c)) {
+function setUp(c: Case, spec: GraphSpec = specOf(c), statsRows?: number) {
   const graph = new Graph(spec);
   const inputShape = inputShapeOf(c);
   const rows = rowsOf(c);
@@ -82,7 +84,7 @@ function setUp(c: Case, spec: GraphSpec = specOf(c)) {
   const objective = graphObjective(
     graph,
     { x: Float64Array.from(c.input), y, rows },
-    { loss: c.loss, inputShape },
+    { loss: c.loss, inputShape, ...(statsRows === undefined ? {} : { statsRows }) },
   );
   const theta = new Float64Array(graph.dim);
   const v = new Float64Array(graph.dim);
@@ -154,6 +156,35 @@ describe.each([
     expect(Math.abs(f - scale * c.lossValue) / Math.abs(scale * c.lossValue)).toBeLessThan(1e-12);
     expect(objective.value(theta)).toBe(f);
     expectReference(c, { graph, objective, theta, v }, g, scale);
+  });
+});
+
+// BatchNorm's statistics over blocks of rows (statsRows, the CLI's --bn-batch): PyTorch's reference
+// is each block a separate model.train() call, the blocks' row losses summed over N.
+describe("BatchNorm statistics over blocks of rows against PyTorch's block-by-block model.train()", () => {
+  const ghosts = file.cases.filter((c) => c.ghost !== undefined);
+  it("covers the training-mode cases, with a last block shorter than the others", () => {
+    expect(ghosts.map((c) => c.id)).toEqual([
+      "bn-residual-cnn",
+      "resnet8",
+      "op-batchnorm2d-train",
+      "op-batchnorm1d-train",
+      "bn-residual-cnn-f32",
+    ]);
+    for (const c of ghosts) expect(rowsOf(c) % c.ghost!.rows).not.toBe(0);
+  });
+  it.each(ghosts.map((c) => [c.id, c] as const))("%s: loss, gradient and H·v to 1e-9", (_id, c) => {
+    const ghost = c.ghost!;
+    const s = setUp(c, specOf(c), ghost.rows);
+    const g = new Float64Array(s.graph.dim);
+    const f = s.objective.gradient(s.theta, g);
+    // The generator's mse sums a row's outputs (as above).
+    const scale = c.loss === "mse" ? rowsOf(c) / c.targets.length : 1;
+    expect(Math.abs(f - scale * ghost.lossValue) / (scale * ghost.lossValue)).toBeLessThan(1e-12);
+    // Another function than the whole batch's: the statistics differ, and so does the loss.
+    expect(Math.abs(f - scale * c.lossValue) / (scale * c.lossValue)).toBeGreaterThan(1e-6);
+    const blocks = { ...c, params: c.params.map((p, i) => ({ ...p, ...ghost.params[i]! })) };
+    expectReference(blocks, s, g, scale);
   });
 });
 

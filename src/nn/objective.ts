@@ -11,7 +11,10 @@ import { GraphError, shapeText, size, type Tensor, tensor } from "./tensor.js";
  * gradient by one reverse pass and H·v by a forward pass carrying R{·} along v and a reverse pass
  * carrying R{adjoint} (graph.ts), summed over blocks of rows so memory stays bounded — except when
  * an operator couples the rows (BatchNormalization in training mode), which takes its statistics
- * over all N rows at once, as PyTorch's training mode does over the batch it is given.
+ * over all N rows at once, as PyTorch's training mode does over the batch it is given, or, with
+ * `statsRows` = B, over each block of B rows on its own (the last holds the rest): then
+ * f(θ) = (1/N) Σ_blocks Σ_(rows in it) ℓ(network_block(θ, row), target), the mean of the losses
+ * that training on minibatches of B rows sees (each with its own statistics), weighted by rows.
  */
 /** Inputs rows × (the model's input shape, flattened); targets rows × outputs (one-hot for cross-entropy). */
 export type GraphData = RowData;
@@ -22,6 +25,12 @@ export interface GraphObjectiveOptions {
   readonly inputShape: readonly number[];
   /** Rows per block (default 256; all rows when an operator couples them). */
   readonly rowsPerBlock?: number;
+  /**
+   * Where an operator couples the rows (BatchNormalization in training mode): rows per block of
+   * statistics, each block normalised by its own as a minibatch of that size is (default all rows
+   * at once). Memory then grows with this, not with the rows.
+   */
+  readonly statsRows?: number;
   readonly description?: string;
 }
 
@@ -48,7 +57,11 @@ export function graphObjective(
   // cross-entropy, every output of every row for mse, half-mse and bce.
   const perRows = (rows: number): number =>
     options.loss === "cross-entropy" ? 1 / rows : 1 / (rows * outputs);
-  const per = graph.couplesRows ? Number.POSITIVE_INFINITY : Math.max(1, options.rowsPerBlock ?? 256);
+  if (options.statsRows !== undefined && !(Number.isInteger(options.statsRows) && options.statsRows >= 1))
+    throw new GraphError(`statsRows ${options.statsRows}: a whole number of rows ≥ 1`);
+  const per = graph.couplesRows
+    ? (options.statsRows ?? Number.POSITIVE_INFINITY)
+    : Math.max(1, options.rowsPerBlock ?? 256);
   const block = (d: GraphData, r0: number, rows: number): Tensor =>
     tensor([rows, ...options.inputShape], d.x.subarray(r0 * width, (r0 + rows) * width));
   const visit = (d: GraphData, f: (x: Tensor, r0: number, targets: Targets) => void): void => {

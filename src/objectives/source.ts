@@ -23,6 +23,8 @@ export type ObjectiveSource =
       readonly loss: GraphLoss;
       readonly data: MlpData;
       readonly description: string;
+      /** Rows per block of BatchNorm statistics (nn/objective.ts statsRows); all rows without it. */
+      readonly statsRows?: number;
     };
 
 /** An expression compiler (compileExpression), passed in so this module does not load mathjs. */
@@ -50,6 +52,7 @@ export function objectiveFromSource(source: ObjectiveSource, compile?: Compile):
         loss: source.loss,
         inputShape: source.inputShape,
         description: source.description,
+        ...(source.statsRows === undefined ? {} : { statsRows: source.statsRows }),
       });
     }
   }
