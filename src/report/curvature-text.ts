@@ -39,15 +39,20 @@ export function layerLines(
 ): string[] {
   const lines = [
     "Per layer (the Hessian's diagonal block over each layer's W and b; ± is the Ritz residual, the trace's ± its standard error):",
-    `  ${"layer".padEnd(9)} ${"params".padStart(7)}  ${"λmax".padStart(20)}  ${"λmin".padStart(11)}  ${"trace".padStart(20)}  ${"critical lr".padStart(11)}  share of λmax's eigenvector`,
+    `  ${"layer".padEnd(9)} ${"params".padStart(7)}  ${"λmax".padStart(20)}  ${"λmin".padStart(14)}  ${"trace".padStart(20)}  ${"critical lr".padStart(11)}  share of λmax's eigenvector`,
   ];
   for (const b of blocks) {
     const critical = blockCritical(config, b.top.value);
     const trace = b.trace.exact
       ? `${fmt(b.trace.estimate)} (exact)`
       : `${fmt(b.trace.estimate)} ± ${fmt(b.trace.standardError, 2)}`;
+    // A λmin within its residual of 0 is 0 to what was measured: its digits would be noise.
+    const bottom =
+      Math.abs(b.bottom.value) <= b.bottom.residual
+        ? `≈ 0 ± ${fmt(b.bottom.residual, 1)}`
+        : fmt(b.bottom.value);
     lines.push(
-      `  ${b.block.name.padEnd(9)} ${String(b.size).padStart(7)}  ${`${fmt(b.top.value)} ± ${fmt(b.top.residual, 2)}`.padStart(20)}  ${fmt(b.bottom.value).padStart(11)}  ${trace.padStart(20)}  ${(critical === null ? "—" : fmt(critical)).padStart(11)}  ${b.share === null ? "—" : `${(100 * b.share).toFixed(1)}%`}`,
+      `  ${b.block.name.padEnd(9)} ${String(b.size).padStart(7)}  ${`${fmt(b.top.value)} ± ${fmt(b.top.residual, 2)}`.padStart(20)}  ${bottom.padStart(14)}  ${trace.padStart(20)}  ${(critical === null ? "—" : fmt(critical)).padStart(11)}  ${b.share === null ? "—" : `${(100 * b.share).toFixed(1)}%`}`,
     );
   }
   const limiting = limitingLayer(blocks);

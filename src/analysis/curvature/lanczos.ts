@@ -35,6 +35,8 @@ export interface LanczosOptions {
   readonly bottom?: boolean;
   /** Converged when residual ≤ tolerance · max|θ| (default 1e-10). */
   readonly tolerance?: number;
+  /** The smallest eigenvalue's own tolerance (default `tolerance`). */
+  readonly bottomTolerance?: number;
   /** Iteration cap (default min(n, 300)); each iteration is one HVP. */
   readonly maxIterations?: number;
   /** Seed of the random start vector (default 0). */
@@ -75,10 +77,12 @@ export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Sto
   const k = options.k ?? 1;
   const wantBottom = options.bottom ?? true;
   const tolerance = options.tolerance ?? 1e-10;
+  const bottomTolerance = options.bottomTolerance ?? tolerance;
   const maxIterations = Math.min(options.maxIterations ?? Math.min(n, 300), n);
   if (!Number.isInteger(k) || k < 1 || k > n)
     throw new Error(`invalid k: ${k} (a whole number from 1 to ${n})`);
   if (!(tolerance > 0)) throw new Error(`invalid tolerance: ${tolerance} (a number > 0)`);
+  if (!(bottomTolerance > 0)) throw new Error(`invalid bottomTolerance: ${bottomTolerance} (a number > 0)`);
   const hvpsBefore = op.count;
   const rng = createRng(options.seed ?? 0);
   const basis: Float64Array[] = [];
@@ -101,7 +105,7 @@ export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Sto
     const size = Math.max(...alpha.map(Math.abs), ...beta.map(Math.abs), Number.MIN_VALUE);
     const breakdown = b <= 1e-12 * size || m === n;
     // The Ritz values cost O(m²) per check (QL on T), small beside the O(n·m) reorthogonalization.
-    result = ritz(alpha, beta, breakdown ? 0 : b, k, wantBottom, tolerance);
+    result = ritz(alpha, beta, breakdown ? 0 : b, k, wantBottom, tolerance, bottomTolerance);
     options.onStep?.(m, maxIterations);
     if (m === n || m === maxIterations) break;
     if ((yield m) === true) break;
@@ -127,7 +131,8 @@ export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Sto
     q = Float64Array.from(w);
     scale(q, 1 / b);
   }
-  const final = result ?? ritz(alpha, beta.slice(0, alpha.length - 1), 0, k, wantBottom, tolerance);
+  const final =
+    result ?? ritz(alpha, beta.slice(0, alpha.length - 1), 0, k, wantBottom, tolerance, bottomTolerance);
   return {
     method: "lanczos",
     top: final.top,
@@ -213,17 +218,18 @@ function ritz(
   k: number,
   wantBottom: boolean,
   tolerance: number,
+  bottomTolerance: number,
 ) {
   const m = alpha.length;
   const { values, last } = tridiagonalEigen(alpha, beta);
   const spread = Math.max(...Array.from(values, Math.abs), Number.MIN_VALUE);
-  const estimate = (i: number): EigenEstimate => {
+  const estimate = (i: number, tol: number): EigenEstimate => {
     const residual = Math.abs(lastBeta * last[i]!);
-    return { value: values[i]!, residual, converged: residual <= tolerance * spread };
+    return { value: values[i]!, residual, converged: residual <= tol * spread };
   };
   const top: EigenEstimate[] = [];
-  for (let i = m - 1; i >= Math.max(0, m - k); i--) top.push(estimate(i));
-  const bottom = wantBottom ? estimate(0) : null;
+  for (let i = m - 1; i >= Math.max(0, m - k); i--) top.push(estimate(i, tolerance));
+  const bottom = wantBottom ? estimate(0, bottomTolerance) : null;
   const done = top.length === k && top.every((e) => e.converged) && (bottom === null || bottom.converged);
   return { top, bottom, done };
 }
