@@ -8,10 +8,10 @@
 //
 // Memory: `overshoot run --f x^2 --x0 -1 --lr 1 --steps N` (x bounces between −1 and 1, so every
 // step is taken) in a child process, its peak resident set size for N = 1e4, 1e6, 1e8.
-import { spawnSync } from "node:child_process";
 import { compileExpression } from "../src/objectives/expression.js";
 import type { StepRecord } from "../src/run/index.js";
 import { runSummarized } from "../src/run/runner.js";
+import { cliInChild } from "./peak-rss.js";
 
 const f = compileExpression("(1-x)^2 + 100*(y-x^2)^2");
 const LR = 1e-3;
@@ -109,20 +109,9 @@ if (sink === 17) console.log(""); // keeps the consumers' work from being optimi
 
 console.log("\nMemory of overshoot run --f x^2 --x0 -1 --lr 1 --steps N (peak resident set, child process)");
 for (const n of [1e4, 1e6, 1e8]) {
-  const t0 = performance.now();
-  const r = spawnSync(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      `const { execute } = await import(${JSON.stringify(new URL("../dist/cli/main.js", import.meta.url).href)});
-       const code = await execute(["run", "--f", "x^2", "--x0", "-1", "--lr", "1", "--steps", "${n}"], { out: () => {}, err: (t) => process.stderr.write(t), isTTY: false, cwd: process.cwd() });
-       console.log(JSON.stringify({ code, rss: process.resourceUsage().maxRSS }));`,
-    ],
-    { encoding: "utf8" },
-  );
-  const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { code: number; rss: number };
+  const out = cliInChild(["run", "--f", "x^2", "--x0", "-1", "--lr", "1", "--steps", String(n)]);
+  if (out.err) process.stderr.write(out.err);
   console.log(
-    `  ${n.toExponential(0).padStart(5)} steps: peak RSS ${(out.rss / 1024).toFixed(0)} MiB, ${((performance.now() - t0) / 1000).toFixed(1)} s, exit ${out.code}`,
+    `  ${n.toExponential(0).padStart(5)} steps: peak RSS ${(out.rss / 2 ** 20).toFixed(0)} MiB, ${out.seconds.toFixed(1)} s, exit ${out.code}`,
   );
 }
