@@ -1,5 +1,5 @@
 import { plural } from "../core/format.js";
-import { floatsMade } from "../nn/arena.js";
+import { peakFloats } from "../nn/arena.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
 import { type GraphObjective, type GraphObjectiveOptions, graphObjective } from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
@@ -166,9 +166,10 @@ function statsRowsFromFlags(flags: ParsedFlags, graph: Graph, path: string): num
 
 /**
  * Where BatchNorm couples the rows, one pass holds every row of a block at once (all rows without
- * --bn-batch): the arrays of an HVP (the largest pass: values, tangents, adjoints) are counted
- * over 2 rows and over 4, half their difference is a row's (what does not grow with the rows, the
- * parameters' arrays, cancels), and a block past the memory budget is refused before any work.
+ * --bn-batch): the most arrays an HVP holds at once (the largest pass: values, tangents, the
+ * reverse pass's adjoints) are counted over 2 rows and over 4, half their difference is a row's
+ * (what does not grow with the rows, the parameters' arrays and scratch, cancels), and a block
+ * past the memory budget is refused before any work.
  */
 function checkCoupledMemory(
   graph: Graph,
@@ -187,9 +188,8 @@ function checkCoupledMemory(
       { x: rows.x.subarray(0, n * width), y: rows.y.subarray(0, n * outs), rows: n },
       { ...options, statsRows: n },
     );
-    const before = floatsMade();
-    sample.hessianVector(theta, v, new Float64Array(graph.dim));
-    return 8 * (floatsMade() - before);
+    const out = new Float64Array(graph.dim);
+    return 8 * peakFloats(() => sample.hessianVector(theta, v, out));
   };
   let two: number;
   let four: number;

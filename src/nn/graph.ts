@@ -1,4 +1,4 @@
-import { floats } from "./arena.js";
+import { floats, release } from "./arena.js";
 import { fuseChains } from "./fuse.js";
 import {
   type BatchNormMode,
@@ -283,7 +283,10 @@ export class Graph {
 
   /**
    * The reverse pass from the adjoint of the output (and its R-operator, for H·v): adds ∂ℓ/∂θ to
-   * `gradient` and R{∂ℓ/∂θ} = H·v to `hv` where given.
+   * `gradient` and R{∂ℓ/∂θ} = H·v to `hv` where given. It consumes the pass: once the operator
+   * that makes a value is done, nothing reads that value, its tangent or their adjoints again, so
+   * their entries leave the pass and each array no entry still holds goes back to the arena for
+   * the rest of the pass (arena.ts `release`).
    */
   backward(
     pass: Pass,
@@ -294,43 +297,76 @@ export class Graph {
   ): void {
     const adjoints = new Accumulator();
     const rAdjoints = new Accumulator();
+    const maps = [pass.values, pass.tangents, adjoints.sums, rAdjoints.sums] as const;
+    // Arrays given up: back to the arena unless an entry still holds their buffer (one operator's
+    // output may be another's view of it, one adjoint may feed two values).
+    const unused = (buffers: readonly ArrayBufferLike[]): void => {
+      const held = new Set<ArrayBufferLike>();
+      for (const m of maps) if (m) for (const t of m.values()) held.add(t.data.buffer);
+      for (const b of buffers) if (!held.has(b)) release(b);
+    };
+    // Tensors the sums stopped holding during a step: checked once the step has added all it adds.
+    const dropped: ArrayBufferLike[] = [];
+    adjoints.onDropped = rAdjoints.onDropped = (t) => dropped.push(t.data.buffer);
     adjoints.add(this.output, seed);
     if (seedTangent) rAdjoints.add(this.output, seedTangent);
     const withR = hv !== null && pass.tangents !== null;
     for (let k = this.nodes.length - 1; k >= 0; k--) {
       const node = this.nodes[k]!;
-      const gy = node.outputs.map((o) => adjoints.get(o));
-      const dgy = withR ? node.outputs.map((o) => rAdjoints.get(o)) : [];
-      if (!gy.some((t) => t) && !dgy.some((t) => t)) continue;
-      const need = node.inputs.map(
-        (i) => i !== "" && this.varying.has(i) && pass.values.get(i)!.dtype === "float",
-      );
-      if (!need.some(Boolean)) continue;
-      const op = PRIMITIVES.get(node.op)!;
-      const c = pass.contexts[k]!;
-      const x = node.inputs.map((i) => (i === "" ? null : pass.values.get(i)!));
-      const y = node.outputs.map((o) => pass.values.get(o) ?? tensor([], new Float64Array(0)));
-      // The adjoints are needed for the gradient and, inside rvjp, for H·v alike.
-      if (gy.some((t) => t)) {
-        const gx = op.vjp(c, x, y, gy, need);
-        node.inputs.forEach((i, j) => {
-          if (need[j] && gx[j]) adjoints.add(i, gx[j]!);
-        });
+      this.reverseStep(pass, k, adjoints, rAdjoints, withR);
+      for (const o of node.outputs) {
+        if (o === "" || o === this.output) continue;
+        for (const m of maps) {
+          const t = m?.get(o);
+          if (t) dropped.push(t.data.buffer);
+          m?.delete(o);
+        }
       }
-      if (withR) {
-        const dx = node.inputs.map((i) => pass.tangents!.get(i) ?? null);
-        const dy = node.outputs.map((o) => pass.tangents!.get(o) ?? null);
-        const dgx = op.rvjp(c, x, dx, y, dy, gy, dgy, need);
-        node.inputs.forEach((i, j) => {
-          if (need[j] && dgx[j]) rAdjoints.add(i, dgx[j]!);
-        });
-      }
+      unused(dropped);
+      dropped.length = 0;
     }
     for (const p of this.parameters) {
       const g = adjoints.get(p.name);
       if (gradient && g) for (let i = 0; i < p.size; i++) gradient[p.offset + i]! += g.data[i]!;
       const r = rAdjoints.get(p.name);
       if (hv && r) for (let i = 0; i < p.size; i++) hv[p.offset + i]! += r.data[i]!;
+    }
+  }
+
+  /** Node k's vector–Jacobian product (and its R-operator) into its inputs' adjoints. */
+  private reverseStep(
+    pass: Pass,
+    k: number,
+    adjoints: Accumulator,
+    rAdjoints: Accumulator,
+    withR: boolean,
+  ): void {
+    const node = this.nodes[k]!;
+    const gy = node.outputs.map((o) => adjoints.get(o));
+    const dgy = withR ? node.outputs.map((o) => rAdjoints.get(o)) : [];
+    if (!gy.some((t) => t) && !dgy.some((t) => t)) return;
+    const need = node.inputs.map(
+      (i) => i !== "" && this.varying.has(i) && pass.values.get(i)!.dtype === "float",
+    );
+    if (!need.some(Boolean)) return;
+    const op = PRIMITIVES.get(node.op)!;
+    const c = pass.contexts[k]!;
+    const x = node.inputs.map((i) => (i === "" ? null : pass.values.get(i)!));
+    const y = node.outputs.map((o) => pass.values.get(o) ?? tensor([], new Float64Array(0)));
+    // The adjoints are needed for the gradient and, inside rvjp, for H·v alike.
+    if (gy.some((t) => t)) {
+      const gx = op.vjp(c, x, y, gy, need);
+      node.inputs.forEach((i, j) => {
+        if (need[j] && gx[j]) adjoints.add(i, gx[j]!);
+      });
+    }
+    if (withR) {
+      const dx = node.inputs.map((i) => pass.tangents!.get(i) ?? null);
+      const dy = node.outputs.map((o) => pass.tangents!.get(o) ?? null);
+      const dgx = op.rvjp(c, x, dx, y, dy, gy, dgy, need);
+      node.inputs.forEach((i, j) => {
+        if (need[j] && dgx[j]) rAdjoints.add(i, dgx[j]!);
+      });
     }
   }
 }
@@ -354,28 +390,34 @@ function missing(node: GraphNode, name: string): never {
 
 /** Sums of adjoints per value; a tensor an operator returned is copied before anything is added to it. */
 class Accumulator {
-  private readonly sums = new Map<string, { t: Tensor; owned: boolean }>();
+  readonly sums = new Map<string, Tensor>();
+  private readonly owned = new Set<string>();
+  /** Called with a tensor added into a sum, or replaced by one: the sums do not hold it. */
+  onDropped: (t: Tensor) => void = () => {};
   get(name: string): Maybe {
-    return this.sums.get(name)?.t ?? null;
+    return this.sums.get(name) ?? null;
   }
   add(name: string, t: Tensor): void {
     const s = this.sums.get(name);
     if (!s) {
-      this.sums.set(name, { t, owned: false });
+      this.sums.set(name, t);
       return;
     }
     const b = t.data;
-    if (!s.owned) {
+    if (!this.owned.has(name)) {
       // The first sum into a new array of its own, in one pass (the first adjoint may be shared).
-      const a = s.t.data;
+      const a = s.data;
       const sum = floats(a.length);
       for (let i = 0; i < a.length; i++) sum[i] = a[i]! + b[i]!;
-      s.t = tensor(s.t.shape, sum);
-      s.owned = true;
+      this.sums.set(name, tensor(s.shape, sum));
+      this.owned.add(name);
+      this.onDropped(s);
+      this.onDropped(t);
       return;
     }
-    const a = s.t.data;
+    const a = s.data;
     for (let i = 0; i < a.length; i++) a[i]! += b[i]!;
+    this.onDropped(t);
   }
 }
 
