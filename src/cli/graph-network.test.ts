@@ -173,8 +173,8 @@ describe("graph networks from ONNX on the command line", () => {
       csv("bn-residual-cnn", 192, true),
     ];
     const flags = ["--target", "y", "--loss", "cross-entropy", "--validation", "0", "--lr", "0.1"];
-    // One pass over 2 rows and over 4 counts what a row needs (1.1 MB here): all 6 rows at once
-    // need about 6.7 MB, blocks of 4 about 4.5 MB.
+    // A pass over 2 rows and over 4 counts what a row needs (about 1 MB here): all 6 rows at once
+    // need about 6.4 MiB, blocks of 4 about 4.3 MiB.
     const limit = process.env["OVERSHOOT_MEMORY_LIMIT"];
     process.env["OVERSHOOT_MEMORY_LIMIT"] = "5.5M";
     try {
