@@ -322,13 +322,18 @@ export function withoutAtInit(argv: readonly string[]): readonly string[] {
 }
 
 /** The point a curvature command measures at: --at or --x0 (the same flag), else the model's start. */
-export function measurePointFromFlags(flags: ParsedFlags, objective: Objective): number[] {
+export function measurePointFromFlags(
+  flags: ParsedFlags,
+  objective: Objective,
+  /** Where the point is checked (its loss and gradient finite): the rows measured (--curvature-rows). */
+  checkOn: Objective = objective,
+): number[] {
   if (flags["at"] !== undefined && flags["x0"] !== undefined)
     throw new CliError("give the point once: --x0 or --at (the same flag)");
   const flag = flags["at"] !== undefined ? "at" : "x0";
   return requireStart(
     flags,
-    objective,
+    checkOn,
     flag,
     (flags["at"] as number[] | undefined) ?? startFromFlags(flags, objective),
   );

@@ -236,6 +236,28 @@ describe("graph networks from ONNX on the command line", () => {
     );
   });
 
+  it("a model exported for a fixed batch is refused in one line naming dynamic_axes, found on the first block of rows", async () => {
+    const c = fixtures.cases.find((k) => k.id === "transformer")!;
+    // Its file fixes 4 rows; 7 rows (the fixture's 4, then 3 of them again) fit no block.
+    const width = 48;
+    const lines = Array.from({ length: 7 }, (_v, r) =>
+      [...c.input.slice((r % 4) * width, ((r % 4) + 1) * width), c.targets[r % 4]].join(","),
+    );
+    const path = join(tmp, "transformer-7.csv");
+    const head = [...Array.from({ length: width }, (_v, i) => `x${i}`), "y"].join(",");
+    writeFileSync(path, `${[head, ...lines].join("\n")}\n`);
+    const r = await cli([
+      "stability",
+      ...["--model-onnx", join(dir, "transformer.onnx"), "--data", path, "--target", "y"],
+      ...["--loss", "cross-entropy", "--validation", "0"],
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(
+      /^overshoot: .*transformer\.onnx: .* — the model was exported for batches of 4 rows: export it with dynamic_axes=\{"input": \{0: "batch"\}\} so any number of rows fits\n$/,
+    );
+  });
+
   it("--batch-norm eval on a training-mode export: the running statistics (said so), the engine's eval numbers; refused where there is no BatchNorm", async () => {
     const c = fixtures.cases.find((k) => k.id === "bn-residual-cnn")!;
     const file = join(dir, "bn-residual-cnn.onnx");

@@ -1,7 +1,12 @@
 import { plural } from "../core/format.js";
 import { peakFloats } from "../nn/arena.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
-import { type GraphObjective, type GraphObjectiveOptions, graphObjective } from "../nn/objective.js";
+import {
+  type GraphObjective,
+  type GraphObjectiveOptions,
+  graphObjective,
+  ROWS_PER_BLOCK,
+} from "../nn/objective.js";
 import { denseNetwork, OnnxError } from "../nn/onnx/dense.js";
 import { outputWidth, weightsOf, withoutFinalLink } from "../nn/onnx/graph-start.js";
 import { type OnnxModel, shown } from "../nn/onnx/model.js";
@@ -117,9 +122,22 @@ export function graphNetworkFromFlags(
   };
   if (graph.couplesRows) checkCoupledMemory(graph, data.train, options, theta0, statsRows);
   const objective = graphObjective(graph, data.train, options);
-  // The first evaluation finds shapes the file fixed to the batch it was exported with.
+  // A first evaluation finds shapes the file fixed to the batch it was exported with: on the
+  // first block of rows and on the last, shorter one, the sizes every pass over the rows takes
+  // (not on all of them: 10,000 images would cost a full pass before any work).
+  const rows = data.train.rows;
+  const per = Math.min(rows, graph.couplesRows ? (statsRows ?? rows) : ROWS_PER_BLOCK);
   try {
-    objective.value(theta0);
+    for (const n of new Set([per, rows % per || per])) {
+      const width = data.train.x.length / rows;
+      const outs = data.train.y.length / rows;
+      const block = {
+        x: data.train.x.subarray(0, n * width),
+        y: data.train.y.subarray(0, n * outs),
+        rows: n,
+      };
+      graphObjective(graph, block, { ...options, statsRows: n }).value(theta0);
+    }
   } catch (e) {
     if (!(e instanceof GraphError)) throw e;
     const batch = spec.inputs[0]!.shape[0];

@@ -23,7 +23,7 @@ export interface GraphObjectiveOptions {
   readonly loss: GraphLoss;
   /** The shape of one row as the model takes it (e.g. [1, 28, 28]); its product is the row's width. */
   readonly inputShape: readonly number[];
-  /** Rows per block (default 256; all rows when an operator couples them). */
+  /** Rows per block (default ROWS_PER_BLOCK; all rows when an operator couples them). */
   readonly rowsPerBlock?: number;
   /**
    * Where an operator couples the rows (BatchNormalization in training mode): rows per block of
@@ -40,6 +40,9 @@ export interface GraphObjective extends NetworkObjective {
   readonly rows: number;
   onRows(data: GraphData, description: string): GraphObjective;
 }
+
+/** Rows per pass where nothing couples the rows: memory bounded, products still long. */
+export const ROWS_PER_BLOCK = 256;
 
 export function graphObjective(
   graph: Graph,
@@ -61,7 +64,7 @@ export function graphObjective(
     throw new GraphError(`statsRows ${options.statsRows}: a whole number of rows ≥ 1`);
   const per = graph.couplesRows
     ? (options.statsRows ?? Number.POSITIVE_INFINITY)
-    : Math.max(1, options.rowsPerBlock ?? 256);
+    : Math.max(1, options.rowsPerBlock ?? ROWS_PER_BLOCK);
   const block = (d: GraphData, r0: number, rows: number): Tensor =>
     tensor([rows, ...options.inputShape], d.x.subarray(r0 * width, (r0 + rows) * width));
   const visit = (d: GraphData, f: (x: Tensor, r0: number, targets: Targets) => void): void => {

@@ -116,8 +116,9 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   io = streams.report;
   const objective = objectiveFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
-  const at = Float64Array.from(measurePointFromFlags(flags, objective));
+  // The point checked on the rows measured (stability.ts).
   const measured = measuredObjective(flags, objective);
+  const at = Float64Array.from(measurePointFromFlags(flags, objective, measured.objective));
   const n = objective.dim;
   const k = wholeFlag(flags, "k", 1, n);
   const probes = wholeFlag(flags, "probes", 1, 100_000);
