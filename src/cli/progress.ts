@@ -39,6 +39,12 @@ function perUnit(seconds: number): string {
  */
 export class LongWork {
   private readonly started = Date.now();
+  /**
+   * The first tick's time and count: once a later tick comes, the rate is measured from there, so
+   * work done before the first unit ends (reading the data, evaluating the start over every row)
+   * is not taken for units' time ("78 s a step" for steps of 5 s). Null until a tick comes.
+   */
+  private first: { readonly at: number; readonly done: number } | null = null;
   private lastLine = 0;
   private stop = false;
   private bar: ReturnType<typeof terminalBar> | null = null;
@@ -87,8 +93,11 @@ export class LongWork {
     if (total !== undefined) this.total = total;
     const now = Date.now();
     const elapsed = (now - this.started) / 1000;
+    this.first ??= { at: now, done };
     if (elapsed < 2 || done <= 0 || this.stop || this.options.display === false) return;
-    const each = elapsed / done;
+    // From the first tick on once a second has come; until then all the time so far over the units.
+    const each =
+      done > this.first.done ? (now - this.first.at) / 1000 / (done - this.first.done) : elapsed / done;
     const left = duration(each * (this.total - done));
     if (this.tty) {
       if (!this.bar) {
