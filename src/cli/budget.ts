@@ -19,19 +19,25 @@ export function memoryLimit(): number {
     const unit = { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as "" | "k"]!;
     return Math.floor(Number(m[1]) * unit);
   }
-  // A container's memory limit (cgroups) is what the process may use, not the host's total.
+  return Math.floor(available().bytes * 0.75);
+}
+
+/**
+ * The memory this process may use: a container's limit (cgroups) where one is set below the
+ * host's total, else the machine's; `where` names which, for the refusal's reader.
+ */
+function available(): { bytes: number; where: string } {
   const constrained = process.constrainedMemory?.() ?? 0;
-  const total = constrained > 0 && constrained < totalmem() ? constrained : totalmem();
-  return Math.floor(total * 0.75);
+  return constrained > 0 && constrained < totalmem()
+    ? { bytes: constrained, where: "this container's" }
+    : { bytes: totalmem(), where: "this machine's" };
 }
 
 /** Where the limit comes from, for the refusal's reader. */
 function limitSource(): string {
   if (process.env["OVERSHOOT_MEMORY_LIMIT"]) return "OVERSHOOT_MEMORY_LIMIT";
-  const constrained = process.constrainedMemory?.() ?? 0;
-  return constrained > 0 && constrained < totalmem()
-    ? `3/4 of this container's ${bytes(constrained)}`
-    : `3/4 of this machine's ${bytes(totalmem())}`;
+  const { bytes: total, where } = available();
+  return `3/4 of ${where} ${bytes(total)}`;
 }
 
 const bytes = (n: number): string =>

@@ -128,16 +128,8 @@ export function graphNetworkFromFlags(
   const rows = data.train.rows;
   const per = Math.min(rows, graph.couplesRows ? (statsRows ?? rows) : ROWS_PER_BLOCK);
   try {
-    for (const n of new Set([per, rows % per || per])) {
-      const width = data.train.x.length / rows;
-      const outs = data.train.y.length / rows;
-      const block = {
-        x: data.train.x.subarray(0, n * width),
-        y: data.train.y.subarray(0, n * outs),
-        rows: n,
-      };
-      graphObjective(graph, block, { ...options, statsRows: n }).value(theta0);
-    }
+    for (const n of new Set([per, rows % per || per]))
+      graphObjective(graph, leadingRows(data.train, n), { ...options, statsRows: n }).value(theta0);
   } catch (e) {
     if (!(e instanceof GraphError)) throw e;
     const batch = spec.inputs[0]!.shape[0];
@@ -197,15 +189,9 @@ function checkCoupledMemory(
   statsRows: number | undefined,
 ): void {
   if (rows.rows <= 4) return;
-  const width = rows.x.length / rows.rows;
-  const outs = rows.y.length / rows.rows;
   const v = new Float64Array(graph.dim);
   const bytesOver = (n: number): number => {
-    const sample = graphObjective(
-      graph,
-      { x: rows.x.subarray(0, n * width), y: rows.y.subarray(0, n * outs), rows: n },
-      { ...options, statsRows: n },
-    );
+    const sample = graphObjective(graph, leadingRows(rows, n), { ...options, statsRows: n });
     const out = new Float64Array(graph.dim);
     return 8 * peakFloats(() => sample.hessianVector(theta, v, out));
   };
@@ -226,4 +212,11 @@ function checkCoupledMemory(
     `BatchNormalization in training mode over ${statsRows === undefined ? "all " : "blocks of "}${plural(block, "row")} (one pass holds them at once)`,
     `give --bn-batch B (each block of B rows takes its own statistics, as a minibatch of B does in model.train()), or --batch-norm eval`,
   );
+}
+
+/** The first n rows, as views (a probe of the sizes a pass takes, not a copy of the data). */
+function leadingRows(d: Prepared["train"], n: number): Prepared["train"] {
+  const width = d.x.length / d.rows;
+  const outs = d.y.length / d.rows;
+  return { x: d.x.subarray(0, n * width), y: d.y.subarray(0, n * outs), rows: n };
 }
