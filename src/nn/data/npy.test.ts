@@ -177,10 +177,13 @@ function attempt(read: () => NpyArray | Map<string, NpyArray>): { outcome: "ok" 
 }
 
 /**
- * The most any single damaged file may take: reads take well under 2 ms, but a garbage-collection
- * pause (each inflate allocates a zlib state) can land in any one of them on a loaded machine.
+ * The most any single damaged file may take. Reads take well under 2 ms, but a garbage-collection
+ * pause (each inflate allocates a zlib state) can land in any one of them on a loaded machine: CI's
+ * 2-core runner saw 84 ms. What this bound catches is a hang or an allocation of a claimed size
+ * (hundreds of megabytes), which take seconds; the messages asserted beside it say why a file was
+ * refused.
  */
-const MAX_MS = 50;
+const MAX_MS = 1000;
 /** The mean over a fuzz run, which GC pauses cannot inflate much. */
 const MEAN_MS = 2;
 
