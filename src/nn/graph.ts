@@ -65,6 +65,12 @@ export interface Pass {
   /** R{value} along the direction, for values that depend on the parameters; null without a direction. */
   readonly tangents: Map<string, Tensor> | null;
   readonly contexts: readonly OpContext[];
+  /**
+   * Values and tangents whose arrays went back to the arena during the forward pass (no derivative
+   * reads their contents): their tensors, for the shapes the reverse pass still reads.
+   */
+  readonly gone: Map<string, Tensor>;
+  readonly goneTangents: Map<string, Tensor>;
 }
 
 const RECURRENT = new Set(["LSTM", "GRU", "RNN"]);
@@ -118,6 +124,8 @@ export class Graph {
   private readonly readers = new Map<string, string>();
   /** Each node's plans by the input key they were made for (plansFor). */
   private readonly plans = new Map<GraphNode, Map<string, Map<string, unknown>>>();
+  /** After each node, the values and tangents the forward pass gives back (freedAfter). */
+  private readonly freed: readonly { readonly values: string[]; readonly tangents: string[] }[];
 
   constructor(spec: GraphSpec, options: GraphOptions = {}) {
     this.opset = spec.opset;
@@ -203,6 +211,7 @@ export class Graph {
     for (const n of this.nodes)
       if (n.op !== "Shape" && n.inputs.some((i) => varying.has(i))) for (const o of n.outputs) varying.add(o);
     this.varying = varying;
+    this.freed = freedAfter(this.nodes, this.output);
     if (!this.nodes.some((n) => n.outputs.includes(this.output)))
       throw new GraphError(`the graph's output "${this.output}" is not computed by any node`);
   }
@@ -239,7 +248,9 @@ export class Graph {
       tangents?.set(p.name, tensor(p.shape, direction!.subarray(p.offset, p.offset + p.size)));
     }
     const contexts: OpContext[] = [];
-    for (const node of this.nodes) {
+    const gone = new Map<string, Tensor>();
+    const goneTangents = new Map<string, Tensor>();
+    for (const [k, node] of this.nodes.entries()) {
       const op = PRIMITIVES.get(node.op)!;
       const x = node.inputs.map((i) => (i === "" ? null : (values.get(i) ?? missing(node, i))));
       const c: OpContext = { node, opset: this.opset, cache: new Map(), plans: this.plansFor(node, x) };
@@ -257,8 +268,31 @@ export class Graph {
           });
         }
       }
+      const free = this.freed[k]!;
+      if (free.values.length > 0 || free.tangents.length > 0) {
+        const buffers: ArrayBufferLike[] = [];
+        const move = (
+          names: readonly string[],
+          from: Map<string, Tensor> | null,
+          to: Map<string, Tensor>,
+        ) => {
+          for (const name of names) {
+            const t = from?.get(name);
+            if (!t) continue;
+            from!.delete(name);
+            to.set(name, t);
+            buffers.push(t.data.buffer);
+          }
+        };
+        move(free.values, values, gone);
+        move(free.tangents, tangents, goneTangents);
+        // A buffer another live value or tangent still shares (a view: Identity, Reshape) stays.
+        const held = new Set<ArrayBufferLike>();
+        for (const m of [values, tangents]) if (m) for (const t of m.values()) held.add(t.data.buffer);
+        for (const b of buffers) if (!held.has(b)) release(b);
+      }
     }
-    return { values, tangents, contexts };
+    return { values, tangents, contexts, gone, goneTangents };
   }
 
   /** A node's shape-only plans for these inputs' shapes (and small integer inputs), made once. */
@@ -345,14 +379,13 @@ export class Graph {
     const gy = node.outputs.map((o) => adjoints.get(o));
     const dgy = withR ? node.outputs.map((o) => rAdjoints.get(o)) : [];
     if (!gy.some((t) => t) && !dgy.some((t) => t)) return;
-    const need = node.inputs.map(
-      (i) => i !== "" && this.varying.has(i) && pass.values.get(i)!.dtype === "float",
-    );
+    const value = (name: string): Tensor | undefined => pass.values.get(name) ?? pass.gone.get(name);
+    const need = node.inputs.map((i) => i !== "" && this.varying.has(i) && value(i)!.dtype === "float");
     if (!need.some(Boolean)) return;
     const op = PRIMITIVES.get(node.op)!;
     const c = pass.contexts[k]!;
-    const x = node.inputs.map((i) => (i === "" ? null : pass.values.get(i)!));
-    const y = node.outputs.map((o) => pass.values.get(o) ?? tensor([], new Float64Array(0)));
+    const x = node.inputs.map((i) => (i === "" ? null : value(i)!));
+    const y = node.outputs.map((o) => value(o) ?? tensor([], new Float64Array(0)));
     // The adjoints are needed for the gradient and, inside rvjp, for H·v alike.
     if (gy.some((t) => t)) {
       const gx = op.vjp(c, x, y, gy, need);
@@ -361,14 +394,53 @@ export class Graph {
       });
     }
     if (withR) {
-      const dx = node.inputs.map((i) => pass.tangents!.get(i) ?? null);
-      const dy = node.outputs.map((o) => pass.tangents!.get(o) ?? null);
+      const tangent = (name: string): Maybe =>
+        pass.tangents!.get(name) ?? pass.goneTangents.get(name) ?? null;
+      const dx = node.inputs.map(tangent);
+      const dy = node.outputs.map(tangent);
       const dgx = op.rvjp(c, x, dx, y, dy, gy, dgy, need);
       node.inputs.forEach((i, j) => {
         if (need[j] && dgx[j]) rAdjoints.add(i, dgx[j]!);
       });
     }
   }
+}
+
+/**
+ * For each node, the values and tangents nothing reads once it has run: those its readers'
+ * derivatives do not read (Op.reads: an Add's inputs, a Relu's input, a Mul's output), given back
+ * after their last reader's forward step (or their own node's, when nothing reads them), instead
+ * of held until the reverse pass. In a ResNet's Conv → BatchNorm → ReLU that is the convolution's
+ * output, BatchNorm's scaled and shifted copies, and the residual sums: half of what a pass holds.
+ * The graph's output is kept (the loss reads it).
+ */
+function freedAfter(nodes: readonly GraphNode[], output: string): { values: string[]; tangents: string[] }[] {
+  const made = new Map<string, number>();
+  const last = new Map<string, number>();
+  const keep = new Set<string>([output]);
+  const keepTangent = new Set<string>([output]);
+  nodes.forEach((node, k) => {
+    const reads = PRIMITIVES.get(node.op)!.reads ?? { x: true, dx: true, y: true, dy: true };
+    for (const i of node.inputs) {
+      if (i === "") continue;
+      last.set(i, k);
+      if (reads.x) keep.add(i);
+      if (reads.dx) keepTangent.add(i);
+    }
+    for (const o of node.outputs) {
+      if (o === "") continue;
+      made.set(o, k);
+      if (reads.y) keep.add(o);
+      if (reads.dy) keepTangent.add(o);
+    }
+  });
+  const freed = nodes.map(() => ({ values: [] as string[], tangents: [] as string[] }));
+  for (const [name, k] of made) {
+    const at = freed[last.get(name) ?? k]!;
+    if (!keep.has(name)) at.values.push(name);
+    if (!keepTangent.has(name)) at.tangents.push(name);
+  }
+  return freed;
 }
 
 /** The value of a Constant node, or null (no node, or a value the engine does not read). */

@@ -17,6 +17,8 @@ import {
   mlpObjective,
   parameterCount,
   parametersFromLayers,
+  permuteRows,
+  pickRows,
 } from "./mlp.js";
 
 function dataset(rows: number, inS: number, outS: number, loss: string, seed: number) {
@@ -225,5 +227,36 @@ describe.each(KERNEL_NAMES)("%s kernels", (kernels: KernelName) => {
       expect(Number.isFinite(f64.value(theta))).toBe(true);
       expect(f32.value(theta)).toBe(Number.POSITIVE_INFINITY);
     });
+  });
+});
+
+function shuffled(n: number, rng: ReturnType<typeof createRng>): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+describe("permuteRows", () => {
+  it("moves the rows in place exactly where pickRows copies them (shuffles, fixed points, one long cycle)", () => {
+    const rng = createRng(7);
+    for (const rows of [1, 2, 3, 10, 257]) {
+      const x = Float64Array.from({ length: rows * 5 }, () => rng.normal());
+      const y = Float64Array.from({ length: rows * 2 }, () => rng.normal());
+      const orders = [
+        Int32Array.from({ length: rows }, (_, i) => i),
+        Int32Array.from({ length: rows }, (_, i) => (i + 1) % rows),
+        shuffled(rows, rng),
+      ];
+      for (const order of orders) {
+        const want = pickRows({ x, y, rows }, order);
+        const d = { x: x.slice(), y: y.slice(), rows };
+        permuteRows(d, order);
+        expect(Array.from(d.x)).toEqual(Array.from(want.x));
+        expect(Array.from(d.y)).toEqual(Array.from(want.y));
+      }
+    }
   });
 });

@@ -92,6 +92,34 @@ export function pickRows(d: MlpData, rows: ArrayLike<number>): MlpData {
 }
 
 /**
+ * Row i becomes the old row order[i], in place (order a permutation of all the rows): each cycle
+ * of the permutation is followed once, with one row kept aside.
+ */
+export function permuteRows(d: MlpData, order: Int32Array): void {
+  const xw = d.x.length / d.rows;
+  const yw = d.y.length / d.rows;
+  const keepX = new Float64Array(xw);
+  const keepY = new Float64Array(yw);
+  const done = new Uint8Array(d.rows);
+  for (let start = 0; start < d.rows; start++) {
+    if (done[start] || order[start] === start) continue;
+    keepX.set(d.x.subarray(start * xw, (start + 1) * xw));
+    keepY.set(d.y.subarray(start * yw, (start + 1) * yw));
+    let i = start;
+    for (;;) {
+      done[i] = 1;
+      const from = order[i]!;
+      if (from === start) break;
+      d.x.copyWithin(i * xw, from * xw, (from + 1) * xw);
+      d.y.copyWithin(i * yw, from * yw, (from + 1) * yw);
+      i = from;
+    }
+    d.x.set(keepX, i * xw);
+    d.y.set(keepY, i * yw);
+  }
+}
+
+/**
  * `count` distinct rows drawn without replacement (a partial Fisher–Yates shuffle, seeded), in
  * their original order.
  */

@@ -1,6 +1,6 @@
-import { floats } from "../arena.js";
+import { floats, release } from "../arena.js";
 import { type Tensor, tensor } from "../tensor.js";
-import type { Maybe, Op, OpContext } from "./types.js";
+import { type Maybe, type Op, type OpContext, type OpReads, READS_NOTHING } from "./types.js";
 
 /**
  * The three shapes most operators take, each with its derivatives written once:
@@ -24,8 +24,12 @@ export function unary(
     readonly derivative: (a: Float64Array, y: Float64Array, t: Float64Array, out: Float64Array) => void;
     /** f″ ≡ 0 (a piecewise-linear f): R{x̄} = f′·R{ȳ} alone. */
     readonly linearPieces: boolean;
+    /** f′ read from y alone (Relu's y > 0), and with linearPieces no ẋ: x is free after the forward pass. */
+    readonly fromOutput?: boolean;
   },
 ): Op {
+  const reads: OpReads | undefined =
+    loops?.fromOutput && loops.linearPieces ? { x: false, dx: false, y: true, dy: false } : undefined;
   // The Jacobian is diagonal, so R{y} and x̄ are the same product: f′ ⊙ u.
   const derivative = (x: Tensor, y: Tensor, u: Tensor): Tensor => {
     const a = x.data;
@@ -37,6 +41,7 @@ export function unary(
     return tensor(x.shape, out);
   };
   return {
+    ...(reads ? { reads } : {}),
     forward(_c, [x]) {
       const a = x!.data;
       const out = floats(a.length);
@@ -72,6 +77,8 @@ export function linear(
   transpose: (c: OpContext, g: Tensor, x: readonly Maybe[]) => Tensor,
 ): Op {
   return {
+    // The map is fixed by shapes, plans and the forward pass's cache: no contents are read.
+    reads: READS_NOTHING,
     forward: (c, x) => [apply(c, x[0]!, x, false)],
     jvp: (c, x, dx) => [dx[0] ? apply(c, dx[0], x, true) : null],
     vjp: (c, x, _y, gy, need) => [
@@ -152,9 +159,11 @@ export function constantOp(forward: (c: OpContext, x: readonly Maybe[]) => Tenso
 export function plus(a: Maybe, b: Maybe): Maybe {
   if (!a) return b;
   if (!b) return a;
-  const out = floats(a.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i]! + b.data[i]!;
-  return tensor(a.shape, out);
+  // Both are the products' own new arrays: the sum goes into a, and b goes back to the arena.
+  const out = a.data;
+  for (let i = 0; i < out.length; i++) out[i]! += b.data[i]!;
+  release(b.data.buffer);
+  return a;
 }
 
 /** The products a bilinear operator y = P(a, b) needs: P itself, and its two transposes. */

@@ -1,9 +1,9 @@
-import { floats } from "../arena.js";
+import { floats, release } from "../arena.js";
 import { gemm } from "../gemm.js";
 import { checkedSize, GraphError, shapeText, type Tensor, tensor } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
 import { outputShape, type Window, windowOf } from "./_spatial.js";
-import type { Maybe, Op, OpContext } from "./types.js";
+import { type Maybe, type Op, type OpContext, READS_INPUTS } from "./types.js";
 
 /**
  * Conv (1-D and 2-D; strides, pads, dilations, groups, bias optional) as products over unfolded
@@ -188,6 +188,8 @@ function eachChunk(
   const z = floats((p.M / p.G) * chunk * p.P);
   for (let s0 = 0; s0 < p.w.N; s0 += chunk)
     for (let g = 0; g < p.G; g++) visit(s0, Math.min(chunk, p.w.N - s0), g, cols, z);
+  release(cols.buffer);
+  release(z.buffer);
 }
 
 const parts = bilinearParts({
@@ -258,6 +260,7 @@ function biasAdjoint(c: OpContext, gy: Tensor, b: Tensor): Tensor {
 const bias = (x: readonly Maybe[]): Maybe => (x.length > 2 ? (x[2] ?? null) : null);
 
 export const conv: Op = {
+  reads: READS_INPUTS,
   forward(c, x) {
     const y = parts.jvp(c, x[0]!, x[1]!, x[0]!, null)!;
     const b = bias(x);

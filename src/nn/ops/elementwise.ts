@@ -1,8 +1,8 @@
 import { erf, sigmoid } from "../../core/special.js";
-import { floats } from "../arena.js";
+import { floats, release } from "../arena.js";
 import { broadcastIndex, broadcastShape, runLength, type Tensor, tensor } from "../tensor.js";
 import { unary } from "./_kinds.js";
-import type { Op, OpContext } from "./types.js";
+import { type Op, type OpContext, type OpReads, READS_NOTHING } from "./types.js";
 
 /**
  * Elementwise operators. Unary: f′ and f″ written in terms of x or y = f(x). Binary (NumPy
@@ -22,10 +22,12 @@ export const UNARY: Readonly<Record<string, Op>> = {
       forward(a, out) {
         for (let i = 0; i < a.length; i++) out[i] = Math.max(a[i]!, 0);
       },
-      derivative(a, _y, t, out) {
-        for (let i = 0; i < a.length; i++) out[i] = a[i]! > 0 ? t[i]! : 0;
+      // y > 0 exactly where x > 0 (NaN in both), so the mask is read from y and x can go.
+      derivative(_a, y, t, out) {
+        for (let i = 0; i < y.length; i++) out[i] = y[i]! > 0 ? t[i]! : 0;
       },
       linearPieces: true,
+      fromOutput: true,
     },
   ),
   // f′ = 1 − y², f″ = −2y(1 − y²).
@@ -154,8 +156,8 @@ function planOf(c: OpContext, a: Tensor, b: Tensor): Plan {
   let p = c.plans.get("plan") as Plan | undefined;
   if (!p) {
     const shape = broadcastShape(a.shape, b.shape, `${c.node.op} node "${c.node.name}"`);
-    const ia = broadcastIndex(a.shape, shape);
-    const ib = broadcastIndex(b.shape, shape);
+    const ia = sharedIndex(a.shape, shape);
+    const ib = sharedIndex(b.shape, shape);
     p = {
       shape,
       ia,
@@ -350,15 +352,30 @@ function addProduct(
 }
 
 /** The identity index 0 … n−1 (a tensor of the broadcast shape read element by element). */
-function iota(c: OpContext, n: number): Int32Array {
-  let p = c.plans.get("iota") as Int32Array | undefined;
-  if (!p || p.length !== n) {
-    p = new Int32Array(n);
-    for (let i = 0; i < n; i++) p[i] = i;
-    c.plans.set("iota", p);
-  }
-  return p;
+function iota(_c: OpContext, n: number): Int32Array {
+  return sharedIndex([n], [n]);
 }
+
+/**
+ * broadcastIndex, one array per pair of shapes for every node (read only): a ResNet's BatchNorms
+ * all broadcast [1, C, 1, 1] over [N, C, H, W], and a block of 128 images makes each such index
+ * 2M entries; one per node was hundreds of MB. The last few pairs are kept.
+ */
+function sharedIndex(from: readonly number[], to: readonly number[]): Int32Array {
+  const key = `${from.join("x")}>${to.join("x")}`;
+  let idx = SHARED.get(key);
+  if (idx) {
+    // Most recently used last.
+    SHARED.delete(key);
+  } else {
+    idx = broadcastIndex(from, to);
+    if (SHARED.size >= SHARED_PAIRS) SHARED.delete(SHARED.keys().next().value!);
+  }
+  SHARED.set(key, idx);
+  return idx;
+}
+const SHARED = new Map<string, Int32Array>();
+const SHARED_PAIRS = 64;
 
 /**
  * Sum the per-element values v into an input of the given shape through its broadcast index (an
@@ -382,9 +399,33 @@ function reduceTo(v: Float64Array, idx: Int32Array, t: Tensor, run: number, peri
   return tensor(t.shape, out);
 }
 
+/**
+ * What a binary operator's derivatives read: a and b where a partial depends on them, y where one
+ * is a function (which may read it), the tangents where a second partial is not 0; never R{y}.
+ */
+function binaryReads(r: Binary): OpReads {
+  const first = [r.fa, r.fb];
+  const second = [r.faa, r.fab, r.fbb];
+  const all = [...first, ...second];
+  return {
+    x: all.some((d) => typeof d !== "number"),
+    y: all.some((d) => typeof d === "function"),
+    dx: second.some((d) => d !== 0),
+    dy: false,
+  };
+}
+
+/** reduceTo on a scratch array of the broadcast shape, given back to the arena once summed. */
+function reducedFrom(v: Float64Array, idx: Int32Array, t: Tensor, run: number, period: number): Tensor {
+  const out = reduceTo(v, idx, t, run, period);
+  if (out.data !== v) release(v.buffer);
+  return out;
+}
+
 function binary(name: string, r: Binary): Op {
   const loop = LOOPS[name];
   return {
+    reads: binaryReads(r),
     forward(c, [a, b]) {
       const plan = planOf(c, a!, b!);
       const { shape, ia, ib } = plan;
@@ -437,7 +478,7 @@ function binary(name: string, r: Binary): Op {
         if (d === 1) return reduceTo(gy.data, idx, t, run, period);
         const v = floats(ia.length);
         addProduct(v, d, o, gy.data, null, null);
-        return reduceTo(v, idx, t, run, period);
+        return reducedFrom(v, idx, t, run, period);
       };
       return [need[0] ? side(r.fa, ia, ra, pa, a!) : null, need[1] ? side(r.fb, ib, rb, pb, b!) : null];
     },
@@ -461,7 +502,7 @@ function binary(name: string, r: Binary): Op {
           if (db) addProduct(v, withB, o, db.data, gather(ib, b!), gy.data);
         }
         if (dgy) addProduct(v, first, o, dgy.data, null, null);
-        return reduceTo(v, idx, t, run, period);
+        return reducedFrom(v, idx, t, run, period);
       };
       return [
         need[0] ? side(r.fa, r.faa, r.fab, ia, ra, pa, a!) : null,
@@ -477,6 +518,7 @@ export const BINARY: Readonly<Record<string, Op>> = Object.fromEntries(
 
 /** x unchanged (Identity; Dropout at inference, whose optional mask output is all ones). */
 export const identity: Op = {
+  reads: READS_NOTHING,
   forward: (_c, [x]) => [x!, tensor(x!.shape, floats(x!.data.length).fill(1))],
   jvp: (_c, _x, [dx]) => [dx ?? null, null],
   vjp: (_c, _x, _y, [gy], need) => [need[0] ? (gy ?? null) : null],

@@ -2,7 +2,7 @@ import { erf, erfSlope } from "../../core/special.js";
 import { floats } from "../arena.js";
 import { axisOf, GraphError, size, type Tensor, tensor } from "../tensor.js";
 import { floatAttr } from "./_read.js";
-import type { Op, OpContext } from "./types.js";
+import { type Op, type OpContext, READS_INPUTS } from "./types.js";
 
 /**
  * Engine-only operators that do in one pass what an exported graph spells as a chain of
@@ -92,6 +92,9 @@ function applyJacobian(
  * where ṅ = R{n}.
  */
 export const normalizeOp: Op = {
+  // J is n's and s's (cached), and R{x̄} reads ẋ only through mean(n⊙ẋ), cached by jvp: neither
+  // x nor ẋ is read again (in a ResNet, each convolution's output and its tangent go early).
+  reads: { x: false, dx: false, y: true, dy: true },
   forward(c, [x]) {
     const l = layoutOf(c, x!);
     const a = x!.data;
@@ -118,8 +121,14 @@ export const normalizeOp: Op = {
   },
   jvp(c, [x], [dx], [y]) {
     if (!dx) return [null];
+    const l = layoutOf(c, x!);
     const out = floats(y!.data.length);
-    applyJacobian(layoutOf(c, x!), y!.data, c.cache.get("s") as Float64Array, dx.data, out);
+    applyJacobian(l, y!.data, c.cache.get("s") as Float64Array, dx.data, out);
+    // mean(n⊙ẋ) per group, for rvjp.
+    const nx = new Float64Array(l.groups);
+    const count = l.outer * l.inner;
+    for (let g = 0; g < l.groups; g++) nx[g] = groupSum(l, g, y!.data, dx.data) / count;
+    c.cache.set("nx", nx);
     return [tensor(y!.shape, out)];
   },
   vjp(c, [x], [y], [gy], need) {
@@ -128,21 +137,22 @@ export const normalizeOp: Op = {
     applyJacobian(layoutOf(c, x!), y!.data, c.cache.get("s") as Float64Array, gy.data, out);
     return [tensor(y!.shape, out)];
   },
-  rvjp(c, [x], [dx], [y], [dy], [gy], [dgy], need) {
+  rvjp(c, [x], _dx, [y], [dy], [gy], [dgy], need) {
     if (!need[0]) return [null];
     const l = layoutOf(c, x!);
     const n = y!.data;
     const s = c.cache.get("s") as Float64Array;
     const out = floats(n.length);
     if (dgy) applyJacobian(l, n, s, dgy.data, out);
-    if (dx && dy && gy) {
+    // mean(n⊙ẋ) from the forward pass: there when x had a tangent.
+    const nxs = c.cache.get("nx") as Float64Array | undefined;
+    if (nxs && dy && gy) {
       const count = l.outer * l.inner;
-      const X = dx.data;
       const N = dy.data;
       const G = gy.data;
       for (let g = 0; g < l.groups; g++) {
         const sg = s[g]!;
-        const nx = groupSum(l, g, n, X) / count;
+        const nx = nxs[g]!;
         const gm = groupSum(l, g, G, null) / count;
         const ng = groupSum(l, g, n, G) / count;
         const dg = groupSum(l, g, N, G) / count;
@@ -199,6 +209,7 @@ function geluSlope(c: OpContext, x: Float64Array, u: Float64Array, out: Float64A
 }
 
 export const erfGeluOp: Op = {
+  reads: READS_INPUTS,
   forward(c, [x]) {
     const { a, b, k, early } = geluParts(c);
     const v = x!.data;

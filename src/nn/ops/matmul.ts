@@ -11,7 +11,7 @@ import {
   tensor,
 } from "../tensor.js";
 import { bilinearParts } from "./_kinds.js";
-import type { Maybe, Op, OpContext } from "./types.js";
+import { type Maybe, type Op, type OpContext, READS_INPUTS } from "./types.js";
 
 /**
  * MatMul with NumPy's semantics: the last two axes multiply (a 1-D operand is a row or a column
@@ -145,6 +145,7 @@ const bias = (x: readonly Maybe[]): Maybe => (x.length > 2 ? (x[2] ?? null) : nu
  * bias's derivatives those of the Add it replaces: R{y} gains ḃ, b̄ = Σ ȳ over the rows.
  */
 export const matmul: Op = {
+  reads: READS_INPUTS,
   forward(c, x) {
     const y = parts.jvp(c, x[0]!, x[1]!, x[0]!, null)!;
     const b = bias(x);

@@ -36,6 +36,8 @@ function jacobian(l: Lanes, y: Float64Array, u: Float64Array, out: Float64Array)
 }
 
 export const softmax: Op = {
+  // The Jacobian is y's alone: diag(y) − yyᵀ along the axis.
+  reads: { x: false, dx: false, y: true, dy: true },
   forward(c, [x]) {
     const l = lanesOf(c, x!);
     const a = x!.data;

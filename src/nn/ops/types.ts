@@ -31,6 +31,19 @@ export interface OpContext {
 
 export type Maybe = Tensor | null;
 
+/** What an operator's derivatives read (Op.reads), for every input and every output alike. */
+export interface OpReads {
+  readonly x: boolean;
+  readonly dx: boolean;
+  readonly y: boolean;
+  readonly dy: boolean;
+}
+
+/** Shapes only: a map that moves or adds elements (reshapes, slices, sums, Add). */
+export const READS_NOTHING: OpReads = { x: false, dx: false, y: false, dy: false };
+/** The inputs and their tangents, not the outputs (convolutions, products, GELU). */
+export const READS_INPUTS: OpReads = { x: true, dx: true, y: false, dy: false };
+
 /**
  * An operator: its forward pass, its R-operator (forward-mode derivative, Pearlmutter 1994), its
  * vector–Jacobian product, and the R-operator of that product. With x the inputs, ẋ their
@@ -45,6 +58,13 @@ export type Maybe = Tensor | null;
  * adjoint (float inputs that depend on the parameters); an op returns null for the others.
  */
 export interface Op {
+  /**
+   * Which arrays vjp and rvjp read the contents of, where not all: the inputs' values (x) and
+   * tangents (dx), the outputs' (y, dy). The forward pass gives back the arrays no later operator
+   * reads (graph.ts), and the reverse pass then hands this operator their tensors with the shapes
+   * and lengths right and the contents gone. Absent: all of them.
+   */
+  readonly reads?: OpReads;
   forward(c: OpContext, x: readonly Maybe[]): Tensor[];
   jvp(c: OpContext, x: readonly Maybe[], dx: readonly Maybe[], y: readonly Tensor[]): Maybe[];
   vjp(
