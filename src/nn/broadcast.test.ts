@@ -1,10 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { centralHessianVector } from "../core/finite-differences.js";
 import { createRng } from "../core/rng.js";
+import { poisonReleased } from "./arena.js";
 import { Graph } from "./graph.js";
 import { graphObjective } from "./objective.js";
 import { graphSpecFromJson } from "./spec-json.js";
 import { tensor } from "./tensor.js";
+
+// Arrays given back are filled with NaN, and every size is pooled: an operator whose derivatives
+// read what the pass gave back (Op.reads) turns the results NaN.
+beforeAll(() => poisonReleased(true));
+afterAll(() => poisonReleased(false));
 
 /**
  * The binary operators' broadcast loops: a weight broadcast as a run (a row's mean, a channel's

@@ -1,11 +1,17 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { centralHessianVector } from "../core/finite-differences.js";
 import { createRng } from "../core/rng.js";
+import { poisonReleased } from "./arena.js";
 import { Graph } from "./graph.js";
 import { graphObjective } from "./objective.js";
 import { graphSpecFromJson, type JsonGraph } from "./spec-json.js";
 import { tensor } from "./tensor.js";
+
+// Arrays given back are filled with NaN, and every size is pooled: an operator whose derivatives
+// read what the pass gave back (Op.reads) turns the results NaN.
+beforeAll(() => poisonReleased(true));
+afterAll(() => poisonReleased(false));
 
 /**
  * The fused operators (ops/fused.ts) and the pass that finds their chains in an exported graph
