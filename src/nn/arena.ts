@@ -20,7 +20,11 @@
 /** Below this many doubles (32 KiB) a fresh array from V8's young space is as cheap as a reused one. */
 const SMALL = 4096;
 
-let handed: Float64Array[] | null = null;
+/** The scope's arrays, each once, whether in use or given back. */
+let handed: Set<Float64Array> | null = null;
+/** Doubles in them (every one is kept until the scope ends), and the most of them seen. */
+let held = 0;
+let heldPeak = 0;
 /** The scope's arrays in use (handed out and not released), by their buffers. */
 let inUse = new Map<ArrayBufferLike, { readonly whole: Float64Array; readonly n: number }>();
 let free = new Map<number, Float64Array[]>();
@@ -44,13 +48,17 @@ export function poisonReleased(on: boolean): void {
 
 /**
  * The most doubles `floats` held at once while body ran, beyond what was held before it: what a
- * pass needs (arrays made outside a scope count until the body returns), for a memory estimate.
+ * pass needs, for a memory estimate. Arrays made outside a scope count until the body returns;
+ * inside one, every array the scope handed out counts, given back or not.
  */
 export function peakFloats(body: () => void): number {
   const before = live;
   peak = live;
+  heldPeak = 0;
   body();
-  return peak - before;
+  // A scope keeps every array it handed out until it ends, given back or not (the next `floats`
+  // may only reuse one that fits): what a pass holds is the larger of the two counts.
+  return Math.max(peak - before, heldPeak);
 }
 
 /**
@@ -66,7 +74,11 @@ export function floats(n: number): Float64Array {
   const whole = bestFit(n) ?? new Float64Array(n);
   const a = whole.length === n ? whole : whole.subarray(0, n);
   a.fill(0);
-  handed.push(whole);
+  if (!handed.has(whole)) {
+    handed.add(whole);
+    held += whole.length;
+    if (held > heldPeak) heldPeak = held;
+  }
   inUse.set(whole.buffer, { whole, n });
   return a;
 }
@@ -106,14 +118,14 @@ export function release(buffer: ArrayBufferLike): void {
  */
 export function pooled<T>(body: () => T): T {
   if (handed !== null) return body();
-  handed = [];
+  handed = new Set();
+  held = 0;
   const before = live;
   try {
     return body();
   } finally {
-    // Each array once (a released one handed out again is listed twice).
     const next = new Map<number, Float64Array[]>();
-    for (const a of new Set(handed)) {
+    for (const a of handed) {
       const list = next.get(a.length);
       if (list) list.push(a);
       else next.set(a.length, [a]);
