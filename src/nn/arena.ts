@@ -63,7 +63,7 @@ export function peakFloats(body: () => void): number {
 
 /**
  * A zeroed array of n doubles: reused inside a `pooled` scope, fresh outside one. A reused array
- * is the smallest free one of at least n doubles, handed out as a view of its first n (a pass's
+ * is the smallest free one of n to 2n doubles, handed out as a view of its first n (a pass's
  * arrays come in a few sizes, layer by layer: a reverse pass's small adjoints can take the large
  * arrays its forward pass gave back, instead of new ones beside them).
  */
