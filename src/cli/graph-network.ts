@@ -1,6 +1,7 @@
 import { plural } from "../core/format.js";
 import { peakFloats } from "../nn/arena.js";
 import { Graph, type GraphSpec, withBatchNormMode } from "../nn/graph.js";
+import { rowRange } from "../nn/mlp/mlp.js";
 import {
   type GraphObjective,
   type GraphObjectiveOptions,
@@ -129,7 +130,7 @@ export function graphNetworkFromFlags(
   const per = Math.min(rows, graph.couplesRows ? (statsRows ?? rows) : ROWS_PER_BLOCK);
   try {
     for (const n of new Set([per, rows % per || per]))
-      graphObjective(graph, leadingRows(data.train, n), { ...options, statsRows: n }).value(theta0);
+      graphObjective(graph, rowRange(data.train, 0, n), { ...options, statsRows: n }).value(theta0);
   } catch (e) {
     if (!(e instanceof GraphError)) throw e;
     const batch = spec.inputs[0]!.shape[0];
@@ -191,7 +192,7 @@ function checkCoupledMemory(
   if (rows.rows <= 4) return;
   const v = new Float64Array(graph.dim);
   const bytesOver = (n: number): number => {
-    const sample = graphObjective(graph, leadingRows(rows, n), { ...options, statsRows: n });
+    const sample = graphObjective(graph, rowRange(rows, 0, n), { ...options, statsRows: n });
     const out = new Float64Array(graph.dim);
     return 8 * peakFloats(() => sample.hessianVector(theta, v, out));
   };
@@ -212,11 +213,4 @@ function checkCoupledMemory(
     `BatchNormalization in training mode over ${statsRows === undefined ? "all " : "blocks of "}${plural(block, "row")} (one pass holds them at once)`,
     `give --bn-batch B (each block of B rows takes its own statistics, as a minibatch of B does in model.train()), or --batch-norm eval`,
   );
-}
-
-/** The first n rows, as views (a probe of the sizes a pass takes, not a copy of the data). */
-function leadingRows(d: Prepared["train"], n: number): Prepared["train"] {
-  const width = d.x.length / d.rows;
-  const outs = d.y.length / d.rows;
-  return { x: d.x.subarray(0, n * width), y: d.y.subarray(0, n * outs), rows: n };
 }

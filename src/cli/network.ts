@@ -23,6 +23,7 @@ import {
   parametersFromLayers,
   permuteRows,
   pickRows,
+  rowRange,
 } from "../nn/mlp/mlp.js";
 import { denseNetwork, OnnxError, type OnnxNetwork } from "../nn/onnx/dense.js";
 import { classLabels, classWidth } from "../nn/onnx/graph-start.js";
@@ -364,13 +365,8 @@ export function prepareData(
     // The training rows, then the validation rows, moved in place: views of one copy of the data
     // (10,000 images of 3×32×32 are 246 MB a copy).
     permuteRows(all, Int32Array.from([...split.train, ...split.validation]));
-    const at = (from: number, to: number): MlpData => ({
-      x: x.subarray(from * inputs, to * inputs),
-      y: y.subarray(from * outputs, to * outputs),
-      rows: to - from,
-    });
-    train = at(0, split.train.length);
-    if (split.validation.length > 0) held = at(split.train.length, rows);
+    train = rowRange(all, 0, split.train.length);
+    if (split.validation.length > 0) held = rowRange(all, split.train.length, rows);
   } else {
     train = pickRows(all, split.train);
     if (split.validation.length > 0) held = pickRows(all, split.validation);

@@ -352,7 +352,7 @@ function addProduct(
 }
 
 /** The identity index 0 … n−1 (a tensor of the broadcast shape read element by element). */
-function iota(_c: OpContext, n: number): Int32Array {
+function iota(n: number): Int32Array {
   return sharedIndex([n], [n]);
 }
 
@@ -462,7 +462,7 @@ function binary(name: string, r: Binary): Op {
     jvp(c, [a, b], [da, db], [y]) {
       if (!da && !db) return [null];
       const { shape, ia, ib, ra, rb } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(ia.length) };
       const out = floats(ia.length);
       if (da) addProduct(out, r.fa, o, da.data, gather(ia, a!), null);
       if (db) addProduct(out, r.fb, o, db.data, gather(ib, b!), null);
@@ -471,7 +471,7 @@ function binary(name: string, r: Binary): Op {
     vjp(c, [a, b], [y], [gy], need) {
       if (!gy) return [null, null];
       const { ia, ib, ra, rb, pa, pb } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(ia.length) };
       const side = (d: Partial, idx: Int32Array, run: number, period: number, t: Tensor): Tensor => {
         // ∂f/∂a ≡ 1 (Add, Sub's a): the adjoint itself, summed where a was broadcast (the
         // accumulator copies a tensor before adding to it, so gy is shared, not changed).
@@ -484,7 +484,7 @@ function binary(name: string, r: Binary): Op {
     },
     rvjp(c, [a, b], [da, db], [y], _dy, [gy], [dgy], need) {
       const { ia, ib, ra, rb, pa, pb } = planOf(c, a!, b!);
-      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(c, ia.length) };
+      const o: Operands = { A: a!.data, B: b!.data, Y: y!.data, ia, ib, ra, rb, all: iota(ia.length) };
       // R{ā} = reduce(f_aa·ȧ·ȳ + f_ab·ḃ·ȳ + f_a·R{ȳ}), and the same for b with f_ab, f_bb, f_b.
       const side = (
         first: Partial,
