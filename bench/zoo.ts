@@ -141,5 +141,9 @@ detectorTable(
   "PyTorch set E (torch_holdout_e.py, a fifth generator: LSTMs, ResNets with BatchNorm2d, pre-LN and post-LN transformer blocks, an MLP-Mixer block, GLU/SwiGLU MLPs, embeddings, a 640-wide MLP, a 4-wide deep net; β 0.6–0.98, Nesterov 0.9/0.95, Adam (0.95, 0.999) and (0.5, 0.9), batches 8–64; made blind to the detector after its last change, judged on once: 2 false warnings, gd runs that peaked ×1.3e4 (a catapult) and ×7.7e4 (stalled at the baseline after))",
   "torch-e",
 );
+detectorTable(
+  "PyTorch set F (torch_holdout_f.py, a sixth, independent generator: depthwise-separable CNNs with GroupNorm, a DenseNet-style block, highway, maxout, RBF, bilinear and multiplicative nets, polynomial activations, weight norm, a small U-Net, DeepSets, attention pooling; β 0.5–0.97, Nesterov 0.9, Adam (0.8, 0.95), batches 12–100; made blind to the detector, judged on once with the rule unchanged since set E: no false warning)",
+  "torch-f",
+);
 guardTable("zoo", zoo, ZOO_NETS);
 guardTable("held-out nets", holdout, ZOO_HOLDOUT);

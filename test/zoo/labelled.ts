@@ -38,8 +38,18 @@ import { buildNet, ZOO_HOLDOUT, ZOO_NETS } from "./nets.js";
  *   the rule's last change (T1's extrapolated curvature, chosen on the five sets above), judged
  *   once: 2 false warnings (gd runs that peaked ×1.3e4, a catapult, and ×7.7e4, stalled at the baseline after) — the rule before that
  *   change gives the same table on it.
+ * - `torch-f`: holdout-torch-f.json, a sixth generator (scripts/fixtures/torch_holdout_f.py, written by
+ *   a helper blind to the detector, importing nothing from the other generators: its own data, training
+ *   loop and Lanczos; depthwise-separable CNNs with GroupNorm, a DenseNet-style block, a highway net,
+ *   maxout, an RBF net, bilinear and multiplicative-interaction nets, polynomial activations, a
+ *   weight-normalised MLP, a small U-Net, DeepSets and attention pooling; normal 0.02, uniform ×0.5 and
+ *   ×2, xavier gain 2, sparse and LSUV-like inits; β 0.5/0.85/0.97, Nesterov 0.9, Adam (0.9, 0.999) and
+ *   (0.8, 0.95), batches of 12–100) — judged once on the rule as it stands (unchanged since set E):
+ *   no false warning on its 98 runs that ended below their start, and 27 of its 48 divergences warned
+ *   strictly before (the rest at the step itself). It also stores `stepSlope`, the slope along the
+ *   update leaving each step, for a rule that looks at the step before it is taken.
  */
-export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e";
+export type SetName = "zoo" | "holdout" | "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e" | "torch-f";
 export type Label = "diverged" | "failed" | "stalled" | "catapult" | "edge-of-stability" | "no-rise";
 
 export interface LabelledRun {
@@ -141,13 +151,14 @@ interface TorchFile {
   }[];
 }
 
-type TorchSetName = "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e";
+type TorchSetName = "torch" | "torch-b" | "torch-c" | "torch-d" | "torch-e" | "torch-f";
 const TORCH_FILES: Record<TorchSetName, string> = {
   torch: "holdout-torch.json",
   "torch-b": "holdout-torch-b.json",
   "torch-c": "holdout-torch-c.json",
   "torch-d": "holdout-torch-d.json",
   "torch-e": "holdout-torch-e.json",
+  "torch-f": "holdout-torch-f.json",
 };
 
 function torchSet(name: TorchSetName): LabelledRun[] {
