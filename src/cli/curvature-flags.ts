@@ -12,7 +12,7 @@ import { type DataNetwork, networkOnRows } from "./network.js";
 export const CURVATURE_FLAGS: FlagSpecs = {
   layers: {
     type: "boolean",
-    help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default, --layers=false to skip",
+    help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default (spectrum: when they would at most double its HVPs), --layers=false to skip",
   },
   "batch-size": {
     type: "number",
@@ -53,12 +53,17 @@ export function measuredObjective(
 
 /** Per-layer blocks unless --layers=false; refused for objectives without layers. */
 export function layersWanted(flags: ParsedFlags, objective: Objective): boolean {
+  return layersAsked(flags, objective) ?? true;
+}
+
+/** --layers as given: true or false, or undefined for a network where the flag is absent (the command's default); false for a function. */
+export function layersAsked(flags: ParsedFlags, objective: Objective): boolean | undefined {
   const layers = flags["layers"] as boolean | undefined;
   // An MLP's layers, or a graph network's parameter groups (its modules).
   const network = networkOf(objective) !== undefined || objectiveBlocks(objective) !== null;
   if (layers === true && !network)
     throw new CliError("--layers applies to a network: add --data … --model mlp");
-  return layers !== false && network;
+  return network ? layers : false;
 }
 
 /** What --batch-size and --batches ask for, checked before any work; null without --batch-size. */

@@ -262,6 +262,37 @@ describe("a network from PyTorch via ONNX: the README's example against PyTorch'
 });
 
 describe("spectrum and the trace against closed forms", () => {
+  it("past 2,000 parameters: fewer probes, the extremes' run the first of them, and the layers left out when they would more than double the HVPs", async () => {
+    // 2-64-64-64-64-2: 12,802 parameters, ⌈32,000/n⌉ = 3 probes; 5 layers at up to 130 HVPs each.
+    const base = ["spectrum", "--data", "spiral", "--model", "mlp", "--hidden", "64,64,64,64"];
+    const r = await cli([...base, "--json"]);
+    expect(r.err).toBe("");
+    const j = JSON.parse(r.out);
+    expect(j.objective.dim).toBe(12_802);
+    expect(j.density.probes).toBe(3);
+    expect(j.density.firstProbe).toBe("the extremes' Lanczos run");
+    expect(j.density.quadrature[0].nodes.length).toBeGreaterThanOrEqual(50);
+    expect(j.density.hvps).toBe(2 * 50);
+    expect(j.hvps).toBe(j.extremes.hvps + 2 * 50);
+    expect(j.layers).toBeNull();
+    expect(j.layersLeftOut.blocks).toBe(5);
+    expect(j.layersLeftOut.bound).toBe(5 * 130);
+    expect(j.layersLeftOut.rest).toBe(300 + 2 * 50);
+    const shares = j.layersLeftOut.shares.map((s: { share: number }) => s.share);
+    expect(shares.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 12);
+    const text = await cli(base);
+    expect(text.out).toMatch(
+      /Per layer: not measured by default here — the 5 blocks would take up to 650 more HVPs, more than the extremes and the density \(up to 400\); --layers measures them\. λmax's eigenvector lies [\d.]+% in layer \d, /,
+    );
+    expect(text.out).toMatch(
+      /3 probes × 50 steps \(seed 1; the first probe is the extremes' Lanczos run of \d+ steps, 100 HVPs for the others\)/,
+    );
+    // --layers measures them, with the same shares.
+    const asked = JSON.parse((await cli([...base, "--layers", "--json"])).out);
+    expect(asked.layersLeftOut).toBeUndefined();
+    expect(asked.layers.map((l: { share: number }) => l.share)).toEqual(shares);
+  });
+
   it("x² + 3y²: every probe's quadrature is {2, 6}; the trace 8 with no spread (zᵀHz = 8 for every Rademacher z)", async () => {
     const r = await cli(["spectrum", "--f", "x^2 + 3*y^2", "--x0", "1,1", "--json"]);
     const j = JSON.parse(r.out);

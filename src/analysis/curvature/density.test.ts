@@ -3,7 +3,15 @@ import { symmetricEigen } from "../../core/eigen.js";
 import { randomOrthogonal } from "../../core/orthogonal.js";
 import { createRng } from "../../core/rng.js";
 import { blockCurvature, blockOperator } from "./blocks.js";
-import { densityCurve, densityMeasure, quadrature, spectralDensity, wasserstein1 } from "./density.js";
+import {
+  defaultProbes,
+  densityCurve,
+  densityMeasure,
+  quadrature,
+  quadratureOf,
+  spectralDensity,
+  wasserstein1,
+} from "./density.js";
 import { matrixOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
 
@@ -38,6 +46,68 @@ describe("Wasserstein-1 on the line, against closed forms", () => {
     const x = [0.3, -2, 7, 1.5];
     expect(wasserstein1({ x }, { x: x.map((v) => v + 0.25) })).toBeCloseTo(0.25, 14);
     expect(wasserstein1({ x }, { x })).toBe(0);
+  });
+});
+
+describe("the extremes' Lanczos run as the density's first probe", () => {
+  it("T from lanczos({ tridiagonal }) gives the quadrature `quadrature` gives from the same start, past convergence with minIterations", () => {
+    const n = 60;
+    const a = withEigenvalues(networkLike(n, 4), 5);
+    const op = matrixOperator(a, n);
+    const run = lanczos(op, { k: 3, seed: 7, tolerance: 1e-6, minIterations: 30, tridiagonal: true });
+    // It had converged before 30 steps and ran on to 30: the extremes are no worse for it.
+    expect(run.iterations).toBe(30);
+    expect(lanczos(op, { k: 3, seed: 7, tolerance: 1e-6 }).iterations).toBeLessThan(30);
+    // lanczos's start: a seeded Gaussian vector, normalized.
+    const rng = createRng(7);
+    const q = Float64Array.from({ length: n }, () => rng.normal());
+    const qn = Math.hypot(...q);
+    for (let i = 0; i < n; i++) q[i]! /= qn;
+    const t = run.tridiagonal!;
+    expect(t.beta.length).toBe(t.alpha.length - 1);
+    const reused = quadratureOf(t.alpha, t.beta, n);
+    const fresh = quadrature(op, q, 30);
+    for (let i = 0; i < 30; i++) {
+      expect(reused.nodes[i]!).toBeCloseTo(fresh.nodes[i]!, 10);
+      expect(reused.weights[i]!).toBeCloseTo(fresh.weights[i]!, 10);
+    }
+    // n·qᵀHq, exactly as a Hutchinson sample from the spherical probe q.
+    let qaq = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) qaq += q[i]! * a[i * n + j]! * q[j]!;
+    expect(reused.quadraticForm).toBeCloseTo(n * qaq, 10);
+  });
+
+  it("a first probe given is counted among the probes and its HVPs are not", () => {
+    const n = 80;
+    const op = matrixOperator(withEigenvalues(networkLike(n, 6), 7), n);
+    const run = lanczos(op, { k: 1, seed: 3, minIterations: 20, tridiagonal: true });
+    const before = op.count;
+    const d = spectralDensity(op, {
+      probes: 4,
+      steps: 20,
+      seed: 1,
+      first: quadratureOf(run.tridiagonal!.alpha, run.tridiagonal!.beta, n),
+    });
+    expect(d.probes.length).toBe(4);
+    expect(d.reusedFirst).toBe(true);
+    expect(d.hvps).toBe(3 * 20);
+    expect(op.count - before).toBe(3 * 20);
+    // Probes 2–4 are those the seed gives without a first probe.
+    const own = spectralDensity(op, { probes: 4, steps: 20, seed: 1 });
+    expect(own.reusedFirst).toBe(false);
+    for (let p = 1; p < 4; p++)
+      expect(Array.from(d.probes[p]!.nodes)).toEqual(Array.from(own.probes[p]!.nodes));
+  });
+
+  it("default probes: 16 up to 2,000 parameters, then P·n ≥ 32,000 and at least 2", () => {
+    expect(defaultProbes(2)).toBe(16);
+    expect(defaultProbes(2000)).toBe(16);
+    expect(defaultProbes(2001)).toBe(16);
+    expect(defaultProbes(4298)).toBe(8);
+    expect(defaultProbes(12_737)).toBe(3);
+    expect(defaultProbes(100_618)).toBe(2);
+    for (const n of [2001, 3000, 10_000, 15_999, 16_000, 16_001, 1e6])
+      expect(defaultProbes(n) * n >= 32_000 || defaultProbes(n) === 2).toBe(true);
   });
 });
 

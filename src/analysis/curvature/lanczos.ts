@@ -26,6 +26,12 @@ export interface SpectrumEstimate {
   readonly converged: boolean;
   /** With `vectors`: the unit Ritz vectors of `top` (same order) and of `bottom`. */
   readonly vectors?: { readonly top: readonly Float64Array[]; readonly bottom: Float64Array | null };
+  /**
+   * With `tridiagonal`: T = QᵀHQ, α its diagonal, β its off-diagonal (a 0 where a breakdown
+   * restarted the iteration), and the unit start vector Q's first column was drawn uniformly on
+   * the sphere (a normalized Gaussian vector).
+   */
+  readonly tridiagonal?: { readonly alpha: readonly number[]; readonly beta: readonly number[] };
 }
 
 export interface LanczosOptions {
@@ -45,6 +51,10 @@ export interface LanczosOptions {
   readonly vectors?: boolean;
   /** Called after each step with the steps taken and the cap (for progress; it usually ends well before). */
   readonly onStep?: (steps: number, cap: number) => void;
+  /** Steps to take even once converged (a breakdown, or the cap, still ends it): default 0. */
+  readonly minIterations?: number;
+  /** Also return T (its diagonal α and off-diagonal β), e.g. for the start vector's quadrature. */
+  readonly tridiagonal?: boolean;
 }
 
 /**
@@ -126,7 +136,7 @@ export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Sto
       continue;
     }
     // After a restart, run on to the block's breakdown: its Ritz values are not all in yet.
-    if (result.done && !restarted) break;
+    if (result.done && !restarted && m >= (options.minIterations ?? 0)) break;
     beta.push(b);
     q = Float64Array.from(w);
     scale(q, 1 / b);
@@ -142,6 +152,7 @@ export function* lanczosSteps(op: HessianOperator, options: LanczosOptions): Sto
     exactHvp: op.exact,
     converged: final.done,
     ...(options.vectors ? { vectors: ritzVectors(basis, alpha, beta, k, wantBottom) } : {}),
+    ...(options.tridiagonal ? { tridiagonal: { alpha, beta: beta.slice(0, alpha.length - 1) } } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { blockCurvature, layerBlocks } from "./blocks.js";
 import { densityMeasure, spectralDensity, wasserstein1 } from "./density.js";
 import { hessianOperator } from "./hvp.js";
 import { lanczos } from "./lanczos.js";
-import { objectiveBlocks } from "./spectrum.js";
+import { objectiveBlocks, spectrumAt } from "./spectrum.js";
 
 /**
  * Networks of 501–721 parameters against their exact spectra: every eigenvalue of the dense
@@ -36,6 +36,48 @@ describe.each(spectrumFixture.cases.map((c) => [`${c.name} at ${c.point}`, c] as
     expect(w1 / spread).toBeLessThan(0.005);
     expect(w1 / pointMass).toBeLessThan(0.25);
     expect(Math.abs(d.trace.estimate - c.trace)).toBeLessThan(3 * d.trace.standardError!);
+  });
+
+  it("spectrumAt: the extremes' run is the density's first probe, its HVPs counted once; the density as close to the exact one", () => {
+    // Reused by default past 2,000 parameters; asked for here on 501–721.
+    const r = spectrumAt(f, theta, { seed: 0, reuseExtremes: true });
+    expect(spectrumAt(f, theta, { seed: 0, layers: false }).density.reusedFirst).toBe(false);
+    const d = r.density;
+    expect(d.reusedFirst).toBe(true);
+    expect(d.probes.length).toBe(16);
+    expect(r.extremes.iterations).toBeGreaterThanOrEqual(50);
+    expect(d.probes[0]!.nodes.length).toBe(r.extremes.iterations);
+    expect(d.hvps).toBe(15 * 50);
+    const blockHvps = r.blocks!.reduce((t, b) => t + b.hvps, 0);
+    expect(r.hvps).toBe(r.extremes.hvps + d.hvps + blockHvps);
+    expect(Math.abs(r.extremes.top[0]!.value - exact[n - 1]!)).toBeLessThan(1e-10 * spread);
+    const sorted = [...exact].sort((a, b) => a - b);
+    const median = sorted[Math.floor(n / 2)]!;
+    const pointMass = exact.reduce((t, v) => t + Math.abs(v - median), 0) / n;
+    const w1 = wasserstein1(densityMeasure(d), { x: exact });
+    expect(w1 / spread).toBeLessThan(0.005);
+    expect(w1 / pointMass).toBeLessThan(0.25);
+    expect(Math.abs(d.trace.estimate - c.trace)).toBeLessThan(3 * d.trace.standardError!);
+  });
+
+  it("spectrumAt leaves the layers out by default when they would more than double its HVPs, and gives λmax's shares", () => {
+    const options = { seed: 0, probes: 2, steps: 20, maxHvps: 60 };
+    const r = spectrumAt(f, theta, options);
+    expect(r.blocks).toBeNull();
+    const out = r.layersLeftOut!;
+    const blocks = objectiveBlocks(f)!;
+    expect(out.blocks).toBe(blocks.length);
+    expect(out.bound).toBe(
+      blocks.reduce((t, b) => t + Math.min(b.end - b.start, 100) + Math.min(b.end - b.start, 30), 0),
+    );
+    expect(out.rest).toBe(60 + 2 * 20);
+    expect(out.bound).toBeGreaterThan(out.rest);
+    expect(out.shares.reduce((t, b) => t + b.share, 0)).toBeCloseTo(1, 12);
+    // Asked for, they are measured, with the same shares.
+    const all = spectrumAt(f, theta, { ...options, layers: true });
+    expect(all.layersLeftOut).toBeNull();
+    expect(all.blocks!.map((b) => b.share)).toEqual(out.shares.map((b) => b.share));
+    expect(spectrumAt(f, theta, { ...options, layers: false }).layersLeftOut).toBeNull();
   });
 
   it("λmax and λmin equal the dense eigenvalues; per-layer blocks and eigenvector shares equal PyTorch's", () => {

@@ -3,7 +3,9 @@ import { type BlockCurvature, blockCurvature, layerBlocks, type ParameterBlock }
 import {
   type DensityCurve,
   type DensityOptions,
+  defaultProbes,
   densityCurve,
+  quadratureOf,
   type SpectralDensity,
   spectralDensity,
   spectralDensityAsync,
@@ -25,6 +27,20 @@ export interface SpectrumReport {
   readonly blocks: readonly BlockCurvature[] | null;
   /** Every HVP: extremes + density + blocks. */
   readonly hvps: number;
+  /**
+   * The layers left out by default (SpectrumOptions.layers), with what they would have cost and the
+   * share of λmax's eigenvector in each, which costs nothing; null when measured or not a network.
+   */
+  readonly layersLeftOut: LayersLeftOut | null;
+}
+
+export interface LayersLeftOut {
+  readonly blocks: number;
+  /** The most HVPs the blocks could take (Lanczos and trace per block). */
+  readonly bound: number;
+  /** The most the extremes and the density could take. */
+  readonly rest: number;
+  readonly shares: readonly { readonly name: string; readonly share: number }[];
 }
 
 export interface SpectrumOptions {
@@ -35,9 +51,20 @@ export interface SpectrumOptions {
   readonly seed?: number;
   readonly tolerance?: number;
   readonly maxHvps?: number;
-  /** Per-layer blocks (default: whenever the objective has layers). */
+  /**
+   * Per-layer blocks: true, false, or by default whenever the objective has layers and they would at
+   * most double the work (the blocks' HVP bound no more than the extremes' and the density's).
+   */
   readonly layers?: boolean;
   readonly finiteDifference?: boolean;
+  /**
+   * The extremes' Lanczos run as the density's first probe (default: past 2,000 parameters, where
+   * the probes are few and each is a pass of HVPs over the data). Its start is a Gaussian vector,
+   * which a structured Hessian never has orthogonal to an eigenvector, where a Rademacher one can
+   * be ((1, −1) on [[2, 1], [1, 2]]); as a probe it is unbiased too, but its trace sample spreads
+   * more than a Rademacher one's (2‖H‖²_F against 2Σ_{i≠j}Hᵢⱼ²: on a diagonal H, against 0).
+   */
+  readonly reuseExtremes?: boolean;
   /** Called after each quadrature probe (for a progress bar). */
   readonly onProbe?: (done: number, of: number) => void;
 }
@@ -78,19 +105,36 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
   const n = objective.dim;
   const op = hessianOperator(objective, at, options.finiteDifference ? { finiteDifference: true } : {});
   const seed = options.seed ?? 0;
-  const blocks = options.layers === false ? null : objectiveBlocks(objective);
+  // The extremes' Lanczos run, taken to at least the density's M steps, can also be the density's
+  // first probe (its start is uniform on the unit sphere: density.ts quadratureOf): M HVPs fewer.
+  const steps = options.steps ?? Math.min(n, 50);
+  const reuse = options.reuseExtremes ?? n > 2000;
+  const maxIterations = options.maxHvps ?? Math.min(n, 300);
+  // Each block costs a Lanczos run (at most 100 HVPs) and a trace (at most 30): on a network of
+  // many modules that is many times the spectrum itself, so by default they are measured only
+  // when they would at most double it; the share of λmax's eigenvector per block is free.
+  const all = options.layers === false ? null : objectiveBlocks(objective);
+  const bound = (all ?? []).reduce(
+    (t, b) => t + Math.min(b.end - b.start, 100) + Math.min(b.end - b.start, 30),
+    0,
+  );
+  const rest = Math.min(maxIterations, n) + ((options.probes ?? defaultProbes(n)) - (reuse ? 1 : 0)) * steps;
+  const blocks = all && (options.layers === true || bound <= rest) ? all : null;
   const extremes = lanczos(op, {
     k: options.k ?? Math.min(3, n),
     tolerance: options.tolerance ?? 1e-10,
-    maxIterations: options.maxHvps ?? Math.min(n, 300),
+    maxIterations,
     seed,
-    vectors: blocks !== null,
+    vectors: all !== null,
+    ...(reuse ? { minIterations: steps, tridiagonal: true } : {}),
   });
+  const t = extremes.tridiagonal;
   const density: DensityOptions = {
     ...(options.probes !== undefined ? { probes: options.probes } : {}),
-    ...(options.steps !== undefined ? { steps: options.steps } : {}),
+    steps,
     seed: seed + 1,
     ...(options.onProbe ? { onProbe: options.onProbe } : {}),
+    ...(t ? { first: quadratureOf(t.alpha, t.beta, n) } : {}),
   };
   const finish = (d: SpectralDensity): SpectrumReport => {
     const curve = densityCurve(d, options.sigma !== undefined ? { sigma: options.sigma } : {});
@@ -100,7 +144,21 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
           seed: seed + 2,
         })
       : null;
-    return { extremes, density: d, curve, blocks: perLayer, hvps: op.count };
+    const top = extremes.vectors?.top[0];
+    const layersLeftOut =
+      all && !blocks && top
+        ? {
+            blocks: all.length,
+            bound,
+            rest,
+            shares: all.map((b) => {
+              let share = 0;
+              for (let i = b.start; i < b.end; i++) share += top[i]! ** 2;
+              return { name: b.name, share };
+            }),
+          }
+        : null;
+    return { extremes, density: d, curve, blocks: perLayer, hvps: op.count, layersLeftOut };
   };
   return { op, density, finish };
 }

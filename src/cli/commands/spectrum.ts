@@ -1,4 +1,4 @@
-import { DEFAULT_PROBES } from "../../analysis/curvature/density.js";
+import { defaultProbes } from "../../analysis/curvature/density.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { type SpectrumReport, spectrumAtAsync } from "../../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../../analysis/thresholds/critical.js";
@@ -14,7 +14,7 @@ import { commandFlags, type FlagSpecs, flagHelp } from "../args.js";
 import { checkLanczos } from "../budget.js";
 import {
   CURVATURE_FLAGS,
-  layersWanted,
+  layersAsked,
   measuredObjective,
   minibatchFor,
   minibatchRequest,
@@ -52,7 +52,7 @@ export const SPECTRUM_FLAGS: FlagSpecs = {
   probes: {
     type: "number",
     value: "P",
-    help: "random (Rademacher) start vectors of the quadrature (default 16)",
+    help: "random (Rademacher) start vectors of the quadrature (default 16; past 2,000 parameters ⌈32,000/n⌉, at least 2)",
   },
   "lanczos-steps": {
     type: "number",
@@ -130,7 +130,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   const sigma = flags["sigma"] as number | undefined;
   if (sigma !== undefined && !(sigma > 0 && Number.isFinite(sigma)))
     throw new CliError(`invalid --sigma: ${sigma} (a number > 0)`);
-  const layers = layersWanted(flags, objective);
+  const layers = layersAsked(flags, objective);
   const minibatchAsked = minibatchRequest(flags, objective);
   let config: OptimizerConfig;
   let report: SpectrumReport & { readonly stopped: boolean };
@@ -150,7 +150,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
       ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
       ...(maxHvps !== undefined ? { maxHvps } : {}),
       seed,
-      layers,
+      ...(layers !== undefined ? { layers } : {}),
       finiteDifference: Boolean(flags["finiteDifference"]),
       onProbe: (done: number, of: number) => work.tick(done, of),
       stop: () => work.stopRequested,
@@ -193,7 +193,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
     writeOutput(csv, `eigenvalue,density\n${rows.join("\n")}\n`, streams.data);
   }
   const stopped = report.stopped
-    ? `overshoot: stopped by Ctrl-C after ${report.density.probes.length} of ${plural(probes ?? DEFAULT_PROBES, "probe")}: the density and the trace are those probes'\n`
+    ? `overshoot: stopped by Ctrl-C after ${report.density.probes.length} of ${plural(probes ?? defaultProbes(objective.dim), "probe")}: the density and the trace are those probes'\n`
     : "";
   if (flags["json"]) {
     io.out(
@@ -235,11 +235,13 @@ function spectrumJson(
       steps: d.steps,
       seed: d.seed,
       hvps: d.hvps,
+      firstProbe: d.reusedFirst ? "the extremes' Lanczos run" : "its own",
       quadrature: d.probes.map((p) => ({ nodes: Array.from(p.nodes), weights: Array.from(p.weights) })),
       sigma: r.curve.sigma,
       grid: { eigenvalue: Array.from(r.curve.x), density: Array.from(r.curve.density) },
     },
     layers: r.blocks ? layersJson(r.blocks, config) : null,
+    ...(r.layersLeftOut ? { layersLeftOut: r.layersLeftOut } : {}),
     critical: criticalOf(config, r),
     ...(minibatch ? { minibatch } : {}),
     ...(lr !== undefined ? { lr } : {}),
@@ -283,7 +285,7 @@ function spectrumText(
   lines.push("");
   const lambdaMax = s.top[0]!.value;
   lines.push(
-    `Density by stochastic Lanczos quadrature: ${plural(d.probes.length, "probe")} × ${plural(d.steps, "step")} = ${d.hvps} HVPs (seed ${d.seed}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
+    `Density by stochastic Lanczos quadrature: ${plural(d.probes.length, "probe")} × ${plural(d.reusedFirst && d.probes.length > 1 ? Math.max(...d.probes.slice(1).map((p) => p.nodes.length)) : d.steps, "step")} (seed ${d.seed}${d.reusedFirst ? `; the first probe is the extremes' Lanczos run of ${plural(d.probes[0]!.nodes.length, "step")}, ${d.hvps} HVPs for the others` : `, ${d.hvps} HVPs`}); drawn with Gaussian broadening σ = ${fmt(r.curve.sigma, 3)}`,
   );
   const critical = criticalOf(config, r);
   lines.push("");
@@ -297,6 +299,14 @@ function spectrumText(
   if (r.blocks) {
     lines.push("");
     lines.push(...layerLines(r.blocks, config, lambdaMax));
+  }
+  const out = r.layersLeftOut;
+  if (out) {
+    const top = [...out.shares].sort((a, b) => b.share - a.share).slice(0, 3);
+    lines.push("");
+    lines.push(
+      `Per layer: not measured by default here — the ${plural(out.blocks, "block")} would take up to ${out.bound} more HVPs, more than the extremes and the density (up to ${out.rest}); --layers measures them. λmax's eigenvector lies ${top.map((t) => `${(100 * t.share).toFixed(1)}% in ${t.name}`).join(", ")}.`,
+    );
   }
   if (minibatch) {
     lines.push("");

@@ -25,6 +25,10 @@ export function curvatureMeasure(objective: Objective, theta: ArrayLike<number>)
     // At most the dimension: the Krylov space of a small model closes sooner.
     steps: Math.min(VIEW_STEPS, objective.dim),
     seed: 0,
+    // The view always shows the layers (the CLI's default leaves them out where they would more
+    // than double the HVPs); and its probes are its own, each a Rademacher probe.
+    layers: true,
+    reuseExtremes: false,
   });
   return {
     lambdaMax: report.extremes.top[0]!.value,
