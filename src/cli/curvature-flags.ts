@@ -1,7 +1,11 @@
 import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
 import { objectiveBlocks } from "../analysis/curvature/spectrum.js";
 import { measurementObjective } from "../analysis/training/train.js";
-import type { Objective } from "../core/objective.js";
+import type { Objective, RowData } from "../core/objective.js";
+import { createRng } from "../core/rng.js";
+import { sampleRows } from "../nn/mlp/mlp.js";
+import { GraphError } from "../nn/tensor.js";
+import type { ObjectiveSource } from "../objectives/source.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
 import { CliError } from "./errors.js";
 import { flagMessage } from "./flag-tables.js";
@@ -13,6 +17,11 @@ export const CURVATURE_FLAGS: FlagSpecs = {
   layers: {
     type: "boolean",
     help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default (spectrum: when they would at most double its HVPs), --layers=false to skip",
+  },
+  threads: {
+    type: "number",
+    value: "N",
+    help: "networks: split each pass's rows over N threads (this one and N − 1 workers; default 1)",
   },
   "batch-size": {
     type: "number",
@@ -34,21 +43,73 @@ export const CURVATURE_FLAGS: FlagSpecs = {
 export function measuredObjective(
   flags: ParsedFlags,
   objective: Objective,
-): { objective: Objective; rows: { rows: number; text: string } | null } {
+): { objective: Objective; rows: { rows: number; text: string } | null; data: RowData | null } {
   const wanted = wholeFlag(flags, "curvatureRows", 1, Number.POSITIVE_INFINITY);
-  if (wanted === undefined) return { objective, rows: rowsUsed(objective) };
   const network = networkOf(objective);
+  if (wanted === undefined)
+    return { objective, rows: rowsUsed(objective), data: network?.data.train ?? null };
   if (!network) throw new CliError("--curvature-rows applies to a network: add --data … --model mlp");
   const train = network.data.train;
-  if (wanted >= train.rows) return { objective, rows: rowsUsed(objective) };
+  if (wanted >= train.rows) return { objective, rows: rowsUsed(objective), data: train };
   return {
-    // train's runs are seeded seed + 3: the same sample as `train --curvature-rows N` measures on.
+    // train's runs are seeded seed + 3: the same sample as `train --curvature-rows N` measures on
+    // (measurementObjective draws it with seed + 7).
     objective: measurementObjective(network.objective, train, wanted, network.seed + 3),
+    data: sampleRows(train, wanted, createRng(network.seed + 3 + 7)),
     rows: {
       rows: wanted,
       text: sampledRowsText(wanted, train.rows, network.seed),
     },
   };
+}
+
+/**
+ * --threads N: the measured objective with its passes split by rows over this thread and N − 1
+ * worker threads (nn/graph-threads.ts, nn/mlp/mlp-threads.ts: the same loss, gradient and H·v to
+ * the rounding of one more sum); `close` ends the workers. Without the flag (or N = 1), the
+ * objective itself.
+ */
+export async function threadedMeasured(
+  flags: ParsedFlags,
+  source: ObjectiveSource,
+  measured: ReturnType<typeof measuredObjective>,
+): Promise<{ objective: Objective; close: () => Promise<void> }> {
+  const threads = wholeFlag(flags, "threads", 1, 64);
+  const none = { objective: measured.objective, close: async () => {} };
+  if (threads === undefined || threads === 1) return none;
+  const data = measured.data;
+  if ((source.kind !== "graph" && source.kind !== "mlp") || data === null)
+    throw new CliError(
+      "--threads splits a network's rows over threads: add --data … --model mlp, or --model-onnx",
+    );
+  // Loaded here: the worker threads' modules are not part of every command's start-up.
+  if (source.kind === "mlp") {
+    const { threadedMlp } = await import("../nn/mlp/mlp-threads.js");
+    const t = await threadedMlp(source.spec, data, threads);
+    return { objective: t, close: () => t.close() };
+  }
+  const { threadedGraph } = await import("../nn/graph-threads.js");
+  try {
+    const t = await threadedGraph(
+      source.graph,
+      {},
+      data,
+      {
+        loss: source.loss,
+        inputShape: source.inputShape,
+        description: source.description,
+        ...(source.statsRows === undefined ? {} : { statsRows: source.statsRows }),
+      },
+      threads,
+    );
+    return { objective: t, close: () => t.close() };
+  } catch (e) {
+    if (e instanceof GraphError)
+      throw new CliError(
+        `--threads ${threads}: ${e.message}; add --bn-batch B to take them over blocks of B rows, each whole in one thread`,
+      );
+    throw e;
+  }
 }
 
 /** Per-layer blocks unless --layers=false; refused for objectives without layers. */

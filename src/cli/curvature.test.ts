@@ -66,6 +66,16 @@ describe("a network from PyTorch via ONNX: the README's example against PyTorch'
     checkLayers(j.layers, ex.top[0]!);
   });
 
+  it("stability --threads 2 (an MLP's rows split over a worker): λ1…λ3 and λmin still PyTorch's to 1e-10, the layers whole", async () => {
+    const r = await cli(["stability", ...onnx, "--threads", "2", "--json"]);
+    expect(r.err).toBe("");
+    const j = JSON.parse(r.out);
+    for (const [i, e] of (j.spectrum.top as { value: number }[]).entries())
+      expect(rel(e.value, ex.top[i]!)).toBeLessThan(1e-10);
+    expect(rel(j.spectrum.min.value, ex.min)).toBeLessThan(1e-10);
+    checkLayers(j.layers, ex.top[0]!);
+  });
+
   it("stability's text names the rows, the trace's probes and the limiting layer", async () => {
     const r = await cli(["stability", ...onnx.slice(0, 6), "--trace"]);
     expect(r.code).toBe(0);

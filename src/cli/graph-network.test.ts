@@ -98,6 +98,52 @@ describe("graph networks from ONNX on the command line", () => {
     expect(j.criticalLr ?? j.stability?.criticalLr ?? 2 / top).toBeCloseTo(2 / top, 6);
   });
 
+  it("--threads 2 splits the rows: stability's and spectrum's answers equal one thread's; refused where the rows cannot be split or there are none", async () => {
+    const lenet = [
+      ...["--model-onnx", join(dir, "lenet.onnx"), "--data", csv("lenet", 784), "--target", "y"],
+      ...["--loss", "cross-entropy", "--validation", "0", "--json"],
+    ];
+    const one = JSON.parse((await cli(["stability", ...lenet, "--layers"])).out);
+    const two = await cli(["stability", ...lenet, "--layers", "--threads", "2"]);
+    expect(two.err).toBe("");
+    const j = JSON.parse(two.out);
+    // The same Lanczos on H·v equal to the rounding of one more sum: the eigenvalues to 1e-10.
+    for (const [i, e] of one.spectrum.top.entries())
+      expect(Math.abs(j.spectrum.top[i].value - e.value)).toBeLessThan(1e-10 * Math.abs(e.value));
+    expect(j.layers.map((l: { name: string }) => l.name)).toEqual(
+      one.layers.map((l: { name: string }) => l.name),
+    );
+    for (const [i, l] of one.layers.entries())
+      expect(Math.abs(j.layers[i].lambdaMax.value - l.lambdaMax.value)).toBeLessThan(
+        1e-9 * Math.abs(l.lambdaMax.value),
+      );
+    const s1 = JSON.parse((await cli(["spectrum", ...lenet, "--probes", "3", "--lanczos-steps", "10"])).out);
+    const s2 = JSON.parse(
+      (await cli(["spectrum", ...lenet, "--probes", "3", "--lanczos-steps", "10", "--threads", "2"])).out,
+    );
+    expect(Math.abs(s2.extremes.top[0].value - s1.extremes.top[0].value)).toBeLessThan(
+      1e-10 * s1.extremes.top[0].value,
+    );
+    expect(Math.abs(s2.trace.estimate - s1.trace.estimate)).toBeLessThan(
+      1e-8 * Math.abs(s1.trace.estimate) + 1e-12,
+    );
+    const fn = await cli(["stability", "--f", "x^2 + y^2", "--x0", "1,1", "--threads", "2"]);
+    expect(fn.code).toBe(2);
+    expect(fn.err).toBe(
+      "overshoot: --threads splits a network's rows over threads: add --data … --model mlp, or --model-onnx\n",
+    );
+    // BatchNorm in training mode takes its statistics over all the rows at once.
+    const bn = await cli([
+      "stability",
+      ...["--model-onnx", join(dir, "bn-residual-cnn.onnx"), "--data", csv("bn-residual-cnn", 192)],
+      ...["--target", "y", "--loss", "cross-entropy", "--validation", "0", "--threads", "2"],
+    ]);
+    expect(bn.code).toBe(2);
+    expect(bn.err).toMatch(
+      /^overshoot: --threads 2: .*cannot be split over threads; add --bn-batch B to take them over blocks of B rows, each whole in one thread\n$/,
+    );
+  });
+
   it("stability --layers on a LeNet names the modules (the parameter groups) and the limiting layer", async () => {
     const r = await cli([
       "stability",

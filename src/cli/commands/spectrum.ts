@@ -18,6 +18,7 @@ import {
   measuredObjective,
   minibatchFor,
   minibatchRequest,
+  threadedMeasured,
 } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import {
@@ -31,7 +32,7 @@ import {
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
   measurePointFromFlags,
-  objectiveFromFlags,
+  objectiveWithSourceFromFlags,
   optimizerFromFlags,
   wholeFlag,
   withoutAtInit,
@@ -114,7 +115,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
   // --csv - : the density takes standard output, the report standard error.
   const streams = reportIo(io, csv, Boolean(flags["json"]));
   io = streams.report;
-  const objective = objectiveFromFlags(flags);
+  const { objective, source } = objectiveWithSourceFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   // The point checked on the rows measured (stability.ts).
   const measured = measuredObjective(flags, objective);
@@ -140,9 +141,10 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
     stopping: "after the probe under way",
     display: io.progress !== false,
   });
+  const threaded = await threadedMeasured(flags, source, measured);
   try {
     config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = await spectrumAtAsync(measured.objective, at, {
+    report = await spectrumAtAsync(threaded.objective, at, {
       ...(k !== undefined ? { k } : {}),
       ...(probes !== undefined ? { probes } : {}),
       ...(steps !== undefined ? { steps } : {}),
@@ -159,6 +161,7 @@ export async function spectrumCommand(argv: readonly string[], terminal: Io): Pr
     throw new CliError(flagMessage((e as Error).message));
   } finally {
     work.finish();
+    await threaded.close();
   }
   const minibatch = minibatchFor(minibatchAsked, at, seed);
   const lr = options.lr;

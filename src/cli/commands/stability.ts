@@ -19,12 +19,13 @@ import {
   measuredObjective,
   minibatchFor,
   minibatchRequest,
+  threadedMeasured,
 } from "../curvature-flags.js";
 import { CliError } from "../errors.js";
 import { flagMessage, HELP_FLAG, OBJECTIVE_FLAGS, OPTIMIZER_FLAGS, outputFlags } from "../flag-tables.js";
 import {
   measurePointFromFlags,
-  objectiveFromFlags,
+  objectiveWithSourceFromFlags,
   optimizerFromFlags,
   wholeFlag,
   withoutAtInit,
@@ -81,7 +82,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   );
   if (!parsed) return 0;
   const { flags } = parsed;
-  const objective = objectiveFromFlags(flags);
+  const { objective, source } = objectiveWithSourceFromFlags(flags);
   const options = optimizerFromFlags(flags, { requireLr: false });
   // The point checked on the rows measured: a sample of 256 from 10,000 images need not be
   // preceded by a gradient over all of them.
@@ -110,44 +111,57 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
     display: io.progress !== false,
     stopping: "after the Lanczos step under way",
   });
+  // The passes split over --threads: the workers end with the measurement, whatever its end.
+  const threaded = await threadedMeasured(flags, source, measured);
+  let extra: Extras;
   try {
-    // The learning rate does not enter the formulas; sgd may be asked about without one.
-    config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
-    report = await stabilityAtAsync(measured.objective, at, config, {
-      ...(k !== undefined ? { k } : {}),
-      ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
-      ...(maxHvps !== undefined ? { maxHvps } : {}),
-      finiteDifference: Boolean(flags["finiteDifference"]),
-      vectors: layers,
-      onStep: (steps, cap) => work.tick(steps, cap),
-      stop: () => work.stopRequested,
-    });
-  } catch (e) {
-    throw new CliError(flagMessage((e as Error).message));
-  } finally {
-    work.finish();
-  }
-  if (!report.spectrum.converged) {
-    const parts = [
-      ...report.spectrum.top.map((e, i) => `λ${i + 1} ≈ ${fmt(e.value)} ± ${fmt(e.residual)}`),
-      `λmin ≈ ${fmt(report.lambdaMin)} ± ${fmt(report.spectrum.bottom!.residual)}`,
-    ];
-    // Stopped: what the steps taken show, each estimate within its residual of an eigenvalue.
-    if (report.stopped) {
-      io.err(
-        `overshoot: stopped by Ctrl-C after ${plural(report.spectrum.iterations, "Lanczos step")}, before convergence: ${parts.join(", ")} (each within its ± of an eigenvalue of the Hessian); run again for the stability answer\n`,
-      );
-      return 130;
+    try {
+      // The learning rate does not enter the formulas; sgd may be asked about without one.
+      config = resolveOptimizerConfig({ ...options, lr: options.lr ?? 1 } as typeof options);
+      report = await stabilityAtAsync(threaded.objective, at, config, {
+        ...(k !== undefined ? { k } : {}),
+        ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
+        ...(maxHvps !== undefined ? { maxHvps } : {}),
+        finiteDifference: Boolean(flags["finiteDifference"]),
+        vectors: layers,
+        onStep: (steps, cap) => work.tick(steps, cap),
+        stop: () => work.stopRequested,
+      });
+    } catch (e) {
+      throw new CliError(flagMessage((e as Error).message));
+    } finally {
+      work.finish();
     }
-    throw new CliError(
-      `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
+    if (!report.spectrum.converged) {
+      const parts = [
+        ...report.spectrum.top.map((e, i) => `λ${i + 1} ≈ ${fmt(e.value)} ± ${fmt(e.residual)}`),
+        `λmin ≈ ${fmt(report.lambdaMin)} ± ${fmt(report.spectrum.bottom!.residual)}`,
+      ];
+      // Stopped: what the steps taken show, each estimate within its residual of an eigenvalue.
+      if (report.stopped) {
+        io.err(
+          `overshoot: stopped by Ctrl-C after ${plural(report.spectrum.iterations, "Lanczos step")}, before convergence: ${parts.join(", ")} (each within its ± of an eigenvalue of the Hessian); run again for the stability answer\n`,
+        );
+        return 130;
+      }
+      throw new CliError(
+        `Lanczos did not converge in ${report.spectrum.hvps} Hessian-vector products (${parts.join(", ")}); raise --max-hvps or loosen --tolerance`,
+      );
+    }
+    extra = curvatureExtras(
+      flags,
+      { ...measured, objective: threaded.objective },
+      report,
+      Float64Array.from(at),
+      {
+        trace: flags["trace"] ? (probes ?? 64) : null,
+        layers,
+        minibatch,
+      },
     );
+  } finally {
+    await threaded.close();
   }
-  const extra = curvatureExtras(flags, measured, report, Float64Array.from(at), {
-    trace: flags["trace"] ? (probes ?? 64) : null,
-    layers,
-    minibatch,
-  });
   const lr = options.lr;
   const steps = flags["steps"] as number | undefined;
   let along: ReturnType<typeof sharpnessAlongRun> | null = null;
