@@ -15,6 +15,7 @@
 // GFLOP/s are nominal, the same count for both sides: F = the multiply-adds ×2 of the forward
 // pass's convolutions and products (torch_server.py counts them with forward hooks), a gradient
 // 3F and an HVP 8F.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -79,6 +80,63 @@ const cases: Case[] = [
 
 const side = haveTorch() ? torchEnvironment(python) : null;
 const torch = side ? new Torch(side.env) : null;
+/** A little-endian NumPy .npy file (format 1.0) of float64 or int64 values. */
+function npy(path: string, values: ArrayLike<number>, shape: readonly number[], kind: "<f8" | "<i8"): void {
+  const dict = `{'descr': '${kind}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+  const pad = 64 - ((10 + dict.length + 1) % 64);
+  const header = `${dict}${" ".repeat(pad % 64)}\n`;
+  const head = Buffer.alloc(10);
+  head.write("\x93NUMPY", 0, "latin1");
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const body =
+    kind === "<f8"
+      ? Buffer.from(Float64Array.from(values).buffer)
+      : Buffer.from(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
+  writeFileSync(path, Buffer.concat([head, Buffer.from(header, "latin1"), body]));
+}
+
+/**
+ * Issue 27, point 5: `overshoot spectrum` with its defaults on the transformer and the same rows,
+ * end to end (the compiled CLI: start-up, reading the files, extremes, density, report), on one
+ * thread and with --threads 2.
+ */
+function spectrumAnswer(
+  onnx: string,
+  x: Float64Array,
+  labels: ArrayLike<number>,
+  shape: readonly number[],
+): void {
+  const xs = join(dir, "transformer-x.npy");
+  const ys = join(dir, "transformer-y.npy");
+  npy(xs, x, shape, "<f8");
+  npy(ys, labels, [labels.length], "<i8");
+  const args = ["bin/overshoot.js", "spectrum", "--model-onnx", onnx, "--data", xs, "--target", ys];
+  const run = (threads: number) => {
+    const t0 = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [...args, "--loss", "cross-entropy", "--validation", "0", "--threads", String(threads), "--json"],
+      {
+        encoding: "utf8",
+        // The JSON holds the point: 100,618 weights.
+        maxBuffer: 1 << 28,
+      },
+    );
+    if (r.status !== 0) throw new Error(`spectrum failed: ${r.stderr}`);
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      hvps: (JSON.parse(r.stdout) as { hvps: number }).hvps,
+    };
+  };
+  const one = run(1);
+  const two = run(2);
+  console.log(
+    `    spectrum with its defaults, end to end: ${one.seconds.toFixed(1)} s on one thread, ${two.seconds.toFixed(1)} s with --threads 2 (${two.hvps} HVPs each); target under a minute — ${Math.min(one.seconds, two.seconds) < 60 ? "met" : "NOT met"}\n`,
+  );
+}
+
 const dir = mkdtempSync(join(tmpdir(), "overshoot-bench-graph-"));
 try {
   console.log("\nGraph engine: our float64 CNNs and transformer against PyTorch float64 on one thread;");
@@ -213,6 +271,7 @@ try {
     console.log(
       `    loss at the start: ours ${ours.toPrecision(12)}, PyTorch ${t.loss0.toPrecision(12)} (${Math.abs(ours / t.loss0 - 1) < 1e-10 ? "equal" : "DIFFERENT"}); PyTorch threads ${t.threads}, dgemm_ from ${t.blas}\n`,
     );
+    if (c.model === "transformer") spectrumAnswer(onnx, c.x, c.labels, [c.rows, ...c.shape]);
   }
 } finally {
   torch?.close();
