@@ -16,7 +16,7 @@ import { type DataNetwork, networkOnRows } from "./network.js";
 export const CURVATURE_FLAGS: FlagSpecs = {
   layers: {
     type: "boolean",
-    help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default (spectrum: when they would at most double its HVPs), --layers=false to skip",
+    help: "networks: each layer's Hessian block (λmax, trace, critical rate, share of λmax's eigenvector); on by default within a budget (their HVPs at most 1,050, or the command's own), --layers to measure them past it, --layers=false to skip",
   },
   threads: {
     type: "number",
@@ -112,12 +112,10 @@ export async function threadedMeasured(
   }
 }
 
-/** Per-layer blocks unless --layers=false; refused for objectives without layers. */
-export function layersWanted(flags: ParsedFlags, objective: Objective): boolean {
-  return layersAsked(flags, objective) ?? true;
-}
-
-/** --layers as given: true or false, or undefined for a network where the flag is absent (the command's default); false for a function. */
+/**
+ * --layers as given: true or false, or undefined for a network where the flag is absent (the
+ * command's default: blocks.ts blocksByDefault); false for a function. Refused on a function.
+ */
 export function layersAsked(flags: ParsedFlags, objective: Objective): boolean | undefined {
   const layers = flags["layers"] as boolean | undefined;
   // An MLP's layers, or a graph network's parameter groups (its modules).

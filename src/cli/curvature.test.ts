@@ -272,35 +272,49 @@ describe("a network from PyTorch via ONNX: the README's example against PyTorch'
 });
 
 describe("spectrum and the trace against closed forms", () => {
-  it("past 2,000 parameters: fewer probes, the extremes' run the first of them, and the layers left out when they would more than double the HVPs", async () => {
-    // 2-64-64-64-64-2: 12,802 parameters, ⌈32,000/n⌉ = 3 probes; 5 layers at up to 130 HVPs each.
-    const base = ["spectrum", "--data", "spiral", "--model", "mlp", "--hidden", "64,64,64,64"];
+  it("past 2,000 parameters: fewer probes, the extremes' run the first of them, and the layers left out past their budget", async () => {
+    // 2-64×8-2: 29,442 parameters, ⌈32,000/n⌉ = 2 probes; 9 layers at up to 130 HVPs each, past
+    // the 1,050 the blocks may take unasked.
+    const base = ["spectrum", "--data", "spiral", "--model", "mlp", "--hidden", "64,64,64,64,64,64,64,64"];
     const r = await cli([...base, "--json"]);
     expect(r.err).toBe("");
     const j = JSON.parse(r.out);
-    expect(j.objective.dim).toBe(12_802);
-    expect(j.density.probes).toBe(3);
+    expect(j.objective.dim).toBe(29_442);
+    expect(j.density.probes).toBe(2);
     expect(j.density.firstProbe).toBe("the extremes' Lanczos run");
     expect(j.density.quadrature[0].nodes.length).toBeGreaterThanOrEqual(50);
-    expect(j.density.hvps).toBe(2 * 50);
-    expect(j.hvps).toBe(j.extremes.hvps + 2 * 50);
+    expect(j.density.hvps).toBe(50);
+    expect(j.hvps).toBe(j.extremes.hvps + 50);
     expect(j.layers).toBeNull();
-    expect(j.layersLeftOut.blocks).toBe(5);
-    expect(j.layersLeftOut.bound).toBe(5 * 130);
-    expect(j.layersLeftOut.rest).toBe(300 + 2 * 50);
+    expect(j.layersLeftOut.blocks).toBe(9);
+    expect(j.layersLeftOut.bound).toBe(9 * 130);
+    expect(j.layersLeftOut.budget).toBe(1050);
     const shares = j.layersLeftOut.shares.map((s: { share: number }) => s.share);
     expect(shares.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 12);
     const text = await cli(base);
     expect(text.out).toMatch(
-      /Per layer: not measured by default here — the 5 blocks would take up to 650 more HVPs, more than the extremes and the density \(up to 400\); --layers measures them\. λmax's eigenvector lies [\d.]+% in layer \d, /,
+      /Per layer: not measured by default here — the 9 blocks could take up to 1170 more HVPs, past the 1050 they may take unasked; --layers measures them\. λmax's eigenvector lies [\d.]+% in layer \d, /,
     );
     expect(text.out).toMatch(
-      /3 probes × 50 steps \(seed 1; the first probe is the extremes' Lanczos run of \d+ steps, 100 HVPs for the others\)/,
+      /2 probes × 50 steps \(seed 1; the first probe is the extremes' Lanczos run of \d+ steps, 50 HVPs for the others\)/,
     );
     // --layers measures them, with the same shares.
     const asked = JSON.parse((await cli([...base, "--layers", "--json"])).out);
     expect(asked.layersLeftOut).toBeUndefined();
     expect(asked.layers.map((l: { share: number }) => l.share)).toEqual(shares);
+    // stability leaves them out by the same budget, with λmax's shares from its own Lanczos run.
+    const st = await cli(["stability", ...base.slice(1)]);
+    expect(st.out).toMatch(
+      /Per layer: not measured by default here — the 9 blocks could take up to 1170 more HVPs, past the 1050 they may take unasked/,
+    );
+    const sj = JSON.parse((await cli(["stability", ...base.slice(1), "--json"])).out);
+    expect(sj.layers).toBeUndefined();
+    expect(sj.layersLeftOut.bound).toBe(9 * 130);
+    expect(sj.layersLeftOut.budget).toBe(1050);
+    expect(sj.layersLeftOut.shares.reduce((a: number, b: { share: number }) => a + b.share, 0)).toBeCloseTo(
+      1,
+      12,
+    );
   });
 
   it("x² + 3y²: every probe's quadrature is {2, 6}; the trace 8 with no spread (zᵀHz = 8 for every Rademacher z)", async () => {

@@ -1,6 +1,7 @@
 // Per-layer and minibatch curvature for stability and spectrum: their text, and their layers as JSON.
 import type { BlockCurvature } from "../analysis/curvature/blocks.js";
 import type { MinibatchCurvature } from "../analysis/curvature/minibatch.js";
+import type { LayersLeftOut } from "../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { fmt, plural } from "../core/format.js";
 import type { OptimizerConfig } from "../optim/index.js";
@@ -63,6 +64,12 @@ export function layerLines(
     );
   }
   return lines;
+}
+
+/** The per-layer blocks left out by default: what --layers would cost, and λmax's largest shares, which cost nothing. */
+export function layersLeftOutLine(out: LayersLeftOut): string {
+  const top = [...out.shares].sort((a, b) => b.share - a.share).slice(0, 3);
+  return `Per layer: not measured by default here — the ${plural(out.blocks, "block")} could take up to ${out.bound} more HVPs, past the ${out.budget} they may take unasked; --layers measures them. λmax's eigenvector lies ${top.map((t) => `${(100 * t.share).toFixed(1)}% in ${t.name}`).join(", ")}.`;
 }
 
 /** The minibatch sharpness: λmax over sampled batches beside the full data's. */

@@ -88,6 +88,27 @@ export function traceOf(op: HessianOperator, probes: number, seed: number): Trac
   return { estimate: t.estimate, standardError: t.standardError, exact: false, hvps: t.hvps };
 }
 
+/**
+ * The most HVPs blockCurvature can take with its defaults: per block a Lanczos run (at most 100
+ * steps, or the block's size) and a trace (30 probes, or exactly from the block's unit vectors).
+ */
+export function blockHvpBound(blocks: readonly ParameterBlock[]): number {
+  return blocks.reduce((t, b) => t + Math.min(b.end - b.start, 100) + Math.min(b.end - b.start, 30), 0);
+}
+
+/**
+ * HVPs the per-layer blocks may take by default (stability, spectrum): what a default spectrum
+ * takes on a network of up to 2,000 parameters (the extremes' 300 and 16 probes × 50 steps, less
+ * the first probe's), or the command's own work where that is more. On a network of many modules —
+ * 29 on a 2-layer transformer, each block a pass of HVPs over the data — the blocks would otherwise
+ * cost many times the answer asked for: they are then measured only with --layers.
+ */
+export const BLOCKS_BY_DEFAULT = 300 + 15 * 50;
+
+export function blocksByDefault(blocks: readonly ParameterBlock[], rest: number): boolean {
+  return blockHvpBound(blocks) <= Math.max(BLOCKS_BY_DEFAULT, rest);
+}
+
 export interface BlockOptions {
   readonly tolerance?: number;
   readonly maxIterations?: number;

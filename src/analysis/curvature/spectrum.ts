@@ -1,5 +1,13 @@
 import type { Objective } from "../../core/objective.js";
-import { type BlockCurvature, blockCurvature, layerBlocks, type ParameterBlock } from "./blocks.js";
+import {
+  BLOCKS_BY_DEFAULT,
+  type BlockCurvature,
+  blockCurvature,
+  blockHvpBound,
+  blocksByDefault,
+  layerBlocks,
+  type ParameterBlock,
+} from "./blocks.js";
 import {
   type DensityCurve,
   type DensityOptions,
@@ -38,8 +46,8 @@ export interface LayersLeftOut {
   readonly blocks: number;
   /** The most HVPs the blocks could take (Lanczos and trace per block). */
   readonly bound: number;
-  /** The most the extremes and the density could take. */
-  readonly rest: number;
+  /** The HVPs they may take by default: the most the extremes and the density could take, or 1,050. */
+  readonly budget: number;
   readonly shares: readonly { readonly name: string; readonly share: number }[];
 }
 
@@ -52,16 +60,16 @@ export interface SpectrumOptions {
   readonly tolerance?: number;
   readonly maxHvps?: number;
   /**
-   * Per-layer blocks: true, false, or by default whenever the objective has layers and they would at
-   * most double the work (the blocks' HVP bound no more than the extremes' and the density's).
+   * Per-layer blocks: true, false, or by default whenever the objective has layers and their HVPs
+   * are within the budget of blocks.ts blocksByDefault (the extremes' and density's, or 1,050).
    */
   readonly layers?: boolean;
   readonly finiteDifference?: boolean;
   /**
    * The extremes' Lanczos run as the density's first probe (default: past 2,000 parameters, where
    * the probes are few and each is a pass of HVPs over the data). Its start is a Gaussian vector,
-   * which a structured Hessian never has orthogonal to an eigenvector, where a Rademacher one can
-   * be ((1, −1) on [[2, 1], [1, 2]]); as a probe it is unbiased too, but its trace sample spreads
+   * orthogonal to an eigenvector with probability 0, where a Rademacher one can be orthogonal to
+   * one of a structured Hessian ((1, −1) on [[2, 1], [1, 2]]); as a probe it is unbiased too, but its trace sample spreads
    * more than a Rademacher one's (2‖H‖²_F against 2Σ_{i≠j}Hᵢⱼ²: on a diagonal H, against 0).
    */
   readonly reuseExtremes?: boolean;
@@ -110,16 +118,12 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
   const steps = options.steps ?? Math.min(n, 50);
   const reuse = options.reuseExtremes ?? n > 2000;
   const maxIterations = options.maxHvps ?? Math.min(n, 300);
-  // Each block costs a Lanczos run (at most 100 HVPs) and a trace (at most 30): on a network of
-  // many modules that is many times the spectrum itself, so by default they are measured only
-  // when they would at most double it; the share of λmax's eigenvector per block is free.
+  // The blocks by default within their budget (blocks.ts blocksByDefault); the share of λmax's
+  // eigenvector per block is free either way.
   const all = options.layers === false ? null : objectiveBlocks(objective);
-  const bound = (all ?? []).reduce(
-    (t, b) => t + Math.min(b.end - b.start, 100) + Math.min(b.end - b.start, 30),
-    0,
-  );
+  const bound = all ? blockHvpBound(all) : 0;
   const rest = Math.min(maxIterations, n) + ((options.probes ?? defaultProbes(n)) - (reuse ? 1 : 0)) * steps;
-  const blocks = all && (options.layers === true || bound <= rest) ? all : null;
+  const blocks = all && (options.layers === true || blocksByDefault(all, rest)) ? all : null;
   const extremes = lanczos(op, {
     k: options.k ?? Math.min(3, n),
     tolerance: options.tolerance ?? 1e-10,
@@ -150,7 +154,7 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
         ? {
             blocks: all.length,
             bound,
-            rest,
+            budget: Math.max(BLOCKS_BY_DEFAULT, rest),
             shares: all.map((b) => {
               let share = 0;
               for (let i = b.start; i < b.end; i++) share += top[i]! ** 2;

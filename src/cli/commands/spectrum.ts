@@ -6,7 +6,7 @@ import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
 import { layerCurvatureChart, spectrumChart, stacked } from "../../report/charts.js";
-import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
+import { layerLines, layersJson, layersLeftOutLine, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, objectiveJson } from "../../report/json.js";
 import { specToSvg, svgToPng } from "../../report/render.js";
@@ -305,11 +305,8 @@ function spectrumText(
   }
   const out = r.layersLeftOut;
   if (out) {
-    const top = [...out.shares].sort((a, b) => b.share - a.share).slice(0, 3);
     lines.push("");
-    lines.push(
-      `Per layer: not measured by default here — the ${plural(out.blocks, "block")} would take up to ${out.bound} more HVPs, more than the extremes and the density (up to ${out.rest}); --layers measures them. λmax's eigenvector lies ${top.map((t) => `${(100 * t.share).toFixed(1)}% in ${t.name}`).join(", ")}.`,
-    );
+    lines.push(layersLeftOutLine(out));
   }
   if (minibatch) {
     lines.push("");

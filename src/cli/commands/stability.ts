@@ -1,20 +1,29 @@
-import { type BlockCurvature, blockCurvature, type Trace, traceOf } from "../../analysis/curvature/blocks.js";
+import {
+  BLOCKS_BY_DEFAULT,
+  type BlockCurvature,
+  blockCurvature,
+  blockHvpBound,
+  blocksByDefault,
+  type ParameterBlock,
+  type Trace,
+  traceOf,
+} from "../../analysis/curvature/blocks.js";
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
-import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
+import { type LayersLeftOut, objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { type StabilityReport, stabilityAtAsync } from "../../analysis/thresholds/stability.js";
 import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
 import { type OptimizerConfig, resolveOptimizerConfig } from "../../optim/index.js";
-import { layerLines, layersJson, minibatchLines } from "../../report/curvature-text.js";
+import { layerLines, layersJson, layersLeftOutLine, minibatchLines } from "../../report/curvature-text.js";
 import { describeObjective, describePoint } from "../../report/describe.js";
 import { JSON_VERSION, jsonNumber, objectiveJson } from "../../report/json.js";
 import { commandFlags, type FlagSpecs, flagHelp, type ParsedFlags } from "../args.js";
 import { checkLanczos } from "../budget.js";
 import {
   CURVATURE_FLAGS,
-  layersWanted,
+  layersAsked,
   type MinibatchRequest,
   measuredObjective,
   minibatchFor,
@@ -92,10 +101,15 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
   const probes = wholeFlag(flags, "probes", 2, 1_000_000);
   if (probes !== undefined && !flags["trace"])
     throw new CliError("--probes sets the trace estimate: add --trace");
-  const layers = layersWanted(flags, objective);
   const minibatch = minibatchRequest(flags, objective);
   const k = wholeFlag(flags, "k", 1, objective.dim);
   const maxHvps = wholeFlag(flags, "maxHvps", 1, Number.POSITIVE_INFINITY);
+  // Per-layer blocks when asked, or by default within their budget (blocks.ts blocksByDefault,
+  // beside the Lanczos run's cap); the shares of λmax's eigenvector either way.
+  const asked = layersAsked(flags, objective);
+  const blocksOf = asked === false ? null : objectiveBlocks(objective);
+  const lanczosCap = Math.min(maxHvps ?? Math.min(objective.dim, 300), objective.dim);
+  const layers = blocksOf !== null && (asked === true || blocksByDefault(blocksOf, lanczosCap));
   // The basis: as many vectors as the Lanczos steps it may take (at most n), and k eigenvectors.
   checkLanczos(
     Math.min(objective.dim, Math.max(maxHvps ?? Math.min(objective.dim, 300), k ?? 1)),
@@ -123,7 +137,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
         ...(flags["tolerance"] !== undefined ? { tolerance: flags["tolerance"] as number } : {}),
         ...(maxHvps !== undefined ? { maxHvps } : {}),
         finiteDifference: Boolean(flags["finiteDifference"]),
-        vectors: layers,
+        vectors: blocksOf !== null,
         onStep: (steps, cap) => work.tick(steps, cap),
         stop: () => work.stopRequested,
       });
@@ -156,6 +170,8 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       {
         trace: flags["trace"] ? (probes ?? 64) : null,
         layers,
+        leftOut:
+          blocksOf && !layers ? { blocks: blocksOf, budget: Math.max(BLOCKS_BY_DEFAULT, lanczosCap) } : null,
         minibatch,
       },
     );
@@ -234,6 +250,7 @@ function stabilityJson(
 interface Extras {
   readonly trace: (Trace & { readonly probes: number }) | null;
   readonly layers: readonly BlockCurvature[] | null;
+  readonly layersLeftOut: LayersLeftOut | null;
   readonly minibatch: MinibatchCurvature | null;
   readonly rows: { rows: number; text: string } | null;
 }
@@ -243,7 +260,12 @@ function curvatureExtras(
   measured: ReturnType<typeof measuredObjective>,
   report: StabilityReport,
   at: Float64Array,
-  wants: { trace: number | null; layers: boolean; minibatch: MinibatchRequest | null },
+  wants: {
+    trace: number | null;
+    layers: boolean;
+    leftOut: { blocks: readonly ParameterBlock[]; budget: number } | null;
+    minibatch: MinibatchRequest | null;
+  },
 ): Extras {
   const exact = !flags["finiteDifference"];
   const op = hessianOperator(measured.objective, at, exact ? {} : { finiteDifference: true });
@@ -251,7 +273,28 @@ function curvatureExtras(
   const blocks = wants.layers ? objectiveBlocks(measured.objective) : null;
   // The shares come from the report's own top Ritz vector (asked for with vectors: layers).
   const layers = blocks ? blockCurvature(op, blocks, report.spectrum.vectors!.top[0]!, { seed: 2 }) : null;
-  return { trace, layers, minibatch: minibatchFor(wants.minibatch, at, 0), rows: measured.rows };
+  const left = wants.leftOut;
+  const top = report.spectrum.vectors?.top[0];
+  const layersLeftOut =
+    left && top
+      ? {
+          blocks: left.blocks.length,
+          bound: blockHvpBound(left.blocks),
+          budget: left.budget,
+          shares: left.blocks.map((b) => {
+            let share = 0;
+            for (let i = b.start; i < b.end; i++) share += top[i]! ** 2;
+            return { name: b.name, share };
+          }),
+        }
+      : null;
+  return {
+    trace,
+    layers,
+    layersLeftOut,
+    minibatch: minibatchFor(wants.minibatch, at, 0),
+    rows: measured.rows,
+  };
 }
 
 function extrasJson(e: Extras, config: OptimizerConfig) {
@@ -263,6 +306,7 @@ function extrasJson(e: Extras, config: OptimizerConfig) {
           layers: layersJson(e.layers, config),
         }
       : {}),
+    ...(e.layersLeftOut ? { layersLeftOut: e.layersLeftOut } : {}),
     ...(e.minibatch ? { minibatch: e.minibatch } : {}),
   };
 }
@@ -319,6 +363,10 @@ function stabilityText(
         ? `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: stable on a quadratic with this curvature.`
         : `Your lr ${fmt(lr)} is ${fmt(ratio)}× the critical rate: on a quadratic with this curvature it ${ratio === 1 ? "neither shrinks nor grows the error along the top eigenvector" : "overshoots and diverges"}.`,
     );
+  }
+  if (extra.layersLeftOut) {
+    lines.push("");
+    lines.push(layersLeftOutLine(extra.layersLeftOut));
   }
   if (extra.layers) {
     lines.push("");
