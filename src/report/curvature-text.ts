@@ -1,7 +1,6 @@
 // Per-layer and minibatch curvature for stability and spectrum: their text, and their layers as JSON.
-import type { BlockCurvature } from "../analysis/curvature/blocks.js";
+import type { BlockCurvature, LayersLeftOut } from "../analysis/curvature/blocks.js";
 import type { MinibatchCurvature } from "../analysis/curvature/minibatch.js";
-import type { LayersLeftOut } from "../analysis/curvature/spectrum.js";
 import { criticalLearningRate } from "../analysis/thresholds/critical.js";
 import { fmt, plural } from "../core/format.js";
 import type { OptimizerConfig } from "../optim/index.js";

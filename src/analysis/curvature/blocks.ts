@@ -109,6 +109,33 @@ export function blocksByDefault(blocks: readonly ParameterBlock[], rest: number)
   return blockHvpBound(blocks) <= Math.max(BLOCKS_BY_DEFAULT, rest);
 }
 
+/** Per-layer blocks left out by default: what they would cost, and λmax's share in each, which costs nothing. */
+export interface LayersLeftOut {
+  readonly blocks: number;
+  /** The most HVPs the blocks could take (blockHvpBound). */
+  readonly bound: number;
+  /** The HVPs they may take by default (blocksByDefault). */
+  readonly budget: number;
+  readonly shares: readonly { readonly name: string; readonly share: number }[];
+}
+
+export function layersLeftOut(
+  blocks: readonly ParameterBlock[],
+  topVector: ArrayLike<number>,
+  rest: number,
+): LayersLeftOut {
+  return {
+    blocks: blocks.length,
+    bound: blockHvpBound(blocks),
+    budget: Math.max(BLOCKS_BY_DEFAULT, rest),
+    shares: blocks.map((b) => {
+      let share = 0;
+      for (let i = b.start; i < b.end; i++) share += topVector[i]! ** 2;
+      return { name: b.name, share };
+    }),
+  };
+}
+
 export interface BlockOptions {
   readonly tolerance?: number;
   readonly maxIterations?: number;

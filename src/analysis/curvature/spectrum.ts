@@ -1,11 +1,11 @@
 import type { Objective } from "../../core/objective.js";
 import {
-  BLOCKS_BY_DEFAULT,
   type BlockCurvature,
   blockCurvature,
-  blockHvpBound,
   blocksByDefault,
+  type LayersLeftOut,
   layerBlocks,
+  layersLeftOut,
   type ParameterBlock,
 } from "./blocks.js";
 import {
@@ -40,15 +40,6 @@ export interface SpectrumReport {
    * share of λmax's eigenvector in each, which costs nothing; null when measured or not a network.
    */
   readonly layersLeftOut: LayersLeftOut | null;
-}
-
-export interface LayersLeftOut {
-  readonly blocks: number;
-  /** The most HVPs the blocks could take (Lanczos and trace per block). */
-  readonly bound: number;
-  /** The HVPs they may take by default: the most the extremes and the density could take, or 1,050. */
-  readonly budget: number;
-  readonly shares: readonly { readonly name: string; readonly share: number }[];
 }
 
 export interface SpectrumOptions {
@@ -121,7 +112,6 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
   // The blocks by default within their budget (blocks.ts blocksByDefault); the share of λmax's
   // eigenvector per block is free either way.
   const all = options.layers === false ? null : objectiveBlocks(objective);
-  const bound = all ? blockHvpBound(all) : 0;
   const rest = Math.min(maxIterations, n) + ((options.probes ?? defaultProbes(n)) - (reuse ? 1 : 0)) * steps;
   const blocks = all && (options.layers === true || blocksByDefault(all, rest)) ? all : null;
   const extremes = lanczos(op, {
@@ -149,20 +139,8 @@ function spectrumParts(objective: Objective, at: ArrayLike<number>, options: Spe
         })
       : null;
     const top = extremes.vectors?.top[0];
-    const layersLeftOut =
-      all && !blocks && top
-        ? {
-            blocks: all.length,
-            bound,
-            budget: Math.max(BLOCKS_BY_DEFAULT, rest),
-            shares: all.map((b) => {
-              let share = 0;
-              for (let i = b.start; i < b.end; i++) share += top[i]! ** 2;
-              return { name: b.name, share };
-            }),
-          }
-        : null;
-    return { extremes, density: d, curve, blocks: perLayer, hvps: op.count, layersLeftOut };
+    const leftOut = all && !blocks && top ? layersLeftOut(all, top, rest) : null;
+    return { extremes, density: d, curve, blocks: perLayer, hvps: op.count, layersLeftOut: leftOut };
   };
   return { op, density, finish };
 }

@@ -1,9 +1,9 @@
 import {
-  BLOCKS_BY_DEFAULT,
   type BlockCurvature,
   blockCurvature,
-  blockHvpBound,
   blocksByDefault,
+  type LayersLeftOut,
+  layersLeftOut,
   type ParameterBlock,
   type Trace,
   traceOf,
@@ -11,7 +11,7 @@ import {
 import { hessianOperator } from "../../analysis/curvature/hvp.js";
 import type { MinibatchCurvature } from "../../analysis/curvature/minibatch.js";
 import { sharpnessAlongRun } from "../../analysis/curvature/preconditioned.js";
-import { type LayersLeftOut, objectiveBlocks } from "../../analysis/curvature/spectrum.js";
+import { objectiveBlocks } from "../../analysis/curvature/spectrum.js";
 import { type StabilityReport, stabilityAtAsync } from "../../analysis/thresholds/stability.js";
 import { fmt, plural } from "../../core/format.js";
 import type { Objective } from "../../core/objective.js";
@@ -170,8 +170,7 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       {
         trace: flags["trace"] ? (probes ?? 64) : null,
         layers,
-        leftOut:
-          blocksOf && !layers ? { blocks: blocksOf, budget: Math.max(BLOCKS_BY_DEFAULT, lanczosCap) } : null,
+        leftOut: blocksOf && !layers ? { blocks: blocksOf, rest: lanczosCap } : null,
         minibatch,
       },
     );
@@ -263,7 +262,7 @@ function curvatureExtras(
   wants: {
     trace: number | null;
     layers: boolean;
-    leftOut: { blocks: readonly ParameterBlock[]; budget: number } | null;
+    leftOut: { blocks: readonly ParameterBlock[]; rest: number } | null;
     minibatch: MinibatchRequest | null;
   },
 ): Extras {
@@ -275,23 +274,10 @@ function curvatureExtras(
   const layers = blocks ? blockCurvature(op, blocks, report.spectrum.vectors!.top[0]!, { seed: 2 }) : null;
   const left = wants.leftOut;
   const top = report.spectrum.vectors?.top[0];
-  const layersLeftOut =
-    left && top
-      ? {
-          blocks: left.blocks.length,
-          bound: blockHvpBound(left.blocks),
-          budget: left.budget,
-          shares: left.blocks.map((b) => {
-            let share = 0;
-            for (let i = b.start; i < b.end; i++) share += top[i]! ** 2;
-            return { name: b.name, share };
-          }),
-        }
-      : null;
   return {
     trace,
     layers,
-    layersLeftOut,
+    layersLeftOut: left && top ? layersLeftOut(left.blocks, top, left.rest) : null,
     minibatch: minibatchFor(wants.minibatch, at, 0),
     rows: measured.rows,
   };
