@@ -27,6 +27,7 @@ import { fmaAvailable, setKernelChoice } from "../src/nn/kernels/index.js";
 import { graphObjective } from "../src/nn/objective.js";
 import { readOnnxModel } from "../src/nn/onnx/model.js";
 import { oneHot } from "../src/objectives/synthetic.js";
+import { npyFile } from "../test/npy-bytes.js";
 import { fmtSpread, interleave, msPerCall, ratios, spread } from "./ab.js";
 import { cpuFlags, judge, torchEnvironment } from "./torch-blas.js";
 import { calibrate, haveTorch, python, Torch } from "./torch-process.js";
@@ -80,21 +81,14 @@ const cases: Case[] = [
 
 const side = haveTorch() ? torchEnvironment(python) : null;
 const torch = side ? new Torch(side.env) : null;
-/** A little-endian NumPy .npy file (format 1.0) of float64 or int64 values. */
+/** A little-endian NumPy .npy file of float64 or int64 values, C order. */
 function npy(path: string, values: ArrayLike<number>, shape: readonly number[], kind: "<f8" | "<i8"): void {
   const dict = `{'descr': '${kind}', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
-  const pad = 64 - ((10 + dict.length + 1) % 64);
-  const header = `${dict}${" ".repeat(pad % 64)}\n`;
-  const head = Buffer.alloc(10);
-  head.write("\x93NUMPY", 0, "latin1");
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
   const body =
     kind === "<f8"
-      ? Buffer.from(Float64Array.from(values).buffer)
-      : Buffer.from(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(header, "latin1"), body]));
+      ? new Uint8Array(Float64Array.from(values).buffer)
+      : new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
+  writeFileSync(path, npyFile(dict, body));
 }
 
 /**

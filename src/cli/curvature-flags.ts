@@ -1,9 +1,7 @@
 import { type MinibatchCurvature, minibatchCurvature } from "../analysis/curvature/minibatch.js";
 import { objectiveBlocks } from "../analysis/curvature/spectrum.js";
-import { measurementObjective } from "../analysis/training/train.js";
+import { measurementObjective, measurementRows } from "../analysis/training/train.js";
 import type { Objective, RowData } from "../core/objective.js";
-import { createRng } from "../core/rng.js";
-import { sampleRows } from "../nn/mlp/mlp.js";
 import { GraphError } from "../nn/tensor.js";
 import type { ObjectiveSource } from "../objectives/source.js";
 import type { FlagSpecs, ParsedFlags } from "./args.js";
@@ -51,11 +49,11 @@ export function measuredObjective(
   if (!network) throw new CliError("--curvature-rows applies to a network: add --data … --model mlp");
   const train = network.data.train;
   if (wanted >= train.rows) return { objective, rows: rowsUsed(objective), data: train };
+  // train's runs are seeded seed + 3: the same sample as `train --curvature-rows N` measures on.
+  const data = measurementRows(train, wanted, network.seed + 3);
   return {
-    // train's runs are seeded seed + 3: the same sample as `train --curvature-rows N` measures on
-    // (measurementObjective draws it with seed + 7).
-    objective: measurementObjective(network.objective, train, wanted, network.seed + 3),
-    data: sampleRows(train, wanted, createRng(network.seed + 3 + 7)),
+    objective: measurementObjective(network.objective, train, data),
+    data,
     rows: {
       rows: wanted,
       text: sampledRowsText(wanted, train.rows, network.seed),

@@ -240,7 +240,7 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
   round();
   const previous = new Float64Array(n);
   const g = new Float64Array(n);
-  const measure = measurementObjective(f, data, config.measurementRows, config.seed);
+  const measure = measurementObjective(f, data, measurementRows(data, config.measurementRows, config.seed));
   const lr = opt.config.lr;
   // The one bound of the run, from the loss on every training row where it starts.
   const bound = objectiveBound(f, f.value(theta), config.blowUp);
@@ -533,19 +533,23 @@ export function* train(config: TrainConfig): Generator<TrainRecord | TrainPause,
 }
 
 /**
- * The objective curvature is measured on: the training objective itself (every row), or the loss
- * on `rows` of them drawn once without replacement (seeded, kept in their original order).
+ * The rows curvature is measured on: all of them, or `rows` of them drawn once without
+ * replacement (seeded, kept in their original order).
  */
+export function measurementRows(data: RowData, rows: number | undefined, seed: number): RowData {
+  if (rows === undefined || rows >= data.rows) return data;
+  if (!Number.isInteger(rows) || rows < 1)
+    throw new Error(`invalid curvature-rows: ${rows} (a whole number ≥ 1)`);
+  return sampleRows(data, rows, createRng(seed + 7));
+}
+
+/** The objective curvature is measured on: the training objective itself, or its loss on a sample of measurementRows'. */
 export function measurementObjective<F extends NetworkObjective>(
   f: F,
   data: RowData,
-  rows: number | undefined,
-  seed: number,
+  sample: RowData,
 ): NetworkObjective {
-  if (rows === undefined || rows >= data.rows) return f;
-  if (!Number.isInteger(rows) || rows < 1)
-    throw new Error(`invalid curvature-rows: ${rows} (a whole number ≥ 1)`);
-  return f.onRows(sampleRows(data, rows, createRng(seed + 7)), "measurement rows");
+  return sample === data ? f : f.onRows(sample, "measurement rows");
 }
 
 /** Runs `train` to its end: every record it yields, and its result (demos, benches, tests). */

@@ -169,8 +169,9 @@ export async function stabilityCommand(argv: readonly string[], io: Io): Promise
       Float64Array.from(at),
       {
         trace: flags["trace"] ? (probes ?? 64) : null,
-        layers,
-        leftOut: blocksOf && !layers ? { blocks: blocksOf, rest: lanczosCap } : null,
+        blocks: blocksOf,
+        measure: layers,
+        rest: lanczosCap,
         minibatch,
       },
     );
@@ -261,23 +262,23 @@ function curvatureExtras(
   at: Float64Array,
   wants: {
     trace: number | null;
-    layers: boolean;
-    leftOut: { blocks: readonly ParameterBlock[]; rest: number } | null;
+    /** The network's blocks (null: none, or --layers=false), measured or left out with their account (beside `rest` HVPs). */
+    blocks: readonly ParameterBlock[] | null;
+    measure: boolean;
+    rest: number;
     minibatch: MinibatchRequest | null;
   },
 ): Extras {
   const exact = !flags["finiteDifference"];
   const op = hessianOperator(measured.objective, at, exact ? {} : { finiteDifference: true });
   const trace = wants.trace === null ? null : { ...traceOf(op, wants.trace, 1), probes: wants.trace };
-  const blocks = wants.layers ? objectiveBlocks(measured.objective) : null;
-  // The shares come from the report's own top Ritz vector (asked for with vectors: layers).
-  const layers = blocks ? blockCurvature(op, blocks, report.spectrum.vectors!.top[0]!, { seed: 2 }) : null;
-  const left = wants.leftOut;
+  // The shares come from the report's own top Ritz vector (asked for with vectors wherever there are blocks).
+  const blocks = wants.blocks;
   const top = report.spectrum.vectors?.top[0];
   return {
     trace,
-    layers,
-    layersLeftOut: left && top ? layersLeftOut(left.blocks, top, left.rest) : null,
+    layers: blocks && wants.measure ? blockCurvature(op, blocks, top!, { seed: 2 }) : null,
+    layersLeftOut: blocks && !wants.measure && top ? layersLeftOut(blocks, top, wants.rest) : null,
     minibatch: minibatchFor(wants.minibatch, at, 0),
     rows: measured.rows,
   };

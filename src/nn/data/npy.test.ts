@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { npyFile } from "../../../test/npy-bytes.js";
 import { crc32, type NpyArray, NpyError, readNpy, readNpz } from "./npy.js";
 
 /**
@@ -29,22 +30,6 @@ const plain = (a: NpyArray): Expected => ({
 });
 
 const ascii = (s: string) => new TextEncoder().encode(s);
-
-/** A .npy file from a header dict text and a payload, padded as numpy pads it (to 64 bytes). */
-function npy(dict: string, payload: Uint8Array, version: 1 | 2 = 1): Uint8Array {
-  const pre = version === 1 ? 10 : 12;
-  let header = `${dict}\n`;
-  const pad = (64 - ((pre + header.length) % 64)) % 64;
-  header = `${dict}${" ".repeat(pad)}\n`;
-  const out = new Uint8Array(pre + header.length + payload.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
-  const view = new DataView(out.buffer);
-  if (version === 1) view.setUint16(8, header.length, true);
-  else view.setUint32(8, header.length, true);
-  out.set(ascii(header), pre);
-  out.set(payload, pre + header.length);
-  return out;
-}
 
 interface ZipEntry {
   name: string;
@@ -322,14 +307,14 @@ describe("damaged and hostile files", () => {
       [`(${"1, ".repeat(65)})`, "more than 64 dimensions"],
     ];
     for (const [shape, fragment] of cases) {
-      const bytes = npy(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`, f32(8));
+      const bytes = npyFile(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`, f32(8));
       const r = attempt(() => readNpy(bytes, "big.npy"));
       expect(r.outcome).toBeInstanceOf(NpyError);
       expect((r.outcome as NpyError).message).toContain(fragment);
       expect(r.ms).toBeLessThan(MAX_MS);
     }
     const fine = readNpy(
-      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9007199254740991), }", f32(0)),
+      npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 9007199254740991), }", f32(0)),
       "e",
     );
     expect(fine.shape).toEqual([0, 9007199254740991]);
@@ -341,30 +326,32 @@ describe("damaged and hostile files", () => {
 
   it("payload and header sizes must match the bytes present", () => {
     const dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (8,), }";
-    expect(readNpy(npy(dict, f32(8)), "ok.npy").data.length).toBe(8);
-    expect(message(() => readNpy(npy(dict, new Uint8Array(33)), "x.npy"))).toBe(
+    expect(readNpy(npyFile(dict, f32(8)), "ok.npy").data.length).toBe(8);
+    expect(message(() => readNpy(npyFile(dict, new Uint8Array(33)), "x.npy"))).toBe(
       "x.npy: shape (8,) of <f4 needs 32 bytes of data but 33 follow the header; the file is damaged " +
         "(extra bytes), save it again with np.save(path, array)",
     );
-    expect(message(() => readNpy(npy(dict, new Uint8Array(31)), "x.npy"))).toContain("31 follow the header");
-    const v1 = npy(dict, f32(8));
+    expect(message(() => readNpy(npyFile(dict, new Uint8Array(31)), "x.npy"))).toContain(
+      "31 follow the header",
+    );
+    const v1 = npyFile(dict, f32(8));
     new DataView(v1.buffer).setUint16(8, 0xffff, true);
     expect(message(() => readNpy(v1, "x.npy"))).toBe(
       "x.npy is truncated: its header claims 65535 bytes but only 150 follow the preamble",
     );
-    const v2 = npy(dict, f32(8), 2);
+    const v2 = npyFile(dict, f32(8), 2);
     expect(readNpy(v2, "v2.npy").data.length).toBe(8);
     new DataView(v2.buffer).setUint32(8, 0xffffffff, true);
     expect(message(() => readNpy(v2, "x.npy"))).toContain("claims 4294967295 bytes");
     expect(message(() => readNpy(ascii("PK\x03\x04 not numpy"), "x.npy"))).toContain("is not a .npy file");
-    const v9 = npy(dict, f32(8));
+    const v9 = npyFile(dict, f32(8));
     v9[6] = 9;
     expect(message(() => readNpy(v9, "x.npy"))).toContain("version 9.0 is not supported");
   });
 
   it("refuses non-numeric dtypes with what to do", () => {
     const header = (descr: string) =>
-      npy(`{'descr': ${descr}, 'fortran_order': False, 'shape': (1,), }`, f32(2));
+      npyFile(`{'descr': ${descr}, 'fortran_order': False, 'shape': (1,), }`, f32(2));
     expect(message(() => readNpy(header("'|O'"), "obj.npy"))).toBe(
       "obj.npy holds Python objects (dtype '|O'), which can only be read with pickle; convert to numbers " +
         "first: save it with np.save(path, np.asarray(array, dtype=np.float64))",
